@@ -31,7 +31,9 @@ function check(name, cmd, cmdArgs, timeoutMs = 10 * 60_000) {
     failed++;
     failures.push(name);
     console.log(`FAIL ${name} (${secs}s)`);
-    process.stdout.write(indent(`${r.stdout ?? ""}${r.stderr ?? ""}${r.error ? String(r.error) : ""}`));
+    process.stdout.write(
+      indent(`${r.stdout ?? ""}${r.stderr ?? ""}${r.error ? String(r.error) : ""}`),
+    );
   }
 }
 
@@ -80,7 +82,9 @@ for (const file of files) {
     // No uvu summary: the file crashed, timed out or never ran its suites.
     failed++;
     failures.push(name);
-    console.log(`FAIL ${name} (${secs}s): no test summary (exit ${r.status}${r.signal ? ", " + r.signal : ""})`);
+    console.log(
+      `FAIL ${name} (${secs}s): no test summary (exit ${r.status}${r.signal ? ", " + r.signal : ""})`,
+    );
     process.stdout.write(indent(out + (r.error ? String(r.error) : "")));
     continue;
   }

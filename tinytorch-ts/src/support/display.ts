@@ -4,7 +4,11 @@
 // vega-lite JSON, classic Notebook the SVG, a terminal the text). Outside tslab (plain Node,
 // tests, scripts) nothing is displayed and callers still get the rendered value back.
 
-type DisplayFn = (msg: { data: Record<string, unknown>; metadata: object; transient: object }) => void;
+type DisplayFn = (msg: {
+  data: Record<string, unknown>;
+  metadata: object;
+  transient: object;
+}) => void;
 
 /** tslab's hook for display_data; null when not running inside a tslab kernel. */
 function tslabDisplayHook(): DisplayFn | null {

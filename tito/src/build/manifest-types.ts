@@ -1,0 +1,53 @@
+// The grading manifest: everything the grader needs to grade one module, written by
+// `tito build` to grader/manifests/NN_name.json (instructor side; never shipped to students).
+// The grader never re-reads module sources: a manifest plus a submission is a whole job.
+import type { CellMetadata, CellType, KernelSpec } from "../notebook/types";
+
+/** What a cell is, for grading. */
+export type ManifestCellRole =
+  /** Student-editable solution cell (nbgrader solution: true). Its source comes from the submission. */
+  | "solution"
+  /** Graded test cell (grade: true, locked). Restored from the manifest with hidden tests. */
+  | "grade"
+  /** Any other locked or read-only cell (instructions, provided code). Restored from the manifest. */
+  | "locked"
+  /** An ordinary cell of the student notebook (prose, demos). Restored from the manifest. */
+  | "plain";
+
+export interface ManifestCell {
+  index: number;
+  id: string;
+  cell_type: CellType;
+  role: ManifestCellRole;
+  grade_id?: string;
+  /** Points, for grade cells. */
+  points?: number;
+  /** The checksum the student notebook carries for this cell (locked and grade cells). */
+  checksum?: string;
+  /** The source exactly as in the student notebook (stubs for solutions, no hidden tests). */
+  studentSource: string;
+  /** What the grader executes: for grade cells, the full test with hidden tests restored. */
+  gradingSource: string;
+  /** Metadata as in the student notebook. */
+  metadata: CellMetadata;
+}
+
+export interface GradingManifest {
+  schema: 1;
+  /** "01_tensor" */
+  module: string;
+  /** "01" */
+  number: string;
+  /** The module's default_exp as a package path, e.g. "core/tensor". */
+  exportPath?: string;
+  /** Repository-relative path of the source, e.g. "modules/01_tensor/tensor_dev.ts". */
+  sourceFile: string;
+  /** sha256 (hex) of the source text the manifest was built from. */
+  sourceHash: string;
+  kernelspec: KernelSpec;
+  /** Package paths this module imports (earlier modules only), e.g. ["core/tensor"]. */
+  dependencies: string[];
+  totalPoints: number;
+  /** Every cell of the student notebook, in order. */
+  cells: ManifestCell[];
+}
