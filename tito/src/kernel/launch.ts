@@ -1,0 +1,109 @@
+// How a kernel process is started: the tslab command, the wrappers that apply limits, and the
+// environment it sees. The command line is, from outside in:
+//   [commandPrefix...]  e.g. unshare/setpriv chosen by the caller (isolation)
+//   prlimit --data=… --as=… --nproc=…   kernel-enforced limits that student code cannot lift
+//   setpriv --pdeathsig SIGKILL          the kernel dies with us, even if we are SIGKILLed
+//   node <tslab>/bin/tslab kernel --config-path <file>
+// Every wrapper execs the next, so the spawned pid is the kernel's (we signal its process group).
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { execFileSync } from "node:child_process";
+
+export interface LaunchLimits {
+  memoryMb?: number;
+  maxProcesses?: number;
+}
+
+export interface LaunchPlan {
+  command: string;
+  args: string[];
+  env: NodeJS.ProcessEnv;
+}
+
+/**
+ * Room for what is not V8's old space: tslab's young generation, compiled code, ZeroMQ's
+ * threads and their stacks. RLIMIT_DATA counts private writable memory, so JS heap, Buffers
+ * and typed arrays all count against `memoryMb + DATA_HEADROOM_MB`.
+ */
+export const DATA_HEADROOM_MB = 384;
+/** V8 reserves large ranges of address space it never touches; the address-space cap is loose. */
+export const ADDRESS_SPACE_HEADROOM_MB = 4096;
+
+/** Where tslab's launcher is, resolved from this repository's node_modules. */
+export function resolveTslabBin(): string {
+  const pkg = require.resolve("tslab/package.json");
+  return join(dirname(pkg), "bin", "tslab");
+}
+
+/** The directories holding the packages a kernel may load (so NODE_PATH can point at them). */
+function repoNodeModules(): string {
+  const pkg = require.resolve("tslab/package.json");
+  return dirname(dirname(pkg));
+}
+
+/**
+ * The environment a kernel gets when the caller does not give one: enough to run Node and find
+ * packages, nothing else (no tokens, no credentials from our own environment).
+ */
+export function defaultKernelEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
+    HOME: process.env.HOME ?? "/tmp",
+    NODE_PATH: repoNodeModules(),
+    LANG: process.env.LANG ?? "C.UTF-8",
+  };
+  if (process.env.TZ) env.TZ = process.env.TZ;
+  if (process.env.TMPDIR) env.TMPDIR = process.env.TMPDIR;
+  return env;
+}
+
+let prlimitAvailable: boolean | undefined;
+let setprivAvailable: boolean | undefined;
+
+function available(tool: string): boolean {
+  try {
+    execFileSync(tool, ["--version"], { stdio: "ignore", timeout: 5000 });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export interface LaunchInput extends LaunchLimits {
+  configPath: string;
+  tslabBin?: string;
+  env?: NodeJS.ProcessEnv;
+  commandPrefix?: string[];
+}
+
+export function buildLaunch(input: LaunchInput): LaunchPlan {
+  const tslab = input.tslabBin ?? resolveTslabBin();
+  if (!existsSync(tslab)) {
+    throw new Error(`tslab is missing: ${tslab} does not exist (run npm ci)`);
+  }
+  const env = { ...(input.env ?? defaultKernelEnv()) };
+  const wrappers: string[] = [];
+  if (input.memoryMb !== undefined || input.maxProcesses !== undefined) {
+    prlimitAvailable ??= available("prlimit");
+    if (!prlimitAvailable) throw new Error("memory/process limits need prlimit (util-linux)");
+    wrappers.push("prlimit");
+    if (input.memoryMb !== undefined) {
+      const mb = Math.max(64, Math.floor(input.memoryMb));
+      const nodeOptions = (env.NODE_OPTIONS ?? "").split(" ").filter((o) => o !== "");
+      nodeOptions.push(`--max-old-space-size=${mb}`);
+      env.NODE_OPTIONS = nodeOptions.join(" ");
+      const MB = 1024 * 1024;
+      wrappers.push(`--data=${(mb + DATA_HEADROOM_MB) * MB}`);
+      wrappers.push(`--as=${(mb + DATA_HEADROOM_MB + ADDRESS_SPACE_HEADROOM_MB) * MB}`);
+    }
+    if (input.maxProcesses !== undefined) {
+      wrappers.push(`--nproc=${Math.max(1, Math.floor(input.maxProcesses))}`);
+    }
+    wrappers.push("--");
+  }
+  setprivAvailable ??= available("setpriv");
+  if (setprivAvailable) wrappers.push("setpriv", "--pdeathsig", "SIGKILL", "--");
+  const kernel = [process.execPath, tslab, "kernel", "--config-path", input.configPath];
+  const full = [...(input.commandPrefix ?? []), ...wrappers, ...kernel];
+  return { command: full[0], args: full.slice(1), env };
+}
