@@ -1,0 +1,42 @@
+// What a cell is, for the transforms: nbgrader's flags decide how a cell is treated in the
+// student notebook (stubbed, locked, checksummed) and how the grader uses it.
+import type { Cell, CodeCell, Notebook } from "../notebook/types";
+
+/** A cell the student writes in (nbgrader `solution: true`). */
+export function isSolutionCell(cell: Cell): boolean {
+  return cell.metadata.nbgrader?.solution === true;
+}
+
+/** A graded test cell (nbgrader `grade: true`). */
+export function isGradeCell(cell: Cell): boolean {
+  return cell.metadata.nbgrader?.grade === true;
+}
+
+/** A locked cell that is neither a solution nor a test: provided code or instructions. */
+export function isReadOnlyCell(cell: Cell): boolean {
+  const nb = cell.metadata.nbgrader;
+  return nb?.locked === true && nb.solution !== true && nb.grade !== true;
+}
+
+/** Cells whose content the grader restores and whose checksum the student notebook carries. */
+export function isLockedOrGradeCell(cell: Cell): boolean {
+  return isGradeCell(cell) || cell.metadata.nbgrader?.locked === true;
+}
+
+export function gradeId(cell: Cell): string | undefined {
+  return cell.metadata.nbgrader?.grade_id;
+}
+
+export function isCodeCell(cell: Cell): cell is CodeCell {
+  return cell.cell_type === "code";
+}
+
+/** Maps every cell through `fn`, returning a new notebook (the input is never mutated). */
+export function mapCells(nb: Notebook, fn: (cell: Cell, index: number) => Cell): Notebook {
+  return { ...nb, cells: nb.cells.map(fn) };
+}
+
+/** Splits a cell source into lines (a source is one string, lines joined by "\n"). */
+export function sourceLines(source: string): string[] {
+  return source.split("\n");
+}
