@@ -191,7 +191,7 @@ export class KernelClient {
       const remaining = deadline - performance.now();
       if (remaining <= 0) {
         proc.kill("SIGKILL");
-        throw failure(`did not answer within ${Math.round(timeoutMs / 1000)} s`);
+        throw failure(`did not answer within ${+(timeoutMs / 1000).toFixed(1)} s`);
       }
       const msg = newMessage("kernel_info_request", {}, this.session);
       let sawStatus = false;

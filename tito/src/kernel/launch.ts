@@ -3,7 +3,7 @@
 //   [commandPrefix...]  e.g. unshare/setpriv chosen by the caller (isolation)
 //   prlimit --data=… --as=… --nproc=…   kernel-enforced limits that student code cannot lift
 //   setpriv --pdeathsig SIGKILL          the kernel dies with us, even if we are SIGKILLed
-//   node <tslab>/bin/tslab kernel --config-path <file>
+//   node --require kernel-preload.cjs <tslab>/bin/tslab kernel --config-path <file>
 // Every wrapper execs the next, so the spawned pid is the kernel's (we signal its process group).
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -103,7 +103,16 @@ export function buildLaunch(input: LaunchInput): LaunchPlan {
   }
   setprivAvailable ??= available("setpriv");
   if (setprivAvailable) wrappers.push("setpriv", "--pdeathsig", "SIGKILL", "--");
-  const kernel = [process.execPath, tslab, "kernel", "--config-path", input.configPath];
+  const preload = join(__dirname, "kernel-preload.cjs");
+  const kernel = [
+    process.execPath,
+    "--require",
+    preload,
+    tslab,
+    "kernel",
+    "--config-path",
+    input.configPath,
+  ];
   const full = [...(input.commandPrefix ?? []), ...wrappers, ...kernel];
   return { command: full[0], args: full.slice(1), env };
 }

@@ -13,6 +13,7 @@ export interface DerivedError {
 
 const DIAGNOSTIC = /^(?:\S+ )?\d+:\d+ - /;
 const FRAME = /^\s+at /;
+const ERROR_NAME = /(Error|Exception|Failure)$/;
 const ERROR_HEADER = /^([A-Za-z_$][\w$]*)(?: \[[^\]]*\])?(?:: ([\s\S]*))?$/;
 /** How far above the first stack frame we look for the `Name: message` line. */
 const MAX_MESSAGE_LINES = 40;
@@ -45,18 +46,28 @@ function fromStack(lines: string[]): DerivedError | undefined {
   if (lastFrame < 0) return undefined;
   let firstFrame = lastFrame;
   while (firstFrame > 0 && FRAME.test(lines[firstFrame - 1])) firstFrame--;
-  // Walk up from the frames to the nearest line that looks like `Name: message`; the lines in
-  // between are the rest of a multi-line message.
-  for (let h = firstFrame - 1; h >= Math.max(0, firstFrame - MAX_MESSAGE_LINES); h--) {
-    const m = ERROR_HEADER.exec(lines[h]);
-    if (!m) continue;
-    // A bare word only counts as a header when it is directly above the frames (`Error` with
-    // an empty message); otherwise it is probably a word of a longer message.
-    if (m[2] === undefined && h !== firstFrame - 1) continue;
-    const message = [m[2] ?? "", ...lines.slice(h + 1, firstFrame)].join("\n").trim();
-    return { ename: m[1], evalue: clip(message) };
-  }
-  return undefined;
+  // Walk up from the frames to the `Name: message` line; the lines in between are the rest
+  // of a multi-line message. A message line can itself look like `word: text`, so we prefer
+  // the nearest name that reads as an error class, then any capitalised name, and accept a
+  // bare name (an empty message) only directly above the frames.
+  const top = Math.max(0, firstFrame - MAX_MESSAGE_LINES);
+  const pick = (accept: (name: string, hasMessage: boolean, at: number) => boolean) => {
+    for (let h = firstFrame - 1; h >= top; h--) {
+      const m = ERROR_HEADER.exec(lines[h]);
+      if (m && accept(m[1], m[2] !== undefined, h)) {
+        const message = [m[2] ?? "", ...lines.slice(h + 1, firstFrame)].join("\n").trim();
+        return { ename: m[1], evalue: clip(message) };
+      }
+    }
+    return undefined;
+  };
+  return (
+    pick(
+      (name, withMessage, at) => ERROR_NAME.test(name) && (withMessage || at === firstFrame - 1),
+    ) ??
+    pick((name, withMessage) => withMessage && /^[A-Z]/.test(name)) ??
+    pick((_name, _withMessage, at) => at === firstFrame - 1)
+  );
 }
 
 /** Derives ename/evalue from the stderr a failing tslab cell printed. */
