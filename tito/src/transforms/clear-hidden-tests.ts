@@ -1,0 +1,21 @@
+// Hidden tests live inside grade cells between BEGIN/END HIDDEN TESTS markers. Students get the
+// grade cell without them (markers included); the grader restores them from the manifest.
+import { findRegions } from "../notebook/markers";
+import type { CellType, Notebook } from "../notebook/types";
+import { isGradeCell, mapCells, sourceLines } from "./cells";
+
+export function removeHiddenTests(source: string, cellType: CellType = "code"): string {
+  const regions = findRegions(source, "hidden", undefined, undefined, cellType);
+  if (regions.length === 0) return source;
+  const drop = new Set<number>();
+  for (const r of regions) for (let i = r.begin; i <= r.end; i++) drop.add(i);
+  return sourceLines(source)
+    .filter((_line, i) => !drop.has(i))
+    .join("\n");
+}
+
+export function clearHiddenTests(nb: Notebook): Notebook {
+  return mapCells(nb, (cell) =>
+    isGradeCell(cell) ? { ...cell, source: removeHiddenTests(cell.source, cell.cell_type) } : cell,
+  );
+}
