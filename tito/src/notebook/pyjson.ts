@@ -1,0 +1,212 @@
+// JSON written the way Python writes it, because the files we produce must match what Jupyter
+// (nbformat: `json.dumps(nb, sort_keys=True, indent=1, ensure_ascii=False)`) and jupytext
+// (`json.dumps(value)` on marker lines: ", " and ": " separators, non-ASCII escaped) write.
+// Keys are sorted by code point, as Python's sorted() does.
+
+export function compareCodePoints(a: string, b: string): number {
+  if (a === b) return 0;
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.codePointAt(i) ?? 0;
+    const y = b.codePointAt(i) ?? 0;
+    if (x !== y) return x < y ? -1 : 1;
+    if (x > 0xffff) i++;
+  }
+  return a.length - b.length;
+}
+
+function sortedKeys(o: Record<string, unknown>): string[] {
+  return Object.keys(o).sort(compareCodePoints);
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** A string literal as Python's json module writes it. */
+export function pyString(s: string, ensureAscii: boolean): string {
+  // JSON.stringify escapes exactly what Python escapes (", \\, control characters with the
+  // same short forms and lowercase \u00XX) except lone surrogates, which Python cannot encode.
+  const json = JSON.stringify(s);
+  if (!ensureAscii) return json;
+  return json.replace(
+    /[\u0080-\uffff]/g,
+    (ch) => "\\u" + ch.charCodeAt(0).toString(16).padStart(4, "0"),
+  );
+}
+
+function pyNumber(n: number): string {
+  if (!Number.isFinite(n)) throw new Error(`cannot write ${n} as JSON`);
+  return JSON.stringify(n);
+}
+
+/** Python's `json.dumps(value)` with sorted keys (the form used on percent marker lines). */
+export function dumpsCompact(value: unknown): string {
+  if (value === null || value === undefined) return "null";
+  if (typeof value === "boolean") return value ? "true" : "false";
+  if (typeof value === "number") return pyNumber(value);
+  if (typeof value === "string") return pyString(value, true);
+  if (Array.isArray(value)) return "[" + value.map(dumpsCompact).join(", ") + "]";
+  if (isPlainObject(value)) {
+    const parts = sortedKeys(value)
+      .filter((k) => value[k] !== undefined)
+      .map((k) => pyString(k, true) + ": " + dumpsCompact(value[k]));
+    return "{" + parts.join(", ") + "}";
+  }
+  throw new Error(`cannot write a ${typeof value} as JSON`);
+}
+
+/** nbformat's writer: `json.dumps(nb, sort_keys=True, indent=1, ensure_ascii=False)`. */
+export function dumpsIndented(value: unknown): string {
+  const out: string[] = [];
+  write(value, "");
+  return out.join("");
+
+  function write(v: unknown, indent: string): void {
+    if (v === null || v === undefined) out.push("null");
+    else if (typeof v === "boolean") out.push(v ? "true" : "false");
+    else if (typeof v === "number") out.push(pyNumber(v));
+    else if (typeof v === "string") out.push(pyString(v, false));
+    else if (Array.isArray(v)) {
+      if (v.length === 0) {
+        out.push("[]");
+        return;
+      }
+      const inner = indent + " ";
+      out.push("[\n");
+      v.forEach((item, i) => {
+        out.push(inner);
+        write(item, inner);
+        out.push(i + 1 < v.length ? ",\n" : "\n");
+      });
+      out.push(indent, "]");
+    } else if (isPlainObject(v)) {
+      const keys = sortedKeys(v).filter((k) => v[k] !== undefined);
+      if (keys.length === 0) {
+        out.push("{}");
+        return;
+      }
+      const inner = indent + " ";
+      out.push("{\n");
+      keys.forEach((k, i) => {
+        out.push(inner, pyString(k, false), ": ");
+        write(v[k], inner);
+        out.push(i + 1 < keys.length ? ",\n" : "\n");
+      });
+      out.push(indent, "}");
+    } else throw new Error(`cannot write a ${typeof v} as JSON`);
+  }
+}
+
+/** A deep copy with every object's keys in sorted order (for stable comparisons). */
+export function sortKeysDeep<T>(value: T): T {
+  if (Array.isArray(value)) return value.map(sortKeysDeep) as T;
+  if (isPlainObject(value)) {
+    const o: Record<string, unknown> = {};
+    for (const k of sortedKeys(value)) o[k] = sortKeysDeep(value[k]);
+    return o as T;
+  }
+  return value;
+}
+
+/** 1-based line of a character offset. */
+export function lineOfOffset(text: string, offset: number): number {
+  let line = 1;
+  const end = Math.min(offset, text.length);
+  for (let i = 0; i < end; i++) if (text.charCodeAt(i) === 10) line++;
+  return line;
+}
+
+/**
+ * End offset (exclusive) of the JSON value starting at `start`, found by scanning brackets and
+ * strings, or -1 when the text there does not look like one complete value. The caller still
+ * parses the slice with JSON.parse; this only decides where a value ends on a marker line.
+ */
+export function scanJsonValue(s: string, start: number): number {
+  const c = s[start];
+  if (c === '"') return scanString(s, start);
+  if (c === "{" || c === "[") {
+    let depth = 0;
+    let i = start;
+    while (i < s.length) {
+      const ch = s[i];
+      if (ch === '"') {
+        i = scanString(s, i);
+        if (i < 0) return -1;
+        continue;
+      }
+      if (ch === "{" || ch === "[") depth++;
+      else if (ch === "}" || ch === "]") {
+        depth--;
+        if (depth === 0) return i + 1;
+      }
+      i++;
+    }
+    return -1;
+  }
+  const m = /^(?:true|false|null|-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?)/.exec(s.slice(start));
+  return m ? start + m[0].length : -1;
+}
+
+function scanString(s: string, start: number): number {
+  let i = start + 1;
+  while (i < s.length) {
+    if (s[i] === "\\") i += 2;
+    else if (s[i] === '"') return i + 1;
+    else i++;
+  }
+  return -1;
+}
+
+/**
+ * 1-based line where the value at `path` (object keys and array indices) starts in a JSON text
+ * that JSON.parse accepted. Used only to put a line number on an error, so it may be slow.
+ */
+export function lineOfJsonPath(text: string, path: (string | number)[]): number | undefined {
+  let pos = skipWs(text, 0);
+  for (const step of path) {
+    const c = text[pos];
+    if (typeof step === "number") {
+      if (c !== "[") return undefined;
+      pos = skipWs(text, pos + 1);
+      for (let k = 0; k < step; k++) {
+        pos = skipValue(text, pos);
+        if (pos < 0) return undefined;
+        pos = skipWs(text, pos);
+        if (text[pos] !== ",") return undefined;
+        pos = skipWs(text, pos + 1);
+      }
+    } else {
+      if (c !== "{") return undefined;
+      pos = skipWs(text, pos + 1);
+      let found = false;
+      while (text[pos] === '"') {
+        const keyEnd = scanString(text, pos);
+        if (keyEnd < 0) return undefined;
+        const key = JSON.parse(text.slice(pos, keyEnd)) as string;
+        pos = skipWs(text, keyEnd);
+        if (text[pos] !== ":") return undefined;
+        pos = skipWs(text, pos + 1);
+        if (key === step) {
+          found = true;
+          break;
+        }
+        pos = skipValue(text, pos);
+        if (pos < 0) return undefined;
+        pos = skipWs(text, pos);
+        if (text[pos] === ",") pos = skipWs(text, pos + 1);
+      }
+      if (!found) return undefined;
+    }
+  }
+  return lineOfOffset(text, pos);
+}
+
+function skipWs(s: string, i: number): number {
+  while (i < s.length && (s[i] === " " || s[i] === "\n" || s[i] === "\r" || s[i] === "\t")) i++;
+  return i;
+}
+
+function skipValue(s: string, i: number): number {
+  return scanJsonValue(s, i);
+}
