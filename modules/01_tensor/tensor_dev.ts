@@ -1,0 +1,2118 @@
+// ---
+// jupyter:
+//   jupytext:
+//     text_representation:
+//       extension: .ts
+//       format_name: percent
+//   kernelspec:
+//     display_name: TypeScript
+//     language: typescript
+//     name: tslab
+// ---
+
+// %% [markdown]
+// # Module 01: Tensor
+//
+// Every number a neural network touches lives in a **tensor**: the input images, the weights, the
+// activations between layers, the gradients. A tensor is an n-dimensional grid of numbers, and
+// almost all the time a model spends is spent inside a handful of tensor operations:
+// element-wise arithmetic, matrix multiplication and reductions.
+//
+// In this module you build that grid yourself, in TypeScript, on top of `Float32Array`. By the
+// end you will have a `Tensor` class that behaves like a small numpy: broadcasting, batched
+// matrix multiplication, reductions over an axis, reshaping, transposing, slicing, random
+// initialisation from a seed, and readable printing. Every later module (activations, layers,
+// losses, the profiler, the benchmarks) is built on what you write here.
+//
+// ### What you will learn
+// - how an n-dimensional array is stored as one flat block of memory, and how **shape** and
+//   **strides** turn an index like `[i, j, k]` into a position in that block;
+// - numpy's **broadcasting** rules, and how to run them without copying the smaller operand;
+// - why the *order* of the three matrix-multiplication loops changes the speed severalfold;
+// - what each operation costs: how many floating-point operations (FLOPs), how many bytes read
+//   and written, and how much memory a tensor really takes.
+//
+// ### How this notebook is organised
+// A JavaScript class cannot be reopened in a later notebook cell, so we build the machinery
+// first and the class last. Part 1 covers storage (strides, nested arrays, reshape); Part 2 the
+// **kernels**: plain functions that take flat `Float32Array`s plus shapes and do the work. Part 3
+// wraps them in the `Tensor` class, whose methods are thin: they check arguments and call your
+// kernels. Real frameworks are organised the same way: PyTorch's Python `Tensor` is a handle,
+// and the arithmetic happens in kernels (ATen) that know nothing about Python objects.
+//
+// Each exercise is followed at once by a test cell. Run them in order.
+
+// %%
+//| default_exp core.tensor
+
+// %%
+//| export
+import * as util from "node:util";
+
+// %% [markdown]
+// ## Part 1: Storage
+//
+// ### Why `Float32Array`?
+// A plain JavaScript array of numbers stores each element as a 64-bit double (or a tagged small
+// integer) behind a layer of indirection the engine may change at any time. A `Float32Array` is a
+// view on an `ArrayBuffer`: a contiguous block of raw memory holding IEEE-754 single-precision
+// numbers, 4 bytes each, with no per-element overhead. That gives us three things:
+//
+// 1. **Predictable memory**: a tensor of `n` elements takes `4n` bytes of data, exactly.
+// 2. **Speed**: the JIT compiler can turn a loop over a typed array into tight machine code that
+//    reads memory sequentially, which is what caches and prefetchers are built for.
+// 3. **The precision deep learning actually uses**: float32 has about 7 significant decimal
+//    digits. Training works with that (and often with 16 bits); doubling the memory for float64
+//    buys accuracy the model does not need.
+//
+// The price: every value we store is rounded to float32. `0.1` becomes `0.100000001490116…`,
+// so the tests compare with a tolerance (`assertClose`) rather than exact equality.
+//
+// ### Shape and strides
+// A tensor of shape `[2, 3]` holds 6 numbers in one flat array, row after row ("row-major" or
+// "C" order):
+//
+// ```
+// logical view          flat storage (data)
+// [[a, b, c],           index: 0  1  2  3  4  5
+//  [d, e, f]]           value: a  b  c  d  e  f
+// ```
+//
+// To find element `[i, j]` we skip `i` whole rows of 3 elements and then `j` elements:
+// `offset = i*3 + j*1`. The numbers `[3, 1]` are the **strides**: how many elements to step
+// in the flat array to move by one along each axis. For shape `[d0, d1, ..., dn]` the last
+// stride is 1 and each earlier stride is the product of all the dimensions after it:
+//
+// ```
+// shape   [2, 3, 4]
+// strides [12, 4, 1]      offset of [i, j, k] = 12i + 4j + k
+// ```
+//
+// numpy counts strides in bytes (`[48, 16, 4]` for float32); we count elements, which keeps the
+// arithmetic free of the element size. A tensor with a dimension of size 0 holds no elements;
+// numpy still gives it strides as if that dimension had size 1 (the strides are never used to
+// read memory), and we do the same.
+
+// %%
+//| export
+/** Any value the Tensor constructor accepts as nested data: a number or an array of them. */
+type NestedArray = number | NestedArray[];
+
+/**
+ * The minimal description of a dense tensor that the kernels work on: a flat float32 buffer in
+ * row-major order plus its shape. The `Tensor` class satisfies it, and so does a plain object
+ * literal, which is how the tests of Part 2 call the kernels before the class exists.
+ */
+interface RawTensor {
+  readonly data: Float32Array;
+  readonly shape: readonly number[];
+}
+
+/** Number of elements of a shape: the product of its dimensions (1 for the 0-d shape []). */
+function shapeSize(shape: readonly number[]): number {
+  let size = 1;
+  for (const dim of shape) size *= dim;
+  return size;
+}
+
+/** Formats a shape for error messages: [2, 3]. */
+function formatShape(shape: readonly number[]): string {
+  return `[${shape.join(", ")}]`;
+}
+
+/** Throws unless `shape` is a list of non-negative integers. */
+function checkShape(shape: readonly number[], what = "shape"): void {
+  for (const dim of shape) {
+    if (!Number.isInteger(dim) || dim < 0) {
+      throw new Error(`${what} ${formatShape(shape)}: dimensions must be non-negative integers`);
+    }
+  }
+}
+
+/**
+ * Turns a possibly negative axis into 0..ndim-1, as numpy does (-1 is the last axis), and
+ * rejects axes that do not exist with numpy's wording.
+ */
+function normalizeAxis(axis: number, ndim: number): number {
+  if (!Number.isInteger(axis) || axis < -ndim || axis >= ndim) {
+    throw new Error(`axis ${axis} is out of bounds for array of dimension ${ndim}`);
+  }
+  return axis < 0 ? axis + ndim : axis;
+}
+
+// %% [markdown]
+// ### Exercise 1: `computeStrides`
+//
+// **TODO**: Return the row-major strides (in elements) of a shape.
+//
+// **APPROACH**:
+// 1. Make an array with one entry per axis.
+// 2. Walk the axes from last to first, keeping a running product that starts at 1.
+// 3. Each axis's stride is the running product *before* multiplying in that axis's dimension.
+//
+// **HINTS**:
+// - `computeStrides([2, 3, 4])` is `[12, 4, 1]`; `computeStrides([])` is `[]` (a 0-d tensor has
+//   no axes).
+// - Multiply by `Math.max(dim, 1)` so a dimension of size 0 behaves like numpy's.
+
+// %% nbgrader={"grade": false, "grade_id": "compute-strides", "locked": false, "schema_version": 3, "solution": true, "task": false}
+//| export
+/** Row-major strides, counted in elements: computeStrides([2, 3, 4]) is [12, 4, 1]. */
+function computeStrides(shape: readonly number[]): number[] {
+  // ### BEGIN SOLUTION
+  const strides = new Array<number>(shape.length);
+  let step = 1;
+  for (let axis = shape.length - 1; axis >= 0; axis--) {
+    strides[axis] = step;
+    step *= Math.max(shape[axis], 1);
+  }
+  return strides;
+  // ### END SOLUTION
+}
+
+// %% nbgrader={"grade": false, "grade_id": "test-helpers", "locked": true, "schema_version": 3, "solution": false, "task": false}
+// Test helpers for this notebook (not part of the package).
+import {
+  assert,
+  assertClose,
+  assertEqual,
+  assertShape,
+  assertThrows,
+  demo,
+  passed,
+} from "tinytorch-ts/support/testing";
+
+/** A RawTensor from a flat list of values and a shape, for testing kernels directly. */
+function raw(values: number[], shape: number[]): RawTensor {
+  return { data: Float32Array.from(values), shape };
+}
+
+/** The flat values of a RawTensor as a plain array. */
+function flat(t: RawTensor): number[] {
+  return Array.from(t.data);
+}
+
+// %% nbgrader={"grade": true, "grade_id": "test-unit-compute-strides", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+function testUnitComputeStrides(): void {
+  assertEqual(computeStrides([2, 3]), [3, 1], "strides of [2, 3]");
+  assertEqual(computeStrides([2, 3, 4]), [12, 4, 1], "strides of [2, 3, 4]");
+  assertEqual(computeStrides([5]), [1], "strides of a vector");
+  // ### BEGIN HIDDEN TESTS
+  assertEqual(computeStrides([]), [], "a 0-d tensor has no strides");
+  assertEqual(computeStrides([1, 1, 7]), [7, 7, 1], "size-1 dimensions");
+  assertEqual(computeStrides([2, 0, 3]), [3, 3, 1], "a zero-size dimension counts as 1");
+  assertEqual(computeStrides([4, 3, 2, 5]), [30, 10, 5, 1], "four axes");
+  const shape = [2, 3];
+  computeStrides(shape);
+  assertEqual(shape, [2, 3], "computeStrides must not modify its argument");
+  // ### END HIDDEN TESTS
+  passed("testUnitComputeStrides");
+}
+testUnitComputeStrides();
+
+// %% [markdown]
+// ### From nested arrays to flat storage
+//
+// People write tensors as nested arrays: `[[1, 2, 3], [4, 5, 6]]`. The constructor has to find
+// the shape (`[2, 3]`) and copy the numbers, in order, into one `Float32Array`. Two details
+// matter:
+//
+// - **The data must be rectangular.** `[[1, 2], [3]]` has no shape; numpy refuses it, and so do
+//   we, with an error that says where the rows disagree.
+// - **Empty arrays still have a shape.** `[]` has shape `[0]`; `[[], []]` has shape `[2, 0]`.
+//
+// A plain number is a 0-d tensor (shape `[]`, one element), like `np.array(5.0)`.
+//
+// ### Exercise 2: `flattenNested`
+//
+// **TODO**: Return `{ data, shape }` for a number or a (nested) array of numbers.
+//
+// **APPROACH**:
+// 1. Find the shape by following the first element down: the length at each level, until you
+//    reach a number. (An empty array ends the walk: its length, 0, is the last dimension.)
+// 2. Allocate a `Float32Array` of `shapeSize(shape)` elements.
+// 3. Walk the nested arrays recursively, checking at each depth that the array length equals
+//    `shape[depth]` and that numbers appear only at the last depth; write the numbers in order.
+//
+// **HINTS**:
+// - `Array.isArray(v)` tells an array from a number; `typeof v === "number"` checks the leaves.
+// - Throw an `Error` whose message contains `ragged` when the lengths disagree, and one that
+//   contains `number` when a leaf is not a number.
+// - Keep a single write position (a counter) shared by the whole walk.
+
+// %% nbgrader={"grade": false, "grade_id": "flatten-nested", "locked": false, "schema_version": 3, "solution": true, "task": false}
+//| export
+/** The row-major float32 data and the shape of a number or a rectangular nested array. */
+function flattenNested(values: NestedArray): { data: Float32Array; shape: number[] } {
+  // ### BEGIN SOLUTION
+  const shape: number[] = [];
+  let probe: NestedArray = values;
+  while (Array.isArray(probe)) {
+    shape.push(probe.length);
+    if (probe.length === 0) break;
+    probe = probe[0];
+  }
+  const data = new Float32Array(shapeSize(shape));
+  let write = 0;
+  const visit = (node: NestedArray, depth: number, path: string): void => {
+    if (depth === shape.length) {
+      if (typeof node !== "number") {
+        throw new Error(`ragged nested array: expected a number at ${path}, found an array`);
+      }
+      data[write++] = node;
+      return;
+    }
+    if (!Array.isArray(node)) {
+      const found = typeof node === "number" ? "a number" : `a ${typeof node}`;
+      throw new Error(
+        `ragged nested array: expected an array of length ${shape[depth]} at ${path}, found ${found}`,
+      );
+    }
+    if (node.length !== shape[depth]) {
+      throw new Error(
+        `ragged nested array: ${path} has length ${node.length}, expected ${shape[depth]}`,
+      );
+    }
+    for (let i = 0; i < node.length; i++) visit(node[i], depth + 1, `${path}[${i}]`);
+  };
+  if (typeof probe !== "number" && !Array.isArray(probe)) {
+    throw new Error(`tensor values must be numbers, found a ${typeof probe}`);
+  }
+  visit(values, 0, "values");
+  return { data, shape };
+  // ### END SOLUTION
+}
+
+// %% nbgrader={"grade": true, "grade_id": "test-unit-flatten-nested", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+function testUnitFlattenNested(): void {
+  const m = flattenNested([
+    [1, 2, 3],
+    [4, 5, 6],
+  ]);
+  assertEqual(m.shape, [2, 3], "shape of a 2x3 matrix");
+  assertEqual(Array.from(m.data), [1, 2, 3, 4, 5, 6], "row-major order");
+  assert(m.data instanceof Float32Array, "data must be a Float32Array");
+  const s = flattenNested(7);
+  assertEqual(s.shape, [], "a number is a 0-d tensor");
+  assertEqual(Array.from(s.data), [7]);
+  assertThrows(() => flattenNested([[1, 2], [3]]), "ragged");
+  // ### BEGIN HIDDEN TESTS
+  assertEqual(flattenNested([]).shape, [0], "empty array");
+  assertEqual(flattenNested([[], []]).shape, [2, 0], "two empty rows");
+  assertEqual(flattenNested([[[1], [2]], [[3], [4]]]).shape, [2, 2, 1], "3-d");
+  assertEqual(Array.from(flattenNested([[[1], [2]], [[3], [4]]]).data), [1, 2, 3, 4]);
+  assertClose(Array.from(flattenNested([0.1]).data), [0.1], { rtol: 1e-7 }, "float32 rounding");
+  assertEqual(Array.from(flattenNested([0.1]).data), [Math.fround(0.1)], "stored as float32");
+  assertThrows(() => flattenNested([1, [2]] as NestedArray), "ragged");
+  assertThrows(() => flattenNested([[1], 2] as NestedArray), "ragged");
+  assertThrows(() => flattenNested([[1, 2], [3, 4, 5]]), "ragged");
+  assertThrows(() => flattenNested([1, "2"] as unknown as NestedArray), "number");
+  // ### END HIDDEN TESTS
+  passed("testUnitFlattenNested");
+}
+testUnitFlattenNested();
+
+// %% [markdown]
+// ### Reshape: a new shape for the same numbers
+//
+// Because the data is one flat row-major block, changing `[2, 3]` into `[3, 2]` or `[6]` needs
+// no copying at all: only the shape (and strides) change. That makes `reshape` O(1) in time and
+// memory, as long as the number of elements stays the same. (Our tensors are always contiguous,
+// so this always holds; numpy sometimes has to copy because its views can be non-contiguous.)
+//
+// One dimension may be given as `-1`, meaning "whatever makes the sizes match":
+// `reshape(-1, 2)` of a 6-element tensor is `[3, 2]`. numpy refuses two `-1`s, a size that does
+// not divide, and `-1` when the other dimensions multiply to 0 (then any value would fit).
+//
+// ### Exercise 3: `resolveShape`
+//
+// **TODO**: Given the number of elements and a requested shape (maybe with one `-1`), return the
+// concrete shape, or throw.
+//
+// **APPROACH**:
+// 1. Count the `-1`s and multiply the other dimensions together; reject other negatives or
+//    non-integers.
+// 2. With no `-1`: the product must equal `size`.
+// 3. With one `-1`: the known product must be non-zero and divide `size`; replace the `-1` by
+//    the quotient.
+//
+// **HINTS**:
+// - Error messages should name the size and the requested shape, like numpy's
+//   "cannot reshape array of size 6 into shape [4, 2]".
+// - Return a new array; do not modify the argument.
+
+// %% nbgrader={"grade": false, "grade_id": "resolve-shape", "locked": false, "schema_version": 3, "solution": true, "task": false}
+//| export
+/** The concrete shape for reshaping `size` elements into `shape`, where one dim may be -1. */
+function resolveShape(size: number, shape: readonly number[]): number[] {
+  // ### BEGIN SOLUTION
+  let unknownAxis = -1;
+  let known = 1;
+  for (let axis = 0; axis < shape.length; axis++) {
+    const dim = shape[axis];
+    if (dim === -1) {
+      if (unknownAxis !== -1) throw new Error("can only specify one unknown dimension (-1)");
+      unknownAxis = axis;
+    } else if (!Number.isInteger(dim) || dim < 0) {
+      throw new Error(`invalid dimension ${dim} in shape ${formatShape(shape)}`);
+    } else {
+      known *= dim;
+    }
+  }
+  const result = shape.slice();
+  if (unknownAxis === -1) {
+    if (known !== size) {
+      throw new Error(`cannot reshape array of size ${size} into shape ${formatShape(shape)}`);
+    }
+    return result;
+  }
+  if (known === 0 || size % known !== 0) {
+    throw new Error(`cannot reshape array of size ${size} into shape ${formatShape(shape)}`);
+  }
+  result[unknownAxis] = size / known;
+  return result;
+  // ### END SOLUTION
+}
+
+// %% nbgrader={"grade": true, "grade_id": "test-unit-resolve-shape", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+function testUnitResolveShape(): void {
+  assertEqual(resolveShape(6, [3, 2]), [3, 2]);
+  assertEqual(resolveShape(6, [-1, 2]), [3, 2], "-1 is inferred");
+  assertEqual(resolveShape(24, [2, -1, 4]), [2, 3, 4], "-1 in the middle");
+  assertThrows(() => resolveShape(6, [4, 2]), "6");
+  // ### BEGIN HIDDEN TESTS
+  assertEqual(resolveShape(6, [-1]), [6], "flatten");
+  assertEqual(resolveShape(1, []), [], "to 0-d");
+  assertEqual(resolveShape(1, [1, 1, -1]), [1, 1, 1]);
+  assertEqual(resolveShape(0, [0, 5]), [0, 5], "zero-size without -1");
+  assertEqual(resolveShape(0, [-1]), [0], "zero-size flatten");
+  assertThrows(() => resolveShape(0, [0, -1]), undefined, "-1 is ambiguous when the rest is 0");
+  assertThrows(() => resolveShape(6, [-1, -1]), undefined, "two unknowns");
+  assertThrows(() => resolveShape(7, [-1, 2]), undefined, "does not divide");
+  assertThrows(() => resolveShape(6, [-2, -3]), undefined, "other negatives");
+  assertThrows(() => resolveShape(6, [1.5, 4]), undefined, "non-integers");
+  const requested = [-1, 3];
+  resolveShape(6, requested);
+  assertEqual(requested, [-1, 3], "must not modify the argument");
+  // ### END HIDDEN TESTS
+  passed("testUnitResolveShape");
+}
+testUnitResolveShape();
+
+// %% [markdown]
+// ## Part 2: Kernels
+//
+// ### Broadcasting
+// Adding a bias vector of shape `[3]` to a batch of shape `[64, 3]` should add the same bias to
+// every row. numpy's **broadcasting** makes this work without writing a loop or copying the bias
+// 64 times. The rule compares shapes from the *right*:
+//
+// 1. Line the shapes up at their last axis; pad the shorter one on the left with 1s.
+// 2. For each axis, the two dimensions must be equal, or one of them must be 1.
+// 3. The result takes the larger dimension on each axis; an operand with 1 there is reused
+//    (conceptually stretched) along that axis.
+//
+// ```
+// [64, 3] + [3]       ->  [64, 3] + [1, 3]  ->  [64, 3]
+// [4, 1]  + [3]       ->  [4, 1]  + [1, 3]  ->  [4, 3]     (an outer sum)
+// [2, 3]  + [2]       ->  3 vs 2 on the last axis: error
+// [5, 0]  + [1]       ->  [5, 0]                           (1 stretches to 0, too)
+// ```
+//
+// The stretching is free: we never build the stretched copy. Instead we give the operand a
+// **stride of 0** along each broadcast axis, so stepping along that axis keeps reading the same
+// numbers. This is `broadcastStrides` below.
+//
+// ### Exercise 4: `broadcastShapes`
+//
+// **TODO**: Return the broadcast shape of two shapes, or throw an error naming both.
+//
+// **APPROACH**:
+// 1. The result has `max(a.length, b.length)` axes.
+// 2. For each result axis counted from the right, read each operand's dimension there (1 if the
+//    operand has fewer axes).
+// 3. Equal: keep it. One of them 1: take the other. Otherwise throw.
+//
+// **HINTS**:
+// - Use numpy's wording: `operands could not be broadcast together with shapes [2, 3] [2]`
+//   (`formatShape` prints a shape).
+// - Fill the result from the right, e.g. `out[out.length - 1 - i]`.
+
+// %% nbgrader={"grade": false, "grade_id": "broadcast-shapes", "locked": false, "schema_version": 3, "solution": true, "task": false}
+//| export
+/** numpy's broadcast shape of two shapes; throws when they are incompatible. */
+function broadcastShapes(a: readonly number[], b: readonly number[]): number[] {
+  // ### BEGIN SOLUTION
+  const ndim = Math.max(a.length, b.length);
+  const out = new Array<number>(ndim);
+  for (let i = 0; i < ndim; i++) {
+    const da = i < a.length ? a[a.length - 1 - i] : 1;
+    const db = i < b.length ? b[b.length - 1 - i] : 1;
+    if (da !== db && da !== 1 && db !== 1) {
+      throw new Error(
+        `operands could not be broadcast together with shapes ${formatShape(a)} ${formatShape(b)}`,
+      );
+    }
+    out[ndim - 1 - i] = da === 1 ? db : da;
+  }
+  return out;
+  // ### END SOLUTION
+}
+
+// %% nbgrader={"grade": true, "grade_id": "test-unit-broadcast-shapes", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+function testUnitBroadcastShapes(): void {
+  assertEqual(broadcastShapes([64, 3], [3]), [64, 3], "bias over a batch");
+  assertEqual(broadcastShapes([4, 1], [3]), [4, 3], "outer");
+  assertEqual(broadcastShapes([2, 3], [2, 3]), [2, 3], "same shape");
+  assertThrows(() => broadcastShapes([2, 3], [2]), "[2, 3]");
+  // ### BEGIN HIDDEN TESTS
+  // Cases from numpy's broadcasting documentation.
+  assertEqual(broadcastShapes([256, 256, 3], [3]), [256, 256, 3]);
+  assertEqual(broadcastShapes([8, 1, 6, 1], [7, 1, 5]), [8, 7, 6, 5]);
+  assertEqual(broadcastShapes([5, 4], [1]), [5, 4]);
+  assertEqual(broadcastShapes([15, 3, 5], [15, 1, 5]), [15, 3, 5]);
+  assertEqual(broadcastShapes([15, 3, 5], [3, 1]), [15, 3, 5]);
+  assertEqual(broadcastShapes([], []), [], "two scalars");
+  assertEqual(broadcastShapes([], [2, 3]), [2, 3], "scalar on the left");
+  assertEqual(broadcastShapes([2, 3], []), [2, 3], "scalar on the right");
+  assertEqual(broadcastShapes([5, 0], [1]), [5, 0], "1 stretches to 0");
+  assertEqual(broadcastShapes([0], [0]), [0]);
+  assertThrows(() => broadcastShapes([0], [2]), "broadcast", "0 does not stretch");
+  assertThrows(() => broadcastShapes([2, 1], [8, 4, 3]), "[8, 4, 3]");
+  assertThrows(() => broadcastShapes([3], [4]), "[3] [4]");
+  // ### END HIDDEN TESTS
+  passed("testUnitBroadcastShapes");
+}
+testUnitBroadcastShapes();
+
+// %% [markdown]
+// ### Element-wise operations with broadcasting
+//
+// With the output shape known, an element-wise kernel visits every output position once, reads
+// one number from each operand, and writes `op(x, y)`. The cost is easy to state: one
+// arithmetic operation per output element, and about 12 bytes of memory traffic per element
+// (two 4-byte reads, one 4-byte write) when neither side is broadcast. That ratio of work to
+// bytes is tiny, so element-wise kernels are limited by **memory bandwidth**, not by arithmetic:
+// the only way to make them faster is to move fewer bytes, for example by fusing several
+// operations into one pass (a later module returns to this).
+//
+// To visit the output we use an **odometer**: a counter per axis, the last one spinning fastest.
+// Alongside it we keep one offset into each operand; moving one step along an axis adds that
+// operand's (broadcast) stride, and when an axis wraps around we subtract `stride * dim` and
+// carry into the next axis, exactly like the digits of a car's odometer. The innermost axis gets
+// its own tight loop, because that is where the time goes.
+//
+// Two cases skip the odometer entirely: when both operands have as many elements as the output
+// (no broadcasting happened, so all three are laid out identically) and when one operand is a
+// single number.
+
+// %%
+//| export
+/**
+ * Strides (in elements) for reading a tensor of shape `shape` as if it had the broadcast shape
+ * `outShape`: 0 on every axis where the tensor is stretched (its dimension is 1, or the axis is
+ * missing on the left).
+ */
+function broadcastStrides(shape: readonly number[], outShape: readonly number[]): number[] {
+  const own = computeStrides(shape);
+  const offset = outShape.length - shape.length;
+  const strides = new Array<number>(outShape.length).fill(0);
+  for (let axis = 0; axis < shape.length; axis++) {
+    strides[axis + offset] = shape[axis] === 1 ? 0 : own[axis];
+  }
+  return strides;
+}
+
+// %% [markdown]
+// ### Exercise 5: `elementwiseKernel`
+//
+// **TODO**: Compute `op(a, b)` element by element with broadcasting, into a new `RawTensor`.
+//
+// **APPROACH**:
+// 1. `shape = broadcastShapes(a.shape, b.shape)`, `size = shapeSize(shape)`, and a new
+//    `Float32Array(size)`. Return at once if `size` is 0.
+// 2. Fast paths: if both `a.data` and `b.data` have `size` elements, one flat loop; if one of
+//    them has a single element, a flat loop that reuses it.
+// 3. General case: `broadcastStrides` for each operand; an odometer over every axis but the last;
+//    an inner loop over the last axis that reads `a.data[aOffset + j * aInnerStride]` (and the
+//    same for `b`).
+//
+// **HINTS**:
+// - Keep the odometer counters in a plain array `index` of length `ndim - 1`.
+// - To advance: for `axis` from `ndim - 2` down to 0, increment `index[axis]` and add the
+//   strides; if it is still below `shape[axis]`, stop; otherwise reset it to 0, subtract
+//   `stride * shape[axis]` from each offset, and carry on to the next axis.
+
+// %% nbgrader={"grade": false, "grade_id": "elementwise-kernel", "locked": false, "schema_version": 3, "solution": true, "task": false}
+//| export
+/** op(a, b) element by element, with numpy broadcasting, into a new contiguous tensor. */
+function elementwiseKernel(
+  a: RawTensor,
+  b: RawTensor,
+  op: (x: number, y: number) => number,
+): RawTensor {
+  // ### BEGIN SOLUTION
+  const shape = broadcastShapes(a.shape, b.shape);
+  const size = shapeSize(shape);
+  const out = new Float32Array(size);
+  if (size === 0) return { data: out, shape };
+  const ad = a.data;
+  const bd = b.data;
+  if (ad.length === size && bd.length === size) {
+    for (let i = 0; i < size; i++) out[i] = op(ad[i], bd[i]);
+    return { data: out, shape };
+  }
+  if (bd.length === 1) {
+    const y = bd[0];
+    for (let i = 0; i < size; i++) out[i] = op(ad[i], y);
+    return { data: out, shape };
+  }
+  if (ad.length === 1) {
+    const x = ad[0];
+    for (let i = 0; i < size; i++) out[i] = op(x, bd[i]);
+    return { data: out, shape };
+  }
+  const ndim = shape.length;
+  const aStrides = broadcastStrides(a.shape, shape);
+  const bStrides = broadcastStrides(b.shape, shape);
+  const inner = shape[ndim - 1];
+  const aInner = aStrides[ndim - 1];
+  const bInner = bStrides[ndim - 1];
+  const index = new Array<number>(ndim - 1).fill(0);
+  let aOffset = 0;
+  let bOffset = 0;
+  for (let start = 0; start < size; start += inner) {
+    for (let j = 0; j < inner; j++) {
+      out[start + j] = op(ad[aOffset + j * aInner], bd[bOffset + j * bInner]);
+    }
+    for (let axis = ndim - 2; axis >= 0; axis--) {
+      index[axis]++;
+      aOffset += aStrides[axis];
+      bOffset += bStrides[axis];
+      if (index[axis] < shape[axis]) break;
+      index[axis] = 0;
+      aOffset -= aStrides[axis] * shape[axis];
+      bOffset -= bStrides[axis] * shape[axis];
+    }
+  }
+  return { data: out, shape };
+  // ### END SOLUTION
+}
+
+// %% nbgrader={"grade": true, "grade_id": "test-unit-elementwise-kernel", "locked": true, "points": 4, "schema_version": 3, "solution": false, "task": false}
+function testUnitElementwiseKernel(): void {
+  const plus = (x: number, y: number): number => x + y;
+  const same = elementwiseKernel(raw([1, 2, 3], [3]), raw([10, 20, 30], [3]), plus);
+  assertShape(same.shape, [3]);
+  assertEqual(flat(same), [11, 22, 33], "same shape");
+  const rows = elementwiseKernel(raw([1, 2, 3, 4, 5, 6], [2, 3]), raw([10, 20, 30], [3]), plus);
+  assertShape(rows.shape, [2, 3]);
+  assertEqual(flat(rows), [11, 22, 33, 14, 25, 36], "a row added to every row");
+  const outer = elementwiseKernel(raw([1, 2], [2, 1]), raw([10, 20, 30], [3]), plus);
+  assertShape(outer.shape, [2, 3]);
+  assertEqual(flat(outer), [11, 21, 31, 12, 22, 32], "column + row = outer sum");
+  // ### BEGIN HIDDEN TESTS
+  const minus = (x: number, y: number): number => x - y;
+  const scalarLeft = elementwiseKernel(raw([10], []), raw([1, 2, 3, 4], [2, 2]), minus);
+  assertShape(scalarLeft.shape, [2, 2]);
+  assertEqual(flat(scalarLeft), [9, 8, 7, 6], "0-d on the left, order of operands kept");
+  const scalarRight = elementwiseKernel(raw([1, 2, 3, 4], [2, 2]), raw([10], []), minus);
+  assertEqual(flat(scalarRight), [-9, -8, -7, -6], "0-d on the right");
+  const col = elementwiseKernel(raw([1, 2, 3, 4, 5, 6], [2, 3]), raw([100, 200], [2, 1]), minus);
+  assertEqual(flat(col), [-99, -98, -97, -196, -195, -194], "column broadcast");
+  // [2, 1, 3] with [4, 1]: result [2, 4, 3], both operands stretched on different axes.
+  const a3 = raw([1, 2, 3, 4, 5, 6], [2, 1, 3]);
+  const b3 = raw([0, 10, 20, 30], [4, 1]);
+  const r3 = elementwiseKernel(a3, b3, plus);
+  assertShape(r3.shape, [2, 4, 3]);
+  const expected: number[] = [];
+  for (let i = 0; i < 2; i++)
+    for (let j = 0; j < 4; j++) for (let k = 0; k < 3; k++) expected.push(1 + i * 3 + k + j * 10);
+  assertEqual(flat(r3), expected, "3-d broadcast on two axes");
+  const empty = elementwiseKernel(raw([], [0, 3]), raw([1, 2, 3], [3]), plus);
+  assertShape(empty.shape, [0, 3], "zero-size result");
+  assertEqual(empty.data.length, 0);
+  const zeroDim = elementwiseKernel(raw([], [5, 0]), raw([7], [1]), plus);
+  assertShape(zeroDim.shape, [5, 0]);
+  const divide = (x: number, y: number): number => x / y;
+  const div = elementwiseKernel(raw([1, -1, 0], [3]), raw([0, 0, 0], [3]), divide);
+  assert(div.data[0] === Infinity && div.data[1] === -Infinity, "x/0 is ±Infinity");
+  assert(Number.isNaN(div.data[2]), "0/0 is NaN");
+  assertThrows(() => elementwiseKernel(raw([1, 2, 3], [3]), raw([1, 2], [2]), plus), "broadcast");
+  const input = raw([1, 2], [2]);
+  elementwiseKernel(input, raw([5], [1]), plus);
+  assertEqual(flat(input), [1, 2], "inputs are not modified");
+  assert(rows.data instanceof Float32Array, "result is a Float32Array");
+  // ### END HIDDEN TESTS
+  passed("testUnitElementwiseKernel");
+}
+testUnitElementwiseKernel();
+
+// %% [markdown]
+// ### Matrix multiplication
+//
+// `C = A @ B` for `A` of shape `[m, k]` and `B` of shape `[k, n]` gives `C` of shape `[m, n]`,
+// with `C[i][j] = sum over p of A[i][p] * B[p][j]`. Each of the `m*n` outputs needs `k`
+// multiplications and `k` additions, so the cost is **`2*m*k*n` FLOPs**, while the data is only
+// `4*(m*k + k*n + m*n)` bytes. For square matrices that is `2n³` operations on `12n²` bytes:
+// every number is reused about `n/6` times. Unlike element-wise work, matmul can keep the
+// arithmetic units busy, *if* the loops reuse data while it is still in the cache.
+//
+// ### Why the loop order matters
+// The textbook loop is `i, j, p` (row of C, column of C, then the sum). Its inner loop walks
+// down a **column** of `B`: `B[p][j]` for `p = 0, 1, 2, ...`, which in row-major storage means
+// jumping `n` elements (`4n` bytes) at each step. The CPU loads memory in 64-byte cache lines
+// (16 floats), so each jump uses 4 bytes of a 64-byte line; for large `n` the line is evicted
+// before its neighbours are needed.
+//
+// Swap the two inner loops to get **`i, p, j`** (usually written i-k-j):
+//
+// ```
+// for i in rows of A:
+//   for p in 0..k:
+//     a = A[i][p]                      # one number, kept in a register
+//     for j in 0..n:                   # walks row p of B and row i of C, both contiguous
+//       C[i][j] += a * B[p][j]
+// ```
+//
+// Now the inner loop reads a row of `B` and updates a row of `C`, both sequentially. Every byte
+// of every cache line is used, the hardware prefetcher sees a simple stream, and the JIT can
+// keep `a` in a register. Same arithmetic, same result up to rounding order.
+//
+// How much it helps depends on whether `B` fits in the cache. On the machine this course was
+// written on, the two orders run at the same speed at 128x128 (all of `B`, 64 KB, sits in the
+// L2 cache), i-k-j is about 1.6x faster at 512x512 and 2.2x at 1024x1024. In C the gap is far
+// larger, because a compiler turns the contiguous i-k-j inner loop into SIMD instructions and
+// cannot do that for the strided one; V8 does not vectorise, so in JavaScript part of the cost
+// of every loop is the scalar work and the bounds checks.
+//
+// ### Four rows of `B` per pass
+// Look at what the i-k-j inner loop does per multiply-add: it loads `C[i][j]`, loads
+// `B[p][j]`, and stores `C[i][j]` back. Three memory operations for two FLOPs. If we take four
+// consecutive values of `p` at once, the inner loop becomes
+//
+// ```
+// C[i][j] += a0*B[p][j] + a1*B[p+1][j] + a2*B[p+2][j] + a3*B[p+3][j]
+// ```
+//
+// which is still i-k-j order (each of the four rows of `B` is read sequentially) but loads and
+// stores `C[i][j]` once per **eight** FLOPs. A plain loop handles the last `k % 4` rows. Here
+// this is roughly 1.5-2x faster again, and it is the version the reference package ships; the
+// `bench:tensor` script compares it with TensorFlow.js's CPU backend.
+//
+// Going further (tiles that fit in L1, SIMD through WebAssembly, several threads) is what BLAS
+// libraries do; a later acceleration module takes that road.
+//
+// ### Exercise 6: `matmul2dInto`
+//
+// **TODO**: Accumulate the product of an `[m, k]` matrix and a `[k, n]` matrix into an
+// `[m, n]` output, all three stored inside larger flat arrays at the given offsets, in i-k-j
+// order.
+//
+// **APPROACH**:
+// 1. For each row `i` of the output, take `outRow = out.subarray(...)` of length `n`.
+// 2. For each `p` in `0..k`, read `a[aOffset + i*k + p]` once and take the row view of `B` for
+//    that `p`.
+// 3. Inner loop over `j`: `outRow[j] += aip * bRow[j]`.
+// 4. Once that passes the test, try the four-rows version and time it with the demo below.
+//
+// **HINTS**:
+// - `out` starts filled with zeros (the caller allocates it); just add into it.
+// - `typedArray.subarray(begin, end)` is a view, not a copy: writing to it writes to `out`.
+//   Row views also let each inner loop index from 0, which V8 compiles well.
+
+// %% nbgrader={"grade": false, "grade_id": "matmul-2d", "locked": false, "schema_version": 3, "solution": true, "task": false}
+//| export
+/**
+ * out[outOffset..] += A @ B for row-major A = a[aOffset..] of shape [m, k] and
+ * B = b[bOffset..] of shape [k, n], in cache-friendly i-k-j loop order.
+ */
+function matmul2dInto(
+  a: Float32Array,
+  aOffset: number,
+  b: Float32Array,
+  bOffset: number,
+  out: Float32Array,
+  outOffset: number,
+  m: number,
+  k: number,
+  n: number,
+): void {
+  // ### BEGIN SOLUTION
+  for (let i = 0; i < m; i++) {
+    const outRow = out.subarray(outOffset + i * n, outOffset + (i + 1) * n);
+    const aRow = aOffset + i * k;
+    let p = 0;
+    // Four rows of B per pass: one load and store of outRow[j] per eight FLOPs.
+    for (; p + 3 < k; p += 4) {
+      const a0 = a[aRow + p];
+      const a1 = a[aRow + p + 1];
+      const a2 = a[aRow + p + 2];
+      const a3 = a[aRow + p + 3];
+      const b0 = b.subarray(bOffset + p * n, bOffset + (p + 1) * n);
+      const b1 = b.subarray(bOffset + (p + 1) * n, bOffset + (p + 2) * n);
+      const b2 = b.subarray(bOffset + (p + 2) * n, bOffset + (p + 3) * n);
+      const b3 = b.subarray(bOffset + (p + 3) * n, bOffset + (p + 4) * n);
+      for (let j = 0; j < n; j++) {
+        outRow[j] += a0 * b0[j] + a1 * b1[j] + a2 * b2[j] + a3 * b3[j];
+      }
+    }
+    // The remaining k % 4 rows, one at a time: the plain i-k-j loop.
+    for (; p < k; p++) {
+      const aip = a[aRow + p];
+      const bRow = b.subarray(bOffset + p * n, bOffset + (p + 1) * n);
+      for (let j = 0; j < n; j++) outRow[j] += aip * bRow[j];
+    }
+  }
+  // ### END SOLUTION
+}
+
+// %% nbgrader={"grade": true, "grade_id": "test-unit-matmul-2d", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+function testUnitMatmul2dInto(): void {
+  const a = Float32Array.from([1, 2, 3, 4, 5, 6]); // [2, 3]
+  const b = Float32Array.from([7, 8, 9, 10, 11, 12]); // [3, 2]
+  const out = new Float32Array(4);
+  matmul2dInto(a, 0, b, 0, out, 0, 2, 3, 2);
+  assertEqual(Array.from(out), [58, 64, 139, 154], "[2, 3] @ [3, 2]");
+  // ### BEGIN HIDDEN TESTS
+  // Offsets: the same product stored after some padding in each array.
+  const pa = Float32Array.from([-1, -1, 1, 2, 3, 4, 5, 6]);
+  const pb = Float32Array.from([-9, 7, 8, 9, 10, 11, 12]);
+  const po = Float32Array.from([5, 5, 5, 0, 0, 0, 0, 5]);
+  matmul2dInto(pa, 2, pb, 1, po, 3, 2, 3, 2);
+  assertEqual(Array.from(po), [5, 5, 5, 58, 64, 139, 154, 5], "offsets, and nothing else touched");
+  // It accumulates into out.
+  const acc = Float32Array.from([1, 1, 1, 1]);
+  matmul2dInto(a, 0, b, 0, acc, 0, 2, 3, 2);
+  assertEqual(Array.from(acc), [59, 65, 140, 155], "adds into out");
+  // Non-square, compared with a direct triple loop.
+  const m = 5;
+  const k = 7;
+  const n = 3;
+  const x = Float32Array.from({ length: m * k }, (_, i) => ((i * 7) % 11) - 5);
+  const y = Float32Array.from({ length: k * n }, (_, i) => ((i * 5) % 9) - 4);
+  const got = new Float32Array(m * n);
+  matmul2dInto(x, 0, y, 0, got, 0, m, k, n);
+  const want: number[] = [];
+  for (let i = 0; i < m; i++)
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let p = 0; p < k; p++) s += x[i * k + p] * y[p * n + j];
+      want.push(s);
+    }
+  assertEqual(Array.from(got), want, "[5, 7] @ [7, 3]");
+  const none = Float32Array.from([3, 3]);
+  matmul2dInto(x, 0, y, 0, none, 0, 1, 0, 2);
+  assertEqual(Array.from(none), [3, 3], "k = 0 adds nothing");
+  // ### END HIDDEN TESTS
+  passed("testUnitMatmul2dInto");
+}
+testUnitMatmul2dInto();
+
+// %% [markdown]
+// ### Seeing the cache at work
+// The cell below times three loops on the same 512x512 matrices: the textbook i-j-k order, the
+// plain i-k-j order, and your `matmul2dInto`. The numbers depend on the machine and on what
+// else it is doing; the ratios are the point. (A demo, not a test: nothing here is graded.)
+
+// %%
+await demo("loop order timing", () => {
+  const n = 512;
+  const a = Float32Array.from({ length: n * n }, (_, i) => (i % 17) / 17);
+  const b = Float32Array.from({ length: n * n }, (_, i) => (i % 13) / 13);
+  const ijk = (out: Float32Array): void => {
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j < n; j++) {
+        let s = 0;
+        for (let p = 0; p < n; p++) s += a[i * n + p] * b[p * n + j];
+        out[i * n + j] = s;
+      }
+  };
+  const ikj = (out: Float32Array): void => {
+    for (let i = 0; i < n; i++)
+      for (let p = 0; p < n; p++) {
+        const aip = a[i * n + p];
+        for (let j = 0; j < n; j++) out[i * n + j] += aip * b[p * n + j];
+      }
+  };
+  const time = (fn: () => void): number => {
+    let best = Infinity;
+    for (let r = 0; r < 2; r++) {
+      const t0 = performance.now();
+      fn();
+      best = Math.min(best, performance.now() - t0);
+    }
+    return best;
+  };
+  const gflops = (ms: number): string => ((2 * n * n * n) / (ms * 1e6)).toFixed(2);
+  // Your kernel first, so an unfinished exercise stops the demo before the slow loops run.
+  const rows: [string, () => void][] = [
+    ["matmul2dInto", () => matmul2dInto(a, 0, b, 0, new Float32Array(n * n), 0, n, n, n)],
+    ["i-k-j (plain)", () => ikj(new Float32Array(n * n))],
+    ["i-j-k (textbook)", () => ijk(new Float32Array(n * n))],
+  ];
+  for (const [name, fn] of rows) {
+    const ms = time(fn);
+    console.log(`${name.padEnd(18)} ${ms.toFixed(0).padStart(5)} ms  ${gflops(ms)} GFLOP/s`);
+  }
+});
+
+// %% [markdown]
+// ### Matmul on more than two dimensions
+//
+// numpy's `matmul` (the `@` operator) extends the 2-D product in two ways:
+//
+// - **1-D operands.** A vector on the left is treated as a row `[1, k]`, a vector on the right as
+//   a column `[k, 1]`, and the added axis is removed from the result. So `[k] @ [k, n]` is `[n]`,
+//   `[m, k] @ [k]` is `[m]`, and `[k] @ [k]` is a 0-d scalar (the dot product).
+// - **Batches.** With more than 2 axes, the last two are the matrices and all the others are
+//   batch axes, which **broadcast** like element-wise shapes. `[10, 2, 3] @ [3, 4]` multiplies
+//   ten `[2, 3]` matrices by the same `[3, 4]` one, giving `[10, 2, 4]`.
+//
+// A 0-d operand is an error, and so are mismatched inner dimensions. A good error message names
+// both shapes, since the bug is almost always a transposed weight.
+//
+// ### Exercise 7: `matmulKernel`
+//
+// **TODO**: Implement numpy's matmul semantics on top of `matmul2dInto`.
+//
+// **APPROACH**:
+// 1. Reject 0-d operands. Promote 1-D operands to `[1, k]` (left) or `[k, 1]` (right) and
+//    remember that you did.
+// 2. Read `m, k` from the last two axes of A and `k2, n` from B; if `k !== k2`, throw an error
+//    that contains both original shapes (`formatShape`).
+// 3. Broadcast the batch shapes (all axes but the last two) with `broadcastShapes`, and get each
+//    operand's batch strides with `broadcastStrides` (they count matrices, so multiply by the
+//    matrix size `m*k` or `k*n` to get element offsets).
+// 4. For each batch position, compute the two input offsets and call `matmul2dInto`.
+// 5. The result shape is `batch + [m, n]`, minus the axes added in step 1.
+//
+// **HINTS**:
+// - To turn a flat batch number `t` into offsets, peel off axes from the last:
+//   `idx = rest % dim; rest = (rest - idx) / dim`, adding `idx * stride` for each operand.
+// - `broadcastShapes` throws a message about batch shapes; that is fine to let through, but a
+//   message naming the full shapes is friendlier.
+
+// %% nbgrader={"grade": false, "grade_id": "matmul-kernel", "locked": false, "schema_version": 3, "solution": true, "task": false}
+//| export
+/** numpy's matmul: 1-D promotion, 2-D product, broadcast batch axes; errors name both shapes. */
+function matmulKernel(a: RawTensor, b: RawTensor): RawTensor {
+  // ### BEGIN SOLUTION
+  const describe = `${formatShape(a.shape)} and ${formatShape(b.shape)}`;
+  if (a.shape.length === 0 || b.shape.length === 0) {
+    throw new Error(`matmul: operands must have at least 1 dimension, got shapes ${describe}`);
+  }
+  const aVector = a.shape.length === 1;
+  const bVector = b.shape.length === 1;
+  const aShape = aVector ? [1, a.shape[0]] : a.shape.slice();
+  const bShape = bVector ? [b.shape[0], 1] : b.shape.slice();
+  const m = aShape[aShape.length - 2];
+  const k = aShape[aShape.length - 1];
+  const k2 = bShape[bShape.length - 2];
+  const n = bShape[bShape.length - 1];
+  if (k !== k2) {
+    throw new Error(`matmul: shapes ${describe} are not aligned: ${k} (last axis) != ${k2}`);
+  }
+  const aBatch = aShape.slice(0, -2);
+  const bBatch = bShape.slice(0, -2);
+  let batch: number[];
+  try {
+    batch = broadcastShapes(aBatch, bBatch);
+  } catch {
+    throw new Error(`matmul: batch dimensions of shapes ${describe} cannot be broadcast`);
+  }
+  const aStrides = broadcastStrides(aBatch, batch);
+  const bStrides = broadcastStrides(bBatch, batch);
+  const count = shapeSize(batch);
+  const out = new Float32Array(count * m * n);
+  for (let t = 0; t < count; t++) {
+    let rest = t;
+    let aMatrix = 0;
+    let bMatrix = 0;
+    for (let axis = batch.length - 1; axis >= 0; axis--) {
+      const idx = rest % batch[axis];
+      rest = (rest - idx) / batch[axis];
+      aMatrix += idx * aStrides[axis];
+      bMatrix += idx * bStrides[axis];
+    }
+    matmul2dInto(a.data, aMatrix * m * k, b.data, bMatrix * k * n, out, t * m * n, m, k, n);
+  }
+  const shape = [...batch];
+  if (!aVector) shape.push(m);
+  if (!bVector) shape.push(n);
+  return { data: out, shape };
+  // ### END SOLUTION
+}
+
+// %% nbgrader={"grade": true, "grade_id": "test-unit-matmul-kernel", "locked": true, "points": 4, "schema_version": 3, "solution": false, "task": false}
+function testUnitMatmulKernel(): void {
+  const a = raw([1, 2, 3, 4, 5, 6], [2, 3]);
+  const b = raw([7, 8, 9, 10, 11, 12], [3, 2]);
+  const c = matmulKernel(a, b);
+  assertShape(c.shape, [2, 2]);
+  assertEqual(flat(c), [58, 64, 139, 154]);
+  const dot = matmulKernel(raw([1, 2, 3], [3]), raw([4, 5, 6], [3]));
+  assertShape(dot.shape, [], "vector @ vector is 0-d");
+  assertEqual(flat(dot), [32]);
+  assertThrows(() => matmulKernel(a, a), "[2, 3]");
+  // ### BEGIN HIDDEN TESTS
+  assertThrows(() => matmulKernel(raw([1, 2, 3, 4, 5, 6], [2, 3]), raw([1, 2, 3, 4], [4, 1])), "[4, 1]");
+  assertThrows(() => matmulKernel(raw([1], []), raw([1, 2], [2])), undefined, "0-d operand");
+  const mv = matmulKernel(a, raw([1, 0, -1], [3]));
+  assertShape(mv.shape, [2], "matrix @ vector");
+  assertEqual(flat(mv), [-2, -2]);
+  const vm = matmulKernel(raw([1, -1], [2]), a);
+  assertShape(vm.shape, [3], "vector @ matrix");
+  assertEqual(flat(vm), [-3, -3, -3]);
+  // Batched [2, 2, 3] @ [3, 2]: the second batch is the first times 2.
+  const batchA = raw([1, 2, 3, 4, 5, 6, 2, 4, 6, 8, 10, 12], [2, 2, 3]);
+  const bb = matmulKernel(batchA, b);
+  assertShape(bb.shape, [2, 2, 2], "batch @ matrix");
+  assertEqual(flat(bb), [58, 64, 139, 154, 116, 128, 278, 308]);
+  // Broadcast batch axes: [2, 1, 1, 2] @ [3, 2, 1] -> [2, 3, 1, 1].
+  const left = raw([1, 2, 3, 4], [2, 1, 1, 2]);
+  const right = raw([1, 1, 1, -1, 2, 0], [3, 2, 1]);
+  const br = matmulKernel(left, right);
+  assertShape(br.shape, [2, 3, 1, 1], "broadcast batches");
+  assertEqual(flat(br), [3, -1, 2, 7, -1, 6]);
+  assertShape(matmulKernel(raw([1, 2, 3, 4, 5, 6], [3, 2]), raw([1, 2], [2])).shape, [3]);
+  assertShape(matmulKernel(raw([1, 2], [2]), raw(new Array(12).fill(1), [3, 2, 2])).shape, [3, 2]);
+  // Zero-size dimensions: [0, 3] @ [3, 4] -> [0, 4]; [2, 0] @ [0, 3] -> zeros [2, 3].
+  assertShape(matmulKernel(raw([], [0, 3]), raw(new Array(12).fill(1), [3, 4])).shape, [0, 4]);
+  const inner0 = matmulKernel(raw([], [2, 0]), raw([], [0, 3]));
+  assertShape(inner0.shape, [2, 3], "empty inner dimension");
+  assertEqual(flat(inner0), [0, 0, 0, 0, 0, 0], "a sum of nothing is 0");
+  assertThrows(() => matmulKernel(raw(new Array(12).fill(1), [2, 2, 3]), raw(new Array(18).fill(1), [3, 3, 2])), "matmul");
+  // ### END HIDDEN TESTS
+  passed("testUnitMatmulKernel");
+}
+testUnitMatmulKernel();
+
+// %% [markdown]
+// ### Reductions
+//
+// `sum`, `mean` and `max` collapse an axis. For a tensor of shape `[2, 3, 4]`, reducing axis 1
+// gives `[2, 4]` (or `[2, 1, 4]` with `keepdims`, which keeps the axis with size 1 so the result
+// still broadcasts against the input: `x.sub(x.mean(-1, true))` centres each row). With no axis,
+// everything is reduced to a 0-d tensor.
+//
+// Any reduction over one axis has the same structure. Viewing the shape as
+// `[outer, len, inner]` (the product of the axes before, the reduced axis, the product of the
+// axes after), element `[o, r, i]` sits at `(o*len + r)*inner + i`. Looping `o`, then `r`, then
+// `i` reads the input strictly in order, and the output row for each `o` is small and stays in
+// cache:
+//
+// ```
+// for o in 0..outer:
+//   acc[0..inner] = first row (or the identity, e.g. 0 for sum)
+//   for r in 1..len:
+//     for i in 0..inner:  acc[i] = combine(acc[i], x[(o*len + r)*inner + i])
+// ```
+//
+// Cost: one `combine` per input element, each element read once.
+//
+// **Precision.** Adding a million float32 numbers one by one into a float32 total loses digits:
+// once the total is large, small addends are rounded away. numpy avoids most of that with
+// pairwise summation; we take the other classic fix and **accumulate in float64**
+// (`Float64Array`), rounding to float32 only when storing the result.
+//
+// **Empty axes.** The sum of nothing is 0 (the identity of `+`), but `max` has no identity, so
+// numpy refuses `max` over an empty axis. `reduceKernel` takes an optional `initial` value:
+// given, it starts each accumulator there; absent, it starts from the first element and an empty
+// axis is an error.
+//
+// ### Exercise 8: `reduceKernel`
+//
+// **TODO**: Reduce over `axis` (or over everything when `axis` is `null`) with `combine`.
+//
+// **APPROACH**:
+// 1. Compute `outer`, `len`, `inner` and the output shape (with or without `keepdims`). For
+//    `axis === null`: `outer = inner = 1`, `len = size`, shape `[]` (or all ones with
+//    `keepdims`). Otherwise normalise the axis with `normalizeAxis`.
+// 2. If `len` is 0 and there is no `initial`, throw (unless the output itself is empty).
+// 3. Allocate a `Float64Array(inner)` accumulator per outer block, fill it (initial or first
+//    row), combine the remaining rows, then copy it into the float32 output.
+//
+// **HINTS**:
+// - `keepdims` keeps the reduced axis with size 1: `[2, 3, 4]` over axis 1 gives `[2, 1, 4]`.
+// - The message for an out-of-range axis comes from `normalizeAxis`.
+
+// %% nbgrader={"grade": false, "grade_id": "reduce-kernel", "locked": false, "schema_version": 3, "solution": true, "task": false}
+//| export
+/**
+ * Reduces `x` over one axis (or all axes when `axis` is null) with `combine`, accumulating in
+ * float64. Without `initial`, the first element seeds the accumulator and empty axes throw.
+ */
+function reduceKernel(
+  x: RawTensor,
+  axis: number | null,
+  keepdims: boolean,
+  combine: (acc: number, value: number) => number,
+  initial?: number,
+): RawTensor {
+  // ### BEGIN SOLUTION
+  const shape = x.shape;
+  let outer: number;
+  let len: number;
+  let inner: number;
+  let outShape: number[];
+  if (axis === null) {
+    outer = 1;
+    len = shapeSize(shape);
+    inner = 1;
+    outShape = keepdims ? shape.map(() => 1) : [];
+  } else {
+    const ax = normalizeAxis(axis, shape.length);
+    outer = shapeSize(shape.slice(0, ax));
+    len = shape[ax];
+    inner = shapeSize(shape.slice(ax + 1));
+    outShape = keepdims ? shape.map((d, i) => (i === ax ? 1 : d)) : shape.filter((_, i) => i !== ax);
+  }
+  const out = new Float32Array(outer * inner);
+  if (out.length === 0) return { data: out, shape: outShape };
+  if (len === 0 && initial === undefined) {
+    throw new Error("zero-size array to reduction operation which has no identity");
+  }
+  const data = x.data;
+  const acc = new Float64Array(inner);
+  for (let o = 0; o < outer; o++) {
+    const block = o * len * inner;
+    let first = 0;
+    if (initial === undefined) {
+      for (let i = 0; i < inner; i++) acc[i] = data[block + i];
+      first = 1;
+    } else {
+      acc.fill(initial);
+    }
+    for (let r = first; r < len; r++) {
+      const row = block + r * inner;
+      for (let i = 0; i < inner; i++) acc[i] = combine(acc[i], data[row + i]);
+    }
+    out.set(acc, o * inner);
+  }
+  return { data: out, shape: outShape };
+  // ### END SOLUTION
+}
+
+// %% nbgrader={"grade": true, "grade_id": "test-unit-reduce-kernel", "locked": true, "points": 4, "schema_version": 3, "solution": false, "task": false}
+function testUnitReduceKernel(): void {
+  const add = (acc: number, v: number): number => acc + v;
+  const m = raw([1, 2, 3, 4, 5, 6], [2, 3]);
+  const cols = reduceKernel(m, 0, false, add, 0);
+  assertShape(cols.shape, [3]);
+  assertEqual(flat(cols), [5, 7, 9], "sum over axis 0");
+  const rows = reduceKernel(m, 1, true, add, 0);
+  assertShape(rows.shape, [2, 1], "keepdims");
+  assertEqual(flat(rows), [6, 15]);
+  const all = reduceKernel(m, null, false, add, 0);
+  assertShape(all.shape, [], "no axis: 0-d");
+  assertEqual(flat(all), [21]);
+  // ### BEGIN HIDDEN TESTS
+  const max = (acc: number, v: number): number => (v > acc ? v : acc);
+  const t = raw([3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5, 8], [2, 3, 2]);
+  const mid = reduceKernel(t, 1, false, max);
+  assertShape(mid.shape, [2, 2], "middle axis of a 3-d tensor");
+  assertEqual(flat(mid), [5, 9, 5, 8]);
+  const neg = reduceKernel(t, -1, false, add, 0);
+  assertShape(neg.shape, [2, 3], "negative axis");
+  assertEqual(flat(neg), [4, 5, 14, 8, 8, 13]);
+  assertShape(reduceKernel(t, -3, true, add, 0).shape, [1, 3, 2], "axis -ndim with keepdims");
+  assertShape(reduceKernel(t, null, true, add, 0).shape, [1, 1, 1], "all axes, keepdims");
+  assertEqual(flat(reduceKernel(raw([-3, -7, -1], [3]), 0, false, max)), [-1], "max of negatives");
+  assertThrows(() => reduceKernel(m, 2, false, add, 0), "out of bounds");
+  assertThrows(() => reduceKernel(m, -3, false, add, 0), "out of bounds");
+  // Empty: sums are 0, max over an empty axis has no identity.
+  assertEqual(flat(reduceKernel(raw([], [0]), null, false, add, 0)), [0], "sum of nothing");
+  const emptyRows = reduceKernel(raw([], [2, 0]), 1, false, add, 0);
+  assertShape(emptyRows.shape, [2]);
+  assertEqual(flat(emptyRows), [0, 0]);
+  assertThrows(() => reduceKernel(raw([], [2, 0]), 1, false, max), "identity");
+  assertShape(reduceKernel(raw([], [0, 3]), 1, false, max).shape, [0], "empty output is fine");
+  assertEqual(flat(reduceKernel(raw([5], []), null, false, add, 0)), [5], "0-d input");
+  // float64 accumulation: 1e8 + 1 + 1 + ... would stay 1e8 in float32.
+  const big = new Array<number>(1001).fill(1);
+  big[0] = 1e8;
+  assertEqual(flat(reduceKernel(raw(big, [1001]), 0, false, add, 0)), [Math.fround(1e8 + 1000)]);
+  // ### END HIDDEN TESTS
+  passed("testUnitReduceKernel");
+}
+testUnitReduceKernel();
+
+// %% [markdown]
+// ### Transpose and permute
+//
+// `permute(axes)` reorders the axes: output axis `d` is input axis `axes[d]`, so a `[2, 3, 4]`
+// tensor permuted by `[2, 0, 1]` has shape `[4, 2, 3]`, and its element `[i, j, k]` is the input's
+// `[j, k, i]`. Transposing two axes is the special case that swaps two entries of `[0, 1, ...]`.
+//
+// numpy does this **without copying**: it returns a view with permuted strides. Our tensors are
+// always contiguous (every kernel above assumes it), so we copy into the new order. That costs
+// one read and one write per element (`8 * size` bytes of traffic and a new `4 * size`-byte
+// buffer) but keeps every other kernel simple. The reads jump around memory, so on large
+// tensors a transpose is noticeably slower than a plain copy; it is worth avoiding inside loops.
+//
+// The copy loop is the odometer again, walking the *output* in order while reading the input
+// through permuted strides: output axis `d` moves through the input with stride
+// `inputStrides[axes[d]]`.
+//
+// ### Exercise 9: `permuteKernel`
+//
+// **TODO**: Return a contiguous copy of `x` with its axes reordered by `axes`.
+//
+// **APPROACH**:
+// 1. Check `axes` is a permutation of `0..ndim-1` (negative axes allowed via `normalizeAxis`;
+//    wrong length or a repeated axis throws).
+// 2. `outShape[d] = shape[axes[d]]`, `srcStrides[d] = computeStrides(shape)[axes[d]]`.
+// 3. Walk the output with an odometer (inner loop over the last output axis), reading
+//    `x.data[srcOffset + j * srcStrides[last]]`.
+//
+// **HINTS**:
+// - Handle `size === 0` and 0-d tensors before the loop (a 0-d tensor has one element and no
+//   axes: return a copy).
+
+// %% nbgrader={"grade": false, "grade_id": "permute-kernel", "locked": false, "schema_version": 3, "solution": true, "task": false}
+//| export
+/** A contiguous copy of `x` whose axis d is axis `axes[d]` of `x`. */
+function permuteKernel(x: RawTensor, axes: readonly number[]): RawTensor {
+  // ### BEGIN SOLUTION
+  const ndim = x.shape.length;
+  if (axes.length !== ndim) {
+    throw new Error(`axes ${formatShape(axes)} don't match a tensor of shape ${formatShape(x.shape)}`);
+  }
+  const order = axes.map((axis) => normalizeAxis(axis, ndim));
+  if (new Set(order).size !== ndim) throw new Error(`repeated axis in permutation ${formatShape(axes)}`);
+  const inStrides = computeStrides(x.shape);
+  const shape = order.map((axis) => x.shape[axis]);
+  const src = order.map((axis) => inStrides[axis]);
+  const size = shapeSize(shape);
+  const out = new Float32Array(size);
+  if (size === 0) return { data: out, shape };
+  if (ndim === 0) {
+    out[0] = x.data[0];
+    return { data: out, shape };
+  }
+  const data = x.data;
+  const inner = shape[ndim - 1];
+  const innerStride = src[ndim - 1];
+  const index = new Array<number>(ndim - 1).fill(0);
+  let offset = 0;
+  for (let start = 0; start < size; start += inner) {
+    for (let j = 0; j < inner; j++) out[start + j] = data[offset + j * innerStride];
+    for (let axis = ndim - 2; axis >= 0; axis--) {
+      index[axis]++;
+      offset += src[axis];
+      if (index[axis] < shape[axis]) break;
+      index[axis] = 0;
+      offset -= src[axis] * shape[axis];
+    }
+  }
+  return { data: out, shape };
+  // ### END SOLUTION
+}
+
+// %% nbgrader={"grade": true, "grade_id": "test-unit-permute-kernel", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+function testUnitPermuteKernel(): void {
+  const m = raw([1, 2, 3, 4, 5, 6], [2, 3]);
+  const t = permuteKernel(m, [1, 0]);
+  assertShape(t.shape, [3, 2]);
+  assertEqual(flat(t), [1, 4, 2, 5, 3, 6], "matrix transpose");
+  assertEqual(flat(permuteKernel(m, [0, 1])), [1, 2, 3, 4, 5, 6], "identity permutation");
+  // ### BEGIN HIDDEN TESTS
+  const values = Array.from({ length: 24 }, (_, i) => i);
+  const x = raw(values, [2, 3, 4]);
+  const p = permuteKernel(x, [2, 0, 1]);
+  assertShape(p.shape, [4, 2, 3]);
+  // out[i][j][k] = x[j][k][i] = 12j + 4k + i
+  const expected: number[] = [];
+  for (let i = 0; i < 4; i++)
+    for (let j = 0; j < 2; j++) for (let k = 0; k < 3; k++) expected.push(12 * j + 4 * k + i);
+  assertEqual(flat(p), expected, "3-d permutation");
+  assertEqual(flat(permuteKernel(x, [-1, -3, -2])), expected, "negative axes");
+  assertShape(permuteKernel(raw([], [0, 3]), [1, 0]).shape, [3, 0], "zero-size");
+  assertEqual(flat(permuteKernel(raw([4], []), [])), [4], "0-d");
+  assertEqual(flat(permuteKernel(raw([1, 2, 3], [1, 3, 1]), [2, 0, 1])), [1, 2, 3], "size-1 axes");
+  assertThrows(() => permuteKernel(x, [0, 1]), undefined, "too few axes");
+  assertThrows(() => permuteKernel(x, [0, 0, 1]), "repeated", "repeated axis");
+  assertThrows(() => permuteKernel(x, [0, 1, 3]), "out of bounds", "axis out of range");
+  const copy = permuteKernel(m, [0, 1]);
+  assert(copy.data !== m.data, "the result is a new buffer");
+  // ### END HIDDEN TESTS
+  passed("testUnitPermuteKernel");
+}
+testUnitPermuteKernel();
+
+// %% [markdown]
+// ### Slicing
+//
+// Python's slice `start:stop:step` selects `start, start+step, ...` while staying before `stop`.
+// Its rules are worth knowing exactly, because numpy and every framework copy them:
+//
+// - Negative `start` or `stop` count from the end (`-1` is the last element).
+// - Out-of-range values are **clamped**, never an error: `x[2:100]` of a length-5 axis is
+//   `[2, 3, 4]`.
+// - `step` may be negative to walk backwards; then the defaults are "from the last element" and
+//   "through the first one", so `::-1` reverses. `step` 0 is an error.
+//
+// ```
+// dim = 5         start stop step   indices
+// [1:4]             1    4    1     1 2 3
+// [-2:]            -2    -    1     3 4
+// [::2]             -    -    2     0 2 4
+// [::-1]            -    -   -1     4 3 2 1 0
+// [3:0:-1]          3    0   -1     3 2 1
+// [10:-10:-2]      10  -10   -2     4 2 0
+// ```
+//
+// ### Exercise 10: `sliceIndices`
+//
+// **TODO**: Return the list of indices a slice selects on an axis of length `dim` (`null` means
+// "not given").
+//
+// **APPROACH**:
+// 1. `step` defaults to 1; throw if it is 0.
+// 2. For a positive step: `start` defaults to 0 and `stop` to `dim`; add `dim` to negatives;
+//    clamp both into `[0, dim]`.
+// 3. For a negative step: `start` defaults to `dim - 1` and `stop` to "before 0" (use `-1`,
+//    which cannot be confused with a user's -1 because you convert negatives first); add `dim`
+//    to negative user values; clamp both into `[-1, dim - 1]`.
+// 4. Collect `i = start; i < stop` (or `i > stop` going backwards), `i += step`.
+//
+// **HINTS**:
+// - Convert user negatives *before* applying the default for a missing stop.
+
+// %% nbgrader={"grade": false, "grade_id": "slice-indices", "locked": false, "schema_version": 3, "solution": true, "task": false}
+//| export
+/** The indices selected by the Python slice start:stop:step on an axis of length `dim`. */
+function sliceIndices(
+  dim: number,
+  start: number | null = null,
+  stop: number | null = null,
+  step: number | null = null,
+): number[] {
+  // ### BEGIN SOLUTION
+  const s = step ?? 1;
+  if (!Number.isInteger(s) || s === 0) throw new Error(`slice step must be a non-zero integer`);
+  const clamp = (v: number, lo: number, hi: number): number => Math.min(Math.max(v, lo), hi);
+  const fromEnd = (v: number): number => (v < 0 ? v + dim : v);
+  let first: number;
+  let end: number;
+  if (s > 0) {
+    first = start === null ? 0 : clamp(fromEnd(start), 0, dim);
+    end = stop === null ? dim : clamp(fromEnd(stop), 0, dim);
+  } else {
+    first = start === null ? dim - 1 : clamp(fromEnd(start), -1, dim - 1);
+    end = stop === null ? -1 : clamp(fromEnd(stop), -1, dim - 1);
+  }
+  const out: number[] = [];
+  if (s > 0) for (let i = first; i < end; i += s) out.push(i);
+  else for (let i = first; i > end; i += s) out.push(i);
+  return out;
+  // ### END SOLUTION
+}
+
+// %% nbgrader={"grade": true, "grade_id": "test-unit-slice-indices", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+function testUnitSliceIndices(): void {
+  assertEqual(sliceIndices(5, 1, 4), [1, 2, 3], "[1:4]");
+  assertEqual(sliceIndices(5, -2), [3, 4], "[-2:]");
+  assertEqual(sliceIndices(5, null, null, 2), [0, 2, 4], "[::2]");
+  assertEqual(sliceIndices(5, null, null, -1), [4, 3, 2, 1, 0], "[::-1]");
+  // ### BEGIN HIDDEN TESTS
+  assertEqual(sliceIndices(5), [0, 1, 2, 3, 4], "[:]");
+  assertEqual(sliceIndices(5, 3, 0, -1), [3, 2, 1], "[3:0:-1]");
+  assertEqual(sliceIndices(5, 10, -10, -2), [4, 2, 0], "[10:-10:-2]");
+  assertEqual(sliceIndices(5, 2, 100), [2, 3, 4], "clamped stop");
+  assertEqual(sliceIndices(5, -100, 2), [0, 1], "clamped start");
+  assertEqual(sliceIndices(5, 4, 1), [], "empty when start >= stop");
+  assertEqual(sliceIndices(5, 1, 4, -1), [], "empty backwards");
+  assertEqual(sliceIndices(5, null, -1, -1), [], "stop -1 means the last element, not 'before 0'");
+  assertEqual(sliceIndices(5, -1, null, -2), [4, 2, 0]);
+  assertEqual(sliceIndices(0), [], "empty axis");
+  assertEqual(sliceIndices(0, null, null, -1), [], "empty axis backwards");
+  assertEqual(sliceIndices(6, 1, null, 3), [1, 4]);
+  assertThrows(() => sliceIndices(5, 0, 5, 0), "step");
+  // ### END HIDDEN TESTS
+  passed("testUnitSliceIndices");
+}
+testUnitSliceIndices();
+
+// %% [markdown]
+// ## Part 3: The `Tensor` class
+//
+// The kernels do the work; the class gives them a convenient, checked interface. Before writing
+// it we need three supporting pieces, all provided: a seedable random generator, a gather
+// routine for slicing, and a printer.
+//
+// ### Reproducible randomness
+// Weights start random, and experiments must be repeatable: the same seed must give the same
+// numbers on every run and every machine. `Math.random()` cannot be seeded, so we carry our own
+// generator. `Rng` implements **mulberry32**, a tiny generator with 32 bits of state: each call
+// adds a constant to the state and scrambles it with multiplications and shifts. It is fast and
+// statistically fine for initialising weights (not for cryptography).
+//
+// Normal samples come from the **Box-Muller transform**: two independent uniforms `u1, u2` give
+// `sqrt(-2 ln u1) * cos(2 pi u2)`, a standard normal. It actually yields two normals per pair
+// (the `sin` one too), so we keep the second for the next call.
+//
+// Every factory takes an optional generator or seed; without one it uses a shared generator
+// that `manualSeed(seed)` resets (like `torch.manual_seed`).
+
+// %%
+//| export
+/** A seedable pseudo-random generator (mulberry32): same seed, same sequence, everywhere. */
+class Rng {
+  /** The generator used when no generator or seed is passed; reset it with `manualSeed`. */
+  static readonly shared = new Rng(0);
+  private state = 0;
+  private spare: number | null = null;
+
+  constructor(seed = 0) {
+    this.seed(seed);
+  }
+
+  /** Restarts the sequence from `seed` (any finite number; its integer part is used). */
+  seed(seed: number): void {
+    if (!Number.isFinite(seed)) throw new Error(`Rng seed must be a finite number, got ${seed}`);
+    this.state = Math.trunc(seed) >>> 0;
+    this.spare = null;
+  }
+
+  /** A uniform float in [0, 1). */
+  next(): number {
+    this.state = (this.state + 0x6d2b79f5) | 0;
+    let t = this.state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  }
+
+  /** A standard normal sample (mean 0, standard deviation 1), by Box-Muller. */
+  normal(): number {
+    if (this.spare !== null) {
+      const value = this.spare;
+      this.spare = null;
+      return value;
+    }
+    const u1 = 1 - this.next(); // in (0, 1], so the logarithm is finite
+    const u2 = this.next();
+    const radius = Math.sqrt(-2 * Math.log(u1));
+    this.spare = radius * Math.sin(2 * Math.PI * u2);
+    return radius * Math.cos(2 * Math.PI * u2);
+  }
+
+  /** A uniform integer in [0, n). */
+  int(n: number): number {
+    return Math.floor(this.next() * n);
+  }
+}
+
+/** Resets the shared generator that factories use when given no generator or seed. */
+function manualSeed(seed: number): void {
+  Rng.shared.seed(seed);
+}
+
+// %% [markdown]
+// ### Gathering a slice
+// Given one list of indices per axis (from `sliceIndices`, or a single index), the selected
+// elements form a smaller grid. `gatherKernel` copies them out in row-major order, with the same
+// odometer you have written twice. Slices copy here; numpy returns views for basic slicing, but
+// our tensors are always contiguous.
+
+// %%
+//| export
+/** Copies the elements at the cross product of per-axis index lists into a new tensor. */
+function gatherKernel(x: RawTensor, indices: readonly (readonly number[])[]): RawTensor {
+  const strides = computeStrides(x.shape);
+  const shape = indices.map((list) => list.length);
+  const size = shapeSize(shape);
+  const out = new Float32Array(size);
+  if (size === 0) return { data: out, shape };
+  const ndim = shape.length;
+  const index = new Array<number>(ndim).fill(0);
+  let offset = 0;
+  for (let axis = 0; axis < ndim; axis++) offset += indices[axis][0] * strides[axis];
+  for (let o = 0; o < size; o++) {
+    out[o] = x.data[offset];
+    for (let axis = ndim - 1; axis >= 0; axis--) {
+      const list = indices[axis];
+      offset -= list[index[axis]] * strides[axis];
+      index[axis]++;
+      if (index[axis] < list.length) {
+        offset += list[index[axis]] * strides[axis];
+        break;
+      }
+      index[axis] = 0;
+      offset += list[0] * strides[axis];
+    }
+  }
+  return { data: out, shape };
+}
+
+// %% [markdown]
+// ### Printing like numpy
+// A notebook shows a value by calling Node's `util.inspect`, which looks for a method under the
+// symbol `util.inspect.custom`. Our printer follows numpy's layout: nested brackets aligned
+// under each other, all numbers in one column width, float32 values shown with the fewest digits
+// that identify them (so `0.1` prints as `0.1`, not `0.10000000149011612`), scientific notation
+// when magnitudes differ by more than 1000x, and only the first and last 3 entries of each axis
+// once a tensor has more than 1000 elements.
+
+// %%
+//| export
+/** Shortest decimal (fixed or exponential) that reads back as the same float32, up to 8 digits. */
+function shortestDigits(value: number, exponential: boolean): number {
+  for (let digits = 0; digits < 8; digits++) {
+    const text = exponential ? value.toExponential(digits) : value.toFixed(digits);
+    if (Math.fround(Number(text)) === value) return digits;
+  }
+  return 8;
+}
+
+/** A function formatting each number of `values` the way numpy would in one array. */
+function numberFormatter(values: readonly number[]): (value: number) => string {
+  let maxAbs = 0;
+  let minAbs = Infinity;
+  for (const v of values) {
+    if (!Number.isFinite(v) || v === 0) continue;
+    maxAbs = Math.max(maxAbs, Math.abs(v));
+    minAbs = Math.min(minAbs, Math.abs(v));
+  }
+  const exponential = maxAbs >= 1e8 || (maxAbs > 0 && (minAbs < 1e-4 || maxAbs / minAbs > 1e3));
+  let digits = 0;
+  for (const v of values) if (Number.isFinite(v)) digits = Math.max(digits, shortestDigits(v, exponential));
+  const one = (v: number): string => {
+    if (Number.isNaN(v)) return "nan";
+    if (!Number.isFinite(v)) return v > 0 ? "inf" : "-inf";
+    if (exponential) {
+      const text = v.toExponential(digits).replace(/e([+-])(\d)$/, "e$10$2");
+      return digits === 0 ? text.replace("e", ".e") : text;
+    }
+    const own = shortestDigits(v, false);
+    const text = v.toFixed(own);
+    return own === 0 ? `${text}.${" ".repeat(digits)}` : text + " ".repeat(digits - own);
+  };
+  let width = 0;
+  for (const v of values) width = Math.max(width, one(v).length);
+  return (v) => one(v).padStart(width);
+}
+
+/** numpy-style text for a tensor: `Tensor([[1., 2.], [3., 4.]])` laid out over lines. */
+function formatTensor(x: RawTensor, name = "Tensor"): string {
+  const prefix = `${name}(`;
+  const shape = x.shape;
+  if (x.data.length === 0) {
+    return shape.length === 1 ? `${prefix}[])` : `${prefix}[], shape=${formatShape(shape)})`;
+  }
+  const edge = 3;
+  const summarize = x.data.length > 1000;
+  const shown = shape.map((dim) => {
+    const all = Array.from({ length: dim }, (_, i) => i);
+    if (!summarize || dim <= 2 * edge) return all;
+    return [...all.slice(0, edge), -1, ...all.slice(dim - edge)];
+  });
+  const strides = computeStrides(shape);
+  const values: number[] = [];
+  const collect = (axis: number, offset: number): void => {
+    if (axis === shape.length) {
+      values.push(x.data[offset]);
+      return;
+    }
+    for (const i of shown[axis]) if (i >= 0) collect(axis + 1, offset + i * strides[axis]);
+  };
+  collect(0, 0);
+  const format = numberFormatter(values);
+  const lineWidth = 75;
+  const render = (axis: number, offset: number, indent: string): string => {
+    if (axis === shape.length) return format(x.data[offset]);
+    const items = shown[axis].map((i) =>
+      i < 0 ? "..." : render(axis + 1, offset + i * strides[axis], indent + " "),
+    );
+    if (axis < shape.length - 1) {
+      const gap = "\n".repeat(shape.length - axis - 2);
+      return `[${items.join(`,\n${gap}${indent} `)}]`;
+    }
+    const lines: string[] = [];
+    let line = "[";
+    items.forEach((item, i) => {
+      const piece = i < items.length - 1 ? `${item}, ` : `${item}]`;
+      if (line.trim().length > 1 && indent.length + line.length + piece.trimEnd().length > lineWidth) {
+        lines.push(line.trimEnd());
+        line = `${indent} `;
+      }
+      line += piece;
+    });
+    lines.push(line);
+    return lines.join(`\n`);
+  };
+  return `${prefix}${render(0, 0, " ".repeat(prefix.length))})`;
+}
+
+// %% [markdown]
+// ### The class
+//
+// Read this cell rather than skim it: every method is a few lines that validate arguments and
+// call a kernel you wrote. Some design decisions to notice:
+//
+// - **Ownership.** The constructor *adopts* a `Float32Array` without copying it (a nested array
+//   is copied by `flattenNested`). `reshape` returns a tensor that **shares** the same buffer,
+//   like a numpy view: it costs no memory, and writing through one is visible through the other.
+//   Every other operation returns a fresh buffer.
+// - **Numbers on either side.** TypeScript has no operator overloading, so `x.add(2)` is the
+//   method and `add(2, x)` / `sub(1, x)` the free functions for a number on the left. Division
+//   by zero follows IEEE-754 like numpy: `1/0` is `Infinity`, `0/0` is `NaN`, no exception.
+// - **0-d tensors.** Reducing everything returns a tensor of shape `[]`; `.item()` turns it into
+//   a number.
+// - **Memory.** `nbytes` is the data alone (`4 * size`). `memoryFootprint()` adds an estimate of
+//   what the JavaScript objects around the data cost in V8: the `Tensor` object itself (about
+//   48 bytes), the `Float32Array` view and its `ArrayBuffer` (about 160 bytes together), and the
+//   two small `shape` and `strides` arrays (about 32 bytes each plus 8 per axis). For a
+//   1000x1000 tensor the overhead is noise (4 MB of data); for a scalar it is 98% of the total,
+//   which is why frameworks avoid creating millions of tiny tensors.
+// - **Allocation hooks.** `onTensorAllocated(callback)` calls `callback` with every tensor
+//   constructed while subscribed. The profiling module uses it to measure the memory a forward
+//   pass really allocates.
+
+// %% nbgrader={"grade": false, "grade_id": "tensor-class", "locked": true, "schema_version": 3, "solution": false, "task": false}
+//| export
+/** One selection per axis in `Tensor.slice`: an index, `null` (all), or [start, stop, step]. */
+type SliceSpec = number | null | readonly [(number | null)?, (number | null)?, (number | null)?];
+
+/** An n-dimensional float32 array with numpy semantics. */
+class Tensor implements RawTensor {
+  /** Estimated bytes of the Tensor object, its Float32Array view and ArrayBuffer (V8, 64-bit). */
+  static readonly OBJECT_OVERHEAD_BYTES = 272;
+  /** Estimated extra bytes per axis (one entry each in the shape and strides arrays). */
+  static readonly PER_AXIS_OVERHEAD_BYTES = 16;
+  private static readonly allocationListeners = new Set<(tensor: Tensor) => void>();
+
+  /** The elements in row-major order. */
+  readonly data: Float32Array;
+  /** Length of each axis; [] for a 0-d tensor. */
+  readonly shape: number[];
+  /** Elements to skip to move by one along each axis. */
+  readonly strides: number[];
+
+  /**
+   * A tensor from nested arrays, a flat number array, a single number, or a Float32Array (adopted
+   * without copying). `shape`, when given, must have as many elements as the values.
+   */
+  constructor(values: NestedArray | Float32Array | number[] | number, shape?: readonly number[]) {
+    let data: Float32Array;
+    let inferred: number[];
+    if (values instanceof Float32Array) {
+      data = values;
+      inferred = [values.length];
+    } else {
+      const flat = flattenNested(values);
+      data = flat.data;
+      inferred = flat.shape;
+    }
+    if (shape !== undefined) {
+      checkShape(shape);
+      if (shapeSize(shape) !== data.length) {
+        throw new Error(`cannot reshape array of size ${data.length} into shape ${formatShape(shape)}`);
+      }
+      inferred = shape.slice();
+    }
+    this.data = data;
+    this.shape = inferred;
+    this.strides = computeStrides(inferred);
+    if (Tensor.allocationListeners.size > 0) {
+      for (const listener of [...Tensor.allocationListeners]) listener(this);
+    }
+  }
+
+  /** Calls `listener` with every tensor constructed from now on; returns the unsubscribe function. */
+  static onAllocated(listener: (tensor: Tensor) => void): () => void {
+    Tensor.allocationListeners.add(listener);
+    return () => {
+      Tensor.allocationListeners.delete(listener);
+    };
+  }
+
+  // ---- size and memory ----
+  /** Number of elements. */
+  get size(): number {
+    return this.data.length;
+  }
+  /** Number of axes. */
+  get ndim(): number {
+    return this.shape.length;
+  }
+  /** Bytes of element data: 4 per element. */
+  get nbytes(): number {
+    return this.data.byteLength;
+  }
+  /** Data bytes plus an estimate of the JavaScript objects around them (see the lesson). */
+  memoryFootprint(): number {
+    return this.nbytes + Tensor.OBJECT_OVERHEAD_BYTES + Tensor.PER_AXIS_OVERHEAD_BYTES * this.ndim;
+  }
+
+  // ---- element-wise arithmetic, with broadcasting ----
+  private static raw(value: Tensor | number): RawTensor {
+    return typeof value === "number" ? { data: Float32Array.of(value), shape: [] } : value;
+  }
+  private static wrap(result: RawTensor): Tensor {
+    return new Tensor(result.data, result.shape);
+  }
+  private binary(other: Tensor | number, op: (x: number, y: number) => number): Tensor {
+    return Tensor.wrap(elementwiseKernel(this, Tensor.raw(other), op));
+  }
+  add(other: Tensor | number): Tensor {
+    return this.binary(other, (x, y) => x + y);
+  }
+  sub(other: Tensor | number): Tensor {
+    return this.binary(other, (x, y) => x - y);
+  }
+  mul(other: Tensor | number): Tensor {
+    return this.binary(other, (x, y) => x * y);
+  }
+  /** Division; x/0 is ±Infinity and 0/0 is NaN, as in numpy. */
+  div(other: Tensor | number): Tensor {
+    return this.binary(other, (x, y) => x / y);
+  }
+  pow(exponent: Tensor | number): Tensor {
+    return this.binary(exponent, (x, y) => Math.pow(x, y));
+  }
+  /** Element-wise maximum of two broadcast operands. */
+  maximum(other: Tensor | number): Tensor {
+    return this.binary(other, (x, y) => (x > y || Number.isNaN(x) ? x : y));
+  }
+  /** Applies `fn` to every element, into a new tensor of the same shape. */
+  map(fn: (value: number) => number): Tensor {
+    const out = new Float32Array(this.size);
+    const data = this.data;
+    for (let i = 0; i < out.length; i++) out[i] = fn(data[i]);
+    return new Tensor(out, this.shape);
+  }
+  neg(): Tensor {
+    return this.map((x) => -x);
+  }
+  exp(): Tensor {
+    return this.map(Math.exp);
+  }
+  log(): Tensor {
+    return this.map(Math.log);
+  }
+  sqrt(): Tensor {
+    return this.map(Math.sqrt);
+  }
+  abs(): Tensor {
+    return this.map(Math.abs);
+  }
+
+  // ---- matrix multiplication ----
+  /** numpy's matmul (the @ operator): 1-D, 2-D and broadcast batched N-D. */
+  matmul(other: Tensor): Tensor {
+    return Tensor.wrap(matmulKernel(this, other));
+  }
+
+  // ---- reductions ----
+  /** Sum over `axis` (all axes when omitted or null), keeping it with size 1 if `keepdims`. */
+  sum(axis: number | null = null, keepdims = false): Tensor {
+    return Tensor.wrap(reduceKernel(this, axis, keepdims, (acc, v) => acc + v, 0));
+  }
+  /** Mean over `axis` (all axes when omitted); NaN for an empty axis, as numpy. */
+  mean(axis: number | null = null, keepdims = false): Tensor {
+    const count = axis === null ? this.size : this.shape[normalizeAxis(axis, this.ndim)];
+    return this.sum(axis, keepdims).div(count);
+  }
+  /** Maximum over `axis` (all axes when omitted); throws on an empty axis. */
+  max(axis: number | null = null, keepdims = false): Tensor {
+    return Tensor.wrap(
+      reduceKernel(this, axis, keepdims, (acc, v) => (v > acc || Number.isNaN(v) ? v : acc)),
+    );
+  }
+  /** Minimum over `axis` (all axes when omitted); throws on an empty axis. */
+  min(axis: number | null = null, keepdims = false): Tensor {
+    return Tensor.wrap(
+      reduceKernel(this, axis, keepdims, (acc, v) => (v < acc || Number.isNaN(v) ? v : acc)),
+    );
+  }
+  /** Index of the first maximum along `axis` (of the flattened tensor when omitted). */
+  argmax(axis: number | null = null): Tensor {
+    const source = axis === null ? this.reshape(-1) : this;
+    const ax = normalizeAxis(axis ?? 0, source.ndim);
+    const len = source.shape[ax];
+    const inner = shapeSize(source.shape.slice(ax + 1));
+    const outer = shapeSize(source.shape.slice(0, ax));
+    const shape = source.shape.filter((_, i) => i !== ax);
+    if (len === 0) throw new Error("attempt to get argmax of an empty sequence");
+    const out = new Float32Array(outer * inner);
+    for (let o = 0; o < outer; o++) {
+      for (let i = 0; i < inner; i++) {
+        let best = 0;
+        let bestValue = source.data[o * len * inner + i];
+        for (let r = 1; r < len; r++) {
+          const v = source.data[(o * len + r) * inner + i];
+          if (v > bestValue || (Number.isNaN(v) && !Number.isNaN(bestValue))) {
+            best = r;
+            bestValue = v;
+          }
+        }
+        out[o * inner + i] = best;
+      }
+    }
+    return new Tensor(out, shape);
+  }
+
+  // ---- shape changes ----
+  /** Same data, new shape (one -1 allowed): shares the buffer, like a numpy view. */
+  reshape(...shape: number[] | [readonly number[]]): Tensor {
+    const requested = (Array.isArray(shape[0]) ? shape[0] : shape) as readonly number[];
+    return new Tensor(this.data, resolveShape(this.size, requested));
+  }
+  /** Swaps two axes (the last two by default), as a contiguous copy. */
+  transpose(axisA?: number, axisB?: number): Tensor {
+    if (axisA === undefined && axisB === undefined && this.ndim < 2) return this.clone();
+    if ((axisA === undefined) !== (axisB === undefined)) {
+      throw new Error("transpose takes two axes, or none for the last two");
+    }
+    const a = normalizeAxis(axisA ?? -2, this.ndim);
+    const b = normalizeAxis(axisB ?? -1, this.ndim);
+    const axes = this.shape.map((_, i) => i);
+    axes[a] = b;
+    axes[b] = a;
+    return this.permute(axes);
+  }
+  /** Reorders all axes: axis d of the result is axis axes[d] of this tensor (a copy). */
+  permute(axes: readonly number[]): Tensor {
+    return Tensor.wrap(permuteKernel(this, axes));
+  }
+
+  // ---- indexing and slicing ----
+  /**
+   * numpy basic indexing: one spec per leading axis. A number picks one index (negative counts
+   * from the end) and removes the axis; null keeps the whole axis; [start, stop, step] slices.
+   * Axes without a spec are kept whole. Returns a copy.
+   */
+  slice(...specs: SliceSpec[]): Tensor {
+    if (specs.length > this.ndim) {
+      throw new Error(
+        `too many indices for tensor: tensor is ${this.ndim}-dimensional, but ${specs.length} were indexed`,
+      );
+    }
+    const lists: number[][] = [];
+    const keptShape: number[] = [];
+    this.shape.forEach((dim, axis) => {
+      const spec = axis < specs.length ? specs[axis] : null;
+      if (typeof spec === "number") {
+        if (!Number.isInteger(spec) || spec < -dim || spec >= dim) {
+          throw new Error(`index ${spec} is out of bounds for axis ${axis} with size ${dim}`);
+        }
+        lists.push([spec < 0 ? spec + dim : spec]);
+        return;
+      }
+      const list = spec === null ? sliceIndices(dim) : sliceIndices(dim, spec[0], spec[1], spec[2]);
+      lists.push(list);
+      keptShape.push(list.length);
+    });
+    return new Tensor(gatherKernel(this, lists).data, keptShape);
+  }
+  /** Indexes the leading axes with integers: t.get(1) is row 1, t.get(1, 2) a 0-d tensor. */
+  get(...indices: number[]): Tensor {
+    return this.slice(...indices);
+  }
+  /** The single element of a tensor of size 1, as a number. */
+  item(): number {
+    if (this.size !== 1) {
+      throw new Error(`item() needs a tensor with one element, got shape ${formatShape(this.shape)}`);
+    }
+    return this.data[0];
+  }
+  /** The elements as nested arrays (a number for a 0-d tensor). */
+  toArray(): NestedArray {
+    const build = (axis: number, offset: number): NestedArray => {
+      if (axis === this.ndim) return this.data[offset];
+      const out: NestedArray[] = [];
+      for (let i = 0; i < this.shape[axis]; i++) out.push(build(axis + 1, offset + i * this.strides[axis]));
+      return out;
+    };
+    return build(0, 0);
+  }
+  /** A copy with its own buffer. */
+  clone(): Tensor {
+    return new Tensor(this.data.slice(), this.shape);
+  }
+
+  // ---- factories ----
+  /** A Tensor as is, or a new tensor from a number or nested array. */
+  static from(value: Tensor | NestedArray): Tensor {
+    return value instanceof Tensor ? value : new Tensor(value);
+  }
+  static zeros(shape: readonly number[]): Tensor {
+    checkShape(shape);
+    return new Tensor(new Float32Array(shapeSize(shape)), shape);
+  }
+  static ones(shape: readonly number[]): Tensor {
+    return Tensor.full(shape, 1);
+  }
+  static full(shape: readonly number[], value: number): Tensor {
+    checkShape(shape);
+    return new Tensor(new Float32Array(shapeSize(shape)).fill(value), shape);
+  }
+  /** Standard normal samples from `rng` (a generator or a seed; the shared generator if omitted). */
+  static randn(shape: readonly number[], rng: Rng | number = Rng.shared): Tensor {
+    checkShape(shape);
+    const source = typeof rng === "number" ? new Rng(rng) : rng;
+    const data = new Float32Array(shapeSize(shape));
+    for (let i = 0; i < data.length; i++) data[i] = source.normal();
+    return new Tensor(data, shape);
+  }
+  /** Uniform samples in [0, 1) from `rng` (a generator or a seed; the shared one if omitted). */
+  static rand(shape: readonly number[], rng: Rng | number = Rng.shared): Tensor {
+    checkShape(shape);
+    const source = typeof rng === "number" ? new Rng(rng) : rng;
+    const data = new Float32Array(shapeSize(shape));
+    for (let i = 0; i < data.length; i++) data[i] = source.next();
+    return new Tensor(data, shape);
+  }
+  /** start, start+step, ... below stop, like numpy.arange; arange(n) is 0..n-1. */
+  static arange(start: number, stop?: number, step = 1): Tensor {
+    const [from, to] = stop === undefined ? [0, start] : [start, stop];
+    if (step === 0) throw new Error("arange step must be non-zero");
+    const count = Math.max(0, Math.ceil((to - from) / step));
+    return new Tensor(Float32Array.from({ length: count }, (_, i) => from + i * step));
+  }
+
+  // ---- printing ----
+  toString(): string {
+    return formatTensor(this);
+  }
+  [util.inspect.custom](): string {
+    return formatTensor(this);
+  }
+}
+
+// %% [markdown]
+// Free functions complete the interface: factories without the `Tensor.` prefix, arithmetic
+// with a number on either side, and the allocation hook.
+
+// %%
+//| export
+function zeros(shape: readonly number[]): Tensor {
+  return Tensor.zeros(shape);
+}
+function ones(shape: readonly number[]): Tensor {
+  return Tensor.ones(shape);
+}
+function randn(shape: readonly number[], rng?: Rng | number): Tensor {
+  return Tensor.randn(shape, rng);
+}
+function rand(shape: readonly number[], rng?: Rng | number): Tensor {
+  return Tensor.rand(shape, rng);
+}
+/** a + b with broadcasting; either side may be a number. */
+function add(a: Tensor | number, b: Tensor | number): Tensor {
+  return Tensor.from(a).add(b);
+}
+/** a - b with broadcasting; either side may be a number. */
+function sub(a: Tensor | number, b: Tensor | number): Tensor {
+  return Tensor.from(a).sub(b);
+}
+/** a * b with broadcasting; either side may be a number. */
+function mul(a: Tensor | number, b: Tensor | number): Tensor {
+  return Tensor.from(a).mul(b);
+}
+/** a / b with broadcasting; either side may be a number. */
+function div(a: Tensor | number, b: Tensor | number): Tensor {
+  return Tensor.from(a).div(b);
+}
+/** numpy's matmul of two tensors. */
+function matmul(a: Tensor, b: Tensor): Tensor {
+  return a.matmul(b);
+}
+/**
+ * Calls `callback` with every tensor constructed while subscribed; returns the unsubscribe
+ * function. Tensors from `reshape` share their buffer with the original (compare `data.buffer`
+ * to count memory once).
+ */
+function onTensorAllocated(callback: (tensor: Tensor) => void): () => void {
+  return Tensor.onAllocated(callback);
+}
+
+// %% [markdown]
+// ### Try it
+// With all exercises done, the cell below prints a few tensors. Change it and re-run: this is
+// the quickest way to build intuition for broadcasting and axes.
+
+// %%
+await demo("printing tensors", () => {
+  const x = new Tensor([
+    [1, 2, 3],
+    [4, 5, 6],
+  ]);
+  console.log(x);
+  console.log(x.add(new Tensor([0.5, 0.25, 0.125])));
+  console.log(x.sum(0), x.mean(-1, true));
+  console.log(x.transpose());
+  console.log(Tensor.randn([2, 3], 42));
+  console.log(x.div(0));
+  console.log(Tensor.randn([40, 50], 0)); // more than 1000 elements: summarised
+});
+
+// %% [markdown]
+// ### What a tensor really costs
+// The table compares the bytes of data with the estimated footprint for a few sizes. Small
+// tensors are mostly overhead; large ones are all data.
+
+// %%
+await demo("memory footprint", () => {
+  for (const shape of [[], [10], [100, 100], [1000, 1000]]) {
+    const t = Tensor.zeros(shape);
+    const share = ((100 * t.nbytes) / t.memoryFootprint()).toFixed(1);
+    console.log(
+      `${formatShape(shape).padEnd(12)} nbytes ${String(t.nbytes).padStart(8)}  ` +
+        `footprint ${String(t.memoryFootprint()).padStart(8)}  data share ${share}%`,
+    );
+  }
+});
+
+// %% [markdown]
+// ## Module test
+// The final test exercises the class end to end, which means every kernel you wrote, through
+// the interface the rest of the course will use.
+
+// %% nbgrader={"grade": true, "grade_id": "test-module-tensor", "locked": true, "points": 6, "schema_version": 3, "solution": false, "task": false}
+function testModule(): void {
+  const x = new Tensor([
+    [1, 2, 3],
+    [4, 5, 6],
+  ]);
+  assertShape(x.shape, [2, 3]);
+  assertEqual(x.strides, [3, 1]);
+  assertEqual([x.size, x.ndim, x.nbytes], [6, 2, 24], "size, ndim, nbytes");
+  assert(x.memoryFootprint() > x.nbytes, "the footprint includes object overhead");
+  assertEqual(x.add(10).toArray(), [
+    [11, 12, 13],
+    [14, 15, 16],
+  ]);
+  assertEqual(sub(10, x).toArray(), [
+    [9, 8, 7],
+    [6, 5, 4],
+  ], "a number on the left");
+  assertEqual(x.mul(new Tensor([[2], [3]])).toArray(), [
+    [2, 4, 6],
+    [12, 15, 18],
+  ]);
+  assertEqual(x.matmul(x.transpose()).toArray(), [
+    [14, 32],
+    [32, 77],
+  ]);
+  assertEqual(x.sum().item(), 21);
+  assertEqual(x.sum(-1).toArray(), [6, 15]);
+  assertClose(x.mean(0, true).toArray(), [[2.5, 3.5, 4.5]]);
+  assertEqual(x.max(1).toArray(), [3, 6]);
+  assertEqual(x.reshape(-1, 2).shape, [3, 2]);
+  assertEqual(x.get(1).toArray(), [4, 5, 6]);
+  assertEqual(x.slice(null, [1, null]).toArray(), [
+    [2, 3],
+    [5, 6],
+  ]);
+  assertEqual(Array.from(Tensor.randn([5], 7).data), Array.from(Tensor.randn([5], 7).data), "seeded");
+  assertEqual(new Tensor([1, -1]).div(0).toArray(), [Infinity, -Infinity], "division by zero");
+  // ### BEGIN HIDDEN TESTS
+  // Factories and generators.
+  assertEqual(zeros([2, 2]).toArray(), [
+    [0, 0],
+    [0, 0],
+  ]);
+  assertEqual(ones([3]).toArray(), [1, 1, 1]);
+  const r1 = new Rng(123);
+  const r2 = new Rng(123);
+  for (let i = 0; i < 5; i++) assertEqual(r1.next(), r2.next(), "same seed, same numbers");
+  assert(new Rng(1).next() !== new Rng(2).next(), "different seeds differ");
+  const u = rand([1000], 3);
+  assert(u.max().item() < 1 && u.min().item() >= 0, "rand in [0, 1)");
+  const g = randn([20000], 11);
+  assertClose(g.mean().item(), 0, { atol: 0.03 }, "randn mean");
+  assertClose(g.pow(2).mean().item(), 1, { atol: 0.05 }, "randn variance");
+  manualSeed(5);
+  const s1 = randn([4]);
+  manualSeed(5);
+  assertEqual(Array.from(randn([4]).data), Array.from(s1.data), "manualSeed resets the shared generator");
+  // Reshape shares storage; other operations copy.
+  const flatView = x.reshape(6);
+  assert(flatView.data === x.data, "reshape shares the buffer");
+  assert(x.transpose().data !== x.data, "transpose copies");
+  assertThrows(() => x.reshape(4, 2), "size 6");
+  assertEqual(x.reshape([3, 2]).shape, [3, 2], "reshape takes an array too");
+  // Transpose and permute on 3-d.
+  const t3 = Tensor.arange(24).reshape(2, 3, 4);
+  assertShape(t3.transpose().shape, [2, 4, 3], "default swaps the last two axes");
+  assertShape(t3.transpose(0, 2).shape, [4, 3, 2]);
+  assertShape(t3.permute([1, 2, 0]).shape, [3, 4, 2]);
+  assertEqual(t3.permute([1, 2, 0]).get(2, 3, 1).item(), 23);
+  // Indexing and slicing.
+  assertEqual(t3.get(-1, -1).toArray(), [20, 21, 22, 23], "negative indices");
+  assertEqual(t3.get(1, 2, 3).shape, [], "full index gives 0-d");
+  assertEqual(t3.slice(0, [null, null, -1], [1, 3]).toArray(), [
+    [9, 10],
+    [5, 6],
+    [1, 2],
+  ]);
+  assertThrows(() => t3.get(2), "out of bounds");
+  assertThrows(() => t3.get(0, 0, 0, 0), "too many indices");
+  // Matmul through the class, with the error naming both shapes.
+  assertThrows(() => x.matmul(x), "[2, 3] and [2, 3]");
+  assertShape(Tensor.ones([4, 2, 3]).matmul(Tensor.ones([3, 5])).shape, [4, 2, 5]);
+  assertEqual(new Tensor([1, 2, 3]).matmul(new Tensor([1, 1, 1])).item(), 6);
+  // Reductions: empty tensors and errors.
+  assertEqual(zeros([0, 3]).sum(0).toArray(), [0, 0, 0]);
+  assert(Number.isNaN(zeros([0]).mean().item()), "mean of nothing is NaN");
+  assertThrows(() => zeros([0]).max(), "identity");
+  assertThrows(() => x.sum(2), "out of bounds");
+  assertEqual(x.argmax(1).toArray(), [2, 2]);
+  // Numbers on either side, 0-d results, and IEEE division.
+  assertEqual(add(1, 2).item(), 3);
+  assertEqual(div(1, new Tensor([0, 2])).toArray(), [Infinity, 0.5]);
+  assert(Number.isNaN(new Tensor(0).div(0).item()), "0/0 is NaN");
+  // Construction checks.
+  assertThrows(() => new Tensor([1, 2, 3], [2, 2]), "size 3");
+  assertThrows(() => Tensor.zeros([-1]), "non-negative");
+  const adopted = new Float32Array([1, 2, 3, 4]);
+  assert(new Tensor(adopted, [2, 2]).data === adopted, "a Float32Array is adopted");
+  // Printing.
+  assertEqual(util.inspect(x), "Tensor([[1., 2., 3.],\n        [4., 5., 6.]])", "printing");
+  assertEqual(new Tensor([0.1, 2.5]).toString(), "Tensor([0.1, 2.5])");
+  assertEqual(new Tensor([1, -2.25]).toString(), "Tensor([ 1.  , -2.25])");
+  assertEqual(new Tensor(3).toString(), "Tensor(3.)");
+  assertEqual(zeros([0, 3]).toString(), "Tensor([], shape=[0, 3])");
+  assertEqual(new Tensor([1e-5, 1]).toString(), "Tensor([1.e-05, 1.e+00])");
+  assertEqual(new Tensor([NaN, Infinity, 1]).toString(), "Tensor([nan, inf,  1.])");
+  const big = Tensor.arange(2000).toString();
+  assert(big.includes("...") && big.includes("1.999e+03"), "large tensors are summarised");
+  // Allocation hook.
+  const seen: number[][] = [];
+  const stop = onTensorAllocated((t) => seen.push(t.shape));
+  x.add(1).sum(0);
+  stop();
+  x.add(1);
+  assertEqual(seen, [[2, 3], [3]], "one callback per tensor, none after unsubscribing");
+  // ### END HIDDEN TESTS
+  passed("testModule (tensor)");
+}
+testModule();
+
+// %% [markdown]
+// ## Summary
+//
+// You built a tensor library from a flat `Float32Array`:
+//
+// - **Storage**: shape plus row-major strides map an n-dimensional index to one offset;
+//   reshape changes only the shape, so it is free.
+// - **Broadcasting** lines shapes up from the right and stretches size-1 axes with stride 0,
+//   never copying the smaller operand. Element-wise kernels cost one operation and ~12 bytes of
+//   traffic per element: they are bound by memory bandwidth.
+// - **Matmul** costs `2mkn` FLOPs on `4(mk + kn + mn)` bytes; the i-k-j loop order streams rows
+//   of `B` and `C` through the cache instead of striding down columns, which is worth several
+//   times in speed at no cost in clarity.
+// - **Reductions** view the tensor as `[outer, len, inner]`, read each element once, and
+//   accumulate in float64 to keep float32 sums accurate; `max` of an empty axis is an error
+//   because it has no identity.
+// - **Permute and slice** copy into contiguous buffers here (numpy returns views), trading
+//   memory traffic for simpler kernels.
+// - **Memory**: `nbytes` is 4 bytes per element; object overhead of a few hundred bytes per
+//   tensor dominates small tensors.
+//
+// Next, module 02 builds activation functions on top of `Tensor`, where numerical stability
+// (no `NaN` at ±1000) becomes the main concern.
