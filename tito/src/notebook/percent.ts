@@ -248,8 +248,11 @@ function headerLines(metadata: NotebookMetadata): string[] {
   return ["// ---", ...yaml.map((l) => (l ? "// " + l : "//")), "// ---"];
 }
 
-/** The cell metadata the text carries for a cell (what a re-read must give back). */
-function textMetadata(cell: Cell, cellFilter: unknown): CellMetadata {
+/**
+ * The cell metadata the percent text carries for a cell, i.e. what reading it back gives: all of
+ * it except Jupyter's run-state keys (and whatever the notebook's cell_metadata_filter removes).
+ */
+export function textMetadata(cell: Cell, cellFilter: unknown): CellMetadata {
   const md = filterMetadata(cell.metadata, cellFilter, DEFAULT_CELL_FILTER);
   for (const key of IGNORED_CELL_METADATA) delete md[key];
   for (const key of ["skipline", "noskipline", "cell_marker", "lines_to_end_of_cell_marker"])
