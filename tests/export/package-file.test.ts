@@ -51,8 +51,7 @@ test("a package file names its source and each cell's origin", () => {
     {
       target: "core/activations",
       sourceFile: "modules/02_activations/activations_dev.ts",
-      cell: 7,
-      line: 40,
+      origin: "modules/02_activations/activations_dev.ts, cell 7 (line 40)",
       prepared: cell,
     },
   ]);

@@ -3,15 +3,47 @@
 // - its import declarations are taken out (the file hoists and merges them at the top);
 // - with `export`, each top-level declaration (class, function, const/let/var, interface, type,
 //   enum, namespace) gets the `export` keyword, which tslab cells cannot carry themselves;
-// - the leading `//| ...` directive lines are dropped.
+// - the leading `//| ...` directive lines and solution marker lines are dropped.
+import { readFileSync } from "node:fs";
+import Module from "node:module";
+import { dirname } from "node:path";
 import type * as TS from "typescript";
 import { SourceError } from "../notebook/errors";
 
 let tsModule: typeof TS | undefined;
-/** typescript is loaded on first use: a build where nothing changed never needs it. */
+
+interface NodeModuleInternals {
+  new (
+    id: string,
+    parent?: unknown,
+  ): {
+    filename: string;
+    paths: string[];
+    exports: unknown;
+    _compile(code: string, file: string): void;
+  };
+  _nodeModulePaths(dir: string): string[];
+}
+
+/**
+ * typescript is loaded on first use: a build where nothing changed never needs it. tito runs
+ * under tsx, whose require hook scans every .js file for ESM syntax; for typescript.js (9 MB)
+ * that doubles the load time, so the file is compiled directly with Node's own module loader.
+ */
 export function typescript(): typeof TS {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  tsModule ??= require("typescript") as typeof TS;
+  if (tsModule) return tsModule;
+  const file = require.resolve("typescript");
+  try {
+    const NodeModule = Module as unknown as NodeModuleInternals;
+    const m = new NodeModule(file, module);
+    m.filename = file;
+    m.paths = NodeModule._nodeModulePaths(dirname(file));
+    m._compile(readFileSync(file, "utf8"), file);
+    tsModule = m.exports as typeof TS;
+  } catch {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    tsModule = require("typescript") as typeof TS;
+  }
   return tsModule;
 }
 
@@ -36,6 +68,12 @@ export interface PreparedCell {
   /** Names of the top-level declarations that were exported (for reporting). */
   exported: string[];
 }
+
+/**
+ * Solution markers are dropped from exported code (the package is a library, and the markers
+ * say nothing to its readers); the code between them stays. Only whole-line markers match.
+ */
+const SOLUTION_MARKER = /^\s*\/\/\s*###\s*(BEGIN|END) SOLUTION(\s+role="[a-z]+")?\s*$/;
 
 interface Edit {
   start: number;
@@ -153,6 +191,7 @@ export function prepareExportCell(
   while (skip < lines.length && /^\s*\/\/\|/.test(lines[skip] ?? "")) skip++;
   code = lines
     .slice(skip)
+    .filter((l) => !SOLUTION_MARKER.test(l))
     .join("\n")
     .replace(/^\s*\n/, "")
     .trimEnd();

@@ -118,8 +118,8 @@ export function renderPackageFile(
   );
   if (imports.length > 0) parts.push(imports.join("\n"));
   for (const c of chunks) {
-    const origin = `// ${c.origin}`;
-    parts.push(c.prepared.code ? `${origin}\n${c.prepared.code}` : origin);
+    // A cell holding only imports leaves no code behind: its imports are at the top already.
+    if (c.prepared.code) parts.push(`// ${c.origin}\n${c.prepared.code}`);
   }
   return parts.join("\n\n") + "\n";
 }

@@ -1,0 +1,79 @@
+// Where things are: the repository root (given, or found from the working directory) and the
+// module sources under it, `modules/NN_name/name_dev.ts`, in course order.
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { SourceError } from "../notebook/errors";
+
+export interface ModuleInfo {
+  /** "01" */
+  number: string;
+  /** "01_tensor" */
+  module: string;
+  /** Repository-relative source path, "modules/01_tensor/tensor_dev.ts". */
+  sourceFile: string;
+  /** Absolute source path. */
+  path: string;
+}
+
+const MODULE_DIR = /^(\d{2})_([a-z0-9_]+)$/;
+
+/** The nearest directory at or above `from` that has both modules/ and tinytorch-ts/. */
+export function findRoot(from: string = process.cwd()): string {
+  let dir = resolve(from);
+  for (;;) {
+    if (existsSync(join(dir, "modules")) && existsSync(join(dir, "tinytorch-ts"))) return dir;
+    const up = dirname(dir);
+    if (up === dir) {
+      throw new Error(
+        `no course repository (a directory with modules/ and tinytorch-ts/) at or above ${from}`,
+      );
+    }
+    dir = up;
+  }
+}
+
+/**
+ * Every module source, ordered by number. A module directory without a `*_dev.ts` file yet is
+ * skipped (someone is starting it); two sources in one directory, or two directories with the
+ * same number, are errors.
+ */
+export function listModules(root: string): ModuleInfo[] {
+  const modulesDir = join(root, "modules");
+  if (!existsSync(modulesDir)) return [];
+  const out: ModuleInfo[] = [];
+  const byNumber = new Map<string, string>();
+  for (const entry of readdirSync(modulesDir).sort()) {
+    const m = MODULE_DIR.exec(entry);
+    const dir = join(modulesDir, entry);
+    if (!m || !statSync(dir).isDirectory()) continue;
+    const sources = readdirSync(dir)
+      .filter((f) => f.endsWith("_dev.ts"))
+      .sort();
+    if (sources.length === 0) continue;
+    const number = m[1] ?? "";
+    if (sources.length > 1) {
+      throw new SourceError(
+        `modules/${entry}`,
+        undefined,
+        `more than one *_dev.ts source: ${sources.join(", ")}`,
+      );
+    }
+    const other = byNumber.get(number);
+    if (other) {
+      throw new SourceError(
+        `modules/${entry}`,
+        undefined,
+        `module number ${number} is also used by modules/${other}`,
+      );
+    }
+    byNumber.set(number, entry);
+    const file = sources[0] ?? "";
+    out.push({
+      number,
+      module: entry,
+      sourceFile: `modules/${entry}/${file}`,
+      path: join(dir, file),
+    });
+  }
+  return out;
+}

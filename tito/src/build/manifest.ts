@@ -1,0 +1,89 @@
+// Builds a module's grading manifest from its student and grading notebooks, which hold the same
+// cells in the same order (the pipeline runs the same cell-removing stages for both).
+import { createHash } from "node:crypto";
+import type { Cell, Notebook } from "../notebook/types";
+import { TSLAB_KERNELSPEC } from "../notebook/types";
+import { isGradeCell, isSolutionCell } from "../transforms/cells";
+import type { GradingManifest, ManifestCell, ManifestCellRole } from "./manifest-types";
+
+export function sha256(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
+}
+
+export function cellRole(cell: Cell): ManifestCellRole {
+  if (isSolutionCell(cell)) return "solution";
+  if (isGradeCell(cell)) return "grade";
+  if (cell.metadata.nbgrader?.locked === true) return "locked";
+  return "plain";
+}
+
+export interface ManifestInput {
+  module: string;
+  number: string;
+  sourceFile: string;
+  sourceText: string;
+  exportPath?: string;
+  dependencies: string[];
+  student: Notebook;
+  grading: Notebook;
+}
+
+export function buildManifest(input: ManifestInput): GradingManifest {
+  const { student, grading } = input;
+  if (student.cells.length !== grading.cells.length) {
+    throw new Error(`${input.sourceFile}: student and grading notebooks differ in cell count`);
+  }
+  const cells: ManifestCell[] = student.cells.map((cell, index) => {
+    const graded = grading.cells[index];
+    if (!graded || graded.id !== cell.id) {
+      throw new Error(
+        `${input.sourceFile}: cell ${index} differs between student and grading notebooks`,
+      );
+    }
+    const nb = cell.metadata.nbgrader;
+    const role = cellRole(cell);
+    const entry: ManifestCell = {
+      index,
+      id: cell.id,
+      cell_type: cell.cell_type,
+      role,
+      studentSource: cell.source,
+      gradingSource: role === "grade" ? graded.source : cell.source,
+      metadata: cell.metadata,
+    };
+    if (nb?.grade_id !== undefined) entry.grade_id = nb.grade_id;
+    if (role === "grade" && typeof nb?.points === "number") entry.points = nb.points;
+    if (nb?.checksum !== undefined) entry.checksum = nb.checksum;
+    return entry;
+  });
+  const manifest: GradingManifest = {
+    schema: 1,
+    module: input.module,
+    number: input.number,
+    sourceFile: input.sourceFile,
+    sourceHash: sha256(input.sourceText),
+    kernelspec: student.metadata.kernelspec ?? { ...TSLAB_KERNELSPEC },
+    dependencies: input.dependencies,
+    totalPoints: cells.reduce((sum, c) => sum + (c.points ?? 0), 0),
+    cells,
+  };
+  if (input.exportPath !== undefined) manifest.exportPath = input.exportPath;
+  return manifest;
+}
+
+/** Manifest JSON with a stable key order (exportPath placed after number, as in the type). */
+export function renderManifest(m: GradingManifest): string {
+  const ordered = {
+    schema: m.schema,
+    module: m.module,
+    number: m.number,
+    ...(m.exportPath !== undefined ? { exportPath: m.exportPath } : {}),
+    sourceFile: m.sourceFile,
+    sourceHash: m.sourceHash,
+    kernelspec: m.kernelspec,
+    dependencies: m.dependencies,
+    totalPoints: m.totalPoints,
+    cells: m.cells,
+  };
+  return JSON.stringify(ordered, null, 2) + "\n";
+}

@@ -1,0 +1,104 @@
+// Everything one module source produces: its student notebook, its grading manifest and its
+// reference package files. Pure given the source text (and the kit's code), so the result can be
+// cached by content hash.
+import { SourceError } from "../notebook/errors";
+import { writeIpynb } from "../notebook/ipynb";
+import { parsePercent } from "../notebook/percent";
+import { validateModule } from "../notebook/validate";
+import { exportNotebook } from "../export/export-notebook";
+import { findPackageImports, type PackageImport } from "../export/import-check";
+import type { Tier } from "../transforms/strip-solutions";
+import type { ModuleInfo } from "./discover";
+import { buildManifest, renderManifest } from "./manifest";
+import { runPipeline } from "./pipeline";
+
+export interface ModuleResult {
+  number: string;
+  module: string;
+  sourceFile: string;
+  defaultPath?: string;
+  /** Package paths this module writes. */
+  targets: string[];
+  /** Every import of the package, for the cross-module check. */
+  imports: PackageImport[];
+  /** Repository-relative output path -> content. */
+  outputs: Record<string, string>;
+}
+
+export type ModuleOutcome =
+  { ok: true; result: ModuleResult } | { ok: false; errors: SourceError[] };
+
+/** 1-based source line of a cell's first source line. */
+export type CellLine = (cellIndex: number) => number;
+
+export function parseModule(
+  info: ModuleInfo,
+  text: string,
+):
+  | { ok: true; parsed: ReturnType<typeof parsePercent>; cellLine: CellLine }
+  | { ok: false; errors: SourceError[] } {
+  let parsed: ReturnType<typeof parsePercent>;
+  try {
+    parsed = parsePercent(text, info.sourceFile);
+  } catch (e) {
+    if (e instanceof SourceError) return { ok: false, errors: [e] };
+    throw e;
+  }
+  const errors = validateModule(parsed, info.sourceFile);
+  if (errors.length > 0) return { ok: false, errors };
+  const lines = parsed.sourceLines;
+  return { ok: true, parsed, cellLine: (i) => lines[i] ?? 1 };
+}
+
+export async function buildModule(
+  info: ModuleInfo,
+  text: string,
+  tier: Tier,
+): Promise<ModuleOutcome> {
+  const p = parseModule(info, text);
+  if (!p.ok) return p;
+  const nb = p.parsed.notebook;
+  try {
+    const reference = await exportNotebook(nb, info.sourceFile, { line: p.cellLine });
+    const imports = findPackageImports(nb, p.cellLine);
+    const student = runPipeline(nb, "student", tier);
+    const grading = runPipeline(nb, "grading", tier);
+    const dependencies = [...new Set(imports.map((i) => i.path))]
+      .filter(
+        (path) => path !== "" && !path.startsWith("support/") && !reference.targets.includes(path),
+      )
+      .sort();
+    const manifest = buildManifest({
+      module: info.module,
+      number: info.number,
+      sourceFile: info.sourceFile,
+      sourceText: text,
+      exportPath: reference.defaultPath,
+      dependencies,
+      student,
+      grading,
+    });
+    const outputs: Record<string, string> = {
+      [`notebooks/${info.module}.ipynb`]: writeIpynb(student),
+      [`grader/manifests/${info.module}.json`]: renderManifest(manifest),
+    };
+    for (const target of reference.targets) {
+      outputs[`tinytorch-ts/src/${target}.ts`] = reference.files[target] ?? "";
+    }
+    return {
+      ok: true,
+      result: {
+        number: info.number,
+        module: info.module,
+        sourceFile: info.sourceFile,
+        defaultPath: reference.defaultPath,
+        targets: reference.targets,
+        imports,
+        outputs,
+      },
+    };
+  } catch (e) {
+    if (e instanceof SourceError) return { ok: false, errors: [e] };
+    throw e;
+  }
+}
