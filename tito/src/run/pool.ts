@@ -8,6 +8,7 @@ import { KernelClient, type KernelStartOptions } from "../kernel/client";
 export class KernelPool {
   private readonly ready: Array<Promise<KernelClient>> = [];
   private readonly all = new Set<Promise<KernelClient>>();
+  private readonly stopping = new Set<Promise<void>>();
   private closed = false;
   readonly size: number;
   private readonly start: KernelStartOptions;
@@ -48,25 +49,28 @@ export class KernelPool {
     return kernel;
   }
 
-  /** Ends a kernel's use. It is shut down, never handed out again. */
+  /** Ends a kernel's use. It is shut down (in the background), never handed out again. */
   release(k: KernelClient): void {
-    void k.shutdown();
+    const stopping = k.shutdown();
+    this.stopping.add(stopping);
+    void stopping.finally(() => this.stopping.delete(stopping));
   }
 
-  /** Shuts down every kernel the pool still holds (started or starting). */
+  /** Shuts down every kernel the pool still holds (started, starting, or being released). */
   async close(): Promise<void> {
     this.closed = true;
     const pending = [...this.all];
     this.all.clear();
     this.ready.length = 0;
-    await Promise.all(
-      pending.map((p) =>
+    await Promise.all([
+      ...this.stopping,
+      ...pending.map((p) =>
         p.then(
           (k) => k.shutdown(),
           () => undefined,
         ),
       ),
-    );
+    ]);
   }
 }
 

@@ -10,6 +10,7 @@ import { DEFAULT_CELL_TIMEOUT_MS, DEFAULT_OUTPUT_LIMIT, seconds } from "./limits
 
 export interface RunOptions {
   cellTimeoutMs?: number;
+  /** Time for all cells together, counted from when the kernel is ready. */
   notebookTimeoutMs?: number;
   outputLimitBytes?: number;
   /** Go on past failing cells (like nbconvert's --allow-errors). */
@@ -71,10 +72,11 @@ export async function runNotebook(nb: Notebook, opts: RunOptions = {}): Promise<
   checkRunnable(nb, opts.file);
   const notebook: Notebook = structuredClone(nb);
   const cellTimeout = opts.cellTimeoutMs ?? DEFAULT_CELL_TIMEOUT_MS;
-  const deadline =
-    opts.notebookTimeoutMs === undefined ? Infinity : started + opts.notebookTimeoutMs;
   const ownKernel = opts.kernel === undefined;
   const kernel = opts.kernel ?? (await KernelClient.start(opts.start ?? { cwd: process.cwd() }));
+  // The notebook's clock starts when its kernel is ready: start-up is not the notebook's doing.
+  const deadline =
+    opts.notebookTimeoutMs === undefined ? Infinity : performance.now() + opts.notebookTimeoutMs;
   const cells: NotebookRun["cells"] = [];
   // Once set, every later code cell is reported as not run with this reason.
   let stopReason: string | undefined;
