@@ -1,0 +1,636 @@
+// ---
+// jupyter:
+//   jupytext:
+//     text_representation:
+//       extension: .ts
+//       format_name: percent
+//   kernelspec:
+//     display_name: TypeScript
+//     language: typescript
+//     name: tslab
+// ---
+
+// %% [markdown]
+// # Module 02: Activations
+//
+// A layer of a neural network multiplies its input by a weight matrix and adds a bias: a
+// **linear** (strictly, affine) map. Stack two of them and you get
+// `W2 (W1 x + b1) + b2 = (W2 W1) x + (W2 b1 + b2)`, which is again one linear map. However many
+// linear layers you stack, the network can only draw straight lines (flat hyperplanes) through
+// its input space. It cannot learn XOR, a circle, or anything else curved.
+//
+// An **activation function** applied element by element between the layers breaks the
+// collapse. With it, each layer bends space a little, and a deep stack can approximate any
+// reasonable function. This module implements the five activations you will meet everywhere:
+//
+// | activation | formula | typical use |
+// |---|---|---|
+// | ReLU | `max(0, x)` | hidden layers of most networks |
+// | Sigmoid | `1 / (1 + e^-x)` | a probability for yes/no outputs, gates in LSTMs |
+// | Tanh | `(e^x - e^-x) / (e^x + e^-x)` | hidden layers centred on 0, RNNs |
+// | GELU | `x * Phi(x)` | transformers (BERT, GPT) |
+// | Softmax | `e^x_i / sum_j e^x_j` | turning scores into a probability distribution |
+//
+// ### What you will learn
+// - why each activation has the shape it has, and what it costs per element;
+// - how to compute exponentials **without overflow**: at `x = 1000`, `e^x` is `Infinity` in
+//   float64 (and already beyond float32 at 89), and `Infinity / Infinity` is `NaN`. A `NaN`
+//   spreads through every later computation and silently ruins training, so every function
+//   here must give finite, correct answers at ±1000;
+// - how Softmax works along one axis of a batch.
+//
+// Every activation is a class with `forward(x)` and `parameters()` (an empty list: activations
+// have nothing to learn). That is the same interface the layers of module 03 have, so they can
+// be mixed freely in a `Sequential` network.
+
+// %%
+//| default_exp core.activations
+
+// %%
+//| export
+import { Tensor } from "tinytorch-ts/core/tensor";
+
+// %% nbgrader={"grade": false, "grade_id": "activations-test-helpers", "locked": true, "schema_version": 3, "solution": false, "task": false}
+// Notebook-only helpers: test assertions and charts (not part of the package).
+import {
+  assert,
+  assertClose,
+  assertEqual,
+  assertShape,
+  demo,
+  passed,
+} from "tinytorch-ts/support/testing";
+import { showChart } from "tinytorch-ts/support/chart";
+
+/** True when no element is NaN or infinite. */
+function allFinite(t: Tensor): boolean {
+  for (let i = 0; i < t.data.length; i++) if (!Number.isFinite(t.data[i])) return false;
+  return true;
+}
+
+// %% [markdown]
+// ## ReLU
+//
+// The rectified linear unit passes positive numbers through and replaces negative ones by 0:
+//
+// ```
+// relu(x) = max(0, x)        relu(-2) = 0, relu(0) = 0, relu(3) = 3
+// ```
+//
+// It looks too simple to work, and yet it is the default choice for hidden layers, for three
+// reasons:
+//
+// 1. **Cost**: one comparison per element; no exponentials.
+// 2. **Gradients that do not vanish**: for positive inputs the slope is exactly 1, so a signal
+//    passing through twenty ReLU layers is not squeezed smaller at every step, unlike with
+//    sigmoid, whose slope is at most 0.25.
+// 3. **Sparsity**: about half the outputs are exactly zero, which makes representations cheaper
+//    to store and, on some hardware, to compute with.
+//
+// The catch is the flat half: a unit whose input is negative for every example gets slope 0
+// and stops learning (a "dead ReLU"). Variants like Leaky ReLU keep a small slope there.
+//
+// One more design point: if an input is `NaN`, the output should be `NaN` too (PyTorch does
+// this). A `NaN` means a bug upstream; an activation that turned it into a harmless-looking 0
+// would hide the bug.
+//
+// ### Exercise 1: `ReLU.forward`
+//
+// **TODO**: Return a new tensor of the same shape with `max(0, x)` applied to every element.
+//
+// **APPROACH**:
+// 1. Use `x.map(fn)`, which applies `fn` to every element and keeps the shape.
+// 2. Write `fn` so that negative numbers give 0, everything else (including `NaN`) passes
+//    through.
+//
+// **HINTS**:
+// - `Math.max(0, NaN)` is `NaN` in JavaScript, which is the behaviour we want; so is
+//   `v < 0 ? 0 : v`. Check which one you wrote!
+// - Do not modify `x`: layers reuse their inputs.
+
+// %% nbgrader={"grade": false, "grade_id": "relu", "locked": false, "schema_version": 3, "solution": true, "task": false}
+//| export
+/** max(0, x) element-wise; NaN stays NaN. */
+class ReLU {
+  forward(x: Tensor): Tensor {
+    // ### BEGIN SOLUTION
+    return x.map((v) => (v < 0 ? 0 : v));
+    // ### END SOLUTION
+  }
+
+  parameters(): Tensor[] {
+    return [];
+  }
+}
+
+// %% nbgrader={"grade": true, "grade_id": "test-unit-relu", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+function testUnitReLU(): void {
+  const relu = new ReLU();
+  const y = relu.forward(new Tensor([-2, -0.5, 0, 0.5, 3]));
+  assertEqual(y.toArray(), [0, 0, 0, 0.5, 3]);
+  assertShape(relu.forward(Tensor.ones([2, 3])).shape, [2, 3], "shape is kept");
+  assertEqual(relu.parameters(), [], "ReLU has no parameters");
+  // ### BEGIN HIDDEN TESTS
+  const x = new Tensor([
+    [-1000, 1000],
+    [-1e-30, 7],
+  ]);
+  assertEqual(relu.forward(x).toArray(), [
+    [0, 1000],
+    [0, 7],
+  ]);
+  assertEqual(Array.from(x.data), [-1000, 1000, Math.fround(-1e-30), 7], "input unchanged");
+  assert(Number.isNaN(relu.forward(new Tensor([NaN])).item()), "NaN propagates");
+  assertEqual(relu.forward(new Tensor([-Infinity, Infinity])).toArray(), [0, Infinity]);
+  assertEqual(relu.forward(new Tensor(-3)).shape, [], "0-d input");
+  assertShape(relu.forward(Tensor.zeros([0, 4])).shape, [0, 4], "empty input");
+  const r = relu.forward(x);
+  assert(r !== x && r.data !== x.data, "a new tensor");
+  // ### END HIDDEN TESTS
+  passed("testUnitReLU");
+}
+testUnitReLU();
+
+// %% [markdown]
+// ## Sigmoid
+//
+// The logistic sigmoid squashes any real number into `(0, 1)`:
+//
+// ```
+// sigmoid(x) = 1 / (1 + e^-x)       sigmoid(0) = 0.5, sigmoid(±inf) = 1 or 0
+// ```
+//
+// That makes it the natural output for a yes/no question: the network produces a score, the
+// sigmoid turns it into a probability. Inside deep networks it has fallen out of favour: its
+// slope `sigmoid(x) * (1 - sigmoid(x))` is at most 0.25 and almost 0 for `|x| > 5`, so
+// gradients shrink as they pass back through many sigmoid layers (the vanishing gradient
+// problem).
+//
+// ### Computing it safely
+// The formula has two algebraically equal forms:
+//
+// ```
+// 1 / (1 + e^-x)            e^-x overflows when x is very negative  (x = -1000: e^1000 = inf)
+// e^x / (1 + e^x)           e^x  overflows when x is very positive  (x = +1000: inf/inf = NaN)
+// ```
+//
+// The first form, at `x = -1000`, computes `1 / (1 + Infinity) = 0`: the right answer, but only
+// because IEEE arithmetic happens to handle infinity gracefully here. The second form at
+// `x = +1000` gives `NaN`. The robust version never exponentiates a positive number: use the
+// first form when `x >= 0` (then `-x <= 0` and `e^-x <= 1`) and the second when `x < 0` (then
+// `e^x < 1`). Each branch is exact algebra, and no intermediate value can overflow.
+//
+// ### Exercise 2: `Sigmoid.forward`
+//
+// **TODO**: Compute the sigmoid of every element, with the two-branch formula.
+//
+// **APPROACH**:
+// 1. `x.map(...)` with a function of one number `v`.
+// 2. If `v >= 0`: `1 / (1 + Math.exp(-v))`.
+// 3. Else: `const e = Math.exp(v)` and return `e / (1 + e)`.
+//
+// **HINTS**:
+// - The results at ±1000 should be exactly 1 and 0, and `NaN` should stay `NaN`.
+
+// %% nbgrader={"grade": false, "grade_id": "sigmoid", "locked": false, "schema_version": 3, "solution": true, "task": false}
+//| export
+/** 1 / (1 + e^-x) element-wise, computed without overflow for any input. */
+class Sigmoid {
+  forward(x: Tensor): Tensor {
+    // ### BEGIN SOLUTION
+    return x.map((v) => {
+      if (v >= 0) return 1 / (1 + Math.exp(-v));
+      const e = Math.exp(v);
+      return e / (1 + e);
+    });
+    // ### END SOLUTION
+  }
+
+  parameters(): Tensor[] {
+    return [];
+  }
+}
+
+// %% nbgrader={"grade": true, "grade_id": "test-unit-sigmoid", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+function testUnitSigmoid(): void {
+  const sigmoid = new Sigmoid();
+  const y = sigmoid.forward(new Tensor([-2, 0, 2]));
+  assertClose(y.toArray(), [0.11920292, 0.5, 0.88079708]);
+  const extremes = sigmoid.forward(new Tensor([-1000, 1000]));
+  assert(allFinite(extremes), "no NaN or Infinity at ±1000");
+  assertClose(extremes.toArray(), [0, 1]);
+  // ### BEGIN HIDDEN TESTS
+  assertEqual(sigmoid.parameters(), []);
+  // Symmetry: sigmoid(-x) = 1 - sigmoid(x).
+  const xs = new Tensor([0.1, 1, 3, 7, 15]);
+  assertClose(sigmoid.forward(xs.neg()).toArray(), sigmoid.forward(xs).neg().add(1).toArray(), {
+    atol: 1e-7,
+  });
+  // Relative accuracy in the far negative tail (float32 can hold 9.36e-14).
+  assertClose(sigmoid.forward(new Tensor([-30])).item(), 9.357623e-14, { rtol: 1e-5, atol: 0 });
+  assertClose(sigmoid.forward(new Tensor([-88.5, 88.5, -745, 745])).toArray(), [0, 1, 0, 1]);
+  assert(allFinite(sigmoid.forward(new Tensor([-1e30, 1e30, -Infinity, Infinity]))), "huge inputs");
+  assert(Number.isNaN(sigmoid.forward(new Tensor([NaN])).item()), "NaN propagates");
+  assertShape(sigmoid.forward(Tensor.zeros([2, 0, 3])).shape, [2, 0, 3], "empty input");
+  const batch = Tensor.randn([4, 5], 1).mul(10);
+  const out = sigmoid.forward(batch);
+  assertShape(out.shape, [4, 5]);
+  assert(out.max().item() <= 1 && out.min().item() >= 0, "within [0, 1]");
+  // ### END HIDDEN TESTS
+  passed("testUnitSigmoid");
+}
+testUnitSigmoid();
+
+// %% [markdown]
+// ## Tanh
+//
+// The hyperbolic tangent is a sigmoid stretched to `(-1, 1)` and centred on 0:
+// `tanh(x) = 2 * sigmoid(2x) - 1`. Being zero-centred helps the next layer (its inputs are not
+// all positive), and its slope at 0 is 1 instead of 0.25. It still flattens out for large `|x|`.
+//
+// The textbook formula `(e^x - e^-x) / (e^x + e^-x)` overflows to `Infinity / Infinity = NaN`
+// at `x = 1000`, just like the naive sigmoid. JavaScript's `Math.tanh` is implemented carefully
+// (it saturates to ±1), and so is the sigmoid identity above.
+//
+// ### Exercise 3: `Tanh.forward`
+//
+// **TODO**: Compute `tanh` of every element, finite and correct at ±1000.
+//
+// **APPROACH**:
+// 1. `x.map(Math.tanh)` is one correct answer; the identity `2 * sigmoid(2x) - 1` with your
+//    stable sigmoid is another.
+//
+// **HINTS**:
+// - Do not use the exponential formula directly.
+
+// %% nbgrader={"grade": false, "grade_id": "tanh", "locked": false, "schema_version": 3, "solution": true, "task": false}
+//| export
+/** tanh(x) element-wise, saturating to ±1 without overflow. */
+class Tanh {
+  forward(x: Tensor): Tensor {
+    // ### BEGIN SOLUTION
+    return x.map(Math.tanh);
+    // ### END SOLUTION
+  }
+
+  parameters(): Tensor[] {
+    return [];
+  }
+}
+
+// %% nbgrader={"grade": true, "grade_id": "test-unit-tanh", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+function testUnitTanh(): void {
+  const tanh = new Tanh();
+  assertClose(tanh.forward(new Tensor([-1, 0, 0.5, 2])).toArray(), [
+    -0.76159416, 0, 0.46211716, 0.96402758,
+  ]);
+  const extremes = tanh.forward(new Tensor([-1000, 1000]));
+  assert(allFinite(extremes), "no NaN at ±1000");
+  assertClose(extremes.toArray(), [-1, 1]);
+  // ### BEGIN HIDDEN TESTS
+  assertEqual(tanh.parameters(), []);
+  const xs = Tensor.randn([3, 4], 2).mul(3);
+  const out = tanh.forward(xs);
+  assertShape(out.shape, [3, 4]);
+  assertClose(tanh.forward(xs.neg()).toArray(), out.neg().toArray(), { atol: 1e-7 }, "odd function");
+  assertClose(tanh.forward(new Tensor([1e-4])).item(), 1e-4, { rtol: 1e-6 }, "tanh(x) ~ x near 0");
+  assertClose(tanh.forward(new Tensor([-Infinity, Infinity, 20, -20])).toArray(), [-1, 1, 1, -1]);
+  assert(Number.isNaN(tanh.forward(new Tensor([NaN])).item()), "NaN propagates");
+  // ### END HIDDEN TESTS
+  passed("testUnitTanh");
+}
+testUnitTanh();
+
+// %% [markdown]
+// ## GELU
+//
+// The Gaussian Error Linear Unit, used by BERT, GPT and most transformers, weights each input
+// by the probability that a standard normal variable is below it:
+//
+// ```
+// gelu(x) = x * Phi(x),      Phi(x) = (1 + erf(x / sqrt(2))) / 2
+// ```
+//
+// For large positive `x`, `Phi(x)` is about 1 and GELU is about `x` (like ReLU); for large
+// negative `x` it is about 0; near zero it is smooth, and slightly negative for `x < 0` (its
+// minimum is about -0.17 at `x = -0.75`). The smoothness gives better-behaved gradients than
+// ReLU's corner at 0.
+//
+// JavaScript has no `Math.erf`, so we approximate it. Formula 7.1.26 of Abramowitz and Stegun's
+// *Handbook of Mathematical Functions* gives `erf` for `x >= 0` to within `1.5e-7` (better than
+// float32 needs) with one exponential and a polynomial:
+//
+// ```
+// t = 1 / (1 + 0.3275911 x)
+// erf(x) = 1 - t (0.254829592 + t (-0.284496736 + t (1.421413741 + t (-1.453152027 + t 1.061405429)))) e^(-x^2)
+// ```
+//
+// and `erf(-x) = -erf(x)`. Many libraries also offer the older **tanh approximation**,
+// `0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))`, which is off by up to about `5e-4`; the
+// tests accept either (to `1e-3`).
+//
+// **Cost.** An exponential, a division and about ten multiply-adds per element: GELU is the
+// most expensive activation here, several times a ReLU. In practice it is still memory-bound on
+// large tensors, since each element is read and written once either way.
+//
+// ### Exercise 4: `erf` and `GELU.forward`
+//
+// **TODO**: Implement `erf` with the formula above, then GELU with it.
+//
+// **APPROACH**:
+// 1. `erf(x)`: work with `a = Math.abs(x)`, compute the polynomial in `t` (Horner's rule, as
+//    written above), and give the result the sign of `x`.
+// 2. `GELU.forward`: `x.map((v) => 0.5 * v * (1 + erf(v / Math.SQRT2)))`.
+//
+// **HINTS**:
+// - `erf(0)` must be exactly 0 and `erf(Infinity)` exactly 1 (`e^-inf` is 0).
+// - At `v = -1000`, `erf` is -1 and GELU is `-0`; no NaN.
+
+// %% nbgrader={"grade": false, "grade_id": "gelu", "locked": false, "schema_version": 3, "solution": true, "task": false}
+//| export
+/** The error function, to within 1.5e-7 (Abramowitz and Stegun 7.1.26). */
+function erf(x: number): number {
+  // ### BEGIN SOLUTION
+  if (Number.isNaN(x) || x === 0) return x; // erf(±0) is ±0 exactly; the formula is 1e-9 off
+  const a = Math.abs(x);
+  const t = 1 / (1 + 0.3275911 * a);
+  const poly =
+    t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
+  const value = 1 - poly * Math.exp(-a * a);
+  return x < 0 ? -value : value;
+  // ### END SOLUTION
+}
+
+/** x * Phi(x): the Gaussian Error Linear Unit, with the exact (erf) form. */
+class GELU {
+  forward(x: Tensor): Tensor {
+    // ### BEGIN SOLUTION
+    return x.map((v) => 0.5 * v * (1 + erf(v / Math.SQRT2)));
+    // ### END SOLUTION
+  }
+
+  parameters(): Tensor[] {
+    return [];
+  }
+}
+
+// %% nbgrader={"grade": true, "grade_id": "test-unit-gelu", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+function testUnitGELU(): void {
+  const gelu = new GELU();
+  // Reference values x * Phi(x) from the normal distribution's CDF.
+  assertClose(gelu.forward(new Tensor([-1, 0, 1, 2])).toArray(), [-0.15865525, 0, 0.84134475, 1.9544997], {
+    atol: 1e-3,
+  });
+  const extremes = gelu.forward(new Tensor([-1000, 1000]));
+  assert(allFinite(extremes), "no NaN at ±1000");
+  assertClose(extremes.toArray(), [0, 1000]);
+  // ### BEGIN HIDDEN TESTS
+  assertEqual(gelu.parameters(), []);
+  assertClose(gelu.forward(new Tensor([-0.75])).item(), -0.16997, { atol: 1e-3 }, "the minimum");
+  assertClose(gelu.forward(new Tensor([-3, 3, 0.5])).toArray(), [-0.0040496, 2.9959504, 0.3457312], {
+    atol: 1e-3,
+  });
+  const big = gelu.forward(new Tensor([10, 50, -10, -50]));
+  assertClose(big.toArray(), [10, 50, 0, 0], { atol: 1e-5 });
+  assertShape(gelu.forward(Tensor.zeros([2, 3])).shape, [2, 3]);
+  assert(allFinite(gelu.forward(new Tensor([-1e30, 1e30]))), "huge inputs");
+  assert(Number.isNaN(gelu.forward(new Tensor([NaN])).item()), "NaN propagates");
+  // ### END HIDDEN TESTS
+  passed("testUnitGELU");
+}
+testUnitGELU();
+
+// %% [markdown]
+// ### Looking at the curves
+// A picture shows at a glance what the formulas say: ReLU's corner, the saturating S-shapes of
+// sigmoid and tanh, and GELU's smooth dip below zero.
+
+// %%
+await demo("activation curves", async () => {
+  const xs = Tensor.arange(-4, 4.01, 0.05);
+  const curves: [string, Tensor][] = [
+    ["ReLU", new ReLU().forward(xs)],
+    ["Sigmoid", new Sigmoid().forward(xs)],
+    ["Tanh", new Tanh().forward(xs)],
+    ["GELU", new GELU().forward(xs)],
+  ];
+  const values = curves.flatMap(([name, ys]) =>
+    Array.from(xs.data, (x, i) => ({ x, y: ys.data[i], activation: name })),
+  );
+  await showChart({
+    title: "Activation functions",
+    width: 420,
+    height: 280,
+    data: { values },
+    mark: { type: "line", strokeWidth: 2 },
+    encoding: {
+      x: { field: "x", type: "quantitative", title: "input x" },
+      y: { field: "y", type: "quantitative", title: "activation(x)" },
+      color: { field: "activation", type: "nominal" },
+    },
+  });
+});
+
+// %% [markdown]
+// ## Softmax
+//
+// A classifier with `C` classes produces `C` scores ("logits") per example, any real numbers.
+// Softmax turns them into probabilities, positive and summing to 1, while keeping their order:
+//
+// ```
+// softmax(z)_i = e^(z_i) / sum_j e^(z_j)
+// ```
+//
+// Unlike the others, Softmax is not element-wise: every output depends on a whole row. For a
+// batch of shape `[N, C]` we normalise along the last axis (`axis = -1`), so each of the `N`
+// rows sums to 1.
+//
+// ### The max trick
+// `e^1000` is `Infinity`, and `Infinity / Infinity` is `NaN`. But softmax does not change if
+// we subtract the same number `m` from every score in a row:
+//
+// ```
+// e^(z_i - m) / sum_j e^(z_j - m)  =  (e^-m e^z_i) / (e^-m sum_j e^z_j)  =  softmax(z)_i
+// ```
+//
+// Choose `m = max_j z_j`. Then every exponent is `<= 0`, every `e^...` is in `(0, 1]`, and the
+// largest is exactly 1, so the denominator is between 1 and `C`: no overflow, no division by
+// zero. Tiny probabilities may underflow to 0, which is harmless.
+//
+// **Cost.** Per row: a max (one pass), a subtraction and exponential (one pass), a sum (one
+// pass), a division (one pass). Four passes over the data where an element-wise activation
+// takes one; with `keepdims` reductions the broadcasting does the bookkeeping.
+//
+// ### Exercise 5: `Softmax.forward`
+//
+// **TODO**: Compute a numerically stable softmax along `this.axis`.
+//
+// **APPROACH**:
+// 1. If `x.size` is 0, return `x.clone()` (there is nothing to normalise, and the max of an
+//    empty axis is an error).
+// 2. `shifted = x.sub(x.max(this.axis, true))`: `keepdims` keeps the axis, so the subtraction
+//    broadcasts per row.
+// 3. `e = shifted.exp()`, then divide by `e.sum(this.axis, true)`.
+//
+// **HINTS**:
+// - With `axis = 0` on a `[N, C]` tensor, each *column* sums to 1.
+// - A row of equal scores gives a uniform distribution `1/C`.
+
+// %% nbgrader={"grade": false, "grade_id": "softmax", "locked": false, "schema_version": 3, "solution": true, "task": false}
+//| export
+/** exp(x) / sum(exp(x)) along `axis` (default: the last), stable for any finite input. */
+class Softmax {
+  readonly axis: number;
+
+  constructor(axis = -1) {
+    this.axis = axis;
+  }
+
+  forward(x: Tensor): Tensor {
+    // ### BEGIN SOLUTION
+    if (x.size === 0) return x.clone();
+    const shifted = x.sub(x.max(this.axis, true));
+    const e = shifted.exp();
+    return e.div(e.sum(this.axis, true));
+    // ### END SOLUTION
+  }
+
+  parameters(): Tensor[] {
+    return [];
+  }
+}
+
+// %% nbgrader={"grade": true, "grade_id": "test-unit-softmax", "locked": true, "points": 4, "schema_version": 3, "solution": false, "task": false}
+function testUnitSoftmax(): void {
+  const softmax = new Softmax();
+  const p = softmax.forward(new Tensor([1, 2, 3]));
+  assertClose(p.toArray(), [0.09003057, 0.24472847, 0.66524096]);
+  const rows = softmax.forward(new Tensor([
+    [1, 2, 3],
+    [0, 0, 0],
+  ]));
+  assertClose(rows.sum(-1).toArray(), [1, 1], {}, "each row sums to 1");
+  const huge = softmax.forward(new Tensor([1000, 1000, -1000]));
+  assert(allFinite(huge), "no NaN at ±1000");
+  assertClose(huge.toArray(), [0.5, 0.5, 0]);
+  // ### BEGIN HIDDEN TESTS
+  assertEqual(softmax.parameters(), []);
+  assertEqual(softmax.axis, -1, "default axis");
+  assertClose(rows.get(1).toArray(), [1 / 3, 1 / 3, 1 / 3], {}, "equal scores are uniform");
+  // Shift invariance.
+  const z = new Tensor([
+    [0.5, -1.5, 2],
+    [3, 3.5, -4],
+  ]);
+  assertClose(softmax.forward(z.add(100)).toArray(), softmax.forward(z).toArray(), { atol: 1e-6 });
+  // Along axis 0: columns sum to 1.
+  const cols = new Softmax(0).forward(z);
+  assertShape(cols.shape, [2, 3]);
+  assertClose(cols.sum(0).toArray(), [1, 1, 1]);
+  assertClose(cols.get(0, 0).item(), 1 / (1 + Math.exp(2.5)), { rtol: 1e-5 });
+  // 3-d along the middle axis.
+  const t3 = Tensor.randn([2, 4, 3], 5).mul(50);
+  const mid = new Softmax(1).forward(t3);
+  assertClose(mid.sum(1).toArray(), Tensor.ones([2, 3]).toArray(), { atol: 1e-6 });
+  assert(allFinite(mid), "finite for large random scores");
+  assertClose(softmax.forward(new Tensor([-1000, 0, 1000])).toArray(), [0, 0, 1]);
+  assertClose(softmax.forward(new Tensor([[-1e30, 1e30]])).toArray(), [[0, 1]]);
+  assertClose(softmax.forward(new Tensor([[-Infinity, 0]])).toArray(), [[0, 1]], {}, "masked score");
+  assertShape(softmax.forward(Tensor.zeros([3, 0])).shape, [3, 0], "empty input");
+  assertClose(softmax.forward(new Tensor([42])).toArray(), [1], {}, "one class");
+  const input = new Tensor([1, 2, 3]);
+  softmax.forward(input);
+  assertEqual(input.toArray(), [1, 2, 3], "input unchanged");
+  // ### END HIDDEN TESTS
+  passed("testUnitSoftmax");
+}
+testUnitSoftmax();
+
+// %% [markdown]
+// ## What each activation costs
+// The cell times each activation on a million-element tensor. Element-wise activations that
+// avoid `Math.exp` are fastest; Softmax makes four passes; GELU does the most arithmetic per
+// element.
+
+// %%
+await demo("activation timing", () => {
+  const x = Tensor.randn([1000, 1000], 0);
+  const layers: [string, { forward(x: Tensor): Tensor }][] = [
+    ["ReLU", new ReLU()],
+    ["Sigmoid", new Sigmoid()],
+    ["Tanh", new Tanh()],
+    ["GELU", new GELU()],
+    ["Softmax", new Softmax()],
+  ];
+  for (const [name, layer] of layers) {
+    layer.forward(x); // warm up the JIT
+    const t0 = performance.now();
+    layer.forward(x);
+    const ms = performance.now() - t0;
+    const gbps = (2 * x.nbytes) / (ms * 1e6);
+    console.log(`${name.padEnd(8)} ${ms.toFixed(1).padStart(6)} ms  (${gbps.toFixed(2)} GB/s read+write)`);
+  }
+});
+
+// %% [markdown]
+// ## Module test
+
+// %% nbgrader={"grade": true, "grade_id": "test-module-activations", "locked": true, "points": 4, "schema_version": 3, "solution": false, "task": false}
+function testModule(): void {
+  const x = new Tensor([
+    [-1000, -1, 0, 1, 1000],
+    [NaN, -0.5, 0.5, 2, -2],
+  ]);
+  const clean = new Tensor([
+    [-1000, -1, 0, 1, 1000],
+    [3, -0.5, 0.5, 2, -2],
+  ]);
+  for (const layer of [new ReLU(), new Sigmoid(), new Tanh(), new GELU(), new Softmax()]) {
+    const y = layer.forward(clean);
+    assertShape(y.shape, [2, 5], layer.constructor.name);
+    assert(allFinite(y), `${layer.constructor.name} is finite on inputs of ±1000`);
+    assertEqual(layer.parameters().length, 0);
+  }
+  const relu = new ReLU().forward(x);
+  assert(Number.isNaN(relu.get(1, 0).item()), "ReLU keeps NaN");
+  // Activations compose: softmax of a sigmoid is a valid distribution.
+  const p = new Softmax().forward(new Sigmoid().forward(clean));
+  assertClose(p.sum(-1).toArray(), [1, 1]);
+  // ### BEGIN HIDDEN TESTS
+  // Relations between the functions.
+  const z = Tensor.randn([50], 9).mul(4);
+  const viaSigmoid = new Sigmoid().forward(z.mul(2)).mul(2).sub(1);
+  assertClose(new Tanh().forward(z).toArray(), viaSigmoid.toArray(), { atol: 1e-6 }, "tanh = 2s(2x)-1");
+  const twoClass = new Softmax().forward(new Tensor([[0, 1.5]]));
+  assertClose(twoClass.get(0, 1).item(), new Sigmoid().forward(new Tensor([1.5])).item(), {
+    rtol: 1e-6,
+  }, "two-class softmax is a sigmoid");
+  const g = new GELU().forward(z);
+  const r = new ReLU().forward(z);
+  assert(g.sub(r).abs().max().item() < 0.2, "GELU stays within 0.17 of ReLU");
+  assertClose(erf(0.5), 0.52049988, { atol: 2e-7 }, "erf");
+  assertClose(erf(-1.2), -0.91031398, { atol: 2e-7 });
+  assertEqual(erf(0), 0);
+  assertEqual(erf(Infinity), 1);
+  // ### END HIDDEN TESTS
+  passed("testModule (activations)");
+}
+testModule();
+
+// %% [markdown]
+// ## Summary
+//
+// - Without a nonlinearity, any stack of linear layers is one linear layer. Activations,
+//   applied element by element, are what let depth pay off.
+// - **ReLU** costs one comparison, keeps gradients alive for positive inputs, and is the
+//   default for hidden layers. It should let `NaN` through rather than hide it.
+// - **Sigmoid** and **tanh** saturate: useful as outputs and gates, harmful to gradients deep in
+//   a network. Compute them so that no exponential of a large positive number is ever taken.
+// - **GELU** smooths ReLU's corner with the normal CDF; it costs an exponential per element.
+// - **Softmax** turns a row of scores into probabilities. Subtracting the row maximum first
+//   changes nothing mathematically and removes every overflow.
+// - All of these are memory-bound on large tensors: each element is read once and written once
+//   (Softmax: four passes), so fusing them into the preceding layer is where real frameworks
+//   find speed.
+//
+// Module 03 combines these with learnable `Linear` layers into networks.
