@@ -1,0 +1,137 @@
+// The fixed parts of a student bundle: its package.json, the package's tsconfig (self-contained:
+// the bundle has no tsconfig.base.json), the kit support code, and the student commands of tito.
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
+import { writeFileAtomic } from "../notebook/atomic";
+import { KIT_ROOT } from "../student/compile-package";
+
+/** The commands a student gets; everything else in tito/src/commands stays with instructors. */
+export const STUDENT_COMMANDS = ["export", "test", "status"];
+/** tito directories students never need (and which hold instructor-side logic). */
+const INSTRUCTOR_DIRS = ["release", "build"];
+
+export const PACKAGE_TSCONFIG = {
+  compilerOptions: {
+    target: "ES2022",
+    lib: ["ES2022"],
+    module: "commonjs",
+    moduleResolution: "node10",
+    types: ["node"],
+    strict: true,
+    noImplicitOverride: true,
+    noFallthroughCasesInSwitch: true,
+    esModuleInterop: true,
+    resolveJsonModule: true,
+    skipLibCheck: true,
+    forceConsistentCasingInFileNames: true,
+    ignoreDeprecations: "5.0",
+    rootDir: "src",
+    outDir: "dist",
+    declaration: true,
+  },
+  include: ["src"],
+};
+
+function readJson(path: string): Record<string, unknown> {
+  return JSON.parse(readFileSync(path, "utf8")) as Record<string, unknown>;
+}
+
+/** Copies every file under `from` (recursively) for which `keep(relativePath)` holds. */
+function copyTree(
+  from: string,
+  to: string,
+  keep: (rel: string) => boolean,
+  copied: string[],
+): void {
+  const visit = (dir: string) => {
+    for (const entry of readdirSync(dir).sort()) {
+      const abs = join(dir, entry);
+      const rel = relative(from, abs).split("\\").join("/");
+      if (!keep(rel)) continue;
+      if (statSync(abs).isDirectory()) visit(abs);
+      else {
+        const dest = join(to, rel);
+        mkdirSync(dirname(dest), { recursive: true });
+        copyFileSync(abs, dest);
+        copied.push(abs);
+      }
+    }
+  };
+  visit(from);
+}
+
+function keepToolFile(rel: string): boolean {
+  const top = rel.split("/")[0] ?? "";
+  if (INSTRUCTOR_DIRS.includes(top)) return false;
+  const cmd = /^commands\/([^/]+)\.ts$/.exec(rel);
+  if (cmd) return STUDENT_COMMANDS.includes(cmd[1] ?? "");
+  return true;
+}
+
+/**
+ * Copies the files the kit ships verbatim (tito's student commands, support code) and returns
+ * the absolute paths of the originals (the leak audit treats their lines as public).
+ */
+export function copyKitFiles(courseRoot: string, bundle: string): string[] {
+  const copied: string[] = [];
+  const tito = join(KIT_ROOT, "tito");
+  copyTree(join(tito, "src"), join(bundle, "tito", "src"), keepToolFile, copied);
+  copyTree(join(tito, "bin"), join(bundle, "tito", "bin"), () => true, copied);
+  const support = existsSync(join(courseRoot, "tinytorch-ts", "src", "support"))
+    ? join(courseRoot, "tinytorch-ts", "src", "support")
+    : join(KIT_ROOT, "tinytorch-ts", "src", "support");
+  copyTree(
+    support,
+    join(bundle, "tinytorch-ts", "src", "support"),
+    (r) => !r.endsWith(".d.ts"),
+    copied,
+  );
+  return copied;
+}
+
+export function writePackageMetadata(courseRoot: string, bundle: string): void {
+  const kitPkg = readJson(join(KIT_ROOT, "package.json"));
+  const titoPkg = readJson(join(KIT_ROOT, "tito", "package.json"));
+  const pkgJsonPath = existsSync(join(courseRoot, "tinytorch-ts", "package.json"))
+    ? join(courseRoot, "tinytorch-ts", "package.json")
+    : join(KIT_ROOT, "tinytorch-ts", "package.json");
+  const tinytorch = readJson(pkgJsonPath);
+  tinytorch.description =
+    "Your tinytorch-ts package: `npx tito export <notebook>` fills it with your code.";
+  writeFileAtomic(
+    join(bundle, "tinytorch-ts", "package.json"),
+    JSON.stringify(tinytorch, null, 2) + "\n",
+  );
+  writeFileAtomic(
+    join(bundle, "tinytorch-ts", "tsconfig.json"),
+    JSON.stringify(PACKAGE_TSCONFIG, null, 2) + "\n",
+  );
+  writeFileAtomic(
+    join(bundle, "tito", "package.json"),
+    JSON.stringify(
+      { ...titoPkg, description: "The student commands of the course: export, test, status." },
+      null,
+      2,
+    ) + "\n",
+  );
+  const devDeps = (kitPkg.devDependencies ?? {}) as Record<string, string>;
+  const bundlePkg = {
+    name: "tinytorch-ts-course",
+    version: String(kitPkg.version ?? "0.1.0"),
+    private: true,
+    description:
+      "Your copy of the tinytorch-ts course: notebooks, your package, and the tito commands.",
+    workspaces: ["tinytorch-ts", "tito"],
+    scripts: {
+      notebook: "jupyter notebook notebooks",
+      status: "tito status",
+    },
+    engines: kitPkg.engines,
+    dependencies: {
+      ...(kitPkg.dependencies as Record<string, string>),
+      ...(devDeps.typescript ? { typescript: devDeps.typescript } : {}),
+    },
+  };
+  writeFileAtomic(join(bundle, "package.json"), JSON.stringify(bundlePkg, null, 2) + "\n");
+  writeFileAtomic(join(bundle, ".gitignore"), "node_modules/\n");
+}

@@ -1,0 +1,185 @@
+// `tito release <dir>`: the student bundle, then the leak audit. The bundle is assembled in a
+// staging directory beside <dir>; only a bundle that compiles and passes the audit is moved to
+// <dir>. A rejected bundle is kept as <dir>.rejected so the reported file:line leaks can be read.
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { writeFileAtomic } from "../notebook/atomic";
+import { SourceError } from "../notebook/errors";
+import { writeIpynb } from "../notebook/ipynb";
+import type { Notebook } from "../notebook/types";
+import { collectExports } from "../export/collect";
+import { exportNotebook } from "../export/export-notebook";
+import { checkImports, findPackageImports } from "../export/import-check";
+import { renderIndex } from "../export/package-file";
+import { supportPaths } from "../build/build-course";
+import { findRoot, listModules } from "../build/discover";
+import { parseModule, type CellLine } from "../build/module-build";
+import { runPipeline } from "../build/pipeline";
+import { compilePackage } from "../student/compile-package";
+import { STUDENT_PROVENANCE, studentOrigins } from "../student/package-origins";
+import {
+  WORKSPACE_DIR,
+  type CourseFile,
+  type CourseModuleEntry,
+  type ReleasedModule,
+} from "../student/workspace";
+import type { Tier } from "../transforms/strip-solutions";
+import { copyKitFiles, writePackageMetadata } from "./bundle-files";
+import { auditBundle, type Leak } from "./leak-audit";
+import { collectSecrets, type SourceForAudit } from "./secret-lines";
+import { studentReadme } from "./student-readme";
+
+export interface ReleaseOptions {
+  outDir: string;
+  root?: string;
+  tier?: Tier;
+  /** Pipeline stages to leave out: only to prove the audit catches a broken pipeline. */
+  skipStages?: string[];
+}
+
+export interface ReleaseReport {
+  ok: boolean;
+  outDir: string;
+  /** Where the bundle is: outDir on success, outDir + ".rejected" on failure (if it got that far). */
+  bundle?: string;
+  errors: SourceError[];
+  compileErrors: string[];
+  leaks: Leak[];
+  modules: string[];
+  secretLines: number;
+}
+
+interface Loaded {
+  module: string;
+  number: string;
+  sourceFile: string;
+  notebook: Notebook;
+  cellLine: CellLine;
+}
+
+function loadModules(root: string): { loaded: Loaded[]; errors: SourceError[] } {
+  const loaded: Loaded[] = [];
+  const errors: SourceError[] = [];
+  for (const info of listModules(root)) {
+    const p = parseModule(info, readFileSync(info.path, "utf8"));
+    if (!p.ok) errors.push(...p.errors);
+    else loaded.push({ ...info, notebook: p.parsed.notebook, cellLine: p.cellLine });
+  }
+  if (errors.length > 0) return { loaded, errors };
+  const infos = loaded.map((m) => ({
+    ...m,
+    targets: collectExports(m.notebook, m.sourceFile, { line: m.cellLine }).targets,
+    imports: findPackageImports(m.notebook, m.cellLine),
+  }));
+  return { loaded, errors: checkImports(infos, supportPaths(root)) };
+}
+
+/** An existing directory may be replaced only if it is empty or an earlier bundle. */
+function clearTarget(dir: string): void {
+  if (!existsSync(dir)) return;
+  if (!existsSync(join(dir, WORKSPACE_DIR, "course.json"))) {
+    throw new Error(`${dir} exists and is not a student bundle: choose a new directory`);
+  }
+  rmSync(dir, { recursive: true, force: true });
+}
+
+export async function releaseCourse(options: ReleaseOptions): Promise<ReleaseReport> {
+  const root = options.root ?? findRoot();
+  const tier = options.tier ?? "default";
+  const skip = options.skipStages ?? [];
+  const outDir = resolve(options.outDir);
+  const report: ReleaseReport = {
+    ok: false,
+    outDir,
+    errors: [],
+    compileErrors: [],
+    leaks: [],
+    modules: [],
+    secretLines: 0,
+  };
+  const { loaded, errors } = loadModules(root);
+  report.errors = errors;
+  if (errors.length > 0) return report;
+  report.modules = loaded.map((m) => m.module);
+
+  const staging = `${outDir}.staging-${process.pid}`;
+  rmSync(staging, { recursive: true, force: true });
+  mkdirSync(staging, { recursive: true });
+  const entries: CourseModuleEntry[] = [];
+  const targets: string[] = [];
+  for (const m of loaded) {
+    const notebookPath = `notebooks/${m.module}.ipynb`;
+    const student = runPipeline(m.notebook, "student", tier, skip);
+    const pkg = runPipeline(m.notebook, "package", tier, skip);
+    const origins = studentOrigins(notebookPath, pkg, student);
+    writeFileAtomic(join(staging, notebookPath), writeIpynb(student));
+    const exported = await exportNotebook(
+      pkg,
+      notebookPath,
+      { line: m.cellLine, origin: (i) => origins[i] ?? notebookPath },
+      STUDENT_PROVENANCE(notebookPath),
+    );
+    for (const t of exported.targets) {
+      writeFileAtomic(join(staging, "tinytorch-ts", "src", `${t}.ts`), exported.files[t] ?? "");
+      targets.push(t);
+    }
+    const released: ReleasedModule = {
+      schema: 1,
+      module: m.module,
+      number: m.number,
+      notebook: notebookPath,
+      studentNotebook: student,
+      packageNotebook: pkg,
+      origins,
+    };
+    writeFileAtomic(
+      join(staging, WORKSPACE_DIR, "modules", `${m.module}.json`),
+      JSON.stringify(released) + "\n",
+    );
+    entries.push({
+      number: m.number,
+      module: m.module,
+      notebook: notebookPath,
+      targets: exported.targets,
+    });
+  }
+  writeFileAtomic(join(staging, "tinytorch-ts", "src", "index.ts"), renderIndex(targets));
+  const course: CourseFile = { schema: 1, tier, modules: entries };
+  writeFileAtomic(
+    join(staging, WORKSPACE_DIR, "course.json"),
+    JSON.stringify(course, null, 2) + "\n",
+  );
+  writeFileAtomic(join(staging, "README.md"), studentReadme(entries, tier));
+  const kitFiles = copyKitFiles(root, staging);
+  writePackageMetadata(root, staging);
+
+  const compiled = compilePackage(join(staging, "tinytorch-ts"));
+  report.compileErrors = compiled.errors.map((e) => `tinytorch-ts/${e}`);
+
+  const sources: SourceForAudit[] = loaded.map((m) => ({
+    sourceFile: m.sourceFile,
+    notebook: m.notebook,
+    cellLine: m.cellLine,
+  }));
+  const secrets = collectSecrets(
+    sources,
+    tier,
+    kitFiles.map((f) => readFileSync(f, "utf8")),
+  );
+  report.secretLines = secrets.size;
+  report.leaks = auditBundle(staging, secrets);
+
+  // Lets the kernel resolve "tinytorch-ts/..." to this bundle's package before `npm install`
+  // (which recreates the same link for the workspace). Made after the audit, which skips links.
+  mkdirSync(join(staging, "node_modules"), { recursive: true });
+  symlinkSync(join("..", "tinytorch-ts"), join(staging, "node_modules", "tinytorch-ts"), "dir");
+
+  report.ok = report.compileErrors.length === 0 && report.leaks.length === 0;
+  const final = report.ok ? outDir : `${outDir}.rejected`;
+  if (report.ok) clearTarget(outDir);
+  else rmSync(final, { recursive: true, force: true });
+  mkdirSync(dirname(final), { recursive: true });
+  renameSync(staging, final);
+  report.bundle = final;
+  return report;
+}

@@ -1,0 +1,106 @@
+// `tito export <notebook>`: puts a student's own exercises into their own package. The released
+// package notebook (stubs plus provided code) gets the student's solution cells, is exported
+// exactly like the reference, and the package is recompiled. If the student's code does not
+// parse or type-check, nothing is written and the package stays as it was.
+import { readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { writeFileAtomic } from "../notebook/atomic";
+import { SourceError } from "../notebook/errors";
+import { parseIpynb } from "../notebook/ipynb";
+import { prepareExportCell } from "../export/cell-code";
+import { exportNotebook } from "../export/export-notebook";
+import { gradeId, isSolutionCell } from "../transforms/cells";
+import { compilePackage } from "./compile-package";
+import { mergeStudentWork } from "./merge-solutions";
+import { STUDENT_PROVENANCE } from "./package-origins";
+import { findWorkspace, readCourse, readReleasedModule, resolveModule } from "./workspace";
+
+export interface StudentExportReport {
+  ok: boolean;
+  module?: string;
+  /** Workspace-relative package files written. */
+  written: string[];
+  /** Exercises whose stub is still used (not found in the notebook). */
+  missing: string[];
+  notImplemented: string[];
+  errors: string[];
+}
+
+/** A cell whose leading directive lines include `//| export` or `//| exporti`. */
+const EXPORTED = /^(?:\s*\/\/\|.*\n)*\s*\/\/\|\s*exporti?\b/;
+const STUB = /throw new Error\("Not implemented: ([A-Za-z0-9_-]+)"\)/g;
+
+export async function exportStudentNotebook(
+  notebookArg: string,
+  workspace?: string,
+): Promise<StudentExportReport> {
+  const report: StudentExportReport = {
+    ok: false,
+    written: [],
+    missing: [],
+    notImplemented: [],
+    errors: [],
+  };
+  const ws = workspace ?? findWorkspace(resolve(notebookArg)) ?? findWorkspace();
+  if (!ws) {
+    report.errors.push("not inside a course workspace (a directory made by `tito release`)");
+    return report;
+  }
+  const course = readCourse(ws);
+  const entry = resolveModule(course, notebookArg);
+  if (!entry) {
+    report.errors.push(`${notebookArg}: not one of this course's notebooks`);
+    return report;
+  }
+  report.module = entry.module;
+  const path = notebookArg.endsWith(".ipynb") ? resolve(notebookArg) : join(ws, entry.notebook);
+  let student;
+  try {
+    student = parseIpynb(readFileSync(path, "utf8"), path);
+  } catch (e) {
+    report.errors.push(e instanceof Error ? e.message : String(e));
+    return report;
+  }
+  const released = readReleasedModule(ws, entry.module);
+  const merged = mergeStudentWork(released.packageNotebook, student);
+  report.missing = merged.missing;
+
+  // Check each exercise on its own first, so a syntax error names the exercise, not a file line.
+  for (const cell of merged.notebook.cells) {
+    if (!isSolutionCell(cell) || cell.cell_type !== "code" || !EXPORTED.test(cell.source)) continue;
+    try {
+      prepareExportCell(cell.source, false, entry.notebook, 1);
+    } catch (e) {
+      const where =
+        e instanceof SourceError && e.line !== undefined ? ` (line ${e.line} of the cell)` : "";
+      const why = e instanceof SourceError ? e.problem : String(e);
+      report.errors.push(`${entry.notebook}: exercise ${gradeId(cell) ?? cell.id}${where}: ${why}`);
+    }
+  }
+  if (report.errors.length > 0) return report;
+
+  const exported = await exportNotebook(
+    merged.notebook,
+    entry.notebook,
+    { line: () => 1, origin: (i) => released.origins[i] ?? entry.notebook },
+    STUDENT_PROVENANCE(entry.notebook),
+  );
+  const pkgDir = join(ws, "tinytorch-ts");
+  const overrides = new Map<string, string>();
+  for (const t of exported.targets)
+    overrides.set(resolve(pkgDir, "src", `${t}.ts`), exported.files[t] ?? "");
+  const compiled = compilePackage(pkgDir, { overrides });
+  if (!compiled.ok) {
+    report.errors.push(...compiled.errors.map((e) => `tinytorch-ts/${e}`));
+    return report;
+  }
+  for (const [file, text] of overrides) {
+    writeFileAtomic(file, text);
+    report.written.push(`tinytorch-ts/src/${file.slice(resolve(pkgDir, "src").length + 1)}`);
+  }
+  for (const text of overrides.values()) {
+    for (const m of text.matchAll(STUB)) if (m[1]) report.notImplemented.push(m[1]);
+  }
+  report.ok = true;
+  return report;
+}

@@ -1,0 +1,102 @@
+// A student workspace is the bundle `tito release` writes. Its `.tito/` directory tells the
+// student commands what they need without the instructor's sources:
+//   .tito/course.json          the modules, in order, with their notebooks and package files
+//   .tito/modules/NN_name.json the module as released: the pristine student notebook (to
+//                              restore locked cells when testing) and the package notebook
+//                              (stubs, plus provided `//| hide` cells) that `tito export` fills
+//                              with the student's solutions
+//   .tito/status.json          results of the student's last `tito test` per module
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { writeFileAtomic } from "../notebook/atomic";
+import type { Notebook } from "../notebook/types";
+
+export const WORKSPACE_DIR = ".tito";
+
+export interface CourseModuleEntry {
+  number: string;
+  module: string;
+  /** Workspace-relative notebook, "notebooks/01_tensor.ipynb". */
+  notebook: string;
+  /** Package paths this module writes. */
+  targets: string[];
+}
+
+export interface CourseFile {
+  schema: 1;
+  tier: string;
+  modules: CourseModuleEntry[];
+}
+
+export interface ReleasedModule {
+  schema: 1;
+  module: string;
+  number: string;
+  notebook: string;
+  /** The student notebook exactly as released. */
+  studentNotebook: Notebook;
+  /** Stripped module notebook the package is exported from (same cells plus hidden ones). */
+  packageNotebook: Notebook;
+  /** For each package-notebook cell, how package files name its origin. */
+  origins: string[];
+}
+
+export interface TestRecord {
+  /** sha256 of the notebook file that was tested. */
+  notebookHash: string;
+  passed: number;
+  failed: number;
+  points: number;
+  totalPoints: number;
+  /** Grade ids of the failing test cells. */
+  failing: string[];
+  at: string;
+}
+
+export type StatusFile = Record<string, TestRecord>;
+
+/** The workspace containing `from` (a file or directory), found by its .tito/course.json. */
+export function findWorkspace(from: string = process.cwd()): string | undefined {
+  let dir = resolve(from);
+  for (;;) {
+    if (existsSync(join(dir, WORKSPACE_DIR, "course.json"))) return dir;
+    const up = dirname(dir);
+    if (up === dir) return undefined;
+    dir = up;
+  }
+}
+
+export function readCourse(ws: string): CourseFile {
+  return JSON.parse(readFileSync(join(ws, WORKSPACE_DIR, "course.json"), "utf8")) as CourseFile;
+}
+
+export function releasedModulePath(ws: string, module: string): string {
+  return join(ws, WORKSPACE_DIR, "modules", `${module}.json`);
+}
+
+export function readReleasedModule(ws: string, module: string): ReleasedModule {
+  return JSON.parse(readFileSync(releasedModulePath(ws, module), "utf8")) as ReleasedModule;
+}
+
+export function readStatus(ws: string): StatusFile {
+  try {
+    return JSON.parse(readFileSync(join(ws, WORKSPACE_DIR, "status.json"), "utf8")) as StatusFile;
+  } catch {
+    return {};
+  }
+}
+
+export function recordTest(ws: string, module: string, record: TestRecord): void {
+  const status = readStatus(ws);
+  status[module] = record;
+  writeFileAtomic(join(ws, WORKSPACE_DIR, "status.json"), JSON.stringify(status, null, 2) + "\n");
+}
+
+/** The module a notebook argument names: a path to NN_name.ipynb, "NN_name" or just "NN". */
+export function resolveModule(course: CourseFile, arg: string): CourseModuleEntry | undefined {
+  const base = arg.replace(/\\/g, "/").split("/").pop() ?? arg;
+  const stem = base.endsWith(".ipynb") ? base.slice(0, -6) : base;
+  return course.modules.find(
+    (m) => m.module === stem || m.number === stem || m.number === stem.padStart(2, "0"),
+  );
+}
