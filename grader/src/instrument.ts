@@ -1,0 +1,218 @@
+// Turns a reconstructed notebook into the code cells the grading kernel runs:
+// - a preamble first (kernel-preamble.cjs): harness loaded, built-ins frozen, exits closed, vault;
+// - student solution cells exactly as submitted;
+// - grader-owned code cells (provided code, demos) as written, plus a line that files their
+//   functions, classes and constants in the vault under a per-submission secret token;
+// - each grade cell in strict mode inside a block, so the test's own declarations (and the hidden
+//   checks in them) are not reachable from later student cells, with every name the test uses
+//   bound first to a value the student cannot have replaced: built-ins from the preamble's
+//   snapshot, harness and package imports re-imported (the module system is locked), earlier
+//   tests and helpers from the vault. Names the exercise asks the student to define stay theirs.
+import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { GradingManifest } from "../../tito/src/build/manifest-types";
+import { analyseCell, declaredNames, importSpecifiers, type CellNames } from "./cell-names";
+import type { PlannedCell } from "./reconstruct";
+
+export const HARNESS_SPEC = "tinytorch-ts/support/testing";
+
+/** ECMAScript built-ins frozen by the preamble (with everything reachable from them). */
+export const INTRINSICS = [
+  "Object", "Function", "Array", "Number", "String", "Boolean", "Symbol", "BigInt", "Math",
+  "JSON", "Reflect", "Proxy", "Promise", "Map", "Set", "WeakMap", "WeakSet", "WeakRef",
+  "FinalizationRegistry", "Date", "RegExp", "Error", "TypeError", "RangeError", "SyntaxError",
+  "ReferenceError", "EvalError", "URIError", "AggregateError", "ArrayBuffer",
+  "SharedArrayBuffer", "DataView", "Int8Array", "Uint8Array", "Uint8ClampedArray", "Int16Array",
+  "Uint16Array", "Int32Array", "Uint32Array", "Float32Array", "Float64Array", "BigInt64Array",
+  "BigUint64Array", "Atomics", "Intl", "isNaN", "isFinite", "parseInt", "parseFloat",
+  "encodeURIComponent", "decodeURIComponent", "encodeURI", "decodeURI", "eval",
+]; // prettier-ignore
+
+/** Global names a test may use: bound from the preamble's snapshot in every grade cell. */
+export const GLOBALS = [
+  ...INTRINSICS,
+  "NaN", "Infinity", "undefined", "globalThis", "console", "process", "Buffer", "setTimeout",
+  "clearTimeout", "setInterval", "clearInterval", "setImmediate", "clearImmediate",
+  "queueMicrotask", "structuredClone", "performance", "TextEncoder", "TextDecoder", "URL",
+]; // prettier-ignore
+const GLOBAL_SET = new Set(GLOBALS);
+
+export interface KernelCell {
+  planned: PlannedCell | null;
+  code: string;
+}
+
+export interface Instrumented {
+  /** The preamble (planned: null) and every code cell, in order. */
+  cells: KernelCell[];
+  vaultName: string;
+}
+
+const PREAMBLE_FILE = join(__dirname, "kernel-preamble.cjs");
+let preambleText: string | undefined;
+
+interface ManifestAnalysis {
+  names: Array<CellNames | null>;
+  preload: string[];
+}
+const analysisCache = new WeakMap<GradingManifest, ManifestAnalysis>();
+
+/** What each manifest cell declares: solution cells as the exercise stub declares them. */
+function analyseManifest(manifest: GradingManifest): ManifestAnalysis {
+  const cached = analysisCache.get(manifest);
+  if (cached) return cached;
+  const preload = new Set<string>([HARNESS_SPEC]);
+  const names = manifest.cells.map((c) => {
+    if (c.cell_type !== "code") return null;
+    if (c.role !== "solution") {
+      for (const spec of importSpecifiers(c.gradingSource)) {
+        if (!spec.startsWith(".")) preload.add(spec);
+      }
+    }
+    return analyseCell(c.role === "solution" ? c.studentSource : c.gradingSource);
+  });
+  const result = { names, preload: [...preload].sort() };
+  analysisCache.set(manifest, result);
+  return result;
+}
+
+function importStatement(local: string, imported: string, spec: string): string {
+  const from = JSON.stringify(spec);
+  if (imported === "=") return `import ${local} = require(${from});`;
+  if (imported === "*") return `import * as ${local} from ${from};`;
+  if (imported === "default") return `import ${local} from ${from};`;
+  return imported === local
+    ? `import { ${local} } from ${from};`
+    : `import { ${imported} as ${local} } from ${from};`;
+}
+
+function blankRanges(source: string, ranges: Array<[number, number]>): string {
+  let out = source;
+  for (const [start, end] of [...ranges].sort((a, b) => b[0] - a[0])) {
+    out = out.slice(0, start) + out.slice(start, end).replace(/[^\n]/g, " ") + out.slice(end);
+  }
+  return out;
+}
+
+function registration(vault: string, token: string, names: string[]): string {
+  return names.length === 0
+    ? ""
+    : `${vault}.reg(${JSON.stringify(token)}, { ${names.join(", ")} });`;
+}
+
+export interface InstrumentOptions {
+  /** Random source (tests pass a deterministic one). */
+  random?: () => string;
+}
+
+export function instrument(
+  manifest: GradingManifest,
+  plan: PlannedCell[],
+  opts: InstrumentOptions = {},
+): Instrumented {
+  const random = opts.random ?? (() => randomBytes(16).toString("hex"));
+  const { names, preload } = analyseManifest(manifest);
+  const vault = `$titoV_${random()}`;
+  const declare = `declare const ${vault}: { g: typeof globalThis; get(token: string): any; reg(token: string, values: object): void };`;
+  const tokens = new Map<number, string>();
+  for (const c of plan)
+    if (c.cellType === "code" && c.role !== "solution") tokens.set(c.index, random());
+
+  // For each name, the latest cell so far that declares it (as the manifest has it).
+  const owner = new Map<string, { index: number; kind: "import" | "function" | "value"; imp?: { imported: string; spec: string } }>(); // prettier-ignore
+  const cells: KernelCell[] = [];
+  for (const c of plan) {
+    if (c.cellType !== "code") continue;
+    const n = names[c.index];
+    if (c.role === "solution") {
+      cells.push({ planned: c, code: c.source });
+    } else if (c.role === "grade") {
+      cells.push({ planned: c, code: gradeCell(c, n ?? analyseCell(c.source)) });
+    } else {
+      cells.push({ planned: c, code: providedCell(c, n ?? analyseCell(c.source)) });
+    }
+    if (n) {
+      for (const f of n.functions) owner.set(f, { index: c.index, kind: "function" });
+      for (const v of n.values) owner.set(v, { index: c.index, kind: "value" });
+      for (const i of n.imports) owner.set(i.local, { index: c.index, kind: "import", imp: i });
+    }
+  }
+
+  function providedCell(c: PlannedCell, n: CellNames): string {
+    const token = tokens.get(c.index) ?? "";
+    // Functions are hoisted, so they are filed first (even if the cell fails later).
+    return [
+      declare,
+      registration(vault, token, n.functions),
+      c.source,
+      ";" + registration(vault, token, [...n.values, ...n.imports.map((i) => i.local)]),
+    ].join("\n");
+  }
+
+  function gradeCell(c: PlannedCell, n: CellNames): string {
+    const token = tokens.get(c.index) ?? "";
+    const own = new Set(declaredNames(n));
+    const imports: string[] = n.importRanges.map(([s, e]) => c.source.slice(s, e));
+    const bindings: string[] = [];
+    const fromGlobals: string[] = [];
+    const fromSlots = new Map<number, string[]>();
+    for (const name of [...n.valueRefs].sort()) {
+      if (own.has(name)) continue;
+      const o = owner.get(name);
+      const grader = o && plan.find((p) => p.index === o.index)?.role !== "solution";
+      if (o && grader && o.kind === "import" && o.imp) {
+        imports.push(importStatement(name, o.imp.imported, o.imp.spec));
+      } else if (o && grader && (o.kind === "function" || !n.typeRefs.has(name))) {
+        fromSlots.set(o.index, [...(fromSlots.get(o.index) ?? []), name]);
+      } else if (!o && GLOBAL_SET.has(name)) {
+        fromGlobals.push(name);
+      }
+    }
+    if (fromGlobals.length > 0) bindings.push(`const { ${fromGlobals.join(", ")} } = ${vault}.g;`);
+    for (const [index, list] of fromSlots) {
+      const t = JSON.stringify(tokens.get(index) ?? "");
+      bindings.push(`const { ${list.join(", ")} } = ${vault}.get(${t});`);
+    }
+    // Later student cells may call a test function by name (to re-check their work): they get
+    // a forwarder, whose source shows nothing of the test.
+    const forwarders = n.functions.map(
+      (f) => `exports.${f} = (...args: any[]) => (${f} as any)(...args);`,
+    );
+    const ambient = n.functions.map((f) => `declare const ${f}: (...args: any[]) => any;`);
+    return [
+      '"use strict";',
+      declare,
+      ...ambient,
+      ...imports,
+      "{",
+      ...bindings,
+      registration(vault, token, n.functions),
+      blankRanges(c.source, n.importRanges),
+      ";" + registration(vault, token, n.values),
+      ...forwarders,
+      "}",
+    ].join("\n");
+  }
+
+  preambleText ??= readFileSync(PREAMBLE_FILE, "utf8");
+  const config = {
+    vaultName: vault,
+    tokens: [...tokens.values()],
+    preload,
+    globals: GLOBALS,
+    intrinsics: INTRINSICS,
+    packageMarker: "/node_modules/tinytorch-ts/",
+    kernelPackages: ["/node_modules/tslab/", "/node_modules/zeromq/"],
+  };
+  const wrapped = `(function (module) {\n"use strict";\n${preambleText}\n})`;
+  const preamble = [
+    '"use strict";',
+    "{",
+    "  const holder: { exports: any } = { exports: null };",
+    `  (0, eval)(${JSON.stringify(wrapped)})(holder);`,
+    `  holder.exports(require, ${JSON.stringify(config)});`,
+    "}",
+  ].join("\n");
+  return { cells: [{ planned: null, code: preamble }, ...cells], vaultName: vault };
+}

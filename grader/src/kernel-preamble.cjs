@@ -1,0 +1,271 @@
+// Runs inside the grading kernel as the first cell, before any student code (the grader sends
+// this file's text in an execute request; it is never on disk where the kernel can read it, and
+// it carries per-submission secrets). It makes what the tests rely on unchangeable by the
+// student's cells:
+// - the JavaScript built-ins (Math, Array.prototype, JSON, Promise, ...) are frozen, with the
+//   usual exceptions for properties code legitimately overrides on its own objects;
+// - the global names of those built-ins, console, process and Buffer cannot be rebound;
+// - the module system (tslab's require, Node's Module, the cache entries of the harness, the
+//   earlier modules and tslab itself) cannot be swapped, so `import` in a test gets the real thing;
+// - the ways out of the JavaScript sandbox that could forge a kernel reply or read a test's
+//   source from memory (native addons, the inspector, workers, child processes) are closed;
+// - a vault, under a random global name, holds the values grade cells bind to (a snapshot of
+//   the globals, and the functions of earlier test and provided cells, filed under secret tokens).
+"use strict";
+
+module.exports = function titoPreamble(kernelRequire, config) {
+  const {
+    defineProperty,
+    getOwnPropertyDescriptor,
+    getOwnPropertyNames,
+    getOwnPropertySymbols,
+    getPrototypeOf,
+    freeze,
+    preventExtensions,
+    create,
+    hasOwn,
+  } = Object;
+  const TypeErrorCtor = TypeError;
+  const problems = [];
+
+  // 1. Load the harness and every module a grader cell imports, before student code can touch
+  //    the module system.
+  for (const spec of config.preload) kernelRequire(spec);
+
+  // 2. A snapshot of the globals grade cells use, taken while they are still the originals.
+  const globalsSnapshot = create(null);
+  for (const name of config.globals) {
+    if (name in globalThis) globalsSnapshot[name] = globalThis[name];
+  }
+  freeze(globalsSnapshot);
+
+  // 3. Freeze the intrinsics. Assigning a property that an object inherits from a frozen
+  //    prototype fails (the "override mistake"), which would break ordinary code such as
+  //    `this.name = "MyError"`; for the properties code commonly overrides we install an
+  //    accessor whose setter defines an own property on the receiver instead.
+  const OVERRIDABLE = new Set([
+    "constructor",
+    "name",
+    "message",
+    "toString",
+    "toLocaleString",
+    "valueOf",
+    "toJSON",
+    "hasOwnProperty",
+    "isPrototypeOf",
+    "propertyIsEnumerable",
+    "then",
+    "catch",
+    "finally",
+    "call",
+    "apply",
+    "bind",
+    "next",
+    "return",
+    "throw",
+  ]);
+  // Error.stackTraceLimit is written by TypeScript itself while compiling every cell, and Node
+  // installs Error.prepareStackTrace; both only change how stacks print, never a verdict.
+  const WRITABLE = new Map([[Error, new Set(["stackTraceLimit", "prepareStackTrace"])]]);
+
+  function tameOverride(obj, key, desc) {
+    const value = desc.value;
+    defineProperty(obj, key, {
+      get() {
+        return value;
+      },
+      set(v) {
+        if (this === obj) throw new TypeErrorCtor(`Cannot assign to read only property '${key}'`);
+        defineProperty(this, key, {
+          value: v,
+          writable: true,
+          enumerable: true,
+          configurable: true,
+        });
+      },
+      enumerable: desc.enumerable,
+      configurable: false,
+    });
+  }
+
+  /**
+   * Makes every own property of `obj` read-only and `obj` non-extensible. `overridable` decides
+   * which writable properties of a prototype become override-friendly accessors instead.
+   * Objects reachable from the properties are handed to `next` (for a transitive walk).
+   */
+  function lock(obj, overridable, next) {
+    const keep = WRITABLE.get(obj);
+    const isPrototype = hasOwn(obj, "constructor") && typeof obj.constructor === "function";
+    for (const key of [...getOwnPropertyNames(obj), ...getOwnPropertySymbols(obj)]) {
+      const desc = getOwnPropertyDescriptor(obj, key);
+      if (!desc || (keep && keep.has(key))) continue;
+      if ("value" in desc) {
+        if (next) next(desc.value);
+        if (!desc.configurable && !desc.writable) continue;
+        if (isPrototype && desc.writable && desc.configurable && overridable(key)) {
+          tameOverride(obj, key, desc);
+          continue;
+        }
+        try {
+          defineProperty(obj, key, { writable: false, configurable: false });
+        } catch (e) {
+          problems.push(`${String(key)}: ${e && e.message}`);
+        }
+      } else {
+        if (next) {
+          next(desc.get);
+          next(desc.set);
+        }
+        if (desc.configurable) defineProperty(obj, key, { configurable: false });
+      }
+    }
+    if (next) next(getPrototypeOf(obj));
+    if (!keep) preventExtensions(obj);
+  }
+  const commonOverrides = (key) => typeof key === "string" && OVERRIDABLE.has(key);
+  const anyOverride = (key) => typeof key === "string";
+
+  const seen = new Set();
+  const queue = [];
+  function visit(obj) {
+    if ((typeof obj !== "object" && typeof obj !== "function") || obj === null) return;
+    if (seen.has(obj)) return;
+    seen.add(obj);
+    queue.push(obj);
+  }
+  const hidden = [
+    getPrototypeOf(Int8Array),
+    getPrototypeOf([][Symbol.iterator]()),
+    getPrototypeOf(getPrototypeOf([][Symbol.iterator]())),
+    getPrototypeOf(new Map()[Symbol.iterator]()),
+    getPrototypeOf(new Set()[Symbol.iterator]()),
+    getPrototypeOf(""[Symbol.iterator]()),
+    getPrototypeOf(/x/[Symbol.matchAll]("")),
+    getPrototypeOf(function* () {}),
+    getPrototypeOf(async function () {}),
+    getPrototypeOf(async function* () {}),
+  ];
+  for (const name of config.intrinsics) if (name in globalThis) visit(globalThis[name]);
+  for (const h of hidden) visit(h);
+  visit(console);
+  while (queue.length > 0) lock(queue.shift(), commonOverrides, visit);
+
+  // 4. The global names cannot be rebound (globalThis.Math = fake).
+  for (const name of config.globals) {
+    const desc = getOwnPropertyDescriptor(globalThis, name);
+    if (!desc || !desc.configurable) continue;
+    const value = globalThis[name];
+    defineProperty(globalThis, name, { value, writable: false, configurable: false });
+  }
+
+  // 5. The module system. tslab's own object (exports + require) is frozen, Node's Module and
+  //    its prototype are frozen, and every module loaded so far keeps its cache entry and exports.
+  const tslabHandle = globalThis.__tslab__;
+  freeze(tslabHandle.require);
+  freeze(tslabHandle);
+  defineProperty(globalThis, "__tslab__", {
+    value: tslabHandle,
+    writable: false,
+    configurable: false,
+  });
+  const Module = kernelRequire("module");
+  lock(Module, anyOverride);
+  lock(Module.prototype, anyOverride);
+  const cache = Module._cache;
+  for (const key of getOwnPropertyNames(cache)) {
+    const entry = cache[key];
+    defineProperty(cache, key, { writable: false, configurable: false });
+    if (!entry || typeof entry !== "object") continue;
+    defineProperty(entry, "exports", { writable: false, configurable: false });
+    const exported = entry.exports;
+    // The reference package (harness and earlier modules): their exports are what tests import.
+    if (key.includes(config.packageMarker)) freeze(exported);
+    // tslab and ZeroMQ build the kernel's replies: their classes' methods must stay theirs, or
+    // a cell could turn a failed test's "error" reply into "ok".
+    if (config.kernelPackages.some((p) => key.includes(p)) && exported) {
+      for (const name of getOwnPropertyNames(exported)) {
+        const desc = getOwnPropertyDescriptor(exported, name);
+        const value = desc && "value" in desc ? desc.value : undefined;
+        if (typeof value !== "function" || !value.prototype) continue;
+        for (let p = value.prototype; p && p !== Object.prototype; p = getPrototypeOf(p)) {
+          if (!Object.isFrozen(p)) lock(p, anyOverride);
+        }
+      }
+    }
+  }
+
+  // 6. The exits from the sandbox. A native addon, the inspector, a worker or a child process
+  //    could rewrite the kernel's replies or read a test's source from memory.
+  function refuse(what) {
+    return function refused() {
+      throw new Error(`${what} is not available while grading`);
+    };
+  }
+  for (const key of ["dlopen", "binding", "_linkedBinding"]) {
+    if (key in process) {
+      defineProperty(process, key, {
+        value: refuse(`process.${key}`),
+        writable: false,
+        configurable: false,
+      });
+    }
+  }
+  const closeModule = (spec, keys) => {
+    let mod;
+    try {
+      mod = kernelRequire(spec);
+    } catch {
+      return;
+    }
+    for (const key of keys) {
+      if (hasOwn(mod, key)) {
+        defineProperty(mod, key, {
+          value: refuse(`${spec}.${key}`),
+          writable: false,
+          configurable: false,
+        });
+      }
+    }
+    freeze(mod);
+  };
+  closeModule("inspector", ["Session", "open", "url", "waitForDebugger", "close"]);
+  closeModule("inspector/promises", ["Session", "open", "url", "waitForDebugger", "close"]);
+  closeModule("worker_threads", ["Worker"]);
+  closeModule("child_process", [
+    "spawn",
+    "spawnSync",
+    "exec",
+    "execSync",
+    "execFile",
+    "execFileSync",
+    "fork",
+  ]);
+  closeModule("cluster", ["fork", "setupPrimary", "setupMaster"]);
+
+  // 7. The vault. Grader-owned cells file their functions under a token only the grader knows;
+  //    grade cells read them back, so a student cell that redeclares a test or helper function
+  //    (or the harness's assertEqual) cannot change what a test calls.
+  const tokens = new Set(config.tokens);
+  const slots = new Map();
+  const vault = freeze({
+    g: globalsSnapshot,
+    reg(token, values) {
+      if (!tokens.has(token)) throw new Error("grading vault: unknown token");
+      const slot = slots.get(token) ?? create(null);
+      for (const key of getOwnPropertyNames(values)) {
+        if (hasOwn(slot, key)) throw new Error(`grading vault: ${key} registered twice`);
+        slot[key] = values[key];
+      }
+      slots.set(token, slot);
+    },
+    get(token) {
+      return freeze({ ...(slots.get(token) ?? {}) });
+    },
+  });
+  defineProperty(globalThis, config.vaultName, {
+    value: vault,
+    writable: false,
+    configurable: false,
+  });
+  if (problems.length > 0) throw new Error(`grading preamble: ${problems.join("; ")}`);
+};

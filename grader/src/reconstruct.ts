@@ -1,0 +1,177 @@
+// Rebuilds the notebook the grader runs from the manifest and a submission. Only the student's
+// solution cells are taken from the submission, matched by grade_id; every other cell (tests with
+// their hidden parts, provided code, prose) comes from the manifest, in the manifest's order. So
+// an edited, moved, retyped or deleted test cell changes nothing about what runs; the edits are
+// only reported, so the student learns why their notebook and the grade disagree.
+import type { CellType } from "../../tito/src/notebook/types";
+import type { GradingManifest, ManifestCellRole } from "../../tito/src/build/manifest-types";
+import type { StudentCell, TamperNote } from "./types";
+import { normaliseNewlines, type SubmittedCell } from "./submission";
+
+export interface PlannedCell {
+  /** Position in the manifest. */
+  index: number;
+  cellType: CellType;
+  role: ManifestCellRole;
+  gradeId?: string;
+  points?: number;
+  /** What the grader executes (grade cells: with hidden tests). */
+  source: string;
+  origin: "student" | "stub" | "manifest";
+}
+
+export interface Reconstruction {
+  cells: PlannedCell[];
+  tampering: TamperNote[];
+  studentCells: StudentCell[];
+  /** Set when the submission is plainly a notebook for another module. */
+  wrongModule?: string;
+}
+
+function groupByGradeId(cells: SubmittedCell[]): Map<string, SubmittedCell[]> {
+  const map = new Map<string, SubmittedCell[]>();
+  for (const cell of cells) {
+    if (cell.gradeId === undefined) continue;
+    const list = map.get(cell.gradeId) ?? [];
+    list.push(cell);
+    map.set(cell.gradeId, list);
+  }
+  return map;
+}
+
+/** True when every position in `seq` is larger than the one before. */
+function increasing(seq: number[]): boolean {
+  return seq.every((v, i) => i === 0 || v > seq[i - 1]);
+}
+
+export function reconstruct(manifest: GradingManifest, submitted: SubmittedCell[]): Reconstruction {
+  const tampering: TamperNote[] = [];
+  const byGradeId = groupByGradeId(submitted);
+  const manifestIds = new Set(manifest.cells.flatMap((c) => (c.grade_id ? [c.grade_id] : [])));
+  const manifestCellIds = new Set(manifest.cells.map((c) => c.id));
+
+  // A notebook whose graded cells all belong elsewhere is another module's notebook: grading it
+  // here would only report every cell missing.
+  const foreign = [...byGradeId.keys()].filter((id) => !manifestIds.has(id));
+  const sharedIds = [...byGradeId.keys()].filter((id) => manifestIds.has(id));
+  const sharedCellIds = submitted.filter((c) => c.id !== undefined && manifestCellIds.has(c.id));
+  if (foreign.length > 0 && sharedIds.length === 0 && sharedCellIds.length === 0) {
+    const message =
+      `this notebook is not module ${manifest.module}: none of its graded cells ` +
+      `(${foreign.slice(0, 3).join(", ")}${foreign.length > 3 ? ", …" : ""}) belong to it`;
+    tampering.push({ kind: "wrong-module", message });
+    return { cells: [], tampering, studentCells: [], wrongModule: message };
+  }
+
+  for (const [id, list] of byGradeId) {
+    if (list.length > 1) {
+      tampering.push({
+        kind: "duplicate-grade-id",
+        cell: id,
+        message: `${list.length} cells carry grade_id "${id}"; only the last one was used`,
+      });
+    }
+  }
+  for (const id of foreign) {
+    tampering.push({
+      kind: "unknown-grade-id",
+      cell: id,
+      message: `cell "${id}" is not part of this module and was ignored`,
+    });
+  }
+
+  const cells: PlannedCell[] = [];
+  const studentCells: StudentCell[] = [];
+  const seenPositions: number[] = [];
+  for (const m of manifest.cells) {
+    const planned: PlannedCell = {
+      index: m.index,
+      cellType: m.cell_type,
+      role: m.role,
+      source: m.gradingSource,
+      origin: "manifest",
+    };
+    if (m.grade_id !== undefined) planned.gradeId = m.grade_id;
+    if (m.points !== undefined) planned.points = m.points;
+    const matches = m.grade_id !== undefined ? (byGradeId.get(m.grade_id) ?? []) : [];
+    const match = matches[matches.length - 1];
+    if (match) seenPositions.push(match.position);
+    const label = m.grade_id ?? m.id;
+
+    if (match && match.cellType !== m.cell_type) {
+      tampering.push({
+        kind: "changed-cell-type",
+        cell: label,
+        message: `cell "${label}" was changed from ${m.cell_type} to ${match.cellType}; it was graded as ${m.cell_type}`,
+      });
+    }
+
+    if (m.role === "solution") {
+      if (match) {
+        planned.source = match.source;
+        planned.origin = "student";
+      } else {
+        planned.source = m.studentSource;
+        planned.origin = "stub";
+        tampering.push({
+          kind: "missing-solution",
+          cell: label,
+          message: `solution cell "${label}" is missing; the empty exercise was graded instead`,
+        });
+      }
+      studentCells.push({
+        gradeId: label,
+        cellType: m.cell_type,
+        source: planned.source,
+        stub: planned.origin === "stub",
+      });
+    } else if (m.role === "grade" || m.role === "locked") {
+      const what = m.role === "grade" ? "test cell" : "read-only cell";
+      if (!match) {
+        tampering.push({
+          kind: "missing-cell",
+          cell: label,
+          message: `${what} "${label}" is missing from the notebook; the original was restored`,
+        });
+      } else {
+        if (normaliseNewlines(m.studentSource) !== match.source) {
+          tampering.push({
+            kind: m.role === "grade" ? "edited-test-cell" : "edited-locked-cell",
+            cell: label,
+            message: `${what} "${label}" was edited; the original was restored and graded`,
+          });
+        }
+        if (m.checksum !== undefined && match.checksum !== m.checksum) {
+          tampering.push({
+            kind: "checksum-mismatch",
+            cell: label,
+            message: `the grading metadata of ${what} "${label}" was changed; the original was used`,
+          });
+        }
+      }
+    }
+    cells.push(planned);
+  }
+  // Code the student put in cells of their own is not run (only solution cells are): say so,
+  // or they would wonder why a helper they wrote there is "not defined".
+  const added = submitted.filter(
+    (c) =>
+      c.cellType === "code" &&
+      c.gradeId === undefined &&
+      (c.id === undefined || !manifestCellIds.has(c.id)) &&
+      c.source.trim() !== "",
+  );
+  if (added.length > 0) {
+    tampering.push({
+      kind: "added-cells",
+      message: `${added.length} code cell(s) you added were not run; only solution cells are graded`,
+    });
+  }
+  if (!increasing(seenPositions)) {
+    tampering.push({
+      kind: "moved-cell",
+      message: "cells were reordered; the notebook was graded in its original order",
+    });
+  }
+  return { cells, tampering, studentCells };
+}

@@ -1,0 +1,131 @@
+// The per-submission scratch directory: the kernel's cwd and HOME. It holds a node_modules with
+// only what a student's notebook may load: the reference package restricted to its support code
+// and the EARLIER modules this module depends on (never the module being graded: its reference
+// solution would be one import away), and @types/node for the type checker. No manifest, no test
+// source, nothing of another student is ever written here.
+import { randomBytes } from "node:crypto";
+import {
+  chmodSync,
+  chownSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, relative, resolve } from "node:path";
+import type { GradingManifest } from "../../tito/src/build/manifest-types";
+
+export interface PackageSource {
+  /** The reference package root (with package.json and dist/). */
+  packageDir: string;
+  /** @types/node's directory. */
+  typesNodeDir: string;
+}
+
+export function defaultPackageSource(repoRoot: string): PackageSource {
+  return {
+    packageDir: join(repoRoot, "tinytorch-ts"),
+    typesNodeDir: dirname(require.resolve("@types/node/package.json")),
+  };
+}
+
+/** Relative requires/imports of a compiled file or declaration ("./tensor", "../core/x"). */
+function relativeDeps(text: string): string[] {
+  const out: string[] = [];
+  const re = /(?:require\(|from\s+|import\()\s*["'](\.{1,2}\/[^"']+)["']/g;
+  for (let m = re.exec(text); m; m = re.exec(text)) out.push(m[1]);
+  return out;
+}
+
+/**
+ * The files of dist/ a module may see: support/** and the dependency paths, closed over their
+ * relative imports, minus the module's own export path. Paths are relative to dist/, without
+ * extension.
+ */
+export function allowedPackageFiles(distDir: string, manifest: GradingManifest): string[] {
+  const own = manifest.exportPath;
+  const wanted = new Set<string>();
+  const queue: string[] = [];
+  const add = (p: string) => {
+    const norm = p.replace(/\\/g, "/").replace(/\.(js|d\.ts)$/, "");
+    if (norm === own || wanted.has(norm)) return;
+    wanted.add(norm);
+    queue.push(norm);
+  };
+  const walkSupport = (dir: string) => {
+    if (!existsSync(dir)) return;
+    for (const e of readdirSync(dir)) {
+      const p = join(dir, e);
+      if (statSync(p).isDirectory()) walkSupport(p);
+      else if (e.endsWith(".js")) add(relative(distDir, p));
+    }
+  };
+  walkSupport(join(distDir, "support"));
+  for (const dep of manifest.dependencies) add(dep);
+  while (queue.length > 0) {
+    const p = queue.shift() as string;
+    for (const ext of [".js", ".d.ts"]) {
+      const file = join(distDir, p + ext);
+      if (!existsSync(file)) continue;
+      for (const rel of relativeDeps(readFileSync(file, "utf8"))) {
+        add(relative(distDir, resolve(dirname(file), rel)));
+      }
+    }
+  }
+  return [...wanted].sort();
+}
+
+export interface Scratch {
+  root: string;
+  dir: string;
+  remove(): void;
+}
+
+/** A directory for all the scratch dirs of one run: traversable, not listable, by others. */
+export function makeScratchRoot(parent = tmpdir()): string {
+  const root = mkdtempSync(join(parent, "tito-grade-"));
+  chmodSync(root, 0o711);
+  return root;
+}
+
+export function makeScratch(
+  root: string,
+  manifest: GradingManifest,
+  source: PackageSource,
+  owner?: { uid: number; gid: number },
+): Scratch {
+  // An unguessable name: even without a mount namespace, another kernel cannot find it.
+  const dir = join(root, randomBytes(12).toString("hex"));
+  mkdirSync(dir, { mode: 0o700 });
+  const distDir = join(source.packageDir, "dist");
+  if (!existsSync(join(distDir, "support", "testing.js"))) {
+    rmSync(dir, { recursive: true, force: true });
+    throw new Error(`the reference package is not built (${distDir}); run npm run build`);
+  }
+  const pkgOut = join(dir, "node_modules", "tinytorch-ts");
+  mkdirSync(join(pkgOut, "dist"), { recursive: true });
+  copyFileSync(join(source.packageDir, "package.json"), join(pkgOut, "package.json"));
+  for (const p of allowedPackageFiles(distDir, manifest)) {
+    for (const ext of [".js", ".d.ts"]) {
+      const from = join(distDir, p + ext);
+      if (!existsSync(from)) continue;
+      const to = join(pkgOut, "dist", p + ext);
+      mkdirSync(dirname(to), { recursive: true });
+      copyFileSync(from, to);
+    }
+  }
+  mkdirSync(join(dir, "node_modules", "@types"), { recursive: true });
+  symlinkSync(source.typesNodeDir, join(dir, "node_modules", "@types", "node"), "dir");
+  if (owner) chownSync(dir, owner.uid, owner.gid);
+  return {
+    root,
+    dir,
+    remove: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}

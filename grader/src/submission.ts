@@ -1,0 +1,79 @@
+// Reads a student's .ipynb leniently. A submission is untrusted input that may be anything: not
+// JSON, another format, a notebook saved by an old Jupyter without cell ids. The grader needs
+// only each cell's type, source and nbgrader metadata, so it reads just those and never throws:
+// a file it cannot use becomes a rejection with a reason the student can act on.
+import { createHash } from "node:crypto";
+
+export interface SubmittedCell {
+  /** Position in the submitted notebook. */
+  position: number;
+  cellType: string;
+  /** Source as one string, line endings normalised to "\n". */
+  source: string;
+  id?: string;
+  gradeId?: string;
+  checksum?: string;
+}
+
+export type ParsedSubmission =
+  { ok: true; cells: SubmittedCell[]; kernelLanguage?: string } | { ok: false; reason: string };
+
+export function sha256Hex(data: string | Uint8Array): string {
+  return createHash("sha256").update(data).digest("hex");
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function joinSource(source: unknown): string | undefined {
+  if (typeof source === "string") return source;
+  if (Array.isArray(source) && source.every((s) => typeof s === "string")) return source.join("");
+  return undefined;
+}
+
+export function normaliseNewlines(text: string): string {
+  return text.replace(/\r\n?/g, "\n");
+}
+
+export function parseSubmission(text: string): ParsedSubmission {
+  if (text.trim() === "") return { ok: false, reason: "the file is empty" };
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    const detail = e instanceof Error ? e.message : String(e);
+    return { ok: false, reason: `the file is not a Jupyter notebook (invalid JSON: ${detail})` };
+  }
+  if (!isRecord(json)) return { ok: false, reason: "the file is not a Jupyter notebook" };
+  if (json.nbformat !== 4) {
+    const got = json.nbformat === undefined ? "no nbformat" : `nbformat ${String(json.nbformat)}`;
+    return { ok: false, reason: `unsupported notebook format (${got}; expected nbformat 4)` };
+  }
+  if (!Array.isArray(json.cells)) return { ok: false, reason: "the notebook has no cell list" };
+  const cells: SubmittedCell[] = [];
+  json.cells.forEach((raw: unknown, position: number) => {
+    // A cell we cannot read is skipped: it cannot be a solution we could match anyway, and the
+    // reconstruction reports the expected cell as missing.
+    if (!isRecord(raw) || typeof raw.cell_type !== "string") return;
+    const source = joinSource(raw.source);
+    if (source === undefined) return;
+    const metadata = isRecord(raw.metadata) ? raw.metadata : {};
+    const nbgrader = isRecord(metadata.nbgrader) ? metadata.nbgrader : {};
+    const cell: SubmittedCell = {
+      position,
+      cellType: raw.cell_type,
+      source: normaliseNewlines(source),
+    };
+    if (typeof raw.id === "string") cell.id = raw.id;
+    if (typeof nbgrader.grade_id === "string") cell.gradeId = nbgrader.grade_id;
+    if (typeof nbgrader.checksum === "string") cell.checksum = nbgrader.checksum;
+    cells.push(cell);
+  });
+  const metadata = isRecord(json.metadata) ? json.metadata : {};
+  const kernelspec = isRecord(metadata.kernelspec) ? metadata.kernelspec : {};
+  const language = typeof kernelspec.language === "string" ? kernelspec.language : undefined;
+  return language === undefined
+    ? { ok: true, cells }
+    : { ok: true, cells, kernelLanguage: language };
+}
