@@ -1,0 +1,3427 @@
+// ---
+// jupyter:
+//   jupytext:
+//     text_representation:
+//       extension: .ts
+//       format_name: percent
+//   kernelspec:
+//     display_name: TypeScript
+//     language: typescript
+//     name: tslab
+// ---
+
+// %% [markdown]
+// # Module 14: Profiling — where the time and memory go, and when to believe a number
+//
+// You have built tensors, activations and layers. They work. Are they *fast*? "Fast" is not one
+// number: a forward pass spends its time in a few kernels, it touches some amount of memory, and
+// each measurement of it wobbles from run to run. This module gives you the instruments to answer
+// three questions honestly:
+//
+// 1. **Where does the work go?** Count parameters and floating-point operations (FLOPs) without
+//    running anything, and count the bytes a forward pass really allocates.
+// 2. **How long does it take, and can I trust that figure?** Time with warm-up, report robust
+//    statistics (median and interquartile range instead of a single mean), and only accept a
+//    measurement once consecutive *windows* of it agree.
+// 3. **What will happen elsewhere?** Fit *models* of performance — a logistic curve of throughput
+//    against batch size, a two-component mixture for token latencies — and use an analytical engine
+//    (models, solvers, optimizers, with units checked) to ask "what hardware would I need?".
+//
+// | you build | what it answers |
+// |---|---|
+// | `countFlops`, `measureMemory` | how much arithmetic and memory a model needs |
+// | `measureLatency`, `rooflinePlacement`, `Profiler` | how fast it runs here, and what limits it |
+// | `ProfilerConfig`, `measureUntilStable`, `profileBatchSweep` | when a measurement is stable; how throughput grows with batch size |
+// | `logisticEvalX`, `fitLogistic`, `LogisticModel` | a smooth model of a batch sweep |
+// | `itlMeanVar`, `emTwoGaussians`, `ITLMixtureModel` | a model of inter-token latency with its stalls |
+// | `RooflineModel`, `RequiredBandwidthSolver`, `CheapestHardwareOptimizer`, `Pipeline` | forward models, inverses and searches, with units |
+//
+// The profiler lands in `tinytorch-ts/perf/profiling`, the performance models and the engine in
+// `tinytorch-ts/perf/modeling`. The benchmarking module (19) builds on both.
+
+// %%
+//| default_exp perf.profiling
+
+// %%
+//| export
+import * as ss from "simple-statistics";
+import { Tensor, onTensorAllocated } from "tinytorch-ts/core/tensor";
+import { ReLU, Sigmoid, Tanh, GELU, Softmax } from "tinytorch-ts/core/activations";
+import { Linear, Dropout, Sequential, countParameters, type Module } from "tinytorch-ts/core/layers";
+import type { ChartSpec } from "tinytorch-ts/support/chart";
+
+// %%
+import { Rng } from "tinytorch-ts/core/tensor";
+import {
+  assert,
+  assertEqual,
+  assertClose,
+  assertThrows,
+  assertShape,
+  passed,
+  demo,
+} from "tinytorch-ts/support/testing";
+import { showChart } from "tinytorch-ts/support/chart";
+
+// %% [markdown]
+// ## Part 1 — Counting work before running anything
+//
+// A forward pass through an MLP is mostly matrix multiplication. For a `Linear(in, out)` layer and
+// one input row, each of the `out` outputs is a dot product of length `in` (`in` multiplies and
+// `in − 1` additions) plus one bias addition: exactly `2·in·out` floating-point operations. An
+// element-wise activation costs about one operation per element (we count `exp` or `tanh` as one;
+// real hardware spends more on them, which is a known simplification of FLOP counting).
+//
+// Counting needs shapes: the second layer's cost depends on the first layer's output width. So the
+// counter walks a `Sequential` layer by layer and *propagates the shape* as it goes, exactly as the
+// data would flow. A shape mismatch found this way is a bug found without running the model.
+//
+// Two small helpers first: a readable name for any layer, and the list of leaf layers of a
+// (possibly nested) `Sequential`.
+
+// %% nbgrader={"grade": false, "grade_id": "profiling-helpers", "locked": true, "schema_version": 3, "solution": false, "task": false}
+//| export
+/** A short, readable name for a layer: `Linear(784→128)`, `ReLU`, `Sequential[3]`. */
+function layerName(module: Module): string {
+  if (module instanceof Linear) return `Linear(${module.inFeatures}→${module.outFeatures})`;
+  if (module instanceof Sequential) return `Sequential[${module.layers.length}]`;
+  const ctor = (module as object).constructor;
+  return ctor && ctor.name ? ctor.name : "Module";
+}
+
+/** The leaf layers of a module, in execution order (nested Sequentials are opened up). */
+function leafLayers(module: Module): Module[] {
+  if (module instanceof Sequential) return module.layers.flatMap((m) => leafLayers(m));
+  return [module];
+}
+
+/** Number of elements of a shape (1 for a scalar shape []). */
+function shapeElements(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+/** True for the element-wise activations of module 02 (and Softmax), which cost 1 FLOP/element. */
+function isActivation(module: Module): boolean {
+  return (
+    module instanceof ReLU ||
+    module instanceof Sigmoid ||
+    module instanceof Tanh ||
+    module instanceof GELU ||
+    module instanceof Softmax
+  );
+}
+
+// %% [markdown]
+// ### Step 1: `countFlops`
+//
+// **TODO**: Implement `countFlops(module, inputShape)`, returning `{ flops, outputShape }` for one
+// forward pass on an input of shape `inputShape`.
+//
+// **APPROACH**:
+// 1. `Sequential`: start from `inputShape`, call `countFlops` on each layer with the current shape,
+//    add up the FLOPs and carry each layer's `outputShape` into the next.
+// 2. `Linear`: the last dimension must equal `inFeatures` (otherwise throw an `Error` whose message
+//    contains `shape mismatch`). Every other dimension is a batch dimension: with `rows` input rows
+//    the cost is `2 · rows · in · out`, and the output shape swaps the last dimension for `out`.
+// 3. Activations (`isActivation`): one FLOP per element; the shape is unchanged.
+// 4. `Dropout`: we profile inference, where dropout is the identity: 0 FLOPs, same shape.
+// 5. Anything else: throw an `Error` naming the layer (`layerName`) — guessing would be worse.
+//
+// **HINTS**: `shapeElements(shape.slice(0, -1))` is the number of rows. Return a *new* array for
+// `outputShape`, never the caller's.
+
+// %% nbgrader={"grade": false, "grade_id": "count-flops", "locked": false, "schema_version": 3, "solution": true, "task": false}
+//| export
+interface FlopCount {
+  flops: number;
+  outputShape: number[];
+}
+
+function countFlops(module: Module, inputShape: readonly number[]): FlopCount {
+  // ### BEGIN SOLUTION
+  if (module instanceof Sequential) {
+    let shape = [...inputShape];
+    let flops = 0;
+    for (const layer of module.layers) {
+      const step = countFlops(layer, shape);
+      flops += step.flops;
+      shape = step.outputShape;
+    }
+    return { flops, outputShape: shape };
+  }
+  if (module instanceof Linear) {
+    const last = inputShape[inputShape.length - 1];
+    if (inputShape.length === 0 || last !== module.inFeatures) {
+      throw new Error(
+        `countFlops: shape mismatch at ${layerName(module)}: input [${inputShape.join(", ")}] ` +
+          `does not end in ${module.inFeatures}`,
+      );
+    }
+    const rows = shapeElements(inputShape.slice(0, -1));
+    return {
+      flops: 2 * rows * module.inFeatures * module.outFeatures,
+      outputShape: [...inputShape.slice(0, -1), module.outFeatures],
+    };
+  }
+  if (isActivation(module)) return { flops: shapeElements(inputShape), outputShape: [...inputShape] };
+  if (module instanceof Dropout) return { flops: 0, outputShape: [...inputShape] };
+  throw new Error(`countFlops: no cost model for ${layerName(module)}`);
+  // ### END SOLUTION
+}
+
+// %% nbgrader={"grade": true, "grade_id": "test-unit-count-flops", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+function testUnitCountFlops(): void {
+  const linear = new Linear(4, 3, { seed: 1 });
+  const one = countFlops(linear, [2, 4]);
+  assertEqual(one.flops, 2 * 2 * 4 * 3, "Linear(4→3) on a batch of 2");
+  assertShape(one.outputShape, [2, 3], "Linear output shape");
+  assertEqual(countFlops(new ReLU(), [2, 3]).flops, 6, "ReLU costs one FLOP per element");
+  const mlp = new Sequential([new Linear(8, 16, { seed: 1 }), new ReLU(), new Linear(16, 2, { seed: 2 })]);
+  const total = countFlops(mlp, [5, 8]);
+  assertEqual(total.flops, 2 * 5 * 8 * 16 + 5 * 16 + 2 * 5 * 16 * 2, "MLP total");
+  assertShape(total.outputShape, [5, 2], "MLP output shape");
+  // ### BEGIN HIDDEN TESTS
+  assertThrows(() => countFlops(mlp, [5, 7]), "shape mismatch", "wrong input width");
+  const nested = new Sequential([
+    new Sequential([new Linear(3, 5, { seed: 3 }), new Tanh()]),
+    new Dropout(0.5, { seed: 1 }),
+    new Linear(5, 1, { seed: 4 }),
+    new Sigmoid(),
+  ]);
+  const n = countFlops(nested, [7, 3]);
+  assertEqual(n.flops, 2 * 7 * 3 * 5 + 7 * 5 + 0 + 2 * 7 * 5 + 7, "nested Sequential with Dropout");
+  assertShape(n.outputShape, [7, 1]);
+  assertEqual(countFlops(new Linear(6, 2, { seed: 5 }), [6]).flops, 24, "an unbatched input is one row");
+  assertShape(countFlops(new Linear(6, 2, { seed: 5 }), [2, 3, 6]).outputShape, [2, 3, 2]);
+  assertEqual(countFlops(new Linear(6, 2, { seed: 5 }), [2, 3, 6]).flops, 2 * 6 * 6 * 2, "3-D input");
+  const input = [4, 4];
+  countFlops(new Linear(4, 4, { seed: 6 }), input);
+  assertEqual(input, [4, 4], "the caller's shape is not modified");
+  class Mystery {
+    forward(x: Tensor): Tensor {
+      return x;
+    }
+    parameters(): Tensor[] {
+      return [];
+    }
+  }
+  assertThrows(() => countFlops(new Mystery(), [1, 2]), "Mystery", "unknown layers are refused");
+  // ### END HIDDEN TESTS
+  passed("testUnitCountFlops");
+}
+testUnitCountFlops();
+
+// %% [markdown]
+// Let us count a small MLP of the kind the earlier modules built. Note how lopsided it is: nearly
+// all the arithmetic sits in the first `Linear`, because its input is widest. That is where an
+// optimisation would pay off — and where profiling should look first.
+
+// %%
+const mlp = new Sequential([
+  new Linear(256, 512, { seed: 1 }),
+  new ReLU(),
+  new Linear(512, 256, { seed: 2 }),
+  new ReLU(),
+  new Linear(256, 10, { seed: 3 }),
+]);
+await demo("counting an MLP", () => {
+  let shape: number[] = [32, 256];
+  for (const layer of mlp.layers) {
+    const c = countFlops(layer, shape);
+    console.log(`${layerName(layer).padEnd(18)} ${String(c.flops).padStart(10)} FLOPs  → [${c.outputShape}]`);
+    shape = c.outputShape;
+  }
+  console.log(`total: ${countFlops(mlp, [32, 256]).flops} FLOPs, ${countParameters(mlp)} parameters`);
+});
+
+// %% [markdown]
+// ## Part 2 — Where the memory goes
+//
+// Memory comes in two kinds. **Parameters** live as long as the model: their size is known from
+// the shapes. **Activations** are the tensors a forward pass creates on the way; they are what
+// grows with the batch size, and what runs a device out of memory first.
+//
+// We could try to read memory use from `process.memoryUsage()` before and after a forward pass,
+// but the JavaScript heap is shared with everything else and the garbage collector runs when it
+// likes, so such a difference is noisy and can even be negative. Instead we *count*: module 01's
+// `onTensorAllocated(cb)` calls `cb` for every tensor constructed while we are subscribed, so we
+// see exactly the tensors the forward pass made. Two details:
+//
+// - A view (e.g. a reshape) may share its storage with another tensor; we count each *buffer* once.
+// - We cannot see when the garbage collector frees a tensor, so the **peak** is computed, not
+//   observed: during an inference pass through a `Sequential`, what must be alive at once is the
+//   current layer's input plus everything that layer allocates (earlier activations are no longer
+//   referenced). The peak is the parameters plus the largest such live set.
+
+// %% [markdown]
+// ### Step 2: `measureMemory`
+//
+// **TODO**: Implement `measureMemory(model, input)` returning a `MemoryReport`.
+//
+// **APPROACH**:
+// 1. `parameterBytes`: the sum of `nbytes` over `model.parameters()`, counting each tensor once.
+// 2. For each leaf layer (`leafLayers(model)`), subscribe with `onTensorAllocated`, run
+//    `layer.forward(x)`, and **always** unsubscribe (use `try/finally`: a layer may throw).
+//    Count the bytes of every newly seen buffer (`t.data.buffer`), once each.
+// 3. The live set of that layer is `x.nbytes` plus what it allocated; keep the largest.
+//    Feed the layer's output to the next layer.
+// 4. Return `parameterBytes`, `activationBytes` (all bytes allocated during the pass),
+//    `peakBytes = parameterBytes + largest live set`, `tensorsAllocated`, and per-layer rows.
+//
+// **HINTS**: a `Set<ArrayBufferLike>` remembers which buffers you already counted. The input
+// tensor itself was not allocated by the pass, so it is not an activation — but it is live.
+
+// %% nbgrader={"grade": false, "grade_id": "measure-memory", "locked": false, "schema_version": 3, "solution": true, "task": false}
+//| export
+interface LayerMemory {
+  name: string;
+  allocatedBytes: number;
+  outputBytes: number;
+}
+
+interface MemoryReport {
+  parameterBytes: number;
+  activationBytes: number;
+  peakBytes: number;
+  tensorsAllocated: number;
+  layers: LayerMemory[];
+}
+
+function measureMemory(model: Module, input: Tensor): MemoryReport {
+  // ### BEGIN SOLUTION
+  const seenParams = new Set<Tensor>();
+  let parameterBytes = 0;
+  for (const p of model.parameters()) {
+    if (seenParams.has(p)) continue;
+    seenParams.add(p);
+    parameterBytes += p.nbytes;
+  }
+  const seenBuffers = new Set<ArrayBufferLike>([input.data.buffer]);
+  let activationBytes = 0;
+  let tensorsAllocated = 0;
+  let largestLive = input.nbytes;
+  const layers: LayerMemory[] = [];
+  let x = input;
+  for (const layer of leafLayers(model)) {
+    let allocated = 0;
+    const unsubscribe = onTensorAllocated((t) => {
+      tensorsAllocated++;
+      if (seenBuffers.has(t.data.buffer)) return;
+      seenBuffers.add(t.data.buffer);
+      allocated += t.nbytes;
+    });
+    let y: Tensor;
+    try {
+      y = layer.forward(x);
+    } finally {
+      unsubscribe();
+    }
+    largestLive = Math.max(largestLive, x.nbytes + allocated);
+    activationBytes += allocated;
+    layers.push({ name: layerName(layer), allocatedBytes: allocated, outputBytes: y.nbytes });
+    x = y;
+  }
+  return {
+    parameterBytes,
+    activationBytes,
+    peakBytes: parameterBytes + largestLive,
+    tensorsAllocated,
+    layers,
+  };
+  // ### END SOLUTION
+}
+
+// %% nbgrader={"grade": true, "grade_id": "test-unit-measure-memory", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+function testUnitMeasureMemory(): void {
+  // A layer whose allocations we know exactly: one 10-float tensor per call, one 5-float parameter.
+  const weight = new Tensor(new Float32Array(5), [5]);
+  const known = {
+    forward: (_x: Tensor): Tensor => new Tensor(new Float32Array(10), [10]),
+    parameters: (): Tensor[] => [weight, weight],
+  };
+  const input = new Tensor(new Float32Array(3), [3]);
+  const r = measureMemory(known, input);
+  assertEqual(r.parameterBytes, 20, "a shared parameter is counted once");
+  assertEqual(r.activationBytes, 40, "one 10-float32 tensor allocated");
+  assertEqual(r.tensorsAllocated, 1);
+  assertEqual(r.peakBytes, 20 + 12 + 40, "parameters + input + allocations");
+  const linear = new Linear(4, 3, { seed: 1 });
+  const lr = measureMemory(linear, Tensor.zeros([2, 4]));
+  assertEqual(lr.parameterBytes, (4 * 3 + 3) * 4, "Linear(4→3) parameters in bytes");
+  assert(lr.activationBytes >= 2 * 3 * 4, "at least the output was allocated");
+  // ### BEGIN HIDDEN TESTS
+  const twoLayers = new Sequential([known, known]);
+  const s = measureMemory(twoLayers, input);
+  assertEqual(s.activationBytes, 80);
+  assertEqual(s.layers.length, 2);
+  assertEqual(s.layers[0].allocatedBytes, 40);
+  assertEqual(s.layers[1].outputBytes, 40);
+  assertEqual(s.peakBytes, 20 + Math.max(12 + 40, 40 + 40), "peak is the largest live set, not the sum");
+  const failing = {
+    forward: (_x: Tensor): Tensor => {
+      throw new Error("boom");
+    },
+    parameters: (): Tensor[] => [],
+  };
+  assertThrows(() => measureMemory(failing, input), "boom", "a failing layer's error reaches the caller");
+  const mlpSmall = new Sequential([new Linear(8, 16, { seed: 1 }), new ReLU(), new Linear(16, 4, { seed: 2 })]);
+  const small = measureMemory(mlpSmall, Tensor.zeros([2, 8]));
+  const big = measureMemory(mlpSmall, Tensor.zeros([8, 8]));
+  assertEqual(small.parameterBytes, big.parameterBytes, "parameters do not depend on the batch");
+  assert(big.activationBytes > small.activationBytes, "activations grow with the batch");
+  assert(big.activationBytes >= 4 * (8 * 16 + 8 * 16 + 8 * 4), "every layer output is counted");
+  // ### END HIDDEN TESTS
+  passed("testUnitMeasureMemory");
+}
+testUnitMeasureMemory();
+
+// %%
+await demo("memory of the MLP", () => {
+  for (const batch of [1, 32, 256]) {
+    const m = measureMemory(mlp, Tensor.zeros([batch, 256]));
+    console.log(
+      `batch ${String(batch).padStart(3)}: parameters ${(m.parameterBytes / 1024).toFixed(0)} KiB, ` +
+        `activations ${(m.activationBytes / 1024).toFixed(1)} KiB in ${m.tensorsAllocated} tensors, ` +
+        `peak ${(m.peakBytes / 1024).toFixed(0)} KiB`,
+    );
+  }
+});
+
+// %% [markdown]
+// ## Part 3 — Timing, and what limits the speed
+//
+// Timing a function looks easy: read a clock, call it, read the clock again. Three things make
+// the first answer wrong:
+//
+// - **Warm-up.** The first calls run in V8's interpreter; only after a few calls does the
+//   optimizing compiler kick in. Caches and the allocator also warm up. Discard the first calls.
+// - **Noise.** Other processes, the garbage collector and frequency scaling add delays, always
+//   positive and sometimes large. A mean is dragged by a single 10 ms pause; the **median** is
+//   not. The spread is best described by the **interquartile range** (IQR = p75 − p25), which
+//   ignores the worst quarter and the best quarter.
+// - **Clock resolution.** `Date.now()` ticks in whole milliseconds. `process.hrtime.bigint()`
+//   counts nanoseconds; we use it, converted to milliseconds.
+//
+// Quantiles here are computed by `simple-statistics` with linear interpolation between order
+// statistics (the same rule as numpy's default), not by picking an index.
+//
+// Every timing function takes an optional **clock**, a function returning milliseconds. In real
+// use it is `hrtimeMs`; in tests it can be a fake clock, so that a test checks the arithmetic
+// without depending on how busy the machine is.
+
+// %% nbgrader={"grade": false, "grade_id": "latency-types", "locked": true, "schema_version": 3, "solution": false, "task": false}
+//| export
+/** A monotonic clock in milliseconds. */
+type Clock = () => number;
+
+/** Milliseconds from the high-resolution monotonic clock (nanosecond ticks). */
+function hrtimeMs(): number {
+  return Number(process.hrtime.bigint()) / 1e6;
+}
+
+interface LatencyOptions {
+  /** Calls made and discarded before measuring (default 3). */
+  warmup?: number;
+  /** Measured calls (default 20). */
+  iterations?: number;
+  clock?: Clock;
+}
+
+interface LatencyStats {
+  samplesMs: number[];
+  medianMs: number;
+  p25Ms: number;
+  p75Ms: number;
+  iqrMs: number;
+  meanMs: number;
+  minMs: number;
+  maxMs: number;
+}
+
+// %% [markdown]
+// ### Step 3: `measureLatency`
+//
+// **TODO**: Implement `measureLatency(fn, options)`: call `fn` `warmup` times without measuring,
+// then `iterations` times, timing each call on its own with `options.clock` (default `hrtimeMs`).
+//
+// **APPROACH**:
+// 1. Read `warmup` (default 3) and `iterations` (default 20). Throw an `Error` unless `warmup` is
+//    an integer ≥ 0 and `iterations` an integer ≥ 1.
+// 2. Warm up. Then for each iteration: `t0 = clock()`, `fn()`, `samples.push(clock() - t0)`.
+// 3. Sort a copy of the samples and fill in `LatencyStats` with `ss.quantileSorted`
+//    (p25, median, p75), `ss.mean`, min and max. `iqrMs = p75Ms − p25Ms`.
+//
+// **HINTS**: keep `samplesMs` in call order (it is useful to plot them); sort a copy.
+
+// %% nbgrader={"grade": false, "grade_id": "measure-latency", "locked": false, "schema_version": 3, "solution": true, "task": false}
+//| export
+function measureLatency(fn: () => unknown, options: LatencyOptions = {}): LatencyStats {
+  // ### BEGIN SOLUTION
+  const warmup = options.warmup ?? 3;
+  const iterations = options.iterations ?? 20;
+  const clock = options.clock ?? hrtimeMs;
+  if (!Number.isInteger(warmup) || warmup < 0) {
+    throw new Error(`measureLatency: warmup must be an integer >= 0, got ${warmup}`);
+  }
+  if (!Number.isInteger(iterations) || iterations < 1) {
+    throw new Error(`measureLatency: iterations must be an integer >= 1, got ${iterations}`);
+  }
+  for (let i = 0; i < warmup; i++) fn();
+  const samplesMs: number[] = [];
+  for (let i = 0; i < iterations; i++) {
+    const t0 = clock();
+    fn();
+    samplesMs.push(clock() - t0);
+  }
+  const sorted = [...samplesMs].sort((a, b) => a - b);
+  const p25Ms = ss.quantileSorted(sorted, 0.25);
+  const p75Ms = ss.quantileSorted(sorted, 0.75);
+  return {
+    samplesMs,
+    medianMs: ss.quantileSorted(sorted, 0.5),
+    p25Ms,
+    p75Ms,
+    iqrMs: p75Ms - p25Ms,
+    meanMs: ss.mean(sorted),
+    minMs: sorted[0],
+    maxMs: sorted[sorted.length - 1],
+  };
+  // ### END SOLUTION
+}
+
+// %% nbgrader={"grade": true, "grade_id": "test-unit-measure-latency", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+/** A fake clock: each call of the returned `work` function advances time by the next duration. */
+function scriptedClock(durations: number[]): { clock: Clock; work: () => void; calls: () => number } {
+  let now = 1000;
+  let i = 0;
+  return {
+    clock: () => now,
+    work: () => {
+      now += durations[i % durations.length];
+      i++;
+    },
+    calls: () => i,
+  };
+}
+
+function testUnitMeasureLatency(): void {
+  // Warm-up calls take 100 ms (they must be discarded), measured calls 1..5 ms.
+  const fake = scriptedClock([100, 100, 5, 1, 4, 2, 3]);
+  const stats = measureLatency(fake.work, { warmup: 2, iterations: 5, clock: fake.clock });
+  assertEqual(fake.calls(), 7, "warm-up + measured calls");
+  assertEqual(stats.samplesMs, [5, 1, 4, 2, 3], "samples in call order, warm-up excluded");
+  assertClose(stats.medianMs, 3);
+  assertClose([stats.p25Ms, stats.p75Ms, stats.iqrMs], [2, 4, 2]);
+  assertClose([stats.minMs, stats.maxMs, stats.meanMs], [1, 5, 3]);
+  // ### BEGIN HIDDEN TESTS
+  const fake2 = scriptedClock([1, 2, 3, 10]);
+  const s2 = measureLatency(fake2.work, { warmup: 0, iterations: 4, clock: fake2.clock });
+  assertClose([s2.p25Ms, s2.medianMs, s2.p75Ms], [1.75, 2.5, 4.75], {}, "interpolated quartiles");
+  assertClose(s2.meanMs, 4);
+  const fake3 = scriptedClock([7]);
+  const s3 = measureLatency(fake3.work, { iterations: 1, clock: fake3.clock });
+  assertEqual(fake3.calls(), 4, "default warm-up is 3");
+  assertEqual(s3.iqrMs, 0);
+  const fake4 = scriptedClock([1]);
+  measureLatency(fake4.work, { clock: fake4.clock });
+  assertEqual(fake4.calls(), 23, "defaults: 3 warm-up + 20 measured");
+  assertThrows(() => measureLatency(() => 0, { iterations: 0 }), "iterations");
+  assertThrows(() => measureLatency(() => 0, { warmup: -1 }), "warmup");
+  assertThrows(() => measureLatency(() => 0, { iterations: 2.5 }), "iterations");
+  // The real clock: a busy wait of 3 ms can never be measured as less than 3 ms.
+  const real = measureLatency(
+    () => {
+      const end = hrtimeMs() + 3;
+      while (hrtimeMs() < end) {
+        /* spin */
+      }
+    },
+    { warmup: 0, iterations: 3 },
+  );
+  assert(real.minMs >= 3 && real.minMs < 1000, `hrtime in milliseconds, got ${real.minMs}`);
+  // ### END HIDDEN TESTS
+  passed("testUnitMeasureLatency");
+}
+testUnitMeasureLatency();
+
+// %%
+await demo("latency of the MLP", () => {
+  const x = Tensor.randn([32, 256], new Rng(0));
+  const cold = measureLatency(() => mlp.forward(x), { warmup: 0, iterations: 5 });
+  const warm = measureLatency(() => mlp.forward(x), { warmup: 10, iterations: 30 });
+  console.log(`first calls (no warm-up): ${cold.samplesMs.map((t) => t.toFixed(2)).join(", ")} ms`);
+  console.log(`after warm-up: median ${warm.medianMs.toFixed(3)} ms, IQR ${warm.iqrMs.toFixed(3)} ms`);
+  console.log(`mean ${warm.meanMs.toFixed(3)} ms vs median: the mean is pulled up by the slowest calls`);
+});
+
+// %% [markdown]
+// ### The roofline: is a kernel limited by arithmetic or by memory?
+//
+// A processor has two ceilings: how many FLOPs it can do per second (**peak compute**), and how
+// many bytes it can move between memory and the cores per second (**bandwidth**). A kernel that
+// does `F` FLOPs while moving `B` bytes has an **arithmetic intensity** `I = F / B` (FLOPs per
+// byte). It cannot run faster than either ceiling allows:
+//
+// `attainable FLOP/s = min(peak, I × bandwidth)`
+//
+// Plotted on log–log axes this is a slanted line (memory-bound) meeting a flat roof
+// (compute-bound) at the **ridge point** `I* = peak / bandwidth`. Kernels left of the ridge are
+// **memory-bound**: a faster ALU will not help them, moving fewer bytes will. Kernels right of it
+// are **compute-bound**.
+//
+// The ceilings must be those of *this* machine and *this* runtime, so we measure them with two
+// micro-benchmarks instead of copying a datasheet:
+//
+// - **compute**: eight independent multiply–add chains on numbers held in registers (independent
+//   so the CPU can overlap them; no memory traffic at all);
+// - **bandwidth**: the STREAM "triad" `a[i] = b[i] + s·c[i]` over `Float32Array`s much larger than
+//   the caches, counting 12 bytes per element (two reads, one write).
+//
+// Both run single-threaded in plain JavaScript, as our tensors do, and we keep the best of several
+// repetitions (the best run is the one least disturbed). These are the ceilings *our* kernels can
+// reach; native SIMD code on all cores would see much higher ones.
+
+// %% nbgrader={"grade": false, "grade_id": "machine-peaks", "locked": true, "schema_version": 3, "solution": false, "task": false}
+//| export
+interface MachinePeaks {
+  /** Attainable FLOP/s of single-threaded JavaScript arithmetic on this machine. */
+  peakFlopsPerSecond: number;
+  /** Attainable bytes/s of a JavaScript STREAM triad over arrays larger than the caches. */
+  bandwidthBytesPerSecond: number;
+}
+
+/** Eight independent multiply-add chains: 16 FLOPs per step, all in registers. */
+function registerFmaKernel(steps: number): number {
+  let a0 = 1.0, a1 = 1.1, a2 = 1.2, a3 = 1.3, a4 = 1.4, a5 = 1.5, a6 = 1.6, a7 = 1.7;
+  const m = 0.999999;
+  const c = 1e-7;
+  for (let i = 0; i < steps; i++) {
+    a0 = a0 * m + c;
+    a1 = a1 * m + c;
+    a2 = a2 * m + c;
+    a3 = a3 * m + c;
+    a4 = a4 * m + c;
+    a5 = a5 * m + c;
+    a6 = a6 * m + c;
+    a7 = a7 * m + c;
+  }
+  // Returning the sum keeps the optimizer from deleting the loop.
+  return a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7;
+}
+
+function streamTriad(a: Float32Array, b: Float32Array, c: Float32Array, s: number): void {
+  for (let i = 0; i < a.length; i++) a[i] = b[i] + s * c[i];
+}
+
+/**
+ * Measures this machine's compute and bandwidth ceilings (best of `repeats` runs each). Takes
+ * about a quarter of a second with the defaults.
+ */
+function measureMachinePeaks(
+  options: { repeats?: number; computeSteps?: number; streamElements?: number; clock?: Clock } = {},
+): MachinePeaks {
+  const repeats = options.repeats ?? 7;
+  const steps = options.computeSteps ?? 2_000_000;
+  const n = options.streamElements ?? 1 << 22;
+  const clock = options.clock ?? hrtimeMs;
+  let peak = 0;
+  let sink = 0;
+  for (let r = 0; r < repeats; r++) {
+    const t0 = clock();
+    sink += registerFmaKernel(steps);
+    const seconds = (clock() - t0) / 1e3;
+    if (seconds > 0) peak = Math.max(peak, (16 * steps) / seconds);
+  }
+  const a = new Float32Array(n);
+  const b = new Float32Array(n).fill(1);
+  const c = new Float32Array(n).fill(2);
+  let bandwidth = 0;
+  for (let r = 0; r < repeats; r++) {
+    const t0 = clock();
+    streamTriad(a, b, c, 0.5);
+    const seconds = (clock() - t0) / 1e3;
+    if (seconds > 0) bandwidth = Math.max(bandwidth, (12 * n) / seconds);
+  }
+  if (!(peak > 0 && bandwidth > 0 && Number.isFinite(sink + a[n - 1]))) {
+    throw new Error("measureMachinePeaks: the clock did not advance; cannot measure");
+  }
+  return { peakFlopsPerSecond: peak, bandwidthBytesPerSecond: bandwidth };
+}
+
+// %% [markdown]
+// ### Step 4: `rooflinePlacement`
+//
+// **TODO**: Implement `rooflinePlacement(intensity, peaks)`: where a kernel of arithmetic
+// intensity `intensity` (FLOP/byte) sits under this machine's roofline.
+//
+// **APPROACH**:
+// 1. Throw an `Error` unless `intensity` is a finite number > 0.
+// 2. `ridgeIntensity = peak / bandwidth`.
+// 3. `attainableFlopsPerSecond = min(peak, intensity × bandwidth)`.
+// 4. `bound` is `"memory-bound"` when `intensity < ridgeIntensity`, else `"compute-bound"`.
+//
+// **HINTS**: the units work out: FLOP/B × B/s = FLOP/s.
+
+// %% nbgrader={"grade": false, "grade_id": "roofline-placement", "locked": false, "schema_version": 3, "solution": true, "task": false}
+//| export
+type RooflineBound = "memory-bound" | "compute-bound";
+
+interface RooflinePlacement {
+  ridgeIntensity: number;
+  attainableFlopsPerSecond: number;
+  bound: RooflineBound;
+}
+
+function rooflinePlacement(intensity: number, peaks: MachinePeaks): RooflinePlacement {
+  // ### BEGIN SOLUTION
+  if (!(Number.isFinite(intensity) && intensity > 0)) {
+    throw new Error(`rooflinePlacement: intensity must be a positive number, got ${intensity}`);
+  }
+  const ridgeIntensity = peaks.peakFlopsPerSecond / peaks.bandwidthBytesPerSecond;
+  return {
+    ridgeIntensity,
+    attainableFlopsPerSecond: Math.min(
+      peaks.peakFlopsPerSecond,
+      intensity * peaks.bandwidthBytesPerSecond,
+    ),
+    bound: intensity < ridgeIntensity ? "memory-bound" : "compute-bound",
+  };
+  // ### END SOLUTION
+}
+
+// %% nbgrader={"grade": true, "grade_id": "test-unit-roofline-placement", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+function testUnitRooflinePlacement(): void {
+  const peaks: MachinePeaks = { peakFlopsPerSecond: 100e9, bandwidthBytesPerSecond: 10e9 };
+  const low = rooflinePlacement(2, peaks);
+  assertClose(low.ridgeIntensity, 10);
+  assertClose(low.attainableFlopsPerSecond, 20e9);
+  assertEqual(low.bound, "memory-bound");
+  const high = rooflinePlacement(50, peaks);
+  assertClose(high.attainableFlopsPerSecond, 100e9);
+  assertEqual(high.bound, "compute-bound");
+  // ### BEGIN HIDDEN TESTS
+  assertEqual(rooflinePlacement(10, peaks).bound, "compute-bound", "at the ridge the roof is reached");
+  assertClose(rooflinePlacement(9.999, peaks).attainableFlopsPerSecond, 99.99e9);
+  const other: MachinePeaks = { peakFlopsPerSecond: 8e9, bandwidthBytesPerSecond: 32e9 };
+  assertClose(rooflinePlacement(0.1, other).ridgeIntensity, 0.25);
+  assertEqual(rooflinePlacement(0.3, other).bound, "compute-bound");
+  assertThrows(() => rooflinePlacement(0, peaks), "intensity");
+  assertThrows(() => rooflinePlacement(Number.NaN, peaks), "intensity");
+  assertThrows(() => rooflinePlacement(-1, peaks), "intensity");
+  // ### END HIDDEN TESTS
+  passed("testUnitRooflinePlacement");
+}
+testUnitRooflinePlacement();
+
+// %% [markdown]
+// ### Putting it together: profiling layers and whole forward passes
+//
+// `profileLayer` times one layer and computes its achieved GFLOP/s and its arithmetic intensity.
+// For the bytes a kernel moves we count its *minimum* traffic: read the input and the parameters
+// once, write the output once. Real kernels move more (caches are small), so the true intensity
+// is lower than this estimate — keep that in mind when a point sits near the ridge.
+//
+// `profileForwardPass` profiles every leaf layer (each one fed the previous layer's real output),
+// times the whole pass, and places both the kernels and the pass on the roofline. The `Profiler`
+// class bundles all of it, measuring the machine's ceilings once.
+
+// %% nbgrader={"grade": false, "grade_id": "profiler", "locked": true, "schema_version": 3, "solution": false, "task": false}
+//| export
+interface KernelProfile {
+  name: string;
+  flops: number;
+  /** Minimum bytes moved: input + parameters + output, each once. */
+  bytes: number;
+  medianMs: number;
+  iqrMs: number;
+  gflopsPerSecond: number;
+  /** FLOPs per byte. */
+  intensity: number;
+  placement: RooflinePlacement;
+  outputShape: number[];
+}
+
+interface ForwardPassProfile {
+  kernels: KernelProfile[];
+  total: KernelProfile;
+  peaks: MachinePeaks;
+}
+
+interface ProfileOptions extends LatencyOptions {
+  /** The machine's ceilings; measured when absent. */
+  peaks?: MachinePeaks;
+}
+
+function uniqueParameterBytes(module: Module): number {
+  let bytes = 0;
+  for (const p of new Set(module.parameters())) bytes += p.nbytes;
+  return bytes;
+}
+
+function kernelFromParts(
+  name: string,
+  flops: number,
+  bytes: number,
+  latency: LatencyStats,
+  peaks: MachinePeaks,
+  outputShape: number[],
+): KernelProfile {
+  const seconds = latency.medianMs / 1e3;
+  const intensity = bytes > 0 ? flops / bytes : 0;
+  return {
+    name,
+    flops,
+    bytes,
+    medianMs: latency.medianMs,
+    iqrMs: latency.iqrMs,
+    gflopsPerSecond: seconds > 0 ? flops / seconds / 1e9 : 0,
+    intensity,
+    // A layer without arithmetic (Dropout at inference) has no place on a roofline.
+    placement:
+      intensity > 0
+        ? rooflinePlacement(intensity, peaks)
+        : { ridgeIntensity: peaks.peakFlopsPerSecond / peaks.bandwidthBytesPerSecond, attainableFlopsPerSecond: 0, bound: "memory-bound" },
+    outputShape,
+  };
+}
+
+function profileLayer(layer: Module, input: Tensor, options: ProfileOptions = {}): KernelProfile {
+  const peaks = options.peaks ?? measureMachinePeaks();
+  const output = layer.forward(input);
+  const { flops } = countFlops(layer, input.shape);
+  const bytes = input.nbytes + uniqueParameterBytes(layer) + output.nbytes;
+  const latency = measureLatency(() => layer.forward(input), options);
+  return kernelFromParts(layerName(layer), flops, bytes, latency, peaks, [...output.shape]);
+}
+
+function profileForwardPass(
+  model: Module,
+  input: Tensor,
+  options: ProfileOptions = {},
+): ForwardPassProfile {
+  const peaks = options.peaks ?? measureMachinePeaks();
+  const kernels: KernelProfile[] = [];
+  let x = input;
+  for (const layer of leafLayers(model)) {
+    kernels.push(profileLayer(layer, x, { ...options, peaks }));
+    x = layer.forward(x);
+  }
+  const flops = kernels.reduce((s, k) => s + k.flops, 0);
+  // Unfused layers write each activation to memory and read it back: the pass moves the sum.
+  const bytes = kernels.reduce((s, k) => s + k.bytes, 0);
+  const latency = measureLatency(() => model.forward(input), options);
+  const total = kernelFromParts(`${layerName(model)} (whole pass)`, flops, bytes, latency, peaks, [...x.shape]);
+  return { kernels, total, peaks };
+}
+
+/** The profiler: counting, memory, latency and roofline placement for models of modules 01-03. */
+class Profiler {
+  private measuredPeaks: MachinePeaks | undefined;
+
+  constructor(private readonly options: ProfileOptions = {}) {
+    this.measuredPeaks = options.peaks;
+  }
+
+  /** This machine's ceilings, measured on first use. */
+  get peaks(): MachinePeaks {
+    this.measuredPeaks ??= measureMachinePeaks();
+    return this.measuredPeaks;
+  }
+
+  countParameters(model: Module): number {
+    return countParameters(model);
+  }
+
+  countFlops(model: Module, inputShape: readonly number[]): FlopCount {
+    return countFlops(model, inputShape);
+  }
+
+  measureMemory(model: Module, input: Tensor): MemoryReport {
+    return measureMemory(model, input);
+  }
+
+  measureLatency(model: Module, input: Tensor): LatencyStats {
+    return measureLatency(() => model.forward(input), this.options);
+  }
+
+  profileLayer(layer: Module, input: Tensor): KernelProfile {
+    return profileLayer(layer, input, { ...this.options, peaks: this.peaks });
+  }
+
+  profileForwardPass(model: Module, input: Tensor): ForwardPassProfile {
+    return profileForwardPass(model, input, { ...this.options, peaks: this.peaks });
+  }
+
+  /** A plain-text table of a forward-pass profile. */
+  static format(profile: ForwardPassProfile): string {
+    const rows = [...profile.kernels, profile.total].map(
+      (k) =>
+        `${k.name.padEnd(30)} ${k.flops.toExponential(2).padStart(9)} ${k.intensity.toFixed(2).padStart(7)} ` +
+        `${k.medianMs.toFixed(3).padStart(9)} ${k.gflopsPerSecond.toFixed(2).padStart(8)}  ${k.placement.bound}`,
+    );
+    const p = profile.peaks;
+    return [
+      `machine: peak ${(p.peakFlopsPerSecond / 1e9).toFixed(2)} GFLOP/s, bandwidth ${(p.bandwidthBytesPerSecond / 1e9).toFixed(2)} GB/s, ridge ${(p.peakFlopsPerSecond / p.bandwidthBytesPerSecond).toFixed(2)} FLOP/B`,
+      `${"kernel".padEnd(30)} ${"FLOPs".padStart(9)} ${"FLOP/B".padStart(7)} ${"median ms".padStart(9)} ${"GFLOP/s".padStart(8)}  bound`,
+      ...rows,
+    ].join("\n");
+  }
+}
+
+/** A vega-lite roofline: the two ceilings, and one point per kernel (achieved GFLOP/s). */
+function rooflineChartSpec(
+  peaks: MachinePeaks,
+  kernels: readonly { name: string; intensity: number; gflopsPerSecond: number }[],
+  title = "Roofline of this machine",
+): ChartSpec {
+  const ridge = peaks.peakFlopsPerSecond / peaks.bandwidthBytesPerSecond;
+  const placed = kernels.filter((k) => k.intensity > 0 && k.gflopsPerSecond > 0);
+  const xs = [ridge, ...placed.map((k) => k.intensity)];
+  const lo = Math.min(...xs) / 8;
+  const hi = Math.max(...xs) * 8;
+  const line = [];
+  for (let i = 0; i <= 60; i++) {
+    const intensity = lo * Math.pow(hi / lo, i / 60);
+    const gflops = Math.min(peaks.peakFlopsPerSecond, intensity * peaks.bandwidthBytesPerSecond) / 1e9;
+    line.push({ intensity, gflops });
+  }
+  const x = { field: "intensity", type: "quantitative", scale: { type: "log" }, title: "arithmetic intensity (FLOP/byte)" };
+  const y = { field: "gflops", type: "quantitative", scale: { type: "log" }, title: "GFLOP/s" };
+  return {
+    title,
+    width: 520,
+    height: 320,
+    layer: [
+      { data: { values: line }, mark: { type: "line", color: "#444" }, encoding: { x, y } },
+      {
+        data: { values: [{ intensity: ridge, gflops: peaks.peakFlopsPerSecond / 1e9 }] },
+        mark: { type: "point", shape: "diamond", color: "#444", size: 80 },
+        encoding: { x, y },
+      },
+      {
+        data: { values: placed.map((k) => ({ kernel: k.name, intensity: k.intensity, gflops: k.gflopsPerSecond })) },
+        mark: { type: "point", filled: true, size: 90 },
+        encoding: { x, y, color: { field: "kernel", type: "nominal" }, tooltip: [{ field: "kernel" }] },
+      },
+    ],
+  };
+}
+
+// %% [markdown]
+// Now the real thing: measure this machine, profile the MLP layer by layer, and place its kernels
+// on the roofline. Expect the activations far left (one FLOP per 8 bytes: hopelessly
+// memory-bound) and the `Linear` layers further right, their intensity growing with the batch
+// size because the weights are read once per batch, not once per row.
+
+// %%
+const peaks = measureMachinePeaks();
+console.log(
+  `this machine: ${(peaks.peakFlopsPerSecond / 1e9).toFixed(2)} GFLOP/s peak, ` +
+    `${(peaks.bandwidthBytesPerSecond / 1e9).toFixed(2)} GB/s bandwidth`,
+);
+const profiler = new Profiler({ peaks, warmup: 5, iterations: 25 });
+let mlpProfile: ForwardPassProfile | undefined;
+await demo("profiling the MLP", () => {
+  mlpProfile = profiler.profileForwardPass(mlp, Tensor.randn([64, 256], new Rng(1)));
+  console.log(Profiler.format(mlpProfile));
+});
+
+// %%
+await demo("roofline chart", async () => {
+  if (!mlpProfile) throw new Error("Not implemented: profile the MLP first");
+  const kernels = [...mlpProfile.kernels, mlpProfile.total];
+  await showChart(rooflineChartSpec(peaks, kernels, "Roofline: MLP kernels on this machine (batch 64)"));
+});
+
+// %% [markdown]
+// ## Part 4 — When can a measurement be trusted? Windows, stability, batch sweeps
+//
+// One timing loop gives one number, and nothing tells you whether the next loop would give the
+// same. Inference servers are profiled more carefully (this part follows the design of NVIDIA
+// Triton Model Navigator's `ProfilerConfig`):
+//
+// - Requests are measured in **windows**: either a fixed number of requests per window
+//   (`COUNT_WINDOWS`) or a fixed length of time (`TIME_WINDOWS`).
+// - A measurement is accepted only when **three consecutive windows agree**: each of their
+//   throughputs and average latencies is within `stabilityPercentage` % of the three windows'
+//   mean. A machine that is still warming up, or busy with something else, fails this test.
+// - If no three consecutive windows agree within `maxTrials` windows, the profiler **stops with
+//   an error** rather than report a number it cannot stand behind.
+// - Batch sizes are profiled in ascending order, and the sweep **stops when throughput no longer
+//   improves** by at least `throughputCutoffThreshold` (a fraction: 0.05 means 5 %).
+//
+// `ProfilerConfig` carries these settings with Model Navigator's field names and defaults, and
+// converts to and from a plain dictionary (snake_case keys, as in a YAML or JSON config file).
+//
+// *A correction to the original:* Model Navigator's `from_dict` falls back to *different* defaults
+// than its constructor (`TIME_WINDOWS` instead of `COUNT_WINDOWS`, no interval or request count,
+// and a cutoff of −2 instead of 0.05), so `from_dict({})` and `ProfilerConfig()` disagree. Here a
+// missing key always means the constructor's default, and unknown keys are an error instead of
+// being silently ignored.
+
+// %% nbgrader={"grade": false, "grade_id": "profiler-config", "locked": true, "schema_version": 3, "solution": false, "task": false}
+//| export
+enum MeasurementMode {
+  TIME_WINDOWS = "time_windows",
+  COUNT_WINDOWS = "count_windows",
+}
+
+/** The dictionary form of a ProfilerConfig (snake_case, as in config files). */
+interface ProfilerConfigDict {
+  run_profiling: boolean;
+  batch_sizes: number[] | null;
+  measurement_mode: MeasurementMode;
+  measurement_interval: number;
+  measurement_request_count: number;
+  stability_percentage: number;
+  max_trials: number;
+  throughput_cutoff_threshold: number;
+}
+
+interface ProfilerConfigFields {
+  runProfiling: boolean;
+  /** Batch sizes to profile, ascending; null means the model does not batch (profiled at 1). */
+  batchSizes: number[] | null;
+  measurementMode: MeasurementMode;
+  /** Window length in milliseconds (TIME_WINDOWS). */
+  measurementInterval: number;
+  /** Requests per window (COUNT_WINDOWS). */
+  measurementRequestCount: number;
+  /** Allowed deviation from the mean of three consecutive windows, in percent. */
+  stabilityPercentage: number;
+  /** Windows to try before giving up. */
+  maxTrials: number;
+  /** Minimum relative throughput gain to go on to the next batch size (0.05 = 5 %). */
+  throughputCutoffThreshold: number;
+}
+
+class ProfilingError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ProfilingError";
+  }
+}
+
+const PROFILER_CONFIG_KEYS: Record<keyof ProfilerConfigDict, keyof ProfilerConfigFields> = {
+  run_profiling: "runProfiling",
+  batch_sizes: "batchSizes",
+  measurement_mode: "measurementMode",
+  measurement_interval: "measurementInterval",
+  measurement_request_count: "measurementRequestCount",
+  stability_percentage: "stabilityPercentage",
+  max_trials: "maxTrials",
+  throughput_cutoff_threshold: "throughputCutoffThreshold",
+};
+
+class ProfilerConfig implements ProfilerConfigFields {
+  runProfiling = true;
+  batchSizes: number[] | null = null;
+  measurementMode = MeasurementMode.COUNT_WINDOWS;
+  measurementInterval = 5000;
+  measurementRequestCount = 50;
+  stabilityPercentage = 10;
+  maxTrials = 10;
+  throughputCutoffThreshold = 0.05;
+
+  constructor(init: Partial<ProfilerConfigFields> = {}) {
+    for (const [key, value] of Object.entries(init)) {
+      if (value === undefined) continue;
+      if (!Object.values(PROFILER_CONFIG_KEYS).includes(key as keyof ProfilerConfigFields)) {
+        throw new ProfilingError(`ProfilerConfig: unknown field '${key}'`);
+      }
+      (this as Record<string, unknown>)[key] = Array.isArray(value) ? [...value] : value;
+    }
+    this.validate();
+  }
+
+  private validate(): void {
+    const bad = (what: string): never => {
+      throw new ProfilingError(`ProfilerConfig: ${what}`);
+    };
+    if (typeof this.runProfiling !== "boolean") bad("runProfiling must be a boolean");
+    if (this.batchSizes !== null) {
+      if (!Array.isArray(this.batchSizes) || this.batchSizes.length === 0) {
+        bad("batchSizes must be null or a non-empty array");
+      }
+      for (const b of this.batchSizes ?? []) {
+        if (!Number.isInteger(b) || b < 1) bad(`batch sizes must be integers >= 1, got ${b}`);
+      }
+    }
+    if (!Object.values(MeasurementMode).includes(this.measurementMode)) {
+      bad(`measurementMode must be one of ${Object.values(MeasurementMode).join(", ")}`);
+    }
+    if (!(Number.isFinite(this.measurementInterval) && this.measurementInterval > 0)) {
+      bad("measurementInterval must be a positive number of milliseconds");
+    }
+    if (!Number.isInteger(this.measurementRequestCount) || this.measurementRequestCount < 1) {
+      bad("measurementRequestCount must be an integer >= 1");
+    }
+    if (!(Number.isFinite(this.stabilityPercentage) && this.stabilityPercentage > 0)) {
+      bad("stabilityPercentage must be a positive number");
+    }
+    if (!Number.isInteger(this.maxTrials) || this.maxTrials < 3) {
+      bad("maxTrials must be an integer >= 3: stability needs three windows");
+    }
+    if (!Number.isFinite(this.throughputCutoffThreshold)) {
+      bad("throughputCutoffThreshold must be a finite number");
+    }
+  }
+
+  /** From a dictionary with the seed's snake_case keys; missing or null keys take the defaults. */
+  static fromDict(dict: Record<string, unknown> | Map<string, unknown>): ProfilerConfig {
+    const entries = dict instanceof Map ? [...dict.entries()] : Object.entries(dict);
+    const init: Record<string, unknown> = {};
+    for (const [key, value] of entries) {
+      const field = PROFILER_CONFIG_KEYS[key as keyof ProfilerConfigDict];
+      if (field === undefined) throw new ProfilingError(`ProfilerConfig.fromDict: unknown key '${key}'`);
+      if (value === null && key !== "batch_sizes") continue;
+      if (key === "measurement_mode" && typeof value === "string") {
+        const byName = MeasurementMode[value as keyof typeof MeasurementMode];
+        init[field] = byName ?? value;
+        continue;
+      }
+      init[field] = value;
+    }
+    return new ProfilerConfig(init as Partial<ProfilerConfigFields>);
+  }
+
+  toDict(): ProfilerConfigDict {
+    return {
+      run_profiling: this.runProfiling,
+      batch_sizes: this.batchSizes === null ? null : [...this.batchSizes],
+      measurement_mode: this.measurementMode,
+      measurement_interval: this.measurementInterval,
+      measurement_request_count: this.measurementRequestCount,
+      stability_percentage: this.stabilityPercentage,
+      max_trials: this.maxTrials,
+      throughput_cutoff_threshold: this.throughputCutoffThreshold,
+    };
+  }
+}
+
+/** What one measurement window saw. */
+interface WindowResult {
+  requests: number;
+  /** requests × batch size */
+  samples: number;
+  durationMs: number;
+  latenciesMs: number[];
+  avgLatencyMs: number;
+  /** samples per second */
+  throughput: number;
+}
+
+/** Runs one window of requests: a fixed count, or as many as fit in the interval (at least one). */
+function runMeasurementWindow(
+  request: () => unknown,
+  batchSize: number,
+  config: ProfilerConfig,
+  clock: Clock = hrtimeMs,
+): WindowResult {
+  const latenciesMs: number[] = [];
+  const start = clock();
+  const timeLimited = config.measurementMode === MeasurementMode.TIME_WINDOWS;
+  for (;;) {
+    const t0 = clock();
+    request();
+    const t1 = clock();
+    latenciesMs.push(t1 - t0);
+    if (timeLimited ? t1 - start >= config.measurementInterval : latenciesMs.length >= config.measurementRequestCount) {
+      break;
+    }
+  }
+  const durationMs = clock() - start;
+  const samples = latenciesMs.length * batchSize;
+  return {
+    requests: latenciesMs.length,
+    samples,
+    durationMs,
+    latenciesMs,
+    avgLatencyMs: ss.mean(latenciesMs),
+    throughput: durationMs > 0 ? samples / (durationMs / 1e3) : Number.POSITIVE_INFINITY,
+  };
+}
+
+// %% [markdown]
+// ### Step 5: the stability rule
+//
+// **TODO**: Implement `isStable(values, stabilityPercentage)` and
+// `measureUntilStable(runWindow, config)`.
+//
+// **APPROACH**:
+// 1. `isStable`: with fewer than 3 values, `false`. Otherwise take the **last three**, their mean
+//    `m`, and return whether every one is within `stabilityPercentage / 100 × |m|` of `m`.
+// 2. `measureUntilStable`: for `trial = 1 … config.maxTrials`, call `runWindow(trial)` and keep the
+//    result. As soon as the throughputs *and* the average latencies of the windows are stable,
+//    return `{ windows, stable: the last three windows, trials: trial }`.
+// 3. If `maxTrials` windows pass without that, throw a `ProfilingError` whose message says the
+//    measurement was `not stable` and after how many windows.
+//
+// **HINTS**: `windows.map((w) => w.throughput)`. Do not call `runWindow` more than `maxTrials`
+// times — on a real server each window costs seconds.
+
+// %% nbgrader={"grade": false, "grade_id": "stability-windows", "locked": false, "schema_version": 3, "solution": true, "task": false}
+//| export
+interface StableMeasurement {
+  windows: WindowResult[];
+  stable: WindowResult[];
+  trials: number;
+}
+
+function isStable(values: readonly number[], stabilityPercentage: number): boolean {
+  // ### BEGIN SOLUTION
+  if (values.length < 3) return false;
+  const last = values.slice(-3);
+  const mean = (last[0] + last[1] + last[2]) / 3;
+  const allowed = (stabilityPercentage / 100) * Math.abs(mean);
+  return last.every((v) => Math.abs(v - mean) <= allowed);
+  // ### END SOLUTION
+}
+
+function measureUntilStable(
+  runWindow: (trial: number) => WindowResult,
+  config: ProfilerConfig,
+): StableMeasurement {
+  // ### BEGIN SOLUTION
+  const windows: WindowResult[] = [];
+  for (let trial = 1; trial <= config.maxTrials; trial++) {
+    windows.push(runWindow(trial));
+    const throughputs = windows.map((w) => w.throughput);
+    const latencies = windows.map((w) => w.avgLatencyMs);
+    if (
+      isStable(throughputs, config.stabilityPercentage) &&
+      isStable(latencies, config.stabilityPercentage)
+    ) {
+      return { windows, stable: windows.slice(-3), trials: trial };
+    }
+  }
+  const recent = windows
+    .slice(-3)
+    .map((w) => w.throughput.toFixed(1))
+    .join(", ");
+  throw new ProfilingError(
+    `measurement not stable within ${config.stabilityPercentage}% after ${config.maxTrials} windows ` +
+      `(last throughputs: ${recent})`,
+  );
+  // ### END SOLUTION
+}
+
+// %% nbgrader={"grade": true, "grade_id": "test-unit-stability-windows", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+/** A synthetic window with a given throughput and average latency. */
+function syntheticWindow(throughput: number, avgLatencyMs = 1): WindowResult {
+  return { requests: 10, samples: 10, durationMs: 10, latenciesMs: [avgLatencyMs], avgLatencyMs, throughput };
+}
+
+function testUnitStabilityWindows(): void {
+  assertEqual(isStable([100, 105, 95], 10), true);
+  assertEqual(isStable([100, 130, 95], 10), false);
+  assertEqual(isStable([100, 100], 10), false, "two windows are not enough");
+  assertEqual(isStable([500, 1, 100, 101, 99], 5), true, "only the last three count");
+  const series = [100, 50, 100, 99, 101, 100];
+  let calls = 0;
+  const ok = measureUntilStable(
+    (trial) => {
+      calls++;
+      return syntheticWindow(series[trial - 1]);
+    },
+    new ProfilerConfig({ stabilityPercentage: 10, maxTrials: 10 }),
+  );
+  assertEqual(ok.trials, 5, "stable once windows 3-5 agree");
+  assertEqual(calls, 5, "no window after the measurement became stable");
+  assertEqual(ok.stable.map((w) => w.throughput), [100, 99, 101]);
+  // ### BEGIN HIDDEN TESTS
+  let unstableCalls = 0;
+  assertThrows(
+    () =>
+      measureUntilStable(
+        (trial) => {
+          unstableCalls++;
+          return syntheticWindow(trial % 2 === 0 ? 200 : 100);
+        },
+        new ProfilerConfig({ maxTrials: 6 }),
+      ),
+    "not stable",
+  );
+  assertEqual(unstableCalls, 6, "exactly maxTrials windows before giving up");
+  // Stable throughput but wandering latency is not stable.
+  assertThrows(
+    () =>
+      measureUntilStable(
+        (trial) => syntheticWindow(100, trial * 10),
+        new ProfilerConfig({ maxTrials: 5 }),
+      ),
+    "not stable",
+  );
+  assertEqual(isStable([100, 110, 90], 10), true, "within the bound, inclusive");
+  assertEqual(isStable([100, 111, 89], 10), false);
+  assertEqual(isStable([-100, -105, -95], 10), true, "the bound uses |mean|");
+  const first = measureUntilStable(() => syntheticWindow(42), new ProfilerConfig({ maxTrials: 3 }));
+  assertEqual(first.trials, 3);
+  assertEqual(first.windows.length, 3);
+  // ### END HIDDEN TESTS
+  passed("testUnitStabilityWindows");
+}
+testUnitStabilityWindows();
+
+// %% [markdown]
+// ### Step 6: `profileBatchSweep`
+//
+// Bigger batches amortise per-call overhead (allocating result tensors, looping, dispatch) over
+// more samples, so throughput rises with batch size — until the hardware is saturated, after
+// which a bigger batch only adds latency. The sweep finds that knee.
+//
+// **TODO**: Implement `profileBatchSweep(model, makeBatch, config, options)`.
+//
+// **APPROACH**:
+// 1. If `config.runProfiling` is false, return `{ profiles: [], skipped: true, stopReason: null }`.
+// 2. Batch sizes: `config.batchSizes ?? [1]`, sorted ascending, duplicates removed.
+// 3. For each size: `batch = makeBatch(size)`; a request is one forward call on it (the model is
+//    either a function or has a `forward` method). Make `options.warmup ?? 3` warm-up requests,
+//    then `measureUntilStable` with windows from `runMeasurementWindow(request, size, config, clock)`.
+// 4. Summarise the **three stable windows** together: all their latencies → average, sample
+//    standard deviation (0 for a single request), p50/p90/p95/p99 (`ss.quantileSorted`);
+//    throughput = their samples / their total duration in seconds; `requestCount` = their requests;
+//    `trials` = windows used.
+// 5. After the first size, compute the gain `(throughput − previous) / previous`. If it is below
+//    `config.throughputCutoffThreshold`, keep this profile, set `stopReason` to a sentence that
+//    names the batch size and the word `cutoff`, and stop.
+//
+// **HINTS**: `ss.sampleStandardDeviation` needs at least two values. The clock is
+// `options.clock ?? hrtimeMs`.
+
+// %% nbgrader={"grade": false, "grade_id": "batch-sweep", "locked": false, "schema_version": 3, "solution": true, "task": false}
+//| export
+interface BatchProfile {
+  batchSize: number;
+  requestCount: number;
+  trials: number;
+  latencyAvgMs: number;
+  latencyStdMs: number;
+  latencyP50Ms: number;
+  latencyP90Ms: number;
+  latencyP95Ms: number;
+  latencyP99Ms: number;
+  /** samples per second */
+  throughput: number;
+}
+
+interface BatchSweepResult {
+  profiles: BatchProfile[];
+  skipped: boolean;
+  /** Why the sweep ended before the last batch size, or null. */
+  stopReason: string | null;
+}
+
+/** A model for the sweep: a function of the batch, or anything with `forward(batch)`. */
+type BatchModel<B> = ((batch: B) => unknown) | { forward(batch: B): unknown };
+
+function profileBatchSweep<B>(
+  model: BatchModel<B>,
+  makeBatch: (batchSize: number) => B,
+  config: ProfilerConfig = new ProfilerConfig(),
+  options: { clock?: Clock; warmup?: number } = {},
+): BatchSweepResult {
+  // ### BEGIN SOLUTION
+  if (!config.runProfiling) return { profiles: [], skipped: true, stopReason: null };
+  const clock = options.clock ?? hrtimeMs;
+  const warmup = options.warmup ?? 3;
+  const sizes = [...new Set(config.batchSizes ?? [1])].sort((a, b) => a - b);
+  const profiles: BatchProfile[] = [];
+  let stopReason: string | null = null;
+  for (const batchSize of sizes) {
+    const batch = makeBatch(batchSize);
+    const request =
+      typeof model === "function" ? () => model(batch) : () => model.forward(batch);
+    for (let i = 0; i < warmup; i++) request();
+    const measured = measureUntilStable(
+      () => runMeasurementWindow(request, batchSize, config, clock),
+      config,
+    );
+    const latencies = measured.stable.flatMap((w) => w.latenciesMs).sort((a, b) => a - b);
+    const samples = measured.stable.reduce((s, w) => s + w.samples, 0);
+    const durationMs = measured.stable.reduce((s, w) => s + w.durationMs, 0);
+    const profile: BatchProfile = {
+      batchSize,
+      requestCount: measured.stable.reduce((s, w) => s + w.requests, 0),
+      trials: measured.trials,
+      latencyAvgMs: ss.mean(latencies),
+      latencyStdMs: latencies.length > 1 ? ss.sampleStandardDeviation(latencies) : 0,
+      latencyP50Ms: ss.quantileSorted(latencies, 0.5),
+      latencyP90Ms: ss.quantileSorted(latencies, 0.9),
+      latencyP95Ms: ss.quantileSorted(latencies, 0.95),
+      latencyP99Ms: ss.quantileSorted(latencies, 0.99),
+      throughput: durationMs > 0 ? samples / (durationMs / 1e3) : Number.POSITIVE_INFINITY,
+    };
+    const previous = profiles[profiles.length - 1];
+    profiles.push(profile);
+    if (previous) {
+      const gain = (profile.throughput - previous.throughput) / previous.throughput;
+      if (gain < config.throughputCutoffThreshold) {
+        stopReason =
+          `batch ${batchSize}: throughput rose ${(gain * 100).toFixed(1)}% over batch ` +
+          `${previous.batchSize}, below the ${(config.throughputCutoffThreshold * 100).toFixed(1)}% cutoff`;
+        break;
+      }
+    }
+  }
+  return { profiles, skipped: false, stopReason };
+  // ### END SOLUTION
+}
+
+// %% nbgrader={"grade": true, "grade_id": "test-unit-batch-sweep", "locked": true, "points": 4, "schema_version": 3, "solution": false, "task": false}
+/** A fake clock and a model that "takes" 1 + 0.25·batch ms per call on it. */
+function virtualServer(costMs: (batchSize: number) => number): {
+  clock: Clock;
+  model: (batch: number[]) => number;
+  calls: () => number;
+} {
+  let now = 0;
+  let calls = 0;
+  return {
+    clock: () => now,
+    model: (batch: number[]) => {
+      calls++;
+      now += costMs(batch.length);
+      return batch.length;
+    },
+    calls: () => calls,
+  };
+}
+
+function testUnitBatchSweep(): void {
+  const server = virtualServer((b) => 1 + 0.25 * b);
+  const config = new ProfilerConfig({
+    batchSizes: [8, 1, 2, 4, 16],
+    measurementRequestCount: 5,
+    throughputCutoffThreshold: 0.05,
+  });
+  const result = profileBatchSweep(server.model, (n) => new Array<number>(n).fill(0), config, {
+    clock: server.clock,
+  });
+  assertEqual(result.skipped, false);
+  assertEqual(result.profiles.map((p) => p.batchSize), [1, 2, 4, 8, 16], "ascending order");
+  assertEqual(result.stopReason, null, "throughput still grows by > 5% at 16");
+  const b4 = result.profiles[2];
+  assertClose(b4.latencyAvgMs, 2);
+  assertClose([b4.latencyP50Ms, b4.latencyP99Ms, b4.latencyStdMs], [2, 2, 0]);
+  assertClose(b4.throughput, 4 / 0.002, { rtol: 1e-9 }, "samples per second");
+  assertEqual(b4.requestCount, 15, "three stable windows of five requests");
+  assertEqual(b4.trials, 3);
+  // ### BEGIN HIDDEN TESTS
+  const server2 = virtualServer((b) => 1 + 0.25 * b);
+  const wide = new ProfilerConfig({
+    batchSizes: [1, 2, 4, 8, 16, 32, 64, 128, 256],
+    measurementRequestCount: 4,
+    throughputCutoffThreshold: 0.05,
+  });
+  const r2 = profileBatchSweep({ forward: server2.model }, (n) => new Array<number>(n).fill(0), wide, {
+    clock: server2.clock,
+    warmup: 2,
+  });
+  // Throughput b/(1+0.25b): +11% at 32, +5.9% at 64, +3% at 128 -> stop at 128, never run 256.
+  assertEqual(r2.profiles.map((p) => p.batchSize), [1, 2, 4, 8, 16, 32, 64, 128]);
+  assert(r2.stopReason !== null && r2.stopReason.includes("128") && r2.stopReason.includes("cutoff"), `stopReason: ${r2.stopReason}`);
+  assertEqual(server2.calls(), 8 * (2 + 3 * 4), "warm-up + three windows per batch size, nothing more");
+  // Percentiles and spread over all requests of the stable windows.
+  let k = 0;
+  const jitter = [1, 2, 3, 4];
+  let now = 0;
+  const r3 = profileBatchSweep(
+    () => {
+      now += jitter[k++ % 4];
+    },
+    () => 0,
+    new ProfilerConfig({ measurementRequestCount: 4, stabilityPercentage: 1 }),
+    { clock: () => now, warmup: 0 },
+  );
+  const p = r3.profiles[0];
+  assertEqual(p.batchSize, 1, "null batchSizes profiles batch size 1");
+  assertClose([p.latencyAvgMs, p.latencyP50Ms, p.latencyP90Ms], [2.5, 2.5, 4]);
+  assertClose(p.latencyStdMs, Math.sqrt(15 / 11), { rtol: 1e-9 }, "sample standard deviation");
+  assertClose(p.latencyP95Ms, 4);
+  const skipped = profileBatchSweep(() => 0, () => 0, new ProfilerConfig({ runProfiling: false }));
+  assertEqual(skipped.skipped, true);
+  assertEqual(skipped.profiles.length, 0);
+  const wobbly = virtualServer((b) => b * (1 + Math.random()));
+  assertThrows(
+    () =>
+      profileBatchSweep(wobbly.model, (n) => new Array<number>(n).fill(0), new ProfilerConfig({ batchSizes: [4], stabilityPercentage: 0.001, measurementRequestCount: 3 }), { clock: wobbly.clock }),
+    "not stable",
+  );
+  // ### END HIDDEN TESTS
+  passed("testUnitBatchSweep");
+}
+testUnitBatchSweep();
+
+// %% [markdown]
+// Let us sweep a small MLP for real, with count windows of 20 requests. For the curve fit in the
+// next part we want every batch size, so this sweep disables the cutoff (a negative threshold
+// never stops); afterwards we check where the default 5 % cutoff *would* have stopped it.
+
+// %%
+const sweepModel = new Sequential([
+  new Linear(32, 32, { seed: 7 }),
+  new ReLU(),
+  new Linear(32, 32, { seed: 8 }),
+  new ReLU(),
+  new Linear(32, 8, { seed: 9 }),
+]);
+const sweepConfig = ProfilerConfig.fromDict({
+  batch_sizes: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512],
+  measurement_mode: "count_windows",
+  measurement_request_count: 20,
+  stability_percentage: 15,
+  max_trials: 15,
+  throughput_cutoff_threshold: -1,
+});
+console.log(sweepConfig.toDict());
+let sweep: BatchSweepResult | undefined;
+await demo("batch sweep", () => {
+  const rng = new Rng(3);
+  sweep = profileBatchSweep(sweepModel, (n) => Tensor.randn([n, 32], rng), sweepConfig);
+  for (const p of sweep.profiles) {
+    console.log(
+      `batch ${String(p.batchSize).padStart(4)}: ${p.throughput.toFixed(0).padStart(7)} samples/s, ` +
+        `p50 ${p.latencyP50Ms.toFixed(3)} ms, p99 ${p.latencyP99Ms.toFixed(3)} ms (${p.trials} windows)`,
+    );
+  }
+  const defaultCutoff = new ProfilerConfig().throughputCutoffThreshold;
+  const stop = sweep.profiles.findIndex(
+    (p, i) => i > 0 && (p.throughput - sweep!.profiles[i - 1].throughput) / sweep!.profiles[i - 1].throughput < defaultCutoff,
+  );
+  console.log(
+    stop < 0
+      ? `with the default ${defaultCutoff * 100}% cutoff the sweep would have run to the end`
+      : `with the default ${defaultCutoff * 100}% cutoff the sweep would have stopped at batch ${sweep.profiles[stop].batchSize}`,
+  );
+});
+
+// %% [markdown]
+// ## Part 5 — Models of performance
+//
+// Measurements answer "how fast is it at the points I measured?". A **model** answers the
+// questions in between and beyond: what throughput at batch 48? how fast does latency grow at
+// batch 200? what will the average token latency be across 64 replicas? The rest of this module
+// builds such models (after the `mlenergy-data` modeling toolkit) and an analytical engine to
+// reason with them. This code goes to the second package file, `tinytorch-ts/perf/modeling`.
+
+// %%
+//| export perf.modeling
+import * as ss from "simple-statistics";
+import normalLogpdf from "@stdlib/stats-base-dists-normal-logpdf";
+import lognormalPdf from "@stdlib/stats-base-dists-lognormal-pdf";
+import { create, all, type MathJsInstance, type Unit } from "mathjs";
+import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from "node:fs";
+import { dirname, isAbsolute, join, relative, resolve } from "node:path";
+import { Rng } from "tinytorch-ts/core/tensor";
+import type { ChartSpec } from "tinytorch-ts/support/chart";
+
+// %% [markdown]
+// ### A logistic curve for batch sweeps
+//
+// Throughput against batch size has a familiar shape when the batch size is put on a log scale:
+// flat at small batches (overhead dominates), a rise, and a plateau (the hardware is saturated).
+// A four-parameter logistic in `x = log2(batch)` describes it:
+//
+// `y = b0 + L · σ(k · (x − x0))`, with `σ(z) = 1 / (1 + e^(−z))`
+//
+// - `b0` is the lower asymptote, `b0 + L` the upper one (so `L ≥ 0` is the amplitude);
+// - `x0` is the midpoint (at batch `2^x0` the curve is half-way between them);
+// - `k` is the steepness; its sign gives the direction (negative `k` falls, e.g. for a per-sample
+//   latency).
+//
+// Because `σ(−z) = 1 − σ(z)`, the curve `(b0, L, k)` is the same as `(b0 + L, −L, −k)`: two
+// parameter sets, one curve. A fit may land on either, so we always report the one with `L ≥ 0`.
+//
+// Its slope is `dy/dx = L · k · σ(z) · (1 − σ(z))` — handy to ask where extra batching stops
+// paying off. Computing `σ` naively overflows for large negative `z` (`e^(−z)` becomes `Infinity`,
+// which still gives the right answer, 0, but `e^z/(1+e^z)` for large positive `z` gives
+// `Infinity/Infinity = NaN`), so use the form that only ever exponentiates a non-positive number.
+
+// %% [markdown]
+// ### Step 7: `logisticEvalX` and `logisticDerivX`
+//
+// **TODO**: Implement the curve and its derivative with respect to `x`.
+//
+// **APPROACH**:
+// 1. `z = k · (x − x0)`; `σ(z)` is `1 / (1 + e^(−z))` when `z ≥ 0`, else `e^z / (1 + e^z)`.
+// 2. `logisticEvalX` returns `b0 + L · σ(z)`.
+// 3. `logisticDerivX` returns `L · k · σ(z) · (1 − σ(z))`.
+//
+// **HINTS**: write a tiny `stableSigmoid(z)` helper inside the cell and use it in both.
+
+// %% nbgrader={"grade": false, "grade_id": "logistic-curve", "locked": false, "schema_version": 3, "solution": true, "task": false}
+//| export perf.modeling
+interface LogisticParams {
+  /** Amplitude: upper asymptote minus lower asymptote. */
+  L: number;
+  /** Midpoint on the x axis (x = log2 batch). */
+  x0: number;
+  /** Steepness. */
+  k: number;
+  /** Lower asymptote (baseline). */
+  b0: number;
+}
+
+function stableSigmoid(z: number): number {
+  // ### BEGIN SOLUTION
+  if (z >= 0) return 1 / (1 + Math.exp(-z));
+  const e = Math.exp(z);
+  return e / (1 + e);
+  // ### END SOLUTION
+}
+
+function logisticEvalX(p: LogisticParams, x: number): number {
+  // ### BEGIN SOLUTION
+  return p.b0 + p.L * stableSigmoid(p.k * (x - p.x0));
+  // ### END SOLUTION
+}
+
+function logisticDerivX(p: LogisticParams, x: number): number {
+  // ### BEGIN SOLUTION
+  const s = stableSigmoid(p.k * (x - p.x0));
+  return p.L * p.k * s * (1 - s);
+  // ### END SOLUTION
+}
+
+// %% nbgrader={"grade": true, "grade_id": "test-unit-logistic-curve", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+function testUnitLogisticCurve(): void {
+  const p: LogisticParams = { L: 1000, x0: 4, k: 1.5, b0: 200 };
+  assertClose(logisticEvalX(p, 4), 700, {}, "half-way at the midpoint");
+  assertClose(logisticEvalX(p, 40), 1200, {}, "upper asymptote b0 + L");
+  assertClose(logisticEvalX(p, -40), 200, {}, "lower asymptote b0");
+  assertClose(logisticDerivX(p, 4), (1000 * 1.5) / 4, {}, "slope L·k/4 at the midpoint");
+  // ### BEGIN HIDDEN TESTS
+  const h = 1e-5;
+  for (const x of [0, 2.5, 4.2, 7]) {
+    const numeric = (logisticEvalX(p, x + h) - logisticEvalX(p, x - h)) / (2 * h);
+    assertClose(logisticDerivX(p, x), numeric, { rtol: 1e-5, atol: 1e-6 }, `slope at ${x}`);
+  }
+  const steep: LogisticParams = { L: 1, x0: 0, k: 1000, b0: 0 };
+  assertClose(logisticEvalX(steep, 5), 1, {}, "no NaN for very large z");
+  assertClose(logisticEvalX(steep, -5), 0, {}, "no NaN for very negative z");
+  assertClose(logisticDerivX(steep, 5), 0, {}, "slope is finite far from the midpoint");
+  const falling: LogisticParams = { L: 10, x0: 1, k: -2, b0: 5 };
+  assert(logisticEvalX(falling, 0) > logisticEvalX(falling, 3), "negative k falls");
+  assert(logisticDerivX(falling, 1) < 0);
+  assertClose(logisticEvalX({ L: 2, x0: 1, k: 1, b0: 0 }, 1 + Math.log(3)), 1.5, { rtol: 1e-9 }, "σ(ln 3) = 3/4");
+  // ### END HIDDEN TESTS
+  passed("testUnitLogisticCurve");
+}
+testUnitLogisticCurve();
+
+// %% [markdown]
+// ### Fitting the curve: a coarse grid, then least squares
+//
+// Fitting four parameters to a handful of points by plain least squares is fragile: start from a
+// bad guess and Levenberg–Marquardt slides into a flat valley (say, a curve so steep it is a step)
+// and stays there. A robust recipe:
+//
+// 1. **Coarse grid over the non-linear parameters** `(x0, k)`. For fixed `(x0, k)` the model is
+//    *linear* in `b0` and `L` (`y = b0 + L·s` with `s = σ(k(x − x0))` known), so the best `b0`, `L`
+//    come from an ordinary linear regression of `y` on `s` — no guessing needed. Keep the grid
+//    point with the smallest squared error.
+// 2. **Refine all four** from there with Levenberg–Marquardt. We use the maintained
+//    `ml-levenberg-marquardt` package rather than writing our own solver.
+//
+// One practical detail: the solver stops when the squared error falls below a fixed tolerance.
+// Latencies in seconds have tiny squared errors, throughputs in the thousands huge ones, so we fit
+// on *standardised* data (`(y − mean) / std`) and convert `b0` and `L` back afterwards.
+
+// %% nbgrader={"grade": false, "grade_id": "levenberg-marquardt-binding", "locked": true, "schema_version": 3, "solution": false, "task": false}
+//| export perf.modeling
+// ml-levenberg-marquardt ships only an ES module whose types are reachable through its
+// package.json "exports" map, which the classic Node resolution used by tslab (and by this kit's
+// CommonJS build) does not read. Node 20 can require() it, so we load it that way and declare the
+// part of its API we use.
+interface LevenbergMarquardtOptions {
+  initialValues: number[];
+  damping?: number;
+  maxIterations?: number;
+  errorTolerance?: number;
+  improvementThreshold?: number;
+  jacobianFunction?: (params: number[]) => (x: number) => number[];
+}
+type LevenbergMarquardtFn = (
+  data: { x: number[]; y: number[] },
+  model: (params: number[]) => (x: number) => number,
+  options: LevenbergMarquardtOptions,
+) => { parameterValues: number[]; parameterError: number; iterations: number };
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const levenbergMarquardt = (require("ml-levenberg-marquardt") as { levenbergMarquardt: LevenbergMarquardtFn }).levenbergMarquardt;
+
+// %% [markdown]
+// ### Step 8: `fitLogistic`
+//
+// **TODO**: Implement `fitLogistic(x, y)` returning `LogisticParams`.
+//
+// **APPROACH**:
+// 1. Validate: same length, at least 4 points, all finite, and `x` not all equal; throw an `Error`
+//    otherwise.
+// 2. Standardise `y`: `ys = (y − mean) / sd` (if `sd` is 0 the data are flat: return
+//    `{ L: 0, x0: mean(x), k: 1, b0: mean(y) }`).
+// 3. Grid: `x0` on 25 evenly spaced values from `min(x) − span/4` to `max(x) + span/4`
+//    (`span = max − min`); `k` over `±{0.25, 0.5, 1, 2, 4, 8, 16} × 4/span`. For each pair compute
+//    `s_i`, regress `ys` on `s` with `ss.linearRegression(pairs)` (`m` is `L`, `b` is `b0`), and keep
+//    the pair with the lowest squared error. Skip pairs where all `s_i` are (nearly) equal.
+// 4. Refine `[L, x0, k, b0]` with `levenbergMarquardt({ x, y: ys }, model, { initialValues,
+//    maxIterations: 200, errorTolerance: 1e-12, damping: 1e-2, jacobianFunction })`. Keep the
+//    refined parameters only if they are finite and do not have a larger error than the grid's.
+// 5. Undo the standardisation: `L = L·sd`, `b0 = b0·sd + mean`.
+// 6. Report the canonical form: if `L < 0`, use `(b0 + L, −L, −k)` instead (same curve).
+//
+// **HINTS**: the Jacobian of `b0 + L·s` is `[s, −L·k·s(1−s), L·(x−x0)·s(1−s), 1]` for
+// `[L, x0, k, b0]`. Reuse `logisticEvalX` and `stableSigmoid`.
+
+// %% nbgrader={"grade": false, "grade_id": "fit-logistic", "locked": false, "schema_version": 3, "solution": true, "task": false}
+//| export perf.modeling
+function logisticSquaredError(p: LogisticParams, x: readonly number[], y: readonly number[]): number {
+  let sse = 0;
+  for (let i = 0; i < x.length; i++) sse += (logisticEvalX(p, x[i]) - y[i]) ** 2;
+  return sse;
+}
+
+function fitLogistic(x: readonly number[], y: readonly number[]): LogisticParams {
+  // ### BEGIN SOLUTION
+  if (x.length !== y.length) throw new Error(`fitLogistic: ${x.length} x values but ${y.length} y values`);
+  if (x.length < 4) throw new Error(`fitLogistic: need at least 4 points, got ${x.length}`);
+  if (![...x, ...y].every(Number.isFinite)) throw new Error("fitLogistic: values must be finite numbers");
+  const xMin = Math.min(...x);
+  const xMax = Math.max(...x);
+  const span = xMax - xMin;
+  if (!(span > 0)) throw new Error("fitLogistic: x values are all equal");
+  const mean = ss.mean([...y]);
+  const sd = ss.standardDeviation([...y]);
+  if (!(sd > 0)) return { L: 0, x0: ss.mean([...x]), k: 1, b0: mean };
+  const ys = y.map((v) => (v - mean) / sd);
+
+  let best: LogisticParams = { L: 0, x0: (xMin + xMax) / 2, k: 1, b0: 0 };
+  let bestError = logisticSquaredError(best, x, ys);
+  const magnitudes = [0.25, 0.5, 1, 2, 4, 8, 16].map((m) => (m * 4) / span);
+  for (let i = 0; i < 25; i++) {
+    const x0 = xMin - span / 4 + (i * (1.5 * span)) / 24;
+    for (const magnitude of magnitudes) {
+      for (const k of [magnitude, -magnitude]) {
+        const s = x.map((xi) => stableSigmoid(k * (xi - x0)));
+        if (Math.max(...s) - Math.min(...s) < 1e-9) continue;
+        const line = ss.linearRegression(s.map((si, j) => [si, ys[j]]));
+        const candidate = { L: line.m, x0, k, b0: line.b };
+        const err = logisticSquaredError(candidate, x, ys);
+        if (err < bestError) {
+          best = candidate;
+          bestError = err;
+        }
+      }
+    }
+  }
+
+  const refined = levenbergMarquardt(
+    { x: [...x], y: ys },
+    ([L, x0, k, b0]) => (xi) => logisticEvalX({ L, x0, k, b0 }, xi),
+    {
+      initialValues: [best.L, best.x0, best.k, best.b0],
+      maxIterations: 200,
+      errorTolerance: 1e-12,
+      damping: 1e-2,
+      jacobianFunction:
+        ([L, x0, k]) =>
+        (xi) => {
+          const s = stableSigmoid(k * (xi - x0));
+          const ds = s * (1 - s);
+          return [s, -L * k * ds, L * (xi - x0) * ds, 1];
+        },
+    },
+  );
+  const [L, x0, k, b0] = refined.parameterValues;
+  const candidate = { L, x0, k, b0 };
+  const fitted =
+    [L, x0, k, b0].every(Number.isFinite) && logisticSquaredError(candidate, x, ys) <= bestError
+      ? candidate
+      : best;
+  const result = { L: fitted.L * sd, x0: fitted.x0, k: fitted.k, b0: fitted.b0 * sd + mean };
+  return result.L >= 0 ? result : { L: -result.L, x0: result.x0, k: -result.k, b0: result.b0 + result.L };
+  // ### END SOLUTION
+}
+
+// %% nbgrader={"grade": true, "grade_id": "test-unit-fit-logistic", "locked": true, "points": 4, "schema_version": 3, "solution": false, "task": false}
+function testUnitFitLogistic(): void {
+  const truth: LogisticParams = { L: 3000, x0: 4.5, k: 1.2, b0: 400 };
+  const x = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+  const exact = fitLogistic(x, x.map((xi) => logisticEvalX(truth, xi)));
+  assertClose([exact.L, exact.x0, exact.k, exact.b0], [truth.L, truth.x0, truth.k, truth.b0], { rtol: 1e-3 }, "noise-free data");
+  assertThrows(() => fitLogistic([1, 2, 3], [1, 2, 3]), "4 points");
+  // ### BEGIN HIDDEN TESTS
+  const rng = new Rng(11);
+  const xs: number[] = [];
+  const ys: number[] = [];
+  for (let i = 0; i < 30; i++) {
+    const xi = (i * 10) / 29;
+    xs.push(xi);
+    ys.push(logisticEvalX(truth, xi) * (1 + 0.01 * rng.normal()));
+  }
+  const noisy = fitLogistic(xs, ys);
+  assertClose([noisy.L, noisy.x0, noisy.k, noisy.b0], [truth.L, truth.x0, truth.k, truth.b0], { rtol: 0.05 }, "1% noise, 30 points");
+  // A falling curve at a tiny scale (latency per sample in seconds) must fit just as well.
+  const falling: LogisticParams = { L: 0.004, x0: 3, k: -0.9, b0: 0.001 };
+  const f = fitLogistic(x, x.map((xi) => logisticEvalX(falling, xi)));
+  assertClose([f.L, f.x0, f.k, f.b0], [falling.L, falling.x0, falling.k, falling.b0], { rtol: 1e-3, atol: 1e-9 }, "small-scale falling curve");
+  // The mirrored parameters (b0 + L, −L, −k) draw the same curve; the fit reports L >= 0.
+  const mirrored = fitLogistic(xs, xs.map((xi) => logisticEvalX({ L: -truth.L, x0: truth.x0, k: -truth.k, b0: truth.b0 + truth.L }, xi)));
+  assertClose([mirrored.L, mirrored.k, mirrored.b0], [truth.L, truth.k, truth.b0], { rtol: 1e-3 }, "canonical form");
+  const flat = fitLogistic([1, 2, 3, 4], [5, 5, 5, 5]);
+  assertClose([flat.L, flat.b0], [0, 5]);
+  assertThrows(() => fitLogistic([1, 2, 3, 4], [1, 2, 3]), "y values");
+  assertThrows(() => fitLogistic([1, 2, 3, 4], [1, 2, Number.NaN, 4]), "finite");
+  assertThrows(() => fitLogistic([2, 2, 2, 2], [1, 2, 3, 4]), "equal");
+  // ### END HIDDEN TESTS
+  passed("testUnitFitLogistic");
+}
+testUnitFitLogistic();
+
+// %% [markdown]
+// `LogisticModel` wraps the parameters with the methods the rest of the kit uses: `evalX` at a
+// continuous `x`, `derivWrtX`, `eval(batch)` at a batch size (converted to `log2`), `fit`, and
+// `toDict`/`fromDict` so fitted curves can be saved with results.
+
+// %% nbgrader={"grade": false, "grade_id": "logistic-model", "locked": true, "schema_version": 3, "solution": false, "task": false}
+//| export perf.modeling
+/** Reads a finite number from a dict-like value (numbers, or numeric strings as found in CSVs). */
+function readNumber(dict: Record<string, unknown> | Map<string, unknown>, keys: string[], what: string): number {
+  for (const key of keys) {
+    const raw = dict instanceof Map ? dict.get(key) : dict[key];
+    if (raw === undefined || raw === null) continue;
+    const value = typeof raw === "string" && raw.trim() !== "" ? Number(raw) : raw;
+    if (typeof value !== "number" || !Number.isFinite(value)) {
+      throw new Error(`${what}: '${key}' must be a finite number, got ${JSON.stringify(raw)}`);
+    }
+    return value;
+  }
+  throw new Error(`${what}: missing '${keys[0]}'`);
+}
+
+class LogisticModel implements LogisticParams {
+  constructor(
+    readonly L: number,
+    readonly x0: number,
+    readonly k: number,
+    readonly b0: number,
+  ) {}
+
+  /** y at a continuous x (typically log2 of the batch size). */
+  evalX(x: number): number {
+    return logisticEvalX(this, x);
+  }
+
+  /** dy/dx at a continuous x. */
+  derivWrtX(x: number): number {
+    return logisticDerivX(this, x);
+  }
+
+  /** y at a batch size (x = log2 batch). */
+  eval(batch: number): number {
+    if (!(batch > 0)) throw new Error(`LogisticModel.eval: batch must be positive, got ${batch}`);
+    return this.evalX(Math.log2(batch));
+  }
+
+  /** Coarse grid search + Levenberg–Marquardt least squares (see `fitLogistic`). */
+  static fit(x: readonly number[], y: readonly number[]): LogisticModel {
+    const p = fitLogistic(x, y);
+    return new LogisticModel(p.L, p.x0, p.k, p.b0);
+  }
+
+  /** Convenience: fit against batch sizes rather than log2 values. */
+  static fitBatches(batchSizes: readonly number[], y: readonly number[]): LogisticModel {
+    return LogisticModel.fit(batchSizes.map((b) => Math.log2(b)), y);
+  }
+
+  toDict(): { L: number; x0: number; k: number; b0: number } {
+    return { L: this.L, x0: this.x0, k: this.k, b0: this.b0 };
+  }
+
+  static fromDict(dict: Record<string, unknown> | Map<string, unknown>): LogisticModel {
+    const what = "LogisticModel.fromDict";
+    return new LogisticModel(
+      readNumber(dict, ["L"], what),
+      readNumber(dict, ["x0"], what),
+      readNumber(dict, ["k"], what),
+      readNumber(dict, ["b0"], what),
+    );
+  }
+}
+
+// %% [markdown]
+// With a model of the sweep we can read off what the raw points only hint at: the throughput
+// ceiling `b0 + L`, the batch size at the midpoint `2^x0`, and where the slope per doubling of
+// the batch falls below, say, 5 % of the ceiling — a reasoned choice of batch size.
+
+// %% nbgrader={"grade": false, "grade_id": "sweep-chart", "locked": true, "schema_version": 3, "solution": false, "task": false}
+//| export perf.modeling
+/** Measured points of a batch sweep, with an optional fitted logistic drawn through them. */
+function batchSweepChartSpec(
+  points: readonly { batchSize: number; value: number }[],
+  curve: LogisticModel | null,
+  options: { title?: string; yTitle?: string } = {},
+): ChartSpec {
+  const x = { field: "batchSize", type: "quantitative", scale: { type: "log", base: 2 }, title: "batch size" };
+  const y = { field: "value", type: "quantitative", title: options.yTitle ?? "throughput (samples/s)" };
+  const layers: Record<string, unknown>[] = [
+    {
+      data: { values: points.map((p) => ({ batchSize: p.batchSize, value: p.value, series: "measured" })) },
+      mark: { type: "point", filled: true, size: 70 },
+      encoding: { x, y, color: { field: "series", type: "nominal", title: null } },
+    },
+  ];
+  if (curve && points.length > 0) {
+    const lo = Math.log2(Math.min(...points.map((p) => p.batchSize)));
+    const hi = Math.log2(Math.max(...points.map((p) => p.batchSize)));
+    const values = [];
+    for (let i = 0; i <= 80; i++) {
+      const xv = lo + ((hi - lo) * i) / 80;
+      values.push({ batchSize: 2 ** xv, value: curve.evalX(xv), series: "logistic fit" });
+    }
+    layers.push({
+      data: { values },
+      mark: { type: "line" },
+      encoding: { x, y, color: { field: "series", type: "nominal", title: null } },
+    });
+  }
+  return { title: options.title ?? "Batch sweep", width: 520, height: 300, layer: layers };
+}
+
+// %%
+await demo("fitting the sweep", async () => {
+  if (!sweep) throw new Error("Not implemented: run the batch sweep above first");
+  const batches = sweep.profiles.map((p) => p.batchSize);
+  if (batches.length < 4) {
+    console.log(`only ${batches.length} batch sizes were measured; a 4-parameter fit needs 4`);
+    return;
+  }
+  const throughputModel = LogisticModel.fitBatches(batches, sweep.profiles.map((p) => p.throughput));
+  console.log("throughput model:", throughputModel.toDict());
+  const small = throughputModel.k > 0 ? throughputModel.b0 : throughputModel.b0 + throughputModel.L;
+  const large = throughputModel.k > 0 ? throughputModel.b0 + throughputModel.L : throughputModel.b0;
+  console.log(
+    `throughput goes from ≈ ${small.toFixed(0)} (small batches) to ≈ ${large.toFixed(0)} samples/s ` +
+      `(large batches), half-way at batch ≈ ${(2 ** throughputModel.x0).toFixed(1)}`,
+  );
+  for (const b of [3, 48, 96]) console.log(`predicted at batch ${b}: ${throughputModel.eval(b).toFixed(0)} samples/s`);
+  await showChart(
+    batchSweepChartSpec(
+      sweep.profiles.map((p) => ({ batchSize: p.batchSize, value: p.throughput })),
+      throughputModel,
+      { title: "Batch sweep of a small MLP, with a fitted logistic" },
+    ),
+  );
+});
+
+// %% [markdown]
+// ### Inter-token latency: a mixture with stalls
+//
+// A language-model server produces tokens one step at a time; the **inter-token latency** (ITL) is
+// the gap between consecutive tokens of a stream. Most steps are routine ("steady"), but now and
+// then a step also does extra work — another request's prompt is processed, memory is
+// reorganised, the garbage collector runs — and every stream in the batch waits ("stall"). The
+// histogram of ITLs is therefore **bimodal and skewed**, and no single mean-and-standard-deviation
+// describes it.
+//
+// The `mlenergy-data` toolkit models it as two **log-normal** components sharing one offset:
+//
+// `ITL = loc + scale_c · exp(σ_c · Z)`, `Z ~ N(0, 1)`, where component `c` is *steady* with
+// probability `π_steady` and *stall* with probability `π_stall`.
+//
+// `loc` is the floor no step can beat; `scale_c` is the component's median above that floor;
+// `σ_c` its spread on a log scale. Its moments are known in closed form. For one log-normal
+// component `W = scale · e^(σZ)`:
+//
+// `E[W] = scale · e^(σ²/2)`, `E[W²] = scale² · e^(2σ²)`.
+//
+// For the mixture (weights normalised to sum to 1), with `loc` shifting the mean but not the spread:
+//
+// `mean = loc + Σ π_c E[W_c]`, `variance = Σ π_c E[W_c²] − (Σ π_c E[W_c])²`.
+
+// %% nbgrader={"grade": false, "grade_id": "itl-params", "locked": true, "schema_version": 3, "solution": false, "task": false}
+//| export perf.modeling
+interface ItlMixtureParams {
+  /** Offset shared by both components (seconds). */
+  loc: number;
+  piSteady: number;
+  sigmaSteady: number;
+  /** Median of the steady component above `loc` (seconds). */
+  scaleSteady: number;
+  piStall: number;
+  sigmaStall: number;
+  scaleStall: number;
+}
+
+/** Any seeded generator with uniform `next()` in [0, 1) and standard-normal `normal()` (e.g. Rng). */
+interface RandomSource {
+  next(): number;
+  normal(): number;
+}
+
+// %% [markdown]
+// ### Step 9: `itlMeanVar`
+//
+// **TODO**: Implement `itlMeanVar(p)` returning `[mean, variance]` of the mixture, analytically.
+//
+// **APPROACH**:
+// 1. Normalise the weights: `w_steady = π_steady / (π_steady + π_stall)`, likewise `w_stall`.
+//    Throw an `Error` if a weight is negative or both are 0.
+// 2. For each component, `m1 = scale · exp(σ²/2)` and `m2 = scale² · exp(2σ²)`.
+// 3. `M1 = Σ w·m1`, `M2 = Σ w·m2`; return `[loc + M1, M2 − M1²]`.
+//
+// **HINTS**: a variance computed as a difference can come out as `-1e-20` for a degenerate model;
+// clamp it at 0.
+
+// %% nbgrader={"grade": false, "grade_id": "itl-mean-var", "locked": false, "schema_version": 3, "solution": true, "task": false}
+//| export perf.modeling
+function itlMeanVar(p: ItlMixtureParams): [number, number] {
+  // ### BEGIN SOLUTION
+  if (p.piSteady < 0 || p.piStall < 0 || !(p.piSteady + p.piStall > 0)) {
+    throw new Error(`itlMeanVar: weights must be >= 0 and not both 0 (got ${p.piSteady}, ${p.piStall})`);
+  }
+  const total = p.piSteady + p.piStall;
+  const components = [
+    { w: p.piSteady / total, sigma: p.sigmaSteady, scale: p.scaleSteady },
+    { w: p.piStall / total, sigma: p.sigmaStall, scale: p.scaleStall },
+  ];
+  let m1 = 0;
+  let m2 = 0;
+  for (const c of components) {
+    m1 += c.w * c.scale * Math.exp((c.sigma * c.sigma) / 2);
+    m2 += c.w * c.scale * c.scale * Math.exp(2 * c.sigma * c.sigma);
+  }
+  return [p.loc + m1, Math.max(0, m2 - m1 * m1)];
+  // ### END SOLUTION
+}
+
+// %% nbgrader={"grade": true, "grade_id": "test-unit-itl-mean-var", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+function testUnitItlMeanVar(): void {
+  // One component only (π_stall = 0): the log-normal's textbook moments plus the offset.
+  const single: ItlMixtureParams = { loc: 0.5, piSteady: 1, sigmaSteady: 0.5, scaleSteady: 2, piStall: 0, sigmaStall: 1, scaleStall: 9 };
+  const [m, v] = itlMeanVar(single);
+  assertClose(m, 0.5 + 2 * Math.exp(0.125), { rtol: 1e-12 });
+  assertClose(v, 4 * (Math.exp(0.25) - 1) * Math.exp(0.25), { rtol: 1e-12 });
+  // ### BEGIN HIDDEN TESTS
+  // Two point masses (σ = 0) at 1 and 3 with weights 3:1 -> mean 1.5, variance 0.75.
+  const twoPoints: ItlMixtureParams = { loc: 0, piSteady: 3, sigmaSteady: 0, scaleSteady: 1, piStall: 1, sigmaStall: 0, scaleStall: 3 };
+  assertClose(itlMeanVar(twoPoints), [1.5, 0.75], { rtol: 1e-12 }, "weights are normalised");
+  const shifted = itlMeanVar({ ...twoPoints, loc: 10 });
+  assertClose(shifted, [11.5, 0.75], { rtol: 1e-12 }, "loc shifts the mean only");
+  const mixed: ItlMixtureParams = { loc: 0.01, piSteady: 0.9, sigmaSteady: 0.3, scaleSteady: 0.02, piStall: 0.1, sigmaStall: 0.7, scaleStall: 0.2 };
+  const e1 = 0.9 * 0.02 * Math.exp(0.045) + 0.1 * 0.2 * Math.exp(0.245);
+  const e2 = 0.9 * 0.0004 * Math.exp(0.18) + 0.1 * 0.04 * Math.exp(0.98);
+  assertClose(itlMeanVar(mixed), [0.01 + e1, e2 - e1 * e1], { rtol: 1e-10 });
+  assertThrows(() => itlMeanVar({ ...mixed, piSteady: 0, piStall: 0 }), "weights");
+  assertThrows(() => itlMeanVar({ ...mixed, piSteady: -0.1 }), "weights");
+  // ### END HIDDEN TESTS
+  passed("testUnitItlMeanVar");
+}
+testUnitItlMeanVar();
+
+// %% [markdown]
+// ### Fitting the mixture: EM on the shifted logs
+//
+// If we knew `loc`, then `y = log(ITL − loc)` would be a mixture of two **Gaussians** (a log-normal
+// is a Gaussian on the log scale), and Gaussian mixtures are fitted by **expectation–
+// maximisation** (EM), which alternates two easy steps until the likelihood stops improving:
+//
+// - **E-step**: for every point, the *responsibility* of each component — the posterior
+//   probability that the point came from it: `r_ic ∝ w_c · N(y_i; μ_c, σ_c)`.
+// - **M-step**: re-estimate each component from the points, weighted by responsibility:
+//   `w_c = mean_i r_ic`, `μ_c = Σ r_ic y_i / Σ r_ic`, `σ_c² = Σ r_ic (y_i − μ_c)² / Σ r_ic`.
+//
+// Two numerical cautions. Densities of far-away points underflow to 0, so compute in **log space**
+// (`@stdlib`'s `normal-logpdf`) and normalise with the log-sum-exp trick. And a component can
+// collapse onto a single point (σ → 0, likelihood → ∞), so put a small floor under σ.
+//
+// We do not know `loc`. The original toolkit fixes it; we estimate it too, by **profile
+// likelihood**: for each candidate `loc` below the smallest sample, run EM on the logs and score
+// the fit by the likelihood of the *original* data (the log-likelihood of the logs minus `Σ y_i`,
+// the Jacobian of the log transform); keep the best `loc`. That search is provided below; the EM
+// at its heart is your exercise.
+
+// %% [markdown]
+// ### Step 10: `emTwoGaussians`
+//
+// **TODO**: Implement EM for a two-component Gaussian mixture on the values `y`.
+//
+// **APPROACH**:
+// 1. Require at least 4 finite values. Let `sd` be their standard deviation; the σ floor is
+//    `max(1e-3 · sd, 1e-12)`.
+// 2. Start from `options.init` when given, else: means at the 25 % and 90 % quantiles, both σ equal
+//    to `max(sd / 2, floor)`, weights `[0.7, 0.3]`.
+// 3. Repeat up to `maxIterations` (default 500) times: E-step with `normalLogpdf(y, μ, σ)` plus
+//    `log w`, log-sum-exp per point (add it to the log-likelihood); M-step as above. Stop when the
+//    log-likelihood improves by less than `tolerance · (1 + |LL|)` (default tolerance `1e-8`).
+// 4. Return components ordered by mean (smaller first), with the final log-likelihood and the
+//    number of iterations.
+//
+// **HINTS**: if a component's total responsibility is (almost) 0, keep its old μ and σ instead of
+// dividing by zero.
+
+// %% nbgrader={"grade": false, "grade_id": "itl-em", "locked": false, "schema_version": 3, "solution": true, "task": false}
+//| export perf.modeling
+interface TwoGaussians {
+  weights: [number, number];
+  means: [number, number];
+  sigmas: [number, number];
+}
+
+interface TwoGaussianFit extends TwoGaussians {
+  logLikelihood: number;
+  iterations: number;
+}
+
+function emTwoGaussians(
+  y: readonly number[],
+  options: { init?: TwoGaussians; maxIterations?: number; tolerance?: number } = {},
+): TwoGaussianFit {
+  // ### BEGIN SOLUTION
+  const n = y.length;
+  if (n < 4 || !y.every(Number.isFinite)) {
+    throw new Error(`emTwoGaussians: need at least 4 finite values, got ${n}`);
+  }
+  const maxIterations = options.maxIterations ?? 500;
+  const tolerance = options.tolerance ?? 1e-8;
+  const sd = ss.standardDeviation([...y]);
+  const floor = Math.max(1e-3 * sd, 1e-12);
+  const sorted = [...y].sort((a, b) => a - b);
+  const w = options.init ? [...options.init.weights] : [0.7, 0.3];
+  const mu = options.init
+    ? [...options.init.means]
+    : [ss.quantileSorted(sorted, 0.25), ss.quantileSorted(sorted, 0.9)];
+  const sigma = options.init
+    ? options.init.sigmas.map((s) => Math.max(s, floor))
+    : [Math.max(sd / 2, floor), Math.max(sd / 2, floor)];
+  const r0 = new Float64Array(n);
+  let previous = Number.NEGATIVE_INFINITY;
+  let logLikelihood = Number.NEGATIVE_INFINITY;
+  let iterations = 0;
+  while (iterations < maxIterations) {
+    iterations++;
+    // E-step: responsibilities of component 0, in log space.
+    const logW0 = Math.log(w[0]);
+    const logW1 = Math.log(w[1]);
+    logLikelihood = 0;
+    for (let i = 0; i < n; i++) {
+      const l0 = logW0 + normalLogpdf(y[i], mu[0], sigma[0]);
+      const l1 = logW1 + normalLogpdf(y[i], mu[1], sigma[1]);
+      const top = Math.max(l0, l1);
+      const lse = top + Math.log(Math.exp(l0 - top) + Math.exp(l1 - top));
+      r0[i] = Math.exp(l0 - lse);
+      logLikelihood += lse;
+    }
+    // M-step.
+    let n0 = 0;
+    let s0 = 0;
+    let s1 = 0;
+    for (let i = 0; i < n; i++) {
+      n0 += r0[i];
+      s0 += r0[i] * y[i];
+      s1 += (1 - r0[i]) * y[i];
+    }
+    const n1 = n - n0;
+    const counts = [n0, n1];
+    const sums = [s0, s1];
+    for (let c = 0; c < 2; c++) {
+      w[c] = counts[c] / n;
+      if (counts[c] < 1e-9) continue;
+      mu[c] = sums[c] / counts[c];
+    }
+    let v0 = 0;
+    let v1 = 0;
+    for (let i = 0; i < n; i++) {
+      v0 += r0[i] * (y[i] - mu[0]) ** 2;
+      v1 += (1 - r0[i]) * (y[i] - mu[1]) ** 2;
+    }
+    if (n0 >= 1e-9) sigma[0] = Math.max(Math.sqrt(v0 / n0), floor);
+    if (n1 >= 1e-9) sigma[1] = Math.max(Math.sqrt(v1 / n1), floor);
+    if (Math.abs(logLikelihood - previous) <= tolerance * (1 + Math.abs(logLikelihood))) break;
+    previous = logLikelihood;
+  }
+  const order = mu[0] <= mu[1] ? [0, 1] : [1, 0];
+  return {
+    weights: [w[order[0]], w[order[1]]],
+    means: [mu[order[0]], mu[order[1]]],
+    sigmas: [sigma[order[0]], sigma[order[1]]],
+    logLikelihood,
+    iterations,
+  };
+  // ### END SOLUTION
+}
+
+// %% nbgrader={"grade": true, "grade_id": "test-unit-itl-em", "locked": true, "points": 4, "schema_version": 3, "solution": false, "task": false}
+function testUnitItlEm(): void {
+  const rng = new Rng(5);
+  const y: number[] = [];
+  for (let i = 0; i < 4000; i++) y.push(rng.next() < 0.8 ? -4 + 0.2 * rng.normal() : -2 + 0.5 * rng.normal());
+  const fit = emTwoGaussians(y);
+  assertClose(fit.weights, [0.8, 0.2], { rtol: 0.1 }, "weights");
+  assertClose(fit.means, [-4, -2], { rtol: 0.05 }, "means, smaller first");
+  assertClose(fit.sigmas, [0.2, 0.5], { rtol: 0.1 }, "sigmas");
+  assertThrows(() => emTwoGaussians([1, 2, 3]), "at least 4");
+  // ### BEGIN HIDDEN TESTS
+  assertClose(fit.weights[0] + fit.weights[1], 1, { rtol: 1e-9 }, "weights sum to 1");
+  assert(fit.iterations > 1 && fit.iterations < 500, `EM should converge, took ${fit.iterations}`);
+  // Reversed initialisation must still report the smaller mean first.
+  const reversed = emTwoGaussians(y, { init: { weights: [0.5, 0.5], means: [-1, -5], sigmas: [1, 1] } });
+  assertClose(reversed.means, [-4, -2], { rtol: 0.05 }, "ordered by mean");
+  // The log-likelihood is the mixture's: compare with a direct computation at the fitted values.
+  let ll = 0;
+  for (const v of y) {
+    let p = 0;
+    for (let c = 0; c < 2; c++) {
+      const z = (v - fit.means[c]) / fit.sigmas[c];
+      p += (fit.weights[c] * Math.exp(-0.5 * z * z)) / (fit.sigmas[c] * Math.sqrt(2 * Math.PI));
+    }
+    ll += Math.log(p);
+  }
+  assertClose(fit.logLikelihood, ll, { rtol: 1e-4 }, "log-likelihood");
+  const one = emTwoGaussians(y, { maxIterations: 1 });
+  assertEqual(one.iterations, 1, "maxIterations is respected");
+  // Far-away points must not produce NaN (log-space E-step).
+  const far = emTwoGaussians([0, 0.1, 0.2, 1e4, 1e4 + 0.1, 1e4 + 0.2]);
+  assert(far.means.every(Number.isFinite) && far.sigmas.every((s) => s > 0), "finite fit for separated data");
+  assertClose(far.weights, [0.5, 0.5], { rtol: 1e-6 });
+  assertThrows(() => emTwoGaussians([1, 2, Number.NaN, 4, 5]), "finite");
+  // ### END HIDDEN TESTS
+  passed("testUnitItlEm");
+}
+testUnitItlEm();
+
+// %% [markdown]
+// `ITLMixtureModel` puts it together: the seven parameters, `meanVar`, sampling, the density (for
+// charts), the profile-likelihood fit, and `toDict`/`fromDict` (which also accepts the
+// `itl_mix_`-prefixed keys of the CSV files the original toolkit writes).
+//
+// `sampleAvg` answers a capacity-planning question: with `n` replicas each producing a token, what
+// is their *average* ITL? For a few replicas we draw them exactly; above `exactThreshold` the
+// central limit theorem makes the average nearly normal with the mixture's mean and variance / n,
+// and one normal draw replaces `n` mixture draws.
+
+// %% nbgrader={"grade": false, "grade_id": "itl-mixture-model", "locked": true, "schema_version": 3, "solution": false, "task": false}
+//| export perf.modeling
+const ITL_MIX_KEYS: [keyof ItlMixtureParams, string][] = [
+  ["loc", "loc"],
+  ["piSteady", "pi_steady"],
+  ["sigmaSteady", "sigma_steady"],
+  ["scaleSteady", "scale_steady"],
+  ["piStall", "pi_stall"],
+  ["sigmaStall", "sigma_stall"],
+  ["scaleStall", "scale_stall"],
+];
+
+/** Fits EM on log(x - loc) and scores it by the log-likelihood of x itself. */
+function itlProfileFit(
+  sorted: readonly number[],
+  loc: number,
+  init?: TwoGaussians,
+  tolerance = 1e-6,
+): { loc: number; fit: TwoGaussianFit; score: number } {
+  const logs = sorted.map((v) => Math.log(v - loc));
+  const fit = emTwoGaussians(logs, { init, tolerance, maxIterations: 300 });
+  let jacobian = 0;
+  for (const l of logs) jacobian += l;
+  return { loc, fit, score: fit.logLikelihood - jacobian };
+}
+
+class ITLMixtureModel implements ItlMixtureParams {
+  readonly loc: number;
+  readonly piSteady: number;
+  readonly sigmaSteady: number;
+  readonly scaleSteady: number;
+  readonly piStall: number;
+  readonly sigmaStall: number;
+  readonly scaleStall: number;
+
+  constructor(p: ItlMixtureParams) {
+    for (const [field] of ITL_MIX_KEYS) {
+      if (!Number.isFinite(p[field])) throw new Error(`ITLMixtureModel: ${field} must be a finite number`);
+    }
+    if (p.sigmaSteady < 0 || p.sigmaStall < 0 || p.scaleSteady <= 0 || p.scaleStall <= 0) {
+      throw new Error("ITLMixtureModel: sigmas must be >= 0 and scales > 0");
+    }
+    this.loc = p.loc;
+    this.piSteady = p.piSteady;
+    this.sigmaSteady = p.sigmaSteady;
+    this.scaleSteady = p.scaleSteady;
+    this.piStall = p.piStall;
+    this.sigmaStall = p.sigmaStall;
+    this.scaleStall = p.scaleStall;
+    itlMeanVar(this); // validates the weights
+  }
+
+  /** Analytical [mean, variance] in seconds (see `itlMeanVar`). */
+  meanVar(): [number, number] {
+    return itlMeanVar(this);
+  }
+
+  /** One ITL draw, in seconds. */
+  sampleOne(rng: RandomSource): number {
+    const steady = rng.next() * (this.piSteady + this.piStall) < this.piSteady;
+    const sigma = steady ? this.sigmaSteady : this.sigmaStall;
+    const scale = steady ? this.scaleSteady : this.scaleStall;
+    return this.loc + scale * Math.exp(sigma * rng.normal());
+  }
+
+  /** The average ITL over `nReplicas` replicas: exact up to `exactThreshold`, normal beyond. */
+  sampleAvg(options: { nReplicas: number; rng: RandomSource; exactThreshold?: number }): number {
+    const n = options.nReplicas;
+    const threshold = options.exactThreshold ?? 30;
+    if (!(n > 0)) return Number.NaN;
+    if (!Number.isInteger(n)) throw new Error(`sampleAvg: nReplicas must be an integer, got ${n}`);
+    if (n <= threshold) {
+      let sum = 0;
+      for (let i = 0; i < n; i++) sum += this.sampleOne(options.rng);
+      return sum / n;
+    }
+    const [mean, variance] = this.meanVar();
+    return mean + Math.sqrt(variance / n) * options.rng.normal();
+  }
+
+  /** Probability density at x (per second). */
+  density(x: number): number {
+    if (!(x > this.loc)) return 0;
+    const total = this.piSteady + this.piStall;
+    const d = x - this.loc;
+    return (
+      (this.piSteady / total) * lognormalPdf(d, Math.log(this.scaleSteady), Math.max(this.sigmaSteady, 1e-12)) +
+      (this.piStall / total) * lognormalPdf(d, Math.log(this.scaleStall), Math.max(this.sigmaStall, 1e-12))
+    );
+  }
+
+  /**
+   * Fits the mixture to ITL samples (seconds): EM on log(x − loc) for each candidate loc below the
+   * smallest sample, keeping the loc of highest likelihood (a coarse log-spaced grid, then a
+   * golden-section search). `maxSamples` subsamples first, reproducibly from `seed`.
+   */
+  static fit(samples: readonly number[], options: { maxSamples?: number | null; seed?: number } = {}): ITLMixtureModel {
+    const finite = samples.filter((v) => Number.isFinite(v));
+    if (finite.length < 10) throw new Error(`ITLMixtureModel.fit: need at least 10 finite samples, got ${finite.length}`);
+    let data = finite;
+    const maxSamples = options.maxSamples ?? null;
+    if (maxSamples !== null && maxSamples < data.length) {
+      if (!Number.isInteger(maxSamples) || maxSamples < 10) throw new Error("ITLMixtureModel.fit: maxSamples must be an integer >= 10");
+      const rng = new Rng(options.seed ?? 0);
+      const copy = [...data];
+      for (let i = 0; i < maxSamples; i++) {
+        const j = i + Math.floor(rng.next() * (copy.length - i));
+        [copy[i], copy[j]] = [copy[j], copy[i]];
+      }
+      data = copy.slice(0, maxSamples);
+    }
+    const sorted = [...data].sort((a, b) => a - b);
+    const min = sorted[0];
+    const spread = ss.quantileSorted(sorted, 0.5) - min;
+    if (!(spread > 0)) throw new Error("ITLMixtureModel.fit: samples have no spread above their minimum");
+    // Candidate offsets loc = min − spread·2^j. Warm-start each EM from the previous solution.
+    let best: ReturnType<typeof itlProfileFit> | undefined;
+    let bestJ = 0;
+    let init: TwoGaussians | undefined;
+    for (let j = -12; j <= 4; j++) {
+      const candidate = itlProfileFit(sorted, min - spread * 2 ** j, init);
+      init = candidate.fit;
+      if (!best || candidate.score > best.score) {
+        best = candidate;
+        bestJ = j;
+      }
+    }
+    // Golden-section search on j in [bestJ − 1, bestJ + 1].
+    const phi = (Math.sqrt(5) - 1) / 2;
+    let lo = bestJ - 1;
+    let hi = bestJ + 1;
+    const at = (j: number) => itlProfileFit(sorted, min - spread * 2 ** j, best?.fit);
+    let c = at(hi - phi * (hi - lo));
+    let d = at(lo + phi * (hi - lo));
+    let cj = hi - phi * (hi - lo);
+    let dj = lo + phi * (hi - lo);
+    for (let iter = 0; iter < 18; iter++) {
+      if (c.score > d.score) {
+        hi = dj;
+        dj = cj;
+        d = c;
+        cj = hi - phi * (hi - lo);
+        c = at(cj);
+      } else {
+        lo = cj;
+        cj = dj;
+        c = d;
+        dj = lo + phi * (hi - lo);
+        d = at(dj);
+      }
+    }
+    for (const candidate of [c, d]) if (best && candidate.score > best.score) best = candidate;
+    if (!best) throw new Error("ITLMixtureModel.fit: no candidate offset could be fitted");
+    const final = itlProfileFit(sorted, best.loc, best.fit, 1e-10);
+    const f = final.fit;
+    return new ITLMixtureModel({
+      loc: final.loc,
+      piSteady: f.weights[0],
+      sigmaSteady: f.sigmas[0],
+      scaleSteady: Math.exp(f.means[0]),
+      piStall: f.weights[1],
+      sigmaStall: f.sigmas[1],
+      scaleStall: Math.exp(f.means[1]),
+    });
+  }
+
+  toDict(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [field, key] of ITL_MIX_KEYS) out[key] = this[field];
+    return out;
+  }
+
+  /** From a dict (or Map) with snake_case keys, optionally prefixed `itl_mix_`. */
+  static fromDict(dict: Record<string, unknown> | Map<string, unknown>): ITLMixtureModel {
+    const p = {} as ItlMixtureParams;
+    for (const [field, key] of ITL_MIX_KEYS) {
+      p[field] = readNumber(dict, [key, `itl_mix_${key}`], "ITLMixtureModel.fromDict");
+    }
+    return new ITLMixtureModel(p);
+  }
+}
+
+/** A density histogram of ITL samples (ms) with the fitted mixture density drawn over it. */
+function itlHistogramChartSpec(
+  samples: readonly number[],
+  model: ITLMixtureModel | null,
+  options: { bins?: number; title?: string } = {},
+): ChartSpec {
+  const sorted = [...samples].filter(Number.isFinite).sort((a, b) => a - b);
+  if (sorted.length === 0) throw new Error("itlHistogramChartSpec: no samples");
+  const bins = options.bins ?? 60;
+  const lo = sorted[0];
+  const hi = ss.quantileSorted(sorted, 0.995);
+  const width = (hi - lo) / bins || 1e-9;
+  const counts = new Array<number>(bins).fill(0);
+  for (const v of sorted) if (v <= hi) counts[Math.min(bins - 1, Math.floor((v - lo) / width))]++;
+  // Densities per millisecond: samples are in seconds, the axis in ms.
+  const bars = counts.map((count, i) => ({
+    start: (lo + i * width) * 1e3,
+    end: (lo + (i + 1) * width) * 1e3,
+    density: count / sorted.length / (width * 1e3),
+  }));
+  const x = { field: "start", type: "quantitative", title: "inter-token latency (ms)" };
+  const layers: Record<string, unknown>[] = [
+    {
+      data: { values: bars },
+      mark: { type: "bar", opacity: 0.5, color: "#4c78a8" },
+      encoding: { x, x2: { field: "end" }, y: { field: "density", type: "quantitative", title: "density (1/ms)" } },
+    },
+  ];
+  if (model) {
+    const curve = [];
+    for (let i = 0; i <= 300; i++) {
+      const v = lo + ((hi - lo) * i) / 300;
+      curve.push({ start: v * 1e3, density: model.density(v) / 1e3 });
+    }
+    layers.push({
+      data: { values: curve },
+      mark: { type: "line", color: "#e45756", strokeWidth: 2 },
+      encoding: { x, y: { field: "density", type: "quantitative" } },
+    });
+  }
+  return { title: options.title ?? "Inter-token latency", width: 520, height: 300, layer: layers };
+}
+
+// %% [markdown]
+// Now real inter-token latencies. The cell below is a toy continuous-batching server: each step
+// decodes one token for each of 8 active streams through a small network; with probability 0.1
+// a new request joins and its 48-token prompt is processed in the same step, so every stream
+// waits longer for that token. We time each step with `hrtimeMs` — the ITLs are measured, not
+// drawn from a distribution.
+
+// %%
+function generateInterTokenLatencies(tokens: number, rng: Rng): number[] {
+  const decoder = new Sequential([new Linear(128, 256, { seed: 21 }), new GELU(), new Linear(256, 128, { seed: 22 })]);
+  const streams = Tensor.randn([8, 128], rng);
+  const prompt = Tensor.randn([48, 128], rng);
+  for (let i = 0; i < 20; i++) decoder.forward(streams); // warm-up
+  const itls: number[] = [];
+  let last = hrtimeMs();
+  for (let t = 0; t < tokens; t++) {
+    decoder.forward(streams);
+    if (rng.next() < 0.1) decoder.forward(prompt);
+    const now = hrtimeMs();
+    itls.push((now - last) / 1e3);
+    last = now;
+  }
+  return itls;
+}
+const itls = generateInterTokenLatencies(3000, new Rng(42));
+console.log(
+  `${itls.length} ITLs: median ${(ss.median(itls) * 1e3).toFixed(3)} ms, ` +
+    `p99 ${(ss.quantile(itls, 0.99) * 1e3).toFixed(3)} ms, max ${(Math.max(...itls) * 1e3).toFixed(3)} ms`,
+);
+
+// %%
+let itlModel: ITLMixtureModel | undefined;
+await demo("fitting the ITL mixture", async () => {
+  itlModel = ITLMixtureModel.fit(itls, { maxSamples: 20000, seed: 0 });
+  console.log(itlModel.toDict());
+  const [mean, variance] = itlModel.meanVar();
+  console.log(
+    `model mean ${(mean * 1e3).toFixed(3)} ms (measured ${(ss.mean(itls) * 1e3).toFixed(3)} ms), ` +
+      `sd ${(Math.sqrt(variance) * 1e3).toFixed(3)} ms (measured ${(ss.standardDeviation(itls) * 1e3).toFixed(3)} ms)`,
+  );
+  console.log(`stall probability ≈ ${(itlModel.piStall * 100).toFixed(1)}% (the server used 10%)`);
+  await showChart(itlHistogramChartSpec(itls, itlModel, { title: "Measured ITLs with the fitted mixture density" }));
+  const rng = new Rng(9);
+  for (const n of [1, 8, 64, 512]) {
+    const draws = Array.from({ length: 2000 }, () => itlModel!.sampleAvg({ nReplicas: n, rng }));
+    console.log(
+      `average over ${String(n).padStart(3)} replicas: p50 ${(ss.median(draws) * 1e3).toFixed(3)} ms, ` +
+        `p99 ${(ss.quantile(draws, 0.99) * 1e3).toFixed(3)} ms`,
+    );
+  }
+});
+
+// %% [markdown]
+// ## Part 6 — An analytical engine: models, solvers, optimizers
+//
+// Profiling tells you what happened on this machine. To reason about *other* machines and other
+// targets you need analytical tools, and it pays to be strict about what kind of tool each one is.
+// Following the three-tier contract of the MLSys·im engine:
+//
+// | tier | the maths | example |
+// |---|---|---|
+// | **`BaseModel`** | forward: `Y = f(X)` for one fixed state, no choices | roofline latency of a workload on a machine |
+// | **`BaseSolver`** | inverse: `X = f⁻¹(Y)` for a target | bandwidth needed to hit a latency target |
+// | **`BaseOptimizer`** | search: `min f(x)` over a space, subject to constraints; must call models | cheapest accelerator that meets the target |
+//
+// Every tool declares what it **`requires`** (input names) and what it **`produces`** (output
+// names, each with a unit or a plain type). That declaration is what lets a `Pipeline` wire tools
+// together, and lets the engine **check dimensions**: a result declared in `s` must be a time,
+// `flop/s` a compute rate. Quantities are `mathjs` units, with a `flop` unit added (with the usual
+// prefixes: `Gflop/s`, `Tflop/s`). Mixing up GB/s and GFLOP/s, or bytes and bits, becomes an error
+// instead of a silently wrong answer.
+
+// %% nbgrader={"grade": false, "grade_id": "engine-base", "locked": true, "schema_version": 3, "solution": false, "task": false}
+//| export perf.modeling
+/** A private mathjs instance with a `flop` unit (prefixable: Gflop, Tflop, GFLOP...). */
+const perfMath: MathJsInstance = create(all);
+perfMath.createUnit("flop", { prefixes: "short", aliases: ["flops", "FLOP", "FLOPs"] });
+
+/** A physical quantity (a mathjs Unit). */
+type Quantity = Unit;
+
+/** `quantity(19.5, "Tflop/s")`, `quantity(2039, "GB/s")`, `quantity(5, "ms")`. */
+function quantity(value: number, unitText: string): Quantity {
+  return perfMath.unit(value, unitText);
+}
+
+class DimensionError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "DimensionError";
+  }
+}
+
+/** Returns `value` as a quantity of the same dimensions as `unitText`, or throws DimensionError. */
+function expectDimension(value: unknown, unitText: string, what: string): Quantity {
+  if (!perfMath.isUnit(value)) {
+    throw new DimensionError(`${what}: expected a quantity in ${unitText}, got ${typeof value}`);
+  }
+  // A unit made by another mathjs instance does not know `flop`: re-read it in ours.
+  const q = value instanceof perfMath.Unit ? value : perfMath.unit(String(value as unknown));
+  if (!q.equalBase(perfMath.unit(unitText))) {
+    throw new DimensionError(`${what}: expected dimensions of ${unitText}, got ${q.formatUnits()}`);
+  }
+  return q;
+}
+
+const PLAIN_TYPES = new Set(["number", "string", "boolean", "object"]);
+
+type ResolverKind = "model" | "solver" | "optimizer";
+type Inputs = Record<string, unknown>;
+type Outputs = Record<string, unknown>;
+
+/**
+ * The common contract. `requires` names the inputs; `produces` maps each output to a unit
+ * ("s", "flop/s", "GB/s") or a plain type ("number", "string", "boolean", "object"). Call
+ * `run(inputs)`: it checks the inputs are present, calls `solve`, and checks every declared output
+ * is there with the right dimensions.
+ */
+abstract class Resolver<I extends Inputs = Inputs, O extends Outputs = Outputs> {
+  abstract readonly kind: ResolverKind;
+  abstract readonly requires: readonly string[];
+  abstract readonly produces: Readonly<Record<string, string>>;
+  abstract solve(inputs: I): O;
+
+  get name(): string {
+    return this.constructor.name;
+  }
+
+  run(inputs: Inputs): O {
+    const missing = this.requires.filter((key) => inputs[key] === undefined);
+    if (missing.length > 0) throw new Error(`${this.name}: missing input(s) ${missing.join(", ")}`);
+    const picked: Inputs = {};
+    for (const key of this.requires) picked[key] = inputs[key];
+    const result = this.solve(picked as I);
+    checkOutputs(this.name, this.kind, this.produces, result);
+    return result;
+  }
+}
+
+function checkOutputs(name: string, kind: ResolverKind, produces: Readonly<Record<string, string>>, result: unknown): void {
+  if (result === null || typeof result !== "object") throw new Error(`${name}: solve must return an object`);
+  const out = result as Outputs;
+  if (kind === "optimizer") {
+    for (const key of ["objectiveValue", "bestConfig", "totalSearched"]) {
+      if (!(key in produces)) throw new Error(`${name}: an optimizer must declare '${key}' in produces`);
+    }
+  }
+  for (const [key, spec] of Object.entries(produces)) {
+    const value = out[key];
+    if (value === undefined) throw new Error(`${name}: declared output '${key}' is missing`);
+    if (PLAIN_TYPES.has(spec)) {
+      if (typeof value !== spec || value === null) {
+        throw new Error(`${name}: output '${key}' should be a ${spec}, got ${value === null ? "null" : typeof value}`);
+      }
+    } else {
+      expectDimension(value, spec, `${name}.${key}`);
+    }
+  }
+}
+
+/** Forward physics: one fixed state in, metrics out. No loops over options. */
+abstract class BaseModel<I extends Inputs = Inputs, O extends Outputs = Outputs> extends Resolver<I, O> {
+  readonly kind = "model" as const;
+}
+
+/** Inversion: a target in, the parameter that achieves it out. */
+abstract class BaseSolver<I extends Inputs = Inputs, O extends Outputs = Outputs> extends Resolver<I, O> {
+  readonly kind = "solver" as const;
+}
+
+/** The fields every optimizer result carries. */
+interface OptimizerResult extends Outputs {
+  objectiveValue: number;
+  bestConfig: Record<string, unknown>;
+  totalSearched: number;
+}
+
+/** Search: evaluates candidates with models and returns the best under the constraints. */
+abstract class BaseOptimizer<I extends Inputs = Inputs, O extends OptimizerResult = OptimizerResult> extends Resolver<I, O> {
+  readonly kind = "optimizer" as const;
+}
+
+/** What runs: total FLOPs and bytes moved by one execution (e.g. one forward pass). */
+interface Workload {
+  name: string;
+  flops: Quantity;
+  bytes: Quantity;
+}
+
+interface HardwareSpec {
+  name: string;
+  /** Peak dense FP32 rate (our tensors are float32). */
+  peakFlops: Quantity;
+  /** Peak dense FP16 tensor-core rate, where the vendor publishes one (not used by the models). */
+  peakFp16Flops: Quantity | null;
+  bandwidth: Quantity;
+  tdp: Quantity | null;
+  /** Launch list price in USD where the vendor announced one; null otherwise. */
+  priceUsd: number | null;
+  source: string;
+}
+
+function makeWorkload(name: string, flops: number, bytes: number): Workload {
+  return { name, flops: quantity(flops, "flop"), bytes: quantity(bytes, "B") };
+}
+
+// %% [markdown]
+// ### A catalogue of real accelerators
+//
+// The optimizer needs candidates. These are published vendor figures (peak, dense, no sparsity;
+// FP32 is the non-tensor vector rate). Prices are given only where the vendor announced a launch
+// list price — datacenter parts have none, so they carry `null` and a price-minimising search skips
+// them, as the original engine does. The last entry is *this* machine, with the ceilings measured
+// earlier in this notebook (price 0: you already own it).
+//
+// | accelerator | FP32 | FP16 tensor (dense) | bandwidth | power | launch price | source |
+// |---|---|---|---|---|---|---|
+// | NVIDIA T4 | 8.1 TFLOP/s | 65 TFLOP/s | 320 GB/s | 70 W | — | NVIDIA T4 datasheet |
+// | NVIDIA L4 | 30.3 TFLOP/s | 121 TFLOP/s (242 with sparsity) | 300 GB/s | 72 W | — | NVIDIA L4 datasheet |
+// | NVIDIA A100 80GB SXM | 19.5 TFLOP/s | 312 TFLOP/s | 2,039 GB/s | 400 W | — | NVIDIA A100 datasheet |
+// | NVIDIA H100 SXM | 67 TFLOP/s | 989 TFLOP/s (1,979 with sparsity) | 3,350 GB/s | 700 W | — | NVIDIA H100 datasheet |
+// | NVIDIA GeForce RTX 4080 (16 GB) | 48.7 TFLOP/s | — | 716.8 GB/s | 320 W | $1,199 | NVIDIA launch announcement (Sept 2022) |
+// | NVIDIA GeForce RTX 4090 | 82.6 TFLOP/s | — | 1,008 GB/s | 450 W | $1,599 | NVIDIA launch announcement (Sept 2022) |
+//
+// Where a cell says "—" the figure is not used here and we did not want to quote one we had not
+// checked. Datasheet peaks are ceilings, not promises: sustained rates are lower.
+
+// %% nbgrader={"grade": false, "grade_id": "accelerator-catalogue", "locked": true, "schema_version": 3, "solution": false, "task": false}
+//| export perf.modeling
+function acceleratorSpec(
+  name: string,
+  fp32Tflops: number,
+  fp16Tflops: number | null,
+  bandwidthGBs: number,
+  tdpW: number | null,
+  priceUsd: number | null,
+  source: string,
+): HardwareSpec {
+  return {
+    name,
+    peakFlops: quantity(fp32Tflops, "Tflop/s"),
+    peakFp16Flops: fp16Tflops === null ? null : quantity(fp16Tflops, "Tflop/s"),
+    bandwidth: quantity(bandwidthGBs, "GB/s"),
+    tdp: tdpW === null ? null : quantity(tdpW, "W"),
+    priceUsd,
+    source,
+  };
+}
+
+/** Published vendor figures; see the table above for what each number is. */
+const ACCELERATOR_CATALOGUE: readonly HardwareSpec[] = [
+  acceleratorSpec("NVIDIA T4", 8.1, 65, 320, 70, null, "NVIDIA T4 Tensor Core GPU datasheet"),
+  acceleratorSpec("NVIDIA L4", 30.3, 121, 300, 72, null, "NVIDIA L4 Tensor Core GPU datasheet"),
+  acceleratorSpec("NVIDIA A100 80GB SXM", 19.5, 312, 2039, 400, null, "NVIDIA A100 Tensor Core GPU datasheet"),
+  acceleratorSpec("NVIDIA H100 SXM", 67, 989, 3350, 700, null, "NVIDIA H100 Tensor Core GPU datasheet"),
+  acceleratorSpec("NVIDIA GeForce RTX 4080 16GB", 48.7, null, 716.8, 320, 1199, "NVIDIA GeForce RTX 40 series launch, Sept 2022"),
+  acceleratorSpec("NVIDIA GeForce RTX 4090", 82.6, null, 1008, 450, 1599, "NVIDIA GeForce RTX 40 series launch, Sept 2022"),
+];
+
+/** This machine as a catalogue entry, from measured ceilings (see measureMachinePeaks). */
+function measuredMachineSpec(peaks: { peakFlopsPerSecond: number; bandwidthBytesPerSecond: number }): HardwareSpec {
+  return {
+    name: "this machine (measured, 1 JS thread)",
+    peakFlops: quantity(peaks.peakFlopsPerSecond, "flop/s"),
+    peakFp16Flops: null,
+    bandwidth: quantity(peaks.bandwidthBytesPerSecond, "B/s"),
+    tdp: null,
+    priceUsd: 0,
+    source: "measured in this notebook",
+  };
+}
+
+// %% [markdown]
+// ### Step 11: a model, a solver and an optimizer
+//
+// **TODO**: Implement `solve` for the three resolvers below.
+//
+// **APPROACH**:
+// 1. `RooflineModel.solve({ workload, hardware })`: check dimensions with `expectDimension`
+//    (`flop`, `B`, `flop/s`, `B/s`). `computeTime = flops / peak` and `memoryTime = bytes /
+//    bandwidth` (both `.to("s")`); the roofline latency is the larger. Also return `intensity`
+//    (`flops / bytes` in `flop/B`), `ridgeIntensity` (`peak / bandwidth`), `attainableFlops`
+//    (`min(peak, intensity × bandwidth)` in `Gflop/s`) and `bound` (`"memory-bound"` when
+//    intensity < ridge, else `"compute-bound"`).
+// 2. `RequiredBandwidthSolver.solve({ workload, targetLatency })`: invert the model. The latency is
+//    at most the target exactly when `bandwidth ≥ bytes / target` and `peak ≥ flops / target`.
+//    Return `requiredBandwidth` (in `GB/s`) and `requiredFlops` (in `Gflop/s`).
+// 3. `CheapestHardwareOptimizer.solve({ workload, targetLatency, catalogue })`: for each entry,
+//    evaluate `new RooflineModel().run(...)`; it is feasible when its latency ≤ target. The
+//    objective is `this.objective` (`"priceUsd"`, or `"tdpWatts"` from `tdp` in W); skip entries
+//    where it is `null`. Return the minimum as `objectiveValue`, `bestConfig: { hardware: name }`,
+//    `totalSearched` (entries in the catalogue), `feasible` (names) and `predictedLatency`. If
+//    nothing qualifies, throw an `Error` saying `no hardware` meets the target.
+//
+// **HINTS**: `perfMath.divide(a, b) as Quantity`, `q.to("s")`, `perfMath.smaller(a, b)` compares
+// two quantities, `q.toNumber("s")` gives a plain number.
+
+// %% nbgrader={"grade": false, "grade_id": "engine-resolvers", "locked": false, "schema_version": 3, "solution": true, "task": false}
+//| export perf.modeling
+interface RooflineResult extends Outputs {
+  latency: Quantity;
+  computeTime: Quantity;
+  memoryTime: Quantity;
+  intensity: Quantity;
+  ridgeIntensity: Quantity;
+  attainableFlops: Quantity;
+  bound: "memory-bound" | "compute-bound";
+}
+
+class RooflineModel extends BaseModel<{ workload: Workload; hardware: HardwareSpec }, RooflineResult> {
+  readonly requires = ["workload", "hardware"];
+  readonly produces = {
+    latency: "s",
+    computeTime: "s",
+    memoryTime: "s",
+    intensity: "flop/B",
+    ridgeIntensity: "flop/B",
+    attainableFlops: "flop/s",
+    bound: "string",
+  };
+
+  solve({ workload, hardware }: { workload: Workload; hardware: HardwareSpec }): RooflineResult {
+    // ### BEGIN SOLUTION
+    const flops = expectDimension(workload.flops, "flop", "workload.flops");
+    const bytes = expectDimension(workload.bytes, "B", "workload.bytes");
+    const peak = expectDimension(hardware.peakFlops, "flop/s", `${hardware.name} peakFlops`);
+    const bandwidth = expectDimension(hardware.bandwidth, "B/s", `${hardware.name} bandwidth`);
+    const computeTime = (perfMath.divide(flops, peak) as Quantity).to("s");
+    const memoryTime = (perfMath.divide(bytes, bandwidth) as Quantity).to("s");
+    const intensity = (perfMath.divide(flops, bytes) as Quantity).to("flop/B");
+    const ridgeIntensity = (perfMath.divide(peak, bandwidth) as Quantity).to("flop/B");
+    const memoryCeiling = (perfMath.multiply(intensity, bandwidth) as Quantity).to("Gflop/s");
+    const peakG = peak.to("Gflop/s");
+    return {
+      latency: perfMath.smaller(computeTime, memoryTime) ? memoryTime : computeTime,
+      computeTime,
+      memoryTime,
+      intensity,
+      ridgeIntensity,
+      attainableFlops: perfMath.smaller(memoryCeiling, peakG) ? memoryCeiling : peakG,
+      bound: perfMath.smaller(intensity, ridgeIntensity) ? "memory-bound" : "compute-bound",
+    };
+    // ### END SOLUTION
+  }
+}
+
+interface RequiredBandwidthResult extends Outputs {
+  requiredBandwidth: Quantity;
+  requiredFlops: Quantity;
+}
+
+class RequiredBandwidthSolver extends BaseSolver<{ workload: Workload; targetLatency: Quantity }, RequiredBandwidthResult> {
+  readonly requires = ["workload", "targetLatency"];
+  readonly produces = { requiredBandwidth: "B/s", requiredFlops: "flop/s" };
+
+  solve({ workload, targetLatency }: { workload: Workload; targetLatency: Quantity }): RequiredBandwidthResult {
+    // ### BEGIN SOLUTION
+    const t = expectDimension(targetLatency, "s", "targetLatency");
+    if (!(t.toNumber("s") > 0)) throw new Error("RequiredBandwidthSolver: targetLatency must be positive");
+    const bytes = expectDimension(workload.bytes, "B", "workload.bytes");
+    const flops = expectDimension(workload.flops, "flop", "workload.flops");
+    return {
+      requiredBandwidth: (perfMath.divide(bytes, t) as Quantity).to("GB/s"),
+      requiredFlops: (perfMath.divide(flops, t) as Quantity).to("Gflop/s"),
+    };
+    // ### END SOLUTION
+  }
+}
+
+interface CheapestHardwareResult extends OptimizerResult {
+  feasible: string[];
+  predictedLatency: Quantity;
+}
+
+class CheapestHardwareOptimizer extends BaseOptimizer<
+  { workload: Workload; targetLatency: Quantity; catalogue: readonly HardwareSpec[] },
+  CheapestHardwareResult
+> {
+  readonly requires = ["workload", "targetLatency", "catalogue"];
+  readonly produces = {
+    objectiveValue: "number",
+    bestConfig: "object",
+    totalSearched: "number",
+    feasible: "object",
+    predictedLatency: "s",
+  };
+
+  constructor(readonly objective: "priceUsd" | "tdpWatts" = "priceUsd") {
+    super();
+  }
+
+  solve({
+    workload,
+    targetLatency,
+    catalogue,
+  }: {
+    workload: Workload;
+    targetLatency: Quantity;
+    catalogue: readonly HardwareSpec[];
+  }): CheapestHardwareResult {
+    // ### BEGIN SOLUTION
+    const target = expectDimension(targetLatency, "s", "targetLatency");
+    const model = new RooflineModel();
+    const feasible: string[] = [];
+    let best: { name: string; value: number; latency: Quantity } | undefined;
+    for (const hardware of catalogue) {
+      const { latency } = model.run({ workload, hardware });
+      if (perfMath.larger(latency, target)) continue;
+      feasible.push(hardware.name);
+      const value =
+        this.objective === "priceUsd"
+          ? hardware.priceUsd
+          : hardware.tdp === null
+            ? null
+            : hardware.tdp.toNumber("W");
+      if (value === null) continue;
+      if (!best || value < best.value || (value === best.value && perfMath.smaller(latency, best.latency))) {
+        best = { name: hardware.name, value, latency };
+      }
+    }
+    if (!best) {
+      throw new Error(
+        `CheapestHardwareOptimizer: no hardware with a known ${this.objective} meets ${target.toString()} for ${workload.name}`,
+      );
+    }
+    return {
+      objectiveValue: best.value,
+      bestConfig: { hardware: best.name },
+      totalSearched: catalogue.length,
+      feasible,
+      predictedLatency: best.latency,
+    };
+    // ### END SOLUTION
+  }
+}
+
+// %% nbgrader={"grade": true, "grade_id": "test-unit-engine-resolvers", "locked": true, "points": 4, "schema_version": 3, "solution": false, "task": false}
+function testUnitEngineResolvers(): void {
+  const toy = acceleratorSpec("toy", 1, null, 100, 50, 10, "test");
+  // 2 GFLOP and 1 GB: compute 2 ms at 1 Tflop/s, memory 10 ms at 100 GB/s -> memory-bound, 10 ms.
+  const w = makeWorkload("toy workload", 2e9, 1e9);
+  const r = new RooflineModel().run({ workload: w, hardware: toy });
+  assertClose(r.latency.toNumber("ms"), 10, { rtol: 1e-9 });
+  assertClose(r.computeTime.toNumber("ms"), 2, { rtol: 1e-9 });
+  assertClose(r.intensity.toNumber("flop/B"), 2, { rtol: 1e-9 });
+  assertClose(r.ridgeIntensity.toNumber("flop/B"), 10, { rtol: 1e-9 });
+  assertClose(r.attainableFlops.toNumber("Gflop/s"), 200, { rtol: 1e-9 });
+  assertEqual(r.bound, "memory-bound");
+  const s = new RequiredBandwidthSolver().run({ workload: w, targetLatency: quantity(5, "ms") });
+  assertClose(s.requiredBandwidth.toNumber("GB/s"), 200, { rtol: 1e-9 });
+  assertClose(s.requiredFlops.toNumber("Gflop/s"), 400, { rtol: 1e-9 });
+  // ### BEGIN HIDDEN TESTS
+  const computeHeavy = makeWorkload("dense", 1e12, 1e8);
+  const c = new RooflineModel().run({ workload: computeHeavy, hardware: toy });
+  assertEqual(c.bound, "compute-bound");
+  assertClose(c.latency.toNumber("s"), 1, { rtol: 1e-9 });
+  assertClose(c.attainableFlops.toNumber("Tflop/s"), 1, { rtol: 1e-9 });
+  // Units are checked: bandwidth given in GFLOP/s instead of GB/s is refused.
+  const wrong = { ...toy, bandwidth: quantity(100, "Gflop/s") };
+  assertThrows(() => new RooflineModel().run({ workload: w, hardware: wrong }), "B/s");
+  assertThrows(() => new RequiredBandwidthSolver().run({ workload: w, targetLatency: quantity(5, "GB") }), "targetLatency");
+  // The solver inverts the model: hardware with exactly the required figures meets the target.
+  const exact = acceleratorSpec("exact", s.requiredFlops.toNumber("Tflop/s"), null, s.requiredBandwidth.toNumber("GB/s"), null, null, "test");
+  assertClose(new RooflineModel().run({ workload: w, hardware: exact }).latency.toNumber("ms"), 5, { rtol: 1e-9 });
+  const catalogue = [
+    acceleratorSpec("slow-cheap", 0.1, null, 10, 30, 100, "test"),
+    acceleratorSpec("fast-pricey", 100, null, 2000, 400, 5000, "test"),
+    acceleratorSpec("fast-unpriced", 100, null, 2000, 300, null, "test"),
+    acceleratorSpec("mid", 10, null, 500, 150, 900, "test"),
+  ];
+  const o = new CheapestHardwareOptimizer().run({ workload: w, targetLatency: quantity(5, "ms"), catalogue });
+  assertEqual(o.bestConfig, { hardware: "mid" });
+  assertEqual(o.objectiveValue, 900);
+  assertEqual(o.totalSearched, 4);
+  assertEqual([...o.feasible].sort(), ["fast-pricey", "fast-unpriced", "mid"]);
+  const p = new CheapestHardwareOptimizer("tdpWatts").run({ workload: w, targetLatency: quantity(5, "ms"), catalogue });
+  assertEqual(p.bestConfig, { hardware: "mid" });
+  const q = new CheapestHardwareOptimizer("tdpWatts").run({ workload: w, targetLatency: quantity(0.6, "ms"), catalogue });
+  assertEqual(q.bestConfig, { hardware: "fast-unpriced" }, "lowest power among the fast ones");
+  assertThrows(
+    () => new CheapestHardwareOptimizer().run({ workload: w, targetLatency: quantity(1, "us"), catalogue }),
+    "no hardware",
+  );
+  // ### END HIDDEN TESTS
+  passed("testUnitEngineResolvers");
+}
+testUnitEngineResolvers();
+
+// %% [markdown]
+// ### Composing tools: a `Pipeline` with callbacks
+//
+// Real questions chain tools: *profile* a workload, *model* its latency on a machine, *solve* for
+// the bandwidth a target needs, *search* the catalogue. A `Pipeline` runs resolvers in order and
+// passes every output forward: a later stage may require anything given as input or produced by
+// an earlier stage. Because each stage declares `requires` and `produces`, the pipeline can check
+// the whole chain **before running anything** and name the missing input, instead of failing
+// half-way through an expensive run.
+//
+// Callbacks observe the run without changing it (logging to a file or an experiment tracker):
+// each registered callback's `onStageEnd(stageName, result)` is called after every stage.
+
+// %% [markdown]
+// ### Step 12: `Pipeline.run`
+//
+// **TODO**: Implement `run(inputs)` returning each stage's result keyed by `stageName(i)`.
+//
+// **APPROACH**:
+// 1. Check first: walk the stages with the set of available names (the keys of `inputs`). For each
+//    stage, any name in `requires` not yet available is an error: throw a `PipelineError` naming
+//    the stage and the missing inputs. Then add the stage's `produces` keys to the available set.
+// 2. Run: `context = { ...inputs }`. For each stage, `result = stage.run(context)`, store it under
+//    `stageName(i)`, copy its fields into `context`, and call every callback's `onStageEnd`.
+//
+// **HINTS**: checking before running is the point: no stage may run when a later one would fail
+// for a missing input.
+
+// %% nbgrader={"grade": false, "grade_id": "pipeline", "locked": false, "schema_version": 3, "solution": true, "task": false}
+//| export perf.modeling
+class PipelineError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "PipelineError";
+  }
+}
+
+interface PipelineCallback {
+  onStageEnd(stageName: string, result: Outputs): void;
+}
+
+class Pipeline {
+  private readonly callbacks: PipelineCallback[] = [];
+
+  constructor(readonly stages: readonly Resolver[]) {}
+
+  registerCallback(callback: PipelineCallback): this {
+    this.callbacks.push(callback);
+    return this;
+  }
+
+  /** The result key of stage i: its class name, with `#2`, `#3`... for repeats. */
+  stageName(i: number): string {
+    const name = this.stages[i].name;
+    const earlier = this.stages.slice(0, i).filter((s) => s.name === name).length;
+    return earlier === 0 ? name : `${name}#${earlier + 1}`;
+  }
+
+  run(inputs: Inputs): Record<string, Outputs> {
+    // ### BEGIN SOLUTION
+    const available = new Set(Object.keys(inputs).filter((k) => inputs[k] !== undefined));
+    this.stages.forEach((stage, i) => {
+      const missing = stage.requires.filter((key) => !available.has(key));
+      if (missing.length > 0) {
+        throw new PipelineError(
+          `stage ${i + 1} (${this.stageName(i)}) requires ${missing.join(", ")}, which no input or earlier stage provides`,
+        );
+      }
+      for (const key of Object.keys(stage.produces)) available.add(key);
+    });
+    const context: Inputs = { ...inputs };
+    const results: Record<string, Outputs> = {};
+    this.stages.forEach((stage, i) => {
+      const name = this.stageName(i);
+      const result = stage.run(context);
+      results[name] = result;
+      Object.assign(context, result);
+      for (const callback of this.callbacks) callback.onStageEnd(name, result);
+    });
+    return results;
+    // ### END SOLUTION
+  }
+}
+
+// %% nbgrader={"grade": true, "grade_id": "test-unit-pipeline", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+/** A tiny model for tests: doubles `x` (a length) into `y`. */
+class DoubleLength extends BaseModel<{ x: Quantity }, { y: Quantity }> {
+  readonly requires = ["x"];
+  readonly produces = { y: "m" };
+  solve({ x }: { x: Quantity }): { y: Quantity } {
+    return { y: perfMath.multiply(x, 2) as Quantity };
+  }
+}
+
+/** Needs `y` (from DoubleLength) and gives the time to cover it at `speed`. */
+class TravelTime extends BaseModel<{ y: Quantity; speed: Quantity }, { time: Quantity }> {
+  readonly requires = ["y", "speed"];
+  readonly produces = { time: "s" };
+  solve({ y, speed }: { y: Quantity; speed: Quantity }): { time: Quantity } {
+    return { time: (perfMath.divide(y, speed) as Quantity).to("s") };
+  }
+}
+
+function testUnitPipeline(): void {
+  const seen: string[] = [];
+  const pipeline = new Pipeline([new DoubleLength(), new TravelTime()]).registerCallback({
+    onStageEnd: (name) => seen.push(name),
+  });
+  const results = pipeline.run({ x: quantity(3, "m"), speed: quantity(2, "m/s") });
+  assertClose((results.DoubleLength.y as Quantity).toNumber("m"), 6);
+  assertClose((results.TravelTime.time as Quantity).toNumber("s"), 3, {}, "outputs flow forward");
+  assertEqual(seen, ["DoubleLength", "TravelTime"], "callbacks after each stage");
+  // ### BEGIN HIDDEN TESTS
+  let ran = 0;
+  class Counting extends DoubleLength {
+    override solve(inputs: { x: Quantity }): { y: Quantity } {
+      ran++;
+      return super.solve(inputs);
+    }
+  }
+  assertThrows(
+    () => new Pipeline([new Counting(), new TravelTime()]).run({ x: quantity(1, "m") }),
+    "speed",
+    "missing input named",
+  );
+  assertEqual(ran, 0, "nothing runs when the chain is incomplete");
+  assertThrows(() => new Pipeline([new TravelTime(), new DoubleLength()]).run({ x: quantity(1, "m"), speed: quantity(1, "m/s") }), "TravelTime", "order matters: y is produced too late");
+  const twice = new Pipeline([new DoubleLength(), new DoubleLength()]).run({ x: quantity(1, "m") });
+  assertEqual(Object.keys(twice), ["DoubleLength", "DoubleLength#2"]);
+  const log: [string, number][] = [];
+  new Pipeline([new DoubleLength()])
+    .registerCallback({ onStageEnd: (n, r) => log.push([n, (r.y as Quantity).toNumber("m")]) })
+    .registerCallback({ onStageEnd: (n) => log.push([n + "!", 0]) })
+    .run({ x: quantity(2, "m") });
+  assertEqual(log, [["DoubleLength", 4], ["DoubleLength!", 0]], "every callback, in order");
+  // A stage whose output has the wrong dimension is caught by its own run().
+  class BadUnits extends BaseModel<{ x: Quantity }, { y: Quantity }> {
+    readonly requires = ["x"];
+    readonly produces = { y: "s" };
+    solve({ x }: { x: Quantity }): { y: Quantity } {
+      return { y: x };
+    }
+  }
+  assertThrows(() => new Pipeline([new BadUnits()]).run({ x: quantity(1, "m") }), "BadUnits.y");
+  const inputs = { x: quantity(1, "m"), speed: quantity(1, "m/s") };
+  new Pipeline([new DoubleLength(), new TravelTime()]).run(inputs);
+  assertEqual(Object.keys(inputs), ["x", "speed"], "the caller's inputs are not modified");
+  // ### END HIDDEN TESTS
+  passed("testUnitPipeline");
+}
+testUnitPipeline();
+
+// %% [markdown]
+// ### Plugins: tools from installed packages
+//
+// You should not have to edit this package to add a tool. A package can declare resolvers in its
+// `package.json`, and the `ResolverRegistry` discovers them in the `node_modules` folders it is
+// given (by default those above the current directory, as Node's own module resolution walks):
+//
+// ```json
+// {
+//   "name": "my-perf-tools",
+//   "tinytorch-ts": { "plugins": { "power_efficiency": "./dist/power.js#PowerEfficiencyModel" } }
+// }
+// ```
+//
+// Each entry maps a name to `file#ExportName` (the file relative to the package; without `#` the
+// module itself). A plugin class needs `requires`, `produces` and `solve`, and may extend
+// `BaseModel` and friends; a plain class is wrapped so that `run()` checks it like any other.
+// A broken plugin is reported in `registry.errors` and skipped — one bad package must not stop the
+// others from loading. Loading a plugin runs its code, so install only packages you trust.
+
+// %% nbgrader={"grade": false, "grade_id": "resolver-registry", "locked": true, "schema_version": 3, "solution": false, "task": false}
+//| export perf.modeling
+type ResolverFactory = () => Resolver;
+
+interface ResolverEntry {
+  create: ResolverFactory;
+  source: string;
+}
+
+/** A resolver from a plugin that does not extend Resolver: checked like any other. */
+class PluginResolver extends Resolver {
+  readonly kind: ResolverKind;
+  readonly requires: readonly string[];
+  readonly produces: Readonly<Record<string, string>>;
+
+  constructor(
+    private readonly inner: { solve(inputs: Inputs): Outputs; requires: readonly string[]; produces: Record<string, string>; kind?: unknown },
+    private readonly pluginName: string,
+  ) {
+    super();
+    this.kind = inner.kind === "solver" || inner.kind === "optimizer" ? inner.kind : "model";
+    this.requires = [...inner.requires];
+    this.produces = { ...inner.produces };
+  }
+
+  override get name(): string {
+    return this.pluginName;
+  }
+
+  solve(inputs: Inputs): Outputs {
+    return this.inner.solve(inputs);
+  }
+}
+
+function isResolverShape(value: unknown): value is { solve(inputs: Inputs): Outputs; requires: readonly string[]; produces: Record<string, string> } {
+  if (value === null || typeof value !== "object") return false;
+  const v = value as Record<string, unknown>;
+  return (
+    typeof v.solve === "function" &&
+    Array.isArray(v.requires) &&
+    v.requires.every((r) => typeof r === "string") &&
+    v.produces !== null &&
+    typeof v.produces === "object" &&
+    Object.values(v.produces as object).every((p) => typeof p === "string")
+  );
+}
+
+/** node_modules folders from `start` up to the root, nearest first. */
+function nodeModulesAbove(start: string): string[] {
+  const dirs: string[] = [];
+  let dir = resolve(start);
+  for (;;) {
+    const candidate = join(dir, "node_modules");
+    if (existsSync(candidate)) dirs.push(candidate);
+    const parent = dirname(dir);
+    if (parent === dir) return dirs;
+    dir = parent;
+  }
+}
+
+class ResolverRegistry {
+  private readonly entries = new Map<string, ResolverEntry>();
+  /** Problems met while discovering plugins (the plugin is skipped). */
+  readonly errors: string[] = [];
+
+  /** A registry holding this module's three example resolvers. */
+  static withBuiltins(): ResolverRegistry {
+    return new ResolverRegistry()
+      .register("roofline", () => new RooflineModel())
+      .register("required_bandwidth", () => new RequiredBandwidthSolver())
+      .register("cheapest_hardware", () => new CheapestHardwareOptimizer());
+  }
+
+  register(name: string, create: ResolverFactory, source = "built-in"): this {
+    if (this.entries.has(name)) throw new Error(`ResolverRegistry: '${name}' is already registered`);
+    this.entries.set(name, { create, source });
+    return this;
+  }
+
+  create(name: string): Resolver {
+    const entry = this.entries.get(name);
+    if (!entry) throw new Error(`ResolverRegistry: no resolver named '${name}' (known: ${[...this.entries.keys()].join(", ")})`);
+    return entry.create();
+  }
+
+  /** Every registered resolver with its kind, contract and where it came from. */
+  listAvailable(): Record<string, { kind: ResolverKind; requires: string[]; produces: Record<string, string>; source: string }> {
+    const out: Record<string, { kind: ResolverKind; requires: string[]; produces: Record<string, string>; source: string }> = {};
+    for (const [name, entry] of this.entries) {
+      const r = entry.create();
+      out[name] = { kind: r.kind, requires: [...r.requires], produces: { ...r.produces }, source: entry.source };
+    }
+    return out;
+  }
+
+  /** Loads the plugins declared by packages in `nodeModulesDirs`; returns the names registered. */
+  discover(options: { nodeModulesDirs?: string[] } = {}): string[] {
+    const found: string[] = [];
+    for (const dir of options.nodeModulesDirs ?? nodeModulesAbove(process.cwd())) {
+      for (const pkgDir of this.packagesIn(dir)) found.push(...this.loadPackage(pkgDir));
+    }
+    return found;
+  }
+
+  private packagesIn(nodeModules: string): string[] {
+    const out: string[] = [];
+    let names: string[] = [];
+    try {
+      names = readdirSync(nodeModules).sort();
+    } catch {
+      return out;
+    }
+    for (const name of names) {
+      if (name.startsWith(".")) continue;
+      const full = join(nodeModules, name);
+      if (name.startsWith("@")) {
+        try {
+          for (const inner of readdirSync(full).sort()) out.push(join(full, inner));
+        } catch {
+          /* not a directory */
+        }
+      } else out.push(full);
+    }
+    return out;
+  }
+
+  private loadPackage(pkgDir: string): string[] {
+    const manifestPath = join(pkgDir, "package.json");
+    let manifest: Record<string, unknown>;
+    try {
+      if (!statSync(manifestPath).isFile()) return [];
+      manifest = JSON.parse(readFileSync(manifestPath, "utf8")) as Record<string, unknown>;
+    } catch {
+      return [];
+    }
+    const section = manifest["tinytorch-ts"] as { plugins?: unknown } | undefined;
+    if (!section || typeof section !== "object" || section.plugins === undefined) return [];
+    const pkgName = typeof manifest.name === "string" ? manifest.name : pkgDir;
+    if (section.plugins === null || typeof section.plugins !== "object") {
+      this.errors.push(`${pkgName}: "tinytorch-ts".plugins must be an object`);
+      return [];
+    }
+    const registered: string[] = [];
+    for (const [name, spec] of Object.entries(section.plugins as Record<string, unknown>)) {
+      try {
+        this.loadPlugin(pkgDir, pkgName, name, spec);
+        registered.push(name);
+      } catch (e) {
+        this.errors.push(`${pkgName}: plugin '${name}': ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+    return registered;
+  }
+
+  private loadPlugin(pkgDir: string, pkgName: string, name: string, spec: unknown): void {
+    if (typeof spec !== "string" || spec.trim() === "") throw new Error("expected \"file#ExportName\"");
+    const [file, exportName] = spec.split("#");
+    const root = realpathSync(pkgDir);
+    const target = realpathSync(resolve(root, file));
+    const rel = relative(root, target);
+    if (rel.startsWith("..") || isAbsolute(rel)) throw new Error(`${file} is outside the package`);
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const loaded = require(target) as Record<string, unknown>;
+    const exported = exportName ? loaded[exportName] : loaded;
+    if (typeof exported !== "function") throw new Error(`${exportName ?? file} is not a class`);
+    const Ctor = exported as new () => unknown;
+    const create = (): Resolver => {
+      const instance = new Ctor();
+      if (instance instanceof Resolver) return instance;
+      if (!isResolverShape(instance)) throw new Error("needs requires (string[]), produces (object) and solve()");
+      return new PluginResolver(instance, name);
+    };
+    create(); // fail now, at discovery, rather than at first use
+    this.register(name, create, pkgName);
+  }
+}
+
+// %% [markdown]
+// ### The engine at work: this machine, a latency target, and the catalogue
+//
+// Let us turn the MLP's measured profile into a workload and ask the engine three questions:
+// what does the roofline model predict here (and how does that compare with the measured
+// latency)? What bandwidth and compute would a 0.05 ms target need? Which catalogue entry is the
+// cheapest — and which the most frugal in power — that meets it? A callback prints each stage as
+// it ends. Finally, a plugin package is created in a temporary folder and discovered.
+
+// %%
+await demo("the engine", () => {
+  if (!mlpProfile) throw new Error("Not implemented: profile the MLP first");
+  const work = makeWorkload("MLP forward, batch 64", mlpProfile.total.flops, mlpProfile.total.bytes);
+  const here = measuredMachineSpec(peaks);
+  const predicted = new RooflineModel().run({ workload: work, hardware: here });
+  console.log(
+    `roofline prediction on this machine: ${predicted.latency.to("ms").format({ precision: 3 })} (${predicted.bound}); ` +
+      `measured median ${mlpProfile.total.medianMs.toFixed(3)} ms`,
+  );
+  const target = quantity(0.05, "ms");
+  const pipeline = new Pipeline([new RooflineModel(), new RequiredBandwidthSolver(), new CheapestHardwareOptimizer()]);
+  pipeline.registerCallback({
+    onStageEnd: (stage, result) => {
+      const shown = Object.entries(result)
+        .filter(([, v]) => perfMath.isUnit(v) || typeof v !== "object")
+        .map(([k, v]) => `${k}=${perfMath.isUnit(v) ? (v as Quantity).format({ precision: 3 }) : String(v)}`);
+      console.log(`  [${stage}] ${shown.join(", ")}`);
+    },
+  });
+  const catalogue = [...ACCELERATOR_CATALOGUE, here];
+  const results = pipeline.run({ workload: work, hardware: here, targetLatency: target, catalogue });
+  console.log("cheapest by launch price:", results.CheapestHardwareOptimizer.bestConfig);
+  const frugal = new CheapestHardwareOptimizer("tdpWatts").run({ workload: work, targetLatency: target, catalogue });
+  console.log(`lowest power meeting ${target.format({ precision: 3 })}:`, frugal.bestConfig, `${frugal.objectiveValue} W`);
+});
+
+// %%
+await demo("plugin discovery", () => {
+  const { mkdtempSync, mkdirSync, writeFileSync, rmSync } = require("node:fs") as typeof import("node:fs");
+  const os = require("node:os") as typeof import("node:os");
+  const root = mkdtempSync(join(os.tmpdir(), "tt-plugins-"));
+  try {
+    const pkg = join(root, "node_modules", "tt-power-tools");
+    mkdirSync(pkg, { recursive: true });
+    writeFileSync(
+      join(pkg, "package.json"),
+      JSON.stringify({ name: "tt-power-tools", "tinytorch-ts": { plugins: { energy_per_pass: "./index.js#EnergyModel" } } }),
+    );
+    writeFileSync(
+      join(pkg, "index.js"),
+      [
+        "class EnergyModel {",
+        "  constructor() { this.requires = ['latency', 'power']; this.produces = { energy: 'J' }; }",
+        "  solve({ latency, power }) { return { energy: latency.multiply(power).to('mJ') }; }",
+        "}",
+        "module.exports = { EnergyModel };",
+      ].join("\n"),
+    );
+    const registry = ResolverRegistry.withBuiltins();
+    console.log("discovered:", registry.discover({ nodeModulesDirs: [join(root, "node_modules")] }));
+    console.log("available:", Object.keys(registry.listAvailable()));
+    const energy = registry.create("energy_per_pass").run({ latency: quantity(2, "ms"), power: quantity(72, "W") });
+    console.log(`2 ms at 72 W (an L4's power limit) costs ${(energy.energy as Quantity).toString()}`);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+// %% [markdown]
+// ## Module test
+//
+// The final test runs the pieces together the way the benchmarking module will: profile a model,
+// sweep a (virtual) server, fit the sweep, fit and use an ITL mixture, and ask the engine a
+// question about the result.
+
+// %% nbgrader={"grade": true, "grade_id": "test-module-profiling", "locked": true, "points": 5, "schema_version": 3, "solution": false, "task": false}
+function testModule(): void {
+  // Profile a model with fixed (fake) ceilings so the test does not depend on this machine.
+  const model = new Sequential([new Linear(16, 32, { seed: 1 }), new ReLU(), new Linear(32, 4, { seed: 2 })]);
+  const fakePeaks: MachinePeaks = { peakFlopsPerSecond: 1e9, bandwidthBytesPerSecond: 1e9 };
+  const p = new Profiler({ peaks: fakePeaks, warmup: 1, iterations: 3 });
+  assertEqual(p.countParameters(model), 16 * 32 + 32 + 32 * 4 + 4);
+  assertEqual(p.countFlops(model, [8, 16]).flops, 2 * 8 * 16 * 32 + 8 * 32 + 2 * 8 * 32 * 4);
+  const profile = p.profileForwardPass(model, Tensor.zeros([8, 16]));
+  assertEqual(profile.kernels.map((k) => k.name), ["Linear(16→32)", "ReLU", "Linear(32→4)"]);
+  assertEqual(profile.kernels[1].placement.bound, "memory-bound", "ReLU: 1 FLOP per 8 bytes");
+  assertEqual(profile.total.flops, p.countFlops(model, [8, 16]).flops);
+  assert(p.measureMemory(model, Tensor.zeros([8, 16])).parameterBytes === (16 * 32 + 32 + 32 * 4 + 4) * 4);
+  // ### BEGIN HIDDEN TESTS
+  // Sweep a virtual server whose throughput follows a known logistic, then fit it back.
+  const truth = new LogisticModel(3000, 4, 1.5, 500);
+  let now = 0;
+  const sweepResult = profileBatchSweep(
+    (batch: number) => {
+      now += (batch / truth.eval(batch)) * 1e3;
+    },
+    (b) => b,
+    new ProfilerConfig({
+      batchSizes: [1, 2, 4, 8, 16, 32, 64, 128, 256],
+      measurementRequestCount: 3,
+      throughputCutoffThreshold: -1,
+    }),
+    { clock: () => now, warmup: 0 },
+  );
+  assertEqual(sweepResult.profiles.length, 9, "a negative cutoff never stops the sweep");
+  const fitted = LogisticModel.fitBatches(
+    sweepResult.profiles.map((q) => q.batchSize),
+    sweepResult.profiles.map((q) => q.throughput),
+  );
+  assertClose(fitted.eval(48), truth.eval(48), { rtol: 1e-3 }, "the fitted sweep predicts unseen batch sizes");
+  assertClose(LogisticModel.fromDict(fitted.toDict()).eval(10), fitted.eval(10), { rtol: 1e-12 });
+  // An ITL mixture: fit, then the analytical mean agrees with the samples.
+  const itlTruth = new ITLMixtureModel({ loc: 0.01, piSteady: 0.9, sigmaSteady: 0.25, scaleSteady: 0.02, piStall: 0.1, sigmaStall: 0.4, scaleStall: 0.15 });
+  const rng = new Rng(123);
+  const draws = Array.from({ length: 5000 }, () => itlTruth.sampleOne(rng));
+  const itlFit = ITLMixtureModel.fit(draws);
+  assertClose(itlFit.piStall, 0.1, { rtol: 0.25 });
+  assertClose(itlFit.meanVar()[0], ss.mean(draws), { rtol: 0.02 });
+  const roundTrip = ITLMixtureModel.fromDict(Object.fromEntries(Object.entries(itlFit.toDict()).map(([k, v]) => [`itl_mix_${k}`, v])));
+  assertClose(roundTrip.meanVar(), itlFit.meanVar(), { rtol: 1e-12 });
+  assert(Number.isNaN(itlFit.sampleAvg({ nReplicas: 0, rng })));
+  // The engine on the profiled workload.
+  const work = makeWorkload("test", profile.total.flops, profile.total.bytes);
+  const needed = new RequiredBandwidthSolver().run({ workload: work, targetLatency: quantity(1, "ms") });
+  assertClose(needed.requiredBandwidth.toNumber("B/s"), profile.total.bytes / 1e-3, { rtol: 1e-9 });
+  const registry = ResolverRegistry.withBuiltins();
+  assertEqual(Object.keys(registry.listAvailable()), ["roofline", "required_bandwidth", "cheapest_hardware"]);
+  const out = new Pipeline([registry.create("roofline")]).run({ workload: work, hardware: measuredMachineSpec(fakePeaks) });
+  assertClose((out.RooflineModel.latency as Quantity).toNumber("s"), Math.max(profile.total.flops, profile.total.bytes) / 1e9, { rtol: 1e-9 });
+  // ### END HIDDEN TESTS
+  passed("testModule");
+}
+testModule();
+
+// %% [markdown]
+// ## Summary
+//
+// You built the instruments and the models:
+//
+// - **Counting** (`countFlops`, `measureMemory`): FLOPs from shapes propagated layer by layer;
+//   parameter, activation and peak bytes from the tensors a pass really allocates.
+// - **Timing** (`measureLatency`): warm-up, a nanosecond clock, median and IQR rather than a mean.
+// - **The roofline** (`measureMachinePeaks`, `rooflinePlacement`, `Profiler`): this machine's
+//   measured ceilings, and each kernel's arithmetic intensity deciding whether it is memory- or
+//   compute-bound. In our JavaScript tensors the activations are always memory-bound and a
+//   `Linear` layer's intensity grows with the batch size.
+// - **Trustworthy measurements** (`ProfilerConfig`, `measureUntilStable`, `profileBatchSweep`):
+//   windows by count or time, acceptance only when three consecutive windows agree, an error after
+//   `maxTrials`, and a sweep that stops when throughput stops paying for bigger batches.
+// - **Models** (`LogisticModel`, `ITLMixtureModel`): a logistic fitted by grid search plus
+//   Levenberg–Marquardt; a two-log-normal mixture with analytical moments, CLT sampling for many
+//   replicas, and an EM fit whose offset is chosen by profile likelihood.
+// - **An engine** (`BaseModel`, `BaseSolver`, `BaseOptimizer`, `Pipeline`, `ResolverRegistry`):
+//   forward models, inverses and searches with declared inputs and outputs, units checked by
+//   mathjs, pipelines checked before they run, and plugins discovered from `package.json`.
+//
+// Two lessons to keep: a number without its spread and its stability check is an anecdote, and a
+// model is only as good as the measurements it was fitted to — always plot the fit over the data.
+// Next, module 19 uses these pieces to benchmark models MLPerf-style, with the statistics to
+// compare them.
