@@ -2,7 +2,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { parsePercent } from "../../tito/src/notebook/percent";
 import { validateModule } from "../../tito/src/notebook/validate";
-import { MODULE_SOURCE } from "./helpers";
+import { MODULE_SOURCE, readFixture } from "./helpers";
 
 function problems(src: string): string[] {
   return validateModule(parsePercent(src, "m.ts"), "m.ts").map((e) => e.message);
@@ -68,6 +68,67 @@ test("non-canonical text is reported with the line a round trip would rewrite", 
   assert.equal(p, [
     'm.ts:16: not in canonical percent form (a round trip through .ipynb would rewrite it): expected "// Why this exists.", found "//Why this exists."',
   ]);
+});
+
+test("an unclosed BEGIN SOLUTION is reported at its line", () => {
+  assert.equal(problems(readFixture("bad/unbalanced.ts")), [
+    "m.ts:6: BEGIN SOLUTION is never closed by END SOLUTION",
+  ]);
+});
+
+test("solution and hidden-test regions may not nest", () => {
+  const src = MODULE_SOURCE.replace(
+    "    return Math.max(0, x);",
+    "    // ### BEGIN HIDDEN TESTS\n    return Math.max(0, x);\n    // ### END HIDDEN TESTS",
+  );
+  const p = problems(src);
+  assert.ok(
+    p.some((m) => m.startsWith("m.ts:26: BEGIN HIDDEN TESTS in a cell that is not a grade cell")),
+    p.join("\n"),
+  );
+  assert.ok(
+    p.some((m) => m.startsWith("m.ts:26: solution and hidden-test regions must not nest")),
+    p.join("\n"),
+  );
+});
+
+test("directive rules: one default_exp, placement, hide and export restrictions", () => {
+  const src = MODULE_SOURCE.replace(
+    "function testUnitReLU(): void {",
+    "//| export\n//| hide\nfunction testUnitReLU(): void {",
+  ).replace(
+    "// %%\n//| default_exp core.activations",
+    "// %%\n//| default_exp core.activations\nconst z = 1;\n//| default_exp other",
+  );
+  const p = problems(src);
+  for (const expected of [
+    "a '//| directive must be on the first lines",
+    "a grade (test) cell cannot be exported",
+    "a solution or grade cell cannot be hidden",
+  ]) {
+    assert.ok(
+      p.some((m) => m.includes(expected.replace("'//| directive", "'//|' directive"))),
+      `${expected}\n${p.join("\n")}`,
+    );
+  }
+});
+
+test("nbgrader flags: locked solutions, unlocked tests, points on plain cells, schema_version", () => {
+  const src = MODULE_SOURCE.replace(
+    '"locked": false, "schema_version": 3, "solution": true',
+    '"locked": true, "schema_version": 2, "solution": true',
+  ).replace('"locked": true, "points": 2', '"locked": false, "points": 2');
+  const p = problems(src);
+  for (const expected of [
+    "m.ts:21: a solution cell cannot be locked",
+    "m.ts:21: nbgrader schema_version must be 3",
+    "m.ts:31: a grade (test) cell must be locked",
+  ]) {
+    assert.ok(
+      p.some((m) => m.startsWith(expected)),
+      `${expected}\n${p.join("\n")}`,
+    );
+  }
 });
 
 test.run();

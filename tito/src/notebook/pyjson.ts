@@ -35,9 +35,18 @@ export function pyString(s: string, ensureAscii: boolean): string {
   );
 }
 
-function pyNumber(n: number): string {
+/**
+ * A number as Python's json module writes it. Integral values are written as integers (after
+ * JSON.parse we cannot tell 2 from 2.0); other floats follow Python's repr, which switches to
+ * exponent notation below 1e-4 and from 1e16, with at least two exponent digits (1e-07).
+ */
+export function pyNumber(n: number): string {
   if (!Number.isFinite(n)) throw new Error(`cannot write ${n} as JSON`);
-  return JSON.stringify(n);
+  if (Number.isInteger(n) && Math.abs(n) < 1e21) return String(n);
+  const [mantissa, expText] = n.toExponential().split("e");
+  const exp = Number(expText);
+  if (exp >= -4 && exp < 16) return String(n);
+  return `${mantissa}e${exp < 0 ? "-" : "+"}${String(Math.abs(exp)).padStart(2, "0")}`;
 }
 
 /** Python's `json.dumps(value)` with sorted keys (the form used on percent marker lines). */
