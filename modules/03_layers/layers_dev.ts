@@ -1,0 +1,617 @@
+// ---
+// jupyter:
+//   jupytext:
+//     text_representation:
+//       extension: .ts
+//       format_name: percent
+//   kernelspec:
+//     display_name: TypeScript
+//     language: typescript
+//     name: tslab
+// ---
+
+// %% [markdown]
+// # Module 03: Layers
+//
+// A neural network is a function built from smaller functions, **layers**, each of which owns
+// some numbers it can learn: its **parameters**. In this module you build the three layers
+// every network in this course is made of, plus the container that chains them:
+//
+// - `Linear`: `y = x W + b`, the workhorse. Almost all of a network's parameters and almost all
+//   of its arithmetic are in layers like this one.
+// - `Dropout`: randomly silences activations during training so the network cannot rely on any
+//   single one.
+// - `Sequential`: runs layers one after another and collects their parameters.
+// - `countParameters`: how big is the model?
+//
+// ### What you will learn
+// - why weights start as *scaled* random numbers, and what goes wrong with the wrong scale;
+// - what a layer costs: parameters (memory) and FLOPs per example;
+// - how dropout's "inverted" scaling keeps training and inference consistent;
+// - how a common interface (`forward` + `parameters`) lets layers and activations compose.
+
+// %%
+//| default_exp core.layers
+
+// %%
+//| export
+import { Rng, Tensor } from "tinytorch-ts/core/tensor";
+
+// %% nbgrader={"grade": false, "grade_id": "layers-test-helpers", "locked": true, "schema_version": 3, "solution": false, "task": false}
+// Notebook-only imports (not part of the package).
+import {
+  assert,
+  assertClose,
+  assertEqual,
+  assertShape,
+  assertThrows,
+  demo,
+  passed,
+} from "tinytorch-ts/support/testing";
+import { ReLU, Sigmoid, Softmax } from "tinytorch-ts/core/activations";
+
+// %% [markdown]
+// ## The `Module` interface and the `Layer` base class
+//
+// Everything that transforms a tensor in a network offers two methods:
+//
+// - `forward(x)`: compute the output for an input batch;
+// - `parameters()`: the tensors an optimiser may change (empty for activations).
+//
+// That is the `Module` interface. TypeScript checks interfaces *structurally*, so the
+// activation classes of module 02 are already `Module`s without knowing this interface exists.
+//
+// Some layers also behave differently while training and while being used (inference):
+// dropout is active only in training, and batch normalisation (later) uses batch statistics
+// only in training. The `Layer` base class carries a `training` flag and the `train()` / `eval()`
+// switches. Both return the layer, so you can write `const model = new Sequential([...]).eval()`.
+
+// %%
+//| export
+/** Anything that maps a tensor to a tensor and may own learnable tensors. */
+interface Module {
+  forward(x: Tensor): Tensor;
+  parameters(): Tensor[];
+}
+
+/** Base class of layers: a training/inference switch and no parameters by default. */
+abstract class Layer implements Module {
+  /** True while training (the default); some layers, like Dropout, behave differently. */
+  training = true;
+
+  abstract forward(x: Tensor): Tensor;
+
+  parameters(): Tensor[] {
+    return [];
+  }
+
+  /** Switches to training behaviour. */
+  train(): this {
+    this.training = true;
+    return this;
+  }
+
+  /** Switches to inference behaviour. */
+  eval(): this {
+    this.training = false;
+    return this;
+  }
+}
+
+// %% [markdown]
+// ## Linear
+//
+// A linear (fully connected, or dense) layer maps `inFeatures` numbers to `outFeatures`
+// numbers. For a batch `x` of shape `[batch, inFeatures]`:
+//
+// ```
+// y = x @ W + b        W: [inFeatures, outFeatures]    b: [outFeatures]    y: [batch, outFeatures]
+// ```
+//
+// Each output is a weighted sum of all inputs plus an offset. The bias broadcasts over the
+// batch (module 01's broadcasting: `[batch, out] + [out]`). We store `W` as
+// `[inFeatures, outFeatures]` so that the batch multiplies from the left with no transpose;
+// PyTorch stores the transpose, `[out, in]`, and computes `x @ W.T`. Same maths, different
+// layout.
+//
+// **Cost.** Parameters: `in*out + out`. A `Linear(784, 128)` (an MNIST image to 128 hidden
+// units) has 100,480 parameters, 402 KB in float32. FLOPs: `2*batch*in*out` for the product plus
+// `batch*out` for the bias. Memory traffic is dominated by `W` for small batches, which is why
+// batching examples together makes better use of each weight read from memory.
+//
+// ### Initialisation
+// If the weights start at zero, every output unit computes the same thing and receives the
+// same update: they never become different. So weights start random. But the *scale* matters:
+// each output sums `inFeatures` terms `x_i * w_i`. With independent inputs of variance 1 and
+// weights of variance `s^2`, the output has variance `inFeatures * s^2`. With `s = 1` and 784
+// inputs, outputs are ~28 times larger than inputs; after a few layers they overflow, or
+// saturate every sigmoid. Choosing
+//
+// ```
+// W ~ Normal(0, 1) * sqrt(1 / inFeatures)
+// ```
+//
+// keeps the variance of each layer's output equal to its input's (LeCun initialisation).
+// ReLU zeroes half the signal, so ReLU networks often use `sqrt(2 / inFeatures)` instead (He
+// initialisation); Xavier/Glorot uses `sqrt(2 / (in + out))` to balance the forward and
+// backward passes. We use LeCun's choice; the bias starts at zero.
+//
+// The generator is seeded (`options.seed`), so the same seed gives the same network: an
+// experiment you can repeat exactly.
+//
+// ### Exercise 1: `Linear`
+//
+// **TODO**: Initialise `weight` and `bias` in the constructor, and compute `x @ W + b` in
+// `forward`.
+//
+// **APPROACH**:
+// 1. Constructor: `rng` is given; `this.weight = Tensor.randn([inFeatures, outFeatures], rng)`
+//    multiplied by `Math.sqrt(1 / inFeatures)`. `this.bias` is `Tensor.zeros([outFeatures])`
+//    when `options.bias` is not `false`, otherwise `null`.
+// 2. `forward`: check that the last axis of `x` has `inFeatures` elements, and throw an error
+//    naming the layer and `x`'s shape if not. Then `x.matmul(this.weight)`, plus the bias if
+//    there is one.
+//
+// **HINTS**:
+// - `x.shape[x.ndim - 1]` is the size of the last axis.
+// - A 1-D input of shape `[inFeatures]` (a single example) works too: matmul gives
+//   `[outFeatures]`.
+
+// %% nbgrader={"grade": false, "grade_id": "linear", "locked": false, "schema_version": 3, "solution": true, "task": false}
+//| export
+/** Options of a Linear layer. */
+interface LinearOptions {
+  /** Learn an additive bias (default true). */
+  bias?: boolean;
+  /** Seed of the weight initialisation (default: the shared generator, see manualSeed). */
+  seed?: number;
+}
+
+/** y = x @ weight + bias, with weight [inFeatures, outFeatures] ~ N(0, 1/inFeatures). */
+class Linear extends Layer {
+  readonly inFeatures: number;
+  readonly outFeatures: number;
+  weight: Tensor;
+  bias: Tensor | null;
+
+  constructor(inFeatures: number, outFeatures: number, options: LinearOptions = {}) {
+    super();
+    for (const [name, value] of [
+      ["inFeatures", inFeatures],
+      ["outFeatures", outFeatures],
+    ] as const) {
+      if (!Number.isInteger(value) || value < 1) {
+        throw new Error(`Linear: ${name} must be a positive integer, got ${value}`);
+      }
+    }
+    this.inFeatures = inFeatures;
+    this.outFeatures = outFeatures;
+    const rng = options.seed === undefined ? Rng.shared : new Rng(options.seed);
+    // ### BEGIN SOLUTION
+    this.weight = Tensor.randn([inFeatures, outFeatures], rng).mul(Math.sqrt(1 / inFeatures));
+    this.bias = options.bias === false ? null : Tensor.zeros([outFeatures]);
+    // ### END SOLUTION
+  }
+
+  forward(x: Tensor): Tensor {
+    // ### BEGIN SOLUTION
+    if (x.ndim === 0 || x.shape[x.ndim - 1] !== this.inFeatures) {
+      throw new Error(
+        `Linear(${this.inFeatures} -> ${this.outFeatures}) expects inputs whose last axis has ` +
+          `${this.inFeatures} features, got shape [${x.shape.join(", ")}]`,
+      );
+    }
+    const y = x.matmul(this.weight);
+    return this.bias === null ? y : y.add(this.bias);
+    // ### END SOLUTION
+  }
+
+  override parameters(): Tensor[] {
+    return this.bias === null ? [this.weight] : [this.weight, this.bias];
+  }
+}
+
+// %% nbgrader={"grade": true, "grade_id": "test-unit-linear", "locked": true, "points": 4, "schema_version": 3, "solution": false, "task": false}
+function testUnitLinear(): void {
+  const layer = new Linear(3, 2, { seed: 0 });
+  assertShape(layer.weight.shape, [3, 2], "weight is [in, out]");
+  assertShape((layer.bias as Tensor).shape, [2], "bias is [out]");
+  assertEqual(layer.parameters().length, 2);
+  const x = Tensor.ones([4, 3]);
+  assertShape(layer.forward(x).shape, [4, 2], "[batch, in] -> [batch, out]");
+  // With known weights the output is exact.
+  layer.weight = new Tensor([
+    [1, 0],
+    [0, 1],
+    [1, 1],
+  ]);
+  layer.bias = new Tensor([10, 20]);
+  assertEqual(layer.forward(new Tensor([[1, 2, 3]])).toArray(), [[14, 25]]);
+  // ### BEGIN HIDDEN TESTS
+  assertThrows(() => layer.forward(Tensor.ones([4, 5])), "[4, 5]", "wrong input size names the shape");
+  assertThrows(() => new Linear(0, 3), "positive integer");
+  // Seeds: same seed, same weights; different seeds differ.
+  const a = new Linear(5, 4, { seed: 42 });
+  const b = new Linear(5, 4, { seed: 42 });
+  assertEqual(Array.from(a.weight.data), Array.from(b.weight.data), "same seed, same weights");
+  assert(
+    Array.from(new Linear(5, 4, { seed: 43 }).weight.data).join() !== Array.from(a.weight.data).join(),
+    "different seeds, different weights",
+  );
+  assertEqual((a.bias as Tensor).toArray(), [0, 0, 0, 0], "bias starts at zero");
+  // Scale: std of the weights ~ sqrt(1 / inFeatures).
+  const wide = new Linear(400, 50, { seed: 1 });
+  const w = wide.weight;
+  const std = Math.sqrt(w.pow(2).mean().item());
+  assertClose(std, Math.sqrt(1 / 400), { rtol: 0.05 }, "weight scale");
+  assertClose(w.mean().item(), 0, { atol: 0.005 }, "weight mean");
+  // Output variance is preserved for unit-variance inputs.
+  const inputs = Tensor.randn([200, 400], 2);
+  const outStd = Math.sqrt(wide.forward(inputs).pow(2).mean().item());
+  assertClose(outStd, 1, { atol: 0.15 }, "variance preserved");
+  // No bias.
+  const nb = new Linear(3, 2, { bias: false, seed: 0 });
+  assert(nb.bias === null, "bias: false");
+  assertEqual(nb.parameters().length, 1);
+  const single = new Tensor([1, -1, 2]);
+  assertClose(nb.forward(single).toArray(), single.matmul(nb.weight).toArray(), {}, "1-D input");
+  assertShape(nb.forward(Tensor.ones([2, 5, 3])).shape, [2, 5, 2], "extra leading axes");
+  assertEqual([a.inFeatures, a.outFeatures], [5, 4]);
+  assert(a instanceof Layer && a.training, "a Layer, training by default");
+  // ### END HIDDEN TESTS
+  passed("testUnitLinear");
+}
+testUnitLinear();
+
+// %% [markdown]
+// ## Dropout
+//
+// A large network can memorise its training set by having units that depend on very specific
+// combinations of other units. **Dropout** breaks these co-adaptations: during training, each
+// activation is set to zero with probability `p`, independently, on every forward pass. The
+// network has to spread what it knows across many units, which tends to generalise better.
+//
+// At inference we want the full network, not a random subset. But then each unit would receive
+// more input than it did during training (no inputs are dropped), by a factor of `1/(1-p)` on
+// average. **Inverted dropout** fixes this during training instead: surviving activations are
+// multiplied by `1/(1-p)`, so the expected value of every activation is the same in both modes,
+// and inference is simply the identity: no extra work at all where speed matters most.
+//
+// ```
+// training:   y = x * mask / (1 - p),   mask_i = 1 with probability 1-p, else 0
+// inference:  y = x
+// ```
+//
+// Edge cases: `p = 0` keeps everything (identity), and `p = 1` drops everything (all zeros;
+// there is no scale to apply). Dropout has no parameters, but it consumes random numbers, so it
+// takes a seed for reproducible runs.
+//
+// **Cost.** One random number and one multiply per element in training (plus the mask's
+// memory if a backward pass keeps it); nothing in inference.
+//
+// ### Exercise 2: `Dropout.forward`
+//
+// **TODO**: Implement inverted dropout, active only when `this.training` is true.
+//
+// **APPROACH**:
+// 1. Not training, or `p` is 0: return `x` unchanged (the same tensor).
+// 2. Build a new `Float32Array` of `x.size`: for each element, draw `this.rng.next()`; if it is
+//    below `p`, write 0, otherwise `x.data[i] * scale` with `scale = 1 / (1 - p)`.
+// 3. Return `new Tensor(out, x.shape)`.
+//
+// **HINTS**:
+// - With `p = 1` every draw is below `p`, so the scale is never used: no division by zero.
+
+// %% nbgrader={"grade": false, "grade_id": "dropout", "locked": false, "schema_version": 3, "solution": true, "task": false}
+//| export
+/** Inverted dropout: zero each element with probability p and scale the rest by 1/(1-p). */
+class Dropout extends Layer {
+  readonly p: number;
+  private readonly rng: Rng;
+
+  constructor(p: number, options: { seed?: number } = {}) {
+    super();
+    if (!(p >= 0 && p <= 1)) throw new Error(`Dropout: p must be in [0, 1], got ${p}`);
+    this.p = p;
+    this.rng = options.seed === undefined ? Rng.shared : new Rng(options.seed);
+  }
+
+  forward(x: Tensor): Tensor {
+    // ### BEGIN SOLUTION
+    if (!this.training || this.p === 0) return x;
+    const scale = 1 / (1 - this.p);
+    const out = new Float32Array(x.size);
+    for (let i = 0; i < out.length; i++) {
+      out[i] = this.rng.next() < this.p ? 0 : x.data[i] * scale;
+    }
+    return new Tensor(out, x.shape);
+    // ### END SOLUTION
+  }
+}
+
+// %% nbgrader={"grade": true, "grade_id": "test-unit-dropout", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+function testUnitDropout(): void {
+  const x = Tensor.ones([100, 100]);
+  const drop = new Dropout(0.5, { seed: 0 });
+  const y = drop.forward(x);
+  assertShape(y.shape, [100, 100]);
+  let zeros = 0;
+  for (const v of y.data) {
+    if (v === 0) zeros++;
+    else assertClose(v, 2, {}, "survivors are scaled by 1/(1-p)");
+  }
+  assertClose(zeros / y.size, 0.5, { atol: 0.03 }, "about half are dropped");
+  drop.eval();
+  assert(drop.forward(x) === x, "identity in eval mode");
+  // ### BEGIN HIDDEN TESTS
+  drop.train();
+  assertClose(drop.forward(x).mean().item(), 1, { atol: 0.03 }, "expected value preserved");
+  const d1 = new Dropout(0.3, { seed: 7 }).forward(x);
+  const d2 = new Dropout(0.3, { seed: 7 }).forward(x);
+  assertEqual(Array.from(d1.data), Array.from(d2.data), "same seed, same mask");
+  const again = new Dropout(0.3, { seed: 7 });
+  const first = again.forward(x);
+  assert(Array.from(again.forward(x).data).join() !== Array.from(first.data).join(), "new mask per call");
+  let kept = 0;
+  for (const v of d1.data) if (v !== 0) kept++;
+  assertClose(kept / d1.size, 0.7, { atol: 0.03 }, "p = 0.3 keeps 70%");
+  assertClose(d1.max().item(), 1 / 0.7, { rtol: 1e-6 });
+  assertEqual(Array.from(new Dropout(1, { seed: 0 }).forward(x).data).every((v) => v === 0), true, "p = 1");
+  assert(new Dropout(0).forward(x) === x, "p = 0 is the identity");
+  assertThrows(() => new Dropout(1.5), "[0, 1]");
+  assertThrows(() => new Dropout(-0.1), "[0, 1]");
+  assertEqual(new Dropout(0.5).parameters(), []);
+  const input = new Tensor([1, 2, 3, 4]);
+  new Dropout(0.5, { seed: 1 }).forward(input);
+  assertEqual(input.toArray(), [1, 2, 3, 4], "input unchanged");
+  // ### END HIDDEN TESTS
+  passed("testUnitDropout");
+}
+testUnitDropout();
+
+// %% [markdown]
+// ## Sequential
+//
+// Most networks in this course are a chain: the output of one module is the input of the next.
+// `Sequential` holds a list of modules and runs them in order. Its parameters are all of its
+// modules' parameters, in order, and switching it between training and inference switches every
+// layer inside it.
+//
+// ### Exercise 3: `Sequential`
+//
+// **TODO**: Implement `forward` (apply each module in turn) and `parameters` (all modules'
+// parameters, concatenated in order).
+//
+// **APPROACH**:
+// 1. `forward`: start from `x`; for each module, replace the current tensor by
+//    `module.forward(current)`; return the last one.
+// 2. `parameters`: for each module, push its `parameters()` into one list.
+//
+// **HINTS**:
+// - An empty `Sequential` is the identity.
+
+// %% nbgrader={"grade": false, "grade_id": "sequential", "locked": false, "schema_version": 3, "solution": true, "task": false}
+//| export
+/** Runs modules one after another; its parameters are theirs, in order. */
+class Sequential extends Layer {
+  readonly layers: Module[];
+
+  constructor(layers: Module[]) {
+    super();
+    this.layers = [...layers];
+  }
+
+  forward(x: Tensor): Tensor {
+    // ### BEGIN SOLUTION
+    let current = x;
+    for (const layer of this.layers) current = layer.forward(current);
+    return current;
+    // ### END SOLUTION
+  }
+
+  override parameters(): Tensor[] {
+    // ### BEGIN SOLUTION
+    const params: Tensor[] = [];
+    for (const layer of this.layers) params.push(...layer.parameters());
+    return params;
+    // ### END SOLUTION
+  }
+
+  /** Switches this container and every layer in it to training behaviour. */
+  override train(): this {
+    super.train();
+    for (const layer of this.layers) if (layer instanceof Layer) layer.train();
+    return this;
+  }
+
+  /** Switches this container and every layer in it to inference behaviour. */
+  override eval(): this {
+    super.eval();
+    for (const layer of this.layers) if (layer instanceof Layer) layer.eval();
+    return this;
+  }
+}
+
+// %% nbgrader={"grade": true, "grade_id": "test-unit-sequential", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+function testUnitSequential(): void {
+  // Two hand-made modules around a ReLU: any object with forward and parameters will do.
+  const w1 = new Tensor([1]);
+  const w2 = new Tensor([2, 3]);
+  const double: Module = { forward: (t) => t.mul(2), parameters: () => [w1] };
+  const addOne: Module = { forward: (t) => t.add(1), parameters: () => [w2] };
+  const model = new Sequential([double, new ReLU(), addOne]);
+  assertEqual(model.forward(new Tensor([-1, 3])).toArray(), [1, 7], "layers run in order");
+  const params = model.parameters();
+  assertEqual(params.length, 2);
+  assert(params[0] === w1 && params[1] === w2, "in order, the same tensors");
+  // ### BEGIN HIDDEN TESTS
+  const first = new Linear(4, 3, { seed: 0 });
+  const second = new Linear(3, 2, { seed: 1 });
+  const mlp = new Sequential([first, new ReLU(), second]);
+  const x = Tensor.randn([5, 4], 3);
+  const expected = second.forward(new ReLU().forward(first.forward(x)));
+  assertClose(mlp.forward(x).toArray(), expected.toArray(), {}, "Linear layers in order");
+  const mlpParams = mlp.parameters();
+  assertEqual(mlpParams.length, 4, "two weights and two biases");
+  assert(mlpParams[0] === first.weight && mlpParams[3] === second.bias, "in order");
+  const empty = new Sequential([]);
+  assertEqual(empty.forward(x).toArray(), x.toArray(), "empty is the identity");
+  assertEqual(empty.parameters(), []);
+  const drop = new Dropout(0.5, { seed: 0 });
+  const withDrop = new Sequential([new Sequential([drop]), new Sigmoid()]);
+  withDrop.eval();
+  assert(!drop.training, "eval reaches nested layers");
+  assertClose(withDrop.forward(x).toArray(), new Sigmoid().forward(x).toArray());
+  withDrop.train();
+  assert(drop.training, "train reaches nested layers");
+  // A plain object with forward/parameters is a Module too.
+  assertEqual(new Sequential([double, double]).forward(new Tensor([1, 2])).toArray(), [4, 8]);
+  const list = [first];
+  const seq = new Sequential(list);
+  list.push(second);
+  assertEqual(seq.layers.length, 1, "the constructor copies the list");
+  // ### END HIDDEN TESTS
+  passed("testUnitSequential");
+}
+testUnitSequential();
+
+// %% [markdown]
+// ## Counting parameters
+//
+// The number of parameters is the first thing to know about a model: it fixes the memory for
+// weights (4 bytes each in float32, and about 4x more during training for gradients and
+// optimiser state), and for dense layers it is also proportional to the FLOPs per example.
+//
+// Two modules may share one tensor (tying an embedding to an output layer is common), so count
+// each distinct tensor once.
+//
+// ### Exercise 4: `countParameters`
+//
+// **TODO**: Return the total number of elements of the distinct tensors in
+// `module.parameters()`.
+//
+// **APPROACH**:
+// 1. Put the tensors in a `Set` to drop duplicates.
+// 2. Add up their `size`.
+
+// %% nbgrader={"grade": false, "grade_id": "count-parameters", "locked": false, "schema_version": 3, "solution": true, "task": false}
+//| export
+/** Total number of elements in a module's parameters, each distinct tensor counted once. */
+function countParameters(module: Module): number {
+  // ### BEGIN SOLUTION
+  let total = 0;
+  for (const tensor of new Set(module.parameters())) total += tensor.size;
+  return total;
+  // ### END SOLUTION
+}
+
+// %% nbgrader={"grade": true, "grade_id": "test-unit-count-parameters", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+function testUnitCountParameters(): void {
+  assertEqual(countParameters(new Linear(784, 128, { seed: 0 })), 100480, "784*128 + 128");
+  assertEqual(countParameters(new ReLU()), 0);
+  // ### BEGIN HIDDEN TESTS
+  const mlp = new Sequential([
+    new Linear(4, 8, { seed: 0 }),
+    new ReLU(),
+    new Linear(8, 3, { bias: false, seed: 1 }),
+  ]);
+  assertEqual(countParameters(mlp), 4 * 8 + 8 + 8 * 3);
+  const shared = new Linear(3, 3, { seed: 2 });
+  assertEqual(countParameters(new Sequential([shared, shared])), 12, "a shared layer counts once");
+  assertEqual(countParameters(new Sequential([])), 0);
+  // ### END HIDDEN TESTS
+  passed("testUnitCountParameters");
+}
+testUnitCountParameters();
+
+// %% [markdown]
+// ## A first network
+// Chaining what we have: a two-layer perceptron that maps 4 features to probabilities over 3
+// classes. It is untrained, so its predictions are arbitrary; module 04 measures how wrong they
+// are, and later modules make them right. The table lists each layer's parameters and the FLOPs
+// of one forward pass for a batch of 32.
+
+// %%
+await demo("a first network", () => {
+  const model = new Sequential([
+    new Linear(4, 16, { seed: 0 }),
+    new ReLU(),
+    new Dropout(0.1, { seed: 0 }),
+    new Linear(16, 3, { seed: 1 }),
+    new Softmax(),
+  ]).eval();
+  const batch = 32;
+  for (const layer of model.layers) {
+    const name = layer.constructor.name;
+    const flops =
+      layer instanceof Linear ? 2 * batch * layer.inFeatures * layer.outFeatures + batch * layer.outFeatures : 0;
+    console.log(`${name.padEnd(10)} params ${String(countParameters(layer)).padStart(4)}  FLOPs ${flops}`);
+  }
+  const probs = model.forward(Tensor.randn([batch, 4], 1));
+  console.log("first rows of the output:", probs.slice([0, 2]));
+  console.log("total parameters:", countParameters(model));
+});
+
+// %% [markdown]
+// ## Module test
+
+// %% nbgrader={"grade": true, "grade_id": "test-module-layers", "locked": true, "points": 4, "schema_version": 3, "solution": false, "task": false}
+function testModule(): void {
+  const model = new Sequential([
+    new Linear(4, 8, { seed: 0 }),
+    new ReLU(),
+    new Dropout(0.5, { seed: 1 }),
+    new Linear(8, 3, { seed: 2 }),
+    new Softmax(),
+  ]);
+  const x = Tensor.randn([6, 4], 3);
+  const train1 = model.forward(x);
+  assertShape(train1.shape, [6, 3]);
+  assertClose(train1.sum(-1).toArray(), Array(6).fill(1), { atol: 1e-6 }, "rows are distributions");
+  assertEqual(countParameters(model), 4 * 8 + 8 + 8 * 3 + 3);
+  model.eval();
+  const e1 = model.forward(x);
+  const e2 = model.forward(x);
+  assertEqual(Array.from(e1.data), Array.from(e2.data), "inference is deterministic");
+  // ### BEGIN HIDDEN TESTS
+  model.train();
+  const t1 = model.forward(x);
+  const t2 = model.forward(x);
+  assert(Array.from(t1.data).join() !== Array.from(t2.data).join(), "dropout varies in training");
+  // Same seeds rebuild the same model.
+  const again = new Sequential([
+    new Linear(4, 8, { seed: 0 }),
+    new ReLU(),
+    new Dropout(0.5, { seed: 1 }),
+    new Linear(8, 3, { seed: 2 }),
+    new Softmax(),
+  ]).eval();
+  assertEqual(Array.from(again.forward(x).data), Array.from(e1.data), "reproducible from seeds");
+  // Parameters are the live tensors: changing one changes the output.
+  const weight = again.parameters()[0];
+  weight.data.fill(0);
+  const collapsed = again.forward(x);
+  assertClose(collapsed.sub(collapsed.get(0)).abs().max().item(), 0, { atol: 1e-6 }, "zero weights");
+  assertThrows(() => model.forward(Tensor.ones([2, 5])), "Linear(4 -> 8)");
+  // ### END HIDDEN TESTS
+  passed("testModule (layers)");
+}
+testModule();
+
+// %% [markdown]
+// ## Summary
+//
+// - A **Module** is anything with `forward` and `parameters`; activations, layers and whole
+//   networks share that interface, so they nest freely.
+// - **Linear** computes `x @ W + b` with `W` of shape `[in, out]`: `in*out + out` parameters and
+//   `2*batch*in*out` FLOPs. Its weights start random (to break symmetry) and scaled by
+//   `sqrt(1/in)` (to keep activations from growing or shrinking layer after layer), from a seed
+//   you can reproduce.
+// - **Dropout** zeroes activations with probability `p` in training and scales the survivors by
+//   `1/(1-p)`, so inference is free: the identity.
+// - **Sequential** chains modules and gathers their parameters; `train()`/`eval()` reach every
+//   layer inside.
+// - **countParameters** is the first measure of a model's size: 4 bytes per parameter to store,
+//   several times that to train.
+//
+// Module 04 adds the loss functions that say how wrong a network's outputs are.
