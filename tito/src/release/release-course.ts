@@ -1,7 +1,15 @@
 // `tito release <dir>`: the student bundle, then the leak audit. The bundle is assembled in a
 // staging directory beside <dir>; only a bundle that compiles and passes the audit is moved to
 // <dir>. A rejected bundle is kept as <dir>.rejected so the reported file:line leaks can be read.
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+} from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { writeFileAtomic } from "../notebook/atomic";
 import { SourceError } from "../notebook/errors";
@@ -75,12 +83,9 @@ function loadModules(root: string): { loaded: Loaded[]; errors: SourceError[] } 
 }
 
 /** An existing directory may be replaced only if it is empty or an earlier bundle. */
-function clearTarget(dir: string): void {
-  if (!existsSync(dir)) return;
-  if (!existsSync(join(dir, WORKSPACE_DIR, "course.json"))) {
-    throw new Error(`${dir} exists and is not a student bundle: choose a new directory`);
-  }
-  rmSync(dir, { recursive: true, force: true });
+function replaceable(dir: string): boolean {
+  if (!existsSync(dir)) return true;
+  return readdirSync(dir).length === 0 || existsSync(join(dir, WORKSPACE_DIR, "course.json"));
 }
 
 export async function releaseCourse(options: ReleaseOptions): Promise<ReleaseReport> {
@@ -97,6 +102,9 @@ export async function releaseCourse(options: ReleaseOptions): Promise<ReleaseRep
     modules: [],
     secretLines: 0,
   };
+  if (!replaceable(outDir)) {
+    throw new Error(`${outDir} exists and is not a student bundle: choose a new directory`);
+  }
   const { loaded, errors } = loadModules(root);
   report.errors = errors;
   if (errors.length > 0) return report;
@@ -105,6 +113,22 @@ export async function releaseCourse(options: ReleaseOptions): Promise<ReleaseRep
   const staging = `${outDir}.staging-${process.pid}`;
   rmSync(staging, { recursive: true, force: true });
   mkdirSync(staging, { recursive: true });
+  try {
+    return await assemble(root, tier, skip, loaded, staging, report);
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+  }
+}
+
+async function assemble(
+  root: string,
+  tier: Tier,
+  skip: string[],
+  loaded: Loaded[],
+  staging: string,
+  report: ReleaseReport,
+): Promise<ReleaseReport> {
+  const outDir = report.outDir;
   const entries: CourseModuleEntry[] = [];
   const targets: string[] = [];
   for (const m of loaded) {
@@ -176,8 +200,7 @@ export async function releaseCourse(options: ReleaseOptions): Promise<ReleaseRep
 
   report.ok = report.compileErrors.length === 0 && report.leaks.length === 0;
   const final = report.ok ? outDir : `${outDir}.rejected`;
-  if (report.ok) clearTarget(outDir);
-  else rmSync(final, { recursive: true, force: true });
+  rmSync(final, { recursive: true, force: true });
   mkdirSync(dirname(final), { recursive: true });
   renameSync(staging, final);
   report.bundle = final;
