@@ -1,0 +1,485 @@
+// ---
+// jupyter:
+//   jupytext:
+//     text_representation:
+//       extension: .ts
+//       format_name: percent
+//   kernelspec:
+//     display_name: TypeScript
+//     language: typescript
+//     name: tslab
+// ---
+
+// %% [markdown]
+// # Module 04: Losses
+//
+// A network's output is only useful if we can say how wrong it is. A **loss function** turns a
+// batch of predictions and the true answers into one number: 0 for perfect, larger for worse.
+// Training is nothing more than nudging the parameters to make that number smaller, so the
+// loss defines what "better" means. Choose it badly and the network optimises the wrong thing;
+// compute it carelessly and one `log(0)` turns it into `Infinity` and training into `NaN`.
+//
+// This module builds the three losses that cover most of supervised learning:
+//
+// | loss | predictions | targets | task |
+// |---|---|---|---|
+// | `MSELoss` | any real numbers | real numbers, same shape | regression |
+// | `CrossEntropyLoss` | logits `[N, C]` | class indices `0..C-1` | multi-class classification |
+// | `BinaryCrossEntropyLoss` | probabilities in `[0, 1]` | 0 or 1 | yes/no classification |
+//
+// Each has `forward(predictions, targets)` returning a **0-d tensor** (the mean over the
+// batch); `.item()` gives the number.
+//
+// ### What you will learn
+// - why classification uses cross-entropy rather than squared error;
+// - how to compute `log(softmax(z))` without ever forming a softmax that could round to 0;
+// - why a loss should refuse mismatched shapes instead of broadcasting them.
+
+// %%
+//| default_exp core.losses
+
+// %%
+//| export
+import { Tensor } from "tinytorch-ts/core/tensor";
+
+// %% nbgrader={"grade": false, "grade_id": "losses-test-helpers", "locked": true, "schema_version": 3, "solution": false, "task": false}
+// Notebook-only imports (not part of the package).
+import {
+  assert,
+  assertClose,
+  assertEqual,
+  assertShape,
+  assertThrows,
+  demo,
+  passed,
+} from "tinytorch-ts/support/testing";
+import { showChart } from "tinytorch-ts/support/chart";
+import { Sigmoid, Softmax } from "tinytorch-ts/core/activations";
+
+// %% [markdown]
+// ## Mean squared error
+//
+// For regression (predicting a price, a temperature, a position) the natural measure is the
+// average squared difference:
+//
+// ```
+// MSE = mean over all elements of (prediction - target)^2
+// ```
+//
+// Squaring makes every error positive and punishes large errors more than small ones (an
+// error of 10 costs 100 times an error of 1). That also makes MSE sensitive to outliers.
+//
+// ### Shapes must match exactly
+// With broadcasting, `predictions` of shape `[N, 1]` minus `targets` of shape `[N]` is an
+// `[N, N]` matrix: every prediction compared with every target. The mean of that is a number,
+// the code runs, and the model trains towards the wrong thing. This is one of the most common
+// silent bugs in ML code (PyTorch prints a warning for it). Our loss refuses it: the shapes must
+// be equal, and the error names both.
+//
+// **Cost.** Three FLOPs per element (subtract, square, add) and one pass over both tensors.
+//
+// ### Exercise 1: `MSELoss.forward`
+//
+// **TODO**: Return the mean of `(predictions - targets)^2` as a 0-d tensor, after checking the
+// shapes are equal.
+//
+// **APPROACH**:
+// 1. Compare `predictions.shape` and `targets.shape` axis by axis; throw an error containing
+//    both shapes if they differ.
+// 2. `const diff = predictions.sub(targets)`, then `diff.mul(diff).mean()`.
+//
+// **HINTS**:
+// - `mean()` with no axis already returns a 0-d tensor.
+
+// %% nbgrader={"grade": false, "grade_id": "mse-loss", "locked": false, "schema_version": 3, "solution": true, "task": false}
+//| export
+/** Throws unless two tensors have the same shape (losses never broadcast). */
+function assertSameShape(loss: string, a: Tensor, b: Tensor): void {
+  const same = a.shape.length === b.shape.length && a.shape.every((d, i) => d === b.shape[i]);
+  if (!same) {
+    throw new Error(
+      `${loss}: predictions of shape [${a.shape.join(", ")}] and targets of shape ` +
+        `[${b.shape.join(", ")}] must have the same shape`,
+    );
+  }
+}
+
+/** Mean squared error over all elements; a 0-d tensor. */
+class MSELoss {
+  forward(predictions: Tensor, targets: Tensor): Tensor {
+    // ### BEGIN SOLUTION
+    assertSameShape("MSELoss", predictions, targets);
+    const diff = predictions.sub(targets);
+    return diff.mul(diff).mean();
+    // ### END SOLUTION
+  }
+}
+
+// %% nbgrader={"grade": true, "grade_id": "test-unit-mse-loss", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+function testUnitMSELoss(): void {
+  const mse = new MSELoss();
+  const loss = mse.forward(new Tensor([1, 2, 3]), new Tensor([1, 2, 5]));
+  assertShape(loss.shape, [], "a 0-d tensor");
+  assertClose(loss.item(), 4 / 3);
+  assertEqual(mse.forward(new Tensor([0.5, -2]), new Tensor([0.5, -2])).item(), 0, "perfect");
+  assertThrows(() => mse.forward(Tensor.zeros([4, 1]), Tensor.zeros([4])), "[4, 1]");
+  // ### BEGIN HIDDEN TESTS
+  const p = new Tensor([
+    [1, 2],
+    [3, 4],
+  ]);
+  const t = new Tensor([
+    [0, 2],
+    [5, 1],
+  ]);
+  assertClose(mse.forward(p, t).item(), (1 + 0 + 4 + 9) / 4, {}, "2-d, mean over all elements");
+  assertClose(mse.forward(t, p).item(), 14 / 4, {}, "symmetric");
+  assertThrows(() => mse.forward(Tensor.zeros([3]), Tensor.zeros([4])), "[4]");
+  assertThrows(() => mse.forward(Tensor.zeros([2, 3]), Tensor.zeros([3, 2])), "[3, 2]");
+  assertClose(mse.forward(new Tensor(3), new Tensor(1)).item(), 4, {}, "0-d inputs");
+  assertClose(mse.forward(new Tensor([1e3]), new Tensor([-1e3])).item(), 4e6, {}, "large errors");
+  // ### END HIDDEN TESTS
+  passed("testUnitMSELoss");
+}
+testUnitMSELoss();
+
+// %% [markdown]
+// ## Cross-entropy
+//
+// For classification, the network outputs one score (**logit**) per class, softmax turns the
+// scores into probabilities `p`, and the loss for one example with true class `y` is
+//
+// ```
+// loss = -log(p_y)
+// ```
+//
+// the negative log-probability the model gave to the right answer. It is 0 when the model is
+// certain and right, `log(C)` when it spreads its bets evenly over `C` classes (2.30 for 10
+// classes: a number worth remembering, since an untrained classifier should start near it),
+// and it grows without bound as `p_y` goes to 0. Confident mistakes are punished hard, which is
+// exactly what we want; squared error on probabilities would cap the penalty at 1 and give
+// vanishing gradients through the softmax.
+//
+// ### Why not `log(softmax(z))`?
+// Softmax of `[1000, 0]` is `[1, e^-1000]`, and `e^-1000` rounds to 0 in any float format. Then
+// `-log(0)` is `Infinity`, although the true loss for class 1 is exactly 1000: a perfectly
+// representable number. The fix is to never form the probabilities. Writing `m = max(z)`:
+//
+// ```
+// log softmax(z)_i = z_i - log(sum_j e^(z_j))
+//                  = z_i - m - log(sum_j e^(z_j - m))        (the log-sum-exp trick)
+// ```
+//
+// Every exponent is `<= 0` and the largest term in the sum is exactly 1, so the sum lies in
+// `[1, C]` and its log in `[0, log C]`: no overflow, no `log(0)`. For `[1000, 0]` this gives
+// `[0 - log(1 + e^-1000), -1000 - log(1 + e^-1000)] = [0, -1000]`, exactly right.
+//
+// ### Exercise 2: `logSoftmax`
+//
+// **TODO**: Compute `log(softmax(x))` along `axis` with the log-sum-exp trick.
+//
+// **APPROACH**:
+// 1. `shifted = x.sub(x.max(axis, true))`.
+// 2. `logSum = shifted.exp().sum(axis, true).log()`.
+// 3. Return `shifted.sub(logSum)`.
+//
+// **HINTS**:
+// - `keepdims = true` in both reductions keeps the shapes broadcastable against `x`.
+// - Check: `logSoftmax(x).exp()` should be `softmax(x)`.
+
+// %% nbgrader={"grade": false, "grade_id": "log-softmax", "locked": false, "schema_version": 3, "solution": true, "task": false}
+//| export
+/** log(softmax(x)) along `axis`, by the log-sum-exp trick: finite for any finite input. */
+function logSoftmax(x: Tensor, axis = -1): Tensor {
+  // ### BEGIN SOLUTION
+  const shifted = x.sub(x.max(axis, true));
+  const logSum = shifted.exp().sum(axis, true).log();
+  return shifted.sub(logSum);
+  // ### END SOLUTION
+}
+
+// %% nbgrader={"grade": true, "grade_id": "test-unit-log-softmax", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+function testUnitLogSoftmax(): void {
+  const z = new Tensor([[2, 1, 0.1]]);
+  assertClose(logSoftmax(z).toArray(), [[-0.41703, -1.41703, -2.31703]]);
+  const extreme = logSoftmax(new Tensor([[1000, 0]]));
+  assertClose(extreme.toArray(), [[0, -1000]], {}, "exact where log(softmax) gives -Infinity");
+  // ### BEGIN HIDDEN TESTS
+  const x = Tensor.randn([4, 5], 3).mul(3);
+  assertClose(logSoftmax(x).exp().toArray(), new Softmax().forward(x).toArray(), { atol: 1e-6 });
+  assertClose(logSoftmax(x).exp().sum(-1).toArray(), [1, 1, 1, 1], { atol: 1e-6 });
+  const cols = logSoftmax(x, 0);
+  assertShape(cols.shape, [4, 5]);
+  assertClose(cols.exp().sum(0).toArray(), [1, 1, 1, 1, 1], { atol: 1e-6 }, "axis 0");
+  assertClose(logSoftmax(new Tensor([-1000, 1000, 0])).toArray(), [-2000, 0, -1000], {}, "1-D, ±1000");
+  assertClose(logSoftmax(new Tensor([[5, 5, 5, 5]])).toArray(), [Array(4).fill(-Math.log(4))]);
+  assertClose(logSoftmax(z.add(1e4)).toArray(), logSoftmax(z).toArray(), { atol: 1e-3 }, "shift");
+  // ### END HIDDEN TESTS
+  passed("testUnitLogSoftmax");
+}
+testUnitLogSoftmax();
+
+// %% [markdown]
+// ### Exercise 3: `CrossEntropyLoss.forward`
+//
+// Class labels arrive as integers, one per example: `[2, 0, 1]` means the first example is
+// class 2, and so on. (PyTorch takes them the same way; some libraries want one-hot vectors
+// instead, which cost `C` times the memory to say the same thing.)
+//
+// **TODO**: Return the mean over the batch of `-logSoftmax(logits)[i, labels[i]]`.
+//
+// **APPROACH**:
+// 1. Check `logits` is 2-D `[N, C]`; turn `labels` into a plain array (a `Tensor` of labels via
+//    `Array.from(labels.data)`); check there are `N` of them and that each is an integer in
+//    `[0, C)`, throwing a clear error otherwise.
+// 2. `logp = logSoftmax(logits, -1)`.
+// 3. Sum `-logp.data[i * C + labels[i]]` over the rows, divide by `N`, and return
+//    `new Tensor(mean)`.
+//
+// **HINTS**:
+// - A label of 3 with 3 classes, or 1.5, is a bug in the data pipeline: make the message say
+//   which position and which value.
+// - Reading `logp.data` directly with the row-major offset `i * C + y` avoids building a
+//   one-hot matrix.
+
+// %% nbgrader={"grade": false, "grade_id": "cross-entropy-loss", "locked": false, "schema_version": 3, "solution": true, "task": false}
+//| export
+/** Mean negative log-likelihood of integer class labels under softmax(logits); 0-d tensor. */
+class CrossEntropyLoss {
+  forward(logits: Tensor, labels: number[] | Tensor): Tensor {
+    // ### BEGIN SOLUTION
+    if (logits.ndim !== 2) {
+      throw new Error(
+        `CrossEntropyLoss: logits must have shape [N, C], got [${logits.shape.join(", ")}]`,
+      );
+    }
+    const [n, c] = logits.shape;
+    const ys = labels instanceof Tensor ? Array.from(labels.data) : labels;
+    if (ys.length !== n) {
+      throw new Error(`CrossEntropyLoss: ${n} rows of logits but ${ys.length} labels`);
+    }
+    ys.forEach((y, i) => {
+      if (!Number.isInteger(y) || y < 0 || y >= c) {
+        throw new Error(
+          `CrossEntropyLoss: label ${y} at position ${i} is not a class index in [0, ${c})`,
+        );
+      }
+    });
+    const logp = logSoftmax(logits, -1);
+    let total = 0;
+    for (let i = 0; i < n; i++) total -= logp.data[i * c + ys[i]];
+    return new Tensor(total / n);
+    // ### END SOLUTION
+  }
+}
+
+// %% nbgrader={"grade": true, "grade_id": "test-unit-cross-entropy-loss", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+function testUnitCrossEntropyLoss(): void {
+  const ce = new CrossEntropyLoss();
+  const loss = ce.forward(new Tensor([[2, 1, 0.1]]), [0]);
+  assertShape(loss.shape, []);
+  assertClose(loss.item(), 0.41703);
+  assertClose(ce.forward(Tensor.zeros([2, 10]), [3, 7]).item(), Math.log(10), {}, "uniform: log C");
+  assertClose(ce.forward(new Tensor([[1000, 0]]), [1]).item(), 1000, {}, "no Infinity");
+  assertThrows(() => ce.forward(Tensor.zeros([2, 3]), [0, 3]), "3");
+  // ### BEGIN HIDDEN TESTS
+  const logits = new Tensor([
+    [2, 1, 0.1],
+    [0.5, 2.5, -1],
+  ]);
+  // Row 2: lse = log(e^0.5 + e^2.5 + e^-1) = 2.6531782, so its loss is 0.1531782.
+  const expected = (0.41703 + 0.1531782) / 2;
+  assertClose(ce.forward(logits, [0, 1]).item(), expected, { rtol: 1e-5 }, "mean over the batch");
+  assertClose(ce.forward(logits, new Tensor([0, 1])).item(), expected, { rtol: 1e-5 }, "Tensor labels");
+  assertClose(ce.forward(new Tensor([[1000, 0]]), [0]).item(), 0, {}, "confident and right");
+  assertClose(ce.forward(new Tensor([[-1000, 1000, 0]]), [0]).item(), 2000);
+  const x = Tensor.randn([6, 4], 1);
+  assertClose(ce.forward(x.add(500), [0, 1, 2, 3, 0, 1]).item(), ce.forward(x, [0, 1, 2, 3, 0, 1]).item(), {
+    rtol: 1e-3,
+  }, "shift invariant");
+  assertThrows(() => ce.forward(Tensor.zeros([2, 3]), [0]), "labels", "count");
+  assertThrows(() => ce.forward(Tensor.zeros([2, 3]), [0, 1.5]), "1.5", "non-integer");
+  assertThrows(() => ce.forward(Tensor.zeros([2, 3]), [-1, 0]), "-1", "negative");
+  assertThrows(() => ce.forward(Tensor.zeros([3]), [0]), "[N, C]", "1-D logits");
+  assert(Number.isFinite(ce.forward(new Tensor([[1e30, -1e30]]), [1]).item()), "finite");
+  // ### END HIDDEN TESTS
+  passed("testUnitCrossEntropyLoss");
+}
+testUnitCrossEntropyLoss();
+
+// %% [markdown]
+// ## Binary cross-entropy
+//
+// With two classes, one probability is enough: the model outputs `p = P(y = 1)` (usually from a
+// sigmoid) and the loss is cross-entropy with two outcomes:
+//
+// ```
+// BCE = -mean( t * log(p) + (1 - t) * log(1 - p) )        t in {0, 1}
+// ```
+//
+// A sigmoid in float32 can return exactly 0 or 1 (`sigmoid(20)` is already `1` in float32),
+// and then one of the logs is `log(0) = -Infinity`. The usual fix is to **clamp** the
+// probability into `[eps, 1 - eps]` first; with `eps = 1e-7` the worst possible loss per example
+// is `-log(1e-7)`, about 16.1, instead of `Infinity`. (PyTorch clamps the log at -100 instead;
+// the most robust option is to give the loss the logits and use the log-sum-exp trick, which
+// PyTorch calls `BCEWithLogitsLoss`.)
+//
+// ### Exercise 4: `BinaryCrossEntropyLoss.forward`
+//
+// **TODO**: Return the mean binary cross-entropy of `probabilities` against `targets` (same
+// shape), with probabilities clamped to `[this.eps, 1 - this.eps]`.
+//
+// **APPROACH**:
+// 1. Check the shapes are equal (`assertSameShape`).
+// 2. Loop over the elements: `p = Math.min(Math.max(pred[i], eps), 1 - eps)`, add
+//    `t * Math.log(p) + (1 - t) * Math.log(1 - p)` to a running total.
+// 3. Return `new Tensor(-total / size)`.
+//
+// **HINTS**:
+// - Clamping in JavaScript numbers (float64) keeps `1 - eps` distinct from 1.
+
+// %% nbgrader={"grade": false, "grade_id": "bce-loss", "locked": false, "schema_version": 3, "solution": true, "task": false}
+//| export
+/** Binary cross-entropy of probabilities, clamped to [eps, 1 - eps] so log(0) never happens. */
+class BinaryCrossEntropyLoss {
+  readonly eps: number;
+
+  constructor(eps = 1e-7) {
+    this.eps = eps;
+  }
+
+  forward(probabilities: Tensor, targets: Tensor): Tensor {
+    // ### BEGIN SOLUTION
+    assertSameShape("BinaryCrossEntropyLoss", probabilities, targets);
+    const lo = this.eps;
+    const hi = 1 - this.eps;
+    let total = 0;
+    for (let i = 0; i < probabilities.size; i++) {
+      const p = Math.min(Math.max(probabilities.data[i], lo), hi);
+      const t = targets.data[i];
+      total += t * Math.log(p) + (1 - t) * Math.log(1 - p);
+    }
+    return new Tensor(-total / probabilities.size);
+    // ### END SOLUTION
+  }
+}
+
+// %% nbgrader={"grade": true, "grade_id": "test-unit-bce-loss", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+function testUnitBinaryCrossEntropyLoss(): void {
+  const bce = new BinaryCrossEntropyLoss();
+  const loss = bce.forward(new Tensor([0.9, 0.2]), new Tensor([1, 0]));
+  assertShape(loss.shape, []);
+  assertClose(loss.item(), 0.16425203);
+  const clamped = bce.forward(new Tensor([0, 1]), new Tensor([1, 0]));
+  assert(Number.isFinite(clamped.item()), "log(0) is clamped away");
+  assertClose(clamped.item(), -Math.log(1e-7), { rtol: 1e-4 });
+  // ### BEGIN HIDDEN TESTS
+  assertClose(bce.forward(new Tensor([1, 0]), new Tensor([1, 0])).item(), 0, { atol: 1e-6 }, "perfect");
+  assertClose(bce.forward(new Tensor([0.5, 0.5, 0.5]), new Tensor([1, 0, 1])).item(), Math.log(2));
+  assertThrows(() => bce.forward(Tensor.zeros([3]), Tensor.zeros([3, 1])), "[3, 1]");
+  const probs = new Sigmoid().forward(new Tensor([[40, -40], [3, -3]]));
+  const targets = new Tensor([[0, 1], [1, 0]]);
+  assert(Number.isFinite(bce.forward(probs, targets).item()), "saturated sigmoid outputs");
+  // Soft targets are allowed: t = 0.3 with p = 0.3.
+  const soft = -(0.3 * Math.log(0.3) + 0.7 * Math.log(0.7));
+  assertClose(bce.forward(new Tensor([0.3]), new Tensor([0.3])).item(), soft, { rtol: 1e-5 });
+  assertEqual(new BinaryCrossEntropyLoss(1e-3).eps, 1e-3);
+  assertClose(new BinaryCrossEntropyLoss(1e-3).forward(new Tensor([0]), new Tensor([1])).item(), -Math.log(1e-3), {
+    rtol: 1e-5,
+  }, "eps is used");
+  // Matches two-class cross-entropy on logits [0, z] (sigmoid(z) = softmax([0, z])[1]).
+  const z = 1.7;
+  const viaCE = new CrossEntropyLoss().forward(new Tensor([[0, z]]), [1]).item();
+  const viaBCE = bce.forward(new Sigmoid().forward(new Tensor([z])), new Tensor([1])).item();
+  assertClose(viaBCE, viaCE, { rtol: 1e-5 });
+  // ### END HIDDEN TESTS
+  passed("testUnitBinaryCrossEntropyLoss");
+}
+testUnitBinaryCrossEntropyLoss();
+
+// %% [markdown]
+// ### How the losses punish mistakes
+// For a single example whose true class has predicted probability `p`, cross-entropy costs
+// `-log(p)` and squared error on the probability costs `(1 - p)^2`. The chart shows why
+// classification uses the first: as the model becomes confidently wrong (`p` near 0),
+// cross-entropy climbs steeply while squared error flattens out at 1.
+
+// %%
+await demo("loss curves", async () => {
+  const p = Tensor.arange(0.01, 1.0001, 0.01);
+  const values: { p: number; loss: number; kind: string }[] = [];
+  const bce = new BinaryCrossEntropyLoss();
+  const mse = new MSELoss();
+  for (const v of p.data) {
+    values.push({ p: v, loss: bce.forward(new Tensor([v]), new Tensor([1])).item(), kind: "cross-entropy" });
+    values.push({ p: v, loss: mse.forward(new Tensor([v]), new Tensor([1])).item(), kind: "squared error" });
+  }
+  await showChart({
+    title: "Loss for one example whose true class has probability p",
+    width: 420,
+    height: 260,
+    data: { values },
+    mark: { type: "line", strokeWidth: 2 },
+    encoding: {
+      x: { field: "p", type: "quantitative", title: "predicted probability of the true class" },
+      y: { field: "loss", type: "quantitative", title: "loss" },
+      color: { field: "kind", type: "nominal" },
+    },
+  });
+});
+
+// %% [markdown]
+// ## Module test
+
+// %% nbgrader={"grade": true, "grade_id": "test-module-losses", "locked": true, "points": 4, "schema_version": 3, "solution": false, "task": false}
+function testModule(): void {
+  // A batch of 3 examples, 4 classes; the model is right on the first two.
+  const logits = new Tensor([
+    [4, 0, 0, 0],
+    [0, 0, 5, 0],
+    [1, 1, 1, 1],
+  ]);
+  const ce = new CrossEntropyLoss().forward(logits, [0, 2, 3]);
+  assertShape(ce.shape, []);
+  const expected = (Math.log(1 + 3 * Math.exp(-4)) + Math.log(1 + 3 * Math.exp(-5)) + Math.log(4)) / 3;
+  assertClose(ce.item(), expected, { rtol: 1e-5 });
+  const probs = new Softmax().forward(logits);
+  const mse = new MSELoss().forward(probs, probs);
+  assertEqual(mse.item(), 0);
+  const bce = new BinaryCrossEntropyLoss().forward(new Tensor([0.5]), new Tensor([1]));
+  assertClose(bce.item(), Math.log(2));
+  // ### BEGIN HIDDEN TESTS
+  // Improving the prediction of the right class lowers every loss.
+  const worse = new CrossEntropyLoss().forward(new Tensor([[0, 1]]), [0]).item();
+  const better = new CrossEntropyLoss().forward(new Tensor([[1, 0]]), [0]).item();
+  assert(better < worse, "cross-entropy prefers the right class");
+  const b1 = new BinaryCrossEntropyLoss().forward(new Tensor([0.6]), new Tensor([1])).item();
+  const b2 = new BinaryCrossEntropyLoss().forward(new Tensor([0.9]), new Tensor([1])).item();
+  assert(b2 < b1, "BCE prefers confident right answers");
+  // All three stay finite on extreme inputs.
+  const huge = new Tensor([[1e4, -1e4, 0]]);
+  assert(Number.isFinite(new CrossEntropyLoss().forward(huge, [1]).item()), "CE at ±1e4");
+  assert(Number.isFinite(new BinaryCrossEntropyLoss().forward(new Tensor([0, 1, 0]), new Tensor([1, 0, 1])).item()));
+  assertClose(new MSELoss().forward(huge, Tensor.zeros([1, 3])).item(), 2e8 / 3, { rtol: 1e-5 });
+  // ### END HIDDEN TESTS
+  passed("testModule (losses)");
+}
+testModule();
+
+// %% [markdown]
+// ## Summary
+//
+// - A loss turns predictions and targets into one number that training minimises; it defines
+//   what the model learns.
+// - **MSE** for regression: the mean squared difference. Require equal shapes: broadcasting
+//   `[N, 1]` against `[N]` silently compares every prediction with every target.
+// - **Cross-entropy** for classification: `-log p(true class)`, `log C` for an untrained model,
+//   unbounded for confident mistakes. Compute it from logits with **log-softmax** (the
+//   log-sum-exp trick), never as `log(softmax(z))`, which turns into `-log(0) = Infinity`.
+// - **Binary cross-entropy** for yes/no outputs: clamp probabilities to `[eps, 1 - eps]`, or
+//   better, work from logits.
+// - All three are cheap (a few FLOPs per element, one or two passes); their cost hides next to
+//   the layers, but a `NaN` from a careless loss ruins a whole training run.
+//
+// With tensors, activations, layers and losses you can build and score a model. Milestone 01
+// puts them together into a perceptron.
