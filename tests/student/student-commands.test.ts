@@ -1,0 +1,154 @@
+// The student commands against a real bundle and real tslab kernels: tito test runs the
+// student's own code (a wrong answer fails although the reference is right), tito export puts
+// the student's code (not the reference) into their package, tito status reports completion.
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { releaseCourse } from "../../tito/src/release/release-course";
+import { exportStudentNotebook } from "../../tito/src/student/student-export";
+import { moduleStatuses } from "../../tito/src/student/student-status";
+import { testStudentNotebook } from "../../tito/src/student/student-test";
+import { makeFixtureRoot } from "../build/fixture-root";
+import { artifactDir } from "../release/bundle-dir";
+
+let ws = "";
+let root = "";
+
+interface RawNotebook {
+  cells: { id: string; source: string[] | string; metadata: Record<string, unknown> }[];
+}
+
+/** Edits the student's notebook like a student would: replace a cell's stub by some code. */
+function solve(module: string, cellId: string, code: string): void {
+  const path = join(ws, "notebooks", `${module}.ipynb`);
+  const nb = JSON.parse(readFileSync(path, "utf8")) as RawNotebook;
+  const cell = nb.cells.find((c) => c.id === cellId);
+  assert.ok(cell, `no cell ${cellId}`);
+  const src = Array.isArray(cell.source) ? cell.source.join("") : cell.source;
+  const stub = /\/\/ YOUR CODE HERE\n\s*throw new Error\("Not implemented: [\w-]+"\);/;
+  const pristine = src.includes("YOUR CODE HERE") ? src : undefined;
+  const base = pristine ?? originalCell(module, cellId);
+  assert.match(base, stub);
+  cell.source = base.replace(stub, code);
+  writeFileSync(path, JSON.stringify(nb, null, 1) + "\n");
+}
+
+function originalCell(module: string, cellId: string): string {
+  const released = JSON.parse(
+    readFileSync(join(ws, ".tito/modules", `${module}.json`), "utf8"),
+  ) as {
+    studentNotebook: { cells: { id: string; source: string }[] };
+  };
+  return released.studentNotebook.cells.find((c) => c.id === cellId)?.source ?? "";
+}
+
+function result(report: Awaited<ReturnType<typeof testStudentNotebook>>, id: string) {
+  const t = report.tests.find((x) => x.gradeId === id);
+  assert.ok(t, `no test ${id}`);
+  return t;
+}
+
+test.before(async () => {
+  root = makeFixtureRoot();
+  ws = join(artifactDir("student-"), "course");
+  const r = await releaseCourse({ root, outDir: ws });
+  assert.ok(r.ok);
+});
+
+test.after(() => {
+  rmSync(root, { recursive: true, force: true });
+  rmSync(join(ws, ".."), { recursive: true, force: true });
+});
+
+test("an untouched notebook fails every test with Not implemented", async () => {
+  const report = await testStudentNotebook("01", { workspace: ws });
+  assert.equal(report.errors, []);
+  assert.is(report.tests.length, 2);
+  assert.ok(report.tests.every((t) => !t.passed && /Not implemented/.test(t.problem ?? "")));
+  assert.not.ok(report.ok);
+});
+
+test("a wrong answer fails while the right one passes (the student's code is what runs)", async () => {
+  solve("01_alpha", "double", "return x + x + 1;");
+  solve("01_alpha", "scaled", "return Math.min(100, Math.max(-100, x * scaffoldGivenToStudents));");
+  const wrong = await testStudentNotebook(join(ws, "notebooks/01_alpha.ipynb"));
+  assert.not.ok(result(wrong, "test-double").passed);
+  assert.match(result(wrong, "test-double").problem ?? "", /expected 4, got 5/);
+  assert.ok(result(wrong, "test-scaled").passed);
+  assert.is(wrong.points, 3);
+  assert.not.ok(wrong.ok);
+  // The same test with the reference's answer passes: the test is right, the student is not.
+  solve("01_alpha", "double", "return x * 2;");
+  const right = await testStudentNotebook("01_alpha", { workspace: ws });
+  assert.ok(right.ok, JSON.stringify(right.tests));
+  assert.is(right.points, 5);
+});
+
+test("an edited test cell is reported and the original test runs", async () => {
+  solve("01_alpha", "double", "return x + x + 1;");
+  const path = join(ws, "notebooks/01_alpha.ipynb");
+  const nb = JSON.parse(readFileSync(path, "utf8")) as RawNotebook;
+  const t = nb.cells.find((c) => c.id === "test-double");
+  assert.ok(t);
+  t.source = 'passed("testUnitDouble");';
+  writeFileSync(path, JSON.stringify(nb));
+  const report = await testStudentNotebook("01", { workspace: ws });
+  assert.equal(report.edited, ["test-double"]);
+  assert.not.ok(result(report, "test-double").passed);
+});
+
+test("export puts the student's code in their package; later modules use it", async () => {
+  // Still the wrong double (x + x + 1) from above, now exported.
+  const exported = await exportStudentNotebook(join(ws, "notebooks/01_alpha.ipynb"));
+  assert.equal(exported.errors, []);
+  assert.ok(exported.ok);
+  const pkg = readFileSync(join(ws, "tinytorch-ts/src/core/alpha.ts"), "utf8");
+  assert.ok(pkg.includes("return x + x + 1;"));
+  assert.not.ok(pkg.includes("Not implemented: double"));
+  assert.ok(
+    readFileSync(join(ws, "tinytorch-ts/dist/core/alpha.js"), "utf8").includes("return x + x + 1;"),
+  );
+  // Module 02's quadruple is right, but builds on the student's wrong double: it fails.
+  solve("02_beta", "quadruple", "return double(double(x));");
+  const beta = await testStudentNotebook("02", { workspace: ws });
+  assert.not.ok(result(beta, "test-quadruple").passed);
+  assert.match(result(beta, "test-quadruple").problem ?? "", /expected 12, got 15/);
+  // Fixing and re-exporting module 01 makes module 02 pass.
+  solve("01_alpha", "double", "return 2 * x;");
+  assert.ok((await exportStudentNotebook(join(ws, "notebooks/01_alpha.ipynb"))).ok);
+  assert.ok((await testStudentNotebook("02", { workspace: ws })).ok);
+});
+
+test("export refuses code that does not compile and leaves the package as it was", async () => {
+  const before = readFileSync(join(ws, "tinytorch-ts/src/core/beta.ts"), "utf8");
+  const js = readFileSync(join(ws, "tinytorch-ts/dist/core/beta.js"), "utf8");
+  solve("02_beta", "quadruple", "return double(double(x);");
+  const syntax = await exportStudentNotebook(join(ws, "notebooks/02_beta.ipynb"));
+  assert.not.ok(syntax.ok);
+  assert.match(syntax.errors.join("\n"), /exercise quadruple/);
+  solve("02_beta", "quadruple", 'return "four" * x;');
+  const types = await exportStudentNotebook(join(ws, "notebooks/02_beta.ipynb"));
+  assert.not.ok(types.ok);
+  assert.match(types.errors.join("\n"), /tinytorch-ts\/src\/core\/beta\.ts:\d+:\d+/);
+  assert.is(readFileSync(join(ws, "tinytorch-ts/src/core/beta.ts"), "utf8"), before);
+  assert.is(readFileSync(join(ws, "tinytorch-ts/dist/core/beta.js"), "utf8"), js);
+});
+
+test("status: complete once the tests pass on the current notebook and it is exported", async () => {
+  solve("02_beta", "quadruple", "return double(x) + double(x);");
+  let beta = moduleStatuses(ws).find((s) => s.module === "02_beta");
+  assert.ok(beta?.lastTest && !beta.lastTest.current, "the notebook changed since the last test");
+  assert.not.ok(beta?.complete);
+  assert.ok((await testStudentNotebook("02", { workspace: ws })).ok);
+  beta = moduleStatuses(ws).find((s) => s.module === "02_beta");
+  assert.equal(beta?.unexported, ["quadruple"]);
+  assert.not.ok(beta?.complete, "not exported yet");
+  assert.ok((await exportStudentNotebook(join(ws, "notebooks/02_beta.ipynb"))).ok);
+  beta = moduleStatuses(ws).find((s) => s.module === "02_beta");
+  assert.ok(beta?.complete);
+  const alpha = moduleStatuses(ws).find((s) => s.module === "01_alpha");
+  assert.not.ok(alpha?.complete, "01 was last tested with a failing answer");
+});
+
+test.run();
