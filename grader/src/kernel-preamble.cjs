@@ -44,7 +44,6 @@ module.exports = function titoPreamble(kernelRequire, config) {
   //    `this.name = "MyError"`; for the properties code commonly overrides we install an
   //    accessor whose setter defines an own property on the receiver instead.
   const OVERRIDABLE = new Set([
-    "constructor",
     "name",
     "message",
     "toString",

@@ -11,12 +11,17 @@ export const REDACTED = "[line from a hidden test removed]";
 /** Hidden lines shorter than this (after normalising) are too generic to match: `}`, `x++`. */
 const MIN_FRAGMENT = 8;
 
-/** Whitespace, semicolons, `exports.` and module aliases (`tensor_1.`, `(0, ...)`) removed. */
+/**
+ * A line reduced to what survives compilation: whitespace, semicolons and quote styles are
+ * ignored, and what TypeScript's CommonJS output adds (`(0, f)` calls, `exports.` and module
+ * aliases like `tensor_1.`) is removed.
+ */
 export function normaliseCode(line: string): string {
   return line
-    .replace(/\(0,\s*/g, "(")
+    .replace(/\(0,\s*([\w$.]+)\)/g, "$1")
     .replace(/\bexports\./g, "")
     .replace(/\b[A-Za-z_$][\w$]*_\d+\./g, "")
+    .replace(/['`]/g, '"')
     .replace(/[\s;]+/g, "");
 }
 

@@ -1,0 +1,90 @@
+// The instrumented program, checked as text (the kernel tests check what it does): the preamble
+// comes first, student cells are untouched, grade cells are strict blocks whose names are bound
+// to trusted values, and hidden-test text is recognised by the sanitizer.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { analyseCell } from "../../grader/src/cell-names";
+import { instrument } from "../../grader/src/instrument";
+import { reconstruct } from "../../grader/src/reconstruct";
+import { hiddenFragments, redact, REDACTED } from "../../grader/src/sanitize";
+import { parseSubmission } from "../../grader/src/submission";
+import { GOOD, loadFixtureManifest, studentNotebook } from "./helpers";
+
+const manifest = loadFixtureManifest();
+let n = 0;
+const random = () => `r${n++}`;
+
+function program() {
+  const parsed = parseSubmission(studentNotebook(manifest, { sources: GOOD }));
+  if (!parsed.ok) throw new Error(parsed.reason);
+  return instrument(manifest, reconstruct(manifest, parsed.cells).cells, { random });
+}
+
+test("analyseCell separates declarations, value references and type references", () => {
+  const a = analyseCell(
+    'import { assertEqual as eq } from "x";\nfunction f(t: Tensor): number { return Math.abs(t.size); }\nconst { a, b: [c] } = obj;\nclass K extends Base {}\neq(f(k), 1);',
+  );
+  assert.equal(a.functions, ["f"]);
+  assert.equal(a.values.sort(), ["K", "a", "c"]);
+  assert.equal(a.imports, [{ local: "eq", imported: "assertEqual", spec: "x" }]);
+  assert.ok(a.valueRefs.has("Math") && a.valueRefs.has("obj") && a.valueRefs.has("Base"));
+  assert.not.ok(a.valueRefs.has("abs"), "property names are not references");
+  assert.not.ok(a.valueRefs.has("size"));
+  assert.ok(a.typeRefs.has("Tensor"));
+  assert.not.ok(a.valueRefs.has("Tensor"));
+});
+
+test("the preamble runs first and student cells are sent unchanged", () => {
+  const p = program();
+  assert.is(p.cells[0].planned, null);
+  assert.match(p.cells[0].code, /holder\.exports\(require,/);
+  const double = p.cells.find((c) => c.planned?.gradeId === "double");
+  assert.is(double?.code, GOOD.double);
+  // Markdown cells are not sent to the kernel.
+  assert.not.ok(p.cells.some((c) => c.planned?.cellType === "markdown"));
+});
+
+test("a grade cell is a strict block with the harness re-imported and globals bound", () => {
+  const p = program();
+  const cell = p.cells.find((c) => c.planned?.gradeId === "test-unit-triple")?.code ?? "";
+  const lines = cell.split("\n");
+  assert.is(lines[0], '"use strict";');
+  assert.ok(
+    cell.includes('import { assertEqual } from "tinytorch-ts/support/testing";'),
+    "harness names declared in an earlier provided cell are imported again",
+  );
+  assert.match(cell, new RegExp(`const \\{ Math \\} = \\${p.vaultName}\\.g;`));
+  // makeInput comes from the read-only cell, through the vault, not from the shared namespace.
+  assert.match(cell, /const \{ makeInput \} = \$titoV_\w+\.get\("\w+"\);/);
+  // The student's functions are left to resolve to the student's definitions.
+  assert.not.match(cell, /const \{[^}]*\btriple\b/);
+  const open = lines.indexOf("{");
+  assert.ok(open > 0 && lines[lines.length - 1] === "}");
+  assert.ok(cell.indexOf("function testUnitTriple") > open, "test body inside the block");
+});
+
+test("the module test binds earlier tests from the vault", () => {
+  const p = program();
+  const cell = p.cells.find((c) => c.planned?.gradeId === "test-module")?.code ?? "";
+  assert.match(cell, /const \{ testUnitDouble \} = \$titoV_\w+\.get\(/);
+  assert.match(cell, /const \{ testUnitTriple \} = \$titoV_\w+\.get\(/);
+});
+
+test("hidden-test lines are redacted in TypeScript and compiled JavaScript form", () => {
+  const fragments = hiddenFragments(manifest);
+  const out = [
+    "✅ testUnitDouble passed",
+    "  assertEqual(double(secretInput), -7, 'double of a negative number');",
+    '(0, testing_1.assertEqual)(exports.double(secretInput), -7, "double of a negative number");',
+    "TestFailure: double of a negative number: expected -7, got 0",
+  ].join("\n");
+  const cleaned = redact(out, fragments);
+  assert.not.match(cleaned, /secretInput/);
+  assert.match(cleaned, /testUnitDouble passed/);
+  assert.match(cleaned, /TestFailure: double of a negative number: expected -7, got 0/);
+  assert.is(cleaned.split("\n").filter((l) => l === REDACTED).length, 2);
+  // Visible test lines are not hidden: students already have them.
+  assert.not.ok(fragments.some((f) => f.includes("triple(makeInput())")));
+});
+
+test.run();
