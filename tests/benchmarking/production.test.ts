@@ -70,13 +70,14 @@ test("direction inference, explicit directions, unknown and one-sided metrics", 
 test("pipeline profiling times each stage and names the bottleneck", async () => {
   const p = await profileEndToEndPipeline((x: number) => x + 1, makeSamples([1, 2, 3, 4, 5]), {
     postprocess: (y) => {
-      spin(1);
+      spin(3);
       return y;
     },
   });
   assert.is(p.samples, 5);
   assert.is(p.bottleneck, "postprocess");
-  assert.ok(p.stages.postprocess.mean >= 0.00095 && p.stages.inference.mean < 0.0009);
+  assert.ok(p.stages.postprocess.mean >= 0.00295);
+  assert.ok(p.stages.inference.mean < p.stages.postprocess.mean / 2, "stages do not overlap");
   assert.ok(
     p.stages.endToEnd.max >= p.stages.endToEnd.p95 &&
       p.stages.endToEnd.p95 >= p.stages.endToEnd.mean * 0.5,

@@ -91,7 +91,7 @@ test("server: queries follow the Poisson schedule and are never issued early", a
     targetQps: 500,
     durationS: 0.3,
     seed: 9,
-    latencyBoundS: 0.05,
+    latencyBoundS: 0.5,
   });
   const expected = poissonArrivals(500, { durationS: 0.3, seed: 9 });
   const tl = r.timeline;
@@ -212,12 +212,13 @@ test("TinyTorchPerf runs every scenario, validates each, and interleaves compari
   };
   const b = (x: number): number => {
     order.push("B");
-    spin(0.3);
+    spin(1);
     return x;
   };
-  const cmp = await perf.compareModels(a, b, { numQueries: 30, warmup: 1 });
+  // Ranks, not means: a query preempted on a busy machine is an outlier a rank test ignores.
+  const cmp = await perf.compareModels(a, b, { numQueries: 30, warmup: 1, method: "mann-whitney" });
   assert.equal(order.slice(2, 6), ["A", "B", "B", "A"]);
-  assert.ok(cmp.isSignificant && cmp.meanB > cmp.meanA);
+  assert.ok(cmp.isSignificant && cmp.rankBiserial < -0.5);
   assert.match(perf.generateReport("echo"), /# echo: performance report/);
 });
 
