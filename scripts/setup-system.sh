@@ -13,3 +13,11 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq "${need[@]}" >/dev/null
 fi
+# Register the tslab kernel with Debian's Jupyter (its python3, not a pyenv shim on PATH), once
+# the repository's node_modules exist. `npm run test:e2e` does not rely on this: it registers the
+# kernel in a private Jupyter directory of its own.
+root="$(cd "$(dirname "$0")/.." && pwd)"
+if [ -x "$root/node_modules/.bin/tslab" ]; then
+  "$root/node_modules/.bin/tslab" install --python=/usr/bin/python3 \
+    --binary="$root/node_modules/.bin/tslab" >/dev/null
+fi

@@ -69,7 +69,10 @@ export class KernelStartError extends Error {
 const ERROR_COOLDOWN_MS = 230;
 /** If the reply came but the idle status was lost (IOPub drops under a flood), stop waiting. */
 const IDLE_GRACE_MS = 1000;
-const HANDSHAKE_ATTEMPT_MS = 500;
+const HANDSHAKE_ATTEMPT_MS = 250;
+/** What tslab prints when it cannot work at all (a port taken, zeromq not loading). */
+const FATAL_START_OUTPUT =
+  /EADDRINUSE|Address already in use|Cannot find module|ERR_DLOPEN_FAILED|compiled against a different Node/;
 /** Internal marker: the kernel refused the request without running it. */
 const ABORTED = "aborted";
 
@@ -170,9 +173,11 @@ export class KernelClient {
   }
 
   /**
-   * Sends kernel_info_request until both the reply and an IOPub status for it arrive: only then
-   * is our IOPub subscription known to be live (a SUB socket misses what is published before
-   * it is connected), so no output of the first cell can be lost.
+   * Sends kernel_info_request every few hundred milliseconds until a reply and an IOPub status
+   * for one of them have arrived: only then is our IOPub subscription known to be live (a SUB
+   * socket misses what is published before it is connected), so no output of the first cell
+   * can be lost. Requests are repeated because tslab can lose one while it is still binding
+   * its sockets (its IOPub send then fails with EBUSY and the request is never answered).
    */
   private async handshake(proc: KernelProcess): Promise<void> {
     const timeoutMs = this.opts.startTimeoutMs ?? 30_000;
@@ -181,32 +186,49 @@ export class KernelClient {
       const tail = proc.tail.trim().split("\n").slice(-15).join("\n");
       return new KernelStartError(`tslab kernel ${why}${tail ? `:\n${tail}` : ""}`);
     };
-    while (true) {
-      if (!proc.running) throw failure(`exited during start-up (${proc.describeExit()})`);
-      // tslab logs a failed bind or a failed zeromq load and stays alive: fail fast instead.
-      if (/UnhandledPromiseRejection|UncaughtException/.test(proc.tail)) {
-        proc.kill("SIGKILL");
-        throw failure("failed during start-up");
+    const ids: string[] = [];
+    let reply: JupyterMessage | undefined;
+    let sawStatus = false;
+    let wake: () => void = () => undefined;
+    try {
+      while (!(reply && sawStatus)) {
+        if (!proc.running) throw failure(`exited during start-up (${proc.describeExit()})`);
+        // tslab logs a failed bind or a failed zeromq load and stays alive: fail fast instead.
+        if (FATAL_START_OUTPUT.test(proc.tail)) {
+          proc.kill("SIGKILL");
+          throw failure("failed during start-up");
+        }
+        if (performance.now() >= deadline) {
+          proc.kill("SIGKILL");
+          throw failure(`did not answer within ${+(timeoutMs / 1000).toFixed(1)} s`);
+        }
+        const msg = newMessage("kernel_info_request", {}, this.session);
+        const id = msg.header.msg_id;
+        ids.push(id);
+        this.replyWaiters.set(id, (m) => {
+          reply ??= m;
+          wake();
+        });
+        this.iopubListeners.set(id, (m) => {
+          if (m.header.msg_type === "status") sawStatus = true;
+          wake();
+        });
+        await this.shell!.send(encodeMessage(msg, this.info!.key));
+        const stopWatching = proc.onExit(() => wake());
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, HANDSHAKE_ATTEMPT_MS);
+          wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        stopWatching();
       }
-      const remaining = deadline - performance.now();
-      if (remaining <= 0) {
-        proc.kill("SIGKILL");
-        throw failure(`did not answer within ${+(timeoutMs / 1000).toFixed(1)} s`);
-      }
-      const msg = newMessage("kernel_info_request", {}, this.session);
-      let sawStatus = false;
-      this.iopubListeners.set(msg.header.msg_id, (m) => {
-        if (m.header.msg_type === "status") sawStatus = true;
-      });
-      const reply = await this.request(this.shell, msg, Math.min(remaining, 2000));
-      if (reply) {
-        const until = performance.now() + HANDSHAKE_ATTEMPT_MS;
-        while (!sawStatus && performance.now() < until && proc.running) await sleep(10);
-      }
-      this.iopubListeners.delete(msg.header.msg_id);
-      if (reply && sawStatus) {
-        this.kernelInfo = reply.content;
-        return;
+      this.kernelInfo = reply.content;
+    } finally {
+      for (const id of ids) {
+        this.replyWaiters.delete(id);
+        this.iopubListeners.delete(id);
       }
     }
   }
