@@ -111,7 +111,7 @@ test("A/B tests split traffic with a seeded generator and compare the arms", asy
   const data = makeSamples([1, 2, 3]);
   const fast = (x: number): number => x;
   const slow = (x: number): number => {
-    spin(0.3);
+    spin(2);
     return x;
   };
   const first = await runAbTest(setupAbTest(slow, fast, { trafficSplit: 0.3, seed: 4 }), data, {
