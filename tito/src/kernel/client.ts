@@ -31,7 +31,7 @@ export interface KernelStartOptions {
   memoryMb?: number;
   /** RLIMIT_NPROC (only effective when the kernel runs as its own user). */
   maxProcesses?: number;
-  /** How long the kernel may take to answer kernel_info (default 30 s). */
+  /** How long the kernel may take to answer kernel_info (default 60 s). */
   startTimeoutMs?: number;
   /** Hand the kernel's private directory to this user (when it runs as another uid). */
   owner?: { uid: number; gid: number };
@@ -180,7 +180,7 @@ export class KernelClient {
    * its sockets (its IOPub send then fails with EBUSY and the request is never answered).
    */
   private async handshake(proc: KernelProcess): Promise<void> {
-    const timeoutMs = this.opts.startTimeoutMs ?? 30_000;
+    const timeoutMs = this.opts.startTimeoutMs ?? 60_000;
     const deadline = performance.now() + timeoutMs;
     const failure = (why: string) => {
       const tail = proc.tail.trim().split("\n").slice(-15).join("\n");

@@ -5,6 +5,25 @@
 import { cpus } from "node:os";
 import { KernelClient, type KernelStartOptions } from "../kernel/client";
 
+/**
+ * Starting a kernel is CPU-bound (tslab compiles its TypeScript setup), so starting many at
+ * once only makes each one slow, and can push them all past their start timeout. Starts made
+ * through this module wait for one of `cores` slots.
+ */
+const startSlots = { free: Math.max(1, cpus().length), waiting: [] as Array<() => void> };
+
+export async function startLimited(opts: KernelStartOptions): Promise<KernelClient> {
+  if (startSlots.free > 0) startSlots.free--;
+  else await new Promise<void>((resolve) => startSlots.waiting.push(resolve));
+  try {
+    return await KernelClient.start(opts);
+  } finally {
+    const next = startSlots.waiting.shift();
+    if (next) next();
+    else startSlots.free++;
+  }
+}
+
 export class KernelPool {
   private readonly ready: Array<Promise<KernelClient>> = [];
   private readonly all = new Set<Promise<KernelClient>>();
@@ -13,15 +32,31 @@ export class KernelPool {
   readonly size: number;
   private readonly start: KernelStartOptions;
 
-  constructor(opts: { size: number; start: KernelStartOptions }) {
+  private readonly keepFull: boolean;
+
+  /**
+   * `refill: false` makes a pool of exactly `size` kernels that starts no replacements (for a
+   * batch whose size is known, or to measure runs without start-ups competing for the CPU).
+   */
+  constructor(opts: { size: number; start: KernelStartOptions; refill?: boolean }) {
     this.size = Math.max(1, Math.floor(opts.size));
     this.start = opts.start;
-    for (let i = 0; i < this.size; i++) this.refill();
+    this.keepFull = opts.refill ?? true;
+    for (let i = 0; i < this.size; i++) this.startOne();
+  }
+
+  /** Resolves when every kernel started so far has finished starting (or failed to). */
+  async whenReady(): Promise<void> {
+    await Promise.all(this.ready.map((p) => p.catch(() => undefined)));
   }
 
   private refill(): void {
+    if (this.keepFull) this.startOne();
+  }
+
+  private startOne(): void {
     if (this.closed) return;
-    const starting = KernelClient.start(this.start);
+    const starting = startLimited(this.start);
     // A failed start is reported to whoever acquires it, never as an unhandled rejection.
     starting.catch(() => undefined);
     this.all.add(starting);
@@ -37,14 +72,15 @@ export class KernelPool {
   /** A fresh kernel (started ahead of time when possible); a replacement starts at once. */
   async acquire(): Promise<KernelClient> {
     if (this.closed) throw new Error("kernel pool is closed");
-    const next = this.ready.shift()!;
+    const next = this.ready.shift();
+    if (!next) return startLimited(this.start);
     this.all.delete(next);
     this.refill();
     const kernel = await next;
     // A pre-started kernel can die while it waits (killed, OOM-killed): start another.
     if (!kernel.alive) {
       await kernel.shutdown();
-      return KernelClient.start(this.start);
+      return startLimited(this.start);
     }
     return kernel;
   }
@@ -109,7 +145,7 @@ export async function runNotebooks<T>(
   let inFlight = 0;
   const startAhead = () => {
     while (nextToStart < items.length && inFlight < jobs + prestart) {
-      const p = KernelClient.start(startFor(items[nextToStart]));
+      const p = startLimited(startFor(items[nextToStart]));
       p.catch(() => undefined);
       kernels[nextToStart++] = p;
       inFlight++;
