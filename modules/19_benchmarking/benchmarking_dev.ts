@@ -573,9 +573,9 @@ testUnitLatencyPercentiles();
 // **TODO**: Implement `singleStreamScenario(model, dataset, options)`.
 //
 // **APPROACH**:
-// 1. Read `numQueries` (default 1024, MLPerf's minimum query count for single stream before it
-//    switched to time-based runs) and `warmup` (default 20); validate them and the dataset with
-//    `requireDataset` / `requireCount`.
+// 1. Read `numQueries` (default 1024, MLPerf's long-standing minimum query count for single
+//    stream, which it pairs with a minimum run time) and `warmup` (default 20); validate them
+//    and the dataset with `requireDataset` / `requireCount`.
 // 2. Run `warmup` untimed queries, then `calibrateTimerOverheadNs()`.
 // 3. For each query `i`, take `dataset[i % dataset.length]`, read `nowNs()`, call the model,
 //    `await` only if `isThenable(output)`, read `nowNs()` again, store
