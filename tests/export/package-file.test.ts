@@ -40,14 +40,14 @@ test("imports are rewritten to relative paths, merged and deduplicated", () => {
   ]);
 });
 
-test("a package file names its source and each cell's origin", () => {
+test("a package file names its source and each cell's origin", async () => {
   const cell = prepareExportCell(
     '//| export\nimport { Tensor } from "tinytorch-ts/core/tensor";\nclass ReLU {}',
     true,
     "m.ts",
     40,
   );
-  const text = renderPackageFile("core/activations", [
+  const text = await renderPackageFile("core/activations", [
     {
       target: "core/activations",
       sourceFile: "modules/02_activations/activations_dev.ts",

@@ -5,6 +5,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { SourceError } from "../notebook/errors";
 import { checkImports } from "../export/import-check";
+import { prettierFormatter } from "../export/format";
 import { renderIndex } from "../export/package-file";
 import type { Tier } from "../transforms/strip-solutions";
 import { cacheKey, readCached, writeCached } from "./cache";
@@ -60,6 +61,8 @@ async function buildAll(
   const fresh: { key: string; result: ModuleResult }[] = [];
   const cached: string[] = [];
   const errors: SourceError[] = [];
+  // Formatted pieces are cached by content (safe to share between builds and with --check).
+  const format = prettierFormatter(join(root, ".tito-cache", "format"));
   for (const info of infos) {
     const text = readFileSync(info.path, "utf8");
     const key = cacheKey(text, tier);
@@ -69,7 +72,7 @@ async function buildAll(
       cached.push(info.module);
       continue;
     }
-    const outcome = await buildModule(info, text, tier);
+    const outcome = await buildModule(info, text, tier, format);
     if (!outcome.ok) errors.push(...outcome.errors);
     else {
       results.push(outcome.result);

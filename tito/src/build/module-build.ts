@@ -6,6 +6,8 @@ import { writeIpynb } from "../notebook/ipynb";
 import { parsePercent } from "../notebook/percent";
 import { validateModule } from "../notebook/validate";
 import { exportNotebook } from "../export/export-notebook";
+import { prettierFormatter, type Formatter } from "../export/format";
+import { BUILD_PROVENANCE } from "../export/package-file";
 import { findPackageImports, type PackageImport } from "../export/import-check";
 import type { Tier } from "../transforms/strip-solutions";
 import type { ModuleInfo } from "./discover";
@@ -54,12 +56,19 @@ export async function buildModule(
   info: ModuleInfo,
   text: string,
   tier: Tier,
+  format: Formatter = prettierFormatter(),
 ): Promise<ModuleOutcome> {
   const p = parseModule(info, text);
   if (!p.ok) return p;
   const nb = p.parsed.notebook;
   try {
-    const reference = await exportNotebook(nb, info.sourceFile, { line: p.cellLine });
+    const reference = await exportNotebook(
+      nb,
+      info.sourceFile,
+      { line: p.cellLine },
+      BUILD_PROVENANCE,
+      format,
+    );
     const imports = findPackageImports(nb, p.cellLine);
     const student = runPipeline(nb, "student", tier);
     const grading = runPipeline(nb, "grading", tier);

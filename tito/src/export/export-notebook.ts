@@ -1,10 +1,10 @@
 // From a module notebook to the text of its package files: collect the exported cells, group
-// them by target file, render and format each file. Used by the build (reference package), the
+// them by target file, render each file (formatted with prettier for the reference package). Used by the build (reference package), the
 // release (package from stripped sources) and `tito export` (a student's own package).
 import { SourceError } from "../notebook/errors";
 import type { Notebook } from "../notebook/types";
 import { collectExports, type CellLocator } from "./collect";
-import { formatTypeScript } from "./format";
+import { noFormatting, type Formatter } from "./format";
 import {
   BUILD_PROVENANCE,
   renderPackageFile,
@@ -25,13 +25,14 @@ export async function exportNotebook(
   sourceFile: string,
   where: CellLocator,
   how: Provenance = BUILD_PROVENANCE,
+  format: Formatter = noFormatting,
 ): Promise<PackageExport> {
   const { defaultPath, targets, chunks } = collectExports(nb, sourceFile, where);
   const files: Record<string, string> = {};
   for (const target of targets) {
     const mine: ExportChunk[] = chunks.filter((c) => c.target === target);
     try {
-      files[target] = await formatTypeScript(renderPackageFile(target, mine, how));
+      files[target] = await renderPackageFile(target, mine, how, format);
     } catch (e) {
       const why = e instanceof Error ? e.message.split("\n")[0] : String(e);
       throw new SourceError(sourceFile, undefined, `generated ${target}.ts does not parse: ${why}`);
