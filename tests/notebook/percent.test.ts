@@ -102,4 +102,38 @@ test("blank lines: one separates cells, extra ones belong to the cell", () => {
   assert.is(writePercent(p.notebook), src);
 });
 
+test("a template literal that never closes is an error at the line that opens it", () => {
+  const e = thrown(() =>
+    parsePercent("// %%\na;\nconst t = `oops;\n\n// %%\nb;\n", "t.ts"),
+  ) as SourceError;
+  assert.instance(e, SourceError);
+  assert.is(e.line, 3);
+  assert.match(e.message, /unterminated template literal .* hides the cell marker at line 5/);
+});
+
+test("the writer refuses cells it cannot delimit or whose title cannot be read back", () => {
+  const nb = parsePercent("// %%\nx;\n", "w.ts").notebook;
+  const withSource = (source: string, metadata = {}) => ({
+    ...nb,
+    cells: [{ ...nb.cells[0], source, metadata }],
+  });
+  assert.match(
+    thrown(() => writePercent(withSource("const t = `open"))).message,
+    /unterminated template/,
+  );
+  assert.match(
+    thrown(() => writePercent(withSource("x\n// %% y"))).message,
+    /would start a new cell/,
+  );
+  assert.match(thrown(() => writePercent(withSource("a\r\nb"))).message, /carriage return/);
+  assert.match(
+    thrown(() => writePercent(withSource("x", { title: "a = b" }))).message,
+    /cannot be written on a percent marker line/,
+  );
+  // A title that reads back cleanly is fine.
+  assert.ok(
+    writePercent(withSource("x", { title: "Step 1: ReLU" })).includes("// %% Step 1: ReLU\nx\n"),
+  );
+});
+
 test.run();

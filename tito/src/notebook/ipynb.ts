@@ -19,8 +19,21 @@ const PY_LINE_RE =
   // eslint-disable-next-line no-control-regex
   /[^\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]*(?:\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]|$)/g;
 
+// eslint-disable-next-line no-control-regex
+const RARE_BREAKS = /[\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]/;
+
 export function splitLinesKeepEnds(s: string): string[] {
   if (s === "") return [];
+  if (!RARE_BREAKS.test(s)) {
+    // The common case: only \n ends lines.
+    const parts = s.split("\n");
+    const out = new Array<string>(parts.length);
+    for (let i = 0; i < parts.length - 1; i++) out[i] = parts[i] + "\n";
+    const last = parts[parts.length - 1];
+    if (last === "") out.length = parts.length - 1;
+    else out[parts.length - 1] = last;
+    return out;
+  }
   const out = s.match(PY_LINE_RE);
   return (out ?? []).filter((x) => x !== "");
 }

@@ -11,7 +11,15 @@ export const MARKER_RE = /^\s*\/\/\s*%%(%*)\s(.*)$/;
 export const ALT_MARKER_RE = /^\s*\/\/\s*(%%|<codecell>|In\[[0-9 ]*\]:?)\s*$/;
 
 export function isMarkerLine(line: string): boolean {
-  return MARKER_RE.test(line) || ALT_MARKER_RE.test(line);
+  // Cheap pre-checks first: this runs on every line of every file. A marker's first non-blank
+  // characters are `//` (other Unicode spaces are rare; the regexes decide those).
+  let j = 0;
+  while (line.charCodeAt(j) === 32 || line.charCodeAt(j) === 9) j++;
+  if (line.charCodeAt(j) !== 47 || line.charCodeAt(j + 1) !== 47) {
+    if (j >= line.length || !/\s/.test(line[j])) return false;
+  }
+  if (line.includes("%%")) return MARKER_RE.test(line) || ALT_MARKER_RE.test(line);
+  return (line.includes("In[") || line.includes("<codecell>")) && ALT_MARKER_RE.test(line);
 }
 
 /** Cell metadata that jupytext represents otherwise (title, depth) or never writes to text. */

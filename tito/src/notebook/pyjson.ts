@@ -15,8 +15,16 @@ export function compareCodePoints(a: string, b: string): number {
   return a.length - b.length;
 }
 
+const SURROGATE = /[\ud800-\udfff]/;
+const byCodeUnit = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** Keys in Python's order. UTF-16 order equals code-point order unless a key has a surrogate. */
+export function sortKeys(keys: string[]): string[] {
+  return keys.sort(keys.some((k) => SURROGATE.test(k)) ? compareCodePoints : byCodeUnit);
+}
+
 function sortedKeys(o: Record<string, unknown>): string[] {
-  return Object.keys(o).sort(compareCodePoints);
+  return sortKeys(Object.keys(o));
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
@@ -65,8 +73,47 @@ export function dumpsCompact(value: unknown): string {
   throw new Error(`cannot write a ${typeof value} as JSON`);
 }
 
+const ARRAY_INDEX = /^(?:0|[1-9]\d*)$/;
+
+/**
+ * A copy with sorted keys that JSON.stringify writes exactly as Python would, or undefined when
+ * it cannot: integer-like keys (JavaScript orders them first, numerically) or numbers whose
+ * Python spelling differs (1e-07). Then the slower hand-written serialiser is used.
+ */
+function nativeReady(v: unknown): unknown {
+  if (typeof v === "number") return pyNumber(v) === JSON.stringify(v) ? v : undefined;
+  if (v === null || typeof v !== "object") return v;
+  if (Array.isArray(v)) {
+    const out = new Array<unknown>(v.length);
+    for (let i = 0; i < v.length; i++) {
+      const x = v[i];
+      if (x === null || typeof x === "string" || typeof x === "boolean") out[i] = x;
+      else if ((out[i] = nativeReady(x)) === undefined && x !== undefined) return undefined;
+    }
+    return out;
+  }
+  const o = v as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const k of sortedKeys(o)) {
+    const x = o[k];
+    if (x === undefined) continue;
+    if (ARRAY_INDEX.test(k)) return undefined;
+    const y = typeof x === "string" || typeof x === "boolean" || x === null ? x : nativeReady(x);
+    if (y === undefined) return undefined;
+    out[k] = y;
+  }
+  return out;
+}
+
 /** nbformat's writer: `json.dumps(nb, sort_keys=True, indent=1, ensure_ascii=False)`. */
 export function dumpsIndented(value: unknown): string {
+  // JSON.stringify with indent 1 has Python's layout and string escapes; use it when it can.
+  const ready = nativeReady(value);
+  if (ready !== undefined) return JSON.stringify(ready, null, 1);
+  return dumpsIndentedSlow(value);
+}
+
+function dumpsIndentedSlow(value: unknown): string {
   const out: string[] = [];
   write(value, "");
   return out.join("");

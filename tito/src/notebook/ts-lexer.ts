@@ -9,7 +9,28 @@ type Frame =
   | { kind: "code"; braces: number }
   | { kind: "template" }
   | { kind: "block" }
-  | { kind: "string"; quote: string };
+  | { kind: "string"; quote: number };
+
+const SPECIAL_AT_TOP = /[`'"/]/;
+const IN_CODE = /[`'"/{}]/g;
+const IN_SINGLE = /['\\]/g;
+const IN_DOUBLE = /["\\]/g;
+const IN_TEMPLATE = /[`\\]|\$\{/g;
+const BACKSLASH = 92;
+const BACKTICK = 96;
+const LBRACE = 123;
+const SPACE = 32;
+const TAB = 9;
+const SLASH = 47;
+const STAR = 42;
+const QUOTE = 39;
+const DQUOTE = 34;
+
+function isWordChar(c: number): boolean {
+  return (
+    (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95 || c === 36
+  );
+}
 
 /** Keywords after which a `/` starts a regular expression rather than a division. */
 const REGEX_AFTER_WORD = new Set([
@@ -69,105 +90,104 @@ export class LineLexer {
   }
 
   private scan(line: string): void {
+    // Fast path: at top level only quotes, backticks and slashes can open a construct.
+    if (this.stack.length === 1 && !SPECIAL_AT_TOP.test(line)) {
+      this.notePrev(line, line.length, 0);
+      return;
+    }
     let i = 0;
     const n = line.length;
+    // Where the code being scanned on this line started (for the regex look-behind).
+    let codeFrom = 0;
     while (i < n) {
       const top = this.stack[this.stack.length - 1];
-      const c = line[i];
       if (top.kind === "block") {
         const end = line.indexOf("*/", i);
         if (end < 0) return;
         this.stack.pop();
-        i = end + 2;
+        i = codeFrom = end + 2;
         continue;
       }
       if (top.kind === "string") {
-        if (c === "\\") {
-          i += 2;
-          continue;
+        const re = top.quote === QUOTE ? IN_SINGLE : IN_DOUBLE;
+        re.lastIndex = i;
+        const m = re.exec(line);
+        if (!m) break;
+        if (line.charCodeAt(m.index) === BACKSLASH) i = m.index + 2;
+        else {
+          this.stack.pop();
+          this.prev = '"';
+          i = codeFrom = m.index + 1;
         }
-        if (c === top.quote) this.stack.pop();
-        i++;
         continue;
       }
       if (top.kind === "template") {
-        if (c === "\\") {
-          i += 2;
-          continue;
-        }
-        if (c === "`") {
+        IN_TEMPLATE.lastIndex = i;
+        const m = IN_TEMPLATE.exec(line);
+        if (!m) break;
+        const c = line.charCodeAt(m.index);
+        if (c === BACKSLASH) i = m.index + 2;
+        else if (c === BACKTICK) {
           this.stack.pop();
           this.prev = "`";
-          i++;
-          continue;
-        }
-        if (c === "$" && line[i + 1] === "{") {
+          i = codeFrom = m.index + 1;
+        } else {
           this.stack.push({ kind: "code", braces: 0 });
           this.prev = "{";
+          i = codeFrom = m.index + 2;
+        }
+        continue;
+      }
+      // Code: jump to the next character that can change the state.
+      IN_CODE.lastIndex = i;
+      const m = IN_CODE.exec(line);
+      if (!m) break;
+      i = m.index;
+      const c = line.charCodeAt(i);
+      if (c === SLASH) {
+        const next = line.charCodeAt(i + 1);
+        if (next === SLASH) {
+          this.notePrev(line, i, codeFrom);
+          return;
+        }
+        if (next === STAR) {
+          this.stack.push({ kind: "block" });
           i += 2;
           continue;
         }
-        i++;
+        this.notePrev(line, i, codeFrom);
+        if (this.regexAllowed()) i = skipRegex(line, i);
+        else i++;
+        this.prev = "/";
         continue;
       }
-      // Code.
-      if (c === " " || c === "\t") {
-        i++;
-        continue;
-      }
-      if (c === "/" && line[i + 1] === "/") return;
-      if (c === "/" && line[i + 1] === "*") {
-        this.stack.push({ kind: "block" });
-        i += 2;
-        continue;
-      }
-      if (c === "'" || c === '"') {
-        this.stack.push({ kind: "string", quote: c });
-        this.prev = c;
-        i++;
-        continue;
-      }
-      if (c === "`") {
-        this.stack.push({ kind: "template" });
-        i++;
-        continue;
-      }
-      if (c === "{") {
-        top.braces++;
-        this.prev = c;
-        i++;
-        continue;
-      }
-      if (c === "}") {
-        if (top.braces === 0 && this.stack.length > 1) this.stack.pop();
-        else top.braces = Math.max(0, top.braces - 1);
-        this.prev = c;
-        i++;
-        continue;
-      }
-      if (c === "/") {
-        if (this.regexAllowed()) {
-          i = skipRegex(line, i);
-          this.prev = "/re";
-          continue;
-        }
-        this.prev = c;
-        i++;
-        continue;
-      }
-      if (/[A-Za-z0-9_$]/.test(c)) {
-        let j = i + 1;
-        while (j < n && /[A-Za-z0-9_$]/.test(line[j])) j++;
-        this.prev = line.slice(i, j);
-        i = j;
-        continue;
-      }
-      this.prev = c;
+      if (c === QUOTE || c === DQUOTE) this.stack.push({ kind: "string", quote: c });
+      else if (c === BACKTICK) this.stack.push({ kind: "template" });
+      else if (c === LBRACE) top.braces++;
+      else if (top.braces === 0 && this.stack.length > 1) this.stack.pop();
+      else top.braces = Math.max(0, top.braces - 1);
+      this.prev = line[i];
       i++;
+      codeFrom = i;
     }
-    // A line ends an unterminated '...' or "..." string unless the newline is escaped.
     const top = this.stack[this.stack.length - 1];
+    if (top.kind === "code") this.notePrev(line, n, codeFrom);
+    // A line ends an unterminated '...' or "..." string unless the newline is escaped.
     if (top.kind === "string" && !endsWithOddBackslashes(line)) this.stack.pop();
+  }
+
+  /** Record the last significant token in line[from, end), for the regex heuristic. */
+  private notePrev(line: string, end: number, from: number): void {
+    let j = end - 1;
+    while (j >= from && (line.charCodeAt(j) === SPACE || line.charCodeAt(j) === TAB)) j--;
+    if (j < from) return;
+    if (!isWordChar(line.charCodeAt(j))) {
+      this.prev = line[j];
+      return;
+    }
+    let k = j;
+    while (k > from && isWordChar(line.charCodeAt(k - 1))) k--;
+    this.prev = line.slice(k, j + 1);
   }
 
   private regexAllowed(): boolean {
