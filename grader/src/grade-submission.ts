@@ -3,59 +3,40 @@
 // a job queue can run it one submission per container.
 //
 // Steps: read the submission leniently; rebuild the notebook from the manifest (only solution
-// cells come from the student); instrument it (preamble first, tests bound to trusted values);
-// run it in a fresh tslab kernel in a fresh scratch dir, confined by the sandbox; score each
-// grade cell from the kernel's reply status alone; strip hidden-test text from all feedback.
-import { existsSync, rmSync } from "node:fs";
-import { resolve } from "node:path";
+// cells come from the student); get a fresh prepared kernel (sandboxed, preamble run); run the
+// instrumented cells; score each grade cell from the kernel's reply status alone; strip
+// hidden-test text from everything the student will see.
 import type { GradingManifest } from "../../tito/src/build/manifest-types";
-import { KernelClient, type CellRun } from "../../tito/src/kernel/client";
+import type { CellRun } from "../../tito/src/kernel/client";
+import { analyseCell } from "./cell-names";
 import { instrument, type KernelCell } from "./instrument";
+import {
+  DEFAULT_LIMITS,
+  prepareKernel,
+  type KernelLimits,
+  type PreparedKernel,
+  type SessionOptions,
+} from "./kernel-session";
 import { reconstruct } from "./reconstruct";
 import { clipText, hiddenFragments, redact } from "./sanitize";
-import { kernelRuntimePaths, planSandbox, sandboxCapabilities, type SandboxPlan } from "./sandbox";
-import { defaultPackageSource, makeScratch, makeScratchRoot, type PackageSource } from "./scratch";
 import { parseSubmission, sha256Hex } from "./submission";
-import { analyseCell } from "./cell-names";
 import type { SubmissionResult, TestResult, TestStatus } from "./types";
 
-export const REPO_ROOT = resolve(__dirname, "..", "..");
+export { REPO_ROOT } from "./kernel-session";
 
-export interface GradeOptions {
+export interface GradeOptions extends SessionOptions {
   student?: string;
-  /** Per-cell time limit (default 30 s). */
-  cellTimeoutMs?: number;
-  /** Whole-notebook time limit (default 5 min). */
-  notebookTimeoutMs?: number;
-  /** Output kept per cell (default 1 MiB); the rest is dropped and the cell marked truncated. */
-  outputLimitBytes?: number;
-  /** V8 heap cap for the kernel, in MiB (default 1024). */
-  memoryMb?: number;
-  /** RLIMIT_NPROC for the sandbox user (default 256; applied only with a sandbox user). */
-  maxProcesses?: number;
-  /** Confine the kernel (default true; TITO_SANDBOX=off also disables it). */
-  sandbox?: boolean;
-  /** Extra paths the kernel must not see (submissions folder, output folder). */
-  hide?: string[];
-  /** Where the reference package and @types/node come from. */
-  packageSource?: PackageSource;
-  /** Parent of the per-submission scratch dirs (default: a fresh dir in the system tmp). */
-  scratchRoot?: string;
   /** sha256 of the manifest file, when the caller read it from disk. */
   manifestHash?: string;
-  /** Repository root (hidden from the kernel). */
-  repoRoot?: string;
+  /**
+   * Hands out a prepared kernel (a batch prepares them ahead). Called only when the submission
+   * is runnable; the grader disposes of the kernel after use. Default: prepare one now.
+   */
+  acquireKernel?: () => Promise<PreparedKernel>;
   /** Called after each executed cell (progress, debugging). */
   onCell?: (cell: KernelCell, run: CellRun) => void;
 }
 
-const DEFAULTS = {
-  cellTimeoutMs: 30_000,
-  notebookTimeoutMs: 300_000,
-  outputLimitBytes: 1024 * 1024,
-  memoryMb: 1024,
-  maxProcesses: 256,
-};
 /** Characters of output and message kept per test in feedback and results.json. */
 const FEEDBACK_OUTPUT_CHARS = 8000;
 const FEEDBACK_MESSAGE_CHARS = 600;
@@ -77,31 +58,6 @@ function stdoutOf(run: CellRun): string {
   return text;
 }
 
-function baseResult(
-  manifest: GradingManifest,
-  text: string,
-  opts: GradeOptions,
-  started: Date,
-): SubmissionResult {
-  const result: SubmissionResult = {
-    module: manifest.module,
-    submissionHash: sha256Hex(text),
-    manifestHash: opts.manifestHash ?? sha256Hex(JSON.stringify(manifest)),
-    status: "graded",
-    score: 0,
-    maxScore: manifest.totalPoints,
-    tests: [],
-    tampering: [],
-    studentCells: [],
-    isolation: [],
-    startedAt: started.toISOString(),
-    finishedAt: started.toISOString(),
-    executionTimeMs: 0,
-  };
-  if (opts.student !== undefined) result.student = opts.student;
-  return result;
-}
-
 function zeroTests(manifest: GradingManifest, status: TestStatus, message: string): TestResult[] {
   return manifest.cells
     .filter((c) => c.role === "grade")
@@ -117,12 +73,45 @@ function zeroTests(manifest: GradingManifest, status: TestStatus, message: strin
     }));
 }
 
-function finish(result: SubmissionResult, started: Date): SubmissionResult {
-  const end = new Date();
-  result.finishedAt = end.toISOString();
-  result.executionTimeMs = end.getTime() - started.getTime();
-  result.score = result.tests.reduce((s, t) => s + t.score, 0);
-  return result;
+function notRun(reason: string): CellRun {
+  return { status: "not-run", outputs: [], executionCount: null, durationMs: 0, truncated: false, reason }; // prettier-ignore
+}
+
+function describeCell(cell: KernelCell): string {
+  const p = cell.planned;
+  if (p.role === "grade") return `test ${p.gradeId}`;
+  return p.gradeId ? `cell "${p.gradeId}"` : `cell ${p.index + 1}`;
+}
+
+/** Runs the cells; a failing cell never stops the ones after it (a dead kernel does). */
+async function runCells(
+  prepared: PreparedKernel,
+  cells: KernelCell[],
+  limits: KernelLimits,
+  onCell: GradeOptions["onCell"],
+): Promise<Map<number, CellRun>> {
+  const k = prepared.kernel;
+  const deadline = performance.now() + limits.notebookTimeoutMs;
+  const runs = new Map<number, CellRun>();
+  let stoppedAt: string | undefined;
+  for (const cell of cells) {
+    const remaining = deadline - performance.now();
+    let run: CellRun;
+    if (remaining <= 0) {
+      run = notRun(`the notebook time limit (${Math.round(limits.notebookTimeoutMs / 1000)} s) was reached`); // prettier-ignore
+    } else if (!k.alive) {
+      run = notRun(`the kernel had stopped${stoppedAt ? ` during ${stoppedAt}` : ""}: ${k.deathReason}`); // prettier-ignore
+    } else {
+      run = await k.execute(cell.code, {
+        timeoutMs: Math.min(limits.cellTimeoutMs, remaining),
+        outputLimitBytes: limits.outputLimitBytes,
+      });
+      if (!k.alive && stoppedAt === undefined) stoppedAt = describeCell(cell);
+    }
+    onCell?.(cell, run);
+    runs.set(cell.planned.index, run);
+  }
+  return runs;
 }
 
 export async function gradeSubmission(
@@ -131,128 +120,77 @@ export async function gradeSubmission(
   opts: GradeOptions = {},
 ): Promise<SubmissionResult> {
   const started = new Date();
-  const result = baseResult(manifest, submissionText, opts, started);
-  const parsed = parseSubmission(submissionText);
-  if (!parsed.ok) {
+  const result: SubmissionResult = {
+    module: manifest.module,
+    ...(opts.student !== undefined ? { student: opts.student } : {}),
+    submissionHash: sha256Hex(submissionText),
+    manifestHash: opts.manifestHash ?? sha256Hex(JSON.stringify(manifest)),
+    status: "graded",
+    score: 0,
+    maxScore: manifest.totalPoints,
+    tests: [],
+    tampering: [],
+    studentCells: [],
+    isolation: [],
+    startedAt: started.toISOString(),
+    finishedAt: started.toISOString(),
+    executionTimeMs: 0,
+  };
+  const finish = () => {
+    const end = new Date();
+    result.finishedAt = end.toISOString();
+    result.executionTimeMs = end.getTime() - started.getTime();
+    result.score = result.tests.reduce((s, t) => s + t.score, 0);
+    return result;
+  };
+  const reject = (reason: string) => {
     result.status = "rejected";
-    result.reason = parsed.reason;
-    result.tests = zeroTests(manifest, "not-run", `not graded: ${parsed.reason}`);
-    return finish(result, started);
-  }
+    result.reason = reason;
+    result.tests = zeroTests(manifest, "not-run", `not graded: ${reason}`);
+    return finish();
+  };
+
+  const parsed = parseSubmission(submissionText);
+  if (!parsed.ok) return reject(parsed.reason);
   const rebuilt = reconstruct(manifest, parsed.cells);
   result.tampering = rebuilt.tampering;
   result.studentCells = rebuilt.studentCells;
-  if (rebuilt.wrongModule) {
-    result.status = "rejected";
-    result.reason = rebuilt.wrongModule;
-    result.tests = zeroTests(manifest, "not-run", `not graded: ${rebuilt.wrongModule}`);
-    return finish(result, started);
-  }
-  const o = { ...DEFAULTS, ...opts };
-  const program = instrument(manifest, rebuilt.cells);
-  const fragments = hiddenFragments(manifest);
-  const repoRoot = opts.repoRoot ?? REPO_ROOT;
-  const ownRoot = opts.scratchRoot === undefined;
-  const sandboxOn = opts.sandbox !== false && process.env.TITO_SANDBOX !== "off";
-  const scratchRoot = opts.scratchRoot ?? makeScratchRoot();
-  let plan: SandboxPlan = { commandPrefix: [], isolation: ["sandbox disabled"] };
-  let scratch;
-  let kernel: KernelClient | undefined;
+  if (rebuilt.wrongModule) return reject(rebuilt.wrongModule);
+
+  const limits = { ...DEFAULT_LIMITS, ...definedLimits(opts) };
+  let prepared: PreparedKernel | undefined;
   try {
-    const owner = sandboxOn ? sandboxCapabilities().user : undefined;
-    const source = opts.packageSource ?? defaultPackageSource(repoRoot);
-    scratch = makeScratch(scratchRoot, manifest, source, owner);
-    if (sandboxOn) {
-      const hide = [repoRoot, "/tmp", "/var/tmp", "/dev/shm", scratchRoot, ...(opts.hide ?? [])];
-      plan = planSandbox({
-        scratchDir: scratch.dir,
-        hide: hide.filter((p) => existsSync(p)),
-        keep: kernelRuntimePaths(),
-      });
+    prepared = await (opts.acquireKernel ?? (() => prepareKernel(manifest, opts)))();
+    result.isolation = prepared.isolation;
+    const cells = instrument(manifest, rebuilt.cells, prepared.keys);
+    const runs = await runCells(prepared, cells, limits, opts.onCell);
+    const hidden = hiddenFragments(manifest);
+    for (const cell of cells) {
+      const run = runs.get(cell.planned.index);
+      if (cell.planned.role === "grade" && run) result.tests.push(toTest(cell, run, hidden));
     }
-    result.isolation = [
-      ...plan.isolation,
-      `memory cap ${o.memoryMb} MiB`,
-      "built-ins, harness and module system locked before student code",
-    ];
-    kernel = await KernelClient.start({
-      cwd: scratch.dir,
-      env: {
-        PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
-        HOME: scratch.dir,
-        TMPDIR: "/tmp",
-        LANG: "C.UTF-8",
-      },
-      commandPrefix: plan.commandPrefix,
-      transport: "ipc",
-      socketDir: scratch.dir,
-      memoryMb: o.memoryMb,
-      ...(plan.owner ? { owner: plan.owner, maxProcesses: o.maxProcesses } : {}),
-    });
-    const ran = await runCells(kernel, program.cells, o, fragments);
-    if (ran.preambleError) throw new Error(ran.preambleError);
-    result.tests = ran.tests;
   } catch (e) {
     const why = e instanceof Error ? e.message.split("\n")[0] : String(e);
     result.status = "error";
     result.reason = `the grader could not run this notebook: ${why}`;
     result.tests = zeroTests(manifest, "not-run", result.reason);
   } finally {
-    await kernel?.shutdown().catch(() => undefined);
-    scratch?.remove();
-    if (ownRoot) rmSync(scratchRoot, { recursive: true, force: true });
+    await prepared?.dispose();
   }
-  return finish(result, started);
+  return finish();
 
-  async function runCells(
-    k: KernelClient,
-    cells: KernelCell[],
-    limits: typeof DEFAULTS,
-    hidden: string[],
-  ): Promise<{ tests: TestResult[]; preambleError?: string }> {
-    const deadline = performance.now() + limits.notebookTimeoutMs;
-    const tests: TestResult[] = [];
-    let stoppedAt: string | undefined;
-    for (const cell of cells) {
-      const remaining = deadline - performance.now();
-      let run: CellRun;
-      if (remaining <= 0) {
-        run = notRun(`the notebook time limit (${Math.round(limits.notebookTimeoutMs / 1000)} s) was reached`); // prettier-ignore
-      } else if (!k.alive) {
-        run = notRun(`the kernel had stopped${stoppedAt ? ` during ${stoppedAt}` : ""}: ${k.deathReason}`); // prettier-ignore
-      } else {
-        run = await k.execute(cell.code, {
-          timeoutMs: Math.min(limits.cellTimeoutMs, remaining),
-          outputLimitBytes: limits.outputLimitBytes,
-        });
-      }
-      opts.onCell?.(cell, run);
-      const p = cell.planned;
-      if (!p) {
-        if (run.status !== "ok") {
-          const why = run.error ? `${run.error.ename}: ${run.error.evalue}` : (run.reason ?? "");
-          return { tests, preambleError: `the grading preamble failed (${run.status}): ${why}` };
-        }
-        continue;
-      }
-      if ((run.status === "died" || run.status === "timeout") && !k.alive && !stoppedAt) {
-        stoppedAt = p.role === "grade" ? `test ${p.gradeId}` : p.gradeId ? `cell "${p.gradeId}"` : `cell ${p.index + 1}`; // prettier-ignore
-      }
-      if (p.role !== "grade") continue;
-      tests.push(toTest(p, run, hidden));
-    }
-    return { tests };
-  }
-
-  function toTest(p: KernelCell["planned"] & object, run: CellRun, hidden: string[]): TestResult {
+  function toTest(cell: KernelCell, run: CellRun, hidden: string[]): TestResult {
+    const p = cell.planned;
     const gradeId = p.gradeId ?? `cell-${p.index}`;
     const visible = manifest.cells[p.index]?.studentSource ?? "";
-    const status: TestStatus = run.status === "ok" ? "passed" : run.status === "error" ? "failed" : run.status; // prettier-ignore
+    const status: TestStatus =
+      run.status === "ok" ? "passed" : run.status === "error" ? "failed" : run.status;
     const maxScore = p.points ?? 0;
     const test: TestResult = {
       gradeId,
       name: testName(visible, gradeId),
       cellIndex: p.index,
+      // The verdict: the kernel's reply status for this cell, nothing else.
       score: status === "passed" ? maxScore : 0,
       maxScore,
       status,
@@ -266,6 +204,10 @@ export async function gradeSubmission(
   }
 }
 
-function notRun(reason: string): CellRun {
-  return { status: "not-run", outputs: [], executionCount: null, durationMs: 0, truncated: false, reason }; // prettier-ignore
+function definedLimits(opts: Partial<KernelLimits>): Partial<KernelLimits> {
+  const out: Partial<KernelLimits> = {};
+  for (const key of Object.keys(DEFAULT_LIMITS) as Array<keyof KernelLimits>) {
+    if (opts[key] !== undefined) out[key] = opts[key];
+  }
+  return out;
 }

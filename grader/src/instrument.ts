@@ -39,14 +39,19 @@ export const GLOBALS = [
 const GLOBAL_SET = new Set(GLOBALS);
 
 export interface KernelCell {
-  planned: PlannedCell | null;
+  planned: PlannedCell;
   code: string;
 }
 
-export interface Instrumented {
-  /** The preamble (planned: null) and every code cell, in order. */
-  cells: KernelCell[];
+/**
+ * The per-kernel secrets: the vault's global name and the token each grader-owned code cell
+ * files its names under. Made when the kernel is prepared (before the submission is known), so
+ * the preamble can run ahead of time.
+ */
+export interface GradingKeys {
   vaultName: string;
+  /** Token by manifest cell index. */
+  tokens: Map<number, string>;
 }
 
 const PREAMBLE_FILE = join(__dirname, "kernel-preamble.cjs");
@@ -101,23 +106,51 @@ function registration(vault: string, token: string, names: string[]): string {
     : `${vault}.reg(${JSON.stringify(token)}, { ${names.join(", ")} });`;
 }
 
-export interface InstrumentOptions {
-  /** Random source (tests pass a deterministic one). */
-  random?: () => string;
+/** Fresh secrets for one kernel (tests pass a deterministic random source). */
+export function makeKeys(
+  manifest: GradingManifest,
+  random: () => string = () => randomBytes(16).toString("hex"),
+): GradingKeys {
+  const tokens = new Map<number, string>();
+  for (const c of manifest.cells) {
+    if (c.cell_type === "code" && c.role !== "solution") tokens.set(c.index, random());
+  }
+  return { vaultName: `$titoV_${random()}`, tokens };
 }
 
+/** The first cell every grading kernel runs (see kernel-preamble.cjs). */
+export function preambleCode(manifest: GradingManifest, keys: GradingKeys): string {
+  preambleText ??= readFileSync(PREAMBLE_FILE, "utf8");
+  const config = {
+    vaultName: keys.vaultName,
+    tokens: [...keys.tokens.values()],
+    preload: analyseManifest(manifest).preload,
+    globals: GLOBALS,
+    intrinsics: INTRINSICS,
+    packageMarker: "/node_modules/tinytorch-ts/",
+    kernelPackages: ["/node_modules/tslab/", "/node_modules/zeromq/"],
+  };
+  const wrapped = `(function (module) {\n"use strict";\n${preambleText}\n})`;
+  return [
+    '"use strict";',
+    "{",
+    "  const holder: { exports: any } = { exports: null };",
+    `  (0, eval)(${JSON.stringify(wrapped)})(holder);`,
+    `  holder.exports(require, ${JSON.stringify(config)});`,
+    "}",
+  ].join("\n");
+}
+
+/** The code cells to run after the preamble, in order. */
 export function instrument(
   manifest: GradingManifest,
   plan: PlannedCell[],
-  opts: InstrumentOptions = {},
-): Instrumented {
-  const random = opts.random ?? (() => randomBytes(16).toString("hex"));
-  const { names, preload } = analyseManifest(manifest);
-  const vault = `$titoV_${random()}`;
+  keys: GradingKeys,
+): KernelCell[] {
+  const { names } = analyseManifest(manifest);
+  const vault = keys.vaultName;
+  const tokens = keys.tokens;
   const declare = `declare const ${vault}: { g: typeof globalThis; get(token: string): any; reg(token: string, values: object): void };`;
-  const tokens = new Map<number, string>();
-  for (const c of plan)
-    if (c.cellType === "code" && c.role !== "solution") tokens.set(c.index, random());
 
   // For each name, the latest cell so far that declares it (as the manifest has it).
   const owner = new Map<string, { index: number; kind: "import" | "function" | "value"; imp?: { imported: string; spec: string } }>(); // prettier-ignore
@@ -195,24 +228,5 @@ export function instrument(
     ].join("\n");
   }
 
-  preambleText ??= readFileSync(PREAMBLE_FILE, "utf8");
-  const config = {
-    vaultName: vault,
-    tokens: [...tokens.values()],
-    preload,
-    globals: GLOBALS,
-    intrinsics: INTRINSICS,
-    packageMarker: "/node_modules/tinytorch-ts/",
-    kernelPackages: ["/node_modules/tslab/", "/node_modules/zeromq/"],
-  };
-  const wrapped = `(function (module) {\n"use strict";\n${preambleText}\n})`;
-  const preamble = [
-    '"use strict";',
-    "{",
-    "  const holder: { exports: any } = { exports: null };",
-    `  (0, eval)(${JSON.stringify(wrapped)})(holder);`,
-    `  holder.exports(require, ${JSON.stringify(config)});`,
-    "}",
-  ].join("\n");
-  return { cells: [{ planned: null, code: preamble }, ...cells], vaultName: vault };
+  return cells;
 }

@@ -4,7 +4,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { analyseCell } from "../../grader/src/cell-names";
-import { instrument } from "../../grader/src/instrument";
+import { instrument, makeKeys, preambleCode } from "../../grader/src/instrument";
 import { reconstruct } from "../../grader/src/reconstruct";
 import { hiddenFragments, redact, REDACTED } from "../../grader/src/sanitize";
 import { parseSubmission } from "../../grader/src/submission";
@@ -14,10 +14,12 @@ const manifest = loadFixtureManifest();
 let n = 0;
 const random = () => `r${n++}`;
 
+const keys = makeKeys(manifest, random);
+
 function program() {
   const parsed = parseSubmission(studentNotebook(manifest, { sources: GOOD }));
   if (!parsed.ok) throw new Error(parsed.reason);
-  return instrument(manifest, reconstruct(manifest, parsed.cells).cells, { random });
+  return { cells: instrument(manifest, reconstruct(manifest, parsed.cells).cells, keys), vaultName: keys.vaultName }; // prettier-ignore
 }
 
 test("analyseCell separates declarations, value references and type references", () => {
@@ -34,10 +36,13 @@ test("analyseCell separates declarations, value references and type references",
   assert.not.ok(a.valueRefs.has("Tensor"));
 });
 
-test("the preamble runs first and student cells are sent unchanged", () => {
+test("the preamble carries the vault name and every token; student cells are sent unchanged", () => {
+  const pre = preambleCode(manifest, keys);
+  assert.match(pre, /holder\.exports\(require,/);
+  assert.ok(pre.includes(keys.vaultName));
+  for (const t of keys.tokens.values()) assert.ok(pre.includes(t));
+  assert.is(keys.tokens.size, 5, "one token per grader-owned code cell");
   const p = program();
-  assert.is(p.cells[0].planned, null);
-  assert.match(p.cells[0].code, /holder\.exports\(require,/);
   const double = p.cells.find((c) => c.planned?.gradeId === "double");
   assert.is(double?.code, GOOD.double);
   // Markdown cells are not sent to the kernel.

@@ -1,0 +1,77 @@
+// Finding and reading grading manifests (grader/manifests/NN_name.json, written by `tito build`).
+// A manifest is instructor input: a malformed one is a SourceError naming the file, never a crash
+// in the middle of a batch.
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { GradingManifest } from "../../tito/src/build/manifest-types";
+import { SourceError } from "../../tito/src/notebook/errors";
+import { REPO_ROOT } from "./kernel-session";
+import { sha256Hex } from "./submission";
+
+export const MANIFEST_DIR = join(REPO_ROOT, "grader", "manifests");
+
+export interface LoadedManifest {
+  manifest: GradingManifest;
+  path: string;
+  /** sha256 of the file's bytes: part of the "already graded" key. */
+  hash: string;
+}
+
+function check(cond: unknown, file: string, problem: string): asserts cond {
+  if (!cond) throw new SourceError(file, undefined, problem);
+}
+
+export function readManifest(path: string): LoadedManifest {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    throw new SourceError(path, undefined, `cannot read the manifest (${(e as Error).message})`);
+  }
+  let m: GradingManifest;
+  try {
+    m = JSON.parse(text) as GradingManifest;
+  } catch (e) {
+    throw new SourceError(path, undefined, `the manifest is not valid JSON (${(e as Error).message})`); // prettier-ignore
+  }
+  check(m && typeof m === "object", path, "the manifest is not an object");
+  check(m.schema === 1, path, `unsupported manifest schema ${String(m.schema)} (expected 1)`);
+  check(typeof m.module === "string" && m.module !== "", path, "the manifest names no module");
+  check(Array.isArray(m.cells), path, "the manifest has no cell list");
+  check(Array.isArray(m.dependencies), path, "the manifest has no dependency list");
+  m.cells.forEach((c, i) => {
+    check(c && typeof c === "object", path, `cell ${i} is not an object`);
+    check(c.index === i, path, `cell ${i} has index ${String(c.index)}`);
+    check(["solution", "grade", "locked", "plain"].includes(c.role), path, `cell ${i} has an unknown role`); // prettier-ignore
+    check(typeof c.studentSource === "string" && typeof c.gradingSource === "string", path, `cell ${i} lacks its sources`); // prettier-ignore
+    if (c.role === "grade" || c.role === "solution") {
+      check(typeof c.grade_id === "string", path, `${c.role} cell ${i} has no grade_id`);
+    }
+  });
+  return { manifest: m, path, hash: sha256Hex(text) };
+}
+
+/** The manifest files in a directory, sorted by name. */
+export function listManifests(dir = MANIFEST_DIR): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => /^\d+_.+\.json$/.test(f))
+    .sort()
+    .map((f) => join(dir, f));
+}
+
+/** Finds a module's manifest by number ("01", "1") or name ("01_tensor"). */
+export function findManifest(module: string, dir = MANIFEST_DIR): string {
+  const files = listManifests(dir);
+  const want = module.replace(/\.json$/, "");
+  const number = /^\d+$/.test(want) ? want.padStart(2, "0") : undefined;
+  const hit = files.find((f) => {
+    const base = f.slice(dir.length + 1, -".json".length);
+    return base === want || (number !== undefined && base.startsWith(`${number}_`));
+  });
+  if (!hit) {
+    const known = files.map((f) => f.slice(dir.length + 1)).join(", ") || "none (run npm run build)"; // prettier-ignore
+    throw new SourceError(dir, undefined, `no grading manifest for module '${module}' (found: ${known})`); // prettier-ignore
+  }
+  return hit;
+}

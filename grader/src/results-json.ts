@@ -1,0 +1,63 @@
+// Gradescope's autograder results format (results.json): the total, the run time, one entry per
+// test with its own score and output, and a top-level message with anything that concerns the
+// whole submission (why it was rejected, cells that were edited and restored).
+import { writeFileAtomic } from "../../tito/src/notebook/atomic";
+import type { SubmissionResult } from "./types";
+
+export interface GradescopeTest {
+  name: string;
+  score: number;
+  max_score: number;
+  status: "passed" | "failed";
+  output: string;
+  visibility: "visible" | "hidden" | "after_due_date" | "after_published";
+}
+
+export interface GradescopeResults {
+  score: number;
+  execution_time: number;
+  output: string;
+  visibility: "visible";
+  stdout_visibility: "hidden";
+  tests: GradescopeTest[];
+}
+
+/** The message shown above the tests: status, reason and tamper notes. */
+export function summaryText(r: SubmissionResult): string {
+  const lines: string[] = [];
+  if (r.status === "rejected") lines.push(`Your notebook could not be graded: ${r.reason}.`);
+  if (r.status === "error") lines.push(`${r.reason}. Please contact your instructor.`);
+  lines.push(`Score: ${r.score} / ${r.maxScore} (module ${r.module}).`);
+  if (r.tampering.length > 0) {
+    lines.push("", "Notes about your notebook:");
+    for (const t of r.tampering) lines.push(`- ${t.message}`);
+  }
+  return lines.join("\n");
+}
+
+export function toGradescope(r: SubmissionResult): GradescopeResults {
+  return {
+    score: r.score,
+    execution_time: Math.round(r.executionTimeMs / 100) / 10,
+    output: summaryText(r),
+    visibility: "visible",
+    stdout_visibility: "hidden",
+    tests: r.tests.map((t) => {
+      const parts: string[] = [];
+      if (t.message) parts.push(t.message);
+      if (t.output.trim() !== "") parts.push(t.output.trimEnd());
+      return {
+        name: t.name,
+        score: t.score,
+        max_score: t.maxScore,
+        status: t.status === "passed" ? "passed" : "failed",
+        output: parts.join("\n\n"),
+        visibility: "visible",
+      };
+    }),
+  };
+}
+
+export function writeResultsJson(path: string, r: SubmissionResult): void {
+  writeFileAtomic(path, JSON.stringify(toGradescope(r), null, 2) + "\n");
+}
