@@ -5,7 +5,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { SourceError } from "../notebook/errors";
 import { checkImports } from "../export/import-check";
-import { prettierFormatter } from "../export/format";
+import { noFormatting, prettierFormatter } from "../export/format";
 import { renderIndex } from "../export/package-file";
 import type { Tier } from "../transforms/strip-solutions";
 import { cacheKey, readCached, writeCached } from "./cache";
@@ -21,6 +21,12 @@ export interface BuildOptions {
   check?: boolean;
   /** Use the content-hash cache (default: true when writing, false for --check). */
   cache?: boolean;
+  /**
+   * Format package files with prettier (default true), so they pass `prettier --check .`.
+   * Off, the exported code is written as authored: much faster, for when the generated package
+   * files are excluded from prettier (the bench shows both).
+   */
+  prettier?: boolean;
 }
 
 export interface BuildReport {
@@ -51,6 +57,7 @@ async function buildAll(
   infos: ModuleInfo[],
   tier: Tier,
   useCache: boolean,
+  usePrettier: boolean,
 ): Promise<{
   results: ModuleResult[];
   fresh: { key: string; result: ModuleResult }[];
@@ -62,10 +69,12 @@ async function buildAll(
   const cached: string[] = [];
   const errors: SourceError[] = [];
   // Formatted pieces are cached by content (safe to share between builds and with --check).
-  const format = prettierFormatter(join(root, ".tito-cache", "format"));
+  const format = usePrettier
+    ? prettierFormatter(join(root, ".tito-cache", "format"))
+    : noFormatting;
   for (const info of infos) {
     const text = readFileSync(info.path, "utf8");
-    const key = cacheKey(text, tier);
+    const key = cacheKey(text, `${tier}${usePrettier ? "" : ":raw"}`);
     const hit = useCache ? readCached(root, info.module, key) : undefined;
     if (hit) {
       results.push(hit);
@@ -113,7 +122,7 @@ export async function buildCourse(options: BuildOptions = {}): Promise<BuildRepo
     if (e instanceof SourceError) return { ...report, errors: [e] };
     throw e;
   }
-  const built = await buildAll(root, infos, tier, useCache);
+  const built = await buildAll(root, infos, tier, useCache, options.prettier ?? true);
   report.modules = built.results;
   report.cached = built.cached;
   report.errors = built.errors;

@@ -78,6 +78,8 @@ async function formatToFixpoint(
   opts: Prettier.Options,
 ): Promise<string> {
   let current = await prettier.format(text, opts);
+  // Text that one pass left unchanged is a fixpoint already (the common case for tidy sources).
+  if (current === text || current === `${text}\n`) return current;
   for (let pass = 0; pass < 4; pass++) {
     const next = await prettier.format(current, opts);
     if (next === current) return current;
