@@ -1,5 +1,6 @@
 // `tito convert` as a library and a command: outputs, --check, and bad input that must produce a
 // clear file:line error and leave no output file (or the previous one untouched).
+import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -145,6 +146,27 @@ test("a notebook cell that would read back differently is refused, not corrupted
   );
   const e = assertNoOutput(nb, join(dir, "marker-in-code.ts"));
   assert.match(e.message, /cell 1, line 2: '\/\/ %% looks like a marker' would start a new cell/);
+});
+
+test("npx tito convert: a real process, stdout output, file:line errors on stderr", () => {
+  const tito = join(__dirname, "../../tito/bin/tito.js");
+  const src = join(dir, "proc_dev.ts");
+  writeFileSync(src, MODULE_SOURCE);
+  const ok = spawnSync("node", [tito, "convert", src, "--to", "ipynb", "--out", "-"], {
+    encoding: "utf8",
+  });
+  assert.is(ok.status, 0, ok.stderr);
+  assert.is(parseIpynb(ok.stdout, "p.ipynb").cells.length, 4);
+  const bad = join(dir, "proc_bad.ts");
+  writeFileSync(bad, '// %%\nx;\n\n// %% nbgrader={"grade": tru}\n');
+  const r = spawnSync("node", [tito, "convert", bad], { encoding: "utf8" });
+  assert.is(r.status, 1);
+  assert.match(
+    r.stderr,
+    new RegExp(`^tito: ${bad.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}:4: malformed metadata JSON`),
+  );
+  assert.not.ok(r.stderr.includes("    at "), "no stack trace for bad input");
+  assert.not.ok(existsSync(join(dir, "proc_bad.ipynb")));
 });
 
 test.after(() => rmSync(dir, { recursive: true, force: true }));
