@@ -220,20 +220,20 @@ testUnitCountFlops();
 
 // %%
 const mlp = new Sequential([
-  new Linear(256, 512, { seed: 1 }),
+  new Linear(128, 256, { seed: 1 }),
   new ReLU(),
-  new Linear(512, 256, { seed: 2 }),
+  new Linear(256, 128, { seed: 2 }),
   new ReLU(),
-  new Linear(256, 10, { seed: 3 }),
+  new Linear(128, 10, { seed: 3 }),
 ]);
 await demo("counting an MLP", () => {
-  let shape: number[] = [32, 256];
+  let shape: number[] = [32, 128];
   for (const layer of mlp.layers) {
     const c = countFlops(layer, shape);
     console.log(`${layerName(layer).padEnd(18)} ${String(c.flops).padStart(10)} FLOPs  → [${c.outputShape}]`);
     shape = c.outputShape;
   }
-  console.log(`total: ${countFlops(mlp, [32, 256]).flops} FLOPs, ${countParameters(mlp)} parameters`);
+  console.log(`total: ${countFlops(mlp, [32, 128]).flops} FLOPs, ${countParameters(mlp)} parameters`);
 });
 
 // %% [markdown]
@@ -380,7 +380,7 @@ testUnitMeasureMemory();
 // %%
 await demo("memory of the MLP", () => {
   for (const batch of [1, 32, 256]) {
-    const m = measureMemory(mlp, Tensor.zeros([batch, 256]));
+    const m = measureMemory(mlp, Tensor.zeros([batch, 128]));
     console.log(
       `batch ${String(batch).padStart(3)}: parameters ${(m.parameterBytes / 1024).toFixed(0)} KiB, ` +
         `activations ${(m.activationBytes / 1024).toFixed(1)} KiB in ${m.tensorsAllocated} tensors, ` +
@@ -548,7 +548,7 @@ testUnitMeasureLatency();
 
 // %%
 await demo("latency of the MLP", () => {
-  const x = Tensor.randn([32, 256], new Rng(0));
+  const x = Tensor.randn([32, 128], new Rng(0));
   const cold = measureLatency(() => mlp.forward(x), { warmup: 0, iterations: 5 });
   const warm = measureLatency(() => mlp.forward(x), { warmup: 10, iterations: 30 });
   console.log(`first calls (no warm-up): ${cold.samplesMs.map((t) => t.toFixed(2)).join(", ")} ms`);
@@ -921,10 +921,10 @@ console.log(
   `this machine: ${(peaks.peakFlopsPerSecond / 1e9).toFixed(2)} GFLOP/s peak, ` +
     `${(peaks.bandwidthBytesPerSecond / 1e9).toFixed(2)} GB/s bandwidth`,
 );
-const profiler = new Profiler({ peaks, warmup: 5, iterations: 25 });
+const profiler = new Profiler({ peaks, warmup: 3, iterations: 15 });
 let mlpProfile: ForwardPassProfile | undefined;
 await demo("profiling the MLP", () => {
-  mlpProfile = profiler.profileForwardPass(mlp, Tensor.randn([64, 256], new Rng(1)));
+  mlpProfile = profiler.profileForwardPass(mlp, Tensor.randn([32, 128], new Rng(1)));
   console.log(Profiler.format(mlpProfile));
 });
 
@@ -932,7 +932,7 @@ await demo("profiling the MLP", () => {
 await demo("roofline chart", async () => {
   if (!mlpProfile) throw new Error("Not implemented: profile the MLP first");
   const kernels = [...mlpProfile.kernels, mlpProfile.total];
-  await showChart(rooflineChartSpec(peaks, kernels, "Roofline: MLP kernels on this machine (batch 64)"));
+  await showChart(rooflineChartSpec(peaks, kernels, "Roofline: MLP kernels on this machine (batch 32)"));
 });
 
 // %% [markdown]
@@ -1458,9 +1458,15 @@ function testUnitBatchSweep(): void {
 testUnitBatchSweep();
 
 // %% [markdown]
-// Let us sweep a small MLP for real, with count windows of 20 requests. For the curve fit in the
+// Let us sweep a small MLP for real. A window of 20 requests at batch size 1 lasts a fraction of a
+// millisecond, so a single garbage-collector pause or a context switch decides its throughput; we
+// use **time windows** of 80 ms instead, which average such events out. For the curve fit in the
 // next part we want every batch size, so this sweep disables the cutoff (a negative threshold
 // never stops); afterwards we check where the default 5 % cutoff *would* have stopped it.
+//
+// On a busy machine even 80 ms windows may never agree: then the profiler refuses to report a
+// number, and the cell says so. That is the profiler working, not failing — rerun it when the
+// machine is quieter.
 
 // %%
 const sweepModel = new Sequential([
@@ -1471,32 +1477,40 @@ const sweepModel = new Sequential([
   new Linear(32, 8, { seed: 9 }),
 ]);
 const sweepConfig = ProfilerConfig.fromDict({
-  batch_sizes: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512],
-  measurement_mode: "count_windows",
-  measurement_request_count: 20,
-  stability_percentage: 15,
-  max_trials: 15,
+  batch_sizes: [1, 2, 4, 8, 16, 32, 64, 128, 256],
+  measurement_mode: "time_windows",
+  measurement_interval: 80,
+  stability_percentage: 10,
+  max_trials: 20,
   throughput_cutoff_threshold: -1,
 });
 console.log(sweepConfig.toDict());
 let sweep: BatchSweepResult | undefined;
 await demo("batch sweep", () => {
   const rng = new Rng(3);
-  sweep = profileBatchSweep(sweepModel, (n) => Tensor.randn([n, 32], rng), sweepConfig);
+  try {
+    sweep = profileBatchSweep(sweepModel, (n) => Tensor.randn([n, 32], rng), sweepConfig);
+  } catch (e) {
+    if (!(e instanceof ProfilingError)) throw e;
+    console.log(`No stable measurement on this machine right now: ${e.message}`);
+    return;
+  }
   for (const p of sweep.profiles) {
     console.log(
       `batch ${String(p.batchSize).padStart(4)}: ${p.throughput.toFixed(0).padStart(7)} samples/s, ` +
-        `p50 ${p.latencyP50Ms.toFixed(3)} ms, p99 ${p.latencyP99Ms.toFixed(3)} ms (${p.trials} windows)`,
+        `p50 ${p.latencyP50Ms.toFixed(3)} ms, p99 ${p.latencyP99Ms.toFixed(3)} ms ` +
+        `(${p.requestCount} requests, ${p.trials} windows)`,
     );
   }
+  const profiles = sweep.profiles;
   const defaultCutoff = new ProfilerConfig().throughputCutoffThreshold;
-  const stop = sweep.profiles.findIndex(
-    (p, i) => i > 0 && (p.throughput - sweep!.profiles[i - 1].throughput) / sweep!.profiles[i - 1].throughput < defaultCutoff,
+  const stop = profiles.findIndex(
+    (p, i) => i > 0 && (p.throughput - profiles[i - 1].throughput) / profiles[i - 1].throughput < defaultCutoff,
   );
   console.log(
     stop < 0
       ? `with the default ${defaultCutoff * 100}% cutoff the sweep would have run to the end`
-      : `with the default ${defaultCutoff * 100}% cutoff the sweep would have stopped at batch ${sweep.profiles[stop].batchSize}`,
+      : `with the default ${defaultCutoff * 100}% cutoff the sweep would have stopped at batch ${profiles[stop].batchSize}`,
   );
 });
 
@@ -1897,7 +1911,10 @@ function batchSweepChartSpec(
 
 // %%
 await demo("fitting the sweep", async () => {
-  if (!sweep) throw new Error("Not implemented: run the batch sweep above first");
+  if (!sweep) {
+    console.log("(no batch sweep to fit: see the sweep cell above)");
+    return;
+  }
   const batches = sweep.profiles.map((p) => p.batchSize);
   if (batches.length < 4) {
     console.log(`only ${batches.length} batch sizes were measured; a 4-parameter fit needs 4`);
@@ -2442,9 +2459,9 @@ function itlHistogramChartSpec(
 
 // %%
 function generateInterTokenLatencies(tokens: number, rng: Rng): number[] {
-  const decoder = new Sequential([new Linear(128, 256, { seed: 21 }), new GELU(), new Linear(256, 128, { seed: 22 })]);
-  const streams = Tensor.randn([8, 128], rng);
-  const prompt = Tensor.randn([48, 128], rng);
+  const decoder = new Sequential([new Linear(64, 128, { seed: 21 }), new GELU(), new Linear(128, 64, { seed: 22 })]);
+  const streams = Tensor.randn([8, 64], rng);
+  const prompt = Tensor.randn([48, 64], rng);
   for (let i = 0; i < 20; i++) decoder.forward(streams); // warm-up
   const itls: number[] = [];
   let last = hrtimeMs();
@@ -2457,7 +2474,7 @@ function generateInterTokenLatencies(tokens: number, rng: Rng): number[] {
   }
   return itls;
 }
-const itls = generateInterTokenLatencies(3000, new Rng(42));
+const itls = generateInterTokenLatencies(2000, new Rng(42));
 console.log(
   `${itls.length} ITLs: median ${(ss.median(itls) * 1e3).toFixed(3)} ms, ` +
     `p99 ${(ss.quantile(itls, 0.99) * 1e3).toFixed(3)} ms, max ${(Math.max(...itls) * 1e3).toFixed(3)} ms`,
@@ -3290,7 +3307,7 @@ class ResolverRegistry {
 // %%
 await demo("the engine", () => {
   if (!mlpProfile) throw new Error("Not implemented: profile the MLP first");
-  const work = makeWorkload("MLP forward, batch 64", mlpProfile.total.flops, mlpProfile.total.bytes);
+  const work = makeWorkload("MLP forward, batch 32", mlpProfile.total.flops, mlpProfile.total.bytes);
   const here = measuredMachineSpec(peaks);
   const predicted = new RooflineModel().run({ workload: work, hardware: here });
   console.log(
