@@ -8,8 +8,10 @@
 //   Lines are compared NORMALISED: leading comment markers (//, #, *, /*) dropped, all
 //   whitespace removed, trailing ; and , dropped, so reformatting (prettier, tsc's emit, the
 //   markdown/comment form of a line) does not hide a leak.
-//   A normalised line with fewer than 8 letters or digits is TRIVIAL and never secret: `}`,
-//   `return x;`, `i++` appear everywhere and say nothing about a solution.
+//   A normalised line is TRIVIAL, and never secret, when it has fewer than 8 letters or digits
+//   (`}`, `return x;`, `i++`) or is a single word between punctuation (`confidenceLevel,` in an
+//   object literal, `total;` from tsc's emit of a class field): such lines appear everywhere
+//   and say nothing about a solution.
 import { findRegions } from "../notebook/markers";
 import type { Notebook } from "../notebook/types";
 import { isGradeCell, isSolutionCell, sourceLines } from "../transforms/cells";
@@ -25,11 +27,13 @@ export function normalizeLine(line: string): string {
     .replace(/[;,]+$/, "");
 }
 
-export function isTrivial(normalized: string): boolean {
-  let count = 0;
-  for (const ch of normalized)
-    if (/[\p{L}\p{N}]/u.test(ch) && ++count >= MIN_SIGNIFICANT_CHARS) return false;
-  return true;
+const WORD = /[\p{L}\p{N}_$]+/gu;
+
+/** Whether a source line (as written, not normalised) is too common to count as a secret. */
+export function isTrivial(line: string): boolean {
+  const significant = normalizeLine(line).match(/[\p{L}\p{N}]/gu)?.length ?? 0;
+  if (significant < MIN_SIGNIFICANT_CHARS) return true;
+  return (line.match(WORD)?.length ?? 0) < 2;
 }
 
 export interface SecretOrigin {
@@ -92,7 +96,7 @@ export function collectSecrets(
       const marks = kinds.get(i);
       sourceLines(cell.source).forEach((line, j) => {
         const key = normalizeLine(line);
-        if (isTrivial(key)) return;
+        if (isTrivial(line)) return;
         const kind = marks?.get(j);
         if (kind === undefined) open.add(key);
         else if (!secret.has(key)) {
