@@ -167,11 +167,13 @@ test("a kernel killed mid-cell: the cell is 'died', later cells are not run, res
   }
 });
 
-test("shutdown ends the kernel process", async () => {
+test("heartbeat answers while idle; shutdown ends the kernel process", async () => {
   const k = await KernelClient.start({ cwd: ROOT });
   const pid = k.pid!;
   assert.ok(processExists(pid));
+  assert.is(await k.ping(5000), true);
   await k.shutdown();
+  assert.is(await k.ping(500), false);
   assert.is(k.alive, false);
   assert.is(processExists(pid), false);
   assert.is((await k.execute("1")).status, "not-run");

@@ -77,8 +77,8 @@ export class KernelPool {
     this.all.delete(next);
     this.refill();
     const kernel = await next;
-    // A pre-started kernel can die while it waits (killed, OOM-killed): start another.
-    if (!kernel.alive) {
+    // A pre-started kernel can die or hang while it waits (killed, OOM-killed): start another.
+    if (!kernel.alive || !(await kernel.ping(5000))) {
       await kernel.shutdown();
       return startLimited(this.start);
     }
