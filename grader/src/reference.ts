@@ -1,0 +1,56 @@
+// The reference submission of a module: the student notebook as the manifest describes it, with
+// every solution cell replaced by the instructor's solution from the module source. Grading it
+// must earn full marks (the benchmark grades copies of it; a test checks the full score).
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { GradingManifest } from "../../tito/src/build/manifest-types";
+import { writeIpynb } from "../../tito/src/notebook/ipynb";
+import { stripDirectives } from "../../tito/src/notebook/markers";
+import { parsePercent } from "../../tito/src/notebook/percent";
+import { SourceError } from "../../tito/src/notebook/errors";
+import type { Cell, Notebook } from "../../tito/src/notebook/types";
+import { REPO_ROOT } from "./kernel-session";
+
+/** Solution sources by grade_id, read from the module's percent-format source. */
+export function referenceSolutions(
+  manifest: GradingManifest,
+  repoRoot = REPO_ROOT,
+): Map<string, string> {
+  // prettier-ignore
+  const file = join(repoRoot, manifest.sourceFile);
+  const parsed = parsePercent(readFileSync(file, "utf8"), file);
+  const out = new Map<string, string>();
+  for (const cell of parsed.notebook.cells) {
+    const nb = cell.metadata.nbgrader;
+    if (nb?.solution === true && typeof nb.grade_id === "string") {
+      out.set(nb.grade_id, stripDirectives(cell.source));
+    }
+  }
+  return out;
+}
+
+/** The module's student notebook with the reference solutions filled in, as .ipynb text. */
+export function referenceNotebook(manifest: GradingManifest, repoRoot = REPO_ROOT): string {
+  const solutions = referenceSolutions(manifest, repoRoot);
+  const cells: Cell[] = manifest.cells.map((c) => {
+    let source = c.studentSource;
+    if (c.role === "solution") {
+      const ref = c.grade_id !== undefined ? solutions.get(c.grade_id) : undefined;
+      if (ref === undefined) {
+        throw new SourceError(manifest.sourceFile, undefined, `no solution for ${c.grade_id ?? c.id}`); // prettier-ignore
+      }
+      source = ref;
+    }
+    const base = { id: c.id, metadata: c.metadata, source };
+    return c.cell_type === "code"
+      ? { ...base, cell_type: "code", execution_count: null, outputs: [] }
+      : { ...base, cell_type: c.cell_type };
+  });
+  const nb: Notebook = {
+    nbformat: 4,
+    nbformat_minor: 5,
+    metadata: { kernelspec: manifest.kernelspec, language_info: { name: "typescript" } },
+    cells,
+  };
+  return writeIpynb(nb);
+}
