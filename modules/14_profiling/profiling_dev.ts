@@ -1460,13 +1460,14 @@ testUnitBatchSweep();
 // %% [markdown]
 // Let us sweep a small MLP for real. A window of 20 requests at batch size 1 lasts a fraction of a
 // millisecond, so a single garbage-collector pause or a context switch decides its throughput; we
-// use **time windows** of 80 ms instead, which average such events out. For the curve fit in the
+// use **time windows** of 100 ms instead, which average such events out. For the curve fit in the
 // next part we want every batch size, so this sweep disables the cutoff (a negative threshold
 // never stops); afterwards we check where the default 5 % cutoff *would* have stopped it.
 //
-// On a busy machine even 80 ms windows may never agree: then the profiler refuses to report a
-// number, and the cell says so. That is the profiler working, not failing — rerun it when the
-// machine is quieter.
+// This notebook may run on a shared machine (a course server, a CI runner), so we accept windows
+// within 20 % of each other instead of the default 10 %. Even so, a busy machine may never give
+// three agreeing windows: then the profiler refuses to report a number, and the cell says so.
+// That is the profiler working, not failing — rerun it when the machine is quieter.
 
 // %%
 const sweepModel = new Sequential([
@@ -1479,9 +1480,9 @@ const sweepModel = new Sequential([
 const sweepConfig = ProfilerConfig.fromDict({
   batch_sizes: [1, 2, 4, 8, 16, 32, 64, 128, 256],
   measurement_mode: "time_windows",
-  measurement_interval: 80,
-  stability_percentage: 10,
-  max_trials: 20,
+  measurement_interval: 100,
+  stability_percentage: 20,
+  max_trials: 12,
   throughput_cutoff_threshold: -1,
 });
 console.log(sweepConfig.toDict());
