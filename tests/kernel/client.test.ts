@@ -46,6 +46,13 @@ test("a passing cell: printed lines, the last expression's value, execution coun
   assert.is(text(third.outputs, "stdout"), "hi!\n");
 });
 
+test("the connection file (with the signing key) is gone once the kernel runs", async () => {
+  const run = await kernel.execute(
+    'const cfg = process.argv[process.argv.indexOf("--config-path") + 1]; require("fs").existsSync(cfg)',
+  );
+  assert.is(text(run.outputs, "stdout"), "false\n");
+});
+
 test("rich output arrives as display_data with every mime type", async () => {
   const run = await kernel.execute(
     'require("tslab/dist/jupyter").lastWriteDisplayData({ data: { "image/svg+xml": "<svg></svg>", "text/plain": "chart" }, metadata: {}, transient: {} }); undefined',

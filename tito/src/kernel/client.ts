@@ -116,6 +116,9 @@ export class KernelClient {
     this.proc = new KernelProcess(plan, this.opts.cwd);
     this.channels = new KernelChannels(info, this.proc);
     this.kernelInfo = await this.channels.handshake(this.opts.startTimeoutMs ?? 60_000);
+    // tslab read the file when it started; removing it keeps the signing key away from code
+    // running in the kernel that would look for it on disk (its path is in process.argv).
+    rmSync(configPath, { force: true });
   }
 
   /** Runs one cell. Never throws for anything the cell does; never waits past its deadline. */
