@@ -1,6 +1,11 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { checkImports, type ModuleImportInfo } from "../../tito/src/export/import-check";
+import {
+  checkImports,
+  findPackageImports,
+  type ModuleImportInfo,
+} from "../../tito/src/export/import-check";
+import { code, notebook } from "../transforms/make-notebook";
 
 const SUPPORT = ["support/chart", "support/display", "support/testing"];
 
@@ -55,6 +60,33 @@ test("own path, unknown path and the bare package are rejected", () => {
     errors.map((e) => e.line),
     [2, 3, 4],
   );
+});
+
+test("relative imports are rejected: modules import through the package", () => {
+  const m = mod("02", ["core/act"], []);
+  m.imports.push({ path: "../tinytorch-ts/src/core/tensor", line: 9, relative: true });
+  const errors = checkImports([mod("01", ["core/tensor"], []), m], SUPPORT);
+  assert.is(errors.length, 1);
+  assert.is(errors[0]?.line, 9);
+  assert.match(errors[0]?.message ?? "", /relative import/);
+});
+
+test("findPackageImports finds every kind of import with its line", () => {
+  const nb = notebook([
+    code('import { A } from "tinytorch-ts/core/a";\nexport { B } from "tinytorch-ts/core/b";'),
+    code(
+      'const c = require("tinytorch-ts/core/c");\nconst d = await import("tinytorch-ts/core/d");\nimport e = require("../e");',
+    ),
+    code('const s = "tinytorch-ts/core/not-an-import";\nimport * as fs from "node:fs";'),
+  ]);
+  const found = findPackageImports(nb, (i) => 10 * (i + 1));
+  assert.equal(found, [
+    { path: "core/a", line: 10 },
+    { path: "core/b", line: 11 },
+    { path: "core/c", line: 20 },
+    { path: "core/d", line: 21 },
+    { path: "../e", line: 22, relative: true },
+  ]);
 });
 
 test("two modules writing the same package file is an error", () => {

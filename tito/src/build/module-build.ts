@@ -72,7 +72,7 @@ export async function buildModule(
     const imports = findPackageImports(nb, p.cellLine);
     const student = runPipeline(nb, "student", tier);
     const grading = runPipeline(nb, "grading", tier);
-    const dependencies = [...new Set(imports.map((i) => i.path))]
+    const dependencies = [...new Set(imports.filter((i) => !i.relative).map((i) => i.path))]
       .filter(
         (path) => path !== "" && !path.startsWith("support/") && !reference.targets.includes(path),
       )

@@ -2,6 +2,8 @@
 // ("tinytorch-ts/core/tensor"): that is the order students build them in, and it keeps the
 // package free of cycles. Imports are found with the TypeScript parser in every code cell
 // (import/export-from declarations, `import x = require()`, `require()` and `import()` calls).
+// Relative imports are rejected too: a notebook runs from notebooks/, the package from
+// tinytorch-ts/dist/, so a relative path cannot mean the same file in both.
 import { SourceError } from "../notebook/errors";
 import type { Notebook } from "../notebook/types";
 import { typescript } from "./cell-code";
@@ -13,6 +15,8 @@ export interface PackageImport {
   path: string;
   /** 1-based line in the module source. */
   line: number;
+  /** A relative specifier ("./x", "../src/core/tensor"), which `path` then holds verbatim. */
+  relative?: boolean;
 }
 
 function specifiersIn(ts: typeof TS, sf: TS.SourceFile): { text: string; pos: number }[] {
@@ -43,12 +47,18 @@ export function findPackageImports(
   const ts = typescript();
   const out: PackageImport[] = [];
   nb.cells.forEach((cell, i) => {
-    if (cell.cell_type !== "code" || !cell.source.includes(PACKAGE_NAME)) return;
+    if (cell.cell_type !== "code") return;
+    if (!cell.source.includes(PACKAGE_NAME) && !/["']\.\.?\//.test(cell.source)) return;
     const sf = ts.createSourceFile("cell.ts", cell.source, ts.ScriptTarget.ES2022, true);
     for (const s of specifiersIn(ts, sf)) {
+      const line = cellLine(i) + sf.getLineAndCharacterOfPosition(s.pos).line;
+      if (s.text.startsWith("./") || s.text.startsWith("../")) {
+        out.push({ path: s.text, line, relative: true });
+        continue;
+      }
       const path = packagePathOf(s.text);
       if (path === undefined) continue;
-      out.push({ path, line: cellLine(i) + sf.getLineAndCharacterOfPosition(s.pos).line });
+      out.push({ path, line });
     }
   });
   return out;
@@ -85,7 +95,9 @@ export function checkImports(modules: ModuleImportInfo[], supportPaths: string[]
   }
   for (const m of modules) {
     for (const imp of m.imports) {
-      const problem = importProblem(m, imp.path, owner, supportPaths);
+      const problem = imp.relative
+        ? `relative import '${imp.path}': import earlier modules through the package, e.g. '${PACKAGE_NAME}/core/tensor'`
+        : importProblem(m, imp.path, owner, supportPaths);
       if (problem) errors.push(new SourceError(m.sourceFile, imp.line, problem));
     }
   }
