@@ -40,6 +40,9 @@ async function main(): Promise<void> {
     `clock: resolution ${timerResolutionNs()} ns, pair of reads ${calibrateTimerOverheadNs()} ns`,
   );
 
+  console.log(
+    `load average (1 min): ${loadavg()[0].toFixed(2)} (figures are noisy above the core count)`,
+  );
   const samples = makeSamples([0]);
   const noop = (x: number): number => x;
   const n = 1_000_000;
