@@ -75,4 +75,29 @@ test("nbformat 4.4 notebooks get deterministic ids", () => {
   assert.is(writeIpynb(a), writeIpynb(parseIpynb(text, "dir/mod_dev.ipynb")));
 });
 
+test("integer-like keys and exponent floats are written as Python writes them", () => {
+  const nb = parsePercent("// %%\nx;\n", "m.ts").notebook;
+  nb.cells[0].metadata = { custom: { "10": 1, "2": 1e-7, a: [0.5, 1e21] } };
+  const text = writeIpynb(nb);
+  assert.ok(
+    text.includes(
+      '"custom": {\n     "10": 1,\n     "2": 1e-07,\n     "a": [\n      0.5,\n      1e+21\n     ]\n    }',
+    ),
+    text,
+  );
+  assert.equal(parseIpynb(text, "m.ipynb").cells[0].metadata, nb.cells[0].metadata);
+});
+
+test("a cell without a valid id gets a deterministic one on write", () => {
+  const nb = parsePercent("// %%\nx;\n\n// %%\ny;\n", "m.ts").notebook;
+  nb.cells[0].id = "";
+  nb.cells[1].id = "m-1";
+  const text = writeIpynb(nb);
+  assert.equal(
+    parseIpynb(text, "m.ipynb").cells.map((c) => c.id),
+    ["cell-0", "m-1"],
+  );
+  assert.is(writeIpynb(nb), text);
+});
+
 test.run();

@@ -5,7 +5,7 @@
 // structural problems as SourceErrors with the line they occur on.
 import { assignCellIds, isValidCellId, moduleNameFromPath } from "./cell-ids";
 import { SourceError } from "./errors";
-import { dumpsIndented, lineOfJsonPath, lineOfOffset } from "./pyjson";
+import { dumpsIndented, lineOfJsonPath, lineOfOffset, pythonReady } from "./pyjson";
 import type { Cell, CellMetadata, Notebook, NotebookMetadata, Output } from "./types";
 
 type Json = Record<string, unknown>;
@@ -221,19 +221,48 @@ export function writeIpynb(nb: Notebook): string {
     nb.cells.map((c) => ({ id: c.id, gradeId: c.metadata.nbgrader?.grade_id })),
     "cell",
   );
+  // Objects are built with their keys already in sorted order, so only the user-supplied parts
+  // (metadata, outputs, attachments) need a sorted copy before JSON.stringify writes it all.
+  let slow = false;
+  const ready = (v: unknown) => {
+    const r = pythonReady(v);
+    if (r === undefined) slow = true;
+    return r;
+  };
   const cells = nb.cells.map((c, i): Json => {
-    const base: Json = {
-      cell_type: c.cell_type,
-      id: ids[i],
-      metadata: c.metadata,
-      source: splitLinesKeepEnds(c.source),
-    };
-    if (c.cell_type === "code") {
-      base.execution_count = c.execution_count;
-      base.outputs = c.outputs.map(outputJson);
-    } else if (c.attachments !== undefined) base.attachments = c.attachments;
-    return base;
+    const cell: Json = {};
+    if (c.cell_type !== "code" && c.attachments !== undefined)
+      cell.attachments = ready(c.attachments);
+    cell.cell_type = c.cell_type;
+    if (c.cell_type === "code") cell.execution_count = c.execution_count;
+    cell.id = ids[i];
+    cell.metadata = ready(c.metadata);
+    if (c.cell_type === "code") cell.outputs = ready(c.outputs.map(outputJson));
+    cell.source = splitLinesKeepEnds(c.source);
+    return cell;
   });
-  const doc = { cells, metadata: nb.metadata, nbformat: 4, nbformat_minor: 5 };
-  return dumpsIndented(doc) + "\n";
+  const doc = { cells, metadata: ready(nb.metadata), nbformat: 4, nbformat_minor: 5 };
+  if (!slow) return JSON.stringify(doc, null, 1) + "\n";
+  // Integer-like keys or numbers JavaScript spells differently: the hand-written serialiser.
+  return (
+    dumpsIndented({
+      ...doc,
+      metadata: nb.metadata,
+      cells: nb.cells.map((c, i) => rawCell(c, ids[i])),
+    }) + "\n"
+  );
+}
+
+function rawCell(c: Notebook["cells"][number], id: string): Json {
+  const base: Json = {
+    cell_type: c.cell_type,
+    id,
+    metadata: c.metadata,
+    source: splitLinesKeepEnds(c.source),
+  };
+  if (c.cell_type === "code") {
+    base.execution_count = c.execution_count;
+    base.outputs = c.outputs.map(outputJson);
+  } else if (c.attachments !== undefined) base.attachments = c.attachments;
+  return base;
 }

@@ -122,8 +122,17 @@ function scanCells(lines: string[], pos: number, file: string): RawCell[] {
   return cells;
 }
 
-function toSource(rc: RawCell, lines: string[], end: number): string {
+function toSource(
+  rc: RawCell,
+  lines: string[],
+  end: number,
+  text: string,
+  offsets: number[],
+): string {
   if (rc.cellType !== "code") return lines.slice(rc.start, end).map(uncommentLine).join("\n");
+  // A code cell without magics is a slice of the text: no per-line copies.
+  if (rc.magics.length === 0)
+    return end > rc.start ? text.slice(offsets[rc.start], offsets[end] - 1) : "";
   const body = lines.slice(rc.start, end);
   for (const k of rc.magics) if (k < end) body[k - rc.start] = unescapeMagic(lines[k]);
   return body.join("\n");
@@ -181,6 +190,9 @@ export function parsePercent(text: string, file: string): ParsedSource {
   const norm = text.replace(/^\uFEFF/, "").replace(/\r\n/g, "\n");
   const lines = norm === "" ? [] : norm.split("\n");
   if (lines.length > 0 && lines[lines.length - 1] === "") lines.pop();
+  const offsets = new Array<number>(lines.length + 1);
+  offsets[0] = 0;
+  for (let i = 0; i < lines.length; i++) offsets[i + 1] = offsets[i] + lines[i].length + 1;
   const header = readHeader(lines, file);
   const pos = header ? header.next : 0;
   const raw = scanCells(lines, pos, file);
@@ -201,7 +213,7 @@ export function parsePercent(text: string, file: string): ParsedSource {
       sep = k >= 1 ? 1 : 0;
       if (sep === 0) metadata.lines_to_next_cell = 0;
     }
-    const source = toSource(rc, lines, rc.end - sep);
+    const source = toSource(rc, lines, rc.end - sep, norm, offsets);
     const base = { id: "", metadata, source };
     cells.push(
       rc.cellType === "code"

@@ -13,12 +13,10 @@ import {
 } from "./marker-line";
 import { DEFAULT_CELL_FILTER, DEFAULT_NOTEBOOK_FILTER, filterMetadata } from "./metadata-filter";
 import { lexLine, readHeader } from "./percent-read";
-import { sortKeys, sortKeysDeep } from "./pyjson";
+import { jsonEqual, sortKeys } from "./pyjson";
 import { LineLexer } from "./ts-lexer";
 import type { Cell, CellMetadata, Notebook, NotebookMetadata } from "./types";
 import { writeYaml } from "./yaml-header";
-
-const stable = (v: unknown) => JSON.stringify(sortKeysDeep(v));
 
 function headerLines(metadata: NotebookMetadata, file: string): string[] {
   const jupytext = { ...(metadata.jupytext ?? {}) };
@@ -45,7 +43,7 @@ function headerLines(metadata: NotebookMetadata, file: string): string[] {
   delete written.format_name;
   if (Object.keys(written).length === 0) delete expected.jupytext!.text_representation;
   if (Object.keys(expected.jupytext!).length === 0) delete expected.jupytext;
-  if (!back || stable(back) !== stable(expected)) {
+  if (!back || !jsonEqual(back, expected)) {
     throw new SourceError(
       file,
       undefined,
@@ -67,10 +65,14 @@ export function textMetadata(cell: Cell, cellFilter: unknown): CellMetadata {
   return md;
 }
 
-function codeBody(cell: Cell, file: string, index: number): string[] {
-  if (cell.source === "") return [];
+/** A code cell's lines as written (magics escaped), and whether any line differs from the source. */
+function codeBody(cell: Cell, file: string, index: number): { lines: string[]; changed: boolean } {
+  if (cell.source === "") return { lines: [], changed: false };
   const lexer = new LineLexer();
-  const body = cell.source.split("\n").map((line, j) => {
+  let changed = false;
+  const lines = cell.source.split("\n");
+  for (let j = 0; j < lines.length; j++) {
+    const line = lines[j];
     if (lexer.atTop() && isMarkerLine(line)) {
       throw new SourceError(
         file,
@@ -78,10 +80,11 @@ function codeBody(cell: Cell, file: string, index: number): string[] {
         `cell ${index + 1}, line ${j + 1}: '${line.trim()}' would start a new cell in percent format`,
       );
     }
-    if (!lexLine(lexer, line)) return line;
+    if (!lexLine(lexer, line)) continue;
     const body = line.trimStart();
-    return line.slice(0, line.length - body.length) + "// " + body;
-  });
+    lines[j] = line.slice(0, line.length - body.length) + "// " + body;
+    changed = true;
+  }
   if (!lexer.atTop()) {
     // The next marker would read as part of this cell.
     throw new SourceError(
@@ -90,7 +93,7 @@ function codeBody(cell: Cell, file: string, index: number): string[] {
       `cell ${index + 1} ends inside an unterminated ${lexer.where()} (template literal, comment or string); percent format cannot delimit it`,
     );
   }
-  return body;
+  return { lines, changed };
 }
 
 function commentBody(cell: Cell, file: string, index: number): string[] {
@@ -125,8 +128,10 @@ function defaultReading(
 
 /** The percent-format text for a notebook (jupytext's output, see docs/module-format.md). */
 export function writePercent(nb: Notebook, file = "<notebook>"): string {
-  const out = headerLines(nb.metadata, file);
-  if (out.length > 0 && nb.cells.length > 0) out.push("");
+  // The text is built as chunks, each a run of complete lines ending in "\n".
+  const header = headerLines(nb.metadata, file);
+  const chunks: string[] = header.map((l) => l + "\n");
+  if (header.length > 0 && nb.cells.length > 0) chunks.push("\n");
   const cellFilter = nb.metadata.jupytext?.cell_metadata_filter;
   nb.cells.forEach((cell, index) => {
     const isLast = index === nb.cells.length - 1;
@@ -138,8 +143,16 @@ export function writePercent(nb: Notebook, file = "<notebook>"): string {
       );
     }
     const md = textMetadata(cell, cellFilter);
-    const body =
-      cell.cell_type === "code" ? codeBody(cell, file, index) : commentBody(cell, file, index);
+    let body: string[];
+    let bodyText: string;
+    if (cell.cell_type === "code") {
+      const code = codeBody(cell, file, index);
+      body = code.lines;
+      bodyText = code.changed ? body.join("\n") : cell.source;
+    } else {
+      body = commentBody(cell, file, index);
+      bodyText = body.join("\n");
+    }
     const nl = cell.source.indexOf("\n");
     const first = nl < 0 ? cell.source : cell.source.slice(0, nl);
     const indent = cell.cell_type === "code" && first.trim() ? /^\s*/.exec(first)![0] : "";
@@ -155,11 +168,11 @@ export function writePercent(nb: Notebook, file = "<notebook>"): string {
       explicit ? { lines_to_next_cell: sep } : {},
     );
     checkMarker(marker, cell, md, explicit ? undefined : reading.ltnc, file, index);
-    out.push(marker);
-    for (const line of body) out.push(line);
-    for (let s = 0; s < sep; s++) out.push("");
+    chunks.push(marker + "\n");
+    if (body.length > 0) chunks.push(bodyText + "\n");
+    if (sep > 0) chunks.push("\n".repeat(sep));
   });
-  return out.length > 0 ? out.join("\n") + "\n" : "";
+  return chunks.join("");
 }
 
 /** The marker line must read back as the cell's type and metadata (titles can be ambiguous). */
@@ -179,7 +192,7 @@ function checkMarker(
   }
   const got = back ? { ...back.metadata } : undefined;
   if (got && readerLtnc !== undefined) got.lines_to_next_cell = readerLtnc;
-  if (!back || back.cellType !== cell.cell_type || stable(got) !== stable(md)) {
+  if (!back || back.cellType !== cell.cell_type || !jsonEqual(got, md)) {
     throw new SourceError(
       file,
       undefined,

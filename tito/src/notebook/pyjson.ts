@@ -80,7 +80,7 @@ const ARRAY_INDEX = /^(?:0|[1-9]\d*)$/;
  * it cannot: integer-like keys (JavaScript orders them first, numerically) or numbers whose
  * Python spelling differs (1e-07). Then the slower hand-written serialiser is used.
  */
-function nativeReady(v: unknown): unknown {
+export function pythonReady(v: unknown): unknown {
   if (typeof v === "number") return pyNumber(v) === JSON.stringify(v) ? v : undefined;
   if (v === null || typeof v !== "object") return v;
   if (Array.isArray(v)) {
@@ -88,7 +88,7 @@ function nativeReady(v: unknown): unknown {
     for (let i = 0; i < v.length; i++) {
       const x = v[i];
       if (x === null || typeof x === "string" || typeof x === "boolean") out[i] = x;
-      else if ((out[i] = nativeReady(x)) === undefined && x !== undefined) return undefined;
+      else if ((out[i] = pythonReady(x)) === undefined && x !== undefined) return undefined;
     }
     return out;
   }
@@ -98,7 +98,7 @@ function nativeReady(v: unknown): unknown {
     const x = o[k];
     if (x === undefined) continue;
     if (ARRAY_INDEX.test(k)) return undefined;
-    const y = typeof x === "string" || typeof x === "boolean" || x === null ? x : nativeReady(x);
+    const y = typeof x === "string" || typeof x === "boolean" || x === null ? x : pythonReady(x);
     if (y === undefined) return undefined;
     out[k] = y;
   }
@@ -108,7 +108,7 @@ function nativeReady(v: unknown): unknown {
 /** nbformat's writer: `json.dumps(nb, sort_keys=True, indent=1, ensure_ascii=False)`. */
 export function dumpsIndented(value: unknown): string {
   // JSON.stringify with indent 1 has Python's layout and string escapes; use it when it can.
-  const ready = nativeReady(value);
+  const ready = pythonReady(value);
   if (ready !== undefined) return JSON.stringify(ready, null, 1);
   return dumpsIndentedSlow(value);
 }
@@ -265,4 +265,23 @@ function skipWs(s: string, i: number): number {
 
 function skipValue(s: string, i: number): number {
   return scanJsonValue(s, i);
+}
+
+/** Structural equality of JSON values, ignoring key order (no copies, unlike comparing dumps). */
+export function jsonEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!jsonEqual(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  const kx = Object.keys(x).filter((k) => x[k] !== undefined);
+  const ky = Object.keys(y).filter((k) => y[k] !== undefined);
+  if (kx.length !== ky.length) return false;
+  for (const k of kx) if (!(k in y) || !jsonEqual(x[k], y[k])) return false;
+  return true;
 }
