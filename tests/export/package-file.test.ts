@@ -40,6 +40,31 @@ test("imports are rewritten to relative paths, merged and deduplicated", () => {
   ]);
 });
 
+test("merged imports stay valid TypeScript: namespaces, defaults, type-only", () => {
+  const cell = prepareExportCell(
+    [
+      'import D, * as ns from "x";',
+      'import { a } from "x";',
+      'import type T from "y";',
+      'import type { U } from "y";',
+      'import type * as Y from "y";',
+      'import "side";',
+      'import "side";',
+    ].join("\n"),
+    true,
+    "m.ts",
+    1,
+  );
+  assert.equal(mergeImports("core/a", cell.imports), [
+    'import D, * as ns from "x";',
+    'import { a } from "x";',
+    'import type T from "y";',
+    'import type * as Y from "y";',
+    'import type { U } from "y";',
+    'import "side";',
+  ]);
+});
+
 test("a package file names its source and each cell's origin", async () => {
   const cell = prepareExportCell(
     '//| export\nimport { Tensor } from "tinytorch-ts/core/tensor";\nclass ReLU {}',

@@ -81,26 +81,34 @@ export function mergeImports(target: string, imports: CellImport[]): string[] {
     }
     for (const n of imp.named) if (!m.named.includes(n)) m.named.push(n);
   }
+  return [...merged.values()].flatMap(renderMerged);
+}
+
+function renderMerged(m: MergedImport): string[] {
   const out: string[] = [];
-  for (const m of merged.values()) {
-    const kw = m.typeOnly ? "import type" : "import";
-    const from = JSON.stringify(m.specifier);
-    for (const name of m.requires) out.push(`${kw} ${name} = require(${from});`);
-    const parts: string[] = [];
-    if (m.defaultName !== undefined) parts.push(m.defaultName);
-    if (m.named.length > 0) parts.push(`{ ${m.named.join(", ")} }`);
-    let defaultUsed = false;
-    for (const ns of m.namespaces) {
-      // A namespace import may share its statement with a default import, never with names.
-      const head: string = !defaultUsed && m.defaultName !== undefined ? `${m.defaultName}, ` : "";
-      defaultUsed ||= head !== "";
-      out.push(`${kw} ${head}* as ${ns} from ${from};`);
-    }
-    const rest = defaultUsed ? parts.slice(1) : parts;
-    if (rest.length > 0) out.push(`${kw} ${rest.join(", ")} from ${from};`);
-    else if (m.sideEffect && m.namespaces.length === 0 && m.requires.length === 0) {
-      out.push(`import ${from};`);
-    }
+  const kw = m.typeOnly ? "import type" : "import";
+  const from = JSON.stringify(m.specifier);
+  for (const name of m.requires) out.push(`${kw} ${name} = require(${from});`);
+  const named = m.named.length > 0 ? `{ ${m.named.join(", ")} }` : undefined;
+  if (m.typeOnly) {
+    // A type-only import names one thing: a default, a namespace, or a list of names.
+    if (m.defaultName !== undefined) out.push(`${kw} ${m.defaultName} from ${from};`);
+    for (const ns of m.namespaces) out.push(`${kw} * as ${ns} from ${from};`);
+    if (named) out.push(`${kw} ${named} from ${from};`);
+    return out;
+  }
+  // A namespace import may share its statement with the default import, never with names.
+  let defaultLeft = m.defaultName;
+  for (const ns of m.namespaces) {
+    out.push(
+      `${kw} ${defaultLeft !== undefined ? `${defaultLeft}, ` : ""}* as ${ns} from ${from};`,
+    );
+    defaultLeft = undefined;
+  }
+  const rest = [defaultLeft, named].filter((x): x is string => x !== undefined);
+  if (rest.length > 0) out.push(`${kw} ${rest.join(", ")} from ${from};`);
+  else if (m.sideEffect && m.namespaces.length === 0 && m.requires.length === 0) {
+    out.push(`import ${from};`);
   }
   return out;
 }
