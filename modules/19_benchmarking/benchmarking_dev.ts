@@ -1094,7 +1094,7 @@ async function testUnitServerScenario(): Promise<void> {
 await testUnitServerScenario();
 
 // %% [markdown]
-// Load the small MLP at increasing rates. While the offered load is well below what one core
+// Load the wide MLP at increasing rates. While the offered load is well below what one core
 // can serve, p99 stays near the service time; as it approaches capacity, queueing makes the
 // tail explode long before the *mean* utilisation reaches 100%. That knee is what the server
 // scenario is designed to find.
