@@ -1542,9 +1542,9 @@ class BenchmarkScenarios {
 //
 // where Φ⁻¹ is the standard normal quantile. For p = 0.90 and C = 0.99 that is 23,886, which
 // MLPerf rounds **up to a multiple of 2¹³ = 8,192** to get its published 24,576 queries; for
-// p = 0.99 it gives 262,742, published as 270,336. Note how fast it grows: every extra "9" in
-// the percentile costs ten times the queries, because the tail you are measuring is ten times
-// thinner.
+// p = 0.99 it gives 262,742, published as 270,336 (see the appendix "Number of Queries" of the
+// MLPerf Inference rules). Note how fast it grows: every extra "9" in the percentile costs ten
+// times the queries, because the tail you are measuring is ten times thinner.
 //
 // ### Exercise
 // **TODO**: Implement `mlperfMinQueries(percentile, confidence = 0.99)` returning
