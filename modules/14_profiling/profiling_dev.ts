@@ -936,6 +936,20 @@ await demo("roofline chart", async () => {
 });
 
 // %% [markdown]
+// Reading the chart:
+//
+// - The **activations** sit on (or near) the slanted line: memory-bound, as predicted. They can
+//   even land a little *above* it, because a 32 × 256 tensor fits in the CPU's caches, which are
+//   faster than the main memory the triad measured. A roofline has one roof per level of the
+//   memory hierarchy; we drew only the lowest.
+// - The **`Linear` layers** are to the right of the ridge — compute-bound in principle — yet far
+//   *below* the flat roof. Nothing in the hardware stops them: our matrix multiplication's inner
+//   loop (index arithmetic, no SIMD, no blocking for the cache) is the limit. The distance to the
+//   roof is the room an optimised kernel would have.
+// - The **whole pass** usually sits lower than its best layers: it adds the cost of allocating every
+//   intermediate tensor and of the garbage collector reclaiming them.
+
+// %% [markdown]
 // ## Part 4 — When can a measurement be trusted? Windows, stability, batch sweeps
 //
 // One timing loop gives one number, and nothing tells you whether the next loop would give the
@@ -1930,6 +1944,14 @@ await demo("fitting the sweep", async () => {
       `(large batches), half-way at batch ≈ ${(2 ** throughputModel.x0).toFixed(1)}`,
   );
   for (const b of [3, 48, 96]) console.log(`predicted at batch ${b}: ${throughputModel.eval(b).toFixed(0)} samples/s`);
+  // R² says how much of the variation between batch sizes the curve explains. A low value means
+  // the sweep is not logistic (on a busy machine, or when large batches spill out of the caches
+  // and throughput falls again): look at the chart before trusting a prediction.
+  const measured = sweep.profiles.map((p) => p.throughput);
+  const mean = ss.mean(measured);
+  const residual = sweep.profiles.reduce((s, p) => s + (p.throughput - throughputModel.eval(p.batchSize)) ** 2, 0);
+  const total = measured.reduce((s, v) => s + (v - mean) ** 2, 0);
+  console.log(`R² of the fit: ${(1 - residual / total).toFixed(3)}`);
   await showChart(
     batchSweepChartSpec(
       sweep.profiles.map((p) => ({ batchSize: p.batchSize, value: p.throughput })),
@@ -2408,39 +2430,56 @@ class ITLMixtureModel implements ItlMixtureParams {
   }
 }
 
-/** A density histogram of ITL samples (ms) with the fitted mixture density drawn over it. */
+/**
+ * A histogram of ITL samples with the fitted mixture density drawn over it. The x axis is
+ * logarithmic (ms), with bins of equal width in log10, because the steady and the stall
+ * components are an order of magnitude apart; the y axis is therefore the density per decade,
+ * and the model's density is converted the same way: f(log10 x) = f(x) · x · ln 10.
+ */
 function itlHistogramChartSpec(
   samples: readonly number[],
   model: ITLMixtureModel | null,
   options: { bins?: number; title?: string } = {},
 ): ChartSpec {
-  const sorted = [...samples].filter(Number.isFinite).sort((a, b) => a - b);
-  if (sorted.length === 0) throw new Error("itlHistogramChartSpec: no samples");
-  const bins = options.bins ?? 60;
-  const lo = sorted[0];
-  const hi = ss.quantileSorted(sorted, 0.995);
+  const sorted = [...samples].filter((v) => Number.isFinite(v) && v > 0).sort((a, b) => a - b);
+  if (sorted.length === 0) throw new Error("itlHistogramChartSpec: no positive samples");
+  const bins = options.bins ?? 50;
+  const lo = Math.log10(sorted[0]);
+  const hi = Math.log10(ss.quantileSorted(sorted, 0.995));
   const width = (hi - lo) / bins || 1e-9;
   const counts = new Array<number>(bins).fill(0);
-  for (const v of sorted) if (v <= hi) counts[Math.min(bins - 1, Math.floor((v - lo) / width))]++;
-  // Densities per millisecond: samples are in seconds, the axis in ms.
+  for (const v of sorted) {
+    const u = Math.log10(v);
+    if (u <= hi) counts[Math.min(bins - 1, Math.floor((u - lo) / width))]++;
+  }
   const bars = counts.map((count, i) => ({
-    start: (lo + i * width) * 1e3,
-    end: (lo + (i + 1) * width) * 1e3,
-    density: count / sorted.length / (width * 1e3),
+    start: 10 ** (lo + i * width) * 1e3,
+    end: 10 ** (lo + (i + 1) * width) * 1e3,
+    density: count / sorted.length / width,
   }));
-  const x = { field: "start", type: "quantitative", title: "inter-token latency (ms)" };
+  const x = {
+    field: "start",
+    type: "quantitative",
+    scale: { type: "log" },
+    title: "inter-token latency (ms, log scale)",
+  };
   const layers: Record<string, unknown>[] = [
     {
       data: { values: bars },
-      mark: { type: "bar", opacity: 0.5, color: "#4c78a8" },
-      encoding: { x, x2: { field: "end" }, y: { field: "density", type: "quantitative", title: "density (1/ms)" } },
+      mark: { type: "bar", opacity: 0.55, color: "#4c78a8" },
+      encoding: {
+        x,
+        x2: { field: "end" },
+        y: { field: "density", type: "quantitative", title: "density per decade" },
+        y2: { datum: 0 },
+      },
     },
   ];
   if (model) {
     const curve = [];
     for (let i = 0; i <= 300; i++) {
-      const v = lo + ((hi - lo) * i) / 300;
-      curve.push({ start: v * 1e3, density: model.density(v) / 1e3 });
+      const v = 10 ** (lo + ((hi - lo) * i) / 300);
+      curve.push({ start: v * 1e3, density: model.density(v) * v * Math.LN10 });
     }
     layers.push({
       data: { values: curve },

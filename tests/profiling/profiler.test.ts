@@ -143,8 +143,8 @@ test("the three charts render to SVG with their data", async () => {
       model,
     ),
   );
-  assert.ok(itl.svg.includes("<path") && itl.svg.includes("inter-token latency (ms)"));
-  assert.throws(() => itlHistogramChartSpec([], null), /no samples/);
+  assert.ok(itl.svg.includes("<path") && itl.svg.includes("inter-token latency (ms, log scale)"));
+  assert.throws(() => itlHistogramChartSpec([], null), /no positive samples/);
 });
 
 test.run();
