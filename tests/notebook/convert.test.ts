@@ -106,6 +106,13 @@ test("bad input: clear error, no output file, previous output kept", () => {
     ["e.ts", "// %% key=value\nx;\n", /malformed metadata JSON for 'key'/, 1],
     ["f.ts", '// %% tags=["a"]garbage\nx;\n', /unexpected text after the JSON value/, 1],
     ["g.ts", "// ---\n// jupyter: [1, 2]\n// ---\n", /unsupported YAML value/, 2],
+    ["h.ts", `// %% deep=${"[".repeat(5000)}${"]".repeat(5000)}\nx;\n`, /nested too deeply/, 1],
+    [
+      "i.ipynb",
+      `{"cells": [], "metadata": {"x": ${"[".repeat(5000)}${"]".repeat(5000)}}, "nbformat": 4, "nbformat_minor": 5}`,
+      /nested more than 200 levels/,
+      undefined,
+    ],
   ];
   for (const [name, text, message, line] of cases) {
     const input = join(dir, name);

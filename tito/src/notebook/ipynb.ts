@@ -5,7 +5,14 @@
 // structural problems as SourceErrors with the line they occur on.
 import { assignCellIds, isValidCellId, moduleNameFromPath } from "./cell-ids";
 import { SourceError } from "./errors";
-import { dumpsIndented, lineOfJsonPath, lineOfOffset, pythonReady } from "./pyjson";
+import {
+  dumpsIndented,
+  jsonTooDeep,
+  lineOfJsonPath,
+  lineOfOffset,
+  MAX_JSON_DEPTH,
+  pythonReady,
+} from "./pyjson";
 import type { Cell, CellMetadata, Notebook, NotebookMetadata, Output } from "./types";
 
 type Json = Record<string, unknown>;
@@ -180,6 +187,9 @@ export function parseIpynb(text: string, file: string): Notebook {
   }
   const r = new IpynbReader(text, file);
   if (!isObject(data)) throw new SourceError(file, 1, "a notebook must be a JSON object");
+  if (jsonTooDeep(data, MAX_JSON_DEPTH + 8)) {
+    throw new SourceError(file, undefined, `JSON nested more than ${MAX_JSON_DEPTH} levels deep`);
+  }
   if (data.nbformat !== 4) {
     r.fail(
       ["nbformat"],

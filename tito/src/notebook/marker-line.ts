@@ -3,7 +3,7 @@
 // metadata it cannot parse under `incorrectly_encoded_metadata`, a malformed value is an error
 // here: a typo in nbgrader metadata must not turn a graded cell into an ungraded one.
 import { SourceError } from "./errors";
-import { compareCodePoints, dumpsCompact, scanJsonValue } from "./pyjson";
+import { compareCodePoints, dumpsCompact, jsonTooDeep, scanJsonValue } from "./pyjson";
 import type { CellMetadata, CellType } from "./types";
 
 /** jupytext's start-of-cell patterns for a `//` comment language. */
@@ -91,6 +91,8 @@ export function parseMarkerLine(line: string, file: string, lineNo: number): Mar
     if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
       throw new SourceError(file, lineNo, "cell marker metadata must be a JSON object");
     }
+    if (jsonTooDeep(parsed))
+      throw new SourceError(file, lineNo, "cell marker metadata is nested too deeply");
     metadata = parsed as Record<string, unknown>;
   }
   let cellType: CellType = "code";
@@ -167,6 +169,9 @@ function parseKeyValues(text: string, file: string, lineNo: number): Record<stri
         lineNo,
         `malformed metadata JSON for '${key}' on cell marker (${(e as Error).message}): ${s.slice(i, i + 60)}`,
       );
+    }
+    if (jsonTooDeep(value)) {
+      throw new SourceError(file, lineNo, `metadata '${key}' is nested too deeply`);
     }
     if (end < s.length && s[end] !== " " && s[end] !== "\t") {
       throw new SourceError(

@@ -285,3 +285,20 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
   for (const k of kx) if (!(k in y) || !jsonEqual(x[k], y[k])) return false;
   return true;
 }
+
+/** Deepest nesting allowed in metadata and outputs; the writers recurse over these values. */
+export const MAX_JSON_DEPTH = 200;
+
+/** Whether a JSON value nests deeper than `limit` (checked without recursion). */
+export function jsonTooDeep(value: unknown, limit = MAX_JSON_DEPTH): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (typeof v !== "object" || v === null) continue;
+    if (depth >= limit) return true;
+    for (const x of Array.isArray(v) ? v : Object.values(v)) {
+      if (typeof x === "object" && x !== null) stack.push([x, depth + 1]);
+    }
+  }
+  return false;
+}
