@@ -697,7 +697,7 @@ testUnitElementwiseKernel();
 //
 // which is still i-k-j order (each of the four rows of `B` is read sequentially) but loads and
 // stores `C[i][j]` once per **eight** FLOPs. A plain loop handles the last `k % 4` rows. Here
-// this is roughly 1.5-2x faster again, and it is the version the reference package ships; the
+// this is about twice as fast again, and it is the version the reference package ships; the
 // `bench:tensor` script compares it with TensorFlow.js's CPU backend.
 //
 // Going further (tiles that fit in L1, SIMD through WebAssembly, several threads) is what BLAS
