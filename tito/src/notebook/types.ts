@@ -115,7 +115,9 @@ export const TSLAB_LANGUAGE_INFO = {
   codemirror_mode: { mode: "typescript", name: "javascript", typescript: true },
   file_extension: ".ts",
   mimetype: "text/typescript",
-  version: "5.0.4",
+  // What tslab 1.0.22 itself reports in kernel_info (a fixed string, not its TypeScript
+  // version), so a notebook saved after a run in Jupyter keeps the same language_info.
+  version: "3.7.2",
 };
 
 /** A notebook transform: pure, never mutates its input. */
