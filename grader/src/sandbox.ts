@@ -83,19 +83,25 @@ export function ensureSandboxUser(name = SANDBOX_USER): { uid: number; gid: numb
   return lookup();
 }
 
-/** What this machine allows, probed once per process (TITO_SANDBOX=off disables it all). */
+/**
+ * What this machine allows, probed once per process. TITO_SANDBOX=off disables it all;
+ * TITO_SANDBOX=no-namespaces keeps only the user switch (as in a locked-down container).
+ */
 export function sandboxCapabilities(): SandboxCapabilities {
   if (capabilities) return capabilities;
   const root = typeof process.getuid === "function" && process.getuid() === 0;
   const off = process.env.TITO_SANDBOX === "off";
+  // "no-namespaces" imitates a container without CAP_SYS_ADMIN (tests of that path).
+  const noNamespaces = off || process.env.TITO_SANDBOX === "no-namespaces";
   const full = ["--mount", "--net", "--pid", "--fork", "--kill-child", "--mount-proc"];
   let unshareFlags: string[] = [];
   let userNamespace = false;
-  if (!off && root && works("unshare", [...full, "true"])) unshareFlags = full;
-  else if (!off && works("unshare", ["--user", "--map-root-user", ...full, "true"])) {
+  if (noNamespaces) unshareFlags = [];
+  else if (root && works("unshare", [...full, "true"])) unshareFlags = full;
+  else if (works("unshare", ["--user", "--map-root-user", ...full, "true"])) {
     unshareFlags = ["--user", "--map-root-user", ...full];
     userNamespace = true;
-  } else if (!off && works("unshare", ["--user", "--map-root-user", "--net", "true"])) {
+  } else if (works("unshare", ["--user", "--map-root-user", "--net", "true"])) {
     unshareFlags = ["--user", "--map-root-user", "--net"];
     userNamespace = true;
   }
@@ -182,6 +188,18 @@ export function planSandbox(cfg: SandboxConfig): SandboxPlan {
   const caps = sandboxCapabilities();
   const isolation: string[] = [];
   if (caps.unshareFlags.length === 0) {
+    // Docker without CAP_SYS_ADMIN (Gradescope's default): no namespaces, but as root we can
+    // still run the kernel as the sandbox user; hidden files are then protected only by their
+    // permissions (the Gradescope runner makes its secrets root-only before grading).
+    if (caps.root && caps.user) {
+      const { uid, gid } = caps.user;
+      isolation.push(`unprivileged user ${SANDBOX_USER} (uid ${uid}); no namespaces: secrets protected by file permissions only`); // prettier-ignore
+      return {
+        commandPrefix: ["setpriv", `--reuid=${uid}`, `--regid=${gid}`, "--clear-groups", "--no-new-privs", "--"], // prettier-ignore
+        owner: caps.user,
+        isolation,
+      };
+    }
     isolation.push("no namespaces available: rlimits and in-kernel protections only");
     return { commandPrefix: [], isolation };
   }

@@ -1,18 +1,21 @@
 // The per-submission scratch directory: the kernel's cwd and HOME. It holds a node_modules with
 // only what a student's notebook may load: the reference package restricted to its support code
 // and the EARLIER modules this module depends on (never the module being graded: its reference
-// solution would be one import away), and @types/node for the type checker. No manifest, no test
-// source, nothing of another student is ever written here.
+// solution would be one import away), plus links to the third-party packages (@types/node for
+// the type checker, vega, @stdlib, ...). No manifest, no test source, nothing of another student
+// is ever written here.
 import { randomBytes } from "node:crypto";
 import {
   chmodSync,
   chownSync,
   copyFileSync,
   existsSync,
+  lstatSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
+  realpathSync,
   rmSync,
   statSync,
   symlinkSync,
@@ -24,15 +27,37 @@ import type { GradingManifest } from "../../tito/src/build/manifest-types";
 export interface PackageSource {
   /** The reference package root (with package.json and dist/). */
   packageDir: string;
-  /** @types/node's directory. */
-  typesNodeDir: string;
+  /** The installed third-party packages (vega, @stdlib/..., @types/node): linked, not copied. */
+  nodeModulesDir: string;
 }
 
 export function defaultPackageSource(repoRoot: string): PackageSource {
   return {
     packageDir: join(repoRoot, "tinytorch-ts"),
-    typesNodeDir: dirname(require.resolve("@types/node/package.json")),
+    nodeModulesDir: realpathSync(dirname(dirname(require.resolve("tslab/package.json")))),
   };
+}
+
+/**
+ * Links every third-party package into the scratch node_modules (the reference package and the
+ * modules use vega, @stdlib and others), but not the workspace links (tinytorch-ts, tito,
+ * @tinytorch-ts/grader: the full reference package and the grader) and not `.bin`.
+ */
+function linkThirdParty(from: string, to: string): void {
+  for (const entry of readdirSync(from)) {
+    if (entry.startsWith(".") || entry === "tinytorch-ts") continue;
+    const src = join(from, entry);
+    if (lstatSync(src).isSymbolicLink()) continue;
+    if (entry.startsWith("@")) {
+      mkdirSync(join(to, entry), { recursive: true });
+      for (const inner of readdirSync(src)) {
+        const innerSrc = join(src, inner);
+        if (!lstatSync(innerSrc).isSymbolicLink()) symlinkSync(innerSrc, join(to, entry, inner), "dir"); // prettier-ignore
+      }
+    } else {
+      symlinkSync(src, join(to, entry), "dir");
+    }
+  }
 }
 
 /** Relative requires/imports of a compiled file or declaration ("./tensor", "../core/x"). */
@@ -120,8 +145,7 @@ export function makeScratch(
       copyFileSync(from, to);
     }
   }
-  mkdirSync(join(dir, "node_modules", "@types"), { recursive: true });
-  symlinkSync(source.typesNodeDir, join(dir, "node_modules", "@types", "node"), "dir");
+  linkThirdParty(source.nodeModulesDir, join(dir, "node_modules"));
   if (owner) chownSync(dir, owner.uid, owner.gid);
   return {
     root,

@@ -1,0 +1,100 @@
+// The Gradescope autograder bundle for one module: the kit's tool code (tito, grader), the
+// module's manifest, the parts of the compiled reference package the module may load, the lock
+// file, and the two scripts Gradescope runs: setup.sh (once, when the image is built: Node 20,
+// npm ci, the sandbox user) and run_autograder (per submission). Gradescope unpacks the zip into
+// /autograder/source; the grader is stateless, so each container grades one submission.
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { join, relative } from "node:path";
+import JSZip from "jszip";
+import type { GradingManifest } from "../../tito/src/build/manifest-types";
+import { writeFileAtomic } from "../../tito/src/notebook/atomic";
+import { REPO_ROOT } from "./kernel-session";
+import { allowedPackageFiles } from "./scratch";
+
+export const SETUP_SH = `#!/usr/bin/env bash
+# Gradescope runs this once, as root, when it builds the autograder image.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+apt-get update
+apt-get install -y --no-install-recommends ca-certificates curl util-linux
+major=0
+if command -v node >/dev/null 2>&1; then major=$(node -p 'process.versions.node.split(".")[0]'); fi
+if [ "$major" -lt 20 ]; then
+  curl -fsSL https://deb.nodesource.com/setup_20.x | bash -
+  apt-get install -y nodejs
+fi
+cd /autograder/source
+npm ci --no-audit --no-fund
+# The user student code runs as (the grader also creates it when missing).
+id -u tito-sandbox >/dev/null 2>&1 || useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin tito-sandbox
+`;
+
+export function runAutograderScript(manifestFile: string): string {
+  return `#!/usr/bin/env bash
+# Gradescope runs this, as root, once per submission: it grades the notebook in
+# /autograder/submission and writes /autograder/results/results.json.
+# TITO_AUTOGRADER_ROOT replaces /autograder (used by the kit's own tests).
+set -uo pipefail
+ROOT="\${TITO_AUTOGRADER_ROOT:-/autograder}"
+cd "$ROOT/source" || exit 1
+mkdir -p "$ROOT/results"
+exec node --require tsx/cjs grader/src/gradescope-run.ts ${JSON.stringify(manifestFile)}
+`;
+}
+
+function addTree(zip: JSZip, root: string, dir: string, keep: (rel: string) => boolean): void {
+  if (!existsSync(dir)) return;
+  for (const entry of readdirSync(dir).sort()) {
+    const full = join(dir, entry);
+    const rel = relative(root, full).replace(/\\/g, "/");
+    if (statSync(full).isDirectory()) addTree(zip, root, full, keep);
+    else if (keep(rel)) zip.file(rel, readFileSync(full), { date: FIXED_DATE });
+  }
+}
+
+// A fixed timestamp keeps the zip byte-identical for the same inputs.
+const FIXED_DATE = new Date("2020-01-01T00:00:00Z");
+
+export async function buildGradescopeZip(
+  manifest: GradingManifest,
+  manifestPath: string,
+  repoRoot = REPO_ROOT,
+): Promise<Uint8Array> {
+  const zip = new JSZip();
+  const manifestName = `${manifest.module}.json`;
+  const dist = join(repoRoot, "tinytorch-ts", "dist");
+  if (!existsSync(join(dist, "support", "testing.js"))) {
+    throw new Error(`the reference package is not built (${dist}); run npm run build`);
+  }
+  for (const f of ["package.json", "package-lock.json"]) {
+    zip.file(f, readFileSync(join(repoRoot, f)), { date: FIXED_DATE });
+  }
+  const code = (rel: string) => /\.(ts|cjs|js|json)$/.test(rel) && !rel.includes("/manifests/");
+  addTree(zip, repoRoot, join(repoRoot, "tito", "bin"), () => true);
+  addTree(zip, repoRoot, join(repoRoot, "tito", "src"), code);
+  zip.file("tito/package.json", readFileSync(join(repoRoot, "tito", "package.json")), { date: FIXED_DATE }); // prettier-ignore
+  addTree(zip, repoRoot, join(repoRoot, "grader", "src"), code);
+  zip.file("grader/package.json", readFileSync(join(repoRoot, "grader", "package.json")), { date: FIXED_DATE }); // prettier-ignore
+  zip.file(`grader/manifests/${manifestName}`, readFileSync(manifestPath), { date: FIXED_DATE });
+  zip.file("tinytorch-ts/package.json", readFileSync(join(repoRoot, "tinytorch-ts", "package.json")), { date: FIXED_DATE }); // prettier-ignore
+  for (const p of allowedPackageFiles(dist, manifest)) {
+    for (const ext of [".js", ".d.ts"]) {
+      const file = join(dist, p + ext);
+      if (existsSync(file)) zip.file(`tinytorch-ts/dist/${p}${ext}`, readFileSync(file), { date: FIXED_DATE }); // prettier-ignore
+    }
+  }
+  const exec = { unixPermissions: 0o755, date: FIXED_DATE };
+  zip.file("setup.sh", SETUP_SH, exec);
+  zip.file("run_autograder", runAutograderScript(`grader/manifests/${manifestName}`), exec);
+  return zip.generateAsync({ type: "uint8array", platform: "UNIX", compression: "DEFLATE" });
+}
+
+export async function writeGradescopeZip(
+  manifest: GradingManifest,
+  manifestPath: string,
+  out: string,
+): Promise<number> {
+  const bytes = await buildGradescopeZip(manifest, manifestPath);
+  writeFileAtomic(out, bytes);
+  return bytes.length;
+}

@@ -1,0 +1,85 @@
+// The Gradescope entry point, run by the bundle's run_autograder for one submission: grade the
+// notebook in <root>/submission against the bundled manifest and write <root>/results/results.json.
+// <root> is /autograder on Gradescope; TITO_AUTOGRADER_ROOT overrides it (tests).
+//
+// Usage: node --require tsx/cjs grader/src/gradescope-run.ts <manifest.json>
+import { chmodSync, existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { gradeSubmission } from "./grade-submission";
+import { readManifest } from "./manifest-store";
+import { writeResultsJson } from "./results-json";
+import type { SubmissionResult } from "./types";
+
+function findNotebook(dir: string, module: string): string | { problem: string } {
+  const found: string[] = [];
+  const walk = (d: string, depth: number) => {
+    for (const e of readdirSync(d).sort()) {
+      const p = join(d, e);
+      if (statSync(p).isDirectory()) {
+        if (depth < 3 && !e.startsWith(".")) walk(p, depth + 1);
+      } else if (e.endsWith(".ipynb") && !e.startsWith(".")) found.push(p);
+    }
+  };
+  if (existsSync(dir)) walk(dir, 0);
+  const named = found.find((f) => f.endsWith(`/${module}.ipynb`));
+  if (named) return named;
+  if (found.length === 1) return found[0];
+  if (found.length === 0) return { problem: `no .ipynb notebook was submitted (expected ${module}.ipynb)` }; // prettier-ignore
+  return { problem: `several notebooks were submitted; name the one to grade ${module}.ipynb` };
+}
+
+/** Keeps what the kernel must not read root-only, for containers without mount namespaces. */
+function lockDown(paths: string[]): void {
+  for (const p of paths) {
+    try {
+      if (existsSync(p)) chmodSync(p, 0o700);
+    } catch {
+      // Not root: nothing to lock (the kernel then runs as the same user anyway).
+    }
+  }
+}
+
+export async function gradescopeRun(manifestPath: string, root: string): Promise<SubmissionResult> {
+  const { manifest, hash } = readManifest(manifestPath);
+  const source = join(root, "source");
+  lockDown([
+    join(source, "grader", "manifests"),
+    join(source, "tinytorch-ts", "dist"),
+    join(root, "submission"),
+    join(root, "results"),
+  ]);
+  const target = findNotebook(join(root, "submission"), manifest.module);
+  const text = typeof target === "string" ? readFileSync(target, "utf8") : "";
+  const result = await gradeSubmission(manifest, text, {
+    student: "submission",
+    manifestHash: hash,
+    hide: [root],
+    repoRoot: source,
+  });
+  if (typeof target !== "string") {
+    result.status = "rejected";
+    result.reason = target.problem;
+    for (const t of result.tests) t.message = `not graded: ${target.problem}`;
+  }
+  writeResultsJson(join(root, "results", "results.json"), result);
+  return result;
+}
+
+if (require.main === module) {
+  const manifest = process.argv[2];
+  const root = resolve(process.env.TITO_AUTOGRADER_ROOT ?? "/autograder");
+  if (!manifest) {
+    console.error("usage: gradescope-run.ts <manifest.json>");
+    process.exit(2);
+  }
+  gradescopeRun(resolve(manifest), root).then(
+    (r) => {
+      console.log(`${r.module}: ${r.score}/${r.maxScore} (${r.status}${r.reason ? `: ${r.reason}` : ""})`); // prettier-ignore
+      process.exit(0);
+    },
+    (e: unknown) => {
+      console.error(e instanceof Error ? (e.stack ?? e.message) : String(e));
+      process.exit(1);
+    },
+  );
+}

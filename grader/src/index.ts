@@ -1,0 +1,34 @@
+// @tinytorch-ts/grader: the autograder library behind `tito grade`, `tito audit`,
+// `tito gradebook` and `tito gradescope`. See docs/grading.md.
+export { gradeSubmission, type GradeOptions } from "./grade-submission";
+export {
+  prepareKernel,
+  DEFAULT_LIMITS,
+  GraderSetupError,
+  REPO_ROOT,
+  type KernelLimits,
+  type PreparedKernel,
+  type SessionOptions,
+} from "./kernel-session";
+export { reconstruct, type PlannedCell, type Reconstruction } from "./reconstruct";
+export { parseSubmission, type ParsedSubmission, type SubmittedCell } from "./submission";
+export {
+  instrument,
+  makeKeys,
+  preambleCode,
+  type GradingKeys,
+  type KernelCell,
+} from "./instrument";
+export { hiddenFragments, redact } from "./sanitize";
+export { findSubmissions, gradeBatch, type BatchOptions, type BatchSummary } from "./batch";
+export { Gradebook, type AttemptRow } from "./gradebook";
+export { gradebookCsv } from "./gradebook-csv";
+export { toGradescope, writeResultsJson, type GradescopeResults } from "./results-json";
+export { renderFeedback, writeFeedback } from "./feedback-html";
+export { auditModule, formatAudit, type ModuleAudit } from "./audit";
+export { buildGradescopeZip, writeGradescopeZip } from "./gradescope-bundle";
+export { gradescopeRun } from "./gradescope-run";
+export { findManifest, listManifests, readManifest, type LoadedManifest } from "./manifest-store";
+export { referenceNotebook } from "./reference";
+export { planSandbox, sandboxCapabilities, SANDBOX_USER } from "./sandbox";
+export type * from "./types";
