@@ -2776,7 +2776,9 @@ function measuredMachineSpec(peaks: { peakFlopsPerSecond: number; bandwidthBytes
 //    intensity < ridge, else `"compute-bound"`).
 // 2. `RequiredBandwidthSolver.solve({ workload, targetLatency })`: invert the model. The latency is
 //    at most the target exactly when `bandwidth ≥ bytes / target` and `peak ≥ flops / target`.
-//    Return `requiredBandwidth` (in `GB/s`) and `requiredFlops` (in `Gflop/s`).
+//    Return `requiredBandwidth` (in `GB/s`) and `requiredFlops` (in `Gflop/s`). (The original
+//    engine's solver divides only the *weight* bytes by the target; that ignores the activations
+//    and the compute ceiling, so hardware it declares sufficient can still miss the target.)
 // 3. `CheapestHardwareOptimizer.solve({ workload, targetLatency, catalogue })`: for each entry,
 //    evaluate `new RooflineModel().run(...)`; it is feasible when its latency ≤ target. The
 //    objective is `this.objective` (`"priceUsd"`, or `"tdpWatts"` from `tdp` in W); skip entries
