@@ -1782,7 +1782,7 @@ export async function monitorResourceUtilization(
   };
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 84 (line 3572)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 84 (line 3573)
 export type MetricDirection = "lower-is-better" | "higher-is-better";
 
 /** Guesses a metric's direction from its name; null when the name gives no clue. */
@@ -1795,7 +1795,7 @@ export function inferDirection(metric: string): MetricDirection | null {
   return null;
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 85 (line 3586)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 85 (line 3587)
 export interface MetricChange {
   metric: string;
   baseline: number;
@@ -1881,7 +1881,7 @@ export function detectPerformanceRegression(
   return report;
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 88 (line 3780)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 88 (line 3781)
 export interface AbTestConfig<I> {
   modelA: Model<I>;
   modelB: Model<I>;

@@ -10,7 +10,7 @@ import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { Rng } from "../core/tensor";
 import type { ChartSpec } from "../support/chart";
 
-// modules/14_profiling/profiling_dev.ts, cell 47 (line 1556)
+// modules/14_profiling/profiling_dev.ts, cell 48 (line 1587)
 export interface LogisticParams {
   /** Amplitude: upper asymptote minus lower asymptote. */
   L: number;
@@ -37,7 +37,7 @@ export function logisticDerivX(p: LogisticParams, x: number): number {
   return p.L * p.k * s * (1 - s);
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 50 (line 1634)
+// modules/14_profiling/profiling_dev.ts, cell 51 (line 1665)
 // ml-levenberg-marquardt ships only an ES module whose types are reachable through its
 // package.json "exports" map, which the classic Node resolution used by tslab (and by this kit's
 // CommonJS build) does not read. Node 20 can require() it, so we load it that way and declare the
@@ -56,12 +56,12 @@ export type LevenbergMarquardtFn = (
   options: LevenbergMarquardtOptions,
 ) => { parameterValues: number[]; parameterError: number; iterations: number };
 
+export type LevenbergMarquardtModule = { levenbergMarquardt: LevenbergMarquardtFn };
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-export const levenbergMarquardt = (
-  require("ml-levenberg-marquardt") as { levenbergMarquardt: LevenbergMarquardtFn }
-).levenbergMarquardt;
+export const lmPackage = require("ml-levenberg-marquardt") as LevenbergMarquardtModule;
+export const levenbergMarquardt = lmPackage.levenbergMarquardt;
 
-// modules/14_profiling/profiling_dev.ts, cell 52 (line 1680)
+// modules/14_profiling/profiling_dev.ts, cell 53 (line 1713)
 export function logisticSquaredError(
   p: LogisticParams,
   x: readonly number[],
@@ -138,7 +138,7 @@ export function fitLogistic(x: readonly number[], y: readonly number[]): Logisti
     : { L: -result.L, x0: result.x0, k: -result.k, b0: result.b0 + result.L };
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 55 (line 1790)
+// modules/14_profiling/profiling_dev.ts, cell 56 (line 1823)
 /** Reads a finite number from a dict-like value (numbers, or numeric strings as found in CSVs). */
 export function readNumber(
   dict: Record<string, unknown> | Map<string, unknown>,
@@ -210,7 +210,7 @@ export class LogisticModel implements LogisticParams {
   }
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 57 (line 1861)
+// modules/14_profiling/profiling_dev.ts, cell 58 (line 1894)
 /** Measured points of a batch sweep, with an optional fitted logistic drawn through them. */
 export function batchSweepChartSpec(
   points: readonly { batchSize: number; value: number }[],
@@ -254,7 +254,7 @@ export function batchSweepChartSpec(
   return { title: options.title ?? "Batch sweep", width: 520, height: 300, layer: layers };
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 60 (line 1946)
+// modules/14_profiling/profiling_dev.ts, cell 61 (line 1990)
 export interface ItlMixtureParams {
   /** Offset shared by both components (seconds). */
   loc: number;
@@ -273,7 +273,7 @@ export interface RandomSource {
   normal(): number;
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 62 (line 1980)
+// modules/14_profiling/profiling_dev.ts, cell 63 (line 2024)
 export function itlMeanVar(p: ItlMixtureParams): [number, number] {
   if (p.piSteady < 0 || p.piStall < 0 || !(p.piSteady + p.piStall > 0)) {
     throw new Error(
@@ -294,7 +294,7 @@ export function itlMeanVar(p: ItlMixtureParams): [number, number] {
   return [p.loc + m1, Math.max(0, m2 - m1 * m1)];
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 66 (line 2067)
+// modules/14_profiling/profiling_dev.ts, cell 67 (line 2112)
 export interface TwoGaussians {
   weights: [number, number];
   means: [number, number];
@@ -326,49 +326,49 @@ export function emTwoGaussians(
   const sigma = options.init
     ? options.init.sigmas.map((s) => Math.max(s, floor))
     : [Math.max(sd / 2, floor), Math.max(sd / 2, floor)];
-  const r0 = new Float64Array(n);
   let previous = Number.NEGATIVE_INFINITY;
   let logLikelihood = Number.NEGATIVE_INFINITY;
   let iterations = 0;
   while (iterations < maxIterations) {
     iterations++;
-    // E-step: responsibilities of component 0, in log space.
+    // E-step: responsibilities of component 0, in log space. (The library's factory gives a
+    // log-density specialised to one component, which is faster than passing μ and σ each time.)
     const logW0 = Math.log(w[0]);
     const logW1 = Math.log(w[1]);
+    const logpdf0 = normalLogpdf.factory(mu[0], sigma[0]);
+    const logpdf1 = normalLogpdf.factory(mu[1], sigma[1]);
     logLikelihood = 0;
-    for (let i = 0; i < n; i++) {
-      const l0 = logW0 + normalLogpdf(y[i], mu[0], sigma[0]);
-      const l1 = logW1 + normalLogpdf(y[i], mu[1], sigma[1]);
-      const top = Math.max(l0, l1);
-      const lse = top + Math.log(Math.exp(l0 - top) + Math.exp(l1 - top));
-      r0[i] = Math.exp(l0 - lse);
-      logLikelihood += lse;
-    }
-    // M-step.
+    // The M-step's sums are gathered in the same pass: counts, Σ r·y and Σ r·y² per component.
     let n0 = 0;
     let s0 = 0;
+    let q0 = 0;
     let s1 = 0;
+    let q1 = 0;
     for (let i = 0; i < n; i++) {
-      n0 += r0[i];
-      s0 += r0[i] * y[i];
-      s1 += (1 - r0[i]) * y[i];
+      const yi = y[i];
+      const l0 = logW0 + logpdf0(yi);
+      const l1 = logW1 + logpdf1(yi);
+      // log(e^l0 + e^l1) without overflow: the larger term plus log1p of the ratio.
+      const lse = l0 > l1 ? l0 + Math.log1p(Math.exp(l1 - l0)) : l1 + Math.log1p(Math.exp(l0 - l1));
+      const r = Math.exp(l0 - lse);
+      logLikelihood += lse;
+      n0 += r;
+      s0 += r * yi;
+      q0 += r * yi * yi;
+      s1 += (1 - r) * yi;
+      q1 += (1 - r) * yi * yi;
     }
-    const n1 = n - n0;
-    const counts = [n0, n1];
+    // M-step: weights, means, and variances as E[y²] − μ² (clamped at the floor).
+    const counts = [n0, n - n0];
     const sums = [s0, s1];
+    const squares = [q0, q1];
     for (let c = 0; c < 2; c++) {
       w[c] = counts[c] / n;
       if (counts[c] < 1e-9) continue;
       mu[c] = sums[c] / counts[c];
+      const variance = squares[c] / counts[c] - mu[c] * mu[c];
+      sigma[c] = Math.max(Math.sqrt(Math.max(variance, 0)), floor);
     }
-    let v0 = 0;
-    let v1 = 0;
-    for (let i = 0; i < n; i++) {
-      v0 += r0[i] * (y[i] - mu[0]) ** 2;
-      v1 += (1 - r0[i]) * (y[i] - mu[1]) ** 2;
-    }
-    if (n0 >= 1e-9) sigma[0] = Math.max(Math.sqrt(v0 / n0), floor);
-    if (n1 >= 1e-9) sigma[1] = Math.max(Math.sqrt(v1 / n1), floor);
     if (Math.abs(logLikelihood - previous) <= tolerance * (1 + Math.abs(logLikelihood))) break;
     previous = logLikelihood;
   }
@@ -382,7 +382,7 @@ export function emTwoGaussians(
   };
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 69 (line 2207)
+// modules/14_profiling/profiling_dev.ts, cell 70 (line 2252)
 export const ITL_MIX_KEYS: [keyof ItlMixtureParams, string][] = [
   ["loc", "loc"],
   ["piSteady", "pi_steady"],
@@ -509,7 +509,7 @@ export class ITLMixtureModel implements ItlMixtureParams {
     let best: ReturnType<typeof itlProfileFit> | undefined;
     let bestJ = 0;
     let init: TwoGaussians | undefined;
-    for (let j = -12; j <= 4; j++) {
+    for (let j = -10; j <= 3; j++) {
       const candidate = itlProfileFit(sorted, min - spread * 2 ** j, init);
       init = candidate.fit;
       if (!best || candidate.score > best.score) {
@@ -526,7 +526,7 @@ export class ITLMixtureModel implements ItlMixtureParams {
     let d = at(lo + phi * (hi - lo));
     let cj = hi - phi * (hi - lo);
     let dj = lo + phi * (hi - lo);
-    for (let iter = 0; iter < 18; iter++) {
+    for (let iter = 0; iter < 10; iter++) {
       if (c.score > d.score) {
         hi = dj;
         dj = cj;
@@ -572,43 +572,56 @@ export class ITLMixtureModel implements ItlMixtureParams {
   }
 }
 
-/** A density histogram of ITL samples (ms) with the fitted mixture density drawn over it. */
+/**
+ * A histogram of ITL samples with the fitted mixture density drawn over it. The x axis is
+ * logarithmic (ms), with bins of equal width in log10, because the steady and the stall
+ * components are an order of magnitude apart; the y axis is therefore the density per decade,
+ * and the model's density is converted the same way: f(log10 x) = f(x) · x · ln 10.
+ */
 export function itlHistogramChartSpec(
   samples: readonly number[],
   model: ITLMixtureModel | null,
   options: { bins?: number; title?: string } = {},
 ): ChartSpec {
-  const sorted = [...samples].filter(Number.isFinite).sort((a, b) => a - b);
-  if (sorted.length === 0) throw new Error("itlHistogramChartSpec: no samples");
-  const bins = options.bins ?? 60;
-  const lo = sorted[0];
-  const hi = ss.quantileSorted(sorted, 0.995);
+  const sorted = [...samples].filter((v) => Number.isFinite(v) && v > 0).sort((a, b) => a - b);
+  if (sorted.length === 0) throw new Error("itlHistogramChartSpec: no positive samples");
+  const bins = options.bins ?? 50;
+  const lo = Math.log10(sorted[0]);
+  const hi = Math.log10(ss.quantileSorted(sorted, 0.995));
   const width = (hi - lo) / bins || 1e-9;
   const counts = new Array<number>(bins).fill(0);
-  for (const v of sorted) if (v <= hi) counts[Math.min(bins - 1, Math.floor((v - lo) / width))]++;
-  // Densities per millisecond: samples are in seconds, the axis in ms.
+  for (const v of sorted) {
+    const u = Math.log10(v);
+    if (u <= hi) counts[Math.min(bins - 1, Math.floor((u - lo) / width))]++;
+  }
   const bars = counts.map((count, i) => ({
-    start: (lo + i * width) * 1e3,
-    end: (lo + (i + 1) * width) * 1e3,
-    density: count / sorted.length / (width * 1e3),
+    start: 10 ** (lo + i * width) * 1e3,
+    end: 10 ** (lo + (i + 1) * width) * 1e3,
+    density: count / sorted.length / width,
   }));
-  const x = { field: "start", type: "quantitative", title: "inter-token latency (ms)" };
+  const x = {
+    field: "start",
+    type: "quantitative",
+    scale: { type: "log" },
+    title: "inter-token latency (ms, log scale)",
+  };
   const layers: Record<string, unknown>[] = [
     {
       data: { values: bars },
-      mark: { type: "bar", opacity: 0.5, color: "#4c78a8" },
+      mark: { type: "bar", opacity: 0.55, color: "#4c78a8" },
       encoding: {
         x,
         x2: { field: "end" },
-        y: { field: "density", type: "quantitative", title: "density (1/ms)" },
+        y: { field: "density", type: "quantitative", title: "density per decade" },
+        y2: { datum: 0 },
       },
     },
   ];
   if (model) {
     const curve = [];
     for (let i = 0; i <= 300; i++) {
-      const v = lo + ((hi - lo) * i) / 300;
-      curve.push({ start: v * 1e3, density: model.density(v) / 1e3 });
+      const v = 10 ** (lo + ((hi - lo) * i) / 300);
+      curve.push({ start: v * 1e3, density: model.density(v) * v * Math.LN10 });
     }
     layers.push({
       data: { values: curve },
@@ -619,7 +632,7 @@ export function itlHistogramChartSpec(
   return { title: options.title ?? "Inter-token latency", width: 520, height: 300, layer: layers };
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 74 (line 2504)
+// modules/14_profiling/profiling_dev.ts, cell 75 (line 2566)
 /** A private mathjs instance with a `flop` unit (prefixable: Gflop, Tflop, GFLOP...). */
 export const perfMath: MathJsInstance = create(all);
 perfMath.createUnit("flop", { prefixes: "short", aliases: ["flops", "FLOP", "FLOPs"] });
@@ -770,7 +783,7 @@ export function makeWorkload(name: string, flops: number, bytes: number): Worklo
   return { name, flops: quantity(flops, "flop"), bytes: quantity(bytes, "B") };
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 76 (line 2659)
+// modules/14_profiling/profiling_dev.ts, cell 77 (line 2721)
 export function acceleratorSpec(
   name: string,
   fp32Tflops: number,
@@ -849,7 +862,7 @@ export function measuredMachineSpec(peaks: {
   };
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 78 (line 2729)
+// modules/14_profiling/profiling_dev.ts, cell 79 (line 2791)
 export interface RooflineResult extends Outputs {
   latency: Quantity;
   computeTime: Quantity;
@@ -998,7 +1011,7 @@ export class CheapestHardwareOptimizer extends BaseOptimizer<
   }
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 82 (line 2948)
+// modules/14_profiling/profiling_dev.ts, cell 83 (line 3010)
 export class PipelineError extends Error {
   constructor(message: string) {
     super(message);
@@ -1051,7 +1064,7 @@ export class Pipeline {
   }
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 85 (line 3092)
+// modules/14_profiling/profiling_dev.ts, cell 86 (line 3154)
 export type ResolverFactory = () => Resolver;
 
 export interface ResolverEntry {
@@ -1066,12 +1079,7 @@ export class PluginResolver extends Resolver {
   readonly produces: Readonly<Record<string, string>>;
 
   constructor(
-    private readonly inner: {
-      solve(inputs: Inputs): Outputs;
-      requires: readonly string[];
-      produces: Record<string, string>;
-      kind?: unknown;
-    },
+    private readonly inner: ResolverShape,
     private readonly pluginName: string,
   ) {
     super();
@@ -1089,11 +1097,15 @@ export class PluginResolver extends Resolver {
   }
 }
 
-export function isResolverShape(value: unknown): value is {
+/** What a plugin class must provide to be used as a resolver. */
+export interface ResolverShape {
   solve(inputs: Inputs): Outputs;
   requires: readonly string[];
   produces: Record<string, string>;
-} {
+  kind?: unknown;
+}
+
+export function isResolverShape(value: unknown): value is ResolverShape {
   if (value === null || typeof value !== "object") return false;
   const v = value as Record<string, unknown>;
   return (

@@ -500,7 +500,7 @@ export function rooflineChartSpec(
   };
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 34 (line 965)
+// modules/14_profiling/profiling_dev.ts, cell 35 (line 979)
 export enum MeasurementMode {
   TIME_WINDOWS = "time_windows",
   COUNT_WINDOWS = "count_windows",
@@ -608,7 +608,9 @@ export class ProfilerConfig implements ProfilerConfigFields {
   }
 
   /** From a dictionary with the seed's snake_case keys; missing or null keys take the defaults. */
-  static fromDict(dict: Record<string, unknown> | Map<string, unknown>): ProfilerConfig {
+  static fromDict(
+    dict: Partial<ProfilerConfigDict> | Record<string, unknown> | Map<string, unknown>,
+  ): ProfilerConfig {
     const entries = dict instanceof Map ? [...dict.entries()] : Object.entries(dict);
     const init: Record<string, unknown> = {};
     for (const [key, value] of entries) {
@@ -687,7 +689,7 @@ export function runMeasurementWindow(
   };
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 36 (line 1166)
+// modules/14_profiling/profiling_dev.ts, cell 37 (line 1182)
 export interface StableMeasurement {
   windows: WindowResult[];
   stable: WindowResult[];
@@ -728,7 +730,7 @@ export function measureUntilStable(
   );
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 39 (line 1295)
+// modules/14_profiling/profiling_dev.ts, cell 40 (line 1311)
 export interface BatchProfile {
   batchSize: number;
   requestCount: number;

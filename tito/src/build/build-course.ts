@@ -64,30 +64,40 @@ async function buildAll(
   cached: string[];
   errors: SourceError[];
 }> {
-  const results: ModuleResult[] = [];
-  const fresh: { key: string; result: ModuleResult }[] = [];
   const cached: string[] = [];
   const errors: SourceError[] = [];
-  // Formatted pieces are cached by content (safe to share between builds and with --check).
-  const format = usePrettier
-    ? prettierFormatter(join(root, ".tito-cache", "format"))
-    : noFormatting;
-  for (const info of infos) {
+  const slots: (ModuleResult | undefined)[] = [];
+  const todo: { at: number; info: ModuleInfo; text: string; key: string }[] = [];
+  infos.forEach((info, at) => {
     const text = readFileSync(info.path, "utf8");
     const key = cacheKey(text, `${tier}${usePrettier ? "" : ":raw"}`);
     const hit = useCache ? readCached(root, info.module, key) : undefined;
-    if (hit) {
-      results.push(hit);
-      cached.push(info.module);
-      continue;
-    }
-    const outcome = await buildModule(info, text, tier, format);
-    if (!outcome.ok) errors.push(...outcome.errors);
-    else {
-      results.push(outcome.result);
-      fresh.push({ key, result: outcome.result });
-    }
+    slots.push(hit);
+    if (hit) cached.push(info.module);
+    else todo.push({ at, info, text, key });
+  });
+  // Formatted pieces are cached by content (safe to share between builds and with --check).
+  // With several modules to rebuild, prettier runs in worker threads while the modules are
+  // parsed and exported concurrently on this one.
+  const format = usePrettier
+    ? prettierFormatter(join(root, ".tito-cache", "format"), todo.length >= 2)
+    : noFormatting;
+  const fresh: { key: string; result: ModuleResult }[] = [];
+  try {
+    const outcomes = await Promise.all(todo.map((t) => buildModule(t.info, t.text, tier, format)));
+    outcomes.forEach((outcome, n) => {
+      const t = todo[n];
+      if (!t) return;
+      if (!outcome.ok) errors.push(...outcome.errors);
+      else {
+        slots[t.at] = outcome.result;
+        fresh.push({ key: t.key, result: outcome.result });
+      }
+    });
+  } finally {
+    await format.close?.();
   }
+  const results = slots.filter((r): r is ModuleResult => r !== undefined);
   return { results, fresh, cached, errors };
 }
 

@@ -13,9 +13,14 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type * as Prettier from "prettier";
 import { writeFileAtomic } from "../notebook/atomic";
+import { FormatPool } from "./format-pool";
 
 /** Formats one self-contained piece of TypeScript; the result ends with one newline. */
-export type Formatter = (text: string) => Promise<string>;
+export interface Formatter {
+  (text: string): Promise<string>;
+  /** Releases worker threads, if any. */
+  close?(): Promise<void>;
+}
 
 /** For packages nobody lints (student bundles): the text as generated. */
 export const noFormatting: Formatter = (text) => Promise.resolve(text.trimEnd() + "\n");
@@ -42,29 +47,42 @@ async function loadPrettier(): Promise<{ prettier: typeof Prettier; options: Pre
   return { prettier: prettierModule, options };
 }
 
-/** prettier with a content-addressed cache (in memory, and on disk when `cacheDir` is given). */
-export function prettierFormatter(cacheDir?: string): Formatter {
-  const memory = new Map<string, string>();
-  return async (text) => {
+/**
+ * prettier with a content-addressed cache (in memory, and on disk when `cacheDir` is given).
+ * With `parallel`, pieces not in the cache are formatted in worker threads (see format-pool.ts).
+ */
+export function prettierFormatter(cacheDir?: string, parallel = false): Formatter {
+  const memory = new Map<string, Promise<string>>();
+  let pool: FormatPool | undefined;
+  const format: Formatter = async (text) => {
     const { prettier, options: opts } = await loadPrettier();
     const key = createHash("sha256").update(optionsKey).update(text).digest("hex");
-    const hit = memory.get(key);
-    if (hit !== undefined) return hit;
+    const known = memory.get(key);
+    if (known !== undefined) return known;
     const file = cacheDir ? join(cacheDir, key.slice(0, 2), key) : undefined;
-    if (file) {
-      try {
-        const cached = readFileSync(file, "utf8");
-        memory.set(key, cached);
-        return cached;
-      } catch {
-        // not cached yet
+    const job = (async () => {
+      if (file) {
+        try {
+          return readFileSync(file, "utf8");
+        } catch {
+          // not cached yet
+        }
       }
-    }
-    const formatted = await formatToFixpoint(prettier, text, opts);
-    memory.set(key, formatted);
-    if (file) writeFileAtomic(file, formatted);
-    return formatted;
+      if (parallel) pool ??= new FormatPool(opts);
+      const formatted = pool
+        ? await pool.format(text)
+        : await formatToFixpoint(prettier, text, opts);
+      if (file) writeFileAtomic(file, formatted);
+      return formatted;
+    })();
+    memory.set(key, job);
+    return job;
   };
+  format.close = async () => {
+    await pool?.close();
+    pool = undefined;
+  };
+  return format;
 }
 
 /**
