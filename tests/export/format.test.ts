@@ -62,4 +62,20 @@ test("formatted pieces are cached on disk by content", async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+test("worker threads format exactly like the main thread", async () => {
+  const pooled = prettierFormatter(undefined, true);
+  try {
+    const inProcess = await renderPackageFile(
+      "core/sample",
+      chunks(),
+      undefined,
+      prettierFormatter(),
+    );
+    const parallel = await renderPackageFile("core/sample", chunks(), undefined, pooled);
+    assert.fixture(parallel, inProcess);
+  } finally {
+    await pooled.close?.();
+  }
+});
+
 test.run();
