@@ -1,11 +1,11 @@
 // `npm run bench:profiling`: what module 14's tools cost (perf/profiling and perf/modeling).
-//   1. the profiler's own overhead on a forward pass: a small MLP timed call by call by
-//      measureLatency (two clock reads per call, then statistics) and with the allocation hook of
-//      measureMemory, each against the same calls in a plain loop timed once;
+//   1. the profiler's own overhead on a forward pass of a small MLP: what measureLatency adds to
+//      each measured call (timed on an empty function), as a share of a pass; and measureMemory
+//      (allocation hook, layer-by-layer walk) against plain passes, interleaved call by call;
 //   2. the logistic fit (grid search + Levenberg-Marquardt) on 30 noisy points;
 //   3. the ITL mixture fit (EM with the profile-likelihood search for loc) on 20,000 samples.
-// Rounds alternate plain and profiled runs so that a change in machine load hits both; the
-// overhead compares the fastest round of each kind, the fit times are medians. The load average is printed because it moves every figure.
+// Medians throughout: other processes and the garbage collector only ever add time. The load
+// average is printed because it moves every figure.
 import { cpus, loadavg } from "node:os";
 import { ReLU } from "../tinytorch-ts/src/core/activations";
 import { Linear, Sequential } from "../tinytorch-ts/src/core/layers";
@@ -25,7 +25,19 @@ function timeIt(fn: () => void): number {
   return hrtimeMs() - t0;
 }
 
-function profilerOverhead(): { timing: number; memory: number; forwardMs: number } {
+interface Overhead {
+  /** What measureLatency adds per measured call, in nanoseconds. */
+  timingNs: number;
+  /** The same as a fraction of one forward pass. */
+  timing: number;
+  /** measureMemory's extra time as a fraction of one forward pass. */
+  memory: number;
+  /** The same statistic between two plain series: what noise alone gives. */
+  noise: number;
+  forwardMs: number;
+}
+
+function profilerOverhead(): Overhead {
   const model = new Sequential([
     new Linear(128, 256, { seed: 1 }),
     new ReLU(),
@@ -34,34 +46,36 @@ function profilerOverhead(): { timing: number; memory: number; forwardMs: number
     new Linear(128, 10, { seed: 3 }),
   ]);
   const x = Tensor.randn([32, 128], new Rng(0));
-  const calls = 20;
-  const plainLoop = () => {
-    for (let i = 0; i < calls; i++) model.forward(x);
-  };
-  for (let i = 0; i < 3; i++) plainLoop(); // warm-up: let V8 optimise both paths
-  measureLatency(() => model.forward(x), { warmup: 0, iterations: calls });
-  const plain: number[] = [];
-  const timed: number[] = [];
-  const hooked: number[] = [];
-  for (let round = 0; round < 25; round++) {
-    plain.push(timeIt(plainLoop) / calls);
-    timed.push(
-      timeIt(() => measureLatency(() => model.forward(x), { warmup: 0, iterations: calls })) /
-        calls,
-    );
-    hooked.push(
-      timeIt(() => {
-        for (let i = 0; i < calls; i++) measureMemory(model, x);
-      }) / calls,
-    );
+  // measureLatency's own cost per call: two clock reads and a push, plus its final statistics
+  // spread over the calls. Measured on an empty function, so that nothing else is timed.
+  const empty = () => undefined;
+  measureLatency(empty, { warmup: 0, iterations: 10_000 });
+  const n = 200_000;
+  const timingNs = (timeIt(() => measureLatency(empty, { warmup: 0, iterations: n })) / n) * 1e6;
+  // measureMemory against plain forward passes, interleaved call by call in rotating order
+  // (whichever runs after another tends to meet the garbage it left), so that machine load and
+  // garbage collection fall on all series alike.
+  for (let i = 0; i < 10; i++) {
+    model.forward(x);
+    measureMemory(model, x);
   }
-  // On a shared machine other processes only ever add time, so the fastest round of each kind is
-  // the least disturbed estimate of its cost; the overhead compares those.
-  const best = (xs: number[]) => Math.min(...xs);
+  // A second plain series gives the noise floor: plain against plain differs by this much too.
+  const plain: number[] = [];
+  const plainAgain: number[] = [];
+  const hooked: number[] = [];
+  const runs = [
+    () => plain.push(timeIt(() => model.forward(x))),
+    () => hooked.push(timeIt(() => measureMemory(model, x))),
+    () => plainAgain.push(timeIt(() => model.forward(x))),
+  ];
+  for (let i = 0; i < 450; i++) runs[(i + Math.floor(i / 3)) % 3]();
+  const forwardMs = median(plain);
   return {
-    timing: best(timed) / best(plain) - 1,
-    memory: best(hooked) / best(plain) - 1,
-    forwardMs: best(plain),
+    timingNs,
+    timing: timingNs / 1e6 / forwardMs,
+    memory: median(hooked) / forwardMs - 1,
+    noise: median(plainAgain) / forwardMs - 1,
+    forwardMs,
   };
 }
 
@@ -93,24 +107,25 @@ function mixtureFitMs(): number {
     const samples = Array.from({ length: 20_000 }, () => truth.sampleOne(rng));
     times.push(timeIt(() => ITLMixtureModel.fit(samples)));
   }
-  return median(times.slice(1));
+  return median(times.slice(1)); // the first fit includes JIT compilation
 }
 
+const cpu = cpus()[0]?.model ?? "unknown CPU";
 const load = loadavg()[0].toFixed(2);
 console.log(
-  `machine: ${cpus().length} cores (${cpus()[0]?.model ?? "unknown"}), load average ${load}, Node ${process.version}`,
+  `machine: ${cpus().length} cores (${cpu}), load average ${load}, Node ${process.version}`,
 );
-const overhead = profilerOverhead();
+const o = profilerOverhead();
+const pass = `MLP 128-256-128-10, batch 32, median ${o.forwardMs.toFixed(3)} ms per pass`;
+console.log(`profiler overhead on a forward pass (${pass}):`);
+const timingShare = (o.timing * 100).toFixed(4);
+console.log(`  measureLatency: ${o.timingNs.toFixed(0)} ns per measured call = ${timingShare}%`);
+const memoryShare = (o.memory * 100).toFixed(1);
+const noise = (o.noise * 100).toFixed(1);
 console.log(
-  `profiler overhead on a forward pass (MLP 128-256-128-10, batch 32, ${overhead.forwardMs.toFixed(3)} ms per pass):`,
+  `  measureMemory (allocation hook, layer by layer): ${memoryShare}% (plain vs plain: ${noise}%)`,
 );
-console.log(`  measureLatency (clock reads + statistics): ${(overhead.timing * 100).toFixed(1)}%`);
-console.log(
-  `  measureMemory (allocation hook, per-layer walk): ${(overhead.memory * 100).toFixed(1)}%`,
-);
-console.log(
-  `logistic fit, 30 points (grid + Levenberg-Marquardt): ${logisticFitMs().toFixed(2)} ms (median of 20)`,
-);
-console.log(
-  `ITL mixture fit, 20,000 samples (EM + loc search): ${mixtureFitMs().toFixed(0)} ms (median of 3)`,
-);
+const logistic = logisticFitMs().toFixed(2);
+console.log(`logistic fit, 30 points (grid + Levenberg-Marquardt): ${logistic} ms (median of 20)`);
+const mixture = mixtureFitMs().toFixed(0);
+console.log(`ITL mixture fit, 20,000 samples (EM + loc search): ${mixture} ms (median of 3)`);
