@@ -6,7 +6,8 @@
 // 2. Single-stream throughput for a 1 µs function (busy-waits 1 µs): the ceiling is 1e6/s.
 // 3. Server schedule keeping: Poisson arrivals at 1,000 queries/s with a 100 µs model; the lag
 //    of each query's issue time behind its scheduled arrival.
-// 4. For sizing the default server rate: the median lag with a no-op model at higher rates.
+// 4. The scheduler alone (waitUntil for deadlines 1 ms ahead), and the median lag with a no-op
+//    model at higher rates, for sizing the default server rate.
 import { cpus, loadavg } from "node:os";
 import {
   calibrateTimerOverheadNs,
@@ -15,6 +16,7 @@ import {
   serverScenario,
   singleStreamScenario,
   timerResolutionNs,
+  waitUntil,
   type BenchmarkResult,
 } from "../tinytorch-ts/src/perf/benchmarking";
 
@@ -66,6 +68,17 @@ async function main(): Promise<void> {
   console.log(
     `single-stream throughput, 1 µs function: ${runs[2].throughput.toFixed(0)} queries/s ` +
       `(ideal 1000000; median of 5 runs), measured p50 latency ${(runs[2].p50 * 1e9).toFixed(0)} ns`,
+  );
+
+  // The scheduler alone: how late does waitUntil return for a deadline 1 ms away?
+  const waits: number[] = [];
+  for (let i = 0; i < 1000; i++) {
+    const deadline = process.hrtime.bigint() + 1_000_000n;
+    waits.push(Number((await waitUntil(deadline)) - deadline) / 1e9);
+  }
+  console.log(
+    `waitUntil, 1000 deadlines 1 ms ahead: lag p50 ${us(latencyPercentile(waits, 0.5))}, ` +
+      `p90 ${us(latencyPercentile(waits, 0.9))}, p99 ${us(latencyPercentile(waits, 0.99))}`,
   );
 
   const model100 = (x: number): number => spinNs(100_000) + x;
