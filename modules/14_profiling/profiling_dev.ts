@@ -1669,6 +1669,8 @@ testUnitLogisticCurve();
 // part of its API we use.
 interface LevenbergMarquardtOptions {
   initialValues: number[];
+  minValues?: number[];
+  maxValues?: number[];
   damping?: number;
   maxIterations?: number;
   errorTolerance?: number;
@@ -1701,8 +1703,10 @@ const levenbergMarquardt = lmPackage.levenbergMarquardt;
 //    `s_i`, regress `ys` on `s` with `ss.linearRegression(pairs)` (`m` is `L`, `b` is `b0`), and keep
 //    the pair with the lowest squared error. Skip pairs where all `s_i` are (nearly) equal.
 // 4. Refine `[L, x0, k, b0]` with `levenbergMarquardt({ x, y: ys }, model, { initialValues,
-//    maxIterations: 200, errorTolerance: 1e-12, damping: 1e-2, jacobianFunction })`. Keep the
-//    refined parameters only if they are finite and do not have a larger error than the grid's.
+//    minValues, maxValues, maxIterations: 200, errorTolerance: 1e-12, damping: 1e-2,
+//    jacobianFunction })`, bounding `x0` to the grid's range and `|k|` to twice the grid's
+//    largest steepness (`±Number.MAX_VALUE` leaves `L` and `b0` free). Keep the refined
+//    parameters only if they are finite and do not have a larger error than the grid's.
 // 5. Undo the standardisation: `L = L·sd`, `b0 = b0·sd + mean`.
 // 6. Report the canonical form: if `L < 0`, use `(b0 + L, −L, −k)` instead (same curve).
 //
@@ -1756,6 +1760,11 @@ function fitLogistic(x: readonly number[], y: readonly number[]): LogisticParams
     ([L, x0, k, b0]) => (xi) => logisticEvalX({ L, x0, k, b0 }, xi),
     {
       initialValues: [best.L, best.x0, best.k, best.b0],
+      // The midpoint stays within the grid's range and the steepness within twice its largest
+      // value: when the data show only half of the curve, the other half is unidentifiable and
+      // an unbounded solver walks off to absurd asymptotes that fit the points no better.
+      minValues: [-Number.MAX_VALUE, xMin - span / 4, -2 * magnitudes[magnitudes.length - 1], -Number.MAX_VALUE],
+      maxValues: [Number.MAX_VALUE, xMax + span / 4, 2 * magnitudes[magnitudes.length - 1], Number.MAX_VALUE],
       maxIterations: 200,
       errorTolerance: 1e-12,
       damping: 1e-2,
@@ -1939,10 +1948,19 @@ await demo("fitting the sweep", async () => {
   console.log("throughput model:", throughputModel.toDict());
   const small = throughputModel.k > 0 ? throughputModel.b0 : throughputModel.b0 + throughputModel.L;
   const large = throughputModel.k > 0 ? throughputModel.b0 + throughputModel.L : throughputModel.b0;
-  console.log(
-    `throughput goes from ≈ ${small.toFixed(0)} (small batches) to ≈ ${large.toFixed(0)} samples/s ` +
-      `(large batches), half-way at batch ≈ ${(2 ** throughputModel.x0).toFixed(1)}`,
-  );
+  const logs = batches.map((b) => Math.log2(b));
+  if (throughputModel.x0 >= Math.min(...logs) && throughputModel.x0 <= Math.max(...logs)) {
+    console.log(
+      `throughput goes from ≈ ${small.toFixed(0)} (small batches) to ≈ ${large.toFixed(0)} samples/s ` +
+        `(large batches), half-way at batch ≈ ${(2 ** throughputModel.x0).toFixed(1)}`,
+    );
+  } else {
+    // Only part of the S is in the data: the asymptote on the far side is an extrapolation.
+    console.log(
+      `the midpoint (batch ≈ ${(2 ** throughputModel.x0).toFixed(2)}) lies outside the sweep: the data ` +
+        `show only part of the curve, so its asymptotes (${small.toFixed(0)} and ${large.toFixed(0)}) are extrapolations`,
+    );
+  }
   for (const b of [3, 48, 96]) console.log(`predicted at batch ${b}: ${throughputModel.eval(b).toFixed(0)} samples/s`);
   // R² says how much of the variation between batch sizes the curve explains. A low value means
   // the sweep is not logistic (on a busy machine, or when large batches spill out of the caches

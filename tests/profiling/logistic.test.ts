@@ -62,6 +62,18 @@ test("a fit reports the canonical form with L >= 0 (the mirrored parameters draw
   );
 });
 
+test("half a curve: the midpoint stays near the data instead of running off", () => {
+  // A sweep measured in this kit's notebook (samples/s at batch 1..256): only the saturating
+  // half of a logistic is visible, so the lower asymptote is not identified by the data. Without
+  // bounds the solver moved the midpoint to x0 ≈ -10 (batch 1/1000) with asymptotes of millions.
+  const batches = [1, 2, 4, 8, 16, 32, 64, 128, 256];
+  const measured = [22410, 34391, 50236, 61267, 59656, 64903, 64973, 70636, 73433];
+  const fit = LogisticModel.fitBatches(batches, measured);
+  const span = 8;
+  assert.ok(fit.x0 >= -span / 4 - 1e-9 && fit.x0 <= 8 + span / 4 + 1e-9, `x0 ${fit.x0}`);
+  for (const [i, b] of batches.entries()) within(fit.eval(b), measured[i], 0.1, `batch ${b}`);
+});
+
 test("eval(batch) is evalX(log2 batch); derivWrtX matches a finite difference", () => {
   const m = new LogisticModel(1000, 3, 1.5, 100);
   assert.ok(Math.abs(m.eval(8) - m.evalX(3)) < 1e-9);
