@@ -179,6 +179,48 @@ test("chart specs: histogram with percentile rules, server latency by arrival ti
   assert.throws(() => benchmarkChartSpecs({}));
 });
 
+test("large runs are summarised so chart specs stay small", () => {
+  const n = 20000;
+  const latencies = Array.from({ length: n }, (_, i) =>
+    i % 1000 === 0 ? 0.05 : 0.001 + (i % 7) * 1e-5,
+  );
+  const scheduledS = Array.from({ length: n }, (_, i) => i / 10000);
+  const charts = benchmarkChartSpecs({
+    single: {
+      scenario: BenchmarkScenario.SINGLE_STREAM,
+      latencies,
+      throughput: 1,
+      accuracy: null,
+      metadata: {},
+    },
+    server: {
+      scenario: BenchmarkScenario.SERVER,
+      latencies,
+      throughput: 1,
+      accuracy: null,
+      metadata: { targetQps: 10000, latencyBoundS: 0.01 },
+      timeline: { scheduledS, issuedS: scheduledS, completedS: scheduledS },
+    },
+  });
+  const bins = (charts.latencyHistogram as { layer: { data: { values: { count?: number }[] } }[] })
+    .layer[0].data.values;
+  const drawn = bins.reduce((sum, b) => sum + (b.count ?? 0), 0);
+  const title = (charts.latencyHistogram as { title: string }).title;
+  const beyond = Number(/; (\d+) above/.exec(title)?.[1] ?? 0);
+  assert.is(drawn + beyond, n, "every query is either drawn or counted in the title");
+  assert.is(beyond, 20, "the 20 slow queries lie beyond p99.5");
+  const lines = (
+    charts.serverTimeline as { layer: { data: { values: { series: string; ms: number }[] } }[] }
+  ).layer[0].data.values;
+  assert.ok(lines.length <= 300, `${lines.length} summary points`);
+  assert.equal([...new Set(lines.map((v) => v.series))], ["p50", "p99", "max"]);
+  assert.ok(
+    lines.some((v) => v.series === "max" && Math.abs(v.ms - 50) < 1e-9),
+    "spikes survive",
+  );
+  assert.ok(JSON.stringify(charts).length < 100_000);
+});
+
 test("plotBenchmarkResults renders SVG and writes .svg and .vl.json files", async () => {
   const dir = mkdtempSync(join(tmpdir(), "bench-charts-"));
   try {
