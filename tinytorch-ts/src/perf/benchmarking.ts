@@ -1497,11 +1497,126 @@ export class TinyTorchPerf<I = unknown> {
   }
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 70 (line 2996)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 70 (line 3002)
 export interface BenchmarkCharts {
   latencyHistogram?: ChartSpec;
   serverTimeline?: ChartSpec;
   throughput: ChartSpec;
+}
+
+/** Charts stay small enough to embed: above this many queries, summaries replace raw points. */
+export const MAX_CHART_POINTS = 1500;
+
+/** Latency histogram (binned here, so the spec stays small) with p50/p90/p99 rules. */
+export function latencyHistogramSpec(latencies: readonly number[]): ChartSpec {
+  const ms = latencies.map((s) => s * 1e3);
+  let lowest = ms[0];
+  for (const v of ms) lowest = Math.min(lowest, v);
+  // The top 0.5% would stretch the axis over empty space; they are counted in the title.
+  let upper = latencyPercentile(ms, 0.995);
+  if (!(upper > lowest)) upper = lowest + 1e-6;
+  const bins = 40;
+  const width = (upper - lowest) / bins;
+  const counts = new Array<number>(bins).fill(0);
+  let beyond = 0;
+  for (const v of ms) {
+    if (v > upper) beyond++;
+    else counts[Math.min(bins - 1, Math.floor((v - lowest) / width))]++;
+  }
+  const marks = [0.5, 0.9, 0.99].map((p) => ({
+    label: `p${Math.round(p * 100)}`,
+    ms: latencyPercentile(ms, p),
+  }));
+  const note = beyond > 0 ? `; ${beyond} above ${upper.toPrecision(3)} ms not drawn` : "";
+  return {
+    title: `Single-stream latency (${ms.length} queries${note})`,
+    width: 480,
+    height: 220,
+    layer: [
+      {
+        data: {
+          values: counts.map((count, i) => ({
+            start: lowest + i * width,
+            end: lowest + (i + 1) * width,
+            count,
+          })),
+        },
+        mark: "bar",
+        encoding: {
+          x: { field: "start", type: "quantitative", bin: "binned", title: "latency (ms)" },
+          x2: { field: "end" },
+          y: { field: "count", type: "quantitative", title: "queries" },
+        },
+      },
+      {
+        data: { values: marks },
+        mark: { type: "rule", strokeWidth: 2 },
+        encoding: {
+          x: { field: "ms", type: "quantitative" },
+          color: { field: "label", type: "nominal", title: "percentile" },
+        },
+      },
+    ],
+  };
+}
+
+/**
+ * Server latency against scheduled arrival: every query as a point when there are few, else the
+ * p50, p99 and maximum of each of 100 equal time windows; the latency bound as a dashed rule.
+ */
+export function serverTimelineSpec(server: BenchmarkResult, timeline: QueryTimeline): ChartSpec {
+  const n = timeline.scheduledS.length;
+  let layer: ChartSpec;
+  if (n <= MAX_CHART_POINTS) {
+    layer = {
+      data: {
+        values: timeline.scheduledS.map((t, i) => ({ arrivalS: t, ms: server.latencies[i] * 1e3 })),
+      },
+      mark: { type: "point", size: 12, filled: true },
+      encoding: {
+        x: { field: "arrivalS", type: "quantitative", title: "scheduled arrival (s)" },
+        y: { field: "ms", type: "quantitative", title: "latency (ms)" },
+      },
+    };
+  } else {
+    const windows = 100;
+    const span = timeline.scheduledS[n - 1] || 1;
+    const groups: number[][] = Array.from({ length: windows }, () => []);
+    timeline.scheduledS.forEach((t, i) => {
+      groups[Math.min(windows - 1, Math.floor((t / span) * windows))].push(
+        server.latencies[i] * 1e3,
+      );
+    });
+    const values: { arrivalS: number; ms: number; series: string }[] = [];
+    groups.forEach((g, w) => {
+      if (g.length === 0) return;
+      const arrivalS = ((w + 0.5) / windows) * span;
+      values.push({ arrivalS, ms: latencyPercentile(g, 0.5), series: "p50" });
+      values.push({ arrivalS, ms: latencyPercentile(g, 0.99), series: "p99" });
+      values.push({ arrivalS, ms: latencyPercentile(g, 1), series: "max" });
+    });
+    layer = {
+      data: { values },
+      mark: { type: "line", point: true },
+      encoding: {
+        x: { field: "arrivalS", type: "quantitative", title: "scheduled arrival (s)" },
+        y: { field: "ms", type: "quantitative", title: "latency (ms), per time window" },
+        color: { field: "series", type: "nominal", sort: ["p50", "p99", "max"], title: "" },
+      },
+    };
+  }
+  const bound = Number(server.metadata.latencyBoundS) * 1e3;
+  const boundRule = {
+    data: { values: [{ ms: bound }] },
+    mark: { type: "rule", color: "firebrick", strokeDash: [4, 4] },
+    encoding: { y: { field: "ms", type: "quantitative" } },
+  };
+  return {
+    title: `Server latency by arrival time (${Number(server.metadata.targetQps).toFixed(0)} queries/s offered)`,
+    width: 480,
+    height: 220,
+    layer: Number.isFinite(bound) ? [layer, boundRule] : [layer],
+  };
 }
 
 /** Vega-lite specifications for a set of results (pure: nothing is rendered or shown). */
@@ -1525,70 +1640,14 @@ export function benchmarkChartSpecs(results: Record<string, BenchmarkResult>): B
   };
   const singleName = names.find((n) => results[n].scenario === BenchmarkScenario.SINGLE_STREAM);
   if (singleName !== undefined) {
-    const lat = results[singleName].latencies;
-    const marks = [0.5, 0.9, 0.99].map((p) => ({
-      label: `p${Math.round(p * 100)}`,
-      ms: latencyPercentile(lat, p) * 1e3,
-    }));
-    charts.latencyHistogram = {
-      title: `Single-stream latency (${lat.length} queries)`,
-      width: 480,
-      height: 220,
-      layer: [
-        {
-          data: { values: lat.map((s) => ({ ms: s * 1e3 })) },
-          mark: "bar",
-          encoding: {
-            x: { field: "ms", type: "quantitative", bin: { maxbins: 50 }, title: "latency (ms)" },
-            y: { aggregate: "count", type: "quantitative", title: "queries" },
-          },
-        },
-        {
-          data: { values: marks },
-          mark: { type: "rule", strokeWidth: 2 },
-          encoding: {
-            x: { field: "ms", type: "quantitative" },
-            color: { field: "label", type: "nominal", title: "percentile" },
-          },
-        },
-      ],
-    };
+    charts.latencyHistogram = latencyHistogramSpec(results[singleName].latencies);
   }
-  const serverName = names.find(
-    (n) => results[n].scenario === BenchmarkScenario.SERVER && results[n].timeline,
-  );
-  const timeline = serverName === undefined ? undefined : results[serverName].timeline;
-  if (serverName !== undefined && timeline !== undefined) {
-    const server = results[serverName];
-    const points = timeline.scheduledS.map((t, i) => ({
-      arrivalS: t,
-      ms: server.latencies[i] * 1e3,
-    }));
-    const bound = Number(server.metadata.latencyBoundS) * 1e3;
-    charts.serverTimeline = {
-      title: `Server latency by arrival time (${Number(server.metadata.targetQps).toFixed(0)} queries/s offered)`,
-      width: 480,
-      height: 220,
-      layer: [
-        {
-          data: { values: points },
-          mark: { type: "point", size: 12, filled: true },
-          encoding: {
-            x: { field: "arrivalS", type: "quantitative", title: "scheduled arrival (s)" },
-            y: { field: "ms", type: "quantitative", title: "latency (ms)" },
-          },
-        },
-        ...(Number.isFinite(bound)
-          ? [
-              {
-                data: { values: [{ ms: bound }] },
-                mark: { type: "rule", color: "firebrick", strokeDash: [4, 4] },
-                encoding: { y: { field: "ms", type: "quantitative" } },
-              },
-            ]
-          : []),
-      ],
-    };
+  for (const name of names) {
+    const timeline = results[name].timeline;
+    if (results[name].scenario === BenchmarkScenario.SERVER && timeline !== undefined) {
+      charts.serverTimeline = serverTimelineSpec(results[name], timeline);
+      break;
+    }
   }
   return charts;
 }
@@ -1607,7 +1666,7 @@ export async function plotBenchmarkResults(
   return charts;
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 76 (line 3169)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 76 (line 3234)
 /** Seconds. */
 export interface StageStats {
   mean: number;
@@ -1706,7 +1765,7 @@ export async function profileEndToEndPipeline<I, P = I>(
   };
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 80 (line 3383)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 80 (line 3448)
 export interface ResourceSample {
   /** Seconds since monitoring started. */
   timeS: number;
@@ -1782,7 +1841,7 @@ export async function monitorResourceUtilization(
   };
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 84 (line 3573)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 84 (line 3638)
 export type MetricDirection = "lower-is-better" | "higher-is-better";
 
 /** Guesses a metric's direction from its name; null when the name gives no clue. */
@@ -1795,7 +1854,7 @@ export function inferDirection(metric: string): MetricDirection | null {
   return null;
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 85 (line 3587)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 85 (line 3652)
 export interface MetricChange {
   metric: string;
   baseline: number;
@@ -1881,7 +1940,7 @@ export function detectPerformanceRegression(
   return report;
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 88 (line 3781)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 88 (line 3846)
 export interface AbTestConfig<I> {
   modelA: Model<I>;
   modelB: Model<I>;

@@ -44,6 +44,8 @@ export function logisticDerivX(p: LogisticParams, x: number): number {
 // part of its API we use.
 export interface LevenbergMarquardtOptions {
   initialValues: number[];
+  minValues?: number[];
+  maxValues?: number[];
   damping?: number;
   maxIterations?: number;
   errorTolerance?: number;
@@ -61,7 +63,7 @@ export type LevenbergMarquardtModule = { levenbergMarquardt: LevenbergMarquardtF
 export const lmPackage = require("ml-levenberg-marquardt") as LevenbergMarquardtModule;
 export const levenbergMarquardt = lmPackage.levenbergMarquardt;
 
-// modules/14_profiling/profiling_dev.ts, cell 53 (line 1713)
+// modules/14_profiling/profiling_dev.ts, cell 53 (line 1717)
 export function logisticSquaredError(
   p: LogisticParams,
   x: readonly number[],
@@ -114,6 +116,21 @@ export function fitLogistic(x: readonly number[], y: readonly number[]): Logisti
         logisticEvalX({ L, x0, k, b0 }, xi),
     {
       initialValues: [best.L, best.x0, best.k, best.b0],
+      // The midpoint stays within the grid's range and the steepness within twice its largest
+      // value: when the data show only half of the curve, the other half is unidentifiable and
+      // an unbounded solver walks off to absurd asymptotes that fit the points no better.
+      minValues: [
+        -Number.MAX_VALUE,
+        xMin - span / 4,
+        -2 * magnitudes[magnitudes.length - 1],
+        -Number.MAX_VALUE,
+      ],
+      maxValues: [
+        Number.MAX_VALUE,
+        xMax + span / 4,
+        2 * magnitudes[magnitudes.length - 1],
+        Number.MAX_VALUE,
+      ],
       maxIterations: 200,
       errorTolerance: 1e-12,
       damping: 1e-2,
@@ -138,7 +155,7 @@ export function fitLogistic(x: readonly number[], y: readonly number[]): Logisti
     : { L: -result.L, x0: result.x0, k: -result.k, b0: result.b0 + result.L };
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 56 (line 1823)
+// modules/14_profiling/profiling_dev.ts, cell 56 (line 1832)
 /** Reads a finite number from a dict-like value (numbers, or numeric strings as found in CSVs). */
 export function readNumber(
   dict: Record<string, unknown> | Map<string, unknown>,
@@ -210,7 +227,7 @@ export class LogisticModel implements LogisticParams {
   }
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 58 (line 1894)
+// modules/14_profiling/profiling_dev.ts, cell 58 (line 1903)
 /** Measured points of a batch sweep, with an optional fitted logistic drawn through them. */
 export function batchSweepChartSpec(
   points: readonly { batchSize: number; value: number }[],
@@ -254,7 +271,7 @@ export function batchSweepChartSpec(
   return { title: options.title ?? "Batch sweep", width: 520, height: 300, layer: layers };
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 61 (line 1990)
+// modules/14_profiling/profiling_dev.ts, cell 61 (line 2008)
 export interface ItlMixtureParams {
   /** Offset shared by both components (seconds). */
   loc: number;
@@ -273,7 +290,7 @@ export interface RandomSource {
   normal(): number;
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 63 (line 2024)
+// modules/14_profiling/profiling_dev.ts, cell 63 (line 2042)
 export function itlMeanVar(p: ItlMixtureParams): [number, number] {
   if (p.piSteady < 0 || p.piStall < 0 || !(p.piSteady + p.piStall > 0)) {
     throw new Error(
@@ -294,7 +311,7 @@ export function itlMeanVar(p: ItlMixtureParams): [number, number] {
   return [p.loc + m1, Math.max(0, m2 - m1 * m1)];
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 67 (line 2112)
+// modules/14_profiling/profiling_dev.ts, cell 67 (line 2130)
 export interface TwoGaussians {
   weights: [number, number];
   means: [number, number];
@@ -382,7 +399,7 @@ export function emTwoGaussians(
   };
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 70 (line 2252)
+// modules/14_profiling/profiling_dev.ts, cell 70 (line 2270)
 export const ITL_MIX_KEYS: [keyof ItlMixtureParams, string][] = [
   ["loc", "loc"],
   ["piSteady", "pi_steady"],
@@ -632,7 +649,7 @@ export function itlHistogramChartSpec(
   return { title: options.title ?? "Inter-token latency", width: 520, height: 300, layer: layers };
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 75 (line 2566)
+// modules/14_profiling/profiling_dev.ts, cell 75 (line 2584)
 /** A private mathjs instance with a `flop` unit (prefixable: Gflop, Tflop, GFLOP...). */
 export const perfMath: MathJsInstance = create(all);
 perfMath.createUnit("flop", { prefixes: "short", aliases: ["flops", "FLOP", "FLOPs"] });
@@ -783,7 +800,7 @@ export function makeWorkload(name: string, flops: number, bytes: number): Worklo
   return { name, flops: quantity(flops, "flop"), bytes: quantity(bytes, "B") };
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 77 (line 2721)
+// modules/14_profiling/profiling_dev.ts, cell 77 (line 2739)
 export function acceleratorSpec(
   name: string,
   fp32Tflops: number,
@@ -862,7 +879,7 @@ export function measuredMachineSpec(peaks: {
   };
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 79 (line 2791)
+// modules/14_profiling/profiling_dev.ts, cell 79 (line 2811)
 export interface RooflineResult extends Outputs {
   latency: Quantity;
   computeTime: Quantity;
@@ -1011,7 +1028,7 @@ export class CheapestHardwareOptimizer extends BaseOptimizer<
   }
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 83 (line 3010)
+// modules/14_profiling/profiling_dev.ts, cell 83 (line 3030)
 export class PipelineError extends Error {
   constructor(message: string) {
     super(message);
@@ -1064,7 +1081,7 @@ export class Pipeline {
   }
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 86 (line 3154)
+// modules/14_profiling/profiling_dev.ts, cell 86 (line 3174)
 export type ResolverFactory = () => Resolver;
 
 export interface ResolverEntry {
