@@ -1,8 +1,7 @@
 // `npm run bench:build`: how long `tito build` takes, excluding tsc (npm run build:package).
 //   1. the course's real modules, copied to a scratch tree under bench/out/ (the real outputs
-//      are never touched): full builds in a new process (typescript and prettier loading
-//      included) with empty caches, with prettier's piece cache warm, and without prettier;
-//      then a no-change rebuild (every module a cache hit);
+//      are never touched): a full build in a new process (loading typescript included) with
+//      an empty cache, then a no-change rebuild (every module a cache hit);
 //   2. a synthetic course of 20 module-sized sources (copies of the largest real module that
 //      imports only kit support), the same figures.
 // The load average is printed too: on a busy machine every figure is inflated.
@@ -60,19 +59,14 @@ function syntheticCourse(): { root: string; lines: number } {
 
 /**
  * A full build (every module rebuilt, module cache off) in a new process, as `npx tito build`
- * on a fresh checkout: loading typescript and prettier is included.
+ * on a fresh checkout: loading typescript is included.
  */
-function freshProcessBuildMs(
-  root: string,
-  opts: { prettier: boolean; clearFormatCache: boolean },
-): { wall: number; cpu: number } {
-  rmSync(join(root, ".tito-cache", "build"), { recursive: true, force: true });
-  if (opts.clearFormatCache)
-    rmSync(join(root, ".tito-cache", "format"), { recursive: true, force: true });
+function freshProcessBuildMs(root: string): { wall: number; cpu: number } {
+  rmSync(join(root, ".tito-cache"), { recursive: true, force: true });
   const script = `
     const { buildCourse } = require(${JSON.stringify(join(KIT, "tito/src/build/build-course.ts"))});
     const t = performance.now();
-    buildCourse({ root: ${JSON.stringify(root)}, cache: false, prettier: ${opts.prettier} }).then((r) => {
+    buildCourse({ root: ${JSON.stringify(root)}, cache: false }).then((r) => {
       if (!r.ok) { console.error(r.errors.map((e) => e.message).join("\\n")); process.exit(1); }
       const u = process.cpuUsage();
       console.log(performance.now() - t, (u.user + u.system) / 1000);
@@ -94,9 +88,7 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
 
 async function measure(label: string, root: string): Promise<void> {
   const modules = listModules(root).length;
-  const cold = freshProcessBuildMs(root, { prettier: true, clearFormatCache: true });
-  const formatCached = freshProcessBuildMs(root, { prettier: true, clearFormatCache: false });
-  const raw = freshProcessBuildMs(root, { prettier: false, clearFormatCache: false });
+  const cold = freshProcessBuildMs(root);
   await buildCourse({ root });
   let noChange = Infinity;
   for (let i = 0; i < 5; i++) {
@@ -118,13 +110,7 @@ async function measure(label: string, root: string): Promise<void> {
   const f = (ms: number) => `${(ms / 1000).toFixed(3)} s`.padStart(9);
   console.log(`${label}: ${modules} module(s)`);
   console.log(
-    `  full build, new process, empty caches (prettier formats every piece): ${f(cold.wall)}, cpu ${f(cold.cpu)}   target < 2 s`,
-  );
-  console.log(
-    `  full build, new process, prettier pieces already cached:              ${f(formatCached.wall)}, cpu ${f(formatCached.cpu)}`,
-  );
-  console.log(
-    `  full build, new process, without prettier (code as authored):         ${f(raw.wall)}, cpu ${f(raw.cpu)}`,
+    `  full build, new process, empty cache:                                 ${f(cold.wall)}, cpu ${f(cold.cpu)}   target < 2 s`,
   );
   console.log(
     `  no-change rebuild, in process (content-hash cache, best of 5):        ${f(noChange)}   target < 0.3 s`,

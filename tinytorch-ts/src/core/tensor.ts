@@ -336,9 +336,7 @@ export function reduceKernel(
     outer = shapeSize(shape.slice(0, ax));
     len = shape[ax];
     inner = shapeSize(shape.slice(ax + 1));
-    outShape = keepdims
-      ? shape.map((d, i) => (i === ax ? 1 : d))
-      : shape.filter((_, i) => i !== ax);
+    outShape = keepdims ? shape.map((d, i) => (i === ax ? 1 : d)) : shape.filter((_, i) => i !== ax);
   }
   const out = new Float32Array(outer * inner);
   if (out.length === 0) return { data: out, shape: outShape };
@@ -370,13 +368,10 @@ export function reduceKernel(
 export function permuteKernel(x: RawTensor, axes: readonly number[]): RawTensor {
   const ndim = x.shape.length;
   if (axes.length !== ndim) {
-    throw new Error(
-      `axes ${formatShape(axes)} don't match a tensor of shape ${formatShape(x.shape)}`,
-    );
+    throw new Error(`axes ${formatShape(axes)} don't match a tensor of shape ${formatShape(x.shape)}`);
   }
   const order = axes.map((axis) => normalizeAxis(axis, ndim));
-  if (new Set(order).size !== ndim)
-    throw new Error(`repeated axis in permutation ${formatShape(axes)}`);
+  if (new Set(order).size !== ndim) throw new Error(`repeated axis in permutation ${formatShape(axes)}`);
   const inStrides = computeStrides(x.shape);
   const shape = order.map((axis) => x.shape[axis]);
   const src = order.map((axis) => inStrides[axis]);
@@ -535,8 +530,7 @@ export function numberFormatter(values: readonly number[]): (value: number) => s
   }
   const exponential = maxAbs >= 1e8 || (maxAbs > 0 && (minAbs < 1e-4 || maxAbs / minAbs > 1e3));
   let digits = 0;
-  for (const v of values)
-    if (Number.isFinite(v)) digits = Math.max(digits, shortestDigits(v, exponential));
+  for (const v of values) if (Number.isFinite(v)) digits = Math.max(digits, shortestDigits(v, exponential));
   const one = (v: number): string => {
     if (Number.isNaN(v)) return "nan";
     if (!Number.isFinite(v)) return v > 0 ? "inf" : "-inf";
@@ -592,10 +586,7 @@ export function formatTensor(x: RawTensor, name = "Tensor"): string {
     let line = "[";
     items.forEach((item, i) => {
       const piece = i < items.length - 1 ? `${item}, ` : `${item}]`;
-      if (
-        line.trim().length > 1 &&
-        indent.length + line.length + piece.trimEnd().length > lineWidth
-      ) {
+      if (line.trim().length > 1 && indent.length + line.length + piece.trimEnd().length > lineWidth) {
         lines.push(line.trimEnd());
         line = `${indent} `;
       }
@@ -609,8 +600,7 @@ export function formatTensor(x: RawTensor, name = "Tensor"): string {
 
 // modules/01_tensor/tensor_dev.ts, cell 48 (line 1575)
 /** One selection per axis in `Tensor.slice`: an index, `null` (all), or [start, stop, step]. */
-export type SliceSpec =
-  number | null | readonly [(number | null)?, (number | null)?, (number | null)?];
+export type SliceSpec = number | null | readonly [(number | null)?, (number | null)?, (number | null)?];
 
 /** An n-dimensional float32 array with numpy semantics. */
 export class Tensor implements RawTensor {
@@ -645,9 +635,7 @@ export class Tensor implements RawTensor {
     if (shape !== undefined) {
       checkShape(shape);
       if (shapeSize(shape) !== data.length) {
-        throw new Error(
-          `cannot reshape array of size ${data.length} into shape ${formatShape(shape)}`,
-        );
+        throw new Error(`cannot reshape array of size ${data.length} into shape ${formatShape(shape)}`);
       }
       inferred = shape.slice();
     }
@@ -853,9 +841,7 @@ export class Tensor implements RawTensor {
   /** The single element of a tensor of size 1, as a number. */
   item(): number {
     if (this.size !== 1) {
-      throw new Error(
-        `item() needs a tensor with one element, got shape ${formatShape(this.shape)}`,
-      );
+      throw new Error(`item() needs a tensor with one element, got shape ${formatShape(this.shape)}`);
     }
     return this.data[0];
   }
@@ -864,8 +850,7 @@ export class Tensor implements RawTensor {
     const build = (axis: number, offset: number): NestedArray => {
       if (axis === this.ndim) return this.data[offset];
       const out: NestedArray[] = [];
-      for (let i = 0; i < this.shape[axis]; i++)
-        out.push(build(axis + 1, offset + i * this.strides[axis]));
+      for (let i = 0; i < this.shape[axis]; i++) out.push(build(axis + 1, offset + i * this.strides[axis]));
       return out;
     };
     return build(0, 0);

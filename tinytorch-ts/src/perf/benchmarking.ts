@@ -10,13 +10,7 @@ import normalCdf from "@stdlib/stats-base-dists-normal-cdf";
 import normalQuantile from "@stdlib/stats-base-dists-normal-quantile";
 import tQuantile from "@stdlib/stats-base-dists-t-quantile";
 import type { DataFrame } from "danfojs-node";
-import {
-  mean,
-  median,
-  quantileSorted,
-  sampleStandardDeviation,
-  sampleVariance,
-} from "simple-statistics";
+import { mean, median, quantileSorted, sampleStandardDeviation, sampleVariance } from "simple-statistics";
 import { Rng, Tensor } from "../core/tensor";
 import { saveChart, showChart, type ChartSpec } from "../support/chart";
 import { displayHtml } from "../support/display";

@@ -64,22 +64,16 @@ export const lmPackage = require("ml-levenberg-marquardt") as LevenbergMarquardt
 export const levenbergMarquardt = lmPackage.levenbergMarquardt;
 
 // modules/14_profiling/profiling_dev.ts, cell 53 (line 1717)
-export function logisticSquaredError(
-  p: LogisticParams,
-  x: readonly number[],
-  y: readonly number[],
-): number {
+export function logisticSquaredError(p: LogisticParams, x: readonly number[], y: readonly number[]): number {
   let sse = 0;
   for (let i = 0; i < x.length; i++) sse += (logisticEvalX(p, x[i]) - y[i]) ** 2;
   return sse;
 }
 
 export function fitLogistic(x: readonly number[], y: readonly number[]): LogisticParams {
-  if (x.length !== y.length)
-    throw new Error(`fitLogistic: ${x.length} x values but ${y.length} y values`);
+  if (x.length !== y.length) throw new Error(`fitLogistic: ${x.length} x values but ${y.length} y values`);
   if (x.length < 4) throw new Error(`fitLogistic: need at least 4 points, got ${x.length}`);
-  if (![...x, ...y].every(Number.isFinite))
-    throw new Error("fitLogistic: values must be finite numbers");
+  if (![...x, ...y].every(Number.isFinite)) throw new Error("fitLogistic: values must be finite numbers");
   const xMin = Math.min(...x);
   const xMax = Math.max(...x);
   const span = xMax - xMin;
@@ -111,26 +105,14 @@ export function fitLogistic(x: readonly number[], y: readonly number[]): Logisti
 
   const refined = levenbergMarquardt(
     { x: [...x], y: ys },
-    ([L, x0, k, b0]) =>
-      (xi) =>
-        logisticEvalX({ L, x0, k, b0 }, xi),
+    ([L, x0, k, b0]) => (xi) => logisticEvalX({ L, x0, k, b0 }, xi),
     {
       initialValues: [best.L, best.x0, best.k, best.b0],
       // The midpoint stays within the grid's range and the steepness within twice its largest
       // value: when the data show only half of the curve, the other half is unidentifiable and
       // an unbounded solver walks off to absurd asymptotes that fit the points no better.
-      minValues: [
-        -Number.MAX_VALUE,
-        xMin - span / 4,
-        -2 * magnitudes[magnitudes.length - 1],
-        -Number.MAX_VALUE,
-      ],
-      maxValues: [
-        Number.MAX_VALUE,
-        xMax + span / 4,
-        2 * magnitudes[magnitudes.length - 1],
-        Number.MAX_VALUE,
-      ],
+      minValues: [-Number.MAX_VALUE, xMin - span / 4, -2 * magnitudes[magnitudes.length - 1], -Number.MAX_VALUE],
+      maxValues: [Number.MAX_VALUE, xMax + span / 4, 2 * magnitudes[magnitudes.length - 1], Number.MAX_VALUE],
       maxIterations: 200,
       errorTolerance: 1e-12,
       damping: 1e-2,
@@ -150,18 +132,12 @@ export function fitLogistic(x: readonly number[], y: readonly number[]): Logisti
       ? candidate
       : best;
   const result = { L: fitted.L * sd, x0: fitted.x0, k: fitted.k, b0: fitted.b0 * sd + mean };
-  return result.L >= 0
-    ? result
-    : { L: -result.L, x0: result.x0, k: -result.k, b0: result.b0 + result.L };
+  return result.L >= 0 ? result : { L: -result.L, x0: result.x0, k: -result.k, b0: result.b0 + result.L };
 }
 
 // modules/14_profiling/profiling_dev.ts, cell 56 (line 1832)
 /** Reads a finite number from a dict-like value (numbers, or numeric strings as found in CSVs). */
-export function readNumber(
-  dict: Record<string, unknown> | Map<string, unknown>,
-  keys: string[],
-  what: string,
-): number {
+export function readNumber(dict: Record<string, unknown> | Map<string, unknown>, keys: string[], what: string): number {
   for (const key of keys) {
     const raw = dict instanceof Map ? dict.get(key) : dict[key];
     if (raw === undefined || raw === null) continue;
@@ -206,10 +182,7 @@ export class LogisticModel implements LogisticParams {
 
   /** Convenience: fit against batch sizes rather than log2 values. */
   static fitBatches(batchSizes: readonly number[], y: readonly number[]): LogisticModel {
-    return LogisticModel.fit(
-      batchSizes.map((b) => Math.log2(b)),
-      y,
-    );
+    return LogisticModel.fit(batchSizes.map((b) => Math.log2(b)), y);
   }
 
   toDict(): { L: number; x0: number; k: number; b0: number } {
@@ -234,22 +207,11 @@ export function batchSweepChartSpec(
   curve: LogisticModel | null,
   options: { title?: string; yTitle?: string } = {},
 ): ChartSpec {
-  const x = {
-    field: "batchSize",
-    type: "quantitative",
-    scale: { type: "log", base: 2 },
-    title: "batch size",
-  };
-  const y = {
-    field: "value",
-    type: "quantitative",
-    title: options.yTitle ?? "throughput (samples/s)",
-  };
+  const x = { field: "batchSize", type: "quantitative", scale: { type: "log", base: 2 }, title: "batch size" };
+  const y = { field: "value", type: "quantitative", title: options.yTitle ?? "throughput (samples/s)" };
   const layers: Record<string, unknown>[] = [
     {
-      data: {
-        values: points.map((p) => ({ batchSize: p.batchSize, value: p.value, series: "measured" })),
-      },
+      data: { values: points.map((p) => ({ batchSize: p.batchSize, value: p.value, series: "measured" })) },
       mark: { type: "point", filled: true, size: 70 },
       encoding: { x, y, color: { field: "series", type: "nominal", title: null } },
     },
@@ -293,9 +255,7 @@ export interface RandomSource {
 // modules/14_profiling/profiling_dev.ts, cell 63 (line 2042)
 export function itlMeanVar(p: ItlMixtureParams): [number, number] {
   if (p.piSteady < 0 || p.piStall < 0 || !(p.piSteady + p.piStall > 0)) {
-    throw new Error(
-      `itlMeanVar: weights must be >= 0 and not both 0 (got ${p.piSteady}, ${p.piStall})`,
-    );
+    throw new Error(`itlMeanVar: weights must be >= 0 and not both 0 (got ${p.piSteady}, ${p.piStall})`);
   }
   const total = p.piSteady + p.piStall;
   const components = [
@@ -435,8 +395,7 @@ export class ITLMixtureModel implements ItlMixtureParams {
 
   constructor(p: ItlMixtureParams) {
     for (const [field] of ITL_MIX_KEYS) {
-      if (!Number.isFinite(p[field]))
-        throw new Error(`ITLMixtureModel: ${field} must be a finite number`);
+      if (!Number.isFinite(p[field])) throw new Error(`ITLMixtureModel: ${field} must be a finite number`);
     }
     if (p.sigmaSteady < 0 || p.sigmaStall < 0 || p.scaleSteady <= 0 || p.scaleStall <= 0) {
       throw new Error("ITLMixtureModel: sigmas must be >= 0 and scales > 0");
@@ -485,10 +444,8 @@ export class ITLMixtureModel implements ItlMixtureParams {
     const total = this.piSteady + this.piStall;
     const d = x - this.loc;
     return (
-      (this.piSteady / total) *
-        lognormalPdf(d, Math.log(this.scaleSteady), Math.max(this.sigmaSteady, 1e-12)) +
-      (this.piStall / total) *
-        lognormalPdf(d, Math.log(this.scaleStall), Math.max(this.sigmaStall, 1e-12))
+      (this.piSteady / total) * lognormalPdf(d, Math.log(this.scaleSteady), Math.max(this.sigmaSteady, 1e-12)) +
+      (this.piStall / total) * lognormalPdf(d, Math.log(this.scaleStall), Math.max(this.sigmaStall, 1e-12))
     );
   }
 
@@ -497,18 +454,13 @@ export class ITLMixtureModel implements ItlMixtureParams {
    * smallest sample, keeping the loc of highest likelihood (a coarse log-spaced grid, then a
    * golden-section search). `maxSamples` subsamples first, reproducibly from `seed`.
    */
-  static fit(
-    samples: readonly number[],
-    options: { maxSamples?: number | null; seed?: number } = {},
-  ): ITLMixtureModel {
+  static fit(samples: readonly number[], options: { maxSamples?: number | null; seed?: number } = {}): ITLMixtureModel {
     const finite = samples.filter((v) => Number.isFinite(v));
-    if (finite.length < 10)
-      throw new Error(`ITLMixtureModel.fit: need at least 10 finite samples, got ${finite.length}`);
+    if (finite.length < 10) throw new Error(`ITLMixtureModel.fit: need at least 10 finite samples, got ${finite.length}`);
     let data = finite;
     const maxSamples = options.maxSamples ?? null;
     if (maxSamples !== null && maxSamples < data.length) {
-      if (!Number.isInteger(maxSamples) || maxSamples < 10)
-        throw new Error("ITLMixtureModel.fit: maxSamples must be an integer >= 10");
+      if (!Number.isInteger(maxSamples) || maxSamples < 10) throw new Error("ITLMixtureModel.fit: maxSamples must be an integer >= 10");
       const rng = new Rng(options.seed ?? 0);
       const copy = [...data];
       for (let i = 0; i < maxSamples; i++) {
@@ -520,8 +472,7 @@ export class ITLMixtureModel implements ItlMixtureParams {
     const sorted = [...data].sort((a, b) => a - b);
     const min = sorted[0];
     const spread = ss.quantileSorted(sorted, 0.5) - min;
-    if (!(spread > 0))
-      throw new Error("ITLMixtureModel.fit: samples have no spread above their minimum");
+    if (!(spread > 0)) throw new Error("ITLMixtureModel.fit: samples have no spread above their minimum");
     // Candidate offsets loc = min − spread·2^j. Warm-start each EM from the previous solution.
     let best: ReturnType<typeof itlProfileFit> | undefined;
     let bestJ = 0;
@@ -715,19 +666,12 @@ export abstract class Resolver<I extends Inputs = Inputs, O extends Outputs = Ou
   }
 }
 
-export function checkOutputs(
-  name: string,
-  kind: ResolverKind,
-  produces: Readonly<Record<string, string>>,
-  result: unknown,
-): void {
-  if (result === null || typeof result !== "object")
-    throw new Error(`${name}: solve must return an object`);
+export function checkOutputs(name: string, kind: ResolverKind, produces: Readonly<Record<string, string>>, result: unknown): void {
+  if (result === null || typeof result !== "object") throw new Error(`${name}: solve must return an object`);
   const out = result as Outputs;
   if (kind === "optimizer") {
     for (const key of ["objectiveValue", "bestConfig", "totalSearched"]) {
-      if (!(key in produces))
-        throw new Error(`${name}: an optimizer must declare '${key}' in produces`);
+      if (!(key in produces)) throw new Error(`${name}: an optimizer must declare '${key}' in produces`);
     }
   }
   for (const [key, spec] of Object.entries(produces)) {
@@ -735,9 +679,7 @@ export function checkOutputs(
     if (value === undefined) throw new Error(`${name}: declared output '${key}' is missing`);
     if (PLAIN_TYPES.has(spec)) {
       if (typeof value !== spec || value === null) {
-        throw new Error(
-          `${name}: output '${key}' should be a ${spec}, got ${value === null ? "null" : typeof value}`,
-        );
+        throw new Error(`${name}: output '${key}' should be a ${spec}, got ${value === null ? "null" : typeof value}`);
       }
     } else {
       expectDimension(value, spec, `${name}.${key}`);
@@ -746,18 +688,12 @@ export function checkOutputs(
 }
 
 /** Forward physics: one fixed state in, metrics out. No loops over options. */
-export abstract class BaseModel<
-  I extends Inputs = Inputs,
-  O extends Outputs = Outputs,
-> extends Resolver<I, O> {
+export abstract class BaseModel<I extends Inputs = Inputs, O extends Outputs = Outputs> extends Resolver<I, O> {
   readonly kind = "model" as const;
 }
 
 /** Inversion: a target in, the parameter that achieves it out. */
-export abstract class BaseSolver<
-  I extends Inputs = Inputs,
-  O extends Outputs = Outputs,
-> extends Resolver<I, O> {
+export abstract class BaseSolver<I extends Inputs = Inputs, O extends Outputs = Outputs> extends Resolver<I, O> {
   readonly kind = "solver" as const;
 }
 
@@ -769,10 +705,7 @@ export interface OptimizerResult extends Outputs {
 }
 
 /** Search: evaluates candidates with models and returns the best under the constraints. */
-export abstract class BaseOptimizer<
-  I extends Inputs = Inputs,
-  O extends OptimizerResult = OptimizerResult,
-> extends Resolver<I, O> {
+export abstract class BaseOptimizer<I extends Inputs = Inputs, O extends OptimizerResult = OptimizerResult> extends Resolver<I, O> {
   readonly kind = "optimizer" as const;
 }
 
@@ -825,49 +758,14 @@ export function acceleratorSpec(
 export const ACCELERATOR_CATALOGUE: readonly HardwareSpec[] = [
   acceleratorSpec("NVIDIA T4", 8.1, 65, 320, 70, null, "NVIDIA T4 Tensor Core GPU datasheet"),
   acceleratorSpec("NVIDIA L4", 30.3, 121, 300, 72, null, "NVIDIA L4 Tensor Core GPU datasheet"),
-  acceleratorSpec(
-    "NVIDIA A100 80GB SXM",
-    19.5,
-    312,
-    2039,
-    400,
-    null,
-    "NVIDIA A100 Tensor Core GPU datasheet",
-  ),
-  acceleratorSpec(
-    "NVIDIA H100 SXM",
-    67,
-    989,
-    3350,
-    700,
-    null,
-    "NVIDIA H100 Tensor Core GPU datasheet",
-  ),
-  acceleratorSpec(
-    "NVIDIA GeForce RTX 4080 16GB",
-    48.7,
-    null,
-    716.8,
-    320,
-    1199,
-    "NVIDIA GeForce RTX 40 series launch, Sept 2022",
-  ),
-  acceleratorSpec(
-    "NVIDIA GeForce RTX 4090",
-    82.6,
-    null,
-    1008,
-    450,
-    1599,
-    "NVIDIA GeForce RTX 40 series launch, Sept 2022",
-  ),
+  acceleratorSpec("NVIDIA A100 80GB SXM", 19.5, 312, 2039, 400, null, "NVIDIA A100 Tensor Core GPU datasheet"),
+  acceleratorSpec("NVIDIA H100 SXM", 67, 989, 3350, 700, null, "NVIDIA H100 Tensor Core GPU datasheet"),
+  acceleratorSpec("NVIDIA GeForce RTX 4080 16GB", 48.7, null, 716.8, 320, 1199, "NVIDIA GeForce RTX 40 series launch, Sept 2022"),
+  acceleratorSpec("NVIDIA GeForce RTX 4090", 82.6, null, 1008, 450, 1599, "NVIDIA GeForce RTX 40 series launch, Sept 2022"),
 ];
 
 /** This machine as a catalogue entry, from measured ceilings (see measureMachinePeaks). */
-export function measuredMachineSpec(peaks: {
-  peakFlopsPerSecond: number;
-  bandwidthBytesPerSecond: number;
-}): HardwareSpec {
+export function measuredMachineSpec(peaks: { peakFlopsPerSecond: number; bandwidthBytesPerSecond: number }): HardwareSpec {
   return {
     name: "this machine (measured, 1 JS thread)",
     peakFlops: quantity(peaks.peakFlopsPerSecond, "flop/s"),
@@ -890,10 +788,7 @@ export interface RooflineResult extends Outputs {
   bound: "memory-bound" | "compute-bound";
 }
 
-export class RooflineModel extends BaseModel<
-  { workload: Workload; hardware: HardwareSpec },
-  RooflineResult
-> {
+export class RooflineModel extends BaseModel<{ workload: Workload; hardware: HardwareSpec }, RooflineResult> {
   readonly requires = ["workload", "hardware"];
   readonly produces = {
     latency: "s",
@@ -933,23 +828,13 @@ export interface RequiredBandwidthResult extends Outputs {
   requiredFlops: Quantity;
 }
 
-export class RequiredBandwidthSolver extends BaseSolver<
-  { workload: Workload; targetLatency: Quantity },
-  RequiredBandwidthResult
-> {
+export class RequiredBandwidthSolver extends BaseSolver<{ workload: Workload; targetLatency: Quantity }, RequiredBandwidthResult> {
   readonly requires = ["workload", "targetLatency"];
   readonly produces = { requiredBandwidth: "B/s", requiredFlops: "flop/s" };
 
-  solve({
-    workload,
-    targetLatency,
-  }: {
-    workload: Workload;
-    targetLatency: Quantity;
-  }): RequiredBandwidthResult {
+  solve({ workload, targetLatency }: { workload: Workload; targetLatency: Quantity }): RequiredBandwidthResult {
     const t = expectDimension(targetLatency, "s", "targetLatency");
-    if (!(t.toNumber("s") > 0))
-      throw new Error("RequiredBandwidthSolver: targetLatency must be positive");
+    if (!(t.toNumber("s") > 0)) throw new Error("RequiredBandwidthSolver: targetLatency must be positive");
     const bytes = expectDimension(workload.bytes, "B", "workload.bytes");
     const flops = expectDimension(workload.flops, "flop", "workload.flops");
     return {
@@ -1005,11 +890,7 @@ export class CheapestHardwareOptimizer extends BaseOptimizer<
             ? null
             : hardware.tdp.toNumber("W");
       if (value === null) continue;
-      if (
-        !best ||
-        value < best.value ||
-        (value === best.value && perfMath.smaller(latency, best.latency))
-      ) {
+      if (!best || value < best.value || (value === best.value && perfMath.smaller(latency, best.latency))) {
         best = { name: hardware.name, value, latency };
       }
     }
@@ -1162,38 +1043,23 @@ export class ResolverRegistry {
   }
 
   register(name: string, create: ResolverFactory, source = "built-in"): this {
-    if (this.entries.has(name))
-      throw new Error(`ResolverRegistry: '${name}' is already registered`);
+    if (this.entries.has(name)) throw new Error(`ResolverRegistry: '${name}' is already registered`);
     this.entries.set(name, { create, source });
     return this;
   }
 
   create(name: string): Resolver {
     const entry = this.entries.get(name);
-    if (!entry)
-      throw new Error(
-        `ResolverRegistry: no resolver named '${name}' (known: ${[...this.entries.keys()].join(", ")})`,
-      );
+    if (!entry) throw new Error(`ResolverRegistry: no resolver named '${name}' (known: ${[...this.entries.keys()].join(", ")})`);
     return entry.create();
   }
 
   /** Every registered resolver with its kind, contract and where it came from. */
-  listAvailable(): Record<
-    string,
-    { kind: ResolverKind; requires: string[]; produces: Record<string, string>; source: string }
-  > {
-    const out: Record<
-      string,
-      { kind: ResolverKind; requires: string[]; produces: Record<string, string>; source: string }
-    > = {};
+  listAvailable(): Record<string, { kind: ResolverKind; requires: string[]; produces: Record<string, string>; source: string }> {
+    const out: Record<string, { kind: ResolverKind; requires: string[]; produces: Record<string, string>; source: string }> = {};
     for (const [name, entry] of this.entries) {
       const r = entry.create();
-      out[name] = {
-        kind: r.kind,
-        requires: [...r.requires],
-        produces: { ...r.produces },
-        source: entry.source,
-      };
+      out[name] = { kind: r.kind, requires: [...r.requires], produces: { ...r.produces }, source: entry.source };
     }
     return out;
   }
@@ -1251,17 +1117,14 @@ export class ResolverRegistry {
         this.loadPlugin(pkgDir, pkgName, name, spec);
         registered.push(name);
       } catch (e) {
-        this.errors.push(
-          `${pkgName}: plugin '${name}': ${e instanceof Error ? e.message : String(e)}`,
-        );
+        this.errors.push(`${pkgName}: plugin '${name}': ${e instanceof Error ? e.message : String(e)}`);
       }
     }
     return registered;
   }
 
   private loadPlugin(pkgDir: string, pkgName: string, name: string, spec: unknown): void {
-    if (typeof spec !== "string" || spec.trim() === "")
-      throw new Error('expected "file#ExportName"');
+    if (typeof spec !== "string" || spec.trim() === "") throw new Error("expected \"file#ExportName\"");
     const [file, exportName] = spec.split("#");
     const root = realpathSync(pkgDir);
     const target = realpathSync(resolve(root, file));
@@ -1275,8 +1138,7 @@ export class ResolverRegistry {
     const create = (): Resolver => {
       const instance = new Ctor();
       if (instance instanceof Resolver) return instance;
-      if (!isResolverShape(instance))
-        throw new Error("needs requires (string[]), produces (object) and solve()");
+      if (!isResolverShape(instance)) throw new Error("needs requires (string[]), produces (object) and solve()");
       return new PluginResolver(instance, name);
     };
     create(); // fail now, at discovery, rather than at first use

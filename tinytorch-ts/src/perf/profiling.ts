@@ -71,8 +71,7 @@ export function countFlops(module: Module, inputShape: readonly number[]): FlopC
       outputShape: [...inputShape.slice(0, -1), module.outFeatures],
     };
   }
-  if (isActivation(module))
-    return { flops: shapeElements(inputShape), outputShape: [...inputShape] };
+  if (isActivation(module)) return { flops: shapeElements(inputShape), outputShape: [...inputShape] };
   if (module instanceof Dropout) return { flops: 0, outputShape: [...inputShape] };
   throw new Error(`countFlops: no cost model for ${layerName(module)}`);
 }
@@ -205,14 +204,7 @@ export interface MachinePeaks {
 
 /** Eight independent multiply-add chains: 16 FLOPs per step, all in registers. */
 export function registerFmaKernel(steps: number): number {
-  let a0 = 1.0,
-    a1 = 1.1,
-    a2 = 1.2,
-    a3 = 1.3,
-    a4 = 1.4,
-    a5 = 1.5,
-    a6 = 1.6,
-    a7 = 1.7;
+  let a0 = 1.0, a1 = 1.1, a2 = 1.2, a3 = 1.3, a4 = 1.4, a5 = 1.5, a6 = 1.6, a7 = 1.7;
   const m = 0.999999;
   const c = 1e-7;
   for (let i = 0; i < steps; i++) {
@@ -346,20 +338,12 @@ export function kernelFromParts(
     placement:
       intensity > 0
         ? rooflinePlacement(intensity, peaks)
-        : {
-            ridgeIntensity: peaks.peakFlopsPerSecond / peaks.bandwidthBytesPerSecond,
-            attainableFlopsPerSecond: 0,
-            bound: "memory-bound",
-          },
+        : { ridgeIntensity: peaks.peakFlopsPerSecond / peaks.bandwidthBytesPerSecond, attainableFlopsPerSecond: 0, bound: "memory-bound" },
     outputShape,
   };
 }
 
-export function profileLayer(
-  layer: Module,
-  input: Tensor,
-  options: ProfileOptions = {},
-): KernelProfile {
+export function profileLayer(layer: Module, input: Tensor, options: ProfileOptions = {}): KernelProfile {
   const peaks = options.peaks ?? measureMachinePeaks();
   const output = layer.forward(input);
   const { flops } = countFlops(layer, input.shape);
@@ -384,9 +368,7 @@ export function profileForwardPass(
   // Unfused layers write each activation to memory and read it back: the pass moves the sum.
   const bytes = kernels.reduce((s, k) => s + k.bytes, 0);
   const latency = measureLatency(() => model.forward(input), options);
-  const total = kernelFromParts(`${layerName(model)} (whole pass)`, flops, bytes, latency, peaks, [
-    ...x.shape,
-  ]);
+  const total = kernelFromParts(`${layerName(model)} (whole pass)`, flops, bytes, latency, peaks, [...x.shape]);
   return { kernels, total, peaks };
 }
 
@@ -458,16 +440,10 @@ export function rooflineChartSpec(
   const line = [];
   for (let i = 0; i <= 60; i++) {
     const intensity = lo * Math.pow(hi / lo, i / 60);
-    const gflops =
-      Math.min(peaks.peakFlopsPerSecond, intensity * peaks.bandwidthBytesPerSecond) / 1e9;
+    const gflops = Math.min(peaks.peakFlopsPerSecond, intensity * peaks.bandwidthBytesPerSecond) / 1e9;
     line.push({ intensity, gflops });
   }
-  const x = {
-    field: "intensity",
-    type: "quantitative",
-    scale: { type: "log" },
-    title: "arithmetic intensity (FLOP/byte)",
-  };
+  const x = { field: "intensity", type: "quantitative", scale: { type: "log" }, title: "arithmetic intensity (FLOP/byte)" };
   const y = { field: "gflops", type: "quantitative", scale: { type: "log" }, title: "GFLOP/s" };
   return {
     title,
@@ -481,20 +457,9 @@ export function rooflineChartSpec(
         encoding: { x, y },
       },
       {
-        data: {
-          values: placed.map((k) => ({
-            kernel: k.name,
-            intensity: k.intensity,
-            gflops: k.gflopsPerSecond,
-          })),
-        },
+        data: { values: placed.map((k) => ({ kernel: k.name, intensity: k.intensity, gflops: k.gflopsPerSecond })) },
         mark: { type: "point", filled: true, size: 90 },
-        encoding: {
-          x,
-          y,
-          color: { field: "kernel", type: "nominal" },
-          tooltip: [{ field: "kernel" }],
-        },
+        encoding: { x, y, color: { field: "kernel", type: "nominal" }, tooltip: [{ field: "kernel" }] },
       },
     ],
   };
@@ -615,8 +580,7 @@ export class ProfilerConfig implements ProfilerConfigFields {
     const init: Record<string, unknown> = {};
     for (const [key, value] of entries) {
       const field = PROFILER_CONFIG_KEYS[key as keyof ProfilerConfigDict];
-      if (field === undefined)
-        throw new ProfilingError(`ProfilerConfig.fromDict: unknown key '${key}'`);
+      if (field === undefined) throw new ProfilingError(`ProfilerConfig.fromDict: unknown key '${key}'`);
       if (value === null && key !== "batch_sizes") continue;
       if (key === "measurement_mode" && typeof value === "string") {
         const byName = MeasurementMode[value as keyof typeof MeasurementMode];
@@ -669,11 +633,7 @@ export function runMeasurementWindow(
     request();
     const t1 = clock();
     latenciesMs.push(t1 - t0);
-    if (
-      timeLimited
-        ? t1 - start >= config.measurementInterval
-        : latenciesMs.length >= config.measurementRequestCount
-    ) {
+    if (timeLimited ? t1 - start >= config.measurementInterval : latenciesMs.length >= config.measurementRequestCount) {
       break;
     }
   }
@@ -769,7 +729,8 @@ export function profileBatchSweep<B>(
   let stopReason: string | null = null;
   for (const batchSize of sizes) {
     const batch = makeBatch(batchSize);
-    const request = typeof model === "function" ? () => model(batch) : () => model.forward(batch);
+    const request =
+      typeof model === "function" ? () => model(batch) : () => model.forward(batch);
     for (let i = 0; i < warmup; i++) request();
     const measured = measureUntilStable(
       () => runMeasurementWindow(request, batchSize, config, clock),

@@ -5,7 +5,6 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { SourceError } from "../notebook/errors";
 import { checkImports } from "../export/import-check";
-import { noFormatting, prettierFormatter } from "../export/format";
 import { renderIndex } from "../export/package-file";
 import type { Tier } from "../transforms/strip-solutions";
 import { cacheKey, readCached, writeCached } from "./cache";
@@ -21,12 +20,6 @@ export interface BuildOptions {
   check?: boolean;
   /** Use the content-hash cache (default: true when writing, false for --check). */
   cache?: boolean;
-  /**
-   * Format package files with prettier (default true), so they pass `prettier --check .`.
-   * Off, the exported code is written as authored: much faster, for when the generated package
-   * files are excluded from prettier (the bench shows both).
-   */
-  prettier?: boolean;
 }
 
 export interface BuildReport {
@@ -57,7 +50,6 @@ async function buildAll(
   infos: ModuleInfo[],
   tier: Tier,
   useCache: boolean,
-  usePrettier: boolean,
 ): Promise<{
   results: ModuleResult[];
   fresh: { key: string; result: ModuleResult }[];
@@ -70,33 +62,23 @@ async function buildAll(
   const todo: { at: number; info: ModuleInfo; text: string; key: string }[] = [];
   infos.forEach((info, at) => {
     const text = readFileSync(info.path, "utf8");
-    const key = cacheKey(text, `${tier}${usePrettier ? "" : ":raw"}`);
+    const key = cacheKey(text, tier);
     const hit = useCache ? readCached(root, info.module, key) : undefined;
     slots.push(hit);
     if (hit) cached.push(info.module);
     else todo.push({ at, info, text, key });
   });
-  // Formatted pieces are cached by content (safe to share between builds and with --check).
-  // With several modules to rebuild, prettier runs in worker threads while the modules are
-  // parsed and exported concurrently on this one.
-  const format = usePrettier
-    ? prettierFormatter(join(root, ".tito-cache", "format"), todo.length >= 2)
-    : noFormatting;
   const fresh: { key: string; result: ModuleResult }[] = [];
-  try {
-    const outcomes = await Promise.all(todo.map((t) => buildModule(t.info, t.text, tier, format)));
-    outcomes.forEach((outcome, n) => {
-      const t = todo[n];
-      if (!t) return;
-      if (!outcome.ok) errors.push(...outcome.errors);
-      else {
-        slots[t.at] = outcome.result;
-        fresh.push({ key: t.key, result: outcome.result });
-      }
-    });
-  } finally {
-    await format.close?.();
-  }
+  const outcomes = await Promise.all(todo.map((t) => buildModule(t.info, t.text, tier)));
+  outcomes.forEach((outcome, n) => {
+    const t = todo[n];
+    if (!t) return;
+    if (!outcome.ok) errors.push(...outcome.errors);
+    else {
+      slots[t.at] = outcome.result;
+      fresh.push({ key: t.key, result: outcome.result });
+    }
+  });
   const results = slots.filter((r): r is ModuleResult => r !== undefined);
   return { results, fresh, cached, errors };
 }
@@ -132,7 +114,7 @@ export async function buildCourse(options: BuildOptions = {}): Promise<BuildRepo
     if (e instanceof SourceError) return { ...report, errors: [e] };
     throw e;
   }
-  const built = await buildAll(root, infos, tier, useCache, options.prettier ?? true);
+  const built = await buildAll(root, infos, tier, useCache);
   report.modules = built.results;
   report.cached = built.cached;
   report.errors = built.errors;

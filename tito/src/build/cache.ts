@@ -28,11 +28,7 @@ export function kitHash(): string {
     }
   }
   const kitRoot = join(src, "..", "..");
-  for (const extra of [
-    ".prettierrc.json",
-    "node_modules/prettier/package.json",
-    "node_modules/typescript/package.json",
-  ]) {
+  for (const extra of ["node_modules/typescript/package.json"]) {
     const p = join(kitRoot, extra);
     if (existsSync(p)) h.update(extra).update(readFileSync(p));
   }

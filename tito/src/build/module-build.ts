@@ -6,7 +6,7 @@ import { writeIpynb } from "../notebook/ipynb";
 import { parsePercent } from "../notebook/percent";
 import { validateModule } from "../notebook/validate";
 import { exportNotebook } from "../export/export-notebook";
-import { prettierFormatter, type Formatter } from "../export/format";
+import { noFormatting, type Formatter } from "../export/format";
 import { BUILD_PROVENANCE } from "../export/package-file";
 import { findPackageImports, type PackageImport } from "../export/import-check";
 import type { Tier } from "../transforms/strip-solutions";
@@ -56,7 +56,7 @@ export async function buildModule(
   info: ModuleInfo,
   text: string,
   tier: Tier,
-  format: Formatter = prettierFormatter(),
+  format: Formatter = noFormatting,
 ): Promise<ModuleOutcome> {
   const p = parseModule(info, text);
   if (!p.ok) return p;

@@ -1,5 +1,5 @@
 // From a module notebook to the text of its package files: collect the exported cells, group
-// them by target file, render each file (formatted with prettier for the reference package). Used by the build (reference package), the
+// them by target file, render each file. Used by the build (reference package), the
 // release (package from stripped sources) and `tito export` (a student's own package).
 import { SourceError } from "../notebook/errors";
 import type { Notebook } from "../notebook/types";
