@@ -189,24 +189,30 @@ export function instrument(
     const imports: string[] = n.importRanges.map(([s, e]) => c.source.slice(s, e));
     const bindings: string[] = [];
     const fromGlobals: string[] = [];
-    const fromSlots = new Map<number, string[]>();
+    const typeAliases: string[] = [];
     for (const name of [...n.valueRefs].sort()) {
       if (own.has(name)) continue;
       const o = owner.get(name);
-      const grader = o && plan.find((p) => p.index === o.index)?.role !== "solution";
-      if (o && grader && o.kind === "import" && o.imp) {
+      const role = o && plan.find((p) => p.index === o.index)?.role;
+      if (o && role !== "solution" && o.kind === "import" && o.imp) {
         imports.push(importStatement(name, o.imp.imported, o.imp.spec));
-      } else if (o && grader && (o.kind === "function" || !n.typeRefs.has(name))) {
-        fromSlots.set(o.index, [...(fromSlots.get(o.index) ?? []), name]);
+      } else if (o && role !== undefined && role !== "solution") {
+        const t = JSON.stringify(tokens.get(o.index) ?? "");
+        if (role === "grade") {
+          // Declared inside an earlier test's block: only the vault has it (typed any).
+          bindings.push(`const { ${name} } = ${vault}.get(${t});`);
+        } else {
+          // A provided cell's declaration is also in tslab's shared declarations, so its type
+          // can be captured outside the block (where the name still means that declaration)
+          // and a class bound here keeps working in `extends` and in type positions.
+          typeAliases.push(`type $titoT_${name} = typeof ${name};`);
+          bindings.push(`const ${name}: $titoT_${name} = ${vault}.get(${t}).${name};`);
+        }
       } else if (!o && GLOBAL_SET.has(name)) {
         fromGlobals.push(name);
       }
     }
-    if (fromGlobals.length > 0) bindings.push(`const { ${fromGlobals.join(", ")} } = ${vault}.g;`);
-    for (const [index, list] of fromSlots) {
-      const t = JSON.stringify(tokens.get(index) ?? "");
-      bindings.push(`const { ${list.join(", ")} } = ${vault}.get(${t});`);
-    }
+    if (fromGlobals.length > 0) bindings.unshift(`const { ${fromGlobals.join(", ")} } = ${vault}.g;`);
     // Later student cells may call a test function by name (to re-check their work): they get
     // a forwarder, whose source shows nothing of the test.
     const forwarders = n.functions.map(
@@ -218,6 +224,7 @@ export function instrument(
       declare,
       ...ambient,
       ...imports,
+      ...typeAliases,
       "{",
       ...bindings,
       registration(vault, token, n.functions),

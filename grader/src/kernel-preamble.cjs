@@ -40,33 +40,52 @@ module.exports = function titoPreamble(kernelRequire, config) {
   freeze(globalsSnapshot);
 
   // 3. Freeze the intrinsics. Assigning a property that an object inherits from a frozen
-  //    prototype fails (the "override mistake"), which would break ordinary code such as
-  //    `this.name = "MyError"`; for the properties code commonly overrides we install an
-  //    accessor whose setter defines an own property on the receiver instead.
-  const OVERRIDABLE = new Set([
-    "name",
-    "message",
-    "toString",
-    "toLocaleString",
-    "valueOf",
-    "toJSON",
-    "hasOwnProperty",
-    "isPrototypeOf",
-    "propertyIsEnumerable",
-    "then",
-    "catch",
-    "finally",
-    "call",
-    "apply",
-    "bind",
-    "next",
-    "return",
-    "throw",
-  ]);
-  // Error.stackTraceLimit is written by TypeScript itself while compiling every cell, and Node
-  // installs Error.prepareStackTrace; both only change how stacks print, never a verdict.
+  //    prototype fails (the "override mistake"), which breaks ordinary code: `this.name = "E"`
+  //    in an Error subclass, vega's `array.forEach = ...`. So every writable property of a
+  //    prototype becomes an accessor whose setter defines an own property on the receiver
+  //    (and refuses to change the prototype itself). `constructor` stays a plain value, read-only
+  //    except as listed below: util.inspect reads it from the descriptor.
+  // Left writable:
+  // - Error.stackTraceLimit (TypeScript itself sets it while compiling every cell) and
+  //   Error.prepareStackTrace: they change how stacks print, never a verdict;
+  // - `constructor` on Object.prototype and the Error prototypes, which ES5-style code assigns
+  //   on objects inheriting them (`Foo.prototype = {...}; Foo.prototype.constructor = Foo`), and
+  //   which util.inspect needs as a plain value to print objects and errors. The prototypes
+  //   whose `constructor` decides what built-ins create (Array, typed arrays, Promise, RegExp:
+  //   the species lookups) stay frozen.
   const WRITABLE = new Map([[Error, new Set(["stackTraceLimit", "prepareStackTrace"])]]);
+  for (const E of [
+    Object,
+    Error,
+    TypeError,
+    RangeError,
+    SyntaxError,
+    ReferenceError,
+    EvalError,
+    URIError,
+    AggregateError,
+  ]) {
+    WRITABLE.set(E.prototype, new Set(["constructor"]));
+  }
 
+  // Static functions that libraries polyfill with `Number.isFinite = Number.isFinite || f`
+  // (ES2015 and later additions; mathjs, loaded lazily by danfojs, does exactly this). They get
+  // the same accessor, which accepts assigning the value they already have. Older functions
+  // (Math.abs, Math.exp, ...) stay plain read-only values: an accessor makes every call through
+  // it several times slower, and numeric code calls them in its innermost loops.
+  const POLYFILLED = new Set([
+    "isFinite", "isNaN", "isInteger", "isSafeInteger", "parseFloat", "parseInt", "sign",
+    "trunc", "cbrt", "expm1", "log1p", "log10", "log2", "hypot", "fround", "clz32", "imul",
+    "cosh", "sinh", "tanh", "acosh", "asinh", "atanh", "assign", "entries", "values",
+    "fromEntries", "getOwnPropertyDescriptors", "is", "setPrototypeOf", "hasOwn", "groupBy",
+    "from", "of", "raw", "fromCodePoint", "allSettled", "any", "withResolvers",
+  ]); // prettier-ignore
+
+  /**
+   * Replaces a writable data property by an accessor: reading gives the value; assigning the
+   * same value is a no-op; assigning anything else to `obj` itself throws; assigning on an
+   * object that inherits from `obj` creates that object's own property.
+   */
   function tameOverride(obj, key, desc) {
     const value = desc.value;
     defineProperty(obj, key, {
@@ -74,7 +93,10 @@ module.exports = function titoPreamble(kernelRequire, config) {
         return value;
       },
       set(v) {
-        if (this === obj) throw new TypeErrorCtor(`Cannot assign to read only property '${key}'`);
+        if (this === obj) {
+          if (v === value) return;
+          throw new TypeErrorCtor(`Cannot assign to read only property '${String(key)}'`);
+        }
         defineProperty(this, key, {
           value: v,
           writable: true,
@@ -88,11 +110,13 @@ module.exports = function titoPreamble(kernelRequire, config) {
   }
 
   /**
-   * Makes every own property of `obj` read-only and `obj` non-extensible. `overridable` decides
-   * which writable properties of a prototype become override-friendly accessors instead.
-   * Objects reachable from the properties are handed to `next` (for a transitive walk).
+   * Makes every own property of `obj` read-only. On a prototype, writable properties become
+   * override-friendly accessors instead and no property can be added (an `Object.prototype.then`
+   * getter would make every object a thenable). Constructors and namespaces stay extensible, so
+   * a library may add what is missing, never replace what exists. Objects reachable from the
+   * properties are handed to `next` (for a transitive walk).
    */
-  function lock(obj, overridable, next) {
+  function lock(obj, next) {
     const keep = WRITABLE.get(obj);
     const isPrototype = hasOwn(obj, "constructor") && typeof obj.constructor === "function";
     for (const key of [...getOwnPropertyNames(obj), ...getOwnPropertySymbols(obj)]) {
@@ -101,7 +125,8 @@ module.exports = function titoPreamble(kernelRequire, config) {
       if ("value" in desc) {
         if (next) next(desc.value);
         if (!desc.configurable && !desc.writable) continue;
-        if (isPrototype && desc.writable && desc.configurable && overridable(key)) {
+        const tame = isPrototype ? key !== "constructor" : POLYFILLED.has(key);
+        if (tame && desc.writable && desc.configurable) {
           tameOverride(obj, key, desc);
           continue;
         }
@@ -119,10 +144,8 @@ module.exports = function titoPreamble(kernelRequire, config) {
       }
     }
     if (next) next(getPrototypeOf(obj));
-    if (!keep) preventExtensions(obj);
+    if (isPrototype) preventExtensions(obj);
   }
-  const commonOverrides = (key) => typeof key === "string" && OVERRIDABLE.has(key);
-  const anyOverride = (key) => typeof key === "string";
 
   const seen = new Set();
   const queue = [];
@@ -147,7 +170,7 @@ module.exports = function titoPreamble(kernelRequire, config) {
   for (const name of config.intrinsics) if (name in globalThis) visit(globalThis[name]);
   for (const h of hidden) visit(h);
   visit(console);
-  while (queue.length > 0) lock(queue.shift(), commonOverrides, visit);
+  while (queue.length > 0) lock(queue.shift(), visit);
 
   // 4. The global names cannot be rebound (globalThis.Math = fake).
   for (const name of config.globals) {
@@ -168,8 +191,8 @@ module.exports = function titoPreamble(kernelRequire, config) {
     configurable: false,
   });
   const Module = kernelRequire("module");
-  lock(Module, anyOverride);
-  lock(Module.prototype, anyOverride);
+  lock(Module);
+  lock(Module.prototype);
   const cache = Module._cache;
   for (const key of getOwnPropertyNames(cache)) {
     const entry = cache[key];
@@ -187,7 +210,7 @@ module.exports = function titoPreamble(kernelRequire, config) {
         const value = desc && "value" in desc ? desc.value : undefined;
         if (typeof value !== "function" || !value.prototype) continue;
         for (let p = value.prototype; p && p !== Object.prototype; p = getPrototypeOf(p)) {
-          if (!Object.isFrozen(p)) lock(p, anyOverride);
+          if (!Object.isFrozen(p)) lock(p);
         }
       }
     }

@@ -154,8 +154,12 @@ test("edited and deleted test cells are restored and reported", async () => {
 
 test("redefining globals, the harness, test functions or tslab's reply path does not help", async () => {
   const double = `${WRONG_FOR_NEGATIVES.double}
-(Math as any).abs = () => 0;
-(Array.prototype as any).every = function () { return true; };
+// Each attempt is caught, so the cell completes and double is defined: the patches that
+// could not be refused would be in force when the tests run.
+try { (Math as any).abs = () => 0; } catch {}
+try { (Array.prototype as any).every = function () { return true; }; } catch {}
+try { Object.defineProperty(Array.prototype, "every", { value: () => true }); } catch {}
+try { (Object.prototype as any).then = (resolve: (v: unknown) => void) => resolve({ status: "ok" }); } catch {}
 try { (globalThis as any).Math = { abs: () => 0 }; } catch {}
 try { (globalThis as any).__tslab__ = { exports: {}, require: () => ({}) }; } catch {}
 const fakeHarness = { assert() {}, assertEqual() {}, assertClose() {}, passed() {} };

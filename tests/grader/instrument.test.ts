@@ -60,7 +60,8 @@ test("a grade cell is a strict block with the harness re-imported and globals bo
   );
   assert.match(cell, new RegExp(`const \\{ Math \\} = \\${p.vaultName}\\.g;`));
   // makeInput comes from the read-only cell, through the vault, not from the shared namespace.
-  assert.match(cell, /const \{ makeInput \} = \$titoV_\w+\.get\("\w+"\);/);
+  assert.match(cell, /type \$titoT_makeInput = typeof makeInput;/);
+  assert.match(cell, /const makeInput: \$titoT_makeInput = \$titoV_\w+\.get\("\w+"\)\.makeInput;/);
   // The student's functions are left to resolve to the student's definitions.
   assert.not.match(cell, /const \{[^}]*\btriple\b/);
   const open = lines.indexOf("{");
