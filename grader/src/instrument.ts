@@ -212,7 +212,8 @@ export function instrument(
         fromGlobals.push(name);
       }
     }
-    if (fromGlobals.length > 0) bindings.unshift(`const { ${fromGlobals.join(", ")} } = ${vault}.g;`);
+    if (fromGlobals.length > 0)
+      bindings.unshift(`const { ${fromGlobals.join(", ")} } = ${vault}.g;`);
     // Later student cells may call a test function by name (to re-check their work): they get
     // a forwarder, whose source shows nothing of the test.
     const forwarders = n.functions.map(
