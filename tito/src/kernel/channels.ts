@@ -21,6 +21,8 @@ const FATAL_START_OUTPUT =
 
 type Listener = (m: JupyterMessage) => void;
 
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
 export class KernelChannels {
   readonly session = randomUUID();
   private readonly shell = new zmq.Dealer({ linger: 0 });
@@ -153,7 +155,13 @@ export class KernelChannels {
             },
           ),
         );
-        await this.send("shell", msg);
+        // A send waits while ZeroMQ cannot queue; never past the deadline.
+        const sent = this.send("shell", msg).then(
+          () => true,
+          () => false,
+        );
+        const left = Math.max(0, deadline - performance.now());
+        await Promise.race([sent, sleep(left)]);
         const stopWatching = proc.onExit(() => wake());
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, HANDSHAKE_ATTEMPT_MS);

@@ -31,6 +31,8 @@ export interface CellRun {
 
 /** If the reply came but the idle status did not (it should not happen), stop waiting. */
 const IDLE_GRACE_MS = 1000;
+/** How long a SIGKILLed kernel may take to be reported as exited before we stop waiting. */
+const KILL_WAIT_MS = 10_000;
 /** Marker reason: the kernel refused the request without running it. */
 export const ABORTED = "aborted";
 
@@ -122,9 +124,14 @@ export function executeOnce(
       const interrupt = () => {
         timedOut = true;
         proc.kill("SIGINT");
+        const grace = opts.interruptGraceMs ?? 2000;
         const kill = () =>
           proc.kill("SIGKILL", `${timeoutReason()}; the kernel did not stop, so it was killed`);
-        timers.push(setTimeout(kill, opts.interruptGraceMs ?? 2000));
+        timers.push(setTimeout(kill, grace));
+        // Last resort: if even the exit of a killed process is never reported, end the cell.
+        const giveUp = () =>
+          finish("timeout", `${timeoutReason()}; the kernel did not exit after SIGKILL`);
+        timers.push(setTimeout(giveUp, grace + KILL_WAIT_MS));
       };
       timers.push(setTimeout(interrupt, Math.max(0, deadline - performance.now())));
     }
