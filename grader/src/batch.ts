@@ -3,7 +3,7 @@
 // next kernel while the current submission runs), and write each student's results.json and
 // feedback page and gradebook row as soon as they are done. One bad submission never stops the
 // others, and an interrupted run simply continues on the next invocation.
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
 import type { GradingManifest } from "../../tito/src/build/manifest-types";
 import { writeFeedback } from "./feedback-html";
@@ -168,7 +168,7 @@ export async function gradeBatch(
   } finally {
     book.close();
     if (opts.scratchRoot === undefined) {
-      (await import("node:fs")).rmSync(scratchRoot, { recursive: true, force: true });
+      rmSync(scratchRoot, { recursive: true, force: true });
     }
   }
   return summary;

@@ -2,7 +2,7 @@
 // kernel in the sandbox, and the preamble already run (which also warms up the TypeScript
 // compiler). Nothing in it depends on the student, so a batch prepares the next kernel while the
 // current submission runs; each kernel still serves exactly one submission.
-import { existsSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
 import { resolve } from "node:path";
 import type { GradingManifest } from "../../tito/src/build/manifest-types";
 import { KernelClient } from "../../tito/src/kernel/client";
@@ -75,7 +75,7 @@ export async function prepareKernel(
   const dispose = async () => {
     await kernel?.shutdown().catch(() => undefined);
     scratch?.remove();
-    if (ownRoot) (await import("node:fs")).rmSync(scratchRoot, { recursive: true, force: true });
+    if (ownRoot) rmSync(scratchRoot, { recursive: true, force: true });
   };
   try {
     const owner = sandboxOn ? sandboxCapabilities().user : undefined;

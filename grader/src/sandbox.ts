@@ -12,7 +12,7 @@
 // --map-root-user`), which most Linux systems allow; where even that is refused, only the
 // rlimits and the in-kernel preamble remain, and `isolation` says so.
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, realpathSync } from "node:fs";
+import { existsSync, realpathSync, statSync } from "node:fs";
 import { dirname, resolve, sep } from "node:path";
 
 export const SANDBOX_USER = "tito-sandbox";
@@ -140,11 +140,10 @@ export function mountScript(
   owner?: { uid: number; gid: number },
   mounts = true,
 ): string {
-  const hides = [
-    ...new Set((mounts ? cfg.hide : []).map(real).filter((p): p is string => p !== undefined)),
-  ]
-    .filter((p) => p !== "/")
-    .sort();
+  // A file (a single submitted notebook) is hidden with the directory that holds it.
+  const asDir = (p: string) => (statSync(p).isDirectory() ? p : dirname(p));
+  const found = (mounts ? cfg.hide : []).map(real).filter((p): p is string => p !== undefined);
+  const hides = [...new Set(found.map(asDir))].filter((p) => p !== "/").sort();
   // An inner path is hidden with its parent already.
   const outer = hides.filter((p) => !hides.some((q) => q !== p && isUnder(p, q)));
   const scratch = real(cfg.scratchDir) ?? resolve(cfg.scratchDir);

@@ -36,6 +36,15 @@ test("tito grade grades a folder and writes results, feedback and the gradebook"
   assert.match(again.stdout, /0 graded, 2 unchanged/);
 });
 
+test("tito grade takes a single notebook too", () => {
+  const one = join(work, "single");
+  spawnSync("mkdir", ["-p", one]);
+  writeFileSync(join(one, "cleo.ipynb"), studentNotebook(manifest, { sources: GOOD }));
+  const r = tito("grade", join(one, "cleo.ipynb"), "--manifest", join(FIXTURES, "90_fixture.json"), "--out", join(work, "single-out")); // prettier-ignore
+  assert.is(r.status, 0, r.stderr + r.stdout);
+  assert.is(JSON.parse(readFileSync(join(work, "single-out", "results", "cleo", "results.json"), "utf8")).score, 6); // prettier-ignore
+});
+
 test("tito gradebook lists attempts and exports CSV", () => {
   const db = join(out, "gradebook.sqlite");
   const table = tito("gradebook", "--db", db);

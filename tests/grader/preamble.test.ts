@@ -4,21 +4,28 @@ import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { GLOBALS, INTRINSICS } from "../../grader/src/instrument";
+import { makeKeys, preambleCode } from "../../grader/src/instrument";
+import { loadFixtureManifest } from "./helpers";
 
 const PREAMBLE = join(__dirname, "..", "..", "grader", "src", "kernel-preamble.cjs");
 
-/** Runs `body` (strict-mode JavaScript) after the preamble; returns what it printed. */
-function afterPreamble(body: string): string {
-  const config = {
+/** The configuration production sends (read back from the preamble cell), for the test realm. */
+function testConfig(): Record<string, unknown> {
+  const manifest = loadFixtureManifest();
+  const code = preambleCode(manifest, makeKeys(manifest));
+  const json = /holder\.exports\(require, (\{.*\})\);/.exec(code)?.[1];
+  if (!json) throw new Error("no configuration in the preamble cell");
+  return {
+    ...(JSON.parse(json) as Record<string, unknown>),
     vaultName: "$titoV_test",
     tokens: ["tok1"],
     preload: [],
-    globals: GLOBALS,
-    intrinsics: INTRINSICS,
-    packageMarker: "/nowhere/",
-    kernelPackages: [],
   };
+}
+
+/** Runs `body` (strict-mode JavaScript) after the preamble; returns what it printed. */
+function afterPreamble(body: string): string {
+  const config = testConfig();
   const script = `"use strict";
 globalThis.__tslab__ = { exports: {}, require: function () {} };
 require(${JSON.stringify(PREAMBLE)})(require, ${JSON.stringify(config)});
