@@ -128,7 +128,15 @@ export function preambleCode(manifest: GradingManifest, keys: GradingKeys): stri
     globals: GLOBALS,
     intrinsics: INTRINSICS,
     packageMarker: "/node_modules/tinytorch-ts/",
+    // tslab and ZeroMQ make up the reply path: their classes' prototypes are locked (their
+    // exports objects cannot be: tslab reassigns its own, e.g. lastWriteDisplayData).
     kernelPackages: ["/node_modules/tslab/", "/node_modules/zeromq/"],
+    // Locked whole: the TypeScript build tslab compiles every cell with.
+    lockedPackages: ["/node_modules/@tslab/typescript-for-tslab/"],
+    // Node built-ins on the way from a cell's code to its reply (see 6b). events, stream and
+    // crypto are left out: Node's own internals write to them at run time, and locking them
+    // stops the kernel from replying at all; they only carry messages already decided.
+    nodeModules: ["vm", "util", "buffer", "timers", "string_decoder"],
   };
   const wrapped = `(function (module) {\n"use strict";\n${preambleText}\n})`;
   return [

@@ -180,6 +180,20 @@ module.exports = function titoPreamble(kernelRequire, config) {
     defineProperty(globalThis, name, { value, writable: false, configurable: false });
   }
 
+  /** Locks the prototype chains of the classes a module exports, and optionally its exports. */
+  function lockModule(exported, { exportsToo }) {
+    if (typeof exported !== "object" && typeof exported !== "function") return;
+    for (const name of getOwnPropertyNames(exported)) {
+      const desc = getOwnPropertyDescriptor(exported, name);
+      const value = desc && "value" in desc ? desc.value : undefined;
+      if (typeof value !== "function" || !value.prototype) continue;
+      for (let p = value.prototype; p && p !== Object.prototype; p = getPrototypeOf(p)) {
+        if (!Object.isFrozen(p)) lock(p);
+      }
+    }
+    if (exportsToo && !Object.isFrozen(exported)) lock(exported);
+  }
+
   // 5. The module system. tslab's own object (exports + require) is frozen, Node's Module and
   //    its prototype are frozen, and every module loaded so far keeps its cache entry and exports.
   const tslabHandle = globalThis.__tslab__;
@@ -205,14 +219,12 @@ module.exports = function titoPreamble(kernelRequire, config) {
     // tslab and ZeroMQ build the kernel's replies: their classes' methods must stay theirs, or
     // a cell could turn a failed test's "error" reply into "ok".
     if (config.kernelPackages.some((p) => key.includes(p)) && exported) {
-      for (const name of getOwnPropertyNames(exported)) {
-        const desc = getOwnPropertyDescriptor(exported, name);
-        const value = desc && "value" in desc ? desc.value : undefined;
-        if (typeof value !== "function" || !value.prototype) continue;
-        for (let p = value.prototype; p && p !== Object.prototype; p = getPrototypeOf(p)) {
-          if (!Object.isFrozen(p)) lock(p);
-        }
-      }
+      lockModule(exported, { exportsToo: false });
+    }
+    // The compiler, whole: a cell could otherwise swap a function tslab looks up through the
+    // module object (ts.transpileModule, say) and compile the next test into nothing.
+    if (config.lockedPackages.some((p) => key.includes(p)) && exported) {
+      lockModule(exported, { exportsToo: true });
     }
   }
 
@@ -263,6 +275,21 @@ module.exports = function titoPreamble(kernelRequire, config) {
     "fork",
   ]);
   closeModule("cluster", ["fork", "setupPrimary", "setupMaster"]);
+
+  // 6b. The Node built-ins on the path from a cell's code to the kernel's reply. tslab runs a
+  //     compiled cell with vm.runInThisContext and reports "error" only if that throws; a cell
+  //     that replaced vm.runInThisContext (or Script.prototype.runInThisContext) with a version
+  //     that swallows exceptions would turn every failed test into "ok". Built-in modules are
+  //     not in Module._cache, so they are frozen here, with the prototypes of their classes.
+  for (const spec of config.nodeModules) {
+    let mod;
+    try {
+      mod = kernelRequire(spec);
+    } catch {
+      continue;
+    }
+    lockModule(mod, { exportsToo: true });
+  }
 
   // 7. The vault. Grader-owned cells file their functions under a token only the grader knows;
   //    grade cells read them back, so a student cell that redeclares a test or helper function

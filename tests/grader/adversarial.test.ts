@@ -187,6 +187,26 @@ const undefined = 0;`;
   assert.is(byId(r, "test-module").status, "failed");
 });
 
+test("patching how tslab runs or compiles a cell (vm, the TypeScript build) does not help", async () => {
+  // Without the preamble's lock on these modules, each patch alone turns every later failing
+  // test into an "ok" reply (vm) or compiles the test into nothing (the compiler).
+  const double = `${WRONG_FOR_NEGATIVES.double}
+const swallow = (orig: any) => function (this: any, ...a: any[]) { try { return orig.apply(this, a); } catch { return undefined; } };
+const vm = require("vm");
+try { vm.runInThisContext = swallow(vm.runInThisContext); } catch {}
+try { vm.Script.prototype.runInThisContext = swallow(vm.Script.prototype.runInThisContext); } catch {}
+for (const k of Object.keys(require.cache)) {
+  if (!k.includes("typescript-for-tslab")) continue;
+  const ts = (require.cache as any)[k].exports;
+  try { ts.transpileModule = () => ({ outputText: "" }); } catch {}
+  try { ts.createProgram = () => { throw new Error("no"); }; } catch {}
+}`;
+  const r = await grade({ sources: { double } });
+  assert.is(byId(r, "test-unit-double").status, "failed");
+  assert.match(byId(r, "test-unit-double").message ?? "", /expected -7, got 0/);
+  assert.is(byId(r, "test-module").status, "failed");
+});
+
 test('process.on("uncaughtException") does not turn a failure into a pass', async () => {
   const double = `process.on("uncaughtException", () => {});
 process.on("unhandledRejection", () => {});
