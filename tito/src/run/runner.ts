@@ -4,6 +4,7 @@
 // per cell. When a cell fails the run stops (unless allowErrors); when the kernel dies or is
 // killed, every later cell is reported as not run, with the reason, and nothing waits on it.
 import { KernelClient, type CellRun, type KernelStartOptions } from "../kernel/client";
+import { notRun } from "../kernel/execute";
 import { SourceError } from "../notebook/errors";
 import type { Cell, CodeCell, Notebook } from "../notebook/types";
 import { DEFAULT_CELL_TIMEOUT_MS, DEFAULT_OUTPUT_LIMIT, seconds } from "./limits";
@@ -54,17 +55,6 @@ export function checkRunnable(nb: Notebook, file = "<notebook>"): void {
       `the notebook names kernel '${kernel}'; tito runs TypeScript notebooks in tslab only`,
     );
   }
-}
-
-function notRun(reason: string): CellRun {
-  return {
-    status: "not-run",
-    outputs: [],
-    executionCount: null,
-    durationMs: 0,
-    truncated: false,
-    reason,
-  };
 }
 
 export async function runNotebook(nb: Notebook, opts: RunOptions = {}): Promise<NotebookRun> {
