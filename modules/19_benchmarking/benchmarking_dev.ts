@@ -3572,18 +3572,17 @@ async function testUnitResourceMonitor(): Promise<void> {
     "peak RSS",
   );
   assert(busy.durationS >= 0.4 && busy.durationS < 2, "runs for the requested duration");
-  // Memory that is allocated and kept shows up.
-  const keep: Float64Array[] = [];
-  const grow = await monitorResourceUtilization(
-    () => {
-      if (keep.length < 40) keep.push(new Float64Array(256 * 1024).fill(1));
-    },
-    { durationS: 0.2, intervalMs: 40 },
+  // The memory figures are the process's own. (Checking that RSS *grows* under an allocating
+  // workload is not reliable: the allocator reuses memory freed earlier, so a re-run of this
+  // cell may show no growth at all.) The monitor's final sample is taken just before it returns.
+  const short = await monitorResourceUtilization(() => 0, { durationS: 0.05, intervalMs: 20 });
+  const memoryNow = process.memoryUsage();
+  const final = short.samples[short.samples.length - 1];
+  assert(Math.abs(final.rssMb - memoryNow.rss / 2 ** 20) < 8, "the last sample's RSS is real");
+  assert(
+    Math.abs(final.heapUsedMb - memoryNow.heapUsed / 2 ** 20) < 8,
+    "the last sample's heap is real",
   );
-  const first = grow.samples[0];
-  const last = grow.samples[grow.samples.length - 1];
-  assert(last.rssMb > first.rssMb + 10, "growing memory is visible in RSS");
-  keep.length = 0;
   await assertRejects(() => monitorResourceUtilization(() => 0, { durationS: 0 }), "duration 0");
   // ### END HIDDEN TESTS
   passed("testUnitResourceMonitor");
