@@ -133,6 +133,23 @@ export function analyseCell(source: string): CellNames {
   return names;
 }
 
+/**
+ * True for a demo cell: nothing but calls of the harness's `demo(...)`, awaited or not. A demo
+ * shows the student something (a timing, a chart) and grades nothing, so the grader skips it:
+ * the 01_tensor loop-order demo alone costs ~2 s of CPU per submission. A cell that also
+ * declares or does anything else is not a demo and is run as usual.
+ */
+export function isDemoCell(source: string): boolean {
+  const file = ts.createSourceFile("cell.ts", source, ts.ScriptTarget.Latest, false, ts.ScriptKind.TS); // prettier-ignore
+  if (file.statements.length === 0) return false;
+  return file.statements.every((st) => {
+    if (!ts.isExpressionStatement(st)) return false;
+    let e = st.expression;
+    if (ts.isAwaitExpression(e)) e = e.expression;
+    return ts.isCallExpression(e) && ts.isIdentifier(e.expression) && e.expression.text === "demo";
+  });
+}
+
 /** Every top-level name a cell declares. */
 export function declaredNames(n: CellNames): string[] {
   return [...n.functions, ...n.values, ...n.imports.map((i) => i.local)];

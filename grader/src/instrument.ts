@@ -12,7 +12,13 @@ import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { GradingManifest } from "../../tito/src/build/manifest-types";
-import { analyseCell, declaredNames, importSpecifiers, type CellNames } from "./cell-names";
+import {
+  analyseCell,
+  declaredNames,
+  importSpecifiers,
+  isDemoCell,
+  type CellNames,
+} from "./cell-names";
 import type { PlannedCell } from "./reconstruct";
 
 export const HARNESS_SPEC = "tinytorch-ts/support/testing";
@@ -170,6 +176,9 @@ export function instrument(
       cells.push({ planned: c, code: c.source });
     } else if (c.role === "grade") {
       cells.push({ planned: c, code: gradeCell(c, n ?? analyseCell(c.source)) });
+    } else if (isDemoCell(c.source)) {
+      // Grader-owned and grades nothing: not run (see isDemoCell).
+      continue;
     } else {
       cells.push({ planned: c, code: providedCell(c, n ?? analyseCell(c.source)) });
     }

@@ -3,7 +3,9 @@
 // to trusted values, and hidden-test text is recognised by the sanitizer.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { analyseCell } from "../../grader/src/cell-names";
+import { analyseCell, isDemoCell } from "../../grader/src/cell-names";
+import { findManifest, readManifest } from "../../grader/src/manifest-store";
+import { referenceNotebook } from "../../grader/src/reference";
 import { instrument, makeKeys, preambleCode } from "../../grader/src/instrument";
 import { reconstruct } from "../../grader/src/reconstruct";
 import { hiddenFragments, redact, REDACTED } from "../../grader/src/sanitize";
@@ -74,6 +76,28 @@ test("the module test binds earlier tests from the vault", () => {
   const cell = p.cells.find((c) => c.planned?.gradeId === "test-module")?.code ?? "";
   assert.match(cell, /const \{ testUnitDouble \} = \$titoV_\w+\.get\(/);
   assert.match(cell, /const \{ testUnitTriple \} = \$titoV_\w+\.get\(/);
+});
+
+test("demo cells are recognised: only calls of demo(), awaited or not", () => {
+  assert.ok(isDemoCell('await demo("timing", () => {\n  run();\n});'));
+  assert.ok(isDemoCell('demo("a", f);\nawait demo("b", g);'));
+  assert.not.ok(isDemoCell(""), "an empty cell is not a demo");
+  assert.not.ok(isDemoCell('const x = 1;\nawait demo("a", () => x);'), "it declares x");
+  assert.not.ok(isDemoCell('await demo("a", f);\nlog();'), "it does something else too");
+  assert.not.ok(isDemoCell("await other.demo(f);"), "only the harness's demo()");
+});
+
+test("the grader does not run demo cells, and runs every other code cell", () => {
+  const { manifest: real } = readManifest(findManifest("01_tensor"));
+  const parsed = parseSubmission(referenceNotebook(real));
+  if (!parsed.ok) throw new Error(parsed.reason);
+  const sent = instrument(real, reconstruct(real, parsed.cells).cells, makeKeys(real, random));
+  const code = real.cells.filter((c) => c.cell_type === "code");
+  const demos = code.filter((c) => isDemoCell(c.gradingSource));
+  assert.ok(demos.length >= 2, "01_tensor has demo cells");
+  assert.is(sent.length, code.length - demos.length);
+  assert.not.ok(sent.some((c) => c.code.includes("loop order timing")));
+  assert.ok(sent.some((c) => c.planned.gradeId === "test-module-tensor"));
 });
 
 test("hidden-test lines are redacted in TypeScript and compiled JavaScript form", () => {
