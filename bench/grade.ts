@@ -3,10 +3,12 @@
 // instructor's solutions from the module source) as a batch, with every isolation layer on,
 // once per --jobs value, and prints submissions per minute. Every copy must earn full marks,
 // or the figure is not reported as valid.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { findSubmissions, gradeBatch } from "../grader/src/batch";
+import { gradeSubmission } from "../grader/src/grade-submission";
+import { prepareKernel } from "../grader/src/kernel-session";
 import { findManifest, readManifest } from "../grader/src/manifest-store";
 import { referenceNotebook } from "../grader/src/reference";
 import { sandboxCapabilities } from "../grader/src/sandbox";
@@ -14,6 +16,62 @@ import { sandboxCapabilities } from "../grader/src/sandbox";
 function option(name: string, fallback: string): string {
   const i = process.argv.indexOf(name);
   return i >= 0 && process.argv[i + 1] ? (process.argv[i + 1] as string) : fallback;
+}
+
+/** CPU time (user + system, all threads) of a process and its live descendants, from /proc. */
+function treeCpuMs(root: number): number {
+  const tick = 10; // USER_HZ is 100 on Linux
+  const stats = new Map<number, { ppid: number; cpu: number }>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const text = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const f = text.slice(text.lastIndexOf(")") + 2).split(" ");
+      stats.set(Number(entry), { ppid: Number(f[1]), cpu: (Number(f[11]) + Number(f[12])) * tick });
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  const inTree = (pid: number): boolean => {
+    for (let p: number | undefined = pid; p !== undefined && p > 1; p = stats.get(p)?.ppid) {
+      if (p === root) return true;
+    }
+    return false;
+  };
+  let total = 0;
+  for (const [pid, s] of stats) if (inTree(pid)) total += s.cpu;
+  return total;
+}
+
+/**
+ * Where one submission's CPU goes, measured on the kernel's process tree: starting the kernel
+ * and running the preamble, then the cells (tslab type-checks and compiles each one).
+ */
+async function breakdown(
+  manifest: ReturnType<typeof readManifest>["manifest"],
+  notebook: string,
+): Promise<void> {
+  const t0 = performance.now();
+  const prepared = await prepareKernel(manifest, {});
+  const pid = prepared.kernel.pid;
+  if (pid === undefined) throw new Error("the kernel has no pid");
+  const startWall = performance.now() - t0;
+  const startCpu = treeCpuMs(pid);
+  let cellsCpu = 0;
+  let cells = 0;
+  const t1 = performance.now();
+  const result = await gradeSubmission(manifest, notebook, {
+    acquireKernel: () => Promise.resolve(prepared),
+    onCell: () => {
+      cells++;
+      cellsCpu = treeCpuMs(pid) - startCpu;
+    },
+  });
+  const cellsWall = performance.now() - t1;
+  console.log(
+    `one submission (${result.score}/${result.maxScore}): kernel start + preamble ${(startCpu / 1000).toFixed(2)} s CPU (${(startWall / 1000).toFixed(2)} s wall); ` +
+      `${cells} cells ${(cellsCpu / 1000).toFixed(2)} s CPU (${(cellsWall / 1000).toFixed(2)} s wall, ${(cellsCpu / cells).toFixed(0)} ms CPU per cell)`,
+  );
 }
 
 async function main(): Promise<void> {
@@ -42,6 +100,7 @@ async function main(): Promise<void> {
       )}; sandbox: ${caps.unshareFlags.join(" ") || "none"}${caps.user ? `, user uid ${caps.user.uid}` : ""}`,
   );
   try {
+    await breakdown(manifest, notebook);
     for (const jobs of jobsList) {
       const out = join(work, `out-jobs${jobs}`);
       const started = performance.now();
