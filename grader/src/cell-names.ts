@@ -150,6 +150,12 @@ export function isDemoCell(source: string): boolean {
   });
 }
 
+/** True for a cell with nothing to run: only comments (such as `//| default_exp`) or blanks. */
+export function isCommentOnlyCell(source: string): boolean {
+  const file = ts.createSourceFile("cell.ts", source, ts.ScriptTarget.Latest, false, ts.ScriptKind.TS); // prettier-ignore
+  return file.statements.length === 0;
+}
+
 /** Every top-level name a cell declares. */
 export function declaredNames(n: CellNames): string[] {
   return [...n.functions, ...n.values, ...n.imports.map((i) => i.local)];

@@ -16,6 +16,7 @@ import {
   analyseCell,
   declaredNames,
   importSpecifiers,
+  isCommentOnlyCell,
   isDemoCell,
   type CellNames,
 } from "./cell-names";
@@ -176,8 +177,9 @@ export function instrument(
       cells.push({ planned: c, code: c.source });
     } else if (c.role === "grade") {
       cells.push({ planned: c, code: gradeCell(c, n ?? analyseCell(c.source)) });
-    } else if (isDemoCell(c.source)) {
-      // Grader-owned and grades nothing: not run (see isDemoCell).
+    } else if (isDemoCell(c.source) || isCommentOnlyCell(c.source)) {
+      // Grader-owned, and runs nothing a test could depend on: not sent (each cell sent costs a
+      // full type-check and compile in tslab).
       continue;
     } else {
       cells.push({ planned: c, code: providedCell(c, n ?? analyseCell(c.source)) });

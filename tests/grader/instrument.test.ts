@@ -3,7 +3,7 @@
 // to trusted values, and hidden-test text is recognised by the sanitizer.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { analyseCell, isDemoCell } from "../../grader/src/cell-names";
+import { analyseCell, isCommentOnlyCell, isDemoCell } from "../../grader/src/cell-names";
 import { findManifest, readManifest } from "../../grader/src/manifest-store";
 import { referenceNotebook } from "../../grader/src/reference";
 import { instrument, makeKeys, preambleCode } from "../../grader/src/instrument";
@@ -87,15 +87,23 @@ test("demo cells are recognised: only calls of demo(), awaited or not", () => {
   assert.not.ok(isDemoCell("await other.demo(f);"), "only the harness's demo()");
 });
 
-test("the grader does not run demo cells, and runs every other code cell", () => {
+test("comment-only cells are recognised", () => {
+  assert.ok(isCommentOnlyCell("//| default_exp core.tensor"));
+  assert.ok(isCommentOnlyCell("/* a note */\n\n// another"));
+  assert.not.ok(isCommentOnlyCell("//| export\nconst x = 1;"));
+  assert.not.ok(isCommentOnlyCell(";"), "an empty statement is still a statement");
+});
+
+test("the grader skips demo and comment-only cells, and runs every other code cell", () => {
   const { manifest: real } = readManifest(findManifest("01_tensor"));
   const parsed = parseSubmission(referenceNotebook(real));
   if (!parsed.ok) throw new Error(parsed.reason);
   const sent = instrument(real, reconstruct(real, parsed.cells).cells, makeKeys(real, random));
   const code = real.cells.filter((c) => c.cell_type === "code");
   const demos = code.filter((c) => isDemoCell(c.gradingSource));
-  assert.ok(demos.length >= 2, "01_tensor has demo cells");
-  assert.is(sent.length, code.length - demos.length);
+  const comments = code.filter((c) => isCommentOnlyCell(c.gradingSource));
+  assert.ok(demos.length >= 2 && comments.length >= 1, "01_tensor has both kinds");
+  assert.is(sent.length, code.length - demos.length - comments.length);
   assert.not.ok(sent.some((c) => c.code.includes("loop order timing")));
   assert.ok(sent.some((c) => c.planned.gradeId === "test-module-tensor"));
 });
