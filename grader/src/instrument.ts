@@ -67,6 +67,8 @@ let preambleText: string | undefined;
 interface ManifestAnalysis {
   names: Array<CellNames | null>;
   preload: string[];
+  /** Grader-owned cells that run nothing a test could depend on (demos, comments): not sent. */
+  skipped: Set<number>;
 }
 const analysisCache = new WeakMap<GradingManifest, ManifestAnalysis>();
 
@@ -75,8 +77,13 @@ function analyseManifest(manifest: GradingManifest): ManifestAnalysis {
   const cached = analysisCache.get(manifest);
   if (cached) return cached;
   const preload = new Set<string>([HARNESS_SPEC]);
+  const skipped = new Set<number>();
   const names = manifest.cells.map((c) => {
     if (c.cell_type !== "code") return null;
+    if (c.role !== "solution" && c.role !== "grade") {
+      // Each cell sent costs a full type-check and compile in tslab.
+      if (isDemoCell(c.gradingSource) || isCommentOnlyCell(c.gradingSource)) skipped.add(c.index);
+    }
     if (c.role !== "solution") {
       for (const spec of importSpecifiers(c.gradingSource)) {
         if (!spec.startsWith(".")) preload.add(spec);
@@ -84,7 +91,7 @@ function analyseManifest(manifest: GradingManifest): ManifestAnalysis {
     }
     return analyseCell(c.role === "solution" ? c.studentSource : c.gradingSource);
   });
-  const result = { names, preload: [...preload].sort() };
+  const result = { names, preload: [...preload].sort(), skipped };
   analysisCache.set(manifest, result);
   return result;
 }
@@ -162,7 +169,7 @@ export function instrument(
   plan: PlannedCell[],
   keys: GradingKeys,
 ): KernelCell[] {
-  const { names } = analyseManifest(manifest);
+  const { names, skipped } = analyseManifest(manifest);
   const vault = keys.vaultName;
   const tokens = keys.tokens;
   const declare = `declare const ${vault}: { g: typeof globalThis; get(token: string): any; reg(token: string, values: object): void };`;
@@ -177,9 +184,7 @@ export function instrument(
       cells.push({ planned: c, code: c.source });
     } else if (c.role === "grade") {
       cells.push({ planned: c, code: gradeCell(c, n ?? analyseCell(c.source)) });
-    } else if (isDemoCell(c.source) || isCommentOnlyCell(c.source)) {
-      // Grader-owned, and runs nothing a test could depend on: not sent (each cell sent costs a
-      // full type-check and compile in tslab).
+    } else if (skipped.has(c.index)) {
       continue;
     } else {
       cells.push({ planned: c, code: providedCell(c, n ?? analyseCell(c.source)) });
