@@ -62,6 +62,7 @@ async function breakdown(
   const t1 = performance.now();
   const result = await gradeSubmission(manifest, notebook, {
     acquireKernel: () => Promise.resolve(prepared),
+    // Read after every cell: the grader shuts the kernel down before gradeSubmission returns.
     onCell: () => {
       cells++;
       cellsCpu = treeCpuMs(pid) - startCpu;
