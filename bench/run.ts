@@ -7,12 +7,12 @@
 //      sum of their cells' execution times (target < 1.3x with --jobs 1).
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
-import { KernelClient } from "../tito/src/kernel/client";
-import { writeIpynb } from "../tito/src/notebook/ipynb";
-import type { Cell, Notebook } from "../tito/src/notebook/types";
-import { TSLAB_KERNELSPEC, TSLAB_LANGUAGE_INFO } from "../tito/src/notebook/types";
-import { KernelPool, runNotebooks } from "../tito/src/run/pool";
-import { runNotebook } from "../tito/src/run/runner";
+import { KernelClient } from "../core/src/kernel/client";
+import { writeIpynb } from "../core/src/notebook/ipynb";
+import type { Cell, Notebook } from "../core/src/notebook/types";
+import { TSLAB_KERNELSPEC, TSLAB_LANGUAGE_INFO } from "../core/src/notebook/types";
+import { KernelPool, runNotebooks } from "../core/src/run/pool";
+import { runNotebook } from "../core/src/run/runner";
 
 const ROOT = join(__dirname, "..");
 const start = { cwd: ROOT };

@@ -5,7 +5,7 @@
 // others, and an interrupted run simply continues on the next invocation.
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
-import type { GradingManifest } from "../../tito/src/build/manifest-types";
+import type { GradingManifest } from "@tinytorch-ts/core";
 import { writeFeedback } from "./feedback-html";
 import { gradeSubmission } from "./grade-submission";
 import { Gradebook } from "./gradebook";

@@ -3,7 +3,7 @@
 // SubmissionResult appears, and that is already free of hidden-test text; every string is
 // HTML-escaped (student output is untrusted and may contain markup). The page is self-contained:
 // no scripts, no external resources.
-import { writeFileAtomic } from "../../tito/src/notebook/atomic";
+import { writeFileAtomic } from "@tinytorch-ts/core";
 import type { SubmissionResult, TestResult } from "./types";
 
 export function escapeHtml(text: string): string {

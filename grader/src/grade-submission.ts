@@ -6,8 +6,8 @@
 // cells come from the student); get a fresh prepared kernel (sandboxed, preamble run); run the
 // instrumented cells; score each grade cell from the kernel's reply status alone; strip
 // hidden-test text from everything the student will see.
-import type { GradingManifest } from "../../tito/src/build/manifest-types";
-import type { CellRun } from "../../tito/src/kernel/client";
+import type { GradingManifest } from "@tinytorch-ts/core";
+import type { CellRun } from "@tinytorch-ts/core/kernel";
 import { analyseCell } from "./cell-names";
 import { instrument, type KernelCell } from "./instrument";
 import {

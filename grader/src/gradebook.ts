@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import initSqlJs from "sql.js";
 import type { Database } from "sql.js";
-import { writeFileAtomic } from "../../tito/src/notebook/atomic";
+import { writeFileAtomic } from "@tinytorch-ts/core";
 import type { SubmissionResult } from "./types";
 
 const SCHEMA = `

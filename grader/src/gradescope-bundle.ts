@@ -6,8 +6,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import JSZip from "jszip";
-import type { GradingManifest } from "../../tito/src/build/manifest-types";
-import { writeFileAtomic } from "../../tito/src/notebook/atomic";
+import { type GradingManifest, writeFileAtomic } from "@tinytorch-ts/core";
 import { REPO_ROOT } from "./kernel-session";
 import { allowedPackageFiles } from "./scratch";
 
@@ -70,6 +69,8 @@ export async function buildGradescopeZip(
     zip.file(f, readFileSync(join(repoRoot, f)), { date: FIXED_DATE });
   }
   const code = (rel: string) => /\.(ts|cjs|js|json)$/.test(rel) && !rel.includes("/manifests/");
+  addTree(zip, repoRoot, join(repoRoot, "core", "src"), code);
+  zip.file("core/package.json", readFileSync(join(repoRoot, "core", "package.json")), { date: FIXED_DATE }); // prettier-ignore
   addTree(zip, repoRoot, join(repoRoot, "tito", "bin"), () => true);
   addTree(zip, repoRoot, join(repoRoot, "tito", "src"), code);
   zip.file("tito/package.json", readFileSync(join(repoRoot, "tito", "package.json")), { date: FIXED_DATE }); // prettier-ignore

@@ -25,10 +25,17 @@ export { Gradebook, type AttemptRow } from "./gradebook";
 export { gradebookCsv } from "./gradebook-csv";
 export { toGradescope, writeResultsJson, type GradescopeResults } from "./results-json";
 export { renderFeedback, writeFeedback } from "./feedback-html";
-export { auditModule, formatAudit, type ModuleAudit } from "./audit";
+export { auditModule, formatAudit, studentNotebookPath, type ModuleAudit } from "./audit";
 export { buildGradescopeZip, writeGradescopeZip } from "./gradescope-bundle";
 export { gradescopeRun } from "./gradescope-run";
-export { findManifest, listManifests, readManifest, type LoadedManifest } from "./manifest-store";
+export {
+  findManifest,
+  listManifests,
+  readManifest,
+  MANIFEST_DIR,
+  type LoadedManifest,
+} from "./manifest-store";
+export { ProgressBar } from "./progress";
 export { referenceNotebook } from "./reference";
 export { planSandbox, sandboxCapabilities, SANDBOX_USER } from "./sandbox";
 export type * from "./types";

@@ -11,7 +11,7 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { GradingManifest } from "../../tito/src/build/manifest-types";
+import type { GradingManifest } from "@tinytorch-ts/core";
 import {
   analyseCell,
   declaredNames,

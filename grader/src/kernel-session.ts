@@ -4,8 +4,8 @@
 // current submission runs; each kernel still serves exactly one submission.
 import { existsSync, rmSync } from "node:fs";
 import { resolve } from "node:path";
-import type { GradingManifest } from "../../tito/src/build/manifest-types";
-import { KernelClient } from "../../tito/src/kernel/client";
+import type { GradingManifest } from "@tinytorch-ts/core";
+import { KernelClient } from "@tinytorch-ts/core/kernel";
 import { makeKeys, preambleCode, type GradingKeys } from "./instrument";
 import { kernelRuntimePaths, planSandbox, sandboxCapabilities, type SandboxPlan } from "./sandbox";
 import { defaultPackageSource, makeScratch, makeScratchRoot, type PackageSource } from "./scratch";

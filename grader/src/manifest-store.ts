@@ -3,8 +3,7 @@
 // in the middle of a batch.
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { GradingManifest } from "../../tito/src/build/manifest-types";
-import { SourceError } from "../../tito/src/notebook/errors";
+import { type GradingManifest, SourceError } from "@tinytorch-ts/core";
 import { REPO_ROOT } from "./kernel-session";
 import { sha256Hex } from "./submission";
 

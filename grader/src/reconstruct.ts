@@ -3,8 +3,8 @@
 // their hidden parts, provided code, prose) comes from the manifest, in the manifest's order. So
 // an edited, moved, retyped or deleted test cell changes nothing about what runs; the edits are
 // only reported, so the student learns why their notebook and the grade disagree.
-import type { CellType } from "../../tito/src/notebook/types";
-import type { GradingManifest, ManifestCellRole } from "../../tito/src/build/manifest-types";
+import type { CellType } from "@tinytorch-ts/core/notebook";
+import type { GradingManifest, ManifestCellRole } from "@tinytorch-ts/core";
 import type { StudentCell, TamperNote } from "./types";
 import { normaliseNewlines, type SubmittedCell } from "./submission";
 

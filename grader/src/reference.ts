@@ -3,12 +3,14 @@
 // must earn full marks (the benchmark grades copies of it; a test checks the full score).
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { GradingManifest } from "../../tito/src/build/manifest-types";
-import { writeIpynb } from "../../tito/src/notebook/ipynb";
-import { stripDirectives } from "../../tito/src/notebook/markers";
-import { parsePercent } from "../../tito/src/notebook/percent";
-import { SourceError } from "../../tito/src/notebook/errors";
-import type { Cell, Notebook } from "../../tito/src/notebook/types";
+import { type GradingManifest, SourceError } from "@tinytorch-ts/core";
+import {
+  writeIpynb,
+  stripDirectives,
+  parsePercent,
+  type Cell,
+  type Notebook,
+} from "@tinytorch-ts/core/notebook";
 import { REPO_ROOT } from "./kernel-session";
 
 /** Solution sources by grade_id, read from the module's percent-format source. */

@@ -1,7 +1,7 @@
 // Gradescope's autograder results format (results.json): the total, the run time, one entry per
 // test with its own score and output, and a top-level message with anything that concerns the
 // whole submission (why it was rejected, cells that were edited and restored).
-import { writeFileAtomic } from "../../tito/src/notebook/atomic";
+import { writeFileAtomic } from "@tinytorch-ts/core";
 import type { SubmissionResult } from "./types";
 
 export interface GradescopeTest {

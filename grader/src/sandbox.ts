@@ -179,7 +179,7 @@ export function mountScript(
 export function kernelRuntimePaths(): string[] {
   const tslab = dirname(require.resolve("tslab/package.json"));
   const nodeModules = dirname(tslab);
-  const kernelDir = dirname(require.resolve("../../tito/src/kernel/kernel-preload.cjs"));
+  const kernelDir = dirname(require.resolve("@tinytorch-ts/core/kernel/kernel-preload.cjs"));
   return [nodeModules, kernelDir];
 }
 

@@ -5,7 +5,7 @@
 // toString() or an error excerpt shows) is replaced. What remains of a hidden test is its name
 // and the failure messages the instructor wrote into its checks.
 import ts from "typescript";
-import type { GradingManifest } from "../../tito/src/build/manifest-types";
+import type { GradingManifest } from "@tinytorch-ts/core";
 
 export const REDACTED = "[line from a hidden test removed]";
 /** Hidden lines shorter than this (after normalising) are too generic to match: `}`, `x++`. */

@@ -22,7 +22,7 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
-import type { GradingManifest } from "../../tito/src/build/manifest-types";
+import type { GradingManifest } from "@tinytorch-ts/core";
 
 export interface PackageSource {
   /** The reference package root (with package.json and dist/). */

@@ -3,8 +3,8 @@ import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { buildCourse } from "../../tito/src/build/build-course";
-import type { GradingManifest } from "../../tito/src/build/manifest-types";
-import { parseIpynb } from "../../tito/src/notebook/ipynb";
+import type { GradingManifest } from "../../core/src/manifest-types";
+import { parseIpynb } from "../../core/src/notebook/ipynb";
 import { cellChecksum } from "../../tito/src/transforms/checksum";
 import { makeFixtureRoot, snapshotTree } from "./fixture-root";
 

@@ -15,9 +15,9 @@ import { gradeSubmission } from "../../grader/src/grade-submission";
 import { listManifests, readManifest } from "../../grader/src/manifest-store";
 import { referenceNotebook } from "../../grader/src/reference";
 import { listModules } from "../../tito/src/build/discover";
-import { parsePercent } from "../../tito/src/notebook/percent";
+import { parsePercent } from "../../core/src/notebook/percent";
 import { releaseCourse } from "../../tito/src/release/release-course";
-import { runNotebook } from "../../tito/src/run/runner";
+import { runNotebook } from "../../core/src/run/runner";
 
 const ROOT = join(__dirname, "..", "..");
 const modules = listModules(ROOT);

@@ -53,7 +53,7 @@ test("the bundle holds the scripts, the manifest and only the allowed package fi
     "run_autograder",
     "grader/manifests/90_fixture.json",
     "grader/src/gradescope-run.ts",
-    "tito/src/kernel/client.ts",
+    "core/src/kernel/client.ts",
     "package-lock.json",
     "tinytorch-ts/dist/support/testing.js",
   ]) {

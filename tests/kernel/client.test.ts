@@ -4,8 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { KernelClient, KernelStartError } from "../../tito/src/kernel/client";
-import type { Output } from "../../tito/src/notebook/types";
+import { KernelClient, KernelStartError } from "../../core/src/kernel/client";
+import type { Output } from "../../core/src/notebook/types";
 
 const ROOT = join(__dirname, "..", "..");
 let kernel: KernelClient;

@@ -1,7 +1,7 @@
 // Collecting a cell's output under a byte budget.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { OutputCollector } from "../../tito/src/kernel/outputs";
+import { OutputCollector } from "../../core/src/kernel/outputs";
 
 test("consecutive writes to the same stream are merged; streams keep their order", () => {
   const c = new OutputCollector(1000);

@@ -2,7 +2,7 @@
 // the texts tslab 1.0.22 on Node 20 actually prints (captured from its executor).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { deriveError } from "../../tito/src/kernel/stderr-error";
+import { deriveError } from "../../core/src/kernel/stderr-error";
 
 test("a TypeScript diagnostic becomes a TSError", () => {
   const e = deriveError("1:5 - Type 'string' is not assignable to type 'number'.\n");

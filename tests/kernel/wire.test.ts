@@ -8,7 +8,7 @@ import {
   decodeMessage,
   encodeMessage,
   newMessage,
-} from "../../tito/src/kernel/wire";
+} from "../../core/src/kernel/wire";
 
 const KEY = "0123456789abcdef";
 

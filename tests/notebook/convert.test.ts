@@ -7,8 +7,8 @@ import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { convertFile, run } from "../../tito/src/commands/convert";
-import { SourceError } from "../../tito/src/notebook/errors";
-import { parseIpynb } from "../../tito/src/notebook/ipynb";
+import { SourceError } from "../../core/src/errors";
+import { parseIpynb } from "../../core/src/notebook/ipynb";
 import { FIXTURES, MODULE_SOURCE, readFixture, thrown } from "./helpers";
 
 const dir = mkdtempSync(join(tmpdir(), "tito-convert-"));

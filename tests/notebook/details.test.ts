@@ -2,13 +2,13 @@
 // cell ids and UTF-8 decoding.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { assignCellIds, moduleNameFromPath } from "../../tito/src/notebook/cell-ids";
-import { decodeUtf8 } from "../../tito/src/notebook/decode";
-import { SourceError } from "../../tito/src/notebook/errors";
-import { filterMetadata } from "../../tito/src/notebook/metadata-filter";
-import { parsePercent, writePercent } from "../../tito/src/notebook/percent";
-import { dumpsCompact, pyNumber } from "../../tito/src/notebook/pyjson";
-import { parseYamlHeader, writeYaml } from "../../tito/src/notebook/yaml-header";
+import { assignCellIds, moduleNameFromPath } from "../../core/src/notebook/cell-ids";
+import { decodeUtf8 } from "../../core/src/notebook/decode";
+import { SourceError } from "../../core/src/errors";
+import { filterMetadata } from "../../core/src/notebook/metadata-filter";
+import { parsePercent, writePercent } from "../../core/src/notebook/percent";
+import { dumpsCompact, pyNumber } from "../../core/src/notebook/pyjson";
+import { parseYamlHeader, writeYaml } from "../../core/src/notebook/yaml-header";
 import { thrown } from "./helpers";
 
 test("YAML header: PyYAML quoting and types", () => {

@@ -8,10 +8,10 @@ import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { convertFile } from "../../tito/src/commands/convert";
-import { SourceError } from "../../tito/src/notebook/errors";
-import { parseIpynb, writeIpynb } from "../../tito/src/notebook/ipynb";
-import { parsePercent, writePercent } from "../../tito/src/notebook/percent";
-import { validateModule } from "../../tito/src/notebook/validate";
+import { SourceError } from "../../core/src/errors";
+import { parseIpynb, writeIpynb } from "../../core/src/notebook/ipynb";
+import { parsePercent, writePercent } from "../../core/src/notebook/percent";
+import { validateModule } from "../../core/src/notebook/validate";
 import { fixtureNames, readFixture } from "./helpers";
 
 /** A small deterministic PRNG (mulberry32), so failures reproduce. */

@@ -1,8 +1,8 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { parseIpynb, splitLinesKeepEnds, writeIpynb } from "../../tito/src/notebook/ipynb";
-import { parsePercent } from "../../tito/src/notebook/percent";
-import { SourceError } from "../../tito/src/notebook/errors";
+import { parseIpynb, splitLinesKeepEnds, writeIpynb } from "../../core/src/notebook/ipynb";
+import { parsePercent } from "../../core/src/notebook/percent";
+import { SourceError } from "../../core/src/errors";
 import { MODULE_SOURCE, thrown } from "./helpers";
 
 test("writes what Jupyter writes: sorted keys, 1-space indent, source as lines, final newline", () => {

@@ -1,6 +1,6 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { LineLexer, type LineStart } from "../../tito/src/notebook/ts-lexer";
+import { LineLexer, type LineStart } from "../../core/src/notebook/ts-lexer";
 
 /** Where each line starts, after feeding the previous ones. */
 function starts(src: string): LineStart[] {

@@ -1,7 +1,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { findRegions, parseDirectives, stripDirectives } from "../../tito/src/notebook/markers";
-import { SourceError } from "../../tito/src/notebook/errors";
+import { findRegions, parseDirectives, stripDirectives } from "../../core/src/notebook/markers";
+import { SourceError } from "../../core/src/errors";
 import { thrown } from "./helpers";
 
 const CELL = [

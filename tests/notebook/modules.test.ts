@@ -5,7 +5,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { checkRoundTrips } from "../../tito/src/notebook/roundtrip";
+import { checkRoundTrips } from "../../core/src/notebook/roundtrip";
 
 const root = join(__dirname, "../../modules");
 const sources = existsSync(root)

@@ -1,7 +1,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { parsePercent, writePercent } from "../../tito/src/notebook/percent";
-import { SourceError } from "../../tito/src/notebook/errors";
+import { parsePercent, writePercent } from "../../core/src/notebook/percent";
+import { SourceError } from "../../core/src/errors";
 import { MODULE_SOURCE, thrown } from "./helpers";
 
 const HEADERLESS = "// %%\nconst a = 1;\n";

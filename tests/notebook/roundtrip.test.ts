@@ -5,10 +5,10 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { parseIpynb, writeIpynb } from "../../tito/src/notebook/ipynb";
-import { parsePercent, writePercent } from "../../tito/src/notebook/percent";
-import { checkRoundTrips } from "../../tito/src/notebook/roundtrip";
-import { checkCanonical } from "../../tito/src/notebook/validate";
+import { parseIpynb, writeIpynb } from "../../core/src/notebook/ipynb";
+import { parsePercent, writePercent } from "../../core/src/notebook/percent";
+import { checkRoundTrips } from "../../core/src/notebook/roundtrip";
+import { checkCanonical } from "../../core/src/notebook/validate";
 import { FIXTURES, fixtureNames, readFixture } from "./helpers";
 
 const viaIpynb = (text: string, file: string) =>

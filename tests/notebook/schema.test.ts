@@ -6,12 +6,12 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { parseIpynb, writeIpynb } from "../../tito/src/notebook/ipynb";
-import { parsePercent } from "../../tito/src/notebook/percent";
-import type { Notebook } from "../../tito/src/notebook/types";
+import { parseIpynb, writeIpynb } from "../../core/src/notebook/ipynb";
+import { parsePercent } from "../../core/src/notebook/percent";
+import type { Notebook } from "../../core/src/notebook/types";
 import { fixtureNames, readFixture } from "./helpers";
 
-const schemaPath = join(__dirname, "../../tito/src/notebook/schema/nbformat.v4.5.schema.json");
+const schemaPath = join(__dirname, "../../core/src/notebook/schema/nbformat.v4.5.schema.json");
 const schema = JSON.parse(readFileSync(schemaPath, "utf8")) as Record<string, unknown>;
 delete schema.$schema;
 const validate = new Ajv({ strict: false, allErrors: true, validateFormats: false }).compile(

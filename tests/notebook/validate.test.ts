@@ -1,7 +1,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { parsePercent } from "../../tito/src/notebook/percent";
-import { validateModule } from "../../tito/src/notebook/validate";
+import { parsePercent } from "../../core/src/notebook/percent";
+import { validateModule } from "../../core/src/notebook/validate";
 import { MODULE_SOURCE, readFixture } from "./helpers";
 
 function problems(src: string): string[] {

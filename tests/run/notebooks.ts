@@ -1,6 +1,6 @@
 // Small in-memory notebooks for the runner tests.
-import type { Cell, Notebook } from "../../tito/src/notebook/types";
-import { TSLAB_KERNELSPEC, TSLAB_LANGUAGE_INFO } from "../../tito/src/notebook/types";
+import type { Cell, Notebook } from "../../core/src/notebook/types";
+import { TSLAB_KERNELSPEC, TSLAB_LANGUAGE_INFO } from "../../core/src/notebook/types";
 
 export function code(source: string, id?: string): Cell {
   return {

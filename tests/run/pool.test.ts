@@ -3,8 +3,8 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { KernelClient } from "../../tito/src/kernel/client";
-import { BatchError, KernelPool, runNotebooks } from "../../tito/src/run/pool";
+import { KernelClient } from "../../core/src/kernel/client";
+import { BatchError, KernelPool, runNotebooks } from "../../core/src/run/pool";
 
 const ROOT = join(__dirname, "..", "..");
 

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { writeIpynb } from "../../tito/src/notebook/ipynb";
+import { writeIpynb } from "../../core/src/notebook/ipynb";
 import { loadRunnable } from "../../tito/src/run/load";
 import { code, markdown, notebook } from "./notebooks";
 
@@ -30,7 +30,7 @@ function tito(...args: string[]) {
 
 function nbformatValidator() {
   const schema = JSON.parse(
-    readFileSync(join(ROOT, "tito/src/notebook/schema/nbformat.v4.5.schema.json"), "utf8"),
+    readFileSync(join(ROOT, "core/src/notebook/schema/nbformat.v4.5.schema.json"), "utf8"),
   );
   delete schema.$schema; // draft-04; ajv reads it fine as its default draft
   return new Ajv({ strict: false, allErrors: true }).compile(schema);

@@ -3,10 +3,10 @@
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { KernelClient } from "../../tito/src/kernel/client";
-import { SourceError } from "../../tito/src/notebook/errors";
-import type { CodeCell, Notebook } from "../../tito/src/notebook/types";
-import { runNotebook } from "../../tito/src/run/runner";
+import { KernelClient } from "../../core/src/kernel/client";
+import { SourceError } from "../../core/src/errors";
+import type { CodeCell, Notebook } from "../../core/src/notebook/types";
+import { runNotebook } from "../../core/src/run/runner";
 import { code, markdown, notebook } from "./notebooks";
 
 const ROOT = join(__dirname, "..", "..");

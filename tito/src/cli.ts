@@ -3,7 +3,7 @@
 // pay for loading the kernel client or the grader.
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { isSourceError } from "./notebook/errors";
+import { isSourceError } from "@tinytorch-ts/core";
 
 export interface Command {
   summary: string;

@@ -3,7 +3,7 @@
 // order between modules) is wrong, nothing is written and the previous outputs stay untouched.
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { SourceError } from "../notebook/errors";
+import { SourceError } from "@tinytorch-ts/core";
 import { checkImports } from "../export/import-check";
 import { renderIndex } from "../export/package-file";
 import type { Tier } from "../transforms/strip-solutions";

@@ -4,12 +4,19 @@
 // The key includes the kit's code so that changing a transform can never serve stale output.
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
-import { writeFileAtomic } from "../notebook/atomic";
+import { dirname, join } from "node:path";
+import { writeFileAtomic } from "@tinytorch-ts/core";
 import type { ModuleResult } from "./module-build";
 
 const CACHE_VERSION = 1;
-const KIT_DIRS = ["notebook", "transforms", "export", "build"];
+/** The code that decides build output: tito's build side and the core's notebook format. */
+const KIT_DIRS: [label: string, dir: string][] = [
+  ["notebook", dirname(require.resolve("@tinytorch-ts/core/notebook"))],
+  ["core", dirname(require.resolve("@tinytorch-ts/core"))],
+  ["transforms", join(__dirname, "..", "transforms")],
+  ["export", join(__dirname, "..", "export")],
+  ["build", __dirname],
+];
 let kitHashMemo: string | undefined;
 
 /** Hash of the code that decides build output, plus the tools whose output we embed. */
@@ -17,12 +24,11 @@ export function kitHash(): string {
   if (kitHashMemo) return kitHashMemo;
   const h = createHash("sha256").update(`v${CACHE_VERSION}\n`);
   const src = join(__dirname, "..");
-  for (const dir of KIT_DIRS) {
-    const abs = join(src, dir);
+  for (const [label, abs] of KIT_DIRS) {
     if (!existsSync(abs)) continue;
     for (const f of readdirSync(abs).sort()) {
       if (!f.endsWith(".ts")) continue;
-      h.update(`${dir}/${f}\n`)
+      h.update(`${label}/${f}\n`)
         .update(readFileSync(join(abs, f)))
         .update("\n");
     }

@@ -2,7 +2,7 @@
 // module sources under it, `modules/NN_name/name_dev.ts`, in course order.
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { SourceError } from "../notebook/errors";
+import { SourceError } from "@tinytorch-ts/core";
 
 export interface ModuleInfo {
   /** "01" */

@@ -1,10 +1,9 @@
 // Builds a module's grading manifest from its student and grading notebooks, which hold the same
 // cells in the same order (the pipeline runs the same cell-removing stages for both).
 import { createHash } from "node:crypto";
-import type { Cell, Notebook } from "../notebook/types";
-import { TSLAB_KERNELSPEC } from "../notebook/types";
+import { type Cell, type Notebook, TSLAB_KERNELSPEC } from "@tinytorch-ts/core/notebook";
 import { isGradeCell, isSolutionCell } from "../transforms/cells";
-import type { GradingManifest, ManifestCell, ManifestCellRole } from "./manifest-types";
+import type { GradingManifest, ManifestCell, ManifestCellRole } from "@tinytorch-ts/core";
 
 export function sha256(text: string): string {
   return createHash("sha256").update(text).digest("hex");

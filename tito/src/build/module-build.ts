@@ -1,10 +1,8 @@
 // Everything one module source produces: its student notebook, its grading manifest and its
 // reference package files. Pure given the source text (and the kit's code), so the result can be
 // cached by content hash.
-import { SourceError } from "../notebook/errors";
-import { writeIpynb } from "../notebook/ipynb";
-import { parsePercent } from "../notebook/percent";
-import { validateModule } from "../notebook/validate";
+import { SourceError } from "@tinytorch-ts/core";
+import { writeIpynb, parsePercent, validateModule } from "@tinytorch-ts/core/notebook";
 import { exportNotebook } from "../export/export-notebook";
 import { noFormatting, type Formatter } from "../export/format";
 import { BUILD_PROVENANCE } from "../export/package-file";

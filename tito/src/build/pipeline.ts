@@ -5,7 +5,7 @@
 //             everything else (metadata, checksums) from the student notebook, cell by cell
 //   package : the source a student package is exported from (no solutions, hidden cells kept
 //             because `//| hide` cells may be exported)
-import type { Notebook, Transform } from "../notebook/types";
+import type { Notebook, Transform } from "@tinytorch-ts/core/notebook";
 import { addChecksums } from "../transforms/checksum";
 import { clearHiddenTests } from "../transforms/clear-hidden-tests";
 import { clearOutputs } from "../transforms/clear-outputs";

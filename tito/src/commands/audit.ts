@@ -1,9 +1,15 @@
 // `tito audit [NN...]` (instructor command, run in CI)
 import { join } from "node:path";
-import { auditModule, formatAudit, studentNotebookPath } from "../../../grader/src/audit";
-import { numberOption, parseArgs, UsageError } from "../../../grader/src/cli-args";
-import { REPO_ROOT } from "../../../grader/src/kernel-session";
-import { findManifest, listManifests, MANIFEST_DIR } from "../../../grader/src/manifest-store";
+import {
+  auditModule,
+  formatAudit,
+  studentNotebookPath,
+  REPO_ROOT,
+  findManifest,
+  listManifests,
+  MANIFEST_DIR,
+} from "@tinytorch-ts/grader";
+import { numberOption, parseArgs, UsageError } from "@tinytorch-ts/core";
 
 export const summary = "grade every untouched student notebook; fail if any test passes without work"; // prettier-ignore
 

@@ -2,12 +2,17 @@
 // The output is computed in full before anything is written, and written atomically, so bad
 // input leaves no partial file and never destroys an existing one.
 import { existsSync, readFileSync } from "node:fs";
-import { writeFileAtomic } from "../notebook/atomic";
-import { decodeUtf8 } from "../notebook/decode";
-import { isSourceError } from "../notebook/errors";
-import { parseIpynb, writeIpynb } from "../notebook/ipynb";
-import { parsePercent, writePercent } from "../notebook/percent";
-import { checkRoundTrips, kindOfPath, type SourceKind } from "../notebook/roundtrip";
+import { writeFileAtomic, isSourceError } from "@tinytorch-ts/core";
+import {
+  decodeUtf8,
+  parseIpynb,
+  writeIpynb,
+  parsePercent,
+  writePercent,
+  checkRoundTrips,
+  kindOfPath,
+  type SourceKind,
+} from "@tinytorch-ts/core/notebook";
 
 export const summary = "convert a module source .ts <-> .ipynb (jupytext percent format)";
 

@@ -1,9 +1,13 @@
 // `tito grade <submissions> --module NN` (instructor command)
 import { resolve } from "node:path";
-import { findSubmissions, gradeBatch } from "../../../grader/src/batch";
-import { numberOption, parseArgs, UsageError } from "../../../grader/src/cli-args";
-import { findManifest, readManifest } from "../../../grader/src/manifest-store";
-import { ProgressBar } from "../../../grader/src/progress";
+import {
+  findSubmissions,
+  gradeBatch,
+  findManifest,
+  readManifest,
+  ProgressBar,
+} from "@tinytorch-ts/grader";
+import { numberOption, parseArgs, UsageError } from "@tinytorch-ts/core";
 
 export const summary = "grade student notebooks with hidden tests in sandboxed kernels";
 

@@ -1,10 +1,8 @@
 // `tito gradebook [--csv [FILE]]` (instructor command)
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
-import { parseArgs, UsageError } from "../../../grader/src/cli-args";
-import { Gradebook } from "../../../grader/src/gradebook";
-import { gradebookCsv } from "../../../grader/src/gradebook-csv";
-import { writeFileAtomic } from "../notebook/atomic";
+import { parseArgs, UsageError, writeFileAtomic } from "@tinytorch-ts/core";
+import { Gradebook, gradebookCsv } from "@tinytorch-ts/grader";
 
 export const summary = "show the gradebook, or export it as CSV";
 

@@ -1,8 +1,7 @@
 // `tito gradescope <module> <out.zip>` (instructor command)
 import { resolve } from "node:path";
-import { parseArgs, UsageError } from "../../../grader/src/cli-args";
-import { writeGradescopeZip } from "../../../grader/src/gradescope-bundle";
-import { findManifest, readManifest } from "../../../grader/src/manifest-store";
+import { parseArgs, UsageError } from "@tinytorch-ts/core";
+import { writeGradescopeZip, findManifest, readManifest } from "@tinytorch-ts/grader";
 
 export const summary = "write a Gradescope autograder bundle (setup.sh, run_autograder) for a module"; // prettier-ignore
 

@@ -3,20 +3,20 @@
 // bad file costs nothing and leaves nothing behind; outputs are written atomically.
 import { cpus } from "node:os";
 import { resolve } from "node:path";
-import type { CellRun, KernelStartOptions } from "../kernel/client";
-import { writeFileAtomic } from "../notebook/atomic";
-import { isSourceError } from "../notebook/errors";
-import { writeIpynb } from "../notebook/ipynb";
-import type { Notebook } from "../notebook/types";
+import type { CellRun, KernelStartOptions } from "@tinytorch-ts/core/kernel";
+import { writeFileAtomic, isSourceError } from "@tinytorch-ts/core";
+import { writeIpynb, type Notebook } from "@tinytorch-ts/core/notebook";
 import { loadRunnable, type RunnableNotebook } from "../run/load";
 import {
   DEFAULT_CELL_TIMEOUT_MS,
   DEFAULT_OUTPUT_LIMIT,
   parseSeconds,
   seconds,
-} from "../run/limits";
-import { BatchError, runNotebooks } from "../run/pool";
-import { runNotebook, type NotebookRun } from "../run/runner";
+  BatchError,
+  runNotebooks,
+  runNotebook,
+  type NotebookRun,
+} from "@tinytorch-ts/core/run";
 
 export const summary = "execute notebooks in tslab kernels (no Python) and report every cell";
 

@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import Module from "node:module";
 import { dirname } from "node:path";
 import type * as TS from "typescript";
-import { SourceError } from "../notebook/errors";
+import { SourceError } from "@tinytorch-ts/core";
 
 let tsModule: typeof TS | undefined;
 

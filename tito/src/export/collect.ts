@@ -1,9 +1,8 @@
 // Finds a module's exported cells: `//| default_exp core.tensor` names the module's package file,
 // `//| export` sends a cell there with `export` added to its declarations, `//| exporti` sends it
 // without (internal helpers), and `//| export nn.layers` sends one cell to another file.
-import { parseDirectives } from "../notebook/markers";
-import { SourceError } from "../notebook/errors";
-import type { Notebook } from "../notebook/types";
+import { parseDirectives, type Notebook } from "@tinytorch-ts/core/notebook";
+import { SourceError } from "@tinytorch-ts/core";
 import { prepareExportCell } from "./cell-code";
 import type { ExportChunk } from "./package-file";
 import { dottedToPackagePath } from "./package-paths";

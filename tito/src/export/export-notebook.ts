@@ -1,8 +1,8 @@
 // From a module notebook to the text of its package files: collect the exported cells, group
 // them by target file, render each file. Used by the build (reference package), the
 // release (package from stripped sources) and `tito export` (a student's own package).
-import { SourceError } from "../notebook/errors";
-import type { Notebook } from "../notebook/types";
+import { SourceError } from "@tinytorch-ts/core";
+import type { Notebook } from "@tinytorch-ts/core/notebook";
 import { collectExports, type CellLocator } from "./collect";
 import { noFormatting, type Formatter } from "./format";
 import {

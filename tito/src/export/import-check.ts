@@ -4,8 +4,8 @@
 // (import/export-from declarations, `import x = require()`, `require()` and `import()` calls).
 // Relative imports are rejected too: a notebook runs from notebooks/, the package from
 // tinytorch-ts/dist/, so a relative path cannot mean the same file in both.
-import { SourceError } from "../notebook/errors";
-import type { Notebook } from "../notebook/types";
+import { SourceError } from "@tinytorch-ts/core";
+import type { Notebook } from "@tinytorch-ts/core/notebook";
 import { typescript } from "./cell-code";
 import { PACKAGE_NAME, packagePathOf } from "./package-paths";
 import type * as TS from "typescript";

@@ -2,7 +2,7 @@
 // the bundle has no tsconfig.base.json), the kit support code, and the student commands of tito.
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
-import { writeFileAtomic } from "../notebook/atomic";
+import { writeFileAtomic } from "@tinytorch-ts/core";
 import { KIT_ROOT } from "../student/compile-package";
 
 /** The commands a student gets; everything else in tito/src/commands stays with instructors. */
@@ -77,6 +77,8 @@ export function copyKitFiles(courseRoot: string, bundle: string): string[] {
   const tito = join(KIT_ROOT, "tito");
   copyTree(join(tito, "src"), join(bundle, "tito", "src"), keepToolFile, copied);
   copyTree(join(tito, "bin"), join(bundle, "tito", "bin"), () => true, copied);
+  // The shared core (notebook format, kernel client, runner) the student commands import.
+  copyTree(join(KIT_ROOT, "core", "src"), join(bundle, "core", "src"), () => true, copied);
   const support = existsSync(join(courseRoot, "tinytorch-ts", "src", "support"))
     ? join(courseRoot, "tinytorch-ts", "src", "support")
     : join(KIT_ROOT, "tinytorch-ts", "src", "support");
@@ -92,6 +94,7 @@ export function copyKitFiles(courseRoot: string, bundle: string): string[] {
 export function writePackageMetadata(courseRoot: string, bundle: string): void {
   const kitPkg = readJson(join(KIT_ROOT, "package.json"));
   const titoPkg = readJson(join(KIT_ROOT, "tito", "package.json"));
+  const corePkg = readJson(join(KIT_ROOT, "core", "package.json"));
   const pkgJsonPath = existsSync(join(courseRoot, "tinytorch-ts", "package.json"))
     ? join(courseRoot, "tinytorch-ts", "package.json")
     : join(KIT_ROOT, "tinytorch-ts", "package.json");
@@ -106,10 +109,16 @@ export function writePackageMetadata(courseRoot: string, bundle: string): void {
     join(bundle, "tinytorch-ts", "tsconfig.json"),
     JSON.stringify(PACKAGE_TSCONFIG, null, 2) + "\n",
   );
+  writeFileAtomic(join(bundle, "core", "package.json"), JSON.stringify(corePkg, null, 2) + "\n");
   writeFileAtomic(
     join(bundle, "tito", "package.json"),
     JSON.stringify(
-      { ...titoPkg, description: "The student commands of the course: export, test, status." },
+      {
+        ...titoPkg,
+        description: "The student commands of the course: export, test, status.",
+        // The grader stays with instructors: the bundle's tito depends on the core alone.
+        dependencies: { [String(corePkg.name)]: String(corePkg.version) },
+      },
       null,
       2,
     ) + "\n",
@@ -121,7 +130,7 @@ export function writePackageMetadata(courseRoot: string, bundle: string): void {
     private: true,
     description:
       "Your copy of the tinytorch-ts course: notebooks, your package, and the tito commands.",
-    workspaces: ["tinytorch-ts", "tito"],
+    workspaces: ["core", "tinytorch-ts", "tito"],
     scripts: {
       notebook: "jupyter notebook notebooks",
       status: "tito status",

@@ -11,10 +11,8 @@ import {
   symlinkSync,
 } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { writeFileAtomic } from "../notebook/atomic";
-import { SourceError } from "../notebook/errors";
-import { writeIpynb } from "../notebook/ipynb";
-import type { Notebook } from "../notebook/types";
+import { writeFileAtomic, SourceError } from "@tinytorch-ts/core";
+import { writeIpynb, type Notebook } from "@tinytorch-ts/core/notebook";
 import { collectExports } from "../export/collect";
 import { exportNotebook } from "../export/export-notebook";
 import { checkImports, findPackageImports } from "../export/import-check";

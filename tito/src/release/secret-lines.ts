@@ -12,8 +12,7 @@
 //   (`}`, `return x;`, `i++`) or is a single word between punctuation (`confidenceLevel,` in an
 //   object literal, `total;` from tsc's emit of a class field): such lines appear everywhere
 //   and say nothing about a solution.
-import { findRegions } from "../notebook/markers";
-import type { Notebook } from "../notebook/types";
+import { findRegions, type Notebook } from "@tinytorch-ts/core/notebook";
 import { isGradeCell, isSolutionCell, sourceLines } from "../transforms/cells";
 import { regionFate, type Tier } from "../transforms/strip-solutions";
 

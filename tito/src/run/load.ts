@@ -4,11 +4,8 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, relative, resolve } from "node:path";
 import { findRoot, listModules } from "../build/discover";
-import { decodeUtf8 } from "../notebook/decode";
-import { parseIpynb } from "../notebook/ipynb";
-import { parsePercent } from "../notebook/percent";
-import type { Notebook } from "../notebook/types";
-import { checkRunnable } from "./runner";
+import { decodeUtf8, parseIpynb, parsePercent, type Notebook } from "@tinytorch-ts/core/notebook";
+import { checkRunnable } from "@tinytorch-ts/core/run";
 
 export interface RunnableNotebook {
   kind: "ipynb" | "module";

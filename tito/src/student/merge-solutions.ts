@@ -1,7 +1,7 @@
 // A student's work is their solution cells, found by grade_id. Everything else (tests, provided
 // code, explanations) is taken from the released originals, exactly as the grader does, so that
 // editing a test cell never changes a result and deleting a cell never breaks the package.
-import type { Cell, Notebook } from "../notebook/types";
+import type { Cell, Notebook } from "@tinytorch-ts/core/notebook";
 import { gradeId, isLockedOrGradeCell, isSolutionCell } from "../transforms/cells";
 
 const DIRECTIVE = /^\s*\/\/\|/;

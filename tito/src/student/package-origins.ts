@@ -1,7 +1,7 @@
 // How a student's package files name where their code came from: the cell of the student's own
 // notebook (1-based, as Jupyter shows them top to bottom), and the exercise's grade_id when it
 // has one. Cells hidden from students (`//| hide`) are provided code.
-import type { Notebook } from "../notebook/types";
+import type { Notebook } from "@tinytorch-ts/core/notebook";
 import type { Provenance } from "../export/package-file";
 
 export const STUDENT_PROVENANCE = (notebook: string): Provenance => ({

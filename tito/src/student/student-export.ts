@@ -4,9 +4,8 @@
 // parse or type-check, nothing is written and the package stays as it was.
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { writeFileAtomic } from "../notebook/atomic";
-import { SourceError } from "../notebook/errors";
-import { parseIpynb } from "../notebook/ipynb";
+import { writeFileAtomic, SourceError } from "@tinytorch-ts/core";
+import { parseIpynb } from "@tinytorch-ts/core/notebook";
 import { prepareExportCell } from "../export/cell-code";
 import { exportNotebook } from "../export/export-notebook";
 import { gradeId, isSolutionCell } from "../transforms/cells";

@@ -7,7 +7,7 @@
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { parseIpynb } from "../notebook/ipynb";
+import { parseIpynb } from "@tinytorch-ts/core/notebook";
 import { gradeId, isSolutionCell } from "../transforms/cells";
 import { studentSolutions } from "./merge-solutions";
 import { readCourse, readReleasedModule, readStatus } from "./workspace";

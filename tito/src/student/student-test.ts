@@ -6,9 +6,8 @@
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { parseIpynb } from "../notebook/ipynb";
-import type { Notebook } from "../notebook/types";
-import { runNotebook, type NotebookRun } from "../run/runner";
+import { parseIpynb, type Notebook } from "@tinytorch-ts/core/notebook";
+import { runNotebook, type NotebookRun } from "@tinytorch-ts/core/run";
 import { gradeId, isGradeCell, isSolutionCell } from "../transforms/cells";
 import { mergeStudentWork } from "./merge-solutions";
 import {

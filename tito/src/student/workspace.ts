@@ -8,8 +8,8 @@
 //   .tito/status.json          results of the student's last `tito test` per module
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { writeFileAtomic } from "../notebook/atomic";
-import type { Notebook } from "../notebook/types";
+import { writeFileAtomic } from "@tinytorch-ts/core";
+import type { Notebook } from "@tinytorch-ts/core/notebook";
 
 export const WORKSPACE_DIR = ".tito";
 

@@ -1,6 +1,6 @@
 // What a cell is, for the transforms: nbgrader's flags decide how a cell is treated in the
 // student notebook (stubbed, locked, checksummed) and how the grader uses it.
-import type { Cell, CodeCell, Notebook } from "../notebook/types";
+import type { Cell, CodeCell, Notebook } from "@tinytorch-ts/core/notebook";
 
 /** A cell the student writes in (nbgrader `solution: true`). */
 export function isSolutionCell(cell: Cell): boolean {

@@ -2,7 +2,7 @@
 // nbgrader flags. The grader recomputes it on a submission to report (not to trust) edits to
 // cells the student was not meant to change. `cellChecksum` is the one definition both sides use.
 import { createHash } from "node:crypto";
-import type { Cell, Notebook } from "../notebook/types";
+import type { Cell, Notebook } from "@tinytorch-ts/core/notebook";
 import { isLockedOrGradeCell, mapCells } from "./cells";
 
 export function cellChecksum(cell: Cell): string {

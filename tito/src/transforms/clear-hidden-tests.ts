@@ -1,7 +1,6 @@
 // Hidden tests live inside grade cells between BEGIN/END HIDDEN TESTS markers. Students get the
 // grade cell without them (markers included); the grader restores them from the manifest.
-import { findRegions } from "../notebook/markers";
-import type { CellType, Notebook } from "../notebook/types";
+import { findRegions, type CellType, type Notebook } from "@tinytorch-ts/core/notebook";
 import { isGradeCell, mapCells, sourceLines } from "./cells";
 
 export function removeHiddenTests(source: string, cellType: CellType = "code"): string {

@@ -1,6 +1,6 @@
 // Student notebooks ship without outputs or execution counts: outputs of the reference run
 // would show the solution's results (and sometimes its code, in tracebacks).
-import type { Notebook } from "../notebook/types";
+import type { Notebook } from "@tinytorch-ts/core/notebook";
 import { mapCells } from "./cells";
 
 export function clearOutputs(nb: Notebook): Notebook {

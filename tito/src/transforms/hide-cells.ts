@@ -1,7 +1,6 @@
 // `//| hide` cells are instructor-only (setup, exported helpers students need not read): they
 // stay in the package export but are left out of student notebooks and grading manifests.
-import { parseDirectives } from "../notebook/markers";
-import type { Cell, Notebook } from "../notebook/types";
+import { parseDirectives, type Cell, type Notebook } from "@tinytorch-ts/core/notebook";
 
 export function isHiddenCell(cell: Cell): boolean {
   return cell.cell_type === "code" && parseDirectives(cell.source).some((d) => d.name === "hide");

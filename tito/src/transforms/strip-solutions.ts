@@ -5,8 +5,7 @@
 //   scaffold   : given to every student (markers removed, code kept)
 //   instructor : removed without a stub (notes for teaching staff only)
 //   challenge  : given in the default tier, an exercise in the challenge tier
-import { findRegions } from "../notebook/markers";
-import type { Cell, Notebook, Transform } from "../notebook/types";
+import { findRegions, type Cell, type Notebook, type Transform } from "@tinytorch-ts/core/notebook";
 import { gradeId, isSolutionCell, mapCells, sourceLines } from "./cells";
 
 export type Tier = "default" | "challenge";

@@ -4,7 +4,7 @@
 // The reader accepts any 4.x notebook, joins list-of-lines fields back into strings and reports
 // structural problems as SourceErrors with the line they occur on.
 import { assignCellIds, isValidCellId, moduleNameFromPath } from "./cell-ids";
-import { SourceError } from "./errors";
+import { SourceError } from "../errors";
 import {
   dumpsIndented,
   jsonTooDeep,

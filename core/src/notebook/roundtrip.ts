@@ -2,7 +2,7 @@
 // .ts -> .ipynb -> .ts is byte-identical, and .ipynb -> .ts -> .ipynb keeps every cell's type,
 // source and metadata (outputs, execution counts and Jupyter's run-state metadata such as
 // `collapsed` or `execution` are dropped, as jupytext drops them).
-import { SourceError } from "./errors";
+import { SourceError } from "../errors";
 import { parseIpynb, writeIpynb } from "./ipynb";
 import { parsePercent, textMetadata, writePercent } from "./percent";
 import { sortKeysDeep } from "./pyjson";

@@ -3,7 +3,7 @@
 // other blank lines belong to the cell above), cell markers inside template literals, block
 // comments and continued strings do not start cells, and malformed marker metadata is an error.
 import { assignCellIds, moduleNameFromPath } from "./cell-ids";
-import { SourceError } from "./errors";
+import { SourceError } from "../errors";
 import { isMarkerLine, parseMarkerLine } from "./marker-line";
 import { LineLexer } from "./ts-lexer";
 import {

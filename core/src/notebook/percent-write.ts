@@ -4,7 +4,7 @@
 // code cell ending inside an unterminated template literal or comment, a title the marker line
 // cannot carry, a carriage return at a line end. Spacing that the default reading would not
 // reproduce is written as an explicit `lines_to_next_cell=N` on the marker.
-import { SourceError } from "./errors";
+import { SourceError } from "../errors";
 import {
   IGNORED_CELL_METADATA,
   isMarkerLine,

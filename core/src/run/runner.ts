@@ -5,7 +5,7 @@
 // killed, every later cell is reported as not run, with the reason, and nothing waits on it.
 import { KernelClient, type CellRun, type KernelStartOptions } from "../kernel/client";
 import { notRun } from "../kernel/execute";
-import { SourceError } from "../notebook/errors";
+import { SourceError } from "../errors";
 import type { Cell, CodeCell, Notebook } from "../notebook/types";
 import { DEFAULT_CELL_TIMEOUT_MS, DEFAULT_OUTPUT_LIMIT, seconds } from "./limits";
 

@@ -3,7 +3,7 @@
 // nbdev-style directives (`//| export`). The build's transforms and the validator share these so
 // that every stage agrees on what a marker is. A marker must stand alone on its line; in code
 // cells, lines inside template literals and block comments are not markers.
-import { SourceError } from "./errors";
+import { SourceError } from "../errors";
 import { LineLexer } from "./ts-lexer";
 import type { CellType } from "./types";
 

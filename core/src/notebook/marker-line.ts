@@ -2,7 +2,7 @@
 // metadata, and writing it back exactly as jupytext does. Unlike jupytext, which silently keeps
 // metadata it cannot parse under `incorrectly_encoded_metadata`, a malformed value is an error
 // here: a typo in nbgrader metadata must not turn a graded cell into an ungraded one.
-import { SourceError } from "./errors";
+import { SourceError } from "../errors";
 import { compareCodePoints, dumpsCompact, jsonTooDeep, scanJsonValue } from "./pyjson";
 import type { CellMetadata, CellType } from "./types";
 

@@ -2,7 +2,7 @@
 // source, reported as SourceErrors with file:line so an instructor can fix them all in one pass.
 // It checks nbgrader metadata (nbgrader's own validity rules), region markers, directives, and
 // that the source is in the canonical form that survives a .ts -> .ipynb -> .ts round trip.
-import { SourceError } from "./errors";
+import { SourceError } from "../errors";
 import { findRegions, misplacedDirectiveLines, parseDirectives, type Region } from "./markers";
 import { writePercent, type ParsedSource } from "./percent";
 import type { Cell } from "./types";

@@ -1,6 +1,6 @@
 // Decoding a source file's bytes. A module source or notebook that is not valid UTF-8 is an
 // error naming the line of the first bad byte, never silently replaced characters.
-import { SourceError } from "./errors";
+import { SourceError } from "../errors";
 
 export function decodeUtf8(bytes: Uint8Array, file: string): string {
   try {

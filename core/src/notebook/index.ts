@@ -1,8 +1,6 @@
 // The notebook format library: percent-format TypeScript sources and .ipynb files, the in-cell
 // marker and directive syntax, and the module validator. See docs/module-format.md.
 export * from "./types";
-export { SourceError, isSourceError } from "./errors";
-export { writeFileAtomic } from "./atomic";
 export { decodeUtf8 } from "./decode";
 export { parsePercent, writePercent, isMagicLine, type ParsedSource } from "./percent";
 export { parseIpynb, writeIpynb, splitLinesKeepEnds } from "./ipynb";
@@ -19,3 +17,4 @@ export {
 } from "./markers";
 export { validateModule, checkCanonical, GRADE_ID_RE, KNOWN_DIRECTIVES } from "./validate";
 export { assignCellIds, isValidCellId, moduleNameFromPath, CELL_ID_RE } from "./cell-ids";
+export { checkRoundTrips, kindOfPath, type SourceKind } from "./roundtrip";

@@ -1,7 +1,7 @@
 // The grading manifest: everything the grader needs to grade one module, written by
 // `tito build` to grader/manifests/NN_name.json (instructor side; never shipped to students).
 // The grader never re-reads module sources: a manifest plus a submission is a whole job.
-import type { CellMetadata, CellType, KernelSpec } from "../notebook/types";
+import type { CellMetadata, CellType, KernelSpec } from "./notebook/types";
 
 /** What a cell is, for grading. */
 export type ManifestCellRole =

@@ -2,7 +2,7 @@
 // jupytext writes it with PyYAML's `safe_dump(..., default_flow_style=False)`; we read and write
 // the subset such headers use (nested block mappings, block sequences of scalars, plain and quoted
 // scalars, `{}` and `[]`), and report anything else as a SourceError rather than guessing.
-import { SourceError } from "./errors";
+import { SourceError } from "../errors";
 
 type Yaml = null | boolean | number | string | Yaml[] | { [key: string]: Yaml };
 

@@ -1,0 +1,7 @@
+// @tinytorch-ts/core: the contract the build, the CLI and the grader share. This entry is
+// deliberately light (no kernel, no notebook parser) so that any command may import it; the
+// heavier parts have their own entries: `@tinytorch-ts/core/notebook`, `/kernel` and `/run`.
+export { SourceError, isSourceError } from "./errors";
+export { writeFileAtomic } from "./atomic";
+export type * from "./manifest-types";
+export { parseArgs, numberOption, UsageError, type ParsedArgs } from "./args";

@@ -1,0 +1,12 @@
+// The tslab kernel client: start a kernel, execute cells with deadlines and output budgets,
+// shut it down. See client.ts.
+export {
+  KernelClient,
+  KernelStartError,
+  type KernelStartOptions,
+  type CellRun,
+  type CellStatus,
+  type ExecuteOptions,
+} from "./client";
+export { notRun } from "./execute";
+export { DEFAULT_OUTPUT_LIMIT_BYTES, formatBytes } from "./outputs";

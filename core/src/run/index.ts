@@ -1,0 +1,5 @@
+// Running whole notebooks: one notebook in a fresh kernel (runner.ts), many through a pool of
+// kernels (pool.ts).
+export { runNotebook, checkRunnable, type RunOptions, type NotebookRun } from "./runner";
+export { KernelPool, BatchError, runNotebooks, startLimited, type BatchOptions } from "./pool";
+export { DEFAULT_CELL_TIMEOUT_MS, DEFAULT_OUTPUT_LIMIT, seconds, parseSeconds } from "./limits";
