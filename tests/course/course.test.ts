@@ -1,3 +1,4 @@
+// test-tier: kernel
 // The real course, end to end, for every module under modules/:
 //  - the reference notebook (the module source itself, solutions and hidden tests included)
 //    runs top to bottom in a real tslab kernel with no failing cell;
