@@ -1,6 +1,7 @@
 // The four MLPerf scenarios of the benchmarking package (generated from module 19). Timing
 // assertions here are lower bounds implied by the work a model does (a model that spins 4 ms
-// cannot answer in less), never speed expectations; speed is reported by bench/benchmarking.ts.
+// cannot answer in less) or exact figures on a virtual clock, never speed expectations that a
+// loaded machine could break; speed is reported by bench/benchmarking.ts.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -17,6 +18,7 @@ import {
   serverScenario,
   singleStreamScenario,
 } from "../../tinytorch-ts/src/perf/benchmarking";
+import { withVirtualClock } from "./virtual-clock";
 
 /** Busy-waits `ms` milliseconds: a synchronous model with a known minimum service time. */
 function spin(ms: number): number {
@@ -27,22 +29,24 @@ function spin(ms: number): number {
 
 test("single stream: one latency per query, in query order, warm-up untimed", async () => {
   let calls = 0;
-  const model = (ms: number): number => {
-    calls++;
-    return spin(ms);
-  };
-  const r = await singleStreamScenario(model, makeSamples([2, 0.2, 0.2, 0.2]), {
-    numQueries: 8,
-    warmup: 3,
-  });
+  const r = await withVirtualClock((advance) =>
+    singleStreamScenario(
+      (ms: number): number => {
+        calls++;
+        advance(ms);
+        return ms;
+      },
+      makeSamples([2, 0.2, 0.2, 0.2]),
+      { numQueries: 8, warmup: 3 },
+    ),
+  );
   assert.is(r.scenario, BenchmarkScenario.SINGLE_STREAM);
   assert.is(calls, 11);
-  assert.is(r.latencies.length, 8);
-  assert.ok(
-    r.latencies[0] >= 0.00199 && r.latencies[4] >= 0.00199,
-    "slow queries keep their place",
+  assert.equal(
+    r.latencies.map((s) => Math.round(s * 1e7) / 1e4),
+    [2, 0.2, 0.2, 0.2, 2, 0.2, 0.2, 0.2],
+    "in query order, slow queries in their place, not sorted",
   );
-  assert.ok(Math.min(...r.latencies.slice(1, 4)) < 0.00199, "not sorted");
   assert.is(r.accuracy, null);
   assert.ok((r.metadata.timerOverheadNs as number) >= 0);
 });
@@ -101,7 +105,8 @@ test("server: queries follow the Poisson schedule and are never issued early", a
   assert.ok(tl.completedS[tl.completedS.length - 1] >= expected[expected.length - 1]);
   assert.is(r.accuracy, 1);
   assert.is(r.metadata.numQueries, expected.length);
-  assert.is(r.metadata.boundMet, true);
+  // Whether the bound is met depends on the machine; that it is judged on the p99 does not.
+  assert.is(r.metadata.boundMet, latencyPercentile(r.latencies, 0.99) <= 0.5);
 });
 
 test("server: queueing delay counts in latency when the model cannot keep up", async () => {
@@ -125,16 +130,21 @@ test("server: queueing delay counts in latency when the model cannot keep up", a
 });
 
 test("server: async queries overlap instead of queueing behind each other", async () => {
+  let inFlight = 0;
+  let mostInFlight = 0;
   const r = await serverScenario(
     async (x: number) => {
+      mostInFlight = Math.max(mostInFlight, ++inFlight);
       await sleep(5);
+      inFlight--;
       return x;
     },
     makeSamples([1], [1]),
     { targetQps: 400, numQueries: 80, seed: 3, warmup: 0 },
   );
-  // Serialised, the 80th query would finish after 400 ms of 5 ms waits.
-  assert.ok(latencyPercentile(r.latencies, 0.5) < 0.05);
+  // Queries arrive every 2.5 ms on average and each waits 5 ms: issued without waiting for the
+  // previous answer, several are in flight at once (however slowly the machine runs them).
+  assert.ok(mostInFlight >= 2, `at most ${mostInFlight} query in flight`);
   assert.ok(r.latencies.every((l) => l >= 0.004));
   assert.is(r.accuracy, 1);
 });

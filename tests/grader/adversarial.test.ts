@@ -1,3 +1,4 @@
+// test-tier: kernel
 // The adversarial submission suite: each hostile notebook is graded in a real, sandboxed tslab
 // kernel, and the test checks both the score and what the feedback says. Every result is also
 // searched for hidden-test text, which must never reach a student.

@@ -1,3 +1,4 @@
+// test-tier: kernel
 // The hole audit: a module whose test passes on the untouched notebook is caught (and the
 // command fails); a module whose tests all need the student's work passes.
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";

@@ -1,3 +1,4 @@
+// test-tier: kernel
 // Batches end to end with real kernels: discovery, one bad submission among good ones, the
 // outputs per student (results.json, feedback page, gradebook rows, CSV), skipping unchanged
 // submissions, and an interrupted run that resumes.

@@ -1,3 +1,4 @@
+// test-tier: kernel
 // The instructor commands as a user runs them: `tito grade` on a folder, then `tito gradebook`
 // (table and CSV), through the real CLI entry point.
 import { spawnSync } from "node:child_process";

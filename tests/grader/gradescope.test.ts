@@ -1,3 +1,4 @@
+// test-tier: kernel
 // The Gradescope bundle, run as Gradescope runs it: the zip is unpacked into a directory laid out
 // like /autograder (source/, submission/, results/), and run_autograder is executed with
 // TITO_AUTOGRADER_ROOT pointing there. npm ci is replaced by a link to this checkout's

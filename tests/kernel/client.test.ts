@@ -1,3 +1,4 @@
+// test-tier: kernel
 // The kernel client against real tslab kernels: outputs, errors, limits and dead kernels.
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -1,3 +1,4 @@
+// test-tier: kernel
 // The kernel pool and batch runner: fresh kernels for every notebook, failures isolated.
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";

@@ -1,3 +1,4 @@
+// test-tier: kernel
 // `tito run` end to end, as a user runs it: real files, a real CLI process, real kernels.
 import Ajv from "ajv";
 import { spawnSync } from "node:child_process";

@@ -1,3 +1,4 @@
+// test-tier: kernel
 // Running whole notebooks in real tslab kernels: outputs filled in, failures stop the run
 // (unless allowed), limits, and dead kernels reported as such.
 import { join } from "node:path";

@@ -1,3 +1,4 @@
+// test-tier: kernel
 // The student commands against a real bundle and real tslab kernels: tito test runs the
 // student's own code (a wrong answer fails although the reference is right), tito export puts
 // the student's code (not the reference) into their package, tito status reports completion.

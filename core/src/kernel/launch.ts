@@ -76,7 +76,23 @@ export interface LaunchInput extends LaunchLimits {
   commandPrefix?: string[];
 }
 
+/**
+ * Set by the test runner for every test file without the `// test-tier: kernel` marker, so that a
+ * fast-tier file that starts a kernel fails at once instead of silently slowing the fast tier.
+ */
+export const FAST_TIER_REFUSAL =
+  "refusing to start a tslab kernel: TITO_TEST_TIER=fast. This test file is in the fast tier; " +
+  "if it needs a kernel, make `// test-tier: kernel` its first line (see docs/contributing.md)";
+
+let refusalPrinted = false;
+
 export function buildLaunch(input: LaunchInput): LaunchPlan {
+  if (process.env.TITO_TEST_TIER === "fast") {
+    // Also on stderr: a test harness may swallow the error (uvu does, in a before hook).
+    if (!refusalPrinted) process.stderr.write(`${FAST_TIER_REFUSAL}\n`);
+    refusalPrinted = true;
+    throw new Error(FAST_TIER_REFUSAL);
+  }
   const tslab = input.tslabBin ?? resolveTslabBin();
   if (!existsSync(tslab)) {
     throw new Error(`tslab is missing: ${tslab} does not exist (run npm ci)`);
