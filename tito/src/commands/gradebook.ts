@@ -4,6 +4,7 @@ import { resolve } from "node:path";
 import { parseArgs, UsageError } from "../../../grader/src/cli-args";
 import { Gradebook } from "../../../grader/src/gradebook";
 import { gradebookCsv } from "../../../grader/src/gradebook-csv";
+import { logLine } from "../../../grader/src/names";
 import { writeFileAtomic } from "../notebook/atomic";
 
 export const summary = "show the gradebook, or export it as CSV";
@@ -50,8 +51,9 @@ export async function run(args: string[]): Promise<number> {
       return 0;
     }
     for (const r of rows) {
-      const note = r.status === "graded" ? "" : `  (${r.status}: ${r.reason ?? ""})`;
-      console.log(`${r.student.padEnd(20)} ${r.module.padEnd(18)} #${r.attempt}  ${r.score}/${r.max_score}${note}`); // prettier-ignore
+      // Ids and reasons come from students: no control characters reach the terminal.
+      const note = r.status === "graded" ? "" : `  (${r.status}: ${logLine(r.reason ?? "")})`;
+      console.log(`${logLine(r.student).padEnd(20)} ${r.module.padEnd(18)} #${r.attempt}  ${r.score}/${r.max_score}${note}`); // prettier-ignore
     }
     if (rows.length === 0) console.log("(no attempts yet)");
     return 0;
