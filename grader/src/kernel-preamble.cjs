@@ -333,7 +333,8 @@ module.exports = function titoPreamble(kernelRequire, config) {
  *   the first could rewrite every stack, and with it the text of every failure.
  * - Symbol.hasInstance is pinned (to undefined, which means the ordinary prototype-chain check)
  *   on every built-in constructor, so `instanceof Float32Array` in kit code cannot be answered
- *   by a function the student defines. Tests still check built-in types by brand.
+ *   by a function the student defines, and the constructors whose statics are inherited cannot
+ *   have their prototype swapped. Tests still check built-in types by brand.
  * - process.stdout and process.stderr are pinned, and their `write` stays a plain data
  *   property (tslab assigns it at the start of every cell): a cell can replace the function,
  *   not turn it into an accessor that keeps what tslab assigns.
@@ -345,7 +346,7 @@ module.exports = function titoPreamble(kernelRequire, config) {
  *   given to student code, so a cell cannot write a line the grader would believe.
  */
 function guardStudentShapedValues(kernelRequire, config, problems) {
-  const { defineProperty, getOwnPropertyDescriptor, getPrototypeOf, hasOwn, freeze } = Object;
+  const { defineProperty, getOwnPropertyDescriptor, getPrototypeOf, hasOwn, freeze, preventExtensions } = Object; // prettier-ignore
   const apply = Reflect.apply;
   const stringify = JSON.stringify;
   const StringCtor = String;
@@ -372,6 +373,15 @@ function guardStudentShapedValues(kernelRequire, config, problems) {
     const C = globalThis[name];
     if (typeof C !== "function" || !C.prototype || hasOwn(C, Symbol.hasInstance)) continue;
     defineProperty(C, Symbol.hasInstance, { value: undefined, writable: false, configurable: false }); // prettier-ignore
+  }
+  // Constructors whose statics are inherited: Float32Array.from is %TypedArray%.from, found
+  // through Float32Array's prototype, which a cell could otherwise swap for its own object
+  // (and the native errors inherit Error's statics the same way). Nothing adds statics to them.
+  const TypedArray = getPrototypeOf(Int8Array);
+  for (const C of [TypedArray, EvalError, RangeError, ReferenceError, SyntaxError, TypeError, URIError, AggregateError]) preventExtensions(C); // prettier-ignore
+  for (const name of config.intrinsics) {
+    const C = globalThis[name];
+    if (typeof C === "function" && getPrototypeOf(C) === TypedArray) preventExtensions(C);
   }
 
   const streams = [];
