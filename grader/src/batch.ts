@@ -12,6 +12,7 @@ import { Gradebook } from "./gradebook";
 import { prepareKernel, type PreparedKernel, type SessionOptions } from "./kernel-session";
 import { ProgressBar } from "./progress";
 import { writeResultsJson } from "./results-json";
+import { safeName } from "./names";
 import { makeScratchRoot } from "./scratch";
 import { sha256Hex } from "./submission";
 import type { SubmissionResult } from "./types";
@@ -22,12 +23,6 @@ export interface Submission {
   file?: string;
   /** Why no notebook was picked. */
   problem?: string;
-}
-
-/** A student name safe as a file name. */
-export function safeName(name: string): string {
-  const cleaned = name.replace(/[^A-Za-z0-9._@-]+/g, "_").replace(/^\.+/, "_");
-  return cleaned === "" ? "_" : cleaned.slice(0, 120);
 }
 
 function notebooksIn(dir: string): string[] {

@@ -4,6 +4,7 @@
 // HTML-escaped (student output is untrusted and may contain markup). The page is self-contained:
 // no scripts, no external resources.
 import { writeFileAtomic } from "@tinytorch-ts/core";
+import { PRINTED_HEADER } from "./results-json";
 import type { SubmissionResult, TestResult } from "./types";
 
 export function escapeHtml(text: string): string {
@@ -23,6 +24,7 @@ h1 { font-size: 1.5rem; } h2 { font-size: 1.2rem; margin-top: 2rem; }
 .passed { border-left: 6px solid #2e7d32; } .failed, .timeout, .died, .not-run { border-left: 6px solid #c62828; }
 .verdict { font-weight: 600; } .points { float: right; }
 pre { background: #f6f8fa; padding: .5rem; overflow-x: auto; white-space: pre-wrap; word-break: break-word; }
+.printed { margin: .5rem 0 0; font-size: .85rem; color: #555; }
 .note { background: #fff8e1; padding: .5rem .75rem; border-radius: 6px; }
 `;
 
@@ -41,7 +43,9 @@ function testBlock(t: TestResult): string {
     `<span class="points">${t.score} / ${t.maxScore}</span>`,
   ];
   if (t.message) parts.push(`<pre class="message">${escapeHtml(t.message)}</pre>`);
-  if (t.output.trim() !== "") parts.push(`<pre class="output">${escapeHtml(t.output)}</pre>`);
+  if (t.output.trim() !== "") {
+    parts.push(`<p class="printed">${escapeHtml(PRINTED_HEADER)}</p>`, `<pre class="output">${escapeHtml(t.output)}</pre>`); // prettier-ignore
+  }
   parts.push("</div>");
   return parts.join("\n");
 }

@@ -18,6 +18,7 @@ import {
   type SessionOptions,
 } from "./kernel-session";
 import { reconstruct } from "./reconstruct";
+import { failureReason } from "./failure-reason";
 import { clipText, hiddenFragments, redact } from "./sanitize";
 import { parseSubmission, sha256Hex } from "./submission";
 import type { SubmissionResult, TestResult, TestStatus } from "./types";
@@ -197,7 +198,7 @@ export async function gradeSubmission(
       output: clipText(redact(stdoutOf(run), hidden), FEEDBACK_OUTPUT_CHARS),
     };
     if (status !== "passed") {
-      const why = run.error ? `${run.error.ename}: ${run.error.evalue}` : (run.reason ?? status);
+      const why = failureReason(run, prepared?.keys.reportKey ?? "");
       test.message = clipText(redact(why, hidden), FEEDBACK_MESSAGE_CHARS);
     }
     return test;

@@ -1,7 +1,9 @@
-// The gradebook as CSV, through a danfo.js DataFrame: one row per student × module (the latest
-// attempt), or per attempt with `all`. danfo's writer does not quote fields, so text that could
-// break a row (commas, quotes, newlines: reasons often have them) is quoted before it goes in.
-import * as dfd from "danfojs-node";
+// The gradebook as CSV: one row per student × module (the latest attempt), or per attempt with
+// `all`. Fields are quoted when they hold a comma, a quote or a line break (reasons often do),
+// and a text field that a spreadsheet would read as a formula is neutralised as OWASP
+// recommends (CSV injection): a field starting with =, +, -, @, tab or carriage return gets a
+// leading single quote and is quoted. A student id is a file name the student chose, so
+// `=HYPERLINK(...)` arrives here as text and must stay text.
 import type { AttemptRow } from "./gradebook";
 
 const COLUMNS: Array<keyof AttemptRow> = [
@@ -18,16 +20,19 @@ const COLUMNS: Array<keyof AttemptRow> = [
   "execution_ms",
 ];
 
-export function csvField(value: unknown): string | number {
-  if (typeof value === "number") return value;
+const FORMULA_START = /^[=+\-@\t\r]/;
+const NEEDS_QUOTES = /[",\r\n]/;
+
+/** One CSV field: numbers as they are; text quoted when needed, formulas neutralised. */
+export function csvField(value: unknown): string {
+  if (typeof value === "number") return Number.isFinite(value) ? String(value) : "";
   const text = value === null || value === undefined ? "" : String(value);
-  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+  if (FORMULA_START.test(text)) return `"'${text.replace(/"/g, '""')}"`;
+  return NEEDS_QUOTES.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
 export function gradebookCsv(rows: AttemptRow[]): string {
-  if (rows.length === 0) return COLUMNS.join(",") + "\n";
-  const records = rows.map((r) => Object.fromEntries(COLUMNS.map((c) => [c, csvField(r[c])])));
-  const df = new dfd.DataFrame(records, { columns: COLUMNS });
-  const text = dfd.toCSV(df) as string;
-  return text.endsWith("\n") ? text : text + "\n";
+  const lines = [COLUMNS.join(",")];
+  for (const r of rows) lines.push(COLUMNS.map((c) => csvField(r[c])).join(","));
+  return lines.join("\n") + "\n";
 }

@@ -7,6 +7,7 @@ import { chmodSync, existsSync, readdirSync, readFileSync, statSync } from "node
 import { join, resolve } from "node:path";
 import { gradeSubmission } from "./grade-submission";
 import { readManifest } from "./manifest-store";
+import { logLine } from "./names";
 import { writeResultsJson } from "./results-json";
 import type { SubmissionResult } from "./types";
 
@@ -74,7 +75,7 @@ if (require.main === module) {
   }
   gradescopeRun(resolve(manifest), root).then(
     (r) => {
-      console.log(`${r.module}: ${r.score}/${r.maxScore} (${r.status}${r.reason ? `: ${r.reason}` : ""})`); // prettier-ignore
+      console.log(logLine(`${r.module}: ${r.score}/${r.maxScore} (${r.status}${r.reason ? `: ${r.reason}` : ""})`)); // prettier-ignore
       process.exit(0);
     },
     (e: unknown) => {

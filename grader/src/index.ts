@@ -39,3 +39,4 @@ export { ProgressBar } from "./progress";
 export { referenceNotebook } from "./reference";
 export { planSandbox, sandboxCapabilities, SANDBOX_USER } from "./sandbox";
 export type * from "./types";
+export { logLine, safeName, stripControl } from "./names";

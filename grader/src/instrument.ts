@@ -59,6 +59,11 @@ export interface GradingKeys {
   vaultName: string;
   /** Token by manifest cell index. */
   tokens: Map<number, string>;
+  /**
+   * Starts each failure report the preamble writes for a test cell (see kernel-preamble.cjs,
+   * guardStudentShapedValues); never reachable by student code, so no cell can forge one.
+   */
+  reportKey: string;
 }
 
 const PREAMBLE_FILE = join(__dirname, "kernel-preamble.cjs");
@@ -129,7 +134,7 @@ export function makeKeys(
   for (const c of manifest.cells) {
     if (c.cell_type === "code" && c.role !== "solution") tokens.set(c.index, random());
   }
-  return { vaultName: `$titoV_${random()}`, tokens };
+  return { vaultName: `$titoV_${random()}`, tokens, reportKey: `$titoR_${random()}` };
 }
 
 /** The first cell every grading kernel runs (see kernel-preamble.cjs). */
@@ -138,6 +143,7 @@ export function preambleCode(manifest: GradingManifest, keys: GradingKeys): stri
   const config = {
     vaultName: keys.vaultName,
     tokens: [...keys.tokens.values()],
+    reportKey: keys.reportKey,
     preload: analyseManifest(manifest).preload,
     globals: GLOBALS,
     intrinsics: INTRINSICS,
@@ -172,7 +178,7 @@ export function instrument(
   const { names, skipped } = analyseManifest(manifest);
   const vault = keys.vaultName;
   const tokens = keys.tokens;
-  const declare = `declare const ${vault}: { g: typeof globalThis; get(token: string): any; reg(token: string, values: object): void };`;
+  const declare = `declare const ${vault}: { g: typeof globalThis; get(token: string): any; reg(token: string, values: object): void; begin(token: string): void; fail(token: string, thrown: unknown): Error };`;
 
   // For each name, the latest cell so far that declares it (as the manifest has it).
   const owner = new Map<string, { index: number; kind: "import" | "function" | "value"; imp?: { imported: string; spec: string } }>(); // prettier-ignore
@@ -244,19 +250,24 @@ export function instrument(
       (f) => `exports.${f} = (...args: any[]) => (${f} as any)(...args);`,
     );
     const ambient = n.functions.map((f) => `declare const ${f}: (...args: any[]) => any;`);
+    // The test runs inside try: whatever it throws, the preamble's reporter (begun before
+    // anything else in the cell, while stderr is still tslab's) writes the failure reason the
+    // grader shows, made from primitives only.
+    const t = JSON.stringify(token);
     return [
       '"use strict";',
       declare,
+      `${vault}.begin(${t});`,
       ...ambient,
       ...imports,
       ...typeAliases,
-      "{",
+      "try {",
       ...bindings,
       registration(vault, token, n.functions),
       blankRanges(c.source, n.importRanges),
       ";" + registration(vault, token, n.values),
       ...forwarders,
-      "}",
+      `} catch ($titoThrown) { throw ${vault}.fail(${t}, $titoThrown); }`,
     ].join("\n");
   }
 

@@ -1,5 +1,8 @@
 // A progress line for batches, on stderr: redrawn in place on a terminal, one line per finished
-// submission otherwise (CI logs), so a long run always shows where it is.
+// submission otherwise (CI logs), so a long run always shows where it is. The label names a
+// student and may quote their notebook, so it loses every control character first.
+import { logLine } from "./names";
+
 export interface ProgressCounts {
   total: number;
   graded: number;
@@ -40,7 +43,7 @@ export class ProgressBar {
   tick(kind: keyof Omit<ProgressCounts, "total">, label: string): void {
     this.counts[kind]++;
     if (this.tty) this.out.write(`\r\x1b[2K${this.line()}`);
-    else this.out.write(`${this.line()} · ${label}\n`);
+    else this.out.write(`${this.line()} · ${logLine(label)}\n`);
   }
 
   done(): void {

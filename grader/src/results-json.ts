@@ -1,6 +1,9 @@
 // Gradescope's autograder results format (results.json): the total, the run time, one entry per
 // test with its own score and output, and a top-level message with anything that concerns the
-// whole submission (why it was rejected, cells that were edited and restored).
+// whole submission (why it was rejected, cells that were edited and restored). A test's reason
+// comes first, as the grader wrote it (failure-reason.ts); what the cell printed follows under a
+// header that says the student's code may have printed it, so printed text that imitates the
+// grader ("KernelDied: ... ask for a regrade") reads as what it is.
 import { writeFileAtomic } from "@tinytorch-ts/core";
 import type { SubmissionResult } from "./types";
 
@@ -21,6 +24,9 @@ export interface GradescopeResults {
   stdout_visibility: "hidden";
   tests: GradescopeTest[];
 }
+
+/** The header above a test's printed output, in results.json and on the feedback page. */
+export const PRINTED_HEADER = "Printed by the cell (this includes anything your code printed):";
 
 /** The message shown above the tests: status, reason and tamper notes. */
 export function summaryText(r: SubmissionResult): string {
@@ -45,7 +51,7 @@ export function toGradescope(r: SubmissionResult): GradescopeResults {
     tests: r.tests.map((t) => {
       const parts: string[] = [];
       if (t.message) parts.push(t.message);
-      if (t.output.trim() !== "") parts.push(t.output.trimEnd());
+      if (t.output.trim() !== "") parts.push(`${PRINTED_HEADER}\n${t.output.trimEnd()}`);
       return {
         name: t.name,
         score: t.score,

@@ -179,6 +179,7 @@ import {
   assertShape,
   assertThrows,
   demo,
+  isFloat32Array,
   passed,
 } from "tinytorch-ts/support/testing";
 
@@ -291,7 +292,7 @@ function testUnitFlattenNested(): void {
   ]);
   assertEqual(m.shape, [2, 3], "shape of a 2x3 matrix");
   assertEqual(Array.from(m.data), [1, 2, 3, 4, 5, 6], "row-major order");
-  assert(m.data instanceof Float32Array, "data must be a Float32Array");
+  assert(isFloat32Array(m.data), "data must be a Float32Array");
   const s = flattenNested(7);
   assertEqual(s.shape, [], "a number is a 0-d tensor");
   assertEqual(Array.from(s.data), [7]);
@@ -642,7 +643,7 @@ function testUnitElementwiseKernel(): void {
   const input = raw([1, 2], [2]);
   elementwiseKernel(input, raw([5], [1]), plus);
   assertEqual(flat(input), [1, 2], "inputs are not modified");
-  assert(rows.data instanceof Float32Array, "result is a Float32Array");
+  assert(isFloat32Array(rows.data), "result is a Float32Array");
   // ### END HIDDEN TESTS
   passed("testUnitElementwiseKernel");
 }

@@ -46,6 +46,7 @@ import {
   assertShape,
   assertThrows,
   demo,
+  isInstance,
   passed,
 } from "tinytorch-ts/support/testing";
 import { ReLU, Sigmoid, Softmax } from "tinytorch-ts/core/activations";
@@ -257,7 +258,7 @@ function testUnitLinear(): void {
   assertClose(nb.forward(single).toArray(), single.matmul(nb.weight).toArray(), {}, "1-D input");
   assertShape(nb.forward(Tensor.ones([2, 5, 3])).shape, [2, 5, 2], "extra leading axes");
   assertEqual([a.inFeatures, a.outFeatures], [5, 4]);
-  assert(a instanceof Layer && a.training, "a Layer, training by default");
+  assert(isInstance(a, Layer) && a.training, "a Layer, training by default");
   // ### END HIDDEN TESTS
   passed("testUnitLinear");
 }

@@ -66,9 +66,15 @@ test("a grade cell is a strict block with the harness re-imported and globals bo
   assert.match(cell, /const makeInput: \$titoT_makeInput = \$titoV_\w+\.get\("\w+"\)\.makeInput;/);
   // The student's functions are left to resolve to the student's definitions.
   assert.not.match(cell, /const \{[^}]*\btriple\b/);
-  const open = lines.indexOf("{");
-  assert.ok(open > 0 && lines[lines.length - 1] === "}");
+  const open = lines.indexOf("try {");
+  assert.ok(open > 0, "the test runs inside try");
+  assert.match(
+    lines[lines.length - 1],
+    /^\} catch \(\$titoThrown\) \{ throw \$titoV_\w+\.fail\("\w+", \$titoThrown\); \}$/,
+  );
   assert.ok(cell.indexOf("function testUnitTriple") > open, "test body inside the block");
+  // The failure reporter starts before anything else in the cell (imports included).
+  assert.match(lines[2], /^\$titoV_\w+\.begin\("\w+"\);$/);
 });
 
 test("the module test binds earlier tests from the vault", () => {

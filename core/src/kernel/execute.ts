@@ -25,6 +25,11 @@ export interface CellRun {
   executionCount: number | null;
   durationMs: number;
   error?: { ename: string; evalue: string };
+  /**
+   * The last 16 KiB of what a failed cell wrote to stderr, kept apart from the output budget
+   * (the grader finds its failure report there).
+   */
+  stderrTail?: string;
   truncated: boolean;
   reason?: string;
 }
@@ -157,6 +162,7 @@ function buildRun(
   };
   if (run.status === "error" && status !== "abort") {
     run.error = deriveError(collector.stderr);
+    run.stderrTail = collector.stderr;
     // tslab printed the message to stderr already; the error output carries ename/evalue
     // for tools, with an empty traceback so front ends do not show it twice.
     if (!collector.hasErrorOutput()) {

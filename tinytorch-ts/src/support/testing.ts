@@ -1,24 +1,129 @@
 // Kit support code: the assertions that visible and hidden tests use.
 //
 // Student code runs in the same JavaScript realm as the tests, so a submission could patch
-// Math.abs, Array.prototype.every or JSON.stringify to make a failing comparison pass. This
-// module captures every built-in it relies on when it is first loaded (the grader loads it
-// before any student cell runs) and freezes its exports, so later patches cannot change how a
-// test decides. A failed check always throws a TestFailure; the grader scores a cell from the
-// kernel's reply status, never from anything printed.
+// Math.abs, Array.prototype.every or JSON.stringify to make a failing comparison pass, or hand a
+// check a value built to answer it: an error whose `message` is an object with
+// `includes: () => true`, a getter or a Proxy; an array made to pass `instanceof Float32Array`
+// (a `Symbol.hasInstance` on the constructor, or a changed prototype). So this module
+// - captures every built-in it relies on when it is first loaded (the grader loads it before any
+//   student cell runs) and calls them through Reflect.apply, never through the value checked;
+// - reads what it compares as primitives it got without running student code: an error's
+//   message is its own data property, and only when it is a string on a real Error, never a
+//   Proxy;
+// - decides what a built-in value is by its brand (the internal slot the engine checks), not by
+//   `instanceof`: see isTypedArray;
+// - freezes its exports, so later patches cannot change how a test decides.
+// A failed check always throws a TestFailure; the grader scores a cell from the kernel's reply
+// status, never from anything printed.
+import { types as utilTypes } from "node:util";
 
 const abs = Math.abs;
 const isArray = Array.isArray;
 const isNaNNumber = Number.isNaN;
 const isFiniteNumber = Number.isFinite;
 const objectIs = Object.is;
+const objectKeys = Object.keys;
 const freeze = Object.freeze;
+const getOwnPropertyDescriptor = Object.getOwnPropertyDescriptor;
+const getPrototypeOf = Object.getPrototypeOf;
+const hasOwn = Object.hasOwn;
 const stringify = JSON.stringify;
 const ErrorCtor = Error;
 const StringCtor = String;
 const apply = Reflect.apply;
+const arrayFrom = Array.from;
 const arrayJoin = Array.prototype.join;
 const arrayPush = Array.prototype.push;
+const stringIncludes = String.prototype.includes;
+const stringSlice = String.prototype.slice;
+const stringStartsWith = String.prototype.startsWith;
+const regExpExec = RegExp.prototype.exec;
+const ordinaryHasInstance = Function.prototype[Symbol.hasInstance];
+const isProxy = utilTypes.isProxy;
+const isNativeError = utilTypes.isNativeError;
+/** %TypedArray%.prototype[Symbol.toStringTag]: the element type's name, or undefined for anything that is not a typed array (a Proxy of one included). */
+const typedArrayTag = (getOwnPropertyDescriptor(
+  getPrototypeOf(Int8Array.prototype) as object,
+  Symbol.toStringTag,
+)?.get ?? (() => undefined)) as (this: unknown) => string | undefined;
+/** %TypedArray%.prototype.length, read from the brand's own slot rather than the object. */
+const typedArrayLength = getOwnPropertyDescriptor(
+  getPrototypeOf(Int8Array.prototype) as object,
+  "length",
+)?.get as (this: unknown) => number;
+
+export type TypedArrayName =
+  | "Int8Array"
+  | "Uint8Array"
+  | "Uint8ClampedArray"
+  | "Int16Array"
+  | "Uint16Array"
+  | "Int32Array"
+  | "Uint32Array"
+  | "Float32Array"
+  | "Float64Array"
+  | "BigInt64Array"
+  | "BigUint64Array";
+
+/**
+ * True when `value` really is a typed array (of the given element type, when `name` is given).
+ * A brand check: `Symbol.hasInstance`, a changed prototype, `Symbol.toStringTag` or a Proxy do
+ * not make a plain array pass, as they would `value instanceof Float32Array`.
+ */
+export function isTypedArray(value: unknown, name?: TypedArrayName): boolean {
+  if (typeof value !== "object" || value === null) return false;
+  const tag = apply(typedArrayTag, value, []);
+  return tag !== undefined && (name === undefined || tag === name);
+}
+
+/** True when `value` is a Float32Array by brand (see isTypedArray). */
+export function isFloat32Array(value: unknown): value is Float32Array {
+  return isTypedArray(value, "Float32Array");
+}
+
+/**
+ * `value instanceof Ctor` as the language defines it for ordinary classes (Ctor.prototype on
+ * value's prototype chain), ignoring any `Symbol.hasInstance` defined on Ctor since. For the
+ * kit's own classes; built-in types are checked by brand (isTypedArray).
+ */
+export function isInstance(
+  value: unknown,
+  Ctor: abstract new (...args: never[]) => unknown,
+): boolean {
+  return apply(ordinaryHasInstance, Ctor, [value]) as boolean;
+}
+
+/** Array.isArray (which sees through a Proxy) or a typed array, by brand. */
+function isList(value: unknown): boolean {
+  return isArray(value) || isTypedArray(value);
+}
+
+function listLength(value: unknown): number {
+  return isTypedArray(value)
+    ? apply(typedArrayLength, value, [])
+    : (value as ArrayLike<unknown>).length;
+}
+
+/**
+ * The message of a thrown value, as a primitive string read without running any of its code:
+ * a thrown string itself, or the own `message` data property of a real (non-Proxy) Error when
+ * it is a string. Anything else (a getter, an object with its own `includes`, a Proxy, a value
+ * with Symbol.toPrimitive) has no message a check can trust: undefined.
+ */
+export function errorMessage(thrown: unknown): string | undefined {
+  if (typeof thrown === "string") return thrown;
+  if (typeof thrown !== "object" || thrown === null) return undefined;
+  if (isProxy(thrown) || !isNativeError(thrown)) return undefined;
+  const desc = getOwnPropertyDescriptor(thrown, "message");
+  if (desc === undefined || !hasOwn(desc, "value")) return undefined;
+  const message: unknown = desc.value;
+  return typeof message === "string" ? message : undefined;
+}
+
+function matches(message: string, pattern: RegExp | string): boolean {
+  if (typeof pattern === "string") return apply(stringIncludes, message, [pattern]) as boolean;
+  return apply(regExpExec, pattern, [message]) !== null;
+}
 
 export class TestFailure extends ErrorCtor {
   constructor(message: string) {
@@ -28,19 +133,22 @@ export class TestFailure extends ErrorCtor {
 }
 freeze(TestFailure.prototype);
 
+function clip(text: string): string {
+  return text.length > 300 ? (apply(stringSlice, text, [0, 300]) as string) + "…" : text;
+}
+
+/** A short text for a failure message. Never throws, whatever the value does when read. */
 function describe(value: unknown): string {
   try {
     const text = stringify(value, (_k, v: unknown) =>
-      ArrayBuffer.isView(v) ? apply(Array.from, Array, [v]) : v,
+      isTypedArray(v) ? apply(arrayFrom, undefined, [v]) : v,
     );
-    return text === undefined
-      ? StringCtor(value)
-      : text.length > 300
-        ? text.slice(0, 300) + "…"
-        : text;
+    if (typeof text === "string") return clip(text);
   } catch {
-    return StringCtor(value);
+    // fall through: a cycle, a BigInt, or a getter that throws
   }
+  if (typeof value !== "object" && typeof value !== "function") return clip(StringCtor(value));
+  return "(a value that cannot be shown)";
 }
 
 function fail(message: string, context?: string): never {
@@ -55,18 +163,19 @@ export function assert(condition: unknown, message = "assertion failed"): assert
 function deepEqual(a: unknown, b: unknown): boolean {
   if (objectIs(a, b)) return true;
   if (typeof a === "number" && typeof b === "number") return a === b;
-  const aList = isArray(a) || ArrayBuffer.isView(a);
-  const bList = isArray(b) || ArrayBuffer.isView(b);
+  const aList = isList(a);
+  const bList = isList(b);
   if (aList && bList) {
     const x = a as ArrayLike<unknown>;
     const y = b as ArrayLike<unknown>;
-    if (x.length !== y.length) return false;
-    for (let i = 0; i < x.length; i++) if (!deepEqual(x[i], y[i])) return false;
+    const n = listLength(x);
+    if (n !== listLength(y)) return false;
+    for (let i = 0; i < n; i++) if (!deepEqual(x[i], y[i])) return false;
     return true;
   }
   if (a && b && typeof a === "object" && typeof b === "object" && !aList && !bList) {
-    const ka = Object.keys(a as object);
-    const kb = Object.keys(b as object);
+    const ka = objectKeys(a);
+    const kb = objectKeys(b);
     if (ka.length !== kb.length) return false;
     for (let i = 0; i < ka.length; i++) {
       const k = ka[i];
@@ -95,9 +204,10 @@ export interface Tolerance {
 function flatten(value: unknown, out: number[]): void {
   if (typeof value === "number") {
     apply(arrayPush, out, [value]);
-  } else if (isArray(value) || ArrayBuffer.isView(value)) {
+  } else if (isList(value)) {
     const list = value as ArrayLike<unknown>;
-    for (let i = 0; i < list.length; i++) flatten(list[i], out);
+    const n = listLength(list);
+    for (let i = 0; i < n; i++) flatten(list[i], out);
   } else {
     fail(`expected a number or an array of numbers, got ${describe(value)}`);
   }
@@ -137,22 +247,41 @@ export function assertClose(
   }
 }
 
-/** Fails unless `fn` throws; when `pattern` is given, the error message must match it. */
+/**
+ * Fails unless `fn` throws; when `pattern` is given, the error's message must match it. The
+ * message is read as errorMessage reads it: a thrown value whose message is not a plain string
+ * (an object, a getter, a Proxy) matches no pattern.
+ */
 export function assertThrows(fn: () => unknown, pattern?: RegExp | string, context?: string): void {
   let threw = false;
-  let message = "";
+  let thrown: unknown;
   try {
     fn();
   } catch (e) {
     threw = true;
-    message = e instanceof ErrorCtor ? e.message : StringCtor(e);
+    thrown = e;
   }
   if (!threw) fail("expected an error, but none was thrown", context);
-  if (pattern !== undefined) {
-    const ok = typeof pattern === "string" ? message.includes(pattern) : pattern.test(message);
-    if (!ok)
-      fail(`error message ${describe(message)} does not match ${StringCtor(pattern)}`, context);
+  if (pattern === undefined) return;
+  const message = errorMessage(thrown);
+  if (message === undefined) {
+    fail(`the error thrown has no message that is a plain string (expected one matching ${describe(typeof pattern === "string" ? pattern : StringCtor(pattern))})`, context); // prettier-ignore
   }
+  if (!matches(message, pattern)) {
+    fail(`error message ${describe(message)} does not match ${describe(typeof pattern === "string" ? pattern : StringCtor(pattern))}`, context); // prettier-ignore
+  }
+}
+
+/** A shape as "[2, 3]"; anything else as describe shows it. */
+function shapeText(shape: unknown): string {
+  if (!isArray(shape)) return describe(shape);
+  const parts: string[] = [];
+  const n = listLength(shape);
+  for (let i = 0; i < n; i++) {
+    const d: unknown = (shape as unknown[])[i];
+    apply(arrayPush, parts, [typeof d === "number" ? StringCtor(d) : describe(d)]);
+  }
+  return `[${apply(arrayJoin, parts, [", "]) as string}]`;
 }
 
 /** Fails unless `shape` equals `expected`. */
@@ -162,16 +291,18 @@ export function assertShape(
   context?: string,
 ): void {
   if (!deepEqual(shape, expected)) {
-    fail(
-      `expected shape [${apply(arrayJoin, expected, [", "])}], got [${apply(arrayJoin, shape, [", "])}]`,
-      context,
-    );
+    fail(`expected shape ${shapeText(expected)}, got ${shapeText(shape)}`, context);
   }
 }
 
 /** True when `e` is the error an exercise stub throws before the student has written it. */
 export function isNotImplemented(e: unknown): boolean {
-  return e instanceof ErrorCtor && e.message.startsWith("Not implemented");
+  const message = errorMessage(e);
+  return (
+    typeof e === "object" &&
+    message !== undefined &&
+    (apply(stringStartsWith, message, ["Not implemented"]) as boolean)
+  );
 }
 
 /**

@@ -2,7 +2,7 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs, UsageError, writeFileAtomic } from "@tinytorch-ts/core";
-import { Gradebook, gradebookCsv } from "@tinytorch-ts/grader";
+import { Gradebook, gradebookCsv, logLine } from "@tinytorch-ts/grader";
 
 export const summary = "show the gradebook, or export it as CSV";
 
@@ -48,8 +48,9 @@ export async function run(args: string[]): Promise<number> {
       return 0;
     }
     for (const r of rows) {
-      const note = r.status === "graded" ? "" : `  (${r.status}: ${r.reason ?? ""})`;
-      console.log(`${r.student.padEnd(20)} ${r.module.padEnd(18)} #${r.attempt}  ${r.score}/${r.max_score}${note}`); // prettier-ignore
+      // Ids and reasons come from students: no control characters reach the terminal.
+      const note = r.status === "graded" ? "" : `  (${r.status}: ${logLine(r.reason ?? "")})`;
+      console.log(`${logLine(r.student).padEnd(20)} ${r.module.padEnd(18)} #${r.attempt}  ${r.score}/${r.max_score}${note}`); // prettier-ignore
     }
     if (rows.length === 0) console.log("(no attempts yet)");
     return 0;
