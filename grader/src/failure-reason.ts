@@ -9,7 +9,7 @@
 //   test never started): what the kernel printed, under a header that says so;
 // - a timeout, a dead kernel, a cell that never ran: the grader's own words.
 // Every reason loses its control characters here; the caller redacts and clips it.
-import type { CellRun } from "../../tito/src/kernel/client";
+import type { CellRun } from "@tinytorch-ts/core/kernel";
 import { stripControl } from "./names";
 
 export interface FailureReport {
