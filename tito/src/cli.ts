@@ -23,6 +23,9 @@ const COMMANDS = [
   "gradebook",
   "gradescope",
   "milestone",
+  "setup",
+  "notebook",
+  "doctor",
 ] as const;
 
 function load(name: string): Command | undefined {

@@ -21,7 +21,17 @@ const FATAL_START_OUTPUT =
 
 type Listener = (m: JupyterMessage) => void;
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+/**
+ * A sleep that can be cancelled. A plain `setTimeout` left pending after a race keeps the event
+ * loop, and so the whole command, alive until it fires (a minute, for a handshake deadline).
+ */
+function cancellableSleep(ms: number): { done: Promise<void>; cancel: () => void } {
+  let timer: NodeJS.Timeout | undefined;
+  const done = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+  });
+  return { done, cancel: () => clearTimeout(timer) };
+}
 
 export class KernelChannels {
   readonly session = randomUUID();
@@ -160,8 +170,12 @@ export class KernelChannels {
           () => true,
           () => false,
         );
-        const left = Math.max(0, deadline - performance.now());
-        await Promise.race([sent, sleep(left)]);
+        const limit = cancellableSleep(Math.max(0, deadline - performance.now()));
+        try {
+          await Promise.race([sent, limit.done]);
+        } finally {
+          limit.cancel();
+        }
         const stopWatching = proc.onExit(() => wake());
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, HANDSHAKE_ATTEMPT_MS);

@@ -4,6 +4,8 @@
 // `title: string` and `runMilestone(): { passed: boolean; report: string }` (or a Promise of it).
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
+import { exerciseOwners, exportAdvice, unexportedModule } from "../student/explain";
+import { findWorkspace, readCourse, readReleasedModule } from "../student/workspace";
 
 export const summary = "run a course milestone (e.g. `tito milestone 01`) and report its result";
 
@@ -67,7 +69,25 @@ export async function run(args: string[]): Promise<number> {
     console.error(`tito milestone: no milestone '${args[0]}' (available: ${known})`);
     return 2;
   }
-  const { passed, report } = await load(file).runMilestone();
-  console.log(report);
-  return passed ? 0 : 1;
+  let result: { passed: boolean; report: string };
+  try {
+    result = await load(file).runMilestone();
+  } catch (e) {
+    const advice = stubAdvice(e);
+    if (!advice) throw e;
+    console.error(`tito milestone ${number}: it uses your package, and ${advice}`);
+    return 1;
+  }
+  console.log(result.report);
+  return result.passed ? 0 : 1;
+}
+
+/** In a student workspace, a stub hit by the milestone names the module to export. */
+function stubAdvice(e: unknown): string | undefined {
+  const message = e instanceof Error ? e.message : String(e);
+  const ws = findWorkspace(ROOT);
+  if (!ws || !/Not implemented: /.test(message)) return undefined;
+  const owners = exerciseOwners(readCourse(ws).modules, (m) => readReleasedModule(ws, m));
+  const stub = unexportedModule(message, "", owners);
+  return stub ? exportAdvice(stub) : undefined;
 }

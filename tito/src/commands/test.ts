@@ -1,4 +1,5 @@
 // `tito test <notebook.ipynb | NN>` (student command)
+import { exportAdvice } from "../student/explain";
 import { testStudentNotebook } from "../student/student-test";
 
 export const summary = "run your notebook with its tests in a fresh kernel and show what passed";
@@ -32,14 +33,16 @@ export async function run(args: string[]): Promise<number> {
     console.log(`  note: you edited locked cell ${e}; its original was run`);
   for (const m of report.missing)
     console.log(`  note: exercise ${m} is missing from your notebook`);
+  // Problems outside the tests first: they are usually why the tests after them fail.
+  for (const p of report.otherProblems) console.log(`  error in ${p}`);
   for (const t of report.tests) {
     const mark = t.passed ? "PASS" : "FAIL";
     console.log(`  ${mark}  ${t.gradeId} (${t.points} pt)${t.problem ? `: ${t.problem}` : ""}`);
   }
-  for (const p of report.otherProblems) console.log(`  error in ${p}`);
   const passed = report.tests.filter((t) => t.passed).length;
   console.log(
     `${passed}/${report.tests.length} tests passed, ${report.points}/${report.totalPoints} points (hidden tests are run only by the grader)`,
   );
+  for (const u of report.unexported) console.log(`Export first: ${exportAdvice(u)}`);
   return report.ok ? 0 : 1;
 }

@@ -1,12 +1,27 @@
 // The fixed parts of a student bundle: its package.json, the package's tsconfig (self-contained:
 // the bundle has no tsconfig.base.json), the kit support code, and the student commands of tito.
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { bundleLockfile, type BundlePackageJson, type Lockfile } from "./bundle-lock";
 import { dirname, join, relative } from "node:path";
 import { writeFileAtomic } from "@tinytorch-ts/core";
 import { KIT_ROOT } from "../student/compile-package";
 
 /** The commands a student gets; everything else in tito/src/commands stays with instructors. */
-export const STUDENT_COMMANDS = ["export", "test", "status"];
+export const STUDENT_COMMANDS = [
+  "export",
+  "test",
+  "status",
+  "milestone",
+  "setup",
+  "notebook",
+  "doctor",
+];
+/**
+ * The kit's dependencies that only instructors' commands load (schema checks in the kit's tests,
+ * the Gradescope zip, the gradebook database); every other one is a student's too (the package,
+ * tito's student commands, the kernel).
+ */
+export const INSTRUCTOR_ONLY_DEPENDENCIES = ["ajv", "jszip", "sql.js"];
 /** tito directories students never need (and which hold instructor-side logic). */
 const INSTRUCTOR_DIRS = ["release", "build"];
 
@@ -79,6 +94,11 @@ export function copyKitFiles(courseRoot: string, bundle: string): string[] {
   copyTree(join(tito, "bin"), join(bundle, "tito", "bin"), () => true, copied);
   // The shared core (notebook format, kernel client, runner) the student commands import.
   copyTree(join(KIT_ROOT, "core", "src"), join(bundle, "core", "src"), () => true, copied);
+  // Every milestone ships: the notebooks point students to them (`npx tito milestone NN`).
+  const milestones = join(courseRoot, "milestones");
+  if (existsSync(milestones)) {
+    copyTree(milestones, join(bundle, "milestones"), (r) => !r.startsWith("."), copied);
+  }
   const support = existsSync(join(courseRoot, "tinytorch-ts", "src", "support"))
     ? join(courseRoot, "tinytorch-ts", "src", "support")
     : join(KIT_ROOT, "tinytorch-ts", "src", "support");
@@ -115,7 +135,7 @@ export function writePackageMetadata(courseRoot: string, bundle: string): void {
     JSON.stringify(
       {
         ...titoPkg,
-        description: "The student commands of the course: export, test, status.",
+        description: "The student commands of the course: setup, test, export, status, milestone.",
         // The grader stays with instructors: the bundle's tito depends on the core alone.
         dependencies: { [String(corePkg.name)]: String(corePkg.version) },
       },
@@ -123,8 +143,29 @@ export function writePackageMetadata(courseRoot: string, bundle: string): void {
       2,
     ) + "\n",
   );
+  const bundlePkg = bundlePackageJson(kitPkg);
+  const lock = bundleLockfile(
+    readJson(join(KIT_ROOT, "package-lock.json")) as unknown as Lockfile,
+    bundlePkg,
+    { "tinytorch-ts": tinytorch, tito: titoPkg },
+  );
+  writeFileAtomic(join(bundle, "package-lock.json"), JSON.stringify(lock, null, 2) + "\n");
+  writeFileAtomic(join(bundle, "package.json"), JSON.stringify(bundlePkg, null, 2) + "\n");
+  writeFileAtomic(join(bundle, ".gitignore"), "node_modules/\n");
+}
+
+/**
+ * The bundle's package.json: the kit's dependencies minus the instructors' own, TypeScript (the
+ * package is compiled by `tito export`), and the kit's `overrides`, without which npm cannot
+ * resolve danfojs-node's dependencies (an xlsx tarball on a CDN, a native TensorFlow build).
+ */
+export function bundlePackageJson(kitPkg: Record<string, unknown>): BundlePackageJson {
+  const deps = { ...(kitPkg.dependencies as Record<string, string>) };
+  for (const name of INSTRUCTOR_ONLY_DEPENDENCIES) delete deps[name];
   const devDeps = (kitPkg.devDependencies ?? {}) as Record<string, string>;
-  const bundlePkg = {
+  if (devDeps.typescript) deps.typescript = devDeps.typescript;
+  const sorted = Object.fromEntries(Object.entries(deps).sort(([a], [b]) => (a < b ? -1 : 1)));
+  return {
     name: "tinytorch-ts-course",
     version: String(kitPkg.version ?? "0.1.0"),
     private: true,
@@ -132,15 +173,13 @@ export function writePackageMetadata(courseRoot: string, bundle: string): void {
       "Your copy of the tinytorch-ts course: notebooks, your package, and the tito commands.",
     workspaces: ["core", "tinytorch-ts", "tito"],
     scripts: {
-      notebook: "jupyter notebook notebooks",
+      setup: "tito setup",
+      notebook: "tito notebook",
+      doctor: "tito doctor",
       status: "tito status",
     },
     engines: kitPkg.engines,
-    dependencies: {
-      ...(kitPkg.dependencies as Record<string, string>),
-      ...(devDeps.typescript ? { typescript: devDeps.typescript } : {}),
-    },
+    dependencies: sorted,
+    ...(kitPkg.overrides ? { overrides: kitPkg.overrides } : {}),
   };
-  writeFileAtomic(join(bundle, "package.json"), JSON.stringify(bundlePkg, null, 2) + "\n");
-  writeFileAtomic(join(bundle, ".gitignore"), "node_modules/\n");
 }

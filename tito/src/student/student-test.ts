@@ -9,6 +9,15 @@ import { join, resolve } from "node:path";
 import { parseIpynb, type Notebook } from "@tinytorch-ts/core/notebook";
 import { runNotebook, type NotebookRun } from "@tinytorch-ts/core/run";
 import { gradeId, isGradeCell, isSolutionCell } from "../transforms/cells";
+import {
+  causedBy,
+  declaredNames,
+  describeCell,
+  exerciseOwners,
+  readableProblem,
+  unexportedModule,
+  type UnexportedModule,
+} from "./explain";
 import { mergeStudentWork } from "./merge-solutions";
 import {
   findWorkspace,
@@ -35,6 +44,8 @@ export interface StudentTestReport {
   tests: TestCellResult[];
   /** Problems in non-test cells (an exercise cell that throws, a timeout, ...). */
   otherProblems: string[];
+  /** Earlier modules whose stubs this notebook ran into: they need `tito export` first. */
+  unexported: UnexportedModule[];
   missing: string[];
   edited: string[];
   errors: string[];
@@ -52,9 +63,11 @@ export interface StudentTestOptions {
 const defaultRun = (nb: Notebook, cwd: string, cellTimeoutMs: number) =>
   runNotebook(nb, { cellTimeoutMs, allowErrors: true, start: { cwd } });
 
-function problemOf(run: NotebookRun["cells"][number]): string {
-  if (run.error) return `${run.error.ename}: ${run.error.evalue}`;
-  return run.reason ?? run.status;
+/** What went wrong in a cell, in the student's terms (cells named by exercise, not index). */
+function problemOf(run: NotebookRun["cells"][number], nb: Notebook): string {
+  if (run.error) return readableProblem(run.error.ename, run.error.evalue);
+  const reason = run.reason ?? run.status;
+  return reason.replace(/\bcell (\d+)\b/g, (_, i: string) => describeCell(nb, Number(i)));
 }
 
 export async function testStudentNotebook(
@@ -65,6 +78,7 @@ export async function testStudentNotebook(
     ok: false,
     tests: [],
     otherProblems: [],
+    unexported: [],
     missing: [],
     edited: [],
     errors: [],
@@ -106,8 +120,29 @@ export async function testStudentNotebook(
     join(ws, "notebooks"),
     options.cellTimeoutMs ?? 60_000,
   );
+  const nb = merged.notebook;
   const byIndex = new Map(run.cells.map((c) => [c.index, c]));
-  merged.notebook.cells.forEach((cell, index) => {
+  const owners = exerciseOwners(readCourse(ws).modules, (m) => readReleasedModule(ws, m));
+  /** Names declared by exercises that failed -> that exercise, to explain what follows. */
+  const failedDeclarations = new Map<string, string>();
+  /** The cell that failed first, when `r` failed only because of it. */
+  const rootCause = (index: number, r: NotebookRun["cells"][number]): string | undefined => {
+    const raw = r.error ? `${r.error.ename}: ${r.error.evalue}` : "";
+    const cause = causedBy(raw, failedDeclarations);
+    return cause === describeCell(nb, index) ? undefined : cause;
+  };
+  const explain = (index: number, r: NotebookRun["cells"][number]): string => {
+    const problem = problemOf(r, nb).replace(/\.$/, "");
+    const raw = r.error ? `${r.error.ename}: ${r.error.evalue}` : problem;
+    const stub = unexportedModule(raw, entry.module, owners);
+    if (stub) {
+      if (!report.unexported.some((u) => u.module === stub.module)) report.unexported.push(stub);
+      return `${problem} (from module ${stub.module}, not exported yet)`;
+    }
+    const cause = rootCause(index, r);
+    return cause ? `${problem}; fix ${cause} first` : problem;
+  };
+  nb.cells.forEach((cell, index) => {
     if (cell.cell_type !== "code") return;
     const r = byIndex.get(index);
     if (isGradeCell(cell)) {
@@ -118,13 +153,18 @@ export async function testStudentNotebook(
         gradeId: gradeId(cell) ?? cell.id,
         points,
         passed,
-        ...(passed ? {} : { problem: r ? problemOf(r) : "not run" }),
+        ...(passed ? {} : { problem: r ? explain(index, r) : "not run" }),
       });
       report.totalPoints += points;
       if (passed) report.points += points;
     } else if (r && r.status !== "ok") {
-      const what = isSolutionCell(cell) ? `exercise ${gradeId(cell)}` : `cell ${index + 1}`;
-      report.otherProblems.push(`${what}: ${problemOf(r)}`);
+      report.otherProblems.push(`${describeCell(nb, index)}: ${explain(index, r)}`);
+      // A cell that does not compile declares nothing: what uses its names fails because of it
+      // (and so, in the end, because of the first cell in that chain).
+      if (r.error?.ename === "TSError") {
+        const origin = rootCause(index, r) ?? describeCell(nb, index);
+        for (const name of declaredNames(cell.source)) failedDeclarations.set(name, origin);
+      }
     }
   });
   const failing = report.tests.filter((t) => !t.passed);

@@ -1,0 +1,111 @@
+// `tito doctor` (student command): checks, in order, everything a workspace needs, and gives
+// each problem one line with its fix: node's version, the installed dependencies, Jupyter, the
+// registered kernelspec, a kernel started through that kernelspec running a cell, and the
+// compiled package.
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { KernelClient } from "@tinytorch-ts/core/kernel";
+import {
+  findJupyterPython,
+  jupyterInstallHint,
+  kernelSpecTslab,
+  readKernelSpec,
+  workspaceTslab,
+} from "../student/jupyter";
+import { TOOL_ROOT } from "./setup";
+
+export const summary =
+  "check node, Jupyter, the kernel and your package, with a fix for each problem";
+
+const HELP = `usage: tito doctor
+
+Checks node's version, that npm ci ran, that Jupyter is installed, that the TypeScript kernel
+is registered (npm run setup) and really starts and runs a cell, and that your package is built.`;
+
+const MIN_NODE_MAJOR = 20;
+
+interface Check {
+  ok: boolean;
+  line: string;
+}
+
+const pass = (line: string): Check => ({ ok: true, line });
+const fail = (line: string): Check => ({ ok: false, line });
+
+async function kernelRuns(tslab: string): Promise<Check> {
+  let kernel: KernelClient | undefined;
+  try {
+    kernel = await KernelClient.start({ cwd: join(TOOL_ROOT, "notebooks"), tslabBin: tslab });
+    const run = await kernel.execute('console.log("doctor-" + (40 + 2))', { timeoutMs: 30_000 });
+    const text = run.outputs.map((o) => JSON.stringify(o)).join("");
+    if (run.status === "ok" && text.includes("doctor-42")) {
+      return pass(`a kernel started in ${(kernel.startupMs / 1000).toFixed(1)} s and ran a cell`);
+    }
+    return fail(`the kernel did not run a cell (${run.reason ?? run.status}): run npm ci again`);
+  } catch (e) {
+    const why = (e instanceof Error ? e.message : String(e)).split("\n")[0];
+    return fail(`the kernel does not start (${why}): run npm ci, then npm run setup`);
+  } finally {
+    await kernel?.shutdown();
+  }
+}
+
+async function checks(): Promise<Check[]> {
+  const out: Check[] = [];
+  const major = Number(process.versions.node.split(".")[0]);
+  out.push(
+    major >= MIN_NODE_MAJOR
+      ? pass(`node ${process.versions.node}`)
+      : fail(
+          `node ${process.versions.node} is too old: install Node.js ${MIN_NODE_MAJOR} or later`,
+        ),
+  );
+  const tslab = workspaceTslab(TOOL_ROOT);
+  if (!existsSync(tslab)) {
+    out.push(fail("the dependencies are not installed: run npm ci"));
+    return out;
+  }
+  out.push(pass("dependencies installed"));
+  const python = findJupyterPython();
+  if (!python) {
+    out.push(fail(`Jupyter is not installed: ${jupyterInstallHint()}`));
+    return out;
+  }
+  out.push(pass(`Jupyter found (${python})`));
+  const spec = readKernelSpec(python);
+  const specTslab = spec && kernelSpecTslab(spec);
+  if (!spec || !specTslab) {
+    const why = spec
+      ? `it starts '${spec.argv[0]}', not a tslab that exists`
+      : "it is not registered";
+    out.push(fail(`the TypeScript kernel: ${why}: run npm run setup`));
+    return out;
+  }
+  out.push(pass(`kernelspec ${spec.resourceDir} starts ${specTslab}`));
+  out.push(await kernelRuns(specTslab));
+  const inWorkspace = existsSync(join(TOOL_ROOT, ".tito", "course.json"));
+  if (inWorkspace) {
+    out.push(
+      existsSync(join(TOOL_ROOT, "tinytorch-ts", "dist", "index.js"))
+        ? pass("your tinytorch-ts package is built")
+        : fail("your tinytorch-ts package is not built: run npx tito export 01"),
+    );
+  }
+  return out;
+}
+
+export async function run(args: string[]): Promise<number> {
+  if (args.includes("--help") || args.includes("-h")) {
+    console.log(HELP);
+    return 0;
+  }
+  if (args.length > 0) {
+    console.error(`tito doctor: unexpected argument '${args[0]}'\n\n${HELP}`);
+    return 2;
+  }
+  const results = await checks();
+  for (const c of results) console.log(`${c.ok ? "ok     " : "PROBLEM"}  ${c.line}`);
+  const problems = results.filter((c) => !c.ok).length;
+  console.log(problems === 0 ? "Everything is ready." : `${problems} problem(s) to fix.`);
+  return problems === 0 ? 0 : 1;
+}
