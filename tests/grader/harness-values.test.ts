@@ -4,7 +4,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { failureReason, readFailureReport } from "../../grader/src/failure-reason";
-import type { CellRun } from "../../tito/src/kernel/client";
+import type { CellRun } from "../../core/src/kernel/client";
 import {
   assertThrows,
   errorMessage,

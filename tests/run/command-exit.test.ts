@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { writeIpynb } from "../../tito/src/notebook/ipynb";
+import { writeIpynb } from "../../core/src/notebook/ipynb";
 import { releaseCourse } from "../../tito/src/release/release-course";
 import { findJupyterPython } from "../../tito/src/student/jupyter";
 import { makeFixtureRoot } from "../build/fixture-root";
