@@ -61,9 +61,16 @@ function epochOrders(n: number): Uint32Array[] {
 }
 
 /** Copies the rows `order[start..end)` of a row-major [n, width] array. */
-function gatherRows(data: Float32Array, width: number, order: Uint32Array, start: number, end: number): Float32Array {
+function gatherRows(
+  data: Float32Array,
+  width: number,
+  order: Uint32Array,
+  start: number,
+  end: number,
+): Float32Array {
   const out = new Float32Array((end - start) * width);
-  for (let r = start; r < end; r++) out.set(data.subarray(order[r] * width, (order[r] + 1) * width), (r - start) * width);
+  for (let r = start; r < end; r++)
+    out.set(data.subarray(order[r] * width, (order[r] + 1) * width), (r - start) * width);
   return out;
 }
 
@@ -105,7 +112,10 @@ function runTfjs(tf: Tf, train: DigitSet, test: DigitSet, orders: Uint32Array[])
     .parameters()
     .map((p) => tf.variable(tf.tensor(p.data, [...p.shape])));
   const forward = (x: import("@tensorflow/tfjs-core").Tensor2D) =>
-    tf.add(tf.matMul(tf.relu(tf.add(tf.matMul(x, w1), b1)), w2), b2) as import("@tensorflow/tfjs-core").Tensor2D;
+    tf.add(
+      tf.matMul(tf.relu(tf.add(tf.matMul(x, w1), b1)), w2),
+      b2,
+    ) as import("@tensorflow/tfjs-core").Tensor2D;
   const optimizer = tf.train.adam(LR, 0.9, 0.999, 1e-8);
   const epochSeconds: number[] = [];
   for (const order of orders) {
@@ -114,15 +124,27 @@ function runTfjs(tf: Tf, train: DigitSet, test: DigitSet, orders: Uint32Array[])
       const end = Math.min(order.length, start + BATCH);
       const labels = gatherRows(train.labels.data, 1, order, start, end);
       tf.tidy(() => {
-        const x = tf.tensor2d(gatherRows(train.images.data, 784, order, start, end), [end - start, 784]);
+        const x = tf.tensor2d(gatherRows(train.images.data, 784, order, start, end), [
+          end - start,
+          784,
+        ]);
         const y = tf.oneHot(tf.tensor1d(Int32Array.from(labels), "int32"), 10);
-        optimizer.minimize(() => tf.losses.softmaxCrossEntropy(y, forward(x)) as import("@tensorflow/tfjs-core").Scalar, false, [w1, b1, w2, b2]);
+        optimizer.minimize(
+          () =>
+            tf.losses.softmaxCrossEntropy(y, forward(x)) as import("@tensorflow/tfjs-core").Scalar,
+          false,
+          [w1, b1, w2, b2],
+        );
       });
     }
     epochSeconds.push((performance.now() - t0) / 1000);
     process.stdout.write(".");
   }
-  const predicted = tf.tidy(() => forward(tf.tensor2d(test.images.data, [test.labels.size, 784])).argMax(1).dataSync());
+  const predicted = tf.tidy(() =>
+    forward(tf.tensor2d(test.images.data, [test.labels.size, 784]))
+      .argMax(1)
+      .dataSync(),
+  );
   return { epochSeconds, accuracy: accuracyOf(Array.from(predicted), test.labels.data) };
 }
 
@@ -149,18 +171,33 @@ async function main(): Promise<void> {
   console.log("\n");
   const cpu = cpus()[0]?.model ?? "unknown CPU";
   console.log(`machine: ${cpus().length} cores (${cpu}), Node ${process.version}`);
-  console.log(`load average (1 min): ${loadBefore.toFixed(2)} before, ${loadavg()[0].toFixed(2)} after`);
-  console.log(`digits MLP 784-128-10, Adam lr ${LR}, batch ${BATCH}, ${train.labels.size} training / ${test.labels.size} test images\n`);
+  console.log(
+    `load average (1 min): ${loadBefore.toFixed(2)} before, ${loadavg()[0].toFixed(2)} after`,
+  );
+  console.log(
+    `digits MLP 784-128-10, Adam lr ${LR}, batch ${BATCH}, ${train.labels.size} training / ${test.labels.size} test images\n`,
+  );
   const row = (name: string, r: RunResult) =>
-    `${name.padEnd(34)} ${median(r.epochSeconds).toFixed(3).padStart(8)} s ${Math.min(...r.epochSeconds).toFixed(3).padStart(8)} s ` +
-    `${(100 * r.accuracy).toFixed(2).padStart(8)}%`;
-  console.log(`${"".padEnd(34)} ${"median/epoch".padStart(10)} ${"best".padStart(8)}  ${"test acc".padStart(8)} (after ${EPOCHS} epochs)`);
+    `${name.padEnd(34)} ${median(r.epochSeconds).toFixed(3).padStart(8)} s ${Math.min(
+      ...r.epochSeconds,
+    )
+      .toFixed(3)
+      .padStart(8)} s ` + `${(100 * r.accuracy).toFixed(2).padStart(8)}%`;
+  console.log(
+    `${"".padEnd(34)} ${"median/epoch".padStart(10)} ${"best".padStart(8)}  ${"test acc".padStart(8)} (after ${EPOCHS} epochs)`,
+  );
   console.log(row("tinytorch-ts", ours));
   console.log(row("tfjs-core ops + tf.train.adam (cpu)", theirs));
   const speed = median(theirs.epochSeconds) / median(ours.epochSeconds);
-  console.log(`\ntinytorch-ts speed relative to tfjs-cpu: ${speed.toFixed(2)}x (goal: >= 1x at the same accuracy)`);
-  console.log(`per-epoch seconds, tinytorch-ts: ${ours.epochSeconds.map((s) => s.toFixed(2)).join(" ")}`);
-  console.log(`per-epoch seconds, tfjs-cpu:     ${theirs.epochSeconds.map((s) => s.toFixed(2)).join(" ")}`);
+  console.log(
+    `\ntinytorch-ts speed relative to tfjs-cpu: ${speed.toFixed(2)}x (goal: >= 1x at the same accuracy)`,
+  );
+  console.log(
+    `per-epoch seconds, tinytorch-ts: ${ours.epochSeconds.map((s) => s.toFixed(2)).join(" ")}`,
+  );
+  console.log(
+    `per-epoch seconds, tfjs-cpu:     ${theirs.epochSeconds.map((s) => s.toFixed(2)).join(" ")}`,
+  );
 }
 
 main().catch((e: unknown) => {

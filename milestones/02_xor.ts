@@ -87,7 +87,9 @@ function describe(run: XorRun): string[] {
   const points = ["(0,0)", "(0,1)", "(1,0)", "(1,1)"];
   return [
     `${run.name}: accuracy ${(100 * run.accuracy).toFixed(0)}%, BCE ${run.loss.toFixed(4)} after ${run.epochs} epochs`,
-    ...run.outputs.map((p, i) => `  ${points[i]} -> P(1) = ${p.toFixed(3)}  (label ${[0, 1, 1, 0][i]})`),
+    ...run.outputs.map(
+      (p, i) => `  ${points[i]} -> P(1) = ${p.toFixed(3)}  (label ${[0, 1, 1, 0][i]})`,
+    ),
   ];
 }
 
@@ -107,7 +109,8 @@ export function formatXorReport(result: XorResult): string {
 }
 
 /** One-line description shown by `tito milestone --list`. */
-export const title = "XOR: a perceptron fails, a two-layer MLP trained with autograd and SGD succeeds";
+export const title =
+  "XOR: a perceptron fails, a two-layer MLP trained with autograd and SGD succeeds";
 
 /** The entry point of `tito milestone 02`. */
 export function runMilestone(): { passed: boolean; report: string } {

@@ -67,7 +67,10 @@ export function predict(model: Sequential, images: Tensor): number[] {
 }
 
 /** counts[true][predicted]. */
-export function confusionMatrix(labels: ArrayLike<number>, predictions: readonly number[]): number[][] {
+export function confusionMatrix(
+  labels: ArrayLike<number>,
+  predictions: readonly number[],
+): number[][] {
   const matrix = Array.from({ length: 10 }, () => new Array<number>(10).fill(0));
   for (let i = 0; i < predictions.length; i++) matrix[labels[i]][predictions[i]]++;
   return matrix;
@@ -136,7 +139,8 @@ export function trainDigits(options: DigitsOptions = {}): DigitsResult {
     trainingSeconds += seconds;
     predictions = predict(model, test.images);
     let right = 0;
-    for (let i = 0; i < predictions.length; i++) if (predictions[i] === test.labels.data[i]) right++;
+    for (let i = 0; i < predictions.length; i++)
+      if (predictions[i] === test.labels.data[i]) right++;
     const record = {
       epoch,
       trainSeconds: seconds,
@@ -207,7 +211,9 @@ export function mistakesSvg(mistakes: DigitsResult["mistakes"]): string {
         `<rect x="${x0 + (p % 28) * 3}" y="${Math.floor(p / 28) * 3}" width="3" height="3" fill="rgb(${shade},${shade},${shade})"/>`,
       );
     }
-    parts.push(`<rect x="${x0}" y="0" width="${cell}" height="${cell}" fill="none" stroke="#999"/>`);
+    parts.push(
+      `<rect x="${x0}" y="0" width="${cell}" height="${cell}" fill="none" stroke="#999"/>`,
+    );
     parts.push(
       `<text x="${x0 + cell / 2}" y="${cell + 16}" font-family="sans-serif" font-size="13" text-anchor="middle">${m.label} → ${m.predicted}</text>`,
     );
@@ -229,11 +235,18 @@ export function formatDigitsReport(result: DigitsResult): string {
         `${(100 * e.trainAccuracy).toFixed(1).padStart(8)}%  ${(100 * e.testAccuracy).toFixed(2).padStart(7)}%`,
     );
   }
-  lines.push("", "confusion matrix (rows: true digit, columns: predicted)", `     ${[...Array(10).keys()].map((d) => String(d).padStart(4)).join("")}`);
-  result.confusion.forEach((row, d) => lines.push(`  ${d}  ${row.map((n) => String(n).padStart(4)).join("")}`));
+  lines.push(
+    "",
+    "confusion matrix (rows: true digit, columns: predicted)",
+    `     ${[...Array(10).keys()].map((d) => String(d).padStart(4)).join("")}`,
+  );
+  result.confusion.forEach((row, d) =>
+    lines.push(`  ${d}  ${row.map((n) => String(n).padStart(4)).join("")}`),
+  );
   if (result.mistakes.length > 0) {
     lines.push("", "some test digits it got wrong (true → predicted):");
-    for (const m of result.mistakes.slice(0, 3)) lines.push(`${m.label} → ${m.predicted}`, digitAsText(m.pixels));
+    for (const m of result.mistakes.slice(0, 3))
+      lines.push(`${m.label} → ${m.predicted}`, digitAsText(m.pixels));
   }
   lines.push(
     "",
@@ -245,14 +258,18 @@ export function formatDigitsReport(result: DigitsResult): string {
 }
 
 /** One-line description shown by `tito milestone --list`. */
-export const title = "an MLP 784-128-10 trained with Adam reads handwritten digits (>= 93% in 60 s)";
+export const title =
+  "an MLP 784-128-10 trained with Adam reads handwritten digits (>= 93% in 60 s)";
 
 /** The entry point of `tito milestone 03`: in a notebook, the mistakes are also drawn. */
 export function runMilestone(options: DigitsOptions = {}): { passed: boolean; report: string } {
   try {
     const result = trainDigits(options);
     if (inNotebook() && result.mistakes.length > 0) {
-      displayBundle({ "image/svg+xml": mistakesSvg(result.mistakes), "text/plain": "misclassified digits" });
+      displayBundle({
+        "image/svg+xml": mistakesSvg(result.mistakes),
+        "text/plain": "misclassified digits",
+      });
     }
     return { passed: result.passed, report: formatDigitsReport(result) };
   } catch (e) {

@@ -15,11 +15,15 @@ const ROOT = join(__dirname, "..", "..");
 let ws = "";
 
 function milestone(args: string[]): { status: number | null; out: string } {
-  const r = spawnSync(process.execPath, [join(ws, "tito", "bin", "tito.js"), "milestone", ...args], {
-    cwd: ws,
-    encoding: "utf8",
-    timeout: 120_000,
-  });
+  const r = spawnSync(
+    process.execPath,
+    [join(ws, "tito", "bin", "tito.js"), "milestone", ...args],
+    {
+      cwd: ws,
+      encoding: "utf8",
+      timeout: 120_000,
+    },
+  );
   return { status: r.status, out: `${r.stdout}${r.stderr}` };
 }
 

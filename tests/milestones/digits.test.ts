@@ -24,7 +24,11 @@ test("the split is the 80/20 per-digit split, scaled to [0, 1]", () => {
 });
 
 test("on a fixed subset, the MLP reaches 93% test accuracy", () => {
-  const result = trainDigits({ epochs: 6, limits: { train: 4000, test: 1000 }, timeBudgetSeconds: Infinity });
+  const result = trainDigits({
+    epochs: 6,
+    limits: { train: 4000, test: 1000 },
+    timeBudgetSeconds: Infinity,
+  });
   assert.is(result.trainSize, 4000);
   assert.is(result.testSize, 1000);
   assert.is(result.epochs.length, 6);
