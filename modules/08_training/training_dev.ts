@@ -58,10 +58,36 @@ import { Rng } from "tinytorch-ts/core/tensor";
 import { ReLU } from "tinytorch-ts/core/activations";
 import { Linear, Sequential } from "tinytorch-ts/core/layers";
 import { CrossEntropyLoss } from "tinytorch-ts/core/losses";
-import { DataLoader, TensorDataset } from "tinytorch-ts/data";
 import { SGD, Adam, CosineAnnealingLR } from "tinytorch-ts/optim";
 import { showChart } from "tinytorch-ts/support/chart";
 import { assert, assertClose, assertEqual, assertThrows, demo, passed } from "tinytorch-ts/support/testing";
+
+/** Mini-batches of (x, y) in a seeded random order that changes on every pass over them. */
+function shuffledBatches(x: Tensor, y: Tensor, batchSize: number, seed: number): Iterable<[Tensor, Tensor]> {
+  const rng = new Rng(seed);
+  const n = x.shape[0];
+  const xWidth = x.size / n;
+  const yWidth = y.size / n;
+  return {
+    *[Symbol.iterator]() {
+      const order = Array.from({ length: n }, (_, i) => i);
+      for (let i = n - 1; i > 0; i--) {
+        const j = rng.int(i + 1);
+        [order[i], order[j]] = [order[j], order[i]];
+      }
+      for (let start = 0; start < n; start += batchSize) {
+        const rows = order.slice(start, start + batchSize);
+        const xb = new Float32Array(rows.length * xWidth);
+        const yb = new Float32Array(rows.length * yWidth);
+        rows.forEach((r, k) => {
+          xb.set(x.data.subarray(r * xWidth, (r + 1) * xWidth), k * xWidth);
+          yb.set(y.data.subarray(r * yWidth, (r + 1) * yWidth), k * yWidth);
+        });
+        yield [new Tensor(xb, [rows.length, ...x.shape.slice(1)]), new Tensor(yb, [rows.length, ...y.shape.slice(1)])];
+      }
+    },
+  };
+}
 
 /** Three interleaved spirals in the plane: `n` points per class, labels 0..2. */
 function spirals(n: number, seed: number): { x: Tensor; y: Tensor } {
@@ -551,11 +577,12 @@ function decodeCheckpoint(bytes: Uint8Array, params: readonly Tensor[]): void {
     throw new Error("unreadable checkpoint header");
   }
   if (!Array.isArray(shapes)) throw new Error("checkpoint header has no shapes");
-  if (shapes.length !== params.length) {
-    throw new Error(`the checkpoint holds ${shapes.length} tensors, the model has ${params.length}`);
+  const saved: unknown[] = shapes;
+  if (saved.length !== params.length) {
+    throw new Error(`the checkpoint holds ${saved.length} tensors, the model has ${params.length}`);
   }
   params.forEach((p, i) => {
-    const shape: unknown = shapes[i];
+    const shape = saved[i];
     if (!Array.isArray(shape) || shape.join() !== p.shape.join()) {
       throw new Error(
         `parameter ${i} has shape ${JSON.stringify(shape)} in the checkpoint but ` +
@@ -979,7 +1006,7 @@ function fit(model: TrainableModule, options: FitOptions): TrainingHistory {
 // %% nbgrader={"grade": true, "grade_id": "test-unit-fit", "locked": true, "points": 5, "schema_version": 3, "solution": false, "task": false}
 function testUnitFit(): void {
   const data = spirals(60, 1);
-  const loader = new DataLoader(new TensorDataset(data.x, data.y), { batchSize: 30, shuffle: true, seed: 0 });
+  const loader = shuffledBatches(data.x, data.y, 30, 0);
   const model = new Sequential([new Linear(2, 32, { seed: 1 }), new ReLU(), new Linear(32, 3, { seed: 2 })]);
   const optimizer = new Adam(model.parameters(), { lr: 0.02 });
   const history = fit(model, { train: loader, lossFn: new CrossEntropyLoss(), optimizer, epochs: 5, progress: false });
@@ -1057,8 +1084,8 @@ await demo("spirals", async () => {
   const model = new Sequential([new Linear(2, 64, { seed: 1 }), new ReLU(), new Linear(64, 3, { seed: 2 })]);
   const optimizer = new Adam(model.parameters(), { lr: 0.01 });
   const history = fit(model, {
-    train: new DataLoader(new TensorDataset(train.x, train.y), { batchSize: 32, shuffle: true, seed: 0 }),
-    val: new DataLoader(new TensorDataset(val.x, val.y), { batchSize: 300 }),
+    train: shuffledBatches(train.x, train.y, 32, 0),
+    val: [[val.x, val.y]],
     lossFn: new CrossEntropyLoss(),
     optimizer,
     epochs: 40,
@@ -1080,7 +1107,7 @@ function testModule(): void {
   const model = new Sequential([new Linear(2, 48, { seed: 3 }), new ReLU(), new Linear(48, 3, { seed: 4 })]);
   const optimizer = new Adam(model.parameters(), { lr: 0.01 });
   const history = fit(model, {
-    train: new DataLoader(new TensorDataset(train.x, train.y), { batchSize: 25, shuffle: true, seed: 1 }),
+    train: shuffledBatches(train.x, train.y, 25, 1),
     val: [[val.x, val.y]],
     lossFn: new CrossEntropyLoss(),
     optimizer,

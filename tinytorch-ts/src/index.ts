@@ -4,6 +4,8 @@ export * from "./core/activations";
 export * from "./core/layers";
 export * from "./core/losses";
 export * from "./core/autograd";
+export * from "./optim";
+export * from "./training";
 export * from "./perf/profiling";
 export * from "./perf/modeling";
 export * from "./perf/benchmarking";
