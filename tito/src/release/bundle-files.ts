@@ -95,6 +95,8 @@ export function copyKitFiles(courseRoot: string, bundle: string): string[] {
   // The shared core (notebook format, kernel client, runner) the student commands import.
   copyTree(join(KIT_ROOT, "core", "src"), join(bundle, "core", "src"), () => true, copied);
   // Every milestone ships: the notebooks point students to them (`npx tito milestone NN`).
+  // Milestones import only from the package by name ("tinytorch-ts/..."), so in the bundle they
+  // run on the student's own exported code.
   const milestones = join(courseRoot, "milestones");
   if (existsSync(milestones)) {
     copyTree(milestones, join(bundle, "milestones"), (r) => !r.startsWith("."), copied);
