@@ -598,7 +598,21 @@ export function formatTensor(x: RawTensor, name = "Tensor"): string {
   return `${prefix}${render(0, 0, " ".repeat(prefix.length))})`;
 }
 
-// modules/01_tensor/tensor_dev.ts, cell 48 (line 1575)
+// modules/01_tensor/tensor_dev.ts, cell 48 (line 1557)
+/** numpy's matmul on raw tensors: the contract of matmulKernel, for alternative kernels. */
+export type MatmulBackend = (a: RawTensor, b: RawTensor) => RawTensor;
+
+/** The installed backend, null for matmulKernel. An object, so that setting it never assigns an export. */
+export const matmulBackendSlot: { current: MatmulBackend | null } = { current: null };
+
+/** Makes Tensor.matmul use `backend` (null: matmulKernel again); returns the previous backend. */
+export function setMatmulBackend(backend: MatmulBackend | null): MatmulBackend | null {
+  const previous = matmulBackendSlot.current;
+  matmulBackendSlot.current = backend;
+  return previous;
+}
+
+// modules/01_tensor/tensor_dev.ts, cell 50 (line 1597)
 /** One selection per axis in `Tensor.slice`: an index, `null` (all), or [start, stop, step]. */
 export type SliceSpec = number | null | readonly [(number | null)?, (number | null)?, (number | null)?];
 
@@ -729,7 +743,7 @@ export class Tensor implements RawTensor {
   // ---- matrix multiplication ----
   /** numpy's matmul (the @ operator): 1-D, 2-D and broadcast batched N-D. */
   matmul(other: Tensor): Tensor {
-    return Tensor.wrap(matmulKernel(this, other));
+    return Tensor.wrap((matmulBackendSlot.current ?? matmulKernel)(this, other));
   }
 
   // ---- reductions ----
@@ -909,7 +923,7 @@ export class Tensor implements RawTensor {
   }
 }
 
-// modules/01_tensor/tensor_dev.ts, cell 50 (line 1891)
+// modules/01_tensor/tensor_dev.ts, cell 52 (line 1913)
 export function zeros(shape: readonly number[]): Tensor {
   return Tensor.zeros(shape);
 }
