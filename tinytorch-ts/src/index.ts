@@ -5,6 +5,7 @@ export * from "./core/layers";
 export * from "./core/losses";
 export * from "./perf/profiling";
 export * from "./perf/modeling";
+export * from "./accel/matmul";
 export * from "./perf/benchmarking";
 export * from "./support/chart";
 export * from "./support/display";
