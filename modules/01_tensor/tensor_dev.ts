@@ -1549,6 +1549,28 @@ function formatTensor(x: RawTensor, name = "Tensor"): string {
 }
 
 // %% [markdown]
+// ### A switch for other matmul kernels
+// `Tensor.matmul` (and so every `Linear` layer) calls your `matmulKernel`, unless another
+// implementation of the same contract has been installed with `setMatmulBackend`. Module 18
+// installs its cache-blocked and WebAssembly SIMD kernels this way; `setMatmulBackend(null)`
+// puts yours back.
+
+// %% nbgrader={"grade": false, "grade_id": "matmul-backend", "locked": true, "schema_version": 3, "solution": false, "task": false}
+//| export
+/** numpy's matmul on raw tensors: the contract of matmulKernel, for alternative kernels. */
+type MatmulBackend = (a: RawTensor, b: RawTensor) => RawTensor;
+
+/** The installed backend, null for matmulKernel. An object, so that setting it never assigns an export. */
+const matmulBackendSlot: { current: MatmulBackend | null } = { current: null };
+
+/** Makes Tensor.matmul use `backend` (null: matmulKernel again); returns the previous backend. */
+function setMatmulBackend(backend: MatmulBackend | null): MatmulBackend | null {
+  const previous = matmulBackendSlot.current;
+  matmulBackendSlot.current = backend;
+  return previous;
+}
+
+// %% [markdown]
 // ### The class
 //
 // Read this cell rather than skim it: every method is a few lines that validate arguments and
@@ -1802,7 +1824,11 @@ class Tensor implements RawTensor {
   // ---- matrix multiplication ----
   /** numpy's matmul (the @ operator): 1-D, 2-D and broadcast batched N-D. */
   matmul(other: Tensor): Tensor {
-    return Tensor.record(Tensor.wrap(matmulKernel(this, other)), "matmul", [this, other]);
+    return Tensor.record(
+      Tensor.wrap((matmulBackendSlot.current ?? matmulKernel)(this, other)),
+      "matmul",
+      [this, other],
+    );
   }
 
   // ---- reductions ----

@@ -8,6 +8,7 @@ export * from "./optim";
 export * from "./training";
 export * from "./perf/profiling";
 export * from "./perf/modeling";
+export * from "./accel/matmul";
 export * from "./perf/benchmarking";
 export * from "./support/chart";
 export * from "./support/display";

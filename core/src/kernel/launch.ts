@@ -107,6 +107,10 @@ export function buildLaunch(input: LaunchInput): LaunchPlan {
       const mb = Math.max(64, Math.floor(input.memoryMb));
       const nodeOptions = (env.NODE_OPTIONS ?? "").split(" ").filter((o) => o !== "");
       nodeOptions.push(`--max-old-space-size=${mb}`);
+      // V8 reserves about 10 GiB of address space (guard regions) for every WebAssembly memory,
+      // so under the address-space cap below any instance with a memory fails ("Out of memory:
+      // Cannot allocate Wasm memory"). Explicit bounds checks need only the memory itself.
+      nodeOptions.push("--disable-wasm-trap-handler");
       env.NODE_OPTIONS = nodeOptions.join(" ");
       const MB = 1024 * 1024;
       wrappers.push(`--data=${(mb + DATA_HEADROOM_MB) * MB}`);

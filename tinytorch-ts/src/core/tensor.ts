@@ -598,7 +598,21 @@ export function formatTensor(x: RawTensor, name = "Tensor"): string {
   return `${prefix}${render(0, 0, " ".repeat(prefix.length))})`;
 }
 
-// modules/01_tensor/tensor_dev.ts, cell 48 (line 1596)
+// modules/01_tensor/tensor_dev.ts, cell 48 (line 1559)
+/** numpy's matmul on raw tensors: the contract of matmulKernel, for alternative kernels. */
+export type MatmulBackend = (a: RawTensor, b: RawTensor) => RawTensor;
+
+/** The installed backend, null for matmulKernel. An object, so that setting it never assigns an export. */
+export const matmulBackendSlot: { current: MatmulBackend | null } = { current: null };
+
+/** Makes Tensor.matmul use `backend` (null: matmulKernel again); returns the previous backend. */
+export function setMatmulBackend(backend: MatmulBackend | null): MatmulBackend | null {
+  const previous = matmulBackendSlot.current;
+  matmulBackendSlot.current = backend;
+  return previous;
+}
+
+// modules/01_tensor/tensor_dev.ts, cell 50 (line 1618)
 /** One selection per axis in `Tensor.slice`: an index, `null` (all), or [start, stop, step]. */
 export type SliceSpec = number | null | readonly [(number | null)?, (number | null)?, (number | null)?];
 
@@ -807,7 +821,11 @@ export class Tensor implements RawTensor {
   // ---- matrix multiplication ----
   /** numpy's matmul (the @ operator): 1-D, 2-D and broadcast batched N-D. */
   matmul(other: Tensor): Tensor {
-    return Tensor.record(Tensor.wrap(matmulKernel(this, other)), "matmul", [this, other]);
+    return Tensor.record(
+      Tensor.wrap((matmulBackendSlot.current ?? matmulKernel)(this, other)),
+      "matmul",
+      [this, other],
+    );
   }
 
   // ---- reductions ----
@@ -1019,7 +1037,7 @@ export class Tensor implements RawTensor {
   }
 }
 
-// modules/01_tensor/tensor_dev.ts, cell 50 (line 2022)
+// modules/01_tensor/tensor_dev.ts, cell 52 (line 2048)
 export function zeros(shape: readonly number[]): Tensor {
   return Tensor.zeros(shape);
 }

@@ -1,0 +1,222 @@
+// `npm run bench:accel`: the matmul kernels of module 18 (tinytorch-ts/src/accel/matmul.ts) side
+// by side, in one process, with TensorFlow.js's CPU and WASM backends as yardsticks
+// (@tensorflow/tfjs-backend-cpu and -wasm 3.21, devDependencies used only here).
+//
+//   1. float32 matmul of square matrices at 128, 256 and 512, median GFLOP/s (2n^3 FLOPs per
+//      product, allocation of the output included everywhere) of: module 01's loop (what
+//      Tensor.matmul runs today), each step of module 18 (i-k-j over views, cache-blocked,
+//      register-blocked, WebAssembly SIMD), the package's fastest path (Tensor.matmul after
+//      enableAcceleration), tfjs-backend-cpu and tfjs-backend-wasm (one thread, SIMD).
+//   2. the ratio of the fastest path to tfjs-wasm (goal: at least 1 at 512) and of the
+//      register-blocked kernel to the i-k-j loop (goal: at least 3);
+//   3. each kernel's place on this machine's roofline at 512: its intensity per access, the
+//      roof it is under (scalar JavaScript or WebAssembly SIMD compute, measured as module 14
+//      does, and the triad bandwidth) and the share of that roof it reaches.
+//
+// The machine may be shared, so all implementations are interleaved round by round and each
+// figure is the median of the rounds (best in parentheses).
+import { cpus, loadavg } from "node:os";
+import { Tensor, matmul2dInto } from "../tinytorch-ts/src/core/tensor";
+import { measureMachinePeaks, rooflinePlacement } from "../tinytorch-ts/src/perf/profiling";
+import {
+  type MatmulKernel2d,
+  type MatrixView,
+  type SimdKernel,
+  disableAcceleration,
+  enableAcceleration,
+  loadSimdKernel,
+  matmulBlocked,
+  matmulIkj,
+  matmulRegisterBlocked,
+  matmulSimd,
+  matrixView,
+  measureSimdPeak,
+} from "../tinytorch-ts/src/accel/matmul";
+
+type Tf = typeof import("@tensorflow/tfjs-core");
+type TfTensor = ReturnType<Tf["tensor2d"]>;
+
+/** tfjs-core with its CPU and WASM backends registered, banners silenced, WASM on one thread. */
+async function loadTf(): Promise<Tf> {
+  const log = console.log;
+  const warn = console.warn;
+  console.log = () => undefined;
+  console.warn = () => undefined;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const tf = require("@tensorflow/tfjs-core") as Tf;
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    require("@tensorflow/tfjs-backend-cpu");
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    require("@tensorflow/tfjs-backend-wasm");
+    tf.env().set("WASM_HAS_MULTITHREAD_SUPPORT", false);
+    for (const backend of ["cpu", "wasm"]) {
+      if (!(await tf.setBackend(backend))) throw new Error(`tfjs backend ${backend} did not start`);
+      tf.tensor([1]).dispose();
+    }
+    return tf;
+  } finally {
+    console.log = log;
+    console.warn = warn;
+  }
+}
+
+interface Entry {
+  name: string;
+  /** FLOPs per byte loaded or stored by the innermost loop (see module 18); 0: not ours. */
+  intensity: number;
+  simd: boolean;
+  /** Runs once; async only to switch tfjs backends, which happens before the clock starts. */
+  prepare?: () => Promise<void>;
+  run: () => void;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+
+function viewKernel(kernel: MatmulKernel2d, a: MatrixView, b: MatrixView, n: number): () => void {
+  return () => kernel(a, b, new Float32Array(n * n), 0);
+}
+
+function entries(n: number, tf: Tf, simd: SimdKernel, tensors: TfTensor[]): Entry[] {
+  const a = new Tensor(Tensor.rand([n * n], 1).data, [n, n]);
+  const b = new Tensor(Tensor.rand([n * n], 2).data, [n, n]);
+  const av = matrixView(a.data, n, n);
+  const bv = matrixView(b.data, n, n);
+  const tfPair = (backend: string): Entry => {
+    const pair: TfTensor[] = [];
+    return {
+      name: `tfjs-backend-${backend}`,
+      intensity: 0,
+      simd: backend === "wasm",
+      prepare: async () => {
+        await tf.setBackend(backend);
+        if (pair.length === 0) {
+          // Created under their own backend and kept: no transfer between backends is timed.
+          pair.push(tf.tensor2d(a.data, [n, n]), tf.tensor2d(b.data, [n, n]));
+          tensors.push(...pair);
+        }
+      },
+      run: () => {
+        const c = tf.matMul(pair[0], pair[1]);
+        c.dataSync();
+        c.dispose();
+      },
+    };
+  };
+  const simdKernel: MatmulKernel2d = (x, y, out, offset) => matmulSimd(simd, x, y, out, offset);
+  return [
+    {
+      name: "module 01 loop (Tensor.matmul)",
+      intensity: 8 / 24,
+      simd: false,
+      run: () => matmul2dInto(a.data, 0, b.data, 0, new Float32Array(n * n), 0, n, n, n),
+    },
+    { name: "1. i-k-j over views", intensity: 2 / 12, simd: false, run: viewKernel(matmulIkj, av, bv, n) }, // prettier-ignore
+    { name: "2. cache-blocked", intensity: 2 / 12, simd: false, run: viewKernel(matmulBlocked, av, bv, n) }, // prettier-ignore
+    { name: "3. register-blocked 4x4", intensity: 32 / 32, simd: false, run: viewKernel(matmulRegisterBlocked, av, bv, n) }, // prettier-ignore
+    { name: "4. wasm-simd 4x8", intensity: 64 / 48, simd: true, run: viewKernel(simdKernel, av, bv, n) }, // prettier-ignore
+    {
+      name: "fastest: accelerated Tensor.matmul",
+      intensity: 64 / 48,
+      simd: true,
+      prepare: async () => {
+        await enableAcceleration();
+      },
+      run: () => {
+        a.matmul(b);
+      },
+    },
+    tfPair("cpu"),
+    tfPair("wasm"),
+  ];
+}
+
+/** Median and best GFLOP/s of every entry, interleaved round by round. */
+async function measure(list: Entry[], n: number, rounds: number): Promise<Map<string, number[]>> {
+  const ms = new Map(list.map((e) => [e.name, [] as number[]]));
+  for (let round = -1; round < rounds; round++) {
+    for (const e of list) {
+      if (e.prepare) await e.prepare();
+      const t0 = process.hrtime.bigint();
+      e.run();
+      const elapsed = Number(process.hrtime.bigint() - t0) / 1e6;
+      disableAcceleration();
+      if (round >= 0) ms.get(e.name)?.push(elapsed); // round -1 warms up
+    }
+  }
+  const gflops = (t: number): number => (2 * n ** 3) / (t * 1e6);
+  return new Map([...ms].map(([name, t]) => [name, [gflops(median(t)), gflops(Math.min(...t))]]));
+}
+
+async function main(): Promise<void> {
+  const tf = await loadTf();
+  const load = await loadSimdKernel();
+  if (!load.kernel) throw new Error(`the SIMD kernel did not load: ${load.reason}`);
+  const simd = load.kernel;
+  console.log(
+    `bench:accel  node ${process.version}, ${cpus().length} x ${cpus()[0]?.model ?? "cpu"}, ` +
+      `load average ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(
+          " ",
+        )}, tfjs ${tf.version_core} (wasm SIMD ${tf.env().getBool("WASM_HAS_SIMD_SUPPORT")}, one thread)\n`,
+  );
+  const sizes = [128, 256, 512];
+  const results = new Map<number, Map<string, number[]>>();
+  const tensors: TfTensor[] = [];
+  for (const n of sizes) {
+    results.set(n, await measure(entries(n, tf, simd, tensors), n, n >= 512 ? 9 : 15));
+  }
+  for (const t of tensors) t.dispose();
+  const names = [...(results.get(128)?.keys() ?? [])];
+  console.log("matmul, float32, n x n: median GFLOP/s (best)");
+  console.log(`${"".padEnd(36)}${sizes.map((n) => `n=${n}`.padEnd(18)).join("")}`);
+  for (const name of names) {
+    const cells = sizes.map((n) => {
+      const [med, best] = results.get(n)?.get(name) ?? [NaN, NaN];
+      return `${med.toFixed(2)} (${best.toFixed(2)})`.padEnd(18);
+    });
+    console.log(`${name.padEnd(36)}${cells.join("")}`.trimEnd());
+  }
+  const at512 = results.get(512);
+  const get = (name: string): number => at512?.get(name)?.[0] ?? NaN;
+  const vsTf = get("fastest: accelerated Tensor.matmul") / get("tfjs-backend-wasm");
+  const vsIkj = get("3. register-blocked 4x4") / get("1. i-k-j over views");
+  const vsLesson =
+    get("fastest: accelerated Tensor.matmul") / get("module 01 loop (Tensor.matmul)");
+  const verdict = (ok: boolean): string => (ok ? "meets" : "MISSES");
+  console.log(
+    `\nat 512: fastest / tfjs-backend-wasm = ${vsTf.toFixed(2)}x (${verdict(vsTf >= 1)} the goal of 1.00x); ` +
+      `register-blocked / i-k-j = ${vsIkj.toFixed(2)}x (${verdict(vsIkj >= 3)} the goal of 3x); ` +
+      `fastest / module 01 = ${vsLesson.toFixed(1)}x`,
+  );
+
+  const scalar = measureMachinePeaks();
+  const simdPeak = { ...scalar, peakFlopsPerSecond: measureSimdPeak(simd) };
+  console.log(
+    `\nroofline at 512: scalar JS peak ${(scalar.peakFlopsPerSecond / 1e9).toFixed(2)} GFLOP/s, ` +
+      `WASM SIMD peak ${(simdPeak.peakFlopsPerSecond / 1e9).toFixed(2)} GFLOP/s, ` +
+      `triad bandwidth ${(scalar.bandwidthBytesPerSecond / 1e9).toFixed(2)} GB/s`,
+  );
+  console.log(
+    `${"kernel".padEnd(36)}${"FLOP/B".padEnd(9)}${"bound".padEnd(15)}roof GFLOP/s  reached`,
+  );
+  for (const e of entries(512, tf, simd, [])) {
+    if (e.intensity === 0) continue;
+    const place = rooflinePlacement(e.intensity, e.simd ? simdPeak : scalar);
+    const roof = place.attainableFlopsPerSecond / 1e9;
+    console.log(
+      `${e.name.padEnd(36)}${e.intensity.toFixed(2).padEnd(9)}${place.bound.padEnd(15)}` +
+        `${roof.toFixed(2).padEnd(13)}${((100 * get(e.name)) / roof).toFixed(0)}%`,
+    );
+  }
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exitCode = 1;
+});
