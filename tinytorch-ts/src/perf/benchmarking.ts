@@ -1835,7 +1835,7 @@ export async function monitorResourceUtilization(
   };
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 84 (line 3637)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 84 (line 3640)
 export type MetricDirection = "lower-is-better" | "higher-is-better";
 
 /** Guesses a metric's direction from its name; null when the name gives no clue. */
@@ -1848,7 +1848,7 @@ export function inferDirection(metric: string): MetricDirection | null {
   return null;
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 85 (line 3651)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 85 (line 3654)
 export interface MetricChange {
   metric: string;
   baseline: number;
@@ -1934,7 +1934,7 @@ export function detectPerformanceRegression(
   return report;
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 88 (line 3845)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 88 (line 3848)
 export interface AbTestConfig<I> {
   modelA: Model<I>;
   modelB: Model<I>;
