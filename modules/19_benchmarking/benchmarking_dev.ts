@@ -1069,9 +1069,14 @@ async function testUnitServerScenario(): Promise<void> {
     "achieved QPS is limited by the 4 ms service time",
   );
   assert((slow.metadata.medianIssueLagS as number) > 0.01, "queries were issued late");
-  // Async model: queries overlap, so latency stays near the 5 ms service time.
+  // Async model: queries overlap instead of queueing behind each other. Counted, not timed: how
+  // long they take depends on how loaded the machine is.
+  let inFlight = 0;
+  let mostInFlight = 0;
   const sleepy = async (x: number): Promise<number> => {
+    mostInFlight = Math.max(mostInFlight, ++inFlight);
     await sleep(5);
+    inFlight--;
     return x;
   };
   const conc = await serverScenario(sleepy, makeSamples([1], [1]), {
@@ -1080,7 +1085,7 @@ async function testUnitServerScenario(): Promise<void> {
     seed: 3,
     warmup: 0,
   });
-  assert(latencyPercentile(conc.latencies, 0.5) < 0.05, "async queries are not serialised");
+  assert(mostInFlight >= 2, "async queries are not serialised");
   assert(
     conc.latencies.every((l) => l >= 0.004),
     "async latency includes the model's wait",
@@ -1272,9 +1277,13 @@ async function testUnitOfflineScenario(): Promise<void> {
     t.latencies.every((l) => l >= 0.0039),
     "each batch covers its four samples",
   );
-  // Async per-sample calls run concurrently within a batch.
+  // Async per-sample calls run concurrently within a batch: all 8 are in flight at once.
+  let inFlight = 0;
+  let mostInFlight = 0;
   const sleepy = async (x: number): Promise<number> => {
+    mostInFlight = Math.max(mostInFlight, ++inFlight);
     await sleep(20);
+    inFlight--;
     return x;
   };
   const c = await offlineScenario(sleepy, makeSamples([1, 2], [1, 2]), {
@@ -1282,7 +1291,8 @@ async function testUnitOfflineScenario(): Promise<void> {
     numSamples: 8,
     warmup: 0,
   });
-  assert(c.latencies[0] < 0.12, "8 concurrent 20 ms calls take far less than 160 ms");
+  assertEqual(mostInFlight, 8, "the 8 calls of a batch run concurrently");
+  assert(c.latencies[0] >= 0.0199, "a batch lasts at least one 20 ms call");
   assertEqual(c.accuracy, 1);
   // Real tensors with collateTensors.
   const rows = [new Tensor([[1, 0, 0]]), new Tensor([[0, 0, 1]]), new Tensor([[0, 1, 0]])];
@@ -3525,8 +3535,10 @@ async function monitorResourceUtilization(
 
 // %% nbgrader={"grade": true, "grade_id": "test-unit-resource-monitor", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
 async function testUnitResourceMonitor(): Promise<void> {
+  let calls = 0;
   const busy = await monitorResourceUtilization(
     () => {
+      calls++;
       const end = nowNs() + 2_000_000n;
       while (nowNs() < end);
     },
@@ -3537,7 +3549,8 @@ async function testUnitResourceMonitor(): Promise<void> {
     intervalMs: 50,
   });
   assert(busy.samples.length >= 3, "samples are taken while the workload runs");
-  assert(busy.iterations >= 50, "the workload is called repeatedly");
+  // A count, not a speed: how many 2 ms spins fit in 0.4 s depends on how loaded the machine is.
+  assert(busy.iterations === calls && calls >= 2, "the workload is called repeatedly, each call counted");
   // Relative, not absolute: on a busy machine a spinning process may get only part of a core.
   assert(busy.meanCpuPercent > 2 * idle.meanCpuPercent, "spinning uses more CPU than sleeping");
   assert(

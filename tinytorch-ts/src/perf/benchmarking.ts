@@ -487,7 +487,7 @@ export async function serverScenario<I>(
   };
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 31 (line 1161)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 31 (line 1166)
 export interface OfflineOptions<I> {
   /** Samples per model call (default 32). */
   batchSize?: number;
@@ -545,7 +545,7 @@ export async function offlineScenario<I>(
   };
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 36 (line 1356)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 36 (line 1366)
 export interface MultiStreamOptions<I> {
   /** Samples per query (default 8, as in MLPerf). */
   samplesPerQuery?: number;
@@ -606,7 +606,7 @@ export async function multiStreamScenario<I>(
   };
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 39 (line 1490)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 39 (line 1500)
 /** The four MLPerf scenarios behind one object; keeps every result it produced. */
 export class BenchmarkScenarios {
   readonly results: BenchmarkResult[] = [];
@@ -649,7 +649,7 @@ export class BenchmarkScenarios {
   }
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 41 (line 1560)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 41 (line 1570)
 /** MLPerf's minimum query count for estimating a latency percentile (exact, and rounded up to 2¹³). */
 export function mlperfMinQueries(
   percentile: number,
@@ -665,7 +665,7 @@ export function mlperfMinQueries(
   return { exact, rounded: Math.ceil(exact / 8192) * 8192 };
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 44 (line 1648)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 44 (line 1658)
 export type Ttest2 = typeof import("@stdlib/stats-ttest2");
 
 /** stdlib's two-sample t-test (Welch by default), loaded on first use (Node caches it). */
@@ -686,7 +686,7 @@ export function requireSample(values: readonly number[], name: string, minimum =
   }
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 45 (line 1670)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 45 (line 1680)
 /** Welch's two-sample t-test of mean(a) − mean(b), with a t-based confidence interval. */
 export interface WelchTestResult {
   t: number;
@@ -763,7 +763,7 @@ export function effectSizes(
   return { cohensD, hedgesG: cohensD * (1 - 3 / (4 * (na + nb) - 9)) };
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 50 (line 1856)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 50 (line 1866)
 /** Mann–Whitney U test (normal approximation with tie correction). */
 export interface MannWhitneyTest {
   /** U for sample a: the number of pairs with a > b, ties counting half. */
@@ -814,7 +814,7 @@ export function mannWhitneyU(
   return { u, z, pValue, rankBiserial, continuityCorrection };
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 53 (line 1963)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 53 (line 1973)
 /** Everything a two-sample comparison produces, plus a plain-language verdict. */
 export interface StatisticalValidation {
   /** The test whose p-value decides significance. */
@@ -920,7 +920,7 @@ export function compareSamples(
   };
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 57 (line 2128)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 57 (line 2138)
 /** The checks of one benchmark result. */
 export interface BenchmarkValidation {
   percentile: number;
@@ -1043,7 +1043,7 @@ export function validateBenchmarkResult(
   };
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 60 (line 2340)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 60 (line 2350)
 /** Statistical checks at one confidence level. */
 export class StatisticalValidator {
   readonly alpha: number;
@@ -1074,7 +1074,7 @@ export class StatisticalValidator {
   }
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 62 (line 2397)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 62 (line 2407)
 /** One line of the results table. */
 export interface ScenarioSummary {
   name: string;
@@ -1125,7 +1125,7 @@ export function summaryRow(name: string, result: BenchmarkResult): ScenarioSumma
   };
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 65 (line 2505)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 65 (line 2515)
 export interface EnvironmentInfo {
   cpuModel: string;
   cores: number;
@@ -1356,7 +1356,7 @@ export function methodologyLines(
   return lines;
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 67 (line 2770)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 67 (line 2780)
 export interface RunAllOptions<I> {
   /** Small counts for a quick look (seconds) instead of MLPerf-sized runs (minutes). */
   quick?: boolean;
@@ -1491,7 +1491,7 @@ export class TinyTorchPerf<I = unknown> {
   }
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 70 (line 3002)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 70 (line 3012)
 export interface BenchmarkCharts {
   latencyHistogram?: ChartSpec;
   serverTimeline?: ChartSpec;
@@ -1660,7 +1660,7 @@ export async function plotBenchmarkResults(
   return charts;
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 76 (line 3234)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 76 (line 3244)
 /** Seconds. */
 export interface StageStats {
   mean: number;
@@ -1759,7 +1759,7 @@ export async function profileEndToEndPipeline<I, P = I>(
   };
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 80 (line 3448)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 80 (line 3458)
 export interface ResourceSample {
   /** Seconds since monitoring started. */
   timeS: number;
@@ -1835,7 +1835,7 @@ export async function monitorResourceUtilization(
   };
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 84 (line 3637)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 84 (line 3650)
 export type MetricDirection = "lower-is-better" | "higher-is-better";
 
 /** Guesses a metric's direction from its name; null when the name gives no clue. */
@@ -1848,7 +1848,7 @@ export function inferDirection(metric: string): MetricDirection | null {
   return null;
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 85 (line 3651)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 85 (line 3664)
 export interface MetricChange {
   metric: string;
   baseline: number;
@@ -1934,7 +1934,7 @@ export function detectPerformanceRegression(
   return report;
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 88 (line 3845)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 88 (line 3858)
 export interface AbTestConfig<I> {
   modelA: Model<I>;
   modelB: Model<I>;
