@@ -221,7 +221,9 @@ test("built-in types are checked by brand: Symbol.hasInstance, prototype and tag
     }`,
     ),
   });
-  assertHonest(r, ["test-unit-flatten-nested", "test-unit-elementwise-kernel"]);
+  // The module test builds a Tensor from [[1, 2, 3], [4, 5, 6]] too, and its nbytes check sees
+  // the plain array for what it is.
+  assertHonest(r, ["test-unit-flatten-nested", "test-unit-elementwise-kernel", "test-module-tensor"]); // prettier-ignore
   const flatten = byId(r, "test-unit-flatten-nested");
   assert.match(flatten.message ?? "", /data must be a Float32Array/);
   assert.match(flatten.output, /hasInstance: refused; setPrototypeOf: refused/);
@@ -236,14 +238,21 @@ test("stack-trace hooks are locked, and forged failure reasons are shown as the 
       "computeStrides",
       `
     const tried: string[] = [];
-    const attempt = (what: string, f: () => void) => { try { f(); tried.push(what + ": done"); } catch { tried.push(what + ": refused"); } };
+    // Sloppy-mode assignments fail silently, so each attempt is judged by its effect.
+    const attempt = (what: string, f: () => void, worked: () => boolean) => {
+      try { f(); } catch {}
+      tried.push(what + (worked() ? ": done" : ": refused"));
+    };
+    const E = Error as any;
     const rewrite = (_e: unknown, frames: any[]) => ${JSON.stringify(forged)} + frames.map((f) => String(f.getFunction?.())).join("\\n");
-    attempt("assign prepareStackTrace", () => { (Error as any).prepareStackTrace = rewrite; });
-    attempt("define prepareStackTrace", () => { Object.defineProperty(Error, "prepareStackTrace", { value: rewrite }); });
-    attempt("assign captureStackTrace", () => { (Error as any).captureStackTrace = () => undefined; });
-    attempt("define captureStackTrace", () => { Object.defineProperty(Error, "captureStackTrace", { value: () => undefined }); });
-    attempt("stderr.write accessor", () => { Object.defineProperty(process.stderr, "write", { get: () => () => true, set: () => undefined }); });
-    attempt("replace process.stderr", () => { Object.defineProperty(process, "stderr", { value: { write: () => true } }); });
+    const noop = () => undefined;
+    const fakeStream = { write: () => true };
+    attempt("assign prepareStackTrace", () => { E.prepareStackTrace = rewrite; }, () => E.prepareStackTrace === rewrite);
+    attempt("define prepareStackTrace", () => { Object.defineProperty(Error, "prepareStackTrace", { value: rewrite }); }, () => E.prepareStackTrace === rewrite);
+    attempt("assign captureStackTrace", () => { E.captureStackTrace = noop; }, () => E.captureStackTrace === noop);
+    attempt("define captureStackTrace", () => { Object.defineProperty(Error, "captureStackTrace", { value: noop }); }, () => E.captureStackTrace === noop);
+    attempt("stderr.write accessor", () => { Object.defineProperty(process.stderr, "write", { get: () => noop, set: noop }); }, () => typeof Object.getOwnPropertyDescriptor(process.stderr, "write")?.get === "function");
+    attempt("replace process.stderr", () => { Object.defineProperty(process, "stderr", { value: fakeStream }); }, () => (process.stderr as unknown) === fakeStream);
     let told = false;
     function computeStrides(shape: readonly number[]): number[] {
       if (!told) { told = true; console.log(tried.join("\\n")); }
