@@ -2,18 +2,19 @@
 // manifest are unchanged since the last run, grade the rest with N workers (each preparing its
 // next kernel while the current submission runs), and write each student's results.json and
 // feedback page and gradebook row as soon as they are done. One bad submission never stops the
-// others, and an interrupted run simply continues on the next invocation.
-import { existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+// others: whatever happens while grading it (even a fault of the grader) ends in a recorded
+// attempt, so an interrupted or failed run simply continues on the next invocation.
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
 import type { GradingManifest } from "@tinytorch-ts/core";
 import { writeFeedback } from "./feedback-html";
-import { gradeSubmission } from "./grade-submission";
+import { failedAttempt, gradeSubmission } from "./grade-submission";
 import { Gradebook } from "./gradebook";
 import { prepareKernel, type PreparedKernel, type SessionOptions } from "./kernel-session";
 import { ProgressBar } from "./progress";
 import { writeResultsJson } from "./results-json";
 import { safeName } from "./names";
-import { makeScratchRoot } from "./scratch";
+import { makeScratchRoot, removeQuietly } from "./scratch";
 import { sha256Hex } from "./submission";
 import type { SubmissionResult } from "./types";
 
@@ -82,6 +83,8 @@ export interface BatchSummary {
   rejected: number;
   errors: number;
   results: SubmissionResult[];
+  /** What went wrong outside the submissions (a write that failed, a leftover directory). */
+  problems: string[];
 }
 
 export function resultsPath(outDir: string, student: string): string {
@@ -98,72 +101,113 @@ export async function gradeBatch(
   opts: BatchOptions,
 ): Promise<BatchSummary> {
   const book = await Gradebook.open(join(opts.outDir, "gradebook.sqlite"));
-  const summary: BatchSummary = { graded: 0, skipped: 0, rejected: 0, errors: 0, results: [] };
+  const summary: BatchSummary = { graded: 0, skipped: 0, rejected: 0, errors: 0, results: [], problems: [] }; // prettier-ignore
   const queue = [...submissions];
   const scratchRoot = opts.scratchRoot ?? makeScratchRoot();
   // Students' submissions and every output are out of the kernels' sight.
   const session: SessionOptions = { ...opts, scratchRoot, hide: [...(opts.hide ?? []), opts.outDir] }; // prettier-ignore
+  // Without namespaces kernels share /proc, the disk and one uid: one at a time, none ahead.
+  const unconfined = session.sandbox !== false && process.env.TITO_SANDBOX === "no-namespaces";
+  const prefetch = opts.prefetch !== false && !unconfined;
+  const jobs = unconfined ? 1 : Math.max(1, Math.floor(opts.jobs ?? 1));
   const prepare = (): Promise<PreparedKernel> => {
     const p = prepareKernel(manifest, session);
     p.catch(() => undefined); // reported when acquired, never as an unhandled rejection
     return p;
   };
+  const problem = (what: string) => {
+    summary.problems.push(what);
+    process.stderr.write(`grading: ${what}\n`);
+  };
+
+  /** Writes one attempt everywhere it goes; a write that fails is reported, never thrown. */
+  const record = (sub: Submission, r: SubmissionResult) => {
+    const writes: Array<[string, () => void]> = [
+      ["results.json", () => writeResultsJson(resultsPath(opts.outDir, sub.student), r)],
+      ["feedback page", () => writeFeedback(feedbackPath(opts.outDir, sub.student), r)],
+      ["gradebook row", () => void book.record(r)],
+    ];
+    for (const [what, write] of writes) {
+      try {
+        write();
+      } catch (e) {
+        problem(`${sub.student}: could not write the ${what}: ${(e as Error).message}`);
+      }
+    }
+    summary.results.push(r);
+    const kind = r.status === "graded" ? "graded" : r.status === "rejected" ? "rejected" : "errors"; // prettier-ignore
+    summary[kind]++;
+    opts.progress?.tick(kind, `${sub.student}: ${r.score}/${r.maxScore}${r.reason ? ` (${r.reason})` : ""}`); // prettier-ignore
+    opts.onResult?.(r);
+  };
 
   const worker = async () => {
     let next: Promise<PreparedKernel> | undefined;
-    while (queue.length > 0 && !opts.stop?.requested) {
-      const sub = queue.shift() as Submission;
-      let text: string;
-      try {
-        if (!sub.file) throw new Error(sub.problem ?? "no notebook");
-        text = readFileSync(sub.file, "utf8");
-      } catch (e) {
-        text = "";
-        sub.problem = sub.problem ?? `cannot read the submission (${(e as Error).message})`;
+    const acquire = () => {
+      const k = next ?? prepare();
+      next = prefetch && queue.length > 0 ? prepare() : undefined;
+      return k;
+    };
+    try {
+      while (queue.length > 0 && !opts.stop?.requested) {
+        const sub = queue.shift() as Submission;
+        let text = "";
+        try {
+          if (!sub.file) throw new Error(sub.problem ?? "no notebook");
+          text = readFileSync(sub.file, "utf8");
+        } catch (e) {
+          sub.problem = sub.problem ?? `cannot read the submission (${(e as Error).message})`;
+        }
+        let r: SubmissionResult;
+        try {
+          const hash = sha256Hex(text);
+          if (
+            !opts.force &&
+            book.isUpToDate(sub.student, manifest.module, hash, opts.manifestHash)
+          ) {
+            summary.skipped++;
+            opts.progress?.tick("skipped", sub.student);
+            continue;
+          }
+          r = await gradeSubmission(manifest, sub.problem ? "" : text, {
+            ...session,
+            student: sub.student,
+            manifestHash: opts.manifestHash,
+            acquireKernel: acquire,
+          });
+          if (sub.problem) {
+            r.status = "rejected";
+            r.reason = sub.problem;
+            for (const t of r.tests) t.message = `not graded: ${sub.problem}`;
+          }
+        } catch (e) {
+          // A fault of the grader, not of the student: still an attempt on record.
+          const why = e instanceof Error ? e.message.split("\n")[0] : String(e);
+          r = failedAttempt(manifest, text, `the grader failed on this submission: ${why}`, {
+            student: sub.student,
+            manifestHash: opts.manifestHash,
+          });
+        }
+        record(sub, r);
       }
-      if (
-        !opts.force &&
-        book.isUpToDate(sub.student, manifest.module, sha256Hex(text), opts.manifestHash)
-      ) {
-        // prettier-ignore
-        summary.skipped++;
-        opts.progress?.tick("skipped", sub.student);
-        continue;
-      }
-      const r = await gradeSubmission(manifest, sub.problem ? "" : text, {
-        ...session,
-        student: sub.student,
-        manifestHash: opts.manifestHash,
-        acquireKernel: () => {
-          const k = next ?? prepare();
-          next = opts.prefetch !== false && queue.length > 0 ? prepare() : undefined;
-          return k;
-        },
-      });
-      if (sub.problem) {
-        r.status = "rejected";
-        r.reason = sub.problem;
-        for (const t of r.tests) t.message = `not graded: ${sub.problem}`;
-      }
-      writeResultsJson(resultsPath(opts.outDir, sub.student), r);
-      writeFeedback(feedbackPath(opts.outDir, sub.student), r);
-      book.record(r);
-      summary.results.push(r);
-      const kind = r.status === "graded" ? "graded" : r.status === "rejected" ? "rejected" : "errors"; // prettier-ignore
-      summary[kind]++;
-      opts.progress?.tick(kind, `${sub.student}: ${r.score}/${r.maxScore}${r.reason ? ` (${r.reason})` : ""}`); // prettier-ignore
-      opts.onResult?.(r);
+    } finally {
+      // The kernel prepared for a submission that will not come (stopped, or crashed).
+      const pending = next;
+      next = undefined;
+      if (pending) await (await pending.catch(() => undefined))?.dispose();
     }
-    if (next) await (await next.catch(() => undefined))?.dispose();
   };
 
   try {
-    const jobs = Math.max(1, Math.floor(opts.jobs ?? 1));
     await Promise.all(Array.from({ length: jobs }, worker));
   } finally {
-    book.close();
+    try {
+      book.close();
+    } catch (e) {
+      problem(`could not save the gradebook: ${(e as Error).message}`);
+    }
     if (opts.scratchRoot === undefined) {
-      rmSync(scratchRoot, { recursive: true, force: true });
+      await removeQuietly(scratchRoot, problem);
     }
   }
   return summary;

@@ -59,6 +59,37 @@ function stdoutOf(run: CellRun): string {
   return text;
 }
 
+/**
+ * The result recorded when grading a submission failed outside the student's control (the
+ * grader or the machine): every test 0 and not run, with the reason. A batch records it like
+ * any other attempt, so a rerun moves on instead of failing at the same place again.
+ */
+export function failedAttempt(
+  manifest: GradingManifest,
+  submissionText: string,
+  reason: string,
+  opts: { student?: string; manifestHash?: string } = {},
+): SubmissionResult {
+  const now = new Date().toISOString();
+  return {
+    module: manifest.module,
+    ...(opts.student !== undefined ? { student: opts.student } : {}),
+    submissionHash: sha256Hex(submissionText),
+    manifestHash: opts.manifestHash ?? sha256Hex(JSON.stringify(manifest)),
+    status: "error",
+    reason,
+    score: 0,
+    maxScore: manifest.totalPoints,
+    tests: zeroTests(manifest, "not-run", reason),
+    tampering: [],
+    studentCells: [],
+    isolation: [],
+    startedAt: now,
+    finishedAt: now,
+    executionTimeMs: 0,
+  };
+}
+
 function zeroTests(manifest: GradingManifest, status: TestStatus, message: string): TestResult[] {
   return manifest.cells
     .filter((c) => c.role === "grade")
@@ -151,16 +182,15 @@ export async function gradeSubmission(
     return finish();
   };
 
-  const parsed = parseSubmission(submissionText);
-  if (!parsed.ok) return reject(parsed.reason);
-  const rebuilt = reconstruct(manifest, parsed.cells);
-  result.tampering = rebuilt.tampering;
-  result.studentCells = rebuilt.studentCells;
-  if (rebuilt.wrongModule) return reject(rebuilt.wrongModule);
-
   const limits = { ...DEFAULT_LIMITS, ...definedLimits(opts) };
   let prepared: PreparedKernel | undefined;
   try {
+    const parsed = parseSubmission(submissionText);
+    if (!parsed.ok) return reject(parsed.reason);
+    const rebuilt = reconstruct(manifest, parsed.cells);
+    result.tampering = rebuilt.tampering;
+    result.studentCells = rebuilt.studentCells;
+    if (rebuilt.wrongModule) return reject(rebuilt.wrongModule);
     prepared = await (opts.acquireKernel ?? (() => prepareKernel(manifest, opts)))();
     result.isolation = prepared.isolation;
     const cells = instrument(manifest, rebuilt.cells, prepared.keys);
@@ -176,7 +206,8 @@ export async function gradeSubmission(
     result.reason = `the grader could not run this notebook: ${why}`;
     result.tests = zeroTests(manifest, "not-run", result.reason);
   } finally {
-    await prepared?.dispose();
+    // dispose() never rejects; the catch is for an acquireKernel given by a caller.
+    await prepared?.dispose().catch(() => undefined);
   }
   return finish();
 

@@ -13,6 +13,101 @@
 //   the globals, and the functions of earlier test and provided cells, filed under secret tokens).
 "use strict";
 
+/**
+ * tslab compiles `./x.ts` files a cell imports into an in-memory table of "side modules", and
+ * its require looks a specifier up in that table (joined to the kernel's cwd, bare or not)
+ * before Node's loader. So a file a student wrote at <cwd>/tinytorch-ts/support/testing.ts
+ * would answer every test's `import ... from "tinytorch-ts/support/testing"`. The kernel's cwd
+ * is a read-only kit directory (nothing can be written where that lookup goes); in addition,
+ * the require every cell gets after this:
+ * - answers the specifiers grader cells import (harness, package, libraries) with the modules
+ *   loaded before any student code, pinned here, never looked up again;
+ * - sends every other bare specifier (packages, Node built-ins) to Node's loader from the kit,
+ *   so the side-module table can never serve one;
+ * - leaves relative and absolute imports (a student's own helper files) to tslab.
+ * Node's resolution cache is made a no-op (a planted entry would redirect a lookup kit code
+ * makes later), and the global lookup paths cannot be recomputed from a changed NODE_PATH.
+ */
+function guardSideModules(tslabHandle, kernelRequire, preload) {
+  const Module = kernelRequire("module");
+  const nodeRequire = Module.createRequire(process.cwd() + "/__tito_kit__.js");
+  const tslabRequire = tslabHandle.require;
+  const startsWith = String.prototype.startsWith;
+  const apply = Reflect.apply;
+  const hasOwn = Object.hasOwn;
+  const pinned = Object.create(null);
+  for (const spec of preload) pinned[spec] = nodeRequire(spec);
+  Object.freeze(pinned);
+  const isBare = (spec) =>
+    typeof spec === "string" &&
+    spec !== "tslab" &&
+    !apply(startsWith, spec, ["."]) &&
+    !apply(startsWith, spec, ["/"]);
+  function require(spec) {
+    if (arguments.length === 1 && typeof spec === "string" && hasOwn(pinned, spec)) {
+      return pinned[spec];
+    }
+    if (arguments.length === 1 && isBare(spec)) return nodeRequire(spec);
+    return apply(tslabRequire, undefined, arguments);
+  }
+  require.resolve = nodeRequire.resolve;
+  require.cache = nodeRequire.cache;
+  Object.freeze(require);
+  Module._pathCache = new Proxy(Object.create(null), {
+    get: () => undefined,
+    set: () => true,
+    defineProperty: () => true,
+  });
+  Module._initPaths = function refused() {
+    throw new Error("Module._initPaths is not available while grading");
+  };
+  guardModuleCache(Module);
+  return { exports: tslabHandle.exports, require };
+}
+
+/**
+ * Node's module cache (require.cache) accepts any new entry, so a student could file a fake
+ * under the path of a module kit code has not loaded yet, and kit code loading it later would
+ * get the fake. From here on, a new entry can only be made by Node's loader: the cache object
+ * takes no new own properties, and assignments fall through to its prototype, which stores an
+ * entry only while a Module._load is inserting the module it is loading (one per load; no
+ * student code runs between entering _load and that insertion). The entries made so far stay
+ * as they are (locked by step 5).
+ */
+function guardModuleCache(Module) {
+  const cache = Module._cache;
+  const added = Object.create(null);
+  let insertAllowed = false;
+  const refuse = () => {
+    throw new TypeError("require.cache is read-only while grading");
+  };
+  const store = new Proxy(Object.create(null), {
+    get: (_t, key) => added[key],
+    has: (_t, key) => key in added,
+    set(_t, key, value) {
+      if (!insertAllowed || typeof key !== "string") refuse();
+      insertAllowed = false;
+      added[key] = value;
+      return true;
+    },
+    defineProperty: refuse,
+    deleteProperty: () => true,
+  });
+  Object.setPrototypeOf(cache, store);
+  Object.preventExtensions(cache);
+  const load = Module._load;
+  const apply = Reflect.apply;
+  Module._load = function _load(request, parent, isMain) {
+    const outer = insertAllowed;
+    insertAllowed = true;
+    try {
+      return apply(load, this, [request, parent, isMain]);
+    } finally {
+      insertAllowed = outer;
+    }
+  };
+}
+
 module.exports = function titoPreamble(kernelRequire, config) {
   const {
     defineProperty,
@@ -200,8 +295,8 @@ module.exports = function titoPreamble(kernelRequire, config) {
 
   // 5. The module system. tslab's own object (exports + require) is frozen, Node's Module and
   //    its prototype are frozen, and every module loaded so far keeps its cache entry and exports.
-  const tslabHandle = globalThis.__tslab__;
-  freeze(tslabHandle.require);
+  const tslabHandle = guardSideModules(globalThis.__tslab__, kernelRequire, config.preload);
+  freeze(globalThis.__tslab__.require);
   freeze(tslabHandle);
   defineProperty(globalThis, "__tslab__", {
     value: tslabHandle,

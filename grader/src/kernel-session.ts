@@ -2,13 +2,26 @@
 // kernel in the sandbox, and the preamble already run (which also warms up the TypeScript
 // compiler). Nothing in it depends on the student, so a batch prepares the next kernel while the
 // current submission runs; each kernel still serves exactly one submission.
-import { existsSync, rmSync } from "node:fs";
 import { resolve } from "node:path";
 import type { GradingManifest } from "@tinytorch-ts/core";
 import { KernelClient } from "@tinytorch-ts/core/kernel";
 import { makeKeys, preambleCode, type GradingKeys } from "./instrument";
-import { kernelRuntimePaths, planSandbox, sandboxCapabilities, type SandboxPlan } from "./sandbox";
-import { defaultPackageSource, makeScratch, makeScratchRoot, type PackageSource } from "./scratch";
+import {
+  dropEnvironment,
+  kernelRuntimePaths,
+  planSandbox,
+  sandboxCapabilities,
+  type SandboxPlan,
+} from "./sandbox";
+import {
+  defaultPackageSource,
+  lockSocketDir,
+  makeScratch,
+  makeScratchRoot,
+  removeQuietly,
+  type PackageSource,
+  type Scratch,
+} from "./scratch";
 
 export const REPO_ROOT = resolve(__dirname, "..", "..");
 
@@ -36,7 +49,10 @@ export const DEFAULT_LIMITS: KernelLimits = {
 export interface SessionOptions extends Partial<KernelLimits> {
   /** Confine the kernel (default true; TITO_SANDBOX=off also disables it). */
   sandbox?: boolean;
-  /** Extra paths the kernel must not see (submissions folder, output folder). */
+  /**
+   * Paths the kernel must not see (submissions folder, output folder). The kernel's root is
+   * built from what it needs, so nothing else is visible anyway; kept for callers that name them.
+   */
   hide?: string[];
   packageSource?: PackageSource;
   /** Parent of the scratch dirs (default: a fresh directory in the system tmp). */
@@ -49,7 +65,7 @@ export interface PreparedKernel {
   kernel: KernelClient;
   keys: GradingKeys;
   isolation: string[];
-  /** Shuts the kernel down and removes the scratch dir. */
+  /** Shuts the kernel down (its whole tree) and removes its host directory. Never rejects. */
   dispose(): Promise<void>;
 }
 
@@ -61,6 +77,13 @@ export class GraderSetupError extends Error {
   }
 }
 
+/**
+ * Kernels started in TITO_SANDBOX=no-namespaces mode that are still alive. That mode has no
+ * PID or mount namespace: kernels would share /proc, the host's disk and one uid, so it runs
+ * one kernel at a time (per grader process) and refuses a second.
+ */
+let unconfinedKernels = 0;
+
 export async function prepareKernel(
   manifest: GradingManifest,
   opts: SessionOptions = {},
@@ -71,41 +94,69 @@ export async function prepareKernel(
   const scratchRoot = opts.scratchRoot ?? makeScratchRoot();
   const sandboxOn = opts.sandbox !== false && process.env.TITO_SANDBOX !== "off";
   let kernel: KernelClient | undefined;
-  let scratch: ReturnType<typeof makeScratch> | undefined;
-  const dispose = async () => {
-    await kernel?.shutdown().catch(() => undefined);
-    scratch?.remove();
-    if (ownRoot) rmSync(scratchRoot, { recursive: true, force: true });
-  };
+  let scratch: Scratch | undefined;
+  let counted = false;
+  let disposing: Promise<void> | undefined;
+  // Never throws: a kernel that will not die is SIGKILLed by shutdown(); what cannot be deleted
+  // is left behind rather than taking the batch down.
+  const dispose = () =>
+    (disposing ??= (async () => {
+      await kernel?.shutdown().catch(() => undefined);
+      if (counted) unconfinedKernels--;
+      counted = false;
+      await scratch?.remove();
+      if (ownRoot) await removeQuietly(scratchRoot);
+    })());
   try {
-    const owner = sandboxOn ? sandboxCapabilities().user : undefined;
     const source = opts.packageSource ?? defaultPackageSource(repoRoot);
-    scratch = makeScratch(scratchRoot, manifest, source, owner);
-    let plan: SandboxPlan = { commandPrefix: [], isolation: ["sandbox disabled"] };
+    const caps = sandboxOn ? sandboxCapabilities() : undefined;
+    scratch = makeScratch(scratchRoot, manifest, source, caps?.user);
+    let plan: SandboxPlan = {
+      commandPrefix: [],
+      home: scratch.kitDir,
+      tmpDir: scratch.hostTmpDir,
+      noNamespaces: false,
+      isolation: ["sandbox disabled"],
+    };
     if (sandboxOn) {
-      const hide = [repoRoot, "/tmp", "/var/tmp", "/dev/shm", scratchRoot, ...(opts.hide ?? [])];
       plan = planSandbox({
-        scratchDir: scratch.dir,
-        hide: hide.filter((p) => existsSync(p)),
-        keep: kernelRuntimePaths(),
+        rootMount: scratch.rootMount,
+        kitDir: scratch.kitDir,
+        readOnly: kernelRuntimePaths(),
+        writable: [scratch.socketDir],
+        hostTmpDir: scratch.hostTmpDir,
+        // A backstop only: twice the notebook's wall time, plus start-up.
+        cpuSeconds: Math.ceil((2 * limits.notebookTimeoutMs) / 1000) + 120,
       });
+      if (plan.noNamespaces) {
+        if (unconfinedKernels > 0) {
+          throw new GraderSetupError(
+            "TITO_SANDBOX=no-namespaces runs one kernel at a time, and one is running",
+          );
+        }
+        unconfinedKernels++;
+        counted = true;
+      }
     }
     kernel = await KernelClient.start({
-      cwd: scratch.dir,
+      cwd: scratch.kitDir,
       // Nothing from the grader's environment: no NODE_PATH (it would reach the full reference
-      // package), no tokens.
+      // package), no tokens. HOME is the read-only kit: Node adds $HOME/.node_modules to its
+      // module lookup, which must not be a place the student can write.
       env: {
         PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
-        HOME: scratch.dir,
-        TMPDIR: "/tmp",
+        HOME: plan.home,
+        TMPDIR: plan.tmpDir,
         LANG: "C.UTF-8",
+        ...(plan.owner ? dropEnvironment(plan.owner) : {}),
       },
       commandPrefix: plan.commandPrefix,
       transport: "ipc",
-      socketDir: scratch.dir,
+      socketDir: scratch.socketDir,
       memoryMb: limits.memoryMb,
       ...(plan.owner ? { owner: plan.owner, maxProcesses: limits.maxProcesses } : {}),
     });
+    if (plan.owner) lockSocketDir(scratch.socketDir);
     const keys = makeKeys(manifest);
     const run = await kernel.execute(preambleCode(manifest, keys), { timeoutMs: 60_000 });
     if (run.status !== "ok") {

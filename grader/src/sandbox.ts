@@ -1,34 +1,64 @@
 // How a grading kernel is confined. As root (CI, Gradescope) the kernel gets:
-// - its own mount namespace, where the repository (module sources, manifests, the full
-//   reference package), /tmp (other submissions' scratch dirs), /dev/shm and every extra path
-//   the caller names (submissions, output) are covered by empty tmpfs mounts, with only the
-//   packages the kernel runs on (node_modules, read-only) and its own scratch dir put back;
+// - a root file system BUILT for it, not the host's with parts covered: a small read-only tmpfs
+//   holding /usr (and the merged-usr links), five device nodes, its own /proc, the kit directory
+//   (/kit: the restricted reference package and links to the third-party packages, read-only;
+//   its cwd and HOME), the packages it runs on at their host paths (read-only), its socket
+//   directory, and /tmp: a private tmpfs capped in bytes and inodes. pivot_root makes that the
+//   only tree it has: no repository, no other checkout, no host /tmp, no /run/lock, no /dev/shm;
 // - its own network namespace (no network; the grader reaches it over Unix sockets);
-// - its own PID namespace (it cannot see or signal other kernels, and anything it forks dies
-//   with it);
-// - an unprivileged user (`tito-sandbox`), no supplementary groups, no_new_privs;
-// - the kernel client's rlimits: address space / data (memory), process count.
+// - its own PID namespace whose init is a root shell that dies with the grader (--kill-child
+//   under a parent-death signal), so the whole tree goes when the grader does;
+// - RLIMIT_FSIZE (one file cannot outgrow the scratch cap) and RLIMIT_CPU (a backstop);
+// - the sandbox user: the kernel starts as root in its namespaces and drops to `tito-sandbox`
+//   itself (kernel-drop.cjs) before tslab loads. A process that changes its own uid becomes
+//   non-dumpable, so /proc/self/mem and its relatives are root's: student code cannot read the
+//   compiled tests out of its own memory.
 // Without root the same namespaces are tried inside a user namespace (`unshare --user
-// --map-root-user`), which most Linux systems allow; where even that is refused, only the
-// rlimits and the in-kernel preamble remain, and `isolation` says so.
+// --map-root-user`); TITO_SANDBOX=no-namespaces keeps only the user drop and the rlimits (see
+// docs/grading.md for what that mode does not protect); `isolation` says what was in force.
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, realpathSync, statSync } from "node:fs";
-import { dirname, resolve, sep } from "node:path";
+import { existsSync, lstatSync, readlinkSync, realpathSync, statSync } from "node:fs";
+import { dirname, join, resolve, sep } from "node:path";
 
 export const SANDBOX_USER = "tito-sandbox";
 
+/** Where the kit directory appears inside the built root (the kernel's cwd and HOME). */
+export const KIT_MOUNT = "/kit";
+
+/**
+ * The kernel's only writable space, a tmpfs in its own mount namespace (it vanishes with the
+ * kernel, so cleanup costs nothing). 64 MiB is over a thousand times what the kit's modules
+ * write (benchmark reports, charts, plugin packages: kilobytes), and bounds the RAM a tmpfs can
+ * pin per kernel. 4096 inodes is ample for tens of files and keeps any walk over the scratch
+ * cheap (a student making millions of empty files hits ENOSPC instead).
+ */
+export const SCRATCH_BYTES = 64 * 1024 * 1024;
+export const SCRATCH_INODES = 4096;
+
 export interface SandboxConfig {
-  /** The submission's scratch directory (the kernel's cwd and HOME). */
-  scratchDir: string;
-  /** Paths the kernel must not see (repository, manifests, submissions, output...). */
-  hide: string[];
-  /** Paths under a hidden one that the kernel needs (node_modules, the kernel preload). */
-  keep: string[];
+  /** An empty host directory: the mount point of the kernel's new root (namespace mode). */
+  rootMount: string;
+  /** The host kit directory, bound read-only at KIT_MOUNT. */
+  kitDir: string;
+  /** Host paths the kernel reaches at the same path, read-only (node_modules, preload files). */
+  readOnly: string[];
+  /** Host directories the kernel reaches at the same path, writable (its socket directory). */
+  writable: string[];
+  /** The kernel's scratch on the host, when there is no mount namespace to give it a tmpfs. */
+  hostTmpDir: string;
+  /** RLIMIT_CPU in seconds (a backstop against a kernel nobody waits for any more). */
+  cpuSeconds: number;
 }
 
 export interface SandboxPlan {
   commandPrefix: string[];
+  /** The user the kernel drops to (it starts as root and drops itself). */
   owner?: { uid: number; gid: number };
+  /** The kernel's HOME/cwd and TMPDIR as the kernel sees them. */
+  home: string;
+  tmpDir: string;
+  /** True in TITO_SANDBOX=no-namespaces mode (one kernel at a time). */
+  noNamespaces: boolean;
   /** Human-readable list of the layers in force, for the report. */
   isolation: string[];
 }
@@ -85,7 +115,7 @@ export function ensureSandboxUser(name = SANDBOX_USER): { uid: number; gid: numb
 
 /**
  * What this machine allows, probed once per process. TITO_SANDBOX=off disables it all;
- * TITO_SANDBOX=no-namespaces keeps only the user switch (as in a locked-down container).
+ * TITO_SANDBOX=no-namespaces keeps only the user drop and the rlimits.
  */
 export function sandboxCapabilities(): SandboxCapabilities {
   if (capabilities) return capabilities;
@@ -123,95 +153,136 @@ function isUnder(path: string, dir: string): boolean {
   return path === dir || path.startsWith(dir.endsWith(sep) ? dir : dir + sep);
 }
 
-function real(path: string): string | undefined {
-  try {
-    return realpathSync(resolve(path));
-  } catch {
-    return undefined;
-  }
+/** The host's system directories, as they are (a real directory, or a merged-usr link). */
+const SYSTEM_ENTRIES = ["usr", "bin", "sbin", "lib", "lib64", "lib32", "libx32"];
+/** Device nodes a Node process uses; nothing else of /dev. */
+const DEVICES = ["null", "zero", "full", "random", "urandom"];
+
+/** The directory holding the Node runtime when it is not under /usr (setup-node, nvm). */
+function nodePrefix(): string | undefined {
+  const bin = dirname(realpathSync(process.execPath));
+  const prefix = dirname(bin);
+  return isUnder(prefix, "/usr") ? undefined : prefix;
 }
 
 /**
- * The shell script run as (namespace) root inside the new namespaces: hide, put back, drop
- * privileges, exec the kernel command given as "$@".
+ * The shell script run as (namespace) root inside the new namespaces: build the root, switch
+ * to it, and start the kernel command given as "$@" as a child, staying as the namespace's
+ * init (a root process whose death tears the namespace down: see the header).
  */
-export function mountScript(
-  cfg: SandboxConfig,
-  owner?: { uid: number; gid: number },
-  mounts = true,
-): string {
-  // A file (a single submitted notebook) is hidden with the directory that holds it.
-  const asDir = (p: string) => (statSync(p).isDirectory() ? p : dirname(p));
-  const found = (mounts ? cfg.hide : []).map(real).filter((p): p is string => p !== undefined);
-  const hides = [...new Set(found.map(asDir))].filter((p) => p !== "/").sort();
-  // An inner path is hidden with its parent already.
-  const outer = hides.filter((p) => !hides.some((q) => q !== p && isUnder(p, q)));
-  const scratch = real(cfg.scratchDir) ?? resolve(cfg.scratchDir);
-  const keeps = [...new Set([...cfg.keep.map(real), scratch])]
-    .filter((p): p is string => p !== undefined)
-    .filter((p) => outer.some((h) => isUnder(p, h)));
-  const lines = ["set -e"];
-  // Open what we put back before covering it: a bind from /proc/self/fd/N reaches the directory
-  // itself, not the (by then covered) path.
-  keeps.forEach((k, i) => lines.push(`exec ${i + 3}<${quote(k)}`));
-  for (const h of outer) {
-    const mode = h === "/tmp" || h === "/var/tmp" || h === "/dev/shm" ? "1777" : "0755";
-    lines.push(`mount -t tmpfs -o mode=${mode},size=64m,nosuid,nodev tito-hidden ${quote(h)}`);
-  }
-  keeps.forEach((k, i) => {
-    lines.push(`mkdir -p ${quote(k)}`);
-    lines.push(`mount --no-canonicalize --bind /proc/self/fd/${i + 3} ${quote(k)}`);
-    if (k !== scratch) lines.push(`mount -o remount,bind,ro,nosuid,nodev ${quote(k)}`);
-  });
-  keeps.forEach((_k, i) => lines.push(`exec ${i + 3}<&-`));
-  lines.push(`cd ${quote(scratch)}`);
-  if (owner) {
+export function mountScript(cfg: SandboxConfig): string {
+  const R = quote(cfg.rootMount);
+  const at = (p: string) => quote(join(cfg.rootMount, p));
+  const lines = [
+    "set -e",
+    // The root itself is tiny and read-only once built: nothing can be written outside /tmp.
+    `mount -t tmpfs -o size=4m,nr_inodes=1024,mode=0755,nosuid,nodev tito-root ${R}`,
+  ];
+  const bindRo = (host: string) => {
+    const file = !statSync(host).isDirectory();
     lines.push(
-      `exec setpriv --reuid=${owner.uid} --regid=${owner.gid} --clear-groups --no-new-privs -- "$@"`,
+      file ? `mkdir -p ${at(dirname(host))} && touch ${at(host)}` : `mkdir -p ${at(host)}`,
     );
-  } else {
-    lines.push('exec "$@"');
+    lines.push(`mount --bind ${quote(host)} ${at(host)}`);
+    lines.push(`mount -o remount,bind,ro,nosuid,nodev ${at(host)}`);
+  };
+  for (const name of SYSTEM_ENTRIES) {
+    const host = `/${name}`;
+    let st;
+    try {
+      st = lstatSync(host);
+    } catch {
+      continue;
+    }
+    if (st.isSymbolicLink()) lines.push(`ln -s ${quote(readlinkSync(host))} ${at(host)}`);
+    else if (st.isDirectory()) bindRo(host);
   }
+  const prefix = nodePrefix();
+  if (prefix) bindRo(prefix);
+  lines.push(`mkdir ${at("/dev")}`);
+  for (const d of DEVICES) {
+    lines.push(`touch ${at(`/dev/${d}`)} && mount --bind /dev/${d} ${at(`/dev/${d}`)}`);
+  }
+  lines.push(`ln -s /proc/self/fd ${at("/dev/fd")}`);
+  lines.push(`mkdir ${at("/proc")} && mount -t proc -o nosuid,nodev,noexec proc ${at("/proc")}`);
+  lines.push(
+    `mkdir ${at("/tmp")} && mount -t tmpfs -o size=${SCRATCH_BYTES},nr_inodes=${SCRATCH_INODES},mode=1777,nosuid,nodev tito-scratch ${at("/tmp")}`,
+  );
+  lines.push(`mkdir ${at(KIT_MOUNT)}`);
+  lines.push(`mount --bind ${quote(cfg.kitDir)} ${at(KIT_MOUNT)}`);
+  lines.push(`mount -o remount,bind,ro,nosuid,nodev ${at(KIT_MOUNT)}`);
+  for (const p of [...new Set(cfg.readOnly.map((x) => realpathSync(x)))].sort()) bindRo(p);
+  for (const p of cfg.writable) {
+    lines.push(`mkdir -p ${at(p)} && mount --bind ${quote(p)} ${at(p)}`);
+  }
+  lines.push(`mount -o remount,ro,nosuid,nodev ${R}`);
+  // `pivot_root . .` stacks the old root on the new one; the lazy unmount then detaches it, so
+  // no path (not even through /proc/<pid>/root) leads back to the host's tree.
+  lines.push(`cd ${R}`, "pivot_root . .", "umount -l .", `cd ${KIT_MOUNT}`);
+  // The init ignores the interrupt the grader sends the kernel's process group (a shell that
+  // died of it would take the kernel along); Node resets ignored signals when it starts, so
+  // the kernel still gets it. SIGKILL, which cannot be ignored, tears the namespace down.
+  lines.push("trap '' INT TERM HUP QUIT");
+  lines.push(`prlimit --fsize=${SCRATCH_BYTES} --cpu=${cfg.cpuSeconds} -- "$@" &`, "wait $!");
   return lines.join("\n");
 }
 
-/** Directories every kernel needs even when their parents are hidden. */
+/** Files and directories every kernel needs at their host paths (read-only). */
 export function kernelRuntimePaths(): string[] {
   const tslab = dirname(require.resolve("tslab/package.json"));
   const nodeModules = dirname(tslab);
-  const kernelDir = dirname(require.resolve("@tinytorch-ts/core/kernel/kernel-preload.cjs"));
-  return [nodeModules, kernelDir];
+  const kernelPreload = require.resolve("@tinytorch-ts/core/kernel/kernel-preload.cjs");
+  return [nodeModules, kernelPreload, KERNEL_DROP_FILE];
+}
+
+/** Loaded first in the kernel (NODE_OPTIONS --require): drops root for the sandbox user. */
+export const KERNEL_DROP_FILE = resolve(__dirname, "kernel-drop.cjs");
+
+/** The environment that tells kernel-drop.cjs whom to become. */
+export function dropEnvironment(owner: { uid: number; gid: number }): Record<string, string> {
+  return {
+    NODE_OPTIONS: `--require ${JSON.stringify(KERNEL_DROP_FILE)}`,
+    TITO_KERNEL_USER: `${owner.uid}:${owner.gid}`,
+  };
 }
 
 export function planSandbox(cfg: SandboxConfig): SandboxPlan {
   const caps = sandboxCapabilities();
   const isolation: string[] = [];
+  // The kernel's tree dies with the grader: a parent-death signal on the outermost wrapper.
+  const deathSignal = ["setpriv", "--pdeathsig", "SIGKILL", "--"];
+  const limits = ["prlimit", `--fsize=${SCRATCH_BYTES}`, `--cpu=${cfg.cpuSeconds}`, "--"];
   if (caps.unshareFlags.length === 0) {
-    // Docker without CAP_SYS_ADMIN (Gradescope's default): no namespaces, but as root we can
-    // still run the kernel as the sandbox user; hidden files are then protected only by their
-    // permissions (the Gradescope runner makes its secrets root-only before grading).
+    // Docker without CAP_SYS_ADMIN (Gradescope's default): no namespaces. As root the kernel
+    // still drops to the sandbox user itself (so it is non-dumpable); hidden files are then
+    // protected only by their permissions, and kernels share /proc, /tmp and the disk, so
+    // only one runs at a time.
+    const base = { home: cfg.kitDir, tmpDir: cfg.hostTmpDir, noNamespaces: true };
     if (caps.root && caps.user) {
-      const { uid, gid } = caps.user;
-      isolation.push(`unprivileged user ${SANDBOX_USER} (uid ${uid}); no namespaces: secrets protected by file permissions only`); // prettier-ignore
-      return {
-        commandPrefix: ["setpriv", `--reuid=${uid}`, `--regid=${gid}`, "--clear-groups", "--no-new-privs", "--"], // prettier-ignore
-        owner: caps.user,
-        isolation,
-      };
+      const { uid } = caps.user;
+      isolation.push(`unprivileged user ${SANDBOX_USER} (uid ${uid}), dropped by the kernel itself; no namespaces: secrets protected by file permissions only, one kernel at a time`); // prettier-ignore
+      return { ...base, commandPrefix: [...limits, "setpriv", "--no-new-privs", "--"], owner: caps.user, isolation }; // prettier-ignore
     }
     isolation.push("no namespaces available: rlimits and in-kernel protections only");
-    return { commandPrefix: [], isolation };
+    return { ...base, commandPrefix: limits, isolation };
   }
   const owner = caps.root ? caps.user : undefined;
-  const prefix = ["unshare", ...caps.unshareFlags, "--", "sh", "-c", mountScript(cfg, owner, caps.unshareFlags.includes("--mount")), "tito-sandbox"]; // prettier-ignore
-  if (caps.unshareFlags.includes("--mount"))
-    isolation.push("private mounts (sources, manifests and other submissions hidden)");
+  const hasMount = caps.unshareFlags.includes("--mount");
+  const script = hasMount ? mountScript(cfg) : `${limits.map(quote).join(" ")} "$@"`;
+  const prefix = [...deathSignal, "unshare", ...caps.unshareFlags, "--", "sh", "-c", script, "tito-sandbox"]; // prettier-ignore
+  if (hasMount) {
+    isolation.push(`built root: only the kit (read-only) and a private /tmp (${SCRATCH_BYTES / 1048576} MiB, ${SCRATCH_INODES} inodes)`); // prettier-ignore
+  }
   if (caps.unshareFlags.includes("--net")) isolation.push("no network");
   if (caps.unshareFlags.includes("--pid")) isolation.push("own process namespace");
-  if (owner) isolation.push(`unprivileged user ${SANDBOX_USER} (uid ${owner.uid})`);
+  if (owner)
+    isolation.push(`unprivileged user ${SANDBOX_USER} (uid ${owner.uid}), non-dumpable`); // prettier-ignore
   else if (caps.userNamespace)
     isolation.push("user namespace (not root: the kernel keeps the grader's uid)");
-  return owner ? { commandPrefix: prefix, owner, isolation } : { commandPrefix: prefix, isolation };
+  const where = hasMount
+    ? { home: KIT_MOUNT, tmpDir: "/tmp" }
+    : { home: cfg.kitDir, tmpDir: cfg.hostTmpDir };
+  return { commandPrefix: prefix, ...(owner ? { owner } : {}), ...where, noNamespaces: false, isolation }; // prettier-ignore
 }
 
 export function sandboxAvailable(): boolean {

@@ -1,4 +1,5 @@
-// The per-submission scratch directory: the kernel's cwd and HOME. It holds a node_modules with
+// The per-kernel directory on the host: the kit (the kernel's cwd and HOME, read-only to it),
+// the mount point of its built root, its socket directory. The kit holds a node_modules with
 // only what a student's notebook may load: the reference package restricted to its support code
 // and the EARLIER modules this module depends on (never the module being graded: its reference
 // solution would be one import away), plus links to the third-party packages (@types/node for
@@ -20,6 +21,8 @@ import {
   statSync,
   symlinkSync,
 } from "node:fs";
+import { rm } from "node:fs/promises";
+import { spawn } from "node:child_process";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import type { GradingManifest } from "@tinytorch-ts/core";
@@ -108,8 +111,18 @@ export function allowedPackageFiles(distDir: string, manifest: GradingManifest):
 
 export interface Scratch {
   root: string;
+  /** This kernel's own directory on the host (0711, root's): everything below is its. */
   dir: string;
-  remove(): void;
+  /** The kit: restricted package and third-party links. Root's and read-only to the kernel. */
+  kitDir: string;
+  /** The empty mount point of the kernel's built root (namespace mode). */
+  rootMount: string;
+  /** The kernel's socket directory (writable by it only until its handshake is done). */
+  socketDir: string;
+  /** The kernel's TMPDIR when it has no tmpfs of its own (no mount namespace). */
+  hostTmpDir: string;
+  /** Deletes the directory, asynchronously; never rejects. */
+  remove(): Promise<void>;
 }
 
 /** A directory for all the scratch dirs of one run: traversable, not listable, by others. */
@@ -117,6 +130,30 @@ export function makeScratchRoot(parent = tmpdir()): string {
   const root = mkdtempSync(join(parent, "tito-grade-"));
   chmodSync(root, 0o711);
   return root;
+}
+
+/**
+ * Deletes a tree without blocking the event loop and without throwing, whatever is in it:
+ * Node's recursive rm first; if it fails (paths longer than PATH_MAX, ENAMETOOLONG), GNU rm,
+ * which walks with openat and has no path-length limit. What cannot be deleted is left and
+ * reported to `onProblem`, never thrown.
+ */
+export async function removeQuietly(
+  path: string,
+  onProblem?: (why: string) => void,
+): Promise<void> {
+  try {
+    await rm(path, { recursive: true, force: true, maxRetries: 2 });
+    return;
+  } catch {
+    // Fall through to rm(1).
+  }
+  const code = await new Promise<number | null>((done) => {
+    const child = spawn("rm", ["-rf", "--one-file-system", "--", path], { stdio: "ignore" });
+    child.once("error", () => done(null));
+    child.once("exit", (c) => done(c));
+  });
+  if (code !== 0) onProblem?.(`could not delete ${path} (rm exited ${code ?? "unstarted"})`);
 }
 
 export function makeScratch(
@@ -127,13 +164,17 @@ export function makeScratch(
 ): Scratch {
   // An unguessable name: even without a mount namespace, another kernel cannot find it.
   const dir = join(root, randomBytes(12).toString("hex"));
-  mkdirSync(dir, { mode: 0o700 });
+  mkdirSync(dir, { mode: 0o711 });
   const distDir = join(source.packageDir, "dist");
   if (!existsSync(join(distDir, "support", "testing.js"))) {
     rmSync(dir, { recursive: true, force: true });
     throw new Error(`the reference package is not built (${distDir}); run npm run build`);
   }
-  const pkgOut = join(dir, "node_modules", "tinytorch-ts");
+  // The kit is the kernel's cwd: it holds nothing the kernel can write, so no file a student
+  // makes can sit where a kit module is looked up (tslab's side modules are looked up relative
+  // to the cwd, and Node's node_modules walk starts there).
+  const kitDir = join(dir, "kit");
+  const pkgOut = join(kitDir, "node_modules", "tinytorch-ts");
   mkdirSync(join(pkgOut, "dist"), { recursive: true });
   copyFileSync(join(source.packageDir, "package.json"), join(pkgOut, "package.json"));
   for (const p of allowedPackageFiles(distDir, manifest)) {
@@ -145,11 +186,39 @@ export function makeScratch(
       copyFileSync(from, to);
     }
   }
-  linkThirdParty(source.nodeModulesDir, join(dir, "node_modules"));
-  if (owner) chownSync(dir, owner.uid, owner.gid);
+  linkThirdParty(source.nodeModulesDir, join(kitDir, "node_modules"));
+  const rootMount = join(dir, "root");
+  mkdirSync(rootMount, { mode: 0o700 });
+  const socketDir = join(dir, "sock");
+  mkdirSync(socketDir, { mode: 0o700 });
+  const hostTmpDir = join(dir, "tmp");
+  mkdirSync(hostTmpDir, { mode: 0o700 });
+  if (owner) {
+    chownSync(socketDir, owner.uid, owner.gid);
+    chownSync(hostTmpDir, owner.uid, owner.gid);
+  }
   return {
     root,
     dir,
-    remove: () => rmSync(dir, { recursive: true, force: true }),
+    kitDir,
+    rootMount,
+    socketDir,
+    hostTmpDir,
+    remove: () => removeQuietly(dir),
   };
+}
+
+/**
+ * Once the kernel has bound its sockets, its socket directory becomes root's: the kernel
+ * cannot create anything there (it is the only host directory it could write to).
+ */
+export function lockSocketDir(socketDir: string): void {
+  const lock = (p: string) => {
+    chownSync(p, 0, 0);
+    chmodSync(p, 0o755);
+  };
+  lock(socketDir);
+  for (const e of readdirSync(socketDir, { withFileTypes: true })) {
+    if (e.isDirectory()) lock(join(socketDir, e.name));
+  }
 }

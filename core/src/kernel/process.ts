@@ -3,6 +3,7 @@
 // noticed at once, never by waiting), and its own stdout/stderr kept as a short tail: that is
 // where Node prints a fatal out-of-memory report or a failure to start.
 import { spawn, type ChildProcess } from "node:child_process";
+import { constants } from "node:os";
 import type { LaunchPlan } from "./launch";
 
 export interface ProcessExit {
@@ -115,13 +116,23 @@ export class KernelProcess {
     if (!e) return "kernel is running";
     if (e.spawnError) return `kernel could not be started: ${e.spawnError.message}`;
     if (this.killedBecause) return this.killedBecause;
-    const how = e.signal ? `signal ${e.signal}` : `exit code ${e.code}`;
+    // Under a sandbox the kernel runs below a shell that reports a signal as 128 + its number.
+    const signal = e.signal ?? signalFromStatus(e.code);
+    const how = signal ? `signal ${signal}` : `exit code ${e.code}`;
     if (/heap out of memory|Reached heap limit|Allocation failed/i.test(this.tail)) {
       return `kernel died (out of memory: ${how})`;
     }
-    if (e.signal === "SIGKILL" || e.signal === "SIGABRT" || e.signal === "SIGSEGV") {
+    if (signal === "SIGKILL" || signal === "SIGABRT" || signal === "SIGSEGV") {
       return `kernel died (${how}; out of memory?)`;
     }
     return `kernel died (${how})`;
   }
+}
+
+/** The signal a shell means by exit status 128 + n, if any. */
+function signalFromStatus(code: number | null): NodeJS.Signals | undefined {
+  if (code === null || code <= 128 || code > 128 + 64) return undefined;
+  const n = code - 128;
+  const found = Object.entries(constants.signals).find(([, v]) => v === n);
+  return found ? (found[0] as NodeJS.Signals) : undefined;
 }

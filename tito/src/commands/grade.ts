@@ -28,6 +28,13 @@ options:
   --memory MB          kernel heap cap (default 1024)
   --no-sandbox         run kernels without namespaces or the sandbox user (not for real grading)
 
+environment:
+  TITO_SANDBOX=no-namespaces   for containers without CAP_SYS_ADMIN: keeps the sandbox user
+                       and the rlimits, runs one kernel at a time (--jobs is ignored), and does
+                       NOT protect files the sandbox user can read, the disk (many files of up
+                       to 64 MiB), the network, or other processes. See docs/grading.md.
+  TITO_SANDBOX=off     no sandbox at all (debugging only)
+
 A rerun skips what is already graded, so an interrupted run continues where it stopped.
 Ctrl-C once: finish the running submissions and stop; twice: stop at once.`;
 
