@@ -612,7 +612,7 @@ export function setMatmulBackend(backend: MatmulBackend | null): MatmulBackend |
   return previous;
 }
 
-// modules/01_tensor/tensor_dev.ts, cell 50 (line 1618)
+// modules/01_tensor/tensor_dev.ts, cell 50 (line 1622)
 /** One selection per axis in `Tensor.slice`: an index, `null` (all), or [start, stop, step]. */
 export type SliceSpec = number | null | readonly [(number | null)?, (number | null)?, (number | null)?];
 
@@ -1037,7 +1037,7 @@ export class Tensor implements RawTensor {
   }
 }
 
-// modules/01_tensor/tensor_dev.ts, cell 52 (line 2048)
+// modules/01_tensor/tensor_dev.ts, cell 52 (line 2052)
 export function zeros(shape: readonly number[]): Tensor {
   return Tensor.zeros(shape);
 }
