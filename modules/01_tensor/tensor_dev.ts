@@ -1590,6 +1590,10 @@ function formatTensor(x: RawTensor, name = "Tensor"): string {
 //   without a note. The gradient rules and `backward()` itself arrive in module 06, which
 //   registers them in `Tensor.backwardRules` and `Tensor.backwardPass`; until then `backward()`
 //   says that module 06 is missing.
+// - **`gather(axis, index)`** picks one element per line along `axis` (PyTorch's `gather`): with
+//   scores of shape `[N, C]` and an index `[N, 1]` of labels, it returns each example's score for
+//   its own label. Losses need exactly that, and unlike a loop over `data` it can be
+//   differentiated (module 06).
 
 // %% nbgrader={"grade": false, "grade_id": "tensor-class", "locked": true, "schema_version": 3, "solution": false, "task": false}
 //| export
@@ -2218,6 +2222,30 @@ function testModule(): void {
   stop();
   x.add(1);
   assertEqual(seen, [[2, 3], [3]], "one callback per tensor, none after unsubscribing");
+  // Room for gradients: notes only when an input requires a gradient.
+  assert(!x.requiresGrad && x.grad === null && x.gradFn === null, "plain tensors take no notes");
+  assertEqual(x.mul(2).gradFn, null, "no note without requiresGrad");
+  const w = new Tensor([1, 2, 3]).setRequiresGrad();
+  const noted = x.matmul(w).add(1);
+  assert(noted.requiresGrad && noted.gradFn?.op === "add", "a note names the operation");
+  assert(noted.gradFn?.inputs[0].gradFn?.op === "matmul", "notes chain back to the inputs");
+  assertEqual(x.matmul(w).sum(0, true).gradFn?.args, { axis: 0, keepdims: true }, "and keep arguments");
+  assertEqual(w.detach().gradFn, null, "detach: no note");
+  assert(w.detach().data === w.data, "detach shares the data");
+  Tensor.gradEnabled = false;
+  const off = w.mul(2);
+  Tensor.gradEnabled = true;
+  assert(!off.requiresGrad && off.gradFn === null, "no notes while gradients are disabled");
+  assertEqual(w.map((v) => v * 2).gradFn, null, "map takes no note");
+  // gather: one element per line along an axis.
+  const scores = new Tensor([
+    [0.1, 0.7, 0.2],
+    [0.5, 0.3, 0.2],
+  ]);
+  assertClose(scores.gather(1, new Tensor([[1], [0]])).toArray(), [[0.7], [0.5]]);
+  assertClose(scores.gather(0, new Tensor([[1, 0, 1]])).toArray(), [[0.5, 0.7, 0.2]]);
+  assertThrows(() => scores.gather(1, new Tensor([[3], [0]])), "out of bounds");
+  assertThrows(() => scores.gather(1, new Tensor([1, 0])), "must match");
   // ### END HIDDEN TESTS
   passed("testModule (tensor)");
 }
@@ -2243,6 +2271,8 @@ testModule();
 //   memory traffic for simpler kernels.
 // - **Memory**: `nbytes` is 4 bytes per element; object overhead of a few hundred bytes per
 //   tensor dominates small tensors.
+// - **Planned for gradients**: `requiresGrad`, `grad` and the `gradFn` note each operation
+//   leaves on its result are part of the class now; module 06 turns the notes into gradients.
 //
 // Next, module 02 builds activation functions on top of `Tensor`, where numerical stability
 // (no `NaN` at ±1000) becomes the main concern.

@@ -500,6 +500,10 @@ testUnitSumToShape();
 // Rules return `null` for an input that does not require a gradient, so no time is spent on
 // gradients nobody asked for (a number operand, the data of a batch).
 //
+// The tests of this part call `backward(gradient)` with a tensor of ones rather than
+// `sum().backward()`: the rule of `sum` is your exercise in Part 4, and every test here runs
+// only on rules you have written by then.
+//
 // ### Exercise 4: the rules of `mul` and `div`
 //
 // **TODO**: Complete `mulBackward` and `divBackward` from the table. The others are given.
@@ -581,11 +585,11 @@ registerRules({
 function testUnitElementwiseRules(): void {
   const a = new Tensor([1, 2, 3]).setRequiresGrad();
   const b = new Tensor([4, 5, 6]).setRequiresGrad();
-  a.mul(b).sum().backward();
+  a.mul(b).backward(Tensor.ones([3])); // dL/d(a*b) = 1 for every element
   assertEqual(a.grad?.toArray(), [4, 5, 6], "d(a*b)/da = b");
   assertEqual(b.grad?.toArray(), [1, 2, 3], "d(a*b)/db = a");
   const x = new Tensor([2]).setRequiresGrad();
-  x.mul(x).sum().backward();
+  x.mul(x).backward(new Tensor([1]));
   assertEqual(x.grad?.toArray(), [4], "x used twice: gradients add up (d(x*x)/dx = 2x)");
   // ### BEGIN HIDDEN TESTS
   const shapeA = [2, 3];
@@ -609,12 +613,12 @@ function testUnitElementwiseRules(): void {
   checkGradients("reuse: x*x + x/3", [{ shape: [4], values: sample(4, 5) }],
     ([p]) => p.mul(p).add(p.div(3)), ([p]) => map64(p, (v) => v * v + v / 3));
   const c = new Tensor([3]).setRequiresGrad();
-  c.mul(2).sum().backward();
-  c.mul(2).sum().backward();
+  c.mul(2).backward(new Tensor([1]));
+  c.mul(2).backward(new Tensor([1]));
   assertEqual(c.grad?.toArray(), [4], "backward() twice accumulates into .grad");
   const frozen = new Tensor([1, 2]);
   const w = new Tensor([3, 4]).setRequiresGrad();
-  frozen.mul(w).sum().backward();
+  frozen.mul(w).backward(Tensor.ones([2]));
   assertEqual(frozen.grad, null, "a tensor without requiresGrad gets no gradient");
   // ### END HIDDEN TESTS
   passed("testUnitElementwiseRules");
@@ -688,7 +692,7 @@ function testUnitMatmulBackward(): void {
     [5, 6],
     [7, 8],
   ]).setRequiresGrad();
-  a.matmul(b).sum().backward();
+  a.matmul(b).backward(Tensor.ones([2, 2]));
   assertEqual(a.grad?.toArray(), [[11, 15], [11, 15]], "dA = 1 @ Bᵀ");
   assertEqual(b.grad?.toArray(), [[4, 4], [6, 6]], "dB = Aᵀ @ 1");
   // ### BEGIN HIDDEN TESTS
@@ -711,7 +715,7 @@ function testUnitMatmulBackward(): void {
     ([p, q]) => p.matmul(q), ([p, q]) => ref.matmul(p, q, [1, 1], 1, 4, 1));
   const data = new Tensor([[1, 2]]);
   const w = new Tensor([[1], [1]]).setRequiresGrad();
-  data.matmul(w).sum().backward();
+  data.matmul(w).backward(Tensor.ones([1, 1]));
   assertEqual(data.grad, null, "the data needs no gradient");
   assertEqual(w.grad?.toArray(), [[1], [2]]);
   // ### END HIDDEN TESTS

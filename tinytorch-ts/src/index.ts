@@ -3,6 +3,7 @@ export * from "./core/tensor";
 export * from "./core/activations";
 export * from "./core/layers";
 export * from "./core/losses";
+export * from "./data";
 export * from "./core/autograd";
 export * from "./optim";
 export * from "./training";

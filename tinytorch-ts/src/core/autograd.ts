@@ -122,7 +122,7 @@ export function sumToShape(grad: Tensor, shape: readonly number[]): Tensor {
   return g.reshape(shape.slice());
 }
 
-// modules/06_autograd/autograd_dev.ts, cell 17 (line 512)
+// modules/06_autograd/autograd_dev.ts, cell 17 (line 516)
 /** Whether input `i` of the node wants a gradient. */
 export function need(node: GradNode, i: number): boolean {
   return node.inputs[i].requiresGrad;
@@ -144,7 +144,7 @@ export function divBackward(grad: Tensor, node: GradNode, out: Tensor): (Tensor 
   ];
 }
 
-// modules/06_autograd/autograd_dev.ts, cell 18 (line 539)
+// modules/06_autograd/autograd_dev.ts, cell 18 (line 543)
 /** fn(x, y) element by element with broadcasting, as a tensor (no note: used inside rules). */
 export function zip(x: Tensor, y: Tensor, fn: (a: number, b: number) => number): Tensor {
   const r = elementwiseKernel(x, y, fn);
@@ -185,7 +185,7 @@ registerRules({
   clone: (g) => [g],
 });
 
-// modules/06_autograd/autograd_dev.ts, cell 21 (line 659)
+// modules/06_autograd/autograd_dev.ts, cell 21 (line 663)
 /** dA = dC @ Bᵀ and dB = Aᵀ @ dC, for 1-D, 2-D and broadcast batched operands. */
 export function matmulBackward(grad: Tensor, node: GradNode): (Tensor | null)[] {
   const [a, b] = node.inputs;
@@ -205,7 +205,7 @@ export function matmulBackward(grad: Tensor, node: GradNode): (Tensor | null)[] 
 
 registerRules({ matmul: matmulBackward });
 
-// modules/06_autograd/autograd_dev.ts, cell 24 (line 744)
+// modules/06_autograd/autograd_dev.ts, cell 24 (line 748)
 /** The shape of a reduction's result with `keepdims`: the reduced axis (or every axis) set to 1. */
 export function keptShape(shape: readonly number[], axis: number | null | undefined): number[] {
   if (axis === null || axis === undefined) return shape.map(() => 1);
@@ -218,14 +218,14 @@ export function expandTo(g: Tensor, shape: readonly number[]): Tensor {
   return zip(Tensor.zeros(shape), g, (_, y) => y);
 }
 
-// modules/06_autograd/autograd_dev.ts, cell 25 (line 758)
+// modules/06_autograd/autograd_dev.ts, cell 25 (line 762)
 /** The gradient of sum(axis, keepdims): copied back along the reduced axis. */
 export function sumBackward(grad: Tensor, node: GradNode): (Tensor | null)[] {
   const x = node.inputs[0];
   return [expandTo(grad.reshape(keptShape(x.shape, node.args.axis)), x.shape)];
 }
 
-// modules/06_autograd/autograd_dev.ts, cell 26 (line 768)
+// modules/06_autograd/autograd_dev.ts, cell 26 (line 772)
 /** max and min: the gradient goes to the elements equal to the result, split between ties. */
 export function extremumBackward(grad: Tensor, node: GradNode, out: Tensor): (Tensor | null)[] {
   const x = node.inputs[0];
@@ -283,7 +283,7 @@ registerRules({
   gather: gatherBackward,
 });
 
-// modules/06_autograd/autograd_dev.ts, cell 31 (line 970)
+// modules/06_autograd/autograd_dev.ts, cell 31 (line 974)
 /** The fused softmax + cross-entropy rule: (softmax(z) - onehot(y)) * g / N. */
 export function crossEntropyBackward(grad: Tensor, node: GradNode): (Tensor | null)[] {
   const saved = node.args.saved ?? [];
@@ -295,7 +295,7 @@ export function crossEntropyBackward(grad: Tensor, node: GradNode): (Tensor | nu
   return [probs.mul(grad.item() / n)];
 }
 
-// modules/06_autograd/autograd_dev.ts, cell 32 (line 985)
+// modules/06_autograd/autograd_dev.ts, cell 32 (line 989)
 /** Phi(x) + x phi(x): the slope of GELU. */
 export function geluSlope(x: number): number {
   const cdf = 0.5 * (1 + erf(x / Math.SQRT2));

@@ -598,7 +598,7 @@ export function formatTensor(x: RawTensor, name = "Tensor"): string {
   return `${prefix}${render(0, 0, " ".repeat(prefix.length))})`;
 }
 
-// modules/01_tensor/tensor_dev.ts, cell 48 (line 1595)
+// modules/01_tensor/tensor_dev.ts, cell 48 (line 1599)
 /** One selection per axis in `Tensor.slice`: an index, `null` (all), or [start, stop, step]. */
 export type SliceSpec = number | null | readonly [(number | null)?, (number | null)?, (number | null)?];
 
@@ -1019,7 +1019,7 @@ export class Tensor implements RawTensor {
   }
 }
 
-// modules/01_tensor/tensor_dev.ts, cell 50 (line 2021)
+// modules/01_tensor/tensor_dev.ts, cell 50 (line 2025)
 export function zeros(shape: readonly number[]): Tensor {
   return Tensor.zeros(shape);
 }
