@@ -141,9 +141,7 @@ function runTfjs(tf: Tf, train: DigitSet, test: DigitSet, orders: Uint32Array[])
     process.stdout.write(".");
   }
   const predicted = tf.tidy(() =>
-    forward(tf.tensor2d(test.images.data, [test.labels.size, 784]))
-      .argMax(1)
-      .dataSync(),
+    tf.argMax(forward(tf.tensor2d(test.images.data, [test.labels.size, 784])), 1).dataSync(),
   );
   return { epochSeconds, accuracy: accuracyOf(Array.from(predicted), test.labels.data) };
 }

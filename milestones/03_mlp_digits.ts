@@ -27,17 +27,32 @@ export interface DigitSet {
   labels: Tensor;
 }
 
-/** The per-digit 80/20 split of module 05, optionally cut to the first `limit` examples each. */
-export function loadDigitSplit(limits: { train?: number; test?: number } = {}): {
-  train: DigitSet;
-  test: DigitSet;
-} {
+/** Every `stride`-th row of a set: a smaller set with the same mix of digits. */
+function everyNth(set: DigitSet, stride: number): DigitSet {
+  if (stride === 1) return set;
+  const n = Math.ceil(set.labels.size / stride);
+  const images = new Float32Array(n * 784);
+  const labels = new Float32Array(n);
+  for (let k = 0; k < n; k++) {
+    images.set(set.images.data.subarray(k * stride * 784, (k * stride + 1) * 784), k * 784);
+    labels[k] = set.labels.data[k * stride];
+  }
+  return { images: new Tensor(images, [n, 784]), labels: new Tensor(labels, [n]) };
+}
+
+/**
+ * The per-digit 80/20 split of module 05 (the mnist package's 10,000 digits, scaled to [0, 1]),
+ * optionally thinned to every `stride`-th example of each split (the sets are ordered by digit,
+ * so a stride keeps every digit).
+ */
+export function loadDigitSplit(stride = 1): { train: DigitSet; test: DigitSet } {
+  if (!Number.isInteger(stride) || stride < 1)
+    throw new Error(`stride must be a positive integer, got ${stride}`);
   const { train, test } = loadDigits();
-  const cut = (set: DigitSet, limit?: number): DigitSet =>
-    limit === undefined || limit >= set.labels.size
-      ? set
-      : { images: set.images.slice([0, limit]), labels: set.labels.slice([0, limit]) };
-  return { train: cut(train, limits.train), test: cut(test, limits.test) };
+  return {
+    train: everyNth({ images: train.x, labels: train.y }, stride),
+    test: everyNth({ images: test.x, labels: test.y }, stride),
+  };
 }
 
 /** The network: 784 inputs, 128 ReLU units, 10 logits. */
@@ -91,8 +106,8 @@ export interface DigitsOptions {
   seed?: number;
   /** Stop before an epoch that would take the training time past this budget (default 60 s). */
   timeBudgetSeconds?: number;
-  /** Use only the first examples of each split (tests); the full split by default. */
-  limits?: { train?: number; test?: number };
+  /** Use every `stride`-th example of each split (tests); 1, the full split, by default. */
+  stride?: number;
   onEpoch?: (record: DigitsEpoch) => void;
 }
 
@@ -117,7 +132,7 @@ export function trainDigits(options: DigitsOptions = {}): DigitsResult {
   const epochs = options.epochs ?? 8;
   const budget = options.timeBudgetSeconds ?? 60;
   const t0 = performance.now();
-  const { train, test } = loadDigitSplit(options.limits);
+  const { train, test } = loadDigitSplit(options.stride ?? 1);
   const loadSeconds = (performance.now() - t0) / 1000;
   const model = digitsMlp(options.seed ?? 0);
   const optimizer = new Adam(model.parameters(), { lr: options.lr ?? 1e-3 });

@@ -1027,6 +1027,7 @@ function testUnitFit(): void {
     epochs: 3,
     scheduler: new CosineAnnealingLR(sgd, { tMax: 2 }),
     onEpoch: (r) => seen.push(r.epoch),
+    progress: false,
   });
   assertClose(scheduled.epochs.map((r) => r.lr), [0.4, 0.2, 0], { atol: 1e-12 }, "lr per epoch");
   assertEqual(seen, [1, 2, 3], "onEpoch after every epoch");
@@ -1042,6 +1043,7 @@ function testUnitFit(): void {
     optimizer: new SGD(net.parameters(), { lr: 3 }), // far too large: validation loss jumps around
     epochs: 40,
     earlyStopping: new EarlyStopping({ monitor: "valLoss", patience: 3 }),
+    progress: false,
     onEpoch: (r) => snapshots.set(r.epoch, net.parameters().map((p) => Array.from(p.data))),
   });
   const best = early.bestEpoch;
@@ -1062,6 +1064,7 @@ function testUnitFit(): void {
         optimizer: new SGD(net.parameters()),
         epochs: 2,
         earlyStopping: new EarlyStopping(),
+        progress: false,
       }),
     "no validation data",
   );

@@ -1215,9 +1215,11 @@ await demo("profiling a training step", () => {
 //   pay the two products the rule of thumb counts, the first (half of the FLOPs) only one.
 // - For the digits MLP the FLOP ratio is about 1.01: the first layer's input gradient, the one
 //   product the rule counts that we do not need, is almost all of what the rule assumed.
-// - The measured ratio is higher than the FLOP ratio: the backward pass also allocates a gradient
-//   for every intermediate tensor, walks the graph and transposes operands. The gap between the two
-//   ratios is the overhead an optimised framework works to remove.
+// - The measured ratio need not match the FLOP ratio, in either direction. The backward pass
+//   allocates a gradient for every intermediate tensor, walks the graph and may transpose operands
+//   before multiplying; the forward phase here includes the loss and the recording of the graph.
+//   Which overhead dominates depends on your implementation; the IQR says whether a difference
+//   between the two ratios is real or noise (on a busy machine it is wide).
 // - The optimizer step is a small share of the time but a poor GFLOP/s: a few FLOPs per 4-byte
 //   parameter and per state value read and written, far left on the roofline.
 

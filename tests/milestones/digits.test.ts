@@ -1,7 +1,7 @@
 // Milestone 03 on a fixed subset (the full run is `npx tito milestone 03` and `npm run
-// bench:train`): the 784-128-10 MLP trained with Adam on the first 4,000 training images reaches
-// at least 93% on the first 1,000 test images, its confusion matrix accounts for every test
-// image, and the report shows epochs, the matrix and misclassified digits.
+// bench:train`): the 784-128-10 MLP trained with Adam on every second training image (4,000)
+// reaches at least 93% on every second test image (1,000), its confusion matrix accounts for
+// every test image, and the report shows epochs, the matrix and misclassified digits.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import {
@@ -26,19 +26,22 @@ test("the split is the 80/20 per-digit split, scaled to [0, 1]", () => {
 test("on a fixed subset, the MLP reaches 93% test accuracy", () => {
   const result = trainDigits({
     epochs: 6,
-    limits: { train: 4000, test: 1000 },
+    stride: 2,
     timeBudgetSeconds: Infinity,
   });
-  assert.is(result.trainSize, 4000);
-  assert.is(result.testSize, 1000);
+  assert.ok(Math.abs(result.trainSize - 4000) <= 10, `${result.trainSize} training images`);
+  assert.ok(Math.abs(result.testSize - 1000) <= 10, `${result.testSize} test images`);
   assert.is(result.epochs.length, 6);
   assert.ok(result.testAccuracy >= 0.93, `test accuracy ${result.testAccuracy}`);
   assert.ok(result.passed);
   assert.ok(result.epochs[5].trainLoss < result.epochs[0].trainLoss, "the loss falls");
   const total = result.confusion.flat().reduce((a, b) => a + b, 0);
-  assert.is(total, 1000, "every test image is in the confusion matrix");
+  assert.is(total, result.testSize, "every test image is in the confusion matrix");
   const diagonal = result.confusion.reduce((s, row, d) => s + row[d], 0);
-  assert.is(diagonal / 1000, result.testAccuracy, "the diagonal is the accuracy");
+  assert.is(diagonal / result.testSize, result.testAccuracy, "the diagonal is the accuracy");
+  for (let d = 0; d < 10; d++) {
+    assert.ok(result.confusion[d].reduce((a, b) => a + b, 0) > 50, `digit ${d} is in the subset`);
+  }
   for (const m of result.mistakes) assert.is.not(m.label, m.predicted);
   const report = formatDigitsReport(result);
   assert.match(report, /confusion matrix/);

@@ -603,7 +603,7 @@ export function formatTrainingStep(profile: TrainingStepProfile): string {
   ].join("\n");
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 43 (line 1251)
+// modules/14_profiling/profiling_dev.ts, cell 43 (line 1253)
 export enum MeasurementMode {
   TIME_WINDOWS = "time_windows",
   COUNT_WINDOWS = "count_windows",
@@ -787,7 +787,7 @@ export function runMeasurementWindow(
   };
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 45 (line 1454)
+// modules/14_profiling/profiling_dev.ts, cell 45 (line 1456)
 export interface StableMeasurement {
   windows: WindowResult[];
   stable: WindowResult[];
@@ -828,7 +828,7 @@ export function measureUntilStable(
   );
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 48 (line 1583)
+// modules/14_profiling/profiling_dev.ts, cell 48 (line 1585)
 export interface BatchProfile {
   batchSize: number;
   requestCount: number;
