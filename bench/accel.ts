@@ -9,9 +9,11 @@
 //      enableAcceleration), tfjs-backend-cpu and tfjs-backend-wasm (one thread, SIMD).
 //   2. the ratio of the fastest path to tfjs-wasm (goal: at least 1 at 512) and of the
 //      register-blocked kernel to the i-k-j loop (goal: at least 3);
-//   3. each kernel's place on this machine's roofline at 512: its intensity per access, the
-//      roof it is under (scalar JavaScript or WebAssembly SIMD compute, measured as module 14
-//      does, and the triad bandwidth) and the share of that roof it reaches.
+//   3. each kernel's place on this machine's roofline at 512: its intensity per access (FLOPs
+//      per byte its innermost loop loads and stores), the roof it is under and the share of that
+//      roof it reaches. Roofs are measured as module 14 does (register multiply-add chains; the
+//      STREAM triad), for scalar JavaScript and for WebAssembly SIMD, with the triad on arrays
+//      that fit in L1, where these kernels' inner loops find their operands.
 //
 // The machine may be shared, so all implementations are interleaved round by round and each
 // figure is the median of the rounds (best in parentheses).
@@ -30,7 +32,7 @@ import {
   matmulRegisterBlocked,
   matmulSimd,
   matrixView,
-  measureSimdPeak,
+  measureCacheRoofs,
 } from "../tinytorch-ts/src/accel/matmul";
 
 type Tf = typeof import("@tensorflow/tfjs-core");
@@ -195,19 +197,23 @@ async function main(): Promise<void> {
       `fastest / module 01 = ${vsLesson.toFixed(1)}x`,
   );
 
-  const scalar = measureMachinePeaks();
-  const simdPeak = { ...scalar, peakFlopsPerSecond: measureSimdPeak(simd) };
+  const memory = measureMachinePeaks();
+  const roofs = measureCacheRoofs(memory.peakFlopsPerSecond, simd);
+  const simdRoof = roofs.simd;
+  if (!simdRoof) throw new Error("no SIMD roof measured");
+  const gb = (x: number): string => (x / 1e9).toFixed(2);
   console.log(
-    `\nroofline at 512: scalar JS peak ${(scalar.peakFlopsPerSecond / 1e9).toFixed(2)} GFLOP/s, ` +
-      `WASM SIMD peak ${(simdPeak.peakFlopsPerSecond / 1e9).toFixed(2)} GFLOP/s, ` +
-      `triad bandwidth ${(scalar.bandwidthBytesPerSecond / 1e9).toFixed(2)} GB/s`,
+    `\nroofline at 512 (module 14's measurements; kernels work from L1, so the triad is measured there too):\n` +
+      `  scalar JS: peak ${gb(memory.peakFlopsPerSecond)} GFLOP/s, triad ${gb(roofs.scalar.bandwidthBytesPerSecond)} GB/s in L1 ` +
+      `(${gb(memory.bandwidthBytesPerSecond)} GB/s from memory)\n` +
+      `  WASM SIMD: peak ${gb(simdRoof.peakFlopsPerSecond)} GFLOP/s, triad ${gb(simdRoof.bandwidthBytesPerSecond)} GB/s in L1`,
   );
   console.log(
     `${"kernel".padEnd(36)}${"FLOP/B".padEnd(9)}${"bound".padEnd(15)}roof GFLOP/s  reached`,
   );
   for (const e of entries(512, tf, simd, [])) {
     if (e.intensity === 0) continue;
-    const place = rooflinePlacement(e.intensity, e.simd ? simdPeak : scalar);
+    const place = rooflinePlacement(e.intensity, e.simd ? simdRoof : roofs.scalar);
     const roof = place.attainableFlopsPerSecond / 1e9;
     console.log(
       `${e.name.padEnd(36)}${e.intensity.toFixed(2).padEnd(9)}${place.bound.padEnd(15)}` +
