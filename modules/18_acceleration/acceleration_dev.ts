@@ -599,15 +599,16 @@ function packPanels(src: MatrixView, width: number, dest: Float32Array, destOffs
   if (destOffset < 0 || destOffset + size > dest.length) {
     throw new Error(`packPanels: dest needs ${size} floats from offset ${destOffset}, has ${dest.length}`);
   }
-  const data = src.data;
+  // Strides in locals and running indices: this loop runs once per element of both operands.
+  const { data, rowStride, colStride } = src;
   for (let q = 0; q < panels; q++) {
     const first = q * width;
     const valid = Math.min(width, src.rows - first);
-    const start = destOffset + q * depth * width;
-    for (let p = 0; p < depth; p++) {
-      const from = src.offset + first * src.rowStride + p * src.colStride;
-      const to = start + p * width;
-      for (let r = 0; r < valid; r++) dest[to + r] = data[from + r * src.rowStride];
+    let to = destOffset + q * depth * width;
+    let from = src.offset + first * rowStride;
+    for (let p = 0; p < depth; p++, to += width, from += colStride) {
+      let at = from;
+      for (let r = 0; r < valid; r++, at += rowStride) dest[to + r] = data[at];
       for (let r = valid; r < width; r++) dest[to + r] = 0;
     }
   }

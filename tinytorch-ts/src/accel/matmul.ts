@@ -208,22 +208,23 @@ export function packPanels(src: MatrixView, width: number, dest: Float32Array, d
   if (destOffset < 0 || destOffset + size > dest.length) {
     throw new Error(`packPanels: dest needs ${size} floats from offset ${destOffset}, has ${dest.length}`);
   }
-  const data = src.data;
+  // Strides in locals and running indices: this loop runs once per element of both operands.
+  const { data, rowStride, colStride } = src;
   for (let q = 0; q < panels; q++) {
     const first = q * width;
     const valid = Math.min(width, src.rows - first);
-    const start = destOffset + q * depth * width;
-    for (let p = 0; p < depth; p++) {
-      const from = src.offset + first * src.rowStride + p * src.colStride;
-      const to = start + p * width;
-      for (let r = 0; r < valid; r++) dest[to + r] = data[from + r * src.rowStride];
+    let to = destOffset + q * depth * width;
+    let from = src.offset + first * rowStride;
+    for (let p = 0; p < depth; p++, to += width, from += colStride) {
+      let at = from;
+      for (let r = 0; r < valid; r++, at += rowStride) dest[to + r] = data[at];
       for (let r = valid; r < width; r++) dest[to + r] = 0;
     }
   }
   return size;
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 22 (line 663)
+// modules/18_acceleration/acceleration_dev.ts, cell 22 (line 664)
 /** c[4×4 block at cOffset, row stride ldc] += packed A panel × packed B panel over kc steps. */
 export function microKernel4x4(
   pa: Float32Array,
@@ -259,7 +260,7 @@ export function microKernel4x4(
   c[row] += c30; c[row + 1] += c31; c[row + 2] += c32; c[row + 3] += c33;
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 25 (line 740)
+// modules/18_acceleration/acceleration_dev.ts, cell 25 (line 741)
 /** Register-blocked matmul: packed 4-row panels of A and 4-column panels of B, 4×4 micro-kernel. */
 export function matmulRegisterBlocked(a: MatrixView, b: MatrixView, out: Float32Array, outOffset: number): void {
   const m = a.rows;
@@ -289,7 +290,7 @@ export function matmulRegisterBlocked(a: MatrixView, b: MatrixView, out: Float32
   }
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 30 (line 840)
+// modules/18_acceleration/acceleration_dev.ts, cell 30 (line 841)
 /** Rows of A per SIMD micro-kernel tile, columns of B per tile, and depth per band (see the WAT). */
 export const SIMD_TILE = { rows: 4, cols: 8, depthBand: 256 } as const;
 
@@ -437,7 +438,7 @@ export const SIMD_GEMM_WAT = `
 )
 `;
 
-// modules/18_acceleration/acceleration_dev.ts, cell 32 (line 1014)
+// modules/18_acceleration/acceleration_dev.ts, cell 32 (line 1015)
 /** out[m×n, row-major at outOffset] += the valid part of tile-major, zero-padded `tiles`. */
 export function addTiles(
   tiles: Float32Array,
@@ -464,7 +465,7 @@ export function addTiles(
   }
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 35 (line 1084)
+// modules/18_acceleration/acceleration_dev.ts, cell 35 (line 1085)
 /** The parts of the WebAssembly API the kernel uses (the kit's TypeScript lib has no DOM types). */
 export interface WebAssemblyApi {
   validate(bytes: Uint8Array): boolean;
@@ -584,7 +585,7 @@ export function measureCacheRoofs(
   };
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 43 (line 1383)
+// modules/18_acceleration/acceleration_dev.ts, cell 43 (line 1384)
 /** Which kernel enableAcceleration installed, and why not the SIMD one if it did not. */
 export interface AccelerationStatus {
   backend: "wasm-simd" | "typescript";
