@@ -44,6 +44,7 @@
 
 // %%
 //| default_exp core.tensor
+//| extended_by core.autograd
 
 // %%
 //| export
@@ -1592,11 +1593,58 @@ function setMatmulBackend(backend: MatmulBackend | null): MatmulBackend | null {
 // - **Allocation hooks.** `onTensorAllocated(callback)` calls `callback` with every tensor
 //   constructed while subscribed. The profiling module uses it to measure the memory a forward
 //   pass really allocates.
+// - **Room for gradients (used from module 06).** Training needs the gradient of a loss with
+//   respect to every weight. Module 06 computes it by *reverse-mode automatic differentiation*:
+//   while the forward pass runs, each operation leaves a note on its result saying what it did;
+//   `backward()` later walks the notes from the loss back to the weights. Autograd patched onto
+//   a tensor that had not planned for it is how frameworks end up with two slightly different
+//   APIs, so this class carries the fields from the start and takes the notes itself:
+//   - `requiresGrad`: whether `backward()` should compute this tensor's gradient (weights set
+//     it with `setRequiresGrad()`; data does not);
+//   - `grad`: where `backward()` leaves that gradient; `null` until then;
+//   - `gradFn`: the note, a `GradNode`: the operation's name (`"mul"`, `"matmul"`, ...), its
+//     input tensors, and the few arguments its gradient rule needs (an axis, a permutation).
+//     `null` for tensors you made yourself.
+//
+//   An operation takes a note (`Tensor.record`) only when gradients are enabled and one of its
+//   inputs requires a gradient, so plain computations allocate nothing extra. `map(fn)` takes
+//   none: an arbitrary function has no known derivative. `detach()` returns the same data
+//   without a note. The gradient rules and `backward()` itself arrive in module 06, which
+//   registers them in `Tensor.backwardRules` and `Tensor.backwardPass`; until then `backward()`
+//   says that module 06 is missing.
+// - **`gather(axis, index)`** picks one element per line along `axis` (PyTorch's `gather`): with
+//   scores of shape `[N, C]` and an index `[N, 1]` of labels, it returns each example's score for
+//   its own label. Losses need exactly that, and unlike a loop over `data` it can be
+//   differentiated (module 06).
 
 // %% nbgrader={"grade": false, "grade_id": "tensor-class", "locked": true, "schema_version": 3, "solution": false, "task": false}
 //| export
 /** One selection per axis in `Tensor.slice`: an index, `null` (all), or [start, stop, step]. */
 type SliceSpec = number | null | readonly [(number | null)?, (number | null)?, (number | null)?];
+
+/** What a gradient rule needs besides the operation's inputs (see module 06). */
+interface OpArgs {
+  /** The reduced axis (null: all axes) of sum, max, min; the indexed axis of gather. */
+  axis?: number | null;
+  keepdims?: boolean;
+  /** The permutation of permute. */
+  axes?: readonly number[];
+  /** One list of indices per axis: what slice selected. */
+  indices?: readonly (readonly number[])[];
+  /** Tensors the rule reads but sends no gradient to (an index, a mask, labels). */
+  saved?: readonly Tensor[];
+}
+
+/** The note an operation leaves on its result, for the backward pass of module 06. */
+interface GradNode {
+  /** The operation's name, the key of its rule in `Tensor.backwardRules`. */
+  readonly op: string;
+  readonly inputs: readonly Tensor[];
+  readonly args: OpArgs;
+}
+
+/** Given dLoss/dOutput, dLoss/dInput for each input of the node (null: no gradient). */
+type BackwardRule = (grad: Tensor, node: GradNode, output: Tensor) => (Tensor | null)[];
 
 /** An n-dimensional float32 array with numpy semantics. */
 class Tensor implements RawTensor {
@@ -1605,6 +1653,12 @@ class Tensor implements RawTensor {
   /** Estimated extra bytes per axis (one entry each in the shape and strides arrays). */
   static readonly PER_AXIS_OVERHEAD_BYTES = 16;
   private static readonly allocationListeners = new Set<(tensor: Tensor) => void>();
+  /** False inside module 06's `noGrad`: operations then take no notes. */
+  static gradEnabled = true;
+  /** The gradient rule of each operation name; module 06 fills it. */
+  static readonly backwardRules = new Map<string, BackwardRule>();
+  /** The backward pass; module 06 installs it. */
+  static backwardPass: ((root: Tensor, gradient?: Tensor) => void) | null = null;
 
   /** The elements in row-major order. */
   readonly data: Float32Array;
@@ -1612,6 +1666,12 @@ class Tensor implements RawTensor {
   readonly shape: number[];
   /** Elements to skip to move by one along each axis. */
   readonly strides: number[];
+  /** Whether backward() computes this tensor's gradient (used from module 06). */
+  requiresGrad = false;
+  /** The gradient backward() accumulated here, or null (used from module 06). */
+  grad: Tensor | null = null;
+  /** The operation that produced this tensor while gradients were recorded, or null. */
+  gradFn: GradNode | null = null;
 
   /**
    * A tensor from nested arrays, a flat number array, a single number, or a Float32Array (adopted
@@ -1669,6 +1729,45 @@ class Tensor implements RawTensor {
     return this.nbytes + Tensor.OBJECT_OVERHEAD_BYTES + Tensor.PER_AXIS_OVERHEAD_BYTES * this.ndim;
   }
 
+  // ---- gradients: the fields and the note-taking; module 06 brings the rest ----
+  /** Sets `requiresGrad` (true by default) and returns this tensor, for chaining. */
+  setRequiresGrad(requiresGrad = true): this {
+    this.requiresGrad = requiresGrad;
+    return this;
+  }
+  /** The same data (shared, not copied) without a note: no gradient flows through it. */
+  detach(): Tensor {
+    return new Tensor(this.data, this.shape);
+  }
+  /** Forgets the accumulated gradient. */
+  zeroGrad(): void {
+    this.grad = null;
+  }
+  /** Accumulates d(this)/d(leaf) into `leaf.grad` for every leaf that requires it (module 06). */
+  backward(gradient?: Tensor): void {
+    if (Tensor.backwardPass === null) {
+      throw new Error(
+        "backward() needs module 06 (tinytorch-ts/core/autograd), which brings the gradient rules",
+      );
+    }
+    Tensor.backwardPass(this, gradient);
+  }
+  /**
+   * Leaves the note `op(inputs)` on `out` when gradients are enabled and an input requires one;
+   * returns `out`. Operations outside this class (activations, losses) call it too.
+   */
+  static record(out: Tensor, op: string, inputs: readonly Tensor[], args: OpArgs = {}): Tensor {
+    if (!Tensor.gradEnabled) return out;
+    for (const input of inputs) {
+      if (input.requiresGrad) {
+        out.requiresGrad = true;
+        out.gradFn = { op, inputs, args };
+        break;
+      }
+    }
+    return out;
+  }
+
   // ---- element-wise arithmetic, with broadcasting ----
   private static raw(value: Tensor | number): RawTensor {
     return typeof value === "number" ? { data: Float32Array.of(value), shape: [] } : value;
@@ -1676,30 +1775,33 @@ class Tensor implements RawTensor {
   private static wrap(result: RawTensor): Tensor {
     return new Tensor(result.data, result.shape);
   }
-  private binary(other: Tensor | number, op: (x: number, y: number) => number): Tensor {
-    return Tensor.wrap(elementwiseKernel(this, Tensor.raw(other), op));
+  private binary(name: string, other: Tensor | number, op: (x: number, y: number) => number): Tensor {
+    const out = Tensor.wrap(elementwiseKernel(this, Tensor.raw(other), op));
+    const tracked = this.requiresGrad || (typeof other !== "number" && other.requiresGrad);
+    if (!tracked) return out;
+    return Tensor.record(out, name, [this, typeof other === "number" ? new Tensor(other) : other]);
   }
   add(other: Tensor | number): Tensor {
-    return this.binary(other, (x, y) => x + y);
+    return this.binary("add", other, (x, y) => x + y);
   }
   sub(other: Tensor | number): Tensor {
-    return this.binary(other, (x, y) => x - y);
+    return this.binary("sub", other, (x, y) => x - y);
   }
   mul(other: Tensor | number): Tensor {
-    return this.binary(other, (x, y) => x * y);
+    return this.binary("mul", other, (x, y) => x * y);
   }
   /** Division; x/0 is ±Infinity and 0/0 is NaN, as in numpy. */
   div(other: Tensor | number): Tensor {
-    return this.binary(other, (x, y) => x / y);
+    return this.binary("div", other, (x, y) => x / y);
   }
   pow(exponent: Tensor | number): Tensor {
-    return this.binary(exponent, (x, y) => Math.pow(x, y));
+    return this.binary("pow", exponent, (x, y) => Math.pow(x, y));
   }
   /** Element-wise maximum of two broadcast operands. */
   maximum(other: Tensor | number): Tensor {
-    return this.binary(other, (x, y) => (x > y || Number.isNaN(x) ? x : y));
+    return this.binary("maximum", other, (x, y) => (x > y || Number.isNaN(x) ? x : y));
   }
-  /** Applies `fn` to every element, into a new tensor of the same shape. */
+  /** Applies `fn` to every element, into a new tensor of the same shape (takes no note). */
   map(fn: (value: number) => number): Tensor {
     const out = new Float32Array(this.size);
     const data = this.data;
@@ -1707,31 +1809,36 @@ class Tensor implements RawTensor {
     return new Tensor(out, this.shape);
   }
   neg(): Tensor {
-    return this.map((x) => -x);
+    return Tensor.record(this.map((x) => -x), "neg", [this]);
   }
   exp(): Tensor {
-    return this.map(Math.exp);
+    return Tensor.record(this.map(Math.exp), "exp", [this]);
   }
   log(): Tensor {
-    return this.map(Math.log);
+    return Tensor.record(this.map(Math.log), "log", [this]);
   }
   sqrt(): Tensor {
-    return this.map(Math.sqrt);
+    return Tensor.record(this.map(Math.sqrt), "sqrt", [this]);
   }
   abs(): Tensor {
-    return this.map(Math.abs);
+    return Tensor.record(this.map(Math.abs), "abs", [this]);
   }
 
   // ---- matrix multiplication ----
   /** numpy's matmul (the @ operator): 1-D, 2-D and broadcast batched N-D. */
   matmul(other: Tensor): Tensor {
-    return Tensor.wrap((matmulBackendSlot.current ?? matmulKernel)(this, other));
+    return Tensor.record(
+      Tensor.wrap((matmulBackendSlot.current ?? matmulKernel)(this, other)),
+      "matmul",
+      [this, other],
+    );
   }
 
   // ---- reductions ----
   /** Sum over `axis` (all axes when omitted or null), keeping it with size 1 if `keepdims`. */
   sum(axis: number | null = null, keepdims = false): Tensor {
-    return Tensor.wrap(reduceKernel(this, axis, keepdims, (acc, v) => acc + v, 0));
+    const out = Tensor.wrap(reduceKernel(this, axis, keepdims, (acc, v) => acc + v, 0));
+    return Tensor.record(out, "sum", [this], { axis, keepdims });
   }
   /** Mean over `axis` (all axes when omitted); NaN for an empty axis, as numpy. */
   mean(axis: number | null = null, keepdims = false): Tensor {
@@ -1740,15 +1847,17 @@ class Tensor implements RawTensor {
   }
   /** Maximum over `axis` (all axes when omitted); throws on an empty axis. */
   max(axis: number | null = null, keepdims = false): Tensor {
-    return Tensor.wrap(
+    const out = Tensor.wrap(
       reduceKernel(this, axis, keepdims, (acc, v) => (v > acc || Number.isNaN(v) ? v : acc)),
     );
+    return Tensor.record(out, "max", [this], { axis, keepdims });
   }
   /** Minimum over `axis` (all axes when omitted); throws on an empty axis. */
   min(axis: number | null = null, keepdims = false): Tensor {
-    return Tensor.wrap(
+    const out = Tensor.wrap(
       reduceKernel(this, axis, keepdims, (acc, v) => (v < acc || Number.isNaN(v) ? v : acc)),
     );
+    return Tensor.record(out, "min", [this], { axis, keepdims });
   }
   /** Index of the first maximum along `axis` (of the flattened tensor when omitted). */
   argmax(axis: number | null = null): Tensor {
@@ -1781,7 +1890,7 @@ class Tensor implements RawTensor {
   /** Same data, new shape (one -1 allowed): shares the buffer, like a numpy view. */
   reshape(...shape: number[] | [readonly number[]]): Tensor {
     const requested = (Array.isArray(shape[0]) ? shape[0] : shape) as readonly number[];
-    return new Tensor(this.data, resolveShape(this.size, requested));
+    return Tensor.record(new Tensor(this.data, resolveShape(this.size, requested)), "reshape", [this]);
   }
   /** Swaps two axes (the last two by default), as a contiguous copy. */
   transpose(axisA?: number, axisB?: number): Tensor {
@@ -1798,7 +1907,8 @@ class Tensor implements RawTensor {
   }
   /** Reorders all axes: axis d of the result is axis axes[d] of this tensor (a copy). */
   permute(axes: readonly number[]): Tensor {
-    return Tensor.wrap(permuteKernel(this, axes));
+    const order = axes.map((axis) => normalizeAxis(axis, this.ndim));
+    return Tensor.record(Tensor.wrap(permuteKernel(this, axes)), "permute", [this], { axes: order });
   }
 
   // ---- indexing and slicing ----
@@ -1828,7 +1938,8 @@ class Tensor implements RawTensor {
       lists.push(list);
       keptShape.push(list.length);
     });
-    return new Tensor(gatherKernel(this, lists).data, keptShape);
+    const out = new Tensor(gatherKernel(this, lists).data, keptShape);
+    return Tensor.record(out, "slice", [this], { indices: lists });
   }
   /** Indexes the leading axes with integers: t.get(1) is row 1, t.get(1, 2) a 0-d tensor. */
   get(...indices: number[]): Tensor {
@@ -1851,9 +1962,36 @@ class Tensor implements RawTensor {
     };
     return build(0, 0);
   }
+  /**
+   * Along `axis`, picks element `index[..., i, ...]` of each line: out has the shape of `index`,
+   * whose other axes must match this tensor's (PyTorch's gather). Picks a label's score per row.
+   */
+  gather(axis: number, index: Tensor): Tensor {
+    const ax = normalizeAxis(axis, this.ndim);
+    const same = index.ndim === this.ndim && index.shape.every((d, i) => i === ax || d === this.shape[i]);
+    if (!same) {
+      throw new Error(
+        `gather: index of shape ${formatShape(index.shape)} must match ${formatShape(this.shape)} except on axis ${ax}`,
+      );
+    }
+    const len = this.shape[ax];
+    const inner = shapeSize(this.shape.slice(ax + 1));
+    const picks = index.shape[ax];
+    const out = new Float32Array(index.size);
+    for (let o = 0; o < out.length; o++) {
+      const i = o % inner;
+      const outer = Math.floor(o / (inner * picks));
+      const k = index.data[o];
+      if (!Number.isInteger(k) || k < 0 || k >= len) {
+        throw new Error(`gather: index ${k} is out of bounds for axis ${ax} with size ${len}`);
+      }
+      out[o] = this.data[(outer * len + k) * inner + i];
+    }
+    return Tensor.record(new Tensor(out, index.shape), "gather", [this], { axis: ax, saved: [index] });
+  }
   /** A copy with its own buffer. */
   clone(): Tensor {
-    return new Tensor(this.data.slice(), this.shape);
+    return Tensor.record(new Tensor(this.data.slice(), this.shape), "clone", [this]);
   }
 
   // ---- factories ----
@@ -2110,6 +2248,30 @@ function testModule(): void {
   stop();
   x.add(1);
   assertEqual(seen, [[2, 3], [3]], "one callback per tensor, none after unsubscribing");
+  // Room for gradients: notes only when an input requires a gradient.
+  assert(!x.requiresGrad && x.grad === null && x.gradFn === null, "plain tensors take no notes");
+  assertEqual(x.mul(2).gradFn, null, "no note without requiresGrad");
+  const w = new Tensor([1, 2, 3]).setRequiresGrad();
+  const noted = x.matmul(w).add(1);
+  assert(noted.requiresGrad && noted.gradFn?.op === "add", "a note names the operation");
+  assert(noted.gradFn?.inputs[0].gradFn?.op === "matmul", "notes chain back to the inputs");
+  assertEqual(x.matmul(w).sum(0, true).gradFn?.args, { axis: 0, keepdims: true }, "and keep arguments");
+  assertEqual(w.detach().gradFn, null, "detach: no note");
+  assert(w.detach().data === w.data, "detach shares the data");
+  Tensor.gradEnabled = false;
+  const off = w.mul(2);
+  Tensor.gradEnabled = true;
+  assert(!off.requiresGrad && off.gradFn === null, "no notes while gradients are disabled");
+  assertEqual(w.map((v) => v * 2).gradFn, null, "map takes no note");
+  // gather: one element per line along an axis.
+  const scores = new Tensor([
+    [0.1, 0.7, 0.2],
+    [0.5, 0.3, 0.2],
+  ]);
+  assertClose(scores.gather(1, new Tensor([[1], [0]])).toArray(), [[0.7], [0.5]]);
+  assertClose(scores.gather(0, new Tensor([[1, 0, 1]])).toArray(), [[0.5, 0.7, 0.2]]);
+  assertThrows(() => scores.gather(1, new Tensor([[3], [0]])), "out of bounds");
+  assertThrows(() => scores.gather(1, new Tensor([1, 0])), "must match");
   // ### END HIDDEN TESTS
   passed("testModule (tensor)");
 }
@@ -2135,6 +2297,8 @@ testModule();
 //   memory traffic for simpler kernels.
 // - **Memory**: `nbytes` is 4 bytes per element; object overhead of a few hundred bytes per
 //   tensor dominates small tensors.
+// - **Planned for gradients**: `requiresGrad`, `grad` and the `gradFn` note each operation
+//   leaves on its result are part of the class now; module 06 turns the notes into gradients.
 //
 // Next, module 02 builds activation functions on top of `Tensor`, where numerical stability
 // (no `NaN` at ±1000) becomes the main concern.

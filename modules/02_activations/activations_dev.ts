@@ -42,6 +42,13 @@
 // Every activation is a class with `forward(x)` and `parameters()` (an empty list: activations
 // have nothing to learn). That is the same interface the layers of module 03 have, so they can
 // be mixed freely in a `Sequential` network.
+//
+// **Ready for gradients.** You compute each element-wise activation with `map`, which takes no
+// note for the backward pass of module 06 (an arbitrary function has no known derivative). So
+// the last line of each `forward`, given, records the result as one named operation:
+// `Tensor.record(y, "relu", [x])`. Module 06 registers the derivative of each name. Softmax
+// needs no such line: it is built from `max`, `sub`, `exp`, `sum` and `div`, which record
+// themselves.
 
 // %%
 //| default_exp core.activations
@@ -99,7 +106,8 @@ function allFinite(t: Tensor): boolean {
 // **TODO**: Return a new tensor of the same shape with `max(0, x)` applied to every element.
 //
 // **APPROACH**:
-// 1. Use `x.map(fn)`, which applies `fn` to every element and keeps the shape.
+// 1. Assign `y = x.map(fn)`: `map` applies `fn` to every element and keeps the shape (the given
+//    last line returns `y`, recorded for module 06).
 // 2. Write `fn` so that negative numbers give 0, everything else (including `NaN`) passes
 //    through.
 //
@@ -113,9 +121,11 @@ function allFinite(t: Tensor): boolean {
 /** max(0, x) element-wise; NaN stays NaN. */
 class ReLU {
   forward(x: Tensor): Tensor {
+    let y: Tensor;
     // ### BEGIN SOLUTION
-    return x.map((v) => (v < 0 ? 0 : v));
+    y = x.map((v) => (v < 0 ? 0 : v));
     // ### END SOLUTION
+    return Tensor.record(y, "relu", [x]);
   }
 
   parameters(): Tensor[] {
@@ -197,13 +207,15 @@ testUnitReLU();
 /** 1 / (1 + e^-x) element-wise, computed without overflow for any input. */
 class Sigmoid {
   forward(x: Tensor): Tensor {
+    let y: Tensor;
     // ### BEGIN SOLUTION
-    return x.map((v) => {
+    y = x.map((v) => {
       if (v >= 0) return 1 / (1 + Math.exp(-v));
       const e = Math.exp(v);
       return e / (1 + e);
     });
     // ### END SOLUTION
+    return Tensor.record(y, "sigmoid", [x]);
   }
 
   parameters(): Tensor[] {
@@ -268,9 +280,11 @@ testUnitSigmoid();
 /** tanh(x) element-wise, saturating to ±1 without overflow. */
 class Tanh {
   forward(x: Tensor): Tensor {
+    let y: Tensor;
     // ### BEGIN SOLUTION
-    return x.map(Math.tanh);
+    y = x.map(Math.tanh);
     // ### END SOLUTION
+    return Tensor.record(y, "tanh", [x]);
   }
 
   parameters(): Tensor[] {
@@ -364,9 +378,11 @@ function erf(x: number): number {
 /** x * Phi(x): the Gaussian Error Linear Unit, with the exact (erf) form. */
 class GELU {
   forward(x: Tensor): Tensor {
+    let y: Tensor;
     // ### BEGIN SOLUTION
-    return x.map((v) => 0.5 * v * (1 + erf(v / Math.SQRT2)));
+    y = x.map((v) => 0.5 * v * (1 + erf(v / Math.SQRT2)));
     // ### END SOLUTION
+    return Tensor.record(y, "gelu", [x]);
   }
 
   parameters(): Tensor[] {

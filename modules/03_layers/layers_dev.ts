@@ -147,7 +147,8 @@ abstract class Layer implements Module {
 // **APPROACH**:
 // 1. Constructor: `rng` is given; `this.weight = Tensor.randn([inFeatures, outFeatures], rng)`
 //    multiplied by `Math.sqrt(1 / inFeatures)`. `this.bias` is `Tensor.zeros([outFeatures])`
-//    when `options.bias` is not `false`, otherwise `null`.
+//    when `options.bias` is not `false`, otherwise `null`. (The given lines after yours mark
+//    both with `setRequiresGrad()`: they are the tensors module 06 computes gradients for.)
 // 2. `forward`: check that the last axis of `x` has `inFeatures` elements, and throw an error
 //    naming the layer and `x`'s shape if not. Then `x.matmul(this.weight)`, plus the bias if
 //    there is one.
@@ -191,6 +192,9 @@ class Linear extends Layer {
     this.weight = Tensor.randn([inFeatures, outFeatures], rng).mul(Math.sqrt(1 / inFeatures));
     this.bias = options.bias === false ? null : Tensor.zeros([outFeatures]);
     // ### END SOLUTION
+    // Parameters are what module 06's backward pass computes gradients for.
+    this.weight.setRequiresGrad();
+    this.bias?.setRequiresGrad();
   }
 
   forward(x: Tensor): Tensor {
@@ -295,9 +299,11 @@ testUnitLinear();
 //
 // **APPROACH**:
 // 1. Not training, or `p` is 0: return `x` unchanged (the same tensor).
-// 2. Build a new `Float32Array` of `x.size`: for each element, draw `this.rng.next()`; if it is
-//    below `p`, write 0, otherwise `x.data[i] * scale` with `scale = 1 / (1 - p)`.
-// 3. Return `new Tensor(out, x.shape)`.
+// 2. Build a **mask**, a new `Float32Array` of `x.size`: for each element, draw
+//    `this.rng.next()`; if it is below `p`, write 0, otherwise `scale = 1 / (1 - p)`.
+// 3. Return `x.mul(new Tensor(mask, x.shape))`. Multiplying by a mask, rather than writing the
+//    products yourself, is what lets module 06 differentiate dropout: it is a `mul` by a
+//    constant, so the gradient is the same mask.
 //
 // **HINTS**:
 // - With `p = 1` every draw is below `p`, so the scale is never used: no division by zero.
@@ -320,11 +326,11 @@ class Dropout extends Layer {
     // ### BEGIN SOLUTION
     if (!this.training || this.p === 0) return x;
     const scale = 1 / (1 - this.p);
-    const out = new Float32Array(x.size);
-    for (let i = 0; i < out.length; i++) {
-      out[i] = this.rng.next() < this.p ? 0 : x.data[i] * scale;
+    const mask = new Float32Array(x.size);
+    for (let i = 0; i < mask.length; i++) {
+      mask[i] = this.rng.next() < this.p ? 0 : scale;
     }
-    return new Tensor(out, x.shape);
+    return x.mul(new Tensor(mask, x.shape));
     // ### END SOLUTION
   }
 }

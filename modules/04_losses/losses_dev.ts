@@ -42,6 +42,24 @@
 //| export
 import { Tensor } from "tinytorch-ts/core/tensor";
 
+// %% [markdown]
+// ### Ready for gradients
+// Training (module 06 on) needs each loss connected to the computation graph. MSE is built from
+// tensor operations (`sub`, `mul`, `mean`), which record themselves. The two cross-entropies
+// compute their sums from raw numbers, which records nothing, so each one ends with a given
+// line that records the whole loss as one operation of its input, saving what its derivative
+// will need (the labels and log-probabilities, or the targets and clamped probabilities). This
+// costs nothing unless the input requires a gradient. Module 06 explains why one fused rule is
+// both faster and more accurate than differentiating the pieces.
+
+// %%
+//| export
+/** Records `loss` as one operation `op` of `input` when a gradient will be wanted (module 06). */
+function recordLoss(loss: Tensor, op: string, input: Tensor, saved: () => Tensor[]): Tensor {
+  if (!input.requiresGrad || !Tensor.gradEnabled) return loss;
+  return Tensor.record(loss, op, [input], { saved: saved() });
+}
+
 // %% nbgrader={"grade": false, "grade_id": "losses-test-helpers", "locked": true, "schema_version": 3, "solution": false, "task": false}
 // Notebook-only imports (not part of the package).
 import {
@@ -234,7 +252,7 @@ testUnitLogSoftmax();
 //    `[0, C)`, throwing a clear error otherwise.
 // 2. `logp = logSoftmax(logits, -1)`.
 // 3. Sum `-logp.data[i * C + labels[i]]` over the rows, divide by `N`, and return
-//    `new Tensor(mean)`.
+//    `loss = new Tensor(mean)` (the given last line returns it, recorded for module 06).
 //
 // **HINTS**:
 // - A label of 3 with 3 classes, or 1.5, is a bug in the data pipeline: make the message say
@@ -247,6 +265,7 @@ testUnitLogSoftmax();
 /** Mean negative log-likelihood of integer class labels under softmax(logits); 0-d tensor. */
 class CrossEntropyLoss {
   forward(logits: Tensor, labels: number[] | Tensor): Tensor {
+    let loss: Tensor;
     // ### BEGIN SOLUTION
     if (logits.ndim !== 2) {
       throw new Error(
@@ -268,8 +287,12 @@ class CrossEntropyLoss {
     const logp = logSoftmax(logits, -1);
     let total = 0;
     for (let i = 0; i < n; i++) total -= logp.data[i * c + ys[i]];
-    return new Tensor(total / n);
+    loss = new Tensor(total / n);
     // ### END SOLUTION
+    return recordLoss(loss, "crossEntropy", logits, () => [
+      labels instanceof Tensor ? labels : new Tensor(labels),
+      logSoftmax(logits.detach(), -1),
+    ]);
   }
 }
 
@@ -333,7 +356,7 @@ testUnitCrossEntropyLoss();
 // 1. Check the shapes are equal (`assertSameShape`).
 // 2. Loop over the elements: `p = Math.min(Math.max(pred[i], eps), 1 - eps)`, add
 //    `t * Math.log(p) + (1 - t) * Math.log(1 - p)` to a running total.
-// 3. Return `new Tensor(-total / size)`.
+// 3. Set `loss = new Tensor(-total / size)` (the given last line returns it).
 //
 // **HINTS**:
 // - Clamping in JavaScript numbers (float64) keeps `1 - eps` distinct from 1.
@@ -349,6 +372,7 @@ class BinaryCrossEntropyLoss {
   }
 
   forward(probabilities: Tensor, targets: Tensor): Tensor {
+    let loss: Tensor;
     // ### BEGIN SOLUTION
     assertSameShape("BinaryCrossEntropyLoss", probabilities, targets);
     const lo = this.eps;
@@ -359,8 +383,12 @@ class BinaryCrossEntropyLoss {
       const t = targets.data[i];
       total += t * Math.log(p) + (1 - t) * Math.log(1 - p);
     }
-    return new Tensor(-total / probabilities.size);
+    loss = new Tensor(-total / probabilities.size);
     // ### END SOLUTION
+    return recordLoss(loss, "binaryCrossEntropy", probabilities, () => [
+      targets,
+      probabilities.map((p) => Math.min(Math.max(p, this.eps), 1 - this.eps)),
+    ]);
   }
 }
 

@@ -3,6 +3,8 @@ export * from "./core/tensor";
 export * from "./core/activations";
 export * from "./core/layers";
 export * from "./core/losses";
+export * from "./data";
+export * from "./core/autograd";
 export * from "./perf/profiling";
 export * from "./perf/modeling";
 export * from "./accel/matmul";

@@ -3,11 +3,13 @@
 
 import { Tensor } from "./tensor";
 
-// modules/02_activations/activations_dev.ts, cell 6 (line 112)
+// modules/02_activations/activations_dev.ts, cell 6 (line 120)
 /** max(0, x) element-wise; NaN stays NaN. */
 export class ReLU {
   forward(x: Tensor): Tensor {
-    return x.map((v) => (v < 0 ? 0 : v));
+    let y: Tensor;
+    y = x.map((v) => (v < 0 ? 0 : v));
+    return Tensor.record(y, "relu", [x]);
   }
 
   parameters(): Tensor[] {
@@ -15,15 +17,17 @@ export class ReLU {
   }
 }
 
-// modules/02_activations/activations_dev.ts, cell 9 (line 196)
+// modules/02_activations/activations_dev.ts, cell 9 (line 206)
 /** 1 / (1 + e^-x) element-wise, computed without overflow for any input. */
 export class Sigmoid {
   forward(x: Tensor): Tensor {
-    return x.map((v) => {
+    let y: Tensor;
+    y = x.map((v) => {
       if (v >= 0) return 1 / (1 + Math.exp(-v));
       const e = Math.exp(v);
       return e / (1 + e);
     });
+    return Tensor.record(y, "sigmoid", [x]);
   }
 
   parameters(): Tensor[] {
@@ -31,11 +35,13 @@ export class Sigmoid {
   }
 }
 
-// modules/02_activations/activations_dev.ts, cell 12 (line 267)
+// modules/02_activations/activations_dev.ts, cell 12 (line 279)
 /** tanh(x) element-wise, saturating to ±1 without overflow. */
 export class Tanh {
   forward(x: Tensor): Tensor {
-    return x.map(Math.tanh);
+    let y: Tensor;
+    y = x.map(Math.tanh);
+    return Tensor.record(y, "tanh", [x]);
   }
 
   parameters(): Tensor[] {
@@ -43,7 +49,7 @@ export class Tanh {
   }
 }
 
-// modules/02_activations/activations_dev.ts, cell 15 (line 350)
+// modules/02_activations/activations_dev.ts, cell 15 (line 364)
 /** The error function, to within 1.5e-7 (Abramowitz and Stegun 7.1.26). */
 export function erf(x: number): number {
   if (Number.isNaN(x) || x === 0) return x; // erf(±0) is ±0 exactly; the formula is 1e-9 off
@@ -58,7 +64,9 @@ export function erf(x: number): number {
 /** x * Phi(x): the Gaussian Error Linear Unit, with the exact (erf) form. */
 export class GELU {
   forward(x: Tensor): Tensor {
-    return x.map((v) => 0.5 * v * (1 + erf(v / Math.SQRT2)));
+    let y: Tensor;
+    y = x.map((v) => 0.5 * v * (1 + erf(v / Math.SQRT2)));
+    return Tensor.record(y, "gelu", [x]);
   }
 
   parameters(): Tensor[] {
@@ -66,7 +74,7 @@ export class GELU {
   }
 }
 
-// modules/02_activations/activations_dev.ts, cell 20 (line 480)
+// modules/02_activations/activations_dev.ts, cell 20 (line 496)
 /** exp(x) / sum(exp(x)) along `axis` (default: the last), stable for any finite input. */
 export class Softmax {
   readonly axis: number;

@@ -34,7 +34,7 @@ export abstract class Layer implements Module {
   }
 }
 
-// modules/03_layers/layers_dev.ts, cell 8 (line 161)
+// modules/03_layers/layers_dev.ts, cell 8 (line 162)
 /** Options of a Linear layer. */
 export interface LinearOptions {
   /** Learn an additive bias (default true). */
@@ -65,6 +65,9 @@ export class Linear extends Layer {
     const rng = options.seed === undefined ? Rng.shared : new Rng(options.seed);
     this.weight = Tensor.randn([inFeatures, outFeatures], rng).mul(Math.sqrt(1 / inFeatures));
     this.bias = options.bias === false ? null : Tensor.zeros([outFeatures]);
+    // Parameters are what module 06's backward pass computes gradients for.
+    this.weight.setRequiresGrad();
+    this.bias?.setRequiresGrad();
   }
 
   forward(x: Tensor): Tensor {
@@ -83,7 +86,7 @@ export class Linear extends Layer {
   }
 }
 
-// modules/03_layers/layers_dev.ts, cell 11 (line 306)
+// modules/03_layers/layers_dev.ts, cell 11 (line 312)
 /** Inverted dropout: zero each element with probability p and scale the rest by 1/(1-p). */
 export class Dropout extends Layer {
   readonly p: number;
@@ -99,15 +102,15 @@ export class Dropout extends Layer {
   forward(x: Tensor): Tensor {
     if (!this.training || this.p === 0) return x;
     const scale = 1 / (1 - this.p);
-    const out = new Float32Array(x.size);
-    for (let i = 0; i < out.length; i++) {
-      out[i] = this.rng.next() < this.p ? 0 : x.data[i] * scale;
+    const mask = new Float32Array(x.size);
+    for (let i = 0; i < mask.length; i++) {
+      mask[i] = this.rng.next() < this.p ? 0 : scale;
     }
-    return new Tensor(out, x.shape);
+    return x.mul(new Tensor(mask, x.shape));
   }
 }
 
-// modules/03_layers/layers_dev.ts, cell 14 (line 394)
+// modules/03_layers/layers_dev.ts, cell 14 (line 400)
 /** Runs modules one after another; its parameters are theirs, in order. */
 export class Sequential extends Layer {
   readonly layers: Module[];
@@ -144,7 +147,7 @@ export class Sequential extends Layer {
   }
 }
 
-// modules/03_layers/layers_dev.ts, cell 17 (line 498)
+// modules/03_layers/layers_dev.ts, cell 17 (line 504)
 /** Total number of elements in a module's parameters, each distinct tensor counted once. */
 export function countParameters(module: Module): number {
   let total = 0;

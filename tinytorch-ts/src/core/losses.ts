@@ -3,7 +3,14 @@
 
 import { Tensor } from "./tensor";
 
-// modules/04_losses/losses_dev.ts, cell 6 (line 95)
+// modules/04_losses/losses_dev.ts, cell 5 (line 56)
+/** Records `loss` as one operation `op` of `input` when a gradient will be wanted (module 06). */
+export function recordLoss(loss: Tensor, op: string, input: Tensor, saved: () => Tensor[]): Tensor {
+  if (!input.requiresGrad || !Tensor.gradEnabled) return loss;
+  return Tensor.record(loss, op, [input], { saved: saved() });
+}
+
+// modules/04_losses/losses_dev.ts, cell 8 (line 113)
 /** Throws unless two tensors have the same shape (losses never broadcast). */
 export function assertSameShape(loss: string, a: Tensor, b: Tensor): void {
   const same = a.shape.length === b.shape.length && a.shape.every((d, i) => d === b.shape[i]);
@@ -24,7 +31,7 @@ export class MSELoss {
   }
 }
 
-// modules/04_losses/losses_dev.ts, cell 9 (line 191)
+// modules/04_losses/losses_dev.ts, cell 11 (line 209)
 /** log(softmax(x)) along `axis`, by the log-sum-exp trick: finite for any finite input. */
 export function logSoftmax(x: Tensor, axis = -1): Tensor {
   const shifted = x.sub(x.max(axis, true));
@@ -32,10 +39,11 @@ export function logSoftmax(x: Tensor, axis = -1): Tensor {
   return shifted.sub(logSum);
 }
 
-// modules/04_losses/losses_dev.ts, cell 12 (line 246)
+// modules/04_losses/losses_dev.ts, cell 14 (line 264)
 /** Mean negative log-likelihood of integer class labels under softmax(logits); 0-d tensor. */
 export class CrossEntropyLoss {
   forward(logits: Tensor, labels: number[] | Tensor): Tensor {
+    let loss: Tensor;
     if (logits.ndim !== 2) {
       throw new Error(
         `CrossEntropyLoss: logits must have shape [N, C], got [${logits.shape.join(", ")}]`,
@@ -56,11 +64,15 @@ export class CrossEntropyLoss {
     const logp = logSoftmax(logits, -1);
     let total = 0;
     for (let i = 0; i < n; i++) total -= logp.data[i * c + ys[i]];
-    return new Tensor(total / n);
+    loss = new Tensor(total / n);
+    return recordLoss(loss, "crossEntropy", logits, () => [
+      labels instanceof Tensor ? labels : new Tensor(labels),
+      logSoftmax(logits.detach(), -1),
+    ]);
   }
 }
 
-// modules/04_losses/losses_dev.ts, cell 15 (line 342)
+// modules/04_losses/losses_dev.ts, cell 17 (line 365)
 /** Binary cross-entropy of probabilities, clamped to [eps, 1 - eps] so log(0) never happens. */
 export class BinaryCrossEntropyLoss {
   readonly eps: number;
@@ -70,6 +82,7 @@ export class BinaryCrossEntropyLoss {
   }
 
   forward(probabilities: Tensor, targets: Tensor): Tensor {
+    let loss: Tensor;
     assertSameShape("BinaryCrossEntropyLoss", probabilities, targets);
     const lo = this.eps;
     const hi = 1 - this.eps;
@@ -79,6 +92,10 @@ export class BinaryCrossEntropyLoss {
       const t = targets.data[i];
       total += t * Math.log(p) + (1 - t) * Math.log(1 - p);
     }
-    return new Tensor(-total / probabilities.size);
+    loss = new Tensor(-total / probabilities.size);
+    return recordLoss(loss, "binaryCrossEntropy", probabilities, () => [
+      targets,
+      probabilities.map((p) => Math.min(Math.max(p, this.eps), 1 - this.eps)),
+    ]);
   }
 }

@@ -3,7 +3,7 @@
 
 import * as util from "node:util";
 
-// modules/01_tensor/tensor_dev.ts, cell 5 (line 97)
+// modules/01_tensor/tensor_dev.ts, cell 5 (line 98)
 /** Any value the Tensor constructor accepts as nested data: a number or an array of them. */
 export type NestedArray = number | NestedArray[];
 
@@ -49,7 +49,7 @@ export function normalizeAxis(axis: number, ndim: number): number {
   return axis < 0 ? axis + ndim : axis;
 }
 
-// modules/01_tensor/tensor_dev.ts, cell 7 (line 159)
+// modules/01_tensor/tensor_dev.ts, cell 7 (line 160)
 /** Row-major strides, counted in elements: computeStrides([2, 3, 4]) is [12, 4, 1]. */
 export function computeStrides(shape: readonly number[]): number[] {
   const strides = new Array<number>(shape.length);
@@ -61,7 +61,7 @@ export function computeStrides(shape: readonly number[]): number[] {
   return strides;
 }
 
-// modules/01_tensor/tensor_dev.ts, cell 11 (line 244)
+// modules/01_tensor/tensor_dev.ts, cell 11 (line 245)
 /** The row-major float32 data and the shape of a number or a rectangular nested array. */
 export function flattenNested(values: NestedArray): { data: Float32Array; shape: number[] } {
   const shape: number[] = [];
@@ -101,7 +101,7 @@ export function flattenNested(values: NestedArray): { data: Float32Array; shape:
   return { data, shape };
 }
 
-// modules/01_tensor/tensor_dev.ts, cell 14 (line 345)
+// modules/01_tensor/tensor_dev.ts, cell 14 (line 346)
 /** The concrete shape for reshaping `size` elements into `shape`, where one dim may be -1. */
 export function resolveShape(size: number, shape: readonly number[]): number[] {
   let unknownAxis = -1;
@@ -131,7 +131,7 @@ export function resolveShape(size: number, shape: readonly number[]): number[] {
   return result;
 }
 
-// modules/01_tensor/tensor_dev.ts, cell 17 (line 442)
+// modules/01_tensor/tensor_dev.ts, cell 17 (line 443)
 /** numpy's broadcast shape of two shapes; throws when they are incompatible. */
 export function broadcastShapes(a: readonly number[], b: readonly number[]): number[] {
   const ndim = Math.max(a.length, b.length);
@@ -149,7 +149,7 @@ export function broadcastShapes(a: readonly number[], b: readonly number[]): num
   return out;
 }
 
-// modules/01_tensor/tensor_dev.ts, cell 20 (line 510)
+// modules/01_tensor/tensor_dev.ts, cell 20 (line 511)
 /**
  * Strides (in elements) for reading a tensor of shape `shape` as if it had the broadcast shape
  * `outShape`: 0 on every axis where the tensor is stretched (its dimension is 1, or the axis is
@@ -165,7 +165,7 @@ export function broadcastStrides(shape: readonly number[], outShape: readonly nu
   return strides;
 }
 
-// modules/01_tensor/tensor_dev.ts, cell 22 (line 547)
+// modules/01_tensor/tensor_dev.ts, cell 22 (line 548)
 /** op(a, b) element by element, with numpy broadcasting, into a new contiguous tensor. */
 export function elementwiseKernel(
   a: RawTensor,
@@ -218,7 +218,7 @@ export function elementwiseKernel(
   return { data: out, shape };
 }
 
-// modules/01_tensor/tensor_dev.ts, cell 25 (line 725)
+// modules/01_tensor/tensor_dev.ts, cell 25 (line 726)
 /**
  * out[outOffset..] += A @ B for row-major A = a[aOffset..] of shape [m, k] and
  * B = b[bOffset..] of shape [k, n], in cache-friendly i-k-j loop order.
@@ -261,7 +261,7 @@ export function matmul2dInto(
   }
 }
 
-// modules/01_tensor/tensor_dev.ts, cell 30 (line 897)
+// modules/01_tensor/tensor_dev.ts, cell 30 (line 898)
 /** numpy's matmul: 1-D promotion, 2-D product, broadcast batch axes; errors name both shapes. */
 export function matmulKernel(a: RawTensor, b: RawTensor): RawTensor {
   const describe = `${formatShape(a.shape)} and ${formatShape(b.shape)}`;
@@ -309,7 +309,7 @@ export function matmulKernel(a: RawTensor, b: RawTensor): RawTensor {
   return { data: out, shape };
 }
 
-// modules/01_tensor/tensor_dev.ts, cell 33 (line 1041)
+// modules/01_tensor/tensor_dev.ts, cell 33 (line 1042)
 /**
  * Reduces `x` over one axis (or all axes when `axis` is null) with `combine`, accumulating in
  * float64. Without `initial`, the first element seeds the accumulator and empty axes throw.
@@ -363,7 +363,7 @@ export function reduceKernel(
   return { data: out, shape: outShape };
 }
 
-// modules/01_tensor/tensor_dev.ts, cell 36 (line 1174)
+// modules/01_tensor/tensor_dev.ts, cell 36 (line 1175)
 /** A contiguous copy of `x` whose axis d is axis `axes[d]` of `x`. */
 export function permuteKernel(x: RawTensor, axes: readonly number[]): RawTensor {
   const ndim = x.shape.length;
@@ -400,7 +400,7 @@ export function permuteKernel(x: RawTensor, axes: readonly number[]): RawTensor 
   return { data: out, shape };
 }
 
-// modules/01_tensor/tensor_dev.ts, cell 39 (line 1284)
+// modules/01_tensor/tensor_dev.ts, cell 39 (line 1285)
 /** The indices selected by the Python slice start:stop:step on an axis of length `dim`. */
 export function sliceIndices(
   dim: number,
@@ -427,7 +427,7 @@ export function sliceIndices(
   return out;
 }
 
-// modules/01_tensor/tensor_dev.ts, cell 42 (line 1360)
+// modules/01_tensor/tensor_dev.ts, cell 42 (line 1361)
 /** A seedable pseudo-random generator (mulberry32): same seed, same sequence, everywhere. */
 export class Rng {
   /** The generator used when no generator or seed is passed; reset it with `manualSeed`. */
@@ -480,7 +480,7 @@ export function manualSeed(seed: number): void {
   Rng.shared.seed(seed);
 }
 
-// modules/01_tensor/tensor_dev.ts, cell 44 (line 1421)
+// modules/01_tensor/tensor_dev.ts, cell 44 (line 1422)
 /** Copies the elements at the cross product of per-axis index lists into a new tensor. */
 export function gatherKernel(x: RawTensor, indices: readonly (readonly number[])[]): RawTensor {
   const strides = computeStrides(x.shape);
@@ -509,7 +509,7 @@ export function gatherKernel(x: RawTensor, indices: readonly (readonly number[])
   return { data: out, shape };
 }
 
-// modules/01_tensor/tensor_dev.ts, cell 46 (line 1460)
+// modules/01_tensor/tensor_dev.ts, cell 46 (line 1461)
 /** Shortest decimal (fixed or exponential) that reads back as the same float32, up to 8 digits. */
 export function shortestDigits(value: number, exponential: boolean): number {
   for (let digits = 0; digits < 8; digits++) {
@@ -598,7 +598,7 @@ export function formatTensor(x: RawTensor, name = "Tensor"): string {
   return `${prefix}${render(0, 0, " ".repeat(prefix.length))})`;
 }
 
-// modules/01_tensor/tensor_dev.ts, cell 48 (line 1557)
+// modules/01_tensor/tensor_dev.ts, cell 48 (line 1558)
 /** numpy's matmul on raw tensors: the contract of matmulKernel, for alternative kernels. */
 export type MatmulBackend = (a: RawTensor, b: RawTensor) => RawTensor;
 
@@ -612,9 +612,33 @@ export function setMatmulBackend(backend: MatmulBackend | null): MatmulBackend |
   return previous;
 }
 
-// modules/01_tensor/tensor_dev.ts, cell 50 (line 1597)
+// modules/01_tensor/tensor_dev.ts, cell 50 (line 1621)
 /** One selection per axis in `Tensor.slice`: an index, `null` (all), or [start, stop, step]. */
 export type SliceSpec = number | null | readonly [(number | null)?, (number | null)?, (number | null)?];
+
+/** What a gradient rule needs besides the operation's inputs (see module 06). */
+export interface OpArgs {
+  /** The reduced axis (null: all axes) of sum, max, min; the indexed axis of gather. */
+  axis?: number | null;
+  keepdims?: boolean;
+  /** The permutation of permute. */
+  axes?: readonly number[];
+  /** One list of indices per axis: what slice selected. */
+  indices?: readonly (readonly number[])[];
+  /** Tensors the rule reads but sends no gradient to (an index, a mask, labels). */
+  saved?: readonly Tensor[];
+}
+
+/** The note an operation leaves on its result, for the backward pass of module 06. */
+export interface GradNode {
+  /** The operation's name, the key of its rule in `Tensor.backwardRules`. */
+  readonly op: string;
+  readonly inputs: readonly Tensor[];
+  readonly args: OpArgs;
+}
+
+/** Given dLoss/dOutput, dLoss/dInput for each input of the node (null: no gradient). */
+export type BackwardRule = (grad: Tensor, node: GradNode, output: Tensor) => (Tensor | null)[];
 
 /** An n-dimensional float32 array with numpy semantics. */
 export class Tensor implements RawTensor {
@@ -623,6 +647,12 @@ export class Tensor implements RawTensor {
   /** Estimated extra bytes per axis (one entry each in the shape and strides arrays). */
   static readonly PER_AXIS_OVERHEAD_BYTES = 16;
   private static readonly allocationListeners = new Set<(tensor: Tensor) => void>();
+  /** False inside module 06's `noGrad`: operations then take no notes. */
+  static gradEnabled = true;
+  /** The gradient rule of each operation name; module 06 fills it. */
+  static readonly backwardRules = new Map<string, BackwardRule>();
+  /** The backward pass; module 06 installs it. */
+  static backwardPass: ((root: Tensor, gradient?: Tensor) => void) | null = null;
 
   /** The elements in row-major order. */
   readonly data: Float32Array;
@@ -630,6 +660,12 @@ export class Tensor implements RawTensor {
   readonly shape: number[];
   /** Elements to skip to move by one along each axis. */
   readonly strides: number[];
+  /** Whether backward() computes this tensor's gradient (used from module 06). */
+  requiresGrad = false;
+  /** The gradient backward() accumulated here, or null (used from module 06). */
+  grad: Tensor | null = null;
+  /** The operation that produced this tensor while gradients were recorded, or null. */
+  gradFn: GradNode | null = null;
 
   /**
    * A tensor from nested arrays, a flat number array, a single number, or a Float32Array (adopted
@@ -687,6 +723,45 @@ export class Tensor implements RawTensor {
     return this.nbytes + Tensor.OBJECT_OVERHEAD_BYTES + Tensor.PER_AXIS_OVERHEAD_BYTES * this.ndim;
   }
 
+  // ---- gradients: the fields and the note-taking; module 06 brings the rest ----
+  /** Sets `requiresGrad` (true by default) and returns this tensor, for chaining. */
+  setRequiresGrad(requiresGrad = true): this {
+    this.requiresGrad = requiresGrad;
+    return this;
+  }
+  /** The same data (shared, not copied) without a note: no gradient flows through it. */
+  detach(): Tensor {
+    return new Tensor(this.data, this.shape);
+  }
+  /** Forgets the accumulated gradient. */
+  zeroGrad(): void {
+    this.grad = null;
+  }
+  /** Accumulates d(this)/d(leaf) into `leaf.grad` for every leaf that requires it (module 06). */
+  backward(gradient?: Tensor): void {
+    if (Tensor.backwardPass === null) {
+      throw new Error(
+        "backward() needs module 06 (tinytorch-ts/core/autograd), which brings the gradient rules",
+      );
+    }
+    Tensor.backwardPass(this, gradient);
+  }
+  /**
+   * Leaves the note `op(inputs)` on `out` when gradients are enabled and an input requires one;
+   * returns `out`. Operations outside this class (activations, losses) call it too.
+   */
+  static record(out: Tensor, op: string, inputs: readonly Tensor[], args: OpArgs = {}): Tensor {
+    if (!Tensor.gradEnabled) return out;
+    for (const input of inputs) {
+      if (input.requiresGrad) {
+        out.requiresGrad = true;
+        out.gradFn = { op, inputs, args };
+        break;
+      }
+    }
+    return out;
+  }
+
   // ---- element-wise arithmetic, with broadcasting ----
   private static raw(value: Tensor | number): RawTensor {
     return typeof value === "number" ? { data: Float32Array.of(value), shape: [] } : value;
@@ -694,30 +769,33 @@ export class Tensor implements RawTensor {
   private static wrap(result: RawTensor): Tensor {
     return new Tensor(result.data, result.shape);
   }
-  private binary(other: Tensor | number, op: (x: number, y: number) => number): Tensor {
-    return Tensor.wrap(elementwiseKernel(this, Tensor.raw(other), op));
+  private binary(name: string, other: Tensor | number, op: (x: number, y: number) => number): Tensor {
+    const out = Tensor.wrap(elementwiseKernel(this, Tensor.raw(other), op));
+    const tracked = this.requiresGrad || (typeof other !== "number" && other.requiresGrad);
+    if (!tracked) return out;
+    return Tensor.record(out, name, [this, typeof other === "number" ? new Tensor(other) : other]);
   }
   add(other: Tensor | number): Tensor {
-    return this.binary(other, (x, y) => x + y);
+    return this.binary("add", other, (x, y) => x + y);
   }
   sub(other: Tensor | number): Tensor {
-    return this.binary(other, (x, y) => x - y);
+    return this.binary("sub", other, (x, y) => x - y);
   }
   mul(other: Tensor | number): Tensor {
-    return this.binary(other, (x, y) => x * y);
+    return this.binary("mul", other, (x, y) => x * y);
   }
   /** Division; x/0 is ±Infinity and 0/0 is NaN, as in numpy. */
   div(other: Tensor | number): Tensor {
-    return this.binary(other, (x, y) => x / y);
+    return this.binary("div", other, (x, y) => x / y);
   }
   pow(exponent: Tensor | number): Tensor {
-    return this.binary(exponent, (x, y) => Math.pow(x, y));
+    return this.binary("pow", exponent, (x, y) => Math.pow(x, y));
   }
   /** Element-wise maximum of two broadcast operands. */
   maximum(other: Tensor | number): Tensor {
-    return this.binary(other, (x, y) => (x > y || Number.isNaN(x) ? x : y));
+    return this.binary("maximum", other, (x, y) => (x > y || Number.isNaN(x) ? x : y));
   }
-  /** Applies `fn` to every element, into a new tensor of the same shape. */
+  /** Applies `fn` to every element, into a new tensor of the same shape (takes no note). */
   map(fn: (value: number) => number): Tensor {
     const out = new Float32Array(this.size);
     const data = this.data;
@@ -725,31 +803,36 @@ export class Tensor implements RawTensor {
     return new Tensor(out, this.shape);
   }
   neg(): Tensor {
-    return this.map((x) => -x);
+    return Tensor.record(this.map((x) => -x), "neg", [this]);
   }
   exp(): Tensor {
-    return this.map(Math.exp);
+    return Tensor.record(this.map(Math.exp), "exp", [this]);
   }
   log(): Tensor {
-    return this.map(Math.log);
+    return Tensor.record(this.map(Math.log), "log", [this]);
   }
   sqrt(): Tensor {
-    return this.map(Math.sqrt);
+    return Tensor.record(this.map(Math.sqrt), "sqrt", [this]);
   }
   abs(): Tensor {
-    return this.map(Math.abs);
+    return Tensor.record(this.map(Math.abs), "abs", [this]);
   }
 
   // ---- matrix multiplication ----
   /** numpy's matmul (the @ operator): 1-D, 2-D and broadcast batched N-D. */
   matmul(other: Tensor): Tensor {
-    return Tensor.wrap((matmulBackendSlot.current ?? matmulKernel)(this, other));
+    return Tensor.record(
+      Tensor.wrap((matmulBackendSlot.current ?? matmulKernel)(this, other)),
+      "matmul",
+      [this, other],
+    );
   }
 
   // ---- reductions ----
   /** Sum over `axis` (all axes when omitted or null), keeping it with size 1 if `keepdims`. */
   sum(axis: number | null = null, keepdims = false): Tensor {
-    return Tensor.wrap(reduceKernel(this, axis, keepdims, (acc, v) => acc + v, 0));
+    const out = Tensor.wrap(reduceKernel(this, axis, keepdims, (acc, v) => acc + v, 0));
+    return Tensor.record(out, "sum", [this], { axis, keepdims });
   }
   /** Mean over `axis` (all axes when omitted); NaN for an empty axis, as numpy. */
   mean(axis: number | null = null, keepdims = false): Tensor {
@@ -758,15 +841,17 @@ export class Tensor implements RawTensor {
   }
   /** Maximum over `axis` (all axes when omitted); throws on an empty axis. */
   max(axis: number | null = null, keepdims = false): Tensor {
-    return Tensor.wrap(
+    const out = Tensor.wrap(
       reduceKernel(this, axis, keepdims, (acc, v) => (v > acc || Number.isNaN(v) ? v : acc)),
     );
+    return Tensor.record(out, "max", [this], { axis, keepdims });
   }
   /** Minimum over `axis` (all axes when omitted); throws on an empty axis. */
   min(axis: number | null = null, keepdims = false): Tensor {
-    return Tensor.wrap(
+    const out = Tensor.wrap(
       reduceKernel(this, axis, keepdims, (acc, v) => (v < acc || Number.isNaN(v) ? v : acc)),
     );
+    return Tensor.record(out, "min", [this], { axis, keepdims });
   }
   /** Index of the first maximum along `axis` (of the flattened tensor when omitted). */
   argmax(axis: number | null = null): Tensor {
@@ -799,7 +884,7 @@ export class Tensor implements RawTensor {
   /** Same data, new shape (one -1 allowed): shares the buffer, like a numpy view. */
   reshape(...shape: number[] | [readonly number[]]): Tensor {
     const requested = (Array.isArray(shape[0]) ? shape[0] : shape) as readonly number[];
-    return new Tensor(this.data, resolveShape(this.size, requested));
+    return Tensor.record(new Tensor(this.data, resolveShape(this.size, requested)), "reshape", [this]);
   }
   /** Swaps two axes (the last two by default), as a contiguous copy. */
   transpose(axisA?: number, axisB?: number): Tensor {
@@ -816,7 +901,8 @@ export class Tensor implements RawTensor {
   }
   /** Reorders all axes: axis d of the result is axis axes[d] of this tensor (a copy). */
   permute(axes: readonly number[]): Tensor {
-    return Tensor.wrap(permuteKernel(this, axes));
+    const order = axes.map((axis) => normalizeAxis(axis, this.ndim));
+    return Tensor.record(Tensor.wrap(permuteKernel(this, axes)), "permute", [this], { axes: order });
   }
 
   // ---- indexing and slicing ----
@@ -846,7 +932,8 @@ export class Tensor implements RawTensor {
       lists.push(list);
       keptShape.push(list.length);
     });
-    return new Tensor(gatherKernel(this, lists).data, keptShape);
+    const out = new Tensor(gatherKernel(this, lists).data, keptShape);
+    return Tensor.record(out, "slice", [this], { indices: lists });
   }
   /** Indexes the leading axes with integers: t.get(1) is row 1, t.get(1, 2) a 0-d tensor. */
   get(...indices: number[]): Tensor {
@@ -869,9 +956,36 @@ export class Tensor implements RawTensor {
     };
     return build(0, 0);
   }
+  /**
+   * Along `axis`, picks element `index[..., i, ...]` of each line: out has the shape of `index`,
+   * whose other axes must match this tensor's (PyTorch's gather). Picks a label's score per row.
+   */
+  gather(axis: number, index: Tensor): Tensor {
+    const ax = normalizeAxis(axis, this.ndim);
+    const same = index.ndim === this.ndim && index.shape.every((d, i) => i === ax || d === this.shape[i]);
+    if (!same) {
+      throw new Error(
+        `gather: index of shape ${formatShape(index.shape)} must match ${formatShape(this.shape)} except on axis ${ax}`,
+      );
+    }
+    const len = this.shape[ax];
+    const inner = shapeSize(this.shape.slice(ax + 1));
+    const picks = index.shape[ax];
+    const out = new Float32Array(index.size);
+    for (let o = 0; o < out.length; o++) {
+      const i = o % inner;
+      const outer = Math.floor(o / (inner * picks));
+      const k = index.data[o];
+      if (!Number.isInteger(k) || k < 0 || k >= len) {
+        throw new Error(`gather: index ${k} is out of bounds for axis ${ax} with size ${len}`);
+      }
+      out[o] = this.data[(outer * len + k) * inner + i];
+    }
+    return Tensor.record(new Tensor(out, index.shape), "gather", [this], { axis: ax, saved: [index] });
+  }
   /** A copy with its own buffer. */
   clone(): Tensor {
-    return new Tensor(this.data.slice(), this.shape);
+    return Tensor.record(new Tensor(this.data.slice(), this.shape), "clone", [this]);
   }
 
   // ---- factories ----
@@ -923,7 +1037,7 @@ export class Tensor implements RawTensor {
   }
 }
 
-// modules/01_tensor/tensor_dev.ts, cell 52 (line 1913)
+// modules/01_tensor/tensor_dev.ts, cell 52 (line 2051)
 export function zeros(shape: readonly number[]): Tensor {
   return Tensor.zeros(shape);
 }
@@ -963,4 +1077,16 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
  */
 export function onTensorAllocated(callback: (tensor: Tensor) => void): () => void {
   return Tensor.onAllocated(callback);
+}
+
+// Extensions written by later modules (`//| extended_by`): loaded once this file is complete.
+function isMissingModule(error: unknown, specifier: string): boolean {
+  const e = error as { code?: unknown; message?: unknown };
+  return e.code === "MODULE_NOT_FOUND" && String(e.message).includes(`'${specifier}'`);
+}
+try {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  require("./autograd");
+} catch (error) {
+  if (!isMissingModule(error, "./autograd")) throw error;
 }

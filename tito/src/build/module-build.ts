@@ -23,6 +23,8 @@ export interface ModuleResult {
   targets: string[];
   /** Every import of the package, for the cross-module check. */
   imports: PackageImport[];
+  /** Later modules' files this module's default file loads (`//| extended_by`). */
+  extendedBy: { path: string; line: number }[];
   /** Repository-relative output path -> content. */
   outputs: Record<string, string>;
 }
@@ -103,6 +105,7 @@ export async function buildModule(
         defaultPath: reference.defaultPath,
         targets: reference.targets,
         imports,
+        extendedBy: reference.extendedBy,
         outputs,
       },
     };

@@ -14,6 +14,11 @@ export interface ModuleExports {
   /** Every package path this module writes, in first-appearance order. */
   targets: string[];
   chunks: ExportChunk[];
+  /**
+   * Package files of later modules that extend the default file (`//| extended_by
+   * core.autograd`): the default file loads each one at its end, when it exists.
+   */
+  extendedBy: { path: string; line: number }[];
 }
 
 /** Where cells are, for error messages and for the comment above each exported cell. */
@@ -29,13 +34,20 @@ export function collectExports(nb: Notebook, file: string, where: CellLocator): 
   const origin = (i: number) =>
     where.origin?.(i) ?? `${file}, cell ${i + 1} (line ${where.line(i)})`;
   let defaultPath: string | undefined;
+  const extendedBy: { path: string; line: number }[] = [];
   const directives = nb.cells.map((cell) =>
     cell.cell_type === "code" ? parseDirectives(cell.source) : [],
   );
   directives.forEach((list, i) => {
     for (const d of list) {
-      if (d.name !== "default_exp") continue;
       const line = cellLine(i) + d.line;
+      if (d.name === "extended_by") {
+        const r = dottedToPackagePath((d.arg ?? "").trim());
+        if ("problem" in r) throw new SourceError(file, line, `extended_by: ${r.problem}`);
+        if (!extendedBy.some((e) => e.path === r.path)) extendedBy.push({ path: r.path, line });
+        continue;
+      }
+      if (d.name !== "default_exp") continue;
       if (defaultPath !== undefined) throw new SourceError(file, line, "default_exp given twice");
       const r = dottedToPackagePath((d.arg ?? "").trim());
       if ("problem" in r) throw new SourceError(file, line, `default_exp: ${r.problem}`);
@@ -67,5 +79,8 @@ export function collectExports(nb: Notebook, file: string, where: CellLocator): 
       prepared: prepareExportCell(cell.source, d.name === "export", file, cellLine(i)),
     });
   });
-  return { defaultPath, targets, chunks };
+  if (extendedBy.length > 0 && defaultPath === undefined) {
+    throw new SourceError(file, extendedBy[0]?.line, "extended_by without a default_exp to extend");
+  }
+  return { defaultPath, targets, chunks, extendedBy };
 }

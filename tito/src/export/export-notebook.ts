@@ -18,6 +18,8 @@ export interface PackageExport {
   targets: string[];
   /** Package path ("core/tensor") -> formatted file text. */
   files: Record<string, string>;
+  /** Later modules' package paths the default file loads at its end (`//| extended_by`). */
+  extendedBy: { path: string; line: number }[];
 }
 
 export async function exportNotebook(
@@ -27,16 +29,17 @@ export async function exportNotebook(
   how: Provenance = BUILD_PROVENANCE,
   format: Formatter = noFormatting,
 ): Promise<PackageExport> {
-  const { defaultPath, targets, chunks } = collectExports(nb, sourceFile, where);
+  const { defaultPath, targets, chunks, extendedBy } = collectExports(nb, sourceFile, where);
   const files: Record<string, string> = {};
   for (const target of targets) {
     const mine: ExportChunk[] = chunks.filter((c) => c.target === target);
     try {
-      files[target] = await renderPackageFile(target, mine, how, format);
+      const extensions = target === defaultPath ? extendedBy.map((e) => e.path) : [];
+      files[target] = await renderPackageFile(target, mine, how, format, extensions);
     } catch (e) {
       const why = e instanceof Error ? e.message.split("\n")[0] : String(e);
       throw new SourceError(sourceFile, undefined, `generated ${target}.ts does not parse: ${why}`);
     }
   }
-  return { defaultPath, targets, files };
+  return { defaultPath, targets, files, extendedBy };
 }

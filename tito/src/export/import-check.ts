@@ -73,6 +73,8 @@ export interface ModuleImportInfo {
   /** Package paths this module writes. */
   targets: string[];
   imports: PackageImport[];
+  /** Package files this module's default file loads at its end (`//| extended_by`). */
+  extendedBy?: { path: string; line: number }[];
 }
 
 /** Checks every module's imports against the modules before it; returns all problems. */
@@ -100,6 +102,10 @@ export function checkImports(modules: ModuleImportInfo[], supportPaths: string[]
         : importProblem(m, imp.path, owner, supportPaths);
       if (problem) errors.push(new SourceError(m.sourceFile, imp.line, problem));
     }
+    for (const ext of m.extendedBy ?? []) {
+      const problem = extensionProblem(m, ext.path, owner);
+      if (problem) errors.push(new SourceError(m.sourceFile, ext.line, problem));
+    }
   }
   return errors;
 }
@@ -119,6 +125,21 @@ function importProblem(
   if (from === m) return `'${spec}' is this module's own package file: use the cells above instead`;
   if (from.number >= m.number) {
     return `'${spec}' comes from ${from.module}, a later module: a module may import only earlier modules`;
+  }
+  return undefined;
+}
+
+/** An extension must be a file that a LATER module writes: earlier ones are imported instead. */
+function extensionProblem(
+  m: ModuleImportInfo,
+  path: string,
+  owner: Map<string, ModuleImportInfo>,
+): string | undefined {
+  const from = owner.get(path);
+  const spec = `${PACKAGE_NAME}/${path}`;
+  if (!from) return `extended_by '${spec}': no module exports it`;
+  if (from.number <= m.number) {
+    return `extended_by '${spec}': ${from.module} is not a later module (import earlier modules instead)`;
   }
   return undefined;
 }

@@ -8,7 +8,13 @@ import { writePercent, type ParsedSource } from "./percent";
 import type { Cell } from "./types";
 
 export const GRADE_ID_RE = /^[a-zA-Z0-9_-]+$/;
-export const KNOWN_DIRECTIVES = ["default_exp", "export", "exporti", "hide"] as const;
+export const KNOWN_DIRECTIVES = [
+  "default_exp",
+  "export",
+  "exporti",
+  "hide",
+  "extended_by",
+] as const;
 const DOTTED_PATH_RE = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/;
 const NBGRADER_FLAGS = ["grade", "solution", "locked", "task"] as const;
 
@@ -139,6 +145,13 @@ function checkDirectives(cell: Cell, firstLine: number, defaultExps: number[], a
       defaultExps.push(line);
       if (!d.arg || !DOTTED_PATH_RE.test(d.arg))
         add(line, "'//| default_exp' needs a dotted path, e.g. core.tensor");
+    } else if (d.name === "extended_by") {
+      if (!d.arg || !DOTTED_PATH_RE.test(d.arg))
+        add(
+          line,
+          "'//| extended_by' needs the dotted path of a later module's file, e.g. core.autograd",
+        );
+      if (nb.grade) add(line, "a grade (test) cell cannot declare package extensions");
     } else if (d.name === "hide") {
       if (d.arg) add(line, "'//| hide' takes no argument");
       if (nb.solution || nb.grade)

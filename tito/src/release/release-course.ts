@@ -74,11 +74,15 @@ function loadModules(root: string): { loaded: Loaded[]; errors: SourceError[] } 
     else loaded.push({ ...info, notebook: p.parsed.notebook, cellLine: p.cellLine });
   }
   if (errors.length > 0) return { loaded, errors };
-  const infos = loaded.map((m) => ({
-    ...m,
-    targets: collectExports(m.notebook, m.sourceFile, { line: m.cellLine }).targets,
-    imports: findPackageImports(m.notebook, m.cellLine),
-  }));
+  const infos = loaded.map((m) => {
+    const exports = collectExports(m.notebook, m.sourceFile, { line: m.cellLine });
+    return {
+      ...m,
+      targets: exports.targets,
+      extendedBy: exports.extendedBy,
+      imports: findPackageImports(m.notebook, m.cellLine),
+    };
+  });
   return { loaded, errors: checkImports(infos, supportPaths(root)) };
 }
 

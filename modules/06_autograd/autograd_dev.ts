@@ -1,0 +1,1275 @@
+// ---
+// jupyter:
+//   jupytext:
+//     text_representation:
+//       extension: .ts
+//       format_name: percent
+//   kernelspec:
+//     display_name: TypeScript
+//     language: typescript
+//     name: tslab
+// ---
+
+// %% [markdown]
+// # Module 06: Autograd
+//
+// A network learns by nudging each weight against the gradient of the loss: if raising a
+// weight a little raises the loss, lower it. So training needs `dLoss/dw` for every weight `w`,
+// and a network has thousands or millions of them. This module computes all of them at once,
+// automatically, for any network built from the operations of modules 01 to 04.
+//
+// ### Why not finite differences?
+// The obvious way is to wiggle each weight: `(L(w + h) - L(w - h)) / 2h`. That costs two forward
+// passes per weight: for the 100,000 weights of a small digit classifier, 200,000 forward passes
+// per step. It is also inexact (`h` too large is biased, `h` too small drowns in rounding). We
+// keep it for one job only: checking, in the tests, that the fast method is right.
+//
+// ### Reverse-mode automatic differentiation
+// Every operation we have is simple, and we know its derivative on paper. The **chain rule**
+// composes them: if `y = f(x)` and `L` depends on `y`, then `dL/dx = dL/dy * dy/dx`. Reverse
+// mode applies it from the loss backwards:
+//
+// 1. **Forward**, each operation leaves a note on its result (module 01 built this in: the
+//    tensor's `gradFn`). The notes form a graph from the inputs to the loss.
+// 2. **Backward**, start from `dL/dL = 1` at the loss and visit the graph in reverse
+//    topological order: each node receives `dL/d(output)`, and its *backward rule* turns that
+//    into `dL/d(input)` for each of its inputs.
+// 3. A tensor used by several operations receives several contributions: they **add up**
+//    (the multivariable chain rule sums over every path).
+//
+// One backward pass gives the gradient for every weight, at a cost of about two forward
+// passes, whatever the number of weights. That is why every framework does it this way.
+//
+// ### Where this module lives
+// The issue TinyTorch had (its autograd bolted onto a Tensor that had not planned for it) is
+// avoided by design. The Tensor of module 01 already has `requiresGrad`, `grad` and `gradFn`,
+// already takes notes, and has a `backward()` method that calls `Tensor.backwardPass`. This
+// module supplies the two missing pieces: **the backward rule of every operation**, registered
+// by name in `Tensor.backwardRules`, and **the backward pass**. Its package file,
+// `tinytorch-ts/core/autograd`, is loaded by `tinytorch-ts/core/tensor` itself at its end (module
+// 01 declares it with `//| extended_by core.autograd`), so every module from here on gets
+// gradients just by importing `Tensor`.
+//
+// ### What you will learn
+// - the backward pass: a topological order of the graph, built without recursion, so a chain
+//   of 10,000 operations does not overflow the stack;
+// - the backward rules of element-wise operations, broadcasting, matrix multiplication,
+//   reductions, shape changes, activations and losses;
+// - how to check a gradient numerically, and why the graph must be released after `backward()`.
+
+// %%
+//| default_exp core.autograd
+
+// %%
+//| export
+import { Tensor, elementwiseKernel, normalizeAxis, shapeSize } from "tinytorch-ts/core/tensor";
+import type { GradNode } from "tinytorch-ts/core/tensor";
+import { erf } from "tinytorch-ts/core/activations";
+
+// %% nbgrader={"grade": false, "grade_id": "autograd-test-helpers", "locked": true, "schema_version": 3, "solution": false, "task": false}
+// Notebook-only helpers: assertions and the gradient checker (not part of the package).
+import { assert, assertClose, assertEqual, assertShape, demo, passed } from "tinytorch-ts/support/testing";
+import { Linear, Sequential, Dropout } from "tinytorch-ts/core/layers";
+import { ReLU, Sigmoid, Tanh, GELU, Softmax } from "tinytorch-ts/core/activations";
+import { MSELoss, CrossEntropyLoss, BinaryCrossEntropyLoss } from "tinytorch-ts/core/losses";
+
+/** Float32-exact pseudo-random values in [-scale, scale), from a seed (tests only). */
+function sample(count: number, seed: number, scale = 1): Float64Array {
+  const out = new Float64Array(count);
+  let state = seed >>> 0;
+  for (let i = 0; i < count; i++) {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    out[i] = Math.fround((state / 4294967296 - 0.5) * 2 * scale);
+  }
+  return out;
+}
+
+/**
+ * Checks the gradients of `build` at `inputs` against central differences of `reference`, a
+ * float64 re-implementation of the same function written by the test (so the student's forward
+ * pass is never trusted). A non-scalar output is reduced with fixed random weights `w`:
+ * the analytic side calls `out.backward(w)`, the numeric side differentiates `sum(w * f(x))`.
+ */
+function checkGradients(
+  name: string,
+  inputs: { shape: number[]; values: Float64Array }[],
+  build: (xs: Tensor[]) => Tensor,
+  reference: (xs: Float64Array[]) => Float64Array,
+  tolerance = { rtol: 2e-3, atol: 2e-4 },
+): void {
+  const tensors = inputs.map((x) => new Tensor(Float32Array.from(x.values), x.shape).setRequiresGrad());
+  const out = build(tensors);
+  const weights = sample(out.size, 99);
+  const scalar = (xs: Float64Array[]): number => {
+    const y = reference(xs);
+    let total = 0;
+    for (let i = 0; i < y.length; i++) total += (out.shape.length === 0 ? 1 : weights[i]) * y[i];
+    return total;
+  };
+  if (out.shape.length === 0) out.backward();
+  else out.backward(new Tensor(Float32Array.from(weights), out.shape));
+  const xs = inputs.map((x) => Float64Array.from(x.values));
+  inputs.forEach((input, k) => {
+    const grad = tensors[k].grad;
+    assert(grad !== null, `${name}: input ${k} got no gradient`);
+    assertShape(grad.shape, input.shape, `${name}: gradient of input ${k}`);
+    for (let i = 0; i < input.values.length; i++) {
+      const h = 1e-6 * Math.max(1, Math.abs(xs[k][i]));
+      const keep = xs[k][i];
+      xs[k][i] = keep + h;
+      const up = scalar(xs);
+      xs[k][i] = keep - h;
+      const down = scalar(xs);
+      xs[k][i] = keep;
+      const numeric = (up - down) / (2 * h);
+      const analytic = grad.data[i];
+      const ok = Math.abs(analytic - numeric) <= tolerance.atol + tolerance.rtol * Math.abs(numeric);
+      assert(ok, `${name}: d/dx${k}[${i}] is ${analytic}, finite differences give ${numeric.toPrecision(7)}`);
+    }
+  });
+}
+
+/** Float64 reference kernels for the tests: broadcasting, matmul, reductions, softmax. */
+const ref = {
+  /** fn(a, b) with numpy broadcasting, in float64. */
+  binary(aShape: number[], bShape: number[], a: Float64Array, b: Float64Array, fn: (x: number, y: number) => number): Float64Array {
+    const n = Math.max(aShape.length, bShape.length);
+    const pad = (s: number[]) => [...new Array<number>(n - s.length).fill(1), ...s];
+    const as = pad(aShape);
+    const bs = pad(bShape);
+    const shape = as.map((d, i) => Math.max(d, bs[i]));
+    const out = new Float64Array(shape.reduce((p, d) => p * d, 1));
+    const offset = (s: number[], idx: number[]) => idx.reduce((o, v, i) => o * s[i] + (s[i] === 1 ? 0 : v), 0);
+    for (let flat = 0; flat < out.length; flat++) {
+      const idx: number[] = [];
+      let rest = flat;
+      for (let i = n - 1; i >= 0; i--) {
+        idx[i] = rest % shape[i];
+        rest = Math.floor(rest / shape[i]);
+      }
+      out[flat] = fn(a[offset(as, idx)], b[offset(bs, idx)]);
+    }
+    return out;
+  },
+  /** [batch, m, k] @ [batch, k, n] with batch 1 broadcast on either side. */
+  matmul(a: Float64Array, b: Float64Array, batch: [number, number], m: number, k: number, n: number): Float64Array {
+    const count = Math.max(batch[0], batch[1]);
+    const out = new Float64Array(count * m * n);
+    for (let t = 0; t < count; t++) {
+      const ao = (batch[0] === 1 ? 0 : t) * m * k;
+      const bo = (batch[1] === 1 ? 0 : t) * k * n;
+      for (let i = 0; i < m; i++)
+        for (let j = 0; j < n; j++) {
+          let s = 0;
+          for (let p = 0; p < k; p++) s += a[ao + i * k + p] * b[bo + p * n + j];
+          out[t * m * n + i * n + j] = s;
+        }
+    }
+    return out;
+  },
+  /** Reduces a [outer, len, inner] view over its middle axis. */
+  reduce(x: Float64Array, outer: number, len: number, inner: number, fn: (values: number[]) => number): Float64Array {
+    const out = new Float64Array(outer * inner);
+    for (let o = 0; o < outer; o++)
+      for (let i = 0; i < inner; i++) {
+        const values: number[] = [];
+        for (let r = 0; r < len; r++) values.push(x[(o * len + r) * inner + i]);
+        out[o * inner + i] = fn(values);
+      }
+    return out;
+  },
+  /** log(softmax) of each row of a [rows, cols] matrix. */
+  logSoftmaxRows(x: Float64Array, rows: number, cols: number): Float64Array {
+    const out = new Float64Array(x.length);
+    for (let r = 0; r < rows; r++) {
+      let max = -Infinity;
+      for (let c = 0; c < cols; c++) max = Math.max(max, x[r * cols + c]);
+      let sum = 0;
+      for (let c = 0; c < cols; c++) sum += Math.exp(x[r * cols + c] - max);
+      for (let c = 0; c < cols; c++) out[r * cols + c] = x[r * cols + c] - max - Math.log(sum);
+    }
+    return out;
+  },
+};
+const sum64 = (values: number[]): number => values.reduce((a, b) => a + b, 0);
+const map64 = (x: Float64Array, fn: (v: number) => number): Float64Array => x.map(fn);
+
+// %% [markdown]
+// ## Part 1: The backward pass
+//
+// ### Topological order, without recursion
+// The backward rule of a node may run only once its output's gradient is complete, that is, once
+// every node that *used* its output has sent its contribution. Reverse topological order
+// guarantees this: a node comes after all its inputs in topological order, so in reverse it comes
+// before them.
+//
+// The textbook way is a recursive depth-first search: visit the inputs, then append the node.
+// But recursion uses the call stack, and JavaScript's is small (about 10,000 frames in Node):
+// a recurrent network unrolled over a long sequence, or simply a loop of 10,000 additions, would
+// crash with `RangeError: Maximum call stack size exceeded`. So we keep our own stack: an array of
+// `[tensor, nextInputIndex]` frames. A node is appended when all its inputs are done, which is
+// exactly the post-order of the recursive version.
+//
+// Only tensors that require a gradient are part of the graph: a tensor without a note, or with
+// `requiresGrad` false, is a leaf or a constant and ends the walk.
+//
+// ### Exercise 1: `topologicalOrder`
+//
+// **TODO**: Return every tensor reachable from `root` through `gradFn.inputs` (only those with
+// `requiresGrad`), each once, inputs before the tensors computed from them, `root` last.
+//
+// **APPROACH**:
+// 1. `visited = new Set<Tensor>()`, `order: Tensor[] = []`, `stack = [[root, 0]]`, and mark
+//    `root` visited.
+// 2. While the stack is not empty, look at the top frame `[t, i]`. If `t.gradFn` has an input at
+//    index `i`, advance the frame to `i + 1`; if that input requires a gradient and was not
+//    visited, mark it and push `[input, 0]`.
+// 3. Otherwise (no more inputs), pop the frame and push `t` onto `order`.
+//
+// **HINTS**:
+// - A `Set` of objects compares identities, which is what we want: two tensors with equal values
+//   are still two nodes.
+// - The test builds a chain of 10,000 additions. If your version recurses, it will fail there.
+
+// %% nbgrader={"grade": false, "grade_id": "topological-order", "locked": false, "schema_version": 3, "solution": true, "task": false}
+//| export
+/** The tensors `root` depends on (requiresGrad only), inputs first, `root` last; no recursion. */
+function topologicalOrder(root: Tensor): Tensor[] {
+  // ### BEGIN SOLUTION
+  const order: Tensor[] = [];
+  const visited = new Set<Tensor>([root]);
+  const stack: [Tensor, number][] = [[root, 0]];
+  while (stack.length > 0) {
+    const frame = stack[stack.length - 1];
+    const [tensor, next] = frame;
+    const inputs = tensor.gradFn?.inputs ?? [];
+    if (next < inputs.length) {
+      frame[1] = next + 1;
+      const input = inputs[next];
+      if (input.requiresGrad && !visited.has(input)) {
+        visited.add(input);
+        stack.push([input, 0]);
+      }
+    } else {
+      stack.pop();
+      order.push(tensor);
+    }
+  }
+  return order;
+  // ### END SOLUTION
+}
+
+// %% nbgrader={"grade": true, "grade_id": "test-unit-topological-order", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+function testUnitTopologicalOrder(): void {
+  const a = new Tensor([1, 2]).setRequiresGrad();
+  const b = a.mul(2);
+  const c = a.add(1);
+  const d = b.mul(c); // a diamond: a feeds b and c, both feed d
+  const order = topologicalOrder(d);
+  assertEqual(order.length, 4, "each node once");
+  assert(order[order.length - 1] === d, "the root comes last");
+  assert(order.indexOf(a) < order.indexOf(b) && order.indexOf(a) < order.indexOf(c), "inputs first");
+  // ### BEGIN HIDDEN TESTS
+  const constant = new Tensor([5, 5]);
+  const e = d.add(constant);
+  assert(!topologicalOrder(e).includes(constant), "constants are not part of the graph");
+  assertEqual(topologicalOrder(a), [a], "a leaf alone");
+  let x = new Tensor([0]).setRequiresGrad();
+  const start = x;
+  for (let i = 0; i < 10000; i++) x = x.add(1);
+  const deep = topologicalOrder(x);
+  assertEqual(deep.length, 10001, "a chain of 10,000 operations");
+  assert(deep[0] === start && deep[10000] === x, "chain in order");
+  const twice = a.mul(a);
+  assertEqual(topologicalOrder(twice).length, 2, "an input used twice is visited once");
+  // ### END HIDDEN TESTS
+  passed("testUnitTopologicalOrder");
+}
+testUnitTopologicalOrder();
+
+// %% [markdown]
+// ### Accumulating, and releasing the graph
+// With the order in hand, the pass is a loop. It keeps a map from each tensor to the gradient
+// received so far. For each tensor, last to first:
+//
+// - if it is a **leaf** (no `gradFn`), its gradient is added into `tensor.grad` (which may already
+//   hold a gradient from an earlier `backward()`: gradients accumulate until an optimiser's
+//   `zeroGrad()` clears them, which is what lets you add up several mini-batches);
+// - otherwise its rule, `Tensor.backwardRules.get(gradFn.op)`, gives one gradient per input, and
+//   each one that is not `null` and whose input requires a gradient is **added** to that input's
+//   entry in the map;
+// - then its note is dropped (`gradFn = null`): the graph is **released**. Each note holds its
+//   inputs, and through them every intermediate tensor of the forward pass. Kept, 1,000 training
+//   steps would keep 1,000 graphs alive. (PyTorch does the same unless you pass
+//   `retain_graph=True`.) Intermediate tensors get no `.grad`; only leaves do.
+//
+// The backward rules themselves compute with tensor operations, and those must not take notes:
+// the pass turns `Tensor.gradEnabled` off while it runs, and back on at the end even if a rule
+// throws (`try`/`finally`).
+//
+// ### Exercise 2: `backwardPass`
+//
+// **TODO**: Implement the pass described above.
+//
+// **APPROACH**:
+// 1. Check: `root.requiresGrad` must be true; without `gradient`, `root` must have one element
+//    (use `Tensor.ones(root.shape)`); with one, shapes must be equal. Throw a clear `Error`
+//    otherwise.
+// 2. `grads = new Map<Tensor, Tensor>([[root, seed]])`, then walk `topologicalOrder(root)`
+//    backwards.
+// 3. To add a contribution, use `accumulate(grads, tensor, g)` (given below).
+//
+// **HINTS**:
+// - Leaves: `tensor.grad = tensor.grad === null ? g : tensor.grad.add(g)`.
+// - A rule with no registered entry is a bug worth naming: `no backward rule for 'sigmoid'`.
+
+// %% nbgrader={"grade": false, "grade_id": "accumulate", "locked": true, "schema_version": 3, "solution": false, "task": false}
+//| export
+/** Adds `g` to the gradient collected for `tensor` (in place when the buffer is ours). */
+function accumulate(grads: Map<Tensor, Tensor>, tensor: Tensor, g: Tensor): void {
+  const previous = grads.get(tensor);
+  if (previous === undefined) {
+    grads.set(tensor, g);
+  } else {
+    grads.set(tensor, previous.add(g));
+  }
+}
+
+// %% nbgrader={"grade": false, "grade_id": "backward-pass", "locked": false, "schema_version": 3, "solution": true, "task": false}
+//| export
+/** Accumulates d(root)/d(leaf) into `leaf.grad` for every leaf; releases the graph. */
+function backwardPass(root: Tensor, gradient?: Tensor): void {
+  // ### BEGIN SOLUTION
+  if (!root.requiresGrad) {
+    throw new Error("backward(): this tensor does not require a gradient (no input had requiresGrad)");
+  }
+  let seed: Tensor;
+  if (gradient === undefined) {
+    if (root.size !== 1) {
+      throw new Error(`backward() without a gradient needs one element, got shape [${root.shape.join(", ")}]`);
+    }
+    seed = Tensor.ones(root.shape);
+  } else {
+    const same = gradient.ndim === root.ndim && gradient.shape.every((d, i) => d === root.shape[i]);
+    if (!same) {
+      throw new Error(`backward(): gradient of shape [${gradient.shape.join(", ")}] for a tensor of shape [${root.shape.join(", ")}]`);
+    }
+    seed = gradient.detach();
+  }
+  const order = topologicalOrder(root);
+  const grads = new Map<Tensor, Tensor>([[root, seed]]);
+  const wasEnabled = Tensor.gradEnabled;
+  Tensor.gradEnabled = false;
+  try {
+    for (let k = order.length - 1; k >= 0; k--) {
+      const tensor = order[k];
+      const g = grads.get(tensor);
+      grads.delete(tensor);
+      const node = tensor.gradFn;
+      if (node === null) {
+        if (g !== undefined) tensor.grad = tensor.grad === null ? g : tensor.grad.add(g);
+        continue;
+      }
+      tensor.gradFn = null;
+      if (g === undefined) continue;
+      const rule = Tensor.backwardRules.get(node.op);
+      if (rule === undefined) throw new Error(`no backward rule for '${node.op}'`);
+      const inputGrads = rule(g, node, tensor);
+      node.inputs.forEach((input, i) => {
+        const ig = inputGrads[i];
+        if (ig !== null && ig !== undefined && input.requiresGrad) accumulate(grads, input, ig);
+      });
+    }
+  } finally {
+    Tensor.gradEnabled = wasEnabled;
+  }
+  // ### END SOLUTION
+}
+
+// %% [markdown]
+// The Tensor of module 01 calls `Tensor.backwardPass` from its `backward()` method. Installing
+// ours is one assignment. The same cell gives the **no-grad scope**: evaluation (computing
+// accuracy on test data, say) needs no gradients, and taking notes would only cost memory.
+// `noGrad(() => model.forward(x))` runs the function with note-taking off, and restores the
+// previous setting afterwards, even if the function throws. (It ends when the function returns:
+// do not pass an `async` function and expect the awaited part to be covered.)
+
+// %% nbgrader={"grade": false, "grade_id": "install-backward", "locked": true, "schema_version": 3, "solution": false, "task": false}
+//| export
+Tensor.backwardPass = backwardPass;
+
+/** Runs `fn` with gradient recording off (evaluation): no graph is built, then restores it. */
+function noGrad<T>(fn: () => T): T {
+  const previous = Tensor.gradEnabled;
+  Tensor.gradEnabled = false;
+  try {
+    return fn();
+  } finally {
+    Tensor.gradEnabled = previous;
+  }
+}
+
+/** Shorthand for registering backward rules by operation name. */
+function registerRules(rules: Record<string, (grad: Tensor, node: GradNode, output: Tensor) => (Tensor | null)[]>): void {
+  for (const [op, rule] of Object.entries(rules)) Tensor.backwardRules.set(op, rule);
+}
+
+// %% [markdown]
+// ## Part 2: Element-wise rules and broadcasting
+//
+// For `out = a + b`, each output element depends on one element of `a` with slope 1, so
+// `dL/da = dL/dout`. For `a * b`, the slope with respect to `a` is `b`: `dL/da = dL/dout * b`.
+// Each rule is one line of calculus. The only subtlety is **broadcasting**.
+//
+// If `a` has shape `[3, 4]` and `b` shape `[4]`, the forward pass read each element of `b` three
+// times (once per row). Each of those reads passed a contribution to the loss, so `b`'s
+// gradient is the sum of `dL/dout` over the rows: an array of shape `[4]`. In general, a
+// gradient computed at the broadcast shape must be **summed back** to the operand's own shape:
+//
+// - over the leading axes the operand did not have (`[3, 4]` → `[4]`: sum over axis 0);
+// - over every axis where the operand had size 1 (`[3, 1]` from `[3, 4]`: sum over axis 1,
+//   keeping it).
+//
+// ### Exercise 3: `sumToShape`
+//
+// **TODO**: Reduce `grad` (a broadcast shape) to `shape` by summing, as described above.
+//
+// **APPROACH**:
+// 1. If the shapes are already equal, return `grad`.
+// 2. Collapse the extra leading axes: `grad.reshape([-1, ...grad.shape.slice(lead)]).sum(0)`,
+//    where `lead = grad.ndim - shape.length` (skip when `lead` is 0).
+// 3. For each axis `i` with `shape[i] === 1` and a larger size in the result, `sum(i, true)`.
+// 4. Return the result reshaped to `shape` (a 0-d target needs this).
+
+// %% nbgrader={"grade": false, "grade_id": "sum-to-shape", "locked": false, "schema_version": 3, "solution": true, "task": false}
+//| export
+/** Sums a gradient of a broadcast shape back to the operand's `shape`. */
+function sumToShape(grad: Tensor, shape: readonly number[]): Tensor {
+  // ### BEGIN SOLUTION
+  const same = grad.ndim === shape.length && grad.shape.every((d, i) => d === shape[i]);
+  if (same) return grad;
+  let g = grad;
+  const lead = g.ndim - shape.length;
+  if (lead > 0) g = g.reshape([shapeSize(g.shape.slice(0, lead)), ...g.shape.slice(lead)]).sum(0);
+  for (let i = 0; i < shape.length; i++) {
+    if (shape[i] === 1 && g.shape[i] !== 1) g = g.sum(i, true);
+  }
+  return g.reshape(shape.slice());
+  // ### END SOLUTION
+}
+
+// %% nbgrader={"grade": true, "grade_id": "test-unit-sum-to-shape", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+function testUnitSumToShape(): void {
+  const g = new Tensor([
+    [1, 2, 3],
+    [4, 5, 6],
+  ]);
+  assertEqual(sumToShape(g, [3]).toArray(), [5, 7, 9], "leading axis");
+  assertEqual(sumToShape(g, [2, 1]).toArray(), [[6], [15]], "size-1 axis");
+  assertEqual(sumToShape(g, []).toArray(), 21, "to a scalar");
+  // ### BEGIN HIDDEN TESTS
+  assert(sumToShape(g, [2, 3]) === g, "same shape: unchanged");
+  assertEqual(sumToShape(g, [1, 3]).toArray(), [[5, 7, 9]]);
+  assertEqual(sumToShape(g, [1, 1]).toArray(), [[21]]);
+  const g4 = Tensor.ones([2, 3, 4, 5]);
+  assertShape(sumToShape(g4, [3, 1, 5]).shape, [3, 1, 5]);
+  assertClose(sumToShape(g4, [3, 1, 5]).toArray(), Tensor.full([3, 1, 5], 8).toArray());
+  assertShape(sumToShape(g4, [1, 3, 4, 1]).shape, [1, 3, 4, 1]);
+  // ### END HIDDEN TESTS
+  passed("testUnitSumToShape");
+}
+testUnitSumToShape();
+
+// %% [markdown]
+// ### The element-wise rules
+// With `g = dL/dout` and the output `out`, for each operation (`sumToShape` applied to every
+// result, since any of them may have been broadcast):
+//
+// | op | `dL/da` | `dL/db` |
+// |---|---|---|
+// | `a + b` | `g` | `g` |
+// | `a - b` | `g` | `-g` |
+// | `a * b` | `g * b` | `g * a` |
+// | `a / b` | `g / b` | `-g * a / b²` = `-g * out / b` |
+// | `a ** b` | `g * b * a^(b-1)` | `g * out * ln a` |
+// | `maximum(a, b)` | `g` where `a > b`, half of it at ties | the rest |
+//
+// and for one input: `-a` gives `-g`; `exp` gives `g * out`; `log` gives `g / a`; `sqrt` gives
+// `g / (2 out)`; `abs` gives `g * sign(a)` (0 at 0, where it has no slope).
+//
+// Rules return `null` for an input that does not require a gradient, so no time is spent on
+// gradients nobody asked for (a number operand, the data of a batch).
+//
+// The tests of this part call `backward(gradient)` with a tensor of ones rather than
+// `sum().backward()`: the rule of `sum` is your exercise in Part 4, and every test here runs
+// only on rules you have written by then.
+//
+// ### Exercise 4: the rules of `mul` and `div`
+//
+// **TODO**: Complete `mulBackward` and `divBackward` from the table. The others are given.
+//
+// **HINTS**:
+// - `need(node, i)` tells whether input `i` requires a gradient.
+// - Do not forget `sumToShape(..., input.shape)`.
+
+// %% nbgrader={"grade": false, "grade_id": "elementwise-rules", "locked": false, "schema_version": 3, "solution": true, "task": false}
+//| export
+/** Whether input `i` of the node wants a gradient. */
+function need(node: GradNode, i: number): boolean {
+  return node.inputs[i].requiresGrad;
+}
+
+function mulBackward(grad: Tensor, node: GradNode): (Tensor | null)[] {
+  const [a, b] = node.inputs;
+  // ### BEGIN SOLUTION
+  return [
+    need(node, 0) ? sumToShape(grad.mul(b), a.shape) : null,
+    need(node, 1) ? sumToShape(grad.mul(a), b.shape) : null,
+  ];
+  // ### END SOLUTION
+}
+
+function divBackward(grad: Tensor, node: GradNode, out: Tensor): (Tensor | null)[] {
+  const [a, b] = node.inputs;
+  // ### BEGIN SOLUTION
+  return [
+    need(node, 0) ? sumToShape(grad.div(b), a.shape) : null,
+    need(node, 1) ? sumToShape(grad.mul(out).div(b).neg(), b.shape) : null,
+  ];
+  // ### END SOLUTION
+}
+
+// %% nbgrader={"grade": false, "grade_id": "elementwise-rules-given", "locked": true, "schema_version": 3, "solution": false, "task": false}
+//| export
+/** fn(x, y) element by element with broadcasting, as a tensor (no note: used inside rules). */
+function zip(x: Tensor, y: Tensor, fn: (a: number, b: number) => number): Tensor {
+  const r = elementwiseKernel(x, y, fn);
+  return new Tensor(r.data, r.shape);
+}
+
+registerRules({
+  add: (g, node) => [
+    need(node, 0) ? sumToShape(g, node.inputs[0].shape) : null,
+    need(node, 1) ? sumToShape(g, node.inputs[1].shape) : null,
+  ],
+  sub: (g, node) => [
+    need(node, 0) ? sumToShape(g, node.inputs[0].shape) : null,
+    need(node, 1) ? sumToShape(g.neg(), node.inputs[1].shape) : null,
+  ],
+  mul: mulBackward,
+  div: divBackward,
+  pow: (g, node, out) => {
+    const [a, b] = node.inputs;
+    return [
+      need(node, 0) ? sumToShape(g.mul(b).mul(a.pow(b.sub(1))), a.shape) : null,
+      need(node, 1) ? sumToShape(g.mul(out).mul(a.log()), b.shape) : null,
+    ];
+  },
+  maximum: (g, node) => {
+    const [a, b] = node.inputs;
+    const toA = zip(a, b, (x, y) => (x > y || Number.isNaN(x) ? 1 : x === y ? 0.5 : 0));
+    return [
+      need(node, 0) ? sumToShape(g.mul(toA), a.shape) : null,
+      need(node, 1) ? sumToShape(g.mul(toA.neg().add(1)), b.shape) : null,
+    ];
+  },
+  neg: (g) => [g.neg()],
+  exp: (g, _node, out) => [g.mul(out)],
+  log: (g, node) => [g.div(node.inputs[0])],
+  sqrt: (g, _node, out) => [g.div(out.mul(2))],
+  abs: (g, node) => [g.mul(node.inputs[0].map(Math.sign))],
+  clone: (g) => [g],
+});
+
+// %% nbgrader={"grade": true, "grade_id": "test-unit-elementwise-rules", "locked": true, "points": 4, "schema_version": 3, "solution": false, "task": false}
+function testUnitElementwiseRules(): void {
+  const a = new Tensor([1, 2, 3]).setRequiresGrad();
+  const b = new Tensor([4, 5, 6]).setRequiresGrad();
+  a.mul(b).backward(Tensor.ones([3])); // dL/d(a*b) = 1 for every element
+  assertEqual(a.grad?.toArray(), [4, 5, 6], "d(a*b)/da = b");
+  assertEqual(b.grad?.toArray(), [1, 2, 3], "d(a*b)/db = a");
+  const x = new Tensor([2]).setRequiresGrad();
+  x.mul(x).backward(new Tensor([1]));
+  assertEqual(x.grad?.toArray(), [4], "x used twice: gradients add up (d(x*x)/dx = 2x)");
+  // ### BEGIN HIDDEN TESTS
+  const shapeA = [2, 3];
+  const shapeB = [3];
+  const va = sample(6, 1);
+  const vb = sample(3, 2).map((v) => v + (v >= 0 ? 1 : -1)); // away from 0 for division
+  const pairs: [string, (p: Tensor, q: Tensor) => Tensor, (p: number, q: number) => number][] = [
+    ["mul", (p, q) => p.mul(q), (p, q) => p * q],
+    ["div", (p, q) => p.div(q), (p, q) => p / q],
+    ["add", (p, q) => p.add(q), (p, q) => p + q],
+    ["sub", (p, q) => p.sub(q), (p, q) => p - q],
+  ];
+  for (const [name, op, fn] of pairs) {
+    checkGradients(`${name} broadcast [2,3]x[3]`, [{ shape: shapeA, values: va }, { shape: shapeB, values: vb }],
+      ([p, q]) => op(p, q), ([p, q]) => ref.binary(shapeA, shapeB, p, q, fn));
+    checkGradients(`${name} broadcast [3,1]x[1,2]`, [{ shape: [3, 1], values: vb }, { shape: [1, 2], values: sample(2, 3).map((v) => v + 2) }],
+      ([p, q]) => op(p, q), ([p, q]) => ref.binary([3, 1], [1, 2], p, q, fn));
+  }
+  checkGradients("div by a scalar tensor", [{ shape: [2, 2], values: sample(4, 4) }, { shape: [], values: Float64Array.of(Math.fround(1.5)) }],
+    ([p, q]) => p.div(q), ([p, q]) => ref.binary([2, 2], [], p, q, (s, t) => s / t));
+  checkGradients("reuse: x*x + x/3", [{ shape: [4], values: sample(4, 5) }],
+    ([p]) => p.mul(p).add(p.div(3)), ([p]) => map64(p, (v) => v * v + v / 3));
+  const c = new Tensor([3]).setRequiresGrad();
+  c.mul(2).backward(new Tensor([1]));
+  c.mul(2).backward(new Tensor([1]));
+  assertEqual(c.grad?.toArray(), [4], "backward() twice accumulates into .grad");
+  const frozen = new Tensor([1, 2]);
+  const w = new Tensor([3, 4]).setRequiresGrad();
+  frozen.mul(w).backward(Tensor.ones([2]));
+  assertEqual(frozen.grad, null, "a tensor without requiresGrad gets no gradient");
+  // ### END HIDDEN TESTS
+  passed("testUnitElementwiseRules");
+}
+testUnitElementwiseRules();
+
+// %% [markdown]
+// ## Part 3: Matrix multiplication
+//
+// For `C = A @ B` with `A` of shape `[m, k]` and `B` of shape `[k, n]`, each `C[i][j] =
+// sum_p A[i][p] B[p][j]`. Collect the slopes and they form two matrix products:
+//
+// ```
+// dL/dA = dL/dC @ Bᵀ        [m, n] @ [n, k] = [m, k]
+// dL/dB = Aᵀ @ dL/dC        [k, m] @ [m, n] = [k, n]
+// ```
+//
+// (Check the shapes: it is the fastest way to remember the formulas.) So the backward pass of a
+// matmul is two matmuls of the same size: it costs twice the forward pass, and uses the fast
+// kernel of module 01 rather than a loop per element.
+//
+// `matmul` also accepts 1-D operands and batches. The rule handles them by reducing to the 2-D
+// case: a 1-D `a` of shape `[k]` was treated as `[1, k]`, and a 1-D `b` as `[k, 1]`; the
+// incoming gradient is reshaped to the `[..., m, n]` it would have had, the two products are
+// computed batch by batch, and `sumToShape` adds up the batches that an operand was broadcast
+// over (a weight matrix `[k, n]` used for every element of a batch `[B, m, k]` collects `B`
+// contributions).
+//
+// ### Exercise 5: `matmulBackward`
+//
+// **TODO**: Return the gradients of both operands, for 1-D, 2-D and batched operands.
+//
+// **APPROACH**:
+// 1. `a2 = a.ndim === 1 ? a.reshape(1, k) : a`; `b2 = b.ndim === 1 ? b.reshape(k, 1) : b`.
+// 2. `m = a2.shape[a2.ndim - 2]`, `n = b2.shape[b2.ndim - 1]`; the batch shape is the gradient's
+//    shape without its last `(a.ndim === 1 ? 0 : 1) + (b.ndim === 1 ? 0 : 1)` axes;
+//    `g = grad.reshape([...batch, m, n])`.
+// 3. `da = g.matmul(b2.transpose())`, `db = a2.transpose().matmul(g)`, then `sumToShape` to
+//    `a2.shape` / `b2.shape`, then `reshape` to `a.shape` / `b.shape`.
+
+// %% nbgrader={"grade": false, "grade_id": "matmul-backward", "locked": false, "schema_version": 3, "solution": true, "task": false}
+//| export
+/** dA = dC @ Bᵀ and dB = Aᵀ @ dC, for 1-D, 2-D and broadcast batched operands. */
+function matmulBackward(grad: Tensor, node: GradNode): (Tensor | null)[] {
+  const [a, b] = node.inputs;
+  // ### BEGIN SOLUTION
+  const k = a.shape[a.ndim - 1];
+  const a2 = a.ndim === 1 ? a.reshape(1, k) : a;
+  const b2 = b.ndim === 1 ? b.reshape(k, 1) : b;
+  const m = a2.shape[a2.ndim - 2];
+  const n = b2.shape[b2.ndim - 1];
+  const dropped = (a.ndim === 1 ? 0 : 1) + (b.ndim === 1 ? 0 : 1);
+  const batch = grad.shape.slice(0, grad.ndim - dropped);
+  const g = grad.reshape([...batch, m, n]);
+  return [
+    need(node, 0) ? sumToShape(g.matmul(b2.transpose()), a2.shape).reshape(a.shape) : null,
+    need(node, 1) ? sumToShape(a2.transpose().matmul(g), b2.shape).reshape(b.shape) : null,
+  ];
+  // ### END SOLUTION
+}
+
+registerRules({ matmul: matmulBackward });
+
+// %% nbgrader={"grade": true, "grade_id": "test-unit-matmul-backward", "locked": true, "points": 4, "schema_version": 3, "solution": false, "task": false}
+function testUnitMatmulBackward(): void {
+  const a = new Tensor([
+    [1, 2],
+    [3, 4],
+  ]).setRequiresGrad();
+  const b = new Tensor([
+    [5, 6],
+    [7, 8],
+  ]).setRequiresGrad();
+  a.matmul(b).backward(Tensor.ones([2, 2]));
+  assertEqual(a.grad?.toArray(), [[11, 15], [11, 15]], "dA = 1 @ Bᵀ");
+  assertEqual(b.grad?.toArray(), [[4, 4], [6, 6]], "dB = Aᵀ @ 1");
+  // ### BEGIN HIDDEN TESTS
+  const cases: [number[], number[], [number, number], number, number, number][] = [
+    [[3, 4], [4, 2], [1, 1], 3, 4, 2],
+    [[2, 3, 4], [4, 5], [2, 1], 3, 4, 5], // weight broadcast over the batch
+    [[3, 4], [2, 4, 5], [1, 2], 3, 4, 5], // the other direction
+    [[2, 3, 4], [2, 4, 2], [2, 2], 3, 4, 2],
+  ];
+  cases.forEach(([sa, sb, batch, m, k, n], i) => {
+    checkGradients(`matmul ${JSON.stringify(sa)} @ ${JSON.stringify(sb)}`,
+      [{ shape: sa, values: sample(shapeSize(sa), 10 + i) }, { shape: sb, values: sample(shapeSize(sb), 20 + i) }],
+      ([p, q]) => p.matmul(q), ([p, q]) => ref.matmul(p, q, batch, m, k, n));
+  });
+  checkGradients("matmul [4] @ [4, 3]", [{ shape: [4], values: sample(4, 30) }, { shape: [4, 3], values: sample(12, 31) }],
+    ([p, q]) => p.matmul(q), ([p, q]) => ref.matmul(p, q, [1, 1], 1, 4, 3));
+  checkGradients("matmul [3, 4] @ [4]", [{ shape: [3, 4], values: sample(12, 32) }, { shape: [4], values: sample(4, 33) }],
+    ([p, q]) => p.matmul(q), ([p, q]) => ref.matmul(p, q, [1, 1], 3, 4, 1));
+  checkGradients("matmul [4] @ [4]", [{ shape: [4], values: sample(4, 34) }, { shape: [4], values: sample(4, 35) }],
+    ([p, q]) => p.matmul(q), ([p, q]) => ref.matmul(p, q, [1, 1], 1, 4, 1));
+  const data = new Tensor([[1, 2]]);
+  const w = new Tensor([[1], [1]]).setRequiresGrad();
+  data.matmul(w).backward(Tensor.ones([1, 1]));
+  assertEqual(data.grad, null, "the data needs no gradient");
+  assertEqual(w.grad?.toArray(), [[1], [2]]);
+  // ### END HIDDEN TESTS
+  passed("testUnitMatmulBackward");
+}
+testUnitMatmulBackward();
+
+// %% [markdown]
+// ## Part 4: Reductions and shape changes
+//
+// `sum` over an axis adds `len` elements into one: each of them has slope 1, so each receives
+// the output's gradient. The backward rule **copies the gradient back along the reduced axis**.
+// If the sum dropped the axis (`keepdims` false), put it back as size 1 first, and broadcasting
+// does the copying. `mean` is `sum` divided by a number, which the rules already cover.
+//
+// `max` passes the gradient only to the element that won (slope 1 there, 0 elsewhere: moving a
+// loser a little does not change the max). With ties we split it equally between the winners, as
+// PyTorch does for a full reduction. `min` is the same.
+//
+// ### Exercise 6: `sumBackward`
+//
+// **TODO**: Return the gradient of the input of `sum(axis, keepdims)`.
+//
+// **APPROACH**:
+// 1. `keptShape(x.shape, axis)` (given) is the output shape with the axis kept as 1 (all axes 1
+//    when `axis` is null). Reshape `grad` to it.
+// 2. Broadcast it to `x.shape`: `expandTo(g, x.shape)` (given).
+
+// %% nbgrader={"grade": false, "grade_id": "reduction-helpers", "locked": true, "schema_version": 3, "solution": false, "task": false}
+//| export
+/** The shape of a reduction's result with `keepdims`: the reduced axis (or every axis) set to 1. */
+function keptShape(shape: readonly number[], axis: number | null | undefined): number[] {
+  if (axis === null || axis === undefined) return shape.map(() => 1);
+  const ax = normalizeAxis(axis, shape.length);
+  return shape.map((d, i) => (i === ax ? 1 : d));
+}
+
+/** `g` broadcast to `shape`, as a new contiguous tensor. */
+function expandTo(g: Tensor, shape: readonly number[]): Tensor {
+  return zip(Tensor.zeros(shape), g, (_, y) => y);
+}
+
+// %% nbgrader={"grade": false, "grade_id": "sum-backward", "locked": false, "schema_version": 3, "solution": true, "task": false}
+//| export
+/** The gradient of sum(axis, keepdims): copied back along the reduced axis. */
+function sumBackward(grad: Tensor, node: GradNode): (Tensor | null)[] {
+  const x = node.inputs[0];
+  // ### BEGIN SOLUTION
+  return [expandTo(grad.reshape(keptShape(x.shape, node.args.axis)), x.shape)];
+  // ### END SOLUTION
+}
+
+// %% nbgrader={"grade": false, "grade_id": "shape-rules", "locked": true, "schema_version": 3, "solution": false, "task": false}
+//| export
+/** max and min: the gradient goes to the elements equal to the result, split between ties. */
+function extremumBackward(grad: Tensor, node: GradNode, out: Tensor): (Tensor | null)[] {
+  const x = node.inputs[0];
+  const kept = keptShape(x.shape, node.args.axis);
+  const winners = zip(x, out.reshape(kept), (v, best) => (v === best || (v !== v && best !== best) ? 1 : 0));
+  const count = winners.sum(node.args.axis ?? null, true);
+  return [winners.mul(grad.reshape(kept)).div(count)];
+}
+
+/** Adds `grad` into a zero tensor of `shape` at the cross product of per-axis index lists. */
+function scatterSlice(grad: Tensor, shape: readonly number[], indices: readonly (readonly number[])[]): Tensor {
+  const out = new Float32Array(shapeSize(shape));
+  const strides = new Tensor(out, shape).strides;
+  const position = new Array<number>(indices.length).fill(0);
+  for (let o = 0; o < grad.size; o++) {
+    let offset = 0;
+    for (let axis = 0; axis < indices.length; axis++) offset += indices[axis][position[axis]] * strides[axis];
+    out[offset] += grad.data[o];
+    for (let axis = indices.length - 1; axis >= 0; axis--) {
+      if (++position[axis] < indices[axis].length) break;
+      position[axis] = 0;
+    }
+  }
+  return new Tensor(out, shape);
+}
+
+/** gather's rule: each picked element's gradient is added back where it was picked from. */
+function gatherBackward(grad: Tensor, node: GradNode): (Tensor | null)[] {
+  const x = node.inputs[0];
+  const index = node.args.saved?.[0];
+  const ax = node.args.axis ?? 0;
+  if (index === undefined) throw new Error("gather: the index was not saved");
+  const out = new Float32Array(x.size);
+  const len = x.shape[ax];
+  const inner = shapeSize(x.shape.slice(ax + 1));
+  const picks = index.shape[ax];
+  for (let o = 0; o < grad.size; o++) {
+    const outer = Math.floor(o / (inner * picks));
+    out[(outer * len + index.data[o]) * inner + (o % inner)] += grad.data[o];
+  }
+  return [new Tensor(out, x.shape)];
+}
+
+registerRules({
+  sum: sumBackward,
+  max: extremumBackward,
+  min: extremumBackward,
+  reshape: (g, node) => [g.reshape(node.inputs[0].shape)],
+  permute: (g, node) => {
+    const axes = node.args.axes ?? [];
+    const inverse = axes.map((_, d) => axes.indexOf(d));
+    return [g.permute(inverse)];
+  },
+  slice: (g, node) => [scatterSlice(g, node.inputs[0].shape, node.args.indices ?? [])],
+  gather: gatherBackward,
+});
+
+// %% nbgrader={"grade": true, "grade_id": "test-unit-reductions", "locked": true, "points": 4, "schema_version": 3, "solution": false, "task": false}
+function testUnitReductions(): void {
+  const x = new Tensor([
+    [1, 2, 3],
+    [4, 5, 6],
+  ]).setRequiresGrad();
+  x.sum(1).mul(new Tensor([1, 10])).sum().backward();
+  assertEqual(x.grad?.toArray(), [[1, 1, 1], [10, 10, 10]], "sum(1): copied along the axis");
+  const y = new Tensor([[1, 2, 3]]).setRequiresGrad();
+  y.sum().backward();
+  assertEqual(y.grad?.toArray(), [[1, 1, 1]], "sum of everything");
+  // ### BEGIN HIDDEN TESTS
+  const shape = [2, 3, 4];
+  const v = sample(24, 40);
+  const along = (axis: number, fn: (values: number[]) => number) => (xs: Float64Array[]) => {
+    const outer = shape.slice(0, axis).reduce((p, d) => p * d, 1);
+    const inner = shape.slice(axis + 1).reduce((p, d) => p * d, 1);
+    return ref.reduce(xs[0], outer, shape[axis], inner, fn);
+  };
+  const mean64 = (values: number[]) => sum64(values) / values.length;
+  const max64 = (values: number[]) => Math.max(...values);
+  const min64 = (values: number[]) => Math.min(...values);
+  for (const axis of [0, 1, 2]) {
+    for (const keepdims of [false, true]) {
+      const tag = `axis ${axis}, keepdims ${keepdims}`;
+      checkGradients(`sum ${tag}`, [{ shape, values: v }], ([p]) => p.sum(axis, keepdims), along(axis, sum64));
+      checkGradients(`mean ${tag}`, [{ shape, values: v }], ([p]) => p.mean(axis, keepdims), along(axis, mean64));
+      checkGradients(`max ${tag}`, [{ shape, values: v }], ([p]) => p.max(axis, keepdims), along(axis, max64));
+      checkGradients(`min ${tag}`, [{ shape, values: v }], ([p]) => p.min(axis, keepdims), along(axis, min64));
+    }
+  }
+  checkGradients("sum all, keepdims", [{ shape, values: v }], ([p]) => p.sum(null, true), (xs) => Float64Array.of(sum64([...xs[0]])));
+  checkGradients("mean all", [{ shape, values: v }], ([p]) => p.mean(), (xs) => Float64Array.of(mean64([...xs[0]])));
+  checkGradients("max all", [{ shape, values: v }], ([p]) => p.max(), (xs) => Float64Array.of(max64([...xs[0]])));
+  checkGradients("keepdims sum broadcast back: x - mean(x)", [{ shape: [3, 4], values: sample(12, 41) }],
+    ([p]) => p.sub(p.mean(1, true)).mul(p), (xs) => {
+      const out = new Float64Array(12);
+      for (let r = 0; r < 3; r++) {
+        let m = 0;
+        for (let c = 0; c < 4; c++) m += xs[0][r * 4 + c] / 4;
+        for (let c = 0; c < 4; c++) out[r * 4 + c] = (xs[0][r * 4 + c] - m) * xs[0][r * 4 + c];
+      }
+      return out;
+    });
+  const tie = new Tensor([2, 5, 5]).setRequiresGrad();
+  tie.max().backward();
+  assertClose(tie.grad?.toArray() ?? [], [0, 0.5, 0.5], {}, "ties split the gradient");
+  // ### END HIDDEN TESTS
+  passed("testUnitReductions");
+}
+testUnitReductions();
+
+// %% [markdown]
+// Shape changes move numbers without changing them, so their rules move the gradient back:
+// `reshape` reshapes it to the input's shape; `permute(axes)` applies the inverse permutation
+// (`transpose` is a permute); `slice` adds each gradient element back at the position it was
+// read from, into zeros elsewhere (an unread element had no effect on the loss); `gather`,
+// which picks one element per line (the score of a label, say), does the same along its axis.
+// These rules were given in the cell above; the test checks them all.
+
+// %% nbgrader={"grade": true, "grade_id": "test-unit-shape-rules", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+function testUnitShapeRules(): void {
+  const x = new Tensor([
+    [1, 2, 3],
+    [4, 5, 6],
+  ]).setRequiresGrad();
+  x.transpose().mul(new Tensor([[1, 2], [3, 4], [5, 6]])).sum().backward();
+  assertEqual(x.grad?.toArray(), [[1, 3, 5], [2, 4, 6]], "transpose: gradient transposed back");
+  assert(sumBackward !== undefined, "sumBackward is defined");
+  // ### BEGIN HIDDEN TESTS
+  const v = sample(24, 50);
+  checkGradients("reshape", [{ shape: [2, 3, 4], values: v }], ([p]) => p.reshape(4, 6).mul(p.reshape(4, 6)), (xs) => map64(xs[0], (t) => t * t));
+  checkGradients("permute [2,0,1]", [{ shape: [2, 3, 4], values: v }], ([p]) => p.permute([2, 0, 1]), (xs) => {
+    const out = new Float64Array(24);
+    let o = 0;
+    for (let k = 0; k < 4; k++) for (let i = 0; i < 2; i++) for (let j = 0; j < 3; j++) out[o++] = xs[0][i * 12 + j * 4 + k];
+    return out;
+  });
+  checkGradients("slice [:, 1, ::2]", [{ shape: [2, 3, 4], values: v }], ([p]) => p.slice(null, 1, [null, null, 2]), (xs) => {
+    const out = new Float64Array(4);
+    let o = 0;
+    for (let i = 0; i < 2; i++) for (let k = 0; k < 4; k += 2) out[o++] = xs[0][i * 12 + 4 + k];
+    return out;
+  });
+  const index = new Tensor([[2, 0], [1, 1], [0, 2]]);
+  checkGradients("gather axis 1, repeated index", [{ shape: [3, 3], values: sample(9, 51) }], ([p]) => p.gather(1, index), (xs) => {
+    const out = new Float64Array(6);
+    for (let r = 0; r < 3; r++) for (let c = 0; c < 2; c++) out[r * 2 + c] = xs[0][r * 3 + index.data[r * 2 + c]];
+    return out;
+  });
+  checkGradients("get(1) then clone", [{ shape: [2, 3], values: sample(6, 52) }], ([p]) => p.get(1).clone(), (xs) => xs[0].slice(3, 6));
+  checkGradients("unary chain", [{ shape: [5], values: sample(5, 53).map((t) => Math.fround(Math.abs(t) + 0.5)) }],
+    ([p]) => p.sqrt().add(p.log()).sub(p.exp()).add(p.neg().abs()).add(p.pow(3)),
+    (xs) => map64(xs[0], (t) => Math.sqrt(t) + Math.log(t) - Math.exp(t) + Math.abs(-t) + t ** 3));
+  checkGradients("pow with a tensor exponent, maximum", [{ shape: [4], values: sample(4, 54).map((t) => Math.fround(t + 2)) }, { shape: [4], values: sample(4, 55) }],
+    ([p, q]) => p.pow(q).add(p.maximum(q.mul(3))), ([p, q]) => ref.binary([4], [4], p, q, (s, t) => s ** t + Math.max(s, 3 * t)));
+  // ### END HIDDEN TESTS
+  passed("testUnitShapeRules");
+}
+testUnitShapeRules();
+
+// %% [markdown]
+// ## Part 5: Activations and losses
+//
+// The activations of module 02 compute their values element by element with `map`, which takes
+// no note, and then record themselves as one operation (`"relu"`, `"sigmoid"`, ...). Their
+// rules use the output `y` where that is cheaper than the input:
+//
+// | activation | derivative |
+// |---|---|
+// | ReLU | 1 where `x > 0`, else 0 |
+// | Sigmoid | `y (1 - y)` |
+// | Tanh | `1 - y²` |
+// | GELU | `Phi(x) + x phi(x)`, with `phi(x) = e^(-x²/2) / sqrt(2 pi)` |
+//
+// Softmax is built from `max`, `sub`, `exp`, `sum` and `div`, so it needs no rule of its own:
+// the graph of those five operations differentiates it. The same goes for the MSE loss
+// (`sub`, `mul`, `mean`).
+//
+// ### Softmax and cross-entropy together
+// Cross-entropy of logits `z` and label `y` is `-log softmax(z)_y`. Through five separate rules,
+// its backward pass would allocate a dozen temporary tensors. Done on paper, it collapses:
+//
+// ```
+// dL/dz_i = softmax(z)_i - [i = y]          (per example; divided by N for the mean)
+// ```
+//
+// "The predicted probabilities minus the one-hot label": cheap, and exact even when a
+// probability underflows to 0, where the separate rules would compute `0 * Infinity`. The loss
+// of module 04 therefore records one `"crossEntropy"` node whose input is the logits, saving the
+// labels and the log-probabilities it computed anyway. Binary cross-entropy does the same:
+// `d/dp = (p - t) / (p (1 - p))` per element, divided by N, and 0 where `p` was clamped.
+//
+// ### Exercise 7: `crossEntropyBackward`
+//
+// **TODO**: Return the gradient of the logits: `(softmax(z) - onehot(y)) * g / N`.
+//
+// **APPROACH**:
+// 1. `const [labels, logProbs] = node.args.saved`; `logProbs` has the logits' shape `[N, C]`.
+// 2. `probs = logProbs.exp()`; then subtract 1 at `[i, labels[i]]` of each row (work on
+//    `probs.data`, it is a fresh buffer).
+// 3. Multiply by `grad.item() / N`.
+
+// %% nbgrader={"grade": false, "grade_id": "cross-entropy-backward", "locked": false, "schema_version": 3, "solution": true, "task": false}
+//| export
+/** The fused softmax + cross-entropy rule: (softmax(z) - onehot(y)) * g / N. */
+function crossEntropyBackward(grad: Tensor, node: GradNode): (Tensor | null)[] {
+  const saved = node.args.saved ?? [];
+  const labels = saved[0];
+  const logProbs = saved[1];
+  // ### BEGIN SOLUTION
+  const [n, c] = logProbs.shape;
+  const probs = logProbs.exp();
+  for (let i = 0; i < n; i++) probs.data[i * c + labels.data[i]] -= 1;
+  return [probs.mul(grad.item() / n)];
+  // ### END SOLUTION
+}
+
+// %% nbgrader={"grade": false, "grade_id": "activation-rules", "locked": true, "schema_version": 3, "solution": false, "task": false}
+//| export
+/** Phi(x) + x phi(x): the slope of GELU. */
+function geluSlope(x: number): number {
+  const cdf = 0.5 * (1 + erf(x / Math.SQRT2));
+  const pdf = Math.exp(-0.5 * x * x) / Math.sqrt(2 * Math.PI);
+  return cdf + x * pdf;
+}
+
+/** BCE of clamped probabilities: (p - t) / (p (1 - p)) / N where p was inside the clamp. */
+function binaryCrossEntropyBackward(grad: Tensor, node: GradNode): (Tensor | null)[] {
+  const p = node.inputs[0];
+  const [targets, clamped] = node.args.saved ?? [];
+  const scale = grad.item() / p.size;
+  const out = new Float32Array(p.size);
+  for (let i = 0; i < out.length; i++) {
+    const q = clamped.data[i];
+    if (q !== p.data[i]) continue; // clamped: flat there
+    out[i] = (scale * (q - targets.data[i])) / (q * (1 - q));
+  }
+  return [new Tensor(out, p.shape)];
+}
+
+registerRules({
+  relu: (g, node) => [g.mul(node.inputs[0].map((v) => (v > 0 ? 1 : 0)))],
+  sigmoid: (g, _node, y) => [g.mul(y.map((v) => v * (1 - v)))],
+  tanh: (g, _node, y) => [g.mul(y.map((v) => 1 - v * v))],
+  gelu: (g, node) => [g.mul(node.inputs[0].map(geluSlope))],
+  crossEntropy: crossEntropyBackward,
+  binaryCrossEntropy: binaryCrossEntropyBackward,
+});
+
+// %% nbgrader={"grade": true, "grade_id": "test-unit-activations-losses", "locked": true, "points": 5, "schema_version": 3, "solution": false, "task": false}
+function testUnitActivationsAndLosses(): void {
+  const logits = new Tensor([[0, 0]]).setRequiresGrad();
+  new CrossEntropyLoss().forward(logits, [1]).backward();
+  assertClose(logits.grad?.toArray() ?? [], [[0.5, -0.5]], {}, "softmax minus one-hot");
+  // ### BEGIN HIDDEN TESTS
+  const x = { shape: [3, 4], values: sample(12, 60, 3) };
+  const sig = (t: number) => 1 / (1 + Math.exp(-t));
+  const erf64 = (t: number) => {
+    // Abramowitz and Stegun 7.1.26, in float64: the test's own copy.
+    const a = Math.abs(t);
+    const s = 1 / (1 + 0.3275911 * a);
+    const e = 1 - s * (0.254829592 + s * (-0.284496736 + s * (1.421413741 + s * (-1.453152027 + s * 1.061405429)))) * Math.exp(-a * a);
+    return t < 0 ? -e : e;
+  };
+  checkGradients("ReLU", [x], ([p]) => new ReLU().forward(p), (xs) => map64(xs[0], (t) => Math.max(0, t)));
+  checkGradients("Sigmoid", [x], ([p]) => new Sigmoid().forward(p), (xs) => map64(xs[0], sig));
+  checkGradients("Tanh", [x], ([p]) => new Tanh().forward(p), (xs) => map64(xs[0], Math.tanh));
+  checkGradients("GELU", [x], ([p]) => new GELU().forward(p), (xs) => map64(xs[0], (t) => 0.5 * t * (1 + erf64(t / Math.SQRT2))), { rtol: 5e-3, atol: 1e-3 });
+  checkGradients("Softmax", [x], ([p]) => new Softmax().forward(p), (xs) => map64(ref.logSoftmaxRows(xs[0], 3, 4), Math.exp));
+  checkGradients("Softmax axis 0", [x], ([p]) => new Softmax(0).forward(p), (xs) => {
+    const t = new Float64Array(12);
+    for (let r = 0; r < 3; r++) for (let c = 0; c < 4; c++) t[c * 3 + r] = xs[0][r * 4 + c];
+    const s = map64(ref.logSoftmaxRows(t, 4, 3), Math.exp);
+    const out = new Float64Array(12);
+    for (let r = 0; r < 3; r++) for (let c = 0; c < 4; c++) out[r * 4 + c] = s[c * 3 + r];
+    return out;
+  });
+  const labels = [3, 0, 2];
+  const ce = (xs: Float64Array[]) => {
+    const lp = ref.logSoftmaxRows(xs[0], 3, 4);
+    return Float64Array.of(-labels.reduce((s, y, i) => s + lp[i * 4 + y], 0) / 3);
+  };
+  checkGradients("CrossEntropyLoss", [x], ([p]) => new CrossEntropyLoss().forward(p, labels), ce);
+  checkGradients("CrossEntropyLoss with a Tensor of labels", [x], ([p]) => new CrossEntropyLoss().forward(p, new Tensor(labels)), ce);
+  checkGradients("softmax then log then gather: the unfused path", [x],
+    ([p]) => new Softmax().forward(p).log().gather(1, new Tensor([[3], [0], [2]])).mean().neg(), ce);
+  const big = { shape: [2, 3], values: Float64Array.from([200, -200, 0, 0, 300, -300]) };
+  const bigLabels = [1, 2];
+  const logitsBig = new Tensor(Float32Array.from(big.values), big.shape).setRequiresGrad();
+  new CrossEntropyLoss().forward(logitsBig, bigLabels).backward();
+  assertClose(logitsBig.grad?.toArray() ?? [], [[0.5, -0.5, 0], [0, 0.5, -0.5]], { atol: 1e-6 }, "finite for huge logits");
+  const targets = new Tensor([[1, 0, 1, 0], [0, 1, 1, 0], [1, 1, 0, 0]]);
+  const probs = { shape: [3, 4], values: map64(sample(12, 61, 2), (t) => Math.fround(sig(t))) };
+  checkGradients("BinaryCrossEntropyLoss", [probs], ([p]) => new BinaryCrossEntropyLoss().forward(p, targets), (xs) => {
+    let total = 0;
+    for (let i = 0; i < 12; i++) total += targets.data[i] * Math.log(xs[0][i]) + (1 - targets.data[i]) * Math.log(1 - xs[0][i]);
+    return Float64Array.of(-total / 12);
+  });
+  const goal = sample(12, 62);
+  checkGradients("MSELoss", [x], ([p]) => new MSELoss().forward(p, new Tensor(Float32Array.from(goal), [3, 4])), (xs) => {
+    let total = 0;
+    for (let i = 0; i < 12; i++) total += (xs[0][i] - goal[i]) ** 2;
+    return Float64Array.of(total / 12);
+  });
+  // ### END HIDDEN TESTS
+  passed("testUnitActivationsAndLosses");
+}
+testUnitActivationsAndLosses();
+
+// %% [markdown]
+// ## Part 6: Layers, evaluation, and memory
+//
+// Nothing more is needed for the layers of module 03: `Linear` is a `matmul` and an `add`, whose
+// rules you have; its `weight` and `bias` are created with `requiresGrad` set, so they are the
+// leaves that collect gradients. `Dropout` in training multiplies by a random mask of zeros and
+// `1/(1-p)` (a `mul` with a constant), and in evaluation returns its input unchanged.
+// `Sequential` just chains forwards.
+//
+// Three habits keep training correct and lean:
+//
+// - **Evaluate inside `noGrad`.** Without it, every evaluation batch builds a graph that nobody
+//   will walk.
+// - **`detach()`** a tensor to use its value as a constant (a target computed by the network
+//   itself, say): no gradient flows through it.
+// - **Release the graph.** `backward()` drops every note it walked, so the intermediate tensors
+//   of a step become garbage as soon as the step ends. A training loop therefore uses the same
+//   memory at step 1,000 as at step 1. The kit's own tests train a 784-128-10 network for 1,000
+//   steps and check that the heap, measured after garbage collection, does not grow.
+//
+// The cell below trains a tiny network by hand (plain gradient descent: `w -= lr * w.grad`),
+// which is all an optimiser is. Module 07 does this properly.
+
+// %%
+await demo("fitting y = 3x - 1 with gradient descent", () => {
+  const layer = new Linear(1, 1, { seed: 0 });
+  const xs = Tensor.arange(-1, 1, 0.1).reshape(-1, 1);
+  const ys = xs.mul(3).sub(1);
+  const loss = new MSELoss();
+  for (let step = 0; step <= 100; step++) {
+    const l = loss.forward(layer.forward(xs), ys);
+    for (const p of layer.parameters()) p.zeroGrad();
+    l.backward();
+    for (const p of layer.parameters()) {
+      const g = p.grad;
+      if (g === null) continue;
+      for (let i = 0; i < p.size; i++) p.data[i] -= 0.3 * g.data[i];
+    }
+    if (step % 25 === 0) console.log(`step ${String(step).padStart(3)}  loss ${l.item().toFixed(6)}`);
+  }
+  console.log(`learned w = ${layer.weight.item().toFixed(4)}, b = ${layer.bias?.item().toFixed(4)}`);
+});
+
+// %% nbgrader={"grade": true, "grade_id": "test-unit-layers-and-memory", "locked": true, "points": 4, "schema_version": 3, "solution": false, "task": false}
+function testUnitLayersAndMemory(): void {
+  const net = new Sequential([new Linear(3, 4, { seed: 1 }), new ReLU(), new Linear(4, 2, { seed: 2 })]);
+  for (const p of net.parameters()) assert(p.requiresGrad, "parameters require gradients");
+  const x = new Tensor([[1, -2, 0.5]]);
+  const out = net.forward(x);
+  out.sum().backward();
+  for (const p of net.parameters()) assert(p.grad !== null, "every parameter got a gradient");
+  assertEqual(out.gradFn, null, "the graph is released after backward()");
+  const evaluated = noGrad(() => net.forward(x));
+  assertEqual(evaluated.gradFn, null, "noGrad builds no graph");
+  assert(Tensor.gradEnabled, "noGrad restores recording");
+  // ### BEGIN HIDDEN TESTS
+  const mid = net.forward(x);
+  const loss = mid.mul(mid).sum();
+  const order = topologicalOrder(loss);
+  loss.backward();
+  for (const t of order) assertEqual(t.gradFn, null, "every note is dropped");
+  assertClose(evaluated.toArray(), net.forward(x).toArray(), {}, "noGrad computes the same values");
+  try {
+    noGrad(() => {
+      throw new Error("boom");
+    });
+  } catch {
+    // expected
+  }
+  assert(Tensor.gradEnabled, "noGrad restores recording after an error");
+  const w = new Tensor([1, 2]).setRequiresGrad();
+  const d = w.mul(2).detach();
+  assert(!d.requiresGrad && d.gradFn === null, "detach cuts the graph");
+  let threw = false;
+  try {
+    w.mul(2).backward();
+  } catch {
+    threw = true;
+  }
+  assert(threw, "backward() without a gradient needs a scalar");
+  threw = false;
+  try {
+    new Tensor([1]).backward();
+  } catch {
+    threw = true;
+  }
+  assert(threw, "backward() on a tensor that requires no gradient");
+  // Linear, Dropout and Sequential against float64 references.
+  const lin = new Linear(3, 2, { seed: 3 });
+  const wv = Float64Array.from(lin.weight.data);
+  checkGradients("Linear input gradient", [{ shape: [2, 3], values: sample(6, 70) }], ([p]) => lin.forward(p), (xs) => {
+    const y = ref.matmul(xs[0], wv, [1, 1], 2, 3, 2);
+    return y;
+  });
+  for (const p of lin.parameters()) p.zeroGrad();
+  const xin = new Tensor([[1, 2, 3], [-1, 0, 2]]);
+  lin.forward(xin).sum().backward();
+  assertClose(lin.weight.grad?.toArray() ?? [], [[0, 0], [2, 2], [5, 5]], {}, "dW = xᵀ @ 1");
+  assertClose(lin.bias?.grad?.toArray() ?? [], [2, 2], {}, "db sums over the batch");
+  const drop = new Dropout(0.5, { seed: 4 });
+  const din = new Tensor([1, 1, 1, 1, 1, 1, 1, 1]).setRequiresGrad();
+  const dout = drop.forward(din);
+  dout.sum().backward();
+  assertClose(din.grad?.toArray() ?? [], Array.from(dout.data), {}, "dropout: the gradient is the mask");
+  drop.eval();
+  const din2 = new Tensor([1, 2]).setRequiresGrad();
+  drop.forward(din2).sum().backward();
+  assertEqual(din2.grad?.toArray(), [1, 1], "dropout in eval mode: identity");
+  const seq = new Sequential([new Linear(4, 3, { seed: 5 }), new Tanh(), new Linear(3, 2, { seed: 6 })]);
+  const [l1, , l2] = seq.layers as [Linear, unknown, Linear];
+  const w1 = Float64Array.from(l1.weight.data);
+  const w2 = Float64Array.from(l2.weight.data);
+  checkGradients("Sequential input gradient", [{ shape: [2, 4], values: sample(8, 71) }], ([p]) => seq.forward(p), (xs) => {
+    const h = map64(ref.matmul(xs[0], w1, [1, 1], 2, 4, 3), Math.tanh);
+    return ref.matmul(h, w2, [1, 1], 2, 3, 2);
+  });
+  // ### END HIDDEN TESTS
+  passed("testUnitLayersAndMemory");
+}
+testUnitLayersAndMemory();
+
+// %% [markdown]
+// ## Module test
+
+// %% nbgrader={"grade": true, "grade_id": "test-module-autograd", "locked": true, "points": 5, "schema_version": 3, "solution": false, "task": false}
+function testModule(): void {
+  // A two-layer classifier: one gradient step lowers the loss.
+  const net = new Sequential([new Linear(4, 8, { seed: 7 }), new ReLU(), new Linear(8, 3, { seed: 8 })]);
+  const x = Tensor.randn([6, 4], 9);
+  const labels = [0, 1, 2, 0, 1, 2];
+  const lossFn = new CrossEntropyLoss();
+  const before = lossFn.forward(net.forward(x), labels);
+  before.backward();
+  for (const p of net.parameters()) {
+    const g = p.grad;
+    assert(g !== null, "gradient present");
+    for (let i = 0; i < p.size; i++) p.data[i] -= 0.1 * g.data[i];
+  }
+  const after = noGrad(() => lossFn.forward(net.forward(x), labels));
+  assert(after.item() < before.item(), "a step against the gradient lowers the loss");
+  // ### BEGIN HIDDEN TESTS
+  // The whole network's gradient against finite differences, through the fused loss.
+  const small = new Sequential([new Linear(3, 4, { seed: 10 }), new Sigmoid(), new Linear(4, 3, { seed: 11 })]);
+  const [s1, , s2] = small.layers as [Linear, unknown, Linear];
+  const b1 = Float64Array.from(s1.bias?.data ?? []);
+  const w2 = Float64Array.from(s2.weight.data);
+  const b2 = Float64Array.from(s2.bias?.data ?? []);
+  const xin = Float64Array.from(Tensor.randn([5, 3], 12).data);
+  const ys = [0, 2, 1, 1, 0];
+  checkGradients("MLP + cross-entropy, weight 1", [{ shape: [3, 4], values: Float64Array.from(s1.weight.data) }],
+    ([w]) => {
+      s1.weight = w;
+      return lossFn.forward(small.forward(new Tensor(Float32Array.from(xin), [5, 3])), ys);
+    },
+    ([w]) => {
+      const h = ref.matmul(xin, w, [1, 1], 5, 3, 4).map((v, i) => 1 / (1 + Math.exp(-(v + b1[i % 4]))));
+      const z = ref.matmul(h, w2, [1, 1], 5, 4, 3).map((v, i) => v + b2[i % 3]);
+      const lp = ref.logSoftmaxRows(z, 5, 3);
+      return Float64Array.of(-ys.reduce((s, y, i) => s + lp[i * 3 + y], 0) / 5);
+    });
+  // Reuse across branches and a deep chain, together.
+  checkGradients("deep chain of 10,000 operations", [{ shape: [2], values: Float64Array.of(0.5, -0.25) }], ([p]) => {
+    let y = p;
+    for (let i = 0; i < 5000; i++) y = y.mul(1.0001).add(p.mul(0.0001));
+    return y;
+  }, ([p]) => {
+    const out = Float64Array.from(p);
+    for (let i = 0; i < 5000; i++) for (let j = 0; j < 2; j++) out[j] = out[j] * Math.fround(1.0001) + p[j] * Math.fround(0.0001);
+    return out;
+  }, { rtol: 5e-3, atol: 1e-3 });
+  // ### END HIDDEN TESTS
+  passed("testModule (autograd)");
+}
+testModule();
+
+// %% [markdown]
+// ## Summary
+//
+// - **Reverse mode** computes the gradient of one loss with respect to every weight in one
+//   backward pass, at about twice the cost of the forward pass, however many weights there are.
+// - The forward pass leaves a **note** on each result (`gradFn`: operation, inputs, arguments);
+//   the Tensor of module 01 takes them, and only when an input requires a gradient.
+// - The backward pass visits the notes in **reverse topological order**, found with an explicit
+//   stack so that depth is not limited by the call stack, **adds up** the contributions of a
+//   tensor used several times, stores gradients on the leaves, and **drops** the notes so the
+//   graph's memory is freed.
+// - **Broadcasting** in the forward pass becomes **summing** in the backward pass
+//   (`sumToShape`); a reduction's backward pass copies the gradient back along the axis.
+// - A matmul's backward pass is **two matmuls** with a transposed operand: `dA = dC Bᵀ`,
+//   `dB = Aᵀ dC`.
+// - **Fusing** softmax and cross-entropy turns a dozen temporaries into "probabilities minus the
+//   one-hot label", which is also the numerically safe form.
+// - Gradients are checked against **central finite differences in float64**, computed from an
+//   independent implementation: the only test that cannot share a bug with the code under test.
+//
+// Module 07 turns `p.grad` into updates: SGD with momentum, Adam and AdamW.
