@@ -1,5 +1,6 @@
-// Milestone 01: the perceptron (Rosenblatt, 1958), built only from the exported tinytorch-ts
-// package: Tensor and Rng (module 01), Sigmoid (02), Linear (03) and BinaryCrossEntropyLoss (04).
+// Milestone 01: the perceptron (Rosenblatt, 1958), built only from the tinytorch-ts package the
+// user has (in a student bundle: their own exported code), imported by name: Tensor and Rng
+// (module 01), Sigmoid (02), Linear (03) and BinaryCrossEntropyLoss (04).
 //
 // The data set is made in code and linearly separable by construction: points drawn uniformly
 // from a square, labelled by the side of a fixed line they fall on, with a margin around the
@@ -8,10 +9,10 @@
 // updates, where R bounds the length of the inputs.
 //
 // Run it with `npx tito milestone 01`; `npm test` checks it (tests/milestones/).
-import { Rng, Tensor } from "../tinytorch-ts/src/core/tensor";
-import { Sigmoid } from "../tinytorch-ts/src/core/activations";
-import { Linear } from "../tinytorch-ts/src/core/layers";
-import { BinaryCrossEntropyLoss } from "../tinytorch-ts/src/core/losses";
+import { Rng, Tensor } from "tinytorch-ts/core/tensor";
+import { Sigmoid } from "tinytorch-ts/core/activations";
+import { Linear } from "tinytorch-ts/core/layers";
+import { BinaryCrossEntropyLoss } from "tinytorch-ts/core/losses";
 
 /** A labelled data set: inputs [n, 2] and labels [n, 1] in {0, 1}. */
 export interface Dataset {

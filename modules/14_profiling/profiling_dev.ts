@@ -31,6 +31,7 @@
 // |---|---|
 // | `countFlops`, `measureMemory` | how much arithmetic and memory a model needs |
 // | `measureLatency`, `rooflinePlacement`, `Profiler` | how fast it runs here, and what limits it |
+// | `countBackwardFlops`, `profileTrainingStep` | what a training step costs: forward, backward, optimizer |
 // | `ProfilerConfig`, `measureUntilStable`, `profileBatchSweep` | when a measurement is stable; how throughput grows with batch size |
 // | `logisticEvalX`, `fitLogistic`, `LogisticModel` | a smooth model of a batch sweep |
 // | `itlMeanVar`, `emTwoGaussians`, `ITLMixtureModel` | a model of inter-token latency with its stalls |
@@ -48,6 +49,7 @@ import * as ss from "simple-statistics";
 import { Tensor, onTensorAllocated } from "tinytorch-ts/core/tensor";
 import { ReLU, Sigmoid, Tanh, GELU, Softmax } from "tinytorch-ts/core/activations";
 import { Linear, Dropout, Sequential, countParameters, type Module } from "tinytorch-ts/core/layers";
+import { Adam, SGD, type Optimizer } from "tinytorch-ts/optim";
 import type { ChartSpec } from "tinytorch-ts/support/chart";
 
 // %%
@@ -948,6 +950,278 @@ await demo("roofline chart", async () => {
 //   roof is the room an optimised kernel would have.
 // - The **whole pass** usually sits lower than its best layers: it adds the cost of allocating every
 //   intermediate tensor and of the garbage collector reclaiming them.
+
+// %% [markdown]
+// ### The training step: forward, backward, optimizer
+//
+// Everything so far timed inference. Training repeats three phases for every batch: the
+// **forward** pass (which now also records the graph), the **backward** pass (which computes
+// every parameter's gradient), and the **optimizer** step (which updates the parameters). Where
+// does a training step spend its time?
+//
+// A rule of thumb says the backward pass costs about **twice** the forward pass. The reason is
+// the `Linear` layer. Its forward pass is one matrix product, `y = x W` (`2·rows·in·out` FLOPs).
+// Its backward pass needs two products of the same size: the weight's gradient `∂L/∂W = xᵀ·g`
+// and the input's gradient `∂L/∂x = g·Wᵀ`, handed on to the layer below; plus the bias's
+// gradient, a sum over the rows (`rows·out`). So a whole training step is about 3× a forward.
+//
+// The rule has an exception that matters here. The network's **input** needs no gradient: it is
+// data, not a parameter. A framework that skips gradients nobody asked for saves the `∂L/∂x`
+// product of the first layer. In an MLP on images, the first layer holds most of the FLOPs
+// (784 inputs against 128 hidden units), so its backward FLOPs are closer to 1× its forward than
+// to 2×.
+//
+// The other layers cost little: an element-wise activation's backward computes its local
+// derivative and multiplies it by the incoming gradient (we count 2 FLOPs per element), and
+// dropout multiplies by its mask again (1 FLOP). Every one of them is needed only if some layer
+// *below* it has parameters, for the same reason as the input's gradient.
+//
+// Measured time need not follow the FLOPs. The backward pass also walks the graph, allocates a
+// gradient tensor for every intermediate result, adds up gradients that meet, and, in our kernels,
+// may transpose matrices before multiplying them. The ratio of the measured times against the
+// ratio of the FLOPs tells how much of that overhead there is.
+//
+// ### Step 4b: `countBackwardFlops`
+//
+// **TODO**: Implement `countBackwardFlops(module, inputShape)`: the FLOPs of one backward pass
+// through `module` for an input of shape `inputShape`.
+//
+// **APPROACH**:
+// 1. Walk `leafLayers(module)` in order, propagating the shape with `countFlops(layer, shape)`
+//    (its `outputShape`), and keep a flag `inputNeedsGrad`: false at the start, and true as
+//    soon as a layer with parameters has been passed.
+// 2. `Linear` on `rows` rows: `2·rows·in·out` for the weight's gradient, plus `rows·out` when it
+//    has a bias, plus `2·rows·in·out` for its input's gradient when `inputNeedsGrad`.
+// 3. Activations (`isActivation`): `2·elements` of the input when `inputNeedsGrad`, else 0.
+//    `Dropout`: `elements` when `inputNeedsGrad`, else 0.
+// 4. Anything else: throw, as `countFlops` does. After each layer, set `inputNeedsGrad` to true
+//    if the layer has parameters.
+//
+// **HINTS**: `shapeElements(shape.slice(0, -1))` is the number of rows, as in Step 1.
+
+// %% nbgrader={"grade": false, "grade_id": "count-backward-flops", "locked": false, "schema_version": 3, "solution": true, "task": false}
+//| export
+/** FLOPs of one backward pass: weight, bias and (where needed) input gradients of every layer. */
+function countBackwardFlops(module: Module, inputShape: readonly number[]): number {
+  // ### BEGIN SOLUTION
+  let shape = [...inputShape];
+  let inputNeedsGrad = false;
+  let flops = 0;
+  for (const layer of leafLayers(module)) {
+    const { outputShape } = countFlops(layer, shape);
+    const elements = shapeElements(shape);
+    if (layer instanceof Linear) {
+      const product = 2 * shapeElements(shape.slice(0, -1)) * layer.inFeatures * layer.outFeatures;
+      flops += product;
+      if (layer.bias !== null) flops += shapeElements(outputShape);
+      if (inputNeedsGrad) flops += product;
+    } else if (isActivation(layer)) {
+      if (inputNeedsGrad) flops += 2 * elements;
+    } else if (layer instanceof Dropout) {
+      if (inputNeedsGrad) flops += elements;
+    } else {
+      throw new Error(`countBackwardFlops: no cost model for ${layerName(layer)}`);
+    }
+    if (layer.parameters().length > 0) inputNeedsGrad = true;
+    shape = outputShape;
+  }
+  return flops;
+  // ### END SOLUTION
+}
+
+// %% nbgrader={"grade": true, "grade_id": "test-unit-count-backward-flops", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+function testUnitCountBackwardFlops(): void {
+  // One layer: the weight's gradient (2·2·4·3) and the bias's (2·3); the input needs none.
+  assertEqual(countBackwardFlops(new Linear(4, 3, { seed: 1 }), [2, 4]), 48 + 6);
+  const mlp = new Sequential([new Linear(8, 16, { seed: 1 }), new ReLU(), new Linear(16, 2, { seed: 2 })]);
+  // Linear 1: 1280 + 80; ReLU: 2·80; Linear 2: 320 + 10 + 320 (its input's gradient is needed).
+  assertEqual(countBackwardFlops(mlp, [5, 8]), 1280 + 80 + 160 + 320 + 10 + 320);
+  // ### BEGIN HIDDEN TESTS
+  const nested = new Sequential([
+    new Tanh(),
+    new Sequential([new Linear(3, 5, { bias: false, seed: 3 }), new Sigmoid()]),
+    new Dropout(0.5, { seed: 1 }),
+    new Linear(5, 1, { seed: 4 }),
+  ]);
+  // Tanh first: nothing below it learns, so no gradient; Linear(3→5) without bias: 2·7·3·5;
+  // Sigmoid 2·35; Dropout 35; Linear(5→1): 2·7·5 + 7 + 2·7·5.
+  assertEqual(countBackwardFlops(nested, [7, 3]), 210 + 70 + 35 + 70 + 7 + 70);
+  assertEqual(countBackwardFlops(new Linear(6, 2, { seed: 5 }), [2, 3, 6]), 2 * 6 * 6 * 2 + 12, "3-D input");
+  assertEqual(countBackwardFlops(new ReLU(), [4, 4]), 0, "no parameters, nothing to differentiate");
+  assertThrows(() => countBackwardFlops(mlp, [5, 7]), "shape mismatch");
+  class Mystery {
+    forward(x: Tensor): Tensor {
+      return x;
+    }
+    parameters(): Tensor[] {
+      return [];
+    }
+  }
+  assertThrows(() => countBackwardFlops(new Sequential([new Mystery()]), [1, 2]), "Mystery");
+  const digits = new Sequential([new Linear(784, 128, { seed: 1 }), new ReLU(), new Linear(128, 10, { seed: 2 })]);
+  const ratio = countBackwardFlops(digits, [64, 784]) / countFlops(digits, [64, 784]).flops;
+  assert(ratio > 1 && ratio < 1.2, `the digits MLP's backward/forward FLOP ratio is ~1.01, got ${ratio}`);
+  // ### END HIDDEN TESTS
+  passed("testUnitCountBackwardFlops");
+}
+testUnitCountBackwardFlops();
+
+// %% [markdown]
+// The profiler for a whole step times each phase separately, in the same iteration: forward (with
+// the loss), then `backward()`, then `optimizer.step()`, with the gradients cleared before each
+// iteration (outside the timed phases). It reports the median and IQR of each phase, its FLOPs
+// and achieved GFLOP/s, and two ratios: backward/forward by measured time and by FLOPs.
+//
+// An optimizer's FLOPs are a few per parameter: SGD multiplies and subtracts (2), plus 2 for
+// weight decay and 3 for momentum (2 more for Nesterov); Adam updates two averages, corrects them
+// and divides (13, plus 2 for weight decay). Small against the passes, but it reads and writes
+// the parameters and all of the optimizer's state: it is entirely memory-bound.
+
+// %% nbgrader={"grade": false, "grade_id": "training-step-profiler", "locked": true, "schema_version": 3, "solution": false, "task": false}
+//| export
+/** A loss as the training loop uses it: outputs and targets to a scalar tensor on the graph. */
+interface StepLoss {
+  forward(outputs: Tensor, targets: Tensor): Tensor;
+}
+
+interface PhaseProfile {
+  medianMs: number;
+  iqrMs: number;
+  flops: number;
+  gflopsPerSecond: number;
+}
+
+interface TrainingStepProfile {
+  forward: PhaseProfile;
+  backward: PhaseProfile;
+  optimizer: PhaseProfile;
+  /** Sum of the three medians. */
+  stepMs: number;
+  /** Measured backward time over forward time (the rule of thumb says about 2). */
+  backwardForwardTimeRatio: number;
+  /** Backward FLOPs over forward FLOPs. */
+  backwardForwardFlopRatio: number;
+}
+
+/** FLOPs of one optimizer update per parameter element (see the lesson for the counts). */
+function optimizerFlopsPerElement(optimizer: Optimizer): number {
+  if (optimizer instanceof SGD) {
+    const momentum = optimizer.momentum !== 0 ? 3 + (optimizer.nesterov ? 2 : 0) : 0;
+    return 2 + (optimizer.weightDecay !== 0 ? 2 : 0) + momentum;
+  }
+  if (optimizer instanceof Adam) {
+    return 13 + (optimizer.weightDecay !== 0 ? 2 : 0) + (optimizer.amsgrad ? 1 : 0);
+  }
+  throw new Error(`optimizerFlopsPerElement: no cost model for ${optimizer.constructor.name}`);
+}
+
+function phaseProfile(samplesMs: number[], flops: number): PhaseProfile {
+  const sorted = [...samplesMs].sort((a, b) => a - b);
+  const medianMs = ss.quantileSorted(sorted, 0.5);
+  return {
+    medianMs,
+    iqrMs: ss.quantileSorted(sorted, 0.75) - ss.quantileSorted(sorted, 0.25),
+    flops,
+    gflopsPerSecond: medianMs > 0 ? flops / (medianMs / 1e3) / 1e9 : 0,
+  };
+}
+
+/** Times forward (+ loss), backward and the optimizer step of `iterations` training steps. */
+function profileTrainingStep(
+  model: Module,
+  lossFn: StepLoss,
+  optimizer: Optimizer,
+  inputs: Tensor,
+  targets: Tensor,
+  options: LatencyOptions = {},
+): TrainingStepProfile {
+  const warmup = options.warmup ?? 3;
+  const iterations = options.iterations ?? 20;
+  const clock = options.clock ?? hrtimeMs;
+  if (!Number.isInteger(iterations) || iterations < 1) {
+    throw new Error(`profileTrainingStep: iterations must be an integer >= 1, got ${iterations}`);
+  }
+  const samples = { forward: [] as number[], backward: [] as number[], optimizer: [] as number[] };
+  for (let i = 0; i < warmup + iterations; i++) {
+    optimizer.zeroGrad();
+    const t0 = i < warmup ? 0 : clock();
+    const loss = lossFn.forward(model.forward(inputs), targets);
+    const t1 = i < warmup ? 0 : clock();
+    loss.backward();
+    const t2 = i < warmup ? 0 : clock();
+    optimizer.step();
+    if (i < warmup) continue;
+    const t3 = clock();
+    samples.forward.push(t1 - t0);
+    samples.backward.push(t2 - t1);
+    samples.optimizer.push(t3 - t2);
+  }
+  const forwardFlops = countFlops(model, inputs.shape).flops;
+  const backwardFlops = countBackwardFlops(model, inputs.shape);
+  const elements = optimizer.params.reduce((n, p) => n + p.size, 0);
+  const forward = phaseProfile(samples.forward, forwardFlops);
+  const backward = phaseProfile(samples.backward, backwardFlops);
+  const update = phaseProfile(samples.optimizer, elements * optimizerFlopsPerElement(optimizer));
+  return {
+    forward,
+    backward,
+    optimizer: update,
+    stepMs: forward.medianMs + backward.medianMs + update.medianMs,
+    backwardForwardTimeRatio: forward.medianMs > 0 ? backward.medianMs / forward.medianMs : NaN,
+    backwardForwardFlopRatio: forwardFlops > 0 ? backwardFlops / forwardFlops : NaN,
+  };
+}
+
+/** A plain-text table of a training-step profile. */
+function formatTrainingStep(profile: TrainingStepProfile): string {
+  const row = (name: string, p: PhaseProfile) =>
+    `${name.padEnd(10)} ${p.flops.toExponential(2).padStart(9)} ${p.medianMs.toFixed(3).padStart(9)} ` +
+    `${p.iqrMs.toFixed(3).padStart(8)} ${p.gflopsPerSecond.toFixed(2).padStart(8)} ` +
+    `${((100 * p.medianMs) / profile.stepMs).toFixed(1).padStart(6)}%`;
+  return [
+    `${"phase".padEnd(10)} ${"FLOPs".padStart(9)} ${"median ms".padStart(9)} ${"IQR ms".padStart(8)} ${"GFLOP/s".padStart(8)} ${"share".padStart(7)}`,
+    row("forward", profile.forward),
+    row("backward", profile.backward),
+    row("optimizer", profile.optimizer),
+    `backward/forward: ${profile.backwardForwardTimeRatio.toFixed(2)}x by time, ` +
+      `${profile.backwardForwardFlopRatio.toFixed(2)}x by FLOPs (rule of thumb: about 2x)`,
+  ].join("\n");
+}
+
+// %% [markdown]
+// Two networks, one step each: the MLP above (every layer about the same size), and the
+// 784-128-10 MLP of the digits milestone with Adam at batch 64, whose first layer dominates.
+
+// %%
+await demo("profiling a training step", () => {
+  const mse = { forward: (out: Tensor, target: Tensor) => out.sub(target).pow(2).mean() };
+  const x = Tensor.randn([32, 128], new Rng(5));
+  const target = Tensor.randn([32, 10], new Rng(6));
+  const sgd = new SGD(mlp.parameters(), { lr: 1e-3, momentum: 0.9 });
+  const square = profileTrainingStep(mlp, mse, sgd, x, target, { warmup: 3, iterations: 15 });
+  console.log(`MLP 128-256-128-10, batch 32, SGD with momentum\n${formatTrainingStep(square)}\n`);
+  const digits = new Sequential([new Linear(784, 128, { seed: 1 }), new ReLU(), new Linear(128, 10, { seed: 2 })]);
+  const images = Tensor.rand([64, 784], new Rng(7));
+  const onehot = new Tensor(Float32Array.from({ length: 640 }, (_, i) => (i % 10 === Math.floor(i / 10) % 10 ? 1 : 0)), [64, 10]);
+  const adam = new Adam(digits.parameters());
+  const wide = profileTrainingStep(digits, mse, adam, images, onehot, { warmup: 3, iterations: 15 });
+  console.log(`MLP 784-128-10, batch 64, Adam\n${formatTrainingStep(wide)}`);
+});
+
+// %% [markdown]
+// Reading the two tables:
+//
+// - For the MLP of three similar layers, the FLOP ratio is about 1.5: the second and third layers
+//   pay the two products the rule of thumb counts, the first (half of the FLOPs) only one.
+// - For the digits MLP the FLOP ratio is about 1.01: the first layer's input gradient, the one
+//   product the rule counts that we do not need, is almost all of what the rule assumed.
+// - The measured ratio need not match the FLOP ratio, in either direction. The backward pass
+//   allocates a gradient for every intermediate tensor, walks the graph and may transpose operands
+//   before multiplying; the forward phase here includes the loss and the recording of the graph.
+//   Which overhead dominates depends on your implementation; the IQR says whether a difference
+//   between the two ratios is real or noise (on a busy machine it is wide).
+// - The optimizer step is a small share of the time but a poor GFLOP/s: a few FLOPs per 4-byte
+//   parameter and per state value read and written, far left on the roofline.
 
 // %% [markdown]
 // ## Part 4 — When can a measurement be trusted? Windows, stability, batch sweeps
@@ -3484,6 +3758,31 @@ function testModule(): void {
   assertEqual(Object.keys(registry.listAvailable()), ["roofline", "required_bandwidth", "cheapest_hardware"]);
   const out = new Pipeline([registry.create("roofline")]).run({ workload: work, hardware: measuredMachineSpec(fakePeaks) });
   assertClose((out.RooflineModel.latency as Quantity).toNumber("s"), Math.max(profile.total.flops, profile.total.bytes) / 1e9, { rtol: 1e-9 });
+  // A training step under a scripted clock: forward 2 ms, backward 5 ms, optimizer 1 ms.
+  const increments = [2, 5, 1, 0];
+  let tick = 0;
+  let calls = 0;
+  const scripted = (): number => {
+    const t = tick;
+    tick += increments[calls++ % 4];
+    return t;
+  };
+  const mseLoss = { forward: (o: Tensor, t: Tensor) => o.sub(t).pow(2).mean() };
+  const sgd = new SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
+  const step = profileTrainingStep(model, mseLoss, sgd, Tensor.ones([8, 16]), Tensor.zeros([8, 4]), {
+    warmup: 2,
+    iterations: 5,
+    clock: scripted,
+  });
+  assertEqual(calls, 20, "the clock is read 4 times per measured step, never during warm-up");
+  assertEqual([step.forward.medianMs, step.backward.medianMs, step.optimizer.medianMs, step.stepMs], [2, 5, 1, 8]);
+  assertClose(step.backwardForwardTimeRatio, 2.5);
+  assertEqual(step.forward.flops, p.countFlops(model, [8, 16]).flops);
+  assertEqual(step.backward.flops, countBackwardFlops(model, [8, 16]));
+  assertEqual(step.optimizer.flops, (16 * 32 + 32 + 32 * 4 + 4) * 5, "SGD with momentum: 5 FLOPs per parameter");
+  assertClose(step.backwardForwardFlopRatio, step.backward.flops / step.forward.flops);
+  assertClose(step.forward.gflopsPerSecond, step.forward.flops / 2e-3 / 1e9);
+  assert(model.parameters()[0].grad !== null, "the step really ran backward");
   // ### END HIDDEN TESTS
   passed("testModule");
 }
@@ -3497,6 +3796,9 @@ testModule();
 // - **Counting** (`countFlops`, `measureMemory`): FLOPs from shapes propagated layer by layer;
 //   parameter, activation and peak bytes from the tensors a pass really allocates.
 // - **Timing** (`measureLatency`): warm-up, a nanosecond clock, median and IQR rather than a mean.
+// - **Training steps** (`countBackwardFlops`, `profileTrainingStep`): forward, backward and
+//   optimizer timed apart; backward costs about 2× forward by FLOPs for a layer whose input needs a
+//   gradient, and about 1× for the first layer, whose input is data.
 // - **The roofline** (`measureMachinePeaks`, `rooflinePlacement`, `Profiler`): this machine's
 //   measured ceilings, and each kernel's arithmetic intensity deciding whether it is memory- or
 //   compute-bound. In our JavaScript tensors the activations are always memory-bound and a

@@ -5,6 +5,8 @@ export * from "./core/layers";
 export * from "./core/losses";
 export * from "./data";
 export * from "./core/autograd";
+export * from "./optim";
+export * from "./training";
 export * from "./perf/profiling";
 export * from "./perf/modeling";
 export * from "./accel/matmul";

@@ -5,9 +5,10 @@ import * as ss from "simple-statistics";
 import { Tensor, onTensorAllocated } from "../core/tensor";
 import { ReLU, Sigmoid, Tanh, GELU, Softmax } from "../core/activations";
 import { Linear, Dropout, Sequential, countParameters, type Module } from "../core/layers";
+import { Adam, SGD, type Optimizer } from "../optim";
 import type { ChartSpec } from "../support/chart";
 
-// modules/14_profiling/profiling_dev.ts, cell 6 (line 83)
+// modules/14_profiling/profiling_dev.ts, cell 6 (line 85)
 /** A short, readable name for a layer: `Linear(784→128)`, `ReLU`, `Sequential[3]`. */
 export function layerName(module: Module): string {
   if (module instanceof Linear) return `Linear(${module.inFeatures}→${module.outFeatures})`;
@@ -40,7 +41,7 @@ export function isActivation(module: Module): boolean {
   );
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 8 (line 136)
+// modules/14_profiling/profiling_dev.ts, cell 8 (line 138)
 export interface FlopCount {
   flops: number;
   outputShape: number[];
@@ -76,7 +77,7 @@ export function countFlops(module: Module, inputShape: readonly number[]): FlopC
   throw new Error(`countFlops: no cost model for ${layerName(module)}`);
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 14 (line 277)
+// modules/14_profiling/profiling_dev.ts, cell 14 (line 279)
 export interface LayerMemory {
   name: string;
   allocatedBytes: number;
@@ -133,7 +134,7 @@ export function measureMemory(model: Module, input: Tensor): MemoryReport {
   };
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 18 (line 415)
+// modules/14_profiling/profiling_dev.ts, cell 18 (line 417)
 /** A monotonic clock in milliseconds. */
 export type Clock = () => number;
 
@@ -161,7 +162,7 @@ export interface LatencyStats {
   maxMs: number;
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 20 (line 459)
+// modules/14_profiling/profiling_dev.ts, cell 20 (line 461)
 export function measureLatency(fn: () => unknown, options: LatencyOptions = {}): LatencyStats {
   const warmup = options.warmup ?? 3;
   const iterations = options.iterations ?? 20;
@@ -194,7 +195,7 @@ export function measureLatency(fn: () => unknown, options: LatencyOptions = {}):
   };
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 24 (line 587)
+// modules/14_profiling/profiling_dev.ts, cell 24 (line 589)
 export interface MachinePeaks {
   /** Attainable FLOP/s of single-threaded JavaScript arithmetic on this machine. */
   peakFlopsPerSecond: number;
@@ -260,7 +261,7 @@ export function measureMachinePeaks(
   return { peakFlopsPerSecond: peak, bandwidthBytesPerSecond: bandwidth };
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 26 (line 668)
+// modules/14_profiling/profiling_dev.ts, cell 26 (line 670)
 export type RooflineBound = "memory-bound" | "compute-bound";
 
 export interface RooflinePlacement {
@@ -284,7 +285,7 @@ export function rooflinePlacement(intensity: number, peaks: MachinePeaks): Roofl
   };
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 29 (line 731)
+// modules/14_profiling/profiling_dev.ts, cell 29 (line 733)
 export interface KernelProfile {
   name: string;
   flops: number;
@@ -465,7 +466,144 @@ export function rooflineChartSpec(
   };
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 35 (line 979)
+// modules/14_profiling/profiling_dev.ts, cell 35 (line 1003)
+/** FLOPs of one backward pass: weight, bias and (where needed) input gradients of every layer. */
+export function countBackwardFlops(module: Module, inputShape: readonly number[]): number {
+  let shape = [...inputShape];
+  let inputNeedsGrad = false;
+  let flops = 0;
+  for (const layer of leafLayers(module)) {
+    const { outputShape } = countFlops(layer, shape);
+    const elements = shapeElements(shape);
+    if (layer instanceof Linear) {
+      const product = 2 * shapeElements(shape.slice(0, -1)) * layer.inFeatures * layer.outFeatures;
+      flops += product;
+      if (layer.bias !== null) flops += shapeElements(outputShape);
+      if (inputNeedsGrad) flops += product;
+    } else if (isActivation(layer)) {
+      if (inputNeedsGrad) flops += 2 * elements;
+    } else if (layer instanceof Dropout) {
+      if (inputNeedsGrad) flops += elements;
+    } else {
+      throw new Error(`countBackwardFlops: no cost model for ${layerName(layer)}`);
+    }
+    if (layer.parameters().length > 0) inputNeedsGrad = true;
+    shape = outputShape;
+  }
+  return flops;
+}
+
+// modules/14_profiling/profiling_dev.ts, cell 38 (line 1081)
+/** A loss as the training loop uses it: outputs and targets to a scalar tensor on the graph. */
+export interface StepLoss {
+  forward(outputs: Tensor, targets: Tensor): Tensor;
+}
+
+export interface PhaseProfile {
+  medianMs: number;
+  iqrMs: number;
+  flops: number;
+  gflopsPerSecond: number;
+}
+
+export interface TrainingStepProfile {
+  forward: PhaseProfile;
+  backward: PhaseProfile;
+  optimizer: PhaseProfile;
+  /** Sum of the three medians. */
+  stepMs: number;
+  /** Measured backward time over forward time (the rule of thumb says about 2). */
+  backwardForwardTimeRatio: number;
+  /** Backward FLOPs over forward FLOPs. */
+  backwardForwardFlopRatio: number;
+}
+
+/** FLOPs of one optimizer update per parameter element (see the lesson for the counts). */
+export function optimizerFlopsPerElement(optimizer: Optimizer): number {
+  if (optimizer instanceof SGD) {
+    const momentum = optimizer.momentum !== 0 ? 3 + (optimizer.nesterov ? 2 : 0) : 0;
+    return 2 + (optimizer.weightDecay !== 0 ? 2 : 0) + momentum;
+  }
+  if (optimizer instanceof Adam) {
+    return 13 + (optimizer.weightDecay !== 0 ? 2 : 0) + (optimizer.amsgrad ? 1 : 0);
+  }
+  throw new Error(`optimizerFlopsPerElement: no cost model for ${optimizer.constructor.name}`);
+}
+
+export function phaseProfile(samplesMs: number[], flops: number): PhaseProfile {
+  const sorted = [...samplesMs].sort((a, b) => a - b);
+  const medianMs = ss.quantileSorted(sorted, 0.5);
+  return {
+    medianMs,
+    iqrMs: ss.quantileSorted(sorted, 0.75) - ss.quantileSorted(sorted, 0.25),
+    flops,
+    gflopsPerSecond: medianMs > 0 ? flops / (medianMs / 1e3) / 1e9 : 0,
+  };
+}
+
+/** Times forward (+ loss), backward and the optimizer step of `iterations` training steps. */
+export function profileTrainingStep(
+  model: Module,
+  lossFn: StepLoss,
+  optimizer: Optimizer,
+  inputs: Tensor,
+  targets: Tensor,
+  options: LatencyOptions = {},
+): TrainingStepProfile {
+  const warmup = options.warmup ?? 3;
+  const iterations = options.iterations ?? 20;
+  const clock = options.clock ?? hrtimeMs;
+  if (!Number.isInteger(iterations) || iterations < 1) {
+    throw new Error(`profileTrainingStep: iterations must be an integer >= 1, got ${iterations}`);
+  }
+  const samples = { forward: [] as number[], backward: [] as number[], optimizer: [] as number[] };
+  for (let i = 0; i < warmup + iterations; i++) {
+    optimizer.zeroGrad();
+    const t0 = i < warmup ? 0 : clock();
+    const loss = lossFn.forward(model.forward(inputs), targets);
+    const t1 = i < warmup ? 0 : clock();
+    loss.backward();
+    const t2 = i < warmup ? 0 : clock();
+    optimizer.step();
+    if (i < warmup) continue;
+    const t3 = clock();
+    samples.forward.push(t1 - t0);
+    samples.backward.push(t2 - t1);
+    samples.optimizer.push(t3 - t2);
+  }
+  const forwardFlops = countFlops(model, inputs.shape).flops;
+  const backwardFlops = countBackwardFlops(model, inputs.shape);
+  const elements = optimizer.params.reduce((n, p) => n + p.size, 0);
+  const forward = phaseProfile(samples.forward, forwardFlops);
+  const backward = phaseProfile(samples.backward, backwardFlops);
+  const update = phaseProfile(samples.optimizer, elements * optimizerFlopsPerElement(optimizer));
+  return {
+    forward,
+    backward,
+    optimizer: update,
+    stepMs: forward.medianMs + backward.medianMs + update.medianMs,
+    backwardForwardTimeRatio: forward.medianMs > 0 ? backward.medianMs / forward.medianMs : NaN,
+    backwardForwardFlopRatio: forwardFlops > 0 ? backwardFlops / forwardFlops : NaN,
+  };
+}
+
+/** A plain-text table of a training-step profile. */
+export function formatTrainingStep(profile: TrainingStepProfile): string {
+  const row = (name: string, p: PhaseProfile) =>
+    `${name.padEnd(10)} ${p.flops.toExponential(2).padStart(9)} ${p.medianMs.toFixed(3).padStart(9)} ` +
+    `${p.iqrMs.toFixed(3).padStart(8)} ${p.gflopsPerSecond.toFixed(2).padStart(8)} ` +
+    `${((100 * p.medianMs) / profile.stepMs).toFixed(1).padStart(6)}%`;
+  return [
+    `${"phase".padEnd(10)} ${"FLOPs".padStart(9)} ${"median ms".padStart(9)} ${"IQR ms".padStart(8)} ${"GFLOP/s".padStart(8)} ${"share".padStart(7)}`,
+    row("forward", profile.forward),
+    row("backward", profile.backward),
+    row("optimizer", profile.optimizer),
+    `backward/forward: ${profile.backwardForwardTimeRatio.toFixed(2)}x by time, ` +
+      `${profile.backwardForwardFlopRatio.toFixed(2)}x by FLOPs (rule of thumb: about 2x)`,
+  ].join("\n");
+}
+
+// modules/14_profiling/profiling_dev.ts, cell 43 (line 1253)
 export enum MeasurementMode {
   TIME_WINDOWS = "time_windows",
   COUNT_WINDOWS = "count_windows",
@@ -649,7 +787,7 @@ export function runMeasurementWindow(
   };
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 37 (line 1182)
+// modules/14_profiling/profiling_dev.ts, cell 45 (line 1456)
 export interface StableMeasurement {
   windows: WindowResult[];
   stable: WindowResult[];
@@ -690,7 +828,7 @@ export function measureUntilStable(
   );
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 40 (line 1311)
+// modules/14_profiling/profiling_dev.ts, cell 48 (line 1585)
 export interface BatchProfile {
   batchSize: number;
   requestCount: number;

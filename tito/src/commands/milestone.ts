@@ -1,6 +1,6 @@
 // `tito milestone <NN>`: runs a course milestone, a script under milestones/ that builds
-// something real from the exported tinytorch-ts package (milestone 01: a perceptron) and
-// reports whether it reached its target. Each milestone file is named `NN_name.ts` and exports
+// something real from the tinytorch-ts package (01: a perceptron, 02: XOR, 03: digits) and
+// reports whether it reached its target. Students have it too, on their own package. Each milestone file is named `NN_name.ts` and exports
 // `title: string` and `runMilestone(): { passed: boolean; report: string }` (or a Promise of it).
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
@@ -9,9 +9,10 @@ export const summary = "run a course milestone (e.g. `tito milestone 01`) and re
 
 const HELP = `usage: tito milestone <NN> | --list
 
-Runs milestones/NN_*.ts, which builds a model from the exported tinytorch-ts package, prints
-its report and exits 0 when the milestone reaches its target (1 when it does not).
-Build the package first: npm run build.
+Runs milestones/NN_*.ts, which builds a model from the tinytorch-ts package, prints its report
+and exits 0 when the milestone reaches its target (1 when it does not). Milestones import the
+package by name: in the kit that is the reference build (npm run build first); in a course
+bundle it is your own exported code (npx tito export).
 
   --list   list the milestones`;
 

@@ -6,7 +6,7 @@ import { writeFileAtomic } from "../notebook/atomic";
 import { KIT_ROOT } from "../student/compile-package";
 
 /** The commands a student gets; everything else in tito/src/commands stays with instructors. */
-export const STUDENT_COMMANDS = ["export", "test", "status"];
+export const STUDENT_COMMANDS = ["export", "test", "status", "milestone"];
 /** tito directories students never need (and which hold instructor-side logic). */
 const INSTRUCTOR_DIRS = ["release", "build"];
 
@@ -86,6 +86,12 @@ export function copyKitFiles(courseRoot: string, bundle: string): string[] {
     (r) => !r.endsWith(".d.ts"),
     copied,
   );
+  // Milestones import only from the package by name ("tinytorch-ts/..."), so in the bundle they
+  // run on the student's own exported code.
+  const milestones = join(courseRoot, "milestones");
+  if (existsSync(milestones)) {
+    copyTree(milestones, join(bundle, "milestones"), (r) => /^\d\d_[\w-]+\.ts$/.test(r), copied);
+  }
   return copied;
 }
 

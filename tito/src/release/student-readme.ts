@@ -34,6 +34,12 @@ ${list}
    (\`import { Tensor } from "tinytorch-ts/core/tensor"\`), not a reference solution.
 5. \`npx tito status\` shows which modules are complete.
 
+## Milestones
+
+\`npx tito milestone --list\` lists them; \`npx tito milestone 02\` runs one. A milestone builds
+something real (a perceptron, an MLP that learns XOR, one that reads handwritten digits) from
+your own package, so it works once the modules it needs are done and exported.
+
 The package in \`tinytorch-ts/\` starts with every exercise throwing "Not implemented"; only
 \`tito export\` changes it. Do not edit \`tinytorch-ts/src\` by hand: the next export overwrites it.
 `;
