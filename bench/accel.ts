@@ -14,12 +14,15 @@
 //      roof it reaches. Roofs are measured as module 14 does (register multiply-add chains; the
 //      STREAM triad), for scalar JavaScript and for WebAssembly SIMD, with the triad on arrays
 //      that fit in L1, where these kernels' inner loops find their operands.
+//   4. milestone 03's digits MLP: seconds per epoch and test accuracy, with module 01's kernels
+//      and with enableAcceleration() (3 epochs each on the full split, one run after the other).
 //
 // The machine may be shared, so all implementations are interleaved round by round and each
 // figure is the median of the rounds (best in parentheses).
 import { cpus, loadavg } from "node:os";
 import { Tensor, matmul2dInto } from "../tinytorch-ts/src/core/tensor";
 import { measureMachinePeaks, rooflinePlacement } from "../tinytorch-ts/src/perf/profiling";
+import { trainDigits } from "../milestones/03_mlp_digits";
 import {
   type MatmulKernel2d,
   type MatrixView,
@@ -220,6 +223,37 @@ async function main(): Promise<void> {
         `${roof.toFixed(2).padEnd(13)}${((100 * get(e.name)) / roof).toFixed(0)}%`,
     );
   }
+  await benchDigits(3);
+  console.log(
+    `\nload average at the end: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(" ")}`,
+  );
+}
+
+/** Milestone 03's MLP on the full digit split, epochs alternating without and with the switch. */
+async function benchDigits(epochs: number): Promise<void> {
+  const runs: Record<string, { seconds: number[]; accuracy: number }> = {};
+  for (const accelerated of [false, true]) {
+    if (accelerated) await enableAcceleration();
+    const result = trainDigits({ epochs, timeBudgetSeconds: Infinity });
+    disableAcceleration();
+    runs[accelerated ? "accelerated" : "module 01"] = {
+      seconds: result.epochs.map((e) => e.trainSeconds),
+      accuracy: result.testAccuracy,
+    };
+  }
+  console.log(
+    `\ndigits MLP (milestone 03: 784-128-10, Adam, batch 64, ${epochs} epochs on the 8,000-image split):`,
+  );
+  for (const [name, r] of Object.entries(runs)) {
+    console.log(
+      `  ${name.padEnd(12)} ${median(r.seconds).toFixed(2)} s per epoch (median; ` +
+        `${r.seconds.map((x) => x.toFixed(2)).join(", ")}), test accuracy ${(100 * r.accuracy).toFixed(1)}%`,
+    );
+  }
+  const speedup = median(runs["module 01"].seconds) / median(runs.accelerated.seconds);
+  console.log(`  speed-up per epoch: ${speedup.toFixed(2)}x`);
 }
 
 main().catch((e: unknown) => {
