@@ -9,15 +9,20 @@
 //      enableAcceleration), tfjs-backend-cpu and tfjs-backend-wasm (one thread, SIMD).
 //   2. the ratio of the fastest path to tfjs-wasm (goal: at least 1 at 512) and of the
 //      register-blocked kernel to the i-k-j loop (goal: at least 3);
-//   3. each kernel's place on this machine's roofline at 512: its intensity per access, the
-//      roof it is under (scalar JavaScript or WebAssembly SIMD compute, measured as module 14
-//      does, and the triad bandwidth) and the share of that roof it reaches.
+//   3. each kernel's place on this machine's roofline at 512: its intensity per access (FLOPs
+//      per byte its innermost loop loads and stores), the roof it is under and the share of that
+//      roof it reaches. Roofs are measured as module 14 does (register multiply-add chains; the
+//      STREAM triad), for scalar JavaScript and for WebAssembly SIMD, with the triad on arrays
+//      that fit in L1, where these kernels' inner loops find their operands.
+//   4. milestone 03's digits MLP: seconds per epoch and test accuracy, with module 01's kernels
+//      and with enableAcceleration() (3 epochs each on the full split, one run after the other).
 //
 // The machine may be shared, so all implementations are interleaved round by round and each
 // figure is the median of the rounds (best in parentheses).
 import { cpus, loadavg } from "node:os";
 import { Tensor, matmul2dInto } from "../tinytorch-ts/src/core/tensor";
 import { measureMachinePeaks, rooflinePlacement } from "../tinytorch-ts/src/perf/profiling";
+import { trainDigits } from "../milestones/03_mlp_digits";
 import {
   type MatmulKernel2d,
   type MatrixView,
@@ -30,7 +35,7 @@ import {
   matmulRegisterBlocked,
   matmulSimd,
   matrixView,
-  measureSimdPeak,
+  measureCacheRoofs,
 } from "../tinytorch-ts/src/accel/matmul";
 
 type Tf = typeof import("@tensorflow/tfjs-core");
@@ -195,25 +200,60 @@ async function main(): Promise<void> {
       `fastest / module 01 = ${vsLesson.toFixed(1)}x`,
   );
 
-  const scalar = measureMachinePeaks();
-  const simdPeak = { ...scalar, peakFlopsPerSecond: measureSimdPeak(simd) };
+  const memory = measureMachinePeaks();
+  const roofs = measureCacheRoofs(memory.peakFlopsPerSecond, simd);
+  const simdRoof = roofs.simd;
+  if (!simdRoof) throw new Error("no SIMD roof measured");
+  const gb = (x: number): string => (x / 1e9).toFixed(2);
   console.log(
-    `\nroofline at 512: scalar JS peak ${(scalar.peakFlopsPerSecond / 1e9).toFixed(2)} GFLOP/s, ` +
-      `WASM SIMD peak ${(simdPeak.peakFlopsPerSecond / 1e9).toFixed(2)} GFLOP/s, ` +
-      `triad bandwidth ${(scalar.bandwidthBytesPerSecond / 1e9).toFixed(2)} GB/s`,
+    `\nroofline at 512 (module 14's measurements; kernels work from L1, so the triad is measured there too):\n` +
+      `  scalar JS: peak ${gb(memory.peakFlopsPerSecond)} GFLOP/s, triad ${gb(roofs.scalar.bandwidthBytesPerSecond)} GB/s in L1 ` +
+      `(${gb(memory.bandwidthBytesPerSecond)} GB/s from memory)\n` +
+      `  WASM SIMD: peak ${gb(simdRoof.peakFlopsPerSecond)} GFLOP/s, triad ${gb(simdRoof.bandwidthBytesPerSecond)} GB/s in L1`,
   );
   console.log(
     `${"kernel".padEnd(36)}${"FLOP/B".padEnd(9)}${"bound".padEnd(15)}roof GFLOP/s  reached`,
   );
   for (const e of entries(512, tf, simd, [])) {
     if (e.intensity === 0) continue;
-    const place = rooflinePlacement(e.intensity, e.simd ? simdPeak : scalar);
+    const place = rooflinePlacement(e.intensity, e.simd ? simdRoof : roofs.scalar);
     const roof = place.attainableFlopsPerSecond / 1e9;
     console.log(
       `${e.name.padEnd(36)}${e.intensity.toFixed(2).padEnd(9)}${place.bound.padEnd(15)}` +
         `${roof.toFixed(2).padEnd(13)}${((100 * get(e.name)) / roof).toFixed(0)}%`,
     );
   }
+  await benchDigits(3);
+  console.log(
+    `\nload average at the end: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(" ")}`,
+  );
+}
+
+/** Milestone 03's MLP on the full digit split, epochs alternating without and with the switch. */
+async function benchDigits(epochs: number): Promise<void> {
+  const runs: Record<string, { seconds: number[]; accuracy: number }> = {};
+  for (const accelerated of [false, true]) {
+    if (accelerated) await enableAcceleration();
+    const result = trainDigits({ epochs, timeBudgetSeconds: Infinity });
+    disableAcceleration();
+    runs[accelerated ? "accelerated" : "module 01"] = {
+      seconds: result.epochs.map((e) => e.trainSeconds),
+      accuracy: result.testAccuracy,
+    };
+  }
+  console.log(
+    `\ndigits MLP (milestone 03: 784-128-10, Adam, batch 64, ${epochs} epochs on the 8,000-image split):`,
+  );
+  for (const [name, r] of Object.entries(runs)) {
+    console.log(
+      `  ${name.padEnd(12)} ${median(r.seconds).toFixed(2)} s per epoch (median; ` +
+        `${r.seconds.map((x) => x.toFixed(2)).join(", ")}), test accuracy ${(100 * r.accuracy).toFixed(1)}%`,
+    );
+  }
+  const speedup = median(runs["module 01"].seconds) / median(runs.accelerated.seconds);
+  console.log(`  speed-up per epoch: ${speedup.toFixed(2)}x`);
 }
 
 main().catch((e: unknown) => {

@@ -19,6 +19,7 @@ import {
   matmulSimd,
   matmulWithKernel,
   matrixView,
+  measureCacheRoofs,
   measureSimdPeak,
   transposeView,
 } from "../../tinytorch-ts/src/accel/matmul";
@@ -135,6 +136,13 @@ test("the WebAssembly SIMD kernel agrees with float64, and its memory grows on d
   assertClose(out, expected64(a, b), "wasm-simd [300, 400] @ [400, 350]");
   assert.ok(simd.memory.buffer.byteLength >= 4 * (300 * 400 + 400 * 352 + 300 * 352));
   assert.ok(measureSimdPeak(simd, 10_000, 1) > 0);
+  const roofs = measureCacheRoofs(1e9, simd, { elements: 1000, passes: 10, repeats: 1 });
+  assert.is(roofs.scalar.peakFlopsPerSecond, 1e9);
+  assert.ok(roofs.scalar.bandwidthBytesPerSecond > 0);
+  assert.ok(
+    (roofs.simd?.peakFlopsPerSecond ?? 0) > 0 && (roofs.simd?.bandwidthBytesPerSecond ?? 0) > 0,
+  );
+  assert.is(measureCacheRoofs(1e9, null, { elements: 8, passes: 1, repeats: 1 }).simd, null);
 });
 
 const noSimd: WebAssemblyApi = {

@@ -3,8 +3,9 @@
 
 import wabtInit from "wabt";
 import { broadcastShapes, computeStrides, formatShape, setMatmulBackend, shapeSize, type RawTensor } from "../core/tensor";
+import type { MachinePeaks } from "../perf/profiling";
 
-// modules/18_acceleration/acceleration_dev.ts, cell 6 (line 93)
+// modules/18_acceleration/acceleration_dev.ts, cell 6 (line 94)
 /** A 2-D matrix inside a flat buffer: element [i, j] is data[offset + i*rowStride + j*colStride]. */
 export interface MatrixView {
   readonly data: Float32Array;
@@ -106,7 +107,7 @@ export function matmulIkj(a: MatrixView, b: MatrixView, out: Float32Array, outOf
   }
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 10 (line 299)
+// modules/18_acceleration/acceleration_dev.ts, cell 10 (line 300)
 /** The i-k-j loop's traffic for [m, k] @ [k, n] with a cache of `cacheBytes` (see the lesson). */
 export interface MatmulTraffic {
   flops: number;
@@ -141,7 +142,32 @@ export function matmulTraffic(m: number, k: number, n: number, cacheBytes: numbe
   };
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 15 (line 427)
+// modules/18_acceleration/acceleration_dev.ts, cell 13 (line 375)
+/** Best bytes/s of `triad(passes)` over three arrays of `elements` floats (12 bytes per element). */
+export function bestTriadBandwidth(triad: (passes: number) => void, elements: number, passes: number, repeats: number): number {
+  let best = 0;
+  triad(passes); // warm-up: compiled, and the arrays in the cache
+  for (let r = 0; r < repeats; r++) {
+    const t0 = performance.now();
+    triad(passes);
+    const seconds = (performance.now() - t0) / 1e3;
+    if (seconds > 0) best = Math.max(best, (12 * elements * passes) / seconds);
+  }
+  return best;
+}
+
+/** Bytes/s of a scalar JavaScript triad on three arrays of `elements` floats (in L1 by default). */
+export function l1TriadBandwidth(elements = 2048, passes = 2000, repeats = 5): number {
+  const a = new Float32Array(elements);
+  const b = new Float32Array(elements).fill(1);
+  const c = new Float32Array(elements).fill(2);
+  const triad = (count: number): void => {
+    for (let pass = 0; pass < count; pass++) for (let i = 0; i < elements; i++) a[i] = b[i] + 0.5 * c[i];
+  };
+  return bestTriadBandwidth(triad, elements, passes, repeats);
+}
+
+// modules/18_acceleration/acceleration_dev.ts, cell 16 (line 468)
 /** Cache-blocked i-k-j: out += A @ B, working on tile × tile blocks of B copied contiguously. */
 export function matmulBlocked(a: MatrixView, b: MatrixView, out: Float32Array, outOffset: number, tile = 64): void {
   if (!Number.isInteger(tile) || tile < 1) throw new Error(`matmulBlocked: tile must be a positive integer, got ${tile}`);
@@ -172,7 +198,7 @@ export function matmulBlocked(a: MatrixView, b: MatrixView, out: Float32Array, o
   }
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 18 (line 550)
+// modules/18_acceleration/acceleration_dev.ts, cell 19 (line 591)
 /** Packs the rows of `src` into zero-padded panels of `width` rows, depth-major; returns floats written. */
 export function packPanels(src: MatrixView, width: number, dest: Float32Array, destOffset: number): number {
   if (!Number.isInteger(width) || width < 1) throw new Error(`packPanels: width must be a positive integer, got ${width}`);
@@ -182,22 +208,23 @@ export function packPanels(src: MatrixView, width: number, dest: Float32Array, d
   if (destOffset < 0 || destOffset + size > dest.length) {
     throw new Error(`packPanels: dest needs ${size} floats from offset ${destOffset}, has ${dest.length}`);
   }
-  const data = src.data;
+  // Strides in locals and running indices: this loop runs once per element of both operands.
+  const { data, rowStride, colStride } = src;
   for (let q = 0; q < panels; q++) {
     const first = q * width;
     const valid = Math.min(width, src.rows - first);
-    const start = destOffset + q * depth * width;
-    for (let p = 0; p < depth; p++) {
-      const from = src.offset + first * src.rowStride + p * src.colStride;
-      const to = start + p * width;
-      for (let r = 0; r < valid; r++) dest[to + r] = data[from + r * src.rowStride];
+    let to = destOffset + q * depth * width;
+    let from = src.offset + first * rowStride;
+    for (let p = 0; p < depth; p++, to += width, from += colStride) {
+      let at = from;
+      for (let r = 0; r < valid; r++, at += rowStride) dest[to + r] = data[at];
       for (let r = valid; r < width; r++) dest[to + r] = 0;
     }
   }
   return size;
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 21 (line 622)
+// modules/18_acceleration/acceleration_dev.ts, cell 22 (line 664)
 /** c[4×4 block at cOffset, row stride ldc] += packed A panel × packed B panel over kc steps. */
 export function microKernel4x4(
   pa: Float32Array,
@@ -233,7 +260,7 @@ export function microKernel4x4(
   c[row] += c30; c[row + 1] += c31; c[row + 2] += c32; c[row + 3] += c33;
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 24 (line 699)
+// modules/18_acceleration/acceleration_dev.ts, cell 25 (line 741)
 /** Register-blocked matmul: packed 4-row panels of A and 4-column panels of B, 4×4 micro-kernel. */
 export function matmulRegisterBlocked(a: MatrixView, b: MatrixView, out: Float32Array, outOffset: number): void {
   const m = a.rows;
@@ -263,7 +290,7 @@ export function matmulRegisterBlocked(a: MatrixView, b: MatrixView, out: Float32
   }
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 29 (line 799)
+// modules/18_acceleration/acceleration_dev.ts, cell 30 (line 841)
 /** Rows of A per SIMD micro-kernel tile, columns of B per tile, and depth per band (see the WAT). */
 export const SIMD_TILE = { rows: 4, cols: 8, depthBand: 256 } as const;
 
@@ -356,6 +383,25 @@ export const SIMD_GEMM_WAT = `
       (local.set $pc (i32.add (local.get $pc) (local.get $kc)))
       (br $pcLoop))))
 
+  ;; The SIMD bandwidth ceiling: the triad a[i] = b[i] + s*c[i] over $n floats (a multiple of 4),
+  ;; four lanes per instruction, repeated $passes times (small arrays: the L1 cache's bandwidth).
+  (func (export "triad") (param $a i32) (param $b i32) (param $c i32) (param $n i32) (param $s f32) (param $passes i32)
+    (local $sv v128) (local $i i32) (local $end i32) (local $pass i32)
+    (local.set $sv (f32x4.splat (local.get $s)))
+    (local.set $end (i32.shl (local.get $n) (i32.const 2)))
+    (block $passesDone (loop $passLoop
+      (br_if $passesDone (i32.ge_s (local.get $pass) (local.get $passes)))
+      (local.set $i (i32.const 0))
+      (block $done (loop $step
+        (br_if $done (i32.ge_u (local.get $i) (local.get $end)))
+        (v128.store (i32.add (local.get $a) (local.get $i))
+          (f32x4.add (v128.load (i32.add (local.get $b) (local.get $i)))
+                     (f32x4.mul (local.get $sv) (v128.load (i32.add (local.get $c) (local.get $i))))))
+        (local.set $i (i32.add (local.get $i) (i32.const 16)))
+        (br $step)))
+      (local.set $pass (i32.add (local.get $pass) (i32.const 1)))
+      (br $passLoop))))
+
   ;; The SIMD compute ceiling: 8 independent f32x4 multiply-add chains in registers,
   ;; 64 FLOPs per step (module 14's registerFmaKernel, four lanes wide).
   (func (export "peak") (param $steps i32) (result f32)
@@ -392,7 +438,7 @@ export const SIMD_GEMM_WAT = `
 )
 `;
 
-// modules/18_acceleration/acceleration_dev.ts, cell 31 (line 954)
+// modules/18_acceleration/acceleration_dev.ts, cell 32 (line 1015)
 /** out[m×n, row-major at outOffset] += the valid part of tile-major, zero-padded `tiles`. */
 export function addTiles(
   tiles: Float32Array,
@@ -419,7 +465,7 @@ export function addTiles(
   }
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 34 (line 1024)
+// modules/18_acceleration/acceleration_dev.ts, cell 35 (line 1085)
 /** The parts of the WebAssembly API the kernel uses (the kit's TypeScript lib has no DOM types). */
 export interface WebAssemblyApi {
   validate(bytes: Uint8Array): boolean;
@@ -432,6 +478,7 @@ export interface SimdKernel {
   readonly memory: { readonly buffer: ArrayBuffer; grow(pages: number): number };
   gemm(a: number, b: number, c: number, mPanels: number, nPanels: number, k: number, kc: number): void;
   peak(steps: number): number;
+  triad(a: number, b: number, c: number, n: number, s: number, passes: number): void;
 }
 
 export type SimdLoad = { kernel: SimdKernel; reason?: undefined } | { kernel: null; reason: string };
@@ -509,7 +556,36 @@ export function measureSimdPeak(kernel: SimdKernel, steps = 2_000_000, repeats =
   return best;
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 42 (line 1286)
+/**
+ * Roofs for kernels that work out of the L1 cache: a compute peak (module 14's, for scalar
+ * JavaScript) with the triad's bandwidth on arrays that fit in L1 (3 × 2048 floats, 24 KB);
+ * given the SIMD kernel, the same two for WebAssembly SIMD.
+ */
+export function measureCacheRoofs(
+  scalarPeakFlopsPerSecond: number,
+  simd: SimdKernel | null,
+  options: { elements?: number; passes?: number; repeats?: number } = {},
+): { scalar: MachinePeaks; simd: MachinePeaks | null } {
+  const elements = options.elements ?? 2048;
+  const passes = options.passes ?? 2000;
+  const repeats = options.repeats ?? 5;
+  const scalar = { peakFlopsPerSecond: scalarPeakFlopsPerSecond, bandwidthBytesPerSecond: l1TriadBandwidth(elements, passes, repeats) };
+  if (!simd) return { scalar, simd: null };
+  const n = elements - (elements % 4);
+  const have = simd.memory.buffer.byteLength;
+  if (have < 12 * n) simd.memory.grow(Math.ceil((12 * n - have) / 65536));
+  new Float32Array(simd.memory.buffer, 4 * n, 2 * n).fill(1);
+  const simdTriad = (count: number): void => simd.triad(0, 4 * n, 8 * n, n, 0.5, count);
+  return {
+    scalar,
+    simd: {
+      peakFlopsPerSecond: measureSimdPeak(simd),
+      bandwidthBytesPerSecond: bestTriadBandwidth(simdTriad, n, passes, repeats),
+    },
+  };
+}
+
+// modules/18_acceleration/acceleration_dev.ts, cell 43 (line 1384)
 /** Which kernel enableAcceleration installed, and why not the SIMD one if it did not. */
 export interface AccelerationStatus {
   backend: "wasm-simd" | "typescript";
