@@ -13,6 +13,7 @@ import { Gradebook } from "./gradebook";
 import { prepareKernel, type PreparedKernel, type SessionOptions } from "./kernel-session";
 import { ProgressBar } from "./progress";
 import { writeResultsJson } from "./results-json";
+import { sandboxCapabilities } from "./sandbox";
 import { makeScratchRoot, removeQuietly } from "./scratch";
 import { sha256Hex } from "./submission";
 import type { SubmissionResult } from "./types";
@@ -112,7 +113,10 @@ export async function gradeBatch(
   // Students' submissions and every output are out of the kernels' sight.
   const session: SessionOptions = { ...opts, scratchRoot, hide: [...(opts.hide ?? []), opts.outDir] }; // prettier-ignore
   // Without namespaces kernels share /proc, the disk and one uid: one at a time, none ahead.
-  const unconfined = session.sandbox !== false && process.env.TITO_SANDBOX === "no-namespaces";
+  const unconfined =
+    session.sandbox !== false &&
+    process.env.TITO_SANDBOX !== "off" &&
+    sandboxCapabilities().unshareFlags.length === 0;
   const prefetch = opts.prefetch !== false && !unconfined;
   const jobs = unconfined ? 1 : Math.max(1, Math.floor(opts.jobs ?? 1));
   const prepare = (): Promise<PreparedKernel> => {
