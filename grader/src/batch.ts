@@ -14,6 +14,7 @@ import { prepareKernel, type PreparedKernel, type SessionOptions } from "./kerne
 import { ProgressBar } from "./progress";
 import { writeResultsJson } from "./results-json";
 import { safeName } from "./names";
+import { sandboxCapabilities } from "./sandbox";
 import { makeScratchRoot, removeQuietly } from "./scratch";
 import { sha256Hex } from "./submission";
 import type { SubmissionResult } from "./types";
@@ -107,7 +108,10 @@ export async function gradeBatch(
   // Students' submissions and every output are out of the kernels' sight.
   const session: SessionOptions = { ...opts, scratchRoot, hide: [...(opts.hide ?? []), opts.outDir] }; // prettier-ignore
   // Without namespaces kernels share /proc, the disk and one uid: one at a time, none ahead.
-  const unconfined = session.sandbox !== false && process.env.TITO_SANDBOX === "no-namespaces";
+  const unconfined =
+    session.sandbox !== false &&
+    process.env.TITO_SANDBOX !== "off" &&
+    sandboxCapabilities().unshareFlags.length === 0;
   const prefetch = opts.prefetch !== false && !unconfined;
   const jobs = unconfined ? 1 : Math.max(1, Math.floor(opts.jobs ?? 1));
   const prepare = (): Promise<PreparedKernel> => {

@@ -61,51 +61,7 @@ function guardSideModules(tslabHandle, kernelRequire, preload) {
   Module._initPaths = function refused() {
     throw new Error("Module._initPaths is not available while grading");
   };
-  guardModuleCache(Module);
   return { exports: tslabHandle.exports, require };
-}
-
-/**
- * Node's module cache (require.cache) accepts any new entry, so a student could file a fake
- * under the path of a module kit code has not loaded yet, and kit code loading it later would
- * get the fake. From here on, a new entry can only be made by Node's loader: the cache object
- * takes no new own properties, and assignments fall through to its prototype, which stores an
- * entry only while a Module._load is inserting the module it is loading (one per load; no
- * student code runs between entering _load and that insertion). The entries made so far stay
- * as they are (locked by step 5).
- */
-function guardModuleCache(Module) {
-  const cache = Module._cache;
-  const added = Object.create(null);
-  let insertAllowed = false;
-  const refuse = () => {
-    throw new TypeError("require.cache is read-only while grading");
-  };
-  const store = new Proxy(Object.create(null), {
-    get: (_t, key) => added[key],
-    has: (_t, key) => key in added,
-    set(_t, key, value) {
-      if (!insertAllowed || typeof key !== "string") refuse();
-      insertAllowed = false;
-      added[key] = value;
-      return true;
-    },
-    defineProperty: refuse,
-    deleteProperty: () => true,
-  });
-  Object.setPrototypeOf(cache, store);
-  Object.preventExtensions(cache);
-  const load = Module._load;
-  const apply = Reflect.apply;
-  Module._load = function _load(request, parent, isMain) {
-    const outer = insertAllowed;
-    insertAllowed = true;
-    try {
-      return apply(load, this, [request, parent, isMain]);
-    } finally {
-      insertAllowed = outer;
-    }
-  };
 }
 
 module.exports = function titoPreamble(kernelRequire, config) {

@@ -142,7 +142,7 @@ Promise.all([prepareKernel(m, opts), prepareKernel(m, opts)]).then(() => {
   assert.equal(await waitForNone(scratchRoot, 15_000), [], "no kernel outlives its grader");
 });
 
-test("no-namespaces mode: one kernel at a time, and its kernel still cannot read its own memory", async () => {
+test("no-namespaces mode: one kernel at a time (a batch too), and its kernel still cannot read its own memory", async () => {
   process.env.TITO_SANDBOX = "no-namespaces";
   resetSandboxProbe();
   try {
@@ -165,6 +165,22 @@ test("no-namespaces mode: one kernel at a time, and its kernel still cannot read
     } finally {
       await first.dispose();
     }
+    // A batch asking for two jobs runs them one after the other instead of refusing.
+    const subs = join(work, "unconfined");
+    mkdirSync(subs);
+    for (const student of ["ann", "ben"]) {
+      writeFileSync(join(subs, `${student}.ipynb`), studentNotebook(manifest, { sources: GOOD }));
+    }
+    const s = await gradeBatch(manifest, findSubmissions(subs, manifest.module), {
+      ...LIMITS,
+      outDir: join(work, "unconfined-out"),
+      jobs: 2,
+      manifestHash: "m1",
+    });
+    assert.equal(
+      s.results.map((r) => r.score),
+      [6, 6],
+    );
   } finally {
     delete process.env.TITO_SANDBOX;
     resetSandboxProbe();
