@@ -179,8 +179,8 @@ test("error messages shaped to answer any check match none", async () => {
     "test-unit-broadcast-shapes",
     "test-unit-reduce-kernel",
   ]) {
-    // prettier-ignore
-    assert.match(byId(r, id).message ?? "", /no message that is a plain string/, id);
+    const message = byId(r, id).message ?? "";
+    assert.match(message, /no message that is a plain string/, `${id}: ${message}`);
   }
   assert.match(byId(r, "test-unit-slice-indices").message ?? "", /"nothing a check wants" does not match/); // prettier-ignore
 });
@@ -322,7 +322,10 @@ function resolveShape(size: number, shape: readonly number[]): number[] {
   const output = shown?.output ?? "";
   const header = output.indexOf(PRINTED_HEADER);
   assert.ok(header > 0, "printed output has its header");
-  assert.ok(output.indexOf(forged) > header, "the forged line is inside the printed output");
+  assert.ok(
+    output.indexOf(forged, header) > header,
+    "the forged line is inside the printed output",
+  );
   assert.is(output.slice(0, header).trim(), resolve.message, "above the header: the reason alone");
 });
 
