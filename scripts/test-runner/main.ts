@@ -90,10 +90,16 @@ export async function main(root: string, argv: string[]): Promise<number> {
   const failures: string[] = [];
   const measured: Timings = new Map();
   const started = performance.now();
-  process.once("SIGINT", () => {
-    killAll();
-    process.exit(130);
-  });
+  // Jobs run in their own process groups, out of reach of the terminal's Ctrl-C: pass it on.
+  for (const [signal, code] of [
+    ["SIGINT", 130],
+    ["SIGTERM", 143],
+  ] as const) {
+    process.once(signal, () => {
+      killAll();
+      process.exit(code);
+    });
+  }
   const results = await runPool(queue, {
     workers,
     cwd: root,
