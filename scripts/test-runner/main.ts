@@ -2,7 +2,7 @@
 // and test files), orders them longest first from the recorded timings, runs them on a pool of
 // workers, prints one block per job as it finishes, then the slowest five and the line CI reads:
 // `N passed, N failed`.
-import { availableParallelism } from "node:os";
+import { availableParallelism, loadavg } from "node:os";
 import { join } from "node:path";
 import { staticJobs, testJobs, type Job, type Tier } from "./jobs";
 import { killAll, runPool } from "./pool";
@@ -90,10 +90,16 @@ export async function main(root: string, argv: string[]): Promise<number> {
   const failures: string[] = [];
   const measured: Timings = new Map();
   const started = performance.now();
-  process.once("SIGINT", () => {
-    killAll();
-    process.exit(130);
-  });
+  // Jobs run in their own process groups, out of reach of the terminal's Ctrl-C: pass it on.
+  for (const [signal, code] of [
+    ["SIGINT", 130],
+    ["SIGTERM", 143],
+  ] as const) {
+    process.once(signal, () => {
+      killAll();
+      process.exit(code);
+    });
+  }
   const results = await runPool(queue, {
     workers,
     cwd: root,
@@ -111,7 +117,11 @@ export async function main(root: string, argv: string[]): Promise<number> {
   saveTimings(timingsFile, history, measured);
 
   console.log(`\nSlowest files:\n${slowest(results.filter((r) => r.job.kind === "test")).join("\n")}`); // prettier-ignore
-  console.log(`Wall time ${formatDuration((performance.now() - started) / 1000)} on ${workers} workers`); // prettier-ignore
+  // The load average beside the time: on a shared machine it explains most of the variation.
+  const load = loadavg()
+    .map((l) => l.toFixed(2))
+    .join(" ");
+  console.log(`Wall time ${formatDuration((performance.now() - started) / 1000)} on ${workers} workers (load average ${load})`); // prettier-ignore
   if (failures.length > 0) console.log(`Failed: ${failures.join(", ")}`);
   console.log(`${passed} passed, ${failed} failed`);
   return failed > 0 ? 1 : 0;
