@@ -41,8 +41,8 @@
 // passes, whatever the number of weights. That is why every framework does it this way.
 //
 // ### Where this module lives
-// The issue TinyTorch had (its autograd bolted onto a Tensor that had not planned for it) is
-// avoided by design. The Tensor of module 01 already has `requiresGrad`, `grad` and `gradFn`,
+// Autograd bolted onto a Tensor that had not planned for it is how a framework ends up with two
+// slightly different Tensor APIs; here it was planned from the start. The Tensor of module 01 already has `requiresGrad`, `grad` and `gradFn`,
 // already takes notes, and has a `backward()` method that calls `Tensor.backwardPass`. This
 // module supplies the two missing pieces: **the backward rule of every operation**, registered
 // by name in `Tensor.backwardRules`, and **the backward pass**. Its package file,
@@ -64,7 +64,6 @@
 //| export
 import { Tensor, elementwiseKernel, normalizeAxis, shapeSize } from "tinytorch-ts/core/tensor";
 import type { GradNode } from "tinytorch-ts/core/tensor";
-import { erf } from "tinytorch-ts/core/activations";
 
 // %% nbgrader={"grade": false, "grade_id": "autograd-test-helpers", "locked": true, "schema_version": 3, "solution": false, "task": false}
 // Notebook-only helpers: assertions and the gradient checker (not part of the package).
@@ -987,9 +986,17 @@ function crossEntropyBackward(grad: Tensor, node: GradNode): (Tensor | null)[] {
 
 // %% nbgrader={"grade": false, "grade_id": "activation-rules", "locked": true, "schema_version": 3, "solution": false, "task": false}
 //| export
-/** Phi(x) + x phi(x): the slope of GELU. */
+/**
+ * Phi(x) + x phi(x): the slope of GELU. This file may import only module 01 (it is loaded with
+ * the Tensor, also where the grader withholds module 02), so it has its own erf, the same
+ * Abramowitz and Stegun formula as module 02's.
+ */
 function geluSlope(x: number): number {
-  const cdf = 0.5 * (1 + erf(x / Math.SQRT2));
+  const a = Math.abs(x / Math.SQRT2);
+  const t = 1 / (1 + 0.3275911 * a);
+  const poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
+  const erfAbs = 1 - poly * Math.exp(-a * a);
+  const cdf = 0.5 * (1 + (x < 0 ? -erfAbs : erfAbs));
   const pdf = Math.exp(-0.5 * x * x) / Math.sqrt(2 * Math.PI);
   return cdf + x * pdf;
 }
