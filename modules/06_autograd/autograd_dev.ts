@@ -319,7 +319,9 @@ testUnitTopologicalOrder();
 // 3. To add a contribution, use `accumulate(grads, tensor, g)` (given below).
 //
 // **HINTS**:
-// - Leaves: `tensor.grad = tensor.grad === null ? g : tensor.grad.add(g)`.
+// - Leaves: `tensor.grad = tensor.grad === null ? g.clone() : tensor.grad.add(g)`. The copy
+//   matters: the rule of `a + b` hands the same tensor to both inputs, and an optimiser that
+//   scales one gradient in place must not scale the other.
 // - A rule with no registered entry is a bug worth naming: `no backward rule for 'sigmoid'`.
 
 // %% nbgrader={"grade": false, "grade_id": "accumulate", "locked": true, "schema_version": 3, "solution": false, "task": false}
@@ -366,7 +368,9 @@ function backwardPass(root: Tensor, gradient?: Tensor): void {
       grads.delete(tensor);
       const node = tensor.gradFn;
       if (node === null) {
-        if (g !== undefined) tensor.grad = tensor.grad === null ? g : tensor.grad.add(g);
+        // A leaf's gradient owns its buffer: a rule may hand the same tensor to two inputs,
+        // and an optimiser may scale gradients in place.
+        if (g !== undefined) tensor.grad = tensor.grad === null ? g.clone() : tensor.grad.add(g);
         continue;
       }
       tensor.gradFn = null;
@@ -619,6 +623,12 @@ function testUnitElementwiseRules(): void {
   const w = new Tensor([3, 4]).setRequiresGrad();
   frozen.mul(w).backward(Tensor.ones([2]));
   assertEqual(frozen.grad, null, "a tensor without requiresGrad gets no gradient");
+  const p1 = new Tensor([1, 2]).setRequiresGrad();
+  const p2 = new Tensor([3, 4]).setRequiresGrad();
+  const seed = Tensor.ones([2]);
+  p1.add(p2).backward(seed);
+  assert(p1.grad !== null && p2.grad !== null && p1.grad.data !== p2.grad.data, "each leaf owns its gradient");
+  assert(p1.grad.data !== seed.data, "not the caller's buffer either");
   // ### END HIDDEN TESTS
   passed("testUnitElementwiseRules");
 }
@@ -1016,10 +1026,10 @@ function binaryCrossEntropyBackward(grad: Tensor, node: GradNode): (Tensor | nul
 }
 
 registerRules({
-  relu: (g, node) => [g.mul(node.inputs[0].map((v) => (v > 0 ? 1 : 0)))],
-  sigmoid: (g, _node, y) => [g.mul(y.map((v) => v * (1 - v)))],
-  tanh: (g, _node, y) => [g.mul(y.map((v) => 1 - v * v))],
-  gelu: (g, node) => [g.mul(node.inputs[0].map(geluSlope))],
+  relu: (g, node) => [zip(g, node.inputs[0], (gv, x) => (x > 0 ? gv : 0))],
+  sigmoid: (g, _node, y) => [zip(g, y, (gv, v) => gv * v * (1 - v))],
+  tanh: (g, _node, y) => [zip(g, y, (gv, v) => gv * (1 - v * v))],
+  gelu: (g, node) => [zip(g, node.inputs[0], (gv, x) => gv * geluSlope(x))],
   crossEntropy: crossEntropyBackward,
   binaryCrossEntropy: binaryCrossEntropyBackward,
 });
