@@ -23,6 +23,8 @@ export interface ModuleResult {
   imports: PackageImport[];
   /** Later modules' files this module's default file loads (`//| extended_by`). */
   extendedBy: { path: string; line: number }[];
+  /** Package paths imported by the exported cells (what the package file itself loads). */
+  exportedImports: PackageImport[];
   /** Repository-relative output path -> content. */
   outputs: Record<string, string>;
 }
@@ -104,6 +106,7 @@ export async function buildModule(
         targets: reference.targets,
         imports,
         extendedBy: reference.extendedBy,
+        exportedImports: reference.exportedImports,
         outputs,
       },
     };
