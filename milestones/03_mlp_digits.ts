@@ -10,6 +10,7 @@
 //
 // Run it with `npx tito milestone 03`; tests/milestones/digits.test.ts checks it on a fixed
 // subset, and `npm run bench:train` runs the full model against TensorFlow.js.
+import { cpus, loadavg } from "node:os";
 import { Tensor } from "tinytorch-ts/core/tensor";
 import { ReLU } from "tinytorch-ts/core/activations";
 import { Linear, Sequential } from "tinytorch-ts/core/layers";
@@ -93,7 +94,10 @@ export function confusionMatrix(
 
 export interface DigitsEpoch {
   epoch: number;
+  /** Wall-clock seconds of the epoch's training. */
   trainSeconds: number;
+  /** CPU seconds this process spent on them (equal to the wall time on an idle machine). */
+  trainCpuSeconds: number;
   trainLoss: number;
   trainAccuracy: number;
   testAccuracy: number;
@@ -104,7 +108,11 @@ export interface DigitsOptions {
   batchSize?: number;
   lr?: number;
   seed?: number;
-  /** Stop before an epoch that would take the training time past this budget (default 60 s). */
+  /**
+   * Stop before an epoch that would take the training time past this budget (default 60 s). The
+   * budget counts this process's CPU time, which is the wall time on an idle machine and does
+   * not charge the milestone for other programs sharing the cores.
+   */
   timeBudgetSeconds?: number;
   /** Use every `stride`-th example of each split (tests); 1, the full split, by default. */
   stride?: number;
@@ -113,8 +121,11 @@ export interface DigitsOptions {
 
 export interface DigitsResult {
   epochs: DigitsEpoch[];
-  /** Training time alone (the epochs' trainEpoch calls), seconds. */
+  /** Training time alone (the epochs' trainEpoch calls): CPU seconds, and wall-clock seconds. */
   trainingSeconds: number;
+  trainingWallSeconds: number;
+  /** The 1-minute load average when training ended (above the core count, wall time inflates). */
+  loadAverage: number;
   loadSeconds: number;
   trainSize: number;
   testSize: number;
@@ -144,14 +155,19 @@ export function trainDigits(options: DigitsOptions = {}): DigitsResult {
   const loss = new CrossEntropyLoss();
   const history: DigitsEpoch[] = [];
   let trainingSeconds = 0;
+  let trainingWallSeconds = 0;
   let predictions: number[] = [];
   for (let epoch = 1; epoch <= epochs; epoch++) {
-    const last = history.length > 0 ? history[history.length - 1].trainSeconds : 0;
+    const last = history.length > 0 ? history[history.length - 1].trainCpuSeconds : 0;
     if (trainingSeconds + last > budget) break; // the next epoch would not fit in the budget
     const start = performance.now();
+    const cpuStart = process.cpuUsage();
     const stats = trainEpoch(model, loader, loss, optimizer);
+    const cpu = process.cpuUsage(cpuStart);
+    const cpuSeconds = (cpu.user + cpu.system) / 1e6;
     const seconds = (performance.now() - start) / 1000;
-    trainingSeconds += seconds;
+    trainingSeconds += cpuSeconds;
+    trainingWallSeconds += seconds;
     predictions = predict(model, test.images);
     let right = 0;
     for (let i = 0; i < predictions.length; i++)
@@ -159,6 +175,7 @@ export function trainDigits(options: DigitsOptions = {}): DigitsResult {
     const record = {
       epoch,
       trainSeconds: seconds,
+      trainCpuSeconds: cpuSeconds,
       trainLoss: stats.loss,
       trainAccuracy: stats.accuracy,
       testAccuracy: right / predictions.length,
@@ -185,6 +202,8 @@ export function trainDigits(options: DigitsOptions = {}): DigitsResult {
   return {
     epochs: history,
     trainingSeconds,
+    trainingWallSeconds,
+    loadAverage: loadavg()[0],
     loadSeconds,
     trainSize: train.labels.size,
     testSize: test.labels.size,
@@ -242,11 +261,11 @@ export function formatDigitsReport(result: DigitsResult): string {
     "Milestone 03: an MLP 784-128-10 on handwritten digits, Adam, batch 64",
     `data: ${result.trainSize} training and ${result.testSize} test images (loaded in ${result.loadSeconds.toFixed(2)} s)`,
     "",
-    "epoch  train s  train loss  train acc  test acc",
+    "epoch  train s (cpu)  train loss  train acc  test acc",
   ];
   for (const e of result.epochs) {
     lines.push(
-      `${String(e.epoch).padStart(5)}  ${e.trainSeconds.toFixed(2).padStart(7)}  ${e.trainLoss.toFixed(4).padStart(10)}  ` +
+      `${String(e.epoch).padStart(5)}  ${e.trainSeconds.toFixed(2).padStart(7)} (${e.trainCpuSeconds.toFixed(2).padStart(5)})  ${e.trainLoss.toFixed(4).padStart(10)}  ` +
         `${(100 * e.trainAccuracy).toFixed(1).padStart(8)}%  ${(100 * e.testAccuracy).toFixed(2).padStart(7)}%`,
     );
   }
@@ -265,7 +284,9 @@ export function formatDigitsReport(result: DigitsResult): string {
   }
   lines.push(
     "",
-    `training time: ${result.trainingSeconds.toFixed(1)} s (budget ${result.budgetSeconds} s)`,
+    `training time: ${result.trainingSeconds.toFixed(1)} s of CPU (budget ${result.budgetSeconds} s), ` +
+      `${result.trainingWallSeconds.toFixed(1)} s wall-clock at load average ${result.loadAverage.toFixed(2)} ` +
+      `on ${cpus().length} cores`,
     `test accuracy: ${(100 * result.testAccuracy).toFixed(2)}% (target ${100 * result.target}%)`,
     result.passed ? "PASSED" : "FAILED: below the target accuracy within the time budget",
   );
