@@ -1,8 +1,9 @@
 // Milestone 03: an MLP reads handwritten digits (Rumelhart, Hinton and Williams, 1986), built
 // only from the tinytorch-ts package the user has (in a student bundle: their own exported code).
 //
-// A 784-128-10 multilayer perceptron with ReLU, trained by backpropagation with Adam on the 80%
-// training split of the mnist package's 10,000 digits (module 05), measured on the other 20%.
+// A 784-128-10 multilayer perceptron with ReLU, trained by backpropagation with Adam (lr 2e-3,
+// annealed to 0 by a cosine schedule over the epochs, batch 64) on the 80% training split of the
+// mnist package's 10,000 digits (module 05), measured on the other 20%.
 // Target: at least 93% test accuracy within 60 s of training on this kind of 2-core machine, with
 // the lesson's own kernels. The report shows the time and accuracy of every epoch, the confusion
 // matrix, and a few digits the network got wrong (drawn as images when run in a notebook, as
@@ -17,7 +18,7 @@ import { Linear, Sequential } from "tinytorch-ts/core/layers";
 import { CrossEntropyLoss } from "tinytorch-ts/core/losses";
 import { noGrad } from "tinytorch-ts/core/autograd";
 import { DataLoader, TensorDataset, loadDigits } from "tinytorch-ts/data";
-import { Adam } from "tinytorch-ts/optim";
+import { Adam, CosineAnnealingLR } from "tinytorch-ts/optim";
 import { trainEpoch } from "tinytorch-ts/training";
 import { displayBundle, inNotebook } from "tinytorch-ts/support/display";
 import { isNotImplemented } from "tinytorch-ts/support/testing";
@@ -146,7 +147,9 @@ export function trainDigits(options: DigitsOptions = {}): DigitsResult {
   const { train, test } = loadDigitSplit(options.stride ?? 1);
   const loadSeconds = (performance.now() - t0) / 1000;
   const model = digitsMlp(options.seed ?? 0);
-  const optimizer = new Adam(model.parameters(), { lr: options.lr ?? 1e-3 });
+  const optimizer = new Adam(model.parameters(), { lr: options.lr ?? 2e-3 });
+  // Large steps first, then ever smaller ones as the weights settle (module 07's schedule).
+  const schedule = new CosineAnnealingLR(optimizer, { tMax: epochs });
   const loader = new DataLoader(new TensorDataset(train.images, train.labels), {
     batchSize: options.batchSize ?? 64,
     shuffle: true,
@@ -166,6 +169,7 @@ export function trainDigits(options: DigitsOptions = {}): DigitsResult {
     const cpu = process.cpuUsage(cpuStart);
     const cpuSeconds = (cpu.user + cpu.system) / 1e6;
     const seconds = (performance.now() - start) / 1000;
+    schedule.step();
     trainingSeconds += cpuSeconds;
     trainingWallSeconds += seconds;
     predictions = predict(model, test.images);
@@ -258,7 +262,7 @@ export function mistakesSvg(mistakes: DigitsResult["mistakes"]): string {
 
 export function formatDigitsReport(result: DigitsResult): string {
   const lines = [
-    "Milestone 03: an MLP 784-128-10 on handwritten digits, Adam, batch 64",
+    "Milestone 03: an MLP 784-128-10 on handwritten digits (Adam, cosine schedule, batch 64)",
     `data: ${result.trainSize} training and ${result.testSize} test images (loaded in ${result.loadSeconds.toFixed(2)} s)`,
     "",
     "epoch  train s (cpu)  train loss  train acc  test acc",
