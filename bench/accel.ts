@@ -1,4 +1,4 @@
-// `npm run bench:accel`: the matmul kernels of module 18 (tinytorch-ts/src/accel/matmul.ts) side
+// `npm run bench:accel`: the matmul kernels of module 18 (tinytorch-ts/accel/matmul) side
 // by side, in one process, with TensorFlow.js's CPU and WASM backends as yardsticks
 // (@tensorflow/tfjs-backend-cpu and -wasm 3.21, devDependencies used only here).
 //
@@ -20,8 +20,10 @@
 // The machine may be shared, so all implementations are interleaved round by round and each
 // figure is the median of the rounds (best in parentheses).
 import { cpus, loadavg } from "node:os";
-import { Tensor, matmul2dInto } from "../tinytorch-ts/src/core/tensor";
-import { measureMachinePeaks, rooflinePlacement } from "../tinytorch-ts/src/perf/profiling";
+// From the built package (run `npm run build` first), as milestone 03 imports it: one copy of
+// the Tensor class, so the switch reaches the milestone's layers too.
+import { Tensor, matmul2dInto } from "tinytorch-ts/core/tensor";
+import { measureMachinePeaks, rooflinePlacement } from "tinytorch-ts/perf/profiling";
 import { trainDigits } from "../milestones/03_mlp_digits";
 import {
   type MatmulKernel2d,
@@ -36,7 +38,7 @@ import {
   matmulSimd,
   matrixView,
   measureCacheRoofs,
-} from "../tinytorch-ts/src/accel/matmul";
+} from "tinytorch-ts/accel/matmul";
 
 type Tf = typeof import("@tensorflow/tfjs-core");
 type TfTensor = ReturnType<Tf["tensor2d"]>;

@@ -818,8 +818,10 @@ await demo("TypeScript kernels at 512", () => {
 // V8 compiles JavaScript arithmetic to scalar instructions: one multiply, one add, one number at
 // a time. The processor can do four float32 operations in one 128-bit instruction, and
 // WebAssembly exposes exactly that: the `v128` type and instructions such as `f32x4.mul` and
-// `f32x4.add` that work on four lanes at once. WebAssembly is also compiled ahead of time with
-// no type checks, no bounds checks on typed-array indices in our loops, and no deoptimisation.
+// `f32x4.add` that work on four lanes at once. WebAssembly is also compiled ahead of time, with
+// its types fixed: no checks of what a variable holds, and nothing to deoptimise. (Memory accesses
+// are still checked; V8 normally does it with guard pages around the memory rather than with a
+// comparison per access.)
 //
 // The kernel below is the micro-kernel of Part 3, widened: a block of **4 rows × 8 columns** of C
 // lives in eight `v128` locals (two vectors per row). Each step loads 8 floats of the B panel as

@@ -6,7 +6,10 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { trainDigits } from "../../milestones/03_mlp_digits";
-import { disableAcceleration, enableAcceleration } from "../../tinytorch-ts/src/accel/matmul";
+// The package as the milestone imports it (the build's dist/): a copy of the sources under
+// tinytorch-ts/src would have its own Tensor class, and its switch would not reach the milestone.
+import { disableAcceleration, enableAcceleration } from "tinytorch-ts/accel/matmul";
+import { setMatmulBackend } from "tinytorch-ts/core/tensor";
 
 test("the digits MLP reaches the same accuracy with the accelerated matmul as without it", async () => {
   const options = { epochs: 3, stride: 4, timeBudgetSeconds: Infinity };
@@ -16,6 +19,9 @@ test("the digits MLP reaches the same accuracy with the accelerated matmul as wi
   let fast;
   try {
     assert.is(status.backend, "wasm-simd");
+    const installed = setMatmulBackend(null);
+    assert.ok(installed, "the milestone's Tensor.matmul has a backend installed");
+    setMatmulBackend(installed);
     fast = trainDigits(options);
   } finally {
     disableAcceleration();
@@ -31,6 +37,9 @@ test("the digits MLP reaches the same accuracy with the accelerated matmul as wi
     assert.ok(Math.abs(a.trainLoss - b.trainLoss) <= 0.02 * a.trainLoss, `epoch ${e + 1} loss`);
   }
   assert.ok(fast.testAccuracy >= 0.85, `accelerated test accuracy ${fast.testAccuracy}`);
+  // Deterministic inputs, different kernel: the float32 sums round differently, so an identical
+  // loss would mean the switch did not reach the milestone's layers.
+  assert.is.not(fast.epochs[0].trainLoss, plain.epochs[0].trainLoss, "the SIMD kernel ran");
 });
 
 test.run();

@@ -3,7 +3,7 @@
 // the switch behind Tensor.matmul and Linear; the fallback where WebAssembly SIMD is missing.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { Rng, Tensor } from "../../tinytorch-ts/src/core/tensor";
+import { Rng, Tensor, setMatmulBackend } from "../../tinytorch-ts/src/core/tensor";
 import { Linear } from "../../tinytorch-ts/src/core/layers";
 import {
   type MatmulKernel2d,
@@ -158,6 +158,9 @@ test("enableAcceleration: SIMD behind Tensor.matmul and Linear, same results, th
   const status = await enableAcceleration();
   try {
     assert.is(status.backend, "wasm-simd");
+    const installed = setMatmulBackend(null);
+    assert.ok(installed, "enableAcceleration installed a backend behind this Tensor class");
+    setMatmulBackend(installed);
     assertClose(layer.forward(x).data, before.data, "Linear on a batch");
     const t = Tensor.randn([9, 5], 3).transpose();
     const plain = Tensor.randn([9, 5], 3).transpose();
