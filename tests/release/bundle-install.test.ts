@@ -5,7 +5,15 @@
 // Jupyter's kernelspec says, then `tito test`, `tito doctor` and every milestone in the bundle.
 // Slow (npm ci): its steps print how long they took.
 import { spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdtempSync, readdirSync, readlinkSync, rmSync } from "node:fs";
+import {
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+} from "node:fs";
 import { lstatSync, realpathSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, dirname, join, resolve } from "node:path";
@@ -69,6 +77,11 @@ test("the bundle installs with npm ci from its own lockfile, without the kit", a
     const target = realpathSync(path);
     assert.ok(target.startsWith(bundle), `${name} -> ${readlinkSync(path)} leaves the bundle`);
   }
+  // npm itself, resolving the bundle's package.json against the lock, writes the same file.
+  const ours = readFileSync(join(bundle, "package-lock.json"), "utf8");
+  const relock = sh("npm", ["install", "--package-lock-only", "--prefer-offline", "--no-audit", "--no-fund"]); // prettier-ignore
+  assert.is(relock.status, 0, relock.out);
+  assert.is(readFileSync(join(bundle, "package-lock.json"), "utf8"), ours, "npm rewrote the lock");
   const where = sh("node", ["-p", "require.resolve('tslab/package.json')"]);
   assert.ok(where.out.trim().startsWith(bundle), where.out);
 });
