@@ -5,7 +5,7 @@
 import { spawnSync } from "node:child_process";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { buildLaunch } from "../../tito/src/kernel/launch";
+import { buildLaunch } from "../../core/src/kernel/launch";
 
 const CREATE_MEMORY =
   "new WebAssembly.Instance(new WebAssembly.Module(Uint8Array.of(0,97,115,109,1,0,0,0,5,3,1,0,1)));" +

@@ -5,8 +5,8 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { parseIpynb } from "../../tito/src/notebook/ipynb";
-import { runNotebook } from "../../tito/src/run/runner";
+import { parseIpynb } from "../../core/src/notebook/ipynb";
+import { runNotebook } from "../../core/src/run/runner";
 
 const MILESTONES = join(__dirname, "..", "..", "milestones");
 

@@ -71,6 +71,16 @@ test("the bundle has notebooks, a compiled stub package and the student commands
   }
   const js = readFileSync(join(out, "tinytorch-ts/dist/core/alpha.js"), "utf8");
   assert.ok(js.includes('throw new Error("Not implemented: double")'));
+  // Installable with npm ci: the kit's overrides, and a lock for exactly these dependencies.
+  const pkg = JSON.parse(readFileSync(join(out, "package.json"), "utf8"));
+  const lock = JSON.parse(readFileSync(join(out, "package-lock.json"), "utf8"));
+  assert.equal(pkg.overrides, JSON.parse(readFileSync("package.json", "utf8")).overrides);
+  assert.equal(lock.packages[""].dependencies, pkg.dependencies);
+  assert.is(pkg.scripts.setup, "tito setup");
+  // The fixture's 01 asks for a written answer, so the README tells how to give one.
+  const readme = readFileSync(join(out, "README.md"), "utf8");
+  assert.match(readme, /npm ci\s.*\nnpm run setup\s.*\nnpm run notebook/);
+  assert.match(readme, /YOUR ANSWER HERE/);
   // An independent check of the audit's verdict: no secret identifier in any file.
   for (const file of allFiles(out)) {
     const text = readFileSync(file, "utf8");

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { releaseCourse } from "../../tito/src/release/release-course";
+import { exportAdvice } from "../../tito/src/student/explain";
 import { exportStudentNotebook } from "../../tito/src/student/student-export";
 import { moduleStatuses } from "../../tito/src/student/student-status";
 import { testStudentNotebook } from "../../tito/src/student/student-test";
@@ -68,6 +69,26 @@ test("an untouched notebook fails every test with Not implemented", async () => 
   assert.is(report.tests.length, 2);
   assert.ok(report.tests.every((t) => !t.passed && /Not implemented/.test(t.problem ?? "")));
   assert.not.ok(report.ok);
+});
+
+test("a syntax error in an exercise is named by its exercise and its line, never a cell index", async () => {
+  solve("01_alpha", "double", "return x +;");
+  const report = await testStudentNotebook("01", { workspace: ws });
+  const problems = report.otherProblems.join("\n");
+  assert.match(problems, /^exercise double \(.+\): does not compile: line \d+: /m);
+  assert.not.match(problems, /\bcell \d+/);
+  // The test of that exercise fails because of it, and says which exercise to fix.
+  assert.match(result(report, "test-double").problem ?? "", /fix exercise double/);
+});
+
+test("a module run before an earlier one is exported names that module and the command", async () => {
+  solve("02_beta", "quadruple", "return double(double(x));");
+  const report = await testStudentNotebook("02", { workspace: ws });
+  assert.match(result(report, "test-quadruple").problem ?? "", /Not implemented: double.*01_alpha/);
+  assert.equal(report.unexported, [{ module: "01_alpha", number: "01", exercise: "double" }]);
+  assert.match(exportAdvice(report.unexported[0]!), /npx tito export 01/);
+  // Module 01's own stubs are the student's to write in notebook 01: no export advice there.
+  assert.equal((await testStudentNotebook("01", { workspace: ws })).unexported, []);
 });
 
 test("a wrong answer fails while the right one passes (the student's code is what runs)", async () => {

@@ -50,9 +50,34 @@ test("several regions in one cell each get a stub; text between them stays", () 
   const out = stripSolutions()(notebook([code(src, solution("ab"))]));
   const s = out.cells[0]?.source ?? "";
   assert.is(s.split("Not implemented: ab").length - 1, 2);
-  assert.ok(s.includes('\t// YOUR CODE HERE\n\tthrow new Error("Not implemented: ab");'));
+  // Each of several stubs also names the function it is in, so none claims to be another.
+  assert.ok(s.includes('  // YOUR CODE HERE\n  throw new Error("Not implemented: ab (a)");'));
+  assert.ok(s.includes('\t// YOUR CODE HERE\n\tthrow new Error("Not implemented: ab (b)");'));
   assert.not.ok(s.includes("return 1;") || s.includes("return 2;"));
   assert.ok(s.includes("}\nfunction b() {"));
+});
+
+test("a stub in a helper names the helper, a stub in a method names class and method", () => {
+  const src = [
+    "function erf(x: number): number {",
+    "  // ### BEGIN SOLUTION",
+    "  return x;",
+    "  // ### END SOLUTION",
+    "}",
+    "class GELU {",
+    "  forward(x: number): number {",
+    "    if (x > 0) {",
+    "      // ### BEGIN SOLUTION",
+    "      return erf(x);",
+    "      // ### END SOLUTION",
+    "    }",
+    "    return 0;",
+    "  }",
+    "}",
+  ].join("\n");
+  const s = stripSolutions()(notebook([code(src, solution("gelu"))])).cells[0]?.source ?? "";
+  assert.ok(s.includes('throw new Error("Not implemented: gelu (erf)");'), s);
+  assert.ok(s.includes('throw new Error("Not implemented: gelu (GELU.forward)");'), s);
 });
 
 test("release tiers: scaffold kept, instructor removed, challenge kept or stubbed", () => {

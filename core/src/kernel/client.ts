@@ -37,6 +37,8 @@ export interface KernelStartOptions {
   owner?: { uid: number; gid: number };
   /** Another tslab launcher (tests use a bad one). */
   tslabBin?: string;
+  /** Start the kernel as this Jupyter kernelspec argv says, instead of our own command. */
+  kernelSpecArgv?: string[];
 }
 
 /** tslab rejects every request for 200 ms after a failed cell (its queue reset); we wait it out. */

@@ -72,6 +72,8 @@ function available(tool: string): boolean {
 export interface LaunchInput extends LaunchLimits {
   configPath: string;
   tslabBin?: string;
+  /** A Jupyter kernelspec's argv, run as Jupyter runs it ({connection_file} filled in). */
+  kernelSpecArgv?: string[];
   env?: NodeJS.ProcessEnv;
   commandPrefix?: string[];
 }
@@ -93,7 +95,7 @@ export function buildLaunch(input: LaunchInput): LaunchPlan {
     refusalPrinted = true;
     throw new Error(FAST_TIER_REFUSAL);
   }
-  const tslab = input.tslabBin ?? resolveTslabBin();
+  const tslab = input.kernelSpecArgv?.[0] ?? input.tslabBin ?? resolveTslabBin();
   if (!existsSync(tslab)) {
     throw new Error(`tslab is missing: ${tslab} does not exist (run npm ci)`);
   }
@@ -124,15 +126,9 @@ export function buildLaunch(input: LaunchInput): LaunchPlan {
   setprivAvailable ??= available("setpriv");
   if (setprivAvailable) wrappers.push("setpriv", "--pdeathsig", "SIGKILL", "--");
   const preload = join(__dirname, "kernel-preload.cjs");
-  const kernel = [
-    process.execPath,
-    "--require",
-    preload,
-    tslab,
-    "kernel",
-    "--config-path",
-    input.configPath,
-  ];
+  const kernel = input.kernelSpecArgv
+    ? input.kernelSpecArgv.map((a) => a.replaceAll("{connection_file}", input.configPath))
+    : [process.execPath, "--require", preload, tslab, "kernel", "--config-path", input.configPath];
   const full = [...(input.commandPrefix ?? []), ...wrappers, ...kernel];
   return { command: full[0], args: full.slice(1), env };
 }

@@ -32,10 +32,10 @@ interface Check {
 const pass = (line: string): Check => ({ ok: true, line });
 const fail = (line: string): Check => ({ ok: false, line });
 
-async function kernelRuns(tslab: string): Promise<Check> {
+async function kernelRuns(argv: string[]): Promise<Check> {
   let kernel: KernelClient | undefined;
   try {
-    kernel = await KernelClient.start({ cwd: join(TOOL_ROOT, "notebooks"), tslabBin: tslab });
+    kernel = await KernelClient.start({ cwd: join(TOOL_ROOT, "notebooks"), kernelSpecArgv: argv });
     const run = await kernel.execute('console.log("doctor-" + (40 + 2))', { timeoutMs: 30_000 });
     const text = run.outputs.map((o) => JSON.stringify(o)).join("");
     if (run.status === "ok" && text.includes("doctor-42")) {
@@ -82,7 +82,7 @@ async function checks(): Promise<Check[]> {
     return out;
   }
   out.push(pass(`kernelspec ${spec.resourceDir} starts ${specTslab}`));
-  out.push(await kernelRuns(specTslab));
+  out.push(await kernelRuns(spec.argv));
   const inWorkspace = existsSync(join(TOOL_ROOT, ".tito", "course.json"));
   if (inWorkspace) {
     out.push(

@@ -142,9 +142,14 @@ export function bundleLockfile(
       continue;
     }
     if (!all.has(key)) continue;
-    const entry: LockEntry = { ...kitEntry };
-    for (const flag of GRAPH_FLAGS) delete entry[flag];
-    if (!required.has(key)) entry.optional = true;
+    // Fields keep the kit's order (npm's), so that npm would write the very same file.
+    const optional = !required.has(key);
+    const entry: LockEntry = {};
+    for (const [field, value] of Object.entries(kitEntry)) {
+      if (!GRAPH_FLAGS.includes(field)) entry[field] = value;
+      else if (field === "optional" && optional) entry.optional = true;
+    }
+    if (optional) entry.optional = true;
     packages[key] = entry;
   }
   for (const ws of bundlePkg.workspaces) {

@@ -34,6 +34,8 @@ import { copyKitFiles, writePackageMetadata } from "./bundle-files";
 import { auditBundle, type Leak } from "./leak-audit";
 import { collectSecrets, type SourceForAudit } from "./secret-lines";
 import { studentReadme } from "./student-readme";
+import { findMilestones } from "../commands/milestone";
+import { isSolutionCell } from "../transforms/cells";
 
 export interface ReleaseOptions {
   outDir: string;
@@ -134,11 +136,14 @@ async function assemble(
   const outDir = report.outDir;
   const entries: CourseModuleEntry[] = [];
   const targets: string[] = [];
+  /** Whether some notebook asks for a written answer (a markdown solution cell). */
+  let writtenAnswers = false;
   for (const m of loaded) {
     const notebookPath = `notebooks/${m.module}.ipynb`;
     const student = runPipeline(m.notebook, "student", tier, skip);
     const pkg = runPipeline(m.notebook, "package", tier, skip);
     const origins = studentOrigins(notebookPath, pkg, student);
+    writtenAnswers ||= student.cells.some((c) => c.cell_type === "markdown" && isSolutionCell(c));
     writeFileAtomic(join(staging, notebookPath), writeIpynb(student));
     const exported = await exportNotebook(
       pkg,
@@ -176,7 +181,11 @@ async function assemble(
     join(staging, WORKSPACE_DIR, "course.json"),
     JSON.stringify(course, null, 2) + "\n",
   );
-  writeFileAtomic(join(staging, "README.md"), studentReadme(entries, tier));
+  const milestones = [...findMilestones(join(root, "milestones")).keys()];
+  writeFileAtomic(
+    join(staging, "README.md"),
+    studentReadme(entries, { tier, writtenAnswers, milestones }),
+  );
   const kitFiles = copyKitFiles(root, staging);
   writePackageMetadata(root, staging);
 

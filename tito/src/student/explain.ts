@@ -5,10 +5,9 @@
 // from the student's package) says which module to export, and the command.
 import type { Notebook } from "@tinytorch-ts/core/notebook";
 import { gradeId, isGradeCell, isSolutionCell } from "../transforms/cells";
+import { NOT_IMPLEMENTED_MESSAGE } from "../transforms/strip-solutions";
 import type { CourseModuleEntry, ReleasedModule } from "./workspace";
 
-/** How a stub announces itself (see transforms/strip-solutions.ts). */
-const STUB_ERROR = /Not implemented: ([A-Za-z0-9_-]+)/;
 /** tslab's compile errors: one "line:column - message" per line. */
 const COMPILE_ERROR_LINE = /^(\d+):(\d+) - (.*)$/;
 const MISSING_NAME = /Cannot find name '([\w$]+)'/;
@@ -114,7 +113,7 @@ export function unexportedModule(
   current: string,
   owners: Map<string, CourseModuleEntry>,
 ): UnexportedModule | undefined {
-  const id = STUB_ERROR.exec(problem)?.[1];
+  const id = NOT_IMPLEMENTED_MESSAGE.exec(problem)?.[1];
   const owner = id === undefined ? undefined : owners.get(id);
   if (!owner || owner.module === current) return undefined;
   return { module: owner.module, number: owner.number, exercise: id! };

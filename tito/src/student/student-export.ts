@@ -27,7 +27,7 @@ export interface StudentExportReport {
 
 /** A cell whose leading directive lines include `//| export` or `//| exporti`. */
 const EXPORTED = /^(?:\s*\/\/\|.*\n)*\s*\/\/\|\s*exporti?\b/;
-const STUB = /throw new Error\("Not implemented: ([A-Za-z0-9_-]+)"\)/g;
+const STUB = /throw new Error\("Not implemented: ([A-Za-z0-9_-]+)(?: \([\w$.]+\))?"\)/g;
 
 export async function exportStudentNotebook(
   notebookArg: string,

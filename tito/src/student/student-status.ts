@@ -58,7 +58,12 @@ export function moduleStatuses(ws: string): ModuleStatus[] {
       .join("\n");
     const unexported = stubs
       .map((c) => gradeId(c) ?? "")
-      .filter((id) => id && pkgText.includes(`Not implemented: ${id}"`));
+      .filter(
+        (id) =>
+          id &&
+          (pkgText.includes(`Not implemented: ${id}"`) ||
+            pkgText.includes(`Not implemented: ${id} (`)),
+      );
     const rec = status[entry.module];
     const hash = createHash("sha256").update(text).digest("hex");
     const lastTest = rec

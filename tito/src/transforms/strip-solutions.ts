@@ -15,9 +15,41 @@ export const TIERS: readonly Tier[] = ["default", "challenge"];
 export const CODE_STUB_COMMENT = "// YOUR CODE HERE";
 export const MARKDOWN_STUB = "YOUR ANSWER HERE";
 
-/** The statement a code stub throws; tests and `demo()` recognise "Not implemented". */
-export function notImplementedLine(id: string): string {
-  return `throw new Error(${JSON.stringify(`Not implemented: ${id}`)});`;
+/**
+ * The statement a code stub throws; tests and `demo()` recognise "Not implemented". The grade id
+ * comes first (tools map it to its exercise); where one exercise has several stubs, the
+ * function each one sits in follows, so that a stub in a helper (`erf`) does not claim to be
+ * another function ("Not implemented: gelu (erf)").
+ */
+export function notImplementedLine(id: string, where?: string): string {
+  const text = `Not implemented: ${id}${where ? ` (${where})` : ""}`;
+  return `throw new Error(${JSON.stringify(text)});`;
+}
+
+/** Matches a stub's message; group 1 is the grade id. */
+export const NOT_IMPLEMENTED_MESSAGE = /Not implemented: ([A-Za-z0-9_-]+)(?: \(([\w$.]+)\))?/;
+
+const NOT_A_NAME = new Set(["if", "for", "while", "switch", "catch", "return", "function", "with"]);
+const HEADER = [
+  /^(?:export\s+)?(?:async\s+)?function\*?\s+([\w$]+)/,
+  /^(?:export\s+)?(?:abstract\s+)?class\s+([\w$]+)/,
+  /^(?:(?:public|private|protected|static|async|get|set|override|readonly)\s+)*([\w$]+)\s*(?:<[^>]*>)?\(/,
+];
+
+/** "GELU.forward": the functions, methods and classes that enclose line `begin`. */
+export function enclosingName(lines: string[], begin: number, indent: string): string | undefined {
+  const parts: string[] = [];
+  let within = indent.length;
+  for (let i = begin - 1; i >= 0 && within > 0; i--) {
+    const line = lines[i] ?? "";
+    const text = line.trim();
+    const depth = line.length - line.trimStart().length;
+    if (text === "" || depth >= within) continue;
+    within = depth;
+    const name = HEADER.map((re) => re.exec(text)?.[1]).find((n) => n !== undefined);
+    if (name && !NOT_A_NAME.has(name)) parts.unshift(name);
+  }
+  return parts.length > 0 ? parts.join(".") : undefined;
 }
 
 type RegionFate = "stub" | "keep" | "remove";
@@ -35,10 +67,10 @@ export function regionFate(role: string | undefined, tier: Tier): RegionFate {
   }
 }
 
-function stubLines(cell: Cell, indent: string): string[] {
+function stubLines(cell: Cell, indent: string, where?: string): string[] {
   if (cell.cell_type === "markdown") return [indent + MARKDOWN_STUB];
   const id = gradeId(cell) ?? "exercise";
-  return [indent + CODE_STUB_COMMENT, indent + notImplementedLine(id)];
+  return [indent + CODE_STUB_COMMENT, indent + notImplementedLine(id, where)];
 }
 
 /** Leading `//| ...` directive lines stay when a whole cell is replaced by a stub. */
@@ -62,11 +94,13 @@ export function stripSolutionSource(cell: Cell, tier: Tier): string {
   }
   const out: string[] = [];
   let next = 0;
+  const stubbed = regions.filter((r) => regionFate(r.role, tier) === "stub").length;
   for (const region of [...regions].sort((a, b) => a.begin - b.begin)) {
     out.push(...lines.slice(next, region.begin));
     const fate = regionFate(region.role, tier);
+    const where = stubbed > 1 ? enclosingName(lines, region.begin, region.indent) : undefined;
     if (fate === "keep") out.push(...lines.slice(region.begin + 1, region.end));
-    else if (fate === "stub") out.push(...stubLines(cell, region.indent));
+    else if (fate === "stub") out.push(...stubLines(cell, region.indent, where));
     next = region.end + 1;
   }
   out.push(...lines.slice(next));
