@@ -37,10 +37,14 @@ async function loadTf(): Promise<Tf> {
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const tf = require("@tensorflow/tfjs-core") as Tf;
+    // The gradients of the ops are registered separately (the full @tensorflow/tfjs does it).
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    require("@tensorflow/tfjs-core/dist/register_all_gradients");
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     require("@tensorflow/tfjs-backend-cpu");
     await tf.setBackend("cpu");
     await tf.ready();
+    tf.tensor([1]).dispose(); // the banner is printed on first use, while output is muted
     return tf;
   } finally {
     console.log = log;
