@@ -41,8 +41,8 @@
 // passes, whatever the number of weights. That is why every framework does it this way.
 //
 // ### Where this module lives
-// The issue TinyTorch had (its autograd bolted onto a Tensor that had not planned for it) is
-// avoided by design. The Tensor of module 01 already has `requiresGrad`, `grad` and `gradFn`,
+// Autograd bolted onto a Tensor that had not planned for it is how a framework ends up with two
+// slightly different Tensor APIs; here it was planned from the start. The Tensor of module 01 already has `requiresGrad`, `grad` and `gradFn`,
 // already takes notes, and has a `backward()` method that calls `Tensor.backwardPass`. This
 // module supplies the two missing pieces: **the backward rule of every operation**, registered
 // by name in `Tensor.backwardRules`, and **the backward pass**. Its package file,
@@ -64,7 +64,6 @@
 //| export
 import { Tensor, elementwiseKernel, normalizeAxis, shapeSize } from "tinytorch-ts/core/tensor";
 import type { GradNode } from "tinytorch-ts/core/tensor";
-import { erf } from "tinytorch-ts/core/activations";
 
 // %% nbgrader={"grade": false, "grade_id": "autograd-test-helpers", "locked": true, "schema_version": 3, "solution": false, "task": false}
 // Notebook-only helpers: assertions and the gradient checker (not part of the package).
@@ -320,7 +319,9 @@ testUnitTopologicalOrder();
 // 3. To add a contribution, use `accumulate(grads, tensor, g)` (given below).
 //
 // **HINTS**:
-// - Leaves: `tensor.grad = tensor.grad === null ? g : tensor.grad.add(g)`.
+// - Leaves: `tensor.grad = tensor.grad === null ? g.clone() : tensor.grad.add(g)`. The copy
+//   matters: the rule of `a + b` hands the same tensor to both inputs, and an optimiser that
+//   scales one gradient in place must not scale the other.
 // - A rule with no registered entry is a bug worth naming: `no backward rule for 'sigmoid'`.
 
 // %% nbgrader={"grade": false, "grade_id": "accumulate", "locked": true, "schema_version": 3, "solution": false, "task": false}
@@ -367,7 +368,9 @@ function backwardPass(root: Tensor, gradient?: Tensor): void {
       grads.delete(tensor);
       const node = tensor.gradFn;
       if (node === null) {
-        if (g !== undefined) tensor.grad = tensor.grad === null ? g : tensor.grad.add(g);
+        // A leaf's gradient owns its buffer: a rule may hand the same tensor to two inputs,
+        // and an optimiser may scale gradients in place.
+        if (g !== undefined) tensor.grad = tensor.grad === null ? g.clone() : tensor.grad.add(g);
         continue;
       }
       tensor.gradFn = null;
@@ -620,6 +623,12 @@ function testUnitElementwiseRules(): void {
   const w = new Tensor([3, 4]).setRequiresGrad();
   frozen.mul(w).backward(Tensor.ones([2]));
   assertEqual(frozen.grad, null, "a tensor without requiresGrad gets no gradient");
+  const p1 = new Tensor([1, 2]).setRequiresGrad();
+  const p2 = new Tensor([3, 4]).setRequiresGrad();
+  const seed = Tensor.ones([2]);
+  p1.add(p2).backward(seed);
+  assert(p1.grad !== null && p2.grad !== null && p1.grad.data !== p2.grad.data, "each leaf owns its gradient");
+  assert(p1.grad.data !== seed.data, "not the caller's buffer either");
   // ### END HIDDEN TESTS
   passed("testUnitElementwiseRules");
 }
@@ -987,9 +996,17 @@ function crossEntropyBackward(grad: Tensor, node: GradNode): (Tensor | null)[] {
 
 // %% nbgrader={"grade": false, "grade_id": "activation-rules", "locked": true, "schema_version": 3, "solution": false, "task": false}
 //| export
-/** Phi(x) + x phi(x): the slope of GELU. */
+/**
+ * Phi(x) + x phi(x): the slope of GELU. This file may import only module 01 (it is loaded with
+ * the Tensor, also where the grader withholds module 02), so it has its own erf, the same
+ * Abramowitz and Stegun formula as module 02's.
+ */
 function geluSlope(x: number): number {
-  const cdf = 0.5 * (1 + erf(x / Math.SQRT2));
+  const a = Math.abs(x / Math.SQRT2);
+  const t = 1 / (1 + 0.3275911 * a);
+  const poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
+  const erfAbs = 1 - poly * Math.exp(-a * a);
+  const cdf = 0.5 * (1 + (x < 0 ? -erfAbs : erfAbs));
   const pdf = Math.exp(-0.5 * x * x) / Math.sqrt(2 * Math.PI);
   return cdf + x * pdf;
 }
@@ -1009,10 +1026,10 @@ function binaryCrossEntropyBackward(grad: Tensor, node: GradNode): (Tensor | nul
 }
 
 registerRules({
-  relu: (g, node) => [g.mul(node.inputs[0].map((v) => (v > 0 ? 1 : 0)))],
-  sigmoid: (g, _node, y) => [g.mul(y.map((v) => v * (1 - v)))],
-  tanh: (g, _node, y) => [g.mul(y.map((v) => 1 - v * v))],
-  gelu: (g, node) => [g.mul(node.inputs[0].map(geluSlope))],
+  relu: (g, node) => [zip(g, node.inputs[0], (gv, x) => (x > 0 ? gv : 0))],
+  sigmoid: (g, _node, y) => [zip(g, y, (gv, v) => gv * v * (1 - v))],
+  tanh: (g, _node, y) => [zip(g, y, (gv, v) => gv * (1 - v * v))],
+  gelu: (g, node) => [zip(g, node.inputs[0], (gv, x) => gv * geluSlope(x))],
   crossEntropy: crossEntropyBackward,
   binaryCrossEntropy: binaryCrossEntropyBackward,
 });

@@ -62,6 +62,22 @@ test("the directive needs a dotted path and stays out of test cells", () => {
   );
 });
 
+test("an extension may import only modules up to the one it extends", () => {
+  const autograd = mod("06", "core/autograd");
+  autograd.exportedImports = [
+    { path: "core/tensor", line: 40 },
+    { path: "core/activations", line: 41 },
+  ];
+  const errors = checkImports(
+    [mod("01", "core/tensor", ["core/autograd"]), mod("02", "core/activations"), autograd],
+    [],
+  );
+  assert.is(errors.length, 1, errors.map((e) => e.message).join("\n"));
+  assert.is(errors[0]?.file, "modules/06_m06/m06_dev.ts");
+  assert.is(errors[0]?.line, 41);
+  assert.match(errors[0]?.message ?? "", /may import only modules up to 01_m01/);
+});
+
 async function tensorFile(extensionLine: string): Promise<string> {
   const nb = notebook([
     code(`//| default_exp core.tensor\n${extensionLine}`),

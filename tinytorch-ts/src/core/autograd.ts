@@ -3,9 +3,8 @@
 
 import { Tensor, elementwiseKernel, normalizeAxis, shapeSize } from "./tensor";
 import type { GradNode } from "./tensor";
-import { erf } from "./activations";
 
-// modules/06_autograd/autograd_dev.ts, cell 6 (line 235)
+// modules/06_autograd/autograd_dev.ts, cell 6 (line 234)
 /** The tensors `root` depends on (requiresGrad only), inputs first, `root` last; no recursion. */
 export function topologicalOrder(root: Tensor): Tensor[] {
   const order: Tensor[] = [];
@@ -30,7 +29,7 @@ export function topologicalOrder(root: Tensor): Tensor[] {
   return order;
 }
 
-// modules/06_autograd/autograd_dev.ts, cell 9 (line 327)
+// modules/06_autograd/autograd_dev.ts, cell 9 (line 328)
 /** Adds `g` to the gradient collected for `tensor` (in place when the buffer is ours). */
 export function accumulate(grads: Map<Tensor, Tensor>, tensor: Tensor, g: Tensor): void {
   const previous = grads.get(tensor);
@@ -41,7 +40,7 @@ export function accumulate(grads: Map<Tensor, Tensor>, tensor: Tensor, g: Tensor
   }
 }
 
-// modules/06_autograd/autograd_dev.ts, cell 10 (line 339)
+// modules/06_autograd/autograd_dev.ts, cell 10 (line 340)
 /** Accumulates d(root)/d(leaf) into `leaf.grad` for every leaf; releases the graph. */
 export function backwardPass(root: Tensor, gradient?: Tensor): void {
   if (!root.requiresGrad) {
@@ -71,7 +70,9 @@ export function backwardPass(root: Tensor, gradient?: Tensor): void {
       grads.delete(tensor);
       const node = tensor.gradFn;
       if (node === null) {
-        if (g !== undefined) tensor.grad = tensor.grad === null ? g : tensor.grad.add(g);
+        // A leaf's gradient owns its buffer: a rule may hand the same tensor to two inputs,
+        // and an optimiser may scale gradients in place.
+        if (g !== undefined) tensor.grad = tensor.grad === null ? g.clone() : tensor.grad.add(g);
         continue;
       }
       tensor.gradFn = null;
@@ -89,7 +90,7 @@ export function backwardPass(root: Tensor, gradient?: Tensor): void {
   }
 }
 
-// modules/06_autograd/autograd_dev.ts, cell 12 (line 398)
+// modules/06_autograd/autograd_dev.ts, cell 12 (line 401)
 Tensor.backwardPass = backwardPass;
 
 /** Runs `fn` with gradient recording off (evaluation): no graph is built, then restores it. */
@@ -108,7 +109,7 @@ export function registerRules(rules: Record<string, (grad: Tensor, node: GradNod
   for (const [op, rule] of Object.entries(rules)) Tensor.backwardRules.set(op, rule);
 }
 
-// modules/06_autograd/autograd_dev.ts, cell 14 (line 445)
+// modules/06_autograd/autograd_dev.ts, cell 14 (line 448)
 /** Sums a gradient of a broadcast shape back to the operand's `shape`. */
 export function sumToShape(grad: Tensor, shape: readonly number[]): Tensor {
   const same = grad.ndim === shape.length && grad.shape.every((d, i) => d === shape[i]);
@@ -122,7 +123,7 @@ export function sumToShape(grad: Tensor, shape: readonly number[]): Tensor {
   return g.reshape(shape.slice());
 }
 
-// modules/06_autograd/autograd_dev.ts, cell 17 (line 516)
+// modules/06_autograd/autograd_dev.ts, cell 17 (line 519)
 /** Whether input `i` of the node wants a gradient. */
 export function need(node: GradNode, i: number): boolean {
   return node.inputs[i].requiresGrad;
@@ -144,7 +145,7 @@ export function divBackward(grad: Tensor, node: GradNode, out: Tensor): (Tensor 
   ];
 }
 
-// modules/06_autograd/autograd_dev.ts, cell 18 (line 543)
+// modules/06_autograd/autograd_dev.ts, cell 18 (line 546)
 /** fn(x, y) element by element with broadcasting, as a tensor (no note: used inside rules). */
 export function zip(x: Tensor, y: Tensor, fn: (a: number, b: number) => number): Tensor {
   const r = elementwiseKernel(x, y, fn);
@@ -185,7 +186,7 @@ registerRules({
   clone: (g) => [g],
 });
 
-// modules/06_autograd/autograd_dev.ts, cell 21 (line 663)
+// modules/06_autograd/autograd_dev.ts, cell 21 (line 672)
 /** dA = dC @ Bᵀ and dB = Aᵀ @ dC, for 1-D, 2-D and broadcast batched operands. */
 export function matmulBackward(grad: Tensor, node: GradNode): (Tensor | null)[] {
   const [a, b] = node.inputs;
@@ -205,7 +206,7 @@ export function matmulBackward(grad: Tensor, node: GradNode): (Tensor | null)[] 
 
 registerRules({ matmul: matmulBackward });
 
-// modules/06_autograd/autograd_dev.ts, cell 24 (line 748)
+// modules/06_autograd/autograd_dev.ts, cell 24 (line 757)
 /** The shape of a reduction's result with `keepdims`: the reduced axis (or every axis) set to 1. */
 export function keptShape(shape: readonly number[], axis: number | null | undefined): number[] {
   if (axis === null || axis === undefined) return shape.map(() => 1);
@@ -218,14 +219,14 @@ export function expandTo(g: Tensor, shape: readonly number[]): Tensor {
   return zip(Tensor.zeros(shape), g, (_, y) => y);
 }
 
-// modules/06_autograd/autograd_dev.ts, cell 25 (line 762)
+// modules/06_autograd/autograd_dev.ts, cell 25 (line 771)
 /** The gradient of sum(axis, keepdims): copied back along the reduced axis. */
 export function sumBackward(grad: Tensor, node: GradNode): (Tensor | null)[] {
   const x = node.inputs[0];
   return [expandTo(grad.reshape(keptShape(x.shape, node.args.axis)), x.shape)];
 }
 
-// modules/06_autograd/autograd_dev.ts, cell 26 (line 772)
+// modules/06_autograd/autograd_dev.ts, cell 26 (line 781)
 /** max and min: the gradient goes to the elements equal to the result, split between ties. */
 export function extremumBackward(grad: Tensor, node: GradNode, out: Tensor): (Tensor | null)[] {
   const x = node.inputs[0];
@@ -283,7 +284,7 @@ registerRules({
   gather: gatherBackward,
 });
 
-// modules/06_autograd/autograd_dev.ts, cell 31 (line 974)
+// modules/06_autograd/autograd_dev.ts, cell 31 (line 983)
 /** The fused softmax + cross-entropy rule: (softmax(z) - onehot(y)) * g / N. */
 export function crossEntropyBackward(grad: Tensor, node: GradNode): (Tensor | null)[] {
   const saved = node.args.saved ?? [];
@@ -295,10 +296,18 @@ export function crossEntropyBackward(grad: Tensor, node: GradNode): (Tensor | nu
   return [probs.mul(grad.item() / n)];
 }
 
-// modules/06_autograd/autograd_dev.ts, cell 32 (line 989)
-/** Phi(x) + x phi(x): the slope of GELU. */
+// modules/06_autograd/autograd_dev.ts, cell 32 (line 998)
+/**
+ * Phi(x) + x phi(x): the slope of GELU. This file may import only module 01 (it is loaded with
+ * the Tensor, also where the grader withholds module 02), so it has its own erf, the same
+ * Abramowitz and Stegun formula as module 02's.
+ */
 export function geluSlope(x: number): number {
-  const cdf = 0.5 * (1 + erf(x / Math.SQRT2));
+  const a = Math.abs(x / Math.SQRT2);
+  const t = 1 / (1 + 0.3275911 * a);
+  const poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
+  const erfAbs = 1 - poly * Math.exp(-a * a);
+  const cdf = 0.5 * (1 + (x < 0 ? -erfAbs : erfAbs));
   const pdf = Math.exp(-0.5 * x * x) / Math.sqrt(2 * Math.PI);
   return cdf + x * pdf;
 }
@@ -318,10 +327,10 @@ export function binaryCrossEntropyBackward(grad: Tensor, node: GradNode): (Tenso
 }
 
 registerRules({
-  relu: (g, node) => [g.mul(node.inputs[0].map((v) => (v > 0 ? 1 : 0)))],
-  sigmoid: (g, _node, y) => [g.mul(y.map((v) => v * (1 - v)))],
-  tanh: (g, _node, y) => [g.mul(y.map((v) => 1 - v * v))],
-  gelu: (g, node) => [g.mul(node.inputs[0].map(geluSlope))],
+  relu: (g, node) => [zip(g, node.inputs[0], (gv, x) => (x > 0 ? gv : 0))],
+  sigmoid: (g, _node, y) => [zip(g, y, (gv, v) => gv * v * (1 - v))],
+  tanh: (g, _node, y) => [zip(g, y, (gv, v) => gv * (1 - v * v))],
+  gelu: (g, node) => [zip(g, node.inputs[0], (gv, x) => gv * geluSlope(x))],
   crossEntropy: crossEntropyBackward,
   binaryCrossEntropy: binaryCrossEntropyBackward,
 });

@@ -25,6 +25,8 @@ export interface ModuleResult {
   imports: PackageImport[];
   /** Later modules' files this module's default file loads (`//| extended_by`). */
   extendedBy: { path: string; line: number }[];
+  /** Package paths imported by the exported cells (what the package file itself loads). */
+  exportedImports: PackageImport[];
   /** Repository-relative output path -> content. */
   outputs: Record<string, string>;
 }
@@ -106,6 +108,7 @@ export async function buildModule(
         targets: reference.targets,
         imports,
         extendedBy: reference.extendedBy,
+        exportedImports: reference.exportedImports,
         outputs,
       },
     };

@@ -6,7 +6,7 @@ import { SourceError } from "../notebook/errors";
 import type { Notebook } from "../notebook/types";
 import { prepareExportCell } from "./cell-code";
 import type { ExportChunk } from "./package-file";
-import { dottedToPackagePath } from "./package-paths";
+import { dottedToPackagePath, packagePathOf } from "./package-paths";
 
 export interface ModuleExports {
   /** The default_exp package path, e.g. "core/tensor". */
@@ -19,6 +19,8 @@ export interface ModuleExports {
    * core.autograd`): the default file loads each one at its end, when it exists.
    */
   extendedBy: { path: string; line: number }[];
+  /** Package paths imported by exported cells, with their source lines. */
+  exportedImports: { path: string; line: number }[];
 }
 
 /** Where cells are, for error messages and for the comment above each exported cell. */
@@ -57,6 +59,7 @@ export function collectExports(nb: Notebook, file: string, where: CellLocator): 
 
   const chunks: ExportChunk[] = [];
   const targets: string[] = [];
+  const exportedImports: { path: string; line: number }[] = [];
   nb.cells.forEach((cell, i) => {
     const d = directives[i]?.find((x) => x.name === "export" || x.name === "exporti");
     if (!d) return;
@@ -72,15 +75,15 @@ export function collectExports(nb: Notebook, file: string, where: CellLocator): 
       throw new SourceError(file, line, `${d.name} without a target: add //| default_exp <path>`);
     }
     if (!targets.includes(target)) targets.push(target);
-    chunks.push({
-      target,
-      sourceFile: file,
-      origin: origin(i),
-      prepared: prepareExportCell(cell.source, d.name === "export", file, cellLine(i)),
-    });
+    const prepared = prepareExportCell(cell.source, d.name === "export", file, cellLine(i));
+    for (const imp of prepared.imports) {
+      const path = packagePathOf(imp.specifier);
+      if (path) exportedImports.push({ path, line: cellLine(i) + imp.line });
+    }
+    chunks.push({ target, sourceFile: file, origin: origin(i), prepared });
   });
   if (extendedBy.length > 0 && defaultPath === undefined) {
     throw new SourceError(file, extendedBy[0]?.line, "extended_by without a default_exp to extend");
   }
-  return { defaultPath, targets, chunks, extendedBy };
+  return { defaultPath, targets, chunks, extendedBy, exportedImports };
 }

@@ -20,6 +20,8 @@ export interface PackageExport {
   files: Record<string, string>;
   /** Later modules' package paths the default file loads at its end (`//| extended_by`). */
   extendedBy: { path: string; line: number }[];
+  /** Package paths imported by the exported cells, with their source lines. */
+  exportedImports: { path: string; line: number }[];
 }
 
 export async function exportNotebook(
@@ -29,7 +31,11 @@ export async function exportNotebook(
   how: Provenance = BUILD_PROVENANCE,
   format: Formatter = noFormatting,
 ): Promise<PackageExport> {
-  const { defaultPath, targets, chunks, extendedBy } = collectExports(nb, sourceFile, where);
+  const { defaultPath, targets, chunks, extendedBy, exportedImports } = collectExports(
+    nb,
+    sourceFile,
+    where,
+  );
   const files: Record<string, string> = {};
   for (const target of targets) {
     const mine: ExportChunk[] = chunks.filter((c) => c.target === target);
@@ -41,5 +47,5 @@ export async function exportNotebook(
       throw new SourceError(sourceFile, undefined, `generated ${target}.ts does not parse: ${why}`);
     }
   }
-  return { defaultPath, targets, files, extendedBy };
+  return { defaultPath, targets, files, extendedBy, exportedImports };
 }

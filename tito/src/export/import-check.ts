@@ -75,6 +75,8 @@ export interface ModuleImportInfo {
   imports: PackageImport[];
   /** Package files this module's default file loads at its end (`//| extended_by`). */
   extendedBy?: { path: string; line: number }[];
+  /** Package paths imported by the cells that go to the package (not notebook-only cells). */
+  exportedImports?: PackageImport[];
 }
 
 /** Checks every module's imports against the modules before it; returns all problems. */
@@ -105,6 +107,7 @@ export function checkImports(modules: ModuleImportInfo[], supportPaths: string[]
     for (const ext of m.extendedBy ?? []) {
       const problem = extensionProblem(m, ext.path, owner);
       if (problem) errors.push(new SourceError(m.sourceFile, ext.line, problem));
+      else errors.push(...extensionImportProblems(m, ext.path, owner));
     }
   }
   return errors;
@@ -142,4 +145,34 @@ function extensionProblem(
     return `extended_by '${spec}': ${from.module} is not a later module (import earlier modules instead)`;
   }
   return undefined;
+}
+
+/**
+ * The extended file loads its extension for every module that imports it, including the
+ * modules between the two. The grader's scratch package for such a module lacks that module's
+ * own file, so an extension may import only what the extended file's module could.
+ */
+function extensionImportProblems(
+  base: ModuleImportInfo,
+  path: string,
+  owner: Map<string, ModuleImportInfo>,
+): SourceError[] {
+  const ext = owner.get(path);
+  if (!ext) return [];
+  const errors: SourceError[] = [];
+  for (const imp of ext.exportedImports ?? []) {
+    const from = owner.get(imp.path);
+    if (!from || from.number <= base.number) continue;
+    errors.push(
+      new SourceError(
+        ext.sourceFile,
+        imp.line,
+        `'${PACKAGE_NAME}/${imp.path}' (${from.module}) cannot be imported by the package file ` +
+          `${path}, which extends ${base.targets[0] ?? "a file"} of ${base.module}: an extension ` +
+          `may import only modules up to ${base.module}, or it would be missing where the ` +
+          `grader loads it for ${from.module}`,
+      ),
+    );
+  }
+  return errors;
 }

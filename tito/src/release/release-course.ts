@@ -80,6 +80,7 @@ function loadModules(root: string): { loaded: Loaded[]; errors: SourceError[] } 
       ...m,
       targets: exports.targets,
       extendedBy: exports.extendedBy,
+      exportedImports: exports.exportedImports,
       imports: findPackageImports(m.notebook, m.cellLine),
     };
   });
