@@ -58,36 +58,10 @@ import { Rng } from "tinytorch-ts/core/tensor";
 import { ReLU } from "tinytorch-ts/core/activations";
 import { Linear, Sequential } from "tinytorch-ts/core/layers";
 import { CrossEntropyLoss } from "tinytorch-ts/core/losses";
+import { DataLoader, TensorDataset } from "tinytorch-ts/data";
 import { SGD, Adam, CosineAnnealingLR } from "tinytorch-ts/optim";
 import { showChart } from "tinytorch-ts/support/chart";
 import { assert, assertClose, assertEqual, assertThrows, demo, passed } from "tinytorch-ts/support/testing";
-
-/** Mini-batches of (x, y) in a seeded random order that changes on every pass over them. */
-function shuffledBatches(x: Tensor, y: Tensor, batchSize: number, seed: number): Iterable<[Tensor, Tensor]> {
-  const rng = new Rng(seed);
-  const n = x.shape[0];
-  const xWidth = x.size / n;
-  const yWidth = y.size / n;
-  return {
-    *[Symbol.iterator]() {
-      const order = Array.from({ length: n }, (_, i) => i);
-      for (let i = n - 1; i > 0; i--) {
-        const j = rng.int(i + 1);
-        [order[i], order[j]] = [order[j], order[i]];
-      }
-      for (let start = 0; start < n; start += batchSize) {
-        const rows = order.slice(start, start + batchSize);
-        const xb = new Float32Array(rows.length * xWidth);
-        const yb = new Float32Array(rows.length * yWidth);
-        rows.forEach((r, k) => {
-          xb.set(x.data.subarray(r * xWidth, (r + 1) * xWidth), k * xWidth);
-          yb.set(y.data.subarray(r * yWidth, (r + 1) * yWidth), k * yWidth);
-        });
-        yield [new Tensor(xb, [rows.length, ...x.shape.slice(1)]), new Tensor(yb, [rows.length, ...y.shape.slice(1)])];
-      }
-    },
-  };
-}
 
 /** Three interleaved spirals in the plane: `n` points per class, labels 0..2. */
 function spirals(n: number, seed: number): { x: Tensor; y: Tensor } {
@@ -1006,7 +980,7 @@ function fit(model: TrainableModule, options: FitOptions): TrainingHistory {
 // %% nbgrader={"grade": true, "grade_id": "test-unit-fit", "locked": true, "points": 5, "schema_version": 3, "solution": false, "task": false}
 function testUnitFit(): void {
   const data = spirals(60, 1);
-  const loader = shuffledBatches(data.x, data.y, 30, 0);
+  const loader = new DataLoader(new TensorDataset(data.x, data.y), { batchSize: 30, shuffle: true, seed: 0 });
   const model = new Sequential([new Linear(2, 32, { seed: 1 }), new ReLU(), new Linear(32, 3, { seed: 2 })]);
   const optimizer = new Adam(model.parameters(), { lr: 0.02 });
   const history = fit(model, { train: loader, lossFn: new CrossEntropyLoss(), optimizer, epochs: 5, progress: false });
@@ -1087,7 +1061,7 @@ await demo("spirals", async () => {
   const model = new Sequential([new Linear(2, 64, { seed: 1 }), new ReLU(), new Linear(64, 3, { seed: 2 })]);
   const optimizer = new Adam(model.parameters(), { lr: 0.01 });
   const history = fit(model, {
-    train: shuffledBatches(train.x, train.y, 32, 0),
+    train: new DataLoader(new TensorDataset(train.x, train.y), { batchSize: 32, shuffle: true, seed: 0 }),
     val: [[val.x, val.y]],
     lossFn: new CrossEntropyLoss(),
     optimizer,
@@ -1110,7 +1084,7 @@ function testModule(): void {
   const model = new Sequential([new Linear(2, 48, { seed: 3 }), new ReLU(), new Linear(48, 3, { seed: 4 })]);
   const optimizer = new Adam(model.parameters(), { lr: 0.01 });
   const history = fit(model, {
-    train: shuffledBatches(train.x, train.y, 25, 1),
+    train: new DataLoader(new TensorDataset(train.x, train.y), { batchSize: 25, shuffle: true, seed: 1 }),
     val: [[val.x, val.y]],
     lossFn: new CrossEntropyLoss(),
     optimizer,

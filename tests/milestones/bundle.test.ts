@@ -38,7 +38,7 @@ test.after(() => {
 });
 
 test("the bundle has the milestones and the command", () => {
-  for (const file of ["01_perceptron.ts", "02_xor.ts", "03_mlp_digits.ts"]) {
+  for (const file of ["01_perceptron.ts", "02_xor.ts", "03_mlp_digits.ts", "03_mlp_digits.ipynb"]) {
     assert.ok(existsSync(join(ws, "milestones", file)), file);
   }
   const list = milestone(["--list"]);

@@ -1,7 +1,7 @@
-// Milestone 03 on a fixed subset (the full run is `npx tito milestone 03` and `npm run
-// bench:train`): the 784-128-10 MLP trained with Adam on every second training image (4,000)
-// reaches at least 93% on every second test image (1,000), its confusion matrix accounts for
-// every test image, and the report shows epochs, the matrix and misclassified digits.
+// Milestone 03: the 784-128-10 MLP trained with Adam on the 80% split reaches at least 93% on the
+// 20% split (the milestone's own run: about 40 s of CPU; a subset of every second image stayed
+// near 92%, so the test uses the real thing), its confusion matrix accounts for every test image,
+// and the report shows epochs, the matrix and misclassified digits.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import {
@@ -23,18 +23,15 @@ test("the split is the 80/20 per-digit split, scaled to [0, 1]", () => {
   assert.ok(max <= 1 && max > 0.9);
 });
 
-test("on a fixed subset, the MLP reaches 93% test accuracy", () => {
-  const result = trainDigits({
-    epochs: 6,
-    stride: 2,
-    timeBudgetSeconds: Infinity,
-  });
-  assert.ok(Math.abs(result.trainSize - 4000) <= 10, `${result.trainSize} training images`);
-  assert.ok(Math.abs(result.testSize - 1000) <= 10, `${result.testSize} test images`);
-  assert.is(result.epochs.length, 6);
+test("the milestone's run (the full split, 8 epochs) reaches 93% test accuracy", () => {
+  // No time budget here: tests never assert on time (the budget is checked by the milestone).
+  const result = trainDigits({ timeBudgetSeconds: Infinity });
+  assert.ok(Math.abs(result.trainSize - 8000) <= 10, `${result.trainSize} training images`);
+  assert.ok(Math.abs(result.testSize - 2000) <= 10, `${result.testSize} test images`);
+  assert.is(result.epochs.length, 8);
   assert.ok(result.testAccuracy >= 0.93, `test accuracy ${result.testAccuracy}`);
   assert.ok(result.passed);
-  assert.ok(result.epochs[5].trainLoss < result.epochs[0].trainLoss, "the loss falls");
+  assert.ok(result.epochs[7].trainLoss < result.epochs[0].trainLoss, "the loss falls");
   const total = result.confusion.flat().reduce((a, b) => a + b, 0);
   assert.is(total, result.testSize, "every test image is in the confusion matrix");
   const diagonal = result.confusion.reduce((s, row, d) => s + row[d], 0);

@@ -10,7 +10,7 @@ import type { Optimizer } from "./optim";
 import type { ChartSpec } from "./support/chart";
 import { displayBundle, inNotebook } from "./support/display";
 
-// modules/08_training/training_dev.ts, cell 6 (line 127)
+// modules/08_training/training_dev.ts, cell 6 (line 101)
 /** A module that can switch between training and inference behaviour (a Layer, a Sequential). */
 export interface TrainableModule extends Module {
   training: boolean;
@@ -61,7 +61,7 @@ export function countCorrect(outputs: Tensor, targets: Tensor): number {
   return correct;
 }
 
-// modules/08_training/training_dev.ts, cell 8 (line 213)
+// modules/08_training/training_dev.ts, cell 8 (line 187)
 /** Scales all gradients together so that their global 2-norm is at most `maxNorm`; returns the norm before. */
 export function clipGradNorm(
   parameters: Iterable<Tensor>,
@@ -84,7 +84,7 @@ export function clipGradNorm(
   return total;
 }
 
-// modules/08_training/training_dev.ts, cell 11 (line 318)
+// modules/08_training/training_dev.ts, cell 11 (line 292)
 /** Options of one training epoch. */
 export interface TrainEpochOptions {
   /** Clip the gradients to this global norm before each step (no clipping when absent). */
@@ -143,7 +143,7 @@ export function evaluate(model: TrainableModule, batches: Iterable<Batch>, lossF
   }
 }
 
-// modules/08_training/training_dev.ts, cell 14 (line 536)
+// modules/08_training/training_dev.ts, cell 14 (line 510)
 /** The first 8 bytes of every checkpoint file (version 1 of the format). */
 export const CHECKPOINT_MAGIC = "TTCKPT1\n";
 
@@ -236,7 +236,7 @@ export function loadCheckpoint(model: Module, path: string): void {
   }
 }
 
-// modules/08_training/training_dev.ts, cell 17 (line 735)
+// modules/08_training/training_dev.ts, cell 17 (line 709)
 /** The numbers an epoch record holds, which early stopping can watch. */
 export type Metric = "trainLoss" | "trainAccuracy" | "valLoss" | "valAccuracy";
 
@@ -292,7 +292,7 @@ export class EarlyStopping {
   }
 }
 
-// modules/08_training/training_dev.ts, cell 20 (line 829)
+// modules/08_training/training_dev.ts, cell 20 (line 803)
 /** One epoch of `fit`: the numbers, the learning rate used and the time taken. */
 export interface EpochRecord {
   epoch: number;
@@ -374,7 +374,7 @@ export function historyChartSpec(history: TrainingHistory, title = "Training his
   return { title, data: { values: rows }, hconcat: [panel("loss"), panel("accuracy")] };
 }
 
-// modules/08_training/training_dev.ts, cell 22 (line 941)
+// modules/08_training/training_dev.ts, cell 22 (line 915)
 /** Everything `fit` needs besides the model. */
 export interface FitOptions {
   train: Iterable<Batch>;

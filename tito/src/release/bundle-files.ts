@@ -90,7 +90,12 @@ export function copyKitFiles(courseRoot: string, bundle: string): string[] {
   // run on the student's own exported code.
   const milestones = join(courseRoot, "milestones");
   if (existsSync(milestones)) {
-    copyTree(milestones, join(bundle, "milestones"), (r) => /^\d\d_[\w-]+\.ts$/.test(r), copied);
+    copyTree(
+      milestones,
+      join(bundle, "milestones"),
+      (r) => /^\d\d_[\w-]+\.(ts|ipynb)$/.test(r),
+      copied,
+    );
   }
   return copied;
 }
