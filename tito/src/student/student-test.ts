@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseIpynb, type Notebook } from "@tinytorch-ts/core/notebook";
 import { runNotebook, type NotebookRun } from "@tinytorch-ts/core/run";
-import { gradeId, isGradeCell, isSolutionCell } from "../transforms/cells";
+import { gradeId, isGradeCell } from "../transforms/cells";
 import {
   causedBy,
   declaredNames,
