@@ -3,11 +3,10 @@
 // in the middle of a batch.
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { type GradingManifest, SourceError } from "@tinytorch-ts/core";
-import { REPO_ROOT } from "./kernel-session";
+import { KIT_ROOT, type GradingManifest, SourceError } from "@tinytorch-ts/core";
 import { sha256Hex } from "./submission";
 
-export const MANIFEST_DIR = join(REPO_ROOT, "grader", "manifests");
+export const MANIFEST_DIR = join(KIT_ROOT, "grader", "manifests");
 
 export interface LoadedManifest {
   manifest: GradingManifest;

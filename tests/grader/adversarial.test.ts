@@ -5,7 +5,8 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { gradeSubmission, REPO_ROOT } from "../../grader/src/grade-submission";
+import { KIT_ROOT } from "../../core/src/course-root";
+import { gradeSubmission } from "../../grader/src/grade-submission";
 import type { SubmissionResult } from "../../grader/src/types";
 import { FIXTURES, GOOD, HIDDEN_SNIPPETS, loadFixtureManifest, studentNotebook } from "./helpers";
 import type { StudentEdits } from "./helpers";
@@ -52,9 +53,9 @@ test("the untouched student notebook earns nothing", async () => {
 test("reading the module source, the manifest or the repository from a solution cell fails", async () => {
   const targets = [
     join(FIXTURES, "90_fixture.json"),
-    join(REPO_ROOT, "modules"),
-    join(REPO_ROOT, "package.json"),
-    join(REPO_ROOT, "grader", "manifests"),
+    join(KIT_ROOT, "modules"),
+    join(KIT_ROOT, "package.json"),
+    join(KIT_ROOT, "grader", "manifests"),
   ].filter((p) => existsSync(p));
   assert.ok(targets.length >= 3, "the targets exist outside the sandbox");
   const double = `const fs = require("fs");

@@ -2,8 +2,7 @@
 // the bundle has no tsconfig.base.json), the kit support code, and the student commands of tito.
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
-import { writeFileAtomic } from "@tinytorch-ts/core";
-import { KIT_ROOT } from "../student/compile-package";
+import { KIT_ROOT, writeFileAtomic } from "@tinytorch-ts/core";
 
 /** The commands a student gets; everything else in tito/src/commands stays with instructors. */
 export const STUDENT_COMMANDS = ["export", "test", "status"];
@@ -63,7 +62,8 @@ function copyTree(
 function keepToolFile(rel: string): boolean {
   const top = rel.split("/")[0] ?? "";
   if (INSTRUCTOR_DIRS.includes(top)) return false;
-  const cmd = /^commands\/([^/]+)\.ts$/.exec(rel);
+  // commands/NAME.ts and its option table commands/NAME.args.ts
+  const cmd = /^commands\/([^/.]+)(\.args)?\.ts$/.exec(rel);
   if (cmd) return STUDENT_COMMANDS.includes(cmd[1] ?? "");
   return true;
 }
