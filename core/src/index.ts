@@ -7,3 +7,4 @@ export type * from "./manifest-types";
 export { DEFAULT_GRADING_LIMITS, type GradingLimits } from "./grading-limits";
 export * from "./args";
 export { KIT_ROOT, findCourseRoot } from "./course-root";
+export { cellChecksum, type ChecksummedCell, type ChecksummedFlags } from "./checksum";
