@@ -95,6 +95,10 @@ export function writePackageMetadata(courseRoot: string, bundle: string): void {
   const kitPkg = readJson(join(KIT_ROOT, "package.json"));
   const titoPkg = readJson(join(KIT_ROOT, "tito", "package.json"));
   const corePkg = readJson(join(KIT_ROOT, "core", "package.json"));
+  // The grader stays with instructors: the bundle's tito depends on what the bundle ships.
+  const titoDeps = Object.entries((titoPkg.dependencies ?? {}) as Record<string, string>).filter(
+    ([name]) => name !== "@tinytorch-ts/grader",
+  );
   const pkgJsonPath = existsSync(join(courseRoot, "tinytorch-ts", "package.json"))
     ? join(courseRoot, "tinytorch-ts", "package.json")
     : join(KIT_ROOT, "tinytorch-ts", "package.json");
@@ -116,8 +120,7 @@ export function writePackageMetadata(courseRoot: string, bundle: string): void {
       {
         ...titoPkg,
         description: "The student commands of the course: export, test, status.",
-        // The grader stays with instructors: the bundle's tito depends on the core alone.
-        dependencies: { [String(corePkg.name)]: String(corePkg.version) },
+        dependencies: Object.fromEntries(titoDeps),
       },
       null,
       2,
