@@ -26,6 +26,22 @@ export default tseslint.config(
     },
   },
   {
+    // Workspace packages import each other by package name and through its entries, never by a
+    // path into another package (tests/core/dependencies.test.ts also checks the direction).
+    files: ["core/src/**/*.ts", "tito/src/**/*.ts", "grader/src/**/*.ts"],
+    rules: {
+      "@typescript-eslint/no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            { group: ["../../*"], message: "import another workspace package by its name" },
+            { group: ["@tinytorch-ts/*/src/*"], message: "import a package through its entries" },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ["**/*.js", "**/*.cjs"],
     languageOptions: {
       sourceType: "commonjs",

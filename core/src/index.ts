@@ -4,4 +4,7 @@
 export { SourceError, isSourceError } from "./errors";
 export { writeFileAtomic } from "./atomic";
 export type * from "./manifest-types";
-export { parseArgs, numberOption, UsageError, type ParsedArgs } from "./args";
+export { DEFAULT_GRADING_LIMITS, type GradingLimits } from "./grading-limits";
+export * from "./args";
+export { KIT_ROOT, findCourseRoot } from "./course-root";
+export { cellChecksum, type ChecksummedCell, type ChecksummedFlags } from "./checksum";

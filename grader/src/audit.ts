@@ -4,8 +4,9 @@
 // is 0 points for every module.
 import { existsSync, readFileSync } from "node:fs";
 import { basename, join } from "node:path";
+import { KIT_ROOT } from "@tinytorch-ts/core";
 import { gradeSubmission } from "./grade-submission";
-import { REPO_ROOT, type SessionOptions } from "./kernel-session";
+import type { SessionOptions } from "./kernel-session";
 import { readManifest } from "./manifest-store";
 import type { TestResult } from "./types";
 
@@ -23,7 +24,7 @@ export interface ModuleAudit {
 
 export function studentNotebookPath(
   module: string,
-  notebooksDir = join(REPO_ROOT, "notebooks"),
+  notebooksDir = join(KIT_ROOT, "notebooks"),
 ): string {
   // prettier-ignore
   return join(notebooksDir, `${module}.ipynb`);

@@ -23,8 +23,6 @@ import { clipText, hiddenFragments, redact } from "./sanitize";
 import { parseSubmission, sha256Hex } from "./submission";
 import type { SubmissionResult, TestResult, TestStatus } from "./types";
 
-export { REPO_ROOT } from "./kernel-session";
-
 export interface GradeOptions extends SessionOptions {
   student?: string;
   /** sha256 of the manifest file, when the caller read it from disk. */

@@ -6,8 +6,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import JSZip from "jszip";
-import { type GradingManifest, writeFileAtomic } from "@tinytorch-ts/core";
-import { REPO_ROOT } from "./kernel-session";
+import { KIT_ROOT, type GradingManifest, writeFileAtomic } from "@tinytorch-ts/core";
 import { allowedPackageFiles } from "./scratch";
 
 export const SETUP_SH = `#!/usr/bin/env bash
@@ -57,7 +56,7 @@ const FIXED_DATE = new Date("2020-01-01T00:00:00Z");
 export async function buildGradescopeZip(
   manifest: GradingManifest,
   manifestPath: string,
-  repoRoot = REPO_ROOT,
+  repoRoot = KIT_ROOT,
 ): Promise<Uint8Array> {
   const zip = new JSZip();
   const manifestName = `${manifest.module}.json`;

@@ -5,7 +5,6 @@ export {
   prepareKernel,
   DEFAULT_LIMITS,
   GraderSetupError,
-  REPO_ROOT,
   type KernelLimits,
   type PreparedKernel,
   type SessionOptions,

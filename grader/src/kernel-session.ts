@@ -2,8 +2,14 @@
 // kernel in the sandbox, and the preamble already run (which also warms up the TypeScript
 // compiler). Nothing in it depends on the student, so a batch prepares the next kernel while the
 // current submission runs; each kernel still serves exactly one submission.
+import { existsSync, rmSync } from "node:fs";
 import { resolve } from "node:path";
-import type { GradingManifest } from "@tinytorch-ts/core";
+import {
+  DEFAULT_GRADING_LIMITS,
+  KIT_ROOT,
+  type GradingLimits,
+  type GradingManifest,
+} from "@tinytorch-ts/core";
 import { KernelClient } from "@tinytorch-ts/core/kernel";
 import { makeKeys, preambleCode, type GradingKeys } from "./instrument";
 import {
@@ -23,28 +29,9 @@ import {
   type Scratch,
 } from "./scratch";
 
-export const REPO_ROOT = resolve(__dirname, "..", "..");
-
-export interface KernelLimits {
-  /** Per-cell time limit (default 30 s). */
-  cellTimeoutMs: number;
-  /** Whole-notebook time limit (default 5 min). */
-  notebookTimeoutMs: number;
-  /** Output kept per cell (default 1 MiB). */
-  outputLimitBytes: number;
-  /** V8 heap cap in MiB (default 1024); data/address-space rlimits follow from it. */
-  memoryMb: number;
-  /** RLIMIT_NPROC for the sandbox user (default 256; only with a sandbox user). */
-  maxProcesses: number;
-}
-
-export const DEFAULT_LIMITS: KernelLimits = {
-  cellTimeoutMs: 30_000,
-  notebookTimeoutMs: 300_000,
-  outputLimitBytes: 1024 * 1024,
-  memoryMb: 1024,
-  maxProcesses: 256,
-};
+// The grading limits are part of the core contract: the CLI shows and overrides the same values.
+export type KernelLimits = GradingLimits;
+export const DEFAULT_LIMITS: Readonly<KernelLimits> = DEFAULT_GRADING_LIMITS;
 
 export interface SessionOptions extends Partial<KernelLimits> {
   /** Confine the kernel (default true; TITO_SANDBOX=off also disables it). */
@@ -89,7 +76,7 @@ export async function prepareKernel(
   opts: SessionOptions = {},
 ): Promise<PreparedKernel> {
   const limits = { ...DEFAULT_LIMITS, ...opts };
-  const repoRoot = opts.repoRoot ?? REPO_ROOT;
+  const repoRoot = opts.repoRoot ?? KIT_ROOT;
   const ownRoot = opts.scratchRoot === undefined;
   const scratchRoot = opts.scratchRoot ?? makeScratchRoot();
   const sandboxOn = opts.sandbox !== false && process.env.TITO_SANDBOX !== "off";

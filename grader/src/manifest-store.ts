@@ -3,11 +3,10 @@
 // in the middle of a batch.
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { type GradingManifest, SourceError } from "@tinytorch-ts/core";
-import { REPO_ROOT } from "./kernel-session";
+import { cellChecksum, KIT_ROOT, type GradingManifest, SourceError } from "@tinytorch-ts/core";
 import { sha256Hex } from "./submission";
 
-export const MANIFEST_DIR = join(REPO_ROOT, "grader", "manifests");
+export const MANIFEST_DIR = join(KIT_ROOT, "grader", "manifests");
 
 export interface LoadedManifest {
   manifest: GradingManifest;
@@ -45,6 +44,13 @@ export function readManifest(path: string): LoadedManifest {
     check(typeof c.studentSource === "string" && typeof c.gradingSource === "string", path, `cell ${i} lacks its sources`); // prettier-ignore
     if (c.role === "grade" || c.role === "solution") {
       check(typeof c.grade_id === "string", path, `${c.role} cell ${i} has no grade_id`);
+    }
+    if (c.checksum !== undefined) {
+      // Recomputed, so that a hand-edited manifest is refused here rather than reported as
+      // tampering in every student's untouched cell.
+      const metadata = c.metadata && typeof c.metadata === "object" ? c.metadata : {};
+      const ok = cellChecksum({ cell_type: c.cell_type, source: c.studentSource, metadata }) === c.checksum; // prettier-ignore
+      check(ok, path, `cell ${i} ("${c.grade_id ?? c.id}"): its checksum does not match its source or grading flags; rebuild the manifest (npm run build)`); // prettier-ignore
     }
   });
   return { manifest: m, path, hash: sha256Hex(text) };

@@ -4,7 +4,7 @@
 // an edited, moved, retyped or deleted test cell changes nothing about what runs; the edits are
 // only reported, so the student learns why their notebook and the grade disagree.
 import type { CellType } from "@tinytorch-ts/core/notebook";
-import type { GradingManifest, ManifestCellRole } from "@tinytorch-ts/core";
+import { cellChecksum, type GradingManifest, type ManifestCellRole } from "@tinytorch-ts/core";
 import type { StudentCell, TamperNote } from "./types";
 import { normaliseNewlines, type SubmittedCell } from "./submission";
 
@@ -134,18 +134,33 @@ export function reconstruct(manifest: GradingManifest, submitted: SubmittedCell[
           message: `${what} "${label}" is missing from the notebook; the original was restored`,
         });
       } else {
-        if (normaliseNewlines(m.studentSource) !== match.source) {
+        // As nbgrader does, the checksum is recomputed from the cell as submitted (type,
+        // source, grading flags), whatever checksum its metadata claims, and compared with the
+        // manifest's. The manifest's own checksums were verified when it was loaded.
+        const edited = normaliseNewlines(m.studentSource) !== match.source;
+        const recomputed = cellChecksum({
+          cell_type: match.cellType,
+          source: match.source,
+          metadata: { nbgrader: match.flags },
+        });
+        const intact = m.checksum === undefined ? !edited : recomputed === m.checksum;
+        if (edited) {
           tampering.push({
             kind: m.role === "grade" ? "edited-test-cell" : "edited-locked-cell",
             cell: label,
             message: `${what} "${label}" was edited; the original was restored and graded`,
           });
-        }
-        if (m.checksum !== undefined && match.checksum !== m.checksum) {
+        } else if (!intact && match.cellType === m.cell_type) {
           tampering.push({
             kind: "checksum-mismatch",
             cell: label,
             message: `the grading metadata of ${what} "${label}" was changed; the original was used`,
+          });
+        } else if (intact && m.checksum !== undefined && match.checksum !== m.checksum) {
+          tampering.push({
+            kind: "checksum-mismatch",
+            cell: label,
+            message: `the checksum of ${what} "${label}" was changed; the original was used`,
           });
         }
       }

@@ -3,7 +3,7 @@
 // must earn full marks (the benchmark grades copies of it; a test checks the full score).
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { type GradingManifest, SourceError } from "@tinytorch-ts/core";
+import { KIT_ROOT, type GradingManifest, SourceError } from "@tinytorch-ts/core";
 import {
   writeIpynb,
   stripDirectives,
@@ -11,12 +11,11 @@ import {
   type Cell,
   type Notebook,
 } from "@tinytorch-ts/core/notebook";
-import { REPO_ROOT } from "./kernel-session";
 
 /** Solution sources by grade_id, read from the module's percent-format source. */
 export function referenceSolutions(
   manifest: GradingManifest,
-  repoRoot = REPO_ROOT,
+  repoRoot = KIT_ROOT,
 ): Map<string, string> {
   // prettier-ignore
   const file = join(repoRoot, manifest.sourceFile);
@@ -32,7 +31,7 @@ export function referenceSolutions(
 }
 
 /** The module's student notebook with the reference solutions filled in, as .ipynb text. */
-export function referenceNotebook(manifest: GradingManifest, repoRoot = REPO_ROOT): string {
+export function referenceNotebook(manifest: GradingManifest, repoRoot = KIT_ROOT): string {
   const solutions = referenceSolutions(manifest, repoRoot);
   const cells: Cell[] = manifest.cells.map((c) => {
     let source = c.studentSource;

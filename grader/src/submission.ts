@@ -3,6 +3,7 @@
 // only each cell's type, source and nbgrader metadata, so it reads just those and never throws:
 // a file it cannot use becomes a rejection with a reason the student can act on.
 import { createHash } from "node:crypto";
+import type { ChecksummedFlags } from "@tinytorch-ts/core";
 
 export interface SubmittedCell {
   /** Position in the submitted notebook. */
@@ -13,6 +14,8 @@ export interface SubmittedCell {
   id?: string;
   gradeId?: string;
   checksum?: string;
+  /** The nbgrader flags the cell checksum covers, as submitted (recomputed by reconstruct). */
+  flags: ChecksummedFlags;
 }
 
 export type ParsedSubmission =
@@ -34,6 +37,15 @@ function joinSource(source: unknown): string | undefined {
 
 export function normaliseNewlines(text: string): string {
   return text.replace(/\r\n?/g, "\n");
+}
+
+/** Only the keys a checksum covers, whatever their (untrusted) values. */
+function checksummedFlags(nbgrader: Record<string, unknown>): ChecksummedFlags {
+  const flags: ChecksummedFlags = {};
+  for (const key of ["grade_id", "grade", "solution", "locked", "points"] as const) {
+    if (key in nbgrader) flags[key] = nbgrader[key];
+  }
+  return flags;
 }
 
 export function parseSubmission(text: string): ParsedSubmission {
@@ -64,6 +76,7 @@ export function parseSubmission(text: string): ParsedSubmission {
       position,
       cellType: raw.cell_type,
       source: normaliseNewlines(source),
+      flags: checksummedFlags(nbgrader),
     };
     if (typeof raw.id === "string") cell.id = raw.id;
     if (typeof nbgrader.grade_id === "string") cell.gradeId = nbgrader.grade_id;

@@ -5,7 +5,7 @@ import * as assert from "uvu/assert";
 import { buildCourse } from "../../tito/src/build/build-course";
 import type { GradingManifest } from "../../core/src/manifest-types";
 import { parseIpynb } from "../../core/src/notebook/ipynb";
-import { cellChecksum } from "../../tito/src/transforms/checksum";
+import { cellChecksum } from "../../core/src/checksum";
 import { makeFixtureRoot, snapshotTree } from "./fixture-root";
 
 const SECRETS = [

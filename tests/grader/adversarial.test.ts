@@ -7,7 +7,8 @@ import { dirname, join } from "node:path";
 import { deflateSync } from "node:zlib";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { gradeSubmission, REPO_ROOT, type GradeOptions } from "../../grader/src/grade-submission";
+import { KIT_ROOT } from "../../core/src/course-root";
+import { gradeSubmission, type GradeOptions } from "../../grader/src/grade-submission";
 import { SCRATCH_BYTES, SCRATCH_INODES } from "../../grader/src/sandbox";
 import type { SubmissionResult } from "../../grader/src/types";
 import {
@@ -68,9 +69,9 @@ test("the untouched student notebook earns nothing", async () => {
 test("reading the module source, the manifest or the repository from a solution cell fails", async () => {
   const targets = [
     join(FIXTURES, "90_fixture.json"),
-    join(REPO_ROOT, "modules"),
-    join(REPO_ROOT, "package.json"),
-    join(REPO_ROOT, "grader", "manifests"),
+    join(KIT_ROOT, "modules"),
+    join(KIT_ROOT, "package.json"),
+    join(KIT_ROOT, "grader", "manifests"),
   ].filter((p) => existsSync(p));
   assert.ok(targets.length >= 3, "the targets exist outside the sandbox");
   const double = `const fs = require("fs");
@@ -410,10 +411,10 @@ test("class 4: nothing a kernel writes outlives it or reaches the next kernel", 
 });
 
 test("class 5: no other checkout, manifest or host directory is reachable", async () => {
-  const work = dirname(REPO_ROOT);
+  const work = dirname(KIT_ROOT);
   const targets = [
-    "/work/main", "/work/main/grader/manifests/01_tensor.json", join(work, "h11b"), join(REPO_ROOT, "grader", "manifests"),
-    join(REPO_ROOT, "modules"), "/proc/1/root/work", "/proc/self/root/work/main", "/home", "/root", "/etc/passwd", "/run/lock",
+    "/work/main", "/work/main/grader/manifests/01_tensor.json", join(work, "h11b"), join(KIT_ROOT, "grader", "manifests"),
+    join(KIT_ROOT, "modules"), "/proc/1/root/work", "/proc/self/root/work/main", "/home", "/root", "/etc/passwd", "/run/lock",
     "/dev/shm", "/var/tmp", "/sys", "/tmp/../work/main",
   ]; // prettier-ignore
   const r = await grade({ sources: { ...WRONG, double: otherCheckouts(targets) } });

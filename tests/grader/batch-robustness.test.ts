@@ -12,7 +12,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { findSubmissions, gradeBatch, resultsPath } from "../../grader/src/batch";
 import { Gradebook } from "../../grader/src/gradebook";
-import { REPO_ROOT } from "../../grader/src/grade-submission";
+import { KIT_ROOT } from "../../core/src/course-root";
 import { GraderSetupError, prepareKernel } from "../../grader/src/kernel-session";
 import { resetSandboxProbe, SCRATCH_BYTES } from "../../grader/src/sandbox";
 import { removeQuietly } from "../../grader/src/scratch";
@@ -121,8 +121,8 @@ test("the kernels of a grader that is SIGKILLed die with it, the pre-started one
   const scratchRoot = join(work, "killed");
   mkdirSync(scratchRoot, { mode: 0o711 });
   const script = `
-const { prepareKernel } = require(${JSON.stringify(join(REPO_ROOT, "grader/src/kernel-session.ts"))});
-const { loadFixtureManifest } = require(${JSON.stringify(join(REPO_ROOT, "tests/grader/helpers.ts"))});
+const { prepareKernel } = require(${JSON.stringify(join(KIT_ROOT, "grader/src/kernel-session.ts"))});
+const { loadFixtureManifest } = require(${JSON.stringify(join(KIT_ROOT, "tests/grader/helpers.ts"))});
 const m = loadFixtureManifest();
 const opts = { scratchRoot: ${JSON.stringify(scratchRoot)}, memoryMb: 256 };
 Promise.all([prepareKernel(m, opts), prepareKernel(m, opts)]).then(() => {
@@ -130,7 +130,7 @@ Promise.all([prepareKernel(m, opts), prepareKernel(m, opts)]).then(() => {
   setInterval(() => {}, 1000);
 });`;
   const child = spawn(process.execPath, ["--require", "tsx/cjs", "-e", script], {
-    cwd: REPO_ROOT,
+    cwd: KIT_ROOT,
     stdio: ["ignore", "pipe", "inherit"],
   });
   await new Promise<void>((resolve, reject) => {

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { REPO_ROOT } from "../../grader/src/kernel-session";
+import { KIT_ROOT } from "../../core/src/course-root";
 import { FIXTURES, GOOD, loadFixtureManifest, studentNotebook } from "./helpers";
 
 const manifest = loadFixtureManifest();
@@ -16,7 +16,7 @@ const subs = join(work, "subs");
 const out = join(work, "grades");
 
 function tito(...args: string[]) {
-  return spawnSync("node", [join(REPO_ROOT, "tito", "bin", "tito.js"), ...args], {
+  return spawnSync("node", [join(KIT_ROOT, "tito", "bin", "tito.js"), ...args], {
     cwd: work,
     encoding: "utf8",
     timeout: 300_000,

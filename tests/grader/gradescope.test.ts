@@ -11,7 +11,7 @@ import JSZip from "jszip";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { buildGradescopeZip } from "../../grader/src/gradescope-bundle";
-import { REPO_ROOT } from "../../grader/src/kernel-session";
+import { KIT_ROOT } from "../../core/src/course-root";
 import { FIXTURES, GOOD, HIDDEN_SNIPPETS, loadFixtureManifest, studentNotebook } from "./helpers";
 
 const manifest = loadFixtureManifest();
@@ -29,7 +29,7 @@ async function unpack(): Promise<string> {
     writeFileSync(out, await entry.async("uint8array"));
     if (entry.unixPermissions && Number(entry.unixPermissions) & 0o100) chmodSync(out, 0o755);
   }
-  symlinkSync(join(REPO_ROOT, "node_modules"), join(root, "source", "node_modules"), "dir");
+  symlinkSync(join(KIT_ROOT, "node_modules"), join(root, "source", "node_modules"), "dir");
   mkdirSync(join(root, "submission"));
   mkdirSync(join(root, "results"));
   return root;

@@ -102,6 +102,51 @@ test("changed grading metadata (checksum) is reported", () => {
   assert.is(r.cells.find((c) => c.gradeId === "test-unit-triple")?.points, 3);
 });
 
+/** The submission with `edit` applied to the nbgrader metadata of one cell. */
+function withFlags(gradeId: string, edit: (nbgrader: Record<string, unknown>) => void) {
+  const nb = JSON.parse(studentNotebook(manifest));
+  const cell = nb.cells.find(
+    (c: { metadata: { nbgrader?: { grade_id?: string } } }) =>
+      c.metadata.nbgrader?.grade_id === gradeId,
+  );
+  const nbgrader = { ...cell.metadata.nbgrader };
+  edit(nbgrader);
+  cell.metadata = { ...cell.metadata, nbgrader };
+  const parsed = parseSubmission(JSON.stringify(nb));
+  if (!parsed.ok) throw new Error(parsed.reason);
+  return reconstruct(manifest, parsed.cells).tampering.map((t) => `${t.kind}:${t.cell}`);
+}
+
+test("a locked cell edited in the source but with its checksum left unchanged is reported", () => {
+  // The submitted cell still carries the released checksum; recomputing it from the cell's
+  // source shows the edit.
+  const edits = { sources: { "provided-input": "const input = 1000;" } };
+  assert.equal(
+    reconstruct(manifest, cellsOf(edits)).tampering.map((t) => `${t.kind}:${t.cell}`),
+    ["edited-locked-cell:provided-input"],
+  );
+});
+
+test("grading flags changed with the checksum left unchanged are reported (recomputed)", () => {
+  assert.equal(
+    withFlags("test-unit-triple", (f) => (f.points = 100)),
+    ["checksum-mismatch:test-unit-triple"],
+  );
+  assert.equal(
+    withFlags("provided-input", (f) => (f.locked = false)),
+    ["checksum-mismatch:provided-input"],
+  );
+  assert.equal(
+    withFlags("test-unit-double", (f) => (f.grade = false)),
+    ["checksum-mismatch:test-unit-double"],
+  );
+  // Keys the checksum does not cover change nothing.
+  assert.equal(
+    withFlags("test-unit-double", (f) => (f.schema_version = 4)),
+    [],
+  );
+});
+
 test("reordered cells are graded in manifest order and reported", () => {
   const r = reconstruct(manifest, cellsOf({ reverse: true }));
   assert.equal(

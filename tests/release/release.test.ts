@@ -55,6 +55,9 @@ test("the bundle has notebooks, a compiled stub package and the student commands
     "tito/src/commands/export.ts",
     "tito/src/commands/test.ts",
     "tito/src/commands/status.ts",
+    "tito/src/commands/test.args.ts",
+    "core/package.json",
+    "core/src/kernel/client.ts",
     "README.md",
     "package.json",
     ".tito/course.json",
@@ -69,6 +72,13 @@ test("the bundle has notebooks, a compiled stub package and the student commands
   ]) {
     assert.not.ok(existsSync(join(out, f)), `instructor file shipped: ${f}`);
   }
+  // The bundle's tito depends on the core it ships, never on the grader it does not.
+  const bundleTito = JSON.parse(readFileSync(join(out, "tito/package.json"), "utf8"));
+  assert.ok(bundleTito.dependencies["@tinytorch-ts/core"]);
+  assert.not.ok(bundleTito.dependencies["@tinytorch-ts/grader"]);
+  assert.ok(
+    JSON.parse(readFileSync(join(out, "package.json"), "utf8")).workspaces.includes("core"),
+  );
   const js = readFileSync(join(out, "tinytorch-ts/dist/core/alpha.js"), "utf8");
   assert.ok(js.includes('throw new Error("Not implemented: double")'));
   // Installable with npm ci: the kit's overrides, and a lock for exactly these dependencies.

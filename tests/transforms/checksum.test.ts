@@ -1,6 +1,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { addChecksums, cellChecksum } from "../../tito/src/transforms/checksum";
+import { cellChecksum } from "../../core/src/checksum";
+import { addChecksums } from "../../tito/src/transforms/checksum";
 import { code, grade, markdown, notebook, readOnly, snapshot, solution } from "./make-notebook";
 
 test("locked and grade cells get a sha256; solution and plain cells do not", () => {

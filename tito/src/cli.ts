@@ -1,45 +1,27 @@
-// `tito`: one entry point, one file per command under ./commands. Each command module exports
-// `run(args)` and a one-line `summary`; they are loaded lazily so that `tito convert` does not
-// pay for loading the kernel client or the grader.
+// `tito`: one entry point, one file per command under ./commands. `commands/NAME.ts` exports
+// `run(args)`; `commands/NAME.args.ts` holds its option table (which is also its help). The
+// summaries are a static table (command-table.ts), so `tito --help` loads no command, and
+// `tito NAME --help` loads only the option table: neither pays for the kernel client or grader.
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { isSourceError } from "@tinytorch-ts/core";
+import { COMMANDS } from "./command-table";
+import { formatHelp, isSourceError, wantsHelp, type CommandSpec, type OptionTable } from "@tinytorch-ts/core"; // prettier-ignore
 
 export interface Command {
-  summary: string;
   run(args: string[]): Promise<number>;
 }
 
-const COMMANDS = [
-  "convert",
-  "build",
-  "run",
-  "test",
-  "export",
-  "status",
-  "release",
-  "audit",
-  "grade",
-  "gradebook",
-  "gradescope",
-  "milestone",
-  "setup",
-  "notebook",
-  "doctor",
-] as const;
-
-function load(name: string): Command | undefined {
-  const file = join(__dirname, "commands", `${name}.ts`);
-  if (!existsSync(file)) return undefined;
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return require(file) as Command;
+/** A command ships when its file does: a student bundle has only the student commands. */
+function commandFile(name: string, suffix = ""): string | undefined {
+  if (!Object.hasOwn(COMMANDS, name)) return undefined;
+  const file = join(__dirname, "commands", `${name}${suffix}.ts`);
+  return existsSync(file) ? file : undefined;
 }
 
 function usage(): string {
   const lines = ["usage: tito <command> [options]", "", "commands:"];
-  for (const name of COMMANDS) {
-    const cmd = load(name);
-    if (cmd) lines.push(`  ${name.padEnd(11)} ${cmd.summary}`);
+  for (const [name, summary] of Object.entries(COMMANDS)) {
+    if (commandFile(name)) lines.push(`  ${name.padEnd(11)} ${summary}`);
   }
   lines.push("", "Run `tito <command> --help` for a command's options.");
   return lines.join("\n");
@@ -48,15 +30,24 @@ function usage(): string {
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === "--help" || name === "-h" || name === "help") {
-    console.log(usage());
+    if (name) console.log(usage());
+    else console.error(usage());
     return name ? 0 : 2;
   }
-  const cmd = (COMMANDS as readonly string[]).includes(name) ? load(name) : undefined;
-  if (!cmd) {
+  const file = commandFile(name);
+  if (!file) {
     console.error(`tito: unknown command '${name}'\n\n${usage()}`);
     return 2;
   }
-  return cmd.run(rest);
+  const specFile = commandFile(name, ".args");
+  if (specFile && wantsHelp(rest)) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { spec } = require(specFile) as { spec: CommandSpec<OptionTable> };
+    console.log(formatHelp(spec));
+    return 0;
+  }
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require(file) as Command).run(rest);
 }
 
 main(process.argv.slice(2)).then(

@@ -2,4 +2,4 @@
 // kernels (pool.ts).
 export { runNotebook, checkRunnable, type RunOptions, type NotebookRun } from "./runner";
 export { KernelPool, BatchError, runNotebooks, startLimited, type BatchOptions } from "./pool";
-export { DEFAULT_CELL_TIMEOUT_MS, DEFAULT_OUTPUT_LIMIT, seconds, parseSeconds } from "./limits";
+export { DEFAULT_CELL_TIMEOUT_MS, DEFAULT_OUTPUT_LIMIT, seconds } from "./limits";

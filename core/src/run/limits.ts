@@ -10,10 +10,3 @@ export const DEFAULT_OUTPUT_LIMIT = DEFAULT_OUTPUT_LIMIT_BYTES;
 export function seconds(ms: number): string {
   return `${+(ms / 1000).toFixed(1)} s`;
 }
-
-/** Parses a user's `--timeout` value in seconds; undefined when it is not a positive number. */
-export function parseSeconds(text: string | undefined): number | undefined {
-  if (text === undefined || !/^\d+(\.\d+)?$/.test(text.trim())) return undefined;
-  const s = Number(text);
-  return s > 0 ? Math.round(s * 1000) : undefined;
-}

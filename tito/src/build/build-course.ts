@@ -3,12 +3,12 @@
 // order between modules) is wrong, nothing is written and the previous outputs stay untouched.
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { SourceError } from "@tinytorch-ts/core";
+import { findCourseRoot, SourceError } from "@tinytorch-ts/core";
 import { checkImports } from "../export/import-check";
 import { renderIndex } from "../export/package-file";
 import type { Tier } from "../transforms/strip-solutions";
 import { cacheKey, readCached, writeCached } from "./cache";
-import { findRoot, listModules, type ModuleInfo } from "./discover";
+import { listModules, type ModuleInfo } from "./discover";
 import { buildModule, type ModuleResult } from "./module-build";
 import { applyOutputs, diffOutputs, type OutputDiff } from "./outputs";
 
@@ -93,7 +93,7 @@ export function expectedOutputs(results: ModuleResult[]): Map<string, string> {
 }
 
 export async function buildCourse(options: BuildOptions = {}): Promise<BuildReport> {
-  const root = options.root ?? findRoot();
+  const root = options.root ?? findCourseRoot();
   const tier = options.tier ?? "default";
   const check = options.check ?? false;
   const useCache = options.cache ?? !check;

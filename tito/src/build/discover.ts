@@ -1,7 +1,7 @@
-// Where things are: the repository root (given, or found from the working directory) and the
-// module sources under it, `modules/NN_name/name_dev.ts`, in course order.
+// The module sources of a course, `modules/NN_name/name_dev.ts`, in course order. The course
+// root itself is found by `findCourseRoot` in @tinytorch-ts/core.
 import { existsSync, readdirSync, statSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { join } from "node:path";
 import { SourceError } from "@tinytorch-ts/core";
 
 export interface ModuleInfo {
@@ -16,21 +16,6 @@ export interface ModuleInfo {
 }
 
 const MODULE_DIR = /^(\d{2})_([a-z0-9_]+)$/;
-
-/** The nearest directory at or above `from` that has both modules/ and tinytorch-ts/. */
-export function findRoot(from: string = process.cwd()): string {
-  let dir = resolve(from);
-  for (;;) {
-    if (existsSync(join(dir, "modules")) && existsSync(join(dir, "tinytorch-ts"))) return dir;
-    const up = dirname(dir);
-    if (up === dir) {
-      throw new Error(
-        `no course repository (a directory with modules/ and tinytorch-ts/) at or above ${from}`,
-      );
-    }
-    dir = up;
-  }
-}
 
 /**
  * Every module source, ordered by number. A module directory without a `*_dev.ts` file yet is

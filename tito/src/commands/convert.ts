@@ -2,7 +2,7 @@
 // The output is computed in full before anything is written, and written atomically, so bad
 // input leaves no partial file and never destroys an existing one.
 import { existsSync, readFileSync } from "node:fs";
-import { writeFileAtomic, isSourceError } from "@tinytorch-ts/core";
+import { writeFileAtomic, isSourceError, runCommand, UsageError } from "@tinytorch-ts/core";
 import {
   decodeUtf8,
   parseIpynb,
@@ -13,18 +13,7 @@ import {
   kindOfPath,
   type SourceKind,
 } from "@tinytorch-ts/core/notebook";
-
-export const summary = "convert a module source .ts <-> .ipynb (jupytext percent format)";
-
-const USAGE = `usage: tito convert <file> [--to ipynb|ts] [--out F] [--check]
-       tito convert --check <file>...
-
-  <file>        a module source (.ts, percent format) or a notebook (.ipynb)
-  --to FORMAT   ipynb or ts (default: the other one); the same format rewrites the file in
-                canonical form
-  --out F       output path (default: the input path with the new extension); '-' for stdout
-  --check       write nothing; verify that .ts -> .ipynb -> .ts is byte-identical and that
-                .ipynb -> .ts -> .ipynb keeps every cell's type, source and metadata`;
+import { spec } from "./convert.args";
 
 /** Convert a text from one format to the other (or rewrite it canonically). */
 export function convertText(text: string, from: SourceKind, to: SourceKind, file: string): string {
@@ -54,52 +43,21 @@ export function convertFile(input: string, opts: ConvertOptions = {}): string {
   return out;
 }
 
-export async function run(args: string[]): Promise<number> {
-  const files: string[] = [];
-  const opts: ConvertOptions = {};
-  let check = false;
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i];
-    if (a === "--help" || a === "-h") {
-      console.log(USAGE);
-      return 0;
-    } else if (a === "--check") check = true;
-    else if (a === "--to" || a.startsWith("--to=")) {
-      const v = a === "--to" ? args[++i] : a.slice(5);
-      if (v !== "ipynb" && v !== "ts") {
-        console.error(`tito convert: --to must be ipynb or ts\n\n${USAGE}`);
-        return 2;
+export function run(args: string[]): Promise<number> {
+  return runCommand(spec, args, ({ values, positionals: files }) => {
+    if (!values.check && files.length > 1) throw new UsageError("convert one file at a time");
+    for (const f of files) {
+      if (!kindOfPath(f)) throw new UsageError(`${f}: expected a .ts or .ipynb file`);
+      if (!existsSync(f)) {
+        console.error(`tito convert: ${f}: no such file`);
+        return 1;
       }
-      opts.to = v;
-    } else if (a === "--out" || a === "-o" || a.startsWith("--out=")) {
-      opts.out = a.startsWith("--out=") ? a.slice(6) : args[++i];
-      if (!opts.out) {
-        console.error(`tito convert: --out needs a path\n\n${USAGE}`);
-        return 2;
-      }
-    } else if (a.startsWith("-") && a !== "-") {
-      console.error(`tito convert: unknown option ${a}\n\n${USAGE}`);
-      return 2;
-    } else files.push(a);
-  }
-  if (files.length === 0 || (!check && files.length > 1)) {
-    console.error(USAGE);
-    return 2;
-  }
-  for (const f of files) {
-    if (!kindOfPath(f)) {
-      console.error(`tito convert: ${f}: expected a .ts or .ipynb file`);
-      return 2;
     }
-    if (!existsSync(f)) {
-      console.error(`tito convert: ${f}: no such file`);
-      return 1;
-    }
-  }
-  if (check) return runCheck(files);
-  const written = convertFile(files[0], opts);
-  if (written !== "-") console.error(`wrote ${written}`);
-  return 0;
+    if (values.check) return runCheck(files);
+    const written = convertFile(files[0], { to: values.to, out: values.out });
+    if (written !== "-") console.error(`wrote ${written}`);
+    return 0;
+  });
 }
 
 function runCheck(files: string[]): number {

@@ -1,20 +1,14 @@
 // `tito export <notebook.ipynb>` (student command)
+import { runCommand } from "@tinytorch-ts/core";
 import { exportStudentNotebook } from "../student/student-export";
+import { spec } from "./export.args";
 
-export const summary = "put your solutions from a notebook into your tinytorch-ts package";
+export function run(args: string[]): Promise<number> {
+  return runCommand(spec, args, ({ positionals }) => exportNotebook(positionals[0] ?? ""));
+}
 
-const HELP = `usage: tito export <notebook.ipynb | NN>
-
-Copies your solution cells (matched by exercise id) into your own tinytorch-ts package and
-recompiles it, so later notebooks import your code. If your code does not compile, the package
-is left unchanged and the errors are listed.`;
-
-export async function run(args: string[]): Promise<number> {
-  if (args.length !== 1 || args[0] === "--help" || args[0] === "-h") {
-    console.log(HELP);
-    return args.length === 1 ? 0 : 2;
-  }
-  const report = await exportStudentNotebook(args[0] ?? "");
+async function exportNotebook(notebook: string): Promise<number> {
+  const report = await exportStudentNotebook(notebook);
   for (const e of report.errors) console.error(e);
   if (!report.ok) {
     console.error(

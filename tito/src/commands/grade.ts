@@ -7,69 +7,32 @@ import {
   readManifest,
   ProgressBar,
 } from "@tinytorch-ts/grader";
-import { numberOption, parseArgs, UsageError } from "@tinytorch-ts/core";
+import { runCommand, UsageError, type OptionValues } from "@tinytorch-ts/core";
+import { spec } from "./grade.args";
 
-export const summary = "grade student notebooks with hidden tests in sandboxed kernels";
-
-const HELP = `usage: tito grade <submissions> --module <NN|name> [options]
-
-<submissions> is a folder with one notebook per student (<student>.ipynb or
-<student>/<module>.ipynb), or a single notebook.
-
-options:
-  --module NN          the module to grade (its manifest in grader/manifests/)
-  --manifest FILE      grade against this manifest file instead
-  --out DIR            where results go (default: grades): gradebook.sqlite,
-                       results/<student>/results.json, feedback/<student>.html
-  --jobs N             submissions graded at once (default 1)
-  --force              grade again even if the submission and manifest are unchanged
-  --cell-timeout S     seconds per cell (default 30)
-  --timeout S          seconds per notebook (default 300)
-  --memory MB          kernel heap cap (default 1024)
-  --no-sandbox         run kernels without namespaces or the sandbox user (not for real grading)
-
-environment:
-  TITO_SANDBOX=no-namespaces   for containers without CAP_SYS_ADMIN: keeps the sandbox user
-                       and the rlimits, runs one kernel at a time (--jobs is ignored), and does
-                       NOT protect files the sandbox user can read, the disk (many files of up
-                       to 64 MiB), the network, or other processes. See docs/grading.md.
-  TITO_SANDBOX=off     no sandbox at all (debugging only)
-
-A rerun skips what is already graded, so an interrupted run continues where it stopped.
-Ctrl-C once: finish the running submissions and stop; twice: stop at once.`;
-
-export async function run(args: string[]): Promise<number> {
-  let p;
-  let limits;
-  try {
-    p = parseArgs(
-      args,
-      ["--module", "--manifest", "--out", "--jobs", "--cell-timeout", "--timeout", "--memory"],
-      ["--force", "--no-sandbox", "--help", "-h"],
-    );
-    if (p.flags.has("--help") || p.flags.has("-h")) {
-      console.log(HELP);
-      return 0;
-    }
-    if (p.positional.length !== 1) throw new UsageError("give one submissions folder or notebook");
-    if (!p.values.has("--module") && !p.values.has("--manifest")) {
+export function run(args: string[]): Promise<number> {
+  return runCommand(spec, args, async ({ values: o, positionals }) => {
+    if (o.module === undefined && o.manifest === undefined) {
       throw new UsageError("--module is required");
     }
-    limits = {
-      jobs: numberOption(p, "--jobs", 1),
-      cellTimeoutMs: numberOption(p, "--cell-timeout", 30) * 1000,
-      notebookTimeoutMs: numberOption(p, "--timeout", 300) * 1000,
-      memoryMb: numberOption(p, "--memory", 1024),
-    };
-  } catch (e) {
-    if (!(e instanceof UsageError)) throw e;
-    console.error(`tito grade: ${e.message}\n\n${HELP}`);
-    return 2;
-  }
-  const manifestFile = p.values.get("--manifest") ?? findManifest(p.values.get("--module") ?? "");
+    return grade(o, positionals[0] ?? "");
+  });
+}
+
+async function grade(
+  p: OptionValues<typeof spec.options>,
+  submissionsArg: string,
+): Promise<number> {
+  const limits = {
+    jobs: p.jobs,
+    cellTimeoutMs: p["cell-timeout"],
+    notebookTimeoutMs: p.timeout,
+    memoryMb: p.memory,
+  };
+  const manifestFile = p.manifest ?? findManifest(p.module ?? "");
   const { manifest, hash } = readManifest(manifestFile);
-  const submissionsPath = resolve(p.positional[0] ?? "");
-  const outDir = resolve(p.values.get("--out") ?? "grades");
+  const submissionsPath = resolve(submissionsArg);
+  const outDir = resolve(p.out);
   const submissions = findSubmissions(submissionsPath, manifest.module);
   if (submissions.length === 0) {
     console.error(`tito grade: no submissions found in ${submissionsPath}`);
@@ -88,8 +51,8 @@ export async function run(args: string[]): Promise<number> {
       outDir,
       manifestHash: hash,
       ...limits,
-      force: p.flags.has("--force"),
-      sandbox: !p.flags.has("--no-sandbox"),
+      force: p.force,
+      sandbox: !p["no-sandbox"],
       hide: [submissionsPath],
       progress,
       stop,

@@ -6,17 +6,8 @@ import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { exerciseOwners, exportAdvice, unexportedModule } from "../student/explain";
 import { findWorkspace, readCourse, readReleasedModule } from "../student/workspace";
-
-export const summary = "run a course milestone (e.g. `tito milestone 01`) and report its result";
-
-const HELP = `usage: tito milestone <NN> | --list
-
-Runs milestones/NN_*.ts, which builds a model from the tinytorch-ts package, prints its report
-and exits 0 when the milestone reaches its target (1 when it does not). Milestones import the
-package by name: in the kit that is the reference build (npm run build first); in a course
-bundle it is your own exported code (npx tito export).
-
-  --list   list the milestones`;
+import { KIT_ROOT, runCommand, UsageError } from "@tinytorch-ts/core";
+import { spec } from "./milestone.args";
 
 interface MilestoneModule {
   title?: string;
@@ -24,8 +15,7 @@ interface MilestoneModule {
     { passed: boolean; report: string } | Promise<{ passed: boolean; report: string }>;
 }
 
-const ROOT = join(__dirname, "..", "..", "..");
-const MILESTONES = join(ROOT, "milestones");
+const MILESTONES = join(KIT_ROOT, "milestones");
 
 /** Milestone files by two-digit number, e.g. "01" -> "01_perceptron.ts". */
 export function findMilestones(dir = MILESTONES): Map<string, string> {
@@ -47,27 +37,26 @@ function load(file: string): MilestoneModule {
   return mod as MilestoneModule;
 }
 
-export async function run(args: string[]): Promise<number> {
-  if (args.includes("--help") || args.includes("-h")) {
-    console.log(HELP);
-    return 0;
-  }
+export function run(args: string[]): Promise<number> {
+  return runCommand(spec, args, ({ values, positionals }) =>
+    milestone(positionals[0], values.list),
+  );
+}
+
+async function milestone(arg: string | undefined, list: boolean): Promise<number> {
   const milestones = findMilestones();
-  if (args.includes("--list")) {
+  if (list) {
     for (const [number, file] of milestones) {
       console.log(`${number}  ${load(file).title ?? file}`);
     }
     return 0;
   }
-  if (args.length !== 1) {
-    console.error(`tito milestone: expected one milestone number\n\n${HELP}`);
-    return 2;
-  }
-  const number = /^\d$/.test(args[0]) ? `0${args[0]}` : args[0];
+  if (arg === undefined) throw new UsageError("expected one milestone number");
+  const number = /^\d$/.test(arg) ? `0${arg}` : arg;
   const file = milestones.get(number);
   if (!file) {
     const known = [...milestones.keys()].join(", ") || "none";
-    console.error(`tito milestone: no milestone '${args[0]}' (available: ${known})`);
+    console.error(`tito milestone: no milestone '${arg}' (available: ${known})`);
     return 2;
   }
   let result: { passed: boolean; report: string };
@@ -86,7 +75,7 @@ export async function run(args: string[]): Promise<number> {
 /** In a student workspace, a stub hit by the milestone names the module to export. */
 function stubAdvice(e: unknown): string | undefined {
   const message = e instanceof Error ? e.message : String(e);
-  const ws = findWorkspace(ROOT);
+  const ws = findWorkspace(KIT_ROOT);
   if (!ws || !/Not implemented: /.test(message)) return undefined;
   const owners = exerciseOwners(readCourse(ws).modules, (m) => readReleasedModule(ws, m));
   const stub = unexportedModule(message, "", owners);

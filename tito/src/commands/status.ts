@@ -1,16 +1,14 @@
 // `tito status` (student command)
+import { runCommand } from "@tinytorch-ts/core";
 import { moduleStatuses, renderStatus } from "../student/student-status";
+import { spec } from "./status.args";
 import { findWorkspace } from "../student/workspace";
 
-export const summary = "show which modules are complete";
+export function run(args: string[]): Promise<number> {
+  return runCommand(spec, args, status);
+}
 
-export async function run(args: string[]): Promise<number> {
-  if (args.includes("--help") || args.includes("-h")) {
-    console.log(
-      "usage: tito status\n\nLists each module: exercises attempted, last `tito test`, export state.",
-    );
-    return 0;
-  }
+function status(): number {
   const ws = findWorkspace();
   if (!ws) {
     console.error(

@@ -1,31 +1,17 @@
 // `tito test <notebook.ipynb | NN>` (student command)
+import { runCommand } from "@tinytorch-ts/core";
 import { exportAdvice } from "../student/explain";
 import { testStudentNotebook } from "../student/student-test";
+import { spec } from "./test.args";
 
-export const summary = "run your notebook with its tests in a fresh kernel and show what passed";
+export function run(args: string[]): Promise<number> {
+  return runCommand(spec, args, ({ values, positionals }) =>
+    test(positionals[0] ?? "", values.timeout),
+  );
+}
 
-const HELP = `usage: tito test <notebook.ipynb | NN> [--timeout <seconds>]
-
-Runs your notebook top to bottom in a fresh TypeScript kernel: your solution cells, and the test
-cells exactly as they were given to you. Prints every test with passed or failed.`;
-
-export async function run(args: string[]): Promise<number> {
-  const positional: string[] = [];
-  let timeoutS = 60;
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i] ?? "";
-    if (a === "--help" || a === "-h") {
-      console.log(HELP);
-      return 0;
-    }
-    if (a === "--timeout") timeoutS = Number(args[++i]);
-    else positional.push(a);
-  }
-  if (positional.length !== 1 || !(timeoutS > 0)) {
-    console.error(HELP);
-    return 2;
-  }
-  const report = await testStudentNotebook(positional[0] ?? "", { cellTimeoutMs: timeoutS * 1000 });
+async function test(notebook: string, cellTimeoutMs: number): Promise<number> {
+  const report = await testStudentNotebook(notebook, { cellTimeoutMs });
   for (const e of report.errors) console.error(e);
   if (report.errors.length > 0) return 1;
   console.log(`${report.module}: ${report.notebook}`);

@@ -3,8 +3,7 @@
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { bundleLockfile, type BundlePackageJson, type Lockfile } from "./bundle-lock";
 import { dirname, join, relative } from "node:path";
-import { writeFileAtomic } from "@tinytorch-ts/core";
-import { KIT_ROOT } from "../student/compile-package";
+import { KIT_ROOT, writeFileAtomic } from "@tinytorch-ts/core";
 
 /** The commands a student gets; everything else in tito/src/commands stays with instructors. */
 export const STUDENT_COMMANDS = [
@@ -78,7 +77,8 @@ function copyTree(
 function keepToolFile(rel: string): boolean {
   const top = rel.split("/")[0] ?? "";
   if (INSTRUCTOR_DIRS.includes(top)) return false;
-  const cmd = /^commands\/([^/]+)\.ts$/.exec(rel);
+  // commands/NAME.ts and its option table commands/NAME.args.ts
+  const cmd = /^commands\/([^/.]+)(\.args)?\.ts$/.exec(rel);
   if (cmd) return STUDENT_COMMANDS.includes(cmd[1] ?? "");
   return true;
 }
@@ -117,6 +117,10 @@ export function writePackageMetadata(courseRoot: string, bundle: string): void {
   const kitPkg = readJson(join(KIT_ROOT, "package.json"));
   const titoPkg = readJson(join(KIT_ROOT, "tito", "package.json"));
   const corePkg = readJson(join(KIT_ROOT, "core", "package.json"));
+  // The grader stays with instructors: the bundle's tito depends on what the bundle ships.
+  const titoDeps = Object.entries((titoPkg.dependencies ?? {}) as Record<string, string>).filter(
+    ([name]) => name !== "@tinytorch-ts/grader",
+  );
   const pkgJsonPath = existsSync(join(courseRoot, "tinytorch-ts", "package.json"))
     ? join(courseRoot, "tinytorch-ts", "package.json")
     : join(KIT_ROOT, "tinytorch-ts", "package.json");
@@ -138,8 +142,7 @@ export function writePackageMetadata(courseRoot: string, bundle: string): void {
       {
         ...titoPkg,
         description: "The student commands of the course: setup, test, export, status, milestone.",
-        // The grader stays with instructors: the bundle's tito depends on the core alone.
-        dependencies: { [String(corePkg.name)]: String(corePkg.version) },
+        dependencies: Object.fromEntries(titoDeps),
       },
       null,
       2,

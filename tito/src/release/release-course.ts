@@ -11,14 +11,14 @@ import {
   symlinkSync,
 } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { writeFileAtomic, SourceError } from "@tinytorch-ts/core";
+import { findCourseRoot, writeFileAtomic, SourceError } from "@tinytorch-ts/core";
 import { writeIpynb, type Notebook } from "@tinytorch-ts/core/notebook";
 import { collectExports } from "../export/collect";
 import { exportNotebook } from "../export/export-notebook";
 import { checkImports, findPackageImports } from "../export/import-check";
 import { renderIndex } from "../export/package-file";
 import { supportPaths } from "../build/build-course";
-import { findRoot, listModules } from "../build/discover";
+import { listModules } from "../build/discover";
 import { parseModule, type CellLine } from "../build/module-build";
 import { runPipeline } from "../build/pipeline";
 import { compilePackage } from "../student/compile-package";
@@ -94,7 +94,7 @@ function replaceable(dir: string): boolean {
 }
 
 export async function releaseCourse(options: ReleaseOptions): Promise<ReleaseReport> {
-  const root = options.root ?? findRoot();
+  const root = options.root ?? findCourseRoot();
   const tier = options.tier ?? "default";
   const skip = options.skipStages ?? [];
   const outDir = resolve(options.outDir);

@@ -3,7 +3,8 @@
 // Everything is read and checked here, before any kernel starts.
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, relative, resolve } from "node:path";
-import { findRoot, listModules } from "../build/discover";
+import { findCourseRoot } from "@tinytorch-ts/core";
+import { listModules } from "../build/discover";
 import { decodeUtf8, parseIpynb, parsePercent, type Notebook } from "@tinytorch-ts/core/notebook";
 import { checkRunnable } from "@tinytorch-ts/core/run";
 
@@ -28,7 +29,7 @@ function readText(path: string, display: string): string {
 function findModule(arg: string): string | undefined {
   let root: string;
   try {
-    root = findRoot(process.cwd());
+    root = findCourseRoot(process.cwd());
   } catch {
     return undefined;
   }

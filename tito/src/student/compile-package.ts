@@ -6,10 +6,8 @@
 import { existsSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import type * as TS from "typescript";
+import { KIT_ROOT } from "@tinytorch-ts/core";
 import { typescript } from "../export/cell-code";
-
-/** Directory holding the node_modules the kit itself runs with. */
-export const KIT_ROOT = resolve(__dirname, "..", "..", "..");
 
 export interface CompileResult {
   ok: boolean;

@@ -1,0 +1,96 @@
+// Dependencies point one way: core <- grader <- tito (and core <- tito). Each workspace package
+// imports another only by its package name, only through what that package exports, and
+// declares every package it imports (workspace or npm) in its package.json. No relative import
+// leaves its package.
+import { builtinModules } from "node:module";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { dirname, join, normalize, relative } from "node:path";
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+
+const KIT = join(__dirname, "..", "..");
+
+/** Package folder -> the workspace packages it may import. */
+const ALLOWED: Record<string, string[]> = {
+  core: [],
+  grader: ["@tinytorch-ts/core"],
+  tito: ["@tinytorch-ts/core", "@tinytorch-ts/grader"],
+};
+const BUILTINS = new Set(builtinModules);
+const WORKSPACE_NAMES = ["@tinytorch-ts/core", "@tinytorch-ts/grader", "tito", "tinytorch-ts"];
+
+function sources(dir: string): string[] {
+  return readdirSync(dir).flatMap((entry) => {
+    const full = join(dir, entry);
+    if (statSync(full).isDirectory()) return sources(full);
+    return /\.(ts|cjs|js)$/.test(entry) ? [full] : [];
+  });
+}
+
+/** Module specifiers of import/export/require statements. */
+function specifiers(text: string): string[] {
+  const out: string[] = [];
+  // Statements only (an import shown inside a template string, say in a README, is text).
+  const re = /^\s*(?:import|export)\b[^;]*?from\s+"([^"]+)"|require(?:\.resolve)?\(\s*"([^"]+)"/gm;
+  // Comments may quote code (`import x = require("y")`): leave them out.
+  const code = text.replace(/\/\*[\s\S]*?\*\//g, "").replace(/(^|[^:"'`])\/\/.*$/gm, "$1");
+  for (let m = re.exec(code); m; m = re.exec(code)) out.push(m[1] ?? m[2] ?? "");
+  return out;
+}
+
+function workspacePackage(spec: string): string | undefined {
+  return WORKSPACE_NAMES.find((n) => spec === n || spec.startsWith(`${n}/`));
+}
+
+/** "zeromq" -> "zeromq", "tslab/package.json" -> "tslab", "@a/b/c" -> "@a/b". */
+function packageName(spec: string): string {
+  const parts = spec.split("/");
+  return spec.startsWith("@") ? parts.slice(0, 2).join("/") : (parts[0] ?? spec);
+}
+
+for (const [pkg, allowed] of Object.entries(ALLOWED)) {
+  test(`${pkg}: imports only ${allowed.join(", ") || "no other workspace package"}, by name; declares all it imports`, () => {
+    const manifest = JSON.parse(readFileSync(join(KIT, pkg, "package.json"), "utf8")) as {
+      dependencies?: Record<string, string>;
+    };
+    const declared = Object.keys(manifest.dependencies ?? {});
+    const problems: string[] = [];
+    const used = new Set<string>();
+    for (const file of sources(join(KIT, pkg, "src"))) {
+      const rel = relative(KIT, file);
+      for (const spec of specifiers(readFileSync(file, "utf8"))) {
+        if (spec.startsWith(".")) {
+          const target = relative(join(KIT, pkg), normalize(join(dirname(file), spec)));
+          if (target.startsWith("..")) problems.push(`${rel}: "${spec}" leaves ${pkg}/`);
+          continue;
+        }
+        if (spec.startsWith("node:") || BUILTINS.has(spec)) continue;
+        const name = workspacePackage(spec);
+        if (name === undefined) {
+          used.add(packageName(spec));
+          continue;
+        }
+        used.add(name);
+        if (!allowed.includes(name)) problems.push(`${rel}: imports ${name}`);
+        if (/\/src(\/|$)/.test(spec.slice(name.length))) {
+          problems.push(`${rel}: "${spec}" reaches into ${name}'s internals`);
+        }
+      }
+    }
+    for (const name of used) {
+      if (!declared.includes(name)) problems.push(`${pkg}/package.json does not declare ${name}`);
+    }
+    assert.equal(problems, []);
+  });
+}
+
+test("the core's package entries exist", () => {
+  const core = JSON.parse(readFileSync(join(KIT, "core", "package.json"), "utf8")) as {
+    exports: Record<string, string>;
+  };
+  for (const [entry, file] of Object.entries(core.exports)) {
+    assert.ok(statSync(join(KIT, "core", file)).isFile(), `${entry} -> ${file}`);
+  }
+});
+
+test.run();

@@ -1,0 +1,34 @@
+// The options of `tito grade`. Kept apart from the command so `tito grade --help` loads no grader.
+import { count, defineCommand, DEFAULT_GRADING_LIMITS, flag, megabytes, option, seconds, text } from "@tinytorch-ts/core"; // prettier-ignore
+
+export const spec = defineCommand({
+  program: "tito grade",
+  usage: "<submissions> --module <NN|name> [options]",
+  description: `<submissions> is a folder with one notebook per student (<student>.ipynb or
+<student>/<module>.ipynb), or a single notebook.`,
+  options: {
+    module: option(text("NN"), "the module to grade (its manifest in grader/manifests/)"),
+    manifest: option(text("FILE"), "grade against this manifest file instead"),
+    out: option(
+      text("DIR"),
+      "where results go: gradebook.sqlite,\nresults/<student>/results.json, feedback/<student>.html",
+      "grades",
+    ),
+    jobs: option(count, "submissions graded at once", 1),
+    force: flag("grade again even if the submission and manifest are unchanged"),
+    "cell-timeout": option(seconds, "seconds per cell", DEFAULT_GRADING_LIMITS.cellTimeoutMs),
+    timeout: option(seconds, "seconds per notebook", DEFAULT_GRADING_LIMITS.notebookTimeoutMs),
+    memory: option(megabytes, "kernel heap cap", DEFAULT_GRADING_LIMITS.memoryMb),
+    "no-sandbox": flag("run kernels without namespaces or the sandbox user (not for real grading)"),
+  },
+  positionals: { min: 1, max: 1, missing: "give one submissions folder or notebook" },
+  footer: `environment:
+  TITO_SANDBOX=no-namespaces   for containers without CAP_SYS_ADMIN: keeps the sandbox user
+                       and the rlimits, runs one kernel at a time (--jobs is ignored), and does
+                       NOT protect files the sandbox user can read, the disk (many files of up
+                       to 64 MiB), the network, or other processes. See docs/grading.md.
+  TITO_SANDBOX=off     no sandbox at all (debugging only)
+
+A rerun skips what is already graded, so an interrupted run continues where it stopped.
+Ctrl-C once: finish the running submissions and stop; twice: stop at once.`,
+});
