@@ -1564,8 +1564,9 @@ function formatTensor(x: RawTensor, name = "Tensor"): string {
 //   a number.
 // - **Memory.** `nbytes` is the data alone (`4 * size`). `memoryFootprint()` adds an estimate of
 //   what the JavaScript objects around the data cost in V8: the `Tensor` object itself (about
-//   48 bytes), the `Float32Array` view and its `ArrayBuffer` (about 160 bytes together), and the
-//   two small `shape` and `strides` arrays (about 32 bytes each plus 8 per axis). For a
+//   72 bytes, 24 of them for the three gradient fields below), the `Float32Array` view and its
+//   `ArrayBuffer` (about 160 bytes together), and the two small `shape` and `strides` arrays
+//   (about 32 bytes each plus 8 per axis). For a
 //   1000x1000 tensor the overhead is noise (4 MB of data); for a scalar it is 98% of the total,
 //   which is why frameworks avoid creating millions of tiny tensors.
 // - **Allocation hooks.** `onTensorAllocated(callback)` calls `callback` with every tensor
@@ -1627,7 +1628,7 @@ type BackwardRule = (grad: Tensor, node: GradNode, output: Tensor) => (Tensor | 
 /** An n-dimensional float32 array with numpy semantics. */
 class Tensor implements RawTensor {
   /** Estimated bytes of the Tensor object, its Float32Array view and ArrayBuffer (V8, 64-bit). */
-  static readonly OBJECT_OVERHEAD_BYTES = 272;
+  static readonly OBJECT_OVERHEAD_BYTES = 296;
   /** Estimated extra bytes per axis (one entry each in the shape and strides arrays). */
   static readonly PER_AXIS_OVERHEAD_BYTES = 16;
   private static readonly allocationListeners = new Set<(tensor: Tensor) => void>();

@@ -598,7 +598,7 @@ export function formatTensor(x: RawTensor, name = "Tensor"): string {
   return `${prefix}${render(0, 0, " ".repeat(prefix.length))})`;
 }
 
-// modules/01_tensor/tensor_dev.ts, cell 48 (line 1599)
+// modules/01_tensor/tensor_dev.ts, cell 48 (line 1600)
 /** One selection per axis in `Tensor.slice`: an index, `null` (all), or [start, stop, step]. */
 export type SliceSpec = number | null | readonly [(number | null)?, (number | null)?, (number | null)?];
 
@@ -629,7 +629,7 @@ export type BackwardRule = (grad: Tensor, node: GradNode, output: Tensor) => (Te
 /** An n-dimensional float32 array with numpy semantics. */
 export class Tensor implements RawTensor {
   /** Estimated bytes of the Tensor object, its Float32Array view and ArrayBuffer (V8, 64-bit). */
-  static readonly OBJECT_OVERHEAD_BYTES = 272;
+  static readonly OBJECT_OVERHEAD_BYTES = 296;
   /** Estimated extra bytes per axis (one entry each in the shape and strides arrays). */
   static readonly PER_AXIS_OVERHEAD_BYTES = 16;
   private static readonly allocationListeners = new Set<(tensor: Tensor) => void>();
@@ -1019,7 +1019,7 @@ export class Tensor implements RawTensor {
   }
 }
 
-// modules/01_tensor/tensor_dev.ts, cell 50 (line 2025)
+// modules/01_tensor/tensor_dev.ts, cell 50 (line 2026)
 export function zeros(shape: readonly number[]): Tensor {
   return Tensor.zeros(shape);
 }
