@@ -2,8 +2,6 @@
 // kernel in the sandbox, and the preamble already run (which also warms up the TypeScript
 // compiler). Nothing in it depends on the student, so a batch prepares the next kernel while the
 // current submission runs; each kernel still serves exactly one submission.
-import { existsSync, rmSync } from "node:fs";
-import { resolve } from "node:path";
 import {
   DEFAULT_GRADING_LIMITS,
   KIT_ROOT,
