@@ -1,3 +1,4 @@
+// test-tier: kernel
 // Attacks on the values checks are made of, graded on the real 01_tensor notebook: every attack
 // edits only solution cells (the reference solutions, with hostile code around them), so each
 // has an honest score the test states test by test. After each one, every string of the result

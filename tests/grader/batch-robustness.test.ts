@@ -1,3 +1,4 @@
+// test-tier: kernel
 // A batch under attack (issue 11, classes 3-5): a student whose cells leave 30 nested
 // 250-character directories and ignore SIGTERM, and one who fills the disk, graded beside an
 // honest student. The honest student gets full marks, every student gets a recorded attempt,

@@ -1,3 +1,4 @@
+// test-tier: kernel
 // Names chosen by students, end to end through a batch: ids that the old file-name cleaning
 // merged keep separate results, an id that reads as a spreadsheet formula stays text in the CSV,
 // and control characters from an id or a notebook's metadata never reach the progress log.

@@ -1,3 +1,4 @@
+// test-tier: kernel
 // A memory-capped kernel must still run WebAssembly (module 18 assembles and runs it in the
 // kernel). Under the address-space cap, V8's default WebAssembly memories (about 10 GiB of
 // reserved guard regions each) cannot be allocated; the launch plan turns the trap handler off.

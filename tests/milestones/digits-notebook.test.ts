@@ -1,3 +1,4 @@
+// test-tier: kernel
 // The notebook version of milestone 03 (milestones/03_mlp_digits.ipynb) runs in a real tslab
 // kernel and draws the misclassified digits as an image. To keep the test short it trains one
 // epoch on every tenth digit (the same cell with options); the full run is the notebook as given.

@@ -1,3 +1,4 @@
+// test-tier: kernel
 // The student bundle as a student gets it, on a machine without the kit: released into a temp
 // directory outside the kit, installed with `npm ci` from its own lockfile (the npm cache or
 // registry only: no link to the kit's node_modules, no NODE_PATH), the kernel registered by the

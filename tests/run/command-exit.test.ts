@@ -1,3 +1,4 @@
+// test-tier: kernel
 // Every command that starts a kernel exits as soon as its work is done. A timer or socket left
 // behind keeps Node alive after the last line is printed (the handshake's deadline timer once
 // kept every such command alive ~55 s). Each command runs as a real process through tito/bin,
