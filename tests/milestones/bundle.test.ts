@@ -4,7 +4,7 @@
 // modules to finish; the same bundle with a complete package (the kit's reference build, standing
 // in for a student who has exported every module) passes.
 import { spawnSync } from "node:child_process";
-import { cpSync, existsSync, rmSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, rmSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -31,6 +31,19 @@ test.before(async () => {
   ws = join(artifactDir("milestones-"), "course");
   const report = await releaseCourse({ root: ROOT, outDir: ws });
   assert.ok(report.ok, JSON.stringify(report.leaks.slice(0, 3)));
+  // The links `npm ci` makes for the bundle's workspaces, so that the bundle's tito, core and
+  // package resolve inside the bundle rather than escaping to the kit's node_modules above it
+  // (third-party packages still come from there; tests/release/bundle-install does a real npm ci).
+  mkdirSync(join(ws, "node_modules", "@tinytorch-ts"), { recursive: true });
+  for (const [target, link] of [
+    ["../../core", "@tinytorch-ts/core"],
+    ["../tinytorch-ts", "tinytorch-ts"],
+    ["../tito", "tito"],
+  ] as const) {
+    if (!existsSync(join(ws, "node_modules", link))) {
+      symlinkSync(target, join(ws, "node_modules", link));
+    }
+  }
 });
 
 test.after(() => {
