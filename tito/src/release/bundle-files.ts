@@ -136,23 +136,21 @@ export function writePackageMetadata(courseRoot: string, bundle: string): void {
     JSON.stringify(PACKAGE_TSCONFIG, null, 2) + "\n",
   );
   writeFileAtomic(join(bundle, "core", "package.json"), JSON.stringify(corePkg, null, 2) + "\n");
+  const bundleTitoPkg = {
+    ...titoPkg,
+    description: "The student commands of the course: setup, test, export, status, milestone.",
+    dependencies: Object.fromEntries(titoDeps),
+  };
   writeFileAtomic(
     join(bundle, "tito", "package.json"),
-    JSON.stringify(
-      {
-        ...titoPkg,
-        description: "The student commands of the course: setup, test, export, status, milestone.",
-        dependencies: Object.fromEntries(titoDeps),
-      },
-      null,
-      2,
-    ) + "\n",
+    JSON.stringify(bundleTitoPkg, null, 2) + "\n",
   );
   const bundlePkg = bundlePackageJson(kitPkg);
+  // Every workspace of the bundle, with the package.json the bundle ships for it.
   const lock = bundleLockfile(
     readJson(join(KIT_ROOT, "package-lock.json")) as unknown as Lockfile,
     bundlePkg,
-    { "tinytorch-ts": tinytorch, tito: titoPkg },
+    { core: corePkg, "tinytorch-ts": tinytorch, tito: bundleTitoPkg },
   );
   writeFileAtomic(join(bundle, "package-lock.json"), JSON.stringify(lock, null, 2) + "\n");
   writeFileAtomic(join(bundle, "package.json"), JSON.stringify(bundlePkg, null, 2) + "\n");

@@ -126,8 +126,11 @@ export function bundleLockfile(
   const workspaceEntries: Record<string, LockEntry> = {};
   for (const ws of bundlePkg.workspaces) {
     const pkg = workspacePackages[ws] ?? {};
-    const entry: LockEntry = { version: String(pkg.version ?? "0.0.0") };
-    for (const field of ["bin", "dependencies", "optionalDependencies", "peerDependencies"]) {
+    // npm's field order: the name only when it is not the folder's, then version, dependencies, bin.
+    const entry: LockEntry = {};
+    if (typeof pkg.name === "string" && pkg.name !== ws) entry.name = pkg.name;
+    entry.version = String(pkg.version ?? "0.0.0");
+    for (const field of ["dependencies", "optionalDependencies", "peerDependencies", "bin"]) {
       if (pkg[field] !== undefined) entry[field] = pkg[field];
     }
     workspaceEntries[ws] = entry;
@@ -135,8 +138,11 @@ export function bundleLockfile(
   }
   const { all, required } = reach(kitLock, roots);
   const packages: Record<string, LockEntry> = { "": rootEntry };
+  // A workspace's link is named after its package (node_modules/@tinytorch-ts/core -> core).
+  const linkKey = (ws: string): string =>
+    `node_modules/${String(workspacePackages[ws]?.name ?? ws)}`;
   for (const [key, kitEntry] of Object.entries(kitLock.packages)) {
-    const wsName = bundlePkg.workspaces.find((w) => key === w || key === `node_modules/${w}`);
+    const wsName = bundlePkg.workspaces.find((w) => key === w || key === linkKey(w));
     if (wsName !== undefined) {
       packages[key] = key === wsName ? workspaceEntries[wsName]! : { resolved: wsName, link: true };
       continue;
@@ -154,7 +160,7 @@ export function bundleLockfile(
   }
   for (const ws of bundlePkg.workspaces) {
     packages[ws] ??= workspaceEntries[ws]!;
-    packages[`node_modules/${ws}`] ??= { resolved: ws, link: true };
+    packages[linkKey(ws)] ??= { resolved: ws, link: true };
   }
   return {
     name: bundlePkg.name,
