@@ -13,7 +13,7 @@ import { referenceSolutions } from "../../grader/src/reference";
 import { PRINTED_HEADER, toGradescope } from "../../grader/src/results-json";
 import { hiddenFragments, normaliseCode } from "../../grader/src/sanitize";
 import type { SubmissionResult, TestResult } from "../../grader/src/types";
-import { assertNoHiddenLines, decodedViews } from "./decode-leaks";
+import { assertNoHiddenLines, decodings } from "./leak-check";
 import { deflateSync, gzipSync } from "node:zlib";
 import { studentNotebook } from "./helpers";
 
@@ -81,7 +81,7 @@ test("the leak search sees through base64, hex and zlib", () => {
     gzipSync(line).toString("hex"),
     Buffer.from(deflateSync(line).toString("base64")).toString("hex"),
   ]) {
-    assert.ok(decodedViews(`noise ${encoded} noise`).includes(line), encoded);
+    assert.ok(decodings(`noise ${encoded} noise`).includes(line), encoded);
     let caught = "";
     try {
       assertNoHiddenLines([{ output: encoded }], HIDDEN);

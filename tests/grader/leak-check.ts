@@ -1,8 +1,10 @@
 // Finds hidden-test text in a grading result even when a student's code printed it encoded:
 // every string in the result is searched as it is, and after decoding each run of base64
 // (standard or URL-safe) or hex in it, and after inflating (zlib, raw deflate, gzip) whatever
-// decodes, two levels deep (zlib inside base64 inside hex, say).
+// decodes, two levels deep (zlib inside base64 inside hex, say). Both adversarial suites use it.
 import { gunzipSync, inflateRawSync, inflateSync } from "node:zlib";
+import * as assert from "uvu/assert";
+import { normaliseCode } from "../../grader/src/sanitize";
 
 function strings(value: unknown, out: string[] = []): string[] {
   if (typeof value === "string") out.push(value);
@@ -55,4 +57,21 @@ export function leakedSnippets(result: unknown, snippets: string[]): string[] {
     }
   }
   return [...leaked];
+}
+
+/**
+ * Fails if any string in `values` holds a hidden line, as is or decoded; lines are compared the
+ * way the grader's redaction compares them (normaliseCode), so reformatting does not hide one.
+ */
+export function assertNoHiddenLines(values: unknown[], hiddenFragments: string[]): void {
+  assert.ok(hiddenFragments.length > 0, "the manifest has hidden lines to look for");
+  for (const text of strings(values)) {
+    for (const view of decodings(text)) {
+      for (const line of view.split("\n")) {
+        const n = normaliseCode(line);
+        const hit = n.length > 0 && hiddenFragments.find((f) => n.includes(f));
+        assert.not.ok(hit, `hidden line "${hit}" reached the student in: ${line.slice(0, 200)}`);
+      }
+    }
+  }
 }
