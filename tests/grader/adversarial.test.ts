@@ -9,7 +9,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { KIT_ROOT } from "../../core/src/course-root";
 import { gradeSubmission, type GradeOptions } from "../../grader/src/grade-submission";
-import { SCRATCH_BYTES, SCRATCH_INODES } from "../../grader/src/sandbox";
+import { kernelRuntimePaths, SCRATCH_BYTES, SCRATCH_INODES } from "../../grader/src/sandbox";
 import type { SubmissionResult } from "../../grader/src/types";
 import {
   FILL_THE_DISK,
@@ -415,12 +415,40 @@ test("class 5: no other checkout, manifest or host directory is reachable", asyn
   const targets = [
     "/work/main", "/work/main/grader/manifests/01_tensor.json", join(work, "h11b"), join(KIT_ROOT, "grader", "manifests"),
     join(KIT_ROOT, "modules"), "/proc/1/root/work", "/proc/self/root/work/main", "/home", "/root", "/etc/passwd", "/run/lock",
-    "/dev/shm", "/var/tmp", "/sys", "/tmp/../work/main",
+    "/dev/shm", "/var/tmp", "/sys", "/tmp/../work/main", KIT_ROOT, join(KIT_ROOT, "grader"),
   ]; // prettier-ignore
   const r = await grade({ sources: { ...WRONG, double: otherCheckouts(targets) } });
   assert.is(r.score, 0);
   const msg = byId(r, "test-unit-double").message ?? "";
-  assert.match(msg, new RegExp(`REACHED  BLOCKED ${targets.length}$`), msg);
+  const m = /REACHED (.*) BLOCKED (\d+)$/.exec(msg);
+  assert.ok(m, msg);
+  // The kernel's root holds the kit's runtime files at their host paths (node_modules, the
+  // preload and drop scripts), so the kit's own folder exists there, holding those alone. Any
+  // other path reached, or any other entry of the kit's folders, is a breach.
+  const runtimeTop = new Set(
+    kernelRuntimePaths()
+      .filter((p) => p.startsWith(`${KIT_ROOT}/`))
+      .map((p) => p.slice(KIT_ROOT.length + 1).split("/")),
+  );
+  const allowed = new Map<string, Set<string>>();
+  for (const parts of runtimeTop) {
+    for (let i = 0; i < parts.length; i++) {
+      const dir = join(KIT_ROOT, ...parts.slice(0, i));
+      if (!allowed.has(dir)) allowed.set(dir, new Set());
+      allowed.get(dir)!.add(parts[i]!);
+    }
+  }
+  const reached = m![1] === "" ? [] : m![1]!.split(" | ");
+  for (const item of reached) {
+    const at = item.indexOf("=");
+    const path = join("/", item.slice(0, at).replace(/^\/proc\/self\/root/, ""));
+    const entries = item.slice(at + 1).split(",");
+    const ok = allowed.get(path);
+    assert.ok(ok, `reached ${item}`);
+    for (const e of entries) assert.ok(ok!.has(e), `${path} shows ${e}, not a kit runtime file`);
+  }
+  const blocked = Number(m![2]);
+  assert.is(blocked + reached.length, targets.length, msg);
 });
 
 test.run();
