@@ -20,6 +20,7 @@
 // The machine may be shared, so all implementations are interleaved round by round and each
 // figure is the median of the rounds (best in parentheses).
 import { cpus, loadavg } from "node:os";
+import { loadTf, type Tf } from "./tfjs";
 // From the built package (run `npm run build` first), as milestone 03 imports it: one copy of
 // the Tensor class, so the switch reaches the milestone's layers too.
 import { Tensor, matmul2dInto } from "tinytorch-ts/core/tensor";
@@ -40,33 +41,7 @@ import {
   measureCacheRoofs,
 } from "tinytorch-ts/accel/matmul";
 
-type Tf = typeof import("@tensorflow/tfjs-core");
 type TfTensor = ReturnType<Tf["tensor2d"]>;
-
-/** tfjs-core with its CPU and WASM backends registered, banners silenced, WASM on one thread. */
-async function loadTf(): Promise<Tf> {
-  const log = console.log;
-  const warn = console.warn;
-  console.log = () => undefined;
-  console.warn = () => undefined;
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const tf = require("@tensorflow/tfjs-core") as Tf;
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    require("@tensorflow/tfjs-backend-cpu");
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    require("@tensorflow/tfjs-backend-wasm");
-    tf.env().set("WASM_HAS_MULTITHREAD_SUPPORT", false);
-    for (const backend of ["cpu", "wasm"]) {
-      if (!(await tf.setBackend(backend))) throw new Error(`tfjs backend ${backend} did not start`);
-      tf.tensor([1]).dispose();
-    }
-    return tf;
-  } finally {
-    console.log = log;
-    console.warn = warn;
-  }
-}
 
 interface Entry {
   name: string;
@@ -160,7 +135,7 @@ async function measure(list: Entry[], n: number, rounds: number): Promise<Map<st
 }
 
 async function main(): Promise<void> {
-  const tf = await loadTf();
+  const tf = await loadTf({ wasm: true });
   const load = await loadSimdKernel();
   if (!load.kernel) throw new Error(`the SIMD kernel did not load: ${load.reason}`);
   const simd = load.kernel;

@@ -13,33 +13,8 @@
 // The machine may be shared, so measurements of the two libraries are interleaved (ours, tfjs,
 // ours, tfjs, ...) and each figure is the median of the repetitions; the best is shown too.
 import { cpus, loadavg } from "node:os";
+import { loadTf, type Tf } from "./tfjs";
 import { Tensor } from "../tinytorch-ts/src/core/tensor";
-
-type Tf = typeof import("@tensorflow/tfjs-core");
-
-/**
- * Loads tfjs on its CPU backend, with the "install tfjs-node" banner (printed on first use)
- * silenced: the plain JavaScript backend is exactly what we want to compare with.
- */
-async function loadTf(): Promise<Tf> {
-  const log = console.log;
-  const warn = console.warn;
-  console.log = () => undefined;
-  console.warn = () => undefined;
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const tf = require("@tensorflow/tfjs-core") as Tf;
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    require("@tensorflow/tfjs-backend-cpu");
-    await tf.setBackend("cpu");
-    await tf.ready();
-    tf.tensor([1]).dispose();
-    return tf;
-  } finally {
-    console.log = log;
-    console.warn = warn;
-  }
-}
 
 interface Stats {
   median: number;

@@ -15,42 +15,17 @@
 // as fast as tfjs-cpu), and the test accuracy each reaches after 10 epochs. The machine may be
 // shared: the load average is printed beside the figures.
 import { cpus, loadavg } from "node:os";
+import { loadTf, type Tf } from "./tfjs";
 import { Rng, Tensor } from "tinytorch-ts/core/tensor";
 import { CrossEntropyLoss } from "tinytorch-ts/core/losses";
 import { Adam } from "tinytorch-ts/optim";
 import { trainEpoch, type Batch } from "tinytorch-ts/training";
 import { digitsMlp, loadDigitSplit, predict, type DigitSet } from "../milestones/03_mlp_digits";
 
-type Tf = typeof import("@tensorflow/tfjs-core");
-
 const EPOCHS = 10;
 const BATCH = 64;
 const LR = 1e-3;
 const SEED = 0;
-
-/** tfjs on its CPU backend, with the "install tfjs-node" banner silenced. */
-async function loadTf(): Promise<Tf> {
-  const log = console.log;
-  const warn = console.warn;
-  console.log = () => undefined;
-  console.warn = () => undefined;
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const tf = require("@tensorflow/tfjs-core") as Tf;
-    // The gradients of the ops are registered separately (the full @tensorflow/tfjs does it).
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    require("@tensorflow/tfjs-core/dist/register_all_gradients");
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    require("@tensorflow/tfjs-backend-cpu");
-    await tf.setBackend("cpu");
-    await tf.ready();
-    tf.tensor([1]).dispose(); // the banner is printed on first use, while output is muted
-    return tf;
-  } finally {
-    console.log = log;
-    console.warn = warn;
-  }
-}
 
 /** The example order of every epoch: seeded Fisher-Yates shuffles, shared by both libraries. */
 function epochOrders(n: number): Uint32Array[] {
@@ -168,7 +143,7 @@ function median(values: number[]): number {
 }
 
 async function main(): Promise<void> {
-  const tf = await loadTf();
+  const tf = await loadTf({ gradients: true });
   const { train, test } = loadDigitSplit();
   const orders = epochOrders(train.labels.size);
   const loadBefore = loadavg()[0];
