@@ -2,7 +2,7 @@
 // The adversarial submission suite: each hostile notebook is graded in a real, sandboxed tslab
 // kernel, and the test checks both the score and what the feedback says. Every result is also
 // searched for hidden-test text, which must never reach a student.
-import { existsSync } from "node:fs";
+import { existsSync, realpathSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { deflateSync } from "node:zlib";
 import { test } from "uvu";
@@ -27,6 +27,21 @@ import type { StudentEdits } from "./helpers";
 import { leakedSnippets } from "./leak-check";
 
 const manifest = loadFixtureManifest();
+/** What the sandbox puts in every kernel's root, wherever the kit is checked out. */
+const ROOT_ENTRIES = [
+  "usr",
+  "bin",
+  "sbin",
+  "lib",
+  "lib64",
+  "lib32",
+  "libx32",
+  "dev",
+  "proc",
+  "tmp",
+  "kit",
+];
+const topFolder = (p: string) => p.split("/")[1];
 const LIMITS = { cellTimeoutMs: 6000, notebookTimeoutMs: 90_000, memoryMb: 256 };
 
 async function grade(
@@ -92,8 +107,19 @@ function double(x: number): number {
   const r = await grade({ sources: { ...GOOD, double } });
   const t = byId(r, "test-unit-double");
   assert.is(t.status, "failed");
-  // The cwd is /kit in a root built for the kernel: its siblings are that root's few entries.
-  assert.match(t.message ?? "", /blocked (ENOENT\/)+ENOENT siblings=bin,dev,kit,lib,/);
+  // The cwd is /kit in a root built for the kernel: its siblings are that root's few entries,
+  // plus the top folder of the kit's own runtime files (the checkout's location: /work, /check).
+  const m = /blocked (?:ENOENT\/)+ENOENT siblings=(.*)$/.exec(t.message ?? "");
+  assert.ok(m, `unexpected message: ${t.message}`);
+  const runtime = [...kernelRuntimePaths(), realpathSync(process.execPath)];
+  const allowed = new Set([...ROOT_ENTRIES, ...runtime.map(topFolder)]);
+  const siblings = m[1].split(",");
+  assert.ok(["bin", "dev", "kit", "proc", "tmp", "usr"].every((e) => siblings.includes(e)));
+  assert.equal(
+    siblings.filter((e) => !allowed.has(e)),
+    [],
+    "nothing else is in the root",
+  );
   assert.is(r.score, 3, "only the triple test passes");
 });
 
