@@ -10,6 +10,7 @@ import {
   type MatrixView,
   type StridedTensor,
   type WebAssemblyApi,
+  addTiles,
   disableAcceleration,
   enableAcceleration,
   loadSimdKernel,
@@ -83,6 +84,20 @@ function checkEverything(name: string, kernel: MatmulKernel2d): void {
     kernel(at, bt, outT, 0);
     assertClose(outT, expected64(at, bt), `${name} transposed [${m}, ${k}] @ [${k}, ${n}]`);
   }
+  // Views whose rows are contiguous but spaced (columns 2..2+cols of a wider matrix), taken
+  // after the larger products above, so any padding the kernel reads from reused memory shows.
+  for (const [m, k, n] of [
+    [6, 9, 13],
+    [5, 3, 2],
+  ] as const) {
+    const wideA = randomView(m, k + 5, 11);
+    const wideB = randomView(k, n + 3, 12);
+    const a = { ...wideA, offset: 2, cols: k };
+    const b = { ...wideB, offset: 1, cols: n };
+    const out = new Float32Array(m * n);
+    kernel(a, b, out, 0);
+    assertClose(out, expected64(a, b), `${name} spaced rows [${m}, ${k}] @ [${k}, ${n}]`);
+  }
   // Adds into out at an offset and leaves the rest alone.
   const a = randomView(3, 5, 1);
   const b = randomView(5, 6, 2);
@@ -136,6 +151,26 @@ test("the WebAssembly SIMD kernel agrees with float64, and its memory grows on d
   assertClose(out, expected64(a, b), "wasm-simd [300, 400] @ [400, 350]");
   assert.ok(simd.memory.buffer.byteLength >= 4 * (300 * 400 + 400 * 352 + 300 * 352));
   assert.ok(measureSimdPeak(simd, 10_000, 1) > 0);
+  // The WAT's addTiles against the TypeScript one on odd shapes (full tiles and a ragged edge).
+  for (const [m, n] of [
+    [5, 10],
+    [9, 17],
+    [1, 3],
+    [4, 8],
+  ]) {
+    const tiles = Float32Array.from(
+      { length: Math.ceil(m / 4) * Math.ceil(n / 8) * 32 },
+      (_, i) => i % 13,
+    );
+    const start = Float32Array.from({ length: m * n }, (_, i) => i / 4);
+    const want = Float32Array.from(start);
+    addTiles(tiles, 4, 8, m, n, want, 0);
+    const memory = new Float32Array(simd.memory.buffer, 0, tiles.length + m * n);
+    memory.set(tiles, 0);
+    memory.set(start, tiles.length);
+    simd.addTiles(0, 4 * tiles.length, m, n);
+    assert.equal(Array.from(memory.subarray(tiles.length)), Array.from(want), `addTiles ${m}×${n}`);
+  }
   const roofs = measureCacheRoofs(1e9, simd, { elements: 1000, passes: 10, repeats: 1 });
   assert.is(roofs.scalar.peakFlopsPerSecond, 1e9);
   assert.ok(roofs.scalar.bandwidthBytesPerSecond > 0);

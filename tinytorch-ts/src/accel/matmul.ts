@@ -383,6 +383,84 @@ export const SIMD_GEMM_WAT = `
       (local.set $pc (i32.add (local.get $pc) (local.get $kc)))
       (br $pcLoop))))
 
+  ;; Packing inside WebAssembly, for operands whose rows are already contiguous: the matrix is
+  ;; first copied in row-major (one memcpy per row from TypeScript), then cut into panels here.
+  ;; A panels: $mPanels panels of 4 rows; panel i, step p holds A[4i..4i+3, p] (16 bytes).
+  ;; Reads whole panels, so the copy must have 4 * $mPanels rows (padding rows are discarded).
+  (func (export "packA") (param $src i32) (param $dst i32) (param $k i32) (param $lda i32) (param $mPanels i32)
+    (local $ir i32) (local $p i32) (local $row i32) (local $ldaBytes i32)
+    (local.set $ldaBytes (i32.shl (local.get $lda) (i32.const 2)))
+    (block $panelsDone (loop $panelLoop
+      (br_if $panelsDone (i32.ge_u (local.get $ir) (local.get $mPanels)))
+      (local.set $row (i32.add (local.get $src) (i32.mul (local.get $ir) (i32.shl (local.get $ldaBytes) (i32.const 2)))))
+      (local.set $p (i32.const 0))
+      (block $stepsDone (loop $stepLoop
+        (br_if $stepsDone (i32.ge_u (local.get $p) (local.get $k)))
+        (f32.store offset=0 (local.get $dst) (f32.load (local.get $row)))
+        (f32.store offset=4 (local.get $dst) (f32.load (i32.add (local.get $row) (local.get $ldaBytes))))
+        (f32.store offset=8 (local.get $dst)
+          (f32.load (i32.add (local.get $row) (i32.shl (local.get $ldaBytes) (i32.const 1)))))
+        (f32.store offset=12 (local.get $dst)
+          (f32.load (i32.add (local.get $row) (i32.mul (local.get $ldaBytes) (i32.const 3)))))
+        (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
+        (local.set $row (i32.add (local.get $row) (i32.const 4)))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (br $stepLoop)))
+      (local.set $ir (i32.add (local.get $ir) (i32.const 1)))
+      (br $panelLoop))))
+
+  ;; B panels: $nPanels panels of 8 columns; panel j, step p holds B[p, 8j..8j+7] (32 bytes):
+  ;; two vector copies per step. $ldb (floats per row of the copy) is 8 * $nPanels or more.
+  (func (export "packB") (param $src i32) (param $dst i32) (param $k i32) (param $ldb i32) (param $nPanels i32)
+    (local $jr i32) (local $p i32) (local $from i32) (local $ldbBytes i32)
+    (local.set $ldbBytes (i32.shl (local.get $ldb) (i32.const 2)))
+    (block $panelsDone (loop $panelLoop
+      (br_if $panelsDone (i32.ge_u (local.get $jr) (local.get $nPanels)))
+      (local.set $from (i32.add (local.get $src) (i32.shl (local.get $jr) (i32.const 5))))
+      (local.set $p (i32.const 0))
+      (block $stepsDone (loop $stepLoop
+        (br_if $stepsDone (i32.ge_u (local.get $p) (local.get $k)))
+        (v128.store offset=0 (local.get $dst) (v128.load offset=0 (local.get $from)))
+        (v128.store offset=16 (local.get $dst) (v128.load offset=16 (local.get $from)))
+        (local.set $dst (i32.add (local.get $dst) (i32.const 32)))
+        (local.set $from (i32.add (local.get $from) (local.get $ldbBytes)))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (br $stepLoop)))
+      (local.set $jr (i32.add (local.get $jr) (i32.const 1)))
+      (br $panelLoop))))
+
+  ;; out (row-major, $m x $n at $dst, $n floats per row) += the valid part of the 4x8 C tiles at
+  ;; $tiles: the WebAssembly twin of your addTiles, two vector adds per tile row.
+  (func (export "addTiles") (param $tiles i32) (param $dst i32) (param $m i32) (param $n i32)
+    (local $i i32) (local $from i32) (local $full i32) (local $rowEnd i32) (local $end i32)
+    (local $tileRowBytes i32)
+    ;; bytes of one row of tiles: (tiles per row) x 128
+    (local.set $tileRowBytes (i32.shl (i32.shr_u (i32.add (local.get $n) (i32.const 7)) (i32.const 3)) (i32.const 7)))
+    (block $rowsDone (loop $rowLoop
+      (br_if $rowsDone (i32.ge_u (local.get $i) (local.get $m)))
+      (local.set $from (i32.add (local.get $tiles)
+        (i32.add (i32.mul (i32.shr_u (local.get $i) (i32.const 2)) (local.get $tileRowBytes))
+                 (i32.shl (i32.and (local.get $i) (i32.const 3)) (i32.const 5)))))
+      (local.set $rowEnd (i32.add (local.get $dst) (i32.shl (local.get $n) (i32.const 2))))
+      (local.set $full (i32.add (local.get $dst) (i32.shl (i32.and (local.get $n) (i32.const -8)) (i32.const 2))))
+      (block $fullDone (loop $fullLoop
+        (br_if $fullDone (i32.ge_u (local.get $dst) (local.get $full)))
+        (v128.store offset=0 (local.get $dst)
+          (f32x4.add (v128.load offset=0 (local.get $dst)) (v128.load offset=0 (local.get $from))))
+        (v128.store offset=16 (local.get $dst)
+          (f32x4.add (v128.load offset=16 (local.get $dst)) (v128.load offset=16 (local.get $from))))
+        (local.set $dst (i32.add (local.get $dst) (i32.const 32)))
+        (local.set $from (i32.add (local.get $from) (i32.const 128)))
+        (br $fullLoop)))
+      (block $restDone (loop $restLoop
+        (br_if $restDone (i32.ge_u (local.get $dst) (local.get $rowEnd)))
+        (f32.store (local.get $dst) (f32.add (f32.load (local.get $dst)) (f32.load (local.get $from))))
+        (local.set $dst (i32.add (local.get $dst) (i32.const 4)))
+        (local.set $from (i32.add (local.get $from) (i32.const 4)))
+        (br $restLoop)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $rowLoop))))
+
   ;; The SIMD bandwidth ceiling: the triad a[i] = b[i] + s*c[i] over $n floats (a multiple of 4),
   ;; four lanes per instruction, repeated $passes times (small arrays: the L1 cache's bandwidth).
   (func (export "triad") (param $a i32) (param $b i32) (param $c i32) (param $n i32) (param $s f32) (param $passes i32)
@@ -438,7 +516,7 @@ export const SIMD_GEMM_WAT = `
 )
 `;
 
-// modules/18_acceleration/acceleration_dev.ts, cell 32 (line 1017)
+// modules/18_acceleration/acceleration_dev.ts, cell 32 (line 1096)
 /** out[m×n, row-major at outOffset] += the valid part of tile-major, zero-padded `tiles`. */
 export function addTiles(
   tiles: Float32Array,
@@ -465,7 +543,7 @@ export function addTiles(
   }
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 35 (line 1087)
+// modules/18_acceleration/acceleration_dev.ts, cell 35 (line 1183)
 /** The parts of the WebAssembly API the kernel uses (the kit's TypeScript lib has no DOM types). */
 export interface WebAssemblyApi {
   validate(bytes: Uint8Array): boolean;
@@ -473,10 +551,13 @@ export interface WebAssemblyApi {
   Instance: new (module: object, imports: object) => { readonly exports: Record<string, unknown> };
 }
 
-/** An instantiated SIMD kernel: its memory, the blocked driver, and the compute-ceiling loop. */
+/** An instantiated SIMD kernel: its memory, the blocked driver, the packers, and the ceilings. */
 export interface SimdKernel {
   readonly memory: { readonly buffer: ArrayBuffer; grow(pages: number): number };
   gemm(a: number, b: number, c: number, mPanels: number, nPanels: number, k: number, kc: number): void;
+  packA(src: number, dest: number, k: number, lda: number, mPanels: number): void;
+  packB(src: number, dest: number, k: number, ldb: number, nPanels: number): void;
+  addTiles(tiles: number, dest: number, m: number, n: number): void;
   peak(steps: number): number;
   triad(a: number, b: number, c: number, n: number, s: number, passes: number): void;
 }
@@ -516,6 +597,21 @@ export async function loadSimdKernel(
 /** Past this, the packed operands would not fit a 32-bit WebAssembly memory comfortably. */
 export const SIMD_MAX_BYTES = 1 << 30;
 
+/**
+ * Copies `src` row by row into `dest` at `destOffset`, `ld` floats per row (ld >= src.cols):
+ * one `set` (a memcpy) per row. Only for rows that are contiguous (colStride 1).
+ */
+export function copyRows(src: MatrixView, dest: Float32Array, destOffset: number, ld: number): void {
+  if (src.rowStride === src.cols && ld === src.cols) {
+    dest.set(src.data.subarray(src.offset, src.offset + src.rows * src.cols), destOffset);
+    return;
+  }
+  for (let i = 0; i < src.rows; i++) {
+    const from = src.offset + i * src.rowStride;
+    dest.set(src.data.subarray(from, from + src.cols), destOffset + i * ld);
+  }
+}
+
 /** The WebAssembly SIMD matmul (a MatmulKernel2d once `kernel` is bound); TypeScript beyond 1 GiB. */
 export function matmulSimd(kernel: SimdKernel, a: MatrixView, b: MatrixView, out: Float32Array, outOffset: number): void {
   const m = a.rows;
@@ -528,20 +624,43 @@ export function matmulSimd(kernel: SimdKernel, a: MatrixView, b: MatrixView, out
   const aFloats = mPanels * rows * k;
   const bFloats = nPanels * cols * k;
   const cFloats = mPanels * nPanels * rows * cols;
-  const bytes = 4 * (aFloats + bFloats + cFloats);
-  if (bytes > SIMD_MAX_BYTES) {
+  // Room for a row-major copy of A, then of B (packed inside WebAssembly), then of out.
+  const rawFloats = Math.max(aFloats, bFloats, m * n);
+  const total = aFloats + bFloats + cFloats + rawFloats;
+  if (4 * total > SIMD_MAX_BYTES) {
     matmulRegisterBlocked(a, b, out, outOffset);
     return;
   }
   const have = kernel.memory.buffer.byteLength;
-  if (have < bytes) kernel.memory.grow(Math.ceil((bytes - have) / 65536));
+  if (have < 4 * total) kernel.memory.grow(Math.ceil((4 * total - have) / 65536));
   // A fresh view every call: growing the memory detaches the previous ArrayBuffer.
-  const memory = new Float32Array(kernel.memory.buffer, 0, aFloats + bFloats + cFloats);
-  packPanels(a, rows, memory, 0);
-  packPanels(transposeView(b), cols, memory, aFloats);
-  memory.fill(0, aFloats + bFloats);
+  const memory = new Float32Array(kernel.memory.buffer, 0, total);
+  const raw = aFloats + bFloats + cFloats;
+  // Rows already contiguous (the usual case): memcpy in, pack in WebAssembly. Packing element
+  // by element in TypeScript cost about a third of the time at 512. Other views (a transposed
+  // operand): your packPanels.
+  if (a.colStride === 1) {
+    copyRows(a, memory, raw, k);
+    memory.fill(0, raw + m * k, raw + aFloats); // the padding rows of the last panel
+    kernel.packA(4 * raw, 0, k, k, mPanels);
+  } else {
+    packPanels(a, rows, memory, 0);
+  }
+  if (b.colStride === 1) {
+    const ldb = nPanels * cols;
+    if (ldb !== n) memory.fill(0, raw, raw + bFloats); // the padding columns of the last panel
+    copyRows(b, memory, raw, ldb);
+    kernel.packB(4 * raw, 4 * aFloats, k, ldb, nPanels);
+  } else {
+    packPanels(transposeView(b), cols, memory, aFloats);
+  }
+  memory.fill(0, aFloats + bFloats, raw);
   kernel.gemm(0, 4 * aFloats, 4 * (aFloats + bFloats), mPanels, nPanels, k, depthBand);
-  addTiles(memory.subarray(aFloats + bFloats), rows, cols, m, n, out, outOffset);
+  // out += the tiles, in WebAssembly: out's m×n block is contiguous, so it goes in and comes
+  // back with one memcpy each (your addTiles does the same in TypeScript, ten times slower).
+  memory.set(out.subarray(outOffset, outOffset + m * n), raw);
+  kernel.addTiles(4 * (aFloats + bFloats), 4 * raw, m, n);
+  out.set(memory.subarray(raw, raw + m * n), outOffset);
 }
 
 /** The SIMD compute ceiling in FLOP/s: best of `repeats` runs of 8 f32x4 multiply-add chains. */
@@ -585,7 +704,7 @@ export function measureCacheRoofs(
   };
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 43 (line 1386)
+// modules/18_acceleration/acceleration_dev.ts, cell 43 (line 1544)
 /** Which kernel enableAcceleration installed, and why not the SIMD one if it did not. */
 export interface AccelerationStatus {
   backend: "wasm-simd" | "typescript";
