@@ -8,5 +8,15 @@ export {
   type StopPolicy,
 } from "./cells";
 export { runNotebook, checkRunnable, type RunOptions, type NotebookRun } from "./runner";
-export { KernelPool, BatchError, runNotebooks, startLimited, type BatchOptions } from "./pool";
+export {
+  KernelPool,
+  BatchError,
+  kernelFactory,
+  runNotebooks,
+  startLimited,
+  withStartSlot,
+  type BatchOptions,
+  type PoolFactory,
+  type PoolOptions,
+} from "./pool";
 export { DEFAULT_CELL_TIMEOUT_MS, DEFAULT_OUTPUT_LIMIT, seconds } from "./limits";
