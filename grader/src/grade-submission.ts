@@ -111,7 +111,7 @@ function describeCell(cell: KernelCell): string {
   return p.gradeId ? `cell "${p.gradeId}"` : `cell ${p.index + 1}`;
 }
 
-/** Runs the cells in core's loop; a failing cell never stops the ones after it (a dead kernel does). */
+/** Runs the cells in core's loop: a failing cell never stops later ones (a dead kernel does). */
 async function runGradingCells(
   prepared: PreparedKernel,
   cells: KernelCell[],
