@@ -11,7 +11,7 @@ import { KernelClient } from "../core/src/kernel/client";
 import { writeIpynb } from "../core/src/notebook/ipynb";
 import type { Cell, Notebook } from "../core/src/notebook/types";
 import { TSLAB_KERNELSPEC, TSLAB_LANGUAGE_INFO } from "../core/src/notebook/types";
-import { KernelPool, runNotebooks } from "../core/src/run/pool";
+import { KernelPool, kernelFactory, runNotebooks } from "../core/src/run/pool";
 import { runNotebook } from "../core/src/run/runner";
 
 const ROOT = join(__dirname, "..");
@@ -109,7 +109,7 @@ async function throughput(jobs: number, count: number): Promise<void> {
 }
 
 async function overhead(jobs: number, count: number): Promise<void> {
-  const pool = new KernelPool({ size: count, start, refill: false });
+  const pool = new KernelPool({ size: count, factory: kernelFactory(start), refill: false });
   await pool.whenReady();
   const items = Array.from({ length: count }, (_, i) => lessonNotebook(i));
   let cellTime = 0;

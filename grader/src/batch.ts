@@ -1,12 +1,13 @@
 // Grading a folder of submissions: find one notebook per student, skip those whose submission and
-// manifest are unchanged since the last run, grade the rest with N workers (each preparing its
-// next kernel while the current submission runs), and write each student's results.json and
-// feedback page and gradebook row as soon as they are done. One bad submission never stops the
-// others: whatever happens while grading it (even a fault of the grader) ends in a recorded
-// attempt, so an interrupted or failed run simply continues on the next invocation.
+// manifest are unchanged since the last run, grade the rest with N workers (core's KernelPool
+// prepares the next kernels while the current submissions run), and write each student's
+// results.json and feedback page and gradebook row as soon as they are done. One bad submission
+// never stops the others: whatever happens while grading it (even a fault of the grader) ends in
+// a recorded attempt, so an interrupted or failed run simply continues on the next invocation.
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, join } from "node:path";
 import type { GradingManifest } from "@tinytorch-ts/core";
+import { KernelPool, withStartSlot } from "@tinytorch-ts/core/run";
 import { writeFeedback } from "./feedback-html";
 import { failedAttempt, gradeSubmission } from "./grade-submission";
 import { Gradebook } from "./gradebook";
@@ -114,11 +115,18 @@ export async function gradeBatch(
     sandboxCapabilities().unshareFlags.length === 0;
   const prefetch = opts.prefetch !== false && !unconfined;
   const jobs = unconfined ? 1 : Math.max(1, Math.floor(opts.jobs ?? 1));
-  const prepare = (): Promise<PreparedKernel> => {
-    const p = prepareKernel(manifest, session);
-    p.catch(() => undefined); // reported when acquired, never as an unhandled rejection
-    return p;
-  };
+  // Fresh prepared kernels, one per submission: with prefetch, up to one per worker is prepared
+  // ahead while the current submissions run, never more than the submissions left. Nothing is
+  // prepared before a submission needs grading (a rerun where nothing changed starts none).
+  const kernels = new KernelPool<PreparedKernel>({
+    factory: {
+      start: () => withStartSlot(() => prepareKernel(manifest, session)),
+      stop: (k) => k.dispose(),
+      usable: async (k) => k.kernel.alive && (await k.kernel.ping(5000)),
+    },
+    size: () => (prefetch && !opts.stop?.requested ? Math.min(jobs, queue.length) : 0),
+    lazy: true,
+  });
   const problem = (what: string) => {
     summary.problems.push(what);
     process.stderr.write(`grading: ${what}\n`);
@@ -146,65 +154,52 @@ export async function gradeBatch(
   };
 
   const worker = async () => {
-    let next: Promise<PreparedKernel> | undefined;
-    const acquire = () => {
-      const k = next ?? prepare();
-      next = prefetch && queue.length > 0 ? prepare() : undefined;
-      return k;
-    };
-    try {
-      while (queue.length > 0 && !opts.stop?.requested) {
-        const sub = queue.shift() as Submission;
-        let text = "";
-        try {
-          if (!sub.file) throw new Error(sub.problem ?? "no notebook");
-          text = readFileSync(sub.file, "utf8");
-        } catch (e) {
-          sub.problem = sub.problem ?? `cannot read the submission (${(e as Error).message})`;
-        }
-        let r: SubmissionResult;
-        try {
-          const hash = sha256Hex(text);
-          if (
-            !opts.force &&
-            book.isUpToDate(sub.student, manifest.module, hash, opts.manifestHash)
-          ) {
-            summary.skipped++;
-            opts.progress?.tick("skipped", sub.student);
-            continue;
-          }
-          r = await gradeSubmission(manifest, sub.problem ? "" : text, {
-            ...session,
-            student: sub.student,
-            manifestHash: opts.manifestHash,
-            acquireKernel: acquire,
-          });
-          if (sub.problem) {
-            r.status = "rejected";
-            r.reason = sub.problem;
-            for (const t of r.tests) t.message = `not graded: ${sub.problem}`;
-          }
-        } catch (e) {
-          // A fault of the grader, not of the student: still an attempt on record.
-          const why = e instanceof Error ? e.message.split("\n")[0] : String(e);
-          r = failedAttempt(manifest, text, `the grader failed on this submission: ${why}`, {
-            student: sub.student,
-            manifestHash: opts.manifestHash,
-          });
-        }
-        record(sub, r);
+    while (queue.length > 0 && !opts.stop?.requested) {
+      const sub = queue.shift() as Submission;
+      let text = "";
+      try {
+        if (!sub.file) throw new Error(sub.problem ?? "no notebook");
+        text = readFileSync(sub.file, "utf8");
+      } catch (e) {
+        sub.problem = sub.problem ?? `cannot read the submission (${(e as Error).message})`;
       }
-    } finally {
-      // The kernel prepared for a submission that will not come (stopped, or crashed).
-      const pending = next;
-      next = undefined;
-      if (pending) await (await pending.catch(() => undefined))?.dispose();
+      let r: SubmissionResult;
+      try {
+        const hash = sha256Hex(text);
+        if (!opts.force && book.isUpToDate(sub.student, manifest.module, hash, opts.manifestHash)) {
+          summary.skipped++;
+          opts.progress?.tick("skipped", sub.student);
+          continue;
+        }
+        r = await gradeSubmission(manifest, sub.problem ? "" : text, {
+          ...session,
+          student: sub.student,
+          manifestHash: opts.manifestHash,
+          acquireKernel: () => kernels.acquire(),
+        });
+        if (sub.problem) {
+          r.status = "rejected";
+          r.reason = sub.problem;
+          for (const t of r.tests) t.message = `not graded: ${sub.problem}`;
+        }
+      } catch (e) {
+        // A fault of the grader, not of the student: still an attempt on record.
+        const why = e instanceof Error ? e.message.split("\n")[0] : String(e);
+        r = failedAttempt(manifest, text, `the grader failed on this submission: ${why}`, {
+          student: sub.student,
+          manifestHash: opts.manifestHash,
+        });
+      }
+      record(sub, r);
     }
   };
 
   try {
     await Promise.all(Array.from({ length: jobs }, worker));
   } finally {
+    // The kernels prepared for submissions that will not come (stopped, or crashed). Each
+    // acquired one was disposed by gradeSubmission.
+    await kernels.close();
     try {
       book.close();
     } catch (e) {

@@ -8,6 +8,7 @@
 // hidden-test text from everything the student will see.
 import type { GradingManifest } from "@tinytorch-ts/core";
 import type { CellRun } from "@tinytorch-ts/core/kernel";
+import { runCells } from "@tinytorch-ts/core/run";
 import { analyseCell } from "./cell-names";
 import { instrument, type KernelCell } from "./instrument";
 import {
@@ -103,44 +104,32 @@ function zeroTests(manifest: GradingManifest, status: TestStatus, message: strin
     }));
 }
 
-function notRun(reason: string): CellRun {
-  return { status: "not-run", outputs: [], executionCount: null, durationMs: 0, truncated: false, reason }; // prettier-ignore
-}
-
+/** Names a cell in the reasons given for later ones (`the kernel had stopped during …`). */
 function describeCell(cell: KernelCell): string {
   const p = cell.planned;
   if (p.role === "grade") return `test ${p.gradeId}`;
   return p.gradeId ? `cell "${p.gradeId}"` : `cell ${p.index + 1}`;
 }
 
-/** Runs the cells; a failing cell never stops the ones after it (a dead kernel does). */
-async function runCells(
+/** Runs the cells in core's loop: a failing cell never stops later ones (a dead kernel does). */
+async function runGradingCells(
   prepared: PreparedKernel,
   cells: KernelCell[],
   limits: KernelLimits,
   onCell: GradeOptions["onCell"],
 ): Promise<Map<number, CellRun>> {
-  const k = prepared.kernel;
-  const deadline = performance.now() + limits.notebookTimeoutMs;
   const runs = new Map<number, CellRun>();
-  let stoppedAt: string | undefined;
-  for (const cell of cells) {
-    const remaining = deadline - performance.now();
-    let run: CellRun;
-    if (remaining <= 0) {
-      run = notRun(`the notebook time limit (${Math.round(limits.notebookTimeoutMs / 1000)} s) was reached`); // prettier-ignore
-    } else if (!k.alive) {
-      run = notRun(`the kernel had stopped${stoppedAt ? ` during ${stoppedAt}` : ""}: ${k.deathReason}`); // prettier-ignore
-    } else {
-      run = await k.execute(cell.code, {
-        timeoutMs: Math.min(limits.cellTimeoutMs, remaining),
-        outputLimitBytes: limits.outputLimitBytes,
-      });
-      if (!k.alive && stoppedAt === undefined) stoppedAt = describeCell(cell);
-    }
-    onCell?.(cell, run);
-    runs.set(cell.planned.index, run);
-  }
+  const items = cells.map((cell) => ({ source: cell.code, describe: describeCell(cell), cell }));
+  await runCells(prepared.kernel, items, {
+    policy: "keep-going",
+    cellTimeoutMs: limits.cellTimeoutMs,
+    notebookTimeoutMs: limits.notebookTimeoutMs,
+    outputLimitBytes: limits.outputLimitBytes,
+    onCell: ({ cell }, run) => {
+      onCell?.(cell, run);
+      runs.set(cell.planned.index, run);
+    },
+  });
   return runs;
 }
 
@@ -192,7 +181,7 @@ export async function gradeSubmission(
     prepared = await (opts.acquireKernel ?? (() => prepareKernel(manifest, opts)))();
     result.isolation = prepared.isolation;
     const cells = instrument(manifest, rebuilt.cells, prepared.keys);
-    const runs = await runCells(prepared, cells, limits, opts.onCell);
+    const runs = await runGradingCells(prepared, cells, limits, opts.onCell);
     const hidden = hiddenFragments(manifest);
     for (const cell of cells) {
       const run = runs.get(cell.planned.index);

@@ -188,6 +188,66 @@ test("no-namespaces mode: one kernel at a time (a batch too), and its kernel sti
   }
 });
 
+test("a kernel that cannot be prepared is that submission's error attempt, never an unhandled rejection", async () => {
+  const subs = join(work, "no-package");
+  mkdirSync(subs);
+  for (const student of ["amy", "bo", "cy"]) {
+    writeFileSync(join(subs, `${student}.ipynb`), studentNotebook(manifest, { sources: GOOD }));
+  }
+  const unhandled: unknown[] = [];
+  const onUnhandled = (e: unknown) => unhandled.push(e);
+  process.on("unhandledRejection", onUnhandled);
+  try {
+    const out = join(work, "no-package-out");
+    // Every start fails (the reference package is not there), the ones prepared ahead too.
+    const s = await gradeBatch(manifest, findSubmissions(subs, manifest.module), {
+      ...LIMITS,
+      outDir: out,
+      jobs: 2,
+      manifestHash: "m1",
+      packageSource: { packageDir: join(work, "missing"), nodeModulesDir: join(KIT_ROOT, "node_modules") }, // prettier-ignore
+    });
+    assert.equal([s.graded, s.errors], [0, 3]);
+    assert.equal(s.results.map((r) => r.student).sort(), ["amy", "bo", "cy"]);
+    for (const r of s.results) {
+      assert.is(r.status, "error");
+      assert.match(r.reason ?? "", /could not run this notebook: the reference package is not built/); // prettier-ignore
+      const page = JSON.parse(readFileSync(resultsPath(out, r.student ?? ""), "utf8"));
+      assert.match(page.output, /could not run this notebook/, "the attempt is on record");
+    }
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(unhandled, []);
+  } finally {
+    process.off("unhandledRejection", onUnhandled);
+  }
+});
+
+test("a stopped batch shuts down every kernel it prepared ahead", async () => {
+  const subs = join(work, "stopped");
+  mkdirSync(subs);
+  for (const student of ["s1", "s2", "s3", "s4", "s5"]) {
+    writeFileSync(join(subs, `${student}.ipynb`), studentNotebook(manifest, { sources: GOOD }));
+  }
+  const scratchRoot = join(work, "stopped-scratch");
+  mkdirSync(scratchRoot, { mode: 0o711 });
+  const stop = { requested: false };
+  const s = await gradeBatch(manifest, findSubmissions(subs, manifest.module), {
+    ...LIMITS,
+    outDir: join(work, "stopped-out"),
+    jobs: 2,
+    manifestHash: "m1",
+    scratchRoot,
+    stop,
+    onResult: () => {
+      stop.requested = true;
+    },
+  });
+  assert.ok(s.results.length >= 1 && s.results.length < 5, "stopped before the end");
+  assert.ok(s.results.every((r) => r.score === 6));
+  assert.equal(await waitForNone(scratchRoot, 10_000), [], "no kernel prepared ahead survives");
+  assert.equal(readdirSync(scratchRoot), [], "each kernel's host directory is gone");
+});
+
 test("removing a tree deeper than PATH_MAX does not throw: it is deleted", async () => {
   const dir = join(work, "deep");
   mkdirSync(dir);

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { KernelClient } from "../../core/src/kernel/client";
-import { BatchError, KernelPool, runNotebooks } from "../../core/src/run/pool";
+import { BatchError, KernelPool, kernelFactory, runNotebooks } from "../../core/src/run/pool";
 
 const ROOT = join(__dirname, "..", "..");
 
@@ -19,7 +19,7 @@ function processExists(pid: number): boolean {
 }
 
 test("a pool hands out fresh kernels and never reuses one", async () => {
-  const pool = new KernelPool({ size: 2, start: { cwd: ROOT } });
+  const pool = new KernelPool({ size: 2, factory: kernelFactory({ cwd: ROOT }) });
   try {
     const a = await pool.acquire();
     assert.ok(a.alive);
@@ -57,7 +57,7 @@ function childPids(): number[] {
 }
 
 test("closing a pool shuts down the kernels it started ahead", async () => {
-  const pool = new KernelPool({ size: 2, start: { cwd: ROOT } });
+  const pool = new KernelPool({ size: 2, factory: kernelFactory({ cwd: ROOT }) });
   const k = await pool.acquire(); // replacements are now starting in the background
   assert.ok(childPids().length >= 2);
   await pool.close();

@@ -1,5 +1,22 @@
-// Running whole notebooks: one notebook in a fresh kernel (runner.ts), many through a pool of
-// kernels (pool.ts).
+// Running notebooks: the loop over cells that the runner and the grader share (cells.ts), one
+// notebook in a fresh kernel (runner.ts), many through a pool of kernels (pool.ts).
+export {
+  runCells,
+  type CellKernel,
+  type CellLoopOptions,
+  type LoopCell,
+  type StopPolicy,
+} from "./cells";
 export { runNotebook, checkRunnable, type RunOptions, type NotebookRun } from "./runner";
-export { KernelPool, BatchError, runNotebooks, startLimited, type BatchOptions } from "./pool";
+export {
+  KernelPool,
+  BatchError,
+  kernelFactory,
+  runNotebooks,
+  startLimited,
+  withStartSlot,
+  type BatchOptions,
+  type PoolFactory,
+  type PoolOptions,
+} from "./pool";
 export { DEFAULT_CELL_TIMEOUT_MS, DEFAULT_OUTPUT_LIMIT, seconds } from "./limits";

@@ -1,22 +1,24 @@
 // Kernels take seconds to start (tslab loads the TypeScript compiler), and a batch of notebooks
-// should not pay that serially. A pool keeps kernels started ahead of need. A kernel is never
-// reused for a second notebook: state left by one submission must not leak into the next, so
-// a released kernel is shut down and a fresh one is started in the background.
+// should not pay that serially. A pool keeps kernels (or anything a factory starts: the grader
+// pools its sandboxed, preamble-ready kernels) started ahead of need. A kernel is never reused
+// for a second notebook: state left by one submission must not leak into the next, so a released
+// kernel is shut down and a fresh one is started in the background.
 import { cpus } from "node:os";
 import { KernelClient, type KernelStartOptions } from "../kernel/client";
 
 /**
  * Starting a kernel is CPU-bound (tslab compiles its TypeScript setup), so starting many at
  * once only makes each one slow, and can push them all past their start timeout. Starts made
- * through this module wait for one of `cores` slots.
+ * through `withStartSlot` (kernels, or whatever else starts one: the grader's prepared kernels)
+ * wait for one of `cores` slots.
  */
 const startSlots = { free: Math.max(1, cpus().length), waiting: [] as Array<() => void> };
 
-export async function startLimited(opts: KernelStartOptions): Promise<KernelClient> {
+export async function withStartSlot<T>(start: () => Promise<T>): Promise<T> {
   if (startSlots.free > 0) startSlots.free--;
   else await new Promise<void>((resolve) => startSlots.waiting.push(resolve));
   try {
-    return await KernelClient.start(opts);
+    return await start();
   } finally {
     const next = startSlots.waiting.shift();
     if (next) next();
@@ -24,89 +26,124 @@ export async function startLimited(opts: KernelStartOptions): Promise<KernelClie
   }
 }
 
-export class KernelPool {
-  private readonly ready: Array<Promise<KernelClient>> = [];
-  private readonly all = new Set<Promise<KernelClient>>();
-  private readonly stopping = new Set<Promise<void>>();
-  private closed = false;
-  readonly size: number;
-  private readonly start: KernelStartOptions;
+export function startLimited(opts: KernelStartOptions): Promise<KernelClient> {
+  return withStartSlot(() => KernelClient.start(opts));
+}
 
-  private readonly keepFull: boolean;
-
+/** How a pool starts and ends what it hands out. */
+export interface PoolFactory<T> {
+  start(): Promise<T>;
+  /** Ends an item (its whole process tree). A rejection is ignored. */
+  stop(item: T): Promise<void>;
   /**
-   * `refill: false` makes a pool of exactly `size` kernels that starts no replacements (for a
-   * batch whose size is known, or to measure runs without start-ups competing for the CPU).
+   * Whether an item that waited in the pool can still be handed out (a kernel can die or hang
+   * while it waits: killed, OOM-killed). Default: yes. One that cannot is stopped and replaced.
    */
-  constructor(opts: { size: number; start: KernelStartOptions; refill?: boolean }) {
-    this.size = Math.max(1, Math.floor(opts.size));
-    this.start = opts.start;
+  usable?(item: T): Promise<boolean>;
+}
+
+/** Plain kernels: started through the start slots, pinged before a waiting one is handed out. */
+export function kernelFactory(start: KernelStartOptions): PoolFactory<KernelClient> {
+  return {
+    start: () => startLimited(start),
+    stop: (k) => k.shutdown(),
+    usable: async (k) => k.alive && (await k.ping(5000)),
+  };
+}
+
+export interface PoolOptions<T> {
+  factory: PoolFactory<T>;
+  /**
+   * How many to keep started ahead of need; 0 starts each one when it is acquired. A function
+   * is asked at every top-up (e.g. "no more than the work left").
+   */
+  size: number | (() => number);
+  /**
+   * `false` starts the first `size` and no replacements (for a batch whose size is known, or to
+   * measure runs without start-ups competing for the CPU). Default true.
+   */
+  refill?: boolean;
+  /** Start nothing before the first acquire (for work that may turn out to need none). */
+  lazy?: boolean;
+}
+
+/**
+ * Hands out freshly started items (kernels, or the grader's prepared kernels), started ahead of
+ * need when it can. Nothing is reused: whoever acquires an item owns it, and ends it (or gives it
+ * back with `release`, which ends it). A start that fails is reported to whoever acquires it,
+ * never as an unhandled rejection. `close` ends every item the pool still holds.
+ */
+export class KernelPool<T = KernelClient> {
+  private readonly ready: Array<Promise<T>> = [];
+  private readonly stopping = new Set<Promise<void>>();
+  private readonly factory: PoolFactory<T>;
+  private readonly size: () => number;
+  private readonly keepFull: boolean;
+  private filled = false;
+  private closed = false;
+
+  constructor(opts: PoolOptions<T>) {
+    this.factory = opts.factory;
+    const size = opts.size;
+    this.size = () => Math.max(0, Math.floor(typeof size === "function" ? size() : size));
     this.keepFull = opts.refill ?? true;
-    for (let i = 0; i < this.size; i++) this.startOne();
+    if (!opts.lazy) this.topUp();
   }
 
-  /** Resolves when every kernel started so far has finished starting (or failed to). */
+  /** Resolves when every item started ahead so far has finished starting (or failed to). */
   async whenReady(): Promise<void> {
     await Promise.all(this.ready.map((p) => p.catch(() => undefined)));
   }
 
-  private refill(): void {
-    if (this.keepFull) this.startOne();
-  }
-
-  private startOne(): void {
-    if (this.closed) return;
-    const starting = startLimited(this.start);
-    // A failed start is reported to whoever acquires it, never as an unhandled rejection.
-    starting.catch(() => undefined);
-    this.all.add(starting);
-    void starting.then(
-      (k) => {
-        if (!k.alive) this.all.delete(starting);
-      },
-      () => this.all.delete(starting),
-    );
-    this.ready.push(starting);
-  }
-
-  /** A fresh kernel (started ahead of time when possible); a replacement starts at once. */
-  async acquire(): Promise<KernelClient> {
-    if (this.closed) throw new Error("kernel pool is closed");
-    const next = this.ready.shift();
-    if (!next) return startLimited(this.start);
-    this.all.delete(next);
-    this.refill();
-    const kernel = await next;
-    // A pre-started kernel can die or hang while it waits (killed, OOM-killed): start another.
-    if (!kernel.alive || !(await kernel.ping(5000))) {
-      await kernel.shutdown();
-      return startLimited(this.start);
+  private topUp(): void {
+    this.filled = true;
+    while (!this.closed && this.ready.length < this.size()) {
+      const starting = this.factory.start();
+      // Reported to whoever acquires it, never as an unhandled rejection.
+      starting.catch(() => undefined);
+      this.ready.push(starting);
     }
-    return kernel;
   }
 
-  /** Ends a kernel's use. It is shut down (in the background), never handed out again. */
-  release(k: KernelClient): void {
-    const stopping = k.shutdown();
+  /** A fresh item (started ahead of time when possible); replacements start at once. */
+  async acquire(): Promise<T> {
+    if (this.closed) throw new Error("the pool is closed");
+    const waited = this.ready.shift();
+    // The caller's own start (when none waits) is asked for before any replacement's.
+    const next = waited ?? this.factory.start();
+    if (this.keepFull || !this.filled) this.topUp();
+    const item = await next;
+    if (waited && this.factory.usable && !(await this.factory.usable(item))) {
+      await this.stopQuietly(item);
+      return this.factory.start();
+    }
+    return item;
+  }
+
+  /** Ends an item's use. It is stopped (in the background), never handed out again. */
+  release(item: T): void {
+    const stopping = this.stopQuietly(item);
     this.stopping.add(stopping);
     void stopping.finally(() => this.stopping.delete(stopping));
   }
 
-  /** Shuts down every kernel the pool still holds (started, starting, or being released). */
+  /** Stops every item the pool still holds (started, starting, or being released). */
   async close(): Promise<void> {
     this.closed = true;
-    const pending = [...this.all];
-    this.all.clear();
-    this.ready.length = 0;
+    const pending = this.ready.splice(0);
     await Promise.all([
       ...this.stopping,
       ...pending.map((p) =>
         p.then(
-          (k) => k.shutdown(),
+          (item) => this.stopQuietly(item),
           () => undefined,
         ),
       ),
     ]);
+  }
+
+  private stopQuietly(item: T): Promise<void> {
+    return this.factory.stop(item).catch(() => undefined);
   }
 }
 

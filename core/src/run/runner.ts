@@ -3,11 +3,11 @@
 // execution counts filled in. Limits: a deadline per cell and per notebook, an output budget
 // per cell. When a cell fails the run stops (unless allowErrors); when the kernel dies or is
 // killed, every later cell is reported as not run, with the reason, and nothing waits on it.
+// The loop over the cells is cells.ts, which the grader runs too.
 import { KernelClient, type CellRun, type KernelStartOptions } from "../kernel/client";
-import { notRun } from "../kernel/execute";
 import { SourceError } from "../errors";
 import type { Cell, CodeCell, Notebook } from "../notebook/types";
-import { DEFAULT_CELL_TIMEOUT_MS, DEFAULT_OUTPUT_LIMIT, seconds } from "./limits";
+import { runCells } from "./cells";
 
 export interface RunOptions {
   cellTimeoutMs?: number;
@@ -61,52 +61,36 @@ export async function runNotebook(nb: Notebook, opts: RunOptions = {}): Promise<
   const started = performance.now();
   checkRunnable(nb, opts.file);
   const notebook: Notebook = structuredClone(nb);
-  const cellTimeout = opts.cellTimeoutMs ?? DEFAULT_CELL_TIMEOUT_MS;
+  const toRun: Array<{ source: string; describe: string; cell: CodeCell; index: number }> = [];
+  notebook.cells.forEach((cell, index) => {
+    if (cell.cell_type !== "code") return;
+    if (opts.cellFilter && !opts.cellFilter(cell, index)) return;
+    // Like Jupyter, a blank cell is not sent to the kernel.
+    if (cell.source.trim() === "") {
+      cell.outputs = [];
+      cell.execution_count = null;
+      return;
+    }
+    // "cell N" by index: `tito test` turns it into the exercise's name for students.
+    toRun.push({ source: cell.source, describe: `cell ${index}`, cell, index });
+  });
   const ownKernel = opts.kernel === undefined;
   const kernel = opts.kernel ?? (await KernelClient.start(opts.start ?? { cwd: process.cwd() }));
-  // The notebook's clock starts when its kernel is ready: start-up is not the notebook's doing.
-  const deadline =
-    opts.notebookTimeoutMs === undefined ? Infinity : performance.now() + opts.notebookTimeoutMs;
   const cells: NotebookRun["cells"] = [];
-  // Once set, every later code cell is reported as not run with this reason.
-  let stopReason: string | undefined;
-
   try {
-    for (let index = 0; index < notebook.cells.length; index++) {
-      const cell = notebook.cells[index];
-      if (cell.cell_type !== "code") continue;
-      if (opts.cellFilter && !opts.cellFilter(cell, index)) continue;
-      // Like Jupyter, a blank cell is not sent to the kernel.
-      if (cell.source.trim() === "") {
-        cell.outputs = [];
-        cell.execution_count = null;
-        continue;
-      }
-      let run: CellRun;
-      const remaining = deadline - performance.now();
-      if (stopReason === undefined && remaining <= 0) {
-        stopReason = `the notebook's time limit (${seconds(opts.notebookTimeoutMs ?? 0)}) ran out`;
-      }
-      if (stopReason !== undefined) {
-        run = notRun(stopReason);
-      } else if (!kernel.alive) {
-        stopReason = kernel.deathReason;
-        run = notRun(stopReason);
-      } else {
-        const notebookLimited = remaining < cellTimeout;
-        run = await kernel.execute(cell.source, {
-          timeoutMs: Math.min(cellTimeout, remaining),
-          outputLimitBytes: opts.outputLimitBytes ?? DEFAULT_OUTPUT_LIMIT,
-        });
-        if (run.status === "timeout" && notebookLimited) {
-          run = { ...run, reason: `${run.reason}: the notebook's time limit ran out` };
-        }
-        stopReason = whyStopAfter(run, index, kernel, opts.allowErrors ?? false);
-      }
-      fillCell(cell, run);
-      cells.push({ ...run, index });
-      opts.onCell?.(index, run);
-    }
+    // The notebook's clock starts when its kernel is ready: start-up is not the notebook's doing.
+    await runCells(kernel, toRun, {
+      policy: opts.allowErrors ? "keep-going" : "first-failure",
+      cellTimeoutMs: opts.cellTimeoutMs,
+      notebookTimeoutMs: opts.notebookTimeoutMs,
+      outputLimitBytes: opts.outputLimitBytes,
+      onCell: ({ cell, index }, run) => {
+        cell.outputs = run.outputs;
+        cell.execution_count = run.executionCount;
+        cells.push({ ...run, index });
+        opts.onCell?.(index, run);
+      },
+    });
   } finally {
     if (ownKernel) await kernel.shutdown();
   }
@@ -116,22 +100,4 @@ export async function runNotebook(nb: Notebook, opts: RunOptions = {}): Promise<
     ok: cells.every((c) => c.status === "ok"),
     durationMs: performance.now() - started,
   };
-}
-
-/** After a cell, decides whether later cells still run. */
-function whyStopAfter(
-  run: CellRun,
-  index: number,
-  kernel: KernelClient,
-  allowErrors: boolean,
-): string | undefined {
-  if (!kernel.alive) return `${kernel.deathReason} in cell ${index}`;
-  if (run.status === "ok") return undefined;
-  if (allowErrors) return undefined;
-  return `cell ${index} failed (${run.status === "timeout" ? run.reason : (run.error?.ename ?? run.status)})`;
-}
-
-function fillCell(cell: CodeCell, run: CellRun): void {
-  cell.outputs = run.outputs;
-  cell.execution_count = run.executionCount;
 }
