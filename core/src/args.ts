@@ -170,7 +170,7 @@ function defaultOf(spec: OptionSpec<unknown>): string | undefined {
 /** The command's help: usage, description, one line (or more) per option, footer. */
 export function formatHelp<O extends OptionTable>(spec: CommandSpec<O>): string {
   const usages = Array.isArray(spec.usage) ? spec.usage : [spec.usage];
-  const lines = usages.map((u, i) => `${i === 0 ? "usage:" : "      "} ${spec.program} ${u}`);
+  const lines = usages.map((u, i) => `${i === 0 ? "usage:" : "      "} ${spec.program} ${u}`.trimEnd()); // prettier-ignore
   if (spec.description) lines.push("", spec.description);
   const rows: [string, string][] = Object.entries(spec.options).map(([name, o]) => {
     const d = defaultOf(o);
@@ -260,7 +260,7 @@ export function wantsHelp(args: string[]): boolean {
 export function usageError<O extends OptionTable>(spec: CommandSpec<O>, message: string): number {
   const usage = Array.isArray(spec.usage) ? spec.usage[0] : spec.usage;
   console.error(
-    `${spec.program}: ${message}\nusage: ${spec.program} ${usage}\n(\`${spec.program} --help\` lists the options)`,
+    `${spec.program}: ${message}\nusage: ${`${spec.program} ${usage}`.trimEnd()}\n(\`${spec.program} --help\` lists the options)`,
   );
   return 2;
 }

@@ -2,14 +2,18 @@
 // them, `tito NAME --help` loads only the option table, and usage errors name the option and
 // the value, go to stderr and exit 2.
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { formatHelp, type CommandSpec, type OptionTable } from "../../core/src/args";
 import { COMMANDS } from "../../tito/src/command-table";
 
 const KIT = join(__dirname, "..", "..");
+/** Loads a TypeScript module through this process's tsx hook (CommonJS). */
+const loadModule = createRequire(__filename);
 const TITO = join(KIT, "tito", "bin", "tito.js");
 const HOOK = join(__dirname, "loaded-files.cjs");
 const dir = mkdtempSync(join(tmpdir(), "tito-help-"));
@@ -56,6 +60,18 @@ test("tito grade --help loads the option table only, and shows each default from
   assert.match(r.stdout, /--memory MB\s+kernel heap cap \(default: 1024\)/);
 });
 
+test("every command has an option table, which is its help", () => {
+  // In this process: the CLI's route from `--help` to the table alone is the one the grade
+  // test above follows through a real process, the same for every command.
+  for (const name of Object.keys(COMMANDS)) {
+    const file = join(KIT, "tito", "src", "commands", `${name}.args.ts`);
+    assert.ok(existsSync(file), `${name} has an option table`);
+    const { spec } = loadModule(file) as { spec: CommandSpec<OptionTable> };
+    assert.is(spec.program, `tito ${name}`);
+    assert.match(formatHelp(spec), new RegExp(`^usage: tito ${name}\\b`));
+  }
+});
+
 test("a bad value is named, on stderr, with exit code 2", () => {
   const r = tito("test", "--timeout", "abc", "01");
   assert.is(r.status, 2);
@@ -74,6 +90,10 @@ test("unknown options, missing values and missing arguments are usage errors", (
     [["grade", "subs"], "tito grade: --module is required"],
     [["convert"], "tito convert: give a .ts or .ipynb file"],
     [["status", "extra"], 'tito status: unexpected argument "extra"'],
+    [["doctor", "--bogus"], "tito doctor: unknown option --bogus"],
+    [["setup", "extra"], 'tito setup: unexpected argument "extra"'],
+    [["notebook", "--port", "abc"], 'tito notebook: --port: expected a whole number of 1 or more, got "abc"'], // prettier-ignore
+    [["notebook", "x.ipynb"], "Jupyter's own options go after --"],
   ] as const) {
     const r = tito(...args);
     assert.is(r.status, 2, `${args.join(" ")}: ${r.stderr}`);

@@ -4,6 +4,7 @@
 // compiled package.
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { runCommand } from "@tinytorch-ts/core";
 import { KernelClient } from "@tinytorch-ts/core/kernel";
 import {
   findJupyterPython,
@@ -12,15 +13,8 @@ import {
   readKernelSpec,
   workspaceTslab,
 } from "../student/jupyter";
+import { spec } from "./doctor.args";
 import { TOOL_ROOT } from "./setup";
-
-export const summary =
-  "check node, Jupyter, the kernel and your package, with a fix for each problem";
-
-const HELP = `usage: tito doctor
-
-Checks node's version, that npm ci ran, that Jupyter is installed, that the TypeScript kernel
-is registered (npm run setup) and really starts and runs a cell, and that your package is built.`;
 
 const MIN_NODE_MAJOR = 20;
 
@@ -94,15 +88,11 @@ async function checks(): Promise<Check[]> {
   return out;
 }
 
-export async function run(args: string[]): Promise<number> {
-  if (args.includes("--help") || args.includes("-h")) {
-    console.log(HELP);
-    return 0;
-  }
-  if (args.length > 0) {
-    console.error(`tito doctor: unexpected argument '${args[0]}'\n\n${HELP}`);
-    return 2;
-  }
+export function run(args: string[]): Promise<number> {
+  return runCommand(spec, args, doctor);
+}
+
+async function doctor(): Promise<number> {
   const results = await checks();
   for (const c of results) console.log(`${c.ok ? "ok     " : "PROBLEM"}  ${c.line}`);
   const problems = results.filter((c) => !c.ok).length;

@@ -2,21 +2,31 @@
 // workspace's notebooks, with this workspace's node and tslab first on PATH.
 import { spawn } from "node:child_process";
 import { join } from "node:path";
+import { runCommand, UsageError, type ParsedCommand } from "@tinytorch-ts/core";
 import { findJupyterPython, jupyterEnv, jupyterInstallHint } from "../student/jupyter";
+import { spec } from "./notebook.args";
 import { TOOL_ROOT } from "./setup";
 
-export const summary = "open the course notebooks in Jupyter Notebook";
+export function run(args: string[]): Promise<number> {
+  return runCommand(spec, args, (parsed) => {
+    // Positionals are Jupyter's own options, and only after `--`.
+    const [first] = parsed.positionals;
+    if (first !== undefined && !args.includes("--")) {
+      throw new UsageError(`unexpected argument ${JSON.stringify(first)} (Jupyter's own options go after --)`); // prettier-ignore
+    }
+    return notebook(parsed);
+  });
+}
 
-const HELP = `usage: tito notebook [jupyter options...]
+/** The arguments Jupyter Notebook gets: the table's options, then whatever came after `--`. */
+function jupyterArgs({ values, positionals }: ParsedCommand<typeof spec.options>): string[] {
+  const out: string[] = [];
+  if (values["no-browser"]) out.push("--no-browser");
+  if (values.port !== undefined) out.push(`--port=${values.port}`);
+  return [...out, ...positionals];
+}
 
-Starts Jupyter Notebook on notebooks/ (options are passed to Jupyter, e.g. --no-browser).
-Run \`npm run setup\` once before.`;
-
-export async function run(args: string[]): Promise<number> {
-  if (args.includes("--help") || args.includes("-h")) {
-    console.log(HELP);
-    return 0;
-  }
+async function notebook(parsed: ParsedCommand<typeof spec.options>): Promise<number> {
   const python = findJupyterPython();
   if (!python) {
     console.error(
@@ -24,7 +34,7 @@ export async function run(args: string[]): Promise<number> {
     );
     return 1;
   }
-  const child = spawn(python, ["-m", "notebook", ...args], {
+  const child = spawn(python, ["-m", "notebook", ...jupyterArgs(parsed)], {
     cwd: join(TOOL_ROOT, "notebooks"),
     env: jupyterEnv(TOOL_ROOT),
     stdio: "inherit",

@@ -2,6 +2,7 @@
 // once, so that Jupyter starts this workspace's own tslab by its absolute path (a bare `tslab`
 // is not on PATH after a local npm install).
 import { join } from "node:path";
+import { runCommand } from "@tinytorch-ts/core";
 import {
   findJupyterPython,
   jupyterInstallHint,
@@ -9,27 +10,16 @@ import {
   readKernelSpec,
   registerKernel,
 } from "../student/jupyter";
-
-export const summary = "register the TypeScript (tslab) kernel with Jupyter (once, after npm ci)";
-
-const HELP = `usage: tito setup
-
-Finds a Python that has Jupyter (/usr/bin/python3 first, then every python3 on PATH) and
-registers this workspace's tslab kernel with it, by absolute path. Set JUPYTER_DATA_DIR to
-register it in a private Jupyter directory.`;
+import { spec } from "./setup.args";
 
 /** The directory holding tito/ and node_modules/ (the workspace, or the kit). */
 export const TOOL_ROOT = join(__dirname, "..", "..", "..");
 
-export async function run(args: string[]): Promise<number> {
-  if (args.includes("--help") || args.includes("-h")) {
-    console.log(HELP);
-    return 0;
-  }
-  if (args.length > 0) {
-    console.error(`tito setup: unexpected argument '${args[0]}'\n\n${HELP}`);
-    return 2;
-  }
+export function run(args: string[]): Promise<number> {
+  return runCommand(spec, args, setup);
+}
+
+function setup(): number {
   const python = findJupyterPython();
   if (!python) {
     const tried = pythonCandidates().join(", ") || "no python3 found";

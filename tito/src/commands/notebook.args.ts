@@ -1,0 +1,17 @@
+// The options of `tito notebook` (student command, `npm run notebook`).
+import { count, defineCommand } from "@tinytorch-ts/core";
+
+export const spec = defineCommand({
+  program: "tito notebook",
+  usage: "[--no-browser] [--port N] [-- <more Jupyter options>]",
+  description:
+    "Starts Jupyter Notebook on notebooks/, with this workspace's node and tslab first on PATH.\n" +
+    "Run `npm run setup` once before.",
+  options: {
+    "no-browser": { help: "do not open a browser (open the URL Jupyter prints)" },
+    port: { help: "the port to serve on (Jupyter picks a free one by default)", kind: count },
+  },
+  // Everything after `--` goes to Jupyter as it is.
+  positionals: { min: 0, max: Number.POSITIVE_INFINITY },
+  footer: "Anything after `--` is passed to Jupyter Notebook unchanged.",
+});
