@@ -1390,8 +1390,9 @@ await demo("the SIMD kernel", async () => {
     simd.addTiles(0, 4 * n * n, n, n);
     wasmMs = Math.min(wasmMs, performance.now() - t0);
   }
-  const same = memory.subarray(n * n).every((x, i) => x === yours[i]);
-  console.log(`addTiles at ${n}: yours ${tsMs.toFixed(2)} ms, WebAssembly ${wasmMs.toFixed(2)} ms (${same ? "same sums" : "DIFFERENT sums"})`);
+  // Both add the same float32 values into zeros: bit-identical sums, or one of them is wrong.
+  if (!memory.subarray(n * n).every((x, i) => x === yours[i])) throw new Error("addTiles: your sums and WebAssembly's differ");
+  console.log(`addTiles at ${n}: yours ${tsMs.toFixed(2)} ms, WebAssembly ${wasmMs.toFixed(2)} ms (same sums)`);
 });
 
 // %% [markdown]
