@@ -1,11 +1,12 @@
 // test-tier: kernel
 // The kernel client against real tslab kernels: outputs, errors, limits and dead kernels.
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { KernelClient, KernelStartError } from "../../core/src/kernel/client";
+import { resolveTslabBin } from "../../core/src/kernel/launch";
 import type { Output } from "../../core/src/notebook/types";
 
 const ROOT = join(__dirname, "..", "..");
@@ -208,16 +209,44 @@ test("a kernel that crashes at start reports what it printed", async () => {
   assert.match((err as Error).message, /zeromq failed to load/);
 });
 
-test("a kernel that never answers gives up at the start timeout", async () => {
+test("a start that hangs once is retried, and the second kernel works", async () => {
+  const bin = join(scratch, "hangs-once-tslab.js");
+  const starts = join(scratch, "hangs-once-starts.txt");
+  writeFileSync(
+    bin,
+    `const fs = require("fs");
+const first = !fs.existsSync(${JSON.stringify(starts)});
+fs.appendFileSync(${JSON.stringify(starts)}, "start\\n");
+if (first) setInterval(() => {}, 1000);
+else require(${JSON.stringify(resolveTslabBin())});
+`,
+  );
+  const k = await KernelClient.start({ cwd: ROOT, tslabBin: bin, startTimeoutMs: 20_000 });
+  try {
+    assert.is(readFileSync(starts, "utf8"), "start\nstart\n");
+    const run = await k.execute("6 * 7");
+    assert.is(run.status, "ok");
+  } finally {
+    await k.shutdown();
+  }
+});
+
+test("a kernel that never answers is started once more, then given up", async () => {
   const bin = join(scratch, "silent-tslab.js");
-  writeFileSync(bin, "setInterval(() => {}, 1000);\n");
+  const starts = join(scratch, "silent-starts.txt");
+  writeFileSync(bin, `require("fs").appendFileSync(${JSON.stringify(starts)}, "start\\n"); setInterval(() => {}, 1000);\n`); // prettier-ignore
   chmodSync(bin, 0o644);
   const err = await KernelClient.start({ cwd: ROOT, tslabBin: bin, startTimeoutMs: 1500 }).then(
     () => undefined,
     (e: unknown) => e,
   );
   assert.ok(err instanceof KernelStartError);
-  assert.match((err as Error).message, /did not answer within 1.5 s/);
+  assert.ok((err as KernelStartError).timedOut);
+  assert.is(readFileSync(starts, "utf8"), "start\nstart\n", "two starts, no more");
+  assert.match((err as Error).message, /did not answer within 1.5 s, twice \(the second start: /);
+  // And says how far it got: our requests, and what the kernel's process was doing.
+  assert.match((err as Error).message, /: \d+ requests, \d+ taken by ZeroMQ, no reply, no status on IOPub;/); // prettier-ignore
+  assert.match((err as Error).message, /processes: node \d+ [RS].*\d+ threads/);
 });
 
 test.run();

@@ -2,15 +2,20 @@
 // IOPub (SUB, everything the kernel publishes) and heartbeat (REQ, echo). Incoming messages are
 // verified and routed by their parent's msg_id to whoever is waiting for that request.
 import { randomUUID } from "node:crypto";
+import { existsSync } from "node:fs";
 import * as zmq from "zeromq";
 import { endpoint, type ConnectionInfo } from "./connection";
 import type { KernelProcess } from "./process";
+import { describeProcessTree } from "./process-tree";
 import { decodeMessage, encodeMessage, newMessage, type JupyterMessage } from "./wire";
 
 export class KernelStartError extends Error {
-  constructor(message: string) {
+  /** True when the kernel stayed alive but never answered (as opposed to dying or failing). */
+  readonly timedOut: boolean;
+  constructor(message: string, opts: { timedOut?: boolean } = {}) {
     super(message);
     this.name = "KernelStartError";
+    this.timedOut = opts.timedOut ?? false;
   }
 }
 
@@ -131,13 +136,21 @@ export class KernelChannels {
   async handshake(timeoutMs: number): Promise<Record<string, unknown>> {
     const proc = this.proc;
     const deadline = performance.now() + timeoutMs;
-    const failure = (why: string) => {
+    const failure = (why: string, timedOut = false) => {
       const tail = proc.tail.trim().split("\n").slice(-15).join("\n");
-      return new KernelStartError(`tslab kernel ${why}${tail ? `:\n${tail}` : ""}`);
+      return new KernelStartError(`tslab kernel ${why}${tail ? `:\n${tail}` : ""}`, { timedOut });
     };
     const stops: Array<() => void> = [];
     let reply: JupyterMessage | undefined;
     let sawStatus = false;
+    let asked = 0;
+    let queued = 0;
+    // Where a start that never answers got to: our side (were the requests even taken by
+    // ZeroMQ, i.e. was the kernel's socket there?) and the kernel's (working, or asleep).
+    const progress = () =>
+      `${asked} requests, ${queued} taken by ZeroMQ, ${reply ? "a reply" : "no reply"}, ` +
+      `${sawStatus ? "a status" : "no status"} on IOPub${this.socketFiles()}; ` +
+      `processes: ${describeProcessTree(proc.pid)}`;
     let wake: () => void = () => undefined;
     try {
       while (!(reply && sawStatus)) {
@@ -148,8 +161,10 @@ export class KernelChannels {
           throw failure("failed during start-up");
         }
         if (performance.now() >= deadline) {
+          const state = progress();
           proc.kill("SIGKILL");
-          throw failure(`did not answer within ${+(timeoutMs / 1000).toFixed(1)} s`);
+          const seconds = +(timeoutMs / 1000).toFixed(1);
+          throw failure(`did not answer within ${seconds} s (${state})`, true);
         }
         const msg = this.newMessage("kernel_info_request", {});
         stops.push(
@@ -166,8 +181,12 @@ export class KernelChannels {
           ),
         );
         // A send waits while ZeroMQ cannot queue; never past the deadline.
+        asked++;
         const sent = this.send("shell", msg).then(
-          () => true,
+          () => {
+            queued++;
+            return true;
+          },
           () => false,
         );
         const limit = cancellableSleep(Math.max(0, deadline - performance.now()));
@@ -190,6 +209,15 @@ export class KernelChannels {
     } finally {
       for (const stop of stops) stop();
     }
+  }
+
+  /** For ipc: which of the kernel's socket files exist (", sockets: shell iopub"). */
+  private socketFiles(): string {
+    if (this.info.transport !== "ipc") return "";
+    const present = (["shell", "iopub", "control"] as const).filter((c) =>
+      existsSync(`${this.info.ip}:${this.info[`${c}_port`]}`),
+    );
+    return `, socket files: ${present.length > 0 ? present.join(" ") : "none"}`;
   }
 
   /** Heartbeat: true when the kernel echoes a ping within `timeoutMs`. */
