@@ -145,8 +145,9 @@ export class KernelChannels {
     let sawStatus = false;
     let asked = 0;
     let queued = 0;
-    // Where a start that never answers got to: our side (were the requests even taken by
-    // ZeroMQ, i.e. was the kernel's socket there?) and the kernel's (working, or asleep).
+    // Where a start that never answers got to, on both sides: our requests (ZeroMQ queues them
+    // even before the kernel's socket exists, so "taken" only rules out a stuck send), what came
+    // back, the kernel's socket files, and its processes (working, or asleep and where).
     const progress = () =>
       `${asked} requests, ${queued} taken by ZeroMQ, ${reply ? "a reply" : "no reply"}, ` +
       `${sawStatus ? "a status" : "no status"} on IOPub${this.socketFiles()}; ` +
@@ -211,7 +212,7 @@ export class KernelChannels {
     }
   }
 
-  /** For ipc: which of the kernel's socket files exist (", sockets: shell iopub"). */
+  /** For ipc: which of the kernel's socket files exist (", socket files: shell iopub"). */
   private socketFiles(): string {
     if (this.info.transport !== "ipc") return "";
     const present = (["shell", "iopub", "control"] as const).filter((c) =>

@@ -94,10 +94,10 @@ export class KernelClient {
         // Another process can take a probed port before the kernel binds it: try new ports.
         const portRace = /address already in use/i.test(e.message);
         if (portRace && transport === "tcp" && attempt < 3) continue;
-        // A kernel that is alive but never answers has been seen once in hundreds of starts
-        // on a loaded machine (CI, 2 cores, load 4), with nothing printed; the cause is not
-        // known, and the message now says how far the start got. Nothing of the caller's has
-        // run in it yet, so one fresh start is safe, and saves a whole notebook's result.
+        // A kernel that stayed alive, printed nothing and never answered was seen once, in CI
+        // (2 cores, load 4), and not reproduced in hundreds of starts since; the message now
+        // says how far the start got. Nothing of the caller's has run in it yet, so one fresh
+        // start is safe, and saves a whole notebook's result.
         if (e.timedOut && attempt < 2) continue;
         if (!e.timedOut) throw e;
         const twice = e.message.replace(/ s \(/, " s, twice (the second start: ");
