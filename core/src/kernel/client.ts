@@ -95,7 +95,7 @@ export class KernelClient {
         const portRace = /address already in use/i.test(e.message);
         if (portRace && transport === "tcp" && attempt < 3) continue;
         // A kernel that stayed alive, printed nothing and never answered was seen once, in CI
-        // (2 cores, load 4), and not reproduced in hundreds of starts since; the message now
+        // (2 cores, load 4), and not in about 200 loaded starts since; the message now
         // says how far the start got. Nothing of the caller's has run in it yet, so one fresh
         // start is safe, and saves a whole notebook's result.
         if (e.timedOut && attempt < 2) continue;
