@@ -20,6 +20,8 @@ export class KernelStartError extends Error {
 }
 
 const HANDSHAKE_ATTEMPT_MS = 250;
+/** A timer this late means our process was not running at all (see `handshake`). */
+const STALL_MS = 2000;
 /** What tslab prints when it cannot work at all (a port taken, zeromq not loading). */
 const FATAL_START_OUTPUT =
   /EADDRINUSE|Address already in use|Cannot find module|ERR_DLOPEN_FAILED|compiled against a different Node/;
@@ -135,7 +137,8 @@ export class KernelChannels {
    */
   async handshake(timeoutMs: number): Promise<Record<string, unknown>> {
     const proc = this.proc;
-    const deadline = performance.now() + timeoutMs;
+    let deadline = performance.now() + timeoutMs;
+    let stalledMs = 0;
     const failure = (why: string, timedOut = false) => {
       const tail = proc.tail.trim().split("\n").slice(-15).join("\n");
       return new KernelStartError(`tslab kernel ${why}${tail ? `:\n${tail}` : ""}`, { timedOut });
@@ -151,7 +154,8 @@ export class KernelChannels {
     const progress = () =>
       `${asked} requests, ${queued} taken by ZeroMQ, ${reply ? "a reply" : "no reply"}, ` +
       `${sawStatus ? "a status" : "no status"} on IOPub${this.socketFiles()}; ` +
-      `processes: ${describeProcessTree(proc.pid)}`;
+      `processes: ${describeProcessTree(proc.pid)}` +
+      (stalledMs > 0 ? `; this process itself stood still for ${(stalledMs / 1000).toFixed(1)} s` : ""); // prettier-ignore
     let wake: () => void = () => undefined;
     try {
       while (!(reply && sawStatus)) {
@@ -197,6 +201,7 @@ export class KernelChannels {
           limit.cancel();
         }
         const stopWatching = proc.onExit(() => wake());
+        const waitStarted = performance.now();
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, HANDSHAKE_ATTEMPT_MS);
           wake = () => {
@@ -205,6 +210,15 @@ export class KernelChannels {
           };
         });
         stopWatching();
+        // A timer seconds late means this process did not run (a VM whose host is busy stalls
+        // everything, the kernel too): time in which nothing ran is not the kernel's to lose.
+        // Bounded, so that a machine too starved to keep time still gives up at twice the limit.
+        const late = performance.now() - waitStarted - HANDSHAKE_ATTEMPT_MS;
+        if (late > STALL_MS && stalledMs < timeoutMs) {
+          const credit = Math.min(late, timeoutMs - stalledMs);
+          stalledMs += credit;
+          deadline += credit;
+        }
       }
       return reply.content;
     } finally {
