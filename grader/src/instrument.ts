@@ -66,8 +66,19 @@ export interface GradingKeys {
   reportKey: string;
 }
 
-const PREAMBLE_FILE = join(__dirname, "kernel-preamble.cjs");
+/** The preamble's parts, sent as one cell in this order (see kernel-preamble-values.cjs). */
+const PREAMBLE_FILES = ["kernel-preamble.cjs", "kernel-preamble-values.cjs"];
 let preambleText: string | undefined;
+
+/**
+ * The preamble as one function expression, `(function (module) { … })`, which sets
+ * `module.exports` to `titoPreamble(kernelRequire, config)`. Exported for the tests, which run
+ * exactly what the kernel runs.
+ */
+export function wrappedPreamble(): string {
+  preambleText ??= PREAMBLE_FILES.map((f) => readFileSync(join(__dirname, f), "utf8")).join("\n");
+  return `(function (module) {\n"use strict";\n${preambleText}\n})`;
+}
 
 interface ManifestAnalysis {
   names: Array<CellNames | null>;
@@ -139,7 +150,6 @@ export function makeKeys(
 
 /** The first cell every grading kernel runs (see kernel-preamble.cjs). */
 export function preambleCode(manifest: GradingManifest, keys: GradingKeys): string {
-  preambleText ??= readFileSync(PREAMBLE_FILE, "utf8");
   const config = {
     vaultName: keys.vaultName,
     tokens: [...keys.tokens.values()],
@@ -158,7 +168,7 @@ export function preambleCode(manifest: GradingManifest, keys: GradingKeys): stri
     // stops the kernel from replying at all; they only carry messages already decided.
     nodeModules: ["vm", "util", "buffer", "timers", "string_decoder"],
   };
-  const wrapped = `(function (module) {\n"use strict";\n${preambleText}\n})`;
+  const wrapped = wrappedPreamble();
   return [
     '"use strict";',
     "{",

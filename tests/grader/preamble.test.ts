@@ -1,13 +1,11 @@
-// The kernel preamble, run in a separate Node process (it freezes the realm it runs in): what a
-// student can no longer change, and the ordinary code that must keep working.
+// The kernel preamble, assembled and started exactly as the grader's first cell does, in a
+// separate Node process (it freezes the realm it runs in): what a student can no longer change,
+// and the ordinary code that must keep working.
 import { spawnSync } from "node:child_process";
-import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { makeKeys, preambleCode } from "../../grader/src/instrument";
+import { makeKeys, preambleCode, wrappedPreamble } from "../../grader/src/instrument";
 import { loadFixtureManifest } from "./helpers";
-
-const PREAMBLE = join(__dirname, "..", "..", "grader", "src", "kernel-preamble.cjs");
 
 /** The configuration production sends (read back from the preamble cell), for the test realm. */
 function testConfig(): Record<string, unknown> {
@@ -28,7 +26,9 @@ function afterPreamble(body: string): string {
   const config = testConfig();
   const script = `"use strict";
 globalThis.__tslab__ = { exports: {}, require: function () {} };
-require(${JSON.stringify(PREAMBLE)})(require, ${JSON.stringify(config)});
+const holder = { exports: null };
+(0, eval)(${JSON.stringify(wrappedPreamble())})(holder);
+holder.exports(require, ${JSON.stringify(config)});
 const out = [];
 const attempt = (label, fn) => { try { fn(); out.push(label + ": allowed"); } catch (e) { out.push(label + ": " + e.constructor.name); } };
 ${body}
