@@ -3,8 +3,8 @@
 // anything there ("KernelDied: ... ask for a regrade"), replace process.stderr.write, or throw
 // an error whose message is an object. So:
 // - a test that threw: the reason is the report the preamble wrote for that cell (see
-//   kernel-preamble.cjs, guardStudentShapedValues), the thrown value's name and message read as
-//   primitives inside the kernel, found in stderr by a per-kernel key the student never sees;
+//   kernel-preamble-values.cjs), the thrown value's name and message read as primitives
+//   inside the kernel, found in stderr by a per-kernel key the student never sees;
 // - a cell that failed without a report (it could not be compiled, or an import failed, so the
 //   test never started): what the kernel printed, under a header that says so;
 // - a timeout, a dead kernel, a cell that never ran: the grader's own words.

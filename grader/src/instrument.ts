@@ -60,8 +60,8 @@ export interface GradingKeys {
   /** Token by manifest cell index. */
   tokens: Map<number, string>;
   /**
-   * Starts each failure report the preamble writes for a test cell (see kernel-preamble.cjs,
-   * guardStudentShapedValues); never reachable by student code, so no cell can forge one.
+   * Starts each failure report the preamble writes for a test cell (see
+   * kernel-preamble-values.cjs); never reachable by student code, so no cell can forge one.
    */
   reportKey: string;
 }
