@@ -1,4 +1,4 @@
-// Solution-cell sources for the structural attacks in adversarial.test.ts (breach classes 1-5 of
+// Solution-cell sources for the structural attacks in adversarial-isolation.test.ts (breach classes 1-5 of
 // issue 11). Each reports what it tried through a function the tests call (solution cells' own
 // output never reaches the result; a test cell's output does), so a test can check both the
 // honest score and that the attempt really ran.
