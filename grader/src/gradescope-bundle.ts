@@ -40,18 +40,21 @@ exec node --require tsx/cjs grader/src/gradescope-run.ts ${JSON.stringify(manife
 `;
 }
 
+// A fixed timestamp keeps the zip byte-identical for the same inputs. JSZip would also add an
+// entry for every parent folder, dated when the zip is made (so two builds more than two
+// seconds apart differed); unzip makes the folders from the file paths without them.
+export const FIXED_DATE = new Date("2020-01-01T00:00:00Z");
+const ENTRY = { date: FIXED_DATE, createFolders: false };
+
 function addTree(zip: JSZip, root: string, dir: string, keep: (rel: string) => boolean): void {
   if (!existsSync(dir)) return;
   for (const entry of readdirSync(dir).sort()) {
     const full = join(dir, entry);
     const rel = relative(root, full).replace(/\\/g, "/");
     if (statSync(full).isDirectory()) addTree(zip, root, full, keep);
-    else if (keep(rel)) zip.file(rel, readFileSync(full), { date: FIXED_DATE });
+    else if (keep(rel)) zip.file(rel, readFileSync(full), ENTRY);
   }
 }
-
-// A fixed timestamp keeps the zip byte-identical for the same inputs.
-const FIXED_DATE = new Date("2020-01-01T00:00:00Z");
 
 export async function buildGradescopeZip(
   manifest: GradingManifest,
@@ -65,25 +68,25 @@ export async function buildGradescopeZip(
     throw new Error(`the reference package is not built (${dist}); run npm run build`);
   }
   for (const f of ["package.json", "package-lock.json"]) {
-    zip.file(f, readFileSync(join(repoRoot, f)), { date: FIXED_DATE });
+    zip.file(f, readFileSync(join(repoRoot, f)), ENTRY);
   }
   const code = (rel: string) => /\.(ts|cjs|js|json)$/.test(rel) && !rel.includes("/manifests/");
   addTree(zip, repoRoot, join(repoRoot, "core", "src"), code);
-  zip.file("core/package.json", readFileSync(join(repoRoot, "core", "package.json")), { date: FIXED_DATE }); // prettier-ignore
+  zip.file("core/package.json", readFileSync(join(repoRoot, "core", "package.json")), ENTRY); // prettier-ignore
   addTree(zip, repoRoot, join(repoRoot, "tito", "bin"), () => true);
   addTree(zip, repoRoot, join(repoRoot, "tito", "src"), code);
-  zip.file("tito/package.json", readFileSync(join(repoRoot, "tito", "package.json")), { date: FIXED_DATE }); // prettier-ignore
+  zip.file("tito/package.json", readFileSync(join(repoRoot, "tito", "package.json")), ENTRY); // prettier-ignore
   addTree(zip, repoRoot, join(repoRoot, "grader", "src"), code);
-  zip.file("grader/package.json", readFileSync(join(repoRoot, "grader", "package.json")), { date: FIXED_DATE }); // prettier-ignore
-  zip.file(`grader/manifests/${manifestName}`, readFileSync(manifestPath), { date: FIXED_DATE });
-  zip.file("tinytorch-ts/package.json", readFileSync(join(repoRoot, "tinytorch-ts", "package.json")), { date: FIXED_DATE }); // prettier-ignore
+  zip.file("grader/package.json", readFileSync(join(repoRoot, "grader", "package.json")), ENTRY); // prettier-ignore
+  zip.file(`grader/manifests/${manifestName}`, readFileSync(manifestPath), ENTRY);
+  zip.file("tinytorch-ts/package.json", readFileSync(join(repoRoot, "tinytorch-ts", "package.json")), ENTRY); // prettier-ignore
   for (const p of allowedPackageFiles(dist, manifest)) {
     for (const ext of [".js", ".d.ts"]) {
       const file = join(dist, p + ext);
-      if (existsSync(file)) zip.file(`tinytorch-ts/dist/${p}${ext}`, readFileSync(file), { date: FIXED_DATE }); // prettier-ignore
+      if (existsSync(file)) zip.file(`tinytorch-ts/dist/${p}${ext}`, readFileSync(file), ENTRY); // prettier-ignore
     }
   }
-  const exec = { unixPermissions: 0o755, date: FIXED_DATE };
+  const exec = { ...ENTRY, unixPermissions: 0o755 };
   zip.file("setup.sh", SETUP_SH, exec);
   zip.file("run_autograder", runAutograderScript(`grader/manifests/${manifestName}`), exec);
   return zip.generateAsync({ type: "uint8array", platform: "UNIX", compression: "DEFLATE" });

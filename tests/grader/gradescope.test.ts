@@ -10,7 +10,7 @@ import { dirname, join } from "node:path";
 import JSZip from "jszip";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { buildGradescopeZip } from "../../grader/src/gradescope-bundle";
+import { buildGradescopeZip, FIXED_DATE } from "../../grader/src/gradescope-bundle";
 import { KIT_ROOT } from "../../core/src/course-root";
 import { FIXTURES, GOOD, HIDDEN_SNIPPETS, loadFixtureManifest, studentNotebook } from "./helpers";
 
@@ -68,7 +68,11 @@ test("the bundle holds the scripts, the manifest and only the allowed package fi
   );
   assert.is((zip.files["run_autograder"]?.unixPermissions as number) & 0o777, 0o755);
   assert.match(await zip.files["setup.sh"]!.async("string"), /npm ci/);
-  // Same inputs, same bytes.
+  // Same inputs, same bytes: every entry carries the fixed date, none the time it was made
+  // (two builds a second apart can agree by luck: a zip keeps time in 2-second steps).
+  for (const [name, entry] of Object.entries(zip.files)) {
+    assert.is(entry.date.getTime(), FIXED_DATE.getTime(), `${name} is dated ${entry.date.toISOString()}`); // prettier-ignore
+  }
   assert.equal(await buildGradescopeZip(manifest, manifestPath), zipBytes);
 });
 
