@@ -83,7 +83,10 @@ export class KernelClient {
   private async launch(): Promise<void> {
     const started = performance.now();
     const transport = this.opts.transport ?? "tcp";
-    for (let attempt = 1; ; attempt++) {
+    // Each kind of retry is counted on its own: a port race must not use up the hang's retry.
+    let portRaces = 0;
+    let hangs = 0;
+    for (;;) {
       try {
         await this.launchOnce(transport);
         this.startupMs = performance.now() - started;
@@ -93,13 +96,13 @@ export class KernelClient {
         if (!(e instanceof KernelStartError)) throw e;
         // Another process can take a probed port before the kernel binds it: try new ports.
         const portRace = /address already in use/i.test(e.message);
-        if (portRace && transport === "tcp" && attempt < 3) continue;
+        if (portRace && transport === "tcp" && ++portRaces < 3) continue;
         // A kernel that stayed alive, printed nothing and never answered was seen once, in CI
         // (2 cores, load 4), and not in about 200 loaded starts since; the message now
         // says how far the start got. Nothing of the caller's has run in it yet, so one fresh
         // start is safe, and saves a whole notebook's result.
-        if (e.timedOut && attempt < 2) continue;
         if (!e.timedOut) throw e;
+        if (++hangs < 2) continue;
         const twice = e.message.replace(/ s \(/, " s, twice (the second start: ");
         throw new KernelStartError(twice, { timedOut: true });
       }
