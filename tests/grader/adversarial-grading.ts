@@ -28,7 +28,7 @@ export function byId(r: SubmissionResult, id: string) {
   return t;
 }
 
-/** Right for positive inputs only: passes the visible tests, fails the hidden negatives. */
+/** Right for positive inputs only: passes each test's visible checks, fails its hidden negative inputs. */
 export const WRONG_FOR_NEGATIVES = {
   double: "function double(x: number): number {\n  return x >= 0 ? 2 * x : 0;\n}",
   triple: "function triple(x: number): number {\n  return x >= 0 ? 3 * x : 0;\n}",

@@ -43,7 +43,11 @@ export function parseStat(line: string): ProcessSnapshot | undefined {
 /** `root` and every process below it, parents before children. */
 export function processTree(root: number, all: ProcessSnapshot[]): ProcessSnapshot[] {
   const byParent = new Map<number, ProcessSnapshot[]>();
-  for (const p of all) byParent.set(p.ppid, [...(byParent.get(p.ppid) ?? []), p]);
+  for (const p of all) {
+    const siblings = byParent.get(p.ppid);
+    if (siblings) siblings.push(p);
+    else byParent.set(p.ppid, [p]);
+  }
   const out: ProcessSnapshot[] = [];
   const visit = (pid: number) => {
     for (const child of byParent.get(pid) ?? []) {
