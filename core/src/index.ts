@@ -8,3 +8,10 @@ export { DEFAULT_GRADING_LIMITS, type GradingLimits } from "./grading-limits";
 export * from "./args";
 export { KIT_ROOT, findCourseRoot } from "./course-root";
 export { cellChecksum, type ChecksummedCell, type ChecksummedFlags } from "./checksum";
+export {
+  runProcess,
+  runProcessSync,
+  DEFAULT_MAX_OUTPUT_BYTES,
+  type ProcessResult,
+  type RunProcessOptions,
+} from "./process-run";
