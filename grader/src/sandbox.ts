@@ -16,9 +16,9 @@
 // Without root the same namespaces are tried inside a user namespace (`unshare --user
 // --map-root-user`); TITO_SANDBOX=no-namespaces keeps only the user drop and the rlimits (see
 // docs/grading.md for what that mode does not protect); `isolation` says what was in force.
-import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, lstatSync, readlinkSync, realpathSync, statSync } from "node:fs";
 import { dirname, join, resolve, sep } from "node:path";
+import { runProcessSync } from "@tinytorch-ts/core";
 
 export const SANDBOX_USER = "tito-sandbox";
 
@@ -75,29 +75,25 @@ export interface SandboxCapabilities {
 let capabilities: SandboxCapabilities | undefined;
 
 function works(cmd: string, args: string[]): boolean {
-  const r = spawnSync(cmd, args, { stdio: "ignore", timeout: 10_000 });
-  return r.status === 0;
+  return runProcessSync(cmd, args, { timeoutMs: 10_000 }).code === 0;
 }
 
 /** Creates the sandbox user when missing (root only); returns its ids. */
 export function ensureSandboxUser(name = SANDBOX_USER): { uid: number; gid: number } | undefined {
+  const id = (flag: "-u" | "-g") => {
+    const r = runProcessSync("id", [flag, name], { timeoutMs: 10_000 });
+    const n = Number(r.stdout.trim());
+    return r.code === 0 && Number.isInteger(n) ? n : undefined;
+  };
   const lookup = () => {
-    try {
-      const opts = {
-        encoding: "utf8" as const,
-        stdio: ["ignore", "pipe", "ignore"] as ["ignore", "pipe", "ignore"],
-      };
-      const uid = Number(execFileSync("id", ["-u", name], opts).trim());
-      const gid = Number(execFileSync("id", ["-g", name], opts).trim());
-      return Number.isInteger(uid) && Number.isInteger(gid) ? { uid, gid } : undefined;
-    } catch {
-      return undefined;
-    }
+    const uid = id("-u");
+    const gid = uid === undefined ? undefined : id("-g");
+    return uid !== undefined && gid !== undefined ? { uid, gid } : undefined;
   };
   const found = lookup();
   if (found) return found;
   // --system: no aging, a uid below 1000; no home, no login shell.
-  spawnSync(
+  runProcessSync(
     "useradd",
     [
       "--system",
@@ -108,7 +104,7 @@ export function ensureSandboxUser(name = SANDBOX_USER): { uid: number; gid: numb
       "/usr/sbin/nologin",
       name,
     ],
-    { stdio: "ignore", timeout: 30_000 },
+    { timeoutMs: 30_000 },
   );
   return lookup();
 }

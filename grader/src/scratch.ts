@@ -22,10 +22,9 @@ import {
   symlinkSync,
 } from "node:fs";
 import { rm } from "node:fs/promises";
-import { spawn } from "node:child_process";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
-import type { GradingManifest } from "@tinytorch-ts/core";
+import { runProcess, type GradingManifest } from "@tinytorch-ts/core";
 
 export interface PackageSource {
   /** The reference package root (with package.json and dist/). */
@@ -133,6 +132,12 @@ export function makeScratchRoot(parent = tmpdir()): string {
 }
 
 /**
+ * How long rm(1) may take. A scratch tree is small (a 64 MiB tmpfs, or a few thousand files),
+ * so this only ends an rm stuck on a dying file system instead of a grading run.
+ */
+const RM_TIMEOUT_MS = 120_000;
+
+/**
  * Deletes a tree without blocking the event loop and without throwing, whatever is in it:
  * Node's recursive rm first; if it fails (paths longer than PATH_MAX, ENAMETOOLONG), GNU rm,
  * which walks with openat and has no path-length limit. What cannot be deleted is left and
@@ -148,12 +153,14 @@ export async function removeQuietly(
   } catch {
     // Fall through to rm(1).
   }
-  const code = await new Promise<number | null>((done) => {
-    const child = spawn("rm", ["-rf", "--one-file-system", "--", path], { stdio: "ignore" });
-    child.once("error", () => done(null));
-    child.once("exit", (c) => done(c));
+  const gnuRm = await runProcess("rm", ["-rf", "--one-file-system", "--", path], {
+    timeoutMs: RM_TIMEOUT_MS,
   });
-  if (code !== 0) onProblem?.(`could not delete ${path} (rm exited ${code ?? "unstarted"})`);
+  if (gnuRm.timedOut) {
+    onProblem?.(`could not delete ${path} (rm did not finish in ${RM_TIMEOUT_MS / 1000} s)`);
+  } else if (gnuRm.code !== 0) {
+    onProblem?.(`could not delete ${path} (rm exited ${gnuRm.code ?? "unstarted"})`);
+  }
 }
 
 export function makeScratch(

@@ -7,7 +7,7 @@
 // Every wrapper execs the next, so the spawned pid is the kernel's (we signal its process group).
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { execFileSync } from "node:child_process";
+import { runProcessSync } from "../process-run";
 
 export interface LaunchLimits {
   memoryMb?: number;
@@ -61,12 +61,7 @@ let prlimitAvailable: boolean | undefined;
 let setprivAvailable: boolean | undefined;
 
 function available(tool: string): boolean {
-  try {
-    execFileSync(tool, ["--version"], { stdio: "ignore", timeout: 5000 });
-    return true;
-  } catch {
-    return false;
-  }
+  return runProcessSync(tool, ["--version"], { timeoutMs: 5000 }).code === 0;
 }
 
 export interface LaunchInput extends LaunchLimits {

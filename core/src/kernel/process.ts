@@ -2,6 +2,8 @@
 // whatever the student's code forked too), watched through its exit event (a dead kernel is
 // noticed at once, never by waiting), and its own stdout/stderr kept as a short tail: that is
 // where Node prints a fatal out-of-memory report or a failure to start.
+// It is not a timed run (core/src/process-run.ts): a kernel lives for a whole notebook, and its
+// deadlines are per cell and per start, kept by the client, which interrupts or kills it.
 import { spawn, type ChildProcess } from "node:child_process";
 import { constants } from "node:os";
 import type { LaunchPlan } from "./launch";

@@ -34,6 +34,8 @@ async function notebook(parsed: ParsedCommand<typeof spec.options>): Promise<num
     );
     return 1;
   }
+  // Not a timed run (runProcess in @tinytorch-ts/core): the server is the user's, with the
+  // terminal as its stdio, and runs until they stop it.
   const child = spawn(python, ["-m", "notebook", ...jupyterArgs(parsed)], {
     cwd: join(TOOL_ROOT, "notebooks"),
     env: jupyterEnv(TOOL_ROOT),

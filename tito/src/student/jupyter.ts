@@ -3,9 +3,9 @@
 // starts the workspace's own tslab by its absolute path, and the environment Jupyter needs to
 // find `node`. Jupyter is used only to register and serve notebooks: tito itself speaks the
 // kernel protocol and never runs Python.
-import { spawnSync } from "node:child_process";
 import { existsSync, realpathSync } from "node:fs";
 import { delimiter, dirname, isAbsolute, join } from "node:path";
+import { runProcessSync } from "@tinytorch-ts/core";
 
 /** Where Python is usually found, before whatever PATH offers. */
 const PREFERRED_PYTHONS = ["/usr/bin/python3"];
@@ -45,11 +45,7 @@ export function pythonCandidates(pathEnv = process.env.PATH ?? ""): string[] {
 }
 
 function pythonHasJupyter(python: string): boolean {
-  const r = spawnSync(python, ["-c", JUPYTER_PROBE], {
-    stdio: "ignore",
-    timeout: PROBE_TIMEOUT_MS,
-  });
-  return r.status === 0;
+  return runProcessSync(python, ["-c", JUPYTER_PROBE], { timeoutMs: PROBE_TIMEOUT_MS }).code === 0;
 }
 
 /** The first Python that has Jupyter, or undefined. */
@@ -92,12 +88,12 @@ export interface RegisterResult {
  */
 export function registerKernel(workspace: string, python: string): RegisterResult {
   const tslab = workspaceTslab(workspace);
-  const r = spawnSync(
+  const r = runProcessSync(
     process.execPath,
     [tslab, "install", `--python=${python}`, `--binary=${tslab}`, "--user"],
-    { encoding: "utf8", env: jupyterEnv(workspace), timeout: 60_000 },
+    { env: jupyterEnv(workspace), timeoutMs: 60_000 },
   );
-  return { ok: r.status === 0, output: `${r.stdout ?? ""}${r.stderr ?? ""}`.trim() };
+  return { ok: r.code === 0, output: `${r.stdout}${r.stderr}`.trim() };
 }
 
 /** The registered tslab kernelspec as Jupyter itself resolves it, or undefined. */
@@ -111,8 +107,8 @@ export function readKernelSpec(python: string, name = "tslab"): KernelSpec | und
     "    sys.exit(3)",
     "print(json.dumps({'resourceDir': s.resource_dir, 'argv': s.argv}))",
   ].join("\n");
-  const r = spawnSync(python, ["-c", script], { encoding: "utf8", timeout: PROBE_TIMEOUT_MS });
-  if (r.status !== 0) return undefined;
+  const r = runProcessSync(python, ["-c", script], { timeoutMs: PROBE_TIMEOUT_MS });
+  if (r.code !== 0) return undefined;
   try {
     const spec = JSON.parse(r.stdout) as KernelSpec;
     return Array.isArray(spec.argv) ? spec : undefined;
