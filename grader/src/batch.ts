@@ -4,8 +4,7 @@
 // results.json and feedback page and gradebook row as soon as they are done. One bad submission
 // never stops the others: whatever happens while grading it (even a fault of the grader) ends in
 // a recorded attempt, so an interrupted or failed run simply continues on the next invocation.
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { basename, join } from "node:path";
+import { join } from "node:path";
 import type { GradingManifest } from "@tinytorch-ts/core";
 import { KernelPool, withStartSlot } from "@tinytorch-ts/core/run";
 import { writeFeedback } from "./feedback-html";
@@ -18,52 +17,11 @@ import { safeName } from "./names";
 import { sandboxCapabilities } from "./sandbox";
 import { makeScratchRoot, removeQuietly } from "./scratch";
 import { sha256Hex } from "./submission";
+import { readSubmissionFile, type Submission } from "./submissions-folder";
 import type { SubmissionResult } from "./types";
 
-export interface Submission {
-  student: string;
-  /** The notebook, or undefined when the student's folder holds none. */
-  file?: string;
-  /** Why no notebook was picked. */
-  problem?: string;
-}
-
-function notebooksIn(dir: string): string[] {
-  return readdirSync(dir)
-    .filter((f) => f.endsWith(".ipynb") && !f.startsWith("."))
-    .sort();
-}
-
-/**
- * `<dir>/<student>.ipynb` or `<dir>/<student>/<notebook>.ipynb`, or a single notebook file. In a
- * student folder the notebook named after the module wins (`01_tensor.ipynb`), else the only one.
- */
-export function findSubmissions(path: string, module: string): Submission[] {
-  if (!existsSync(path)) return [];
-  if (statSync(path).isFile()) return [{ student: basename(path).replace(/\.ipynb$/, ""), file: path }]; // prettier-ignore
-  const out: Submission[] = [];
-  for (const entry of readdirSync(path).sort()) {
-    if (entry.startsWith(".")) continue;
-    const full = join(path, entry);
-    if (statSync(full).isFile()) {
-      if (entry.endsWith(".ipynb")) out.push({ student: entry.slice(0, -".ipynb".length), file: full }); // prettier-ignore
-      continue;
-    }
-    const books = notebooksIn(full);
-    const number = module.split("_")[0];
-    const pick =
-      books.find((b) => b === `${module}.ipynb`) ??
-      (books.length === 1 ? books[0] : books.find((b) => b.startsWith(`${number}_`)));
-    if (pick) out.push({ student: entry, file: join(full, pick) });
-    else {
-      const problem = books.length === 0
-        ? "no .ipynb notebook in the submission folder"
-        : `several notebooks (${books.join(", ")}) and none is named ${module}.ipynb`; // prettier-ignore
-      out.push({ student: entry, problem });
-    }
-  }
-  return out;
-}
+// Discovery and reading moved to submissions-folder.ts; re-exported so callers do not change.
+export { findSubmissions, type Submission } from "./submissions-folder";
 
 export interface BatchOptions extends SessionOptions {
   outDir: string;
@@ -159,7 +117,9 @@ export async function gradeBatch(
       let text = "";
       try {
         if (!sub.file) throw new Error(sub.problem ?? "no notebook");
-        text = readFileSync(sub.file, "utf8");
+        const read = readSubmissionFile(sub.file, sub.maxBytes, sub.identity);
+        if (read.ok) text = read.text;
+        else sub.problem = read.reason;
       } catch (e) {
         sub.problem = sub.problem ?? `cannot read the submission (${(e as Error).message})`;
       }

@@ -19,7 +19,15 @@ export {
   type KernelCell,
 } from "./instrument";
 export { hiddenFragments, redact } from "./sanitize";
-export { findSubmissions, gradeBatch, type BatchOptions, type BatchSummary } from "./batch";
+export { gradeBatch, type BatchOptions, type BatchSummary } from "./batch";
+export {
+  findSubmissions,
+  readSubmissionFile,
+  DEFAULT_MAX_SUBMISSION_BYTES,
+  type FindSubmissionsOptions,
+  type ReadSubmission,
+  type Submission,
+} from "./submissions-folder";
 export { Gradebook, type AttemptRow } from "./gradebook";
 export { gradebookCsv } from "./gradebook-csv";
 export { toGradescope, writeResultsJson, type GradescopeResults } from "./results-json";

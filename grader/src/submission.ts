@@ -48,18 +48,44 @@ function checksummedFlags(nbgrader: Record<string, unknown>): ChecksummedFlags {
   return flags;
 }
 
+/**
+ * Where JSON.parse stopped, as "line L, column C", never what it found there: V8's message
+ * quotes the text (`Unexpected token 'r', "root:x:0:0"... is not valid JSON`), and a reason
+ * must not echo the bytes of a file. Only the offset V8 gives is kept; some messages have none.
+ */
+function jsonErrorPlace(error: unknown, text: string): string {
+  const message = error instanceof Error ? error.message : "";
+  if (/^Unexpected end of JSON input/.test(message)) return " (the file ends too early)";
+  const match = / at position (\d+)/.exec(message);
+  if (!match) return "";
+  const offset = Math.min(Number(match[1]), text.length);
+  const before = text.slice(0, offset);
+  const line = before.split("\n").length;
+  const column = offset - (before.lastIndexOf("\n") + 1) + 1;
+  return ` at line ${line}, column ${column}`;
+}
+
+/** The submitted nbformat, if it is a plain version number; else none of its bytes. */
+function describeNbformat(value: unknown): string {
+  if (value === undefined) return "no nbformat";
+  if (typeof value === "number" && Number.isInteger(value) && value >= 0 && value < 100) {
+    return `nbformat ${value}`;
+  }
+  return "an nbformat that is not a version number";
+}
+
 export function parseSubmission(text: string): ParsedSubmission {
   if (text.trim() === "") return { ok: false, reason: "the file is empty" };
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (e) {
-    const detail = e instanceof Error ? e.message : String(e);
-    return { ok: false, reason: `the file is not a Jupyter notebook (invalid JSON: ${detail})` };
+    const place = jsonErrorPlace(e, text);
+    return { ok: false, reason: `the file is not a Jupyter notebook (invalid JSON${place})` };
   }
   if (!isRecord(json)) return { ok: false, reason: "the file is not a Jupyter notebook" };
   if (json.nbformat !== 4) {
-    const got = json.nbformat === undefined ? "no nbformat" : `nbformat ${String(json.nbformat)}`;
+    const got = describeNbformat(json.nbformat);
     return { ok: false, reason: `unsupported notebook format (${got}; expected nbformat 4)` };
   }
   if (!Array.isArray(json.cells)) return { ok: false, reason: "the notebook has no cell list" };
