@@ -19,6 +19,8 @@ export const spec = defineCommand({
     "cell-timeout": option(seconds, "seconds per cell", DEFAULT_GRADING_LIMITS.cellTimeoutMs),
     timeout: option(seconds, "seconds per notebook", DEFAULT_GRADING_LIMITS.notebookTimeoutMs),
     memory: option(megabytes, "kernel heap cap", DEFAULT_GRADING_LIMITS.memoryMb),
+    // The grader's DEFAULT_MAX_SUBMISSION_BYTES, in MiB (not imported: --help loads no grader).
+    "max-size": option(megabytes, "notebooks over this size are rejected unread", 20),
     "no-sandbox": flag("run kernels without namespaces or the sandbox user (not for real grading)"),
   },
   positionals: { min: 1, max: 1, missing: "give one submissions folder or notebook" },

@@ -33,7 +33,9 @@ async function grade(
   const { manifest, hash } = readManifest(manifestFile);
   const submissionsPath = resolve(submissionsArg);
   const outDir = resolve(p.out);
-  const submissions = findSubmissions(submissionsPath, manifest.module);
+  const submissions = findSubmissions(submissionsPath, manifest.module, {
+    maxBytes: p["max-size"] * 1024 * 1024,
+  });
   if (submissions.length === 0) {
     console.error(`tito grade: no submissions found in ${submissionsPath}`);
     return 1;
