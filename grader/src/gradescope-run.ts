@@ -3,12 +3,13 @@
 // <root> is /autograder on Gradescope; TITO_AUTOGRADER_ROOT overrides it (tests).
 //
 // Usage: node --require tsx/cjs grader/src/gradescope-run.ts <manifest.json>
-import { chmodSync, existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { chmodSync, existsSync, lstatSync, readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { gradeSubmission } from "./grade-submission";
 import { readManifest } from "./manifest-store";
 import { logLine } from "./names";
 import { writeResultsJson } from "./results-json";
+import { DEFAULT_MAX_SUBMISSION_BYTES, readSubmissionFile } from "./submissions-folder";
 import type { SubmissionResult } from "./types";
 
 function findNotebook(dir: string, module: string): string | { problem: string } {
@@ -16,9 +17,15 @@ function findNotebook(dir: string, module: string): string | { problem: string }
   const walk = (d: string, depth: number) => {
     for (const e of readdirSync(d).sort()) {
       const p = join(d, e);
-      if (statSync(p).isDirectory()) {
-        if (depth < 3 && !e.startsWith(".")) walk(p, depth + 1);
-      } else if (e.endsWith(".ipynb") && !e.startsWith(".")) found.push(p);
+      // lstat: a linked folder is not entered. A linked or special notebook is still picked by
+      // its name, and readSubmissionFile then refuses it with a reason.
+      try {
+        if (lstatSync(p).isDirectory()) {
+          if (depth < 3 && !e.startsWith(".")) walk(p, depth + 1);
+        } else if (e.endsWith(".ipynb") && !e.startsWith(".")) found.push(p);
+      } catch {
+        // An entry that vanished or cannot be inspected is not the notebook to grade.
+      }
     }
   };
   if (existsSync(dir)) walk(dir, 0);
@@ -49,18 +56,23 @@ export async function gradescopeRun(manifestPath: string, root: string): Promise
     join(root, "submission"),
     join(root, "results"),
   ]);
-  const target = findNotebook(join(root, "submission"), manifest.module);
-  const text = typeof target === "string" ? readFileSync(target, "utf8") : "";
+  const found = findNotebook(join(root, "submission"), manifest.module);
+  // The same checks as `tito grade`: no link followed, no pipe opened, the size capped.
+  const read =
+    typeof found === "string"
+      ? readSubmissionFile(found, DEFAULT_MAX_SUBMISSION_BYTES)
+      : { ok: false as const, reason: found.problem };
+  const text = read.ok ? read.text : "";
   const result = await gradeSubmission(manifest, text, {
     student: "submission",
     manifestHash: hash,
     hide: [root],
     repoRoot: source,
   });
-  if (typeof target !== "string") {
+  if (!read.ok) {
     result.status = "rejected";
-    result.reason = target.problem;
-    for (const t of result.tests) t.message = `not graded: ${target.problem}`;
+    result.reason = read.reason;
+    for (const t of result.tests) t.message = `not graded: ${read.reason}`;
   }
   writeResultsJson(join(root, "results", "results.json"), result);
   return result;
