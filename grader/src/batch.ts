@@ -6,7 +6,7 @@
 // a recorded attempt, so an interrupted or failed run simply continues on the next invocation.
 import { join } from "node:path";
 import type { GradingManifest } from "@tinytorch-ts/core";
-import { KernelPool, withStartSlot } from "@tinytorch-ts/core/run";
+import { KernelPool } from "@tinytorch-ts/core/run";
 import { writeFeedback } from "./feedback-html";
 import { failedAttempt, gradeSubmission } from "./grade-submission";
 import { Gradebook } from "./gradebook";
@@ -78,7 +78,7 @@ export async function gradeBatch(
   // prepared before a submission needs grading (a rerun where nothing changed starts none).
   const kernels = new KernelPool<PreparedKernel>({
     factory: {
-      start: () => withStartSlot(() => prepareKernel(manifest, session)),
+      start: () => prepareKernel(manifest, session),
       stop: (k) => k.dispose(),
       usable: async (k) => k.kernel.alive && (await k.kernel.ping(5000)),
     },

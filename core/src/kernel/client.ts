@@ -12,6 +12,7 @@ import { ABORTED, executeOnce, notRun, type CellRun, type ExecuteOptions } from 
 import { buildLaunch } from "./launch";
 import { DEFAULT_OUTPUT_LIMIT_BYTES, OutputCollector } from "./outputs";
 import { KernelProcess } from "./process";
+import { kernelStartSlots } from "./start-slot";
 
 export { KernelStartError } from "./channels";
 export type { CellRun, CellStatus, ExecuteOptions } from "./execute";
@@ -80,7 +81,16 @@ export class KernelClient {
     return this.proc?.describeExit() ?? "kernel was never started";
   }
 
-  private async launch(): Promise<void> {
+  /**
+   * Starts the kernel in one of the shared start slots (start-slot.ts), held for the whole
+   * start, retries included, and given back once however it ends. The start's clock and its
+   * handshake deadline begin when the slot is ours: waiting for one is not the kernel's doing.
+   */
+  private launch(): Promise<void> {
+    return kernelStartSlots.run(() => this.launchWithRetries());
+  }
+
+  private async launchWithRetries(): Promise<void> {
     const started = performance.now();
     const transport = this.opts.transport ?? "tcp";
     // Each kind of retry is counted on its own: a port race must not use up the hang's retry.

@@ -13,8 +13,6 @@ export {
   BatchError,
   kernelFactory,
   runNotebooks,
-  startLimited,
-  withStartSlot,
   type BatchOptions,
   type PoolFactory,
   type PoolOptions,

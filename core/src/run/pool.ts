@@ -6,30 +6,6 @@
 import { cpus } from "node:os";
 import { KernelClient, type KernelStartOptions } from "../kernel/client";
 
-/**
- * Starting a kernel is CPU-bound (tslab compiles its TypeScript setup), so starting many at
- * once only makes each one slow, and can push them all past their start timeout. Starts made
- * through `withStartSlot` (kernels, or whatever else starts one: the grader's prepared kernels)
- * wait for one of `cores` slots.
- */
-const startSlots = { free: Math.max(1, cpus().length), waiting: [] as Array<() => void> };
-
-export async function withStartSlot<T>(start: () => Promise<T>): Promise<T> {
-  if (startSlots.free > 0) startSlots.free--;
-  else await new Promise<void>((resolve) => startSlots.waiting.push(resolve));
-  try {
-    return await start();
-  } finally {
-    const next = startSlots.waiting.shift();
-    if (next) next();
-    else startSlots.free++;
-  }
-}
-
-export function startLimited(opts: KernelStartOptions): Promise<KernelClient> {
-  return withStartSlot(() => KernelClient.start(opts));
-}
-
 /** How a pool starts and ends what it hands out. */
 export interface PoolFactory<T> {
   start(): Promise<T>;
@@ -42,10 +18,13 @@ export interface PoolFactory<T> {
   usable?(item: T): Promise<boolean>;
 }
 
-/** Plain kernels: started through the start slots, pinged before a waiting one is handed out. */
+/**
+ * Plain kernels (each start waits for a start slot: kernel/start-slot.ts), pinged before a
+ * waiting one is handed out.
+ */
 export function kernelFactory(start: KernelStartOptions): PoolFactory<KernelClient> {
   return {
-    start: () => startLimited(start),
+    start: () => KernelClient.start(start),
     stop: (k) => k.shutdown(),
     usable: async (k) => k.alive && (await k.ping(5000)),
   };
@@ -182,7 +161,7 @@ export async function runNotebooks<T>(
   let inFlight = 0;
   const startAhead = () => {
     while (nextToStart < items.length && inFlight < jobs + prestart) {
-      const p = startLimited(startFor(items[nextToStart]));
+      const p = KernelClient.start(startFor(items[nextToStart]));
       p.catch(() => undefined);
       kernels[nextToStart++] = p;
       inFlight++;
