@@ -4,8 +4,8 @@
 // must find every real notebook, reject every other entry with a reason that says what it is,
 // never open what it rejects, and never put a byte of any file into a reason. No kernel.
 import { spawnSync, execFileSync } from "node:child_process";
-import { linkSync, mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync } from "node:fs";
-import { unlinkSync, writeFileSync } from "node:fs";
+import { linkSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { symlinkSync, unlinkSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,6 +13,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { KIT_ROOT } from "../../core/src/course-root";
 import { parseSubmission } from "../../grader/src/submission";
+import { FIXTURES } from "./helpers";
 import {
   findSubmissions,
   readSubmissionFile,
@@ -244,6 +245,26 @@ test("an entry that cannot be inspected is rejected alone; the others are found"
   } finally {
     process.chdir(cwd);
   }
+});
+
+test("tito grade --max-size rejects a larger notebook unread; a linked folder is refused", () => {
+  // Nothing here needs a kernel: a rejected submission is recorded without one (and this fast
+  // tier refuses to start one, so the test would fail if it did).
+  const dir = mkdtempSync(join(work, "cli-"));
+  mkdirSync(join(dir, "subs"));
+  writeFileSync(join(dir, "subs", "big.ipynb"), " ".repeat(1.5 * 1024 * 1024));
+  const tito = (...args: string[]) =>
+    spawnSync(process.execPath, [join(KIT_ROOT, "tito", "bin", "tito.js"), "grade", ...args, "--manifest", join(FIXTURES, `${MODULE}.json`), "--out", join(dir, "out")], { encoding: "utf8", timeout: 120_000 }); // prettier-ignore
+  const r = tito(join(dir, "subs"), "--max-size", "1");
+  assert.is(r.status, 0, r.stderr);
+  assert.match(r.stdout, /0 graded, 0 unchanged, 1 rejected, 0 grader errors/);
+  const results = JSON.parse(readFileSync(join(dir, "out", "results", "big", "results.json"), "utf8")); // prettier-ignore
+  assert.is(results.score, 0);
+  assert.match(results.output, /is 1\.5 MiB, over the limit of 1 MiB: not read/);
+  symlinkSync(join(dir, "subs"), join(dir, "link"));
+  const linked = tito(join(dir, "link"));
+  assert.is(linked.status, 1);
+  assert.match(linked.stderr, /^tito: .*link: is a symbolic link; links are not followed/);
 });
 
 test.after(async () => {
