@@ -5,6 +5,7 @@
 // kernel is shut down and a fresh one is started in the background.
 import { cpus } from "node:os";
 import { KernelClient, type KernelStartOptions } from "../kernel/client";
+import { runWorkers, WorkErrors } from "./workers";
 
 /** How a pool starts and ends what it hands out. */
 export interface PoolFactory<T> {
@@ -146,48 +147,66 @@ export class BatchError extends AggregateError {
  * Kernels are shut down after their item. A failure (a kernel that cannot start, or `work`
  * throwing) does not stop the batch; they are thrown together as a BatchError at the end.
  */
-export async function runNotebooks<T>(
+export function runNotebooks<T>(
   items: T[],
   work: (item: T, kernel: KernelClient) => Promise<void>,
   opts: BatchOptions<T>,
 ): Promise<void> {
+  const startFor = (item: T) => (typeof opts.start === "function" ? opts.start(item) : opts.start);
+  return runPooled(items, work, {
+    jobs: opts.jobs,
+    prestart: opts.prestart,
+    start: (item) => KernelClient.start(startFor(item)),
+    stop: (kernel) => kernel.shutdown(),
+  });
+}
+
+export interface PooledOptions<T, K> {
+  /** How many items run at once (default: the number of cores). */
+  jobs?: number;
+  /** How many to start ahead of the running ones (default: jobs). */
+  prestart?: number;
+  /** Starts what `item` runs in (a kernel for its notebook). */
+  start(item: T): Promise<K>;
+  stop(started: K): Promise<void>;
+}
+
+/**
+ * runNotebooks over any start and stop: `jobs` at a time (runWorkers), each item in a fresh
+ * K from a KernelPool that starts up to `prestart` ahead, never more than the items not yet
+ * taken. Each K is stopped after its item, whatever happened; the failures come together as a
+ * BatchError at the end.
+ */
+export async function runPooled<T, K>(
+  items: T[],
+  work: (item: T, started: K) => Promise<void>,
+  opts: PooledOptions<T, K>,
+): Promise<void> {
   const jobs = Math.max(1, Math.floor(opts.jobs ?? cpus().length));
   const prestart = Math.max(0, Math.floor(opts.prestart ?? jobs));
-  const startFor = (item: T) => (typeof opts.start === "function" ? opts.start(item) : opts.start);
-  // Kernels are started in item order, at most `jobs + prestart` alive or starting at a time,
-  // so each item's kernel is usually ready when a worker reaches it.
-  const kernels: Array<Promise<KernelClient> | undefined> = new Array(items.length);
-  let nextToStart = 0;
-  let inFlight = 0;
-  const startAhead = () => {
-    while (nextToStart < items.length && inFlight < jobs + prestart) {
-      const p = KernelClient.start(startFor(items[nextToStart]));
-      p.catch(() => undefined);
-      kernels[nextToStart++] = p;
-      inFlight++;
-    }
-  };
-  const errors: unknown[] = [];
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      startAhead();
-      let kernel: KernelClient | undefined;
+  // The pool's n-th start is for the n-th item: runWorkers begins the items' work in order,
+  // each acquires at once, and the pool hands out its starts in the order it made them. (So no
+  // `usable` check: its replacement start would take the options of a later item.)
+  let started = 0;
+  let taken = 0;
+  const pool = new KernelPool<K>({
+    factory: { start: () => opts.start(items[started++]), stop: (k) => opts.stop(k) },
+    size: () => Math.min(prestart, items.length - taken),
+  });
+  try {
+    await runWorkers(items, jobs, async (item) => {
+      taken++;
+      const fresh = await pool.acquire();
       try {
-        kernel = await kernels[i]!;
-        await work(items[i], kernel);
-      } catch (e) {
-        errors.push(e);
+        await work(item, fresh);
       } finally {
-        kernels[i] = undefined;
-        inFlight--;
-        startAhead();
-        if (kernel) await kernel.shutdown();
+        await opts.stop(fresh);
       }
-    }
-  };
-  startAhead();
-  await Promise.all(Array.from({ length: Math.min(jobs, items.length) }, worker));
-  if (errors.length > 0) throw new BatchError(errors);
+    });
+  } catch (e) {
+    throw e instanceof WorkErrors ? new BatchError(e.errors) : e;
+  } finally {
+    // Every start has its item, so nothing should be left; but nothing is ever leaked.
+    await pool.close();
+  }
 }
