@@ -267,6 +267,27 @@ test("tito grade --max-size rejects a larger notebook unread; a linked folder is
   assert.match(linked.stderr, /^tito: .*link: is a symbolic link; links are not followed/);
 });
 
+test("the Gradescope runner refuses a linked or piped notebook, without blocking", () => {
+  const cases: Array<[(path: string) => void, RegExp]> = [
+    [(path) => symlinkSync(join(outside, "secret.txt"), path), /symbolic link.*not followed/],
+    [(path) => execFileSync("mkfifo", [path]), /named pipe \(FIFO\).*not opened/],
+  ];
+  for (const [make, reason] of cases) {
+    const root = mkdtempSync(join(work, "autograder-"));
+    mkdirSync(join(root, "submission"));
+    mkdirSync(join(root, "results"));
+    make(join(root, "submission", `${MODULE}.ipynb`));
+    // Its own process, killed after 30 s: a pipe opened for reading would block it for good.
+    const runner = join(KIT_ROOT, "grader", "src", "gradescope-run.ts");
+    const r = spawnSync(process.execPath, ["--require", "tsx/cjs", runner, join(FIXTURES, `${MODULE}.json`)], { cwd: KIT_ROOT, env: { ...process.env, TITO_AUTOGRADER_ROOT: root }, encoding: "utf8", timeout: 30_000 }); // prettier-ignore
+    assert.is(r.status, 0, r.error?.message ?? r.stderr);
+    const results = JSON.parse(readFileSync(join(root, "results", "results.json"), "utf8"));
+    assert.is(results.score, 0);
+    assert.match(results.output, reason);
+    assertNoFileBytes([results, r.stdout, r.stderr], "the Gradescope results");
+  }
+});
+
 test.after(async () => {
   await new Promise<void>((done) => (server ? server.close(() => done()) : done()));
   rmSync(work, { recursive: true, force: true });
