@@ -26,14 +26,19 @@ export interface ManifestCell {
   checksum?: string;
   /** The source exactly as in the student notebook (stubs for solutions, no hidden tests). */
   studentSource: string;
-  /** What the grader executes: for grade cells, the full test with hidden tests restored. */
+  /**
+   * What the grader executes: for grade cells, the full test with hidden tests restored; for
+   * solution cells, the reference solution (the trusted reference run executes it; a student's
+   * kernel gets the student's own cell).
+   */
   gradingSource: string;
   /** Metadata as in the student notebook. */
   metadata: CellMetadata;
 }
 
 export interface GradingManifest {
-  schema: 1;
+  /** 2: solution cells carry the reference solution in gradingSource. */
+  schema: 2;
   /** "01_tensor" */
   module: string;
   /** "01" */

@@ -2,15 +2,21 @@
 // batch command, the Gradescope bundle, the audit and the benchmark all call exactly this, and
 // a job queue can run it one submission per container.
 //
-// Steps: read the submission leniently; rebuild the notebook from the manifest (only solution
-// cells come from the student); get a fresh prepared kernel (sandboxed, preamble run); run the
-// instrumented cells; score each grade cell from the kernel's reply status alone; strip
-// hidden-test text from everything the student will see.
+// Grading is a list of named stages (GRADING_STAGES), in the order they run:
+//   read        the submission, leniently (a file that is not a notebook is rejected)
+//   reconstruct the notebook from the manifest: only solution cells come from the student
+//   instrument  the cells the kernel runs: tests without their expected values (instrument.ts)
+//   execute     the student's kernel (sandboxed, recording under a fresh seed) and, at the same
+//               time, the trusted reference run on the same seed (reference-run.ts)
+//   score       each test from the two records, in this process (score.ts); what the student
+//               sees is written by the grader, with nothing of the hidden checks' values
+// A stage ends the job early by throwing a Rejection; whatever happens, one SubmissionResult
+// comes out.
 import type { GradingManifest } from "@tinytorch-ts/core";
 import type { CellRun } from "@tinytorch-ts/core/kernel";
 import { runCells } from "@tinytorch-ts/core/run";
 import { analyseCell } from "./cell-names";
-import { instrument, type KernelCell } from "./instrument";
+import { GRADING_MIME, instrument, type KernelCell } from "./instrument";
 import {
   DEFAULT_LIMITS,
   prepareKernel,
@@ -18,10 +24,13 @@ import {
   type PreparedKernel,
   type SessionOptions,
 } from "./kernel-session";
-import { reconstruct } from "./reconstruct";
-import { failureReason } from "./failure-reason";
+import { reconstruct, type Reconstruction } from "./reconstruct";
+import { ReferenceRunner, type ReferenceRecords } from "./reference-run";
 import { clipText, hiddenFragments, redact } from "./sanitize";
-import { parseSubmission, sha256Hex } from "./submission";
+import { makeScratchRoot, removeQuietly } from "./scratch";
+import { gradingMessages, judgeTest, readRecords, referenceFailures } from "./score";
+import { stripControl } from "./names";
+import { parseSubmission, sha256Hex, type SubmittedCell } from "./submission";
 import type { SubmissionResult, TestResult, TestStatus } from "./types";
 
 export interface GradeOptions extends SessionOptions {
@@ -33,6 +42,8 @@ export interface GradeOptions extends SessionOptions {
    * is runnable; the grader disposes of the kernel after use. Default: prepare one now.
    */
   acquireKernel?: () => Promise<PreparedKernel>;
+  /** The module's reference runner (a batch opens one); default: one for this call. */
+  reference?: ReferenceRunner;
   /** Called after each executed cell (progress, debugging). */
   onCell?: (cell: KernelCell, run: CellRun) => void;
 }
@@ -40,21 +51,30 @@ export interface GradeOptions extends SessionOptions {
 /** Characters of output and message kept per test in feedback and results.json. */
 const FEEDBACK_OUTPUT_CHARS = 8000;
 const FEEDBACK_MESSAGE_CHARS = 600;
+/** Records a test cell may send: far above any honest test, a bound for a hostile kernel. */
+const RECORDS_LIMIT_BYTES = 64 * 1024 * 1024;
 
 function testName(source: string, gradeId: string): string {
   const fn = analyseCell(source).functions[0];
   return fn ? `${gradeId} (${fn})` : gradeId;
 }
 
-function stdoutOf(run: CellRun): string {
+/** What a test printed before its hidden checks began (the rest is never shown). */
+function visibleStdout(run: CellRun): string {
+  const hiddenAt = gradingMessages(run).find((m) => m.message.type === "hidden")?.at;
   let text = "";
-  for (const o of run.outputs) {
+  run.outputs.forEach((o, i) => {
+    if (hiddenAt !== undefined && i >= hiddenAt) return;
     if (o.output_type === "stream" && o.name === "stdout") text += o.text;
     else if (o.output_type === "display_data" && typeof o.data["text/plain"] === "string") {
       text += `${o.data["text/plain"]}\n`;
     }
+  });
+  if (hiddenAt !== undefined && hiddenAt < run.outputs.length) {
+    text += "\n… (what was printed during the hidden checks is not shown)";
+  } else if (run.truncated) {
+    text += "\n… (output limit reached; the rest was dropped)";
   }
-  if (run.truncated) text += "\n… (output limit reached; the rest was dropped)";
   return text;
 }
 
@@ -111,8 +131,70 @@ function describeCell(cell: KernelCell): string {
   return p.gradeId ? `cell "${p.gradeId}"` : `cell ${p.index + 1}`;
 }
 
+/** Everything one grading job knows, filled in stage by stage. */
+interface Job {
+  manifest: GradingManifest;
+  text: string;
+  opts: GradeOptions;
+  limits: KernelLimits;
+  result: SubmissionResult;
+  submitted?: SubmittedCell[];
+  rebuilt?: Reconstruction;
+  cells?: KernelCell[];
+  prepared?: PreparedKernel;
+  runs?: Map<number, CellRun>;
+  reference?: ReferenceRecords;
+}
+
+/** Thrown by a stage when the submission cannot be graded (the reason is the student's to act on). */
+class Rejection extends Error {}
+
+async function read(job: Job): Promise<void> {
+  const parsed = parseSubmission(job.text);
+  if (!parsed.ok) throw new Rejection(parsed.reason);
+  job.submitted = parsed.cells;
+}
+
+async function rebuild(job: Job): Promise<void> {
+  const rebuilt = reconstruct(job.manifest, job.submitted ?? []);
+  job.rebuilt = rebuilt;
+  job.result.tampering = rebuilt.tampering;
+  job.result.studentCells = rebuilt.studentCells;
+  if (rebuilt.wrongModule) throw new Rejection(rebuilt.wrongModule);
+}
+
+async function instrumentCells(job: Job): Promise<void> {
+  job.cells = instrument(job.manifest, job.rebuilt?.cells ?? []);
+}
+
+async function execute(job: Job): Promise<void> {
+  const { manifest, opts, limits } = job;
+  const ownRunner = opts.reference === undefined;
+  let scratchRoot: string | undefined;
+  let runner = opts.reference;
+  try {
+    if (!runner) {
+      scratchRoot = opts.scratchRoot ?? makeScratchRoot();
+      runner = await ReferenceRunner.open(manifest, { ...opts, scratchRoot, timeoutMs: limits.notebookTimeoutMs }); // prettier-ignore
+    }
+    const prepared = await (opts.acquireKernel ?? (() => prepareKernel(manifest, opts)))();
+    job.prepared = prepared;
+    job.result.isolation = prepared.isolation;
+    // The reference runs while the student's kernel does: it needs only the seed.
+    const reference = runner.run(prepared.seed);
+    reference.catch(() => undefined);
+    job.runs = await runKernelCells(prepared, job.cells ?? [], limits, opts.onCell);
+    job.reference = await reference;
+  } finally {
+    if (ownRunner) await runner?.close();
+    if (ownRunner && scratchRoot !== undefined && opts.scratchRoot === undefined) {
+      await removeQuietly(scratchRoot);
+    }
+  }
+}
+
 /** Runs the cells in core's loop: a failing cell never stops later ones (a dead kernel does). */
-async function runGradingCells(
+async function runKernelCells(
   prepared: PreparedKernel,
   cells: KernelCell[],
   limits: KernelLimits,
@@ -125,6 +207,7 @@ async function runGradingCells(
     cellTimeoutMs: limits.cellTimeoutMs,
     notebookTimeoutMs: limits.notebookTimeoutMs,
     outputLimitBytes: limits.outputLimitBytes,
+    capture: { mime: GRADING_MIME, limitBytes: RECORDS_LIMIT_BYTES },
     onCell: ({ cell }, run) => {
       onCell?.(cell, run);
       runs.set(cell.planned.index, run);
@@ -133,94 +216,144 @@ async function runGradingCells(
   return runs;
 }
 
+async function score(job: Job): Promise<void> {
+  const { manifest, reference } = job;
+  const hidden = hiddenFragments(manifest);
+  const broken: string[] = [];
+  for (const cell of job.cells ?? []) {
+    const p = cell.planned;
+    if (p.role !== "grade") continue;
+    const gradeId = p.gradeId ?? `cell-${p.index}`;
+    const ref = reference?.records.get(gradeId);
+    const refProblems = ref ? referenceFailures(ref) : ["it recorded nothing"];
+    if (refProblems.length > 0) broken.push(`${gradeId}: ${refProblems[0]}`);
+    const run = job.runs?.get(p.index);
+    job.result.tests.push(judgeCell(job, cell, run, refProblems.length > 0 ? undefined : ref, hidden)); // prettier-ignore
+  }
+  const failedCells = reference?.failed ?? [];
+  if (broken.length > 0 || failedCells.length > 0) {
+    // Not the student's fault, and not a grade anyone can trust: an error attempt, regraded
+    // on the next run. `tito audit` finds this before any student does.
+    job.result.status = "error";
+    const first = broken[0] ?? `cell ${failedCells[0].index}: ${failedCells[0].error.split("\n")[0]}`; // prettier-ignore
+    job.result.reason = `the reference solution failed its own test on this submission's inputs (${first}); grade again after fixing the module`; // prettier-ignore
+    for (const t of job.result.tests) t.score = 0;
+  }
+}
+
+function judgeCell(
+  job: Job,
+  cell: KernelCell,
+  run: CellRun | undefined,
+  reference: ReturnType<ReferenceRecords["records"]["get"]>,
+  hidden: string[],
+): TestResult {
+  const p = cell.planned;
+  const gradeId = p.gradeId ?? `cell-${p.index}`;
+  const maxScore = p.points ?? 0;
+  const test: TestResult = {
+    gradeId,
+    name: testName(job.manifest.cells[p.index]?.studentSource ?? "", gradeId),
+    cellIndex: p.index,
+    score: 0,
+    maxScore,
+    status: "failed",
+    output: run ? clipText(redact(visibleStdout(run), hidden), FEEDBACK_OUTPUT_CHARS) : "",
+  };
+  const done = (status: TestStatus, message?: string): TestResult => {
+    test.status = status;
+    if (status === "passed") test.score = maxScore;
+    if (message !== undefined) test.message = clipText(redact(message, hidden), FEEDBACK_MESSAGE_CHARS); // prettier-ignore
+    return test;
+  };
+  if (!run) return done("not-run", "the test did not run");
+  if (run.status === "timeout" || run.status === "died" || run.status === "not-run") {
+    return done(run.status, stripControl(run.reason ?? run.status));
+  }
+  if (!reference) return done("failed", "the reference solution could not be checked on these inputs (a grader problem; this test will be graded again)"); // prettier-ignore
+  const sets = gradingMessages(run).filter((m) => m.message.type === "records");
+  if (sets.length === 0) {
+    const printed = run.error ? ` The kernel printed: ${stripControl(`${run.error.ename}: ${run.error.evalue}`)}` : ""; // prettier-ignore
+    return done("failed", `the test did not run (it may not compile against your code, or an import failed).${printed}`); // prettier-ignore
+  }
+  if (sets.length > 1 || run.captureTruncated) {
+    return done("failed", `the kernel sent ${sets.length} record sets for one test, or too much to read`); // prettier-ignore
+  }
+  const message = sets[0].message;
+  const student = message.type === "records" ? readRecords(message.records) : undefined;
+  if (!student || student.test !== gradeId) return done("failed", "the test's record is unreadable"); // prettier-ignore
+  const verdict = judgeTest(student, reference);
+  test.checks = { passed: verdict.checksPassed, total: verdict.checksTotal };
+  return verdict.passed ? done("passed") : done("failed", verdict.reason);
+}
+
+export interface GradingStage {
+  name: string;
+  run(job: Job): Promise<void>;
+}
+
+/** THE order of grading, in one place. */
+export const GRADING_STAGES: readonly GradingStage[] = [
+  { name: "read", run: read },
+  { name: "reconstruct", run: rebuild },
+  { name: "instrument", run: instrumentCells },
+  { name: "execute", run: execute },
+  { name: "score", run: score },
+];
+
 export async function gradeSubmission(
   manifest: GradingManifest,
   submissionText: string,
   opts: GradeOptions = {},
 ): Promise<SubmissionResult> {
   const started = new Date();
-  const result: SubmissionResult = {
-    module: manifest.module,
-    ...(opts.student !== undefined ? { student: opts.student } : {}),
-    submissionHash: sha256Hex(submissionText),
-    manifestHash: opts.manifestHash ?? sha256Hex(JSON.stringify(manifest)),
-    status: "graded",
-    score: 0,
-    maxScore: manifest.totalPoints,
-    tests: [],
-    tampering: [],
-    studentCells: [],
-    isolation: [],
-    startedAt: started.toISOString(),
-    finishedAt: started.toISOString(),
-    executionTimeMs: 0,
+  const job: Job = {
+    manifest,
+    text: submissionText,
+    opts,
+    limits: { ...DEFAULT_LIMITS, ...definedLimits(opts) },
+    result: {
+      module: manifest.module,
+      ...(opts.student !== undefined ? { student: opts.student } : {}),
+      submissionHash: sha256Hex(submissionText),
+      manifestHash: opts.manifestHash ?? sha256Hex(JSON.stringify(manifest)),
+      status: "graded",
+      score: 0,
+      maxScore: manifest.totalPoints,
+      tests: [],
+      tampering: [],
+      studentCells: [],
+      isolation: [],
+      startedAt: started.toISOString(),
+      finishedAt: started.toISOString(),
+      executionTimeMs: 0,
+    },
   };
-  const finish = () => {
-    const end = new Date();
-    result.finishedAt = end.toISOString();
-    result.executionTimeMs = end.getTime() - started.getTime();
-    result.score = result.tests.reduce((s, t) => s + t.score, 0);
-    return result;
-  };
-  const reject = (reason: string) => {
-    result.status = "rejected";
-    result.reason = reason;
-    result.tests = zeroTests(manifest, "not-run", `not graded: ${reason}`);
-    return finish();
-  };
-
-  const limits = { ...DEFAULT_LIMITS, ...definedLimits(opts) };
-  let prepared: PreparedKernel | undefined;
+  const result = job.result;
   try {
-    const parsed = parseSubmission(submissionText);
-    if (!parsed.ok) return reject(parsed.reason);
-    const rebuilt = reconstruct(manifest, parsed.cells);
-    result.tampering = rebuilt.tampering;
-    result.studentCells = rebuilt.studentCells;
-    if (rebuilt.wrongModule) return reject(rebuilt.wrongModule);
-    prepared = await (opts.acquireKernel ?? (() => prepareKernel(manifest, opts)))();
-    result.isolation = prepared.isolation;
-    const cells = instrument(manifest, rebuilt.cells, prepared.keys);
-    const runs = await runGradingCells(prepared, cells, limits, opts.onCell);
-    const hidden = hiddenFragments(manifest);
-    for (const cell of cells) {
-      const run = runs.get(cell.planned.index);
-      if (cell.planned.role === "grade" && run) result.tests.push(toTest(cell, run, hidden));
+    for (const stage of GRADING_STAGES) {
+      await stage.run(job);
     }
   } catch (e) {
-    const why = e instanceof Error ? e.message.split("\n")[0] : String(e);
-    result.status = "error";
-    result.reason = `the grader could not run this notebook: ${why}`;
-    result.tests = zeroTests(manifest, "not-run", result.reason);
+    if (e instanceof Rejection) {
+      result.status = "rejected";
+      result.reason = e.message;
+      result.tests = zeroTests(manifest, "not-run", `not graded: ${e.message}`);
+    } else {
+      const why = e instanceof Error ? e.message.split("\n")[0] : String(e);
+      result.status = "error";
+      result.reason = `the grader could not run this notebook: ${why}`;
+      result.tests = zeroTests(manifest, "not-run", result.reason);
+    }
   } finally {
     // dispose() never rejects; the catch is for an acquireKernel given by a caller.
-    await prepared?.dispose().catch(() => undefined);
+    await job.prepared?.dispose().catch(() => undefined);
   }
-  return finish();
-
-  function toTest(cell: KernelCell, run: CellRun, hidden: string[]): TestResult {
-    const p = cell.planned;
-    const gradeId = p.gradeId ?? `cell-${p.index}`;
-    const visible = manifest.cells[p.index]?.studentSource ?? "";
-    const status: TestStatus =
-      run.status === "ok" ? "passed" : run.status === "error" ? "failed" : run.status;
-    const maxScore = p.points ?? 0;
-    const test: TestResult = {
-      gradeId,
-      name: testName(visible, gradeId),
-      cellIndex: p.index,
-      // The verdict: the kernel's reply status for this cell, nothing else.
-      score: status === "passed" ? maxScore : 0,
-      maxScore,
-      status,
-      output: clipText(redact(stdoutOf(run), hidden), FEEDBACK_OUTPUT_CHARS),
-    };
-    if (status !== "passed") {
-      const why = failureReason(run, prepared?.keys.reportKey ?? "");
-      test.message = clipText(redact(why, hidden), FEEDBACK_MESSAGE_CHARS);
-    }
-    return test;
-  }
+  const end = new Date();
+  result.finishedAt = end.toISOString();
+  result.executionTimeMs = end.getTime() - started.getTime();
+  result.score = result.tests.reduce((s, t) => s + t.score, 0);
+  return result;
 }
 
 function definedLimits(opts: Partial<KernelLimits>): Partial<KernelLimits> {

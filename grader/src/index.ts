@@ -1,6 +1,6 @@
 // @tinytorch-ts/grader: the autograder library behind `tito grade`, `tito audit`,
 // `tito gradebook` and `tito gradescope`. See docs/grading.md.
-export { gradeSubmission, type GradeOptions } from "./grade-submission";
+export { gradeSubmission, GRADING_STAGES, type GradeOptions } from "./grade-submission";
 export {
   prepareKernel,
   DEFAULT_LIMITS,
@@ -13,11 +13,13 @@ export { reconstruct, type PlannedCell, type Reconstruction } from "./reconstruc
 export { parseSubmission, type ParsedSubmission, type SubmittedCell } from "./submission";
 export {
   instrument,
-  makeKeys,
+  planManifest,
   preambleCode,
-  type GradingKeys,
+  GRADING_MIME,
   type KernelCell,
 } from "./instrument";
+export { ReferenceRunner, ReferenceError, referencePlan, type ReferenceRecords } from "./reference-run"; // prettier-ignore
+export { judgeTest, readRecords, referenceFailures, type TestVerdict } from "./score";
 export { hiddenFragments, redact } from "./sanitize";
 export { gradeBatch, type BatchOptions, type BatchSummary } from "./batch";
 export {

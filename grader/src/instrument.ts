@@ -1,28 +1,28 @@
-// Turns a reconstructed notebook into the code cells the grading kernel runs:
-// - a preamble first (kernel-preamble.cjs): harness loaded, built-ins frozen, exits closed, vault;
-// - student solution cells exactly as submitted;
-// - grader-owned code cells (provided code, demos) as written, plus a line that files their
-//   functions, classes and constants in the vault under a per-submission secret token;
-// - each grade cell in strict mode inside a block, so the test's own declarations (and the hidden
-//   checks in them) are not reachable from later student cells, with every name the test uses
-//   bound first to a value the student cannot have replaced: built-ins from the preamble's
-//   snapshot, harness and package imports re-imported (the module system is locked), earlier
-//   tests and helpers from the vault. Names the exercise asks the student to define stay theirs.
-import { randomBytes } from "node:crypto";
+// Turns a reconstructed notebook into the code cells a grading run executes. The same function
+// makes the student's kernel program and the trusted reference run's program (with the
+// reference solutions in the solution cells), so both sides execute identical test code:
+// - a preamble first (kernel-preamble.cjs; the reference run has its own setup): the harness
+//   switched to recording with this submission's seed;
+// - solution cells exactly as given;
+// - provided code as written; demo and comment-only cells are left out (they grade nothing);
+// - each test cell without its expected values (expectations.ts), inside a block, so its own
+//   declarations (and the hidden checks in them) are out of reach of later student cells, and
+//   between the harness's begin and end calls, which mark what the cell recorded; each
+//   `### BEGIN/END HIDDEN TESTS` line becomes a call that marks the checks after it hidden.
+// Nothing here is secret: the kernel is not trusted with anything, so it is given nothing.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { GradingManifest } from "@tinytorch-ts/core";
-import {
-  analyseCell,
-  declaredNames,
-  importSpecifiers,
-  isCommentOnlyCell,
-  isDemoCell,
-  type CellNames,
-} from "./cell-names";
+import ts from "typescript";
+import { SourceError, type GradingManifest } from "@tinytorch-ts/core";
+import { analyseCell, importSpecifiers, isCommentOnlyCell, isDemoCell } from "./cell-names";
+import { blankRanges, withoutExpectations } from "./expectations";
 import type { PlannedCell } from "./reconstruct";
 
 export const HARNESS_SPEC = "tinytorch-ts/support/testing";
+/** The mime type of what a grading kernel sends the grader (boundaries and records). */
+export const GRADING_MIME = "application/vnd.tinytorch.grading+json";
+/** The local name of the harness's grading switch in instrumented test cells. */
+const G = "$titoGrading";
 
 /** ECMAScript built-ins frozen by the preamble (with everything reachable from them). */
 export const INTRINSICS = [
@@ -36,38 +36,24 @@ export const INTRINSICS = [
   "encodeURIComponent", "decodeURIComponent", "encodeURI", "decodeURI", "eval",
 ]; // prettier-ignore
 
-/** Global names a test may use: bound from the preamble's snapshot in every grade cell. */
+/** Global names that cannot be rebound once the preamble has run. */
 export const GLOBALS = [
   ...INTRINSICS,
   "NaN", "Infinity", "undefined", "globalThis", "console", "process", "Buffer", "setTimeout",
   "clearTimeout", "setInterval", "clearInterval", "setImmediate", "clearImmediate",
   "queueMicrotask", "structuredClone", "performance", "TextEncoder", "TextDecoder", "URL",
 ]; // prettier-ignore
-const GLOBAL_SET = new Set(GLOBALS);
 
 export interface KernelCell {
   planned: PlannedCell;
   code: string;
 }
 
-/**
- * The per-kernel secrets: the vault's global name and the token each grader-owned code cell
- * files its names under. Made when the kernel is prepared (before the submission is known), so
- * the preamble can run ahead of time.
- */
-export interface GradingKeys {
-  vaultName: string;
-  /** Token by manifest cell index. */
-  tokens: Map<number, string>;
-  /**
-   * Starts each failure report the preamble writes for a test cell (see
-   * kernel-preamble-values.cjs); never reachable by student code, so no cell can forge one.
-   */
-  reportKey: string;
-}
+const BEGIN_HIDDEN = /^([ \t]*)\/\/\s*### BEGIN HIDDEN TESTS\s*$/;
+const END_HIDDEN = /^([ \t]*)\/\/\s*### END HIDDEN TESTS\s*$/;
 
-/** The preamble's parts, sent as one cell in this order (see kernel-preamble-values.cjs). */
-const PREAMBLE_FILES = ["kernel-preamble.cjs", "kernel-preamble-values.cjs"];
+/** The preamble's parts, sent as one cell. */
+const PREAMBLE_FILE = "kernel-preamble.cjs";
 let preambleText: string | undefined;
 
 /**
@@ -76,210 +62,164 @@ let preambleText: string | undefined;
  * exactly what the kernel runs.
  */
 export function wrappedPreamble(): string {
-  preambleText ??= PREAMBLE_FILES.map((f) => readFileSync(join(__dirname, f), "utf8")).join("\n");
+  preambleText ??= readFileSync(join(__dirname, PREAMBLE_FILE), "utf8");
   return `(function (module) {\n"use strict";\n${preambleText}\n})`;
 }
 
-interface ManifestAnalysis {
-  names: Array<CellNames | null>;
-  preload: string[];
+interface ManifestPlan {
   /** Grader-owned cells that run nothing a test could depend on (demos, comments): not sent. */
   skipped: Set<number>;
+  /** The kernel's copy of each test cell, by manifest index. */
+  tests: Map<number, string>;
+  /** Modules the preamble loads before any student code (harness, package, libraries). */
+  preload: string[];
 }
-const analysisCache = new WeakMap<GradingManifest, ManifestAnalysis>();
+const planCache = new WeakMap<GradingManifest, ManifestPlan>();
 
-/** What each manifest cell declares: solution cells as the exercise stub declares them. */
-function analyseManifest(manifest: GradingManifest): ManifestAnalysis {
-  const cached = analysisCache.get(manifest);
+/** Whatever about a manifest's cells does not depend on the submission, worked out once. */
+export function planManifest(manifest: GradingManifest): ManifestPlan {
+  const cached = planCache.get(manifest);
   if (cached) return cached;
-  const preload = new Set<string>([HARNESS_SPEC]);
   const skipped = new Set<number>();
-  const names = manifest.cells.map((c) => {
-    if (c.cell_type !== "code") return null;
-    if (c.role !== "solution" && c.role !== "grade") {
-      // Each cell sent costs a full type-check and compile in tslab.
-      if (isDemoCell(c.gradingSource) || isCommentOnlyCell(c.gradingSource)) skipped.add(c.index);
-    }
+  const preload = new Set<string>([HARNESS_SPEC]);
+  const testCells: number[] = [];
+  const others: string[] = [];
+  for (const c of manifest.cells) {
+    if (c.cell_type !== "code") continue;
+    if (c.role === "grade") testCells.push(c.index);
+    else if (c.role === "solution") others.push(c.studentSource);
+    else if (isDemoCell(c.gradingSource) || isCommentOnlyCell(c.gradingSource))
+      skipped.add(c.index); // prettier-ignore
+    else others.push(c.gradingSource);
     if (c.role !== "solution") {
-      for (const spec of importSpecifiers(c.gradingSource)) {
-        if (!spec.startsWith(".")) preload.add(spec);
+      for (const spec of importSpecifiers(c.gradingSource)) if (!spec.startsWith(".")) preload.add(spec); // prettier-ignore
+    }
+  }
+  const marked = testCells.map((i) => markHidden(manifest, i));
+  const stripped = withoutExpectations(marked, others);
+  const plan: ManifestPlan = {
+    skipped,
+    tests: new Map(testCells.map((index, k) => [index, stripped[k]])),
+    preload: [...preload].sort(),
+  };
+  planCache.set(manifest, plan);
+  return plan;
+}
+
+/** The hidden-test marker lines become calls; each must sit where a statement may. */
+function markHidden(manifest: GradingManifest, index: number): string {
+  const cell = manifest.cells[index];
+  const lines = cell.gradingSource.split("\n");
+  let depth = 0;
+  const out = lines.map((line, i) => {
+    const begin = BEGIN_HIDDEN.exec(line);
+    const end = END_HIDDEN.exec(line);
+    if (!begin && !end) return line;
+    depth += begin ? 1 : -1;
+    if (depth < 0 || depth > 1) {
+      throw new SourceError(manifest.sourceFile, undefined, `test cell "${cell.grade_id}", line ${i + 1}: unbalanced hidden-test markers`); // prettier-ignore
+    }
+    return `${(begin ?? end)![1]}${G}.hidden(${begin ? "true" : "false"});`;
+  });
+  const marked = out.join("\n");
+  checkMarkersAreStatements(manifest, cell.grade_id ?? cell.id, marked);
+  return marked;
+}
+
+/** A marker inside an expression would vanish with it (and hidden checks would show): refuse. */
+function checkMarkersAreStatements(manifest: GradingManifest, id: string, source: string): void {
+  const file = ts.createSourceFile("cell.ts", source, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS); // prettier-ignore
+  let found = 0;
+  const visit = (node: ts.Node): void => {
+    if (
+      ts.isCallExpression(node) &&
+      ts.isPropertyAccessExpression(node.expression) &&
+      ts.isIdentifier(node.expression.expression) &&
+      node.expression.expression.text === G
+    ) {
+      found++;
+      const statement = node.parent;
+      const ok = ts.isExpressionStatement(statement) && (ts.isBlock(statement.parent) || ts.isSourceFile(statement.parent)); // prettier-ignore
+      if (!ok) {
+        const line = file.getLineAndCharacterOfPosition(node.getStart(file)).line + 1;
+        throw new SourceError(manifest.sourceFile, undefined, `test cell "${id}", line ${line}: a hidden-test marker must stand between statements`); // prettier-ignore
       }
     }
-    return analyseCell(c.role === "solution" ? c.studentSource : c.gradingSource);
-  });
-  const result = { names, preload: [...preload].sort(), skipped };
-  analysisCache.set(manifest, result);
-  return result;
-}
-
-function importStatement(local: string, imported: string, spec: string): string {
-  const from = JSON.stringify(spec);
-  if (imported === "=") return `import ${local} = require(${from});`;
-  if (imported === "*") return `import * as ${local} from ${from};`;
-  if (imported === "default") return `import ${local} from ${from};`;
-  return imported === local
-    ? `import { ${local} } from ${from};`
-    : `import { ${imported} as ${local} } from ${from};`;
-}
-
-function blankRanges(source: string, ranges: Array<[number, number]>): string {
-  let out = source;
-  for (const [start, end] of [...ranges].sort((a, b) => b[0] - a[0])) {
-    out = out.slice(0, start) + out.slice(start, end).replace(/[^\n]/g, " ") + out.slice(end);
+    ts.forEachChild(node, visit);
+  };
+  visit(file);
+  const expected = (source.match(new RegExp(`\\${G}\\.hidden\\(`, "g")) ?? []).length;
+  if (found !== expected) {
+    throw new SourceError(manifest.sourceFile, undefined, `test cell "${id}": a hidden-test marker is not where a statement may be`); // prettier-ignore
   }
-  return out;
-}
-
-function registration(vault: string, token: string, names: string[]): string {
-  return names.length === 0
-    ? ""
-    : `${vault}.reg(${JSON.stringify(token)}, { ${names.join(", ")} });`;
-}
-
-/** Fresh secrets for one kernel (tests pass a deterministic random source). */
-export function makeKeys(
-  manifest: GradingManifest,
-  random: () => string = () => randomBytes(16).toString("hex"),
-): GradingKeys {
-  const tokens = new Map<number, string>();
-  for (const c of manifest.cells) {
-    if (c.cell_type === "code" && c.role !== "solution") tokens.set(c.index, random());
-  }
-  return { vaultName: `$titoV_${random()}`, tokens, reportKey: `$titoR_${random()}` };
 }
 
 /** The first cell every grading kernel runs (see kernel-preamble.cjs). */
-export function preambleCode(manifest: GradingManifest, keys: GradingKeys): string {
+export function preambleCode(manifest: GradingManifest, seed: number): string {
   const config = {
-    vaultName: keys.vaultName,
-    tokens: [...keys.tokens.values()],
-    reportKey: keys.reportKey,
-    preload: analyseManifest(manifest).preload,
+    seed,
+    mime: GRADING_MIME,
+    preload: planManifest(manifest).preload,
     globals: GLOBALS,
     intrinsics: INTRINSICS,
     packageMarker: "/node_modules/tinytorch-ts/",
-    // tslab and ZeroMQ make up the reply path: their classes' prototypes are locked (their
-    // exports objects cannot be: tslab reassigns its own, e.g. lastWriteDisplayData).
+    // tslab and ZeroMQ make up the path from a cell's source to its execution: their classes'
+    // prototypes are locked (their exports objects cannot be: tslab reassigns its own).
     kernelPackages: ["/node_modules/tslab/", "/node_modules/zeromq/"],
     // Locked whole: the TypeScript build tslab compiles every cell with.
     lockedPackages: ["/node_modules/@tslab/typescript-for-tslab/"],
-    // Node built-ins on the way from a cell's code to its reply (see 6b). events, stream and
-    // crypto are left out: Node's own internals write to them at run time, and locking them
-    // stops the kernel from replying at all; they only carry messages already decided.
+    // Node built-ins on the way from a cell's source to its execution (see 6b). events, stream
+    // and crypto are left out: Node's own internals write to them at run time, and locking
+    // them stops the kernel from replying at all.
     nodeModules: ["vm", "util", "buffer", "timers", "string_decoder"],
   };
-  const wrapped = wrappedPreamble();
   return [
     '"use strict";',
     "{",
     "  const holder: { exports: any } = { exports: null };",
-    `  (0, eval)(${JSON.stringify(wrapped)})(holder);`,
+    `  (0, eval)(${JSON.stringify(wrappedPreamble())})(holder);`,
     `  holder.exports(require, ${JSON.stringify(config)});`,
     "}",
   ].join("\n");
 }
 
 /** The code cells to run after the preamble, in order. */
-export function instrument(
-  manifest: GradingManifest,
-  plan: PlannedCell[],
-  keys: GradingKeys,
-): KernelCell[] {
-  const { names, skipped } = analyseManifest(manifest);
-  const vault = keys.vaultName;
-  const tokens = keys.tokens;
-  const declare = `declare const ${vault}: { g: typeof globalThis; get(token: string): any; reg(token: string, values: object): void; begin(token: string): void; fail(token: string, thrown: unknown): Error };`;
-
-  // For each name, the latest cell so far that declares it (as the manifest has it).
-  const owner = new Map<string, { index: number; kind: "import" | "function" | "value"; imp?: { imported: string; spec: string } }>(); // prettier-ignore
+export function instrument(manifest: GradingManifest, plan: PlannedCell[]): KernelCell[] {
+  const { skipped, tests } = planManifest(manifest);
   const cells: KernelCell[] = [];
   for (const c of plan) {
-    if (c.cellType !== "code") continue;
-    const n = names[c.index];
-    if (c.role === "solution") {
-      cells.push({ planned: c, code: c.source });
-    } else if (c.role === "grade") {
-      cells.push({ planned: c, code: gradeCell(c, n ?? analyseCell(c.source)) });
-    } else if (skipped.has(c.index)) {
-      continue;
+    if (c.cellType !== "code" || skipped.has(c.index)) continue;
+    if (c.role === "grade") {
+      cells.push({ planned: c, code: testCell(c, tests.get(c.index) ?? c.source) });
     } else {
-      cells.push({ planned: c, code: providedCell(c, n ?? analyseCell(c.source)) });
-    }
-    if (n) {
-      for (const f of n.functions) owner.set(f, { index: c.index, kind: "function" });
-      for (const v of n.values) owner.set(v, { index: c.index, kind: "value" });
-      for (const i of n.imports) owner.set(i.local, { index: c.index, kind: "import", imp: i });
+      cells.push({ planned: c, code: c.source });
     }
   }
-
-  function providedCell(c: PlannedCell, n: CellNames): string {
-    const token = tokens.get(c.index) ?? "";
-    // Functions are hoisted, so they are filed first (even if the cell fails later).
-    return [
-      declare,
-      registration(vault, token, n.functions),
-      c.source,
-      ";" + registration(vault, token, [...n.values, ...n.imports.map((i) => i.local)]),
-    ].join("\n");
-  }
-
-  function gradeCell(c: PlannedCell, n: CellNames): string {
-    const token = tokens.get(c.index) ?? "";
-    const own = new Set(declaredNames(n));
-    const imports: string[] = n.importRanges.map(([s, e]) => c.source.slice(s, e));
-    const bindings: string[] = [];
-    const fromGlobals: string[] = [];
-    const typeAliases: string[] = [];
-    for (const name of [...n.valueRefs].sort()) {
-      if (own.has(name)) continue;
-      const o = owner.get(name);
-      const role = o && plan.find((p) => p.index === o.index)?.role;
-      if (o && role !== "solution" && o.kind === "import" && o.imp) {
-        imports.push(importStatement(name, o.imp.imported, o.imp.spec));
-      } else if (o && role !== undefined && role !== "solution") {
-        const t = JSON.stringify(tokens.get(o.index) ?? "");
-        if (role === "grade") {
-          // Declared inside an earlier test's block: only the vault has it (typed any).
-          bindings.push(`const { ${name} } = ${vault}.get(${t});`);
-        } else {
-          // A provided cell's declaration is also in tslab's shared declarations, so its type
-          // can be captured outside the block (where the name still means that declaration)
-          // and a class bound here keeps working in `extends` and in type positions.
-          typeAliases.push(`type $titoT_${name} = typeof ${name};`);
-          bindings.push(`const ${name}: $titoT_${name} = ${vault}.get(${t}).${name};`);
-        }
-      } else if (!o && GLOBAL_SET.has(name)) {
-        fromGlobals.push(name);
-      }
-    }
-    if (fromGlobals.length > 0)
-      bindings.unshift(`const { ${fromGlobals.join(", ")} } = ${vault}.g;`);
-    // Later student cells may call a test function by name (to re-check their work): they get
-    // a forwarder, whose source shows nothing of the test.
-    const forwarders = n.functions.map(
-      (f) => `exports.${f} = (...args: any[]) => (${f} as any)(...args);`,
-    );
-    const ambient = n.functions.map((f) => `declare const ${f}: (...args: any[]) => any;`);
-    // The test runs inside try: whatever it throws, the preamble's reporter (begun before
-    // anything else in the cell, while stderr is still tslab's) writes the failure reason the
-    // grader shows, made from primitives only.
-    const t = JSON.stringify(token);
-    return [
-      '"use strict";',
-      declare,
-      `${vault}.begin(${t});`,
-      ...ambient,
-      ...imports,
-      ...typeAliases,
-      "try {",
-      ...bindings,
-      registration(vault, token, n.functions),
-      blankRanges(c.source, n.importRanges),
-      ";" + registration(vault, token, n.values),
-      ...forwarders,
-      `} catch ($titoThrown) { throw ${vault}.fail(${t}, $titoThrown); }`,
-    ].join("\n");
-  }
-
   return cells;
+}
+
+/** A test cell as graded: its imports first, then its body inside begin / try / end. */
+function testCell(c: PlannedCell, source: string): string {
+  const n = analyseCell(source);
+  const imports = n.importRanges.map(([s, e]) => source.slice(s, e));
+  // Later cells (testModule, a student checking their work) may call what a test cell
+  // declares. They get forwarders: calling one runs the test, reading one shows nothing of it.
+  const forwarded = [...n.functions, ...n.values];
+  const ambient = forwarded.map((f) => `declare const ${f}: any;`);
+  const functionForwarders = n.functions.map(
+    (f) => `exports.${f} = ((f: any) => (...args: any[]) => f(...args))(${f});`,
+  );
+  const valueForwarders = n.values.map((v) => `exports.${v} = ${v};`);
+  return [
+    '"use strict";',
+    `import { grading as ${G} } from ${JSON.stringify(HARNESS_SPEC)};`,
+    ...ambient,
+    ...imports,
+    `${G}.begin(${JSON.stringify(c.gradeId ?? `cell-${c.index}`)});`,
+    // Functions are hoisted, so their forwarders exist even if the test stops early.
+    `try { ${functionForwarders.join(" ")}`,
+    blankRanges(source, n.importRanges),
+    ";" + valueForwarders.join(" "),
+    `} catch ($titoThrown) { ${G}.abort($titoThrown); } finally { ${G}.end(); }`,
+  ].join("\n");
 }

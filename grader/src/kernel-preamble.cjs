@@ -1,18 +1,16 @@
 // Runs inside the grading kernel as the first cell, before any student code (the grader sends
-// this file's text in an execute request; it is never on disk where the kernel can read it, and
-// it carries per-submission secrets). It makes what the tests rely on unchangeable by the
-// student's cells:
-// - the JavaScript built-ins (Math, Array.prototype, JSON, Promise, ...) are frozen, with the
-//   usual exceptions for properties code legitimately overrides on its own objects;
-// - the global names of those built-ins, console, process and Buffer cannot be rebound;
-// - the module system (tslab's require, Node's Module, the cache entries of the harness, the
-//   earlier modules and tslab itself) cannot be swapped, so `import` in a test gets the real thing;
-// - the ways out of the JavaScript sandbox that could forge a kernel reply or read a test's
-//   source from memory (native addons, the inspector, workers, child processes) are closed;
-// - a vault, under a random global name, holds the values grade cells bind to (a snapshot of
-//   the globals, and the functions of earlier test and provided cells, filed under secret tokens).
+// this file's text in an execute request). The grader decides every verdict in its own process
+// from what the kernel records (see instrument.ts and docs/grading.md), so nothing here is
+// needed for a verdict to be right, and nothing here is secret. What it does is defence in
+// depth for what the kernel holds, the test code it is about to receive:
+// - it switches the harness to recording, with this submission's seed;
+// - it closes the doors out of JavaScript: V8's runtime flags (`--allow-natives-syntax` would
+//   write through every freeze and list the source of every script), heap snapshots, native
+//   addons, the inspector, workers and child processes;
+// - it freezes the JavaScript built-ins, and the module system and compiler path that every
+//   later cell goes through, so a cell cannot hook what the compiler does to the next cell's
+//   source (a patched String.prototype.substring would see every test's text go by).
 "use strict";
-/* global guardStudentShapedValues -- kernel-preamble-values.cjs, sent in the same cell */
 
 /**
  * tslab compiles `./x.ts` files a cell imports into an in-memory table of "side modules", and
@@ -74,22 +72,27 @@ module.exports = function titoPreamble(kernelRequire, config) {
     getPrototypeOf,
     freeze,
     preventExtensions,
-    create,
     hasOwn,
   } = Object;
   const TypeErrorCtor = TypeError;
   const problems = [];
 
   // 1. Load the harness and every module a grader cell imports, before student code can touch
-  //    the module system.
+  //    the module system, and switch the harness to recording: each test cell's records go to
+  //    the grader as one display_data output of its own mime type (tslab sets the writer for
+  //    each cell, so it is looked up when a test ends).
   for (const spec of config.preload) kernelRequire(spec);
-
-  // 2. A snapshot of the globals grade cells use, taken while they are still the originals.
-  const globalsSnapshot = create(null);
-  for (const name of config.globals) {
-    if (name in globalThis) globalsSnapshot[name] = globalThis[name];
-  }
-  freeze(globalsSnapshot);
+  const jupyter = kernelRequire("tslab/dist/jupyter");
+  const mime = config.mime;
+  kernelRequire("tinytorch-ts/support/testing").grading.start({
+    seed: config.seed,
+    emit(message) {
+      const write = jupyter.lastWriteDisplayData;
+      if (typeof write === "function") {
+        write({ data: { [mime]: message, "text/plain": "" }, metadata: {}, transient: {} }, false);
+      }
+    },
+  });
 
   // 3. Freeze the intrinsics. Assigning a property that an object inherits from a frozen
   //    prototype fails (the "override mistake"), which breaks ordinary code: `this.name = "E"`
@@ -99,9 +102,7 @@ module.exports = function titoPreamble(kernelRequire, config) {
   //    except as listed below: util.inspect reads it from the descriptor.
   // Left writable:
   // - Error.stackTraceLimit (TypeScript itself sets it while compiling every cell): it changes
-  //   how many frames a stack has, never a verdict or a failure reason (Error.prepareStackTrace,
-  //   which could rewrite the text, is locked by guardStudentShapedValues, in
-  //   kernel-preamble-values.cjs);
+  //   how many frames a stack has (Error.prepareStackTrace is locked in 4b);
   // - `constructor` on Object.prototype and the Error prototypes, which ES5-style code assigns
   //   on objects inheriting them (`Foo.prototype = {...}; Foo.prototype.constructor = Foo`), and
   //   which util.inspect needs as a plain value to print objects and errors. The prototypes
@@ -234,8 +235,18 @@ module.exports = function titoPreamble(kernelRequire, config) {
     defineProperty(globalThis, name, { value, writable: false, configurable: false });
   }
 
-  // 4b. Values a check or a failure reason is made of (see the function's comment).
-  const reporting = guardStudentShapedValues(kernelRequire, config, problems);
+  // 4b. Stack traces: a cell that replaced Error.prepareStackTrace would be handed the call
+  //     sites of every test that creates an error.
+  for (const key of ["prepareStackTrace", "captureStackTrace"]) {
+    const desc = getOwnPropertyDescriptor(Error, key);
+    const value = desc && "value" in desc ? desc.value : undefined;
+    try {
+      defineProperty(Error, key, { value, writable: false, configurable: false });
+    } catch (e) {
+      problems.push(`Error.${key}: ${e && e.message}`);
+    }
+    if (typeof value === "function") freeze(value);
+  }
 
   /** Locks the prototype chains of the classes a module exports, and optionally its exports. */
   function lockModule(exported, { exportsToo }) {
@@ -285,8 +296,11 @@ module.exports = function titoPreamble(kernelRequire, config) {
     }
   }
 
-  // 6. The exits from the sandbox. A native addon, the inspector, a worker or a child process
-  //    could rewrite the kernel's replies or read a test's source from memory.
+  // 6. The exits from the sandbox. V8's runtime flags (`--allow-natives-syntax` turns on
+  //    %-functions that write through any freeze and read any script's source; the kernel is
+  //    also started with --freeze-flags-after-init, under which setting one aborts the
+  //    process), heap snapshots (every string in memory), a native addon, the inspector, a
+  //    worker or a child process.
   function refuse(what) {
     return function refused() {
       throw new Error(`${what} is not available while grading`);
@@ -319,6 +333,12 @@ module.exports = function titoPreamble(kernelRequire, config) {
     }
     freeze(mod);
   };
+  closeModule("v8", [
+    "setFlagsFromString",
+    "writeHeapSnapshot",
+    "getHeapSnapshot",
+    "setHeapSnapshotNearHeapLimit",
+  ]);
   closeModule("inspector", ["Session", "open", "url", "waitForDebugger", "close"]);
   closeModule("inspector/promises", ["Session", "open", "url", "waitForDebugger", "close"]);
   closeModule("worker_threads", ["Worker"]);
@@ -333,11 +353,11 @@ module.exports = function titoPreamble(kernelRequire, config) {
   ]);
   closeModule("cluster", ["fork", "setupPrimary", "setupMaster"]);
 
-  // 6b. The Node built-ins on the path from a cell's code to the kernel's reply. tslab runs a
-  //     compiled cell with vm.runInThisContext and reports "error" only if that throws; a cell
-  //     that replaced vm.runInThisContext (or Script.prototype.runInThisContext) with a version
-  //     that swallows exceptions would turn every failed test into "ok". Built-in modules are
-  //     not in Module._cache, so they are frozen here, with the prototypes of their classes.
+  // 6b. The Node built-ins on the path from a cell's source to its execution. tslab runs a
+  //     compiled cell with vm.runInThisContext: a cell that replaced it (or
+  //     Script.prototype.runInThisContext) would be handed the source of every later cell,
+  //     hidden checks included. Built-in modules are not in Module._cache, so they are frozen
+  //     here, with the prototypes of their classes.
   for (const spec of config.nodeModules) {
     let mod;
     try {
@@ -348,32 +368,5 @@ module.exports = function titoPreamble(kernelRequire, config) {
     lockModule(mod, { exportsToo: true });
   }
 
-  // 7. The vault. Grader-owned cells file their functions under a token only the grader knows;
-  //    grade cells read them back, so a student cell that redeclares a test or helper function
-  //    (or the harness's assertEqual) cannot change what a test calls.
-  const tokens = new Set(config.tokens);
-  const slots = new Map();
-  const vault = freeze({
-    g: globalsSnapshot,
-    reg(token, values) {
-      if (!tokens.has(token)) throw new Error("grading vault: unknown token");
-      const slot = slots.get(token) ?? create(null);
-      for (const key of getOwnPropertyNames(values)) {
-        if (hasOwn(slot, key)) throw new Error(`grading vault: ${key} registered twice`);
-        slot[key] = values[key];
-      }
-      slots.set(token, slot);
-    },
-    get(token) {
-      return freeze({ ...(slots.get(token) ?? {}) });
-    },
-    begin: reporting.begin,
-    fail: reporting.fail,
-  });
-  defineProperty(globalThis, config.vaultName, {
-    value: vault,
-    writable: false,
-    configurable: false,
-  });
   if (problems.length > 0) throw new Error(`grading preamble: ${problems.join("; ")}`);
 };

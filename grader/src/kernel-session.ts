@@ -9,7 +9,8 @@ import {
   type GradingManifest,
 } from "@tinytorch-ts/core";
 import { KernelClient } from "@tinytorch-ts/core/kernel";
-import { makeKeys, preambleCode, type GradingKeys } from "./instrument";
+import { randomBytes } from "node:crypto";
+import { preambleCode } from "./instrument";
 import {
   dropEnvironment,
   kernelRuntimePaths,
@@ -48,7 +49,11 @@ export interface SessionOptions extends Partial<KernelLimits> {
 
 export interface PreparedKernel {
   kernel: KernelClient;
-  keys: GradingKeys;
+  /**
+   * The seed this kernel's hidden checks draw their inputs from: drawn when it was prepared,
+   * never shown to the student, given to the trusted reference run for the same inputs.
+   */
+  seed: number;
   isolation: string[];
   /** Shuts the kernel down (its whole tree) and removes its host directory. Never rejects. */
   dispose(): Promise<void>;
@@ -139,11 +144,14 @@ export async function prepareKernel(
       transport: "ipc",
       socketDir: scratch.socketDir,
       memoryMb: limits.memoryMb,
+      // V8's runtime flags cannot change once the kernel runs (--allow-natives-syntax would
+      // open V8's internals to the student's code); the preamble also refuses the API.
+      nodeFlags: ["--freeze-flags-after-init"],
       ...(plan.owner ? { owner: plan.owner, maxProcesses: limits.maxProcesses } : {}),
     });
     if (plan.owner) lockSocketDir(scratch.socketDir);
-    const keys = makeKeys(manifest);
-    const run = await kernel.execute(preambleCode(manifest, keys), { timeoutMs: 60_000 });
+    const seed = randomBytes(4).readUInt32LE(0);
+    const run = await kernel.execute(preambleCode(manifest, seed), { timeoutMs: 60_000 });
     if (run.status !== "ok") {
       const why = run.error ? `${run.error.ename}: ${run.error.evalue}` : (run.reason ?? run.status); // prettier-ignore
       throw new GraderSetupError(`the grading preamble failed: ${why.split("\n")[0]}`);
@@ -151,9 +159,9 @@ export async function prepareKernel(
     const isolation = [
       ...plan.isolation,
       `memory cap ${limits.memoryMb} MiB`,
-      "built-ins, harness and module system locked before student code",
+      "built-ins, module system and V8 flags locked before student code",
     ];
-    return { kernel, keys, isolation, dispose };
+    return { kernel, seed, isolation, dispose };
   } catch (e) {
     await dispose();
     if (e instanceof GraderSetupError) throw e;

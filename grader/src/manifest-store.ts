@@ -33,7 +33,7 @@ export function readManifest(path: string): LoadedManifest {
     throw new SourceError(path, undefined, `the manifest is not valid JSON (${(e as Error).message})`); // prettier-ignore
   }
   check(m && typeof m === "object", path, "the manifest is not an object");
-  check(m.schema === 1, path, `unsupported manifest schema ${String(m.schema)} (expected 1)`);
+  check(m.schema === 2, path, `unsupported manifest schema ${String(m.schema)} (expected 2; rebuild with npm run build)`); // prettier-ignore
   check(typeof m.module === "string" && m.module !== "", path, "the manifest names no module");
   check(Array.isArray(m.cells), path, "the manifest has no cell list");
   check(Array.isArray(m.dependencies), path, "the manifest has no dependency list");

@@ -1,7 +1,7 @@
 // Gradescope's autograder results format (results.json): the total, the run time, one entry per
 // test with its own score and output, and a top-level message with anything that concerns the
 // whole submission (why it was rejected, cells that were edited and restored). A test's reason
-// comes first, as the grader wrote it (failure-reason.ts); what the cell printed follows under a
+// comes first, as the grader wrote it (score.ts); what the cell printed follows under a
 // header that says the student's code may have printed it, so printed text that imitates the
 // grader ("KernelDied: ... ask for a regrade") reads as what it is.
 import { writeFileAtomic } from "@tinytorch-ts/core";

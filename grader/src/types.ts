@@ -5,7 +5,7 @@
 /** How a graded test cell ended. Only "passed" earns points. */
 export type TestStatus =
   | "passed"
-  /** The cell ran and the kernel replied with status "error" (a failed check or a crash in it). */
+  /** The test ran and a check failed, judged by the grader against the reference run. */
   | "failed"
   /** The cell hit its time limit, or the notebook hit its overall limit before it finished. */
   | "timeout"
@@ -26,8 +26,10 @@ export interface TestResult {
   status: TestStatus;
   /** What the cell printed, with hidden-test text removed and size capped. */
   output: string;
-  /** One-line reason for a failure (error name and message, timeout, kernel died). */
+  /** The grader's reason for a failure (never values of a hidden check). */
   message?: string;
+  /** How many of the test's checks the student's code passed, as the grader judged them. */
+  checks?: { passed: number; total: number };
 }
 
 /** Something in the submission differs from the notebook the student was given. */
@@ -59,7 +61,7 @@ export interface StudentCell {
 }
 
 export type SubmissionStatus =
-  /** Reconstructed and executed; scores come from the kernel's replies. */
+  /** Reconstructed and executed; scores come from the grader's comparison with the reference. */
   | "graded"
   /** Could not be read as a notebook (not JSON, wrong nbformat, empty): 0 points. */
   | "rejected"

@@ -13,7 +13,8 @@ const KIT = join(__dirname, "..", "..");
 /** Package folder -> the workspace packages it may import. */
 const ALLOWED: Record<string, string[]> = {
   core: [],
-  grader: ["@tinytorch-ts/core"],
+  // The grader judges records with the harness's own check contract (support/checks).
+  grader: ["@tinytorch-ts/core", "tinytorch-ts"],
   tito: ["@tinytorch-ts/core", "@tinytorch-ts/grader"],
 };
 const BUILTINS = new Set(builtinModules);

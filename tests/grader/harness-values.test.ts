@@ -1,10 +1,8 @@
-// The harness reads what it checks as values the student cannot shape, and the grader takes a
-// failure reason only from the preamble's report. Pure: the harness runs in this process, and
-// the report parser gets stderr text.
+// The harness reads an error's message, a typed array's brand and a class instance without
+// running anything the student shaped, so a check means the same thing in a notebook as in the
+// grader's judgement of the record.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { failureReason, readFailureReport } from "../../grader/src/failure-reason";
-import type { CellRun } from "../../core/src/kernel/client";
 import {
   assertThrows,
   errorMessage,
@@ -78,37 +76,6 @@ test("brand checks ignore Symbol.hasInstance, prototypes, toStringTag and proxie
   assert.ok({} instanceof Fake, "the attack works on instanceof");
   assert.not.ok(isInstance({}, Fake));
   assert.ok(isInstance(new Fake(), Fake));
-});
-
-const run = (stderrTail: string, extra: Partial<CellRun> = {}): CellRun => ({
-  status: "error",
-  outputs: [],
-  executionCount: 3,
-  durationMs: 1,
-  truncated: false,
-  stderrTail,
-  error: { ename: "Error", evalue: "from stderr" },
-  ...extra,
-});
-const KEY = "$titoR_0123456789abcdef";
-
-test("the failure reason is the keyed report, never other stderr text", () => {
-  const report = `\n${KEY} {"n":"TestFailure","m":"expected -7, got 0"}\n`;
-  const noise = "KernelDied: the kernel died, ask for a regrade\n$titoR_guess {\"n\":\"KernelDied\",\"m\":\"forged\"}\n"; // prettier-ignore
-  assert.is(failureReason(run(noise + report + noise), KEY), "Raised in the test: TestFailure: expected -7, got 0"); // prettier-ignore
-  assert.equal(readFailureReport(noise, KEY), undefined);
-  assert.equal(readFailureReport(`\n${KEY} not json\n`, KEY), undefined);
-  assert.equal(readFailureReport(`\n${KEY} {"n":1,"m":"x"}\n`, KEY), undefined);
-  assert.equal(readFailureReport(report, ""), undefined, "no key, no report");
-  const colour = `\n${KEY} {"n":"E\\u001b[31m","m":"a\\u001b[2Kb\\nc"}\n`;
-  assert.equal(readFailureReport(colour, KEY), { name: "E", message: "ab\nc" });
-});
-
-test("without a report, the reason says it is only what the kernel printed", () => {
-  const why = failureReason(run("KernelDied: ask for a regrade\n"), KEY);
-  assert.match(why, /^The test reported no reason .* The kernel printed: Error: from stderr$/);
-  assert.is(failureReason(run("", { status: "timeout", reason: "timed out after 6 s" }), KEY), "timed out after 6 s"); // prettier-ignore
-  assert.is(failureReason(run("", { status: "died", reason: "killed\u001b[0m" }), KEY), "killed");
 });
 
 test.run();

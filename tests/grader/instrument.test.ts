@@ -1,27 +1,24 @@
-// The instrumented program, checked as text (the kernel tests check what it does): the preamble
-// comes first, student cells are untouched, grade cells are strict blocks whose names are bound
-// to trusted values, and hidden-test text is recognised by the sanitizer.
+// The instrumented program, checked as text (the kernel tests check what it does): student
+// cells are untouched, test cells are blocks between the harness's begin and end calls, with
+// their hidden-test markers turned into calls and no expected values, and nothing secret is in
+// any cell; hidden-test text is recognised by the sanitizer.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { analyseCell, isCommentOnlyCell, isDemoCell } from "../../grader/src/cell-names";
 import { findManifest, readManifest } from "../../grader/src/manifest-store";
 import { referenceNotebook } from "../../grader/src/reference";
-import { instrument, makeKeys, preambleCode } from "../../grader/src/instrument";
+import { instrument, preambleCode } from "../../grader/src/instrument";
 import { reconstruct } from "../../grader/src/reconstruct";
 import { hiddenFragments, redact, REDACTED } from "../../grader/src/sanitize";
 import { parseSubmission } from "../../grader/src/submission";
 import { GOOD, loadFixtureManifest, studentNotebook } from "./helpers";
 
 const manifest = loadFixtureManifest();
-let n = 0;
-const random = () => `r${n++}`;
-
-const keys = makeKeys(manifest, random);
 
 function program() {
   const parsed = parseSubmission(studentNotebook(manifest, { sources: GOOD }));
   if (!parsed.ok) throw new Error(parsed.reason);
-  return { cells: instrument(manifest, reconstruct(manifest, parsed.cells).cells, keys), vaultName: keys.vaultName }; // prettier-ignore
+  return instrument(manifest, reconstruct(manifest, parsed.cells).cells);
 }
 
 test("analyseCell separates declarations, value references and type references", () => {
@@ -38,50 +35,41 @@ test("analyseCell separates declarations, value references and type references",
   assert.not.ok(a.valueRefs.has("Tensor"));
 });
 
-test("the preamble carries the vault name and every token; student cells are sent unchanged", () => {
-  const pre = preambleCode(manifest, keys);
+test("the preamble carries the seed and nothing secret; student cells are sent unchanged", () => {
+  const pre = preambleCode(manifest, 12345);
   assert.match(pre, /holder\.exports\(require,/);
-  assert.ok(pre.includes(keys.vaultName));
-  for (const t of keys.tokens.values()) assert.ok(pre.includes(t));
-  assert.is(keys.tokens.size, 5, "one token per grader-owned code cell");
-  const p = program();
-  const double = p.cells.find((c) => c.planned?.gradeId === "double");
-  assert.is(double?.code, GOOD.double);
-  // Markdown cells are not sent to the kernel.
-  assert.not.ok(p.cells.some((c) => c.planned?.cellType === "markdown"));
+  assert.match(pre, /"seed":12345/);
+  assert.not.match(pre, /token|vault|reportKey/i);
+  const cells = program();
+  assert.is(cells.find((c) => c.planned.gradeId === "double")?.code, GOOD.double);
+  assert.not.ok(
+    cells.some((c) => c.planned.cellType === "markdown"),
+    "markdown is not sent",
+  );
 });
 
-test("a grade cell is a strict block with the harness re-imported and globals bound", () => {
-  const p = program();
-  const cell = p.cells.find((c) => c.planned?.gradeId === "test-unit-triple")?.code ?? "";
+test("a test cell runs between begin and end, its hidden markers are calls, and its expected values are gone", () => {
+  const cell = program().find((c) => c.planned.gradeId === "test-unit-double")?.code ?? "";
   const lines = cell.split("\n");
   assert.is(lines[0], '"use strict";');
-  assert.ok(
-    cell.includes('import { assertEqual } from "tinytorch-ts/support/testing";'),
-    "harness names declared in an earlier provided cell are imported again",
-  );
-  assert.match(cell, new RegExp(`const \\{ Math \\} = \\${p.vaultName}\\.g;`));
-  // makeInput comes from the read-only cell, through the vault, not from the shared namespace.
-  assert.match(cell, /type \$titoT_makeInput = typeof makeInput;/);
-  assert.match(cell, /const makeInput: \$titoT_makeInput = \$titoV_\w+\.get\("\w+"\)\.makeInput;/);
-  // The student's functions are left to resolve to the student's definitions.
-  assert.not.match(cell, /const \{[^}]*\btriple\b/);
-  const open = lines.indexOf("try {");
-  assert.ok(open > 0, "the test runs inside try");
-  assert.match(
-    lines[lines.length - 1],
-    /^\} catch \(\$titoThrown\) \{ throw \$titoV_\w+\.fail\("\w+", \$titoThrown\); \}$/,
-  );
-  assert.ok(cell.indexOf("function testUnitTriple") > open, "test body inside the block");
-  // The failure reporter starts before anything else in the cell (imports included).
-  assert.match(lines[2], /^\$titoV_\w+\.begin\("\w+"\);$/);
+  assert.ok(cell.includes('$titoGrading.begin("test-unit-double");'));
+  assert.match(lines[lines.length - 1], /^\} catch \(\$titoThrown\) \{ \$titoGrading\.abort\(\$titoThrown\); \} finally \{ \$titoGrading\.end\(\); \}$/); // prettier-ignore
+  assert.ok(cell.includes("$titoGrading.hidden(true);") && cell.includes("$titoGrading.hidden(false);")); // prettier-ignore
+  assert.not.ok(cell.includes("### BEGIN HIDDEN TESTS"));
+  // assertEqual(double(2), 4, …): the 4 is not sent, the call and its label are.
+  assert.match(cell, /assertEqual\(double\(2\), undefined as any, "double\(2\)"\)/);
+  assert.match(cell, /assertEqual\(double\(secretInput\), undefined as any/);
+  assert.not.match(cell, /-7/);
+  // The test function is declared inside the block and forwarded without its source.
+  assert.ok(cell.indexOf("function testUnitDouble") > cell.indexOf("try {"));
+  assert.match(cell, /exports\.testUnitDouble = \(\(f: any\) => \(\.\.\.args: any\[\]\) => f\(\.\.\.args\)\)\(testUnitDouble\);/); // prettier-ignore
 });
 
-test("the module test binds earlier tests from the vault", () => {
-  const p = program();
-  const cell = p.cells.find((c) => c.planned?.gradeId === "test-module")?.code ?? "";
-  assert.match(cell, /const \{ testUnitDouble \} = \$titoV_\w+\.get\(/);
-  assert.match(cell, /const \{ testUnitTriple \} = \$titoV_\w+\.get\(/);
+test("the module test reaches earlier tests through their forwarders", () => {
+  const cell = program().find((c) => c.planned.gradeId === "test-module")?.code ?? "";
+  assert.match(cell, /testUnitDouble\(\);/);
+  const earlier = program().find((c) => c.planned.gradeId === "test-unit-double")?.code ?? "";
+  assert.match(earlier, /declare const testUnitDouble: any;/);
 });
 
 test("demo cells are recognised: only calls of demo(), awaited or not", () => {
@@ -104,7 +92,7 @@ test("the grader skips demo and comment-only cells, and runs every other code ce
   const { manifest: real } = readManifest(findManifest("01_tensor"));
   const parsed = parseSubmission(referenceNotebook(real));
   if (!parsed.ok) throw new Error(parsed.reason);
-  const sent = instrument(real, reconstruct(real, parsed.cells).cells, makeKeys(real, random));
+  const sent = instrument(real, reconstruct(real, parsed.cells).cells);
   const code = real.cells.filter((c) => c.cell_type === "code");
   const demos = code.filter((c) => isDemoCell(c.gradingSource));
   const comments = code.filter((c) => isCommentOnlyCell(c.gradingSource));

@@ -4,21 +4,19 @@
 import { spawnSync } from "node:child_process";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { makeKeys, preambleCode, wrappedPreamble } from "../../grader/src/instrument";
+import { preambleCode, wrappedPreamble } from "../../grader/src/instrument";
+import { join } from "node:path";
 import { loadFixtureManifest } from "./helpers";
+
+const KIT = join(__dirname, "..", "..");
 
 /** The configuration production sends (read back from the preamble cell), for the test realm. */
 function testConfig(): Record<string, unknown> {
   const manifest = loadFixtureManifest();
-  const code = preambleCode(manifest, makeKeys(manifest));
+  const code = preambleCode(manifest, 7);
   const json = /holder\.exports\(require, (\{.*\})\);/.exec(code)?.[1];
   if (!json) throw new Error("no configuration in the preamble cell");
-  return {
-    ...(JSON.parse(json) as Record<string, unknown>),
-    vaultName: "$titoV_test",
-    tokens: ["tok1"],
-    preload: [],
-  };
+  return { ...(JSON.parse(json) as Record<string, unknown>), preload: [] };
 }
 
 /** Runs `body` (strict-mode JavaScript) after the preamble; returns what it printed. */
@@ -26,9 +24,10 @@ function afterPreamble(body: string): string {
   const config = testConfig();
   const script = `"use strict";
 globalThis.__tslab__ = { exports: {}, require: function () {} };
+const kitRequire = require("module").createRequire(${JSON.stringify(KIT + "/package.json")});
 const holder = { exports: null };
 (0, eval)(${JSON.stringify(wrappedPreamble())})(holder);
-holder.exports(require, ${JSON.stringify(config)});
+holder.exports(kitRequire, ${JSON.stringify(config)});
 const out = [];
 const attempt = (label, fn) => { try { fn(); out.push(label + ": allowed"); } catch (e) { out.push(label + ": " + e.constructor.name); } };
 ${body}
@@ -102,24 +101,28 @@ out.push(require("util").inspect({ a: [1, 2], m: new Map([[1, 2]]) }));
   assert.match(out, /\{ a: \[ 1, 2 \], m: Map\(1\) \{ 1 => 2 \} \}/);
 });
 
-test("the vault files values only under known tokens, once, and hands out copies", () => {
+test("V8's flags and heap snapshots are refused before any student code", () => {
   const out = afterPreamble(`
-const v = globalThis.$titoV_test;
-attempt("unknown token", () => v.reg("guess", { f: 1 }));
-attempt("register", () => v.reg("tok1", { f: 1 }));
-attempt("register twice", () => v.reg("tok1", { f: 2 }));
-attempt("replace vault", () => { globalThis.$titoV_test = {}; });
-attempt("mutate copy", () => { v.get("tok1").f = 3; });
-out.push("f=" + v.get("tok1").f);
-out.push("g.Math=" + (v.g.Math === Math));
+attempt("v8.setFlagsFromString", () => require("v8").setFlagsFromString("--allow-natives-syntax"));
+attempt("v8.writeHeapSnapshot", () => require("v8").writeHeapSnapshot());
+attempt("v8.getHeapSnapshot", () => require("v8").getHeapSnapshot());
+attempt("v8.setHeapSnapshotNearHeapLimit", () => require("v8").setHeapSnapshotNearHeapLimit(1));
+attempt("replace v8.setFlagsFromString", () => { require("v8").setFlagsFromString = () => {}; });
+attempt("Error.prepareStackTrace", () => { Error.prepareStackTrace = () => "x"; });
+attempt("natives", () => new Function("return %GetOptimizationStatus(function(){})")());
 `);
-  assert.match(out, /unknown token: Error/);
-  assert.match(out, /register: allowed/);
-  assert.match(out, /register twice: Error/);
-  assert.match(out, /replace vault: TypeError/);
-  assert.match(out, /mutate copy: TypeError/);
-  assert.match(out, /f=1/);
-  assert.match(out, /g\.Math=true/);
+  for (const what of [
+    "v8.setFlagsFromString",
+    "v8.writeHeapSnapshot",
+    "v8.getHeapSnapshot",
+    "v8.setHeapSnapshotNearHeapLimit",
+  ]) {
+    // prettier-ignore
+    assert.match(out, new RegExp(`${what.replace(/[.$]/g, "\\$&")}: Error`), what);
+  }
+  assert.match(out, /replace v8\.setFlagsFromString: TypeError/);
+  assert.match(out, /Error\.prepareStackTrace: TypeError/);
+  assert.match(out, /natives: SyntaxError/, "natives syntax stays off");
 });
 
 test.run();

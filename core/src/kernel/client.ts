@@ -40,6 +40,11 @@ export interface KernelStartOptions {
   tslabBin?: string;
   /** Start the kernel as this Jupyter kernelspec argv says, instead of our own command. */
   kernelSpecArgv?: string[];
+  /**
+   * Node/V8 flags for the kernel's node (e.g. --freeze-flags-after-init, which a grading
+   * kernel needs: V8 flags cannot be given through NODE_OPTIONS).
+   */
+  nodeFlags?: string[];
 }
 
 /** tslab rejects every request for 200 ms after a failed cell (its queue reset); we wait it out. */
@@ -164,7 +169,10 @@ export class KernelClient {
     const ctx = {
       channels: this.channels,
       proc: this.proc,
-      collector: new OutputCollector(opts.outputLimitBytes ?? DEFAULT_OUTPUT_LIMIT_BYTES),
+      collector: new OutputCollector(
+        opts.outputLimitBytes ?? DEFAULT_OUTPUT_LIMIT_BYTES,
+        opts.capture,
+      ),
       started,
       deadline: opts.timeoutMs === undefined ? undefined : started + opts.timeoutMs,
     };

@@ -5,7 +5,7 @@
 // it does not come back; if the process exits, the cell is reported as died at once.
 import type { Output } from "../notebook/types";
 import type { KernelChannels } from "./channels";
-import type { OutputCollector } from "./outputs";
+import type { CaptureOptions, Captured, OutputCollector } from "./outputs";
 import type { KernelProcess } from "./process";
 import { deriveError } from "./stderr-error";
 import type { JupyterMessage } from "./wire";
@@ -13,6 +13,8 @@ import type { JupyterMessage } from "./wire";
 export interface ExecuteOptions {
   timeoutMs?: number;
   outputLimitBytes?: number;
+  /** Display data of this mime type is handed back in `captured`, not kept as output. */
+  capture?: CaptureOptions;
   /** After the deadline, how long an interrupt may take before the kernel is killed (2 s). */
   interruptGraceMs?: number;
 }
@@ -32,6 +34,10 @@ export interface CellRun {
   stderrTail?: string;
   truncated: boolean;
   reason?: string;
+  /** Side-channel data (ExecuteOptions.capture), in arrival order. */
+  captured?: Captured[];
+  /** True when side-channel data went over its budget and was dropped. */
+  captureTruncated?: boolean;
 }
 
 /** If the reply came but the idle status did not (it should not happen), stop waiting. */
@@ -160,6 +166,8 @@ function buildRun(
     truncated: collector.truncated,
     reason: status === "abort" ? ABORTED : reason,
   };
+  if (collector.captured.length > 0) run.captured = collector.captured;
+  if (collector.captureTruncated) run.captureTruncated = true;
   if (run.status === "error" && status !== "abort") {
     run.error = deriveError(collector.stderr);
     run.stderrTail = collector.stderr;

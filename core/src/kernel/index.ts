@@ -9,4 +9,9 @@ export {
   type ExecuteOptions,
 } from "./client";
 export { notRun } from "./execute";
-export { DEFAULT_OUTPUT_LIMIT_BYTES, formatBytes } from "./outputs";
+export {
+  DEFAULT_OUTPUT_LIMIT_BYTES,
+  formatBytes,
+  type CaptureOptions,
+  type Captured,
+} from "./outputs";

@@ -69,6 +69,8 @@ export interface LaunchInput extends LaunchLimits {
   tslabBin?: string;
   /** A Jupyter kernelspec's argv, run as Jupyter runs it ({connection_file} filled in). */
   kernelSpecArgv?: string[];
+  /** Flags for the kernel's node, before tslab (ignored with kernelSpecArgv). */
+  nodeFlags?: string[];
   env?: NodeJS.ProcessEnv;
   commandPrefix?: string[];
 }
@@ -123,7 +125,7 @@ export function buildLaunch(input: LaunchInput): LaunchPlan {
   const preload = join(__dirname, "kernel-preload.cjs");
   const kernel = input.kernelSpecArgv
     ? input.kernelSpecArgv.map((a) => a.replaceAll("{connection_file}", input.configPath))
-    : [process.execPath, "--require", preload, tslab, "kernel", "--config-path", input.configPath];
+    : [process.execPath, ...(input.nodeFlags ?? []), "--require", preload, tslab, "kernel", "--config-path", input.configPath]; // prettier-ignore
   const full = [...(input.commandPrefix ?? []), ...wrappers, ...kernel];
   return { command: full[0], args: full.slice(1), env };
 }

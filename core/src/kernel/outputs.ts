@@ -24,8 +24,28 @@ function cutUtf8(text: string, maxBytes: number): string {
   return buf.subarray(0, end).toString("utf8");
 }
 
+/**
+ * A side channel: display_data carrying this mime type is not an output but data for the caller
+ * (the grader's records). It has a budget of its own, and it seals the stream before it, so
+ * `at` (the number of outputs before it) says exactly which output came before and which after.
+ */
+export interface CaptureOptions {
+  mime: string;
+  limitBytes: number;
+}
+
+export interface Captured {
+  /** How many outputs the cell had produced when this arrived. */
+  at: number;
+  data: unknown;
+}
+
 export class OutputCollector {
   readonly outputs: Output[] = [];
+  readonly captured: Captured[] = [];
+  capturedBytes = 0;
+  /** Set when captured data went over its budget (the rest was dropped). */
+  captureTruncated = false;
   keptBytes = 0;
   droppedBytes = 0;
   truncated = false;
@@ -33,7 +53,29 @@ export class OutputCollector {
   /** display_id → index in outputs, for update_display_data. */
   private displays = new Map<string, number>();
 
-  constructor(readonly limitBytes: number = DEFAULT_OUTPUT_LIMIT_BYTES) {}
+  constructor(
+    readonly limitBytes: number = DEFAULT_OUTPUT_LIMIT_BYTES,
+    private readonly capture?: CaptureOptions,
+  ) {}
+
+  /** Takes a side-channel message, if this is one; true when it was. */
+  private captureDisplay(data: Record<string, unknown>): boolean {
+    const mime = this.capture?.mime;
+    if (mime === undefined || !Object.hasOwn(data, mime)) return false;
+    const payload = data[mime];
+    const size = Buffer.byteLength(JSON.stringify(payload) ?? "");
+    if (this.capturedBytes + size > (this.capture?.limitBytes ?? 0)) {
+      this.captureTruncated = true;
+      return true;
+    }
+    this.capturedBytes += size;
+    this.captured.push({ at: this.outputs.length, data: payload });
+    this.sealed = true;
+    return true;
+  }
+
+  /** After a capture, the next stream text starts a new output (see CaptureOptions). */
+  private sealed = false;
 
   /** Returns how many of `size` bytes may be kept, and books the rest as dropped. */
   private admit(size: number): number {
@@ -57,13 +99,15 @@ export class OutputCollector {
     const kept = this.admit(size);
     if (kept === 0) return;
     const piece = kept === size ? text : cutUtf8(text, kept);
-    const last = this.outputs[this.outputs.length - 1];
+    const last = this.sealed ? undefined : this.outputs[this.outputs.length - 1];
+    this.sealed = false;
     if (last && last.output_type === "stream" && last.name === stream) last.text += piece;
     else this.outputs.push({ output_type: "stream", name: stream, text: piece });
   }
 
   display(content: Record<string, unknown>, kind: "display_data" | "execute_result"): void {
     const data = isRecord(content.data) ? content.data : {};
+    if (kind === "display_data" && this.captureDisplay(data)) return;
     const metadata = isRecord(content.metadata) ? content.metadata : {};
     const size =
       Buffer.byteLength(JSON.stringify(data)) + Buffer.byteLength(JSON.stringify(metadata));

@@ -36,6 +36,8 @@ export interface CellLoopOptions<C extends LoopCell> {
   /** Time for all the cells together, counted from the call (default: none). */
   notebookTimeoutMs?: number;
   outputLimitBytes?: number;
+  /** A side channel to hand back in each run's `captured` (see ExecuteOptions). */
+  capture?: ExecuteOptions["capture"];
   /** Called after each cell, run or not, in order. */
   onCell?: (cell: C, run: CellRun, position: number) => void;
 }
@@ -69,6 +71,7 @@ export async function runCells<C extends LoopCell>(
       run = await kernel.execute(cell.source, {
         timeoutMs: Math.min(cellTimeout, remaining),
         outputLimitBytes: opts.outputLimitBytes ?? DEFAULT_OUTPUT_LIMIT,
+        ...(opts.capture ? { capture: opts.capture } : {}),
       });
       if (run.status === "timeout" && notebookLimited) {
         run = { ...run, reason: `${run.reason}: the notebook's time limit ran out` };

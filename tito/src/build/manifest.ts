@@ -25,16 +25,23 @@ export interface ManifestInput {
   dependencies: string[];
   student: Notebook;
   grading: Notebook;
+  /** The source with its solutions: the manifest's solution cells carry the reference. */
+  reference: Notebook;
 }
 
 export function buildManifest(input: ManifestInput): GradingManifest {
-  const { student, grading } = input;
-  if (student.cells.length !== grading.cells.length) {
-    throw new Error(`${input.sourceFile}: student and grading notebooks differ in cell count`);
+  const { student, grading, reference } = input;
+  if (
+    student.cells.length !== grading.cells.length ||
+    student.cells.length !== reference.cells.length
+  ) {
+    // prettier-ignore
+    throw new Error(`${input.sourceFile}: student, grading and reference notebooks differ in cell count`); // prettier-ignore
   }
   const cells: ManifestCell[] = student.cells.map((cell, index) => {
     const graded = grading.cells[index];
-    if (!graded || graded.id !== cell.id) {
+    const solved = reference.cells[index];
+    if (!graded || graded.id !== cell.id || !solved || solved.id !== cell.id) {
       throw new Error(
         `${input.sourceFile}: cell ${index} differs between student and grading notebooks`,
       );
@@ -47,7 +54,8 @@ export function buildManifest(input: ManifestInput): GradingManifest {
       cell_type: cell.cell_type,
       role,
       studentSource: cell.source,
-      gradingSource: role === "grade" ? graded.source : cell.source,
+      gradingSource:
+        role === "grade" ? graded.source : role === "solution" ? solved.source : cell.source,
       metadata: cell.metadata,
     };
     if (nb?.grade_id !== undefined) entry.grade_id = nb.grade_id;
@@ -56,7 +64,7 @@ export function buildManifest(input: ManifestInput): GradingManifest {
     return entry;
   });
   const manifest: GradingManifest = {
-    schema: 1,
+    schema: 2,
     module: input.module,
     number: input.number,
     sourceFile: input.sourceFile,

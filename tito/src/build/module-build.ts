@@ -74,6 +74,7 @@ export async function buildModule(
     const imports = findPackageImports(nb, p.cellLine);
     const student = runPipeline(nb, "student", tier);
     const grading = runPipeline(nb, "grading", tier);
+    const solutions = runPipeline(nb, "reference", tier);
     const dependencies = [...new Set(imports.filter((i) => !i.relative).map((i) => i.path))]
       .filter(
         (path) => path !== "" && !path.startsWith("support/") && !reference.targets.includes(path),
@@ -88,6 +89,7 @@ export async function buildModule(
       dependencies,
       student,
       grading,
+      reference: solutions,
     });
     const outputs: Record<string, string> = {
       [`notebooks/${info.module}.ipynb`]: writeIpynb(student),

@@ -5,6 +5,8 @@
 //             everything else (metadata, checksums) from the student notebook, cell by cell
 //   package : the source a student package is exported from (no solutions, hidden cells kept
 //             because `//| hide` cells may be exported)
+//   reference: the manifest's solution cells as the instructor wrote them (the grader's
+//             trusted reference run executes them)
 import type { Notebook, Transform } from "@tinytorch-ts/core/notebook";
 import { addChecksums } from "../transforms/checksum";
 import { clearHiddenTests } from "../transforms/clear-hidden-tests";
@@ -14,7 +16,7 @@ import { lockCells } from "../transforms/lock-cells";
 import { stripSolutions, type Tier } from "../transforms/strip-solutions";
 import { studentMetadata } from "../transforms/student-metadata";
 
-export type Product = "student" | "grading" | "package";
+export type Product = "student" | "grading" | "package" | "reference";
 
 interface Stage {
   name: string;
@@ -23,10 +25,11 @@ interface Stage {
 }
 
 const ALL: readonly Product[] = ["student", "grading", "package"];
+const ALL_AND_REFERENCE: readonly Product[] = [...ALL, "reference"];
 
 export const STAGES: readonly Stage[] = [
-  { name: "hide-cells", transform: () => hideCells, products: ["student", "grading"] },
-  { name: "clear-outputs", transform: () => clearOutputs, products: ALL },
+  { name: "hide-cells", transform: () => hideCells, products: ["student", "grading", "reference"] }, // prettier-ignore
+  { name: "clear-outputs", transform: () => clearOutputs, products: ALL_AND_REFERENCE },
   { name: "strip-solutions", transform: (tier) => stripSolutions(tier), products: ALL },
   {
     name: "clear-hidden-tests",
