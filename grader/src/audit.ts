@@ -1,13 +1,25 @@
-// The hole audit: grade each module's untouched student notebook exactly as a submission would
-// be graded (same reconstruction, hidden tests, sandbox and kernel) and report every point it
-// earns. A test that passes without the student's work does not test the student; the target
-// is 0 points for every module.
+// The module audit (`tito audit`): what must hold of a module before any student is graded on
+// it. Grading compares each student with the reference solution, so the reference is checked
+// first, in a trusted run with no kernel (reference-run.ts):
+// - it passes every check of its own tests, with their expected values, on two seeds;
+// - two runs on the same seed record the same values (a check that measures something must
+//   say so with assertConsistent, or the reference would disagree with itself);
+// - every test records something that changes with the seed: otherwise a submission could
+//   hard-code the answers an earlier feedback or a leaked test revealed;
+// then, in the grader's real sandboxed kernel:
+// - the untouched student notebook earns 0 points (a test that passes without the student's
+//   code does not test the student: a hole);
+// - the reference submission earns full marks.
 import { existsSync, readFileSync } from "node:fs";
 import { basename, join } from "node:path";
-import { KIT_ROOT } from "@tinytorch-ts/core";
+import { KIT_ROOT, type GradingManifest } from "@tinytorch-ts/core";
+import { encodedEqual, judge, closeVerdict, type TestRecords } from "tinytorch-ts/support/checks";
 import { gradeSubmission } from "./grade-submission";
 import type { SessionOptions } from "./kernel-session";
 import { readManifest } from "./manifest-store";
+import { referenceNotebook } from "./reference";
+import { ReferenceRunner, type ReferenceRecords } from "./reference-run";
+import { makeScratchRoot, removeQuietly } from "./scratch";
 import type { TestResult } from "./types";
 
 export interface ModuleAudit {
@@ -18,48 +30,158 @@ export interface ModuleAudit {
   maxScore: number;
   /** Tests that passed without any work. */
   holes: TestResult[];
-  /** Set when the audit could not grade the notebook (missing, rejected, grader error). */
-  problem?: string;
+  /** Points the reference submission earned in the kernel (target: maxScore). */
+  referenceScore?: number;
+  /** Everything that fails the audit, each naming the test (and check) it is about. */
+  problems: string[];
 }
 
 export function studentNotebookPath(
   module: string,
   notebooksDir = join(KIT_ROOT, "notebooks"),
 ): string {
-  // prettier-ignore
   return join(notebooksDir, `${module}.ipynb`);
+}
+
+/** Two seeds for every audit: fixed, so an audit is repeatable, and far apart. */
+export const AUDIT_SEEDS = [0x1234567, 0x9abcdef] as const;
+
+function label(test: string, i: number, r: TestRecords): string {
+  const c = r.checks[i]?.context;
+  return `${test}, check ${i + 1}${c ? ` ("${c}")` : ""}`;
+}
+
+/** The reference against its own tests' expected values. */
+export function ownChecksFailing(run: ReferenceRecords, seed: number): string[] {
+  const out = run.failed.map((f) => `the reference's cell ${f.index} failed (seed ${seed}): ${f.error.split("\n")[0]}`); // prettier-ignore
+  for (const [test, r] of run.records) {
+    if (r.aborted) out.push(`${test}: the reference threw ${r.aborted.name}: ${r.aborted.message} (seed ${seed})`); // prettier-ignore
+    r.checks.forEach((c, i) => {
+      const v = judge(c, c.actual, c.expected, c.expected);
+      if (!v.ok) out.push(`${label(test, i, r)}: the reference fails its own check (seed ${seed}): ${v.message ?? ""}`); // prettier-ignore
+    });
+  }
+  return out;
+}
+
+/** Checks whose value differs between two runs on the same seed (they measure something). */
+export function nondeterministic(a: ReferenceRecords, b: ReferenceRecords): string[] {
+  const out: string[] = [];
+  for (const [test, ra] of a.records) {
+    const rb = b.records.get(test);
+    if (!rb || rb.checks.length !== ra.checks.length) {
+      out.push(`${test}: two runs on the same seed made different numbers of checks`);
+      continue;
+    }
+    ra.checks.forEach((c, i) => {
+      if (c.kind === "consistent" || c.kind === "assert" || c.kind === "throws") return;
+      const other = rb.checks[i].actual;
+      const same = c.kind === "close" ? closeVerdict(other, c.actual, c.tolerance).ok : encodedEqual(other, c.actual); // prettier-ignore
+      if (!same) out.push(`${label(test, i, ra)}: differs between two runs on the same seed; make it deterministic, or compare two figures of the run with assertConsistent`); // prettier-ignore
+    });
+  }
+  return out;
+}
+
+/** Tests none of whose values change with the seed: their answers could be hard-coded. */
+export function seedIndependent(a: ReferenceRecords, b: ReferenceRecords): string[] {
+  const out: string[] = [];
+  for (const [test, ra] of a.records) {
+    const rb = b.records.get(test);
+    const varies =
+      !rb ||
+      rb.checks.length !== ra.checks.length ||
+      ra.checks.some((c, i) => !encodedEqual(c.actual, rb.checks[i].actual));
+    if (!varies) out.push(`${test}: nothing it checks depends on the seed; draw some inputs with testRandom() so that a submission cannot hard-code the answers`); // prettier-ignore
+  }
+  return out;
+}
+
+/** The reference's own checks, its determinism and its use of the seed (no kernel). */
+export async function auditReference(
+  manifest: GradingManifest,
+  opts: { timeoutMs?: number; scratchRoot?: string } = {},
+): Promise<string[]> {
+  const scratchRoot = opts.scratchRoot ?? makeScratchRoot();
+  const timeoutMs = opts.timeoutMs ?? 600_000;
+  const problems: string[] = [];
+  try {
+    const full = await ReferenceRunner.open(manifest, { scratchRoot, timeoutMs, variant: "full" }); // prettier-ignore
+    try {
+      for (const seed of AUDIT_SEEDS) problems.push(...ownChecksFailing(await full.run(seed), seed)); // prettier-ignore
+    } finally {
+      await full.close();
+    }
+    const graded = await ReferenceRunner.open(manifest, { scratchRoot, timeoutMs });
+    try {
+      const [a, again, b] = [await graded.run(AUDIT_SEEDS[0]), await graded.run(AUDIT_SEEDS[0]), await graded.run(AUDIT_SEEDS[1])]; // prettier-ignore
+      problems.push(...nondeterministic(a, again), ...seedIndependent(a, b));
+    } finally {
+      await graded.close();
+    }
+  } catch (e) {
+    problems.push(e instanceof Error ? e.message : String(e));
+  } finally {
+    if (opts.scratchRoot === undefined) await removeQuietly(scratchRoot);
+  }
+  return problems;
 }
 
 export async function auditModule(
   manifestPath: string,
   notebookPath: string,
-  opts: SessionOptions = {},
+  opts: SessionOptions & { referenceOnly?: boolean } = {},
 ): Promise<ModuleAudit> {
   const { manifest, hash } = readManifest(manifestPath);
-  const base = { module: manifest.module, notebook: notebookPath, maxScore: manifest.totalPoints };
+  const audit: ModuleAudit = {
+    module: manifest.module,
+    notebook: notebookPath,
+    maxScore: manifest.totalPoints,
+    earned: 0,
+    holes: [],
+    problems: [],
+  };
+  audit.problems.push(...(await auditReference(manifest)));
+  if (opts.referenceOnly) return audit;
   if (!existsSync(notebookPath)) {
-    return { ...base, earned: 0, holes: [], problem: `no student notebook at ${notebookPath}` };
+    audit.problems.push(`no student notebook at ${notebookPath}`);
+    return audit;
   }
-  const text = readFileSync(notebookPath, "utf8");
-  const r = await gradeSubmission(manifest, text, {
+  const untouched = await gradeSubmission(manifest, readFileSync(notebookPath, "utf8"), {
     ...opts,
     student: `audit:${basename(notebookPath)}`,
     manifestHash: hash,
   });
-  const holes = r.tests.filter((t) => t.status === "passed");
-  const audit: ModuleAudit = { ...base, earned: r.score, holes };
-  if (r.status !== "graded") audit.problem = `${r.status}: ${r.reason ?? ""}`;
-  else if (r.tampering.length > 0) {
+  audit.earned = untouched.score;
+  audit.holes = untouched.tests.filter((t) => t.status === "passed");
+  if (untouched.status !== "graded") {
+    audit.problems.push(`the untouched notebook: ${untouched.status}: ${untouched.reason ?? ""}`);
+  } else if (untouched.tampering.length > 0) {
     // The student notebook must match its own manifest; if not, the build is stale.
-    audit.problem = `the notebook differs from its manifest (${r.tampering.map((t) => t.kind).join(", ")}); rebuild`; // prettier-ignore
+    audit.problems.push(`the notebook differs from its manifest (${untouched.tampering.map((t) => t.kind).join(", ")}); rebuild`); // prettier-ignore
+  }
+  for (const h of audit.holes) audit.problems.push(`${h.name}: ${h.score} point(s) without the student's code`); // prettier-ignore
+  const reference = await gradeSubmission(manifest, referenceNotebook(manifest), {
+    ...opts,
+    student: "audit:reference",
+    manifestHash: hash,
+  });
+  audit.referenceScore = reference.score;
+  if (reference.status !== "graded" || reference.score !== manifest.totalPoints) {
+    const failed = reference.tests.filter((t) => t.status !== "passed");
+    audit.problems.push(
+      `the reference earns ${reference.score}/${manifest.totalPoints}${reference.reason ? ` (${reference.reason})` : ""}`, // prettier-ignore
+      ...failed.map((t) => `  ${t.name}: ${t.status}: ${t.message ?? ""}`),
+    );
   }
   return audit;
 }
 
 export function formatAudit(a: ModuleAudit): string {
-  if (a.problem) return `${a.module}: cannot audit: ${a.problem}`;
-  if (a.earned === 0) return `${a.module}: 0/${a.maxScore} points without work`;
-  const lines = [`${a.module}: ${a.earned}/${a.maxScore} points earned by the untouched notebook:`];
-  for (const h of a.holes) lines.push(`  ${h.name}: ${h.score} point(s) pass without the student's code`); // prettier-ignore
-  return lines.join("\n");
+  if (a.problems.length === 0) {
+    return a.referenceScore === undefined
+      ? `${a.module}: the reference passes its checks: ok`
+      : `${a.module}: reference ${a.referenceScore}/${a.maxScore}, untouched 0/${a.maxScore}: ok`;
+  }
+  return [`${a.module}: ${a.problems.length} problem(s):`, ...a.problems.map((p) => `  ${p}`)].join("\n"); // prettier-ignore
 }

@@ -71,6 +71,8 @@ interface ManifestPlan {
   skipped: Set<number>;
   /** The kernel's copy of each test cell, by manifest index. */
   tests: Map<number, string>;
+  /** Each test cell with its expected values (the audit checks the reference against them). */
+  fullTests: Map<number, string>;
   /** Modules the preamble loads before any student code (harness, package, libraries). */
   preload: string[];
 }
@@ -100,6 +102,7 @@ export function planManifest(manifest: GradingManifest): ManifestPlan {
   const plan: ManifestPlan = {
     skipped,
     tests: new Map(testCells.map((index, k) => [index, stripped[k]])),
+    fullTests: new Map(testCells.map((index, k) => [index, marked[k]])),
     preload: [...preload].sort(),
   };
   planCache.set(manifest, plan);
@@ -183,9 +186,18 @@ export function preambleCode(manifest: GradingManifest, seed: number): string {
   ].join("\n");
 }
 
-/** The code cells to run after the preamble, in order. */
-export function instrument(manifest: GradingManifest, plan: PlannedCell[]): KernelCell[] {
-  const { skipped, tests } = planManifest(manifest);
+/**
+ * The code cells to run after the preamble, in order. `keepExpected` keeps each test's
+ * expected values: only for checking the reference solution against them (`tito audit`).
+ */
+export function instrument(
+  manifest: GradingManifest,
+  plan: PlannedCell[],
+  opts: { keepExpected?: boolean } = {},
+): KernelCell[] {
+  const planned = planManifest(manifest);
+  const { skipped } = planned;
+  const tests = opts.keepExpected ? planned.fullTests : planned.tests;
   const cells: KernelCell[] = [];
   for (const c of plan) {
     if (c.cellType !== "code" || skipped.has(c.index)) continue;

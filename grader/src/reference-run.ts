@@ -67,12 +67,19 @@ const memoryCache = new Map<string, Promise<CompiledCell[]>>();
 /** How long one compile or one run may take before it is stopped. */
 const COMPILE_TIMEOUT_MS = 300_000;
 
+/**
+ * "graded": the test cells a student's kernel runs (no expected values); "full": with their
+ * expected values, to check the reference against its own tests.
+ */
+export type ReferenceVariant = "graded" | "full";
+
 async function compile(
   manifest: GradingManifest,
+  variant: ReferenceVariant,
   kitDir: string,
   cacheDir: string,
 ): Promise<CompiledCell[]> {
-  const cells = instrument(manifest, referencePlan(manifest));
+  const cells = instrument(manifest, referencePlan(manifest), { keepExpected: variant === "full" }); // prettier-ignore
   const input = cells.map((c) => ({ index: c.planned.index, code: c.code }));
   const key = createHash("sha256")
     .update(`${TSLAB_VERSION}\n${JSON.stringify(input)}`)
@@ -80,7 +87,7 @@ async function compile(
   const cached = memoryCache.get(key);
   if (cached) return cached;
   const promise = (async () => {
-    const file = join(cacheDir, `${manifest.module}-${key.slice(0, 24)}.json`);
+    const file = join(cacheDir, `${manifest.module}-${variant}-${key.slice(0, 24)}.json`);
     if (existsSync(file)) {
       try {
         return JSON.parse(readFileSync(file, "utf8")) as CompiledCell[];
@@ -131,6 +138,8 @@ export interface ReferenceRunnerOptions {
   cacheDir?: string;
   /** The longest one reference run may take (the notebook's time limit). */
   timeoutMs: number;
+  /** Default "graded". */
+  variant?: ReferenceVariant;
 }
 
 /** Runs a module's reference for any seed; one per module per batch. */
@@ -150,7 +159,8 @@ export class ReferenceRunner {
     const source = opts.packageSource ?? defaultPackageSource(opts.repoRoot ?? KIT_ROOT);
     const scratch = makeScratch(opts.scratchRoot, manifest, source);
     try {
-      const program = await compile(manifest, scratch.kitDir, opts.cacheDir ?? REFERENCE_CACHE_DIR); // prettier-ignore
+      const variant = opts.variant ?? "graded";
+      const program = await compile(manifest, variant, scratch.kitDir, opts.cacheDir ?? REFERENCE_CACHE_DIR); // prettier-ignore
       return new ReferenceRunner(manifest, scratch, program, opts.timeoutMs);
     } catch (e) {
       await scratch.remove();

@@ -1,6 +1,7 @@
 // test-tier: kernel
-// The hole audit: a module whose test passes on the untouched notebook is caught (and the
-// command fails); a module whose tests all need the student's work passes.
+// The module audit: a module whose test passes on the untouched notebook is caught (and the
+// command fails), and so is a test whose answers do not depend on the seed; a module whose
+// tests all need the student's work, and whose reference passes its own tests, passes.
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -22,12 +23,14 @@ for (const name of ["90_fixture", "91_hole"]) {
 
 test("a test that passes without the student's work is caught", async () => {
   const a = await auditModule(join(manifests, "91_hole.json"), join(notebooks, "91_hole.ipynb"));
-  assert.is(a.problem, undefined);
   assert.is(a.earned, 2);
   assert.equal(
     a.holes.map((h) => h.gradeId),
     ["test-unit-double"],
   );
+  assert.ok(a.problems.some((p) => /test-unit-double \(testUnitDouble\): 2 point/.test(p)));
+  assert.ok(a.problems.some((p) => /test-unit-double: nothing it checks depends on the seed/.test(p))); // prettier-ignore
+  assert.is(a.referenceScore, 6);
 });
 
 test("tito audit reports per module and exits non-zero when any module has a hole", async () => {
@@ -42,10 +45,10 @@ test("tito audit reports per module and exits non-zero when any module has a hol
   }
   const out = lines.join("\n");
   assert.is(code, 1);
-  assert.match(out, /90_fixture: 0\/6 points without work/);
-  assert.match(out, /91_hole: 2\/6 points earned by the untouched notebook/);
+  assert.match(out, /90_fixture: reference 6\/6, untouched 0\/6: ok/);
+  assert.match(out, /91_hole: \d+ problem\(s\):/);
   assert.match(out, /test-unit-double \(testUnitDouble\): 2 point/);
-  assert.match(out, /audit FAILED/);
+  assert.match(out, /audit FAILED: 1 of 2/);
 });
 
 test("tito audit passes when every test needs the student's work", async () => {
@@ -61,7 +64,7 @@ test("tito audit passes when every test needs the student's work", async () => {
 test("a missing student notebook is an audit failure, not a pass", async () => {
   rmSync(join(notebooks, "90_fixture.ipynb"));
   const a = await auditModule(join(manifests, "90_fixture.json"), join(notebooks, "90_fixture.ipynb")); // prettier-ignore
-  assert.match(a.problem ?? "", /no student notebook/);
+  assert.ok(a.problems.some((p) => /no student notebook/.test(p)));
 });
 
 test.after(() => rmSync(work, { recursive: true, force: true }));

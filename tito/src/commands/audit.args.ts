@@ -4,14 +4,18 @@ import { defineCommand, DEFAULT_GRADING_LIMITS, flag, option, seconds, text } fr
 export const spec = defineCommand({
   program: "tito audit",
   usage: "[NN ...] [options]",
-  description: `Grades each module's untouched student notebook (notebooks/NN_name.ipynb) exactly as the grader
-grades a submission, hidden tests included, and reports the points it earns. Every test should
-fail until the student does the work: the target is 0, and the exit code is 1 otherwise.`,
+  description: `Checks each module before any student is graded on it, and exits with 1 on any problem:
+- the reference solution passes its own tests (expected values included) on two seeds, records
+  the same values twice on one seed, and draws something from the seed in every test (a test
+  that does not could have its answers hard-coded);
+- the untouched student notebook (notebooks/NN_name.ipynb), graded exactly as a submission,
+  earns 0 points, and the reference submission earns full marks.`,
   options: {
     manifests: option(text("DIR"), "grading manifests", undefined, "grader/manifests"),
     notebooks: option(text("DIR"), "student notebooks", undefined, "notebooks"),
     "cell-timeout": option(seconds, "seconds per cell", DEFAULT_GRADING_LIMITS.cellTimeoutMs),
     "no-sandbox": flag("run kernels without namespaces or the sandbox user"),
+    "reference-only": flag("only the reference checks: no kernel, seconds per module"),
   },
   positionals: { min: 0, max: Infinity },
 });

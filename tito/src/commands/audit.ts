@@ -25,21 +25,20 @@ async function audit(p: OptionValues<typeof spec.options>, modules: string[]): P
     return 1;
   }
   let failed = 0;
-  let earned = 0;
   for (const file of files) {
     const module = file.slice(file.lastIndexOf("/") + 1, -".json".length);
     const a = await auditModule(file, studentNotebookPath(module, notebooksDir), {
       cellTimeoutMs,
       sandbox: !p["no-sandbox"],
+      referenceOnly: p["reference-only"],
     });
     console.log(formatAudit(a));
-    earned += a.earned;
-    if (a.problem || a.earned > 0) failed++;
+    if (a.problems.length > 0) failed++;
   }
   console.log(
     failed === 0
-      ? `audit passed: ${files.length} module(s), no points without work`
-      : `audit FAILED: ${failed} module(s) with points earnable without work or not auditable (${earned} points in all)`, // prettier-ignore
+      ? `audit passed: ${files.length} module(s): every reference passes its own tests and earns full marks, no untouched notebook earns a point`
+      : `audit FAILED: ${failed} of ${files.length} module(s) have problems (above)`,
   );
   return failed === 0 ? 0 : 1;
 }
