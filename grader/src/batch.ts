@@ -6,11 +6,17 @@
 // a recorded attempt, so an interrupted or failed run simply continues on the next invocation.
 import { join } from "node:path";
 import type { GradingManifest } from "@tinytorch-ts/core";
-import { KernelPool } from "@tinytorch-ts/core/run";
+import { KernelPool, runWorkers } from "@tinytorch-ts/core/run";
 import { writeFeedback } from "./feedback-html";
 import { failedAttempt, gradeSubmission } from "./grade-submission";
 import { Gradebook } from "./gradebook";
-import { prepareKernel, type PreparedKernel, type SessionOptions } from "./kernel-session";
+import {
+  DEFAULT_LIMITS,
+  prepareKernel,
+  type PreparedKernel,
+  type SessionOptions,
+} from "./kernel-session";
+import { ReferenceRunner } from "./reference-run";
 import { ProgressBar } from "./progress";
 import { writeResultsJson } from "./results-json";
 import { safeName } from "./names";
@@ -62,7 +68,7 @@ export async function gradeBatch(
 ): Promise<BatchSummary> {
   const book = await Gradebook.open(join(opts.outDir, "gradebook.sqlite"));
   const summary: BatchSummary = { graded: 0, skipped: 0, rejected: 0, errors: 0, results: [], problems: [] }; // prettier-ignore
-  const queue = [...submissions];
+  let taken = 0;
   const scratchRoot = opts.scratchRoot ?? makeScratchRoot();
   // Students' submissions and every output are out of the kernels' sight.
   const session: SessionOptions = { ...opts, scratchRoot, hide: [...(opts.hide ?? []), opts.outDir] }; // prettier-ignore
@@ -82,9 +88,19 @@ export async function gradeBatch(
       stop: (k) => k.dispose(),
       usable: async (k) => k.kernel.alive && (await k.kernel.ping(5000)),
     },
-    size: () => (prefetch && !opts.stop?.requested ? Math.min(jobs, queue.length) : 0),
+    size: () =>
+      prefetch && !opts.stop?.requested ? Math.min(jobs, submissions.length - taken) : 0,
     lazy: true,
   });
+  // One trusted reference runner for the whole batch (its program is compiled once), opened
+  // when the first submission needs grading.
+  let reference: Promise<ReferenceRunner> | undefined;
+  const openReference = () =>
+    (reference ??= ReferenceRunner.open(manifest, {
+      ...session,
+      scratchRoot,
+      timeoutMs: session.notebookTimeoutMs ?? DEFAULT_LIMITS.notebookTimeoutMs,
+    }));
   const problem = (what: string) => {
     summary.problems.push(what);
     process.stderr.write(`grading: ${what}\n`);
@@ -111,55 +127,60 @@ export async function gradeBatch(
     opts.onResult?.(r);
   };
 
-  const worker = async () => {
-    while (queue.length > 0 && !opts.stop?.requested) {
-      const sub = queue.shift() as Submission;
-      let text = "";
-      try {
-        if (!sub.file) throw new Error(sub.problem ?? "no notebook");
-        const read = readSubmissionFile(sub.file, sub.maxBytes, sub.identity);
-        if (read.ok) text = read.text;
-        else sub.problem = read.reason;
-      } catch (e) {
-        sub.problem = sub.problem ?? `cannot read the submission (${(e as Error).message})`;
-      }
-      let r: SubmissionResult;
-      try {
-        const hash = sha256Hex(text);
-        if (!opts.force && book.isUpToDate(sub.student, manifest.module, hash, opts.manifestHash)) {
-          summary.skipped++;
-          opts.progress?.tick("skipped", sub.student);
-          continue;
-        }
-        r = await gradeSubmission(manifest, sub.problem ? "" : text, {
-          ...session,
-          student: sub.student,
-          manifestHash: opts.manifestHash,
-          acquireKernel: () => kernels.acquire(),
-        });
-        if (sub.problem) {
-          r.status = "rejected";
-          r.reason = sub.problem;
-          for (const t of r.tests) t.message = `not graded: ${sub.problem}`;
-        }
-      } catch (e) {
-        // A fault of the grader, not of the student: still an attempt on record.
-        const why = e instanceof Error ? e.message.split("\n")[0] : String(e);
-        r = failedAttempt(manifest, text, `the grader failed on this submission: ${why}`, {
-          student: sub.student,
-          manifestHash: opts.manifestHash,
-        });
-      }
-      record(sub, r);
+  const grade = async (sub: Submission): Promise<void> => {
+    taken++;
+    let text = "";
+    try {
+      if (!sub.file) throw new Error(sub.problem ?? "no notebook");
+      const read = readSubmissionFile(sub.file, sub.maxBytes, sub.identity);
+      if (read.ok) text = read.text;
+      else sub.problem = read.reason;
+    } catch (e) {
+      sub.problem = sub.problem ?? `cannot read the submission (${(e as Error).message})`;
     }
+    let r: SubmissionResult;
+    try {
+      const hash = sha256Hex(text);
+      if (!opts.force && book.isUpToDate(sub.student, manifest.module, hash, opts.manifestHash)) {
+        summary.skipped++;
+        opts.progress?.tick("skipped", sub.student);
+        return;
+      }
+      r = await gradeSubmission(manifest, sub.problem ? "" : text, {
+        ...session,
+        student: sub.student,
+        manifestHash: opts.manifestHash,
+        acquireKernel: () => kernels.acquire(),
+        reference: openReference,
+      });
+      if (sub.problem) {
+        r.status = "rejected";
+        r.reason = sub.problem;
+        for (const t of r.tests) t.message = `not graded: ${sub.problem}`;
+      }
+    } catch (e) {
+      // A fault of the grader, not of the student: still an attempt on record.
+      const why = e instanceof Error ? e.message.split("\n")[0] : String(e);
+      r = failedAttempt(manifest, text, `the grader failed on this submission: ${why}`, {
+        student: sub.student,
+        manifestHash: opts.manifestHash,
+      });
+    }
+    record(sub, r);
   };
 
   try {
-    await Promise.all(Array.from({ length: jobs }, worker));
+    // grade() records every outcome itself, so runWorkers has nothing to collect.
+    await runWorkers(submissions, jobs, grade, { stop: opts.stop ?? { requested: false } });
   } finally {
     // The kernels prepared for submissions that will not come (stopped, or crashed). Each
     // acquired one was disposed by gradeSubmission.
     await kernels.close();
+    if (reference)
+      await reference.then(
+        (r) => r.close(),
+        () => undefined,
+      );
     try {
       book.close();
     } catch (e) {

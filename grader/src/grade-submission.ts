@@ -42,8 +42,8 @@ export interface GradeOptions extends SessionOptions {
    * is runnable; the grader disposes of the kernel after use. Default: prepare one now.
    */
   acquireKernel?: () => Promise<PreparedKernel>;
-  /** The module's reference runner (a batch opens one); default: one for this call. */
-  reference?: ReferenceRunner;
+  /** The module's reference runner (a batch opens one for all); default: one for this call. */
+  reference?: () => Promise<ReferenceRunner>;
   /** Called after each executed cell (progress, debugging). */
   onCell?: (cell: KernelCell, run: CellRun) => void;
 }
@@ -171,9 +171,10 @@ async function execute(job: Job): Promise<void> {
   const { manifest, opts, limits } = job;
   const ownRunner = opts.reference === undefined;
   let scratchRoot: string | undefined;
-  let runner = opts.reference;
+  let runner: ReferenceRunner | undefined;
   try {
-    if (!runner) {
+    if (opts.reference) runner = await opts.reference();
+    else {
       scratchRoot = opts.scratchRoot ?? makeScratchRoot();
       runner = await ReferenceRunner.open(manifest, { ...opts, scratchRoot, timeoutMs: limits.notebookTimeoutMs }); // prettier-ignore
     }

@@ -3,10 +3,17 @@
 // file, and the two scripts Gradescope runs: setup.sh (once, when the image is built: Node 20,
 // npm ci, the sandbox user) and run_autograder (per submission). Gradescope unpacks the zip into
 // /autograder/source; the grader is stateless, so each container grades one submission.
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import JSZip from "jszip";
-import { KIT_ROOT, type GradingManifest, writeFileAtomic } from "@tinytorch-ts/core";
+import {
+  DEFAULT_GRADING_LIMITS,
+  KIT_ROOT,
+  type GradingManifest,
+  writeFileAtomic,
+} from "@tinytorch-ts/core";
+import { ReferenceRunner } from "./reference-run";
 import { allowedPackageFiles } from "./scratch";
 
 export const SETUP_SH = `#!/usr/bin/env bash
@@ -79,6 +86,11 @@ export async function buildGradescopeZip(
   addTree(zip, repoRoot, join(repoRoot, "grader", "src"), code);
   zip.file("grader/package.json", readFileSync(join(repoRoot, "grader", "package.json")), ENTRY); // prettier-ignore
   zip.file(`grader/manifests/${manifestName}`, readFileSync(manifestPath), ENTRY);
+  // The trusted reference run's program, compiled here once, so that a container (which grades
+  // one submission and is thrown away) does not compile it for every student.
+  for (const [name, bytes] of await compiledReference(manifest, repoRoot)) {
+    zip.file(`.tito-cache/reference/${name}`, bytes, ENTRY);
+  }
   zip.file("tinytorch-ts/package.json", readFileSync(join(repoRoot, "tinytorch-ts", "package.json")), ENTRY); // prettier-ignore
   for (const p of allowedPackageFiles(dist, manifest)) {
     for (const ext of [".js", ".d.ts"]) {
@@ -90,6 +102,29 @@ export async function buildGradescopeZip(
   zip.file("setup.sh", SETUP_SH, exec);
   zip.file("run_autograder", runAutograderScript(`grader/manifests/${manifestName}`), exec);
   return zip.generateAsync({ type: "uint8array", platform: "UNIX", compression: "DEFLATE" });
+}
+
+/** The reference program files for `manifest` (see reference-run.ts), compiled into a temp dir. */
+async function compiledReference(
+  manifest: GradingManifest,
+  repoRoot: string,
+): Promise<Array<[string, Buffer]>> {
+  const work = mkdtempSync(join(tmpdir(), "tito-gradescope-"));
+  try {
+    const cacheDir = join(work, "cache");
+    const runner = await ReferenceRunner.open(manifest, {
+      scratchRoot: work,
+      cacheDir,
+      repoRoot,
+      timeoutMs: DEFAULT_GRADING_LIMITS.notebookTimeoutMs,
+    });
+    await runner.close();
+    return readdirSync(cacheDir)
+      .sort()
+      .map((f): [string, Buffer] => [f, readFileSync(join(cacheDir, f))]);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
 }
 
 export async function writeGradescopeZip(
