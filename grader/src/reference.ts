@@ -4,6 +4,15 @@
 import type { GradingManifest } from "@tinytorch-ts/core";
 import { writeIpynb, type Cell, type Notebook } from "@tinytorch-ts/core/notebook";
 
+/** The reference solution of each solution cell, by grade_id (from the manifest). */
+export function referenceSolutions(manifest: GradingManifest): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const c of manifest.cells) {
+    if (c.role === "solution" && c.grade_id !== undefined) out.set(c.grade_id, c.gradingSource);
+  }
+  return out;
+}
+
 /** The module's student notebook with the reference solutions filled in, as .ipynb text. */
 export function referenceNotebook(manifest: GradingManifest): string {
   const cells: Cell[] = manifest.cells.map((c) => {
