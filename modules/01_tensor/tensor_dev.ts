@@ -182,6 +182,7 @@ import {
   demo,
   isFloat32Array,
   passed,
+  testRandom,
 } from "tinytorch-ts/support/testing";
 
 /** A RawTensor from a flat list of values and a shape, for testing kernels directly. */
@@ -207,6 +208,24 @@ function testUnitComputeStrides(): void {
   const shape = [2, 3];
   computeStrides(shape);
   assertEqual(shape, [2, 3], "computeStrides must not modify its argument");
+  // Seeded: random shapes (ranks 0 to 6, dimensions 0 to 40); the strides are computed here.
+  const rs = testRandom("tensor/compute-strides");
+  const stridesOracle = (dims: readonly number[]): number[] => {
+    const out = new Array<number>(dims.length);
+    let step = 1;
+    for (let axis = dims.length - 1; axis >= 0; axis--) {
+      out[axis] = step;
+      step *= dims[axis] === 0 ? 1 : dims[axis];
+    }
+    return out;
+  };
+  const strideDim = (): number => (rs.bool(0.1) ? 0 : rs.bool(0.2) ? 1 : rs.int(2, 40));
+  for (let c = 0; c < 8; c++) {
+    const dims = Array.from({ length: rs.int(c === 0 ? 0 : 1, 6) }, strideDim);
+    const unchanged = dims.slice();
+    assertEqual(computeStrides(dims), stridesOracle(unchanged), `strides of a random [${dims}]`);
+    assertEqual(dims, unchanged, "computeStrides must not modify its argument");
+  }
   // ### END HIDDEN TESTS
   passed("testUnitComputeStrides");
 }
@@ -309,6 +328,59 @@ function testUnitFlattenNested(): void {
   assertThrows(() => flattenNested([[1], 2] as NestedArray), "ragged");
   assertThrows(() => flattenNested([[1, 2], [3, 4, 5]]), "ragged");
   assertThrows(() => flattenNested([1, "2"] as unknown as NestedArray), "number");
+  // Seeded: random rectangular arrays (ranks 1 to 4, sometimes with an empty dimension), random
+  // unrounded numbers, a random scalar, and random ragged arrays.
+  const rf = testRandom("tensor/flatten-nested");
+  const flattenShapeOracle = (dims: readonly number[]): number[] => {
+    // A nested array cannot show the dimensions after an empty one: [0, 3] is written [].
+    const zero = dims.indexOf(0);
+    return zero === -1 ? dims.slice() : dims.slice(0, zero + 1);
+  };
+  const flattenDataOracle = (v: NestedArray): number[] => {
+    const out: number[] = [];
+    const walk = (node: NestedArray): void => {
+      if (Array.isArray(node)) node.forEach(walk);
+      else out.push(Math.fround(node));
+    };
+    walk(v);
+    return out;
+  };
+  for (let c = 0; c < 6; c++) {
+    const dims = rf.shape(rf.int(1, 4), 5, 1);
+    if (rf.bool(0.25)) dims[rf.int(0, dims.length - 1)] = 0;
+    const values = rf.nested(dims, -100, 100) as NestedArray;
+    const got = flattenNested(values);
+    assertEqual(got.shape, flattenShapeOracle(dims), `shape of a random [${dims}] array`);
+    assertEqual(Array.from(got.data), flattenDataOracle(values), "random values in row-major order");
+    assert(isFloat32Array(got.data), "data must be a Float32Array");
+  }
+  const unrounded = Array.from({ length: rf.int(2, 8) }, () => rf.uniform(-1000, 1000));
+  assertEqual(Array.from(flattenNested(unrounded).data), flattenDataOracle(unrounded), "random numbers stored as float32");
+  const scalar = rf.uniform(-10, 10);
+  assertEqual(flattenNested(scalar).shape, [], "a random number is 0-d");
+  assertEqual(Array.from(flattenNested(scalar).data), [Math.fround(scalar)]);
+  for (let c = 0; c < 5; c++) {
+    // Every dimension is at least 2, so the array changed below always has siblings.
+    const dims = rf.shape(rf.int(2, 4), 4, 2);
+    const ragged = rf.nested(dims, -10, 10) as NestedArray[];
+    const depth = rf.int(1, dims.length - 1);
+    let parent = ragged;
+    for (let d = 1; d < depth; d++) parent = parent[rf.int(0, parent.length - 1)] as NestedArray[];
+    const at = rf.int(0, parent.length - 1);
+    const node = parent[at] as NestedArray[];
+    const how = rf.int(0, 3);
+    if (how === 0) node.push(node[0]); // one element too many
+    else if (how === 1) node.pop(); // one too few
+    else if (how === 2) parent[at] = rf.uniform(-10, 10); // a number where an array belongs
+    else {
+      // an array where a number belongs
+      let leaves = node;
+      while (Array.isArray(leaves[0])) leaves = leaves[rf.int(0, leaves.length - 1)] as NestedArray[];
+      const i = rf.int(0, leaves.length - 1);
+      leaves[i] = [leaves[i]];
+    }
+    assertThrows(() => flattenNested(ragged), "ragged", `a random ragged array (${["longer", "shorter", "number", "array"][how]} at depth ${depth})`);
+  }
   // ### END HIDDEN TESTS
   passed("testUnitFlattenNested");
 }
@@ -396,6 +468,43 @@ function testUnitResolveShape(): void {
   const requested = [-1, 3];
   resolveShape(6, requested);
   assertEqual(requested, [-1, 3], "must not modify the argument");
+  // Seeded: random shapes, -1 at a random place, and random invalid requests.
+  const rr = testRandom("tensor/resolve-shape");
+  const sizeOf = (dims: readonly number[]): number => dims.reduce((p, d) => p * d, 1);
+  for (let c = 0; c < 6; c++) {
+    const dims = rr.shape(rr.int(1, 5), 6, 1);
+    const size = sizeOf(dims);
+    assertEqual(resolveShape(size, dims), dims.slice(), `a random [${dims}] as given`);
+    const unknown = rr.int(0, dims.length - 1);
+    const withUnknown = dims.map((d, i) => (i === unknown ? -1 : d));
+    const untouched = withUnknown.slice();
+    assertEqual(resolveShape(size, withUnknown), dims.slice(), `-1 at a random place: [${withUnknown}]`);
+    assertEqual(withUnknown, untouched, "must not modify the argument");
+    const wrongSize = size + rr.int(1, 5);
+    assertThrows(() => resolveShape(wrongSize, dims), String(wrongSize), "a size that does not fit is named");
+    const known = size / dims[unknown];
+    if (known >= 2) {
+      const notDividing = known * rr.int(1, 4) + rr.int(1, known - 1);
+      assertThrows(() => resolveShape(notDividing, withUnknown), undefined, "-1 that does not divide");
+    }
+    if (dims.length >= 2) {
+      const other = (unknown + rr.int(1, dims.length - 1)) % dims.length;
+      const twoUnknowns = withUnknown.map((d, i) => (i === other ? -1 : d));
+      assertThrows(() => resolveShape(size, twoUnknowns), undefined, "two unknowns at random places");
+    }
+    const negative = dims.map((d, i) => (i === unknown ? -rr.int(2, 9) : d));
+    assertThrows(() => resolveShape(size, negative), undefined, "another negative dimension");
+    const fractional = dims.map((d, i) => (i === unknown ? d + 0.5 : d));
+    assertThrows(() => resolveShape(size, fractional), undefined, "a non-integer dimension");
+  }
+  const flatSize = rr.int(0, 50);
+  assertEqual(resolveShape(flatSize, [-1]), [flatSize], "flatten a random size");
+  const zeroDims = rr.shape(rr.int(2, 4), 5, 1);
+  const zeroAt = rr.int(0, zeroDims.length - 1);
+  zeroDims[zeroAt] = 0;
+  assertEqual(resolveShape(0, zeroDims), zeroDims.slice(), "a random zero-size shape");
+  const zeroUnknown = zeroDims.map((d, i) => (i === (zeroAt + 1) % zeroDims.length ? -1 : d));
+  assertThrows(() => resolveShape(0, zeroUnknown), undefined, "-1 is ambiguous when the rest is 0");
   // ### END HIDDEN TESTS
   passed("testUnitResolveShape");
 }
@@ -482,6 +591,43 @@ function testUnitBroadcastShapes(): void {
   assertThrows(() => broadcastShapes([0], [2]), "broadcast", "0 does not stretch");
   assertThrows(() => broadcastShapes([2, 1], [8, 4, 3]), "[8, 4, 3]");
   assertThrows(() => broadcastShapes([3], [4]), "[3] [4]");
+  // Seeded: random compatible pairs (each operand a random suffix of a random shape, with random
+  // 1s) in both orders, and random incompatible pairs.
+  const rb = testRandom("tensor/broadcast-shapes");
+  const broadcastOracle = (a: readonly number[], b: readonly number[]): number[] => {
+    const n = Math.max(a.length, b.length);
+    const out: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const da = a[a.length - n + i] ?? 1;
+      const db = b[b.length - n + i] ?? 1;
+      out.push(da === 1 ? db : da);
+    }
+    return out;
+  };
+  const operandOf = (full: readonly number[]): number[] =>
+    full.slice(full.length - rb.int(0, full.length)).map((d) => (rb.bool(0.4) ? 1 : d));
+  const shapeText = (s: readonly number[]): string => `[${s.join(", ")}]`;
+  for (let c = 0; c < 10; c++) {
+    const full = rb.shape(rb.int(0, 5), 7, 1);
+    if (full.length > 0 && rb.bool(0.15)) full[rb.int(0, full.length - 1)] = 0;
+    const a = operandOf(full);
+    const b = operandOf(full);
+    assertEqual(broadcastShapes(a, b), broadcastOracle(a, b), `random ${shapeText(a)} with ${shapeText(b)}`);
+    assertEqual(broadcastShapes(b, a), broadcastOracle(b, a), "and in the other order");
+  }
+  for (let c = 0; c < 4; c++) {
+    const full = rb.shape(rb.int(1, 4), 6, 1);
+    const a = operandOf(full);
+    const b = operandOf(full);
+    const back = rb.int(1, full.length);
+    while (a.length < back) a.unshift(1);
+    while (b.length < back) b.unshift(1);
+    const da = rb.int(2, 7);
+    const other = rb.int(0, 6);
+    a[a.length - back] = da;
+    b[b.length - back] = other === da || other === 1 ? da + 1 : other;
+    assertThrows(() => broadcastShapes(a, b), `${shapeText(a)} ${shapeText(b)}`, "random incompatible shapes are named");
+  }
   // ### END HIDDEN TESTS
   passed("testUnitBroadcastShapes");
 }
@@ -645,6 +791,58 @@ function testUnitElementwiseKernel(): void {
   elementwiseKernel(input, raw([5], [1]), plus);
   assertEqual(flat(input), [1, 2], "inputs are not modified");
   assert(isFloat32Array(rows.data), "result is a Float32Array");
+  // Seeded: random broadcastable shape pairs (general, equal shapes, one side a single number),
+  // random values and a random operation; the result is computed here element by element.
+  const re = testRandom("tensor/elementwise-kernel");
+  const elementwiseOracle = (
+    a: RawTensor,
+    b: RawTensor,
+    op: (x: number, y: number) => number,
+  ): { shape: number[]; data: number[] } => {
+    const n = Math.max(a.shape.length, b.shape.length);
+    const aDims = [...new Array<number>(n - a.shape.length).fill(1), ...a.shape];
+    const bDims = [...new Array<number>(n - b.shape.length).fill(1), ...b.shape];
+    const shape = aDims.map((d, i) => (d === 1 ? bDims[i] : d));
+    const size = shape.reduce((p, d) => p * d, 1);
+    const data: number[] = [];
+    for (let o = 0; o < size; o++) {
+      let rest = o;
+      let ia = 0;
+      let ib = 0;
+      let sa = 1;
+      let sb = 1;
+      for (let axis = n - 1; axis >= 0; axis--) {
+        const idx = rest % shape[axis];
+        rest = Math.floor(rest / shape[axis]);
+        if (aDims[axis] !== 1) ia += idx * sa;
+        if (bDims[axis] !== 1) ib += idx * sb;
+        sa *= aDims[axis];
+        sb *= bDims[axis];
+      }
+      data.push(Math.fround(op(a.data[ia], b.data[ib])));
+    }
+    return { shape, data };
+  };
+  const ops: Array<(x: number, y: number) => number> = [plus, minus, (x, y) => x * y, (x, y) => x / y];
+  const suffixOf = (full: readonly number[]): number[] =>
+    full.slice(full.length - re.int(0, full.length)).map((d) => (re.bool(0.4) ? 1 : d));
+  const randomRaw = (dims: number[]): RawTensor =>
+    raw(re.numbers(dims.reduce((p, d) => p * d, 1), -4, 4), dims);
+  for (let c = 0; c < 9; c++) {
+    const full = re.shape(re.int(c % 3 === 1 ? 1 : 0, 4), 4, 1);
+    if (c % 3 === 0 && full.length > 0 && re.bool(0.2)) full[re.int(0, full.length - 1)] = 0;
+    let a = randomRaw(c % 3 === 1 ? full.slice() : suffixOf(full));
+    let b = randomRaw(c % 3 === 1 ? full.slice() : c % 3 === 2 ? re.pick([[], [1]]) : suffixOf(full));
+    if (re.bool()) [a, b] = [b, a];
+    const op = re.pick(ops);
+    const aBefore = flat(a);
+    const bBefore = flat(b);
+    const got = elementwiseKernel(a, b, op);
+    const what = `random [${a.shape}] and [${b.shape}], operation ${ops.indexOf(op)}`;
+    assertShape(got.shape, elementwiseOracle(a, b, op).shape, what);
+    assertEqual(flat(got), elementwiseOracle(a, b, op).data, what);
+    assertEqual([flat(a), flat(b)], [aBefore, bBefore], "inputs are not modified");
+  }
   // ### END HIDDEN TESTS
   passed("testUnitElementwiseKernel");
 }
@@ -806,6 +1004,53 @@ function testUnitMatmul2dInto(): void {
   const none = Float32Array.from([3, 3]);
   matmul2dInto(x, 0, y, 0, none, 0, 1, 0, 2);
   assertEqual(Array.from(none), [3, 3], "k = 0 adds nothing");
+  // Seeded: random sizes (k from 0 to 9, so every k % 4 occurs), random offsets and padding,
+  // random starting values in out; small integers (exact) and random floats.
+  const rm = testRandom("tensor/matmul-2d");
+  const matmul2dOracle = (
+    a: Float32Array,
+    aOffset: number,
+    b: Float32Array,
+    bOffset: number,
+    initial: Float32Array,
+    outOffset: number,
+    rows: number,
+    inner: number,
+    cols: number,
+  ): number[] => {
+    const result = Array.from(initial);
+    for (let i = 0; i < rows; i++) {
+      for (let j = 0; j < cols; j++) {
+        let sum = initial[outOffset + i * cols + j];
+        for (let p = 0; p < inner; p++) sum += a[aOffset + i * inner + p] * b[bOffset + p * cols + j];
+        result[outOffset + i * cols + j] = Math.fround(sum);
+      }
+    }
+    return result;
+  };
+  for (let c = 0; c < 6; c++) {
+    const integers = c < 3;
+    const draw = (count: number): Float32Array =>
+      Float32Array.from(integers ? Array.from({ length: count }, () => rm.int(-5, 5)) : rm.numbers(count, -1, 1));
+    const [rows, inner, cols] = [rm.int(1, 6), rm.int(0, 9), rm.int(1, 6)];
+    const [aOff, bOff, oOff] = [rm.int(0, 4), rm.int(0, 4), rm.int(0, 4)];
+    const ma = draw(aOff + rows * inner + rm.int(0, 3));
+    const mb = draw(bOff + inner * cols + rm.int(0, 3));
+    const mo = draw(oOff + rows * cols + rm.int(0, 3));
+    const initial = mo.slice();
+    matmul2dInto(ma, aOff, mb, bOff, mo, oOff, rows, inner, cols);
+    const what = `random [${rows}, ${inner}] @ [${inner}, ${cols}] at offsets ${aOff}, ${bOff}, ${oOff}`;
+    if (integers) {
+      assertEqual(Array.from(mo), matmul2dOracle(ma, aOff, mb, bOff, initial, oOff, rows, inner, cols), what);
+    } else {
+      assertClose(
+        Array.from(mo),
+        matmul2dOracle(ma, aOff, mb, bOff, initial, oOff, rows, inner, cols),
+        { rtol: 1e-5, atol: 1e-5 },
+        what,
+      );
+    }
+  }
   // ### END HIDDEN TESTS
   passed("testUnitMatmul2dInto");
 }
@@ -985,6 +1230,84 @@ function testUnitMatmulKernel(): void {
   assertShape(inner0.shape, [2, 3], "empty inner dimension");
   assertEqual(flat(inner0), [0, 0, 0, 0, 0, 0], "a sum of nothing is 0");
   assertThrows(() => matmulKernel(raw(new Array(12).fill(1), [2, 2, 3]), raw(new Array(18).fill(1), [3, 3, 2])), "matmul");
+  // Seeded: random sizes for every form (matrix, vector on either side, dot product, random
+  // broadcast batch axes), random values; random misaligned and unbroadcastable shapes.
+  const rk = testRandom("tensor/matmul-kernel");
+  const matmulOracle = (a: RawTensor, b: RawTensor): { shape: number[]; data: number[] } => {
+    const aVector = a.shape.length === 1;
+    const bVector = b.shape.length === 1;
+    const aDims = aVector ? [1, a.shape[0]] : [...a.shape];
+    const bDims = bVector ? [b.shape[0], 1] : [...b.shape];
+    const rows = aDims[aDims.length - 2];
+    const inner = aDims[aDims.length - 1];
+    const cols = bDims[bDims.length - 1];
+    const nb = Math.max(aDims.length, bDims.length) - 2;
+    const aBatch = [...new Array<number>(nb - (aDims.length - 2)).fill(1), ...aDims.slice(0, -2)];
+    const bBatch = [...new Array<number>(nb - (bDims.length - 2)).fill(1), ...bDims.slice(0, -2)];
+    const batch = aBatch.map((d, i) => (d === 1 ? bBatch[i] : d));
+    const count = batch.reduce((p, d) => p * d, 1);
+    const data: number[] = [];
+    for (let t = 0; t < count; t++) {
+      let rest = t;
+      let am = 0;
+      let bm = 0;
+      let sa = 1;
+      let sb = 1;
+      for (let axis = nb - 1; axis >= 0; axis--) {
+        const idx = rest % batch[axis];
+        rest = Math.floor(rest / batch[axis]);
+        if (aBatch[axis] !== 1) am += idx * sa;
+        if (bBatch[axis] !== 1) bm += idx * sb;
+        sa *= aBatch[axis];
+        sb *= bBatch[axis];
+      }
+      for (let i = 0; i < rows; i++) {
+        for (let j = 0; j < cols; j++) {
+          let sum = 0;
+          for (let p = 0; p < inner; p++) {
+            sum += a.data[am * rows * inner + i * inner + p] * b.data[bm * inner * cols + p * cols + j];
+          }
+          data.push(sum);
+        }
+      }
+    }
+    return { shape: [...batch, ...(aVector ? [] : [rows]), ...(bVector ? [] : [cols])], data };
+  };
+  const randomMatrix = (dims: number[]): RawTensor =>
+    raw(rk.numbers(dims.reduce((p, d) => p * d, 1), -1, 1), dims);
+  const batchOf = (full: readonly number[]): number[] =>
+    full.slice(full.length - rk.int(0, full.length)).map((d) => (rk.bool(0.4) ? 1 : d));
+  const forms = ["matrix", "vector @ matrix", "matrix @ vector", "dot", "batched"];
+  for (let c = 0; c < 10; c++) {
+    const form = forms[c % forms.length];
+    const [rows, inner, cols] = [rk.int(1, 5), rk.int(1, 6), rk.int(1, 5)];
+    const full = rk.shape(rk.int(1, 3), 3, 1);
+    const aBatch = form === "batched" ? batchOf(full) : [];
+    const bBatch = form === "batched" ? batchOf(full) : [];
+    const ma = randomMatrix(form === "vector @ matrix" || form === "dot" ? [inner] : [...aBatch, rows, inner]);
+    const mb = randomMatrix(form === "matrix @ vector" || form === "dot" ? [inner] : [...bBatch, inner, cols]);
+    const got = matmulKernel(ma, mb);
+    const what = `${form}: random [${ma.shape}] @ [${mb.shape}]`;
+    assertShape(got.shape, matmulOracle(ma, mb).shape, what);
+    assertClose(flat(got), matmulOracle(ma, mb).data, { rtol: 1e-5, atol: 1e-5 }, what);
+  }
+  for (let c = 0; c < 3; c++) {
+    const [rows, inner, cols] = [rk.int(1, 5), rk.int(1, 6), rk.int(1, 5)];
+    const batch = rk.bool() ? [rk.int(1, 3)] : [];
+    const aShape = [...batch, rows, inner];
+    const bShape = [...batch, inner + rk.int(1, 3), cols];
+    const left = randomMatrix(aShape);
+    const right = randomMatrix(bShape);
+    const misaligned = (): RawTensor => matmulKernel(left, right);
+    assertThrows(misaligned, `[${aShape.join(", ")}]`, "random misaligned shapes: the error names the first");
+    assertThrows(misaligned, `[${bShape.join(", ")}]`, "and the second");
+  }
+  const leftCount = rk.int(2, 4);
+  const rightCount = leftCount + rk.int(1, 2);
+  const [bRows, bInner, bCols] = [rk.int(1, 4), rk.int(1, 4), rk.int(1, 4)];
+  const batchLeft = randomMatrix([leftCount, bRows, bInner]);
+  const batchRight = randomMatrix([rightCount, bInner, bCols]);
+  assertThrows(() => matmulKernel(batchLeft, batchRight), undefined, "random batch axes that do not broadcast");
   // ### END HIDDEN TESTS
   passed("testUnitMatmulKernel");
 }
@@ -1135,6 +1458,77 @@ function testUnitReduceKernel(): void {
   const big = new Array<number>(1001).fill(1);
   big[0] = 1e8;
   assertEqual(flat(reduceKernel(raw(big, [1001]), 0, false, add, 0)), [Math.fround(1e8 + 1000)]);
+  // Seeded: random shapes and values, a random axis (negative too, or null), random keepdims, and
+  // a random reduction (sum, sum from a random initial value, max, min); random empty axes and
+  // random out-of-range axes. Each output gathers its inputs here by their multi-index.
+  const rd = testRandom("tensor/reduce-kernel");
+  const min = (acc: number, v: number): number => (v < acc ? v : acc);
+  const reduceOracle = (
+    x: RawTensor,
+    axis: number | null,
+    keepdims: boolean,
+    kind: string,
+    initial?: number,
+  ): { shape: number[]; data: number[] } => {
+    const nd = x.shape.length;
+    const ax = axis === null ? -1 : axis < 0 ? axis + nd : axis;
+    const kept = x.shape.map((d, i) => (axis === null || i === ax ? 1 : d));
+    const groups: number[][] = Array.from({ length: kept.reduce((p, d) => p * d, 1) }, () => []);
+    for (let f = 0; f < x.data.length; f++) {
+      let rest = f;
+      let target = 0;
+      let step = 1;
+      for (let i = nd - 1; i >= 0; i--) {
+        const idx = rest % x.shape[i];
+        rest = Math.floor(rest / x.shape[i]);
+        target += (kept[i] === 1 ? 0 : idx) * step;
+        step *= kept[i];
+      }
+      groups[target].push(x.data[f]);
+    }
+    const data = groups.map((values) => {
+      if (kind === "max") return Math.max(...values);
+      if (kind === "min") return Math.min(...values);
+      let total = initial ?? 0;
+      for (const v of values) total += v;
+      return Math.fround(total);
+    });
+    const shape = keepdims ? kept : axis === null ? [] : x.shape.filter((_, i) => i !== ax);
+    return { shape, data };
+  };
+  const kinds = ["sum", "sum from initial", "max", "min"];
+  for (let c = 0; c < 10; c++) {
+    const dims = rd.shape(rd.int(1, 4), 5, 1);
+    const x = raw(rd.numbers(dims.reduce((p, d) => p * d, 1), -3, 3), dims);
+    const axis = rd.bool(0.2) ? null : rd.int(-dims.length, dims.length - 1);
+    const keepdims = rd.bool();
+    const kind = kinds[c % kinds.length];
+    const initial = kind === "sum from initial" ? Math.fround(rd.uniform(-5, 5)) : kind === "sum" ? 0 : undefined;
+    const combine = kind === "max" ? max : kind === "min" ? min : add;
+    const got = reduceKernel(x, axis, keepdims, combine, initial);
+    const what = `${kind} of a random [${dims}] over axis ${axis}${keepdims ? ", keepdims" : ""}`;
+    assertShape(got.shape, reduceOracle(x, axis, keepdims, kind, initial).shape, what);
+    if (kind === "max" || kind === "min") {
+      assertEqual(flat(got), reduceOracle(x, axis, keepdims, kind).data, what);
+    } else {
+      assertClose(flat(got), reduceOracle(x, axis, keepdims, kind, initial).data, { rtol: 1e-6, atol: 1e-6 }, what);
+    }
+  }
+  for (let c = 0; c < 2; c++) {
+    // An empty axis at a random place: sums give their initial value, max has no identity.
+    const dims = rd.shape(rd.int(2, 4), 4, 1);
+    const axis = rd.int(0, dims.length - 1);
+    dims[axis] = 0;
+    const empty = raw([], dims);
+    const start = Math.fround(rd.uniform(-5, 5));
+    const sums = reduceKernel(empty, axis, false, add, start);
+    assertShape(sums.shape, dims.filter((_, i) => i !== axis), `sum over the empty axis of a random [${dims}]`);
+    assertEqual(flat(sums), new Array<number>(dims.reduce((p, d, i) => (i === axis ? p : p * d), 1)).fill(start));
+    assertThrows(() => reduceKernel(empty, axis, false, max), "identity", "max over a random empty axis");
+  }
+  const outOfRange = rd.shape(rd.int(1, 4), 4, 1);
+  const badAxis = rd.bool() ? outOfRange.length + rd.int(0, 3) : -outOfRange.length - 1 - rd.int(0, 3);
+  assertThrows(() => reduceKernel(raw(new Array<number>(outOfRange.reduce((p, d) => p * d, 1)).fill(1), outOfRange), badAxis, false, add, 0), "out of bounds", "a random axis out of range");
   // ### END HIDDEN TESTS
   passed("testUnitReduceKernel");
 }
@@ -1238,6 +1632,48 @@ function testUnitPermuteKernel(): void {
   assertThrows(() => permuteKernel(x, [0, 1, 3]), "out of bounds", "axis out of range");
   const copy = permuteKernel(m, [0, 1]);
   assert(copy.data !== m.data, "the result is a new buffer");
+  // Seeded: random shapes (ranks 1 to 5) and values, random permutations with random negative
+  // axes; random repeated, out-of-range and wrong-length permutations.
+  const rp = testRandom("tensor/permute-kernel");
+  const permuteOracle = (x: RawTensor, axes: readonly number[]): { shape: number[]; data: number[] } => {
+    const nd = x.shape.length;
+    const order = axes.map((a) => (a < 0 ? a + nd : a));
+    const shape = order.map((a) => x.shape[a]);
+    const inStrides = x.shape.map((_, i) => x.shape.slice(i + 1).reduce((p, d) => p * d, 1));
+    const size = shape.reduce((p, d) => p * d, 1);
+    const data: number[] = [];
+    for (let o = 0; o < size; o++) {
+      let rest = o;
+      let offset = 0;
+      for (let d = nd - 1; d >= 0; d--) {
+        const idx = rest % shape[d];
+        rest = Math.floor(rest / shape[d]);
+        offset += idx * inStrides[order[d]];
+      }
+      data.push(x.data[offset]);
+    }
+    return { shape, data };
+  };
+  for (let c = 0; c < 7; c++) {
+    const dims = rp.shape(rp.int(1, 5), 4, 1);
+    if (rp.bool(0.15)) dims[rp.int(0, dims.length - 1)] = 0;
+    const x = raw(rp.numbers(dims.reduce((p, d) => p * d, 1), -10, 10), dims);
+    const axes = rp.shuffled(dims.map((_, i) => i)).map((a) => (rp.bool(0.3) ? a - dims.length : a));
+    const got = permuteKernel(x, axes);
+    const what = `a random [${dims}] permuted by [${axes}]`;
+    assertShape(got.shape, permuteOracle(x, axes).shape, what);
+    assertEqual(flat(got), permuteOracle(x, axes).data, what);
+  }
+  const pdims = rp.shape(rp.int(2, 4), 3, 1);
+  const px = raw(rp.numbers(pdims.reduce((p, d) => p * d, 1)), pdims);
+  const identity = pdims.map((_, i) => i);
+  const from = rp.int(0, pdims.length - 1);
+  const repeated = identity.map((a, i) => (i === (from + 1) % pdims.length ? identity[from] : a));
+  assertThrows(() => permuteKernel(px, repeated), undefined, "a random repeated axis");
+  const outside = identity.map((a, i) => (i === from ? pdims.length + rp.int(0, 2) : a));
+  assertThrows(() => permuteKernel(px, outside), "out of bounds", "a random axis out of range");
+  const shortAxes = rp.shuffled(identity).slice(1);
+  assertThrows(() => permuteKernel(px, shortAxes), undefined, "a random permutation with an axis missing");
   // ### END HIDDEN TESTS
   passed("testUnitPermuteKernel");
 }
@@ -1332,6 +1768,36 @@ function testUnitSliceIndices(): void {
   assertEqual(sliceIndices(0, null, null, -1), [], "empty axis backwards");
   assertEqual(sliceIndices(6, 1, null, 3), [1, 4]);
   assertThrows(() => sliceIndices(5, 0, 5, 0), "step");
+  // Seeded: random axis lengths and random start, stop, step (each sometimes null, bounds out of
+  // range and negative too), computed here with CPython's rules for slice.indices.
+  const rsl = testRandom("tensor/slice-indices");
+  const sliceOracle = (dim: number, start: number | null, stop: number | null, step: number | null): number[] => {
+    const s = step ?? 1;
+    const lowest = s > 0 ? 0 : -1;
+    const highest = s > 0 ? dim : dim - 1;
+    const adjust = (v: number | null, missing: number): number => {
+      if (v === null) return missing;
+      if (v < 0) return Math.max(v + dim, lowest);
+      return Math.min(v, highest);
+    };
+    const first = adjust(start, s > 0 ? 0 : dim - 1);
+    const end = adjust(stop, s > 0 ? dim : -1);
+    const out: number[] = [];
+    for (let i = first; s > 0 ? i < end : i > end; i += s) out.push(i);
+    return out;
+  };
+  const bound = (): number | null => (rsl.bool(0.25) ? null : rsl.int(-15, 15));
+  for (let c = 0; c < 14; c++) {
+    const dim = rsl.int(0, 12);
+    const start = bound();
+    const stop = bound();
+    const step = rsl.bool(0.2) ? null : rsl.pick([-4, -3, -2, -1, 1, 2, 3, 4]);
+    const what = `[${start ?? ""}:${stop ?? ""}:${step ?? ""}] of a random length ${dim}`;
+    assertEqual(sliceIndices(dim, start, stop, step), sliceOracle(dim, start, stop, step), what);
+  }
+  const zeroStepDim = rsl.int(1, 9);
+  const zeroStepStart = bound();
+  assertThrows(() => sliceIndices(zeroStepDim, zeroStepStart, null, 0), "step", "step 0 at random bounds");
   // ### END HIDDEN TESTS
   passed("testUnitSliceIndices");
 }
@@ -2274,6 +2740,116 @@ function testModule(): void {
   assertClose(scores.gather(0, new Tensor([[1, 0, 1]])).toArray(), [[0.5, 0.7, 0.2]]);
   assertThrows(() => scores.gather(1, new Tensor([[3], [0]])), "out of bounds");
   assertThrows(() => scores.gather(1, new Tensor([1, 0])), "must match");
+  // Seeded, end to end through the class: tensors from Tensor.randn with random seeds and random
+  // shapes; a linear layer, broadcasting, a number on the left, reductions over a random axis,
+  // a random permutation, reshape with -1 at a random place, random indexing and slicing. The
+  // expected values are computed here from the random data.
+  const rt = testRandom("tensor/module");
+  const nestOracle = (data: ArrayLike<number>, dims: readonly number[]): NestedArray => {
+    let at = 0;
+    const build = (axis: number): NestedArray =>
+      axis === dims.length ? data[at++] : Array.from({ length: dims[axis] }, () => build(axis + 1));
+    return build(0);
+  };
+  const stridesOf = (dims: readonly number[]): number[] =>
+    dims.map((_, i) => dims.slice(i + 1).reduce((p, d) => p * d, 1));
+  const linearOracle = (a: Float32Array, w: Float32Array, b: Float32Array, m: number, k: number, n: number): NestedArray => {
+    const out: number[] = [];
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < n; j++) {
+        let sum = b[j];
+        for (let p = 0; p < k; p++) sum += a[i * k + p] * w[p * n + j];
+        out.push(sum);
+      }
+    }
+    return nestOracle(out, [m, n]);
+  };
+  const [rows, inner, cols] = [rt.int(1, 6), rt.int(1, 6), rt.int(1, 6)];
+  const input = Tensor.randn([rows, inner], rt.seed());
+  const weight = Tensor.randn([inner, cols], rt.seed());
+  const bias = Tensor.randn([cols], rt.seed());
+  const layer = input.matmul(weight).add(bias);
+  assertShape(layer.shape, [rows, cols], "a random linear layer");
+  assertClose(layer.toArray(), linearOracle(input.data, weight.data, bias.data, rows, inner, cols), { rtol: 1e-5, atol: 1e-5 }, "x @ W + b on random data");
+  const column = Tensor.randn([rows, 1], rt.seed());
+  assertEqual(
+    input.mul(column).toArray(),
+    nestOracle(Array.from(input.data, (v, i) => Math.fround(v * column.data[Math.floor(i / inner)])), [rows, inner]),
+    "a random column broadcast over a random matrix",
+  );
+  const left = rt.uniform(-10, 10);
+  assertEqual(sub(left, input).toArray(), nestOracle(Array.from(input.data, (v) => Math.fround(Math.fround(left) - v)), [rows, inner]), "a random number on the left");
+  const dims3 = rt.shape(3, 5, 1);
+  const t = Tensor.randn(dims3, rt.seed());
+  const size3 = dims3[0] * dims3[1] * dims3[2];
+  const axisOracle = (axis: number, kind: string, keepdims: boolean): NestedArray => {
+    const ax = axis < 0 ? axis + 3 : axis;
+    const strides = stridesOf(dims3);
+    const outDims = dims3.map((d, i) => (i === ax ? 1 : d));
+    const out: number[] = [];
+    for (let o = 0; o < size3 / dims3[ax]; o++) {
+      const idx = [Math.floor(o / (outDims[1] * outDims[2])), Math.floor(o / outDims[2]) % outDims[1], o % outDims[2]];
+      const values: number[] = [];
+      for (let r = 0; r < dims3[ax]; r++) {
+        idx[ax] = r;
+        values.push(t.data[idx[0] * strides[0] + idx[1] * strides[1] + idx[2] * strides[2]]);
+      }
+      out.push(kind === "max" ? Math.max(...values) : Math.fround(values.reduce((p, v) => p + v, 0)));
+    }
+    return nestOracle(out, keepdims ? outDims : dims3.filter((_, i) => i !== ax));
+  };
+  const sumAxis = rt.int(-3, 2);
+  assertClose(t.sum(sumAxis).toArray(), axisOracle(sumAxis, "sum", false), { rtol: 1e-6, atol: 1e-6 }, `sum of a random [${dims3}] over axis ${sumAxis}`);
+  const maxAxis = rt.int(-3, 2);
+  assertEqual(t.max(maxAxis, true).toArray(), axisOracle(maxAxis, "max", true), `max over random axis ${maxAxis}, keepdims`);
+  const meanOracle = (): number => {
+    let total = 0;
+    for (const v of t.data) total += v;
+    return total / size3;
+  };
+  assertClose(t.mean().item(), meanOracle(), { rtol: 1e-5, atol: 1e-6 }, "mean of random data");
+  const order = rt.shuffled([0, 1, 2]);
+  const permuteModuleOracle = (): NestedArray => {
+    const strides = stridesOf(dims3);
+    const outDims = order.map((a) => dims3[a]);
+    const out: number[] = [];
+    for (let o = 0; o < size3; o++) {
+      const idx = [Math.floor(o / (outDims[1] * outDims[2])), Math.floor(o / outDims[2]) % outDims[1], o % outDims[2]];
+      out.push(t.data[idx[0] * strides[order[0]] + idx[1] * strides[order[1]] + idx[2] * strides[order[2]]]);
+    }
+    return nestOracle(out, outDims);
+  };
+  assertEqual(t.permute(order).toArray(), permuteModuleOracle(), `a random permutation [${order}]`);
+  const newDims = rt.shuffled(dims3);
+  const unknownAt = rt.int(0, 2);
+  const reshaped = t.reshape(newDims.map((d, i) => (i === unknownAt ? -1 : d)));
+  assertEqual(reshaped.shape, newDims.slice(), "reshape with -1 at a random place");
+  assert(reshaped.data === t.data, "reshape shares the buffer");
+  const row = -rt.int(1, dims3[0]);
+  assertEqual(t.get(row).toArray(), nestOracle(t.data.slice((dims3[0] + row) * dims3[1] * dims3[2], (dims3[0] + row + 1) * dims3[1] * dims3[2]), [dims3[1], dims3[2]]), `get(${row}) of a random tensor`);
+  const sliceModuleOracle = (i0: number, start: number | null, stop: number | null, step: number): NestedArray => {
+    const d = dims3[1];
+    const adjust = (v: number | null, missing: number): number => {
+      if (v === null) return missing;
+      if (v < 0) return Math.max(v + d, step > 0 ? 0 : -1);
+      return Math.min(v, step > 0 ? d : d - 1);
+    };
+    const first = adjust(start, step > 0 ? 0 : d - 1);
+    const end = adjust(stop, step > 0 ? d : -1);
+    const picked: number[] = [];
+    for (let j = first; step > 0 ? j < end : j > end; j += step) picked.push(j);
+    const row0 = i0 < 0 ? i0 + dims3[0] : i0;
+    const out: number[] = [];
+    for (const j of picked) for (let k = 0; k < dims3[2]; k++) out.push(t.data[(row0 * dims3[1] + j) * dims3[2] + k]);
+    return nestOracle(out, [picked.length, dims3[2]]);
+  };
+  for (let c = 0; c < 3; c++) {
+    const i0 = rt.int(-dims3[0], dims3[0] - 1);
+    const start = rt.bool(0.2) ? null : rt.int(-7, 7);
+    const stop = rt.bool(0.2) ? null : rt.int(-7, 7);
+    const step = rt.pick([-3, -2, -1, 1, 2, 3]);
+    assertEqual(t.slice(i0, [start, stop, step]).toArray(), sliceModuleOracle(i0, start, stop, step), `slice(${i0}, [${start}, ${stop}, ${step}]) of a random tensor`);
+  }
   // ### END HIDDEN TESTS
   passed("testModule (tensor)");
 }
