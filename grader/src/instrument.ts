@@ -187,17 +187,18 @@ export function preambleCode(manifest: GradingManifest, seed: number): string {
 }
 
 /**
- * The code cells to run after the preamble, in order. `keepExpected` keeps each test's
- * expected values: only for checking the reference solution against them (`tito audit`).
+ * The code cells to run after the preamble, in order. `whole` keeps each test's expected values
+ * and the demo cells: the whole notebook, only for checking the reference solution against its
+ * own tests and demos (`tito audit`), never for a student's kernel.
  */
 export function instrument(
   manifest: GradingManifest,
   plan: PlannedCell[],
-  opts: { keepExpected?: boolean } = {},
+  opts: { whole?: boolean } = {},
 ): KernelCell[] {
   const planned = planManifest(manifest);
-  const { skipped } = planned;
-  const tests = opts.keepExpected ? planned.fullTests : planned.tests;
+  const tests = opts.whole ? planned.fullTests : planned.tests;
+  const skipped = opts.whole ? new Set<number>() : planned.skipped;
   const cells: KernelCell[] = [];
   for (const c of plan) {
     if (c.cellType !== "code" || skipped.has(c.index)) continue;

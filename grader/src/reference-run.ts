@@ -68,8 +68,9 @@ const memoryCache = new Map<string, Promise<CompiledCell[]>>();
 const COMPILE_TIMEOUT_MS = 300_000;
 
 /**
- * "graded": the test cells a student's kernel runs (no expected values); "full": with their
- * expected values, to check the reference against its own tests.
+ * "graded": the cells a student's kernel runs (tests without expected values, no demos); "full":
+ * the whole notebook, tests with their expected values and demos, to check the reference
+ * against its own tests (compiling it type-checks every cell as a student's Jupyter would).
  */
 export type ReferenceVariant = "graded" | "full";
 
@@ -79,7 +80,7 @@ async function compile(
   kitDir: string,
   cacheDir: string,
 ): Promise<CompiledCell[]> {
-  const cells = instrument(manifest, referencePlan(manifest), { keepExpected: variant === "full" }); // prettier-ignore
+  const cells = instrument(manifest, referencePlan(manifest), { whole: variant === "full" });
   const input = cells.map((c) => ({ index: c.planned.index, code: c.code }));
   const key = createHash("sha256")
     .update(`${TSLAB_VERSION}\n${JSON.stringify(input)}`)
@@ -157,9 +158,12 @@ export class ReferenceRunner {
   ): Promise<ReferenceRunner> {
     // prettier-ignore
     const source = opts.packageSource ?? defaultPackageSource(opts.repoRoot ?? KIT_ROOT);
-    const scratch = makeScratch(opts.scratchRoot, manifest, source);
+    const variant = opts.variant ?? "graded";
+    // The whole notebook's demos may load the module's own exports (a worker requires its
+    // package path), as in a student's Jupyter after `tito export`: that run, which never sees
+    // a student, gets the whole package; a graded run never does.
+    const scratch = makeScratch(opts.scratchRoot, manifest, source, undefined, { wholePackage: variant === "full" }); // prettier-ignore
     try {
-      const variant = opts.variant ?? "graded";
       const program = await compile(manifest, variant, scratch.kitDir, opts.cacheDir ?? REFERENCE_CACHE_DIR); // prettier-ignore
       return new ReferenceRunner(manifest, scratch, program, opts.timeoutMs);
     } catch (e) {

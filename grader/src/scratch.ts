@@ -75,8 +75,12 @@ function relativeDeps(text: string): string[] {
  * relative imports, minus the module's own export path. Paths are relative to dist/, without
  * extension.
  */
-export function allowedPackageFiles(distDir: string, manifest: GradingManifest): string[] {
-  const own = manifest.exportPath;
+export function allowedPackageFiles(
+  distDir: string,
+  manifest: GradingManifest,
+  opts: { wholePackage?: boolean } = {},
+): string[] {
+  const own = opts.wholePackage ? undefined : manifest.exportPath;
   const wanted = new Set<string>();
   const queue: string[] = [];
   const add = (p: string) => {
@@ -93,7 +97,7 @@ export function allowedPackageFiles(distDir: string, manifest: GradingManifest):
       else if (e.endsWith(".js")) add(relative(distDir, p));
     }
   };
-  walkSupport(join(distDir, "support"));
+  walkSupport(join(distDir, opts.wholePackage ? "" : "support"));
   for (const dep of manifest.dependencies) add(dep);
   while (queue.length > 0) {
     const p = queue.shift() as string;
@@ -168,6 +172,7 @@ export function makeScratch(
   manifest: GradingManifest,
   source: PackageSource,
   owner?: { uid: number; gid: number },
+  opts: { wholePackage?: boolean } = {},
 ): Scratch {
   // An unguessable name: even without a mount namespace, another kernel cannot find it.
   const dir = join(root, randomBytes(12).toString("hex"));
@@ -184,7 +189,7 @@ export function makeScratch(
   const pkgOut = join(kitDir, "node_modules", "tinytorch-ts");
   mkdirSync(join(pkgOut, "dist"), { recursive: true });
   copyFileSync(join(source.packageDir, "package.json"), join(pkgOut, "package.json"));
-  for (const p of allowedPackageFiles(distDir, manifest)) {
+  for (const p of allowedPackageFiles(distDir, manifest, opts)) {
     for (const ext of [".js", ".d.ts"]) {
       const from = join(distDir, p + ext);
       if (!existsSync(from)) continue;
