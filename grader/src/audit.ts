@@ -83,6 +83,27 @@ export function nondeterministic(a: ReferenceRecords, b: ReferenceRecords): stri
   return out;
 }
 
+/** Tests with named parts must put every check in a part, and their points must add up. */
+export function partProblems(run: ReferenceRecords, manifest: GradingManifest): string[] {
+  const out: string[] = [];
+  const points = new Map(manifest.cells.map((c) => [c.grade_id, c.points ?? 0]));
+  for (const [test, r] of run.records) {
+    const parts = r.parts ?? [];
+    if (parts.length === 0) continue;
+    const sum = parts.reduce((n, p) => n + p.points, 0);
+    if (sum !== points.get(test)) out.push(`${test}: its parts are worth ${sum} points, the test ${points.get(test) ?? 0}`); // prettier-ignore
+    const outside = r.checks.filter((c) => c.part === undefined).length;
+    if (outside > 0) out.push(`${test}: ${outside} check(s) outside its parts would earn nothing; put them in a check(…)`); // prettier-ignore
+    const names = new Set<string>();
+    for (const p of parts) {
+      if (names.has(p.name)) out.push(`${test}: two parts are named "${p.name}"`);
+      names.add(p.name);
+      if (!r.checks.some((c) => parts.indexOf(p) === c.part)) out.push(`${test}: part "${p.name}" checks nothing`); // prettier-ignore
+    }
+  }
+  return out;
+}
+
 /** Tests none of whose values change with the seed: their answers could be hard-coded. */
 export function seedIndependent(a: ReferenceRecords, b: ReferenceRecords): string[] {
   const out: string[] = [];
@@ -108,7 +129,10 @@ export async function auditReference(
   try {
     const full = await ReferenceRunner.open(manifest, { scratchRoot, timeoutMs, variant: "full" }); // prettier-ignore
     try {
-      for (const seed of AUDIT_SEEDS) problems.push(...ownChecksFailing(await full.run(seed), seed)); // prettier-ignore
+      for (const seed of AUDIT_SEEDS) {
+        const run = await full.run(seed);
+        problems.push(...ownChecksFailing(run, seed), ...(seed === AUDIT_SEEDS[0] ? partProblems(run, manifest) : [])); // prettier-ignore
+      }
     } finally {
       await full.close();
     }

@@ -42,6 +42,14 @@ function testBlock(t: TestResult): string {
     `<span class="verdict">${t.status === "passed" ? "✔" : "✘"} ${escapeHtml(t.name)}: ${VERDICT[t.status]}</span>`,
     `<span class="points">${t.score} / ${t.maxScore}</span>`,
   ];
+  if (t.parts && t.parts.length > 0) {
+    parts.push('<ul class="parts">');
+    for (const p of t.parts) {
+      const why = p.message ? `: ${escapeHtml(p.message)}` : "";
+      parts.push(`<li class="${p.passed ? "passed" : "failed"}">${p.passed ? "✔" : "✘"} ${escapeHtml(p.name)} <span class="kind">(${p.hidden ? "hidden" : "visible"})</span> ${p.score} / ${p.maxScore}${why}</li>`); // prettier-ignore
+    }
+    parts.push("</ul>");
+  }
   if (t.message) parts.push(`<pre class="message">${escapeHtml(t.message)}</pre>`);
   if (t.output.trim() !== "") {
     parts.push(`<p class="printed">${escapeHtml(PRINTED_HEADER)}</p>`, `<pre class="output">${escapeHtml(t.output)}</pre>`); // prettier-ignore

@@ -285,7 +285,20 @@ function judgeCell(
   if (!student || student.test !== gradeId) return done("failed", "the test's record is unreadable"); // prettier-ignore
   const verdict = judgeTest(student, reference);
   test.checks = { passed: verdict.checksPassed, total: verdict.checksTotal };
-  return verdict.passed ? done("passed") : done("failed", verdict.reason);
+  if (verdict.parts) {
+    test.parts = verdict.parts.map((part) => ({
+      name: stripControl(part.name, { keepNewlines: false }).slice(0, 120),
+      score: part.passed ? part.points : 0,
+      maxScore: part.points,
+      passed: part.passed,
+      hidden: part.hidden,
+      ...(part.reason ? { message: clipText(redact(part.reason, hidden), FEEDBACK_MESSAGE_CHARS) } : {}), // prettier-ignore
+    }));
+  }
+  const result = verdict.passed ? done("passed") : done("failed", verdict.reason);
+  // Partial credit: the parts the student's code got right.
+  if (!verdict.passed && test.parts) test.score = test.parts.reduce((n, part) => n + part.score, 0); // prettier-ignore
+  return result;
 }
 
 export interface GradingStage {

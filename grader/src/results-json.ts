@@ -50,6 +50,10 @@ export function toGradescope(r: SubmissionResult): GradescopeResults {
     stdout_visibility: "hidden",
     tests: r.tests.map((t) => {
       const parts: string[] = [];
+      for (const part of t.parts ?? []) {
+        const mark = part.passed ? "✔" : "✘";
+        parts.push(`${mark} ${part.name} (${part.hidden ? "hidden" : "visible"}): ${part.score}/${part.maxScore}${part.message ? ` — ${part.message}` : ""}`); // prettier-ignore
+      }
       if (t.message) parts.push(t.message);
       if (t.output.trim() !== "") parts.push(`${PRINTED_HEADER}\n${t.output.trimEnd()}`);
       return {

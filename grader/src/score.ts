@@ -21,6 +21,8 @@ export interface TestVerdict {
   /** How many of the reference's checks the student's code passed. */
   checksPassed: number;
   checksTotal: number;
+  /** Set for a test with named parts: each part's verdict (the test's score is their sum). */
+  parts?: PartVerdict[];
 }
 
 /** Standard error names are shown for hidden checks; any other name could carry data. */
@@ -45,9 +47,21 @@ export function readRecords(data: unknown): TestRecords | undefined {
       kind: c.kind as CheckRecord["kind"],
       actual: c.actual as Encoded,
       ...("expected" in c ? { expected: c.expected as Encoded } : {}),
+      ...(Number.isInteger(c.part) ? { part: c.part as number } : {}),
     });
   }
   const out: TestRecords = { test: data.test, checks };
+  if (Array.isArray(data.parts)) {
+    out.parts = data.parts.map((p: unknown) => {
+      const part = isRecord(p) ? p : {};
+      const aborted = isRecord(part.aborted) ? part.aborted : undefined;
+      return {
+        name: typeof part.name === "string" ? part.name : "",
+        points: 0,
+        ...(aborted ? { aborted: { name: typeof aborted.name === "string" ? aborted.name : "an error", message: typeof aborted.message === "string" ? aborted.message : "" } } : {}), // prettier-ignore
+      };
+    });
+  }
   if (isRecord(data.aborted)) {
     const a = data.aborted;
     out.aborted = {
@@ -95,53 +109,109 @@ function checkFailure(ref: CheckRecord, message: string | undefined, position: n
   return `hidden check ${position}${label} failed: ${what[ref.kind]} (hidden checks do not show their values)`; // prettier-ignore
 }
 
+interface Sequence {
+  /** The student's checks, in order (of the test, or of one part). */
+  got: CheckRecord[];
+  /** The reference's checks for the same test or part. */
+  want: CheckRecord[];
+  /** The student's exception that stopped this sequence, if any. */
+  stopped?: { name: string; message: string; hidden?: boolean };
+  /** How the checks are numbered in reasons (their position in the whole test). */
+  numbers: number[];
+}
+
+/** Judges one sequence of checks: all must match, none missing, none extra, no exception. */
+function judgeSequence(seq: Sequence): { passed: boolean; checksPassed: number; reason?: string } {
+  const { got, want, stopped, numbers } = seq;
+  let passed = 0;
+  let reason: string | undefined;
+  for (let i = 0; i < want.length; i++) {
+    const ref = want[i];
+    const g = got[i];
+    if (!g) {
+      const hidden = ref.hidden === true || want[i - 1]?.hidden === true || stopped?.hidden === true; // prettier-ignore
+      reason ??= stopped
+        ? `stopped before check ${numbers[i]}: ${describeThrown(stopped.name, stopped.message, hidden)}`
+        : `stopped before check ${numbers[i]}`;
+      break;
+    }
+    if (g.kind !== ref.kind) {
+      reason ??= `check ${numbers[i]} is not the check the test makes (the test code did not run as written)`; // prettier-ignore
+      break;
+    }
+    const own = ref.kind === "consistent" ? g.expected : undefined;
+    const verdict = judge(ref, g.actual, ref.actual, own);
+    if (verdict.ok) passed++;
+    else reason ??= checkFailure(ref, verdict.message, numbers[i]);
+  }
+  if (reason === undefined && got.length > want.length) {
+    reason = `${got.length} checks were made where the reference made ${want.length}`;
+  }
+  if (reason === undefined && stopped) {
+    const hidden = stopped.hidden === true || want[want.length - 1]?.hidden === true;
+    reason = `stopped after its last check: ${describeThrown(stopped.name, stopped.message, hidden)}`; // prettier-ignore
+  }
+  return reason === undefined ? { passed: true, checksPassed: passed } : { passed: false, checksPassed: passed, reason }; // prettier-ignore
+}
+
+export interface PartVerdict {
+  name: string;
+  points: number;
+  hidden: boolean;
+  passed: boolean;
+  reason?: string;
+  checksPassed: number;
+  checksTotal: number;
+}
+
 /**
  * Judges a test cell: every check of the reference must be matched, in order, by a check of
  * the same kind that passes against the reference's value; the student's test must not stop
- * early or run checks the reference did not.
+ * early or run checks the reference did not. A test with named parts is judged part by part
+ * (`parts`), each earning its points alone.
  */
 export function judgeTest(student: TestRecords | undefined, reference: TestRecords): TestVerdict {
   const total = reference.checks.length;
-  const fail = (reason: string, passedSoFar: number): TestVerdict => ({
-    passed: false,
-    reason,
-    checksPassed: passedSoFar,
-    checksTotal: total,
+  if (!student) return { passed: false, reason: "the test recorded nothing", checksPassed: 0, checksTotal: total }; // prettier-ignore
+  const refParts = reference.parts ?? [];
+  if (refParts.length === 0) {
+    const v = judgeSequence({
+      got: student.checks,
+      want: reference.checks,
+      ...(student.aborted ? { stopped: student.aborted } : {}),
+      numbers: reference.checks.map((_, i) => i + 1),
+    });
+    return { ...v, ...(v.reason ? { reason: `the test ${v.reason}` } : {}), checksTotal: total };
+  }
+  const parts: PartVerdict[] = refParts.map((p, k) => {
+    const numbers: number[] = [];
+    const want = reference.checks.filter((c, i) => c.part === k && numbers.push(i + 1));
+    const mine = student.parts?.[k];
+    const got = student.checks.filter((c) => c.part === k);
+    const base = { name: p.name, points: p.points, hidden: p.hidden === true, checksTotal: want.length }; // prettier-ignore
+    if (!mine || mine.name !== p.name) {
+      const why = student.aborted
+        ? `it did not run: ${describeThrown(student.aborted.name, student.aborted.message, base.hidden)}`
+        : "it did not run"; // prettier-ignore
+      return { ...base, passed: false, checksPassed: 0, reason: why };
+    }
+    const stopped = mine.aborted ? { ...mine.aborted, hidden: base.hidden } : undefined;
+    const v = judgeSequence({ got, want, numbers, ...(stopped ? { stopped } : {}) });
+    return { ...base, ...v, ...(v.reason ? { reason: `it ${v.reason}` } : {}) };
   });
-  if (!student) return fail("the test recorded nothing", 0);
-  let passed = 0;
-  let firstFailure: string | undefined;
-  for (let i = 0; i < total; i++) {
-    const ref = reference.checks[i];
-    const got = student.checks[i];
-    if (!got) {
-      if (firstFailure === undefined) {
-        const hidden = ref.hidden === true || reference.checks[i - 1]?.hidden === true;
-        firstFailure = student.aborted
-          ? `the test stopped before check ${i + 1}: ${describeThrown(student.aborted.name, student.aborted.message, hidden)}`
-          : `the test stopped before check ${i + 1} of ${total}`; // prettier-ignore
-      }
-      break;
-    }
-    if (got.kind !== ref.kind) {
-      firstFailure ??= `check ${i + 1} is not the check the test makes (the test code did not run as written)`; // prettier-ignore
-      break;
-    }
-    const own = ref.kind === "consistent" ? got.expected : undefined;
-    const verdict = judge(ref, got.actual, ref.actual, own);
-    if (verdict.ok) passed++;
-    else firstFailure ??= checkFailure(ref, verdict.message, i + 1);
-  }
-  if (firstFailure === undefined && student.checks.length > total) {
-    firstFailure = `the test made ${student.checks.length} checks, the reference ${total}`;
-  }
-  if (firstFailure === undefined && student.aborted) {
-    const hidden = student.aborted.hidden || reference.checks[total - 1]?.hidden === true;
-    firstFailure = `the test stopped after its last check: ${describeThrown(student.aborted.name, student.aborted.message, hidden)}`; // prettier-ignore
-  }
-  return firstFailure === undefined
-    ? { passed: true, checksPassed: passed, checksTotal: total }
-    : fail(firstFailure, passed);
+  const checksPassed = parts.reduce((n, p) => n + p.checksPassed, 0);
+  const failedPart = parts.find((p) => !p.passed);
+  const outside = student.checks.filter((c) => c.part === undefined).length;
+  const reason = failedPart
+    ? `part "${stripControl(failedPart.name, { keepNewlines: false })}" failed: ${failedPart.reason ?? ""}`
+    : outside > 0 ? `${outside} checks were made outside the test's parts` : undefined; // prettier-ignore
+  return {
+    passed: reason === undefined,
+    ...(reason ? { reason } : {}),
+    checksPassed,
+    checksTotal: total,
+    parts,
+  };
 }
 
 /**
@@ -152,6 +222,9 @@ export function judgeTest(student: TestRecords | undefined, reference: TestRecor
 export function referenceFailures(reference: TestRecords): string[] {
   const out: string[] = [];
   if (reference.aborted) out.push(`it threw ${reference.aborted.name}: ${reference.aborted.message}`); // prettier-ignore
+  for (const p of reference.parts ?? []) {
+    if (p.aborted) out.push(`its part "${p.name}" threw ${p.aborted.name}: ${p.aborted.message}`);
+  }
   reference.checks.forEach((c, i) => {
     if (c.kind !== "assert" && c.kind !== "throws" && c.kind !== "consistent") return;
     const v = judge(c, c.actual, undefined, c.expected);

@@ -30,6 +30,18 @@ export interface TestResult {
   message?: string;
   /** How many of the test's checks the student's code passed, as the grader judged them. */
   checks?: { passed: number; total: number };
+  /** A test with named parts (partial credit): each part, its points and verdict. */
+  parts?: PartResult[];
+}
+
+export interface PartResult {
+  name: string;
+  score: number;
+  maxScore: number;
+  passed: boolean;
+  /** True when the part's checks are hidden ones (its failure shows no values). */
+  hidden: boolean;
+  message?: string;
 }
 
 /** Something in the submission differs from the notebook the student was given. */

@@ -93,4 +93,50 @@ test("a reference that fails its own condition, expected error or consistency is
   assert.equal(referenceFailures(broken), ["check 1: p50 <= p90"]);
 });
 
+test("a test with parts earns each part alone; a part that stops or is missing fails alone", () => {
+  const ref: TestRecords = {
+    test: "t",
+    checks: [
+      { kind: "equal", actual: enc(1), part: 0 },
+      { kind: "equal", actual: enc(2), part: 1, hidden: true },
+      { kind: "equal", actual: enc(3), part: 1, hidden: true },
+      { kind: "equal", actual: enc(4), part: 2 },
+    ],
+    parts: [{ name: "a", points: 1 }, { name: "b", points: 2, hidden: true }, { name: "c", points: 1 }], // prettier-ignore
+  };
+  const half: TestRecords = {
+    test: "t",
+    checks: [
+      { kind: "equal", actual: enc(1), part: 0 },
+      { kind: "equal", actual: enc(2), part: 1 },
+    ],
+    parts: [{ name: "a", points: 0 }, { name: "b", points: 0, aborted: { name: "Leak_1", message: "x=2" } }, { name: "c", points: 0 }], // prettier-ignore
+  };
+  const v = judgeTest(half, ref);
+  assert.not.ok(v.passed);
+  assert.equal(
+    v.parts?.map((p) => [p.name, p.passed]),
+    [
+      ["a", true],
+      ["b", false],
+      ["c", false],
+    ],
+  );
+  assert.match(v.parts?.[1].reason ?? "", /threw an error during a hidden check/);
+  assert.not.match(v.parts?.[1].reason ?? "", /Leak|x=2/);
+  // The points are the reference's, whatever the kernel claims (0 above, or 99 here).
+  assert.equal(
+    v.parts?.map((p) => p.points),
+    [1, 2, 1],
+  );
+  const full = judgeTest({ test: "t", checks: ref.checks.map((c) => ({ kind: c.kind, actual: c.actual, part: c.part })), parts: ref.parts?.map((p) => ({ name: p.name, points: 99 })) }, ref); // prettier-ignore
+  assert.ok(full.passed);
+  // Checks moved out of their parts match nothing.
+  const moved = judgeTest({ test: "t", checks: ref.checks.map((c) => ({ kind: c.kind, actual: c.actual })), parts: ref.parts }, ref); // prettier-ignore
+  assert.equal(
+    moved.parts?.map((p) => p.passed),
+    [false, false, false],
+  );
+});
+
 test.run();

@@ -86,12 +86,26 @@ export interface CheckRecord {
   context?: string;
   /** True when the check ran inside a hidden-tests block. */
   hidden?: boolean;
+  /** Index of the named part (`check(name, points, fn)`) the check belongs to. */
+  part?: number;
+}
+
+/** A named part of a test, worth its own points (`check(name, points, fn)`). */
+export interface PartRecord {
+  name: string;
+  points: number;
+  /** True when the part began inside a hidden-tests block. */
+  hidden?: boolean;
+  /** Set when the part's code threw (its later checks did not run). */
+  aborted?: { name: string; message: string };
 }
 
 /** Everything one test cell recorded. */
 export interface TestRecords {
   test: string;
   checks: CheckRecord[];
+  /** The test's named parts, in the order they ran (none: the test is all or nothing). */
+  parts?: PartRecord[];
   /** Set when the test stopped with an exception (the checks before it still count). */
   aborted?: { name: string; message: string; hidden: boolean };
 }

@@ -13,6 +13,7 @@ import {
   judge,
   type CheckRecord,
   type Encoded,
+  type PartRecord,
   type Pattern,
   type TestRecords,
   type ThrownRecord,
@@ -119,9 +120,15 @@ interface Recorder {
   emit: (message: GradingMessage) => void;
   current?: TestRecords;
   hidden: boolean;
+  /** The part (`check`) now running, as an index into current.parts. */
+  part?: number;
 }
 
 let recorder: Recorder | undefined;
+
+function isRecordOf(e: Encoded | undefined, tag: string): boolean {
+  return typeof e === "object" && e !== null && !Array.isArray(e) && "$" in e && e.$ === tag;
+}
 
 /** A value that could not be written down: it matches nothing. */
 const UNREADABLE = { $: "unreadable" } as unknown as Encoded;
@@ -143,6 +150,10 @@ export const grading = Object.freeze({
   start(options: { seed: number; emit: (message: GradingMessage) => void }): void {
     recorder = { seed: options.seed >>> 0, emit: options.emit, hidden: false };
   },
+  /** Back to a notebook's behaviour (checks throw again). */
+  stop(): void {
+    recorder = undefined;
+  },
   /** The seed hidden checks draw their inputs from, or undefined when not grading. */
   seed(): number | undefined {
     return recorder?.seed;
@@ -152,6 +163,7 @@ export const grading = Object.freeze({
     if (!recorder) return;
     recorder.current = { test, checks: [] };
     recorder.hidden = false;
+    recorder.part = undefined;
   },
   /** A hidden-tests block starts (true) or ends (false). */
   hidden(on: boolean): void {
@@ -176,6 +188,7 @@ export const grading = Object.freeze({
     const records = recorder.current;
     recorder.current = undefined;
     recorder.hidden = false;
+    recorder.part = undefined;
     recorder.emit({ type: "records", records });
   },
 });
@@ -184,15 +197,17 @@ export const grading = Object.freeze({
  * Records or decides one check. `ownExpected` is the expected value as this run computed it (a
  * graded kernel's test code has its expected values removed; see docs/grading.md).
  */
-function check(record: CheckRecord, problem?: string): void {
+function recordCheck(record: CheckRecord, problem?: string): void {
   if (recorder?.current) {
-    // A graded test's expected values were removed before it ran (only "consistent" compares
-    // two values of the run itself), so there is nothing else to send.
+    // A graded test's expected values were removed before it ran (they arrive as undefined):
+    // nothing to send. The audit's run of the reference keeps them, to check the reference.
     const { expected, ...rest } = record;
+    const absent = isRecordOf(expected, "undefined");
     recorder.current.checks.push({
       ...rest,
-      ...(record.kind === "consistent" && expected !== undefined ? { expected } : {}),
+      ...(expected !== undefined && !absent ? { expected } : {}),
       ...(recorder.hidden ? { hidden: true } : {}),
+      ...(recorder.part !== undefined ? { part: recorder.part } : {}),
     });
     return;
   }
@@ -216,7 +231,7 @@ function compared(
   const record: CheckRecord = { kind, actual: a.value, expected: e.value };
   if (tolerance !== undefined) record.tolerance = { ...tolerance };
   if (context !== undefined) record.context = String(context);
-  check(record, a.problem ?? e.problem);
+  recordCheck(record, a.problem ?? e.problem);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -226,7 +241,7 @@ function compared(
 export function assert(condition: unknown, message?: string): asserts condition {
   const record: CheckRecord = { kind: "assert", actual: condition ? true : false };
   if (message !== undefined) record.context = String(message);
-  check(record);
+  recordCheck(record);
 }
 
 /** Fails unless `actual` and `expected` are equal (deeply, for arrays, typed arrays and objects). */
@@ -298,7 +313,59 @@ export function assertThrows(fn: () => unknown, pattern?: RegExp | string, conte
   };
   if (pattern !== undefined) record.pattern = toPattern(pattern);
   if (context !== undefined) record.context = String(context);
-  check(record);
+  recordCheck(record);
+}
+
+/**
+ * A named part of a test, worth `points` of the test's points: partial credit. A test that uses
+ * parts puts every check inside one, and its parts' points add up to the test's (`tito audit`
+ * checks both). In a notebook a failing part stops the test like any failed check; under the
+ * grader each part is judged on its own, so a half-right submission earns the parts it gets
+ * right. Return the promise of an async part (`await check("fit", 2, async () => …)`).
+ */
+export function check(name: string, points: number, fn: () => void): void;
+export function check(name: string, points: number, fn: () => Promise<void>): Promise<void>;
+export function check(
+  name: string,
+  points: number,
+  fn: () => void | Promise<void>,
+): void | Promise<void> {
+  // prettier-ignore
+  const current = recorder?.current;
+  if (!recorder || !current) {
+    try {
+      const out = fn();
+      return out instanceof Promise ? out.catch((e: unknown) => { throw named(name, e); }) : undefined; // prettier-ignore
+    } catch (e) {
+      throw named(name, e);
+    }
+  }
+  if (recorder.part !== undefined) throw new Error(`check("${name}") inside another check`);
+  const parts = (current.parts ??= []);
+  const part: PartRecord = { name: String(name), points: Number(points) };
+  if (recorder.hidden) part.hidden = true;
+  const index = parts.push(part) - 1;
+  const rec = recorder;
+  rec.part = index;
+  const stopped = (e: unknown) => {
+    const t = thrownRecord(true, e);
+    part.aborted = { name: t.name ?? "a thrown value", message: t.message ?? "" };
+  };
+  const done = () => {
+    if (rec.part === index) rec.part = undefined;
+  };
+  try {
+    const out = fn();
+    if (out instanceof Promise) return out.then(done, (e: unknown) => { stopped(e); done(); }); // prettier-ignore
+  } catch (e) {
+    stopped(e);
+  }
+  done();
+}
+
+/** A part's failure in a notebook: its name first, so the student knows which part. */
+function named(part: string, e: unknown): unknown {
+  return e instanceof TestFailure ? new TestFailure(`${part}: ${e.message}`) : e;
 }
 
 /** True when `e` is the error an exercise stub throws before the student has written it. */
