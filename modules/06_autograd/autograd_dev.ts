@@ -67,7 +67,7 @@ import type { GradNode } from "tinytorch-ts/core/tensor";
 
 // %% nbgrader={"grade": false, "grade_id": "autograd-test-helpers", "locked": true, "schema_version": 3, "solution": false, "task": false}
 // Notebook-only helpers: assertions and the gradient checker (not part of the package).
-import { assert, assertClose, assertEqual, assertShape, demo, passed } from "tinytorch-ts/support/testing";
+import { assert, assertClose, assertEqual, assertShape, demo, passed, testRandom } from "tinytorch-ts/support/testing";
 import { Linear, Sequential, Dropout } from "tinytorch-ts/core/layers";
 import { ReLU, Sigmoid, Tanh, GELU, Softmax } from "tinytorch-ts/core/activations";
 import { MSELoss, CrossEntropyLoss, BinaryCrossEntropyLoss } from "tinytorch-ts/core/losses";
@@ -281,6 +281,65 @@ function testUnitTopologicalOrder(): void {
   assert(deep[0] === start && deep[10000] === x, "chain in order");
   const twice = a.mul(a);
   assertEqual(topologicalOrder(twice).length, 2, "an input used twice is visited once");
+  {
+    // Seeded: a random graph of leaves (some of them constants) and operations. The order holds
+    // exactly the nodes that require a gradient and are reachable from the root, each once,
+    // inputs before the nodes computed from them; and a chain of random length over 10,000.
+    const r = testRandom("autograd/topological-order");
+    const nodes: Tensor[] = [];
+    const inputsOf: number[][] = []; // the test's own record of the graph
+    const leafWants: boolean[] = [];
+    const leafCount = r.int(2, 5);
+    for (let i = 0; i < leafCount; i++) {
+      const leaf = new Tensor(r.numbers(3));
+      if (i === 0 || r.bool(0.6)) leaf.setRequiresGrad();
+      nodes.push(leaf);
+      inputsOf.push([]);
+      leafWants.push(leaf.requiresGrad);
+    }
+    const opCount = r.int(5, 40);
+    for (let i = 0; i <= opCount; i++) {
+      // The last operation uses leaf 0, so the root requires a gradient.
+      const a = i === opCount ? nodes.length - 1 : r.int(0, nodes.length - 1);
+      const b = i === opCount ? 0 : r.int(0, nodes.length - 1);
+      nodes.push(r.bool() ? nodes[a].add(nodes[b]) : nodes[a].mul(nodes[b]));
+      inputsOf.push([a, b]);
+    }
+    /** Oracle: the indices of the nodes that require a gradient and are reachable from the last. */
+    function reachable(graph: number[][], leaves: boolean[]): number[] {
+      const wants: boolean[] = [];
+      graph.forEach((ins, i) => wants.push(ins.length === 0 ? leaves[i] : ins.some((j) => wants[j])));
+      const seen = new Set<number>([graph.length - 1]);
+      const todo = [graph.length - 1];
+      while (todo.length > 0) {
+        for (const j of graph[todo.pop() as number]) {
+          if (wants[j] && !seen.has(j)) {
+            seen.add(j);
+            todo.push(j);
+          }
+        }
+      }
+      return [...seen].sort((p, q) => p - q);
+    }
+    const root = nodes[nodes.length - 1];
+    const seededOrder = topologicalOrder(root);
+    const at = new Map(seededOrder.map((t, i) => [t, i]));
+    assertEqual(seededOrder.map((t) => nodes.indexOf(t)).sort((p, q) => p - q), reachable(inputsOf, leafWants), "seeded graph: the nodes of the order");
+    assert(seededOrder[seededOrder.length - 1] === root, "seeded graph: the root comes last");
+    const inputsFirst = inputsOf.every((ins, i) => {
+      const self = at.get(nodes[i]);
+      return self === undefined || ins.every((j) => (at.get(nodes[j]) ?? -1) < self);
+    });
+    assert(inputsFirst, "seeded graph: inputs come before the nodes computed from them");
+    const depth = r.int(10000, 12000);
+    const every = r.int(2, 9);
+    const base = new Tensor([1]).setRequiresGrad();
+    let chain = base;
+    for (let i = 1; i <= depth; i++) chain = i % every === 0 ? chain.add(base) : chain.add(1);
+    const chainOrder = topologicalOrder(chain);
+    assertEqual(chainOrder.length, depth + 1, "seeded chain: every node once");
+    assert(chainOrder[0] === base && chainOrder[depth] === chain, "seeded chain: in order");
+  }
   // ### END HIDDEN TESTS
   passed("testUnitTopologicalOrder");
 }
@@ -478,6 +537,38 @@ function testUnitSumToShape(): void {
   assertShape(sumToShape(g4, [3, 1, 5]).shape, [3, 1, 5]);
   assertClose(sumToShape(g4, [3, 1, 5]).toArray(), Tensor.full([3, 1, 5], 8).toArray());
   assertShape(sumToShape(g4, [1, 3, 4, 1]).shape, [1, 3, 4, 1]);
+  {
+    // Seeded: random broadcast shapes summed back to random operand shapes, against float64 sums.
+    const r = testRandom("autograd/sum-to-shape");
+    /** Oracle: `values` of shape `from` summed to `to` in float64 (leading axes, then size-1 axes). */
+    function sumTo64(values: number[], from: number[], to: number[]): number[] {
+      const lead = from.length - to.length;
+      const out = new Array<number>(to.reduce((p, d) => p * d, 1)).fill(0);
+      values.forEach((v, flat) => {
+        let rest = flat;
+        let offset = 0;
+        let stride = 1;
+        for (let axis = from.length - 1; axis >= lead; axis--) {
+          const d = to[axis - lead];
+          offset += (d === 1 ? 0 : rest % from[axis]) * stride;
+          stride *= d;
+          rest = Math.floor(rest / from[axis]);
+        }
+        out[offset] += v;
+      });
+      return out;
+    }
+    for (let trial = 0; trial < 6; trial++) {
+      const target = r.shape(r.int(0, 3), 4).map((d) => (r.bool(0.4) ? 1 : d));
+      const lead = r.shape(r.int(0, 2), 3);
+      const full = [...lead, ...target.map((d) => (d === 1 ? r.int(1, 4) : d))];
+      const values = r.numbers(shapeSize(full), -2, 2);
+      const summed = sumToShape(new Tensor(Float32Array.from(values), full), target);
+      const label = `seeded: [${full.join(", ")}] to [${target.join(", ")}]`;
+      assertShape(summed.shape, target, label);
+      assertClose(Array.from(summed.data), sumTo64(values, full, target), { rtol: 1e-5, atol: 1e-4 }, label);
+    }
+  }
   // ### END HIDDEN TESTS
   passed("testUnitSumToShape");
 }
@@ -629,6 +720,87 @@ function testUnitElementwiseRules(): void {
   p1.add(p2).backward(seed);
   assert(p1.grad !== null && p2.grad !== null && p1.grad.data !== p2.grad.data, "each leaf owns its gradient");
   assert(p1.grad.data !== seed.data, "not the caller's buffer either");
+  {
+    // Seeded: mul, div, add and sub on random broadcasting shape pairs and values, then a
+    // composite that reuses both inputs with number operands, against float64 central differences.
+    const r = testRandom("autograd/elementwise-rules");
+    type In = { shape: number[]; values: Float64Array };
+    const tol = { rtol: 2e-3, atol: 2e-4 };
+    /** The gradients backward() leaves on each input of `build`, its output weighted by sample(size, 99). */
+    const backprop = (inputs: In[], build: (xs: Tensor[]) => Tensor) => {
+      const xs = inputs.map((x) => new Tensor(Float32Array.from(x.values), x.shape).setRequiresGrad());
+      const out = build(xs);
+      out.backward(new Tensor(Float32Array.from(sample(out.size, 99)), out.shape));
+      return { shapes: xs.map((x) => x.grad?.shape ?? null), values: xs.map((x) => Array.from(x.grad?.data ?? [])) };
+    };
+    /** Oracle: float64 central differences of sum(w · reference(xs)), w = sample(size, 99), for every input. */
+    function centralDiff(inputs: In[], reference: (xs: Float64Array[]) => Float64Array): number[][] {
+      const xs = inputs.map((x) => Float64Array.from(x.values));
+      const f = (): number => {
+        const y = reference(xs);
+        const w = sample(y.length, 99);
+        let total = 0;
+        for (let i = 0; i < y.length; i++) total += w[i] * y[i];
+        return total;
+      };
+      return xs.map((x) => {
+        const out: number[] = [];
+        for (let i = 0; i < x.length; i++) {
+          const keep = x[i];
+          const h = 1e-6 * Math.max(1, Math.abs(keep));
+          x[i] = keep + h;
+          const up = f();
+          x[i] = keep - h;
+          const down = f();
+          x[i] = keep;
+          out.push((up - down) / (2 * h));
+        }
+        return out;
+      });
+    }
+    /** Oracle: the float64 operation of each name. */
+    function float64Op(op: string): (p: number, q: number) => number {
+      if (op === "mul") return (p, q) => p * q;
+      if (op === "div") return (p, q) => p / q;
+      if (op === "add") return (p, q) => p + q;
+      return (p, q) => p - q;
+    }
+    /** Two shapes that broadcast together: either may have size-1 axes, fewer axes, or none. */
+    const broadcastPair = (): [number[], number[]] => {
+      const rank = r.int(1, 3);
+      const out = r.shape(rank, 4, 2);
+      const a = out.map((d) => (r.bool(0.3) ? 1 : d));
+      const b = out.map((d) => (r.bool(0.3) ? 1 : d));
+      return [a.slice(r.int(0, rank)), b.slice(r.int(0, rank))];
+    };
+    /** Random values of a shape; `away` keeps them in ±[0.5, 2] (a divisor). */
+    const operand = (shape: number[], away: boolean): In => ({
+      shape,
+      values: Float64Array.from(r.numbers(shapeSize(shape), away ? 0.5 : -2, 2), (v) => (away && r.bool() ? -v : v)),
+    });
+    const ops: [string, (p: Tensor, q: Tensor) => Tensor][] = [
+      ["mul", (p, q) => p.mul(q)],
+      ["div", (p, q) => p.div(q)],
+      ["add", (p, q) => p.add(q)],
+      ["sub", (p, q) => p.sub(q)],
+    ];
+    for (const [name, op] of ops) {
+      const [sa, sb] = broadcastPair();
+      const ins = [operand(sa, false), operand(sb, true)];
+      const got = backprop(ins, ([p, q]) => op(p, q));
+      const label = `seeded ${name}: [${sa.join(", ")}] with [${sb.join(", ")}]`;
+      assertEqual(got.shapes, [sa, sb], `${label}: gradient shapes`);
+      assertClose(got.values, centralDiff(ins, ([p, q]) => ref.binary(sa, sb, p, q, float64Op(name))), tol, label);
+    }
+    const [ca, cb] = broadcastPair();
+    const cins = [operand(ca, true), operand(cb, true)];
+    const c1 = Math.fround(r.uniform(-2, 2));
+    const c2 = Math.fround(r.uniform(0.5, 2));
+    const composite = backprop(cins, ([p, q]) => p.mul(q).add(p.div(q)).sub(p.mul(c1)).div(c2).add(q.mul(q)));
+    const clabel = `seeded (p*q + p/q - c1*p)/c2 + q*q: [${ca.join(", ")}] with [${cb.join(", ")}]`;
+    assertEqual(composite.shapes, [ca, cb], `${clabel}: gradient shapes`);
+    assertClose(composite.values, centralDiff(cins, ([p, q]) => ref.binary(ca, cb, p, q, (s, t) => (s * t + s / t - s * c1) / c2 + t * t)), tol, clabel);
+  }
   // ### END HIDDEN TESTS
   passed("testUnitElementwiseRules");
 }
@@ -727,6 +899,69 @@ function testUnitMatmulBackward(): void {
   data.matmul(w).backward(Tensor.ones([1, 1]));
   assertEqual(data.grad, null, "the data needs no gradient");
   assertEqual(w.grad?.toArray(), [[1], [2]]);
+  {
+    // Seeded: random sizes for 2-D, batched (either side broadcast) and 1-D products, against
+    // float64 central differences.
+    const r = testRandom("autograd/matmul-backward");
+    type In = { shape: number[]; values: Float64Array };
+    const tol = { rtol: 2e-3, atol: 2e-4 };
+    /** The gradients backward() leaves on each input of `build`, its output weighted by sample(size, 99). */
+    const backprop = (inputs: In[], build: (xs: Tensor[]) => Tensor) => {
+      const xs = inputs.map((x) => new Tensor(Float32Array.from(x.values), x.shape).setRequiresGrad());
+      const out = build(xs);
+      out.backward(new Tensor(Float32Array.from(sample(out.size, 99)), out.shape));
+      return { shapes: xs.map((x) => x.grad?.shape ?? null), values: xs.map((x) => Array.from(x.grad?.data ?? [])) };
+    };
+    /** Oracle: float64 central differences of sum(w · reference(xs)), w = sample(size, 99), for every input. */
+    function centralDiff(inputs: In[], reference: (xs: Float64Array[]) => Float64Array): number[][] {
+      const xs = inputs.map((x) => Float64Array.from(x.values));
+      const f = (): number => {
+        const y = reference(xs);
+        const w = sample(y.length, 99);
+        let total = 0;
+        for (let i = 0; i < y.length; i++) total += w[i] * y[i];
+        return total;
+      };
+      return xs.map((x) => {
+        const out: number[] = [];
+        for (let i = 0; i < x.length; i++) {
+          const keep = x[i];
+          const h = 1e-6 * Math.max(1, Math.abs(keep));
+          x[i] = keep + h;
+          const up = f();
+          x[i] = keep - h;
+          const down = f();
+          x[i] = keep;
+          out.push((up - down) / (2 * h));
+        }
+        return out;
+      });
+    }
+    /** Oracle: a @ b in float64 for these shapes (1-D operands promoted; one batch axis at most). */
+    function matmul64(sa: number[], sb: number[], p: Float64Array, q: Float64Array): Float64Array {
+      const a2 = sa.length === 1 ? [1, ...sa] : sa;
+      const b2 = sb.length === 1 ? [...sb, 1] : sb;
+      const batch: [number, number] = [a2.length === 3 ? a2[0] : 1, b2.length === 3 ? b2[0] : 1];
+      return ref.matmul(p, q, batch, a2[a2.length - 2], a2[a2.length - 1], b2[b2.length - 1]);
+    }
+    const [m, k, n, batch] = [r.int(1, 5), r.int(1, 5), r.int(1, 5), r.int(2, 3)];
+    const pairs: [number[], number[]][] = [
+      [[m, k], [k, n]],
+      [[batch, m, k], [k, n]], // a weight shared by the batch
+      [[m, k], [batch, k, n]],
+      [[batch, m, k], [batch, k, n]],
+      [[k], [k, n]],
+      [[m, k], [k]],
+      [[k], [k]],
+    ];
+    for (const [sa, sb] of pairs) {
+      const ins: In[] = [sa, sb].map((s) => ({ shape: s, values: Float64Array.from(r.numbers(shapeSize(s), -2, 2)) }));
+      const got = backprop(ins, ([p, q]) => p.matmul(q));
+      const label = `seeded matmul [${sa.join(", ")}] @ [${sb.join(", ")}]`;
+      assertEqual(got.shapes, [sa, sb], `${label}: gradient shapes`);
+      assertClose(got.values, centralDiff(ins, ([p, q]) => matmul64(sa, sb, p, q)), tol, label);
+    }
+  }
   // ### END HIDDEN TESTS
   passed("testUnitMatmulBackward");
 }
@@ -883,6 +1118,92 @@ function testUnitReductions(): void {
   const tie = new Tensor([2, 5, 5]).setRequiresGrad();
   tie.max().backward();
   assertClose(tie.grad?.toArray() ?? [], [0, 0.5, 0.5], {}, "ties split the gradient");
+  {
+    // Seeded: sum, mean, max and min of a random shape over a random axis (negative ones too),
+    // with and without keepdims, a full reduction, x - mean(x) along a random axis, and a max
+    // tied at random positions. Values are distinct and well apart, so max and min have one winner.
+    const r = testRandom("autograd/reductions");
+    type In = { shape: number[]; values: Float64Array };
+    const tol = { rtol: 2e-3, atol: 2e-4 };
+    /** The gradients backward() leaves on each input of `build`, its output weighted by sample(size, 99). */
+    const backprop = (inputs: In[], build: (xs: Tensor[]) => Tensor) => {
+      const xs = inputs.map((x) => new Tensor(Float32Array.from(x.values), x.shape).setRequiresGrad());
+      const out = build(xs);
+      out.backward(new Tensor(Float32Array.from(sample(out.size, 99)), out.shape));
+      return { shapes: xs.map((x) => x.grad?.shape ?? null), values: xs.map((x) => Array.from(x.grad?.data ?? [])) };
+    };
+    /** Oracle: float64 central differences of sum(w · reference(xs)), w = sample(size, 99), for every input. */
+    function centralDiff(inputs: In[], reference: (xs: Float64Array[]) => Float64Array): number[][] {
+      const xs = inputs.map((x) => Float64Array.from(x.values));
+      const f = (): number => {
+        const y = reference(xs);
+        const w = sample(y.length, 99);
+        let total = 0;
+        for (let i = 0; i < y.length; i++) total += w[i] * y[i];
+        return total;
+      };
+      return xs.map((x) => {
+        const out: number[] = [];
+        for (let i = 0; i < x.length; i++) {
+          const keep = x[i];
+          const h = 1e-6 * Math.max(1, Math.abs(keep));
+          x[i] = keep + h;
+          const up = f();
+          x[i] = keep - h;
+          const down = f();
+          x[i] = keep;
+          out.push((up - down) / (2 * h));
+        }
+        return out;
+      });
+    }
+    const rank = r.int(1, 3);
+    const shape = r.shape(rank, 4, 2);
+    const count = shapeSize(shape);
+    const distinct = (): In => ({
+      shape,
+      values: Float64Array.from(r.shuffled(Array.from({ length: count }, (_, i) => i)), (i) => Math.fround(-2 + (4 * (i + r.uniform(0.2, 0.8))) / count)),
+    });
+    const reduceBy = (p: Tensor, op: string, axis: number | null, keepdims: boolean): Tensor =>
+      op === "sum" ? p.sum(axis, keepdims) : op === "mean" ? p.mean(axis, keepdims) : op === "max" ? p.max(axis, keepdims) : p.min(axis, keepdims);
+    /** Oracle: the float64 reduction `op` of `x` (of `shape`) over `axis` (every axis when null). */
+    function reduce64(x: Float64Array, op: string, axis: number | null): Float64Array {
+      const fn = (values: number[]): number =>
+        op === "sum" ? sum64(values) : op === "mean" ? sum64(values) / values.length : op === "max" ? Math.max(...values) : Math.min(...values);
+      if (axis === null) return Float64Array.of(fn([...x]));
+      const ax = axis < 0 ? axis + shape.length : axis;
+      return ref.reduce(x, shapeSize(shape.slice(0, ax)), shape[ax], shapeSize(shape.slice(ax + 1)), fn);
+    }
+    for (const op of ["sum", "mean", "max", "min"]) {
+      const axis = r.int(-rank, rank - 1);
+      const keepdims = r.bool();
+      const ins = [distinct()];
+      const got = backprop(ins, ([p]) => reduceBy(p, op, axis, keepdims));
+      const label = `seeded ${op}(${axis}, ${keepdims}) of [${shape.join(", ")}]`;
+      assertEqual(got.shapes, [shape], `${label}: gradient shape`);
+      assertClose(got.values, centralDiff(ins, ([p]) => reduce64(p, op, axis)), tol, label);
+    }
+    const allOp = r.pick(["sum", "mean", "max", "min"]);
+    const allKeep = r.bool();
+    const all = [distinct()];
+    assertClose(backprop(all, ([p]) => reduceBy(p, allOp, null, allKeep)).values, centralDiff(all, ([p]) => reduce64(p, allOp, null)), tol, `seeded ${allOp} of everything`);
+    const centerAxis = r.int(0, rank - 1);
+    const centered = [distinct()];
+    /** Oracle: (x - mean(x, axis)) * x in float64. */
+    function centered64(x: Float64Array): Float64Array {
+      const means = reduce64(x, "mean", centerAxis);
+      const inner = shapeSize(shape.slice(centerAxis + 1));
+      const len = shape[centerAxis];
+      return x.map((v, i) => (v - means[Math.floor(i / (inner * len)) * inner + (i % inner)]) * v);
+    }
+    assertClose(backprop(centered, ([p]) => p.sub(p.mean(centerAxis, true)).mul(p)).values, centralDiff(centered, ([p]) => centered64(p)), tol, `seeded x - mean(x, ${centerAxis}, keepdims)`);
+    const length = r.int(3, 8);
+    const winners = r.shuffled(Array.from({ length }, (_, i) => i)).slice(0, r.int(2, length));
+    const top = Math.fround(r.uniform(1, 2));
+    const tied = new Tensor(Array.from({ length }, (_, i) => (winners.includes(i) ? top : Math.fround(r.uniform(-1, 0.9))))).setRequiresGrad();
+    tied.max().backward();
+    assertClose(Array.from(tied.grad?.data ?? []), Array.from({ length }, (_, i) => (winners.includes(i) ? 1 / winners.length : 0)), {}, "seeded ties split the gradient");
+  }
   // ### END HIDDEN TESTS
   passed("testUnitReductions");
 }
@@ -932,6 +1253,139 @@ function testUnitShapeRules(): void {
     (xs) => map64(xs[0], (t) => Math.sqrt(t) + Math.log(t) - Math.exp(t) + Math.abs(-t) + t ** 3));
   checkGradients("pow with a tensor exponent, maximum", [{ shape: [4], values: sample(4, 54).map((t) => Math.fround(t + 2)) }, { shape: [4], values: sample(4, 55) }],
     ([p, q]) => p.pow(q).add(p.maximum(q.mul(3))), ([p, q]) => ref.binary([4], [4], p, q, (s, t) => s ** t + Math.max(s, 3 * t)));
+  {
+    // Seeded: reshape, permute, transpose, slice, gather, get, a unary chain and pow/maximum on
+    // random shapes, axes, slices, indices and values, against float64 central differences.
+    const r = testRandom("autograd/shape-rules");
+    type In = { shape: number[]; values: Float64Array };
+    const tol = { rtol: 2e-3, atol: 2e-4 };
+    /** The gradients backward() leaves on each input of `build`, its output weighted by sample(size, 99). */
+    const backprop = (inputs: In[], build: (xs: Tensor[]) => Tensor) => {
+      const xs = inputs.map((x) => new Tensor(Float32Array.from(x.values), x.shape).setRequiresGrad());
+      const out = build(xs);
+      out.backward(new Tensor(Float32Array.from(sample(out.size, 99)), out.shape));
+      return { shapes: xs.map((x) => x.grad?.shape ?? null), values: xs.map((x) => Array.from(x.grad?.data ?? [])) };
+    };
+    /** Oracle: float64 central differences of sum(w · reference(xs)), w = sample(size, 99), for every input. */
+    function centralDiff(inputs: In[], reference: (xs: Float64Array[]) => Float64Array): number[][] {
+      const xs = inputs.map((x) => Float64Array.from(x.values));
+      const f = (): number => {
+        const y = reference(xs);
+        const w = sample(y.length, 99);
+        let total = 0;
+        for (let i = 0; i < y.length; i++) total += w[i] * y[i];
+        return total;
+      };
+      return xs.map((x) => {
+        const out: number[] = [];
+        for (let i = 0; i < x.length; i++) {
+          const keep = x[i];
+          const h = 1e-6 * Math.max(1, Math.abs(keep));
+          x[i] = keep + h;
+          const up = f();
+          x[i] = keep - h;
+          const down = f();
+          x[i] = keep;
+          out.push((up - down) / (2 * h));
+        }
+        return out;
+      });
+    }
+    const values = (shape: number[], lo = -2, hi = 2): In => ({ shape, values: Float64Array.from(r.numbers(shapeSize(shape), lo, hi)) });
+    /** Oracle: element i of the result reads element source(i) of the input. */
+    const pick64 = (x: Float64Array, sources: number[]): Float64Array => Float64Array.from(sources, (s) => x[s]);
+    /** Oracle: the flat input positions of each element of a permutation of `shape` by `axes`. */
+    function permuted(shape: number[], axes: number[]): number[] {
+      const strides = shape.map((_, i) => shapeSize(shape.slice(i + 1)));
+      const outShape = axes.map((a) => shape[a]);
+      const out: number[] = [];
+      for (let flat = 0; flat < shapeSize(outShape); flat++) {
+        let rest = flat;
+        let source = 0;
+        for (let d = outShape.length - 1; d >= 0; d--) {
+          source += (rest % outShape[d]) * strides[axes[d]];
+          rest = Math.floor(rest / outShape[d]);
+        }
+        out.push(source);
+      }
+      return out;
+    }
+    const s3 = r.shape(3, 4, 1);
+    const reshaped = values(s3);
+    const newShape = r.bool() ? [s3[0] * s3[1], s3[2]] : [s3[0], s3[1] * s3[2]];
+    const weights = Float64Array.from(r.numbers(shapeSize(s3), -2, 2));
+    const g1 = backprop([reshaped], ([p]) => p.reshape(newShape).mul(new Tensor(Float32Array.from(weights), newShape)).mul(p.reshape(newShape)));
+    assertClose(g1.values, centralDiff([reshaped], ([p]) => p.map((t, i) => t * weights[i] * t)), tol, `seeded reshape [${s3.join(", ")}] to [${newShape.join(", ")}]`);
+    const axes = r.shuffled([0, 1, 2]);
+    const permIn = values(s3);
+    assertClose(backprop([permIn], ([p]) => p.permute(axes)).values, centralDiff([permIn], ([p]) => pick64(p, permuted(s3, axes))), tol, `seeded permute [${axes.join(", ")}] of [${s3.join(", ")}]`);
+    const s2 = r.shape(2, 5, 1);
+    const transIn = values(s2);
+    assertClose(backprop([transIn], ([p]) => p.transpose()).values, centralDiff([transIn], ([p]) => pick64(p, permuted(s2, [1, 0]))), tol, `seeded transpose of [${s2.join(", ")}]`);
+    // A random slice: per axis the whole axis, one index (maybe negative), or start:stop:step.
+    const sliced = r.shape(3, 5, 1);
+    const specs: (number | null | [number, number, number])[] = sliced.map((d) => {
+      const kind = r.int(0, 2);
+      if (kind === 0) return null;
+      const start = r.int(0, d - 1);
+      if (kind === 1) return r.bool() ? start - d : start;
+      return [start, r.int(start + 1, d), r.int(1, 2)];
+    });
+    /** Oracle: the flat input positions the slice reads, in order. */
+    function sliceSources(shape: number[], spec: (number | null | [number, number, number])[]): number[] {
+      const lists = shape.map((d, axis) => {
+        const s = spec[axis];
+        if (s === null) return Array.from({ length: d }, (_, i) => i);
+        if (typeof s === "number") return [s < 0 ? s + d : s];
+        const out: number[] = [];
+        for (let i = s[0]; i < s[1]; i += s[2]) out.push(i);
+        return out;
+      });
+      let sources = [0];
+      lists.forEach((list, axis) => {
+        const stride = shapeSize(shape.slice(axis + 1));
+        sources = sources.flatMap((base) => list.map((i) => base + i * stride));
+      });
+      return sources;
+    }
+    const sliceIn = values(sliced);
+    assertClose(backprop([sliceIn], ([p]) => p.slice(...specs)).values, centralDiff([sliceIn], ([p]) => pick64(p, sliceSources(sliced, specs))), tol, `seeded slice ${JSON.stringify(specs)} of [${sliced.join(", ")}]`);
+    // gather along a random axis with random (repeated) indices.
+    const [rows, cols, picks] = [r.int(1, 4), r.int(2, 5), r.int(1, 4)];
+    const gatherAxis = r.int(0, 1);
+    const indexShape = gatherAxis === 1 ? [rows, picks] : [picks, cols];
+    const indexValues = Array.from({ length: shapeSize(indexShape) }, () => r.int(0, (gatherAxis === 1 ? cols : rows) - 1));
+    const gatherIn = values([rows, cols]);
+    /** Oracle: the flat input positions gather reads. */
+    const gatherSources = (): number[] =>
+      indexValues.map((k, o) => (gatherAxis === 1 ? Math.floor(o / picks) * cols + k : k * cols + (o % cols)));
+    assertClose(backprop([gatherIn], ([p]) => p.gather(gatherAxis, new Tensor(indexValues, indexShape))).values, centralDiff([gatherIn], ([p]) => pick64(p, gatherSources())), tol, `seeded gather axis ${gatherAxis} of [${rows}, ${cols}]`);
+    const row = r.int(0, rows - 1);
+    const getIn = values([rows, cols]);
+    assertClose(backprop([getIn], ([p]) => p.get(row).clone()).values, centralDiff([getIn], ([p]) => p.slice(row * cols, (row + 1) * cols)), tol, `seeded get(${row}) then clone`);
+    const exponent = Math.fround(r.uniform(1.5, 3.5));
+    const unaryIn = values([r.int(2, 8)], 0.5, 2.5);
+    assertClose(
+      backprop([unaryIn], ([p]) => p.sqrt().add(p.log()).sub(p.exp()).add(p.neg().abs()).add(p.pow(exponent))).values,
+      centralDiff([unaryIn], ([p]) => p.map((t) => Math.sqrt(t) + Math.log(t) - Math.exp(t) + Math.abs(-t) + t ** exponent)),
+      tol,
+      `seeded unary chain, exponent ${exponent}`,
+    );
+    // pow with a tensor exponent and maximum, the two sides kept away from ties.
+    const len = r.int(2, 8);
+    const base = values([len], 1.5, 3);
+    const other: In = { shape: [len], values: Float64Array.from(base.values, (b) => {
+      let t = Math.fround(r.uniform(-1, 1));
+      while (Math.abs(b - Math.fround(3 * t)) < 0.05) t = Math.fround(r.uniform(-1, 1));
+      return t;
+    }) };
+    assertClose(
+      backprop([base, other], ([p, q]) => p.pow(q).add(p.maximum(q.mul(3)))).values,
+      centralDiff([base, other], ([p, q]) => ref.binary([len], [len], p, q, (s, t) => s ** t + Math.max(s, 3 * t))),
+      tol,
+      "seeded pow with a tensor exponent, maximum",
+    );
+  }
   // ### END HIDDEN TESTS
   passed("testUnitShapeRules");
 }
@@ -1089,6 +1543,112 @@ function testUnitActivationsAndLosses(): void {
     for (let i = 0; i < 12; i++) total += (xs[0][i] - goal[i]) ** 2;
     return Float64Array.of(total / 12);
   });
+  {
+    // Seeded: the activations, softmax along a random axis, cross-entropy with random labels (fused
+    // and unfused), binary cross-entropy with random targets and MSE, on random [N, C] inputs.
+    const r = testRandom("autograd/activations-losses");
+    type In = { shape: number[]; values: Float64Array };
+    const tol = { rtol: 2e-3, atol: 2e-4 };
+    /** The gradients backward() leaves on each input of `build`, its output weighted by sample(size, 99). */
+    const backprop = (inputs: In[], build: (xs: Tensor[]) => Tensor) => {
+      const xs = inputs.map((x) => new Tensor(Float32Array.from(x.values), x.shape).setRequiresGrad());
+      const out = build(xs);
+      out.backward(new Tensor(Float32Array.from(sample(out.size, 99)), out.shape));
+      return { shapes: xs.map((x) => x.grad?.shape ?? null), values: xs.map((x) => Array.from(x.grad?.data ?? [])) };
+    };
+    /** Oracle: float64 central differences of sum(w · reference(xs)), w = sample(size, 99), for every input. */
+    function centralDiff(inputs: In[], reference: (xs: Float64Array[]) => Float64Array): number[][] {
+      const xs = inputs.map((x) => Float64Array.from(x.values));
+      const f = (): number => {
+        const y = reference(xs);
+        const w = sample(y.length, 99);
+        let total = 0;
+        for (let i = 0; i < y.length; i++) total += w[i] * y[i];
+        return total;
+      };
+      return xs.map((x) => {
+        const out: number[] = [];
+        for (let i = 0; i < x.length; i++) {
+          const keep = x[i];
+          const h = 1e-6 * Math.max(1, Math.abs(keep));
+          x[i] = keep + h;
+          const up = f();
+          x[i] = keep - h;
+          const down = f();
+          x[i] = keep;
+          out.push((up - down) / (2 * h));
+        }
+        return out;
+      });
+    }
+    const [rows, cols] = [r.int(2, 5), r.int(2, 5)];
+    const shape = [rows, cols];
+    // Away from 0, where ReLU has a kink.
+    const logits: In = { shape, values: Float64Array.from(r.numbers(rows * cols, 0.05, 3), (v) => (r.bool() ? -v : v)) };
+    const sig64 = (t: number) => 1 / (1 + Math.exp(-t));
+    /** Oracle: erf (Abramowitz and Stegun 7.1.26) in float64. */
+    function erfOracle(t: number): number {
+      const a = Math.abs(t);
+      const s = 1 / (1 + 0.3275911 * a);
+      const e = 1 - s * (0.254829592 + s * (-0.284496736 + s * (1.421413741 + s * (-1.453152027 + s * 1.061405429)))) * Math.exp(-a * a);
+      return t < 0 ? -e : e;
+    }
+    /** Oracle: softmax of a [rows, cols] matrix along `axis` in float64. */
+    function softmax64(x: Float64Array, axis: number): Float64Array {
+      if (axis === 1 || axis === -1) return ref.logSoftmaxRows(x, rows, cols).map(Math.exp);
+      const t = new Float64Array(rows * cols);
+      for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) t[j * rows + i] = x[i * cols + j];
+      const s = ref.logSoftmaxRows(t, cols, rows).map(Math.exp);
+      return x.map((_, o) => s[(o % cols) * rows + Math.floor(o / cols)]);
+    }
+    const labels = Array.from({ length: rows }, () => r.int(0, cols - 1));
+    /** Oracle: mean cross-entropy of the rows of `x` with `labels`, in float64. */
+    function ce64(x: Float64Array): Float64Array {
+      const lp = ref.logSoftmaxRows(x, rows, cols);
+      return Float64Array.of(-labels.reduce((s, y, i) => s + lp[i * cols + y], 0) / rows);
+    }
+    const activations: [string, (p: Tensor) => Tensor][] = [
+      ["ReLU", (p) => new ReLU().forward(p)],
+      ["Sigmoid", (p) => new Sigmoid().forward(p)],
+      ["Tanh", (p) => new Tanh().forward(p)],
+    ];
+    /** Oracle: each activation in float64. */
+    function activation64(name: string): (t: number) => number {
+      if (name === "ReLU") return (t) => Math.max(0, t);
+      if (name === "Sigmoid") return sig64;
+      return Math.tanh;
+    }
+    for (const [name, layer] of activations) {
+      assertClose(backprop([logits], ([p]) => layer(p)).values, centralDiff([logits], ([p]) => p.map(activation64(name))), tol, `seeded ${name} of [${shape.join(", ")}]`);
+    }
+    assertClose(
+      backprop([logits], ([p]) => new GELU().forward(p)).values,
+      centralDiff([logits], ([p]) => p.map((t) => 0.5 * t * (1 + erfOracle(t / Math.SQRT2)))),
+      { rtol: 5e-3, atol: 1e-3 },
+      "seeded GELU",
+    );
+    const softmaxAxis = r.pick([0, 1, -1]);
+    assertClose(backprop([logits], ([p]) => new Softmax(softmaxAxis).forward(p)).values, centralDiff([logits], ([p]) => softmax64(p, softmaxAxis)), tol, `seeded Softmax(${softmaxAxis})`);
+    assertClose(backprop([logits], ([p]) => new CrossEntropyLoss().forward(p, labels)).values, centralDiff([logits], ([p]) => ce64(p)), tol, `seeded CrossEntropyLoss, labels ${labels.join(", ")}`);
+    assertClose(backprop([logits], ([p]) => new CrossEntropyLoss().forward(p, new Tensor(labels))).values, centralDiff([logits], ([p]) => ce64(p)), tol, "seeded CrossEntropyLoss with a Tensor of labels");
+    const picked = new Tensor(labels.map((y) => [y]));
+    assertClose(backprop([logits], ([p]) => new Softmax().forward(p).log().gather(1, picked).mean().neg()).values, centralDiff([logits], ([p]) => ce64(p)), tol, "seeded softmax, log, gather: the unfused path");
+    const probs: In = { shape, values: Float64Array.from(r.numbers(rows * cols, 0.05, 0.95)) };
+    const targets = Array.from({ length: rows * cols }, () => (r.bool() ? 1 : 0));
+    assertClose(
+      backprop([probs], ([p]) => new BinaryCrossEntropyLoss().forward(p, new Tensor(targets, shape))).values,
+      centralDiff([probs], ([p]) => Float64Array.of(-p.reduce((s, q, i) => s + targets[i] * Math.log(q) + (1 - targets[i]) * Math.log(1 - q), 0) / p.length)),
+      tol,
+      "seeded BinaryCrossEntropyLoss",
+    );
+    const goal = r.numbers(rows * cols, -2, 2);
+    assertClose(
+      backprop([logits], ([p]) => new MSELoss().forward(p, new Tensor(goal, shape))).values,
+      centralDiff([logits], ([p]) => Float64Array.of(p.reduce((s, q, i) => s + (q - goal[i]) ** 2, 0) / p.length)),
+      tol,
+      "seeded MSELoss",
+    );
+  }
   // ### END HIDDEN TESTS
   passed("testUnitActivationsAndLosses");
 }
@@ -1210,6 +1770,83 @@ function testUnitLayersAndMemory(): void {
     const h = map64(ref.matmul(xs[0], w1, [1, 1], 2, 4, 3), Math.tanh);
     return ref.matmul(h, w2, [1, 1], 2, 3, 2);
   });
+  {
+    // Seeded: a Linear and a Linear-Tanh-Linear of random sizes and seeds, with random inputs and
+    // biases: the gradients of the input and of every parameter against float64 central
+    // differences; and Dropout with a random rate and seed: the gradient is the mask.
+    const r = testRandom("autograd/layers-and-memory");
+    type In = { shape: number[]; values: Float64Array };
+    const tol = { rtol: 2e-3, atol: 2e-4 };
+    /** The gradients backward() leaves on each input of `build`, its output weighted by sample(size, 99). */
+    const backprop = (inputs: In[], build: (xs: Tensor[]) => Tensor) => {
+      const xs = inputs.map((x) => new Tensor(Float32Array.from(x.values), x.shape).setRequiresGrad());
+      const out = build(xs);
+      out.backward(new Tensor(Float32Array.from(sample(out.size, 99)), out.shape));
+      return { shapes: xs.map((x) => x.grad?.shape ?? null), values: xs.map((x) => Array.from(x.grad?.data ?? [])) };
+    };
+    /** Oracle: float64 central differences of sum(w · reference(xs)), w = sample(size, 99), for every input. */
+    function centralDiff(inputs: In[], reference: (xs: Float64Array[]) => Float64Array): number[][] {
+      const xs = inputs.map((x) => Float64Array.from(x.values));
+      const f = (): number => {
+        const y = reference(xs);
+        const w = sample(y.length, 99);
+        let total = 0;
+        for (let i = 0; i < y.length; i++) total += w[i] * y[i];
+        return total;
+      };
+      return xs.map((x) => {
+        const out: number[] = [];
+        for (let i = 0; i < x.length; i++) {
+          const keep = x[i];
+          const h = 1e-6 * Math.max(1, Math.abs(keep));
+          x[i] = keep + h;
+          const up = f();
+          x[i] = keep - h;
+          const down = f();
+          x[i] = keep;
+          out.push((up - down) / (2 * h));
+        }
+        return out;
+      });
+    }
+    const random = (shape: number[]): In => ({ shape, values: Float64Array.from(r.numbers(shapeSize(shape), -1.5, 1.5)) });
+    /** Oracle: x @ w + b for a [rows, inner] x and [inner, outer] w, in float64. */
+    const affine64 = (x: Float64Array, w: Float64Array, b: Float64Array, rows: number, inner: number, outer: number): Float64Array =>
+      ref.matmul(x, w, [1, 1], rows, inner, outer).map((v, i) => v + b[i % outer]);
+    const [batch, inF, outF] = [r.int(1, 4), r.int(1, 5), r.int(1, 5)];
+    const seededLinear = new Linear(inF, outF, { seed: r.seed() });
+    const linIns = [random([batch, inF]), { shape: [inF, outF], values: Float64Array.from(seededLinear.weight.data) }, random([outF])];
+    const linGot = backprop(linIns, ([p, w, b]) => {
+      seededLinear.weight = w;
+      seededLinear.bias = b;
+      return seededLinear.forward(p);
+    });
+    const linLabel = `seeded Linear(${inF}, ${outF}), batch ${batch}`;
+    assertEqual(linGot.shapes, [[batch, inF], [inF, outF], [outF]], `${linLabel}: gradient shapes`);
+    assertClose(linGot.values, centralDiff(linIns, ([p, w, b]) => affine64(p, w, b, batch, inF, outF)), tol, `${linLabel}: input, weight and bias`);
+    const hidden = r.int(1, 5);
+    const seededSeq = new Sequential([new Linear(inF, hidden, { seed: r.seed() }), new Tanh(), new Linear(hidden, outF, { seed: r.seed() })]);
+    const [first, , second] = seededSeq.layers as [Linear, unknown, Linear];
+    const seqIns = [random([batch, inF]), { shape: [inF, hidden], values: Float64Array.from(first.weight.data) }, random([hidden]), { shape: [hidden, outF], values: Float64Array.from(second.weight.data) }, random([outF])];
+    const seqGot = backprop(seqIns, ([p, w1, b1, w2, b2]) => {
+      [first.weight, first.bias, second.weight, second.bias] = [w1, b1, w2, b2];
+      return seededSeq.forward(p);
+    });
+    assertClose(
+      seqGot.values,
+      centralDiff(seqIns, ([p, w1, b1, w2, b2]) => affine64(affine64(p, w1, b1, batch, inF, hidden).map(Math.tanh), w2, b2, batch, hidden, outF)),
+      tol,
+      `seeded Sequential ${inF}-${hidden}-${outF}: input and every parameter`,
+    );
+    const rate = Math.round(r.uniform(0.1, 0.8) * 100) / 100;
+    const size = r.int(8, 24);
+    const dropout = new Dropout(rate, { seed: r.seed() });
+    const ones = Tensor.ones([size]).setRequiresGrad();
+    const dropped = dropout.forward(ones);
+    const upstream = r.numbers(size, -2, 2);
+    dropped.backward(new Tensor(upstream));
+    assertClose(Array.from(ones.grad?.data ?? []), upstream.map((u, i) => u * dropped.data[i]), {}, `seeded Dropout(${rate}): the gradient is the mask`);
+  }
   // ### END HIDDEN TESTS
   passed("testUnitLayersAndMemory");
 }
@@ -1264,6 +1901,92 @@ function testModule(): void {
     for (let i = 0; i < 5000; i++) for (let j = 0; j < 2; j++) out[j] = out[j] * Math.fround(1.0001) + p[j] * Math.fround(0.0001);
     return out;
   }, { rtol: 5e-3, atol: 1e-3 });
+  {
+    // Seeded end to end: an MLP (Linear-Tanh-Linear) of random sizes and seeds on Tensor.randn
+    // inputs with random labels: the gradient of the cross-entropy with respect to the input and
+    // every parameter, against float64 central differences; and a chain of random length and
+    // coefficients that reuses its input at every step.
+    const r = testRandom("autograd/module");
+    type In = { shape: number[]; values: Float64Array };
+    const tol = { rtol: 2e-3, atol: 2e-4 };
+    /** The gradients backward() leaves on each input of `build`, its output weighted by sample(size, 99). */
+    const backprop = (inputs: In[], build: (xs: Tensor[]) => Tensor) => {
+      const xs = inputs.map((x) => new Tensor(Float32Array.from(x.values), x.shape).setRequiresGrad());
+      const out = build(xs);
+      out.backward(new Tensor(Float32Array.from(sample(out.size, 99)), out.shape));
+      return { shapes: xs.map((x) => x.grad?.shape ?? null), values: xs.map((x) => Array.from(x.grad?.data ?? [])) };
+    };
+    /** Oracle: float64 central differences of sum(w · reference(xs)), w = sample(size, 99), for every input. */
+    function centralDiff(inputs: In[], reference: (xs: Float64Array[]) => Float64Array): number[][] {
+      const xs = inputs.map((x) => Float64Array.from(x.values));
+      const f = (): number => {
+        const y = reference(xs);
+        const w = sample(y.length, 99);
+        let total = 0;
+        for (let i = 0; i < y.length; i++) total += w[i] * y[i];
+        return total;
+      };
+      return xs.map((x) => {
+        const out: number[] = [];
+        for (let i = 0; i < x.length; i++) {
+          const keep = x[i];
+          const h = 1e-6 * Math.max(1, Math.abs(keep));
+          x[i] = keep + h;
+          const up = f();
+          x[i] = keep - h;
+          const down = f();
+          x[i] = keep;
+          out.push((up - down) / (2 * h));
+        }
+        return out;
+      });
+    }
+    const [count, inF, hidden, classes] = [r.int(2, 6), r.int(2, 4), r.int(2, 5), r.int(2, 4)];
+    const first = new Linear(inF, hidden, { seed: r.seed() });
+    const second = new Linear(hidden, classes, { seed: r.seed() });
+    const mlp = new Sequential([first, new Tanh(), second]);
+    const labels = Array.from({ length: count }, () => r.int(0, classes - 1));
+    const bias = (n: number): In => ({ shape: [n], values: Float64Array.from(r.numbers(n, -0.5, 0.5)) });
+    const ins: In[] = [
+      { shape: [count, inF], values: Float64Array.from(Tensor.randn([count, inF], r.seed()).data) },
+      { shape: [inF, hidden], values: Float64Array.from(first.weight.data) },
+      bias(hidden),
+      { shape: [hidden, classes], values: Float64Array.from(second.weight.data) },
+      bias(classes),
+    ];
+    /** Oracle: the mean cross-entropy of the MLP in float64. */
+    function mlpLoss64([xs, w1, b1, w2, b2]: Float64Array[]): Float64Array {
+      const h = ref.matmul(xs, w1, [1, 1], count, inF, hidden).map((v, i) => Math.tanh(v + b1[i % hidden]));
+      const z = ref.matmul(h, w2, [1, 1], count, hidden, classes).map((v, i) => v + b2[i % classes]);
+      const lp = ref.logSoftmaxRows(z, count, classes);
+      return Float64Array.of(-labels.reduce((s, y, i) => s + lp[i * classes + y], 0) / count);
+    }
+    const got = backprop(ins, ([xs, w1, b1, w2, b2]) => {
+      [first.weight, first.bias, second.weight, second.bias] = [w1, b1, w2, b2];
+      return lossFn.forward(mlp.forward(xs), labels);
+    });
+    const label = `seeded MLP ${inF}-${hidden}-${classes}, batch ${count}, labels ${labels.join(", ")}`;
+    assertEqual(got.shapes, ins.map((x) => x.shape), `${label}: gradient shapes`);
+    assertClose(got.values, centralDiff(ins, mlpLoss64), tol, label);
+    const steps = r.int(2000, 4000);
+    const decay = Math.fround(r.uniform(0.9995, 1.0005));
+    const mix = Math.fround(r.uniform(-1e-3, 1e-3));
+    const start: In = { shape: [2], values: Float64Array.from(r.numbers(2, -1, 1)) };
+    assertClose(
+      backprop([start], ([p]) => {
+        let y = p;
+        for (let i = 0; i < steps; i++) y = y.mul(decay).add(p.mul(mix));
+        return y;
+      }).values,
+      centralDiff([start], ([p]) => {
+        const out = Float64Array.from(p);
+        for (let i = 0; i < steps; i++) for (let j = 0; j < 2; j++) out[j] = out[j] * decay + p[j] * mix;
+        return out;
+      }),
+      { rtol: 5e-3, atol: 1e-3 },
+      `seeded chain of ${steps} steps`,
+    );
+  }
   // ### END HIDDEN TESTS
   passed("testModule (autograd)");
 }

@@ -29,7 +29,7 @@ export function topologicalOrder(root: Tensor): Tensor[] {
   return order;
 }
 
-// modules/06_autograd/autograd_dev.ts, cell 9 (line 328)
+// modules/06_autograd/autograd_dev.ts, cell 9 (line 387)
 /** Adds `g` to the gradient collected for `tensor` (in place when the buffer is ours). */
 export function accumulate(grads: Map<Tensor, Tensor>, tensor: Tensor, g: Tensor): void {
   const previous = grads.get(tensor);
@@ -40,7 +40,7 @@ export function accumulate(grads: Map<Tensor, Tensor>, tensor: Tensor, g: Tensor
   }
 }
 
-// modules/06_autograd/autograd_dev.ts, cell 10 (line 340)
+// modules/06_autograd/autograd_dev.ts, cell 10 (line 399)
 /** Accumulates d(root)/d(leaf) into `leaf.grad` for every leaf; releases the graph. */
 export function backwardPass(root: Tensor, gradient?: Tensor): void {
   if (!root.requiresGrad) {
@@ -90,7 +90,7 @@ export function backwardPass(root: Tensor, gradient?: Tensor): void {
   }
 }
 
-// modules/06_autograd/autograd_dev.ts, cell 12 (line 401)
+// modules/06_autograd/autograd_dev.ts, cell 12 (line 460)
 Tensor.backwardPass = backwardPass;
 
 /** Runs `fn` with gradient recording off (evaluation): no graph is built, then restores it. */
@@ -109,7 +109,7 @@ export function registerRules(rules: Record<string, (grad: Tensor, node: GradNod
   for (const [op, rule] of Object.entries(rules)) Tensor.backwardRules.set(op, rule);
 }
 
-// modules/06_autograd/autograd_dev.ts, cell 14 (line 448)
+// modules/06_autograd/autograd_dev.ts, cell 14 (line 507)
 /** Sums a gradient of a broadcast shape back to the operand's `shape`. */
 export function sumToShape(grad: Tensor, shape: readonly number[]): Tensor {
   const same = grad.ndim === shape.length && grad.shape.every((d, i) => d === shape[i]);
@@ -123,7 +123,7 @@ export function sumToShape(grad: Tensor, shape: readonly number[]): Tensor {
   return g.reshape(shape.slice());
 }
 
-// modules/06_autograd/autograd_dev.ts, cell 17 (line 519)
+// modules/06_autograd/autograd_dev.ts, cell 17 (line 610)
 /** Whether input `i` of the node wants a gradient. */
 export function need(node: GradNode, i: number): boolean {
   return node.inputs[i].requiresGrad;
@@ -145,7 +145,7 @@ export function divBackward(grad: Tensor, node: GradNode, out: Tensor): (Tensor 
   ];
 }
 
-// modules/06_autograd/autograd_dev.ts, cell 18 (line 546)
+// modules/06_autograd/autograd_dev.ts, cell 18 (line 637)
 /** fn(x, y) element by element with broadcasting, as a tensor (no note: used inside rules). */
 export function zip(x: Tensor, y: Tensor, fn: (a: number, b: number) => number): Tensor {
   const r = elementwiseKernel(x, y, fn);
@@ -186,7 +186,7 @@ registerRules({
   clone: (g) => [g],
 });
 
-// modules/06_autograd/autograd_dev.ts, cell 21 (line 672)
+// modules/06_autograd/autograd_dev.ts, cell 21 (line 844)
 /** dA = dC @ Bᵀ and dB = Aᵀ @ dC, for 1-D, 2-D and broadcast batched operands. */
 export function matmulBackward(grad: Tensor, node: GradNode): (Tensor | null)[] {
   const [a, b] = node.inputs;
@@ -206,7 +206,7 @@ export function matmulBackward(grad: Tensor, node: GradNode): (Tensor | null)[] 
 
 registerRules({ matmul: matmulBackward });
 
-// modules/06_autograd/autograd_dev.ts, cell 24 (line 757)
+// modules/06_autograd/autograd_dev.ts, cell 24 (line 992)
 /** The shape of a reduction's result with `keepdims`: the reduced axis (or every axis) set to 1. */
 export function keptShape(shape: readonly number[], axis: number | null | undefined): number[] {
   if (axis === null || axis === undefined) return shape.map(() => 1);
@@ -219,14 +219,14 @@ export function expandTo(g: Tensor, shape: readonly number[]): Tensor {
   return zip(Tensor.zeros(shape), g, (_, y) => y);
 }
 
-// modules/06_autograd/autograd_dev.ts, cell 25 (line 771)
+// modules/06_autograd/autograd_dev.ts, cell 25 (line 1006)
 /** The gradient of sum(axis, keepdims): copied back along the reduced axis. */
 export function sumBackward(grad: Tensor, node: GradNode): (Tensor | null)[] {
   const x = node.inputs[0];
   return [expandTo(grad.reshape(keptShape(x.shape, node.args.axis)), x.shape)];
 }
 
-// modules/06_autograd/autograd_dev.ts, cell 26 (line 781)
+// modules/06_autograd/autograd_dev.ts, cell 26 (line 1016)
 /** max and min: the gradient goes to the elements equal to the result, split between ties. */
 export function extremumBackward(grad: Tensor, node: GradNode, out: Tensor): (Tensor | null)[] {
   const x = node.inputs[0];
@@ -284,7 +284,7 @@ registerRules({
   gather: gatherBackward,
 });
 
-// modules/06_autograd/autograd_dev.ts, cell 31 (line 983)
+// modules/06_autograd/autograd_dev.ts, cell 31 (line 1437)
 /** The fused softmax + cross-entropy rule: (softmax(z) - onehot(y)) * g / N. */
 export function crossEntropyBackward(grad: Tensor, node: GradNode): (Tensor | null)[] {
   const saved = node.args.saved ?? [];
@@ -296,7 +296,7 @@ export function crossEntropyBackward(grad: Tensor, node: GradNode): (Tensor | nu
   return [probs.mul(grad.item() / n)];
 }
 
-// modules/06_autograd/autograd_dev.ts, cell 32 (line 998)
+// modules/06_autograd/autograd_dev.ts, cell 32 (line 1452)
 /**
  * Phi(x) + x phi(x): the slope of GELU. This file may import only module 01 (it is loaded with
  * the Tensor, also where the grader withholds module 02), so it has its own erf, the same
