@@ -48,7 +48,7 @@ import { Tensor } from "tinytorch-ts/core/tensor";
 
 // %% nbgrader={"grade": false, "grade_id": "optimizers-test-helpers", "locked": true, "schema_version": 3, "solution": false, "task": false}
 // Notebook-only imports (not part of the package).
-import { assert, assertClose, assertEqual, assertThrows, demo, passed } from "tinytorch-ts/support/testing";
+import { assert, assertClose, assertEqual, assertThrows, demo, passed, testRandom } from "tinytorch-ts/support/testing";
 import { showChart } from "tinytorch-ts/support/chart";
 import { Linear } from "tinytorch-ts/core/layers";
 import { MSELoss } from "tinytorch-ts/core/losses";
@@ -169,6 +169,24 @@ function testUnitZeroGrad(): void {
   assert(a.grad === null, "zeroGrad twice is fine");
   assertThrows(() => new Noop([], 0.1), "empty parameter list");
   assertThrows(() => new Noop([a], -1), "learning rate");
+  {
+    // Seeded: random parameters, some listed twice, in a random order, some with random
+    // gradients: each is kept once (first listing first), zeroGrad clears every gradient and
+    // leaves every value alone.
+    const r = testRandom("optimizers/zero-grad");
+    const initial = Array.from({ length: r.int(1, 6) }, () => r.numbers(r.int(1, 6), -3, 3));
+    const params = initial.map((v) => param(v));
+    const listing = r.shuffled([...params.keys(), ...params.keys()].filter((_, i) => i < params.length || r.bool(0.4)));
+    for (const p of params) if (r.bool(0.7)) setGrad(p, r.numbers(p.size, -2, 2));
+    class Idle extends Optimizer {
+      step(): void {}
+    }
+    const idle = new Idle(listing.map((i) => params[i]), Math.fround(r.uniform(0, 1)));
+    assertEqual(idle.params.map((p) => params.indexOf(p)), listing.filter((i, k) => listing.indexOf(i) === k), "seeded: each parameter once, in order");
+    idle.zeroGrad();
+    assertEqual(params.map((p) => p.grad), params.map(() => null), "seeded: every gradient is cleared");
+    assertEqual(params.map((p) => Array.from(p.data)), initial, "seeded: values unchanged");
+  }
   // ### END HIDDEN TESTS
   passed("testUnitZeroGrad");
 }
@@ -364,6 +382,72 @@ function testUnitSGD(): void {
   assertThrows(() => multi.step(), "shape");
   assertThrows(() => new SGD([a], { momentum: 0.9, dampening: 0.1, nesterov: true }), "Nesterov");
   assertThrows(() => new SGD([a], { momentum: -1 }), "momentum");
+  {
+    // Seeded: plain SGD, momentum with dampening, Nesterov and momentum alone, each with random
+    // learning rates (changed between steps, as a schedule would), momentum, dampening and weight
+    // decay, on two parameters of random sizes and values, for a random number of steps with
+    // random gradients (the second parameter sometimes has none), against PyTorch's update rule
+    // written out in float64.
+    const r = testRandom("optimizers/sgd");
+    interface Config { momentum: number; dampening: number; weightDecay: number; nesterov: boolean }
+    /** Oracle: torch.optim.SGD in float64; the values of every parameter after each step, and the momentum buffers. */
+    function sgd64(init: number[][], grads: (number[] | null)[][], lrs: number[], c: Config): { path: number[][][]; buffers: (number[] | null)[] } {
+      const theta = init.map((v) => v.slice());
+      const buffers: (number[] | null)[] = init.map(() => null);
+      const path: number[][][] = [];
+      grads.forEach((step, t) => {
+        step.forEach((g, i) => {
+          if (g === null) return;
+          const d = g.map((gj, j) => gj + c.weightDecay * theta[i][j]);
+          let direction = d;
+          if (c.momentum !== 0) {
+            const previous = buffers[i];
+            const b = previous === null ? d.slice() : previous.map((bj, j) => c.momentum * bj + (1 - c.dampening) * d[j]);
+            buffers[i] = b;
+            direction = c.nesterov ? d.map((dj, j) => dj + c.momentum * b[j]) : b;
+          }
+          theta[i] = theta[i].map((w, j) => w - lrs[t] * direction[j]);
+        });
+        path.push(theta.map((v) => v.slice()));
+      });
+      return { path, buffers };
+    }
+    const kinds = ["plain", "dampened", "nesterov", "momentum"];
+    for (const kind of kinds) {
+      const momentum = kind === "plain" ? 0 : Math.fround(r.uniform(0.1, 0.95));
+      const config: Config = {
+        momentum,
+        dampening: kind === "dampened" ? Math.fround(r.uniform(0.1, 0.9)) : 0,
+        weightDecay: kind === "momentum" || r.bool(0.2) ? 0 : Math.fround(r.uniform(0.01, 0.3)),
+        nesterov: kind === "nesterov",
+      };
+      const init = [r.numbers(r.int(1, 5), -2, 2), r.numbers(r.int(1, 5), -2, 2)];
+      const steps = r.int(2, 6);
+      const lrs = Array.from({ length: steps }, () => Math.fround(r.uniform(0.01, 0.5)));
+      const grads = Array.from({ length: steps }, () => init.map((v, i) => (i === 1 && r.bool(0.3) ? null : r.numbers(v.length, -2, 2))));
+      const ps = init.map((v) => param(v));
+      const opt = new SGD(ps, { lr: lrs[0], ...config });
+      const path: number[][][] = [];
+      grads.forEach((step, t) => {
+        step.forEach((g, i) => {
+          if (g === null) ps[i].grad = null;
+          else setGrad(ps[i], g);
+        });
+        opt.lr = lrs[t];
+        opt.step();
+        path.push(ps.map((p) => Array.from(p.data)));
+      });
+      const label = `seeded SGD (${kind}), ${steps} steps`;
+      assertClose(path, sgd64(init, grads, lrs, config).path, { rtol: 1e-4, atol: 1e-5 }, `${label}: the values after each step`);
+      assertClose(
+        ps.map((p) => Array.from(opt.state.get(p)?.momentumBuffer ?? [])),
+        sgd64(init, grads, lrs, config).buffers.map((b) => b ?? []),
+        { rtol: 1e-4, atol: 1e-5 },
+        `${label}: the momentum buffers`,
+      );
+      assertEqual(opt.stateBytes(), momentum === 0 ? 0 : 4 * init.reduce((n, v, i) => n + (grads.some((s) => s[i] !== null) ? v.length : 0), 0), `${label}: state bytes`);
+    }
+  }
   // ### END HIDDEN TESTS
   passed("testUnitSGD");
 }
@@ -636,6 +720,73 @@ function testUnitAdam(): void {
   assertClose([a.data[0], b.data[0]], [0.8, 0.9], { rtol: 1e-6 }, "each parameter counts its own steps");
   assertThrows(() => new Adam([a], { betas: [1, 0.9] }), "beta");
   assertThrows(() => new Adam([a], { eps: -1 }), "epsilon");
+  {
+    // Seeded: Adam and AdamW, with and without AMSGrad, with random learning rates, betas, eps and
+    // weight decay (AdamW's default some of the time), on two parameters of random sizes and
+    // values, for a random number of steps with random gradients (the second parameter sometimes
+    // has none, so its step count lags), against PyTorch's update rule written out in float64.
+    const r = testRandom("optimizers/adam");
+    interface Config { lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; amsgrad: boolean; decoupled: boolean }
+    interface Moments { step: number; m: number[]; v: number[]; vmax: number[] }
+    /** Oracle: torch.optim.Adam / AdamW in float64; the final values and each parameter's state. */
+    function adam64(init: number[][], grads: (number[] | null)[][], c: Config): { theta: number[][]; state: (Moments | null)[] } {
+      const theta = init.map((v) => v.slice());
+      const state: (Moments | null)[] = init.map(() => null);
+      for (const step of grads) {
+        step.forEach((g, i) => {
+          if (g === null) return;
+          const s = (state[i] ??= { step: 0, m: g.map(() => 0), v: g.map(() => 0), vmax: g.map(() => 0) });
+          s.step += 1;
+          for (let j = 0; j < g.length; j++) {
+            let gj = g[j];
+            if (c.decoupled) theta[i][j] -= c.lr * c.weightDecay * theta[i][j];
+            else gj += c.weightDecay * theta[i][j];
+            s.m[j] = c.beta1 * s.m[j] + (1 - c.beta1) * gj;
+            s.v[j] = c.beta2 * s.v[j] + (1 - c.beta2) * gj * gj;
+            s.vmax[j] = Math.max(s.vmax[j], s.v[j]);
+            const mHat = s.m[j] / (1 - c.beta1 ** s.step);
+            const vHat = (c.amsgrad ? s.vmax[j] : s.v[j]) / (1 - c.beta2 ** s.step);
+            theta[i][j] -= (c.lr * mHat) / (Math.sqrt(vHat) + c.eps);
+          }
+        });
+      }
+      return { theta, state };
+    }
+    for (const [decoupled, amsgrad] of [[false, false], [false, true], [true, false], [true, true]]) {
+      const usesDefaultDecay = decoupled && r.bool();
+      const config: Config = {
+        lr: Math.fround(r.uniform(0.001, 0.2)),
+        beta1: Math.fround(r.uniform(0.5, 0.95)),
+        beta2: Math.fround(r.uniform(0.9, 0.9999)),
+        eps: r.pick([1e-8, 1e-6, 1e-4]),
+        weightDecay: usesDefaultDecay ? 1e-2 : r.bool(0.25) ? 0 : Math.fround(r.uniform(0.01, 0.3)),
+        amsgrad,
+        decoupled,
+      };
+      const init = [r.numbers(r.int(1, 5), -2, 2), r.numbers(r.int(1, 5), -2, 2)];
+      const steps = r.int(2, 6);
+      // Gradients away from 0, with random signs.
+      const grads = Array.from({ length: steps }, () =>
+        init.map((v, i) => (i === 1 && r.bool(0.3) ? null : r.numbers(v.length, 0.05, 2).map((g) => (r.bool() ? -g : g)))),
+      );
+      const ps = init.map((v) => param(v));
+      const options = { lr: config.lr, betas: [config.beta1, config.beta2] as const, eps: config.eps, amsgrad, ...(usesDefaultDecay ? {} : { weightDecay: config.weightDecay }) };
+      const opt = decoupled ? new AdamW(ps, options) : new Adam(ps, options);
+      for (const step of grads) {
+        step.forEach((g, i) => {
+          if (g === null) ps[i].grad = null;
+          else setGrad(ps[i], g);
+        });
+        opt.step();
+      }
+      const label = `seeded ${decoupled ? "AdamW" : "Adam"}${amsgrad ? " + AMSGrad" : ""}, ${steps} steps`;
+      assertClose(ps.map((p) => Array.from(p.data)), adam64(init, grads, config).theta, { rtol: 1e-4, atol: 1e-5 }, `${label}: the values`);
+      assertEqual(ps.map((p) => opt.state.get(p)?.step ?? 0), adam64(init, grads, config).state.map((s) => s?.step ?? 0), `${label}: steps per parameter`);
+      assertClose(Array.from(opt.state.get(ps[0])?.expAvg ?? []), adam64(init, grads, config).state[0]?.m ?? [], { rtol: 1e-4, atol: 1e-6 }, `${label}: first moment`);
+      assertClose(Array.from(opt.state.get(ps[0])?.expAvgSq ?? []), adam64(init, grads, config).state[0]?.v ?? [], { rtol: 1e-4, atol: 1e-9 }, `${label}: second moment`);
+      assertEqual(opt.stateBytes(), 4 * (amsgrad ? 3 : 2) * init.reduce((n, v, i) => n + (grads.some((s) => s[i] !== null) ? v.length : 0), 0), `${label}: state bytes`);
+    }
+  }
   // ### END HIDDEN TESTS
   passed("testUnitAdam");
 }
@@ -760,6 +911,41 @@ function testUnitLRSchedules(): void {
   assertClose([defaults.lrAt(2), defaults.lrAt(3), defaults.lrAt(6)], [2, 0.2, 0.02], { rtol: 1e-12 }, "gamma 0.1");
   assertThrows(() => new StepLR(sgd, { stepSize: 0 }), "stepSize");
   assertThrows(() => new CosineAnnealingLR(sgd, { tMax: 0 }), "tMax");
+  {
+    // Seeded: StepLR and CosineAnnealingLR with random base rates, step sizes, gammas, periods
+    // and floors (the defaults some of the time), stepped for a random number of epochs (past
+    // tMax), against the closed forms in float64.
+    const r = testRandom("optimizers/lr-schedules");
+    const base = Math.fround(r.uniform(0.01, 2));
+    const stepSize = r.int(1, 4);
+    const gamma = r.bool(0.3) ? undefined : Math.fround(r.uniform(0.1, 0.9));
+    const stepOpt = new SGD([param([1])], { lr: base });
+    const seededStep = new StepLR(stepOpt, gamma === undefined ? { stepSize } : { stepSize, gamma });
+    const stepEpochs = r.int(5, 12);
+    const stepRates = [stepOpt.lr];
+    for (let e = 0; e < stepEpochs; e++) stepRates.push(seededStep.step());
+    /** Oracle: StepLR's rate at each epoch, by PyTorch's recursive form (multiply every stepSize epochs). */
+    function stepRates64(epochs: number): number[] {
+      const out = [base];
+      for (let e = 1; e <= epochs; e++) out.push(e % stepSize === 0 ? out[e - 1] * (gamma ?? 0.1) : out[e - 1]);
+      return out;
+    }
+    assertClose(stepRates, stepRates64(stepEpochs), { rtol: 1e-12, atol: 1e-15 }, `seeded StepLR(stepSize ${stepSize}, gamma ${gamma})`);
+    assertClose(stepOpt.lr, stepRates64(stepEpochs)[stepEpochs], { rtol: 1e-12, atol: 1e-15 }, "seeded StepLR sets the optimizer's lr");
+    const probe = r.int(0, 40);
+    assertClose(seededStep.lrAt(probe), stepRates64(probe)[probe], { rtol: 1e-12, atol: 1e-15 }, `seeded StepLR.lrAt(${probe})`);
+    const tMax = r.int(2, 10);
+    const etaMin = r.bool(0.3) ? undefined : Math.fround(r.uniform(0, base / 2));
+    const cosOpt = new Adam([param([1])], { lr: base });
+    const seededCosine = new CosineAnnealingLR(cosOpt, etaMin === undefined ? { tMax } : { tMax, etaMin });
+    const cosEpochs = r.int(tMax, 2 * tMax + 2);
+    const cosRates = [cosOpt.lr];
+    for (let e = 0; e < cosEpochs; e++) cosRates.push(seededCosine.step());
+    /** Oracle: the cosine schedule's closed form. */
+    const cosine64 = (e: number): number => (etaMin ?? 0) + ((base - (etaMin ?? 0)) * (1 + Math.cos((Math.PI * e) / tMax))) / 2;
+    assertClose(cosRates, Array.from({ length: cosEpochs + 1 }, (_, e) => cosine64(e)), { rtol: 1e-9, atol: 1e-12 }, `seeded CosineAnnealingLR(tMax ${tMax}, etaMin ${etaMin})`);
+    assertEqual(seededCosine.lastEpoch, cosEpochs, "seeded: one epoch per step()");
+  }
   // ### END HIDDEN TESTS
   passed("testUnitLRSchedules");
 }
@@ -877,6 +1063,105 @@ function testModule(): void {
   );
   sgd.zeroGrad();
   assert(layer.weight.grad === null, "zeroGrad after backward");
+  {
+    // Seeded end to end: a Linear layer of random size and seed, with a random bias, fitted to
+    // random data (random inputs and targets, MSE) for a random number of steps by SGD (random
+    // momentum, Nesterov or not, weight decay), Adam and AdamW (random hyperparameters); real
+    // backward passes feed the optimizers. The losses and the final parameters are checked
+    // against the same training computed by hand in float64.
+    const r = testRandom("optimizers/module");
+    const [count, inF, outF] = [r.int(2, 6), r.int(1, 4), r.int(1, 3)];
+    const inputs = r.numbers(count * inF, -2, 2);
+    const targets = r.numbers(count * outF, -2, 2);
+    interface Run { kind: "SGD" | "Adam" | "AdamW"; lr: number; momentum: number; nesterov: boolean; weightDecay: number; betas: [number, number] }
+    /**
+     * Oracle: `steps` steps of the run on mean((xW + b − y)²) in float64, from W0 and b0; the loss
+     * before each step and the final [W, b]. The gradients by hand: 2/(N·out)·xᵀ(xW + b − y), and
+     * the same summed over the rows for b.
+     */
+    function fit64(run: Run, w0: number[], b0: number[], steps: number): { losses: number[]; params: number[][] } {
+      const params = [w0.slice(), b0.slice()];
+      const buffers: number[][] = [];
+      const m = params.map((p) => p.map(() => 0));
+      const v = params.map((p) => p.map(() => 0));
+      const losses: number[] = [];
+      const scale = 2 / (count * outF);
+      for (let t = 1; t <= steps; t++) {
+        const [w, b] = params;
+        const grads = [w.map(() => 0), b.map(() => 0)];
+        let loss = 0;
+        for (let n = 0; n < count; n++) {
+          for (let o = 0; o < outF; o++) {
+            let z = b[o];
+            for (let i = 0; i < inF; i++) z += inputs[n * inF + i] * w[i * outF + o];
+            const residual = z - targets[n * outF + o];
+            loss += (residual * residual) / (count * outF);
+            for (let i = 0; i < inF; i++) grads[0][i * outF + o] += scale * residual * inputs[n * inF + i];
+            grads[1][o] += scale * residual;
+          }
+        }
+        losses.push(loss);
+        params.forEach((p, k) => {
+          for (let j = 0; j < p.length; j++) {
+            let g = grads[k][j];
+            if (run.kind === "AdamW") p[j] -= run.lr * run.weightDecay * p[j];
+            else g += run.weightDecay * p[j];
+            if (run.kind === "SGD") {
+              let d = g;
+              if (run.momentum !== 0) {
+                buffers[k] ??= [];
+                buffers[k][j] = t === 1 ? g : run.momentum * buffers[k][j] + g;
+                d = run.nesterov ? g + run.momentum * buffers[k][j] : buffers[k][j];
+              }
+              p[j] -= run.lr * d;
+            } else {
+              const [b1, b2] = run.betas;
+              m[k][j] = b1 * m[k][j] + (1 - b1) * g;
+              v[k][j] = b2 * v[k][j] + (1 - b2) * g * g;
+              p[j] -= (run.lr * (m[k][j] / (1 - b1 ** t))) / (Math.sqrt(v[k][j] / (1 - b2 ** t)) + 1e-8);
+            }
+          }
+        });
+      }
+      return { losses, params };
+    }
+    for (const kind of ["SGD", "Adam", "AdamW"] as const) {
+      const momentum = kind === "SGD" && r.bool(0.75) ? Math.fround(r.uniform(0.5, 0.95)) : 0;
+      const run: Run = {
+        kind,
+        lr: Math.fround(kind === "SGD" ? r.uniform(0.005, 0.05) : r.uniform(0.01, 0.2)),
+        momentum,
+        nesterov: momentum > 0 && r.bool(),
+        weightDecay: r.bool(0.25) ? 0 : Math.fround(r.uniform(0.001, 0.1)),
+        betas: [Math.fround(r.uniform(0.8, 0.95)), Math.fround(r.uniform(0.95, 0.999))],
+      };
+      const steps = r.int(3, 8);
+      const layer = new Linear(inF, outF, { seed: r.seed() });
+      const bias = layer.bias as Tensor;
+      bias.data.set(r.numbers(outF, -1, 1));
+      const w0 = Array.from(layer.weight.data);
+      const b0 = Array.from(bias.data);
+      const opt =
+        kind === "SGD"
+          ? new SGD(layer.parameters(), { lr: run.lr, momentum, nesterov: run.nesterov, weightDecay: run.weightDecay })
+          : kind === "Adam"
+            ? new Adam(layer.parameters(), { lr: run.lr, betas: run.betas, weightDecay: run.weightDecay })
+            : new AdamW(layer.parameters(), { lr: run.lr, betas: run.betas, weightDecay: run.weightDecay });
+      const x = new Tensor(inputs, [count, inF]);
+      const y = new Tensor(targets, [count, outF]);
+      const losses: number[] = [];
+      for (let t = 0; t < steps; t++) {
+        opt.zeroGrad();
+        const loss = mse.forward(layer.forward(x), y);
+        loss.backward();
+        opt.step();
+        losses.push(loss.item());
+      }
+      const label = `seeded ${kind} on Linear(${inF}, ${outF}), ${count} examples, ${steps} steps`;
+      assertClose(losses, fit64(run, w0, b0, steps).losses, { rtol: 1e-4, atol: 1e-5 }, `${label}: the loss before each step`);
+      assertClose([Array.from(layer.weight.data), Array.from(bias.data)], fit64(run, w0, b0, steps).params, { rtol: 1e-4, atol: 1e-5 }, `${label}: the parameters`);
+    }
+  }
   // ### END HIDDEN TESTS
   passed("testModule (optimizers)");
 }

@@ -52,7 +52,7 @@ export abstract class Optimizer<State extends object = object> {
   }
 }
 
-// modules/07_optimizers/optimizers_dev.ts, cell 9 (line 236)
+// modules/07_optimizers/optimizers_dev.ts, cell 9 (line 254)
 /** Options of SGD (PyTorch's names and defaults). */
 export interface SGDOptions {
   lr?: number;
@@ -106,7 +106,7 @@ export class SGD extends Optimizer<{ momentumBuffer: Float32Array }> {
   }
 }
 
-// modules/07_optimizers/optimizers_dev.ts, cell 12 (line 446)
+// modules/07_optimizers/optimizers_dev.ts, cell 12 (line 530)
 /** Options of Adam and AdamW (PyTorch's names and defaults, apart from camelCase). */
 export interface AdamOptions {
   lr?: number;
@@ -189,7 +189,7 @@ export class AdamW extends Adam {
   }
 }
 
-// modules/07_optimizers/optimizers_dev.ts, cell 15 (line 670)
+// modules/07_optimizers/optimizers_dev.ts, cell 15 (line 821)
 /** A learning-rate schedule: `step()` once per epoch sets the optimizer's lr for the next one. */
 export abstract class LRScheduler {
   readonly optimizer: Optimizer;
