@@ -226,7 +226,9 @@ test("built-in types are checked by brand: Symbol.hasInstance, prototype and tag
   });
   // The module test builds a Tensor from [[1, 2, 3], [4, 5, 6]] too, and its nbytes check sees
   // the plain array for what it is.
-  assertHonest(r, ["test-unit-flatten-nested", "test-unit-elementwise-kernel", "test-module-tensor"]); // prettier-ignore
+  // The 2-D matmul test multiplies that matrix too, and the student's own matmul (the
+  // reference's code) cannot multiply a plain array.
+  assertHonest(r, ["test-unit-flatten-nested", "test-unit-elementwise-kernel", "test-unit-matmul-2d", "test-module-tensor"]); // prettier-ignore
   const flatten = byId(r, "test-unit-flatten-nested");
   assert.match(flatten.message ?? "", /data must be a Float32Array/);
   assert.match(flatten.output, /hasInstance: refused; setPrototypeOf: refused/);
