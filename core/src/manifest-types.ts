@@ -7,6 +7,11 @@ import type { CellMetadata, CellType, KernelSpec } from "./notebook/types";
 export type ManifestCellRole =
   /** Student-editable solution cell (nbgrader solution: true). Its source comes from the submission. */
   | "solution"
+  /**
+   * An answer graded by hand (nbgrader grade and solution both true, usually a written answer):
+   * its source comes from the submission, its points from an instructor (`tito manual`).
+   */
+  | "manual"
   /** Graded test cell (grade: true, locked). Restored from the manifest with hidden tests. */
   | "grade"
   /** Any other locked or read-only cell (instructions, provided code). Restored from the manifest. */
@@ -20,8 +25,10 @@ export interface ManifestCell {
   cell_type: CellType;
   role: ManifestCellRole;
   grade_id?: string;
-  /** Points, for grade cells. */
+  /** Points, for grade cells and answers graded by hand. */
   points?: number;
+  /** An answer graded by hand: what a full answer contains, for the instructor only. */
+  rubric?: string;
   /** The checksum the student notebook carries for this cell (locked and grade cells). */
   checksum?: string;
   /** The source exactly as in the student notebook (stubs for solutions, no hidden tests). */

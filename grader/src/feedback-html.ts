@@ -34,6 +34,7 @@ const VERDICT: Record<TestResult["status"], string> = {
   timeout: "timed out",
   died: "kernel stopped",
   "not-run": "not run",
+  manual: "graded by hand",
 };
 
 function testBlock(t: TestResult): string {
@@ -50,7 +51,8 @@ function testBlock(t: TestResult): string {
     }
     parts.push("</ul>");
   }
-  if (t.message) parts.push(`<pre class="message">${escapeHtml(t.message)}</pre>`);
+  if (t.status !== "manual" && t.message) parts.push(`<pre class="message">${escapeHtml(t.message)}</pre>`); // prettier-ignore
+  if (t.answer !== undefined) parts.push(`<p class="printed">Your answer:</p>`, `<pre class="answer">${escapeHtml(t.answer)}</pre>`); // prettier-ignore
   if (t.output.trim() !== "") {
     parts.push(`<p class="printed">${escapeHtml(PRINTED_HEADER)}</p>`, `<pre class="output">${escapeHtml(t.output)}</pre>`); // prettier-ignore
   }

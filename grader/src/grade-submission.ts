@@ -24,7 +24,7 @@ import {
   type PreparedKernel,
   type SessionOptions,
 } from "./kernel-session";
-import { reconstruct, type Reconstruction } from "./reconstruct";
+import { reconstruct, type PlannedCell, type Reconstruction } from "./reconstruct";
 import { ReferenceRunner, type ReferenceRecords } from "./reference-run";
 import { clipText, hiddenFragments, redact } from "./sanitize";
 import { makeScratchRoot, removeQuietly } from "./scratch";
@@ -111,7 +111,7 @@ export function failedAttempt(
 
 function zeroTests(manifest: GradingManifest, status: TestStatus, message: string): TestResult[] {
   return manifest.cells
-    .filter((c) => c.role === "grade")
+    .filter((c) => c.role === "grade" || c.role === "manual")
     .map((c) => ({
       gradeId: c.grade_id ?? c.id,
       name: testName(c.studentSource, c.grade_id ?? c.id),
@@ -217,10 +217,31 @@ async function runKernelCells(
   return runs;
 }
 
+/** Characters of a written answer kept for the instructor's page. */
+const ANSWER_CHARS = 20_000;
+
+/** An answer graded by hand: recorded with what the student wrote, for `tito manual`. */
+function manualAnswer(job: Job, p: PlannedCell): TestResult {
+  const gradeId = p.gradeId ?? `cell-${p.index}`;
+  return {
+    gradeId,
+    name: gradeId,
+    cellIndex: p.index,
+    score: 0,
+    maxScore: p.points ?? 0,
+    status: "manual",
+    output: "",
+    message: "graded by hand",
+    answer: clipText(p.source, ANSWER_CHARS),
+  };
+}
+
 async function score(job: Job): Promise<void> {
   const { manifest, reference } = job;
   const hidden = hiddenFragments(manifest);
   const broken: string[] = [];
+  const manual = (job.rebuilt?.cells ?? []).filter((p) => p.role === "manual");
+  job.result.manualMaxScore = manual.reduce((n, p) => n + (p.points ?? 0), 0);
   for (const cell of job.cells ?? []) {
     const p = cell.planned;
     if (p.role !== "grade") continue;
@@ -231,6 +252,9 @@ async function score(job: Job): Promise<void> {
     const run = job.runs?.get(p.index);
     job.result.tests.push(judgeCell(job, cell, run, refProblems.length > 0 ? undefined : ref, hidden)); // prettier-ignore
   }
+  // In notebook order: the answers graded by hand join the tests where they stand.
+  job.result.tests.push(...manual.map((p) => manualAnswer(job, p)));
+  job.result.tests.sort((a, b) => a.cellIndex - b.cellIndex);
   const failedCells = reference?.failed ?? [];
   if (broken.length > 0 || failedCells.length > 0) {
     // Not the student's fault, and not a grade anyone can trust: an error attempt, regraded

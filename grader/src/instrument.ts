@@ -89,11 +89,11 @@ export function planManifest(manifest: GradingManifest): ManifestPlan {
   for (const c of manifest.cells) {
     if (c.cell_type !== "code") continue;
     if (c.role === "grade") testCells.push(c.index);
-    else if (c.role === "solution") others.push(c.studentSource);
+    else if (c.role === "solution" || c.role === "manual") others.push(c.studentSource);
     else if (isDemoCell(c.gradingSource) || isCommentOnlyCell(c.gradingSource))
       skipped.add(c.index); // prettier-ignore
     else others.push(c.gradingSource);
-    if (c.role !== "solution") {
+    if (c.role !== "solution" && c.role !== "manual") {
       for (const spec of importSpecifiers(c.gradingSource)) if (!spec.startsWith(".")) preload.add(spec); // prettier-ignore
     }
   }

@@ -40,9 +40,9 @@ export function readManifest(path: string): LoadedManifest {
   m.cells.forEach((c, i) => {
     check(c && typeof c === "object", path, `cell ${i} is not an object`);
     check(c.index === i, path, `cell ${i} has index ${String(c.index)}`);
-    check(["solution", "grade", "locked", "plain"].includes(c.role), path, `cell ${i} has an unknown role`); // prettier-ignore
+    check(["solution", "manual", "grade", "locked", "plain"].includes(c.role), path, `cell ${i} has an unknown role`); // prettier-ignore
     check(typeof c.studentSource === "string" && typeof c.gradingSource === "string", path, `cell ${i} lacks its sources`); // prettier-ignore
-    if (c.role === "grade" || c.role === "solution") {
+    if (c.role === "grade" || c.role === "solution" || c.role === "manual") {
       check(typeof c.grade_id === "string", path, `${c.role} cell ${i} has no grade_id`);
     }
     if (c.checksum !== undefined) {

@@ -106,7 +106,7 @@ export function reconstruct(manifest: GradingManifest, submitted: SubmittedCell[
       });
     }
 
-    if (m.role === "solution") {
+    if (m.role === "solution" || m.role === "manual") {
       if (match) {
         planned.source = match.source;
         planned.origin = "student";

@@ -8,7 +8,9 @@ import { writeIpynb, type Cell, type Notebook } from "@tinytorch-ts/core/noteboo
 export function referenceSolutions(manifest: GradingManifest): Map<string, string> {
   const out = new Map<string, string>();
   for (const c of manifest.cells) {
-    if (c.role === "solution" && c.grade_id !== undefined) out.set(c.grade_id, c.gradingSource);
+    if ((c.role === "solution" || c.role === "manual") && c.grade_id !== undefined) {
+      out.set(c.grade_id, c.gradingSource);
+    }
   }
   return out;
 }
@@ -16,7 +18,7 @@ export function referenceSolutions(manifest: GradingManifest): Map<string, strin
 /** The module's student notebook with the reference solutions filled in, as .ipynb text. */
 export function referenceNotebook(manifest: GradingManifest): string {
   const cells: Cell[] = manifest.cells.map((c) => {
-    const source = c.role === "solution" ? c.gradingSource : c.studentSource;
+    const source = c.role === "solution" || c.role === "manual" ? c.gradingSource : c.studentSource;
     const base = { id: c.id, metadata: c.metadata, source };
     return c.cell_type === "code"
       ? { ...base, cell_type: "code", execution_count: null, outputs: [] }

@@ -33,7 +33,12 @@ export function summaryText(r: SubmissionResult): string {
   const lines: string[] = [];
   if (r.status === "rejected") lines.push(`Your notebook could not be graded: ${r.reason}.`);
   if (r.status === "error") lines.push(`${r.reason}. Please contact your instructor.`);
-  lines.push(`Score: ${r.score} / ${r.maxScore} (module ${r.module}).`);
+  const manual = r.manualMaxScore ?? 0;
+  lines.push(
+    manual > 0
+      ? `Score: ${r.score} / ${r.maxScore - manual} points graded automatically (module ${r.module}); ${manual} more point(s) are graded by hand.` // prettier-ignore
+      : `Score: ${r.score} / ${r.maxScore} (module ${r.module}).`,
+  );
   if (r.tampering.length > 0) {
     lines.push("", "Notes about your notebook:");
     for (const t of r.tampering) lines.push(`- ${t.message}`);
@@ -48,23 +53,26 @@ export function toGradescope(r: SubmissionResult): GradescopeResults {
     output: summaryText(r),
     visibility: "visible",
     stdout_visibility: "hidden",
-    tests: r.tests.map((t) => {
-      const parts: string[] = [];
-      for (const part of t.parts ?? []) {
-        const mark = part.passed ? "✔" : "✘";
-        parts.push(`${mark} ${part.name} (${part.hidden ? "hidden" : "visible"}): ${part.score}/${part.maxScore}${part.message ? ` — ${part.message}` : ""}`); // prettier-ignore
-      }
-      if (t.message) parts.push(t.message);
-      if (t.output.trim() !== "") parts.push(`${PRINTED_HEADER}\n${t.output.trimEnd()}`);
-      return {
-        name: t.name,
-        score: t.score,
-        max_score: t.maxScore,
-        status: t.status === "passed" ? "passed" : "failed",
-        output: parts.join("\n\n"),
-        visibility: "visible",
-      };
-    }),
+    // Answers graded by hand are scored in Gradescope's own grading (or with `tito manual`).
+    tests: r.tests
+      .filter((t) => t.status !== "manual")
+      .map((t) => {
+        const parts: string[] = [];
+        for (const part of t.parts ?? []) {
+          const mark = part.passed ? "✔" : "✘";
+          parts.push(`${mark} ${part.name} (${part.hidden ? "hidden" : "visible"}): ${part.score}/${part.maxScore}${part.message ? ` — ${part.message}` : ""}`); // prettier-ignore
+        }
+        if (t.message) parts.push(t.message);
+        if (t.output.trim() !== "") parts.push(`${PRINTED_HEADER}\n${t.output.trimEnd()}`);
+        return {
+          name: t.name,
+          score: t.score,
+          max_score: t.maxScore,
+          status: t.status === "passed" ? "passed" : "failed",
+          output: parts.join("\n\n"),
+          visibility: "visible",
+        };
+      }),
   };
 }
 

@@ -12,7 +12,9 @@ export type TestStatus =
   /** The kernel process died (exit, out of memory, signal) before or while the cell ran. */
   | "died"
   /** The cell never ran (the kernel was gone, or the notebook deadline passed). */
-  | "not-run";
+  | "not-run"
+  /** An answer graded by hand: its points come from an instructor (`tito manual`), not here. */
+  | "manual";
 
 export interface TestResult {
   /** The grade cell's grade_id, e.g. "test-unit-relu". */
@@ -32,6 +34,8 @@ export interface TestResult {
   checks?: { passed: number; total: number };
   /** A test with named parts (partial credit): each part, its points and verdict. */
   parts?: PartResult[];
+  /** An answer graded by hand: what the student wrote (clipped), for the instructor. */
+  answer?: string;
 }
 
 export interface PartResult {
@@ -91,8 +95,12 @@ export interface SubmissionResult {
   status: SubmissionStatus;
   /** Why the submission got 0 without being run, or why the run failed. */
   reason?: string;
+  /** Points earned automatically (answers graded by hand are added by `tito manual`). */
   score: number;
+  /** Every point of the module, automatic and by hand. */
   maxScore: number;
+  /** The points of the answers graded by hand (part of maxScore). */
+  manualMaxScore?: number;
   tests: TestResult[];
   tampering: TamperNote[];
   studentCells: StudentCell[];

@@ -1,5 +1,6 @@
 // Scanning cell sources for the kit's in-cell syntax: nbgrader-style region markers
-// (`// ### BEGIN SOLUTION` ... `// ### END SOLUTION`, `// ### BEGIN HIDDEN TESTS` ...) and
+// (`// ### BEGIN SOLUTION` ... `// ### END SOLUTION`, `// ### BEGIN HIDDEN TESTS` ..., and in
+// an answer graded by hand `### BEGIN RUBRIC` ... `### END RUBRIC`) and
 // nbdev-style directives (`//| export`). The build's transforms and the validator share these so
 // that every stage agrees on what a marker is. A marker must stand alone on its line; in code
 // cells, lines inside template literals and block comments are not markers.
@@ -7,7 +8,7 @@ import { SourceError } from "../errors";
 import { LineLexer } from "./ts-lexer";
 import type { CellType } from "./types";
 
-export type RegionKind = "solution" | "hidden";
+export type RegionKind = "solution" | "hidden" | "rubric";
 export type SolutionRole = "scaffold" | "challenge" | "instructor";
 export const SOLUTION_ROLES: readonly SolutionRole[] = ["scaffold", "challenge", "instructor"];
 
@@ -28,7 +29,11 @@ export interface Directive {
   line: number;
 }
 
-const WORDS: Record<RegionKind, string> = { solution: "SOLUTION", hidden: "HIDDEN TESTS" };
+const WORDS: Record<RegionKind, string> = {
+  solution: "SOLUTION",
+  hidden: "HIDDEN TESTS",
+  rubric: "RUBRIC",
+};
 
 interface MarkerMatch {
   begin: boolean;

@@ -2,7 +2,8 @@
 // cells in the same order (the pipeline runs the same cell-removing stages for both).
 import { createHash } from "node:crypto";
 import { type Cell, type Notebook, TSLAB_KERNELSPEC } from "@tinytorch-ts/core/notebook";
-import { isGradeCell, isSolutionCell } from "../transforms/cells";
+import { isGradeCell, isManualAnswerCell, isSolutionCell } from "../transforms/cells";
+import { removeRubrics, rubricOf } from "../transforms/clear-rubrics";
 import type { GradingManifest, ManifestCell, ManifestCellRole } from "@tinytorch-ts/core";
 
 export function sha256(text: string): string {
@@ -10,6 +11,7 @@ export function sha256(text: string): string {
 }
 
 export function cellRole(cell: Cell): ManifestCellRole {
+  if (isManualAnswerCell(cell)) return "manual";
   if (isSolutionCell(cell)) return "solution";
   if (isGradeCell(cell)) return "grade";
   if (cell.metadata.nbgrader?.locked === true) return "locked";
@@ -48,18 +50,23 @@ export function buildManifest(input: ManifestInput): GradingManifest {
     }
     const nb = cell.metadata.nbgrader;
     const role = cellRole(cell);
+    const rubric = rubricOf(solved.source, solved.cell_type);
+    if (rubric !== undefined && role !== "manual") {
+      throw new Error(`${input.sourceFile}: cell "${nb?.grade_id ?? cell.id}" has a rubric, but only an answer graded by hand (grade and solution both true) may`); // prettier-ignore
+    }
+    const modelAnswer = removeRubrics(solved.source, solved.cell_type);
     const entry: ManifestCell = {
       index,
       id: cell.id,
       cell_type: cell.cell_type,
       role,
       studentSource: cell.source,
-      gradingSource:
-        role === "grade" ? graded.source : role === "solution" ? solved.source : cell.source,
+      gradingSource: role === "grade" ? graded.source : role === "solution" || role === "manual" ? modelAnswer : cell.source, // prettier-ignore
       metadata: cell.metadata,
     };
     if (nb?.grade_id !== undefined) entry.grade_id = nb.grade_id;
-    if (role === "grade" && typeof nb?.points === "number") entry.points = nb.points;
+    if ((role === "grade" || role === "manual") && typeof nb?.points === "number") entry.points = nb.points; // prettier-ignore
+    if (rubric !== undefined) entry.rubric = rubric;
     if (nb?.checksum !== undefined) entry.checksum = nb.checksum;
     return entry;
   });

@@ -11,6 +11,7 @@ import type { Notebook, Transform } from "@tinytorch-ts/core/notebook";
 import { addChecksums } from "../transforms/checksum";
 import { clearHiddenTests } from "../transforms/clear-hidden-tests";
 import { clearOutputs } from "../transforms/clear-outputs";
+import { clearRubrics } from "../transforms/clear-rubrics";
 import { hideCells } from "../transforms/hide-cells";
 import { lockCells } from "../transforms/lock-cells";
 import { stripSolutions, type Tier } from "../transforms/strip-solutions";
@@ -30,6 +31,8 @@ const ALL_AND_REFERENCE: readonly Product[] = [...ALL, "reference"];
 export const STAGES: readonly Stage[] = [
   { name: "hide-cells", transform: () => hideCells, products: ["student", "grading", "reference"] }, // prettier-ignore
   { name: "clear-outputs", transform: () => clearOutputs, products: ALL_AND_REFERENCE },
+  // The manifest takes each rubric from the reference product; no other product keeps one.
+  { name: "clear-rubrics", transform: () => clearRubrics, products: ALL },
   { name: "strip-solutions", transform: (tier) => stripSolutions(tier), products: ALL },
   {
     name: "clear-hidden-tests",

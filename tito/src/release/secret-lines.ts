@@ -40,7 +40,7 @@ export interface SecretOrigin {
   sourceFile: string;
   /** 1-based line in the module source. */
   line: number;
-  kind: "solution" | "hidden test";
+  kind: "solution" | "hidden test" | "rubric";
 }
 
 export interface SourceForAudit {
@@ -70,6 +70,9 @@ function secretLineKinds(nb: Notebook, tier: Tier): Map<number, Map<number, Secr
     if (isGradeCell(cell)) {
       for (const r of findRegions(cell.source, "hidden", undefined, undefined, cell.cell_type)) {
         for (let j = r.begin + 1; j < r.end; j++) marks.set(j, "hidden test");
+      }
+      for (const r of findRegions(cell.source, "rubric", undefined, undefined, cell.cell_type)) {
+        for (let j = r.begin + 1; j < r.end; j++) marks.set(j, "rubric");
       }
     }
     if (marks.size > 0) out.set(i, marks);

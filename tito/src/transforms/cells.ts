@@ -7,9 +7,23 @@ export function isSolutionCell(cell: Cell): boolean {
   return cell.metadata.nbgrader?.solution === true;
 }
 
-/** A graded test cell (nbgrader `grade: true`). */
+/** A graded cell (nbgrader `grade: true`): a test, or an answer graded by hand. */
 export function isGradeCell(cell: Cell): boolean {
   return cell.metadata.nbgrader?.grade === true;
+}
+
+/**
+ * An answer graded by hand (nbgrader's "manually graded answer": `grade` and `solution` both
+ * true), usually a written answer in a markdown cell: the student writes it, an instructor
+ * scores it against its rubric.
+ */
+export function isManualAnswerCell(cell: Cell): boolean {
+  return isGradeCell(cell) && isSolutionCell(cell);
+}
+
+/** A test cell: graded, and not the student's to write. */
+export function isTestCell(cell: Cell): boolean {
+  return isGradeCell(cell) && !isSolutionCell(cell);
 }
 
 /** A locked cell that is neither a solution nor a test: provided code or instructions. */
