@@ -66,6 +66,7 @@ import {
   assertShape,
   demo,
   passed,
+  testRandom,
 } from "tinytorch-ts/support/testing";
 import { showChart } from "tinytorch-ts/support/chart";
 
@@ -156,6 +157,28 @@ function testUnitReLU(): void {
   assertShape(relu.forward(Tensor.zeros([0, 4])).shape, [0, 4], "empty input");
   const r = relu.forward(x);
   assert(r !== x && r.data !== x.data, "a new tensor");
+  // Seeded: random shapes (ranks 0 to 4) of random values (some exactly 0), and NaN at a random
+  // place.
+  const rl = testRandom("activations/relu");
+  for (let c = 0; c < 5; c++) {
+    const dims = rl.shape(rl.int(c === 0 ? 0 : 1, 4), 5, 1);
+    const values = rl.numbers(dims.reduce((p, d) => p * d, 1), -100, 100).map((v) => (rl.bool(0.1) ? 0 : v));
+    const input = new Tensor(Float32Array.from(values), dims);
+    const out = relu.forward(input);
+    assertShape(out.shape, dims.slice(), `shape of a random [${dims}]`);
+    assertEqual(Array.from(out.data), values.map((v) => (v > 0 ? v : 0)), `max(0, x) on a random [${dims}]`);
+    assertEqual(Array.from(input.data), values, "input unchanged");
+  }
+  const withNaN = rl.numbers(rl.int(2, 12), -5, 5);
+  const nanAt = rl.int(0, withNaN.length - 1);
+  withNaN[nanAt] = NaN;
+  const nanOut = relu.forward(new Tensor(withNaN));
+  assert(Number.isNaN(nanOut.data[nanAt]), "NaN propagates at a random place");
+  assertEqual(
+    Array.from(nanOut.data).filter((_, i) => i !== nanAt),
+    withNaN.filter((_, i) => i !== nanAt).map((v) => (v > 0 ? v : 0)),
+    "and the other random values are right",
+  );
   // ### END HIDDEN TESTS
   passed("testUnitReLU");
 }
@@ -248,6 +271,24 @@ function testUnitSigmoid(): void {
   const out = sigmoid.forward(batch);
   assertShape(out.shape, [4, 5]);
   assert(out.max().item() <= 1 && out.min().item() >= 0, "within [0, 1]");
+  // Seeded: random shapes of random values (normal, scale 8) with random extremes up to ±1000,
+  // and random points of the far negative tail, where the answer must be relatively accurate.
+  const rsg = testRandom("activations/sigmoid");
+  const sigmoidOracle = (values: ArrayLike<number>): number[] => Array.from(values, (v) => 1 / (1 + Math.exp(-v)));
+  for (let c = 0; c < 4; c++) {
+    const dims = rsg.shape(rsg.int(1, 3), 6, 1);
+    const size = dims.reduce((p, d) => p * d, 1);
+    const values = Array.from({ length: size }, () =>
+      rsg.bool(0.15) ? (rsg.bool() ? 1 : -1) * rsg.uniform(100, 1000) : rsg.normal(0, 8),
+    );
+    const input = new Tensor(Float32Array.from(values), dims);
+    const got = sigmoid.forward(input);
+    assertShape(got.shape, dims.slice(), `shape of a random [${dims}]`);
+    assertClose(Array.from(got.data), sigmoidOracle(input.data), { rtol: 1e-5, atol: 1e-7 }, `sigmoid of a random [${dims}]`);
+    assert(allFinite(got), "finite on random extremes");
+  }
+  const tail = new Tensor(Array.from({ length: 6 }, () => rsg.uniform(-80, -15)));
+  assertClose(Array.from(sigmoid.forward(tail).data), sigmoidOracle(tail.data), { rtol: 1e-5, atol: 0 }, "random points of the negative tail");
   // ### END HIDDEN TESTS
   passed("testUnitSigmoid");
 }
@@ -310,6 +351,21 @@ function testUnitTanh(): void {
   assertClose(tanh.forward(new Tensor([1e-4])).item(), 1e-4, { rtol: 1e-6 }, "tanh(x) ~ x near 0");
   assertClose(tanh.forward(new Tensor([-Infinity, Infinity, 20, -20])).toArray(), [-1, 1, 1, -1]);
   assert(Number.isNaN(tanh.forward(new Tensor([NaN])).item()), "NaN propagates");
+  // Seeded: random shapes from Tensor.randn with random seeds and random scales, random extremes,
+  // and random small inputs where tanh(x) is about x.
+  const rth = testRandom("activations/tanh");
+  const tanhOracle = (values: ArrayLike<number>): number[] => Array.from(values, Math.tanh);
+  for (let c = 0; c < 4; c++) {
+    const dims = rth.shape(rth.int(1, 3), 6, 1);
+    const input = Tensor.randn(dims, rth.seed()).mul(rth.uniform(0.5, 6));
+    const got = tanh.forward(input);
+    assertShape(got.shape, dims.slice(), `shape of a random [${dims}]`);
+    assertClose(Array.from(got.data), tanhOracle(input.data), { rtol: 1e-5, atol: 1e-6 }, `tanh of a random [${dims}]`);
+  }
+  const far = new Tensor(Array.from({ length: 4 }, () => (rth.bool() ? 1 : -1) * rth.uniform(20, 1000)));
+  assertClose(Array.from(tanh.forward(far).data), tanhOracle(far.data), {}, "random extremes saturate");
+  const small = new Tensor(Array.from({ length: 4 }, () => rth.uniform(-1e-3, 1e-3)));
+  assertClose(Array.from(tanh.forward(small).data), tanhOracle(small.data), { rtol: 1e-5, atol: 1e-9 }, "random small inputs");
   // ### END HIDDEN TESTS
   passed("testUnitTanh");
 }
@@ -411,6 +467,42 @@ function testUnitGELU(): void {
   assertShape(gelu.forward(Tensor.zeros([2, 3])).shape, [2, 3]);
   assert(allFinite(gelu.forward(new Tensor([-1e30, 1e30]))), "huge inputs");
   assert(Number.isNaN(gelu.forward(new Tensor([NaN])).item()), "NaN propagates");
+  // Seeded: random shapes of random values (normal, random scale) and random extremes; x * Phi(x)
+  // is computed here with an accurate erf (series below 3, continued fraction above).
+  const rg = testRandom("activations/gelu");
+  const geluOracle = (values: ArrayLike<number>): number[] => {
+    const erfAccurate = (z: number): number => {
+      const a = Math.abs(z);
+      let value: number;
+      if (a < 3) {
+        let term = a;
+        let sum = a;
+        for (let n = 1; n < 100; n++) {
+          term *= (-a * a) / n;
+          sum += term / (2 * n + 1);
+        }
+        value = (2 / Math.sqrt(Math.PI)) * sum;
+      } else {
+        let f = a;
+        for (let n = 80; n >= 1; n--) f = a + n / 2 / f;
+        value = 1 - Math.exp(-a * a) / (Math.sqrt(Math.PI) * f);
+      }
+      return z < 0 ? -value : value;
+    };
+    return Array.from(values, (v) => 0.5 * v * (1 + erfAccurate(v / Math.SQRT2)));
+  };
+  for (let c = 0; c < 4; c++) {
+    const dims = rg.shape(rg.int(1, 3), 6, 1);
+    const scale = rg.uniform(0.5, 4);
+    const values = Array.from({ length: dims.reduce((p, d) => p * d, 1) }, () =>
+      rg.bool(0.1) ? (rg.bool() ? 1 : -1) * rg.uniform(10, 1000) : rg.normal(0, scale),
+    );
+    const input = new Tensor(Float32Array.from(values), dims);
+    const got = gelu.forward(input);
+    assertShape(got.shape, dims.slice(), `shape of a random [${dims}]`);
+    assertClose(Array.from(got.data), geluOracle(input.data), { atol: 1e-3 }, `x * Phi(x) on a random [${dims}]`);
+    assert(allFinite(got), "finite on random extremes");
+  }
   // ### END HIDDEN TESTS
   passed("testUnitGELU");
 }
@@ -557,6 +649,39 @@ function testUnitSoftmax(): void {
   const input = new Tensor([1, 2, 3]);
   softmax.forward(input);
   assertEqual(input.toArray(), [1, 2, 3], "input unchanged");
+  // Seeded: random shapes (ranks 1 to 3), a random axis (negative too), random scores (normal,
+  // random scale), sometimes shifted by a random ±1000; each lane is normalised here in float64.
+  const rsm = testRandom("activations/softmax");
+  const softmaxOracle = (x: Tensor, axis: number): number[] => {
+    const dims = x.shape;
+    const ax = axis < 0 ? axis + dims.length : axis;
+    const inner = dims.slice(ax + 1).reduce((p, d) => p * d, 1);
+    const len = dims[ax];
+    const out = new Array<number>(x.size);
+    for (let f = 0; f < x.size; f++) {
+      // The first element of f's lane, then every element of the lane.
+      const start = f - (Math.floor(f / inner) % len) * inner;
+      const lane = Array.from({ length: len }, (_, r) => x.data[start + r * inner]);
+      const top = Math.max(...lane);
+      const sum = lane.reduce((p, v) => p + Math.exp(v - top), 0);
+      out[f] = Math.exp(x.data[f] - top) / sum;
+    }
+    return out;
+  };
+  for (let c = 0; c < 6; c++) {
+    const dims = rsm.shape(rsm.int(1, 3), 6, 1);
+    const axis = rsm.int(-dims.length, dims.length - 1);
+    const scale = rsm.uniform(0.5, 10);
+    const shift = rsm.bool(0.3) ? rsm.pick([-1000, 1000]) : 0;
+    const x = new Tensor(Float32Array.from({ length: dims.reduce((p, d) => p * d, 1) }, () => shift + rsm.normal(0, scale)), dims);
+    const before = Array.from(x.data);
+    const got = new Softmax(axis).forward(x);
+    const what = `softmax over axis ${axis} of a random [${dims}]${shift ? ` shifted by ${shift}` : ""}`;
+    assertShape(got.shape, dims.slice(), what);
+    assertClose(Array.from(got.data), softmaxOracle(x, axis), { rtol: 1e-5, atol: 1e-6 }, what);
+    assert(allFinite(got), "finite");
+    assertEqual(Array.from(x.data), before, "input unchanged");
+  }
   // ### END HIDDEN TESTS
   passed("testUnitSoftmax");
 }
@@ -628,6 +753,71 @@ function testModule(): void {
   assertClose(erf(-1.2), -0.91031398, { atol: 2e-7 });
   assertEqual(erf(0), 0);
   assertEqual(erf(Infinity), 1);
+  // Seeded, end to end: random batches from Tensor.randn with random seeds through chains of
+  // activations, and erf at random points; the expected values are computed here.
+  const rmod = testRandom("activations/module");
+  const chainOracle = (values: ArrayLike<number>, rows: number, cols: number, withGelu: boolean): number[] => {
+    const erfAccurate = (z: number): number => {
+      const a = Math.abs(z);
+      let value: number;
+      if (a < 3) {
+        let term = a;
+        let sum = a;
+        for (let n = 1; n < 100; n++) {
+          term *= (-a * a) / n;
+          sum += term / (2 * n + 1);
+        }
+        value = (2 / Math.sqrt(Math.PI)) * sum;
+      } else {
+        let f = a;
+        for (let n = 80; n >= 1; n--) f = a + n / 2 / f;
+        value = 1 - Math.exp(-a * a) / (Math.sqrt(Math.PI) * f);
+      }
+      return z < 0 ? -value : value;
+    };
+    // withGelu: softmax(sigmoid(gelu(x))) by rows; otherwise softmax(tanh(relu(x))) by rows.
+    const h = Array.from(values, (v) =>
+      withGelu ? 1 / (1 + Math.exp(-0.5 * v * (1 + erfAccurate(v / Math.SQRT2)))) : Math.tanh(Math.max(v, 0)),
+    );
+    const out: number[] = [];
+    for (let i = 0; i < rows; i++) {
+      const row = h.slice(i * cols, (i + 1) * cols);
+      const top = Math.max(...row);
+      const sum = row.reduce((p, v) => p + Math.exp(v - top), 0);
+      for (const v of row) out.push(Math.exp(v - top) / sum);
+    }
+    return out;
+  };
+  for (let c = 0; c < 3; c++) {
+    const [rows, cols] = [rmod.int(1, 8), rmod.int(2, 10)];
+    const batch = Tensor.randn([rows, cols], rmod.seed()).mul(rmod.uniform(1, 5));
+    const plain = new Softmax().forward(new Tanh().forward(new ReLU().forward(batch)));
+    assertClose(Array.from(plain.data), chainOracle(batch.data, rows, cols, false), {}, `softmax(tanh(relu(x))) of a random [${rows}, ${cols}]`);
+    const smooth = new Softmax().forward(new Sigmoid().forward(new GELU().forward(batch)));
+    assertClose(Array.from(smooth.data), chainOracle(batch.data, rows, cols, true), { atol: 1e-3 }, `softmax(sigmoid(gelu(x))) of a random [${rows}, ${cols}]`);
+  }
+  const erfOracle = (z: number): number => {
+    const a = Math.abs(z);
+    let value: number;
+    if (a < 3) {
+      let term = a;
+      let sum = a;
+      for (let n = 1; n < 100; n++) {
+        term *= (-a * a) / n;
+        sum += term / (2 * n + 1);
+      }
+      value = (2 / Math.sqrt(Math.PI)) * sum;
+    } else {
+      let f = a;
+      for (let n = 80; n >= 1; n--) f = a + n / 2 / f;
+      value = 1 - Math.exp(-a * a) / (Math.sqrt(Math.PI) * f);
+    }
+    return z < 0 ? -value : value;
+  };
+  for (let c = 0; c < 6; c++) {
+    const z = rmod.uniform(-4, 4);
+    assertClose(erf(z), erfOracle(z), { atol: 2e-7, rtol: 0 }, `erf at a random point ${z.toFixed(3)}`);
+  }
   // ### END HIDDEN TESTS
   passed("testModule (activations)");
 }
