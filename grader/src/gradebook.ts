@@ -42,7 +42,43 @@ CREATE TABLE IF NOT EXISTS tamper_notes (
   cell TEXT,
   message TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS manual_scores (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  student TEXT NOT NULL,
+  module TEXT NOT NULL,
+  question TEXT NOT NULL,
+  score REAL NOT NULL,
+  max_score REAL NOT NULL,
+  comment TEXT,
+  grader TEXT,
+  source TEXT,
+  recorded_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
 `;
+
+/**
+ * Columns added since the first gradebooks were written: an older file gains them when opened
+ * (with defaults that mean "unknown" or "none"), so no term's gradebook is ever left behind.
+ */
+const ADDED_COLUMNS: Array<[table: string, column: string, definition: string]> = [
+  // When the student submitted (ISO 8601): the file's time, or the submissions list's.
+  ["attempts", "submitted_at", "TEXT"],
+  // The due date that applied to this student (extensions included), if the course has one.
+  ["attempts", "due_at", "TEXT"],
+  ["attempts", "late_seconds", "REAL NOT NULL DEFAULT 0"],
+  // The fraction of the total taken off for lateness (0 none, 1 past the cut-off): the raw
+  // score stays as it was, so a changed policy or a late extension never loses it.
+  ["attempts", "penalty", "REAL NOT NULL DEFAULT 0"],
+  // Points of the answers graded by hand (part of max_score; scored in manual_scores).
+  ["attempts", "manual_max", "REAL NOT NULL DEFAULT 0"],
+  ["test_results", "answer", "TEXT"],
+  // A test with named parts: its parts as JSON ([{name, score, maxScore, passed, hidden}]).
+  ["test_results", "parts", "TEXT"],
+];
 
 export interface AttemptRow {
   student: string;
@@ -52,11 +88,40 @@ export interface AttemptRow {
   manifest_hash: string;
   status: string;
   reason: string | null;
+  /** Points earned automatically. */
   score: number;
+  /** Every point of the module (automatic and by hand). */
   max_score: number;
   started_at: string;
   finished_at: string;
   execution_ms: number;
+  submitted_at: string | null;
+  due_at: string | null;
+  late_seconds: number;
+  penalty: number;
+  manual_max: number;
+}
+
+/** One score given by hand (the latest per student, module and question counts). */
+export interface ManualScoreRow {
+  student: string;
+  module: string;
+  question: string;
+  score: number;
+  max_score: number;
+  comment: string | null;
+  grader: string | null;
+  source: string | null;
+  recorded_at: string;
+}
+
+/** What an attempt adds to a result that grading itself does not know: time and lateness. */
+export interface AttemptContext {
+  submittedAt?: string;
+  dueAt?: string;
+  lateSeconds?: number;
+  /** Fraction of the total taken off (0..1). */
+  penalty?: number;
 }
 
 type Sql = Awaited<ReturnType<typeof initSqlJs>>;
@@ -73,6 +138,10 @@ export class Gradebook {
     const SQL = await sqlPromise;
     const db = existsSync(path) ? new SQL.Database(readFileSync(path)) : new SQL.Database();
     db.exec(SCHEMA);
+    for (const [table, column, definition] of ADDED_COLUMNS) {
+      const have = db.exec(`SELECT 1 FROM pragma_table_info('${table}') WHERE name = '${column}'`);
+      if (have.length === 0) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${definition}`);
+    }
     return new Gradebook(db, path);
   }
 
@@ -106,7 +175,7 @@ export class Gradebook {
   }
 
   /** Records one attempt (all rows or none) and saves the file atomically. */
-  record(r: SubmissionResult): number {
+  record(r: SubmissionResult, context: AttemptContext = {}): number {
     const student = r.student ?? "(unknown)";
     this.db.exec("BEGIN");
     try {
@@ -116,16 +185,21 @@ export class Gradebook {
       )[0].n;
       this.db.run(
         `INSERT INTO attempts (student, module, attempt, submission_hash, manifest_hash, status,
-           reason, score, max_score, started_at, finished_at, execution_ms, isolation)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           reason, score, max_score, started_at, finished_at, execution_ms, isolation,
+           submitted_at, due_at, late_seconds, penalty, manual_max)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         [student, r.module, next, r.submissionHash, r.manifestHash, r.status, r.reason ?? null,
-          r.score, r.maxScore, r.startedAt, r.finishedAt, r.executionTimeMs, r.isolation.join("; ")], // prettier-ignore
+          r.score, r.maxScore, r.startedAt, r.finishedAt, r.executionTimeMs, r.isolation.join("; "),
+          context.submittedAt ?? null, context.dueAt ?? null, context.lateSeconds ?? 0,
+          context.penalty ?? 0, r.manualMaxScore ?? 0], // prettier-ignore
       );
       const id = this.query<{ id: number }>("SELECT last_insert_rowid() AS id")[0].id;
       for (const t of r.tests) {
         this.db.run(
-          "INSERT INTO test_results VALUES (?, ?, ?, ?, ?, ?, ?)",
-          [id, t.gradeId, t.name, t.status, t.score, t.maxScore, t.message ?? null], // prettier-ignore
+          `INSERT INTO test_results (attempt_id, grade_id, name, status, score, max_score,
+             message, answer, parts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          [id, t.gradeId, t.name, t.status, t.score, t.maxScore, t.message ?? null,
+            t.answer ?? null, t.parts ? JSON.stringify(t.parts) : null], // prettier-ignore
         );
       }
       for (const n of r.tampering) {
@@ -148,9 +222,67 @@ export class Gradebook {
       : "";
     return this.query<AttemptRow>(
       `SELECT student, module, attempt, submission_hash, manifest_hash, status, reason, score,
-         max_score, started_at, finished_at, execution_ms FROM attempts ${where}
+         max_score, started_at, finished_at, execution_ms, submitted_at, due_at, late_seconds,
+         penalty, manual_max FROM attempts ${where}
        ORDER BY student, module, attempt`,
     );
+  }
+
+  /**
+   * Records scores given by hand, all or none, and saves the file. Earlier scores stay: the
+   * latest per student, module and question counts (`manualScores`), the rest is history.
+   */
+  recordManual(
+    rows: Array<Omit<ManualScoreRow, "recorded_at">>,
+    at = new Date().toISOString(),
+  ): void {
+    // prettier-ignore
+    this.db.exec("BEGIN");
+    try {
+      for (const m of rows) {
+        this.db.run(
+          `INSERT INTO manual_scores (student, module, question, score, max_score, comment, grader,
+             source, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          [m.student, m.module, m.question, m.score, m.max_score, m.comment, m.grader, m.source, at], // prettier-ignore
+        );
+      }
+      this.db.exec("COMMIT");
+      this.save();
+    } catch (e) {
+      this.db.exec("ROLLBACK");
+      throw e;
+    }
+  }
+
+  /** The scores given by hand that count: the latest per student, module and question. */
+  manualScores(module?: string): ManualScoreRow[] {
+    return this.query<ManualScoreRow>(
+      `SELECT student, module, question, score, max_score, comment, grader, source, recorded_at
+       FROM manual_scores m WHERE id = (SELECT MAX(id) FROM manual_scores b WHERE
+         b.student = m.student AND b.module = m.module AND b.question = m.question)
+       ${module === undefined ? "" : "AND module = ?"}
+       ORDER BY student, module, question`,
+      module === undefined ? [] : [module],
+    );
+  }
+
+  /** Every score ever given by hand, oldest first (the history). */
+  manualHistory(student: string, module: string): ManualScoreRow[] {
+    return this.query<ManualScoreRow>(
+      `SELECT student, module, question, score, max_score, comment, grader, source, recorded_at
+       FROM manual_scores WHERE student = ? AND module = ? ORDER BY id`,
+      [student, module],
+    );
+  }
+
+  /** A value kept with the gradebook (for example the key pseudonyms are made with). */
+  meta(key: string, init?: () => string): string | undefined {
+    const row = this.query<{ value: string }>("SELECT value FROM meta WHERE key = ?", [key])[0];
+    if (row || !init) return row?.value;
+    const value = init();
+    this.db.run("INSERT INTO meta (key, value) VALUES (?, ?)", [key, value]);
+    this.save();
+    return value;
   }
 
   query<T>(sql: string, params: Array<string | number | null> = []): T[] {

@@ -80,6 +80,11 @@ test("gradebookCsv writes a header and one escaped row per attempt", () => {
     started_at: "2026-01-01T00:00:00.000Z",
     finished_at: "2026-01-01T00:00:01.000Z",
     execution_ms: 1000,
+    submitted_at: null,
+    due_at: null,
+    late_seconds: 0,
+    penalty: 0,
+    manual_max: 0,
   };
   const lines = gradebookCsv([row]).split("\n");
   assert.is(lines[0], "student,module,attempt,score,max_score,status,reason,submission_hash,started_at,finished_at,execution_ms"); // prettier-ignore
