@@ -43,6 +43,16 @@ export interface ManifestCell {
   metadata: CellMetadata;
 }
 
+/** A plausible wrong answer to an exercise (`//| mutation`): the audit checks it earns nothing. */
+export interface ManifestMutation {
+  /** The exercise's (solution cell's) grade_id. */
+  exercise: string;
+  /** What is wrong with it, in the instructor's words. */
+  description: string;
+  /** The whole cell that stands in for the exercise's solution. */
+  source: string;
+}
+
 export interface GradingManifest {
   /** 2: solution cells carry the reference solution in gradingSource. */
   schema: 2;
@@ -62,4 +72,6 @@ export interface GradingManifest {
   totalPoints: number;
   /** Every cell of the student notebook, in order. */
   cells: ManifestCell[];
+  /** Wrong answers to the exercises, for the mutation audit (instructor only). */
+  mutations?: ManifestMutation[];
 }

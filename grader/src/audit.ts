@@ -6,6 +6,8 @@
 //   say so with assertConsistent, or the reference would disagree with itself);
 // - every test records something that changes with the seed: otherwise a submission could
 //   hard-code the answers an earlier feedback or a leaked test revealed;
+// - every exercise has wrong answers (`//| mutation` cells) and its test fails each of them
+//   (mutation-audit.ts);
 // then, in the grader's real sandboxed kernel:
 // - the untouched student notebook earns 0 points (a test that passes without the student's
 //   code does not test the student: a hole);
@@ -19,6 +21,7 @@ import type { SessionOptions } from "./kernel-session";
 import { readManifest } from "./manifest-store";
 import { referenceNotebook } from "./reference";
 import { ReferenceRunner, type ReferenceRecords } from "./reference-run";
+import { mutationProblems, runMutations } from "./mutation-audit";
 import { makeScratchRoot, removeQuietly } from "./scratch";
 import type { TestResult } from "./types";
 
@@ -121,7 +124,7 @@ export function seedIndependent(a: ReferenceRecords, b: ReferenceRecords): strin
 /** The reference's own checks, its determinism and its use of the seed (no kernel). */
 export async function auditReference(
   manifest: GradingManifest,
-  opts: { timeoutMs?: number; scratchRoot?: string } = {},
+  opts: { timeoutMs?: number; scratchRoot?: string; mutations?: boolean } = {},
 ): Promise<string[]> {
   const scratchRoot = opts.scratchRoot ?? makeScratchRoot();
   const timeoutMs = opts.timeoutMs ?? 600_000;
@@ -140,6 +143,9 @@ export async function auditReference(
     try {
       const [a, again, b] = [await graded.run(AUDIT_SEEDS[0]), await graded.run(AUDIT_SEEDS[0]), await graded.run(AUDIT_SEEDS[1])]; // prettier-ignore
       problems.push(...nondeterministic(a, again), ...seedIndependent(a, b));
+      if (opts.mutations !== false) {
+        problems.push(...mutationProblems(manifest, await runMutations(manifest, graded, AUDIT_SEEDS[1]))); // prettier-ignore
+      }
     } finally {
       await graded.close();
     }

@@ -4,12 +4,20 @@
 // results.json and feedback page and gradebook row as soon as they are done. One bad submission
 // never stops the others: whatever happens while grading it (even a fault of the grader) ends in
 // a recorded attempt, so an interrupted or failed run simply continues on the next invocation.
-import { join } from "node:path";
+//
+// Nothing is lost over a term: results and feedback live under their module
+// (results/<module>/<student>/results.json, feedback/<module>/<student>.html), and a batch never
+// replaces a newer attempt with an older notebook (the newest-attempt rule, `olderThanRecorded`).
+// Each attempt records when it was submitted, the student's due date, how late it was and the
+// penalty (course-file.ts, late-policy.ts), beside the raw score.
+import { lstatSync } from "node:fs";
+import { basename, join } from "node:path";
 import type { GradingManifest } from "@tinytorch-ts/core";
 import { KernelPool, runWorkers } from "@tinytorch-ts/core/run";
+import { NO_COURSE, timingFor, type AttemptTiming, type CourseSettings } from "./course-file";
 import { writeFeedback } from "./feedback-html";
 import { failedAttempt, gradeSubmission } from "./grade-submission";
-import { Gradebook } from "./gradebook";
+import { Gradebook, type AttemptContext, type AttemptRow } from "./gradebook";
 import {
   DEFAULT_LIMITS,
   prepareKernel,
@@ -18,7 +26,8 @@ import {
 } from "./kernel-session";
 import { ReferenceRunner } from "./reference-run";
 import { ProgressBar } from "./progress";
-import { writeResultsJson } from "./results-json";
+import { describeLateness } from "./late-policy";
+import { hiddenTestIds, writeResultsJson } from "./results-json";
 import { safeName } from "./names";
 import { sandboxCapabilities } from "./sandbox";
 import { makeScratchRoot, removeQuietly } from "./scratch";
@@ -34,6 +43,12 @@ export interface BatchOptions extends SessionOptions {
   jobs?: number;
   /** Grade even unchanged submissions again. */
   force?: boolean;
+  /** Grade a notebook even when the recorded attempt was submitted later (see the rule below). */
+  regrade?: boolean;
+  /** Due dates, late policy, extensions, Gradescope visibility (default: none of them). */
+  course?: CourseSettings;
+  /** Submission times by student (epoch ms), from `--times`; otherwise the notebook's mtime. */
+  submissionTimes?: ReadonlyMap<string, number>;
   /** Prepare each worker's next kernel ahead of time (default true). */
   prefetch?: boolean;
   manifestHash: string;
@@ -43,9 +58,23 @@ export interface BatchOptions extends SessionOptions {
   onResult?: (r: SubmissionResult) => void;
 }
 
+/** A notebook left ungraded because the student's recorded attempt was submitted later. */
+export interface OlderSkip {
+  student: string;
+  file: string;
+  submittedAt: string;
+  recordedAttempt: number;
+  recordedSubmittedAt: string;
+  /** One line for the instructor: what was skipped and why. */
+  message: string;
+}
+
 export interface BatchSummary {
   graded: number;
+  /** Unchanged since the recorded attempt (same notebook, same manifest). */
   skipped: number;
+  /** Older than the recorded attempt (`skippedOlder.length`); `--regrade` grades them. */
+  skippedOlder: OlderSkip[];
   rejected: number;
   errors: number;
   results: SubmissionResult[];
@@ -53,12 +82,63 @@ export interface BatchSummary {
   problems: string[];
 }
 
-export function resultsPath(outDir: string, student: string): string {
-  return join(outDir, "results", safeName(student), "results.json");
+export function resultsPath(outDir: string, module: string, student: string): string {
+  return join(outDir, "results", safeName(module), safeName(student), "results.json");
 }
 
-export function feedbackPath(outDir: string, student: string): string {
-  return join(outDir, "feedback", `${safeName(student)}.html`);
+export function feedbackPath(outDir: string, module: string, student: string): string {
+  return join(outDir, "feedback", safeName(module), `${safeName(student)}.html`);
+}
+
+/**
+ * When the student submitted, epoch ms: the times file's entry, else the notebook's mtime (read
+ * with lstat: nothing is followed), else unknown (no notebook to read).
+ */
+export function submissionTime(
+  sub: Submission,
+  times?: ReadonlyMap<string, number>,
+): number | undefined {
+  // prettier-ignore
+  const given = times?.get(sub.student);
+  if (given !== undefined) return given;
+  if (sub.file === undefined) return undefined;
+  try {
+    return lstatSync(sub.file).mtimeMs;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The newest-attempt rule. Attempts are ordered by submission time, then by attempt number (a
+ * later-graded attempt wins a tie). A notebook submitted strictly earlier than the student's
+ * latest recorded attempt would put an older submission in front of a newer one, so it is not
+ * graded (unless `--regrade`); a tie or a later time is graded. When either time is unknown
+ * (an attempt recorded before times were kept, a submission without a notebook), there is
+ * nothing to compare and the notebook is graded.
+ */
+export function olderThanRecorded(
+  submittedMs: number | undefined,
+  last: AttemptRow | undefined,
+): boolean {
+  // prettier-ignore
+  if (submittedMs === undefined || !last?.submitted_at) return false;
+  const recorded = Date.parse(last.submitted_at);
+  return Number.isFinite(recorded) && submittedMs < recorded;
+}
+
+function iso(ms: number | undefined): string | undefined {
+  return ms === undefined || !Number.isFinite(ms) ? undefined : new Date(ms).toISOString();
+}
+
+/** What the gradebook keeps about an attempt's time (the raw score is kept apart from it). */
+export function attemptContext(t: AttemptTiming): AttemptContext {
+  return {
+    submittedAt: iso(t.submittedMs),
+    dueAt: iso(t.dueMs),
+    lateSeconds: t.lateSeconds,
+    penalty: t.penalty,
+  };
 }
 
 export async function gradeBatch(
@@ -67,7 +147,10 @@ export async function gradeBatch(
   opts: BatchOptions,
 ): Promise<BatchSummary> {
   const book = await Gradebook.open(join(opts.outDir, "gradebook.sqlite"));
-  const summary: BatchSummary = { graded: 0, skipped: 0, rejected: 0, errors: 0, results: [], problems: [] }; // prettier-ignore
+  const summary: BatchSummary = { graded: 0, skipped: 0, skippedOlder: [], rejected: 0, errors: 0, results: [], problems: [] }; // prettier-ignore
+  const course = opts.course ?? NO_COURSE;
+  const module = manifest.module;
+  const hiddenTests = hiddenTestIds(manifest);
   let taken = 0;
   const scratchRoot = opts.scratchRoot ?? makeScratchRoot();
   // Students' submissions and every output are out of the kernels' sight.
@@ -107,11 +190,13 @@ export async function gradeBatch(
   };
 
   /** Writes one attempt everywhere it goes; a write that fails is reported, never thrown. */
-  const record = (sub: Submission, r: SubmissionResult) => {
+  const record = (sub: Submission, r: SubmissionResult, timing: AttemptTiming) => {
+    const late = timing.dueMs === undefined ? undefined : timing;
+    const shown = { late, hiddenTests, hiddenVisibility: course.hiddenTests };
     const writes: Array<[string, () => void]> = [
-      ["results.json", () => writeResultsJson(resultsPath(opts.outDir, sub.student), r)],
-      ["feedback page", () => writeFeedback(feedbackPath(opts.outDir, sub.student), r)],
-      ["gradebook row", () => void book.record(r)],
+      ["results.json", () => writeResultsJson(resultsPath(opts.outDir, module, sub.student), r, shown)], // prettier-ignore
+      ["feedback page", () => writeFeedback(feedbackPath(opts.outDir, module, sub.student), r, shown)], // prettier-ignore
+      ["gradebook row", () => void book.record(r, attemptContext(timing))],
     ];
     for (const [what, write] of writes) {
       try {
@@ -123,7 +208,8 @@ export async function gradeBatch(
     summary.results.push(r);
     const kind = r.status === "graded" ? "graded" : r.status === "rejected" ? "rejected" : "errors"; // prettier-ignore
     summary[kind]++;
-    opts.progress?.tick(kind, `${sub.student}: ${r.score}/${r.maxScore}${r.reason ? ` (${r.reason})` : ""}`); // prettier-ignore
+    const lateText = describeLateness(timing);
+    opts.progress?.tick(kind, `${sub.student}: ${r.score}/${r.maxScore}${r.reason ? ` (${r.reason})` : ""}${lateText ? ` [${lateText}]` : ""}`); // prettier-ignore
     opts.onResult?.(r);
   };
 
@@ -139,11 +225,27 @@ export async function gradeBatch(
       sub.problem = sub.problem ?? `cannot read the submission (${(e as Error).message})`;
     }
     let r: SubmissionResult;
+    const submittedMs = submissionTime(sub, opts.submissionTimes);
+    const timing = timingFor(course, module, sub.student, submittedMs);
     try {
       const hash = sha256Hex(text);
-      if (!opts.force && book.isUpToDate(sub.student, manifest.module, hash, opts.manifestHash)) {
+      if (!opts.force && book.isUpToDate(sub.student, module, hash, opts.manifestHash)) {
         summary.skipped++;
         opts.progress?.tick("skipped", sub.student);
+        return;
+      }
+      const last = book.latest(sub.student, module);
+      if (!opts.regrade && last && olderThanRecorded(submittedMs, last)) {
+        const skip: OlderSkip = {
+          student: sub.student,
+          file: sub.file ?? "",
+          submittedAt: iso(submittedMs) ?? "",
+          recordedAttempt: last.attempt,
+          recordedSubmittedAt: last.submitted_at ?? "",
+          message: `${sub.student}: skipped-older: ${basename(sub.file ?? "")} was submitted ${iso(submittedMs)}, before attempt #${last.attempt} (submitted ${last.submitted_at}); --regrade grades it anyway`, // prettier-ignore
+        };
+        summary.skippedOlder.push(skip);
+        opts.progress?.tick("skipped", skip.message);
         return;
       }
       r = await gradeSubmission(manifest, sub.problem ? "" : text, {
@@ -166,7 +268,7 @@ export async function gradeBatch(
         manifestHash: opts.manifestHash,
       });
     }
-    record(sub, r);
+    record(sub, r, timing);
   };
 
   try {

@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from "node:fs";
 import initSqlJs from "sql.js";
 import type { Database } from "sql.js";
 import { writeFileAtomic } from "@tinytorch-ts/core";
+import { moduleTotals, type ModuleTotal } from "./gradebook-totals";
 import type { SubmissionResult } from "./types";
 
 const SCHEMA = `
@@ -113,6 +114,20 @@ export interface ManualScoreRow {
   grader: string | null;
   source: string | null;
   recorded_at: string;
+}
+
+/** An answer graded by hand, as a student's latest attempt on the module recorded it. */
+export interface ManualAnswerRow {
+  student: string;
+  module: string;
+  attempt: number;
+  /** The answer cell's grade_id. */
+  question: string;
+  max_score: number;
+  /** What the student wrote (clipped by the grader); null when the attempt recorded none. */
+  answer: string | null;
+  /** When that attempt was graded: a score given before then was given to an earlier answer. */
+  finished_at: string;
 }
 
 /** What an attempt adds to a result that grading itself does not know: time and lateness. */
@@ -273,6 +288,34 @@ export class Gradebook {
        FROM manual_scores WHERE student = ? AND module = ? ORDER BY id`,
       [student, module],
     );
+  }
+
+  /**
+   * The answers graded by hand of each student's latest attempt (on `module`, or every module),
+   * ordered by student, module and question. Earlier attempts' answers are history: the latest
+   * attempt is the one that is graded.
+   */
+  manualAnswers(module?: string): ManualAnswerRow[] {
+    return this.query<ManualAnswerRow>(
+      `SELECT a.student, a.module, a.attempt, t.grade_id AS question, t.max_score, t.answer,
+         a.finished_at
+       FROM attempts a JOIN test_results t ON t.attempt_id = a.id
+       WHERE t.status = 'manual' AND a.attempt = (SELECT MAX(attempt) FROM attempts b
+         WHERE b.student = a.student AND b.module = a.module)
+       ${module === undefined ? "" : "AND a.module = ?"}
+       ORDER BY a.student, a.module, t.grade_id`,
+      module === undefined ? [] : [module],
+    );
+  }
+
+  /**
+   * One total per student × module that has an attempt (on `module`, or every module): the
+   * latest attempt's automatic points plus the points given by hand so far, after the late
+   * penalty. The contract is `moduleTotals`' (gradebook-totals.ts).
+   */
+  totals(module?: string): ModuleTotal[] {
+    const latest = this.attempts(true).filter((a) => module === undefined || a.module === module); // prettier-ignore
+    return moduleTotals(latest, this.manualAnswers(module), this.manualScores(module));
   }
 
   /** A value kept with the gradebook (for example the key pseudonyms are made with). */

@@ -65,18 +65,27 @@ export function listManifests(dir = MANIFEST_DIR): string[] {
     .map((f) => join(dir, f));
 }
 
-/** Finds a module's manifest by number ("01", "1") or name ("01_tensor"). */
+/**
+ * Finds a module's manifest by number ("01", "1"), full name ("01_tensor") or name alone
+ * ("tensor"). A number or name that fits more than one manifest, or none, is an error that
+ * lists the modules there are.
+ */
 export function findManifest(module: string, dir = MANIFEST_DIR): string {
   const files = listManifests(dir);
+  const base = (f: string) => f.slice(dir.length + 1, -".json".length);
+  const known = () => files.map(base).join(", ") || "none (run npm run build)";
   const want = module.replace(/\.json$/, "");
+  const exact = files.find((f) => base(f) === want);
+  if (exact) return exact;
   const number = /^\d+$/.test(want) ? want.padStart(2, "0") : undefined;
-  const hit = files.find((f) => {
-    const base = f.slice(dir.length + 1, -".json".length);
-    return base === want || (number !== undefined && base.startsWith(`${number}_`));
-  });
-  if (!hit) {
-    const known = files.map((f) => f.slice(dir.length + 1)).join(", ") || "none (run npm run build)"; // prettier-ignore
-    throw new SourceError(dir, undefined, `no grading manifest for module '${module}' (found: ${known})`); // prettier-ignore
+  const hits = files.filter((f) =>
+    number !== undefined
+      ? base(f).startsWith(`${number}_`)
+      : base(f).slice(base(f).indexOf("_") + 1) === want,
+  );
+  if (hits.length === 1) return hits[0];
+  if (hits.length > 1) {
+    throw new SourceError(dir, undefined, `module '${module}' is ambiguous: it could be ${hits.map(base).join(" or ")}; give the full name`); // prettier-ignore
   }
-  return hit;
+  throw new SourceError(dir, undefined, `no grading manifest for module '${module}' (there are: ${known()})`); // prettier-ignore
 }

@@ -4,7 +4,12 @@
 import * as assert from "uvu/assert";
 import { gradeSubmission, type GradeOptions } from "../../grader/src/grade-submission";
 import type { SubmissionResult } from "../../grader/src/types";
-import { HIDDEN_SNIPPETS, loadFixtureManifest, studentNotebook } from "./helpers";
+import {
+  HIDDEN_SNIPPETS,
+  loadFixtureManifest,
+  studentNotebook,
+  WRONG_FOR_NEGATIVES_SOURCES,
+} from "./helpers";
 import type { StudentEdits } from "./helpers";
 import { leakedSnippets } from "./leak-check";
 
@@ -29,7 +34,4 @@ export function byId(r: SubmissionResult, id: string) {
 }
 
 /** Right for positive inputs only: passes each test's visible checks, fails its hidden negative inputs. */
-export const WRONG_FOR_NEGATIVES = {
-  double: "function double(x: number): number {\n  return x >= 0 ? 2 * x : 0;\n}",
-  triple: "function triple(x: number): number {\n  return x >= 0 ? 3 * x : 0;\n}",
-};
+export const WRONG_FOR_NEGATIVES = WRONG_FOR_NEGATIVES_SOURCES;

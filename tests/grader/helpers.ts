@@ -50,5 +50,11 @@ export function studentNotebook(manifest: GradingManifest, edits: StudentEdits =
   });
 }
 
+/** Right for positive inputs only: passes each visible check, fails the hidden negative inputs. */
+export const WRONG_FOR_NEGATIVES_SOURCES: Record<string, string> = {
+  double: "function double(x: number): number {\n  return x >= 0 ? 2 * x : 0;\n}",
+  triple: "function triple(x: number): number {\n  return x >= 0 ? 3 * x : 0;\n}",
+};
+
 /** Hidden-test text of the fixture that must never reach a student. */
 export const HIDDEN_SNIPPETS = ["secretInput", "-3.5", "triple(-1.25)", "[1, 2, 3].map(triple)"];

@@ -14,6 +14,7 @@ export const KNOWN_DIRECTIVES = [
   "exporti",
   "hide",
   "extended_by",
+  "mutation",
 ] as const;
 const DOTTED_PATH_RE = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/;
 const NBGRADER_FLAGS = ["grade", "solution", "locked", "task"] as const;
@@ -25,13 +26,20 @@ export function validateModule(parsed: ParsedSource, file: string): SourceError[
     errors.push(new SourceError(file, line, problem));
   const gradeIds = new Map<string, number>();
   const defaultExps: number[] = [];
+  const mutations: Array<{ exercise: string; line: number }> = [];
   parsed.notebook.cells.forEach((cell, i) => {
     const markerLine = parsed.cellLines[i];
     const firstLine = parsed.sourceLines?.[i] ?? markerLine + 1;
     checkNbgrader(cell, markerLine, gradeIds, add);
     checkRegions(cell, file, firstLine, errors, add);
-    checkDirectives(cell, firstLine, defaultExps, add);
+    checkDirectives(cell, firstLine, defaultExps, add, mutations);
   });
+  const solutions = new Set(
+    parsed.notebook.cells.flatMap((c) => (c.metadata.nbgrader?.solution === true && c.metadata.nbgrader.grade !== true ? [c.metadata.nbgrader.grade_id ?? ""] : [])), // prettier-ignore
+  );
+  for (const m of mutations) {
+    if (!solutions.has(m.exercise)) add(m.line, `'//| mutation ${m.exercise}': no exercise (solution cell) has that grade_id`); // prettier-ignore
+  }
   if (defaultExps.length === 0) {
     add(1, "missing '//| default_exp <dotted.path>' (every module names its package file once)");
   }
@@ -125,7 +133,13 @@ function checkRegions(
   }
 }
 
-function checkDirectives(cell: Cell, firstLine: number, defaultExps: number[], add: Add): void {
+function checkDirectives(
+  cell: Cell,
+  firstLine: number,
+  defaultExps: number[],
+  add: Add,
+  mutations: Array<{ exercise: string; line: number }>,
+): void {
   const directives = parseDirectives(cell.source);
   if (cell.cell_type !== "code") {
     if (directives.length > 0) add(firstLine, "'//|' directives belong in code cells only");
@@ -152,6 +166,15 @@ function checkDirectives(cell: Cell, firstLine: number, defaultExps: number[], a
           "'//| extended_by' needs the dotted path of a later module's file, e.g. core.autograd",
         );
       if (nb.grade) add(line, "a grade (test) cell cannot declare package extensions");
+    } else if (d.name === "mutation") {
+      // `//| mutation <exercise grade_id> <what is wrong>`: a plausible wrong answer to an
+      // exercise, for the audit; it reaches no student and no package.
+      const m = /^([a-zA-Z0-9_-]+)\s+\S/.exec(d.arg ?? "");
+      if (!m)
+        add(line, "'//| mutation' needs the exercise's grade_id and what is wrong, e.g. '//| mutation relu keeps negative inputs'"); // prettier-ignore
+      else mutations.push({ exercise: m[1], line });
+      if (nb.solution || nb.grade || nb.locked) add(line, "a mutation cell is a plain code cell (no nbgrader metadata)"); // prettier-ignore
+      if (directives.length > 1) add(line, "a mutation cell has no other directive");
     } else if (d.name === "hide") {
       if (d.arg) add(line, "'//| hide' takes no argument");
       if (nb.solution || nb.grade)

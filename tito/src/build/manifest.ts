@@ -4,7 +4,12 @@ import { createHash } from "node:crypto";
 import { type Cell, type Notebook, TSLAB_KERNELSPEC } from "@tinytorch-ts/core/notebook";
 import { isGradeCell, isManualAnswerCell, isSolutionCell } from "../transforms/cells";
 import { removeRubrics, rubricOf } from "../transforms/clear-rubrics";
-import type { GradingManifest, ManifestCell, ManifestCellRole } from "@tinytorch-ts/core";
+import type {
+  GradingManifest,
+  ManifestCell,
+  ManifestCellRole,
+  ManifestMutation,
+} from "@tinytorch-ts/core";
 
 export function sha256(text: string): string {
   return createHash("sha256").update(text).digest("hex");
@@ -29,6 +34,8 @@ export interface ManifestInput {
   grading: Notebook;
   /** The source with its solutions: the manifest's solution cells carry the reference. */
   reference: Notebook;
+  /** Wrong answers to the exercises (`//| mutation` cells), for the audit. */
+  mutations?: ManifestMutation[];
 }
 
 export function buildManifest(input: ManifestInput): GradingManifest {
@@ -82,6 +89,7 @@ export function buildManifest(input: ManifestInput): GradingManifest {
     cells,
   };
   if (input.exportPath !== undefined) manifest.exportPath = input.exportPath;
+  if (input.mutations && input.mutations.length > 0) manifest.mutations = input.mutations;
   return manifest;
 }
 
@@ -98,6 +106,7 @@ export function renderManifest(m: GradingManifest): string {
     dependencies: m.dependencies,
     totalPoints: m.totalPoints,
     cells: m.cells,
+    ...(m.mutations ? { mutations: m.mutations } : {}),
   };
   return JSON.stringify(ordered, null, 2) + "\n";
 }

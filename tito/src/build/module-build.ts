@@ -10,6 +10,7 @@ import { findPackageImports, type PackageImport } from "../export/import-check";
 import type { Tier } from "../transforms/strip-solutions";
 import type { ModuleInfo } from "./discover";
 import { buildManifest, renderManifest } from "./manifest";
+import { takeMutations } from "./mutations";
 import { runPipeline } from "./pipeline";
 
 export interface ModuleResult {
@@ -62,16 +63,19 @@ export async function buildModule(
 ): Promise<ModuleOutcome> {
   const p = parseModule(info, text);
   if (!p.ok) return p;
-  const nb = p.parsed.notebook;
+  const { notebook: nb, mutations } = takeMutations(p.parsed.notebook);
+  // Cell positions in the source, for messages, skip the mutation cells taken out.
+  const kept = p.parsed.notebook.cells.flatMap((c, i) => (nb.cells.includes(c) ? [i] : []));
+  const cellLine: CellLine = (i) => p.cellLine(kept[i] ?? i);
   try {
     const reference = await exportNotebook(
       nb,
       info.sourceFile,
-      { line: p.cellLine },
+      { line: cellLine },
       BUILD_PROVENANCE,
       format,
     );
-    const imports = findPackageImports(nb, p.cellLine);
+    const imports = findPackageImports(nb, cellLine);
     const student = runPipeline(nb, "student", tier);
     const grading = runPipeline(nb, "grading", tier);
     const solutions = runPipeline(nb, "reference", tier);
@@ -90,6 +94,7 @@ export async function buildModule(
       student,
       grading,
       reference: solutions,
+      mutations,
     });
     const outputs: Record<string, string> = {
       [`notebooks/${info.module}.ipynb`]: writeIpynb(student),
