@@ -46,6 +46,12 @@ export function studentNotebookPath(
   return join(notebooksDir, `${module}.ipynb`);
 }
 
+/**
+ * Whether an exercise without any mutation is a problem. Off while the course's modules are
+ * being given their mutations; every mutation that exists is audited either way.
+ */
+const REQUIRE_MUTATIONS = false;
+
 /** Two seeds for every audit: fixed, so an audit is repeatable, and far apart. */
 export const AUDIT_SEEDS = [0x1234567, 0x9abcdef] as const;
 
@@ -124,7 +130,7 @@ export function seedIndependent(a: ReferenceRecords, b: ReferenceRecords): strin
 /** The reference's own checks, its determinism and its use of the seed (no kernel). */
 export async function auditReference(
   manifest: GradingManifest,
-  opts: { timeoutMs?: number; scratchRoot?: string; mutations?: boolean } = {},
+  opts: { timeoutMs?: number; scratchRoot?: string } = {},
 ): Promise<string[]> {
   const scratchRoot = opts.scratchRoot ?? makeScratchRoot();
   const timeoutMs = opts.timeoutMs ?? 600_000;
@@ -143,9 +149,8 @@ export async function auditReference(
     try {
       const [a, again, b] = [await graded.run(AUDIT_SEEDS[0]), await graded.run(AUDIT_SEEDS[0]), await graded.run(AUDIT_SEEDS[1])]; // prettier-ignore
       problems.push(...nondeterministic(a, again), ...seedIndependent(a, b));
-      if (opts.mutations !== false) {
-        problems.push(...mutationProblems(manifest, await runMutations(manifest, graded, AUDIT_SEEDS[1]))); // prettier-ignore
-      }
+      const outcomes = await runMutations(manifest, graded, AUDIT_SEEDS[1]);
+      problems.push(...mutationProblems(manifest, outcomes, REQUIRE_MUTATIONS));
     } finally {
       await graded.close();
     }

@@ -65,11 +65,19 @@ export async function runMutations(
   return out;
 }
 
-/** The audit's problems: mutations not caught, and exercises with no mutation at all. */
-export function mutationProblems(manifest: GradingManifest, outcomes: MutationOutcome[]): string[] {
+/**
+ * The audit's problems: mutations not caught, and (with `everyExercise`) exercises with no
+ * mutation at all.
+ */
+export function mutationProblems(
+  manifest: GradingManifest,
+  outcomes: MutationOutcome[],
+  everyExercise = true,
+): string[] {
   const problems = outcomes
     .filter((o) => !o.caught)
     .map((o) => `mutation of ${o.exercise} ("${o.description}"): ${o.why}`);
+  if (!everyExercise) return problems;
   const covered = new Set(outcomes.map((o) => o.exercise));
   for (const c of manifest.cells) {
     if (c.role === "solution" && c.cell_type === "code" && c.grade_id && !covered.has(c.grade_id)) {
