@@ -48,6 +48,7 @@ import {
   demo,
   isInstance,
   passed,
+  testRandom,
 } from "tinytorch-ts/support/testing";
 import { ReLU, Sigmoid, Softmax } from "tinytorch-ts/core/activations";
 
@@ -263,6 +264,57 @@ function testUnitLinear(): void {
   assertShape(nb.forward(Tensor.ones([2, 5, 3])).shape, [2, 5, 2], "extra leading axes");
   assertEqual([a.inFeatures, a.outFeatures], [5, 4]);
   assert(isInstance(a, Layer) && a.training, "a Layer, training by default");
+  // Seeded: random sizes and seeds (initial weights are Tensor.randn(seed) scaled by
+  // sqrt(1/in), the bias zeros or none), then random weights, biases and inputs (random leading
+  // axes, a single example) and random wrong input widths.
+  const rln = testRandom("layers/linear");
+  const affineOracle = (
+    xs: ArrayLike<number>,
+    w: ArrayLike<number>,
+    b: ArrayLike<number> | null,
+    rows: number,
+    inF: number,
+    outF: number,
+  ): number[] => {
+    const out: number[] = [];
+    for (let i = 0; i < rows; i++) {
+      for (let j = 0; j < outF; j++) {
+        let sum = b === null ? 0 : b[j];
+        for (let k = 0; k < inF; k++) sum += xs[i * inF + k] * w[k * outF + j];
+        out.push(sum);
+      }
+    }
+    return out;
+  };
+  const initialOracle = (inF: number, outF: number, seed: number): number[] =>
+    Array.from(Tensor.randn([inF, outF], seed).data, (v) => v * Math.sqrt(1 / inF));
+  for (let c = 0; c < 4; c++) {
+    const [inF, outF] = [rln.int(1, 8), rln.int(1, 8)];
+    const seed = rln.seed();
+    const withBias = c % 2 === 0;
+    const lin = new Linear(inF, outF, withBias ? { seed } : { seed, bias: false });
+    const what = `Linear(${inF}, ${outF}${withBias ? "" : ", no bias"}) from a random seed`;
+    assertShape(lin.weight.shape, [inF, outF], what);
+    assertClose(Array.from(lin.weight.data), initialOracle(inF, outF, seed), { rtol: 1e-6, atol: 1e-7 }, `initial weights of ${what}`);
+    assertEqual(lin.bias === null ? null : Array.from(lin.bias.data), withBias ? new Array<number>(outF).fill(0) : null, "bias: zeros, or none");
+    assertEqual(lin.parameters().length, withBias ? 2 : 1);
+    const w = rln.numbers(inF * outF, -2, 2);
+    const b = rln.numbers(outF, -2, 2);
+    lin.weight = new Tensor(Float32Array.from(w), [inF, outF]);
+    if (withBias) lin.bias = new Tensor(Float32Array.from(b), [outF]);
+    const lead = rln.shape(rln.int(1, 3), 4, 1);
+    const rows = lead.reduce((p, d) => p * d, 1);
+    const xs = rln.numbers(rows * inF, -3, 3);
+    const y = lin.forward(new Tensor(Float32Array.from(xs), [...lead, inF]));
+    assertShape(y.shape, [...lead, outF], `random input [${lead}, ${inF}]`);
+    assertClose(Array.from(y.data), affineOracle(xs, w, withBias ? b : null, rows, inF, outF), { rtol: 1e-5, atol: 1e-5 }, `x @ W + b with random values, ${what}`);
+    const one = rln.numbers(inF, -3, 3);
+    const y1 = lin.forward(new Tensor(one));
+    assertShape(y1.shape, [outF], "a single random example");
+    assertClose(Array.from(y1.data), affineOracle(one, w, withBias ? b : null, 1, inF, outF), { rtol: 1e-5, atol: 1e-5 }, "a single random example");
+    const wrong = [rln.int(1, 4), inF + rln.int(1, 3)];
+    assertThrows(() => lin.forward(Tensor.ones(wrong)), `[${wrong.join(", ")}]`, "a random wrong width is named");
+  }
   // ### END HIDDEN TESTS
   passed("testUnitLinear");
 }
@@ -371,6 +423,39 @@ function testUnitDropout(): void {
   const input = new Tensor([1, 2, 3, 4]);
   new Dropout(0.5, { seed: 1 }).forward(input);
   assertEqual(input.toArray(), [1, 2, 3, 4], "input unchanged");
+  // Seeded: random p, random seeds, random shapes of random nonzero values; the masks are drawn
+  // here from the same seed (one draw per element, in order, dropped when below p), for two
+  // calls in a row; p = 0 and p = 1 on random tensors.
+  const rdp = testRandom("layers/dropout");
+  const dropoutOracle = (seed: number, p: number, values: readonly number[], calls: number): number[] => {
+    const gen = new Rng(seed);
+    let out: number[] = [];
+    for (let k = 0; k < calls; k++) out = values.map((v) => (gen.next() < p ? 0 : v / (1 - p)));
+    return out;
+  };
+  for (let c = 0; c < 4; c++) {
+    const p = rdp.uniform(0.05, 0.95);
+    const seed = rdp.seed();
+    const dims = rdp.shape(rdp.int(1, 3), 6, 1);
+    const values = rdp.numbers(dims.reduce((q, d) => q * d, 1), 0.5, 3).map((v) => (rdp.bool() ? v : -v));
+    const xr = new Tensor(Float32Array.from(values), dims);
+    const layer = new Dropout(p, { seed });
+    const what = `p = ${p.toFixed(3)} on a random [${dims}] from a random seed`;
+    const once = layer.forward(xr);
+    assertShape(once.shape, dims.slice(), what);
+    assertClose(Array.from(once.data), dropoutOracle(seed, p, values, 1), { rtol: 1e-6, atol: 1e-7 }, what);
+    const twice = layer.forward(xr);
+    assertClose(Array.from(twice.data), dropoutOracle(seed, p, values, 2), { rtol: 1e-6, atol: 1e-7 }, "the next call draws the next mask");
+    assertEqual(Array.from(xr.data), values, "input unchanged");
+    layer.eval();
+    assert(layer.forward(xr) === xr, "identity in eval mode");
+  }
+  const edgeDims = rdp.shape(2, 6, 1);
+  const edge = Tensor.randn(edgeDims, rdp.seed());
+  assert(new Dropout(0, { seed: rdp.seed() }).forward(edge) === edge, "p = 0 on a random tensor");
+  const all = new Dropout(1, { seed: rdp.seed() }).forward(edge);
+  assertShape(all.shape, edgeDims.slice(), "p = 1 on a random tensor");
+  assertEqual(Array.from(all.data, Math.abs), new Array<number>(edgeDims[0] * edgeDims[1]).fill(0), "p = 1 drops everything");
   // ### END HIDDEN TESTS
   passed("testUnitDropout");
 }
@@ -477,6 +562,60 @@ function testUnitSequential(): void {
   const seq = new Sequential(list);
   list.push(second);
   assertEqual(seq.layers.length, 1, "the constructor copies the list");
+  // Seeded: random chains of random affine modules (each owning a random number of random
+  // tensors), ReLUs and Sigmoids; the output is computed here step by step, the parameters
+  // listed here in order. A Dropout nested at a random depth is switched off by eval().
+  const rsq = testRandom("layers/sequential");
+  const chainOracle = (steps: ReadonlyArray<readonly [string, number, number]>, values: ArrayLike<number>): number[] =>
+    Array.from(values, (v) => {
+      let h = v;
+      for (const [kind, scale, shift] of steps) {
+        if (kind === "affine") h = h * scale + shift;
+        else if (kind === "relu") h = Math.max(h, 0);
+        else h = 1 / (1 + Math.exp(-h));
+      }
+      return h;
+    });
+  for (let c = 0; c < 4; c++) {
+    const steps: Array<[string, number, number]> = [];
+    const owned: Tensor[] = [];
+    const modules: Module[] = [];
+    const count = rsq.int(1, 6);
+    for (let k = 0; k < count; k++) {
+      const kind = rsq.pick(["affine", "affine", "relu", "sigmoid"]);
+      if (kind === "affine") {
+        const scale = Math.fround(rsq.uniform(-2, 2));
+        const shift = Math.fround(rsq.uniform(-1, 1));
+        const own = Array.from({ length: rsq.int(0, 3) }, () => Tensor.randn(rsq.shape(rsq.int(1, 2), 4, 1), rsq.seed()));
+        owned.push(...own);
+        modules.push({ forward: (t) => t.mul(scale).add(shift), parameters: () => own });
+        steps.push([kind, scale, shift]);
+      } else {
+        modules.push(kind === "relu" ? new ReLU() : new Sigmoid());
+        steps.push([kind, 0, 0]);
+      }
+    }
+    const model = new Sequential(modules);
+    const xr = Tensor.randn(rsq.shape(rsq.int(1, 3), 5, 1), rsq.seed());
+    const what = `a random chain ${steps.map((s) => s[0]).join(" -> ")}`;
+    const out = model.forward(xr);
+    assertShape(out.shape, xr.shape.slice(), what);
+    assertClose(Array.from(out.data), chainOracle(steps, xr.data), { rtol: 1e-5, atol: 1e-6 }, what);
+    const got = model.parameters();
+    assertEqual(got.length, owned.length, "every module's parameters");
+    assert(got.every((t, i) => t === owned[i]), "in order, the same tensors");
+  }
+  const nestedDrop = new Dropout(rsq.uniform(0.2, 0.8), { seed: rsq.seed() });
+  let inner: Module = nestedDrop;
+  const depth = rsq.int(1, 3);
+  for (let d = 0; d < depth; d++) inner = new Sequential([inner]);
+  const outer = new Sequential([inner, new Sigmoid()]);
+  const xs = Tensor.randn(rsq.shape(2, 5, 1), rsq.seed());
+  outer.eval();
+  assert(!nestedDrop.training, `eval reaches a Dropout nested ${depth} deep`);
+  assertClose(Array.from(outer.forward(xs).data), chainOracle([["sigmoid", 0, 0]], xs.data), { rtol: 1e-5, atol: 1e-7 }, "inference skips the random dropout");
+  outer.train();
+  assert(nestedDrop.training, "train reaches it too");
   // ### END HIDDEN TESTS
   passed("testUnitSequential");
 }
@@ -526,6 +665,34 @@ function testUnitCountParameters(): void {
   const shared = new Linear(3, 3, { seed: 2 });
   assertEqual(countParameters(new Sequential([shared, shared])), 12, "a shared layer counts once");
   assertEqual(countParameters(new Sequential([])), 0);
+  // Seeded: random MLPs (random widths, random biases, random ReLUs), a random layer shared a
+  // random number of times, and random picks, with repeats, from random tensors (empty and 0-d
+  // ones too).
+  const rcp = testRandom("layers/count-parameters");
+  const mlpCountOracle = (widths: readonly number[], biases: readonly boolean[]): number =>
+    biases.reduce((sum, bias, k) => sum + widths[k] * widths[k + 1] + (bias ? widths[k + 1] : 0), 0);
+  for (let c = 0; c < 3; c++) {
+    const widths = Array.from({ length: rcp.int(2, 5) }, () => rcp.int(1, 60));
+    const biases: boolean[] = [];
+    const layers: Module[] = [];
+    for (let k = 0; k + 1 < widths.length; k++) {
+      const bias = rcp.bool(0.7);
+      biases.push(bias);
+      layers.push(new Linear(widths[k], widths[k + 1], { bias, seed: rcp.seed() }));
+      if (rcp.bool(0.4)) layers.push(new ReLU());
+    }
+    assertEqual(countParameters(new Sequential(layers)), mlpCountOracle(widths, biases), `a random MLP [${widths}]`);
+  }
+  const [sharedIn, sharedOut] = [rcp.int(1, 30), rcp.int(1, 30)];
+  const sharedLayer = new Linear(sharedIn, sharedOut, { seed: rcp.seed() });
+  const repeats = rcp.int(2, 5);
+  assertEqual(countParameters(new Sequential(new Array<Module>(repeats).fill(sharedLayer))), sharedIn * sharedOut + sharedOut, `a random layer shared ${repeats} times counts once`);
+  const pool = Array.from({ length: rcp.int(1, 5) }, () => Tensor.zeros(rcp.shape(rcp.int(0, 3), 6, 0)));
+  const picks = Array.from({ length: rcp.int(1, 9) }, () => rcp.int(0, pool.length - 1));
+  const distinctOracle = (): number =>
+    pool.reduce((sum, t, i) => (picks.includes(i) ? sum + t.shape.reduce((p, d) => p * d, 1) : sum), 0);
+  const picked: Module = { forward: (t) => t, parameters: () => picks.map((i) => pool[i]) };
+  assertEqual(countParameters(picked), distinctOracle(), "random tensors listed with repeats count once each");
   // ### END HIDDEN TESTS
   passed("testUnitCountParameters");
 }
@@ -600,6 +767,52 @@ function testModule(): void {
   const collapsed = again.forward(x);
   assertClose(collapsed.sub(collapsed.get(0)).abs().max().item(), 0, { atol: 1e-6 }, "zero weights");
   assertThrows(() => model.forward(Tensor.ones([2, 5])), "Linear(4 -> 8)");
+  // Seeded, end to end: a network of random sizes built from random seeds, with a random dropout
+  // rate, on a random batch. The whole forward pass is computed here from the seeds: weights
+  // Tensor.randn(seed) * sqrt(1/in), biases 0, the dropout masks drawn in order, softmax by row.
+  const rmd = testRandom("layers/module");
+  const [inF, hid, classes, batch] = [rmd.int(2, 8), rmd.int(2, 10), rmd.int(2, 6), rmd.int(1, 8)];
+  const [s1, s2, s3] = [rmd.seed(), rmd.seed(), rmd.seed()];
+  const rate = rmd.uniform(0.1, 0.7);
+  const xr = Tensor.randn([batch, inF], rmd.seed());
+  const net = new Sequential([
+    new Linear(inF, hid, { seed: s1 }),
+    new ReLU(),
+    new Dropout(rate, { seed: s2 }),
+    new Linear(hid, classes, { seed: s3 }),
+    new Softmax(),
+  ]);
+  assertEqual(countParameters(net), inF * hid + hid + hid * classes + classes, "parameters of a random network");
+  const networkOracle = (trainCalls: number): number[] => {
+    const w1 = Array.from(Tensor.randn([inF, hid], s1).data, (v) => v * Math.sqrt(1 / inF));
+    const w2 = Array.from(Tensor.randn([hid, classes], s3).data, (v) => v * Math.sqrt(1 / hid));
+    const gen = new Rng(s2);
+    let out: number[] = [];
+    for (let call = 0; call < Math.max(trainCalls, 1); call++) {
+      out = [];
+      for (let i = 0; i < batch; i++) {
+        const h = Array.from({ length: hid }, (_, j) => {
+          let sum = 0;
+          for (let k = 0; k < inF; k++) sum += xr.data[i * inF + k] * w1[k * hid + j];
+          return Math.max(sum, 0);
+        });
+        if (trainCalls > 0) for (let j = 0; j < hid; j++) h[j] = gen.next() < rate ? 0 : h[j] / (1 - rate);
+        const logits = Array.from({ length: classes }, (_, j) => h.reduce((sum, v, k) => sum + v * w2[k * classes + j], 0));
+        const top = Math.max(...logits);
+        const total = logits.reduce((sum, v) => sum + Math.exp(v - top), 0);
+        for (const v of logits) out.push(Math.exp(v - top) / total);
+      }
+    }
+    return out;
+  };
+  const what = `a random network ${inF} -> ${hid} -> ${classes}, dropout ${rate.toFixed(3)}, batch ${batch}`;
+  const trained = net.forward(xr);
+  assertShape(trained.shape, [batch, classes], what);
+  assertClose(Array.from(trained.data), networkOracle(1), { rtol: 1e-4, atol: 1e-6 }, `training: ${what}`);
+  net.eval();
+  assertClose(Array.from(net.forward(xr).data), networkOracle(0), { rtol: 1e-4, atol: 1e-6 }, `inference: ${what}`);
+  net.train();
+  assertClose(Array.from(net.forward(xr).data), networkOracle(2), { rtol: 1e-4, atol: 1e-6 }, "training again: the next masks");
   // ### END HIDDEN TESTS
   passed("testModule (layers)");
 }
