@@ -19,6 +19,7 @@ export const EXPECTED_ARGUMENT: Readonly<Record<string, number>> = {
   assertEqual: 1,
   assertClose: 1,
   assertShape: 1,
+  assertPrediction: 1,
 };
 
 const HARNESS = "tinytorch-ts/support/testing";

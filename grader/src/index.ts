@@ -49,3 +49,15 @@ export { referenceNotebook } from "./reference";
 export { planSandbox, sandboxCapabilities, SANDBOX_USER } from "./sandbox";
 export type * from "./types";
 export { logLine, safeName, stripControl } from "./names";
+// A term of grading: the course file, late work, submission times.
+export {
+  COURSE_FILE_NAME,
+  CourseFileError,
+  loadCourseSettings,
+  parseCourseFile,
+  readCourseFile,
+  type CourseSettings,
+} from "./course-file";
+export { describeLateness, lateness, type LatePolicy, type Lateness } from "./late-policy";
+export { readSubmissionTimes, SubmissionTimesError } from "./submission-times";
+export { auditReference } from "./audit";

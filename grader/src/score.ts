@@ -35,7 +35,7 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-const KINDS = new Set(["assert", "equal", "close", "shape", "throws", "consistent"]);
+const KINDS = new Set(["assert", "equal", "close", "shape", "throws", "consistent", "prediction"]); // prettier-ignore
 
 /** A record set as sent by a kernel, checked for shape; anything else is undefined. */
 export function readRecords(data: unknown): TestRecords | undefined {
@@ -105,6 +105,7 @@ function checkFailure(ref: CheckRecord, message: string | undefined, position: n
     shape: "a shape differs from the reference solution's",
     throws: "an error was expected (or its message did not match)",
     consistent: "two figures of your run do not agree",
+    prediction: "a prediction is off by more than the tolerance",
   };
   return `hidden check ${position}${label} failed: ${what[ref.kind]} (hidden checks do not show their values)`; // prettier-ignore
 }

@@ -54,7 +54,13 @@ export type CheckKind =
    * assertConsistent: two numbers of the same run (measurements) agree within the tolerance.
    * Both sides come from the run being judged, so a reference run cannot stand in for them.
    */
-  | "consistent";
+  | "consistent"
+  /**
+   * assertPrediction: a number the student predicted (a figure of a fixed setting: Adam's state
+   * in bytes, a layer's FLOPs) within the tolerance of the true one. Its answer does not depend
+   * on a seed by design, so the audit's seed rule does not apply to it.
+   */
+  | "prediction";
 
 export interface Tolerance {
   /** Relative tolerance (default 1e-5, suited to float32). */
@@ -487,7 +493,8 @@ export function judge(
       return encodedEqual(actual, expected)
         ? { ok: true }
         : fail(`expected shape ${showShape(expected)}, got ${showShape(actual)}`);
-    case "close": {
+    case "close":
+    case "prediction": {
       if (expected === undefined) return fail("nothing to compare with");
       const v = closeVerdict(actual, expected, spec.tolerance);
       return v.ok ? v : fail(v.message ?? "not close");

@@ -220,7 +220,7 @@ function recordCheck(record: CheckRecord, problem?: string): void {
 }
 
 function compared(
-  kind: "equal" | "shape" | "close" | "consistent",
+  kind: "equal" | "shape" | "close" | "consistent" | "prediction",
   actual: unknown,
   expected: unknown,
   context: string | undefined,
@@ -276,6 +276,21 @@ export function assertConsistent(
   context?: string,
 ): void {
   compared("consistent", actual, expected, context, tolerance);
+}
+
+/**
+ * A prediction the student made before measuring: `predicted` must be within `tolerance` of the
+ * true figure (default: within 10%). Use it for numbers of a fixed setting that the lesson asks
+ * the student to work out (bytes of optimizer state, FLOPs of a layer, a roofline's GFLOP/s);
+ * put it in a hidden check so that a wrong guess's feedback does not give the answer away.
+ */
+export function assertPrediction(
+  predicted: unknown,
+  truth: unknown,
+  tolerance: Tolerance = { rtol: 0.1, atol: 0 },
+  context?: string,
+): void {
+  compared("prediction", predicted, truth, context, tolerance);
 }
 
 /** Fails unless `shape` equals `expected`. */
