@@ -99,7 +99,7 @@ test("a crashing cleanup and a full disk beside an honest student: full marks, e
     },
   });
   assert.equal(s.problems, []);
-  const score = (student: string) => JSON.parse(readFileSync(resultsPath(out, student), "utf8")).score; // prettier-ignore
+  const score = (student: string) => JSON.parse(readFileSync(resultsPath(out, manifest.module, student), "utf8")).score; // prettier-ignore
   assert.is(score("honest"), 6);
   assert.is(score("filler"), 6, "its answers are right; the attack only fails");
   assert.is(score("crasher"), 3, "honest score: double is wrong, triple right");
@@ -212,7 +212,9 @@ test("a kernel that cannot be prepared is that submission's error attempt, never
     for (const r of s.results) {
       assert.is(r.status, "error");
       assert.match(r.reason ?? "", /could not run this notebook: the reference package is not built/); // prettier-ignore
-      const page = JSON.parse(readFileSync(resultsPath(out, r.student ?? ""), "utf8"));
+      const page = JSON.parse(
+        readFileSync(resultsPath(out, manifest.module, r.student ?? ""), "utf8"),
+      );
       assert.match(page.output, /could not run this notebook/, "the attempt is on record");
     }
     await new Promise((r) => setTimeout(r, 50));

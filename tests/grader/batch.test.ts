@@ -47,7 +47,7 @@ test("a batch grades every submission; bad ones get 0 with their reason", async 
   });
   assert.is(s.graded, 2);
   assert.is(s.rejected, 2);
-  const alice = JSON.parse(readFileSync(resultsPath(out, "alice"), "utf8"));
+  const alice = JSON.parse(readFileSync(resultsPath(out, manifest.module, "alice"), "utf8"));
   assert.is(alice.score, 6);
   assert.is(alice.tests.length, 3);
   assert.equal(Object.keys(alice.tests[0]).sort(), [
@@ -58,19 +58,23 @@ test("a batch grades every submission; bad ones get 0 with their reason", async 
     "status",
     "visibility",
   ]);
-  const bob = JSON.parse(readFileSync(resultsPath(out, "bob"), "utf8"));
+  const bob = JSON.parse(readFileSync(resultsPath(out, manifest.module, "bob"), "utf8"));
   assert.is(bob.score, 0);
   assert.match(bob.output, /not a Jupyter notebook/);
-  const dave = JSON.parse(readFileSync(resultsPath(out, "dave"), "utf8"));
+  const dave = JSON.parse(readFileSync(resultsPath(out, manifest.module, "dave"), "utf8"));
   assert.is(dave.score, 2, "double passes, the stubbed triple does not");
-  const html = readFileSync(feedbackPath(out, "dave"), "utf8");
+  const html = readFileSync(feedbackPath(out, manifest.module, "dave"), "utf8");
   assert.not.match(html, /<script>/, "student output is escaped");
   assert.match(html, /&lt;script&gt;alert\(1\)&lt;\/script&gt;/);
   assert.match(html, /Your cells/);
   for (const snippet of HIDDEN_SNIPPETS) {
     for (const student of ["alice", "bob", "carol", "dave"]) {
-      assert.not.ok(readFileSync(feedbackPath(out, student), "utf8").includes(snippet));
-      assert.not.ok(readFileSync(resultsPath(out, student), "utf8").includes(snippet));
+      assert.not.ok(
+        readFileSync(feedbackPath(out, manifest.module, student), "utf8").includes(snippet),
+      );
+      assert.not.ok(
+        readFileSync(resultsPath(out, manifest.module, student), "utf8").includes(snippet),
+      );
     }
   }
 });

@@ -31,8 +31,12 @@ test("tito grade grades a folder and writes results, feedback and the gradebook"
   assert.is(r.status, 0, r.stderr + r.stdout);
   assert.match(r.stdout, /90_fixture: 2 graded, 0 unchanged, 0 rejected, 0 grader errors/);
   assert.match(r.stderr, /\[#+\] 2\/2/, "progress is shown");
-  assert.ok(existsSync(join(out, "feedback", "ann.html")));
-  assert.is(JSON.parse(readFileSync(join(out, "results", "ann", "results.json"), "utf8")).score, 6);
+  assert.ok(existsSync(join(out, "feedback", "90_fixture", "ann.html")));
+  assert.is(
+    JSON.parse(readFileSync(join(out, "results", "90_fixture", "ann", "results.json"), "utf8"))
+      .score,
+    6,
+  );
   const again = tito("grade", subs, "--manifest", join(FIXTURES, "90_fixture.json"), "--out", out); // prettier-ignore
   assert.match(again.stdout, /0 graded, 2 unchanged/);
 });
@@ -43,7 +47,7 @@ test("tito grade takes a single notebook too", () => {
   writeFileSync(join(one, "cleo.ipynb"), studentNotebook(manifest, { sources: GOOD }));
   const r = tito("grade", join(one, "cleo.ipynb"), "--manifest", join(FIXTURES, "90_fixture.json"), "--out", join(work, "single-out")); // prettier-ignore
   assert.is(r.status, 0, r.stderr + r.stdout);
-  assert.is(JSON.parse(readFileSync(join(work, "single-out", "results", "cleo", "results.json"), "utf8")).score, 6); // prettier-ignore
+  assert.is(JSON.parse(readFileSync(join(work, "single-out", "results", "90_fixture", "cleo", "results.json"), "utf8")).score, 6); // prettier-ignore
 });
 
 test("tito gradebook lists attempts and exports CSV", () => {

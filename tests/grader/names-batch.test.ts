@@ -57,12 +57,21 @@ test("colliding ids keep separate results; formulas and escape codes stay inert"
   assert.equal([s.graded, s.rejected, s.errors], [2, 2, 0]);
 
   // alice~smith earned every point and alice_smith none: each keeps their own files.
-  const full = JSON.parse(readFileSync(resultsPath(out, "alice~smith"), "utf8"));
-  const none = JSON.parse(readFileSync(resultsPath(out, "alice_smith"), "utf8"));
+  const full = JSON.parse(readFileSync(resultsPath(out, manifest.module, "alice~smith"), "utf8"));
+  const none = JSON.parse(readFileSync(resultsPath(out, manifest.module, "alice_smith"), "utf8"));
   assert.equal([full.score, none.score], [6, 0]);
-  assert.is.not(resultsPath(out, "alice~smith"), resultsPath(out, "alice_smith"));
-  assert.match(readFileSync(feedbackPath(out, "alice~smith"), "utf8"), /Score: 6 \/ 6/);
-  assert.match(readFileSync(feedbackPath(out, "alice_smith"), "utf8"), /Score: 0 \/ 6/);
+  assert.is.not(
+    resultsPath(out, manifest.module, "alice~smith"),
+    resultsPath(out, manifest.module, "alice_smith"),
+  );
+  assert.match(
+    readFileSync(feedbackPath(out, manifest.module, "alice~smith"), "utf8"),
+    /Score: 6 \/ 6/,
+  );
+  assert.match(
+    readFileSync(feedbackPath(out, manifest.module, "alice_smith"), "utf8"),
+    /Score: 0 \/ 6/,
+  );
 
   // The formula-like id is text in the CSV.
   const book = await Gradebook.open(join(out, "gradebook.sqlite"));

@@ -73,7 +73,7 @@ test("the batch grades the real notebook and rejects every other entry with 0 po
     assert.is(r?.score, 0, student);
     assert.match(r?.reason ?? "", reason, student);
     assert.ok(r?.tests.every((t) => t.score === 0));
-    const json = JSON.parse(readFileSync(resultsPath(out, student), "utf8"));
+    const json = JSON.parse(readFileSync(resultsPath(out, manifest.module, student), "utf8"));
     assert.is(json.score, 0, `${student}'s results.json`);
   }
   assert.not.ok(JSON.stringify(s).includes(SECRET.slice(0, 10)), "the summary");

@@ -258,7 +258,7 @@ test("tito grade --max-size rejects a larger notebook unread; a linked folder is
   const r = tito(join(dir, "subs"), "--max-size", "1");
   assert.is(r.status, 0, r.stderr);
   assert.match(r.stdout, /0 graded, 0 unchanged, 1 rejected, 0 grader errors/);
-  const results = JSON.parse(readFileSync(join(dir, "out", "results", "big", "results.json"), "utf8")); // prettier-ignore
+  const results = JSON.parse(readFileSync(join(dir, "out", "results", MODULE, "big", "results.json"), "utf8")); // prettier-ignore
   assert.is(results.score, 0);
   assert.match(results.output, /is 1\.5 MiB, over the limit of 1 MiB: not read/);
   symlinkSync(join(dir, "subs"), join(dir, "link"));

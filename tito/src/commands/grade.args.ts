@@ -7,15 +7,29 @@ export const spec = defineCommand({
   description: `<submissions> is a folder with one notebook per student (<student>.ipynb or
 <student>/<module>.ipynb), or a single notebook.`,
   options: {
-    module: option(text("NN"), "the module to grade (its manifest in grader/manifests/)"),
+    module: option(
+      text("NN|name"),
+      "the module to grade: 01, 01_tensor or tensor (its manifest in grader/manifests/)",
+    ),
     manifest: option(text("FILE"), "grade against this manifest file instead"),
     out: option(
       text("DIR"),
-      "where results go: gradebook.sqlite,\nresults/<student>/results.json, feedback/<student>.html",
+      "where results go: gradebook.sqlite, results/<module>/<student>/results.json,\nfeedback/<module>/<student>.html",
       "grades",
     ),
     jobs: option(count, "submissions graded at once", 1),
     force: flag("grade again even if the submission and manifest are unchanged"),
+    regrade: flag(
+      "grade a notebook even if the student's recorded attempt was submitted\nlater (it then becomes the student's latest attempt)",
+    ),
+    course: option(
+      text("FILE"),
+      "due dates, late policy, extensions (default: course.json at the course\nroot, if there is one)",
+    ),
+    times: option(
+      text("FILE"),
+      "submission times, a CSV student,submitted_at (ISO 8601 with offset);\ndefault: each notebook's modification time",
+    ),
     "cell-timeout": option(seconds, "seconds per cell", DEFAULT_GRADING_LIMITS.cellTimeoutMs),
     timeout: option(seconds, "seconds per notebook", DEFAULT_GRADING_LIMITS.notebookTimeoutMs),
     memory: option(megabytes, "kernel heap cap", DEFAULT_GRADING_LIMITS.memoryMb),
@@ -31,6 +45,8 @@ export const spec = defineCommand({
                        to 64 MiB), the network, or other processes. See docs/grading.md.
   TITO_SANDBOX=off     no sandbox at all (debugging only)
 
-A rerun skips what is already graded, so an interrupted run continues where it stopped.
+A rerun skips what is already graded, so an interrupted run continues where it stopped. It
+never replaces a newer attempt with an older notebook: a notebook submitted before the student's
+latest recorded attempt is skipped-older (--regrade grades it). See docs/grading.md.
 Ctrl-C once: finish the running submissions and stop; twice: stop at once.`,
 });

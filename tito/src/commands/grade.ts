@@ -4,10 +4,15 @@ import {
   findSubmissions,
   gradeBatch,
   findManifest,
+  loadCourseSettings,
+  logLine,
   readManifest,
+  readSubmissionTimes,
   ProgressBar,
+  type CourseSettings,
+  type Submission,
 } from "@tinytorch-ts/grader";
-import { runCommand, UsageError, type OptionValues } from "@tinytorch-ts/core";
+import { findCourseRoot, runCommand, SourceError, UsageError, type OptionValues } from "@tinytorch-ts/core"; // prettier-ignore
 import { spec } from "./grade.args";
 
 export function run(args: string[]): Promise<number> {
@@ -33,6 +38,9 @@ async function grade(
   const { manifest, hash } = readManifest(manifestFile);
   const submissionsPath = resolve(submissionsArg);
   const outDir = resolve(p.out);
+  // Everything that decides a grade is read and checked before anything is graded.
+  const course = loadCourseSettings(p.course, courseRoot());
+  for (const w of course.warnings) console.error(`tito grade: warning: ${w}`);
   const submissions = findSubmissions(submissionsPath, manifest.module, {
     maxBytes: p["max-size"] * 1024 * 1024,
   });
@@ -40,6 +48,8 @@ async function grade(
     console.error(`tito grade: no submissions found in ${submissionsPath}`);
     return 1;
   }
+  const submissionTimes = p.times === undefined ? undefined : timesFor(p.times, submissions);
+  describeTiming(course, manifest.module, p.times);
   const stop = { requested: false };
   const onSigint = () => {
     if (stop.requested) process.exit(130);
@@ -54,18 +64,54 @@ async function grade(
       manifestHash: hash,
       ...limits,
       force: p.force,
+      regrade: p.regrade,
+      course,
+      submissionTimes,
       sandbox: !p["no-sandbox"],
       hide: [submissionsPath],
       progress,
       stop,
     });
     progress.done();
+    for (const skip of s.skippedOlder) console.log(logLine(skip.message));
     console.log(
-      `${manifest.module}: ${s.graded} graded, ${s.skipped} unchanged, ${s.rejected} rejected, ${s.errors} grader errors; results in ${outDir}`,
+      `${manifest.module}: ${s.graded} graded, ${s.skipped} unchanged, ${s.rejected} rejected, ${s.errors} grader errors, ${s.skippedOlder.length} skipped-older; results in ${outDir}`,
     );
     if (stop.requested) console.log("stopped early: run the same command again to continue");
     return s.errors > 0 ? 1 : 0;
   } finally {
     process.off("SIGINT", onSigint);
   }
+}
+
+/** The course root, when tito runs inside one (course.json is looked for there). */
+function courseRoot(): string | undefined {
+  try {
+    return findCourseRoot();
+  } catch {
+    return undefined;
+  }
+}
+
+/** The times file's entries; a student it has no time for is an error too (nothing graded). */
+function timesFor(file: string, submissions: Submission[]): Map<string, number> {
+  const times = readSubmissionTimes(resolve(file));
+  const missing = submissions.filter((s) => !times.has(s.student)).map((s) => s.student);
+  if (missing.length > 0) {
+    throw new SourceError(file, undefined, `no submission time for ${missing.map((m) => logLine(m)).join(", ")}`); // prettier-ignore
+  }
+  return times;
+}
+
+/** One line on where due dates and submission times come from, so a run says what it applied. */
+function describeTiming(course: CourseSettings, module: string, times: string | undefined): void {
+  const due = course.due.get(module);
+  const source = course.file === undefined ? "no course file" : `course file ${course.file}`;
+  const when = times === undefined ? "submission times: the notebooks' modification times" : `submission times: ${times}`; // prettier-ignore
+  const policy = course.latePolicy.kind;
+  console.error(
+    due === undefined
+      ? `tito grade: ${source}; no due date for ${module}: nothing is late`
+      : `tito grade: ${source}; ${module} due ${new Date(due).toISOString()}, late policy ${policy}; ${when}`,
+  );
 }
