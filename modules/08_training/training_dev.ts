@@ -61,7 +61,7 @@ import { CrossEntropyLoss } from "tinytorch-ts/core/losses";
 import { DataLoader, TensorDataset } from "tinytorch-ts/data";
 import { SGD, Adam, CosineAnnealingLR } from "tinytorch-ts/optim";
 import { showChart } from "tinytorch-ts/support/chart";
-import { assert, assertClose, assertEqual, assertThrows, demo, passed } from "tinytorch-ts/support/testing";
+import { assert, assertClose, assertEqual, assertThrows, demo, passed, testRandom } from "tinytorch-ts/support/testing";
 
 /** Three interleaved spirals in the plane: `n` points per class, labels 0..2. */
 function spirals(n: number, seed: number): { x: Tensor; y: Tensor } {
@@ -239,6 +239,42 @@ function testUnitClipGradNorm(): void {
   assertThrows(() => clipGradNorm([bad], 1, { errorIfNonfinite: true }), "non-finite");
   assertEqual(clipGradNorm([bad], 1), Infinity, "without the option, the norm is reported");
   assertThrows(() => clipGradNorm([a], -1), "maxNorm");
+  {
+    // Seeded: gradients of random shapes and values on a random number of parameters (some
+    // without a gradient), once large (clipped to a random smaller norm), once small (left
+    // alone), once at a random scale; the norm returned and the gradients after, against a
+    // float64 norm. Then a non-finite gradient at a random place.
+    const r = testRandom("training/clip-grad-norm");
+    /** Oracle: the float64 global norm of the gradients. */
+    const norm64 = (grads: (number[] | null)[]): number => Math.sqrt(grads.reduce((s, g) => s + (g ?? []).reduce((t, v) => t + v * v, 0), 0));
+    /** Oracle: the gradients after clipping to maxNorm, in float64 (PyTorch's coefficient). */
+    function clipped64(grads: (number[] | null)[], maxNorm: number): (number[] | null)[] {
+      const coef = maxNorm / (norm64(grads) + 1e-6);
+      return grads.map((g) => (g === null ? null : coef < 1 ? g.map((v) => v * coef) : g));
+    }
+    for (const [scale, maxLo, maxHi] of [[r.uniform(1, 5), 0.05, 0.5], [r.uniform(0.001, 0.01), 1, 5], [10 ** r.uniform(-2, 1), 0.1, 3]]) {
+      const shapes = Array.from({ length: r.int(1, 4) }, () => r.shape(r.int(0, 2), 4));
+      const grads = shapes.map((s, i) => (i > 0 && r.bool(0.25) ? null : r.numbers(s.reduce((p, d) => p * d, 1), -1, 1).map((v) => Math.fround(v * scale))));
+      const params = shapes.map((s) => Tensor.zeros(s));
+      params.forEach((p, i) => {
+        const g = grads[i];
+        if (g !== null) p.grad = new Tensor(g, p.shape);
+      });
+      const maxNorm = Math.fround(r.uniform(maxLo, maxHi));
+      const label = `seeded: ${params.length} parameter(s), gradients of scale ${scale.toPrecision(3)}, maxNorm ${maxNorm}`;
+      assertClose(clipGradNorm(params, maxNorm), norm64(grads), { rtol: 1e-5, atol: 1e-9 }, `${label}: the norm before clipping`);
+      assertClose(params.map((p) => (p.grad === null ? [] : Array.from(p.grad.data))), clipped64(grads, maxNorm).map((g) => g ?? []), { rtol: 1e-5, atol: 1e-9 }, `${label}: the gradients after`);
+      assertEqual(params.map((p) => p.grad === null), grads.map((g) => g === null), `${label}: no gradient is created`);
+    }
+    const bad = [Tensor.zeros([r.int(1, 5)]), Tensor.zeros([r.int(1, 5)])];
+    const where = r.int(0, 1);
+    for (const [i, p] of bad.entries()) {
+      const g = r.numbers(p.size, -1, 1);
+      if (i === where) g[r.int(0, p.size - 1)] = r.pick([Infinity, -Infinity, NaN]);
+      p.grad = new Tensor(g);
+    }
+    assertThrows(() => clipGradNorm(bad, Math.fround(r.uniform(0.1, 2)), { errorIfNonfinite: true }), "non-finite", "seeded: a non-finite gradient");
+  }
   // ### END HIDDEN TESTS
   passed("testUnitClipGradNorm");
 }
@@ -454,6 +490,94 @@ function testUnitTrainEpoch(): void {
   assertThrows(() => evaluate(seq, [], ce), "no batches");
   trainEpoch(probe, batches, ce, new SGD(lin.parameters(), { lr: 0.1 }));
   assert(probe.training, "trainEpoch switches to training mode");
+  {
+    // Seeded: trainEpoch of a Linear classifier of random size and seed (and random bias) over
+    // random batches of a random size (the last one smaller) with random labels, with a random
+    // learning rate, once without and once with clipping to a random norm; then evaluate on
+    // other random batches. Against the same epoch computed by hand in float64.
+    const r = testRandom("training/train-epoch");
+    const [inF, classes] = [r.int(1, 4), r.int(2, 4)];
+    type Rows = { x: number[][]; y: number[] };
+    const randomBatches = (): Rows[] => {
+      const total = r.int(3, 14);
+      const size = r.int(1, total);
+      const out: Rows[] = [];
+      for (let start = 0; start < total; start += size) {
+        const n = Math.min(size, total - start);
+        out.push({ x: Array.from({ length: n }, () => r.numbers(inF, -2, 2)), y: Array.from({ length: n }, () => r.int(0, classes - 1)) });
+      }
+      return out;
+    };
+    const asBatches = (rows: Rows[]): Batch[] => rows.map((b) => [new Tensor(b.x), new Tensor(b.y)]);
+    /**
+     * Oracle: one epoch of SGD on softmax regression (logits xW + b, W of shape [inF, classes]) in
+     * float64, each batch's gradient clipped when `clip` is given; then an evaluation on `held`.
+     */
+    function epoch64(w0: number[], b0: number[], train: Rows[], lr: number, clip: number | undefined, held: Rows[]) {
+      const W = w0.slice();
+      const B = b0.slice();
+      const logits = (row: number[]) => B.map((b, c) => row.reduce((s, v, i) => s + v * W[i * classes + c], b));
+      const softmax = (z: number[]) => {
+        const top = Math.max(...z);
+        const e = z.map((v) => Math.exp(v - top));
+        const total = e.reduce((s, v) => s + v, 0);
+        return e.map((v) => v / total);
+      };
+      let lossSum = 0;
+      let correct = 0;
+      let examples = 0;
+      for (const { x, y } of train) {
+        const gW = W.map(() => 0);
+        const gB = B.map(() => 0);
+        x.forEach((row, k) => {
+          const z = logits(row);
+          const p = softmax(z);
+          lossSum -= Math.log(p[y[k]]);
+          if (z.indexOf(Math.max(...z)) === y[k]) correct++;
+          for (let c = 0; c < classes; c++) {
+            const d = (p[c] - (c === y[k] ? 1 : 0)) / x.length;
+            for (let i = 0; i < inF; i++) gW[i * classes + c] += row[i] * d;
+            gB[c] += d;
+          }
+        });
+        examples += x.length;
+        const norm = Math.sqrt([...gW, ...gB].reduce((s, g) => s + g * g, 0));
+        const coef = clip === undefined ? 1 : Math.min(1, clip / (norm + 1e-6));
+        gW.forEach((g, j) => (W[j] -= lr * coef * g));
+        gB.forEach((g, c) => (B[c] -= lr * coef * g));
+      }
+      let heldLoss = 0;
+      let heldCorrect = 0;
+      let heldCount = 0;
+      for (const { x, y } of held) {
+        x.forEach((row, k) => {
+          const z = logits(row);
+          heldLoss -= Math.log(softmax(z)[y[k]]);
+          if (z.indexOf(Math.max(...z)) === y[k]) heldCorrect++;
+          heldCount++;
+        });
+      }
+      return { W, B, train: [lossSum / examples, correct / examples, examples], held: [heldLoss / heldCount, heldCorrect / heldCount, heldCount] };
+    }
+    for (const clipped of [false, true]) {
+      const model = new Sequential([new Linear(inF, classes, { seed: r.seed() })]);
+      const [weight, bias] = model.parameters();
+      bias.data.set(r.numbers(classes, -1, 1));
+      const w0 = Array.from(weight.data);
+      const b0 = Array.from(bias.data);
+      const train = randomBatches();
+      const held = randomBatches();
+      const lr = Math.fround(r.uniform(0.05, 1));
+      const clipNorm = clipped ? Math.fround(r.uniform(0.05, 0.5)) : undefined;
+      const stats = trainEpoch(model, asBatches(train), ce, new SGD(model.parameters(), { lr }), clipNorm === undefined ? {} : { clipNorm });
+      const evaluated = evaluate(model, asBatches(held), ce);
+      const label = `seeded: Linear(${inF}, ${classes}), ${train.length} batch(es), lr ${lr}, clipNorm ${clipNorm}`;
+      assertClose(Array.from(weight.data), epoch64(w0, b0, train, lr, clipNorm, held).W, { rtol: 1e-4, atol: 1e-5 }, `${label}: weights after the epoch`);
+      assertClose(Array.from(bias.data), epoch64(w0, b0, train, lr, clipNorm, held).B, { rtol: 1e-4, atol: 1e-5 }, `${label}: bias after the epoch`);
+      assertClose([stats.loss, stats.accuracy, stats.examples], epoch64(w0, b0, train, lr, clipNorm, held).train, { rtol: 1e-4, atol: 1e-6 }, `${label}: loss, accuracy, examples`);
+      assertClose([evaluated.loss, evaluated.accuracy, evaluated.examples], epoch64(w0, b0, train, lr, clipNorm, held).held, { rtol: 1e-4, atol: 1e-6 }, `${label}: evaluate afterwards`);
+    }
+  }
   // ### END HIDDEN TESTS
   passed("testUnitTrainEpoch");
 }
@@ -676,6 +800,39 @@ function testUnitCheckpointFormat(): void {
   assertThrows(() => saveCheckpoint(model, join(dir, "no-such-dir", "x.ckpt")));
   assertEqual(readdirSync(dir), ["model.ckpt"], "a failed save leaves nothing");
   assert(existsSync(file));
+  {
+    // Seeded: tensors of random shapes (0-d included) holding random float32 bit patterns (NaN
+    // payloads, -0, infinities and subnormals included): the file's magic, header, alignment,
+    // length and data bytes; a bit-exact round trip into other tensors; and a failed load (a
+    // random parameter of another shape, or a random truncation) that changes nothing.
+    const r = testRandom("training/checkpoint-format");
+    const shapes = Array.from({ length: r.int(1, 4) }, () => r.shape(r.int(0, 3), 4));
+    const bits = shapes.map((s) => Array.from({ length: s.reduce((p, d) => p * d, 1) }, () => r.int(0, 0xffffffff)));
+    const tensors = shapes.map((s, i) => new Tensor(new Float32Array(Uint32Array.from(bits[i]).buffer), s));
+    const bytes = encodeCheckpoint(tensors);
+    const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const headerLength = view.readUInt32LE(8);
+    const dataOffset = Math.ceil((12 + headerLength) / 4) * 4;
+    const label = `seeded: shapes ${JSON.stringify(shapes)}`;
+    assertEqual(view.toString("latin1", 0, 8), "TTCKPT1\n", `${label}: magic`);
+    assertEqual((JSON.parse(view.toString("utf8", 12, 12 + headerLength)) as { shapes: unknown }).shapes, shapes, `${label}: the header's shapes`);
+    assertEqual(bytes.length - dataOffset, 4 * bits.reduce((n, b) => n + b.length, 0), `${label}: the data follows the header, float32-aligned`);
+    assertEqual(Array.from(bytes.subarray(dataOffset)), bits.flat().flatMap((u) => [u & 0xff, (u >>> 8) & 0xff, (u >>> 16) & 0xff, u >>> 24]), `${label}: the data, little-endian`);
+    const targets = shapes.map((s) => Tensor.full(s, 7));
+    decodeCheckpoint(bytes, targets);
+    const bitsOf = (t: Tensor) => Array.from(new Uint32Array(t.data.buffer, t.data.byteOffset, t.size));
+    assertEqual(targets.map(bitsOf), bits, `${label}: bit-exact round trip`);
+    // Another architecture: one random parameter gets another shape.
+    const changed = r.int(0, shapes.length - 1);
+    const otherShapes = shapes.map((s, i) => (i === changed ? [...s, 2] : s));
+    const others = otherShapes.map((s) => Tensor.full(s, 5));
+    assertThrows(() => decodeCheckpoint(bytes, others), `parameter ${changed} has shape`, `${label}: parameter ${changed} of another shape`);
+    assertEqual(others.map((t) => Array.from(t.data)), otherShapes.map((s) => new Array<number>(s.reduce((p, d) => p * d, 1)).fill(5)), `${label}: a mismatch loads nothing`);
+    const cut = r.int(0, bytes.length - 1);
+    const intact = shapes.map((s) => Tensor.full(s, 3));
+    assertThrows(() => decodeCheckpoint(bytes.subarray(0, cut), intact), undefined, `${label}: truncated to ${cut} bytes`);
+    assertEqual(intact.map((t) => Array.from(t.data)), shapes.map((s) => new Array<number>(s.reduce((p, d) => p * d, 1)).fill(3)), `${label}: a truncated file loads nothing`);
+  }
   // ### END HIDDEN TESTS
   passed("testUnitCheckpointFormat");
 }
@@ -785,6 +942,52 @@ function testUnitEarlyStopping(): void {
   assertEqual(first.step(-1e9, 1), false);
   assertEqual(first.step(-1e9, 2), true, "patience 1: the first epoch without progress stops");
   assertThrows(() => new EarlyStopping({ patience: 0 }), "patience");
+  {
+    // Seeded: random metric sequences (a random walk with repeats) watched for a random metric
+    // (its mode from its name, or given), with random patience and minDelta: the decision, the
+    // improvement flag and the counters after every step, against the rule simulated in float64.
+    const r = testRandom("training/early-stopping");
+    interface Watch { mode: "min" | "max"; patience: number; minDelta: number }
+    /** Oracle: [stop, improved, best, bestEpoch, badEpochs] after each step. */
+    function watch64(values: number[], epochs: number[], w: Watch): (number | boolean | null)[][] {
+      let best: number | null = null;
+      let bestEpoch: number | null = null;
+      let bad = 0;
+      return values.map((v, k) => {
+        const improved = best === null || (w.mode === "max" ? v > best + w.minDelta : v < best - w.minDelta);
+        if (improved) {
+          best = v;
+          bestEpoch = epochs[k];
+          bad = 0;
+        } else {
+          bad += 1;
+        }
+        return [bad >= w.patience, improved, best, bestEpoch, bad];
+      });
+    }
+    const metrics = ["trainLoss", "trainAccuracy", "valLoss", "valAccuracy"] as const;
+    for (let trial = 0; trial < 4; trial++) {
+      const monitor = r.pick(metrics);
+      const explicit = r.bool(0.3) ? r.pick(["min", "max"] as const) : undefined;
+      const w: Watch = {
+        mode: explicit ?? (monitor.endsWith("Loss") ? "min" : "max"),
+        patience: r.int(1, 4),
+        minDelta: r.bool(0.4) ? 0 : r.uniform(0, 0.05),
+      };
+      const values: number[] = [r.uniform(0, 1)];
+      const length = r.int(6, 20);
+      while (values.length < length) values.push(r.bool(0.2) ? values[values.length - 1] : values[values.length - 1] + r.uniform(-0.1, 0.1));
+      const firstEpoch = r.int(0, 3);
+      const epochs = values.map((_, k) => firstEpoch + k);
+      const stopper = new EarlyStopping({ monitor, patience: w.patience, minDelta: w.minDelta, ...(explicit === undefined ? {} : { mode: explicit }) });
+      const seen = values.map((v, k) => {
+        const stop = stopper.step(v, epochs[k]);
+        return [stop, stopper.improved, stopper.best, stopper.bestEpoch, stopper.badEpochs];
+      });
+      assertEqual(seen, watch64(values, epochs, w), `seeded: ${monitor}${explicit ? ` (${explicit})` : ""}, patience ${w.patience}, minDelta ${w.minDelta.toFixed(4)}`);
+      assertEqual(stopper.mode, w.mode, `seeded: the mode of ${monitor}`);
+    }
+  }
   // ### END HIDDEN TESTS
   passed("testUnitEarlyStopping");
 }
@@ -1043,6 +1246,140 @@ function testUnitFit(): void {
     "no validation data",
   );
   assertThrows(() => fit(net, { train: [], lossFn: new CrossEntropyLoss(), optimizer: sgd, epochs: 0 }), "epochs");
+  {
+    // Seeded: fit of a Linear classifier of random size and seed (random bias) on random training
+    // and validation batches with random labels, SGD with a random learning rate under a cosine
+    // schedule of random period, clipping to a random norm or none, early stopping on the
+    // validation loss with random patience and minDelta, for a random number of epochs. The
+    // history (losses, accuracies, learning rates), the best epoch, whether it stopped early and
+    // the restored weights, against the same run computed by hand in float64.
+    const r = testRandom("training/fit");
+    const [inF, classes] = [r.int(1, 4), r.int(2, 4)];
+    type Rows = { x: number[][]; y: number[] };
+    const randomBatches = (): Rows[] => {
+      const total = r.int(4, 14);
+      const size = r.int(2, total);
+      const out: Rows[] = [];
+      for (let start = 0; start < total; start += size) {
+        const n = Math.min(size, total - start);
+        out.push({ x: Array.from({ length: n }, () => r.numbers(inF, -2, 2)), y: Array.from({ length: n }, () => r.int(0, classes - 1)) });
+      }
+      return out;
+    };
+    const asBatches = (rows: Rows[]): Batch[] => rows.map((b) => [new Tensor(b.x), new Tensor(b.y)]);
+    interface Plan { lr: number; tMax: number; clip: number | undefined; epochs: number; patience: number; minDelta: number }
+    /**
+     * Oracle: the whole run in float64: per epoch, SGD over the training batches at the cosine
+     * schedule's rate (clipped when asked), evaluation, then early stopping on the validation
+     * loss; the history rows [trainLoss, trainAccuracy, valLoss, valAccuracy, lr], the best epoch,
+     * whether it stopped, and the best epoch's [W, B].
+     */
+    function fit64(w0: number[], b0: number[], train: Rows[], val: Rows[], plan: Plan) {
+      const W = w0.slice();
+      const B = b0.slice();
+      const logits = (row: number[]) => B.map((b, c) => row.reduce((s, v, i) => s + v * W[i * classes + c], b));
+      const softmax = (z: number[]) => {
+        const top = Math.max(...z);
+        const e = z.map((v) => Math.exp(v - top));
+        const total = e.reduce((s, v) => s + v, 0);
+        return e.map((v) => v / total);
+      };
+      const measure = (batches: Rows[]): [number, number] => {
+        let loss = 0;
+        let correct = 0;
+        let count = 0;
+        for (const { x, y } of batches) {
+          x.forEach((row, k) => {
+            const z = logits(row);
+            loss -= Math.log(softmax(z)[y[k]]);
+            if (z.indexOf(Math.max(...z)) === y[k]) correct++;
+            count++;
+          });
+        }
+        return [loss / count, correct / count];
+      };
+      const rows: number[][] = [];
+      let best: number | null = null;
+      let bestEpoch: number | null = null;
+      let bestParams = [W.slice(), B.slice()];
+      let bad = 0;
+      let stopped = false;
+      for (let epoch = 1; epoch <= plan.epochs && !stopped; epoch++) {
+        const lr = (plan.lr * (1 + Math.cos((Math.PI * (epoch - 1)) / plan.tMax))) / 2;
+        let lossSum = 0;
+        let correct = 0;
+        let examples = 0;
+        for (const { x, y } of train) {
+          const gW = W.map(() => 0);
+          const gB = B.map(() => 0);
+          x.forEach((row, k) => {
+            const z = logits(row);
+            const p = softmax(z);
+            lossSum -= Math.log(p[y[k]]);
+            if (z.indexOf(Math.max(...z)) === y[k]) correct++;
+            for (let c = 0; c < classes; c++) {
+              const d = (p[c] - (c === y[k] ? 1 : 0)) / x.length;
+              for (let i = 0; i < inF; i++) gW[i * classes + c] += row[i] * d;
+              gB[c] += d;
+            }
+          });
+          examples += x.length;
+          const norm = Math.sqrt([...gW, ...gB].reduce((s, g) => s + g * g, 0));
+          const coef = plan.clip === undefined ? 1 : Math.min(1, plan.clip / (norm + 1e-6));
+          gW.forEach((g, j) => (W[j] -= lr * coef * g));
+          gB.forEach((g, c) => (B[c] -= lr * coef * g));
+        }
+        const [valLoss, valAccuracy] = measure(val);
+        rows.push([lossSum / examples, correct / examples, valLoss, valAccuracy, lr]);
+        if (best === null || valLoss < best - plan.minDelta) {
+          best = valLoss;
+          bestEpoch = epoch;
+          bestParams = [W.slice(), B.slice()];
+          bad = 0;
+        } else {
+          bad += 1;
+        }
+        stopped = bad >= plan.patience;
+      }
+      return { rows, outcome: [bestEpoch, stopped, rows.length], params: bestParams };
+    }
+    const model = new Sequential([new Linear(inF, classes, { seed: r.seed() })]);
+    const [weight, bias] = model.parameters();
+    bias.data.set(r.numbers(classes, -1, 1));
+    const w0 = Array.from(weight.data);
+    const b0 = Array.from(bias.data);
+    const train = randomBatches();
+    const val = randomBatches();
+    const plan: Plan = {
+      lr: Math.fround(r.uniform(0.2, 2)),
+      tMax: r.int(2, 12),
+      clip: r.bool() ? Math.fround(r.uniform(0.1, 2)) : undefined,
+      epochs: r.int(3, 10),
+      patience: r.int(1, 3),
+      minDelta: r.bool(0.5) ? 0 : r.uniform(0, 0.02),
+    };
+    const optimizer = new SGD(model.parameters(), { lr: plan.lr });
+    const fitted = fit(model, {
+      train: asBatches(train),
+      val: asBatches(val),
+      lossFn: new CrossEntropyLoss(),
+      optimizer,
+      epochs: plan.epochs,
+      ...(plan.clip === undefined ? {} : { clipNorm: plan.clip }),
+      scheduler: new CosineAnnealingLR(optimizer, { tMax: plan.tMax }),
+      earlyStopping: new EarlyStopping({ monitor: "valLoss", patience: plan.patience, minDelta: plan.minDelta }),
+      progress: false,
+    });
+    const label = `seeded: Linear(${inF}, ${classes}), lr ${plan.lr}, tMax ${plan.tMax}, clipNorm ${plan.clip}, ${plan.epochs} epochs, patience ${plan.patience}`;
+    assertClose(
+      fitted.epochs.map((e) => [e.trainLoss, e.trainAccuracy, e.valLoss, e.valAccuracy, e.lr]),
+      fit64(w0, b0, train, val, plan).rows,
+      { rtol: 1e-4, atol: 1e-6 },
+      `${label}: the history`,
+    );
+    assertEqual([fitted.bestEpoch, fitted.stoppedEarly, fitted.epochs.length], fit64(w0, b0, train, val, plan).outcome, `${label}: best epoch, stopped early, epochs run`);
+    assertClose([Array.from(weight.data), Array.from(bias.data)], fit64(w0, b0, train, val, plan).params, { rtol: 1e-4, atol: 1e-5 }, `${label}: the best epoch's weights restored`);
+  }
   // ### END HIDDEN TESTS
   passed("testUnitFit");
 }
@@ -1102,6 +1439,133 @@ function testModule(): void {
   const fresh = new Sequential([new Linear(2, 48, { seed: 30 }), new ReLU(), new Linear(48, 3, { seed: 40 })]);
   loadCheckpoint(fresh, join(dir, "spirals.ckpt"));
   assertEqual(evaluate(fresh, [[val.x, val.y]], new CrossEntropyLoss()), final, "a reloaded model scores the same");
+  {
+    // Seeded end to end: spirals drawn from random seeds, a shuffling DataLoader with a random
+    // batch size and seed, a Linear classifier of random seed and bias, Adam with random hyperparameters,
+    // clipping to a random norm, early stopping on the validation accuracy with random patience,
+    // then a checkpoint saved and loaded into a fresh model. The history, the outcome and the
+    // reloaded weights against the same run computed by hand in float64 (the oracle replays the
+    // loader's batches with a twin loader of the same seed).
+    const r = testRandom("training/module");
+    const trainSet = spirals(r.int(6, 14), r.seed());
+    const valSet = spirals(r.int(4, 8), r.seed());
+    const batchSize = r.int(4, 16);
+    const loaderSeed = r.seed();
+    const model = new Sequential([new Linear(2, 3, { seed: r.seed() })]);
+    const [weight, bias] = model.parameters();
+    // A random bias: Adam's first steps move every bias by about lr, and with equal biases the
+    // points at the spirals' centre (x = 0) would have tied logits.
+    bias.data.set(r.numbers(3, -0.5, 0.5));
+    const w0 = Array.from(weight.data);
+    const b0 = Array.from(bias.data);
+    const settings = {
+      lr: Math.fround(r.uniform(0.01, 0.2)),
+      betas: [Math.fround(r.uniform(0.8, 0.95)), Math.fround(r.uniform(0.95, 0.999))] as [number, number],
+      clip: Math.fround(r.uniform(0.2, 2)),
+      epochs: r.int(4, 12),
+      patience: r.int(1, 4),
+    };
+    /**
+     * Oracle: the run in float64. Each epoch replays the batches of a twin DataLoader (same data,
+     * batch size and seed), with softmax-regression gradients, clipping and Adam; then the
+     * validation loss and accuracy; early stopping on the accuracy. Returns the history rows
+     * [trainLoss, trainAccuracy, valLoss, valAccuracy], [bestEpoch, stopped, epochs] and the
+     * best epoch's [W, B].
+     */
+    function run64() {
+      const twin = new DataLoader(new TensorDataset(trainSet.x, trainSet.y), { batchSize, shuffle: true, seed: loaderSeed });
+      const params = [w0.slice(), b0.slice()];
+      const [W, B] = params;
+      const m = params.map((p) => p.map(() => 0));
+      const v = params.map((p) => p.map(() => 0));
+      let t = 0;
+      const logits = (x: Float32Array, n: number) => B.map((b, c) => b + x[2 * n] * W[c] + x[2 * n + 1] * W[3 + c]);
+      const softmax = (z: number[]) => {
+        const top = Math.max(...z);
+        const e = z.map((u) => Math.exp(u - top));
+        const total = e.reduce((s, u) => s + u, 0);
+        return e.map((u) => u / total);
+      };
+      const rows: number[][] = [];
+      let best: number | null = null;
+      let bestEpoch: number | null = null;
+      let bestParams = [W.slice(), B.slice()];
+      let bad = 0;
+      let stopped = false;
+      for (let epoch = 1; epoch <= settings.epochs && !stopped; epoch++) {
+        let lossSum = 0;
+        let correct = 0;
+        let examples = 0;
+        for (const [bx, by] of twin) {
+          const count = by.size;
+          const grads = [W.map(() => 0), B.map(() => 0)];
+          for (let n = 0; n < count; n++) {
+            const z = logits(bx.data, n);
+            const p = softmax(z);
+            const label = by.data[n];
+            lossSum -= Math.log(p[label]);
+            if (z.indexOf(Math.max(...z)) === label) correct++;
+            for (let c = 0; c < 3; c++) {
+              const d = (p[c] - (c === label ? 1 : 0)) / count;
+              grads[0][c] += bx.data[2 * n] * d;
+              grads[0][3 + c] += bx.data[2 * n + 1] * d;
+              grads[1][c] += d;
+            }
+          }
+          examples += count;
+          const norm = Math.sqrt(grads.flat().reduce((s, g) => s + g * g, 0));
+          const coef = Math.min(1, settings.clip / (norm + 1e-6));
+          t += 1;
+          const [b1, b2] = settings.betas;
+          params.forEach((p, k) => {
+            for (let j = 0; j < p.length; j++) {
+              const g = grads[k][j] * coef;
+              m[k][j] = b1 * m[k][j] + (1 - b1) * g;
+              v[k][j] = b2 * v[k][j] + (1 - b2) * g * g;
+              p[j] -= (settings.lr * (m[k][j] / (1 - b1 ** t))) / (Math.sqrt(v[k][j] / (1 - b2 ** t)) + 1e-8);
+            }
+          });
+        }
+        let valLoss = 0;
+        let valCorrect = 0;
+        for (let n = 0; n < valSet.y.size; n++) {
+          const z = logits(valSet.x.data, n);
+          valLoss -= Math.log(softmax(z)[valSet.y.data[n]]);
+          if (z.indexOf(Math.max(...z)) === valSet.y.data[n]) valCorrect++;
+        }
+        const valAccuracy = valCorrect / valSet.y.size;
+        rows.push([lossSum / examples, correct / examples, valLoss / valSet.y.size, valAccuracy]);
+        if (best === null || valAccuracy > best) {
+          best = valAccuracy;
+          bestEpoch = epoch;
+          bestParams = [W.slice(), B.slice()];
+          bad = 0;
+        } else {
+          bad += 1;
+        }
+        stopped = bad >= settings.patience;
+      }
+      return { rows, outcome: [bestEpoch, stopped, rows.length], params: bestParams };
+    }
+    const seededHistory = fit(model, {
+      train: new DataLoader(new TensorDataset(trainSet.x, trainSet.y), { batchSize, shuffle: true, seed: loaderSeed }),
+      val: [[valSet.x, valSet.y]],
+      lossFn: new CrossEntropyLoss(),
+      optimizer: new Adam(model.parameters(), { lr: settings.lr, betas: settings.betas }),
+      epochs: settings.epochs,
+      clipNorm: settings.clip,
+      earlyStopping: new EarlyStopping({ monitor: "valAccuracy", patience: settings.patience }),
+      progress: false,
+    });
+    const label = `seeded: spirals, batch size ${batchSize}, Adam lr ${settings.lr}, clipNorm ${settings.clip}, ${settings.epochs} epochs, patience ${settings.patience}`;
+    assertClose(seededHistory.epochs.map((e) => [e.trainLoss, e.trainAccuracy, e.valLoss, e.valAccuracy]), run64().rows, { rtol: 1e-4, atol: 1e-6 }, `${label}: the history`);
+    assertEqual([seededHistory.bestEpoch, seededHistory.stoppedEarly, seededHistory.epochs.length], run64().outcome, `${label}: best epoch, stopped early, epochs run`);
+    const folder = mkdtempSync(join(tmpdir(), "tinytorch-seeded-"));
+    saveCheckpoint(model, join(folder, "best.ckpt"));
+    const reloaded = new Sequential([new Linear(2, 3, { seed: r.seed() })]);
+    loadCheckpoint(reloaded, join(folder, "best.ckpt"));
+    assertClose(reloaded.parameters().map((p) => Array.from(p.data)), run64().params, { rtol: 1e-4, atol: 1e-5 }, `${label}: the best weights, saved and reloaded`);
+  }
   // ### END HIDDEN TESTS
   passed("testModule (training)");
 }

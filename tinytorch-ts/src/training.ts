@@ -84,7 +84,7 @@ export function clipGradNorm(
   return total;
 }
 
-// modules/08_training/training_dev.ts, cell 11 (line 292)
+// modules/08_training/training_dev.ts, cell 11 (line 328)
 /** Options of one training epoch. */
 export interface TrainEpochOptions {
   /** Clip the gradients to this global norm before each step (no clipping when absent). */
@@ -143,7 +143,7 @@ export function evaluate(model: TrainableModule, batches: Iterable<Batch>, lossF
   }
 }
 
-// modules/08_training/training_dev.ts, cell 14 (line 510)
+// modules/08_training/training_dev.ts, cell 14 (line 634)
 /** The first 8 bytes of every checkpoint file (version 1 of the format). */
 export const CHECKPOINT_MAGIC = "TTCKPT1\n";
 
@@ -236,7 +236,7 @@ export function loadCheckpoint(model: Module, path: string): void {
   }
 }
 
-// modules/08_training/training_dev.ts, cell 17 (line 709)
+// modules/08_training/training_dev.ts, cell 17 (line 866)
 /** The numbers an epoch record holds, which early stopping can watch. */
 export type Metric = "trainLoss" | "trainAccuracy" | "valLoss" | "valAccuracy";
 
@@ -292,7 +292,7 @@ export class EarlyStopping {
   }
 }
 
-// modules/08_training/training_dev.ts, cell 20 (line 803)
+// modules/08_training/training_dev.ts, cell 20 (line 1006)
 /** One epoch of `fit`: the numbers, the learning rate used and the time taken. */
 export interface EpochRecord {
   epoch: number;
@@ -374,7 +374,7 @@ export function historyChartSpec(history: TrainingHistory, title = "Training his
   return { title, data: { values: rows }, hconcat: [panel("loss"), panel("accuracy")] };
 }
 
-// modules/08_training/training_dev.ts, cell 22 (line 915)
+// modules/08_training/training_dev.ts, cell 22 (line 1118)
 /** Everything `fit` needs besides the model. */
 export interface FitOptions {
   train: Iterable<Batch>;
