@@ -61,3 +61,6 @@ export {
 export { describeLateness, lateness, type LatePolicy, type Lateness } from "./late-policy";
 export { readSubmissionTimes, SubmissionTimesError } from "./submission-times";
 export { auditReference } from "./audit";
+export { summarizeGradebook, buildSummary, type ClassSummary } from "./summary";
+export { summaryCsv } from "./summary-csv";
+export { summaryHtml } from "./summary-html";
