@@ -1,5 +1,5 @@
 // @tinytorch-ts/grader: the autograder library behind `tito grade`, `tito audit`,
-// `tito gradebook` and `tito gradescope`. See docs/grading.md.
+// `tito gradebook`, `tito gradescope` and `tito manual`. See docs/grading.md.
 export { gradeSubmission, GRADING_STAGES, type GradeOptions } from "./grade-submission";
 export {
   prepareKernel,
@@ -34,6 +34,12 @@ export { Gradebook, type AttemptRow } from "./gradebook";
 export { gradebookCsv } from "./gradebook-csv";
 export { toGradescope, writeResultsJson, type GradescopeResults } from "./results-json";
 export { renderFeedback, writeFeedback } from "./feedback-html";
+export { manualQuestions, manualProgress, manualAnswers, studentLabels, pseudonym, type ManualQuestion, type ManualAnswer, type QuestionProgress } from "./manual"; // prettier-ignore
+export { renderManualPage, manualTemplateCsv, SCORE_COLUMNS } from "./manual-page";
+export { importScores, checkScores, compareScores, type ImportOutcome, type ScoreChanges } from "./manual-import"; // prettier-ignore
+export { readScoreFile, type ScoreFileRow } from "./manual-score-file";
+export { refreshManualFeedback, manualMarksFor, type FeedbackRefresh } from "./manual-feedback";
+export { moduleTotals, formatPoints, type ModuleTotal } from "./gradebook-totals";
 export { auditModule, formatAudit, studentNotebookPath, type ModuleAudit } from "./audit";
 export { buildGradescopeZip, writeGradescopeZip } from "./gradescope-bundle";
 export { gradescopeRun } from "./gradescope-run";
