@@ -21,8 +21,21 @@ function expectedSource(module: string): string {
   ].join("\n");
 }
 
-test("the course has its modules", () => {
-  assert.ok(modules.length >= 6, `expected the course's modules, found ${modules.length}`);
+test("every folder under modules/ that holds a source is a module, found in course order", () => {
+  const folders = readdirSync(join(ROOT, "modules"))
+    .filter((d) => readdirSync(join(ROOT, "modules", d)).some((f) => f.endsWith("_dev.ts")))
+    .sort();
+  assert.equal(modules.map((m) => m.module), folders, "a module folder was skipped (its name must be NN_name)"); // prettier-ignore
+  const numbers = modules.map((m) => Number(m.number));
+  assert.equal(
+    numbers,
+    [...numbers].sort((a, b) => a - b),
+    "modules are in course order",
+  );
+  assert.ok(
+    modules.some((m) => m.module === "01_tensor"),
+    "the course starts with its tensor",
+  );
 });
 
 test("every module has a course test file that runs its checks", () => {
