@@ -70,6 +70,7 @@ import {
   assertThrows,
   demo,
   passed,
+  testRandom,
 } from "tinytorch-ts/support/testing";
 import { showChart } from "tinytorch-ts/support/chart";
 import { Sigmoid, Softmax } from "tinytorch-ts/core/activations";
@@ -156,6 +157,33 @@ function testUnitMSELoss(): void {
   assertThrows(() => mse.forward(Tensor.zeros([2, 3]), Tensor.zeros([3, 2])), "[3, 2]");
   assertClose(mse.forward(new Tensor(3), new Tensor(1)).item(), 4, {}, "0-d inputs");
   assertClose(mse.forward(new Tensor([1e3]), new Tensor([-1e3])).item(), 4e6, {}, "large errors");
+  // Seeded: random shapes (ranks 0 to 3) of random predictions and targets at random scales;
+  // random mismatched shapes (a random axis changed, or a trailing 1 added: broadcastable).
+  const rms = testRandom("losses/mse");
+  const mseOracle = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
+    let sum = 0;
+    for (let i = 0; i < a.length; i++) sum += (a[i] - b[i]) ** 2;
+    return sum / a.length;
+  };
+  for (let c = 0; c < 6; c++) {
+    const dims = rms.shape(rms.int(c === 0 ? 0 : 1, 3), 6, 1);
+    const size = dims.reduce((p, d) => p * d, 1);
+    const scale = rms.pick([0.01, 1, 100]);
+    const predictions = new Tensor(Float32Array.from(rms.numbers(size, -scale, scale)), dims);
+    const targets = new Tensor(Float32Array.from(rms.numbers(size, -scale, scale)), dims);
+    const loss = mse.forward(predictions, targets);
+    assertShape(loss.shape, [], `a 0-d loss for a random [${dims}]`);
+    assertClose(loss.item(), mseOracle(predictions.data, targets.data), { rtol: 1e-5, atol: 1e-9 }, `MSE of random [${dims}] at scale ${scale}`);
+  }
+  for (let c = 0; c < 3; c++) {
+    const dims = rms.shape(rms.int(1, 3), 5, 1);
+    const changed = rms.int(0, dims.length - 1);
+    const other = c === 0 ? [...dims, 1] : dims.map((d, i) => (i === changed ? d + rms.int(1, 3) : d));
+    const [pShape, tShape] = rms.bool() ? [dims, other] : [other, dims];
+    const mismatched = (): Tensor => mse.forward(Tensor.zeros(pShape), Tensor.zeros(tShape));
+    assertThrows(mismatched, `[${pShape.join(", ")}]`, "random mismatched shapes: the predictions' shape is named");
+    assertThrows(mismatched, `[${tShape.join(", ")}]`, "and the targets'");
+  }
   // ### END HIDDEN TESTS
   passed("testUnitMSELoss");
 }
@@ -232,6 +260,31 @@ function testUnitLogSoftmax(): void {
   assertClose(logSoftmax(new Tensor([-1000, 1000, 0])).toArray(), [-2000, 0, -1000], {}, "1-D, ±1000");
   assertClose(logSoftmax(new Tensor([[5, 5, 5, 5]])).toArray(), [Array(4).fill(-Math.log(4))]);
   assertClose(logSoftmax(z.add(1e4)).toArray(), logSoftmax(z).toArray(), { atol: 1e-3 }, "shift");
+  // Seeded: random shapes (ranks 1 to 3), a random axis (negative too, or the default), random
+  // scores at a random scale, sometimes shifted by ±1000; each lane is computed here in float64.
+  const rls = testRandom("losses/log-softmax");
+  const logSoftmaxOracle = (x: Tensor, axis: number): number[] => {
+    const ax = axis < 0 ? axis + x.ndim : axis;
+    const inner = x.shape.slice(ax + 1).reduce((p, d) => p * d, 1);
+    const len = x.shape[ax];
+    return Array.from(x.data, (v, f) => {
+      const start = f - (Math.floor(f / inner) % len) * inner;
+      const lane = Array.from({ length: len }, (_, r) => x.data[start + r * inner]);
+      const top = Math.max(...lane);
+      return v - top - Math.log(lane.reduce((p, u) => p + Math.exp(u - top), 0));
+    });
+  };
+  for (let c = 0; c < 6; c++) {
+    const dims = rls.shape(rls.int(1, 3), 6, 1);
+    const axis = c === 0 ? -1 : rls.int(-dims.length, dims.length - 1);
+    const scale = rls.uniform(0.5, 10);
+    const shift = rls.bool(0.3) ? rls.pick([-1000, 1000]) : 0;
+    const x = new Tensor(Float32Array.from({ length: dims.reduce((p, d) => p * d, 1) }, () => shift + rls.normal(0, scale)), dims);
+    const got = c === 0 ? logSoftmax(x) : logSoftmax(x, axis);
+    const what = `axis ${c === 0 ? "default" : axis} of a random [${dims}]${shift ? ` shifted by ${shift}` : ""}`;
+    assertShape(got.shape, dims.slice(), what);
+    assertClose(Array.from(got.data), logSoftmaxOracle(x, axis), { rtol: 1e-5, atol: 2e-6 }, what);
+  }
   // ### END HIDDEN TESTS
   passed("testUnitLogSoftmax");
 }
@@ -325,6 +378,45 @@ function testUnitCrossEntropyLoss(): void {
   assertThrows(() => ce.forward(Tensor.zeros([2, 3]), [-1, 0]), "-1", "negative");
   assertThrows(() => ce.forward(Tensor.zeros([3]), [0]), "[N, C]", "1-D logits");
   assert(Number.isFinite(ce.forward(new Tensor([[1e30, -1e30]]), [1]).item()), "finite");
+  // Seeded: random batches and class counts, random logits at a random scale (sometimes shifted
+  // by ±500), random labels as an array or a Tensor; random wrong labels (a random bad value at a
+  // random position), a random wrong label count and random logits that are not 2-D.
+  const rce = testRandom("losses/cross-entropy");
+  const crossEntropyOracle = (logits: Tensor, labels: readonly number[]): number => {
+    const [n, c] = logits.shape;
+    let total = 0;
+    for (let i = 0; i < n; i++) {
+      const row = Array.from(logits.data.subarray(i * c, (i + 1) * c));
+      const top = Math.max(...row);
+      const lse = top + Math.log(row.reduce((p, v) => p + Math.exp(v - top), 0));
+      total += lse - row[labels[i]];
+    }
+    return total / n;
+  };
+  for (let c = 0; c < 6; c++) {
+    const [n, classes] = [rce.int(1, 10), rce.int(2, 12)];
+    const shift = rce.bool(0.3) ? rce.pick([-500, 500]) : 0;
+    const scale = rce.uniform(0.5, 8);
+    const logits = new Tensor(Float32Array.from({ length: n * classes }, () => shift + rce.normal(0, scale)), [n, classes]);
+    const labels = Array.from({ length: n }, () => rce.int(0, classes - 1));
+    const asTensor = rce.bool();
+    const loss = ce.forward(logits, asTensor ? new Tensor(labels) : labels);
+    const what = `random [${n}, ${classes}] logits, labels as ${asTensor ? "a Tensor" : "an array"}`;
+    assertShape(loss.shape, [], what);
+    assertClose(loss.item(), crossEntropyOracle(logits, labels), { rtol: 1e-5, atol: 1e-5 }, what);
+  }
+  for (let c = 0; c < 3; c++) {
+    const [n, classes] = [rce.int(1, 6), rce.int(2, 6)];
+    const labels = Array.from({ length: n }, () => rce.int(0, classes - 1));
+    const bad = [classes + rce.int(0, 3), -rce.int(1, 3), rce.int(0, classes - 2) + 0.5][c];
+    labels[rce.int(0, n - 1)] = bad;
+    assertThrows(() => ce.forward(Tensor.zeros([n, classes]), labels), String(bad), `a random bad label ${bad} is named`);
+  }
+  const [cn, cc] = [rce.int(1, 6), rce.int(2, 6)];
+  const miscount = Array.from({ length: cn + (rce.bool() ? rce.int(1, 3) : -rce.int(1, cn)) }, () => rce.int(0, cc - 1));
+  assertThrows(() => ce.forward(Tensor.zeros([cn, cc]), miscount), undefined, "a random wrong number of labels");
+  const notTwoD = rce.shape(rce.pick([1, 3]), 4, 1);
+  assertThrows(() => ce.forward(Tensor.zeros(notTwoD), [0]), undefined, `random logits of shape [${notTwoD}]`);
   // ### END HIDDEN TESTS
   passed("testUnitCrossEntropyLoss");
 }
@@ -420,6 +512,34 @@ function testUnitBinaryCrossEntropyLoss(): void {
   const viaCE = new CrossEntropyLoss().forward(new Tensor([[0, z]]), [1]).item();
   const viaBCE = bce.forward(new Sigmoid().forward(new Tensor([z])), new Tensor([1])).item();
   assertClose(viaBCE, viaCE, { rtol: 1e-5 });
+  // Seeded: random shapes of random probabilities (some exactly 0 or 1), random hard or soft
+  // targets, the default eps or a random one; random mismatched shapes.
+  const rbc = testRandom("losses/bce");
+  const bceOracle = (p: ArrayLike<number>, t: ArrayLike<number>, eps: number): number => {
+    let total = 0;
+    for (let i = 0; i < p.length; i++) {
+      const q = Math.min(Math.max(p[i], eps), 1 - eps);
+      total -= t[i] * Math.log(q) + (1 - t[i]) * Math.log(1 - q);
+    }
+    return total / p.length;
+  };
+  for (let c = 0; c < 6; c++) {
+    const dims = rbc.shape(rbc.int(1, 3), 6, 1);
+    const size = dims.reduce((p, d) => p * d, 1);
+    const probs = new Tensor(Float32Array.from({ length: size }, () => (rbc.bool(0.15) ? rbc.pick([0, 1]) : rbc.uniform(0, 1))), dims);
+    const soft = c % 3 === 2;
+    const targets = new Tensor(Float32Array.from({ length: size }, () => (soft ? rbc.uniform(0, 1) : rbc.pick([0, 1]))), dims);
+    const eps = c % 2 === 0 ? undefined : rbc.pick([1e-4, 1e-3, 1e-2]) * rbc.uniform(1, 5);
+    const loss = (eps === undefined ? bce : new BinaryCrossEntropyLoss(eps)).forward(probs, targets);
+    const what = `random [${dims}], ${soft ? "soft" : "hard"} targets, eps ${eps ?? "default"}`;
+    assertShape(loss.shape, [], what);
+    assertClose(loss.item(), bceOracle(probs.data, targets.data, eps ?? 1e-7), { rtol: 1e-5, atol: 1e-6 }, what);
+  }
+  const bdims = rbc.shape(rbc.int(1, 3), 5, 1);
+  const bother = [...bdims.slice(0, -1), bdims[bdims.length - 1] + rbc.int(1, 3)];
+  const bmismatch = (): Tensor => bce.forward(Tensor.zeros(bdims), Tensor.zeros(bother));
+  assertThrows(bmismatch, `[${bdims.join(", ")}]`, "random mismatched shapes are named");
+  assertThrows(bmismatch, `[${bother.join(", ")}]`, "both of them");
   // ### END HIDDEN TESTS
   passed("testUnitBinaryCrossEntropyLoss");
 }
@@ -489,6 +609,36 @@ function testModule(): void {
   assert(Number.isFinite(new CrossEntropyLoss().forward(huge, [1]).item()), "CE at ±1e4");
   assert(Number.isFinite(new BinaryCrossEntropyLoss().forward(new Tensor([0, 1, 0]), new Tensor([1, 0, 1])).item()));
   assertClose(new MSELoss().forward(huge, Tensor.zeros([1, 3])).item(), 2e8 / 3, { rtol: 1e-5 });
+  // Seeded, end to end: random logits from Tensor.randn with a random seed and scale, random
+  // labels; cross-entropy, MSE of the softmax against one-hot targets, and BCE of the sigmoid of
+  // one column against random 0/1 targets, computed here from the random data.
+  const rmd = testRandom("losses/module");
+  const [n, classes] = [rmd.int(1, 12), rmd.int(2, 10)];
+  const scores = Tensor.randn([n, classes], rmd.seed()).mul(rmd.uniform(0.5, 6));
+  const labels = Array.from({ length: n }, () => rmd.int(0, classes - 1));
+  const firstColumn = new Tensor(Float32Array.from({ length: n }, (_, i) => scores.data[i * classes]));
+  const probabilities = new Sigmoid().forward(firstColumn);
+  const moduleOracle = (kind: string): number => {
+    let total = 0;
+    for (let i = 0; i < n; i++) {
+      const row = Array.from(scores.data.subarray(i * classes, (i + 1) * classes));
+      const top = Math.max(...row);
+      const sum = row.reduce((p, v) => p + Math.exp(v - top), 0);
+      if (kind === "ce") total += top + Math.log(sum) - row[labels[i]];
+      else if (kind === "mse") row.forEach((v, j) => (total += (Math.exp(v - top) / sum - (j === labels[i] ? 1 : 0)) ** 2 / classes));
+      else {
+        const q = Math.min(Math.max(probabilities.data[i], 1e-7), 1 - 1e-7);
+        total -= labels[i] % 2 === 1 ? Math.log(q) : Math.log(1 - q);
+      }
+    }
+    return total / n;
+  };
+  const what = `random [${n}, ${classes}] scores`;
+  assertClose(new CrossEntropyLoss().forward(scores, labels).item(), moduleOracle("ce"), { rtol: 1e-5, atol: 1e-5 }, `cross-entropy of ${what}`);
+  const oneHot = new Tensor(Float32Array.from({ length: n * classes }, (_, f) => (labels[Math.floor(f / classes)] === f % classes ? 1 : 0)), [n, classes]);
+  assertClose(new MSELoss().forward(new Softmax().forward(scores), oneHot).item(), moduleOracle("mse"), { rtol: 1e-5, atol: 1e-6 }, `MSE of softmax(${what}) against one-hot labels`);
+  const parity = new Tensor(labels.map((y) => y % 2));
+  assertClose(new BinaryCrossEntropyLoss().forward(probabilities, parity).item(), moduleOracle("bce"), { rtol: 1e-5, atol: 1e-6 }, `BCE of sigmoid(${what}[:, 0])`);
   // ### END HIDDEN TESTS
   passed("testModule (losses)");
 }
