@@ -37,7 +37,7 @@ function allFiles(dir: string): string[] {
 test("the bundle has notebooks, a compiled stub package and the student commands, and no secret", async () => {
   const root = makeFixtureRoot();
   const out = join(artifactDir("release-"), "bundle");
-  const report = await releaseCourse({ root, outDir: out });
+  const report = await releaseCourse({ referenceAudit: "skip", root, outDir: out });
   assert.equal(report.errors, []);
   assert.equal(report.compileErrors, []);
   assert.equal(report.leaks, []);
@@ -103,7 +103,12 @@ test("the bundle has notebooks, a compiled stub package and the student commands
 test("a pipeline that forgets to strip solutions fails the release with file:line leaks", async () => {
   const root = makeFixtureRoot();
   const out = join(artifactDir("release-"), "bundle");
-  const report = await releaseCourse({ root, outDir: out, skipStages: ["strip-solutions"] });
+  const report = await releaseCourse({
+    referenceAudit: "skip",
+    root,
+    outDir: out,
+    skipStages: ["strip-solutions"],
+  });
   assert.not.ok(report.ok);
   assert.not.ok(existsSync(out), "a leaking bundle must not land in the output directory");
   assert.is(report.bundle, `${out}.rejected`);
@@ -136,7 +141,12 @@ test("a pipeline that forgets to strip solutions fails the release with file:lin
 test("a pipeline that forgets hidden tests fails the release", async () => {
   const root = makeFixtureRoot();
   const out = join(artifactDir("release-"), "bundle");
-  const report = await releaseCourse({ root, outDir: out, skipStages: ["clear-hidden-tests"] });
+  const report = await releaseCourse({
+    referenceAudit: "skip",
+    root,
+    outDir: out,
+    skipStages: ["clear-hidden-tests"],
+  });
   assert.not.ok(report.ok);
   assert.ok(
     report.leaks.some(
@@ -150,7 +160,12 @@ test("a pipeline that forgets hidden tests fails the release", async () => {
 test("the challenge tier stubs challenge code and still passes the audit", async () => {
   const root = makeFixtureRoot();
   const out = join(artifactDir("release-"), "bundle");
-  const report = await releaseCourse({ root, outDir: out, tier: "challenge" });
+  const report = await releaseCourse({
+    referenceAudit: "skip",
+    root,
+    outDir: out,
+    tier: "challenge",
+  });
   assert.ok(report.ok, JSON.stringify(report.leaks.slice(0, 3)) + report.compileErrors.join("\n"));
   const src = readFileSync(join(out, "tinytorch-ts/src/core/alpha.ts"), "utf8");
   assert.not.ok(src.includes("challengeDescription"));
@@ -165,7 +180,9 @@ test("a directory that is not a bundle is never replaced", async () => {
   mkdirSync(precious);
   writeFileSync(join(precious, "thesis.txt"), "do not delete");
   let error: unknown;
-  await releaseCourse({ root, outDir: precious }).catch((e: unknown) => (error = e));
+  await releaseCourse({ referenceAudit: "skip", root, outDir: precious }).catch(
+    (e: unknown) => (error = e),
+  );
   assert.instance(error, Error);
   assert.is(readFileSync(join(precious, "thesis.txt"), "utf8"), "do not delete");
   assert.equal(readdirSync(parent), ["precious"], "no staging directory left behind");
@@ -177,9 +194,9 @@ test("releasing again replaces an earlier bundle", async () => {
   const root = makeFixtureRoot();
   const parent = artifactDir("release-");
   const out = join(parent, "bundle");
-  assert.ok((await releaseCourse({ root, outDir: out })).ok);
+  assert.ok((await releaseCourse({ referenceAudit: "skip", root, outDir: out })).ok);
   writeFileSync(join(out, "stray.txt"), "old");
-  assert.ok((await releaseCourse({ root, outDir: out })).ok);
+  assert.ok((await releaseCourse({ referenceAudit: "skip", root, outDir: out })).ok);
   assert.not.ok(existsSync(join(out, "stray.txt")));
   assert.equal(readdirSync(parent), ["bundle"]);
   rmSync(root, { recursive: true, force: true });

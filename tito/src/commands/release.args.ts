@@ -1,12 +1,14 @@
 // The options of `tito release`.
-import { defineCommand, oneOf, option, text } from "@tinytorch-ts/core";
+import { defineCommand, flag, oneOf, option, text } from "@tinytorch-ts/core";
 import { MIN_SIGNIFICANT_CHARS } from "../release/secret-lines";
 import { TIERS, type Tier } from "../transforms/strip-solutions";
 
 export const spec = defineCommand({
   program: "tito release",
-  usage: "<dir> [--tier default|challenge] [--root <dir>]",
-  description: `Writes a student bundle to <dir>: the student notebooks, a tinytorch-ts package compiled from the
+  usage: "<dir> [--tier default|challenge] [--root <dir>] [--skip-reference-audit]",
+  description: `First runs every module's reference solution against its own tests (the audit's
+trusted run, no kernel: about 10 s per module); a reference that fails stops the release with its
+problems listed, before anything is written. Then writes a student bundle to <dir>: the student notebooks, a tinytorch-ts package compiled from the
 stripped sources (every exercise throws "Not implemented"), the student commands (tito export,
 test, status) and a README. Then audits every file of the bundle: no line that exists only inside
 a solution or hidden-test region of a module source may appear in it (lines are compared without
@@ -20,6 +22,9 @@ and every leak is listed as file:line.`,
       "default",
     ),
     root: option(text("DIR"), "the course repository", undefined, "found from the working directory"), // prettier-ignore
+    "skip-reference-audit": flag(
+      "do not check the references against their own tests (prints a warning;\na broken reference would grade every student wrong)",
+    ),
   },
   positionals: { min: 1, max: 1, missing: "give the output directory" },
 });

@@ -1,6 +1,8 @@
-// `tito release <dir>`: the student bundle, then the leak audit. The bundle is assembled in a
-// staging directory beside <dir>; only a bundle that compiles and passes the audit is moved to
-// <dir>. A rejected bundle is kept as <dir>.rejected so the reported file:line leaks can be read.
+// `tito release <dir>`: the reference audit, the student bundle, then the leak audit. Every
+// module's reference must pass its own tests first (reference-audit.ts); if one does not,
+// nothing is written. The bundle is assembled in a staging directory beside <dir>; only a bundle
+// that compiles and passes the leak audit is moved to <dir>. A rejected bundle is kept as
+// <dir>.rejected so the reported file:line leaks can be read.
 import {
   existsSync,
   mkdirSync,
@@ -32,6 +34,7 @@ import {
 import type { Tier } from "../transforms/strip-solutions";
 import { copyKitFiles, writePackageMetadata } from "./bundle-files";
 import { auditBundle, type Leak } from "./leak-audit";
+import { auditReferences } from "./reference-audit";
 import { collectSecrets, type SourceForAudit } from "./secret-lines";
 import { studentReadme } from "./student-readme";
 import { findMilestones } from "../commands/milestone";
@@ -43,6 +46,14 @@ export interface ReleaseOptions {
   tier?: Tier;
   /** Pipeline stages to leave out: only to prove the audit catches a broken pipeline. */
   skipStages?: string[];
+  /**
+   * Whether every module's reference is first run against its own tests (about 10 s per
+   * module). Default "run"; "skip" only when asked for explicitly (`--skip-reference-audit`,
+   * or a test about the bundle itself).
+   */
+  referenceAudit?: "run" | "skip";
+  /** Called as each module's reference is audited (progress for a run of minutes). */
+  onReferenceAudit?: (module: string) => void;
 }
 
 export interface ReleaseReport {
@@ -51,6 +62,8 @@ export interface ReleaseReport {
   /** Where the bundle is: outDir on success, outDir + ".rejected" on failure (if it got that far). */
   bundle?: string;
   errors: SourceError[];
+  /** Each module's reference problems ("module: problem"); any stops the release unwritten. */
+  referenceProblems: string[];
   compileErrors: string[];
   leaks: Leak[];
   modules: string[];
@@ -102,6 +115,7 @@ export async function releaseCourse(options: ReleaseOptions): Promise<ReleaseRep
     ok: false,
     outDir,
     errors: [],
+    referenceProblems: [],
     compileErrors: [],
     leaks: [],
     modules: [],
@@ -114,6 +128,10 @@ export async function releaseCourse(options: ReleaseOptions): Promise<ReleaseRep
   report.errors = errors;
   if (errors.length > 0) return report;
   report.modules = loaded.map((m) => m.module);
+  if (options.referenceAudit !== "skip") {
+    report.referenceProblems = await auditReferences(root, loaded, options.onReferenceAudit);
+    if (report.referenceProblems.length > 0) return report;
+  }
 
   const staging = `${outDir}.staging-${process.pid}`;
   rmSync(staging, { recursive: true, force: true });
