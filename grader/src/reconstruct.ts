@@ -4,7 +4,12 @@
 // an edited, moved, retyped or deleted test cell changes nothing about what runs; the edits are
 // only reported, so the student learns why their notebook and the grade disagree.
 import type { CellType } from "@tinytorch-ts/core/notebook";
-import { cellChecksum, type GradingManifest, type ManifestCellRole } from "@tinytorch-ts/core";
+import {
+  cellChecksum,
+  type GradingManifest,
+  type ManifestCell,
+  type ManifestCellRole,
+} from "@tinytorch-ts/core";
 import type { StudentCell, TamperNote } from "./types";
 import { normaliseNewlines, type SubmittedCell } from "./submission";
 
@@ -42,6 +47,20 @@ function groupByGradeId(cells: SubmittedCell[]): Map<string, SubmittedCell[]> {
 /** True when every position in `seq` is larger than the one before. */
 function increasing(seq: number[]): boolean {
   return seq.every((v, i) => i === 0 || v > seq[i - 1]);
+}
+
+/** A manifest cell as the grader runs it when nothing of the student's replaces it. */
+export function plannedFromManifest(m: ManifestCell): PlannedCell {
+  const planned: PlannedCell = {
+    index: m.index,
+    cellType: m.cell_type,
+    role: m.role,
+    source: m.gradingSource,
+    origin: "manifest",
+  };
+  if (m.grade_id !== undefined) planned.gradeId = m.grade_id;
+  if (m.points !== undefined) planned.points = m.points;
+  return planned;
 }
 
 export function reconstruct(manifest: GradingManifest, submitted: SubmittedCell[]): Reconstruction {
@@ -84,15 +103,7 @@ export function reconstruct(manifest: GradingManifest, submitted: SubmittedCell[
   const studentCells: StudentCell[] = [];
   const seenPositions: number[] = [];
   for (const m of manifest.cells) {
-    const planned: PlannedCell = {
-      index: m.index,
-      cellType: m.cell_type,
-      role: m.role,
-      source: m.gradingSource,
-      origin: "manifest",
-    };
-    if (m.grade_id !== undefined) planned.gradeId = m.grade_id;
-    if (m.points !== undefined) planned.points = m.points;
+    const planned = plannedFromManifest(m);
     const matches = m.grade_id !== undefined ? (byGradeId.get(m.grade_id) ?? []) : [];
     const match = matches[matches.length - 1];
     if (match) seenPositions.push(match.position);

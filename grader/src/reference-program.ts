@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { KIT_ROOT, runProcess, writeFileAtomic, type GradingManifest } from "@tinytorch-ts/core";
 import { instrument } from "./instrument";
-import type { PlannedCell } from "./reconstruct";
+import { plannedFromManifest, type PlannedCell } from "./reconstruct";
 
 export interface CompiledCell {
   index: number;
@@ -51,18 +51,8 @@ export class ReferenceError extends Error {
 
 /** The notebook the reference runs: the manifest's cells, solutions from the manifest. */
 export function referencePlan(manifest: GradingManifest): PlannedCell[] {
-  return manifest.cells.map((m) => {
-    const planned: PlannedCell = {
-      index: m.index,
-      cellType: m.cell_type,
-      role: m.role,
-      source: m.gradingSource,
-      origin: "manifest",
-    };
-    if (m.grade_id !== undefined) planned.gradeId = m.grade_id;
-    if (m.points !== undefined) planned.points = m.points;
-    return planned;
-  });
+  // gradingSource is the reference solution for solution cells.
+  return manifest.cells.map(plannedFromManifest);
 }
 
 const TSLAB_VERSION = (() => {

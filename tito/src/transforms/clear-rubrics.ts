@@ -3,6 +3,7 @@
 // instructor's grading page (`tito manual`).
 import { findRegions, type CellType, type Notebook } from "@tinytorch-ts/core/notebook";
 import { isManualAnswerCell, mapCells, sourceLines } from "./cells";
+import { removeRegions } from "./clear-hidden-tests";
 
 /** The rubric's text (its lines, without markers), or undefined when there is none. */
 export function rubricOf(source: string, cellType: CellType): string | undefined {
@@ -13,13 +14,7 @@ export function rubricOf(source: string, cellType: CellType): string | undefined
 }
 
 export function removeRubrics(source: string, cellType: CellType): string {
-  const regions = findRegions(source, "rubric", undefined, undefined, cellType);
-  if (regions.length === 0) return source;
-  const drop = new Set<number>();
-  for (const r of regions) for (let i = r.begin; i <= r.end; i++) drop.add(i);
-  return sourceLines(source)
-    .filter((_line, i) => !drop.has(i))
-    .join("\n");
+  return removeRegions(source, "rubric", cellType);
 }
 
 export function clearRubrics(nb: Notebook): Notebook {
