@@ -54,8 +54,8 @@ test("tito gradebook lists attempts and exports CSV", () => {
   const db = join(out, "gradebook.sqlite");
   const table = tito("gradebook", "--db", db);
   assert.is(table.status, 0, table.stderr);
-  assert.match(table.stdout, /ann\s+90_fixture\s+#1\s+6\/6/);
-  assert.match(table.stdout, /ben\s+90_fixture\s+#1\s+0\/6/);
+  assert.match(table.stdout, /ann\s+90_fixture\s+#1\s+auto 6\/6, total 6\n/);
+  assert.match(table.stdout, /ben\s+90_fixture\s+#1\s+auto 0\/6, total 0\n/);
   const csv = tito("gradebook", "--db", db, "--csv");
   assert.is(csv.status, 0, csv.stderr);
   const lines = csv.stdout.trim().split("\n");

@@ -4,6 +4,7 @@ import { resolve } from "node:path";
 import { runCommand, UsageError, writeFileAtomic } from "@tinytorch-ts/core";
 import { spec } from "./gradebook.args";
 import {
+  formatPoints,
   Gradebook,
   gradebookCsv,
   logLine,
@@ -23,6 +24,7 @@ export function run(args: string[]): Promise<number> {
     if (p.html !== undefined) throw new UsageError("--html needs --summary");
     const book = await Gradebook.open(dbPath);
     const rows = book.attempts(!p.all);
+    const totals = new Map(book.totals().map((t) => [JSON.stringify([t.student, t.module, t.attempt]), t])); // prettier-ignore
     book.close();
     if (p.csv !== undefined) {
       const csv = gradebookCsv(rows);
@@ -37,7 +39,12 @@ export function run(args: string[]): Promise<number> {
     for (const r of rows) {
       // Ids and reasons come from students: no control characters reach the terminal.
       const note = r.status === "graded" ? "" : `  (${r.status}: ${logLine(r.reason ?? "")})`;
-      console.log(`${logLine(r.student).padEnd(20)} ${r.module.padEnd(18)} #${r.attempt}  ${r.score}/${r.max_score}${note}`); // prettier-ignore
+      // The latest attempt has a total (manual points, penalty); an earlier one only its score.
+      const t = totals.get(JSON.stringify([r.student, r.module, r.attempt]));
+      const points = [`auto ${formatPoints(r.score)}/${formatPoints(r.max_score - r.manual_max)}`];
+      if (t && t.manualMax > 0) points.push(`manual ${formatPoints(t.manualScore)}/${formatPoints(t.manualMax)} (${t.manualUnscored} unscored)`); // prettier-ignore
+      if (t) points.push(`total ${formatPoints(t.total)}${t.penalty > 0 ? ` (after a ${formatPoints(t.penalty * 100)}% penalty)` : ""}`); // prettier-ignore
+      console.log(`${logLine(r.student).padEnd(20)} ${r.module.padEnd(18)} #${r.attempt}  ${points.join(", ")}${note}`); // prettier-ignore
     }
     if (rows.length === 0) console.log("(no attempts yet)");
     return 0;
