@@ -27,10 +27,14 @@ function readCsvRows(file: string, text: string): ScoreFileRow[] {
   if (!header) throw new SourceError(file, undefined, `the file is empty (the first line names the columns: ${SCORE_COLUMNS.join(",")})`); // prettier-ignore
   const names = header.fields.map((f) => f.trim().toLowerCase());
   const problems: string[] = [];
+  if (names.length === 1 && names[0].includes(";")) {
+    // A spreadsheet set to a European locale separates fields with semicolons.
+    throw new SourceError(file, header.line, "the fields are separated by semicolons: save the file as comma-separated CSV"); // prettier-ignore
+  }
   for (const [i, name] of names.entries()) {
-    if (!(SCORE_COLUMNS as readonly string[]).includes(name))
-      problems.push(`unknown column ${JSON.stringify(header.fields[i])}`); // prettier-ignore
-    else if (names.indexOf(name) !== i) problems.push(`column ${name} appears twice`);
+    if (!(SCORE_COLUMNS as readonly string[]).includes(name)) {
+      problems.push(`unknown column ${JSON.stringify(header.fields[i])}`);
+    } else if (names.indexOf(name) !== i) problems.push(`column ${name} appears twice`);
   }
   for (const need of ["student", "question", "score"]) {
     if (!names.includes(need)) problems.push(`no ${need} column`);

@@ -6,7 +6,8 @@ import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { feedbackPath } from "../../grader/src/batch";
-import { Gradebook } from "../../grader/src/gradebook";
+import { Gradebook, type AttemptRow } from "../../grader/src/gradebook";
+import { moduleTotals } from "../../grader/src/gradebook-totals";
 import { importScores } from "../../grader/src/manual-import";
 import { manualAnswers, manualProgress, manualQuestions, studentLabels } from "../../grader/src/manual"; // prettier-ignore
 import { manualTemplateCsv, renderManualPage } from "../../grader/src/manual-page";
@@ -242,6 +243,40 @@ test("a page of another attempt is left as it is, and said so", async () => {
   assert.equal(outcome.feedback?.stale, ["alice.zephyr"]);
   assert.is(readFileSync(path, "utf8"), "<html>an older page</html>");
   rmSync(course.dir, { recursive: true, force: true });
+});
+
+test("ids and comments a spreadsheet would run as formulas survive the template's round trip", async () => {
+  const course = makeCourse();
+  await grade(course, [{ student: "@sum.student", answers: { "explain-double": "x + x" } }]);
+  await withBook(course, (book) => {
+    importText(course, book, "a.csv", 'student,question,score,comment\n@sum.student,explain-double,1,"- names no rule"\n'); // prettier-ignore
+    const question = manualQuestions(course.manifest)[0];
+    const answers = manualAnswers(book, course.manifest, question.id);
+    const labels = studentLabels(book, ["@sum.student"], true);
+    const csv = manualTemplateCsv({ module: course.manifest.module, question, answers, labels });
+    assert.ok(csv.includes(`"'@sum.student"`) && csv.includes(`"'- names no rule"`), csv);
+    const again = importText(course, book, "template.csv", csv);
+    assert.equal([again.errors, again.changes?.unchanged.length], [[], 1], "read back as written");
+  });
+  rmSync(course.dir, { recursive: true, force: true });
+});
+
+test("a file whose header is wrong is refused at line 1", async () => {
+  const course = await classOf();
+  await withBook(course, (book) => {
+    const read = (text: string) => importText(course, book, "h.csv", text).errors;
+    assert.equal(read("student,question,points,coment\n"), ['h.csv:1: unknown column "points"; unknown column "coment"; no score column (the columns are student,question,score,comment)']); // prettier-ignore
+    assert.equal(read("student;question;score\n"), ["h.csv:1: the fields are separated by semicolons: save the file as comma-separated CSV"]); // prettier-ignore
+    assert.equal(read(""), ["h.csv: the file is empty (the first line names the columns: student,question,score,comment)"]); // prettier-ignore
+  });
+  rmSync(course.dir, { recursive: true, force: true });
+});
+
+test("moduleTotals: a score for a question the latest attempt lacks does not count", () => {
+  const attempt = { student: "s", module: "m", attempt: 2, status: "rejected", score: 0, max_score: 9, manual_max: 0, penalty: 0.5 } as AttemptRow; // prettier-ignore
+  const score = { student: "s", module: "m", question: "q", score: 2, max_score: 2, comment: null, grader: null, source: null, recorded_at: "" }; // prettier-ignore
+  const [t] = moduleTotals([attempt], [], [score]);
+  assert.equal([t.autoMax, t.manualScore, t.manualUnscored, t.total], [9, 0, 0, 0]);
 });
 
 test.run();
