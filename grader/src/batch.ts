@@ -98,12 +98,12 @@ export function submissionTime(
   sub: Submission,
   times?: ReadonlyMap<string, number>,
 ): number | undefined {
-  // prettier-ignore
   const given = times?.get(sub.student);
   if (given !== undefined) return given;
   if (sub.file === undefined) return undefined;
   try {
-    return lstatSync(sub.file).mtimeMs;
+    // Whole milliseconds, as the gradebook stores times: a rerun compares like with like.
+    return Math.floor(lstatSync(sub.file).mtimeMs);
   } catch {
     return undefined;
   }
@@ -121,7 +121,6 @@ export function olderThanRecorded(
   submittedMs: number | undefined,
   last: AttemptRow | undefined,
 ): boolean {
-  // prettier-ignore
   if (submittedMs === undefined || !last?.submitted_at) return false;
   const recorded = Date.parse(last.submitted_at);
   return Number.isFinite(recorded) && submittedMs < recorded;
@@ -225,7 +224,8 @@ export async function gradeBatch(
       sub.problem = sub.problem ?? `cannot read the submission (${(e as Error).message})`;
     }
     let r: SubmissionResult;
-    const submittedMs = submissionTime(sub, opts.submissionTimes);
+    // A notebook that could not be read has no file time to trust (it may be a link's).
+    const submittedMs = sub.problem ? opts.submissionTimes?.get(sub.student) : submissionTime(sub, opts.submissionTimes); // prettier-ignore
     const timing = timingFor(course, module, sub.student, submittedMs);
     try {
       const hash = sha256Hex(text);

@@ -88,7 +88,6 @@ function gradescopeTiming(
   module: string,
   meta: SubmissionMetadata,
 ): AttemptTiming {
-  // prettier-ignore
   const candidates = [undefined, ...meta.ids].map((id) => timingFor(course, module, id ?? "", meta.createdMs)); // prettier-ignore
   return candidates.reduce((a, b) => ((b.dueMs ?? -Infinity) > (a.dueMs ?? -Infinity) ? b : a));
 }
