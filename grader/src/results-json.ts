@@ -120,18 +120,23 @@ function entries(t: TestResult, opts: ResultsOptions): GradescopeTest[] {
       },
     ];
   }
-  // What the cell printed belongs to the whole test: it goes with the first visible part (or
-  // the first part), so it is shown exactly once.
+  // What concerns the whole test goes with its first visible part (or its first part), so it
+  // is shown exactly once: what the cell printed, and why a test that did not finish stopped
+  // (a failed test's own message only repeats its failed part's).
   const home = Math.max(
     0,
     parts.findIndex((p) => !p.hidden),
   );
+  const whole = [
+    ...(t.message && t.status !== "failed" && t.status !== "passed" ? [t.message] : []),
+    ...printed(t),
+  ];
   return parts.map((p, k) => ({
     name: `${t.name}: ${p.name}`,
     score: p.score,
     max_score: p.maxScore,
     status: p.passed ? "passed" : "failed",
-    output: [partLine(p), ...(k === home ? printed(t) : [])].join("\n\n"),
+    output: [partLine(p), ...(k === home ? whole : [])].join("\n\n"),
     visibility: p.hidden ? hiddenVisibility : "visible",
   }));
 }

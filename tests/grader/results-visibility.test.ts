@@ -73,6 +73,22 @@ test("visibility: visible checks only are visible; hidden checks get the course'
   assert.is(toGradescope(result).tests[1].visibility, "visible", "no manifest information: visible"); // prettier-ignore
 });
 
+test("a test with parts that did not finish says why once, with its first visible part", () => {
+  const stopped = t("test-parts", {
+    status: "timeout",
+    message: "the cell timed out after 30 s",
+    parts: [
+      { name: "edge", score: 0, maxScore: 3, passed: false, hidden: true, message: "it did not run" }, // prettier-ignore
+      { name: "shape", score: 0, maxScore: 3, passed: false, hidden: false, message: "it did not run" }, // prettier-ignore
+    ],
+  });
+  const gs = toGradescope({ ...result, tests: [stopped] }, { hiddenTests });
+  assert.equal(
+    gs.tests.map((e) => e.output.includes("timed out after 30 s")),
+    [false, true],
+  );
+});
+
 test("late work is stated in results.json and on the feedback page", () => {
   const due = Date.parse("2026-02-06T23:59:00-05:00");
   const late = lateness(due + 27 * 3600_000, due, { kind: "per-day", perDay: 0.1 });
