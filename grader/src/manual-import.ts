@@ -38,7 +38,7 @@ export function checkScores(
   file: string,
   rows: ScoreFileRow[],
   ctx: ScoreCheckContext,
-): { scores: CheckedScore[]; errors: string[] } {
+): { scores: CheckedScore[]; errors: string[]; unscored: number } {
   const questions = new Map(ctx.questions.map((q) => [q.id, q]));
   const answered = new Map(ctx.answers.map((a) => [JSON.stringify([a.student, a.question]), a]));
   const students = ctx.attempted;
@@ -50,6 +50,7 @@ export function checkScores(
   const seen = new Map<string, number>();
   const scores: CheckedScore[] = [];
   const errors: string[] = [];
+  let unscored = 0;
   for (const row of rows) {
     const problems: string[] = [];
     if (row.problem !== undefined) {
@@ -58,7 +59,10 @@ export function checkScores(
     }
     // A row without a score or comment (the template's rows still to score, a blank line) says
     // nothing, and is no error even when its student has since lost their answer.
-    if (row.score.trim() === "" && row.comment === "") continue;
+    if (row.score.trim() === "" && row.comment === "") {
+      unscored++;
+      continue;
+    }
     const { student, problem } = resolveStudent(row.student, byLabel, students);
     const question = questions.get(row.question.trim());
     if (row.student.trim() === "") problems.push("no student");
@@ -86,7 +90,7 @@ export function checkScores(
       scores.push({ line: row.line, student: answer.student, question: answer.question, score, comment: row.comment === "" ? null : row.comment, gradedAt: answer.gradedAt }); // prettier-ignore
     }
   }
-  return { scores, errors };
+  return { scores, errors, unscored };
 }
 
 /** The student a row names, by pseudonym or id; a text that is both, for two students, is neither. */
@@ -160,6 +164,8 @@ export interface ImportOutcome {
   /** Every problem found, `file:line: problem`; when there is any, nothing was written. */
   errors: string[];
   changes?: ScoreChanges;
+  /** Rows with neither a score nor a comment (still to be scored): skipped. */
+  unscored?: number;
   feedback?: FeedbackRefresh;
 }
 
@@ -187,11 +193,11 @@ export function importScores(
   const key = book.meta(PSEUDONYM_KEY);
   const labels = new Map(key === undefined ? [] : [...attempted].map((s) => [s, pseudonym(key, s)])); // prettier-ignore
   const ctx = { module: manifest.module, questions: manualQuestions(manifest), attempted, answers, labels }; // prettier-ignore
-  const { scores, errors } = checkScores(file, rows, ctx);
+  const { scores, errors, unscored } = checkScores(file, rows, ctx);
   if (errors.length > 0) return { errors };
   const changes = compareScores(scores, book.manualScores(manifest.module));
   const record = [...changes.added, ...changes.changed, ...changes.confirmed];
-  if (record.length === 0) return { errors: [], changes };
+  if (record.length === 0) return { errors: [], changes, unscored };
   const points = new Map(ctx.questions.map((q) => [q.id, q.points]));
   book.recordManual(
     record.map((s) => ({
@@ -207,5 +213,6 @@ export function importScores(
     opts.at,
   );
   const students = record.map((s) => s.student);
-  return { errors: [], changes, feedback: refreshManualFeedback(book, opts.outDir, manifest.module, students) }; // prettier-ignore
+  const feedback = refreshManualFeedback(book, opts.outDir, manifest.module, students);
+  return { errors: [], changes, unscored, feedback };
 }

@@ -132,7 +132,7 @@ function importFile(
   const students = [...changes.added, ...changes.changed, ...changes.confirmed, ...changes.unchanged]; // prettier-ignore
   const labels = studentLabels(book, students.map((s) => s.student), o.names); // prettier-ignore
   const who = (student: string) => logLine(labels.get(student) ?? student);
-  console.log(`${file}: ${changes.added.length} new, ${changes.changed.length} changed, ${changes.confirmed.length} confirmed for a newer attempt, ${changes.unchanged.length} unchanged`); // prettier-ignore
+  console.log(`${file}: ${changes.added.length} new, ${changes.changed.length} changed, ${changes.confirmed.length} confirmed for a newer attempt, ${changes.unchanged.length} unchanged${outcome.unscored ? `; ${outcome.unscored} row(s) without a score left for later` : ""}`); // prettier-ignore
   for (const s of changes.added) console.log(`  new      ${who(s.student)}  ${s.question}  ${formatPoints(s.score)}`); // prettier-ignore
   for (const s of changes.changed) {
     const note = s.previous.score === s.score ? "comment changed" : `${formatPoints(s.previous.score)} -> ${formatPoints(s.score)}`; // prettier-ignore
