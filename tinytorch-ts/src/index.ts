@@ -7,6 +7,7 @@ export * from "./data";
 export * from "./core/autograd";
 export * from "./optim";
 export * from "./training";
+export * from "./text/tokenization";
 export * from "./perf/profiling";
 export * from "./perf/modeling";
 export * from "./accel/matmul";
