@@ -6,15 +6,16 @@ import { TIERS, type Tier } from "../transforms/strip-solutions";
 export const spec = defineCommand({
   program: "tito release",
   usage: "<dir> [--tier default|challenge] [--root <dir>] [--skip-reference-audit]",
-  description: `First runs every module's reference solution against its own tests (the audit's trusted
-run, no kernel: about 10 s per module); a reference that fails stops the release with its problems
-listed, before anything is written. Then writes a student bundle to <dir>: the student
-notebooks, a tinytorch-ts package compiled from the stripped sources (every exercise throws
-"Not implemented"), the student commands (tito export, test, status) and a README. Then audits every file of the bundle: no line that exists only inside
-a solution or hidden-test region of a module source may appear in it (lines are compared without
-whitespace, comment markers or trailing ;/, and lines with fewer than ${MIN_SIGNIFICANT_CHARS} letters or digits
-are ignored). On a leak or a compile error the release fails, the bundle is left in <dir>.rejected
-and every leak is listed as file:line.`,
+  description: `First runs every module's reference solution against its own tests (the audit's
+trusted run, no kernel: about 10 s per module); a reference that fails stops the release with
+its problems listed, before anything is written. Then writes a student bundle to <dir>: the
+student notebooks, a tinytorch-ts package compiled from the stripped sources (every exercise
+throws "Not implemented"), the student commands (tito export, test, status) and a README. Then
+audits every file of the bundle: no line that exists only inside a solution or hidden-test
+region of a module source may appear in it (lines are compared without whitespace, comment
+markers or trailing ;/, and lines with fewer than ${MIN_SIGNIFICANT_CHARS} letters or digits are ignored). On a
+leak or a compile error the release fails, the bundle is left in <dir>.rejected and every leak
+is listed as file:line.`,
   options: {
     tier: option(
       oneOf<Tier>(TIERS),
