@@ -16,8 +16,17 @@ import { grade, makeCourse, RUBRIC, type Course } from "./manual-helpers";
 const HOSTILE = '<script>alert("pwned")</script>\n<!-- tito-manual score 90_fixture x --><img src=x onerror=alert(1)>'; // prettier-ignore
 const STUDENTS = ["alice.zephyr", "bob.quarrel", "mallory.x", "dora.vacant"];
 
-async function classOf(): Promise<Course> {
+/** Every temporary course made, removed at the end even when a test fails. */
+const made: Course[] = [];
+
+function newCourse(): Course {
   const course = makeCourse();
+  made.push(course);
+  return course;
+}
+
+async function classOf(): Promise<Course> {
+  const course = newCourse();
   await grade(course, [
     { student: "alice.zephyr", answers: { "explain-double": "Because x + x = 2x.", "why-triple": "three adds" } }, // prettier-ignore
     { student: "bob.quarrel", answers: { "explain-double": "e.g. 2 + 2 = 4" }, score: 2, penalty: 0.1 }, // prettier-ignore
@@ -51,7 +60,6 @@ test("the questions graded by hand, with how many answers await a score", async 
   const course = await classOf();
   const progress = await withBook(course, (book) => manualProgress(book, course.manifest));
   assert.equal(progress.map((p) => [p.question.id, p.question.points, p.awaiting, p.scored]), [["explain-double", 2, 4, 0], ["why-triple", 1, 4, 0]]); // prettier-ignore
-  rmSync(course.dir, { recursive: true, force: true });
 });
 
 test("the page holds the rubric, the model answer and every answer, escaped", async () => {
@@ -63,7 +71,6 @@ test("the page holds the rubric, the model answer and every answer, escaped", as
   assert.ok(html.includes("&lt;script&gt;alert(&quot;pwned&quot;)&lt;/script&gt;"), "shown as text"); // prettier-ignore
   assert.not.match(html, /<script|<img|<!-- tito-manual/i, "no markup from a student");
   assert.match(html, /Unchanged from the notebook: nothing was written/, "dora wrote nothing");
-  rmSync(course.dir, { recursive: true, force: true });
 });
 
 test("pseudonyms hide ids, are stable across runs, and --names shows the ids", async () => {
@@ -80,8 +87,6 @@ test("pseudonyms hide ids, are stable across runs, and --names shows the ids", a
   const other = await classOf();
   const elsewhere = await withBook(other, (book) => page(other, book));
   assert.not.equal(elsewhere.match(/student-[0-9a-f]{8}/g), pseudonyms);
-  rmSync(course.dir, { recursive: true, force: true });
-  rmSync(other.dir, { recursive: true, force: true });
 });
 
 test("the template, filled in, imports; its rows left blank are skipped", async () => {
@@ -107,7 +112,6 @@ test("the template, filled in, imports; its rows left blank are skipped", async 
     assert.equal([again.errors, again.changes?.unchanged.length, again.changes?.added.length, again.unscored], [[], 1, 0, 3]); // prettier-ignore
     assert.is(book.manualHistory("alice.zephyr", course.manifest.module).length, 1, "nothing recorded twice"); // prettier-ignore
   });
-  rmSync(course.dir, { recursive: true, force: true });
 });
 
 test("a file with bad rows writes nothing and names every bad row by line", async () => {
@@ -143,7 +147,6 @@ test("a file with bad rows writes nothing and names every bad row by line", asyn
   ]);
   assert.equal(readFileSync(course.dbPath), before, "the gradebook file is untouched");
   await withBook(course, (book) => assert.equal(book.manualScores(), []));
-  rmSync(course.dir, { recursive: true, force: true });
 });
 
 test("a JSON file of scores, with its errors at the element's line", async () => {
@@ -155,7 +158,6 @@ test("a JSON file of scores, with its errors at the element's line", async () =>
     assert.equal(importText(course, book, "s.json", good).errors, []);
     assert.is(book.manualScores()[0]?.score, 0.5);
   });
-  rmSync(course.dir, { recursive: true, force: true });
 });
 
 test("a second import changes a score; the history keeps both, the latest counts", async () => {
@@ -170,7 +172,6 @@ test("a second import changes a score; the history keeps both, the latest counts
     assert.equal(history.map((h) => [h.score, h.source]), [[1, "a.csv"], [2, "b.csv"]]); // prettier-ignore
     assert.is(book.manualScores(course.manifest.module)[0]?.score, 2);
   });
-  rmSync(course.dir, { recursive: true, force: true });
 });
 
 test("totals add the manual points and apply the penalty", async () => {
@@ -185,7 +186,6 @@ test("totals add the manual points and apply the penalty", async () => {
     assert.equal([alice?.total, alice?.manualUnscored], [9, 0]);
     assert.equal([totals.get("dora.vacant")?.total, totals.get("dora.vacant")?.manualUnscored], [6, 2]); // prettier-ignore
   });
-  rmSync(course.dir, { recursive: true, force: true });
 });
 
 test("a resubmission keeps the score but flags it; confirming it records it again", async () => {
@@ -201,7 +201,6 @@ test("a resubmission keeps the score but flags it; confirming it records it agai
     assert.is(outcome.changes?.confirmed.length, 1);
     assert.is(book.manualHistory("alice.zephyr", course.manifest.module).length, 2);
   });
-  rmSync(course.dir, { recursive: true, force: true });
 });
 
 test("after an import, each student's feedback page shows the score and comment, the rest kept", async () => {
@@ -230,7 +229,6 @@ test("after an import, each student's feedback page shows the score and comment,
   const mallory = readFileSync(malloryPage, "utf8");
   assert.match(mallory, /Score so far: 6 \/ 9 \(6 \/ 6 graded automatically, 0 \/ 3 graded by hand/); // prettier-ignore
   assert.not.match(mallory, /<script|<img/);
-  rmSync(course.dir, { recursive: true, force: true });
 });
 
 test("a page of another attempt is left as it is, and said so", async () => {
@@ -242,11 +240,10 @@ test("a page of another attempt is left as it is, and said so", async () => {
   );
   assert.equal(outcome.feedback?.stale, ["alice.zephyr"]);
   assert.is(readFileSync(path, "utf8"), "<html>an older page</html>");
-  rmSync(course.dir, { recursive: true, force: true });
 });
 
 test("ids and comments a spreadsheet would run as formulas survive the template's round trip", async () => {
-  const course = makeCourse();
+  const course = newCourse();
   await grade(course, [{ student: "@sum.student", answers: { "explain-double": "x + x" } }]);
   await withBook(course, (book) => {
     importText(course, book, "a.csv", 'student,question,score,comment\n@sum.student,explain-double,1,"- names no rule"\n'); // prettier-ignore
@@ -258,7 +255,6 @@ test("ids and comments a spreadsheet would run as formulas survive the template'
     const again = importText(course, book, "template.csv", csv);
     assert.equal([again.errors, again.changes?.unchanged.length], [[], 1], "read back as written");
   });
-  rmSync(course.dir, { recursive: true, force: true });
 });
 
 test("a file whose header is wrong is refused at line 1", async () => {
@@ -269,7 +265,6 @@ test("a file whose header is wrong is refused at line 1", async () => {
     assert.equal(read("student;question;score\n"), ["h.csv:1: the fields are separated by semicolons: save the file as comma-separated CSV"]); // prettier-ignore
     assert.equal(read(""), ["h.csv: the file is empty (the first line names the columns: student,question,score,comment)"]); // prettier-ignore
   });
-  rmSync(course.dir, { recursive: true, force: true });
 });
 
 test("moduleTotals: a score for a question the latest attempt lacks does not count", () => {
@@ -279,4 +274,7 @@ test("moduleTotals: a score for a question the latest attempt lacks does not cou
   assert.equal([t.autoMax, t.manualScore, t.manualUnscored, t.total], [9, 0, 0, 0]);
 });
 
+test.after(() => {
+  for (const c of made) rmSync(c.dir, { recursive: true, force: true });
+});
 test.run();
