@@ -99,6 +99,7 @@ export function failedAttempt(
     reason,
     score: 0,
     maxScore: manifest.totalPoints,
+    manualMaxScore: manualPoints(manifest),
     tests: zeroTests(manifest, "not-run", reason),
     tampering: [],
     studentCells: [],
@@ -107,6 +108,11 @@ export function failedAttempt(
     finishedAt: now,
     executionTimeMs: 0,
   };
+}
+
+/** The points of a module's answers graded by hand. */
+function manualPoints(manifest: GradingManifest): number {
+  return manifest.cells.reduce((n, c) => n + (c.role === "manual" ? (c.points ?? 0) : 0), 0);
 }
 
 function zeroTests(manifest: GradingManifest, status: TestStatus, message: string): TestResult[] {
@@ -241,7 +247,6 @@ async function score(job: Job): Promise<void> {
   const hidden = hiddenFragments(manifest);
   const broken: string[] = [];
   const manual = (job.rebuilt?.cells ?? []).filter((p) => p.role === "manual");
-  job.result.manualMaxScore = manual.reduce((n, p) => n + (p.points ?? 0), 0);
   for (const cell of job.cells ?? []) {
     const p = cell.planned;
     if (p.role !== "grade") continue;
@@ -358,6 +363,7 @@ export async function gradeSubmission(
       status: "graded",
       score: 0,
       maxScore: manifest.totalPoints,
+      manualMaxScore: manualPoints(manifest),
       tests: [],
       tampering: [],
       studentCells: [],
