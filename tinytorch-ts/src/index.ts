@@ -8,6 +8,7 @@ export * from "./core/autograd";
 export * from "./optim";
 export * from "./training";
 export * from "./text/tokenization";
+export * from "./nn/embeddings";
 export * from "./perf/profiling";
 export * from "./perf/modeling";
 export * from "./accel/matmul";
