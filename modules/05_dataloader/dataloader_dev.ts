@@ -52,7 +52,7 @@ import { Rng, Tensor, formatShape, shapeSize } from "tinytorch-ts/core/tensor";
 
 // %% nbgrader={"grade": false, "grade_id": "dataloader-test-helpers", "locked": true, "schema_version": 3, "solution": false, "task": false}
 // Notebook-only helpers (not part of the package).
-import { assert, assertClose, assertEqual, assertShape, assertThrows, demo, passed } from "tinytorch-ts/support/testing";
+import { assert, assertClose, assertEqual, assertShape, assertThrows, demo, passed, testRandom } from "tinytorch-ts/support/testing";
 
 /** The first column of a tensor of shape [N, ...] as numbers: handy to identify rows. */
 function firstColumn(t: Tensor): number[] {
@@ -134,6 +134,32 @@ function testUnitTakeRows(): void {
   const taken = takeRows(x, [0]);
   taken.data[0] = 99;
   assertEqual(x.get(0, 0).item(), 0, "a copy, not a view");
+  // Seeded: random tensors (ranks 1 to 4) and random index lists (empty, repeats, any order);
+  // random bad indices (too large, negative, not an integer).
+  const rtr = testRandom("dataloader/take-rows");
+  const takeRowsOracle = (t: Tensor, indices: readonly number[]): number[] => {
+    const width = t.shape.slice(1).reduce((p, d) => p * d, 1);
+    return indices.flatMap((i) => Array.from(t.data.subarray(i * width, (i + 1) * width)));
+  };
+  for (let c = 0; c < 6; c++) {
+    const dims = rtr.shape(rtr.int(1, 4), 5, 1);
+    const values = rtr.numbers(dims.reduce((p, d) => p * d, 1), -10, 10);
+    const t = new Tensor(Float32Array.from(values), dims);
+    const picks = Array.from({ length: rtr.int(0, 8) }, () => rtr.int(0, dims[0] - 1));
+    const got = takeRows(t, picks);
+    const what = `rows [${picks}] of a random [${dims}]`;
+    assertShape(got.shape, [picks.length, ...dims.slice(1)], what);
+    assertEqual(Array.from(got.data), takeRowsOracle(t, picks), what);
+    got.data.fill(99);
+    assertEqual(Array.from(t.data), values, "a copy, not a view");
+  }
+  const rowsN = rtr.int(1, 6);
+  const source = Tensor.ones([rowsN, rtr.int(1, 3)]);
+  for (const bad of [rowsN + rtr.int(0, 3), -rtr.int(1, 3), rtr.int(0, rowsN - 1) + 0.5]) {
+    const list = Array.from({ length: rtr.int(1, 4) }, () => rtr.int(0, rowsN - 1));
+    list[rtr.int(0, list.length - 1)] = bad;
+    assertThrows(() => takeRows(source, list), String(bad), `a random bad index ${bad} is named`);
+  }
   // ### END HIDDEN TESTS
   passed("testUnitTakeRows");
 }
@@ -243,6 +269,30 @@ function testUnitShuffledIndices(): void {
   const where = [0, 0, 0, 0];
   for (let t = 0; t < 8000; t++) where[shuffledIndices(4, r).indexOf(0)]++;
   for (const w of where) assertClose(w / 8000, 0.25, { atol: 0.025 });
+  // Seeded: random sizes and random seeds; the permutations are drawn here with Fisher-Yates from
+  // the same seed (j = rng.int(i + 1) for i from n - 1 down to 1), twice in a row.
+  const rsi = testRandom("dataloader/shuffled-indices");
+  const fisherYatesOracle = (n: number, seed: number, draws: number): number[] => {
+    const gen = new Rng(seed);
+    let order: number[] = [];
+    for (let k = 0; k < draws; k++) {
+      order = Array.from({ length: n }, (_, i) => i);
+      for (let i = n - 1; i > 0; i--) {
+        const j = gen.int(i + 1);
+        [order[i], order[j]] = [order[j], order[i]];
+      }
+    }
+    return order;
+  };
+  for (let c = 0; c < 6; c++) {
+    const n = rsi.int(c === 0 ? 0 : 2, 40);
+    const seed = rsi.seed();
+    const gen = new Rng(seed);
+    const first = shuffledIndices(n, gen);
+    assertEqual(first, fisherYatesOracle(n, seed, 1), `${n} indices from a random seed`);
+    assertEqual([...first].sort((a, b) => a - b), Array.from({ length: n }, (_, i) => i), "a permutation");
+    assertEqual(shuffledIndices(n, gen), fisherYatesOracle(n, seed, 2), "the next draw from the same generator");
+  }
   // ### END HIDDEN TESTS
   passed("testUnitShuffledIndices");
 }
@@ -427,6 +477,68 @@ function testUnitDataLoader(): void {
   assertEqual(data.get(3)[0].toArray(), [3]);
   assertEqual(data.get(3)[1].item(), 6);
   assertThrows(() => new TensorDataset(x, Tensor.zeros([9])), "rows");
+  // Seeded: random data sets (random size, random width, random targets), random batch sizes,
+  // shuffle, dropLast and seeds, over three epochs; the batches of each epoch are worked out here
+  // from the seed. A random data set without getBatch, stacked from get().
+  const rdl = testRandom("dataloader/data-loader");
+  const batchesOracle = (n: number, batchSize: number, shuffle: boolean, dropLast: boolean, seed: number, epoch: number): number[][] => {
+    const gen = new Rng(seed);
+    let batches: number[][] = [];
+    for (let e = 0; e <= epoch; e++) {
+      const order = Array.from({ length: n }, (_, i) => i);
+      if (shuffle) {
+        for (let i = n - 1; i > 0; i--) {
+          const j = gen.int(i + 1);
+          [order[i], order[j]] = [order[j], order[i]];
+        }
+      }
+      batches = [];
+      for (let start = 0; start < n; start += batchSize) {
+        const batch = order.slice(start, start + batchSize);
+        if (!dropLast || batch.length === batchSize) batches.push(batch);
+      }
+    }
+    return batches;
+  };
+  for (let c = 0; c < 5; c++) {
+    const n = rdl.int(1, 40);
+    const width = rdl.int(1, 4);
+    const batchSize = rdl.int(1, 12);
+    const shuffle = c % 2 === 0 || rdl.bool();
+    const dropLast = rdl.bool();
+    const seed = rdl.seed();
+    // The first column of each input is its index, to follow it through the batches.
+    const features = Float32Array.from({ length: n * width }, (_, f) => (f % width === 0 ? Math.floor(f / width) : rdl.uniform(-1, 1)));
+    const targets = Float32Array.from(rdl.numbers(n, -5, 5));
+    const loader = new DataLoader(new TensorDataset(new Tensor(features, [n, width]), new Tensor(targets)), { batchSize, shuffle, seed, dropLast });
+    const what = `${n} random examples, batchSize ${batchSize}${shuffle ? ", shuffled from a random seed" : ""}${dropLast ? ", dropLast" : ""}`;
+    for (let e = 0; e < 3; e++) {
+      const batches = [...loader];
+      assertEqual(batches.map(([bx]) => firstColumn(bx)), batchesOracle(n, batchSize, shuffle, dropLast, seed, e), `epoch ${e + 1}: ${what}`);
+      assertEqual(
+        batches.map(([, by]) => Array.from(by.data)),
+        batchesOracle(n, batchSize, shuffle, dropLast, seed, e).map((b) => b.map((i) => targets[i])),
+        "targets follow their inputs",
+      );
+      assertEqual(
+        batches.map(([bx, by]) => [bx.shape, by.shape]),
+        batchesOracle(n, batchSize, shuffle, dropLast, seed, e).map((b) => [[b.length, width], [b.length]]),
+        "batch shapes",
+      );
+    }
+    assertEqual(loader.epoch, 3, "three epochs started");
+  }
+  const m = rdl.int(1, 15);
+  const bs = rdl.int(1, 6);
+  const vals = rdl.numbers(m, -3, 3);
+  const plainSet: Dataset = { length: m, get: (i: number) => [new Tensor([i, vals[i]]), new Tensor(i % 3)] };
+  const viaGet = [...new DataLoader(plainSet, { batchSize: bs })];
+  const chunksOracle = (pick: (i: number) => number[]): number[][] =>
+    Array.from({ length: Math.ceil(m / bs) }, (_, b) =>
+      Array.from({ length: Math.min(bs, m - b * bs) }, (_, k) => pick(b * bs + k)).flat(),
+    );
+  assertEqual(viaGet.map(([bx]) => Array.from(bx.data)), chunksOracle((i) => [i, vals[i]]), `a random data set of ${m} without getBatch, batchSize ${bs}`);
+  assertEqual(viaGet.map(([, by]) => Array.from(by.data)), chunksOracle((i) => [i % 3]), "its targets");
   // ### END HIDDEN TESTS
   passed("testUnitDataLoader");
 }
@@ -530,6 +642,36 @@ function testUnitSplitPerDigit(): void {
   assertEqual(Array.from(half.train.y.data), [0, 0, 1], "floor(1 * 0.5) = 0 images of class 2 train");
   assertEqual(Array.from(half.test.y.data), [0, 0, 0, 1, 1, 2]);
   assertEqual(firstColumn(half.test.x), [2, 3, 4, 11, 12, 7]);
+  // Seeded: random numbers of classes, pixels and images per class (0 included), random pixel
+  // values and a random fraction; both parts are assembled here class by class.
+  const rsp = testRandom("dataloader/split-per-digit");
+  const splitOracle = (perClass: readonly Float32Array[], pixels: number, fraction: number, part: string, what: string): number[] => {
+    const out: number[] = [];
+    perClass.forEach((images, d) => {
+      const count = images.length / pixels;
+      const cut = Math.floor(count * fraction);
+      const [from, to] = part === "train" ? [0, cut] : [cut, count];
+      for (let k = from; k < to; k++) {
+        if (what === "y") out.push(d);
+        else for (let p = 0; p < pixels; p++) out.push(images[k * pixels + p]);
+      }
+    });
+    return out;
+  };
+  for (let c = 0; c < 5; c++) {
+    const pixels = rsp.int(1, 5);
+    const counts = Array.from({ length: rsp.int(1, 6) }, () => rsp.int(0, 9));
+    const perClass = counts.map((count) => Float32Array.from(rsp.numbers(count * pixels, 0, 1)));
+    const fraction = c === 0 ? 0.8 : rsp.uniform(0.05, 0.95);
+    const parts = splitPerDigit(perClass, fraction, pixels);
+    const what = `counts [${counts}], ${pixels} pixels, fraction ${fraction.toFixed(3)}`;
+    for (const part of ["train", "test"]) {
+      const set = part === "train" ? parts.train : parts.test;
+      assertShape(set.x.shape, [splitOracle(perClass, pixels, fraction, part, "y").length, pixels], `${part} inputs: ${what}`);
+      assertEqual(Array.from(set.x.data), splitOracle(perClass, pixels, fraction, part, "x"), `${part} images in order`);
+      assertEqual(Array.from(set.y.data), splitOracle(perClass, pixels, fraction, part, "y"), `${part} labels`);
+    }
+  }
   // ### END HIDDEN TESTS
   passed("testUnitSplitPerDigit");
 }
@@ -611,6 +753,37 @@ function testUnitLoadDigits(): void {
   for (const c of classCounts) assert(c >= 150 && c <= 250, `about 200 test images per digit, got ${c}`);
   assert(train.x.max().item() <= 1 && train.x.min().item() >= 0, "intensities in [0, 1]");
   assertClose(train.x.mean().item(), 0.13, { atol: 0.02 }, "MNIST's mean intensity");
+  // Seeded: random rows of each part; the test finds each row's digit and image in the files
+  // itself (digit by digit, the first floor(0.8 * count) images train, the rest test).
+  const rdg = testRandom("dataloader/load-digits");
+  const digitRowOracle = (() => {
+    const files = new Map<number, number[]>();
+    const read = (d: number): number[] => {
+      if (!files.has(d)) files.set(d, (JSON.parse(readFileSync(join(folder, `${d}.json`), "utf8")) as { data: number[] }).data);
+      return files.get(d) as number[];
+    };
+    return (part: string, row: number): number[] => {
+      let left = row;
+      for (let d = 0; d < 10; d++) {
+        const data = read(d);
+        const count = data.length / 784;
+        const cut = Math.floor(count * 0.8);
+        const rows = part === "train" ? cut : count - cut;
+        if (left < rows) {
+          const k = part === "train" ? left : cut + left;
+          return [d, ...Array.from(Float32Array.from(data.slice(k * 784, (k + 1) * 784)))];
+        }
+        left -= rows;
+      }
+      return [];
+    };
+  })();
+  for (let c = 0; c < 6; c++) {
+    const part = c % 2 === 0 ? "train" : "test";
+    const set = part === "train" ? train : test;
+    const row = rdg.int(0, (part === "train" ? 7996 : 2004) - 1);
+    assertEqual([set.y.get(row).item(), ...Array.from(set.x.get(row).data)], digitRowOracle(part, row), `${part} row ${row}: its label and pixels`);
+  }
   // ### END HIDDEN TESTS
   passed("testUnitLoadDigits");
 }
@@ -675,6 +848,49 @@ function testModule(): void {
   assertEqual(firstColumn(test.x), [8, 9, 108, 109, 208, 209]);
   const evalLoader = new DataLoader(test, { batchSize: 4 });
   assertEqual([...evalLoader].map(([x]) => firstColumn(x)), [[8, 9, 108, 109], [208, 209]], "evaluation: in order");
+  // Seeded, end to end: a random number of classes with random numbers of images (the first pixel
+  // of image k of class d is 100d + k), a random fraction, a shuffled loader with a random batch
+  // size and seed over two epochs, and an evaluation loader in order; the batches are worked out
+  // here from the seed.
+  const rmo = testRandom("dataloader/module");
+  const pixels = rmo.int(1, 4);
+  const counts = Array.from({ length: rmo.int(2, 5) }, () => rmo.int(2, 12));
+  const perClass = counts.map((count, d) =>
+    Float32Array.from({ length: count * pixels }, (_, f) => (f % pixels === 0 ? d * 100 + Math.floor(f / pixels) : rmo.uniform(0, 1))),
+  );
+  const fraction = rmo.uniform(0.5, 0.9);
+  const parts = splitPerDigit(perClass, fraction, pixels);
+  const [batchSize, seed] = [rmo.int(1, 7), rmo.seed()];
+  const idsOracle = (part: string, shuffled: boolean, epoch: number, size: number): number[][] => {
+    const ids: number[] = [];
+    counts.forEach((count, d) => {
+      const cut = Math.floor(count * fraction);
+      for (let k = part === "train" ? 0 : cut; k < (part === "train" ? cut : count); k++) ids.push(d * 100 + k);
+    });
+    const gen = new Rng(seed);
+    let order = ids;
+    for (let e = 0; shuffled && e <= epoch; e++) {
+      order = ids.slice();
+      for (let i = order.length - 1; i > 0; i--) {
+        const j = gen.int(i + 1);
+        [order[i], order[j]] = [order[j], order[i]];
+      }
+    }
+    return Array.from({ length: Math.ceil(order.length / size) }, (_, b) => order.slice(b * size, (b + 1) * size));
+  };
+  const shuffledLoader = new DataLoader(parts.train, { batchSize, shuffle: true, seed });
+  const what = `classes of [${counts}] images, fraction ${fraction.toFixed(3)}, batchSize ${batchSize}`;
+  for (let e = 0; e < 2; e++) {
+    const batches = [...shuffledLoader];
+    assertEqual(batches.map(([bx]) => firstColumn(bx)), idsOracle("train", true, e, batchSize), `epoch ${e + 1}: ${what}`);
+    assertEqual(
+      batches.map(([, by]) => Array.from(by.data)),
+      idsOracle("train", true, e, batchSize).map((b) => b.map((id) => Math.floor(id / 100))),
+      "each image keeps its label",
+    );
+  }
+  const evalSize = rmo.int(1, 5);
+  assertEqual([...new DataLoader(parts.test, { batchSize: evalSize })].map(([bx]) => firstColumn(bx)), idsOracle("test", false, 0, evalSize), "the test part in order");
   // ### END HIDDEN TESTS
   passed("testModule (dataloader)");
 }

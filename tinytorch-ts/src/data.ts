@@ -22,7 +22,7 @@ export function takeRows(t: Tensor, indices: readonly number[]): Tensor {
   return new Tensor(out, [indices.length, ...t.shape.slice(1)]);
 }
 
-// modules/05_dataloader/dataloader_dev.ts, cell 8 (line 143)
+// modules/05_dataloader/dataloader_dev.ts, cell 8 (line 169)
 /** A collection of examples: how many there are, and example i as [input, target]. */
 export interface Dataset {
   readonly length: number;
@@ -60,7 +60,7 @@ export class TensorDataset implements Dataset {
   }
 }
 
-// modules/05_dataloader/dataloader_dev.ts, cell 10 (line 207)
+// modules/05_dataloader/dataloader_dev.ts, cell 10 (line 233)
 /** A uniformly random permutation of 0..n-1 from `rng` (Fisher-Yates). */
 export function shuffledIndices(n: number, rng: Rng): number[] {
   const order = Array.from({ length: n }, (_, i) => i);
@@ -73,7 +73,7 @@ export function shuffledIndices(n: number, rng: Rng): number[] {
   return order;
 }
 
-// modules/05_dataloader/dataloader_dev.ts, cell 13 (line 286)
+// modules/05_dataloader/dataloader_dev.ts, cell 13 (line 336)
 /** Stacks examples of equal shapes into one tensor [count, ...shape]. */
 export function stackExamples(examples: readonly Tensor[]): Tensor {
   if (examples.length === 0) throw new Error("stackExamples: no examples");
@@ -100,7 +100,7 @@ export interface DataLoaderOptions {
   dropLast?: boolean;
 }
 
-// modules/05_dataloader/dataloader_dev.ts, cell 14 (line 314)
+// modules/05_dataloader/dataloader_dev.ts, cell 14 (line 364)
 /** Iterates a dataset in batches [x, y]; each `for...of` loop is one epoch. */
 export class DataLoader implements Iterable<[Tensor, Tensor]> {
   readonly dataset: Dataset;
@@ -155,7 +155,7 @@ export class DataLoader implements Iterable<[Tensor, Tensor]> {
   }
 }
 
-// modules/05_dataloader/dataloader_dev.ts, cell 17 (line 478)
+// modules/05_dataloader/dataloader_dev.ts, cell 17 (line 590)
 /** Pixels per MNIST image (28 x 28). */
 export const DIGIT_PIXELS = 784;
 
@@ -190,7 +190,7 @@ export function splitPerDigit(
   };
 }
 
-// modules/05_dataloader/dataloader_dev.ts, cell 20 (line 544)
+// modules/05_dataloader/dataloader_dev.ts, cell 20 (line 686)
 /** The images of one digit from the `mnist` package: a Float32Array of count * 784 values in [0, 1]. */
 export function readDigitImages(digit: number): Float32Array {
   const folder = join(dirname(require.resolve("mnist/package.json")), "src", "digits");
