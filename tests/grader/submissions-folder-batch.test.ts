@@ -88,8 +88,8 @@ test("no byte of the linked file is in any output: results, feedback, gradebook,
   for (const expected of [
     "gradebook.sqlite",
     "grades.csv",
-    "feedback/eve.html",
-    "results/eve/results.json",
+    `feedback/${manifest.module}/eve.html`,
+    `results/${manifest.module}/eve/results.json`,
   ]) {
     // prettier-ignore
     assert.ok(names.includes(expected), `${expected} was written`);
