@@ -9,6 +9,7 @@ export * from "./optim";
 export * from "./training";
 export * from "./text/tokenization";
 export * from "./nn/embeddings";
+export * from "./nn/attention";
 export * from "./perf/profiling";
 export * from "./perf/modeling";
 export * from "./accel/matmul";
