@@ -30,7 +30,10 @@ export interface ModuleAudit {
   notebook: string;
   /** Points the untouched notebook earned (target 0). */
   earned: number;
+  /** The points the autograder awards: the module's points minus those of answers graded by hand. */
   maxScore: number;
+  /** Points of the written answers graded by hand (no run can earn them). */
+  manualPoints: number;
   /** Tests that passed without any work. */
   holes: TestResult[];
   /** Points the reference submission earned in the kernel (target: maxScore). */
@@ -170,10 +173,12 @@ export async function auditModule(
   opts: SessionOptions & { referenceOnly?: boolean } = {},
 ): Promise<ModuleAudit> {
   const { manifest, hash } = readManifest(manifestPath);
+  const manualPoints = manifest.cells.reduce((n, c) => n + (c.role === "manual" ? (c.points ?? 0) : 0), 0); // prettier-ignore
   const audit: ModuleAudit = {
     module: manifest.module,
     notebook: notebookPath,
-    maxScore: manifest.totalPoints,
+    maxScore: manifest.totalPoints - manualPoints,
+    manualPoints,
     earned: 0,
     holes: [],
     problems: [],
@@ -204,10 +209,11 @@ export async function auditModule(
     manifestHash: hash,
   });
   audit.referenceScore = reference.score;
-  if (reference.status !== "graded" || reference.score !== manifest.totalPoints) {
-    const failed = reference.tests.filter((t) => t.status !== "passed");
+  // Written answers are graded by hand: the reference must earn every other point.
+  if (reference.status !== "graded" || reference.score !== audit.maxScore) {
+    const failed = reference.tests.filter((t) => t.status !== "passed" && t.status !== "manual");
     audit.problems.push(
-      `the reference earns ${reference.score}/${manifest.totalPoints}${reference.reason ? ` (${reference.reason})` : ""}`, // prettier-ignore
+      `the reference earns ${reference.score}/${audit.maxScore}${reference.reason ? ` (${reference.reason})` : ""}`, // prettier-ignore
       ...failed.map((t) => `  ${t.name}: ${t.status}: ${t.message ?? ""}`),
     );
   }
@@ -218,7 +224,7 @@ export function formatAudit(a: ModuleAudit): string {
   if (a.problems.length === 0) {
     return a.referenceScore === undefined
       ? `${a.module}: the reference passes its checks: ok`
-      : `${a.module}: reference ${a.referenceScore}/${a.maxScore}, untouched 0/${a.maxScore}: ok`;
+      : `${a.module}: reference ${a.referenceScore}/${a.maxScore}, untouched 0/${a.maxScore}${a.manualPoints > 0 ? ` (+${a.manualPoints} graded by hand)` : ""}: ok`; // prettier-ignore
   }
   return [`${a.module}: ${a.problems.length} problem(s):`, ...a.problems.map((p) => `  ${p}`)].join("\n"); // prettier-ignore
 }
