@@ -16,6 +16,7 @@ import type { GradingManifest } from "@tinytorch-ts/core";
 import { KernelPool, runWorkers } from "@tinytorch-ts/core/run";
 import { NO_COURSE, timingFor, type AttemptTiming, type CourseSettings } from "./course-file";
 import { writeFeedback } from "./feedback-html";
+import { manualMarksFor } from "./manual-feedback";
 import { failedAttempt, gradeSubmission } from "./grade-submission";
 import { Gradebook, type AttemptContext, type AttemptRow } from "./gradebook";
 import {
@@ -194,7 +195,8 @@ export async function gradeBatch(
     const shown = { late, hiddenTests, hiddenVisibility: course.hiddenTests };
     const writes: Array<[string, () => void]> = [
       ["results.json", () => writeResultsJson(resultsPath(opts.outDir, module, sub.student), r, shown)], // prettier-ignore
-      ["feedback page", () => writeFeedback(feedbackPath(opts.outDir, module, sub.student), r, shown)], // prettier-ignore
+      // A regraded student keeps the scores given by hand so far (the totals count them too).
+      ["feedback page", () => writeFeedback(feedbackPath(opts.outDir, module, sub.student), r, { ...shown, manualMarks: manualMarksFor(book, module, sub.student) })], // prettier-ignore
       ["gradebook row", () => void book.record(r, attemptContext(timing))],
     ];
     for (const [what, write] of writes) {
