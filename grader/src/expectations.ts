@@ -8,11 +8,14 @@
 //   `undefined` (the harness records the actual value only);
 // - declarations that nothing uses any more (`const want = oracle(x)`, the oracle function
 //   itself) are removed, repeatedly, so expected values computed ahead of the assertion and the
-//   helpers that computed them are not sent either.
+//   helpers that computed them are not sent either, as long as computing them calls only the
+//   test's own functions and pure built-ins (a call into the notebook's code may have effects
+//   that later checks rely on: that declaration stays).
 // The same stripped cells run in the trusted reference run, so both sides execute identical
 // test code. Both steps are pure text transforms that keep every line where it was (removed
 // text becomes spaces), so compiler messages still point at the right lines.
 import ts from "typescript";
+import { analyseCell, declaredNames } from "./cell-names";
 
 /** Harness assertions whose second argument is an expected value, by exported name. */
 export const EXPECTED_ARGUMENT: Readonly<Record<string, number>> = {
@@ -161,15 +164,71 @@ export function countUses(sources: string[]): Map<string, number> {
   return uses;
 }
 
+/** Globals whose functions and constructors touch nothing of the notebook. */
+const PURE_GLOBALS = new Set([
+  "Math", "Number", "Array", "Object", "JSON", "String", "Boolean", "BigInt", "Float32Array",
+  "Float64Array", "Int8Array", "Uint8Array", "Int16Array", "Uint16Array", "Int32Array",
+  "Uint32Array", "Map", "Set", "isFinite", "isNaN", "parseFloat", "parseInt",
+]); // prettier-ignore
+
+/** The identifier a call or `new` starts from: `a` of `a(…)`, `a.b.c(…)`, `new a.B(…)`. */
+function calleeRoot(e: ts.Expression): string | undefined {
+  let x: ts.Expression = e;
+  while (ts.isPropertyAccessExpression(x) || ts.isElementAccessExpression(x)) x = x.expression;
+  return ts.isIdentifier(x) ? x.text : undefined;
+}
+
+/**
+ * True when computing `node` can only call the test's own helpers and pure built-ins. Removing
+ * such a declaration changes nothing but the expected value it held; a call into the notebook
+ * (a solution, provided code, a student's object: `randn()` advances a generator,
+ * `layer.forward()` may draw a dropout mask) has effects later checks depend on, so a
+ * declaration that makes one stays.
+ */
+function onlyPureCalls(node: ts.Node, testFunctions: ReadonlySet<string>): boolean {
+  let pure = true;
+  const visit = (n: ts.Node): void => {
+    if (!pure) return;
+    if (ts.isCallExpression(n) || ts.isNewExpression(n)) {
+      const root = calleeRoot(n.expression);
+      if (root === undefined || (!testFunctions.has(root) && !PURE_GLOBALS.has(root))) {
+        pure = false;
+        return;
+      }
+    }
+    if (ts.isTaggedTemplateExpression(n) || ts.isAwaitExpression(n) || ts.isYieldExpression(n)) pure = false; // prettier-ignore
+    ts.forEachChild(n, visit);
+  };
+  visit(node);
+  return pure;
+}
+
+/** Functions the test cells declare (oracles and helpers), at any depth. */
+function testFunctionNames(sources: string[]): Set<string> {
+  const out = new Set<string>();
+  for (const source of sources) {
+    const visit = (n: ts.Node): void => {
+      if (ts.isFunctionDeclaration(n) && n.name) out.add(n.name.text);
+      ts.forEachChild(n, visit);
+    };
+    visit(parse(source));
+  }
+  return out;
+}
+
 /** Declarations in a test cell that nothing uses: their statement ranges. */
-function unusedDeclarations(source: string, uses: Map<string, number>): Array<[number, number]> {
+function unusedDeclarations(
+  source: string,
+  uses: Map<string, number>,
+  testFunctions: ReadonlySet<string>,
+): Array<[number, number]> {
   const file = parse(source);
   const ranges: Array<[number, number]> = [];
   const unused = (names: string[]) => names.length > 0 && names.every((n) => !uses.get(n));
   const visit = (node: ts.Node): void => {
     if (ts.isVariableStatement(node)) {
       const names = node.declarationList.declarations.flatMap((d) => boundNames(d.name, []));
-      if (unused(names)) {
+      if (unused(names) && onlyPureCalls(node, testFunctions)) {
         ranges.push([node.getStart(file), node.getEnd()]);
         return;
       }
@@ -193,12 +252,15 @@ export function withoutExpectations(tests: string[], others: string[]): string[]
   const names = harnessNames([...tests, ...others]);
   let current = tests.map((s) => stripExpectedArguments(s, names));
   const otherUses = countUses(others);
+  // A name the notebook's own cells declare is theirs, even if a test declares one like it.
+  const notebookNames = new Set(others.flatMap((s) => declaredNames(analyseCell(s))));
+  const testFunctions = new Set([...testFunctionNames(tests)].filter((n) => !notebookNames.has(n))); // prettier-ignore
   for (let round = 0; round < 50; round++) {
     const uses = countUses(current);
     for (const [name, n] of otherUses) uses.set(name, (uses.get(name) ?? 0) + n);
     let changed = false;
     current = current.map((s) => {
-      const ranges = unusedDeclarations(s, uses);
+      const ranges = unusedDeclarations(s, uses, testFunctions);
       if (ranges.length === 0) return s;
       changed = true;
       return blankRanges(s, ranges);

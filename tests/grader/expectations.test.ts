@@ -55,11 +55,17 @@ test("declarations that only fed expected values go, and so do the helpers they 
   assert.not.match(out, /oracle|square|want/);
   assert.ok(out.includes("const x = [1, 2, 3];"), "inputs stay");
   assert.ok(out.includes("function testUnitSq"), "the test itself stays (it is called)");
-  assert.not.ok(
-    out.includes("unusedButSideEffect"),
-    "both sides run this same copy, so even a call may go",
+  assert.ok(
+    out.includes("const unusedButSideEffect = sq([9]);"),
+    "a call into the notebook's code stays: later checks may depend on its effects",
   );
   assert.is(out.split("\n").length, test1.split("\n").length);
+});
+
+test("a seed reset and its draw stay: the declaration calls the notebook's generator", () => {
+  const t = "function testSeed(): void {\n  manualSeed(5);\n  const first = randn([4]);\n  manualSeed(5);\n  assertEqual(randn([4]), first);\n}\ntestSeed();"; // prettier-ignore
+  const [out] = withoutExpectations([t], [IMPORT, "function randn(s: number[]): number[] { return s; }\nfunction manualSeed(n: number): void {}"]); // prettier-ignore
+  assert.ok(out.includes("const first = randn([4]);"));
 });
 
 test("names used by other cells, by later tests, or in type positions are kept", () => {
