@@ -3,8 +3,10 @@
 // with a course file (a due date, a per-day policy, one extension), so one late submission pays
 // its penalty and one extended student does not; a newer notebook graded from another folder,
 // then a rerun of the class folder that must skip the older notebook (and --regrade, which grades
-// it); and a second module graded into the same --out without changing a byte of the first's
-// files. Five notebooks are graded in all (about 5 s of kernel each); the rest are skips.
+// it); a second module graded into the same --out without changing a byte of the first's
+// files; and a third, built here from a fixture source, with a test in named parts (partial
+// credit) and a written answer scored by hand with `tito manual`. Six notebooks are graded in
+// all (about 5 s of kernel each); the rest are skips.
 import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from "node:fs"; // prettier-ignore
 import { tmpdir } from "node:os";
@@ -12,7 +14,9 @@ import { join, relative } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { KIT_ROOT } from "../../core/src/course-root";
+import type { GradingManifest } from "../../core/src/manifest-types";
 import { Gradebook, type AttemptRow } from "../../grader/src/gradebook";
+import { buildModule } from "../../tito/src/build/module-build";
 import { GOOD, loadFixtureManifest, studentNotebook } from "./helpers";
 
 const DAY = 86400;
@@ -52,6 +56,11 @@ notebook(join(work, "class", "cat.ipynb"), studentNotebook(first, { sources: ONL
 notebook(join(work, "resubmitted", "cat.ipynb"), studentNotebook(first, { sources: GOOD }), DUE + 30 * DAY); // prettier-ignore
 writeFileSync(join(work, "times.csv"), "student,submitted_at\ncat,2026-02-09T12:00:00-05:00\n");
 notebook(join(work, "second", "ben.ipynb"), studentNotebook(second, { sources: GOOD }), DUE); // prettier-ignore
+
+// The third module: built from its source as `tito build` builds a module.
+const WRITTEN_SOURCE = "tests/fixtures/grader/93_written/written_dev.ts";
+let written: GradingManifest;
+let writtenNotebook: string;
 
 function grade(folder: string, module: string, ...more: string[]) {
   const r = spawnSync(
@@ -140,12 +149,56 @@ test("a second module into the same --out changes no byte of the first module's 
   assert.is((await latest("ben")).penalty, 0.2, "the first module's attempt is untouched");
 });
 
+test("a third module: a half-right test earns its part, a written answer awaits its score", async () => {
+  const info = { number: "93", module: "93_written", sourceFile: WRITTEN_SOURCE, path: join(KIT_ROOT, WRITTEN_SOURCE) }; // prettier-ignore
+  const built = await buildModule(info, readFileSync(info.path, "utf8"), "default");
+  if (!built.ok) throw new Error(built.errors.map((e) => e.message).join("\n"));
+  written = JSON.parse(built.result.outputs["grader/manifests/93_written.json"] ?? "") as GradingManifest; // prettier-ignore
+  writtenNotebook = built.result.outputs["notebooks/93_written.ipynb"] ?? "";
+  assert.not.match(writtenNotebook, /RUBRIC|odd power/, "no rubric or model answer for students");
+  writeFileSync(join(manifests, "93_written.json"), JSON.stringify(written));
+  const nb = JSON.parse(writtenNotebook) as { cells: Array<{ source: string[] | string; metadata: { nbgrader?: { grade_id?: string } } }> }; // prettier-ignore
+  for (const cell of nb.cells) {
+    const id = cell.metadata.nbgrader?.grade_id;
+    // Right square, wrong cube; an answer in the editable written cell.
+    if (id === "powers") cell.source = "function square(x: number): number {\n  return x * x;\n}\nfunction cube(x: number): number {\n  return 0;\n}"; // prettier-ignore
+    if (id === "explain-cube") cell.source = "Because the power is odd.";
+  }
+  notebook(join(work, "third", "dan.ipynb"), JSON.stringify(nb), DUE);
+  grade("third", "93_written");
+  const dan = await latest("dan", "93_written");
+  assert.equal([dan.score, dan.max_score, dan.manual_max], [1, 5, 2], "the square part only; 2 points by hand"); // prettier-ignore
+  const page = read("feedback", "93_written", "dan.html");
+  assert.match(page, /square/);
+  assert.match(page, /Because the power is odd\./);
+});
+
+test("tito manual scores the written answer; the totals add it", async () => {
+  const scores = join(work, "scores.csv");
+  writeFileSync(scores, "student,question,score,comment\ndan,explain-cube,2,names the odd power\n");
+  const tito = (...args: string[]) => spawnSync(process.execPath, [join(KIT_ROOT, "tito", "bin", "tito.js"), "manual", "--manifest", join(manifests, "93_written.json"), "--out", out, ...args], { encoding: "utf8" }); // prettier-ignore
+  const r = tito("--import", scores);
+  assert.is(r.status, 0, r.stderr + r.stdout);
+  const book = await Gradebook.open(join(out, "gradebook.sqlite"));
+  try {
+    const total = book.totals("93_written").find((t) => t.student === "dan");
+    assert.equal([total?.autoScore, total?.manualScore, total?.total], [1, 2, 3]);
+  } finally {
+    book.close();
+  }
+  assert.match(read("feedback", "93_written", "dan.html"), /names the odd power/);
+});
+
 test("the summary of the term", () => {
   const r = spawnSync(process.execPath, [join(KIT_ROOT, "tito", "bin", "tito.js"), "gradebook", "--db", join(out, "gradebook.sqlite"), "--summary", "--csv"], { encoding: "utf8" }); // prettier-ignore
   assert.is(r.status, 0, r.stderr);
   const lines = r.stdout.trim().split("\n");
-  assert.match(lines[0], /^student,90_fixture automatic \(of 6\),.*,92_second total \(of 6\),course total \(of 12\)$/); // prettier-ignore
-  assert.equal(lines.slice(1), ["ben,6,0,0.2,4.8,6,0,0,6,10.8", "cat,2,0,0,2,,,,,2"]);
+  assert.match(lines[0], /^student,90_fixture automatic \(of 6\),.*,92_second total \(of 6\),93_written automatic \(of 3\),93_written manual \(of 2\),93_written penalty,93_written total \(of 5\),course total \(of 17\)$/); // prettier-ignore
+  assert.equal(lines.slice(1), [
+    "ben,6,0,0.2,4.8,6,0,0,6,,,,,10.8",
+    "cat,2,0,0,2,,,,,,,,,2",
+    "dan,,,,,,,,,1,2,0,3,3",
+  ]);
 });
 
 test.run();
