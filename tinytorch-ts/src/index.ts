@@ -7,6 +7,7 @@ export * from "./data";
 export * from "./core/autograd";
 export * from "./optim";
 export * from "./training";
+export * from "./core/conv";
 export * from "./text/tokenization";
 export * from "./nn/embeddings";
 export * from "./nn/attention";
