@@ -68,7 +68,7 @@ import type { MachinePeaks } from "tinytorch-ts/perf/profiling";
 import { Tensor } from "tinytorch-ts/core/tensor";
 import { Linear } from "tinytorch-ts/core/layers";
 import { measureMachinePeaks, rooflinePlacement, rooflineChartSpec } from "tinytorch-ts/perf/profiling";
-import { assert, assertEqual, assertClose, assertThrows, assertShape, passed, demo } from "tinytorch-ts/support/testing";
+import { assert, assertEqual, assertClose, assertThrows, assertShape, passed, demo, testRandom } from "tinytorch-ts/support/testing";
 import { showChart } from "tinytorch-ts/support/chart";
 
 // %% [markdown]
@@ -359,6 +359,33 @@ function testUnitMatmulTraffic(): void {
   assertThrows(() => matmulTraffic(-1, 2, 2, 64), "m");
   assertThrows(() => matmulTraffic(2, 2.5, 2, 64), "k");
   assertThrows(() => matmulTraffic(2, 2, 2, 0), "cacheBytes");
+  // Random products and caches (B sometimes just fitting, sometimes just not): every figure of
+  // the traffic model from its formulas, evaluated here.
+  const rt = testRandom("18/matmul-traffic");
+  for (let trial = 0; trial < 6; trial++) {
+    const [m, k, n] = [rt.int(0, 700), rt.int(1, 700), rt.int(1, 700)];
+    const cache = rt.pick([4 * k * n, 4 * k * n - 1, 4 * k * n + rt.int(1, 4096), Math.max(1, 4 * k * n - rt.int(1, 4096)), rt.pick([32, 256, 2048]) * 1024]);
+    const t = matmulTraffic(m, k, n, cache);
+    assertEqual(
+      [t.flops, t.minimumBytes, t.memoryBytes, t.cacheLines],
+      [
+        2 * m * k * n,
+        4 * (m * k + k * n + m * n),
+        4 * m * k + 4 * m * n + (4 * k * n <= cache ? 4 * k * n : 4 * m * k * n),
+        Math.ceil((4 * m * k + 4 * m * n + (4 * k * n <= cache ? 4 * k * n : 4 * m * k * n)) / 64),
+      ],
+      "a random product and cache: FLOPs, bytes, cache lines",
+    );
+    assertClose(
+      [t.accessIntensity, t.memoryIntensity, t.bestIntensity],
+      m === 0
+        ? [0, 0, 0]
+        : [1 / 6, (2 * m * k * n) / (4 * m * k + 4 * m * n + (4 * k * n <= cache ? 4 * k * n : 4 * m * k * n)), (2 * m * k * n) / (4 * (m * k + k * n + m * n))],
+      { rtol: 1e-12 },
+      "a random product and cache: intensities",
+    );
+  }
+  assertThrows(() => matmulTraffic(rt.int(1, 9), -rt.int(1, 9), 3, 64), "k", "a random negative size");
   // ### END HIDDEN TESTS
   passed("testUnitMatmulTraffic");
 }
@@ -526,6 +553,38 @@ function testUnitMatmulBlocked(): void {
   matmulBlocked(matrixView(new Float32Array(0), 2, 0), matrixView(new Float32Array(0), 0, 2), none, 0);
   assertEqual(Array.from(none), [3, 3, 3, 3], "k = 0 adds nothing");
   assertThrows(() => matmulBlocked(a, b, out, 0, 0), "tile");
+  // Random shapes (sizes that are not multiples of the tile or of 4 or 8), random tiles, values,
+  // transposed views and output offsets, accumulating into random contents: against a float64
+  // product computed here.
+  const rb = testRandom("18/matmul-blocked");
+  const randomMatrix = (rows: number, cols: number, transposed: boolean): MatrixView => {
+    const stored = matrixView(Float32Array.from(rb.numbers(rows * cols)), transposed ? cols : rows, transposed ? rows : cols);
+    return transposed ? transposeView(stored) : stored;
+  };
+  const accumulated64 = (a: MatrixView, b: MatrixView, before: Float32Array, at: number): number[] => {
+    const want = Array.from(before);
+    for (let i = 0; i < a.rows; i++) {
+      for (let j = 0; j < b.cols; j++) {
+        let sum = 0;
+        for (let p = 0; p < a.cols; p++) {
+          sum += a.data[a.offset + i * a.rowStride + p * a.colStride] * b.data[b.offset + p * b.rowStride + j * b.colStride];
+        }
+        want[at + i * b.cols + j] += sum;
+      }
+    }
+    return want;
+  };
+  for (let trial = 0; trial < 6; trial++) {
+    const [m, k, n] = [rb.int(1, 45), rb.int(1, 45), rb.int(1, 45)];
+    const a = randomMatrix(m, k, rb.bool(0.3));
+    const b = randomMatrix(k, n, rb.bool(0.3));
+    const at = rb.int(0, 5);
+    const out = Float32Array.from(rb.numbers(at + m * n + rb.int(0, 5)));
+    const before = Float32Array.from(out);
+    const tile = rb.bool(0.25) ? undefined : rb.int(1, 20);
+    matmulBlocked(a, b, out, at, tile);
+    assertClose(out, accumulated64(a, b, before, at), { rtol: 1e-4, atol: 1e-4 }, "a random product, tile and offset, accumulated");
+  }
   // ### END HIDDEN TESTS
   passed("testUnitMatmulBlocked");
 }
@@ -638,6 +697,37 @@ function testUnitPackPanels(): void {
   assertThrows(() => packPanels(letters, 0, dest, 0), "width");
   assertThrows(() => packPanels(letters, 4, new Float32Array(23), 0), "dest");
   assertThrows(() => packPanels(letters, 4, dest, 1), "dest");
+  // Random views (any offset and strides, row- or column-major), widths and destination offsets:
+  // the panels, their zero padding and the untouched rest of dest, computed here.
+  const rp = testRandom("18/pack-panels");
+  for (let trial = 0; trial < 6; trial++) {
+    const rows = rp.int(0, 13);
+    const cols = rp.int(0, 9);
+    const columnMajor = rp.bool();
+    const offset = rp.int(0, 6);
+    const rowStride = columnMajor ? rp.int(1, 3) : Math.max(1, cols * 2) + rp.int(0, 3);
+    const colStride = columnMajor ? Math.max(1, rows * rowStride) + rp.int(0, 3) : rp.int(1, 2);
+    const data = Float32Array.from(rp.numbers(offset + rows * rowStride + cols * colStride + 4, -9, 9));
+    const view: MatrixView = { data, offset, rows, cols, rowStride, colStride };
+    const width = rp.int(1, 9);
+    const at = rp.int(0, 7);
+    const dest = Float32Array.from(rp.numbers(at + Math.ceil(rows / width) * width * cols + rp.int(0, 6), 10, 20));
+    const before = Float32Array.from(dest);
+    const written = packPanels(view, width, dest, at);
+    assertEqual(written, Math.ceil(rows / width) * cols * width, "a random view: floats written");
+    assertEqual(
+      Array.from(dest),
+      Array.from(before, (old, e) => {
+        const rel = e - at;
+        if (rel < 0 || rel >= Math.ceil(rows / width) * cols * width) return old;
+        const q = Math.floor(rel / (cols * width));
+        const p = Math.floor((rel % (cols * width)) / width);
+        const row = q * width + (rel % width);
+        return row < rows ? data[offset + row * rowStride + p * colStride] : 0;
+      }),
+      "a random view: panels, padding, nothing else touched",
+    );
+  }
   // ### END HIDDEN TESTS
   passed("testUnitPackPanels");
 }
@@ -726,6 +816,35 @@ function testUnitMicroKernel(): void {
   const untouched = Float32Array.from({ length: 16 }, (_, i) => i);
   microKernel4x4(pa, 2, pb, 1, 0, untouched, 0, 4);
   assertEqual(Array.from(untouched), Array.from({ length: 16 }, (_, i) => i), "kc = 0 adds nothing");
+  // Random packed panels at random offsets, random depth, a random C with a random row stride:
+  // the 4×4 block accumulated in float64 here, everything else unchanged.
+  const rk = testRandom("18/micro-kernel");
+  for (let trial = 0; trial < 4; trial++) {
+    const depth = rk.int(0, 40);
+    const aAt = rk.int(0, 5);
+    const bAt = rk.int(0, 5);
+    const panelA = Float32Array.from(rk.numbers(aAt + 4 * depth + rk.int(0, 3)));
+    const panelB = Float32Array.from(rk.numbers(bAt + 4 * depth + rk.int(0, 3)));
+    const ldc = rk.int(4, 9);
+    const cAt = rk.int(0, 6);
+    const block = Float32Array.from(rk.numbers(cAt + 3 * ldc + 4 + rk.int(0, 6)));
+    const before = Float32Array.from(block);
+    microKernel4x4(panelA, aAt, panelB, bAt, depth, block, cAt, ldc);
+    assertClose(
+      block,
+      Array.from(before, (old, e) => {
+        const rel = e - cAt;
+        const row = Math.floor(rel / ldc);
+        const col = rel - row * ldc;
+        if (rel < 0 || row > 3 || col > 3) return old;
+        let sum = 0;
+        for (let p = 0; p < depth; p++) sum += panelA[aAt + 4 * p + row] * panelB[bAt + 4 * p + col];
+        return old + sum;
+      }),
+      { rtol: 1e-5, atol: 1e-5 },
+      "a random depth, panels and C",
+    );
+  }
   // ### END HIDDEN TESTS
   passed("testUnitMicroKernel");
 }
@@ -782,6 +901,45 @@ function testUnitRegisterBlocked(): void {
   const acc = Float32Array.from([1, 1, 1, 1, 7]);
   matmulRegisterBlocked(matrixView(Float32Array.from([1, 2, 3, 4, 5, 6]), 2, 3), matrixView(Float32Array.from([7, 8, 9, 10, 11, 12]), 3, 2), acc, 0);
   assertEqual(Array.from(acc), [59, 65, 140, 155, 7], "adds into out, touches nothing else");
+  // Random shapes (edges of every kind against the 4×4 blocks), random values, transposed
+  // views, and a random broadcast batch through matmulWithKernel: against float64 here.
+  const rr = testRandom("18/register-blocked");
+  const someMatrix = (rows: number, cols: number, transposed: boolean): MatrixView => {
+    const stored = matrixView(Float32Array.from(rr.numbers(rows * cols)), transposed ? cols : rows, transposed ? rows : cols);
+    return transposed ? transposeView(stored) : stored;
+  };
+  const product64 = (a: MatrixView, b: MatrixView, before: ArrayLike<number>, at: number): number[] => {
+    const want = Array.from(before);
+    for (let i = 0; i < a.rows; i++) {
+      for (let j = 0; j < b.cols; j++) {
+        let sum = 0;
+        for (let p = 0; p < a.cols; p++) sum += a.data[a.offset + i * a.rowStride + p * a.colStride] * b.data[b.offset + p * b.rowStride + j * b.colStride];
+        want[at + i * b.cols + j] += sum;
+      }
+    }
+    return want;
+  };
+  for (let trial = 0; trial < 6; trial++) {
+    const [m, k, n] = [rr.int(1, 40), rr.int(1, 40), rr.int(1, 40)];
+    const a = someMatrix(m, k, rr.bool(0.3));
+    const b = someMatrix(k, n, rr.bool(0.3));
+    const at = rr.int(0, 5);
+    const out = Float32Array.from(rr.numbers(at + m * n + rr.int(0, 5)));
+    const before = Float32Array.from(out);
+    matmulRegisterBlocked(a, b, out, at);
+    assertClose(out, product64(a, b, before, at), { rtol: 1e-4, atol: 1e-4 }, "a random product, accumulated at an offset");
+  }
+  const [batch, bm, bk, bn] = [rr.int(1, 4), rr.int(1, 11), rr.int(1, 11), rr.int(1, 11)];
+  const stacked = Float32Array.from(rr.numbers(batch * bm * bk));
+  const shared = Float32Array.from(rr.numbers(bk * bn));
+  const viaBatch = matmulWithKernel({ data: stacked, shape: [batch, bm, bk] }, { data: shared, shape: [bk, bn] }, matmulRegisterBlocked);
+  assertShape(viaBatch.shape, [batch, bm, bn], "a random batch: shape");
+  assertClose(
+    viaBatch.data,
+    Array.from({ length: batch }, (_, s) => product64(matrixView(stacked, bm, bk, s * bm * bk), matrixView(shared, bk, bn), new Array<number>(bm * bn).fill(0), 0)).flat(),
+    { rtol: 1e-4, atol: 1e-4 },
+    "a random batch against one shared matrix",
+  );
   // ### END HIDDEN TESTS
   passed("testUnitRegisterBlocked");
 }
@@ -1149,6 +1307,41 @@ function testUnitAddTiles(): void {
   assertEqual(Array.from(column), [4, 5], "a single column");
   addTiles(new Float32Array(0), 4, 8, 0, 7, new Float32Array(0), 0);
   assertThrows(() => addTiles(new Float32Array(15), 2, 2, 3, 3, out, 0), "addTiles");
+  // Random tile shapes and matrix sizes (ragged edges), random tile contents with random
+  // padding, accumulated into random contents at a random offset: computed here.
+  const ra = testRandom("18/add-tiles");
+  for (let trial = 0; trial < 6; trial++) {
+    const tileRows = ra.int(1, 8);
+    const tileCols = ra.int(1, 9);
+    const m = ra.int(0, 21);
+    const n = ra.int(1, 21);
+    const perRow = Math.ceil(n / tileCols);
+    const tileData = Float32Array.from(ra.numbers(Math.ceil(m / tileRows) * perRow * tileRows * tileCols + ra.int(0, 5), -50, 50));
+    const at = ra.int(0, 6);
+    const target = Float32Array.from(ra.numbers(at + m * n + ra.int(0, 4), -50, 50));
+    const before = Float32Array.from(target);
+    addTiles(tileData, tileRows, tileCols, m, n, target, at);
+    assertClose(
+      target,
+      Array.from(before, (old, e) => {
+        const rel = e - at;
+        if (rel < 0 || rel >= m * n) return old;
+        const i = Math.floor(rel / n);
+        const j = rel % n;
+        const tile = Math.floor(i / tileRows) * perRow + Math.floor(j / tileCols);
+        return old + tileData[tile * tileRows * tileCols + (i % tileRows) * tileCols + (j % tileCols)];
+      }),
+      { rtol: 1e-6, atol: 1e-5 },
+      "random tiles, sizes and offset",
+    );
+    if (m > 0) {
+      assertThrows(
+        () => addTiles(new Float32Array(Math.ceil(m / tileRows) * perRow * tileRows * tileCols - 1), tileRows, tileCols, m, n, new Float32Array(at + m * n), at),
+        "addTiles",
+        "random sizes: tiles one float short",
+      );
+    }
+  }
   // ### END HIDDEN TESTS
   passed("testUnitAddTiles");
 }
@@ -1703,6 +1896,51 @@ async function testModule(): Promise<void> {
     assertEqual(new Tensor([1, 2, 3]).matmul(new Tensor([1, 1, 1])).item(), 6, "vector @ vector");
     assertShape(Tensor.zeros([0, 3]).matmul(Tensor.ones([3, 4])).shape, [0, 4]);
     assertEqual(Tensor.zeros([2, 0]).matmul(Tensor.zeros([0, 3])).toArray(), [[0, 0, 0], [0, 0, 0]], "empty inner dimension");
+    // Seeded, end to end through the switch (TypeScript path): random batched products, a
+    // transposed operand and a random Linear layer, against float64 computed here.
+    const rmod = testRandom("18/module");
+    const dot64 = (a: Float32Array, aAt: number, aRow: number, aCol: number, b: Float32Array, bAt: number, bRow: number, bCol: number, m: number, k: number, n: number): number[] => {
+      const out: number[] = [];
+      for (let i = 0; i < m; i++) {
+        for (let j = 0; j < n; j++) {
+          let sum = 0;
+          for (let p = 0; p < k; p++) sum += a[aAt + i * aRow + p * aCol] * b[bAt + p * bRow + j * bCol];
+          out.push(sum);
+        }
+      }
+      return out;
+    };
+    for (let trial = 0; trial < 3; trial++) {
+      const [batchSize, m, k, n] = [rmod.int(1, 3), rmod.int(1, 13), rmod.int(1, 13), rmod.int(1, 13)];
+      const left = new Tensor(Float32Array.from(rmod.numbers(batchSize * m * k)), [batchSize, m, k]);
+      const right = new Tensor(Float32Array.from(rmod.numbers(k * n)), [k, n]);
+      const product = left.matmul(right);
+      assertShape(product.shape, [batchSize, m, n], "a random batched product: shape");
+      assertClose(
+        product.data,
+        Array.from({ length: batchSize }, (_, s) => dot64(left.data, s * m * k, k, 1, right.data, 0, n, 1, m, k, n)).flat(),
+        { rtol: 1e-4, atol: 1e-4 },
+        "a random batched product through Tensor.matmul",
+      );
+      const stored = new Tensor(Float32Array.from(rmod.numbers(k * m)), [k, m]);
+      assertClose(
+        stored.transpose().matmul(right).data,
+        dot64(stored.data, 0, 1, m, right.data, 0, n, 1, m, k, n),
+        { rtol: 1e-4, atol: 1e-4 },
+        "a random transposed operand",
+      );
+    }
+    const [inFeatures, outFeatures, rows] = [rmod.int(1, 20), rmod.int(1, 20), rmod.int(1, 9)];
+    const randomLayer = new Linear(inFeatures, outFeatures, { seed: rmod.seed() });
+    const xs = new Tensor(Float32Array.from(rmod.numbers(rows * inFeatures)), [rows, inFeatures]);
+    assertClose(
+      randomLayer.forward(xs).data,
+      dot64(xs.data, 0, inFeatures, 1, randomLayer.weight.data, 0, outFeatures, 1, rows, inFeatures, outFeatures).map(
+        (v, e) => v + (randomLayer.bias === null ? 0 : randomLayer.bias.data[e % outFeatures]),
+      ),
+      { rtol: 1e-4, atol: 1e-4 },
+      "a random Linear layer through the switch",
+    );
     // ### END HIDDEN TESTS
   } finally {
     disableAcceleration();
