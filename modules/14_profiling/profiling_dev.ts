@@ -62,6 +62,7 @@ import {
   assertShape,
   passed,
   demo,
+  testRandom,
 } from "tinytorch-ts/support/testing";
 import { showChart } from "tinytorch-ts/support/chart";
 
@@ -210,6 +211,37 @@ function testUnitCountFlops(): void {
     }
   }
   assertThrows(() => countFlops(new Mystery(), [1, 2]), "Mystery", "unknown layers are refused");
+  // Random MLPs (widths, activations, dropout) on random batch shapes: FLOPs and output shape
+  // against the formula, evaluated here from the widths.
+  const rf = testRandom("14/count-flops");
+  for (let trial = 0; trial < 4; trial++) {
+    const widths = Array.from({ length: rf.int(2, 5) }, () => rf.int(1, 64));
+    const after = widths.slice(1).map(() => rf.pick(["relu", "tanh", "sigmoid", "gelu", "dropout", "none"]));
+    const layers: Module[] = [];
+    for (let l = 0; l + 1 < widths.length; l++) {
+      layers.push(new Linear(widths[l], widths[l + 1], { seed: l + 1 }));
+      const kind = after[l];
+      if (kind === "relu") layers.push(new ReLU());
+      if (kind === "tanh") layers.push(new Tanh());
+      if (kind === "sigmoid") layers.push(new Sigmoid());
+      if (kind === "gelu") layers.push(new GELU());
+      if (kind === "dropout") layers.push(new Dropout(0.3, { seed: 1 }));
+    }
+    const batch = rf.shape(rf.int(0, 2), 6);
+    const randomMlp = new Sequential(layers);
+    const counted = countFlops(randomMlp, [...batch, widths[0]]);
+    assertEqual(
+      counted.flops,
+      widths.slice(1).reduce((total, out, l) => {
+        const rows = batch.reduce((a, b) => a * b, 1);
+        const activation = after[l] === "none" || after[l] === "dropout" ? 0 : rows * out;
+        return total + 2 * rows * widths[l] * out + activation;
+      }, 0),
+      "a random MLP on a random batch shape",
+    );
+    assertShape(counted.outputShape, [...batch, widths[widths.length - 1]], "random MLP output shape");
+    assertThrows(() => countFlops(randomMlp, [...batch, widths[0] + rf.int(1, 5)]), "shape mismatch", "random wrong input width");
+  }
   // ### END HIDDEN TESTS
   passed("testUnitCountFlops");
 }
@@ -374,6 +406,53 @@ function testUnitMeasureMemory(): void {
   assertEqual(small.parameterBytes, big.parameterBytes, "parameters do not depend on the batch");
   assert(big.activationBytes > small.activationBytes, "activations grow with the batch");
   assert(big.activationBytes >= 4 * (8 * 16 + 8 * 16 + 8 * 4), "every layer output is counted");
+  // Random layers with known allocations and (sometimes shared) parameters: every figure of the
+  // report from the sizes, computed here.
+  const rm = testRandom("14/measure-memory");
+  for (let trial = 0; trial < 3; trial++) {
+    const inputSize = rm.int(1, 40);
+    const plan = Array.from({ length: rm.int(1, 4) }, () => ({
+      allocs: Array.from({ length: rm.int(1, 3) }, () => rm.int(1, 50)),
+      params: Array.from({ length: rm.int(0, 2) }, () => rm.int(1, 30)),
+      sharePrevious: rm.bool(),
+    }));
+    const paramTensors: Tensor[][] = [];
+    const stack = new Sequential(
+      plan.map((layer, i) => {
+        const own = layer.params.map((size) => new Tensor(new Float32Array(size), [size]));
+        const previous = i > 0 && layer.sharePrevious ? paramTensors[i - 1] : [];
+        paramTensors.push(own);
+        return {
+          forward: (_x: Tensor): Tensor => {
+            let last = new Tensor(new Float32Array(layer.allocs[0]), [layer.allocs[0]]);
+            for (const size of layer.allocs.slice(1)) last = new Tensor(new Float32Array(size), [size]);
+            return last;
+          },
+          parameters: (): Tensor[] => [...own, ...previous, ...own],
+        };
+      }),
+    );
+    const report = measureMemory(stack, new Tensor(new Float32Array(inputSize), [inputSize]));
+    assertEqual(report.parameterBytes, 4 * plan.reduce((s, layer) => s + layer.params.reduce((a, b) => a + b, 0), 0), "random stack: each parameter once");
+    assertEqual(report.activationBytes, 4 * plan.reduce((s, layer) => s + layer.allocs.reduce((a, b) => a + b, 0), 0), "random stack: activations");
+    assertEqual(report.tensorsAllocated, plan.reduce((s, layer) => s + layer.allocs.length, 0), "random stack: tensors allocated");
+    assertEqual(
+      report.layers.map((l) => [l.allocatedBytes, l.outputBytes]),
+      plan.map((layer) => [4 * layer.allocs.reduce((a, b) => a + b, 0), 4 * layer.allocs[layer.allocs.length - 1]]),
+      "random stack: per-layer rows",
+    );
+    assertEqual(
+      report.peakBytes,
+      4 * plan.reduce((s, layer) => s + layer.params.reduce((a, b) => a + b, 0), 0) +
+        4 *
+          plan.reduce(
+            (best, layer, i) =>
+              Math.max(best, (i === 0 ? inputSize : plan[i - 1].allocs[plan[i - 1].allocs.length - 1]) + layer.allocs.reduce((a, b) => a + b, 0)),
+            inputSize,
+          ),
+      "random stack: peak = parameters + largest live set",
+    );
+  }
   // ### END HIDDEN TESTS
   passed("testUnitMeasureMemory");
 }
@@ -543,6 +622,41 @@ function testUnitMeasureLatency(): void {
     { warmup: 0, iterations: 3 },
   );
   assert(real.minMs >= 3 && real.minMs < 1000, `hrtime in milliseconds, got ${real.minMs}`);
+  // Random scripted durations (whole milliseconds, so the fake clock is exact), warm-up and
+  // iteration counts: the samples and their statistics, computed here.
+  const rl = testRandom("14/measure-latency");
+  const quartile = (values: readonly number[], p: number): number => {
+    const sorted = [...values].sort((x, y) => x - y);
+    const h = (sorted.length - 1) * p;
+    const lo = Math.floor(h);
+    return lo + 1 < sorted.length ? sorted[lo] + (h - lo) * (sorted[lo + 1] - sorted[lo]) : sorted[lo];
+  };
+  for (let trial = 0; trial < 3; trial++) {
+    const warmup = rl.int(0, 4);
+    const iterations = rl.int(1, 12);
+    const durations = Array.from({ length: warmup + iterations }, () => rl.int(1, 60));
+    const scripted = scriptedClock(durations);
+    const got = measureLatency(scripted.work, { warmup, iterations, clock: scripted.clock });
+    assertEqual(scripted.calls(), warmup + iterations, "random counts: warm-up + measured calls");
+    assertEqual(got.samplesMs, durations.slice(warmup), "random durations, in call order");
+    assertClose(
+      [got.p25Ms, got.medianMs, got.p75Ms, got.iqrMs],
+      [
+        quartile(durations.slice(warmup), 0.25),
+        quartile(durations.slice(warmup), 0.5),
+        quartile(durations.slice(warmup), 0.75),
+        quartile(durations.slice(warmup), 0.75) - quartile(durations.slice(warmup), 0.25),
+      ],
+      { rtol: 1e-12 },
+      "random durations: interpolated quartiles and IQR",
+    );
+    assertClose(
+      [got.meanMs, got.minMs, got.maxMs],
+      [durations.slice(warmup).reduce((a, b) => a + b, 0) / iterations, Math.min(...durations.slice(warmup)), Math.max(...durations.slice(warmup))],
+      { rtol: 1e-12 },
+      "random durations: mean, min, max",
+    );
+  }
   // ### END HIDDEN TESTS
   passed("testUnitMeasureLatency");
 }
@@ -712,6 +826,32 @@ function testUnitRooflinePlacement(): void {
   assertThrows(() => rooflinePlacement(0, peaks), "intensity");
   assertThrows(() => rooflinePlacement(Number.NaN, peaks), "intensity");
   assertThrows(() => rooflinePlacement(-1, peaks), "intensity");
+  // Random machines and intensities (log-uniform over five decades): ridge, attainable rate and
+  // bound from the roofline formula, evaluated here.
+  const rr = testRandom("14/roofline-placement");
+  for (let trial = 0; trial < 6; trial++) {
+    const machine: MachinePeaks = {
+      peakFlopsPerSecond: 10 ** rr.uniform(9, 12),
+      bandwidthBytesPerSecond: 10 ** rr.uniform(9, 11),
+    };
+    const intensity = 10 ** rr.uniform(-2, 3);
+    const placed = rooflinePlacement(intensity, machine);
+    assertClose(
+      [placed.ridgeIntensity, placed.attainableFlopsPerSecond],
+      [
+        machine.peakFlopsPerSecond / machine.bandwidthBytesPerSecond,
+        Math.min(machine.peakFlopsPerSecond, intensity * machine.bandwidthBytesPerSecond),
+      ],
+      { rtol: 1e-12 },
+      "random machine: ridge and attainable FLOP/s",
+    );
+    assertEqual(
+      placed.bound,
+      intensity < machine.peakFlopsPerSecond / machine.bandwidthBytesPerSecond ? "memory-bound" : "compute-bound",
+      "random machine: which roof binds",
+    );
+  }
+  assertThrows(() => rooflinePlacement(-rr.uniform(0.1, 100), peaks), "intensity", "a random negative intensity");
   // ### END HIDDEN TESTS
   passed("testUnitRooflinePlacement");
 }
@@ -1061,6 +1201,34 @@ function testUnitCountBackwardFlops(): void {
   const digits = new Sequential([new Linear(784, 128, { seed: 1 }), new ReLU(), new Linear(128, 10, { seed: 2 })]);
   const ratio = countBackwardFlops(digits, [64, 784]) / countFlops(digits, [64, 784]).flops;
   assert(ratio > 1 && ratio < 1.2, `the digits MLP's backward/forward FLOP ratio is ~1.01, got ${ratio}`);
+  // Random stacks (a leading activation or not, biases or not, dropout, activations): backward
+  // FLOPs from the rules of the lesson, evaluated here from the description.
+  const rb = testRandom("14/count-backward-flops");
+  for (let trial = 0; trial < 4; trial++) {
+    const widths = Array.from({ length: rb.int(2, 5) }, () => rb.int(1, 48));
+    const biases = widths.slice(1).map(() => rb.bool());
+    const after = widths.slice(1).map(() => rb.pick(["relu", "tanh", "dropout", "none"]));
+    const leading = rb.bool();
+    const layers: Module[] = leading ? [new Tanh()] : [];
+    for (let l = 0; l + 1 < widths.length; l++) {
+      layers.push(new Linear(widths[l], widths[l + 1], { bias: biases[l], seed: l + 1 }));
+      if (after[l] === "relu") layers.push(new ReLU());
+      if (after[l] === "tanh") layers.push(new Tanh());
+      if (after[l] === "dropout") layers.push(new Dropout(0.2, { seed: 2 }));
+    }
+    const rows = rb.int(1, 9);
+    assertEqual(
+      countBackwardFlops(new Sequential(layers), [rows, widths[0]]),
+      widths.slice(1).reduce((total, out, l) => {
+        const product = 2 * rows * widths[l] * out;
+        const bias = biases[l] ? rows * out : 0;
+        const inputGradient = l > 0 ? product : 0;
+        const activation = after[l] === "relu" || after[l] === "tanh" ? 2 * rows * out : after[l] === "dropout" ? rows * out : 0;
+        return total + product + bias + inputGradient + activation;
+      }, 0),
+      "a random stack: weight, bias, needed input gradients and activations",
+    );
+  }
   // ### END HIDDEN TESTS
   passed("testUnitCountBackwardFlops");
 }
@@ -1550,6 +1718,69 @@ function testUnitStabilityWindows(): void {
   const first = measureUntilStable(() => syntheticWindow(42), new ProfilerConfig({ maxTrials: 3 }));
   assertEqual(first.trials, 3);
   assertEqual(first.windows.length, 3);
+  // Random triples against the rule (computed here), and random window series: a noisy start,
+  // then windows that must agree, so the trial where the measurement settles is known here.
+  const rs = testRandom("14/stability-windows");
+  const stableOf = (values: readonly number[], pct: number): boolean => {
+    if (values.length < 3) return false;
+    const last = values.slice(-3);
+    const m = (last[0] + last[1] + last[2]) / 3;
+    return last.every((v) => Math.abs(v - m) <= (pct / 100) * Math.abs(m));
+  };
+  for (let trial = 0; trial < 6; trial++) {
+    const base = rs.uniform(-150, 150);
+    const wobble = rs.uniform(0, 0.25);
+    const values = Array.from({ length: rs.int(1, 6) }, () => base * (1 + rs.uniform(-wobble, wobble)));
+    const pct = rs.uniform(1, 20);
+    assertEqual(isStable(values, pct), stableOf(values, pct), "random values and percentage");
+  }
+  for (let trial = 0; trial < 3; trial++) {
+    const pct = rs.uniform(2, 20);
+    const noisy = Array.from({ length: rs.int(0, 5) }, () => [rs.uniform(10, 1000), rs.uniform(0.1, 10)]);
+    const base = [rs.uniform(10, 1000), rs.uniform(0.1, 10)];
+    const settled = Array.from({ length: 3 + rs.int(0, 3) }, () => [
+      base[0] * (1 + rs.uniform(-pct / 300, pct / 300)),
+      base[1] * (1 + rs.uniform(-pct / 300, pct / 300)),
+    ]);
+    const series = [...noisy, ...settled];
+    let used = 0;
+    const got = measureUntilStable(
+      (t) => {
+        used++;
+        return syntheticWindow(series[t - 1][0], series[t - 1][1]);
+      },
+      new ProfilerConfig({ stabilityPercentage: pct, maxTrials: Math.max(3, series.length) }),
+    );
+    const settledAt = (): number => {
+      for (let t = 3; t <= series.length; t++) {
+        const windows = series.slice(0, t);
+        if (stableOf(windows.map((w) => w[0]), pct) && stableOf(windows.map((w) => w[1]), pct)) return t;
+      }
+      return -1;
+    };
+    assertEqual([got.trials, used, got.windows.length], [settledAt(), settledAt(), settledAt()], "random series: the first trial whose last three windows agree");
+    assertEqual(
+      got.stable.map((w) => [w.throughput, w.avgLatencyMs]),
+      series.slice(settledAt() - 3, settledAt()),
+      "random series: the three agreeing windows",
+    );
+  }
+  const giveUpAfter = rs.int(3, 9);
+  const low = rs.uniform(10, 500);
+  let tries = 0;
+  assertThrows(
+    () =>
+      measureUntilStable(
+        (t) => {
+          tries++;
+          return syntheticWindow(t % 2 === 0 ? 2 * low : low);
+        },
+        new ProfilerConfig({ maxTrials: giveUpAfter, stabilityPercentage: rs.uniform(1, 20) }),
+      ),
+    "not stable",
+    "random alternating series",
+  );
+  assertEqual(tries, giveUpAfter, "random maxTrials: exactly that many windows");
   // ### END HIDDEN TESTS
   passed("testUnitStabilityWindows");
 }
@@ -1740,6 +1971,77 @@ function testUnitBatchSweep(): void {
       profileBatchSweep(wobbly.model, (n) => new Array<number>(n).fill(0), new ProfilerConfig({ batchSizes: [4], stabilityPercentage: 0.001, measurementRequestCount: 3 }), { clock: wobbly.clock }),
     "not stable",
   );
+  // A random virtual server (cost c0 + c1·batch, in quarter and sixteenth milliseconds, so the
+  // fake clock is exact), random batch sizes, request counts, warm-up and cutoff: the sizes
+  // profiled, where the sweep stops, each throughput and the number of calls, computed here.
+  const rw = testRandom("14/batch-sweep");
+  for (let trial = 0; trial < 3; trial++) {
+    const c0 = rw.int(1, 16) / 4;
+    const c1 = rw.int(1, 16) / 16;
+    const sizes = rw.shuffled([1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128]).slice(0, rw.int(2, 8));
+    const requests = rw.int(1, 6);
+    const warm = rw.int(0, 3);
+    const cutoff = rw.uniform(-0.05, 0.4);
+    const vs = virtualServer((b) => c0 + c1 * b);
+    const got = profileBatchSweep(
+      vs.model,
+      (n) => new Array<number>(n).fill(0),
+      new ProfilerConfig({ batchSizes: sizes, measurementRequestCount: requests, throughputCutoffThreshold: cutoff }),
+      { clock: vs.clock, warmup: warm },
+    );
+    const sweepOf = (): { sizes: number[]; stopped: boolean } => {
+      const ascending = [...sizes].sort((a, b) => a - b);
+      for (let i = 1; i < ascending.length; i++) {
+        const before = (ascending[i - 1] / (c0 + c1 * ascending[i - 1])) * 1e3;
+        const now = (ascending[i] / (c0 + c1 * ascending[i])) * 1e3;
+        if ((now - before) / before < cutoff) return { sizes: ascending.slice(0, i + 1), stopped: true };
+      }
+      return { sizes: ascending, stopped: false };
+    };
+    assertEqual(got.profiles.map((p) => p.batchSize), sweepOf().sizes, "random sweep: sizes profiled, ascending, until the cutoff");
+    assertEqual(got.stopReason !== null && got.stopReason.includes("cutoff"), sweepOf().stopped, "random sweep: a stop reason exactly when it stopped early");
+    assertClose(
+      got.profiles.map((p) => [p.throughput, p.latencyAvgMs, p.latencyP99Ms, p.latencyStdMs]),
+      sweepOf().sizes.map((b) => [(b / (c0 + c1 * b)) * 1e3, c0 + c1 * b, c0 + c1 * b, 0]),
+      { rtol: 1e-9, atol: 1e-12 },
+      "random sweep: throughput and latency of each size",
+    );
+    assertEqual(got.profiles.map((p) => [p.requestCount, p.trials]), sweepOf().sizes.map(() => [3 * requests, 3]), "random sweep: three stable windows each");
+    assertEqual(vs.calls(), sweepOf().sizes.length * (warm + 3 * requests), "random sweep: warm-up and three windows per size, nothing more");
+  }
+  // Latencies that cycle through a random list: the statistics of the three stable windows.
+  const cycle = Array.from({ length: rw.int(1, 4) }, () => rw.int(1, 16) / 4);
+  const repeats = rw.int(1, 3);
+  let position = 0;
+  let clockNow = 0;
+  const cycled = profileBatchSweep(
+    () => {
+      clockNow += cycle[position++ % cycle.length];
+    },
+    () => 0,
+    new ProfilerConfig({ measurementRequestCount: cycle.length * repeats }),
+    { clock: () => clockNow, warmup: rw.int(0, 3) },
+  );
+  const cycleLatencies = Array.from({ length: 3 * repeats }, () => cycle).flat().sort((a, b) => a - b);
+  const cyclePct = (p: number): number => {
+    const h = (cycleLatencies.length - 1) * p;
+    const lo = Math.floor(h);
+    return lo + 1 < cycleLatencies.length ? cycleLatencies[lo] + (h - lo) * (cycleLatencies[lo + 1] - cycleLatencies[lo]) : cycleLatencies[lo];
+  };
+  const q = cycled.profiles[0];
+  assertClose(
+    [q.latencyAvgMs, q.latencyP50Ms, q.latencyP90Ms, q.latencyP95Ms, q.latencyP99Ms],
+    [cycleLatencies.reduce((a, b) => a + b, 0) / cycleLatencies.length, cyclePct(0.5), cyclePct(0.9), cyclePct(0.95), cyclePct(0.99)],
+    { rtol: 1e-9, atol: 1e-12 },
+    "random cycle: average and percentiles over the stable windows",
+  );
+  assertClose(
+    q.latencyStdMs,
+    cycleLatencies.length > 1 ? Math.sqrt(cycleLatencies.reduce((s, v) => s + (v - cycleLatencies.reduce((a, b) => a + b, 0) / cycleLatencies.length) ** 2, 0) / (cycleLatencies.length - 1)) : 0,
+    { rtol: 1e-9, atol: 1e-12 },
+    "random cycle: sample standard deviation",
+  );
+  assertClose(q.throughput, (cycleLatencies.length / cycleLatencies.reduce((a, b) => a + b, 0)) * 1e3, { rtol: 1e-9 }, "random cycle: samples per second");
   // ### END HIDDEN TESTS
   passed("testUnitBatchSweep");
 }
@@ -1912,6 +2214,32 @@ function testUnitLogisticCurve(): void {
   assert(logisticEvalX(falling, 0) > logisticEvalX(falling, 3), "negative k falls");
   assert(logisticDerivX(falling, 1) < 0);
   assertClose(logisticEvalX({ L: 2, x0: 1, k: 1, b0: 0 }, 1 + Math.log(3)), 1.5, { rtol: 1e-9 }, "σ(ln 3) = 3/4");
+  // Random curves (rising and falling, any scale) at random points, including far tails: value
+  // and slope from the formula, evaluated here.
+  const rc = testRandom("14/logistic-curve");
+  const sigmoidOf = (z: number): number => (z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z)));
+  for (let trial = 0; trial < 4; trial++) {
+    const curve: LogisticParams = {
+      L: 10 ** rc.uniform(-3, 4),
+      x0: rc.uniform(-3, 10),
+      k: (rc.bool() ? 1 : -1) * 10 ** rc.uniform(-1, 1.5),
+      b0: rc.uniform(-100, 100),
+    };
+    for (const x of Array.from({ length: 4 }, () => curve.x0 + rc.uniform(-40, 40) / Math.abs(curve.k))) {
+      assertClose(
+        logisticEvalX(curve, x),
+        curve.b0 + curve.L * sigmoidOf(curve.k * (x - curve.x0)),
+        { rtol: 1e-9, atol: 1e-9 * (Math.abs(curve.b0) + curve.L) },
+        "a random curve's value",
+      );
+      assertClose(
+        logisticDerivX(curve, x),
+        curve.L * curve.k * sigmoidOf(curve.k * (x - curve.x0)) * (1 - sigmoidOf(curve.k * (x - curve.x0))),
+        { rtol: 1e-6, atol: 1e-9 * curve.L * Math.abs(curve.k) },
+        "a random curve's slope",
+      );
+    }
+  }
   // ### END HIDDEN TESTS
   passed("testUnitLogisticCurve");
 }
@@ -2092,6 +2420,29 @@ function testUnitFitLogistic(): void {
   assertThrows(() => fitLogistic([1, 2, 3, 4], [1, 2, 3]), "y values");
   assertThrows(() => fitLogistic([1, 2, 3, 4], [1, 2, Number.NaN, 4]), "finite");
   assertThrows(() => fitLogistic([2, 2, 2, 2], [1, 2, 3, 4]), "equal");
+  // Random curves (amplitude, midpoint inside the data, steepness of either sign, baseline)
+  // sampled without noise on random points: the fit recovers the curve and its parameters.
+  const rl = testRandom("14/fit-logistic");
+  for (let trial = 0; trial < 3; trial++) {
+    const hidden: LogisticParams = {
+      L: rl.uniform(50, 5000),
+      x0: rl.uniform(3, 7),
+      k: (rl.bool() ? 1 : -1) * rl.uniform(0.6, 2),
+      b0: rl.uniform(-500, 1000),
+    };
+    const points = rl.int(11, 25);
+    const xs = Array.from({ length: points }, (_, i) => (10 * i) / (points - 1) + rl.uniform(-0.1, 0.1));
+    const fit = fitLogistic(xs, xs.map((x) => logisticEvalX(hidden, x)));
+    assertClose([fit.L, fit.b0], [hidden.L, hidden.b0], { rtol: 2e-3, atol: 2e-3 * hidden.L }, "a random noise-free curve: amplitude and baseline");
+    assertClose([fit.x0, fit.k], [hidden.x0, hidden.k], { rtol: 2e-3, atol: 2e-3 }, "a random noise-free curve: midpoint and steepness");
+    const probes = Array.from({ length: 5 }, () => rl.uniform(0, 10));
+    assertClose(
+      probes.map((x) => logisticEvalX(fit, x)),
+      probes.map((x) => hidden.b0 + hidden.L / (1 + Math.exp(-hidden.k * (x - hidden.x0)))),
+      { rtol: 0, atol: 1e-3 * hidden.L },
+      "a random noise-free curve: the fitted curve between the points",
+    );
+  }
   // ### END HIDDEN TESTS
   passed("testUnitFitLogistic");
 }
@@ -2353,6 +2704,24 @@ function testUnitItlMeanVar(): void {
   assertClose(itlMeanVar(mixed), [0.01 + e1, e2 - e1 * e1], { rtol: 1e-10 });
   assertThrows(() => itlMeanVar({ ...mixed, piSteady: 0, piStall: 0 }), "weights");
   assertThrows(() => itlMeanVar({ ...mixed, piSteady: -0.1 }), "weights");
+  // Random mixtures (unnormalised weights, any offset): mean and variance from the closed form,
+  // evaluated here.
+  const ri = testRandom("14/itl-mean-var");
+  for (let trial = 0; trial < 5; trial++) {
+    const mix: ItlMixtureParams = {
+      loc: ri.uniform(0, 0.05),
+      piSteady: ri.uniform(0.01, 5),
+      sigmaSteady: ri.uniform(0, 1),
+      scaleSteady: ri.uniform(0.001, 0.05),
+      piStall: ri.bool(0.2) ? 0 : ri.uniform(0.01, 5),
+      sigmaStall: ri.uniform(0, 1.2),
+      scaleStall: ri.uniform(0.02, 0.5),
+    };
+    const steadyShare = mix.piSteady / (mix.piSteady + mix.piStall);
+    const firstMoment = steadyShare * mix.scaleSteady * Math.exp(mix.sigmaSteady ** 2 / 2) + (1 - steadyShare) * mix.scaleStall * Math.exp(mix.sigmaStall ** 2 / 2);
+    const secondMoment = steadyShare * mix.scaleSteady ** 2 * Math.exp(2 * mix.sigmaSteady ** 2) + (1 - steadyShare) * mix.scaleStall ** 2 * Math.exp(2 * mix.sigmaStall ** 2);
+    assertClose(itlMeanVar(mix), [mix.loc + firstMoment, Math.max(0, secondMoment - firstMoment * firstMoment)], { rtol: 1e-9, atol: 1e-15 }, "a random mixture's mean and variance");
+  }
   // ### END HIDDEN TESTS
   passed("testUnitItlMeanVar");
 }
@@ -2525,6 +2894,24 @@ function testUnitItlEm(): void {
   assert(far.means.every(Number.isFinite) && far.sigmas.every((s) => s > 0), "finite fit for separated data");
   assertClose(far.weights, [0.5, 0.5], { rtol: 1e-6 });
   assertThrows(() => emTwoGaussians([1, 2, Number.NaN, 4, 5]), "finite");
+  // Random well-separated mixtures (weights, means, spreads, size) drawn here: EM recovers
+  // them within a few standard errors; maxIterations caps a random count.
+  const re = testRandom("14/itl-em");
+  for (let trial = 0; trial < 2; trial++) {
+    const wLow = re.uniform(0.25, 0.75);
+    const sLow = re.uniform(0.1, 0.6);
+    const sHigh = re.uniform(0.1, 0.6);
+    const mLow = re.uniform(-6, 0);
+    const mHigh = mLow + 5 * Math.max(sLow, sHigh) + re.uniform(0, 3);
+    const n = re.int(1500, 3000);
+    const y = Array.from({ length: n }, () => (re.bool(wLow) ? re.normal(mLow, sLow) : re.normal(mHigh, sHigh)));
+    const fit = emTwoGaussians(y);
+    assertClose(fit.weights, [wLow, 1 - wLow], { rtol: 0, atol: 0.07 }, "a random mixture: weights");
+    assertClose(fit.means, [mLow, mHigh], { rtol: 0, atol: 0.3 * Math.max(sLow, sHigh) }, "a random mixture: means, smaller first");
+    assertClose(fit.sigmas, [sLow, sHigh], { rtol: 0.25, atol: 0 }, "a random mixture: sigmas");
+    const cap = re.int(1, 5);
+    assertEqual(emTwoGaussians(y, { maxIterations: cap, tolerance: 0 }).iterations, cap, "a random iteration cap");
+  }
   // ### END HIDDEN TESTS
   passed("testUnitItlEm");
 }
@@ -3267,6 +3654,66 @@ function testUnitEngineResolvers(): void {
     () => new CheapestHardwareOptimizer().run({ workload: w, targetLatency: quantity(1, "us"), catalogue }),
     "no hardware",
   );
+  // Random workloads and accelerators: the roofline, its inverse and the cheapest feasible entry
+  // of a random catalogue (one entry always fast enough), from the formulas, evaluated here.
+  const rn = testRandom("14/engine-resolvers");
+  for (let trial = 0; trial < 3; trial++) {
+    const flops = 10 ** rn.uniform(6, 13);
+    const bytes = 10 ** rn.uniform(5, 11);
+    const tflops = 10 ** rn.uniform(-1, 2);
+    const gbs = 10 ** rn.uniform(1, 3.5);
+    const work = makeWorkload("random workload", flops, bytes);
+    const rig = acceleratorSpec("random", tflops, null, gbs, null, null, "test");
+    const got = new RooflineModel().run({ workload: work, hardware: rig });
+    assertClose(
+      [got.computeTime.toNumber("s"), got.memoryTime.toNumber("s"), got.latency.toNumber("s")],
+      [flops / (tflops * 1e12), bytes / (gbs * 1e9), Math.max(flops / (tflops * 1e12), bytes / (gbs * 1e9))],
+      { rtol: 1e-9 },
+      "random roofline: times",
+    );
+    assertClose(
+      [got.intensity.toNumber("flop/B"), got.ridgeIntensity.toNumber("flop/B"), got.attainableFlops.toNumber("Gflop/s")],
+      [flops / bytes, (tflops * 1e12) / (gbs * 1e9), Math.min(tflops * 1e3, ((flops / bytes) * gbs * 1e9) / 1e9)],
+      { rtol: 1e-9 },
+      "random roofline: intensity, ridge, attainable",
+    );
+    assertEqual(got.bound, flops / bytes < (tflops * 1e12) / (gbs * 1e9) ? "memory-bound" : "compute-bound", "random roofline: bound");
+    const targetMs = 10 ** rn.uniform(-2, 2);
+    const need = new RequiredBandwidthSolver().run({ workload: work, targetLatency: quantity(targetMs, "ms") });
+    assertClose(
+      [need.requiredBandwidth.toNumber("GB/s"), need.requiredFlops.toNumber("Gflop/s")],
+      [bytes / (targetMs * 1e-3) / 1e9, flops / (targetMs * 1e-3) / 1e9],
+      { rtol: 1e-9 },
+      "random target: required bandwidth and compute",
+    );
+    const entries = Array.from({ length: rn.int(2, 6) }, (_, i) => ({
+      name: `acc-${i}`,
+      tflops: 10 ** rn.uniform(-1, 2),
+      gbs: 10 ** rn.uniform(1, 3.5),
+      watts: rn.bool(0.8) ? rn.int(20, 700) : null,
+      price: rn.bool(0.7) ? rn.int(50, 20000) : null,
+    }));
+    entries.push({ name: "always-fast", tflops: (2 * flops) / (targetMs * 1e-3) / 1e12, gbs: (2 * bytes) / (targetMs * 1e-3) / 1e9, watts: 900, price: 50000 });
+    const catalogue = entries.map((e) => acceleratorSpec(e.name, e.tflops, null, e.gbs, e.watts, e.price, "test"));
+    const objective = rn.pick(["priceUsd", "tdpWatts"] as const);
+    const best = new CheapestHardwareOptimizer(objective).run({ workload: work, targetLatency: quantity(targetMs, "ms"), catalogue });
+    const cheapest = () => {
+      const ok = entries.filter((e) => Math.max(flops / (e.tflops * 1e12), bytes / (e.gbs * 1e9)) <= targetMs * 1e-3);
+      const costed = ok.filter((e) => (objective === "priceUsd" ? e.price : e.watts) !== null);
+      const value = (e: (typeof entries)[number]): number => (objective === "priceUsd" ? e.price : e.watts) as number;
+      const min = Math.min(...costed.map(value));
+      const first = costed
+        .filter((e) => value(e) === min)
+        .sort((a, b) => Math.max(flops / (a.tflops * 1e12), bytes / (a.gbs * 1e9)) - Math.max(flops / (b.tflops * 1e12), bytes / (b.gbs * 1e9)))[0];
+      return { names: ok.map((e) => e.name).sort(), hardware: first.name, value: min };
+    };
+    assertEqual(
+      [best.bestConfig, best.objectiveValue, best.totalSearched],
+      [{ hardware: cheapest().hardware }, cheapest().value, entries.length],
+      "random catalogue: the cheapest feasible entry",
+    );
+    assertEqual([...best.feasible].sort(), cheapest().names, "random catalogue: the feasible entries");
+  }
   // ### END HIDDEN TESTS
   passed("testUnitEngineResolvers");
 }
@@ -3419,6 +3866,31 @@ function testUnitPipeline(): void {
   const inputs = { x: quantity(1, "m"), speed: quantity(1, "m/s") };
   new Pipeline([new DoubleLength(), new TravelTime()]).run(inputs);
   assertEqual(Object.keys(inputs), ["x", "speed"], "the caller's inputs are not modified");
+  // A random chain (k doublings of x, then travel time) on random inputs: outputs flow forward,
+  // stage names count repeats, and every callback sees every stage in order.
+  const rp = testRandom("14/pipeline");
+  for (let trial = 0; trial < 3; trial++) {
+    const doublings = rp.int(1, 4);
+    const x = rp.uniform(0.1, 100);
+    const speed = rp.uniform(0.1, 50);
+    const names: string[] = [];
+    const chain = new Pipeline([...Array.from({ length: doublings }, () => new DoubleLength()), new TravelTime()]).registerCallback({
+      onStageEnd: (name) => names.push(name),
+    });
+    const out = chain.run({ x: quantity(x, "m"), speed: quantity(speed, "m/s") });
+    assertEqual(
+      Object.keys(out),
+      [...Array.from({ length: doublings }, (_, i) => (i === 0 ? "DoubleLength" : `DoubleLength#${i + 1}`)), "TravelTime"],
+      "random chain: stage names",
+    );
+    assertEqual(names, Object.keys(out), "random chain: one callback per stage, in order");
+    assertClose(
+      Object.values(out).map((r) => ("y" in r ? (r.y as Quantity).toNumber("m") : (r.time as Quantity).toNumber("s"))),
+      [...Array.from({ length: doublings }, () => 2 * x), (2 * x) / speed],
+      { rtol: 1e-9 },
+      "random chain: each stage reads the context, TravelTime the doubled length",
+    );
+  }
   // ### END HIDDEN TESTS
   passed("testUnitPipeline");
 }
@@ -3783,6 +4255,62 @@ function testModule(): void {
   assertClose(step.backwardForwardFlopRatio, step.backward.flops / step.forward.flops);
   assertClose(step.forward.gflopsPerSecond, step.forward.flops / 2e-3 / 1e9);
   assert(model.parameters()[0].grad !== null, "the step really ran backward");
+  // Seeded, end to end: a random MLP profiled with fixed ceilings, and a training step under a
+  // random scripted clock, against counts and times computed here.
+  const rmod = testRandom("14/module");
+  const [dIn, dHidden, dOut, batchRows] = [rmod.int(2, 24), rmod.int(2, 24), rmod.int(1, 8), rmod.int(1, 9)];
+  const randomModel = new Sequential([new Linear(dIn, dHidden, { seed: 3 }), new ReLU(), new Linear(dHidden, dOut, { seed: 4 })]);
+  const randomProfile = p.profileForwardPass(randomModel, Tensor.ones([batchRows, dIn]));
+  assertEqual(randomProfile.kernels.map((k) => k.name), [`Linear(${dIn}→${dHidden})`, "ReLU", `Linear(${dHidden}→${dOut})`], "random MLP: kernels");
+  assertEqual(
+    randomProfile.kernels.map((k) => k.flops),
+    [2 * batchRows * dIn * dHidden, batchRows * dHidden, 2 * batchRows * dHidden * dOut],
+    "random MLP: FLOPs per kernel",
+  );
+  assertEqual(
+    randomProfile.kernels.map((k) => k.placement.bound),
+    [
+      (2 * batchRows * dIn * dHidden) / (4 * (batchRows * dIn + dIn * dHidden + dHidden + batchRows * dHidden)) < 1 ? "memory-bound" : "compute-bound",
+      "memory-bound",
+      (2 * batchRows * dHidden * dOut) / (4 * (batchRows * dHidden + dHidden * dOut + dOut + batchRows * dOut)) < 1 ? "memory-bound" : "compute-bound",
+    ],
+    "random MLP: roofline placement with ridge 1 FLOP/B",
+  );
+  assertEqual(p.measureMemory(randomModel, Tensor.ones([batchRows, dIn])).parameterBytes, 4 * (dIn * dHidden + dHidden + dHidden * dOut + dOut), "random MLP: parameter bytes");
+  const phases = [rmod.int(1, 20), rmod.int(1, 40), rmod.int(1, 10)];
+  let randomTick = 0;
+  let randomReads = 0;
+  const randomClock = (): number => {
+    const t = randomTick;
+    randomTick += [...phases, 0][randomReads++ % 4];
+    return t;
+  };
+  const momentum = rmod.bool() ? 0.9 : 0;
+  const decay = rmod.bool() ? 1e-4 : 0;
+  const randomSteps = rmod.int(1, 6);
+  const randomStep = profileTrainingStep(
+    randomModel,
+    mseLoss,
+    new SGD(randomModel.parameters(), { lr: 0.01, momentum, weightDecay: decay }),
+    Tensor.ones([batchRows, dIn]),
+    Tensor.zeros([batchRows, dOut]),
+    { warmup: rmod.int(0, 3), iterations: randomSteps, clock: randomClock },
+  );
+  assertEqual(randomReads, 4 * randomSteps, "random steps: 4 clock reads per measured step");
+  assertEqual(
+    [randomStep.forward.medianMs, randomStep.backward.medianMs, randomStep.optimizer.medianMs, randomStep.stepMs],
+    [phases[0], phases[1], phases[2], phases[0] + phases[1] + phases[2]],
+    "random phases: medians and step time",
+  );
+  assertEqual(
+    [randomStep.forward.flops, randomStep.backward.flops, randomStep.optimizer.flops],
+    [
+      2 * batchRows * dIn * dHidden + batchRows * dHidden + 2 * batchRows * dHidden * dOut,
+      2 * batchRows * dIn * dHidden + batchRows * dHidden + 2 * batchRows * dHidden + 2 * (2 * batchRows * dHidden * dOut) + batchRows * dOut,
+      (dIn * dHidden + dHidden + dHidden * dOut + dOut) * (2 + (decay !== 0 ? 2 : 0) + (momentum !== 0 ? 3 : 0)),
+    ],
+    "random MLP: forward, backward and optimizer FLOPs",
+  );
   // ### END HIDDEN TESTS
   passed("testModule");
 }

@@ -8,7 +8,7 @@ import { Linear, Dropout, Sequential, countParameters, type Module } from "../co
 import { Adam, SGD, type Optimizer } from "../optim";
 import type { ChartSpec } from "../support/chart";
 
-// modules/14_profiling/profiling_dev.ts, cell 6 (line 85)
+// modules/14_profiling/profiling_dev.ts, cell 6 (line 86)
 /** A short, readable name for a layer: `Linear(784→128)`, `ReLU`, `Sequential[3]`. */
 export function layerName(module: Module): string {
   if (module instanceof Linear) return `Linear(${module.inFeatures}→${module.outFeatures})`;
@@ -41,7 +41,7 @@ export function isActivation(module: Module): boolean {
   );
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 8 (line 138)
+// modules/14_profiling/profiling_dev.ts, cell 8 (line 139)
 export interface FlopCount {
   flops: number;
   outputShape: number[];
@@ -77,7 +77,7 @@ export function countFlops(module: Module, inputShape: readonly number[]): FlopC
   throw new Error(`countFlops: no cost model for ${layerName(module)}`);
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 14 (line 279)
+// modules/14_profiling/profiling_dev.ts, cell 14 (line 311)
 export interface LayerMemory {
   name: string;
   allocatedBytes: number;
@@ -134,7 +134,7 @@ export function measureMemory(model: Module, input: Tensor): MemoryReport {
   };
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 18 (line 417)
+// modules/14_profiling/profiling_dev.ts, cell 18 (line 496)
 /** A monotonic clock in milliseconds. */
 export type Clock = () => number;
 
@@ -162,7 +162,7 @@ export interface LatencyStats {
   maxMs: number;
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 20 (line 461)
+// modules/14_profiling/profiling_dev.ts, cell 20 (line 540)
 export function measureLatency(fn: () => unknown, options: LatencyOptions = {}): LatencyStats {
   const warmup = options.warmup ?? 3;
   const iterations = options.iterations ?? 20;
@@ -195,7 +195,7 @@ export function measureLatency(fn: () => unknown, options: LatencyOptions = {}):
   };
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 24 (line 589)
+// modules/14_profiling/profiling_dev.ts, cell 24 (line 703)
 export interface MachinePeaks {
   /** Attainable FLOP/s of single-threaded JavaScript arithmetic on this machine. */
   peakFlopsPerSecond: number;
@@ -261,7 +261,7 @@ export function measureMachinePeaks(
   return { peakFlopsPerSecond: peak, bandwidthBytesPerSecond: bandwidth };
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 26 (line 670)
+// modules/14_profiling/profiling_dev.ts, cell 26 (line 784)
 export type RooflineBound = "memory-bound" | "compute-bound";
 
 export interface RooflinePlacement {
@@ -285,7 +285,7 @@ export function rooflinePlacement(intensity: number, peaks: MachinePeaks): Roofl
   };
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 29 (line 733)
+// modules/14_profiling/profiling_dev.ts, cell 29 (line 873)
 export interface KernelProfile {
   name: string;
   flops: number;
@@ -466,7 +466,7 @@ export function rooflineChartSpec(
   };
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 35 (line 1003)
+// modules/14_profiling/profiling_dev.ts, cell 35 (line 1143)
 /** FLOPs of one backward pass: weight, bias and (where needed) input gradients of every layer. */
 export function countBackwardFlops(module: Module, inputShape: readonly number[]): number {
   let shape = [...inputShape];
@@ -493,7 +493,7 @@ export function countBackwardFlops(module: Module, inputShape: readonly number[]
   return flops;
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 38 (line 1081)
+// modules/14_profiling/profiling_dev.ts, cell 38 (line 1249)
 /** A loss as the training loop uses it: outputs and targets to a scalar tensor on the graph. */
 export interface StepLoss {
   forward(outputs: Tensor, targets: Tensor): Tensor;
@@ -603,7 +603,7 @@ export function formatTrainingStep(profile: TrainingStepProfile): string {
   ].join("\n");
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 43 (line 1253)
+// modules/14_profiling/profiling_dev.ts, cell 43 (line 1421)
 export enum MeasurementMode {
   TIME_WINDOWS = "time_windows",
   COUNT_WINDOWS = "count_windows",
@@ -787,7 +787,7 @@ export function runMeasurementWindow(
   };
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 45 (line 1456)
+// modules/14_profiling/profiling_dev.ts, cell 45 (line 1624)
 export interface StableMeasurement {
   windows: WindowResult[];
   stable: WindowResult[];
@@ -828,7 +828,7 @@ export function measureUntilStable(
   );
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 48 (line 1585)
+// modules/14_profiling/profiling_dev.ts, cell 48 (line 1816)
 export interface BatchProfile {
   batchSize: number;
   requestCount: number;
