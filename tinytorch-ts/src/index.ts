@@ -11,6 +11,7 @@ export * from "./core/conv";
 export * from "./text/tokenization";
 export * from "./nn/embeddings";
 export * from "./nn/attention";
+export * from "./nn/transformer";
 export * from "./perf/profiling";
 export * from "./perf/modeling";
 export * from "./accel/matmul";
