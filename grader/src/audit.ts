@@ -8,6 +8,7 @@
 //   hard-code the answers an earlier feedback or a leaked test revealed;
 // - every exercise has wrong answers (`//| mutation` cells) and its test fails each of them
 //   (mutation-audit.ts);
+// - every word a test wants in an error message is in its exercise's text (spec-audit.ts);
 // then, in the grader's real sandboxed kernel:
 // - the untouched student notebook earns 0 points (a test that passes without the student's
 //   code does not test the student: a hole);
@@ -22,6 +23,7 @@ import { readManifest } from "./manifest-store";
 import { referenceNotebook } from "./reference";
 import { ReferenceRunner, type ReferenceRecords } from "./reference-run";
 import { mutationProblems, runMutations } from "./mutation-audit";
+import { unstatedErrorWords } from "./spec-audit";
 import { makeScratchRoot, removeQuietly } from "./scratch";
 import type { TestResult } from "./types";
 
@@ -145,7 +147,8 @@ export async function auditReference(
     try {
       for (const seed of AUDIT_SEEDS) {
         const run = await full.run(seed);
-        problems.push(...ownChecksFailing(run, seed), ...(seed === AUDIT_SEEDS[0] ? partProblems(run, manifest) : [])); // prettier-ignore
+        problems.push(...ownChecksFailing(run, seed));
+        if (seed === AUDIT_SEEDS[0]) problems.push(...partProblems(run, manifest), ...unstatedErrorWords(manifest, run.records)); // prettier-ignore
       }
     } finally {
       await full.close();
