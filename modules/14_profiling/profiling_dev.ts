@@ -65,6 +65,7 @@ import {
   testRandom,
 } from "tinytorch-ts/support/testing";
 import { showChart } from "tinytorch-ts/support/chart";
+import { AvgPool2d, BatchNorm2d, Conv2d, Flatten, MaxPool2d } from "tinytorch-ts/core/conv";
 
 // %% [markdown]
 // ## Part 1 — Counting work before running anything
@@ -81,6 +82,12 @@ import { showChart } from "tinytorch-ts/support/chart";
 //
 // Two small helpers first: a readable name for any layer, and the list of leaf layers of a
 // (possibly nested) `Sequential`.
+//
+// The profiler knows the layers of modules 02 and 03 by their type. Later layers (module 09's
+// convolution, pooling, batch norm and flatten, and whatever comes after) state their own cost
+// instead, through two methods, `forwardCost(inputShape)` and `backwardFlops(inputShape,
+// inputNeedsGrad)`: the formula lives next to the code it describes, and this module needs no
+// list of every layer ever written (nor to import them).
 
 // %% nbgrader={"grade": false, "grade_id": "profiling-helpers", "locked": true, "schema_version": 3, "solution": false, "task": false}
 //| export
@@ -88,6 +95,8 @@ import { showChart } from "tinytorch-ts/support/chart";
 function layerName(module: Module): string {
   if (module instanceof Linear) return `Linear(${module.inFeatures}→${module.outFeatures})`;
   if (module instanceof Sequential) return `Sequential[${module.layers.length}]`;
+  const own = (module as { describe?: unknown }).describe;
+  if (typeof own === "function") return String(own.call(module));
   const ctor = (module as object).constructor;
   return ctor && ctor.name ? ctor.name : "Module";
 }
@@ -116,6 +125,18 @@ function isActivation(module: Module): boolean {
   );
 }
 
+/** A layer that states its own cost: FLOPs and output shape of a forward pass, FLOPs of a backward pass. */
+interface CostedLayer extends Module {
+  forwardCost(inputShape: readonly number[]): { flops: number; outputShape: number[] };
+  backwardFlops(inputShape: readonly number[], inputNeedsGrad: boolean): number;
+}
+
+/** True for a layer with its own cost model (module 09's layers and later ones). */
+function hasOwnCost(module: Module): module is CostedLayer {
+  const m = module as Partial<CostedLayer>;
+  return typeof m.forwardCost === "function" && typeof m.backwardFlops === "function";
+}
+
 // %% [markdown]
 // ### Step 1: `countFlops`
 //
@@ -130,7 +151,8 @@ function isActivation(module: Module): boolean {
 //    the cost is `2 · rows · in · out`, and the output shape swaps the last dimension for `out`.
 // 3. Activations (`isActivation`): one FLOP per element; the shape is unchanged.
 // 4. `Dropout`: we profile inference, where dropout is the identity: 0 FLOPs, same shape.
-// 5. Anything else: throw an `Error` naming the layer (`layerName`) — guessing would be worse.
+// 5. A layer that states its own cost (`hasOwnCost`): ask it, with `forwardCost(inputShape)`.
+// 6. Anything else: throw an `Error` naming the layer (`layerName`) — guessing would be worse.
 //
 // **HINTS**: `shapeElements(shape.slice(0, -1))` is the number of rows. Return a *new* array for
 // `outputShape`, never the caller's.
@@ -170,6 +192,7 @@ function countFlops(module: Module, inputShape: readonly number[]): FlopCount {
   }
   if (isActivation(module)) return { flops: shapeElements(inputShape), outputShape: [...inputShape] };
   if (module instanceof Dropout) return { flops: 0, outputShape: [...inputShape] };
+  if (hasOwnCost(module)) return module.forwardCost(inputShape);
   throw new Error(`countFlops: no cost model for ${layerName(module)}`);
   // ### END SOLUTION
 }
@@ -242,6 +265,29 @@ function testUnitCountFlops(): void {
     assertShape(counted.outputShape, [...batch, widths[widths.length - 1]], "random MLP output shape");
     assertThrows(() => countFlops(randomMlp, [...batch, widths[0] + rf.int(1, 5)]), "shape mismatch", "random wrong input width");
   }
+  // Layers that state their own cost (module 09's): random convolutional stacks, FLOPs and output
+  // shape from the lesson's formulas evaluated here; then a made-up layer with a random cost.
+  const rc = testRandom("14/count-flops/conv");
+  for (let trial = 0; trial < 3; trial++) {
+    const [n, c, h, w] = [rc.int(1, 4), rc.int(1, 3), rc.int(8, 16), rc.int(8, 16)];
+    const [o, k, stride, padding, pool] = [rc.int(1, 6), rc.int(1, 4), rc.int(1, 2), rc.int(0, 1), rc.int(1, 2)];
+    const average = rc.bool();
+    const ho = Math.floor((h + 2 * padding - k) / stride) + 1;
+    const wo = Math.floor((w + 2 * padding - k) / stride) + 1;
+    const [hp, wp] = [Math.floor((ho - pool) / pool) + 1, Math.floor((wo - pool) / pool) + 1];
+    const stack = new Sequential([new Conv2d(c, o, k, { stride, padding, seed: 1 }), new BatchNorm2d(o), new ReLU(), average ? new AvgPool2d(pool) : new MaxPool2d(pool), new Flatten(), new Linear(o * hp * wp, 10, { seed: 2 })]);
+    const counted = countFlops(stack, [n, c, h, w]);
+    assertEqual(
+      [counted.flops, counted.outputShape],
+      [2 * n * o * ho * wo * c * k * k + 2 * n * o * ho * wo + n * o * ho * wo + n * o * hp * wp * (average ? pool * pool : pool * pool - 1) + 2 * n * o * hp * wp * 10, [n, 10]],
+      "a random convolutional stack: FLOPs and output shape",
+    );
+    assertThrows(() => countFlops(stack, [n, c + 1, h, w]), "shape mismatch", "a random convolutional stack, the wrong number of channels");
+  }
+  const cost = rc.int(1, 1000);
+  const made = { forward: (x: Tensor): Tensor => x, parameters: (): Tensor[] => [], forwardCost: (shape: readonly number[]) => ({ flops: cost * shape[0], outputShape: [shape[0], 3] }), backwardFlops: () => 0 }; // prettier-ignore
+  const rows = rc.int(1, 9);
+  assertEqual(countFlops(made, [rows, 7]), { flops: cost * rows, outputShape: [rows, 3] }, "a layer with its own (random) cost model");
   // ### END HIDDEN TESTS
   passed("testUnitCountFlops");
 }
@@ -298,7 +344,9 @@ await demo("counting an MLP", () => {
 // 1. `parameterBytes`: the sum of `nbytes` over `model.parameters()`, counting each tensor once.
 // 2. For each leaf layer (`leafLayers(model)`), subscribe with `onTensorAllocated`, run
 //    `layer.forward(x)`, and **always** unsubscribe (use `try/finally`: a layer may throw).
-//    Count the bytes of every newly seen buffer (`t.data.buffer`), once each.
+//    Count the bytes of every newly seen buffer (`t.data.buffer`), once each. A parameter's
+//    buffer is not an activation, even when a layer views it under another shape (a
+//    convolution reshapes its weight): count those buffers as seen from the start.
 // 3. The live set of that layer is `x.nbytes` plus what it allocated; keep the largest.
 //    Feed the layer's output to the next layer.
 // 4. Return `parameterBytes`, `activationBytes` (all bytes allocated during the pass),
@@ -333,6 +381,7 @@ function measureMemory(model: Module, input: Tensor): MemoryReport {
     parameterBytes += p.nbytes;
   }
   const seenBuffers = new Set<ArrayBufferLike>([input.data.buffer]);
+  for (const p of seenParams) seenBuffers.add(p.data.buffer);
   let activationBytes = 0;
   let tensorsAllocated = 0;
   let largestLive = input.nbytes;
@@ -453,6 +502,20 @@ function testUnitMeasureMemory(): void {
       "random stack: peak = parameters + largest live set",
     );
   }
+  // A layer that reads its weight through a view (a convolution reshapes its weight): the view's
+  // buffer is the parameter's, not an activation; what the layer allocates is.
+  const rv = testRandom("14/measure-memory/views");
+  const [weightSize, outputSize] = [rv.int(1, 50), rv.int(1, 50)];
+  const viewedWeight = new Tensor(new Float32Array(weightSize), [weightSize]);
+  const viewing = {
+    forward: (_x: Tensor): Tensor => {
+      viewedWeight.reshape(1, weightSize);
+      return new Tensor(new Float32Array(outputSize), [outputSize]);
+    },
+    parameters: (): Tensor[] => [viewedWeight],
+  };
+  const viewed = measureMemory(new Sequential([viewing]), Tensor.zeros([rv.int(1, 9)]));
+  assertEqual([viewed.parameterBytes, viewed.activationBytes], [4 * weightSize, 4 * outputSize], "a parameter viewed under another shape is not an activation");
   // ### END HIDDEN TESTS
   passed("testUnitMeasureMemory");
 }
@@ -1134,7 +1197,8 @@ await demo("roofline chart", async () => {
 //    has a bias, plus `2·rows·in·out` for its input's gradient when `inputNeedsGrad`.
 // 3. Activations (`isActivation`): `2·elements` of the input when `inputNeedsGrad`, else 0.
 //    `Dropout`: `elements` when `inputNeedsGrad`, else 0.
-// 4. Anything else: throw, as `countFlops` does. After each layer, set `inputNeedsGrad` to true
+// 4. A layer that states its own cost (`hasOwnCost`): `backwardFlops(shape, inputNeedsGrad)`.
+// 5. Anything else: throw, as `countFlops` does. After each layer, set `inputNeedsGrad` to true
 //    if the layer has parameters.
 //
 // **HINTS**: `shapeElements(shape.slice(0, -1))` is the number of rows, as in Step 1.
@@ -1159,6 +1223,8 @@ function countBackwardFlops(module: Module, inputShape: readonly number[]): numb
       if (inputNeedsGrad) flops += 2 * elements;
     } else if (layer instanceof Dropout) {
       if (inputNeedsGrad) flops += elements;
+    } else if (hasOwnCost(layer)) {
+      flops += layer.backwardFlops(shape, inputNeedsGrad);
     } else {
       throw new Error(`countBackwardFlops: no cost model for ${layerName(layer)}`);
     }
@@ -1227,6 +1293,28 @@ function testUnitCountBackwardFlops(): void {
         return total + product + bias + inputGradient + activation;
       }, 0),
       "a random stack: weight, bias, needed input gradients and activations",
+    );
+  }
+  // A random convolutional stack: each layer states its backward cost (module 09), evaluated
+  // here from the lesson's rules: weight product, bias sum, input product when needed; pooling 1
+  // per output (max) or k² (average); ReLU 2 per value; batch norm 3 per value, 5 more for dx.
+  const rcb = testRandom("14/count-backward-flops/conv");
+  for (let trial = 0; trial < 3; trial++) {
+    const [n, c, h, w] = [rcb.int(1, 4), rcb.int(1, 3), rcb.int(12, 16), rcb.int(12, 16)];
+    const [o, k, stride, padding, pool, o2, k2] = [rcb.int(1, 5), rcb.int(1, 3), rcb.int(1, 2), rcb.int(0, 1), rcb.int(1, 2), rcb.int(1, 5), rcb.int(1, 2)];
+    const average = rcb.bool();
+    const ho = Math.floor((h + 2 * padding - k) / stride) + 1;
+    const wo = Math.floor((w + 2 * padding - k) / stride) + 1;
+    const [hp, wp] = [Math.floor((ho - pool) / pool) + 1, Math.floor((wo - pool) / pool) + 1];
+    const [h2, w2] = [hp - k2 + 1, wp - k2 + 1];
+    const features = o2 * h2 * w2;
+    const stack = new Sequential([new Conv2d(c, o, k, { stride, padding, seed: 1 }), average ? new AvgPool2d(pool) : new MaxPool2d(pool), new ReLU(), new Conv2d(o, o2, k2, { seed: 2 }), new BatchNorm2d(o2), new Flatten(), new Linear(features, 10, { seed: 3 })]);
+    const conv1 = 2 * n * o * ho * wo * c * k * k;
+    const conv2 = 2 * n * o2 * h2 * w2 * o * k2 * k2;
+    assertEqual(
+      countBackwardFlops(stack, [n, c, h, w]),
+      conv1 + n * o * ho * wo + n * o * hp * wp * (average ? pool * pool : 1) + 2 * n * o * hp * wp + 2 * conv2 + n * o2 * h2 * w2 + 8 * n * features + (4 * n * features * 10 + n * 10),
+      "a random convolutional stack: every layer's backward FLOPs",
     );
   }
   // ### END HIDDEN TESTS
@@ -1390,6 +1478,26 @@ await demo("profiling a training step", () => {
 //   between the two ratios is real or noise (on a busy machine it is wide).
 // - The optimizer step is a small share of the time but a poor GFLOP/s: a few FLOPs per 4-byte
 //   parameter and per state value read and written, far left on the roofline.
+
+// %% [markdown]
+// ### A convolutional network
+//
+// Module 09's layers state their own costs, so the same profiler reads the LeNet of milestone 04
+// (conv 1→8 5×5, pool, ReLU, conv 8→16 5×5, pool, ReLU, flatten, linear 256→10) on a batch of
+// 64 digits. Compare its 5,994 parameters with the MLP's 101,770, and look where its FLOPs and
+// its activation memory go: the two convolutions hold nearly all of both, and most of their
+// memory is `im2col`'s columns.
+
+// %%
+await demo("profiling a LeNet", () => {
+  const lenet = new Sequential([new Conv2d(1, 8, 5, { seed: 1 }), new MaxPool2d(2), new ReLU(), new Conv2d(8, 16, 5, { seed: 2 }), new MaxPool2d(2), new ReLU(), new Flatten(), new Linear(256, 10, { seed: 3 })]);
+  const digits = Tensor.rand([64, 1, 28, 28], new Rng(8));
+  const memory = measureMemory(lenet, digits);
+  console.log(`parameters: ${countParameters(lenet)}; FLOPs: forward ${countFlops(lenet, digits.shape).flops.toExponential(2)}, backward ${countBackwardFlops(lenet, digits.shape).toExponential(2)}`);
+  console.log(`activations allocated by the forward pass: ${(memory.activationBytes / 1e6).toFixed(2)} MB`);
+  for (const layer of memory.layers) console.log(`  ${layer.name.padEnd(26)} ${(layer.allocatedBytes / 1e6).toFixed(2).padStart(6)} MB allocated, ${(layer.outputBytes / 1e6).toFixed(2).padStart(6)} MB output`);
+  console.log(Profiler.format(profiler.profileForwardPass(lenet, digits)));
+});
 
 // %% [markdown]
 // ## Part 4 — When can a measurement be trusted? Windows, stability, batch sweeps

@@ -8,11 +8,13 @@ import { Linear, Dropout, Sequential, countParameters, type Module } from "../co
 import { Adam, SGD, type Optimizer } from "../optim";
 import type { ChartSpec } from "../support/chart";
 
-// modules/14_profiling/profiling_dev.ts, cell 6 (line 86)
+// modules/14_profiling/profiling_dev.ts, cell 6 (line 93)
 /** A short, readable name for a layer: `Linear(784→128)`, `ReLU`, `Sequential[3]`. */
 export function layerName(module: Module): string {
   if (module instanceof Linear) return `Linear(${module.inFeatures}→${module.outFeatures})`;
   if (module instanceof Sequential) return `Sequential[${module.layers.length}]`;
+  const own = (module as { describe?: unknown }).describe;
+  if (typeof own === "function") return String(own.call(module));
   const ctor = (module as object).constructor;
   return ctor && ctor.name ? ctor.name : "Module";
 }
@@ -41,7 +43,19 @@ export function isActivation(module: Module): boolean {
   );
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 8 (line 139)
+/** A layer that states its own cost: FLOPs and output shape of a forward pass, FLOPs of a backward pass. */
+export interface CostedLayer extends Module {
+  forwardCost(inputShape: readonly number[]): { flops: number; outputShape: number[] };
+  backwardFlops(inputShape: readonly number[], inputNeedsGrad: boolean): number;
+}
+
+/** True for a layer with its own cost model (module 09's layers and later ones). */
+export function hasOwnCost(module: Module): module is CostedLayer {
+  const m = module as Partial<CostedLayer>;
+  return typeof m.forwardCost === "function" && typeof m.backwardFlops === "function";
+}
+
+// modules/14_profiling/profiling_dev.ts, cell 8 (line 161)
 export interface FlopCount {
   flops: number;
   outputShape: number[];
@@ -74,10 +88,11 @@ export function countFlops(module: Module, inputShape: readonly number[]): FlopC
   }
   if (isActivation(module)) return { flops: shapeElements(inputShape), outputShape: [...inputShape] };
   if (module instanceof Dropout) return { flops: 0, outputShape: [...inputShape] };
+  if (hasOwnCost(module)) return module.forwardCost(inputShape);
   throw new Error(`countFlops: no cost model for ${layerName(module)}`);
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 14 (line 311)
+// modules/14_profiling/profiling_dev.ts, cell 14 (line 359)
 export interface LayerMemory {
   name: string;
   allocatedBytes: number;
@@ -101,6 +116,7 @@ export function measureMemory(model: Module, input: Tensor): MemoryReport {
     parameterBytes += p.nbytes;
   }
   const seenBuffers = new Set<ArrayBufferLike>([input.data.buffer]);
+  for (const p of seenParams) seenBuffers.add(p.data.buffer);
   let activationBytes = 0;
   let tensorsAllocated = 0;
   let largestLive = input.nbytes;
@@ -134,7 +150,7 @@ export function measureMemory(model: Module, input: Tensor): MemoryReport {
   };
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 18 (line 496)
+// modules/14_profiling/profiling_dev.ts, cell 18 (line 559)
 /** A monotonic clock in milliseconds. */
 export type Clock = () => number;
 
@@ -162,7 +178,7 @@ export interface LatencyStats {
   maxMs: number;
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 20 (line 540)
+// modules/14_profiling/profiling_dev.ts, cell 20 (line 603)
 export function measureLatency(fn: () => unknown, options: LatencyOptions = {}): LatencyStats {
   const warmup = options.warmup ?? 3;
   const iterations = options.iterations ?? 20;
@@ -195,7 +211,7 @@ export function measureLatency(fn: () => unknown, options: LatencyOptions = {}):
   };
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 24 (line 703)
+// modules/14_profiling/profiling_dev.ts, cell 24 (line 766)
 export interface MachinePeaks {
   /** Attainable FLOP/s of single-threaded JavaScript arithmetic on this machine. */
   peakFlopsPerSecond: number;
@@ -261,7 +277,7 @@ export function measureMachinePeaks(
   return { peakFlopsPerSecond: peak, bandwidthBytesPerSecond: bandwidth };
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 26 (line 784)
+// modules/14_profiling/profiling_dev.ts, cell 26 (line 847)
 export type RooflineBound = "memory-bound" | "compute-bound";
 
 export interface RooflinePlacement {
@@ -285,7 +301,7 @@ export function rooflinePlacement(intensity: number, peaks: MachinePeaks): Roofl
   };
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 29 (line 873)
+// modules/14_profiling/profiling_dev.ts, cell 29 (line 936)
 export interface KernelProfile {
   name: string;
   flops: number;
@@ -466,7 +482,7 @@ export function rooflineChartSpec(
   };
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 35 (line 1143)
+// modules/14_profiling/profiling_dev.ts, cell 35 (line 1207)
 /** FLOPs of one backward pass: weight, bias and (where needed) input gradients of every layer. */
 export function countBackwardFlops(module: Module, inputShape: readonly number[]): number {
   let shape = [...inputShape];
@@ -484,6 +500,8 @@ export function countBackwardFlops(module: Module, inputShape: readonly number[]
       if (inputNeedsGrad) flops += 2 * elements;
     } else if (layer instanceof Dropout) {
       if (inputNeedsGrad) flops += elements;
+    } else if (hasOwnCost(layer)) {
+      flops += layer.backwardFlops(shape, inputNeedsGrad);
     } else {
       throw new Error(`countBackwardFlops: no cost model for ${layerName(layer)}`);
     }
@@ -493,7 +511,7 @@ export function countBackwardFlops(module: Module, inputShape: readonly number[]
   return flops;
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 38 (line 1249)
+// modules/14_profiling/profiling_dev.ts, cell 38 (line 1337)
 /** A loss as the training loop uses it: outputs and targets to a scalar tensor on the graph. */
 export interface StepLoss {
   forward(outputs: Tensor, targets: Tensor): Tensor;
@@ -603,7 +621,7 @@ export function formatTrainingStep(profile: TrainingStepProfile): string {
   ].join("\n");
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 43 (line 1421)
+// modules/14_profiling/profiling_dev.ts, cell 45 (line 1529)
 export enum MeasurementMode {
   TIME_WINDOWS = "time_windows",
   COUNT_WINDOWS = "count_windows",
@@ -787,7 +805,7 @@ export function runMeasurementWindow(
   };
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 45 (line 1624)
+// modules/14_profiling/profiling_dev.ts, cell 47 (line 1732)
 export interface StableMeasurement {
   windows: WindowResult[];
   stable: WindowResult[];
@@ -828,7 +846,7 @@ export function measureUntilStable(
   );
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 48 (line 1816)
+// modules/14_profiling/profiling_dev.ts, cell 50 (line 1924)
 export interface BatchProfile {
   batchSize: number;
   requestCount: number;
