@@ -67,6 +67,7 @@ import type { MachinePeaks } from "tinytorch-ts/perf/profiling";
 // %%
 import { Tensor } from "tinytorch-ts/core/tensor";
 import { Linear } from "tinytorch-ts/core/layers";
+import { Conv2d } from "tinytorch-ts/core/conv";
 import { measureMachinePeaks, rooflinePlacement, rooflineChartSpec } from "tinytorch-ts/perf/profiling";
 import { assert, assertEqual, assertClose, assertThrows, assertShape, passed, demo, testRandom } from "tinytorch-ts/support/testing";
 import { showChart } from "tinytorch-ts/support/chart";
@@ -1839,6 +1840,116 @@ await demo("the digits MLP, accelerated", async () => {
     disableAcceleration();
   }
 });
+
+// %% [markdown]
+// ### Convolutions ride on the switch
+//
+// Module 09's `Conv2d` is `im2col` followed by one `Tensor.matmul` (`W2d @ cols`), and module
+// 06's matmul rule multiplies through `Tensor.matmul` too (`g @ colsᵀ` for the weight,
+// `W2dᵀ @ g` for the columns). So the switch accelerates a convolution's forward and backward
+// passes with no change to module 09. The test runs random convolutions (stride, padding, odd
+// sizes, batches) on the TypeScript path, counts the products that go through the installed
+// backend, and checks the output and all three gradients against module 01's kernel and
+// against float64.
+
+// %% nbgrader={"grade": true, "grade_id": "test-unit-accelerated-conv", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+async function testUnitAcceleratedConv(): Promise<void> {
+  const noSimd: WebAssemblyApi = {
+    validate: () => false,
+    Module: class {} as unknown as WebAssemblyApi["Module"],
+    Instance: class {} as unknown as WebAssemblyApi["Instance"],
+  };
+  const conv = new Conv2d(2, 3, 3, { padding: 1, seed: 4 });
+  const x = Tensor.randn([2, 2, 5, 5], 5);
+  disableAcceleration();
+  const plain = conv.forward(x);
+  // The fallback's reason is announced once per process: forget it again afterwards, so that
+  // the module test still sees its first announcement.
+  const announcedBefore = new Set(accelerationState.announced);
+  await enableAcceleration({ webAssembly: noSimd, log: () => undefined });
+  try {
+    const installed = setMatmulBackend(null);
+    if (installed === null) throw new Error("enableAcceleration installed no backend");
+    let products = 0;
+    setMatmulBackend((a, b) => {
+      products++;
+      return installed(a, b);
+    });
+    const fast = conv.forward(x);
+    assertClose(fast.data, plain.data, { rtol: 1e-4, atol: 1e-5 }, "Conv2d forward, accelerated and plain");
+    assertEqual(products, 1, "the forward pass is one product through the switch");
+    // ### BEGIN HIDDEN TESTS
+    /** Oracle: a convolution's output and its gradients for the output gradient g, in float64. */
+    function conv64(xs: ArrayLike<number>, [n, c, h, w]: number[], wt: ArrayLike<number>, o: number, k: number, b: ArrayLike<number>, s: number, p: number, g: ArrayLike<number>): number[][] {
+      const ho = Math.floor((h + 2 * p - k) / s) + 1;
+      const wo = Math.floor((w + 2 * p - k) / s) + 1;
+      const y = new Array<number>(n * o * ho * wo).fill(0);
+      const dx = new Array<number>(n * c * h * w).fill(0);
+      const dw = new Array<number>(o * c * k * k).fill(0);
+      const db = new Array<number>(o).fill(0);
+      for (let a = 0; a < n; a++)
+        for (let f = 0; f < o; f++)
+          for (let i = 0; i < ho; i++)
+            for (let j = 0; j < wo; j++) {
+              const at = ((a * o + f) * ho + i) * wo + j;
+              y[at] = b[f];
+              db[f] += g[at];
+              for (let ch = 0; ch < c; ch++)
+                for (let u = 0; u < k; u++)
+                  for (let v = 0; v < k; v++) {
+                    const row = i * s + u - p;
+                    const col = j * s + v - p;
+                    if (row < 0 || row >= h || col < 0 || col >= w) continue;
+                    const xi = ((a * c + ch) * h + row) * w + col;
+                    const wi = ((f * c + ch) * k + u) * k + v;
+                    y[at] += wt[wi] * xs[xi];
+                    dx[xi] += wt[wi] * g[at];
+                    dw[wi] += xs[xi] * g[at];
+                  }
+            }
+      return [y, dx, dw, db];
+    }
+    const rc = testRandom("18/accelerated-conv");
+    for (let trial = 0; trial < 3; trial++) {
+      const [inC, outC, k] = [rc.int(1, 3), rc.int(1, 6), rc.int(1, 4)];
+      const stride = rc.int(1, 2);
+      const padding = rc.int(0, Math.min(2, k));
+      const shape = [rc.int(2, 3), inC, rc.int(k, 9), rc.int(k, 9)];
+      const layer = new Conv2d(inC, outC, k, { stride, padding, seed: rc.seed() });
+      (layer.bias as Tensor).data.set(rc.numbers(outC));
+      const input = new Tensor(Float32Array.from(rc.numbers(shape[0] * inC * shape[2] * shape[3])), shape);
+      const label = `${layer.describe()} on [${shape}]`;
+      const runs: number[][][] = [];
+      for (const accelerated of [true, false]) {
+        products = 0;
+        if (!accelerated) disableAcceleration();
+        const xg = input.clone().setRequiresGrad();
+        layer.weight.grad = null;
+        (layer.bias as Tensor).grad = null;
+        const out = layer.forward(xg);
+        const gradient = new Tensor(Float32Array.from(rc.numbers(out.size)), out.shape);
+        out.backward(gradient);
+        if (accelerated) assertEqual(products, 3, `${label}: forward and both backward products through the switch`);
+        runs.push([Array.from(out.data), Array.from((xg.grad as Tensor).data), Array.from(layer.weight.grad?.data ?? []), Array.from((layer.bias as Tensor).grad?.data ?? []), Array.from(gradient.data)]);
+      }
+      const [fastRun, plainRun] = runs;
+      assertClose(fastRun.slice(0, 4), conv64(input.data, shape, layer.weight.data, outC, k, (layer.bias as Tensor).data, stride, padding, fastRun[4]), { rtol: 1e-4, atol: 1e-4 }, `${label}: accelerated output, dL/dx, dL/dw, dL/db against float64`);
+      assertClose(plainRun.slice(0, 4), conv64(input.data, shape, layer.weight.data, outC, k, (layer.bias as Tensor).data, stride, padding, plainRun[4]), { rtol: 1e-4, atol: 1e-4 }, `${label}: plain output and gradients against float64`);
+      await enableAcceleration({ webAssembly: noSimd, log: () => undefined });
+      const again = setMatmulBackend(null);
+      setMatmulBackend((a, b) => {
+        products++;
+        return (again ?? installed)(a, b);
+      });
+    }
+    // ### END HIDDEN TESTS
+  } finally {
+    disableAcceleration();
+    for (const reason of [...accelerationState.announced]) if (!announcedBefore.has(reason)) accelerationState.announced.delete(reason);
+  }
+  passed("testUnitAcceleratedConv");
+}
+await testUnitAcceleratedConv();
 
 // %% [markdown]
 // ## Module test

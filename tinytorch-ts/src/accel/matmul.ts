@@ -5,7 +5,7 @@ import wabtInit from "wabt";
 import { broadcastShapes, computeStrides, formatShape, setMatmulBackend, shapeSize, type RawTensor } from "../core/tensor";
 import type { MachinePeaks } from "../perf/profiling";
 
-// modules/18_acceleration/acceleration_dev.ts, cell 6 (line 94)
+// modules/18_acceleration/acceleration_dev.ts, cell 6 (line 95)
 /** A 2-D matrix inside a flat buffer: element [i, j] is data[offset + i*rowStride + j*colStride]. */
 export interface MatrixView {
   readonly data: Float32Array;
@@ -107,7 +107,7 @@ export function matmulIkj(a: MatrixView, b: MatrixView, out: Float32Array, outOf
   }
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 10 (line 300)
+// modules/18_acceleration/acceleration_dev.ts, cell 10 (line 301)
 /** The i-k-j loop's traffic for [m, k] @ [k, n] with a cache of `cacheBytes` (see the lesson). */
 export interface MatmulTraffic {
   flops: number;
@@ -142,7 +142,7 @@ export function matmulTraffic(m: number, k: number, n: number, cacheBytes: numbe
   };
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 13 (line 402)
+// modules/18_acceleration/acceleration_dev.ts, cell 13 (line 403)
 /** Best bytes/s of `triad(passes)` over three arrays of `elements` floats (12 bytes per element). */
 export function bestTriadBandwidth(triad: (passes: number) => void, elements: number, passes: number, repeats: number): number {
   let best = 0;
@@ -167,7 +167,7 @@ export function l1TriadBandwidth(elements = 2048, passes = 2000, repeats = 5): n
   return bestTriadBandwidth(triad, elements, passes, repeats);
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 16 (line 495)
+// modules/18_acceleration/acceleration_dev.ts, cell 16 (line 496)
 /** Cache-blocked i-k-j: out += A @ B, working on tile × tile blocks of B copied contiguously. */
 export function matmulBlocked(a: MatrixView, b: MatrixView, out: Float32Array, outOffset: number, tile = 64): void {
   if (!Number.isInteger(tile) || tile < 1) throw new Error(`matmulBlocked: tile must be a positive integer, got ${tile}`);
@@ -198,7 +198,7 @@ export function matmulBlocked(a: MatrixView, b: MatrixView, out: Float32Array, o
   }
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 19 (line 650)
+// modules/18_acceleration/acceleration_dev.ts, cell 19 (line 651)
 /** Packs the rows of `src` into zero-padded panels of `width` rows, depth-major; returns floats written. */
 export function packPanels(src: MatrixView, width: number, dest: Float32Array, destOffset: number): number {
   if (!Number.isInteger(width) || width < 1) throw new Error(`packPanels: width must be a positive integer, got ${width}`);
@@ -224,7 +224,7 @@ export function packPanels(src: MatrixView, width: number, dest: Float32Array, d
   return size;
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 22 (line 754)
+// modules/18_acceleration/acceleration_dev.ts, cell 22 (line 755)
 /** c[4×4 block at cOffset, row stride ldc] += packed A panel × packed B panel over kc steps. */
 export function microKernel4x4(
   pa: Float32Array,
@@ -260,7 +260,7 @@ export function microKernel4x4(
   c[row] += c30; c[row + 1] += c31; c[row + 2] += c32; c[row + 3] += c33;
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 25 (line 860)
+// modules/18_acceleration/acceleration_dev.ts, cell 25 (line 861)
 /** Register-blocked matmul: packed 4-row panels of A and 4-column panels of B, 4×4 micro-kernel. */
 export function matmulRegisterBlocked(a: MatrixView, b: MatrixView, out: Float32Array, outOffset: number): void {
   const m = a.rows;
@@ -290,7 +290,7 @@ export function matmulRegisterBlocked(a: MatrixView, b: MatrixView, out: Float32
   }
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 30 (line 1001)
+// modules/18_acceleration/acceleration_dev.ts, cell 30 (line 1002)
 /** Rows of A per SIMD micro-kernel tile, columns of B per tile, and depth per band (see the WAT). */
 export const SIMD_TILE = { rows: 4, cols: 8, depthBand: 256 } as const;
 
@@ -516,7 +516,7 @@ export const SIMD_GEMM_WAT = `
 )
 `;
 
-// modules/18_acceleration/acceleration_dev.ts, cell 32 (line 1254)
+// modules/18_acceleration/acceleration_dev.ts, cell 32 (line 1255)
 /** out[m×n, row-major at outOffset] += the valid part of tile-major, zero-padded `tiles`. */
 export function addTiles(
   tiles: Float32Array,
@@ -543,7 +543,7 @@ export function addTiles(
   }
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 35 (line 1376)
+// modules/18_acceleration/acceleration_dev.ts, cell 35 (line 1377)
 /** The parts of the WebAssembly API the kernel uses (the kit's TypeScript lib has no DOM types). */
 export interface WebAssemblyApi {
   validate(bytes: Uint8Array): boolean;
@@ -704,7 +704,7 @@ export function measureCacheRoofs(
   };
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 43 (line 1738)
+// modules/18_acceleration/acceleration_dev.ts, cell 43 (line 1739)
 /** Which kernel enableAcceleration installed, and why not the SIMD one if it did not. */
 export interface AccelerationStatus {
   backend: "wasm-simd" | "typescript";
