@@ -116,7 +116,51 @@ registerRules({
   mergeHeads: (g, node) => [splitHeads(g, node.inputs[0].shape[1])],
 });
 
-// modules/12_attention/attention_dev.ts, cell 23 (line 686)
+// modules/12_attention/attention_dev.ts, cell 23 (line 682)
+/** The transpose of a 2-D tensor, as a new contiguous tensor (no note: used inside rules). */
+export function transpose2d(x: Tensor): Tensor {
+  const [rows, cols] = x.shape;
+  const out = new Float32Array(x.size);
+  const data = x.data;
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = data[r * cols + c];
+  return new Tensor(out, [cols, rows]);
+}
+
+/** layer.forward(x) for rows x [N, in]: x @ weight + bias as one recorded operation, "linear". */
+export function linear(x: Tensor, layer: Linear): Tensor {
+  if (x.ndim !== 2 || x.shape[1] !== layer.inFeatures) {
+    throw new Error(`linear: Linear(${layer.inFeatures} -> ${layer.outFeatures}) expects rows [N, ${layer.inFeatures}], got [${x.shape.join(", ")}]`);
+  }
+  const out = x.detach().matmul(layer.weight.detach()).data;
+  const n = layer.outFeatures;
+  if (layer.bias !== null) {
+    const bias = layer.bias.data;
+    for (let start = 0; start < out.length; start += n) for (let j = 0; j < n; j++) out[start + j] += bias[j];
+  }
+  const inputs = layer.bias === null ? [x, layer.weight] : [x, layer.weight, layer.bias];
+  return Tensor.record(new Tensor(out, [x.shape[0], n]), "linear", inputs);
+}
+
+registerRules({
+  linear: (g, node) => {
+    const [x, weight, bias] = node.inputs;
+    let dbias: Tensor | null = null;
+    if (bias !== undefined && bias.requiresGrad) {
+      const n = g.shape[1];
+      const gd = g.data;
+      const sums = new Float64Array(n);
+      for (let start = 0; start < gd.length; start += n) for (let j = 0; j < n; j++) sums[j] += gd[start + j];
+      dbias = new Tensor(Float32Array.from(sums), bias.shape);
+    }
+    return [
+      x.requiresGrad ? g.matmul(transpose2d(weight)) : null,
+      weight.requiresGrad ? transpose2d(x).matmul(g) : null,
+      dbias,
+    ];
+  },
+});
+
+// modules/12_attention/attention_dev.ts, cell 25 (line 754)
 /** What MultiHeadAttention needs from a key/value cache (module 17 provides one). */
 export interface LayerKVCache {
   /** Positions cached so far. */
@@ -161,14 +205,17 @@ export class MultiHeadAttention extends Layer {
   }
 
   forward(x: Tensor, options: AttentionOptions = {}): Tensor {
-    const q = splitHeads(this.qProj.forward(x), this.numHeads);
-    let k = splitHeads(this.kProj.forward(x), this.numHeads);
-    let v = splitHeads(this.vProj.forward(x), this.numHeads);
+    const [b, t, c] = x.shape;
+    const rows = x.reshape(b * t, c);
+    const heads = (projection: Linear): Tensor => splitHeads(linear(rows, projection).reshape(b, t, c), this.numHeads);
+    const q = heads(this.qProj);
+    let k = heads(this.kProj);
+    let v = heads(this.vProj);
     if (options.cache !== undefined) ({ k, v } = options.cache.append(k, v));
     const mask = options.causal ? causalMask(q.shape[2], k.shape[2]) : (options.mask ?? null);
     const { output, weights } = scaledDotProductAttention(q, k, v, mask);
     this.lastWeights = weights.detach();
-    return this.outProj.forward(mergeHeads(output));
+    return linear(mergeHeads(output).reshape(b * t, c), this.outProj).reshape(b, t, c);
   }
 
   override parameters(): Tensor[] {

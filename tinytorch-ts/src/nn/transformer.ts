@@ -3,13 +3,12 @@
 
 import { Rng, Tensor, type GradNode } from "../core/tensor";
 import { noGrad, registerRules } from "../core/autograd";
-import { GELU } from "../core/activations";
 import { Layer, Linear } from "../core/layers";
 import { CrossEntropyLoss } from "../core/losses";
 import { Embedding, PositionalEmbedding } from "./embeddings";
-import { MultiHeadAttention, type LayerKVCache } from "./attention";
+import { MultiHeadAttention, linear, type LayerKVCache } from "./attention";
 
-// modules/13_transformers/transformers_dev.ts, cell 6 (line 127)
+// modules/13_transformers/transformers_dev.ts, cell 6 (line 126)
 /** (x - mean) / sqrt(var + eps) * weight + bias over the last axis (biased variance), as one op. */
 export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor, eps = 1e-5): Tensor {
   const c = x.shape[x.ndim - 1];
@@ -39,7 +38,7 @@ export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor, eps = 1e-5): 
   return Tensor.record(new Tensor(out, x.shape), "layerNorm", [x, weight, bias], { saved: [new Tensor(xhat, x.shape), new Tensor(rstd, [rows])] });
 }
 
-// modules/13_transformers/transformers_dev.ts, cell 9 (line 262)
+// modules/13_transformers/transformers_dev.ts, cell 9 (line 261)
 /** layerNorm's rule: dx = rstd (ĝ - mean ĝ - x̂ mean(ĝ x̂)) with ĝ = g w; dweight = Σ g x̂; dbias = Σ g. */
 export function layerNormBackward(grad: Tensor, node: GradNode): (Tensor | null)[] {
   const [x, weight] = node.inputs;
@@ -70,7 +69,7 @@ export function layerNormBackward(grad: Tensor, node: GradNode): (Tensor | null)
   return [new Tensor(dx, x.shape), new Tensor(dweight, weight.shape), new Tensor(dbias, weight.shape)];
 }
 
-// modules/13_transformers/transformers_dev.ts, cell 10 (line 296)
+// modules/13_transformers/transformers_dev.ts, cell 10 (line 295)
 registerRules({ layerNorm: layerNormBackward });
 
 /** torch.nn.LayerNorm over the last axis: `weight` (ones) and `bias` (zeros) of shape [dim]. */
@@ -97,11 +96,39 @@ export class LayerNorm extends Layer {
   }
 }
 
-// modules/13_transformers/transformers_dev.ts, cell 13 (line 439)
+// modules/13_transformers/transformers_dev.ts, cell 13 (line 420)
+/** x * Phi(x) (erf form, as module 02's GELU) in one pass; saves the slope Phi(x) + x phi(x) for its rule. */
+export function fusedGelu(x: Tensor): Tensor {
+  const data = x.data;
+  const out = new Float32Array(data.length);
+  const slope = new Float32Array(data.length);
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i];
+    const gauss = Math.exp(-0.5 * v * v); // exp(-a²) of erf with a = |v|/√2, and √(2π)·φ(v)
+    const t = 1 / (1 + 0.3275911 * Math.abs(v / Math.SQRT2));
+    const poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
+    const erfAbs = 1 - poly * gauss;
+    const cdf = 0.5 * (1 + (v < 0 ? -erfAbs : erfAbs));
+    out[i] = v * cdf;
+    slope[i] = cdf + (v * gauss) / Math.sqrt(2 * Math.PI);
+  }
+  return Tensor.record(new Tensor(out, x.shape), "fusedGelu", [x], { saved: [new Tensor(slope, x.shape)] });
+}
+
+registerRules({
+  fusedGelu: (g, node) => {
+    const slope = (node.args.saved ?? [])[0];
+    const [gd, sd] = [g.data, slope.data];
+    const dx = new Float32Array(gd.length);
+    for (let i = 0; i < dx.length; i++) dx[i] = gd[i] * sd[i];
+    return [new Tensor(dx, g.shape)];
+  },
+});
+
+// modules/13_transformers/transformers_dev.ts, cell 15 (line 479)
 /** Linear(C, 4C), GELU, Linear(4C, C), applied at every position. */
 export class MLP extends Layer {
   fc: Linear;
-  gelu = new GELU();
   proj: Linear;
 
   constructor(dModel: number, options: { seed?: number } = {}) {
@@ -111,7 +138,8 @@ export class MLP extends Layer {
   }
 
   forward(x: Tensor): Tensor {
-    return this.proj.forward(this.gelu.forward(this.fc.forward(x)));
+    const rows = x.reshape(-1, x.shape[x.ndim - 1]);
+    return linear(fusedGelu(linear(rows, this.fc)), this.proj).reshape(x.shape);
   }
 
   override parameters(): Tensor[] {
@@ -145,7 +173,7 @@ export class TransformerBlock extends Layer {
   }
 }
 
-// modules/13_transformers/transformers_dev.ts, cell 16 (line 687)
+// modules/13_transformers/transformers_dev.ts, cell 18 (line 727)
 /** How to pick the next token: temperature (0: greedy) and top-k. */
 export interface SamplingOptions {
   temperature?: number;
@@ -177,7 +205,7 @@ export function sampleNext(logits: ArrayLike<number>, options: SamplingOptions, 
   return kept[kept.length - 1];
 }
 
-// modules/13_transformers/transformers_dev.ts, cell 19 (line 824)
+// modules/13_transformers/transformers_dev.ts, cell 21 (line 864)
 /** What GPT's generation needs from a key/value cache for the whole model (module 17 provides one). */
 export interface ModelKVCache {
   /** Positions cached so far. */
@@ -206,10 +234,11 @@ export function gptForward(model: GPTModules, idx: Tensor, cache?: ModelKVCache)
   model.blocks.forEach((block, i) => {
     x = block.forward(x, { cache: cache?.layer(i) });
   });
-  return model.lmHead.forward(model.lnF.forward(x));
+  const [b, , c] = x.shape;
+  return linear(model.lnF.forward(x).reshape(b * t, c), model.lmHead).reshape(b, t, -1);
 }
 
-// modules/13_transformers/transformers_dev.ts, cell 20 (line 859)
+// modules/13_transformers/transformers_dev.ts, cell 22 (line 900)
 /** The size of a GPT. */
 export interface GPTConfig {
   vocabSize: number;
