@@ -14,6 +14,7 @@ export * from "./nn/attention";
 export * from "./nn/transformer";
 export * from "./perf/profiling";
 export * from "./perf/modeling";
+export * from "./nn/kvcache";
 export * from "./accel/matmul";
 export * from "./perf/benchmarking";
 export * from "./support/chart";
