@@ -9,23 +9,26 @@
 // - every exercise has wrong answers (`//| mutation` cells) and its test fails each of them
 //   (mutation-audit.ts);
 // - every word a test wants in an error message is in its exercise's text (spec-audit.ts);
-// then, in the grader's real sandboxed kernel:
-// - the untouched student notebook earns 0 points (a test that passes without the student's
-//   code does not test the student: a hole);
-// - the reference submission earns full marks.
+// - the untouched student notebook's stubs earn 0 points, judged exactly as a submission is,
+//   on the same seed (a test that passes without the student's code does not test the student:
+//   a hole), and the released notebook is the one the manifest describes;
+// then, in the grader's real sandboxed kernel, the reference submission earns every point but
+// those graded by hand (the module runs under the kernel's locks and sandbox as it must).
 import { existsSync, readFileSync } from "node:fs";
-import { basename, join } from "node:path";
+import { join } from "node:path";
 import { KIT_ROOT, type GradingManifest } from "@tinytorch-ts/core";
 import { encodedEqual, judge, closeVerdict, type TestRecords } from "tinytorch-ts/support/checks";
-import { gradeSubmission } from "./grade-submission";
+import { gradeSubmission, testName } from "./grade-submission";
 import type { SessionOptions } from "./kernel-session";
 import { readManifest } from "./manifest-store";
+import { reconstruct } from "./reconstruct";
 import { referenceNotebook } from "./reference";
 import { ReferenceRunner, type ReferenceRecords } from "./reference-run";
+import { judgeTest } from "./score";
+import { parseSubmission } from "./submission";
 import { mutationProblems, runMutations } from "./mutation-audit";
 import { unstatedErrorWords } from "./spec-audit";
 import { makeScratchRoot, removeQuietly } from "./scratch";
-import type { TestResult } from "./types";
 
 export interface ModuleAudit {
   module: string;
@@ -36,8 +39,8 @@ export interface ModuleAudit {
   maxScore: number;
   /** Points of the written answers graded by hand (no run can earn them). */
   manualPoints: number;
-  /** Tests that passed without any work. */
-  holes: TestResult[];
+  /** Tests that passed without any work (judged in the trusted runner). */
+  holes: Hole[];
   /** Points the reference submission earned in the kernel (target: maxScore). */
   referenceScore?: number;
   /** Everything that fails the audit, each naming the test (and check) it is about. */
@@ -134,14 +137,52 @@ export function seedIndependent(a: ReferenceRecords, b: ReferenceRecords): strin
   return out;
 }
 
+/** A test the untouched notebook passes: it does not test the student's code. */
+export interface Hole {
+  gradeId: string;
+  name: string;
+  score: number;
+}
+
+/**
+ * The tests the stubs pass, judged as a submission's would be (trusted runner, same seed): a
+ * test whose checks all hold without the student's code earns its points for nothing; one with
+ * parts earns those of its parts that hold.
+ */
+export function holesOf(
+  manifest: GradingManifest,
+  untouched: ReferenceRecords,
+  reference: ReferenceRecords,
+): Hole[] {
+  const holes: Hole[] = [];
+  for (const c of manifest.cells) {
+    if (c.role !== "grade" || !c.grade_id) continue;
+    const want = reference.records.get(c.grade_id);
+    if (!want) continue;
+    const v = judgeTest(untouched.records.get(c.grade_id), want);
+    const score = v.passed ? (c.points ?? 0) : (v.parts ?? []).reduce((n, p) => n + (p.passed ? p.points : 0), 0); // prettier-ignore
+    if (score > 0) holes.push({ gradeId: c.grade_id, name: testName(c.studentSource, c.grade_id), score }); // prettier-ignore
+  }
+  return holes;
+}
+
 /** The reference's own checks, its determinism and its use of the seed (no kernel). */
 export async function auditReference(
   manifest: GradingManifest,
   opts: { timeoutMs?: number; scratchRoot?: string } = {},
 ): Promise<string[]> {
+  return (await auditReferenceRuns(manifest, opts)).problems;
+}
+
+/** auditReference, with the holes the untouched notebook's stubs leave. */
+export async function auditReferenceRuns(
+  manifest: GradingManifest,
+  opts: { timeoutMs?: number; scratchRoot?: string } = {},
+): Promise<{ problems: string[]; holes: Hole[] }> {
   const scratchRoot = opts.scratchRoot ?? makeScratchRoot();
   const timeoutMs = opts.timeoutMs ?? 600_000;
   const problems: string[] = [];
+  let holes: Hole[] = [];
   try {
     const full = await ReferenceRunner.open(manifest, { scratchRoot, timeoutMs, variant: "full" }); // prettier-ignore
     try {
@@ -162,12 +203,23 @@ export async function auditReference(
     } finally {
       await graded.close();
     }
+    // The untouched notebook, judged against the reference on the same seed: its stubs earn
+    // nothing, or a test does not test the student's code.
+    const untouched = await ReferenceRunner.open(manifest, { scratchRoot, timeoutMs, variant: "untouched" }); // prettier-ignore
+    const reference = await ReferenceRunner.open(manifest, { scratchRoot, timeoutMs });
+    try {
+      holes = holesOf(manifest, await untouched.run(AUDIT_SEEDS[0]), await reference.run(AUDIT_SEEDS[0])); // prettier-ignore
+      for (const h of holes) problems.push(`${h.name}: ${h.score} point(s) without the student's code`); // prettier-ignore
+    } finally {
+      await untouched.close();
+      await reference.close();
+    }
   } catch (e) {
     problems.push(e instanceof Error ? e.message : String(e));
   } finally {
     if (opts.scratchRoot === undefined) await removeQuietly(scratchRoot);
   }
-  return problems;
+  return { problems, holes };
 }
 
 export async function auditModule(
@@ -186,26 +238,12 @@ export async function auditModule(
     holes: [],
     problems: [],
   };
-  audit.problems.push(...(await auditReference(manifest)));
+  const runs = await auditReferenceRuns(manifest);
+  audit.problems.push(...runs.problems);
+  audit.holes = runs.holes;
+  audit.earned = runs.holes.reduce((n, h) => n + h.score, 0);
+  audit.problems.push(...notebookProblems(manifest, notebookPath));
   if (opts.referenceOnly) return audit;
-  if (!existsSync(notebookPath)) {
-    audit.problems.push(`no student notebook at ${notebookPath}`);
-    return audit;
-  }
-  const untouched = await gradeSubmission(manifest, readFileSync(notebookPath, "utf8"), {
-    ...opts,
-    student: `audit:${basename(notebookPath)}`,
-    manifestHash: hash,
-  });
-  audit.earned = untouched.score;
-  audit.holes = untouched.tests.filter((t) => t.status === "passed");
-  if (untouched.status !== "graded") {
-    audit.problems.push(`the untouched notebook: ${untouched.status}: ${untouched.reason ?? ""}`);
-  } else if (untouched.tampering.length > 0) {
-    // The student notebook must match its own manifest; if not, the build is stale.
-    audit.problems.push(`the notebook differs from its manifest (${untouched.tampering.map((t) => t.kind).join(", ")}); rebuild`); // prettier-ignore
-  }
-  for (const h of audit.holes) audit.problems.push(`${h.name}: ${h.score} point(s) without the student's code`); // prettier-ignore
   const reference = await gradeSubmission(manifest, referenceNotebook(manifest), {
     ...opts,
     student: "audit:reference",
@@ -221,6 +259,15 @@ export async function auditModule(
     );
   }
   return audit;
+}
+
+/** The released student notebook must be the one the manifest describes (else: rebuild). */
+function notebookProblems(manifest: GradingManifest, notebookPath: string): string[] {
+  if (!existsSync(notebookPath)) return [`no student notebook at ${notebookPath}`];
+  const parsed = parseSubmission(readFileSync(notebookPath, "utf8"));
+  if (!parsed.ok) return [`the student notebook cannot be read: ${parsed.reason}`];
+  const tampering = reconstruct(manifest, parsed.cells).tampering;
+  return tampering.length === 0 ? [] : [`the notebook differs from its manifest (${tampering.map((t) => t.kind).join(", ")}); rebuild`]; // prettier-ignore
 }
 
 export function formatAudit(a: ModuleAudit): string {

@@ -54,7 +54,8 @@ const FEEDBACK_MESSAGE_CHARS = 600;
 /** Records a test cell may send: far above any honest test, a bound for a hostile kernel. */
 const RECORDS_LIMIT_BYTES = 64 * 1024 * 1024;
 
-function testName(source: string, gradeId: string): string {
+/** A test's display name: its grade_id, with the `testUnit…` function it calls. */
+export function testName(source: string, gradeId: string): string {
   const fn = analyseCell(source).functions[0];
   return fn ? `${gradeId} (${fn})` : gradeId;
 }

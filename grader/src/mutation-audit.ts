@@ -35,7 +35,7 @@ export async function runMutations(
 ): Promise<MutationOutcome[]> {
   const reference = await runner.run(seed);
   const out: MutationOutcome[] = [];
-  for (const m of runner.program.mutations) {
+  for (const m of runner.mutations) {
     const base = { exercise: m.exercise, description: m.description };
     const test = exerciseTest(manifest, m.exercise);
     if (!test) {

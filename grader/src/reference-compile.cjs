@@ -1,14 +1,16 @@
-// Compiles the trusted reference run's cells with tslab's own converter, exactly as a tslab
-// kernel compiles each cell (type-checked against the declarations of the cells before it), so
-// the reference run executes the same JavaScript a kernel would. Run as a child process in the
+// Compiles the trusted runs' cells with tslab's own converter, exactly as a tslab kernel
+// compiles each cell (type-checked against the declarations of the cells before it), so a
+// trusted run executes the same JavaScript a kernel would. Run as a child process in the
 // module's restricted kit directory (the converter resolves types from its cwd).
-// Mutations (wrong answers to an exercise, for the audit) are compiled in the same pass: each
-// replaces one cell and is compiled against the declarations of the cells before it, so a
-// mutated program is the reference's with one cell's JavaScript swapped.
-//   stdin:  {"cells": [{"index": 3, "code": "..."}, ...], "mutations": [{"index": 3, "code"}]}
-//   stdout: {"ok": true, "cells": [{"index", "js", "async", "lastExpression"}],
-//            "mutations": [{"ok": true, "js", ...} | {"ok": false, "error"}]}
-//        or {"ok": false, "index": 3, "error": "..."}
+// One pass compiles every program the grader and the audit need: each cell's main code, and
+// any alternatives for it (a test without its expected values, a solution's stub, a mutation),
+// each compiled against the same declarations, so a program with alternatives swapped in is the
+// main program with those cells' JavaScript replaced. An alternative does not change what the
+// cells after it see: they are compiled once, after the main code.
+//   stdin:  {"cells": [{"index": 3, "code": "...", "alternatives": {"stub": "..."}}, ...]}
+//   stdout: {"ok": true, "cells": [{"index", "js", "async", "lastExpression",
+//            "alternatives": {"stub": {"ok": true, "js", ...} | {"ok": false, "error"}}}]}
+//        or {"ok": false, "index": 3, "error": "..."} (the main code of a cell did not compile)
 "use strict";
 const path = require("path");
 
@@ -18,7 +20,6 @@ function main(input) {
   const converter = createConverter({ isJS: false, isBrowser: false });
   let prevDecl = "";
   const out = [];
-  const mutated = [];
   const compile = (code) => {
     const converted = converter.convert(prevDecl, code);
     if (converted.diagnostics && converted.diagnostics.length > 0) {
@@ -37,22 +38,22 @@ function main(input) {
       declOutput: converted.declOutput || "",
     };
   };
+  const plain = (r) => (r.ok ? { ok: true, js: r.js, async: r.async, lastExpression: r.lastExpression } : r); // prettier-ignore
   try {
     for (const cell of input.cells) {
-      for (const m of input.mutations || []) {
-        if (m.index !== cell.index) continue;
-        const r = compile(m.code);
-        mutated.push(r.ok ? { ok: true, js: r.js, async: r.async, lastExpression: r.lastExpression } : r); // prettier-ignore
+      const alternatives = {};
+      for (const [name, code] of Object.entries(cell.alternatives || {})) {
+        alternatives[name] = plain(compile(code));
       }
       const r = compile(cell.code);
       if (!r.ok) return { ok: false, index: cell.index, error: r.error };
-      out.push({ index: cell.index, js: r.js, async: r.async, lastExpression: r.lastExpression });
+      out.push({ index: cell.index, js: r.js, async: r.async, lastExpression: r.lastExpression, alternatives }); // prettier-ignore
       prevDecl = r.declOutput;
     }
   } finally {
     converter.close();
   }
-  return { ok: true, cells: out, mutations: mutated };
+  return { ok: true, cells: out };
 }
 
 let text = "";

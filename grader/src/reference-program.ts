@@ -29,18 +29,27 @@ export interface CompiledMutation {
   error?: string;
 }
 
-export interface CompiledProgram {
-  cells: CompiledCell[];
-  /** Only for the "graded" variant. */
+/** What the reference compiler makes of a module, in one pass. */
+export interface CompiledPrograms {
+  /** The whole notebook: demos, and tests with their expected values (the audit's check). */
+  full: CompiledCell[];
+  /** What a student's kernel runs, with the reference's solutions: no demos, no expected values. */
+  graded: CompiledCell[];
+  /** The same with every solution cell as the student notebook has it (the stubs). */
+  untouched: CompiledCell[];
   mutations: CompiledMutation[];
 }
+
+/** One program to run, and the cells to swap into it. */
+export type CompiledProgram = CompiledCell[];
 
 /**
  * "graded": the cells a student's kernel runs (tests without expected values, no demos); "full":
  * the whole notebook, tests with their expected values and demos, to check the reference
- * against its own tests (compiling it type-checks every cell as a student's Jupyter would).
+ * against its own tests (compiling it type-checks every cell as a student's Jupyter would);
+ * "untouched": the graded program with the student notebook's stubs (the audit's hole check).
  */
-export type ReferenceVariant = "graded" | "full";
+export type ReferenceVariant = "graded" | "full" | "untouched";
 
 export class ReferenceError extends Error {
   constructor(message: string) {
@@ -65,21 +74,21 @@ const TSLAB_VERSION = (() => {
 
 /** Where compiled reference programs are kept between runs (the grader's own files). */
 export const REFERENCE_CACHE_DIR = join(KIT_ROOT, ".tito-cache", "reference");
-const memoryCache = new Map<string, Promise<CompiledProgram>>();
+const memoryCache = new Map<string, Promise<CompiledPrograms>>();
 
 /** How long one compile may take before it is stopped. */
 const COMPILE_TIMEOUT_MS = 300_000;
 
+type Compiled = { ok: boolean; js?: string; async?: boolean; lastExpression?: string | null; error?: string }; // prettier-ignore
 type CompileOutput = {
   ok: boolean;
-  cells?: Array<Omit<CompiledCell, "test">>;
-  mutations?: Array<{ ok: boolean; js?: string; async?: boolean; lastExpression?: string | null; error?: string }>; // prettier-ignore
+  cells?: Array<Omit<CompiledCell, "test"> & { alternatives: Record<string, Compiled> }>;
   index?: number;
   error?: string;
 };
 
 /** Writes a compiled program to the disk cache, unless it is there; a failure is no error. */
-function keepOnDisk(file: string, program: CompiledProgram): void {
+function keepOnDisk(file: string, program: CompiledPrograms): void {
   if (existsSync(file)) return;
   try {
     mkdirSync(dirname(file), { recursive: true });
@@ -89,31 +98,43 @@ function keepOnDisk(file: string, program: CompiledProgram): void {
   }
 }
 
+/**
+ * Every program of a module, compiled in one pass (a cell's alternatives are compiled against
+ * the same declarations as its main code: a demo declares nothing, and a test's stripped copy
+ * and a solution's stub declare what the originals do).
+ */
 export function compileReference(
   manifest: GradingManifest,
-  variant: ReferenceVariant,
   kitDir: string,
   cacheDir = REFERENCE_CACHE_DIR,
-): Promise<CompiledProgram> {
-  const cells = instrument(manifest, referencePlan(manifest), { whole: variant === "full" });
-  const input = cells.map((c) => ({ index: c.planned.index, code: c.code }));
+): Promise<CompiledPrograms> {
+  const plan = referencePlan(manifest);
+  const whole = instrument(manifest, plan, { whole: true });
+  const graded = new Map(instrument(manifest, plan).map((c) => [c.planned.index, c.code]));
+  const mutations = manifest.mutations ?? [];
   const indexOf = new Map(manifest.cells.flatMap((c) => (c.grade_id ? [[c.grade_id, c.index]] : []))); // prettier-ignore
-  const mutations =
-    variant === "graded"
-      ? (manifest.mutations ?? []).map((m) => ({ ...m, index: indexOf.get(m.exercise) ?? -1 }))
-      : [];
-  const key = createHash("sha256")
-    .update(`${TSLAB_VERSION}\n${JSON.stringify(input)}\n${JSON.stringify(mutations)}`)
-    .digest("hex");
-  const file = join(cacheDir, `${manifest.module}-${variant}-${key.slice(0, 24)}.json`);
+  const input = whole.map((c) => {
+    const i = c.planned.index;
+    const alternatives: Record<string, string> = {};
+    const stripped = graded.get(i);
+    if (c.planned.role === "grade" && stripped !== undefined && stripped !== c.code) alternatives.graded = stripped; // prettier-ignore
+    const m = manifest.cells[i];
+    if ((m.role === "solution" || m.role === "manual") && m.cell_type === "code") alternatives.stub = m.studentSource; // prettier-ignore
+    mutations.forEach((mu, k) => {
+      if (indexOf.get(mu.exercise) === i) alternatives[`mutation-${k}`] = mu.source;
+    });
+    return { index: i, code: c.code, alternatives };
+  });
+  const key = createHash("sha256").update(`${TSLAB_VERSION}\n${JSON.stringify(input)}`).digest("hex"); // prettier-ignore
+  const file = join(cacheDir, `${manifest.module}-${key.slice(0, 24)}.json`);
   const cached = memoryCache.get(key);
-  // Compiled already in this process: the program is kept in every cache folder asked for (a
+  // Compiled already in this process: the programs are kept in every cache folder asked for (a
   // Gradescope bundle collects its folder's files).
-  if (cached) return cached.then((program) => (keepOnDisk(file, program), program));
-  const promise = (async (): Promise<CompiledProgram> => {
+  if (cached) return cached.then((programs) => (keepOnDisk(file, programs), programs));
+  const promise = (async (): Promise<CompiledPrograms> => {
     if (existsSync(file)) {
       try {
-        return JSON.parse(readFileSync(file, "utf8")) as CompiledProgram;
+        return JSON.parse(readFileSync(file, "utf8")) as CompiledPrograms;
       } catch {
         // A damaged cache entry is compiled again.
       }
@@ -122,7 +143,7 @@ export function compileReference(
       timeoutMs: COMPILE_TIMEOUT_MS,
       cwd: kitDir,
       env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: kitDir, LANG: "C.UTF-8" },
-      input: JSON.stringify({ cells: input, mutations: mutations.map((m) => ({ index: m.index, code: m.source })) }), // prettier-ignore
+      input: JSON.stringify({ cells: input }),
       maxOutputBytes: 256 * 1024 * 1024,
     });
     let parsed: CompileOutput;
@@ -135,27 +156,49 @@ export function compileReference(
       const cell = manifest.cells[parsed.index ?? -1];
       throw new ReferenceError(`${manifest.sourceFile}: the reference of ${manifest.module} does not compile: cell "${cell?.grade_id ?? cell?.id ?? "?"}": ${parsed.error ?? "?"}`); // prettier-ignore
     }
-    const byIndex = new Map(cells.map((c) => [c.planned.index, c.planned]));
-    const testOf = (index: number) => {
-      const planned = byIndex.get(index);
-      return planned?.role === "grade" ? (planned.gradeId ?? `cell-${index}`) : null;
-    };
-    // The compiler reports mutations in cell order; match them up the same way.
-    const ordered = [...mutations].sort((a, b) => a.index - b.index);
-    const program: CompiledProgram = {
-      cells: parsed.cells.map((c) => ({ ...c, test: testOf(c.index) })),
-      mutations: ordered.map((m, k) => {
-        const out = parsed.mutations?.[k];
-        const base = { exercise: m.exercise, description: m.description, index: m.index };
-        if (m.index < 0) return { ...base, error: "its exercise is not in the manifest" };
-        if (!out?.ok) return { ...base, error: out?.error ?? "it did not compile" };
-        return { ...base, cell: { index: m.index, js: out.js ?? "", async: out.async === true, lastExpression: out.lastExpression ?? null, test: null } }; // prettier-ignore
-      }),
-    };
-    keepOnDisk(file, program);
-    return program;
+    const programs = assemble(
+      manifest,
+      whole.map((c) => c.planned),
+      parsed.cells,
+      graded,
+    );
+    keepOnDisk(file, programs);
+    return programs;
   })();
   memoryCache.set(key, promise);
   promise.catch(() => memoryCache.delete(key));
   return promise;
+}
+
+/** The programs, from the one pass's cells and their alternatives. */
+function assemble(
+  manifest: GradingManifest,
+  planned: PlannedCell[],
+  cells: NonNullable<CompileOutput["cells"]>,
+  graded: ReadonlyMap<number, string>,
+): CompiledPrograms {
+  const byIndex = new Map(planned.map((p) => [p.index, p]));
+  const test = (index: number) => {
+    const p = byIndex.get(index);
+    return p?.role === "grade" ? (p.gradeId ?? `cell-${index}`) : null;
+  };
+  const as = (index: number, c: Omit<Compiled, "ok">): CompiledCell => ({ index, js: c.js ?? "", async: c.async === true, lastExpression: c.lastExpression ?? null, test: test(index) }); // prettier-ignore
+  const full = cells.map((c) => as(c.index, c));
+  const gradedCells = cells.filter((c) => graded.has(c.index));
+  const gradedProgram = gradedCells.map((c) => as(c.index, c.alternatives.graded ?? c));
+  const untouched = gradedCells.map((c) => {
+    const stub = c.alternatives.stub;
+    if (stub && !stub.ok) throw new ReferenceError(`${manifest.sourceFile}: the stub of cell "${byIndex.get(c.index)?.gradeId ?? c.index}" does not compile: ${stub.error ?? "?"}`); // prettier-ignore
+    return as(c.index, stub ?? c.alternatives.graded ?? c);
+  });
+  const indexOf = new Map(manifest.cells.flatMap((c) => (c.grade_id ? [[c.grade_id, c.index]] : []))); // prettier-ignore
+  const mutations = (manifest.mutations ?? []).map((m, k): CompiledMutation => {
+    const index = indexOf.get(m.exercise) ?? -1;
+    const base = { exercise: m.exercise, description: m.description, index };
+    const out = cells.find((c) => c.index === index)?.alternatives[`mutation-${k}`];
+    if (index < 0 || !out) return { ...base, error: "its exercise is not in the manifest" };
+    if (!out.ok) return { ...base, error: out.error ?? "it did not compile" };
+    return { ...base, cell: as(index, out) };
+  });
+  return { full, graded: gradedProgram, untouched, mutations };
 }

@@ -14,6 +14,7 @@ import {
   REFERENCE_CACHE_DIR,
   ReferenceError,
   type CompiledCell,
+  type CompiledMutation,
   type CompiledProgram,
   type ReferenceVariant,
 } from "./reference-program";
@@ -46,6 +47,8 @@ export class ReferenceRunner {
     readonly manifest: GradingManifest,
     private readonly scratch: Scratch,
     readonly program: CompiledProgram,
+    /** The module's mutations, compiled to swap into the graded program. */
+    readonly mutations: CompiledMutation[],
     private readonly timeoutMs: number,
   ) {}
 
@@ -61,8 +64,8 @@ export class ReferenceRunner {
     // a student, gets the whole package; a graded run never does.
     const scratch = makeScratch(opts.scratchRoot, manifest, source, undefined, { wholePackage: variant === "full" }); // prettier-ignore
     try {
-      const program = await compileReference(manifest, variant, scratch.kitDir, opts.cacheDir ?? REFERENCE_CACHE_DIR); // prettier-ignore
-      return new ReferenceRunner(manifest, scratch, program, opts.timeoutMs);
+      const programs = await compileReference(manifest, scratch.kitDir, opts.cacheDir ?? REFERENCE_CACHE_DIR); // prettier-ignore
+      return new ReferenceRunner(manifest, scratch, programs[variant], programs.mutations, opts.timeoutMs); // prettier-ignore
     } catch (e) {
       await scratch.remove();
       throw e;
@@ -79,7 +82,7 @@ export class ReferenceRunner {
   ): Promise<ReferenceRecords> {
     // prettier-ignore
     const replace = opts.replace;
-    const cells = replace ? this.program.cells.map((c) => (c.index === replace.index ? { ...replace, test: c.test } : c)) : this.program.cells; // prettier-ignore
+    const cells = replace ? this.program.map((c) => (c.index === replace.index ? { ...replace, test: c.test } : c)) : this.program; // prettier-ignore
     const timeoutMs = opts.timeoutMs ?? this.timeoutMs;
     const resultPath = join(this.scratch.hostTmpDir, `result-${randomBytes(6).toString("hex")}.json`); // prettier-ignore
     try {
