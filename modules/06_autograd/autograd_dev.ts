@@ -54,8 +54,11 @@
 // - the backward pass: a topological order of the graph, built without recursion, so a chain
 //   of 10,000 operations does not overflow the stack;
 // - the backward rules of element-wise operations, broadcasting, matrix multiplication,
-//   reductions, shape changes, activations and losses;
-// - how to check a gradient numerically, and why the graph must be released after `backward()`.
+//   reductions, shape changes, activations and losses, derived from the shapes and the calculus;
+// - how to check a gradient numerically, why the graph must be released after `backward()`, and
+//   why a second pass through a released graph must fail loudly (`retainGraph` keeps it);
+// - what a backward pass costs: the nodes it visits, the products it computes, the memory the
+//   graph holds until it is released (you predict each, then measure it).
 
 // %%
 //| default_exp core.autograd
@@ -67,7 +70,8 @@ import type { GradNode } from "tinytorch-ts/core/tensor";
 
 // %% nbgrader={"grade": false, "grade_id": "autograd-test-helpers", "locked": true, "schema_version": 3, "solution": false, "task": false}
 // Notebook-only helpers: assertions and the gradient checker (not part of the package).
-import { assert, assertClose, assertEqual, assertShape, demo, passed, testRandom } from "tinytorch-ts/support/testing";
+import { assert, assertClose, assertEqual, assertPrediction, assertShape, assertThrows, check, demo, passed, testRandom } from "tinytorch-ts/support/testing";
+import { matmulKernel, setMatmulBackend } from "tinytorch-ts/core/tensor";
 import { Linear, Sequential, Dropout } from "tinytorch-ts/core/layers";
 import { ReLU, Sigmoid, Tanh, GELU, Softmax } from "tinytorch-ts/core/activations";
 import { MSELoss, CrossEntropyLoss, BinaryCrossEntropyLoss } from "tinytorch-ts/core/losses";
@@ -110,8 +114,7 @@ function checkGradients(
   const xs = inputs.map((x) => Float64Array.from(x.values));
   inputs.forEach((input, k) => {
     const grad = tensors[k].grad;
-    assert(grad !== null, `${name}: input ${k} got no gradient`);
-    assertShape(grad.shape, input.shape, `${name}: gradient of input ${k}`);
+    const numeric: number[] = [];
     for (let i = 0; i < input.values.length; i++) {
       const h = 1e-6 * Math.max(1, Math.abs(xs[k][i]));
       const keep = xs[k][i];
@@ -120,11 +123,12 @@ function checkGradients(
       xs[k][i] = keep - h;
       const down = scalar(xs);
       xs[k][i] = keep;
-      const numeric = (up - down) / (2 * h);
-      const analytic = grad.data[i];
-      const ok = Math.abs(analytic - numeric) <= tolerance.atol + tolerance.rtol * Math.abs(numeric);
-      assert(ok, `${name}: d/dx${k}[${i}] is ${analytic}, finite differences give ${numeric.toPrecision(7)}`);
+      numeric.push((up - down) / (2 * h));
     }
+    // The gradient itself is the record (the grader compares it with the reference's), and its
+    // shape: a missing gradient has neither.
+    assertShape(grad?.shape ?? [-1], input.shape, `${name}: the shape of input ${k}'s gradient`);
+    assertClose(Array.from(grad?.data ?? []), numeric, tolerance, `${name}: d/dx${k} against float64 central differences`);
   });
 }
 
@@ -218,12 +222,14 @@ const map64 = (x: Float64Array, fn: (v: number) => number): Float64Array => x.ma
 // `requiresGrad`), each once, inputs before the tensors computed from them, `root` last.
 //
 // **APPROACH**:
-// 1. `visited = new Set<Tensor>()`, `order: Tensor[] = []`, `stack = [[root, 0]]`, and mark
-//    `root` visited.
-// 2. While the stack is not empty, look at the top frame `[t, i]`. If `t.gradFn` has an input at
-//    index `i`, advance the frame to `i + 1`; if that input requires a gradient and was not
-//    visited, mark it and push `[input, 0]`.
-// 3. Otherwise (no more inputs), pop the frame and push `t` onto `order`.
+// 1. Write the recursive version on paper first: visit each input that requires a gradient,
+//    then append the node. Where is a suspended call of it "paused"? At some tensor, on some
+//    input index: that pair is all a frame of your own stack needs to hold.
+// 2. Turn the recursion into a loop over that stack: what does the loop do when the top frame
+//    still has an input to look at, and what when it has none left? Which of the two is the
+//    moment the recursive version appends the node?
+// 3. A node reachable along two paths (the diamond below) must be visited once: when do you
+//    mark it, on the way down or on the way back?
 //
 // **HINTS**:
 // - A `Set` of objects compares identities, which is what we want: two tensors with equal values
@@ -345,6 +351,49 @@ function testUnitTopologicalOrder(): void {
 }
 testUnitTopologicalOrder();
 
+// %%
+//| mutation topological-order appends a node when it is first reached (pre-order), before its inputs
+function topologicalOrder(root: Tensor): Tensor[] {
+  const order: Tensor[] = [];
+  const visited = new Set<Tensor>([root]);
+  const stack: Tensor[] = [root];
+  while (stack.length > 0) {
+    const tensor = stack.pop() as Tensor;
+    order.push(tensor);
+    for (const input of tensor.gradFn?.inputs ?? []) {
+      if (input.requiresGrad && !visited.has(input)) {
+        visited.add(input);
+        stack.push(input);
+      }
+    }
+  }
+  return order.reverse();
+}
+
+// %%
+//| mutation topological-order follows every input, constants that need no gradient included
+function topologicalOrder(root: Tensor): Tensor[] {
+  const order: Tensor[] = [];
+  const visited = new Set<Tensor>([root]);
+  const stack: [Tensor, number][] = [[root, 0]];
+  while (stack.length > 0) {
+    const frame = stack[stack.length - 1];
+    const [tensor, next] = frame;
+    const inputs = tensor.gradFn?.inputs ?? [];
+    if (next < inputs.length) {
+      frame[1] = next + 1;
+      if (!visited.has(inputs[next])) {
+        visited.add(inputs[next]);
+        stack.push([inputs[next], 0]);
+      }
+    } else {
+      stack.pop();
+      order.push(tensor);
+    }
+  }
+  return order;
+}
+
 // %% [markdown]
 // ### Accumulating, and releasing the graph
 // With the order in hand, the pass is a loop. It keeps a map from each tensor to the gradient
@@ -356,32 +405,69 @@ testUnitTopologicalOrder();
 // - otherwise its rule, `Tensor.backwardRules.get(gradFn.op)`, gives one gradient per input, and
 //   each one that is not `null` and whose input requires a gradient is **added** to that input's
 //   entry in the map;
-// - then its note is dropped (`gradFn = null`): the graph is **released**. Each note holds its
-//   inputs, and through them every intermediate tensor of the forward pass. Kept, 1,000 training
-//   steps would keep 1,000 graphs alive. (PyTorch does the same unless you pass
-//   `retain_graph=True`.) Intermediate tensors get no `.grad`; only leaves do.
+// - then its note is dropped: the graph is **released** (`release(tensor)`, given below, sets
+//   `gradFn = null` and remembers that it did). Each note holds its inputs, and through them
+//   every intermediate tensor of the forward pass. Kept, 1,000 training steps would keep 1,000
+//   graphs alive. Intermediate tensors get no `.grad`; only leaves do.
+//
+// ### A released graph cannot be walked twice
+// Once its note is dropped, a released tensor looks just like a leaf: `requiresGrad`, no
+// `gradFn`. A second `backward()` through it would stop there, put a gradient into that
+// intermediate tensor's `.grad` where nobody looks, and give the real leaves behind it nothing,
+// without a word: a **silently wrong gradient**, the worst kind of bug a training loop can have
+// (the loss still falls a little, so nothing looks broken). PyTorch refuses instead:
+//
+// > RuntimeError: Trying to backward through the graph a second time (or directly access saved
+// > tensors after they have already been freed). Saved intermediate values of the graph are freed
+// > when you call .backward() or autograd.grad(). Specify retain_graph=True if you need to
+// > backward through the graph a second time or if you need to access saved tensors after
+// > calling backward.
+//
+// PyTorch frees the tensors each node saved for its rule, so it complains when a second pass
+// needs one of them; ours drops each note whole, so *any* second pass through a released tensor
+// is refused. The pass looks for a released tensor in the order before it changes anything, and
+// throws `RELEASED_GRAPH_ERROR` (given below), which starts with PyTorch's words and says what
+// to do. The classic way to meet it: carrying a tensor computed from the parameters (an RNN's
+// hidden state, a running average) from one training step into the next without `detach()`.
+//
+// When you do need a graph twice (two losses that share a trunk, say), keep it:
+// `backward(loss, { retainGraph: true })` walks the graph without releasing it, like PyTorch's
+// `loss.backward(retain_graph=True)`. Module 01's `loss.backward(gradient)` predates autograd's
+// options, so they come in through the function form, as in PyTorch's
+// `torch.autograd.backward(loss, retain_graph=True)`. The last pass should release (no option),
+// or the graph lives as long as anything holds the loss.
 //
 // The backward rules themselves compute with tensor operations, and those must not take notes:
-// the pass turns `Tensor.gradEnabled` off while it runs, and back on at the end even if a rule
-// throws (`try`/`finally`).
+// the pass turns `Tensor.gradEnabled` off while it runs, and back to what it was at the end even
+// if a rule throws (`try`/`finally`).
 //
 // ### Exercise 2: `backwardPass`
 //
-// **TODO**: Implement the pass described above.
+// **TODO**: Implement the pass described above: accumulate into the leaves, release the graph
+// unless `options.retainGraph` is set, refuse a released graph, and take no notes while the
+// rules run.
 //
 // **APPROACH**:
-// 1. Check: `root.requiresGrad` must be true; without `gradient`, `root` must have one element
-//    (use `Tensor.ones(root.shape)`); with one, shapes must be equal. Throw a clear `Error`
-//    otherwise.
-// 2. `grads = new Map<Tensor, Tensor>([[root, seed]])`, then walk `topologicalOrder(root)`
-//    backwards.
-// 3. To add a contribution, use `accumulate(grads, tensor, g)` (given below).
+// 1. The seed is the gradient of `root` with respect to itself. Without `gradient` it is defined
+//    only for a tensor of one element (what is its value?); with one, its shape must be the
+//    root's. Refuse the rest with an `Error` that says what is wrong: `does not require a
+//    gradient` (`root.requiresGrad` is false), `one element` (no gradient for a larger tensor),
+//    or both shapes (`gradient of shape [2] for a tensor of shape [3]`).
+// 2. Take the order; if any tensor in it `wasReleased`, throw `new Error(RELEASED_GRAPH_ERROR)`
+//    before a single gradient is written anywhere.
+// 3. Walk the order from the root down, with a map of the gradients collected so far (`accumulate`,
+//    given, adds a contribution). Which tensors end with a `.grad`? Which get released, and
+//    when may they not be?
+// 4. Note-taking is off for the walk and back to what it was afterwards, whatever happens.
 //
 // **HINTS**:
-// - Leaves: `tensor.grad = tensor.grad === null ? g.clone() : tensor.grad.add(g)`. The copy
-//   matters: the rule of `a + b` hands the same tensor to both inputs, and an optimiser that
-//   scales one gradient in place must not scale the other.
-// - A rule with no registered entry is a bug worth naming: `no backward rule for 'sigmoid'`.
+// - What goes into a leaf's `.grad` must be a buffer of its own. The rule of `a + b` hands the
+//   *same* tensor to both inputs, and an optimiser that scales one gradient in place (module 08's
+//   clipping does) must not scale the other; nor may it scale the tensor the caller passed as
+//   `gradient`. Which Tensor method gives a copy?
+// - A rule with no registered entry is a bug worth naming: throw `no backward rule for 'sigmoid'`.
+// - If a rule's result carried a note, `p.grad` would hold a graph of its own: memory that is
+//   never released, and a second-order graph nobody asked for. The test looks at `p.grad.gradFn`.
 
 // %% nbgrader={"grade": false, "grade_id": "accumulate", "locked": true, "schema_version": 3, "solution": false, "task": false}
 //| export
@@ -395,10 +481,40 @@ function accumulate(grads: Map<Tensor, Tensor>, tensor: Tensor, g: Tensor): void
   }
 }
 
+/** What a pass through a released graph throws: PyTorch's words, then what to do here. */
+const RELEASED_GRAPH_ERROR =
+  "Trying to backward through the graph a second time (or directly access saved tensors after " +
+  "they have already been freed): an earlier backward pass released this graph. Pass " +
+  "{ retainGraph: true } to the earlier pass (backward(loss, { retainGraph: true })) to walk it " +
+  "again, run the forward pass again, or detach() a tensor you carry from one step to the next.";
+
+/** The tensors whose note a backward pass dropped. A WeakSet: it keeps none of them alive. */
+const releasedTensors = new WeakSet<Tensor>();
+
+/** Drops the note of `tensor` (its part of the graph is released) and remembers that it did. */
+function release(tensor: Tensor): void {
+  tensor.gradFn = null;
+  releasedTensors.add(tensor);
+}
+
+/** Whether a backward pass released the note that `tensor` had. */
+function wasReleased(tensor: Tensor): boolean {
+  return releasedTensors.has(tensor);
+}
+
+/** Options of a backward pass. */
+interface BackwardOptions {
+  /** Keep the graph, so that it can be walked again (PyTorch's `retain_graph=True`). */
+  retainGraph?: boolean;
+}
+
 // %% nbgrader={"grade": false, "grade_id": "backward-pass", "locked": false, "schema_version": 3, "solution": true, "task": false}
 //| export
-/** Accumulates d(root)/d(leaf) into `leaf.grad` for every leaf; releases the graph. */
-function backwardPass(root: Tensor, gradient?: Tensor): void {
+/**
+ * Accumulates d(root)/d(leaf) into `leaf.grad` for every leaf; releases the graph unless
+ * `options.retainGraph`; refuses a graph that an earlier pass released.
+ */
+function backwardPass(root: Tensor, gradient?: Tensor, options: BackwardOptions = {}): void {
   // ### BEGIN SOLUTION
   if (!root.requiresGrad) {
     throw new Error("backward(): this tensor does not require a gradient (no input had requiresGrad)");
@@ -417,6 +533,7 @@ function backwardPass(root: Tensor, gradient?: Tensor): void {
     seed = gradient.detach();
   }
   const order = topologicalOrder(root);
+  if (order.some(wasReleased)) throw new Error(RELEASED_GRAPH_ERROR);
   const grads = new Map<Tensor, Tensor>([[root, seed]]);
   const wasEnabled = Tensor.gradEnabled;
   Tensor.gradEnabled = false;
@@ -432,7 +549,7 @@ function backwardPass(root: Tensor, gradient?: Tensor): void {
         if (g !== undefined) tensor.grad = tensor.grad === null ? g.clone() : tensor.grad.add(g);
         continue;
       }
-      tensor.gradFn = null;
+      if (!options.retainGraph) release(tensor);
       if (g === undefined) continue;
       const rule = Tensor.backwardRules.get(node.op);
       if (rule === undefined) throw new Error(`no backward rule for '${node.op}'`);
@@ -450,15 +567,25 @@ function backwardPass(root: Tensor, gradient?: Tensor): void {
 
 // %% [markdown]
 // The Tensor of module 01 calls `Tensor.backwardPass` from its `backward()` method. Installing
-// ours is one assignment. The same cell gives the **no-grad scope**: evaluation (computing
-// accuracy on test data, say) needs no gradients, and taking notes would only cost memory.
-// `noGrad(() => model.forward(x))` runs the function with note-taking off, and restores the
-// previous setting afterwards, even if the function throws. (It ends when the function returns:
-// do not pass an `async` function and expect the awaited part to be covered.)
+// ours is one assignment. The same cell gives `backward(root, options)`, the function form with
+// options, and the **no-grad scope**: evaluation (computing accuracy on test data, say) needs no
+// gradients, and taking notes would only cost memory. `noGrad(() => model.forward(x))` runs the
+// function with note-taking off, and restores the previous setting afterwards, even if the
+// function throws. (It ends when the function returns: do not pass an `async` function and
+// expect the awaited part to be covered.)
 
 // %% nbgrader={"grade": false, "grade_id": "install-backward", "locked": true, "schema_version": 3, "solution": false, "task": false}
 //| export
 Tensor.backwardPass = backwardPass;
+
+/**
+ * The backward pass with options, PyTorch's `torch.autograd.backward(root, gradient,
+ * retain_graph)`: `backward(loss, { retainGraph: true })` keeps the graph for another pass;
+ * `gradient` is what `loss.backward(gradient)` takes.
+ */
+function backward(root: Tensor, options: BackwardOptions & { gradient?: Tensor } = {}): void {
+  backwardPass(root, options.gradient, { retainGraph: options.retainGraph });
+}
 
 /** Runs `fn` with gradient recording off (evaluation): no graph is built, then restores it. */
 function noGrad<T>(fn: () => T): T {
@@ -474,6 +601,347 @@ function noGrad<T>(fn: () => T): T {
 /** Shorthand for registering backward rules by operation name. */
 function registerRules(rules: Record<string, (grad: Tensor, node: GradNode, output: Tensor) => (Tensor | null)[]>): void {
   for (const [op, rule] of Object.entries(rules)) Tensor.backwardRules.set(op, rule);
+}
+
+// %% [markdown]
+// No operation has a rule yet (you write them from Part 2 on), so the test of your pass brings
+// two of its own: `test.mul`, an element-wise product, and `test.add`, a sum whose rule hands
+// the same tensor to both inputs.
+
+// %% nbgrader={"grade": true, "grade_id": "test-unit-backward-pass", "locked": true, "points": 4, "schema_version": 3, "solution": false, "task": false}
+function testUnitBackwardPass(): void {
+  registerRules({
+    "test.mul": (g, node) => [g.mul(node.inputs[1]), g.mul(node.inputs[0])],
+    "test.add": (g) => [g, g],
+  });
+  /** a * b and a + b element by element (same shapes), recorded as the test's own operations. */
+  const tmul = (a: Tensor, b: Tensor): Tensor => Tensor.record(new Tensor(a.data.map((v, i) => v * b.data[i]), a.shape), "test.mul", [a, b]);
+  const tadd = (a: Tensor, b: Tensor): Tensor => Tensor.record(new Tensor(a.data.map((v, i) => v + b.data[i]), a.shape), "test.add", [a, b]);
+  const a = new Tensor([1, 2]).setRequiresGrad();
+  const b = new Tensor([3, 4]).setRequiresGrad();
+  const y = tadd(tmul(a, b), a); // a is used twice
+  y.backward(new Tensor([1, 10]));
+  assertEqual([a.grad?.toArray(), b.grad?.toArray()], [[4, 50], [1, 20]], "dy/da = b + 1 and dy/db = a, times the seed [1, 10]");
+  assertEqual(y.gradFn === null, true, "the graph is released");
+  assertThrows(() => y.backward(new Tensor([1, 1])), "Trying to backward through the graph a second time", "a second pass through a released graph");
+  // ### BEGIN HIDDEN TESTS
+  assertEqual([a.grad?.toArray(), b.grad?.toArray()], [[4, 50], [1, 20]], "a refused pass changes no gradient");
+  assertEqual([a.grad?.requiresGrad, a.grad?.gradFn === null, b.grad?.requiresGrad, b.grad?.gradFn === null], [false, true, false, true], "gradients carry no graph of their own");
+  assertEqual(Tensor.gradEnabled, true, "recording is back on after the pass");
+  // What the rules see, and what a failing rule leaves behind.
+  let seenInRule: boolean | null = null;
+  registerRules({
+    "test.spy": (g) => {
+      seenInRule = Tensor.gradEnabled;
+      return [g];
+    },
+    "test.fail": () => {
+      throw new Error("test rule failed");
+    },
+  });
+  const s = new Tensor([1]).setRequiresGrad();
+  Tensor.record(new Tensor([1]), "test.spy", [s]).backward();
+  assertEqual(seenInRule, false, "no notes are taken while the rules run");
+  assertThrows(() => Tensor.record(new Tensor([1]), "test.fail", [s]).backward(), "test rule failed", "a rule that throws");
+  assertEqual(Tensor.gradEnabled, true, "recording is back on after a rule threw");
+  assertThrows(() => Tensor.record(new Tensor([1]), "test.unknown", [s]).backward(), "no backward rule for 'test.unknown'", "an operation without a rule");
+  assertEqual(Tensor.gradEnabled, true, "recording is back on after a missing rule");
+  const inside = noGrad(() => {
+    Tensor.record(new Tensor([1]), "test.spy", [s]);
+    return Tensor.gradEnabled;
+  });
+  assertEqual([inside, Tensor.gradEnabled], [false, true], "noGrad switches recording off and back on");
+  // The checks before the walk.
+  assertThrows(() => new Tensor([1]).backward(), "does not require a gradient", "a tensor that requires no gradient");
+  assertThrows(() => tmul(a, b).backward(), "one element", "no gradient for a tensor of two elements");
+  assertThrows(() => tmul(a, b).backward(new Tensor([1, 2, 3])), "shape", "a gradient of another shape");
+  // Each leaf owns its gradient: test.add hands one tensor to both inputs.
+  const p1 = new Tensor([1, 2]).setRequiresGrad();
+  const p2 = new Tensor([3, 4]).setRequiresGrad();
+  const seed = new Tensor([5, 6]);
+  tadd(p1, p2).backward(seed);
+  assertEqual([p1.grad?.data !== p2.grad?.data, p1.grad?.data !== seed.data], [true, true], "each leaf owns its gradient's buffer");
+  {
+    // Seeded: a random graph of test.mul and test.add over vectors of a random length, leaves of
+    // which some need no gradient, backward from a random seed: every leaf's gradient against
+    // float64 central differences. Then passes with retainGraph a random number of times, one
+    // that releases, one that is refused (nothing changes), and a released intermediate tensor
+    // used by a new graph (refused before anything is written).
+    const r = testRandom("autograd/backward-pass");
+    const len = r.int(1, 4);
+    const leafCount = r.int(2, 4);
+    const values = Array.from({ length: leafCount }, () => r.numbers(len, -1.5, 1.5));
+    const wants = values.map((_, i) => i === 0 || r.bool(0.7));
+    const ops: [boolean, number, number][] = []; // [isMul, input, input] over leaves, then nodes
+    const opCount = r.int(3, 9);
+    for (let k = 0; k < opCount; k++) {
+      const top = leafCount + k - 1;
+      ops.push([r.bool(), k === opCount - 1 ? top : r.int(0, top), k === opCount - 1 ? 0 : r.int(0, top)]);
+    }
+    const upstream = r.numbers(len, -2, 2);
+    const leaves = values.map((v, i) => new Tensor(v).setRequiresGrad(wants[i]));
+    const build = (): Tensor => {
+      const nodes = leaves.slice();
+      for (const [isMul, i, j] of ops) nodes.push(isMul ? tmul(nodes[i], nodes[j]) : tadd(nodes[i], nodes[j]));
+      return nodes[nodes.length - 1];
+    };
+    /** Oracle: d/d(leaf) of sum(upstream * graph(leaves)) by float64 central differences. */
+    function graphGradients64(): number[][] {
+      const f = (xs: number[][]): number => {
+        const nodes = xs.map((v) => v.slice());
+        for (const [isMul, i, j] of ops) nodes.push(nodes[i].map((v, e) => (isMul ? v * nodes[j][e] : v + nodes[j][e])));
+        return nodes[nodes.length - 1].reduce((t, v, e) => t + upstream[e] * v, 0);
+      };
+      return values.map((v, i) => {
+        if (!wants[i]) return [];
+        return v.map((keep, e) => {
+          const h = 1e-6 * Math.max(1, Math.abs(keep));
+          const xs = values.map((w) => w.slice());
+          xs[i][e] = keep + h;
+          const up = f(xs);
+          xs[i][e] = keep - h;
+          return (up - f(xs)) / (2 * h);
+        });
+      });
+    }
+    const root = build();
+    const passes = r.int(1, 3);
+    // A leaf that needs a gradient but is not in the graph has none: it counts as zeros.
+    const gradOf = () => leaves.map((t, i) => Array.from(t.grad?.data ?? new Float32Array(wants[i] ? len : 0)));
+    for (let k = 0; k < passes; k++) backward(root, { gradient: new Tensor(upstream), retainGraph: true });
+    const label = `seeded graph of ${opCount} operations on ${leafCount} leaves of length ${len}`;
+    assertClose(gradOf(), graphGradients64().map((g) => g.map((v) => v * passes)), { rtol: 2e-3, atol: 2e-4 }, `${label}: ${passes} pass(es) with retainGraph`);
+    assertEqual(root.gradFn !== null, true, `${label}: retainGraph keeps the graph`);
+    root.backward(new Tensor(upstream));
+    assertClose(gradOf(), graphGradients64().map((g) => g.map((v) => v * (passes + 1))), { rtol: 2e-3, atol: 2e-4 }, `${label}: one more pass, which releases`);
+    assertThrows(() => root.backward(new Tensor(upstream)), "Trying to backward through the graph a second time", `${label}: then a pass is refused`);
+    assertClose(gradOf(), graphGradients64().map((g) => g.map((v) => v * (passes + 1))), { rtol: 2e-3, atol: 2e-4 }, `${label}: and changes nothing`);
+    // A shared trunk h = x * w under two heads: the first pass retains the trunk, the second
+    // walks it and releases it, a third head over it is refused before anything is written.
+    const xv = r.numbers(len, -1, 1);
+    const wv = r.numbers(len, -1, 1);
+    const hv = r.numbers(len, -1, 1);
+    const u2 = r.numbers(len, -2, 2);
+    const x = new Tensor(xv).setRequiresGrad();
+    const w = new Tensor(wv).setRequiresGrad();
+    const head = new Tensor(hv).setRequiresGrad();
+    const other = new Tensor(r.numbers(len, -1, 1)).setRequiresGrad();
+    const h = tmul(x, w);
+    backward(tadd(h, x), { gradient: new Tensor(upstream), retainGraph: true });
+    tmul(h, head).backward(new Tensor(u2));
+    /** Oracle: [dx, dw, dhead] of sum(upstream * (x w + x)) + sum(u2 * x w head), by hand in float64. */
+    const trunk64 = (): number[][] => [
+      xv.map((_, e) => upstream[e] * (wv[e] + 1) + u2[e] * wv[e] * hv[e]),
+      xv.map((_, e) => upstream[e] * xv[e] + u2[e] * xv[e] * hv[e]),
+      xv.map((_, e) => u2[e] * xv[e] * wv[e]),
+    ];
+    assertClose([x, w, head].map((t) => Array.from(t.grad?.data ?? [])), trunk64(), { rtol: 1e-5, atol: 1e-6 }, "seeded shared trunk: the first head retained it, the second walked it");
+    assertThrows(() => tmul(h, other).backward(new Tensor(upstream)), "Trying to backward through the graph a second time", "seeded shared trunk: a third head after the trunk was released");
+    assertEqual(other.grad === null, true, "seeded shared trunk: the refused pass wrote nothing");
+  }
+  // ### END HIDDEN TESTS
+  passed("testUnitBackwardPass");
+}
+testUnitBackwardPass();
+
+// %%
+//| mutation backward-pass never switches note-taking off, so every gradient carries a graph
+function backwardPass(root: Tensor, gradient?: Tensor, options: BackwardOptions = {}): void {
+  if (!root.requiresGrad) throw new Error("backward(): this tensor does not require a gradient");
+  if (gradient === undefined && root.size !== 1) throw new Error(`backward() without a gradient needs one element, got shape [${root.shape.join(", ")}]`);
+  if (gradient !== undefined && gradient.shape.join() !== root.shape.join()) throw new Error(`backward(): gradient of shape [${gradient.shape.join(", ")}] for a tensor of shape [${root.shape.join(", ")}]`);
+  const order = topologicalOrder(root);
+  if (order.some(wasReleased)) throw new Error(RELEASED_GRAPH_ERROR);
+  const grads = new Map<Tensor, Tensor>([[root, gradient === undefined ? Tensor.ones(root.shape) : gradient.detach()]]);
+  for (let k = order.length - 1; k >= 0; k--) {
+    const tensor = order[k];
+    const g = grads.get(tensor);
+    const node = tensor.gradFn;
+    if (node === null) {
+      if (g !== undefined) tensor.grad = tensor.grad === null ? g.clone() : tensor.grad.add(g);
+      continue;
+    }
+    if (!options.retainGraph) release(tensor);
+    if (g === undefined) continue;
+    const rule = Tensor.backwardRules.get(node.op);
+    if (rule === undefined) throw new Error(`no backward rule for '${node.op}'`);
+    const inputGrads = rule(g, node, tensor);
+    node.inputs.forEach((input, i) => {
+      const ig = inputGrads[i];
+      if (ig && input.requiresGrad) accumulate(grads, input, ig);
+    });
+  }
+}
+
+// %%
+//| mutation backward-pass switches note-taking off and on again without finally, so a rule that throws leaves it off
+function backwardPass(root: Tensor, gradient?: Tensor, options: BackwardOptions = {}): void {
+  if (!root.requiresGrad) throw new Error("backward(): this tensor does not require a gradient");
+  if (gradient === undefined && root.size !== 1) throw new Error(`backward() without a gradient needs one element, got shape [${root.shape.join(", ")}]`);
+  if (gradient !== undefined && gradient.shape.join() !== root.shape.join()) throw new Error(`backward(): gradient of shape [${gradient.shape.join(", ")}] for a tensor of shape [${root.shape.join(", ")}]`);
+  const order = topologicalOrder(root);
+  if (order.some(wasReleased)) throw new Error(RELEASED_GRAPH_ERROR);
+  const grads = new Map<Tensor, Tensor>([[root, gradient === undefined ? Tensor.ones(root.shape) : gradient.detach()]]);
+  const wasEnabled = Tensor.gradEnabled;
+  Tensor.gradEnabled = false;
+  for (let k = order.length - 1; k >= 0; k--) {
+    const tensor = order[k];
+    const g = grads.get(tensor);
+    const node = tensor.gradFn;
+    if (node === null) {
+      if (g !== undefined) tensor.grad = tensor.grad === null ? g.clone() : tensor.grad.add(g);
+      continue;
+    }
+    if (!options.retainGraph) release(tensor);
+    if (g === undefined) continue;
+    const rule = Tensor.backwardRules.get(node.op);
+    if (rule === undefined) throw new Error(`no backward rule for '${node.op}'`);
+    const inputGrads = rule(g, node, tensor);
+    node.inputs.forEach((input, i) => {
+      const ig = inputGrads[i];
+      if (ig && input.requiresGrad) accumulate(grads, input, ig);
+    });
+  }
+  Tensor.gradEnabled = wasEnabled;
+}
+
+// %%
+//| mutation backward-pass walks a released graph as if its released tensors were leaves (a silently wrong gradient)
+function backwardPass(root: Tensor, gradient?: Tensor, options: BackwardOptions = {}): void {
+  if (!root.requiresGrad) throw new Error("backward(): this tensor does not require a gradient");
+  if (gradient === undefined && root.size !== 1) throw new Error(`backward() without a gradient needs one element, got shape [${root.shape.join(", ")}]`);
+  if (gradient !== undefined && gradient.shape.join() !== root.shape.join()) throw new Error(`backward(): gradient of shape [${gradient.shape.join(", ")}] for a tensor of shape [${root.shape.join(", ")}]`);
+  const order = topologicalOrder(root);
+  const grads = new Map<Tensor, Tensor>([[root, gradient === undefined ? Tensor.ones(root.shape) : gradient.detach()]]);
+  const wasEnabled = Tensor.gradEnabled;
+  Tensor.gradEnabled = false;
+  try {
+    for (let k = order.length - 1; k >= 0; k--) {
+      const tensor = order[k];
+      const g = grads.get(tensor);
+      const node = tensor.gradFn;
+      if (node === null) {
+        if (g !== undefined) tensor.grad = tensor.grad === null ? g.clone() : tensor.grad.add(g);
+        continue;
+      }
+      if (!options.retainGraph) release(tensor);
+      if (g === undefined) continue;
+      const rule = Tensor.backwardRules.get(node.op);
+      if (rule === undefined) throw new Error(`no backward rule for '${node.op}'`);
+      const inputGrads = rule(g, node, tensor);
+      node.inputs.forEach((input, i) => {
+        const ig = inputGrads[i];
+        if (ig && input.requiresGrad) accumulate(grads, input, ig);
+      });
+    }
+  } finally {
+    Tensor.gradEnabled = wasEnabled;
+  }
+}
+
+// %%
+//| mutation backward-pass refuses a released root but walks into a released tensor further down
+function backwardPass(root: Tensor, gradient?: Tensor, options: BackwardOptions = {}): void {
+  if (!root.requiresGrad) throw new Error("backward(): this tensor does not require a gradient");
+  if (gradient === undefined && root.size !== 1) throw new Error(`backward() without a gradient needs one element, got shape [${root.shape.join(", ")}]`);
+  if (gradient !== undefined && gradient.shape.join() !== root.shape.join()) throw new Error(`backward(): gradient of shape [${gradient.shape.join(", ")}] for a tensor of shape [${root.shape.join(", ")}]`);
+  if (wasReleased(root)) throw new Error(RELEASED_GRAPH_ERROR);
+  const order = topologicalOrder(root);
+  const grads = new Map<Tensor, Tensor>([[root, gradient === undefined ? Tensor.ones(root.shape) : gradient.detach()]]);
+  const wasEnabled = Tensor.gradEnabled;
+  Tensor.gradEnabled = false;
+  try {
+    for (let k = order.length - 1; k >= 0; k--) {
+      const tensor = order[k];
+      const g = grads.get(tensor);
+      const node = tensor.gradFn;
+      if (node === null) {
+        if (g !== undefined) tensor.grad = tensor.grad === null ? g.clone() : tensor.grad.add(g);
+        continue;
+      }
+      if (!options.retainGraph) release(tensor);
+      if (g === undefined) continue;
+      const rule = Tensor.backwardRules.get(node.op);
+      if (rule === undefined) throw new Error(`no backward rule for '${node.op}'`);
+      const inputGrads = rule(g, node, tensor);
+      node.inputs.forEach((input, i) => {
+        const ig = inputGrads[i];
+        if (ig && input.requiresGrad) accumulate(grads, input, ig);
+      });
+    }
+  } finally {
+    Tensor.gradEnabled = wasEnabled;
+  }
+}
+
+// %%
+//| mutation backward-pass releases the graph even when asked to retain it
+function backwardPass(root: Tensor, gradient?: Tensor, _options: BackwardOptions = {}): void {
+  if (!root.requiresGrad) throw new Error("backward(): this tensor does not require a gradient");
+  if (gradient === undefined && root.size !== 1) throw new Error(`backward() without a gradient needs one element, got shape [${root.shape.join(", ")}]`);
+  if (gradient !== undefined && gradient.shape.join() !== root.shape.join()) throw new Error(`backward(): gradient of shape [${gradient.shape.join(", ")}] for a tensor of shape [${root.shape.join(", ")}]`);
+  const order = topologicalOrder(root);
+  if (order.some(wasReleased)) throw new Error(RELEASED_GRAPH_ERROR);
+  const grads = new Map<Tensor, Tensor>([[root, gradient === undefined ? Tensor.ones(root.shape) : gradient.detach()]]);
+  const wasEnabled = Tensor.gradEnabled;
+  Tensor.gradEnabled = false;
+  try {
+    for (let k = order.length - 1; k >= 0; k--) {
+      const tensor = order[k];
+      const g = grads.get(tensor);
+      const node = tensor.gradFn;
+      if (node === null) {
+        if (g !== undefined) tensor.grad = tensor.grad === null ? g.clone() : tensor.grad.add(g);
+        continue;
+      }
+      release(tensor);
+      if (g === undefined) continue;
+      const rule = Tensor.backwardRules.get(node.op);
+      if (rule === undefined) throw new Error(`no backward rule for '${node.op}'`);
+      const inputGrads = rule(g, node, tensor);
+      node.inputs.forEach((input, i) => {
+        const ig = inputGrads[i];
+        if (ig && input.requiresGrad) accumulate(grads, input, ig);
+      });
+    }
+  } finally {
+    Tensor.gradEnabled = wasEnabled;
+  }
+}
+
+// %%
+//| mutation backward-pass stores the collected gradient itself in a leaf's .grad (no copy), so leaves share buffers
+function backwardPass(root: Tensor, gradient?: Tensor, options: BackwardOptions = {}): void {
+  if (!root.requiresGrad) throw new Error("backward(): this tensor does not require a gradient");
+  if (gradient === undefined && root.size !== 1) throw new Error(`backward() without a gradient needs one element, got shape [${root.shape.join(", ")}]`);
+  if (gradient !== undefined && gradient.shape.join() !== root.shape.join()) throw new Error(`backward(): gradient of shape [${gradient.shape.join(", ")}] for a tensor of shape [${root.shape.join(", ")}]`);
+  const order = topologicalOrder(root);
+  if (order.some(wasReleased)) throw new Error(RELEASED_GRAPH_ERROR);
+  const grads = new Map<Tensor, Tensor>([[root, gradient === undefined ? Tensor.ones(root.shape) : gradient.detach()]]);
+  const wasEnabled = Tensor.gradEnabled;
+  Tensor.gradEnabled = false;
+  try {
+    for (let k = order.length - 1; k >= 0; k--) {
+      const tensor = order[k];
+      const g = grads.get(tensor);
+      const node = tensor.gradFn;
+      if (node === null) {
+        if (g !== undefined) tensor.grad = tensor.grad === null ? g : tensor.grad.add(g);
+        continue;
+      }
+      if (!options.retainGraph) release(tensor);
+      if (g === undefined) continue;
+      const rule = Tensor.backwardRules.get(node.op);
+      if (rule === undefined) throw new Error(`no backward rule for '${node.op}'`);
+      const inputGrads = rule(g, node, tensor);
+      node.inputs.forEach((input, i) => {
+        const ig = inputGrads[i];
+        if (ig && input.requiresGrad) accumulate(grads, input, ig);
+      });
+    }
+  } finally {
+    Tensor.gradEnabled = wasEnabled;
+  }
 }
 
 // %% [markdown]
@@ -497,11 +965,17 @@ function registerRules(rules: Record<string, (grad: Tensor, node: GradNode, outp
 // **TODO**: Reduce `grad` (a broadcast shape) to `shape` by summing, as described above.
 //
 // **APPROACH**:
-// 1. If the shapes are already equal, return `grad`.
-// 2. Collapse the extra leading axes: `grad.reshape([-1, ...grad.shape.slice(lead)]).sum(0)`,
-//    where `lead = grad.ndim - shape.length` (skip when `lead` is 0).
-// 3. For each axis `i` with `shape[i] === 1` and a larger size in the result, `sum(i, true)`.
-// 4. Return the result reshaped to `shape` (a 0-d target needs this).
+// 1. Line the two shapes up the way broadcasting did (numpy aligns them at the right). Which
+//    axes of `grad` have no counterpart in `shape` at all? Every element along them was a read
+//    of the same operand element: what do you do with their gradients?
+// 2. Of the axes both have, which ones did the operand stretch? Sum those too, but keep them (as
+//    size 1) so that the axes after them stay where they are.
+// 3. When the shapes are already equal, nothing was broadcast: return `grad` itself. A 0-d
+//    target (`[]`) has no axes to keep: make sure the result has exactly `shape`.
+//
+// **HINTS**:
+// - Work `[2, 3, 4] → [3, 1]` by hand first: which axes are summed, and which is kept?
+// - `reshape` can merge several leading axes into one, so that a single `sum` removes them all.
 
 // %% nbgrader={"grade": false, "grade_id": "sum-to-shape", "locked": false, "schema_version": 3, "solution": true, "task": false}
 //| export
@@ -574,6 +1048,26 @@ function testUnitSumToShape(): void {
 }
 testUnitSumToShape();
 
+// %%
+//| mutation sum-to-shape sums the leading axes away but forgets the operand's size-1 axes
+function sumToShape(grad: Tensor, shape: readonly number[]): Tensor {
+  let g = grad;
+  const lead = g.ndim - shape.length;
+  if (lead > 0) g = g.reshape([shapeSize(g.shape.slice(0, lead)), ...g.shape.slice(lead)]).sum(0);
+  return g.shape.join() === shape.join() ? g : g.reshape(shape.slice());
+}
+
+// %%
+//| mutation sum-to-shape aligns the shapes at the left, summing the trailing axes instead of the leading ones
+function sumToShape(grad: Tensor, shape: readonly number[]): Tensor {
+  let g = grad;
+  while (g.ndim > shape.length) g = g.sum(g.ndim - 1);
+  for (let i = 0; i < shape.length; i++) {
+    if (shape[i] === 1 && g.shape[i] !== 1) g = g.sum(i, true);
+  }
+  return g.reshape(shape.slice());
+}
+
 // %% [markdown]
 // ### The element-wise rules
 // With `g = dL/dout` and the output `out`, for each operation (`sumToShape` applied to every
@@ -604,7 +1098,9 @@ testUnitSumToShape();
 //
 // **HINTS**:
 // - `need(node, i)` tells whether input `i` requires a gradient.
-// - Do not forget `sumToShape(..., input.shape)`.
+// - Check each result's shape: `g` has the broadcast shape of the output, not the input's.
+// - For `a / b`, differentiate `a · b⁻¹` with respect to `b` on paper; which of the saved
+//   tensors (`a`, `b`, the output `out`) gives the cheapest form?
 
 // %% nbgrader={"grade": false, "grade_id": "elementwise-rules", "locked": false, "schema_version": 3, "solution": true, "task": false}
 //| export
@@ -806,39 +1302,76 @@ function testUnitElementwiseRules(): void {
 }
 testUnitElementwiseRules();
 
+// %%
+//| mutation elementwise-rules drops the minus sign of a / b's gradient with respect to b
+function need(node: GradNode, i: number): boolean {
+  return node.inputs[i].requiresGrad;
+}
+
+function mulBackward(grad: Tensor, node: GradNode): (Tensor | null)[] {
+  const [a, b] = node.inputs;
+  return [need(node, 0) ? sumToShape(grad.mul(b), a.shape) : null, need(node, 1) ? sumToShape(grad.mul(a), b.shape) : null];
+}
+
+function divBackward(grad: Tensor, node: GradNode, out: Tensor): (Tensor | null)[] {
+  const [a, b] = node.inputs;
+  return [need(node, 0) ? sumToShape(grad.div(b), a.shape) : null, need(node, 1) ? sumToShape(grad.mul(out).div(b), b.shape) : null];
+}
+
+// %%
+//| mutation elementwise-rules forgets to sum the product's gradient back to a broadcast operand's shape
+function need(node: GradNode, i: number): boolean {
+  return node.inputs[i].requiresGrad;
+}
+
+function mulBackward(grad: Tensor, node: GradNode): (Tensor | null)[] {
+  const [a, b] = node.inputs;
+  return [need(node, 0) ? grad.mul(b) : null, need(node, 1) ? grad.mul(a) : null];
+}
+
+function divBackward(grad: Tensor, node: GradNode, out: Tensor): (Tensor | null)[] {
+  const [a, b] = node.inputs;
+  return [need(node, 0) ? sumToShape(grad.div(b), a.shape) : null, need(node, 1) ? sumToShape(grad.mul(out).div(b).neg(), b.shape) : null];
+}
+
 // %% [markdown]
 // ## Part 3: Matrix multiplication
 //
 // For `C = A @ B` with `A` of shape `[m, k]` and `B` of shape `[k, n]`, each `C[i][j] =
-// sum_p A[i][p] B[p][j]`. Collect the slopes and they form two matrix products:
-//
-// ```
-// dL/dA = dL/dC @ Bᵀ        [m, n] @ [n, k] = [m, k]
-// dL/dB = Aᵀ @ dL/dC        [k, m] @ [m, n] = [k, n]
-// ```
-//
-// (Check the shapes: it is the fastest way to remember the formulas.) So the backward pass of a
-// matmul is two matmuls of the same size: it costs twice the forward pass, and uses the fast
-// kernel of module 01 rather than a loop per element.
+// sum_p A[i][p] B[p][j]`. Collect the slopes: `A[i][p]` appears in every `C[i][j]` of row `i`,
+// multiplied by `B[p][j]`. So `dL/dA[i][p] = sum_j dL/dC[i][j] · B[p][j]`, a sum over `j` of a
+// row of `dL/dC` times a row of `B`: a matrix product. Which one? **Derive it from the shapes**:
+// `dL/dA` must have `A`'s shape `[m, k]`, and the only ingredients are `dL/dC` (`[m, n]`) and `B`
+// (`[k, n]`). There is exactly one way to multiply those two (transposing one of them) into an
+// `[m, k]`, and it is the right one; the same reasoning gives `dL/dB` (`[k, n]`) from `A` and
+// `dL/dC`. So the backward pass of a matmul is two matmuls of the same size as the forward one:
+// it costs twice the forward pass, and uses the fast kernel of module 01 rather than a loop per
+// element.
 //
 // `matmul` also accepts 1-D operands and batches. The rule handles them by reducing to the 2-D
 // case: a 1-D `a` of shape `[k]` was treated as `[1, k]`, and a 1-D `b` as `[k, 1]`; the
 // incoming gradient is reshaped to the `[..., m, n]` it would have had, the two products are
-// computed batch by batch, and `sumToShape` adds up the batches that an operand was broadcast
-// over (a weight matrix `[k, n]` used for every element of a batch `[B, m, k]` collects `B`
-// contributions).
+// computed batch by batch (a batched `matmul` does that), and `sumToShape` adds up the batches
+// that an operand was broadcast over (a weight matrix `[k, n]` used for every element of a batch
+// `[B, m, k]` collects `B` contributions).
 //
 // ### Exercise 5: `matmulBackward`
 //
 // **TODO**: Return the gradients of both operands, for 1-D, 2-D and batched operands.
 //
 // **APPROACH**:
-// 1. `a2 = a.ndim === 1 ? a.reshape(1, k) : a`; `b2 = b.ndim === 1 ? b.reshape(k, 1) : b`.
-// 2. `m = a2.shape[a2.ndim - 2]`, `n = b2.shape[b2.ndim - 1]`; the batch shape is the gradient's
-//    shape without its last `(a.ndim === 1 ? 0 : 1) + (b.ndim === 1 ? 0 : 1)` axes;
-//    `g = grad.reshape([...batch, m, n])`.
-// 3. `da = g.matmul(b2.transpose())`, `db = a2.transpose().matmul(g)`, then `sumToShape` to
-//    `a2.shape` / `b2.shape`, then `reshape` to `a.shape` / `b.shape`.
+// 1. Write the 2-D rule first, from the shapes as above; check it by hand on `[[1, 2], [3, 4]] @
+//    [[5, 6], [7, 8]]` with `dL/dC` all ones (the visible test's numbers).
+// 2. Promote 1-D operands to the 2-D shapes `matmul` gave them. Which shape did the gradient
+//    then lose? Reshape `grad` so that it has the `[..., m, n]` of the promoted product.
+// 3. After the products, an operand that was broadcast over batches has a gradient with more
+//    batches than it has: you wrote the function that fixes that. Finally, give each gradient
+//    its operand's own shape back.
+//
+// **HINTS**:
+// - `transpose()` swaps the last two axes, also of a batched tensor.
+// - How many trailing axes of `grad` belong to the product, and how many to the batch? It
+//   depends on which operands were 1-D.
 
 // %% nbgrader={"grade": false, "grade_id": "matmul-backward", "locked": false, "schema_version": 3, "solution": true, "task": false}
 //| export
@@ -967,6 +1500,49 @@ function testUnitMatmulBackward(): void {
 }
 testUnitMatmulBackward();
 
+// %%
+//| mutation matmul-backward multiplies the gradient by B instead of Bᵀ: a missing transpose
+function matmulBackward(grad: Tensor, node: GradNode): (Tensor | null)[] {
+  const [a, b] = node.inputs;
+  const k = a.shape[a.ndim - 1];
+  const a2 = a.ndim === 1 ? a.reshape(1, k) : a;
+  const b2 = b.ndim === 1 ? b.reshape(k, 1) : b;
+  const m = a2.shape[a2.ndim - 2];
+  const n = b2.shape[b2.ndim - 1];
+  const dropped = (a.ndim === 1 ? 0 : 1) + (b.ndim === 1 ? 0 : 1);
+  const g = grad.reshape([...grad.shape.slice(0, grad.ndim - dropped), m, n]);
+  const da = g.matmul(b2);
+  const db = a2.transpose().matmul(g);
+  return [
+    need(node, 0) ? sumToShape(da, a2.shape).reshape(a.shape) : null,
+    need(node, 1) ? sumToShape(db, b2.shape).reshape(b.shape) : null,
+  ];
+}
+
+registerRules({ matmul: matmulBackward });
+
+// %%
+//| mutation matmul-backward averages a weight's gradient over the batch it was broadcast to, instead of summing it
+function matmulBackward(grad: Tensor, node: GradNode): (Tensor | null)[] {
+  const [a, b] = node.inputs;
+  const k = a.shape[a.ndim - 1];
+  const a2 = a.ndim === 1 ? a.reshape(1, k) : a;
+  const b2 = b.ndim === 1 ? b.reshape(k, 1) : b;
+  const m = a2.shape[a2.ndim - 2];
+  const n = b2.shape[b2.ndim - 1];
+  const dropped = (a.ndim === 1 ? 0 : 1) + (b.ndim === 1 ? 0 : 1);
+  const g = grad.reshape([...grad.shape.slice(0, grad.ndim - dropped), m, n]);
+  const da = g.matmul(b2.transpose());
+  const db = a2.transpose().matmul(g);
+  const dbShared = db.ndim > b2.ndim ? db.reshape([-1, ...b2.shape]).mean(0) : db;
+  return [
+    need(node, 0) ? sumToShape(da, a2.shape).reshape(a.shape) : null,
+    need(node, 1) ? dbShared.reshape(b.shape) : null,
+  ];
+}
+
+registerRules({ matmul: matmulBackward });
+
 // %% [markdown]
 // ## Part 4: Reductions and shape changes
 //
@@ -983,10 +1559,18 @@ testUnitMatmulBackward();
 //
 // **TODO**: Return the gradient of the input of `sum(axis, keepdims)`.
 //
-// **APPROACH**:
-// 1. `keptShape(x.shape, axis)` (given) is the output shape with the axis kept as 1 (all axes 1
-//    when `axis` is null). Reshape `grad` to it.
-// 2. Broadcast it to `x.shape`: `expandTo(g, x.shape)` (given).
+// **APPROACH**: derive it from what the forward pass did. `node.args.axis` (null: every axis)
+// and `node.args.keepdims` say how `x` was reduced; `grad` has the shape of the result.
+// 1. Each element of `x` was added, with slope 1, into exactly one element of the result. So
+//    what must the gradient of every element of `x` along the reduced axis be?
+// 2. `grad` can be broadcast back to `x.shape` only if its axes line up with `x`'s. When
+//    `keepdims` was false, the reduced axis is missing from `grad`: where must it go back, and
+//    with what size? The helpers below give you that shape (`keptShape`) and the broadcast
+//    (`expandTo`).
+//
+// **HINTS**:
+// - Test your idea on `x` of shape `[2, 3]`, `sum(1)`: `grad` has shape `[2]`. Why does
+//   broadcasting `[2]` against `[2, 3]` go wrong, and what fixes it?
 
 // %% nbgrader={"grade": false, "grade_id": "reduction-helpers", "locked": true, "schema_version": 3, "solution": false, "task": false}
 //| export
@@ -1209,6 +1793,22 @@ function testUnitReductions(): void {
 }
 testUnitReductions();
 
+// %%
+//| mutation sum-backward broadcasts the gradient without putting the reduced axis back first
+function sumBackward(grad: Tensor, node: GradNode): (Tensor | null)[] {
+  const x = node.inputs[0];
+  return [expandTo(grad, x.shape)];
+}
+
+// %%
+//| mutation sum-backward divides by the number of elements summed, as if it were mean's rule
+function sumBackward(grad: Tensor, node: GradNode): (Tensor | null)[] {
+  const x = node.inputs[0];
+  const kept = keptShape(x.shape, node.args.axis);
+  const count = shapeSize(x.shape) / shapeSize(kept);
+  return [expandTo(grad.reshape(kept), x.shape).div(count)];
+}
+
 // %% [markdown]
 // Shape changes move numbers without changing them, so their rules move the gradient back:
 // `reshape` reshapes it to the input's shape; `permute(axes)` applies the inverse permutation
@@ -1225,7 +1825,6 @@ function testUnitShapeRules(): void {
   ]).setRequiresGrad();
   x.transpose().mul(new Tensor([[1, 2], [3, 4], [5, 6]])).sum().backward();
   assertEqual(x.grad?.toArray(), [[1, 3, 5], [2, 4, 6]], "transpose: gradient transposed back");
-  assert(sumBackward !== undefined, "sumBackward is defined");
   // ### BEGIN HIDDEN TESTS
   const v = sample(24, 50);
   checkGradients("reshape", [{ shape: [2, 3, 4], values: v }], ([p]) => p.reshape(4, 6).mul(p.reshape(4, 6)), (xs) => map64(xs[0], (t) => t * t));
@@ -1395,104 +1994,99 @@ testUnitShapeRules();
 // ## Part 5: Activations and losses
 //
 // The activations of module 02 compute their values element by element with `map`, which takes
-// no note, and then record themselves as one operation (`"relu"`, `"sigmoid"`, ...). Their
-// rules use the output `y` where that is cheaper than the input:
+// no note, and then record themselves as one operation (`"relu"`, `"sigmoid"`, ...). The rule of
+// such an operation receives `g = dL/dy` and returns `g · f'(x)`, element by element. It may read
+// the input `x` (`node.inputs[0]`) or the output `y` (its third argument), whichever makes the
+// derivative cheaper to compute.
 //
-// | activation | derivative |
-// |---|---|
-// | ReLU | 1 where `x > 0`, else 0 |
-// | Sigmoid | `y (1 - y)` |
-// | Tanh | `1 - y²` |
-// | GELU | `Phi(x) + x phi(x)`, with `phi(x) = e^(-x²/2) / sqrt(2 pi)` |
+// ReLU is the worked example. `relu(x) = max(0, x)` has slope 1 where `x > 0` and 0 elsewhere
+// (at 0 itself it has none; we take 0, as PyTorch does). So its rule passes `g` where the input
+// was positive and 0 elsewhere: `zip(g, x, (gv, v) => (v > 0 ? gv : 0))`, in the cell after the
+// exercise. The three others are yours to derive.
 //
 // Softmax is built from `max`, `sub`, `exp`, `sum` and `div`, so it needs no rule of its own:
 // the graph of those five operations differentiates it. The same goes for the MSE loss
 // (`sub`, `mul`, `mean`).
 //
-// ### Softmax and cross-entropy together
-// Cross-entropy of logits `z` and label `y` is `-log softmax(z)_y`. Through five separate rules,
-// its backward pass would allocate a dozen temporary tensors. Done on paper, it collapses:
+// ### Exercise 7: the rules of Sigmoid, Tanh and GELU
 //
-// ```
-// dL/dz_i = softmax(z)_i - [i = y]          (per example; divided by N for the mean)
-// ```
-//
-// "The predicted probabilities minus the one-hot label": cheap, and exact even when a
-// probability underflows to 0, where the separate rules would compute `0 * Infinity`. The loss
-// of module 04 therefore records one `"crossEntropy"` node whose input is the logits, saving the
-// labels and the log-probabilities it computed anyway. Binary cross-entropy does the same:
-// `d/dp = (p - t) / (p (1 - p))` per element, divided by N, and 0 where `p` was clamped.
-//
-// ### Exercise 7: `crossEntropyBackward`
-//
-// **TODO**: Return the gradient of the logits: `(softmax(z) - onehot(y)) * g / N`.
+// **TODO**: Derive the derivative of each activation on paper, then write its rule.
 //
 // **APPROACH**:
-// 1. `const [labels, logProbs] = node.args.saved`; `logProbs` has the logits' shape `[N, C]`.
-// 2. `probs = logProbs.exp()`; then subtract 1 at `[i, labels[i]]` of each row (work on
-//    `probs.data`, it is a fresh buffer).
-// 3. Multiply by `grad.item() / N`.
+// 1. Sigmoid, `σ(x) = 1 / (1 + e^(−x))`. Differentiate it, then rewrite the result using only
+//    `y = σ(x)` (what is `1 − σ(x)`?). A slope written with `y` costs one multiplication per
+//    element and no `exp`: the forward pass already paid for that.
+// 2. Tanh, `tanh(x) = (eˣ − e^(−x)) / (eˣ + e^(−x))`. The quotient rule gives a fraction; write
+//    it, too, in terms of `y = tanh(x)`.
+// 3. GELU, `x · Φ(x)`, where `Φ` is the standard normal distribution function (`normalCdf`,
+//    given, is module 02's approximation). It is a product: use the product rule, with
+//    `Φ'(x) = φ(x) = e^(−x²/2) / √(2π)`, the standard normal density. Here no rewriting in `y`
+//    helps: read the input.
+//
+// **HINTS**:
+// - `zip(g, t, fn)` (given in Part 2) applies `fn` element by element, with broadcasting, and
+//   takes no note.
+// - Check your derivatives at 0 before you code them: `σ'(0) = 1/4`, `tanh'(0) = 1`,
+//   `GELU'(0) = 1/2`. The visible test checks exactly these.
 
-// %% nbgrader={"grade": false, "grade_id": "cross-entropy-backward", "locked": false, "schema_version": 3, "solution": true, "task": false}
+// %% nbgrader={"grade": false, "grade_id": "normal-cdf", "locked": true, "schema_version": 3, "solution": false, "task": false}
 //| export
-/** The fused softmax + cross-entropy rule: (softmax(z) - onehot(y)) * g / N. */
-function crossEntropyBackward(grad: Tensor, node: GradNode): (Tensor | null)[] {
-  const saved = node.args.saved ?? [];
-  const labels = saved[0];
-  const logProbs = saved[1];
+/**
+ * Φ(x), the standard normal distribution function, for GELU's rule. This file may import only
+ * module 01 (it is loaded with the Tensor, also where the grader withholds module 02), so it has
+ * its own erf: the same Abramowitz and Stegun formula (7.1.26) as module 02's.
+ */
+function normalCdf(x: number): number {
+  const a = Math.abs(x / Math.SQRT2);
+  const t = 1 / (1 + 0.3275911 * a);
+  const poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
+  const erfAbs = 1 - poly * Math.exp(-a * a);
+  return 0.5 * (1 + (x < 0 ? -erfAbs : erfAbs));
+}
+
+// %% nbgrader={"grade": false, "grade_id": "activation-backward", "locked": false, "schema_version": 3, "solution": true, "task": false}
+//| export
+/** Sigmoid's rule, from its output y = σ(x). */
+function sigmoidBackward(grad: Tensor, _node: GradNode, y: Tensor): (Tensor | null)[] {
   // ### BEGIN SOLUTION
-  const [n, c] = logProbs.shape;
-  const probs = logProbs.exp();
-  for (let i = 0; i < n; i++) probs.data[i * c + labels.data[i]] -= 1;
-  return [probs.mul(grad.item() / n)];
+  return [zip(grad, y, (g, v) => g * v * (1 - v))];
+  // ### END SOLUTION
+}
+
+/** Tanh's rule, from its output y = tanh(x). */
+function tanhBackward(grad: Tensor, _node: GradNode, y: Tensor): (Tensor | null)[] {
+  // ### BEGIN SOLUTION
+  return [zip(grad, y, (g, v) => g * (1 - v * v))];
+  // ### END SOLUTION
+}
+
+/** GELU's rule, from its input x: the product rule on x · Φ(x). */
+function geluBackward(grad: Tensor, node: GradNode): (Tensor | null)[] {
+  const x = node.inputs[0];
+  // ### BEGIN SOLUTION
+  const density = (v: number) => Math.exp(-0.5 * v * v) / Math.sqrt(2 * Math.PI);
+  return [zip(grad, x, (g, v) => g * (normalCdf(v) + v * density(v)))];
   // ### END SOLUTION
 }
 
 // %% nbgrader={"grade": false, "grade_id": "activation-rules", "locked": true, "schema_version": 3, "solution": false, "task": false}
 //| export
-/**
- * Phi(x) + x phi(x): the slope of GELU. This file may import only module 01 (it is loaded with
- * the Tensor, also where the grader withholds module 02), so it has its own erf, the same
- * Abramowitz and Stegun formula as module 02's.
- */
-function geluSlope(x: number): number {
-  const a = Math.abs(x / Math.SQRT2);
-  const t = 1 / (1 + 0.3275911 * a);
-  const poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
-  const erfAbs = 1 - poly * Math.exp(-a * a);
-  const cdf = 0.5 * (1 + (x < 0 ? -erfAbs : erfAbs));
-  const pdf = Math.exp(-0.5 * x * x) / Math.sqrt(2 * Math.PI);
-  return cdf + x * pdf;
-}
-
-/** BCE of clamped probabilities: (p - t) / (p (1 - p)) / N where p was inside the clamp. */
-function binaryCrossEntropyBackward(grad: Tensor, node: GradNode): (Tensor | null)[] {
-  const p = node.inputs[0];
-  const [targets, clamped] = node.args.saved ?? [];
-  const scale = grad.item() / p.size;
-  const out = new Float32Array(p.size);
-  for (let i = 0; i < out.length; i++) {
-    const q = clamped.data[i];
-    if (q !== p.data[i]) continue; // clamped: flat there
-    out[i] = (scale * (q - targets.data[i])) / (q * (1 - q));
-  }
-  return [new Tensor(out, p.shape)];
-}
-
 registerRules({
   relu: (g, node) => [zip(g, node.inputs[0], (gv, x) => (x > 0 ? gv : 0))],
-  sigmoid: (g, _node, y) => [zip(g, y, (gv, v) => gv * v * (1 - v))],
-  tanh: (g, _node, y) => [zip(g, y, (gv, v) => gv * (1 - v * v))],
-  gelu: (g, node) => [zip(g, node.inputs[0], (gv, x) => gv * geluSlope(x))],
-  crossEntropy: crossEntropyBackward,
-  binaryCrossEntropy: binaryCrossEntropyBackward,
+  sigmoid: sigmoidBackward,
+  tanh: tanhBackward,
+  gelu: geluBackward,
 });
 
-// %% nbgrader={"grade": true, "grade_id": "test-unit-activations-losses", "locked": true, "points": 5, "schema_version": 3, "solution": false, "task": false}
-function testUnitActivationsAndLosses(): void {
-  const logits = new Tensor([[0, 0]]).setRequiresGrad();
-  new CrossEntropyLoss().forward(logits, [1]).backward();
-  assertClose(logits.grad?.toArray() ?? [], [[0.5, -0.5]], {}, "softmax minus one-hot");
+// %% nbgrader={"grade": true, "grade_id": "test-unit-activation-rules", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+function testUnitActivationRules(): void {
+  /** The slope of an activation at `v`, through backward(). */
+  const slopeAt = (layer: { forward(t: Tensor): Tensor }, v: number): number => {
+    const t = new Tensor([v]).setRequiresGrad();
+    layer.forward(t).backward(new Tensor([1]));
+    return t.grad?.item() ?? Number.NaN;
+  };
+  assertClose([slopeAt(new Sigmoid(), 0), slopeAt(new Tanh(), 0), slopeAt(new GELU(), 0)], [0.25, 1, 0.5], { rtol: 1e-4, atol: 1e-6 }, "σ'(0), tanh'(0) and GELU'(0)");
   // ### BEGIN HIDDEN TESTS
   const x = { shape: [3, 4], values: sample(12, 60, 3) };
   const sig = (t: number) => 1 / (1 + Math.exp(-t));
@@ -1507,46 +2101,11 @@ function testUnitActivationsAndLosses(): void {
   checkGradients("Sigmoid", [x], ([p]) => new Sigmoid().forward(p), (xs) => map64(xs[0], sig));
   checkGradients("Tanh", [x], ([p]) => new Tanh().forward(p), (xs) => map64(xs[0], Math.tanh));
   checkGradients("GELU", [x], ([p]) => new GELU().forward(p), (xs) => map64(xs[0], (t) => 0.5 * t * (1 + erf64(t / Math.SQRT2))), { rtol: 5e-3, atol: 1e-3 });
-  checkGradients("Softmax", [x], ([p]) => new Softmax().forward(p), (xs) => map64(ref.logSoftmaxRows(xs[0], 3, 4), Math.exp));
-  checkGradients("Softmax axis 0", [x], ([p]) => new Softmax(0).forward(p), (xs) => {
-    const t = new Float64Array(12);
-    for (let r = 0; r < 3; r++) for (let c = 0; c < 4; c++) t[c * 3 + r] = xs[0][r * 4 + c];
-    const s = map64(ref.logSoftmaxRows(t, 4, 3), Math.exp);
-    const out = new Float64Array(12);
-    for (let r = 0; r < 3; r++) for (let c = 0; c < 4; c++) out[r * 4 + c] = s[c * 3 + r];
-    return out;
-  });
-  const labels = [3, 0, 2];
-  const ce = (xs: Float64Array[]) => {
-    const lp = ref.logSoftmaxRows(xs[0], 3, 4);
-    return Float64Array.of(-labels.reduce((s, y, i) => s + lp[i * 4 + y], 0) / 3);
-  };
-  checkGradients("CrossEntropyLoss", [x], ([p]) => new CrossEntropyLoss().forward(p, labels), ce);
-  checkGradients("CrossEntropyLoss with a Tensor of labels", [x], ([p]) => new CrossEntropyLoss().forward(p, new Tensor(labels)), ce);
-  checkGradients("softmax then log then gather: the unfused path", [x],
-    ([p]) => new Softmax().forward(p).log().gather(1, new Tensor([[3], [0], [2]])).mean().neg(), ce);
-  const big = { shape: [2, 3], values: Float64Array.from([200, -200, 0, 0, 300, -300]) };
-  const bigLabels = [1, 2];
-  const logitsBig = new Tensor(Float32Array.from(big.values), big.shape).setRequiresGrad();
-  new CrossEntropyLoss().forward(logitsBig, bigLabels).backward();
-  assertClose(logitsBig.grad?.toArray() ?? [], [[0.5, -0.5, 0], [0, 0.5, -0.5]], { atol: 1e-6 }, "finite for huge logits");
-  const targets = new Tensor([[1, 0, 1, 0], [0, 1, 1, 0], [1, 1, 0, 0]]);
-  const probs = { shape: [3, 4], values: map64(sample(12, 61, 2), (t) => Math.fround(sig(t))) };
-  checkGradients("BinaryCrossEntropyLoss", [probs], ([p]) => new BinaryCrossEntropyLoss().forward(p, targets), (xs) => {
-    let total = 0;
-    for (let i = 0; i < 12; i++) total += targets.data[i] * Math.log(xs[0][i]) + (1 - targets.data[i]) * Math.log(1 - xs[0][i]);
-    return Float64Array.of(-total / 12);
-  });
-  const goal = sample(12, 62);
-  checkGradients("MSELoss", [x], ([p]) => new MSELoss().forward(p, new Tensor(Float32Array.from(goal), [3, 4])), (xs) => {
-    let total = 0;
-    for (let i = 0; i < 12; i++) total += (xs[0][i] - goal[i]) ** 2;
-    return Float64Array.of(total / 12);
-  });
+  assertClose([slopeAt(new Sigmoid(), 40), slopeAt(new Sigmoid(), -40), slopeAt(new Tanh(), 30)], [0, 0, 0], { atol: 1e-12 }, "saturated: finite, and 0");
   {
-    // Seeded: the activations, softmax along a random axis, cross-entropy with random labels (fused
-    // and unfused), binary cross-entropy with random targets and MSE, on random [N, C] inputs.
-    const r = testRandom("autograd/activations-losses");
+    // Seeded: ReLU, Sigmoid, Tanh and GELU on random [N, C] inputs (away from ReLU's kink),
+    // backward from random upstream gradients, against float64 central differences.
+    const r = testRandom("autograd/activation-rules");
     type In = { shape: number[]; values: Float64Array };
     const tol = { rtol: 2e-3, atol: 2e-4 };
     /** The gradients backward() leaves on each input of `build`, its output weighted by sample(size, 99). */
@@ -1584,7 +2143,7 @@ function testUnitActivationsAndLosses(): void {
     const [rows, cols] = [r.int(2, 5), r.int(2, 5)];
     const shape = [rows, cols];
     // Away from 0, where ReLU has a kink.
-    const logits: In = { shape, values: Float64Array.from(r.numbers(rows * cols, 0.05, 3), (v) => (r.bool() ? -v : v)) };
+    const inputs: In = { shape, values: Float64Array.from(r.numbers(rows * cols, 0.05, 4), (v) => (r.bool() ? -v : v)) };
     const sig64 = (t: number) => 1 / (1 + Math.exp(-t));
     /** Oracle: erf (Abramowitz and Stegun 7.1.26) in float64. */
     function erfOracle(t: number): number {
@@ -1593,6 +2152,244 @@ function testUnitActivationsAndLosses(): void {
       const e = 1 - s * (0.254829592 + s * (-0.284496736 + s * (1.421413741 + s * (-1.453152027 + s * 1.061405429)))) * Math.exp(-a * a);
       return t < 0 ? -e : e;
     }
+    const activations: [string, (p: Tensor) => Tensor][] = [
+      ["ReLU", (p) => new ReLU().forward(p)],
+      ["Sigmoid", (p) => new Sigmoid().forward(p)],
+      ["Tanh", (p) => new Tanh().forward(p)],
+    ];
+    /** Oracle: each activation in float64. */
+    function activation64(name: string): (t: number) => number {
+      if (name === "ReLU") return (t) => Math.max(0, t);
+      if (name === "Sigmoid") return sig64;
+      return Math.tanh;
+    }
+    for (const [name, layer] of activations) {
+      assertClose(backprop([inputs], ([p]) => layer(p)).values, centralDiff([inputs], ([p]) => p.map(activation64(name))), tol, `seeded ${name} of [${shape.join(", ")}]`);
+    }
+    assertClose(
+      backprop([inputs], ([p]) => new GELU().forward(p)).values,
+      centralDiff([inputs], ([p]) => p.map((t) => 0.5 * t * (1 + erfOracle(t / Math.SQRT2)))),
+      { rtol: 5e-3, atol: 1e-3 },
+      "seeded GELU",
+    );
+  }
+  // ### END HIDDEN TESTS
+  passed("testUnitActivationRules");
+}
+testUnitActivationRules();
+
+// %%
+//| mutation activation-backward takes sigmoid's slope y(1 − y) at the input x instead of the output y
+function sigmoidBackward(grad: Tensor, node: GradNode): (Tensor | null)[] {
+  return [zip(grad, node.inputs[0], (g, v) => g * v * (1 - v))];
+}
+
+function tanhBackward(grad: Tensor, _node: GradNode, y: Tensor): (Tensor | null)[] {
+  return [zip(grad, y, (g, v) => g * (1 - v * v))];
+}
+
+function geluBackward(grad: Tensor, node: GradNode): (Tensor | null)[] {
+  const density = (v: number) => Math.exp(-0.5 * v * v) / Math.sqrt(2 * Math.PI);
+  return [zip(grad, node.inputs[0], (g, v) => g * (normalCdf(v) + v * density(v)))];
+}
+
+// %%
+//| mutation activation-backward writes tanh's slope as 1 − y instead of 1 − y²
+function sigmoidBackward(grad: Tensor, _node: GradNode, y: Tensor): (Tensor | null)[] {
+  return [zip(grad, y, (g, v) => g * v * (1 - v))];
+}
+
+function tanhBackward(grad: Tensor, _node: GradNode, y: Tensor): (Tensor | null)[] {
+  return [zip(grad, y, (g, v) => g * (1 - v))];
+}
+
+function geluBackward(grad: Tensor, node: GradNode): (Tensor | null)[] {
+  const density = (v: number) => Math.exp(-0.5 * v * v) / Math.sqrt(2 * Math.PI);
+  return [zip(grad, node.inputs[0], (g, v) => g * (normalCdf(v) + v * density(v)))];
+}
+
+// %%
+//| mutation activation-backward forgets the product rule's x·φ(x) term: GELU's slope taken as Φ(x)
+function sigmoidBackward(grad: Tensor, _node: GradNode, y: Tensor): (Tensor | null)[] {
+  return [zip(grad, y, (g, v) => g * v * (1 - v))];
+}
+
+function tanhBackward(grad: Tensor, _node: GradNode, y: Tensor): (Tensor | null)[] {
+  return [zip(grad, y, (g, v) => g * (1 - v * v))];
+}
+
+function geluBackward(grad: Tensor, node: GradNode): (Tensor | null)[] {
+  return [zip(grad, node.inputs[0], (g, v) => g * normalCdf(v))];
+}
+
+// %% [markdown]
+// ### Softmax and cross-entropy together
+// Cross-entropy of logits `z` and label `y` is `-log softmax(z)_y`. Through five separate rules,
+// its backward pass would allocate a dozen temporary tensors. Done on paper, it collapses:
+//
+// ```
+// dL/dz_i = softmax(z)_i - [i = y]          (per example; divided by N for the mean)
+// ```
+//
+// "The predicted probabilities minus the one-hot label": cheap, and exact even when a
+// probability underflows to 0, where the separate rules would compute `0 * Infinity`. The loss
+// of module 04 therefore records one `"crossEntropy"` node whose input is the logits, saving the
+// labels and the log-probabilities it computed anyway. Binary cross-entropy does the same:
+// `d/dp = (p - t) / (p (1 - p))` per element, divided by N, and 0 where `p` was clamped.
+//
+// Both formulas give `dL/dz` for `L` = **this loss**. The rule, like every rule, receives `grad`:
+// the gradient of whatever the backward pass started from with respect to this loss's output. It
+// is 1 only when `backward()` starts right at this loss. Scale the loss first (a weighted sum of
+// two losses, the loss divided by the number of micro-batches in module 08's gradient
+// accumulation, mixed-precision loss scaling) and `grad` is that factor: the chain rule says
+// the result must be multiplied by it.
+//
+// ### Exercise 8: `crossEntropyBackward`
+//
+// **TODO**: Return the gradient of the logits, for the mean cross-entropy over the batch, times
+// the upstream gradient `grad`.
+//
+// **APPROACH**:
+// 1. Read what the forward pass saved (`node.args.saved`): the labels (one class index per row)
+//    and the log-probabilities (`[N, C]`, the logits' shape). Which of the two gives you
+//    `softmax(z)` without computing a softmax again?
+// 2. Build `softmax(z) - onehot(y)`: which single element of each row does the one-hot label
+//    change?
+// 3. The loss is the **mean** over the `N` rows: what does that do to each row's gradient? And
+//    where does `grad` go?
+//
+// **HINTS**:
+// - The loss is a scalar, so `grad` has one element: `grad.item()`.
+// - A tensor an operation returns is freshly allocated: writing into its `data` changes nothing
+//   else.
+// - Work out `loss.mul(4).backward()` for logits `[[0, 0]]` and label 1 with the chain rule
+//   before you run it: the visible test does exactly that.
+
+// %% nbgrader={"grade": false, "grade_id": "cross-entropy-backward", "locked": false, "schema_version": 3, "solution": true, "task": false}
+//| export
+/** The fused softmax + cross-entropy rule: (softmax(z) - onehot(y)) * g / N. */
+function crossEntropyBackward(grad: Tensor, node: GradNode): (Tensor | null)[] {
+  const saved = node.args.saved ?? [];
+  const labels = saved[0];
+  const logProbs = saved[1];
+  // ### BEGIN SOLUTION
+  const [n, c] = logProbs.shape;
+  const probs = logProbs.exp();
+  for (let i = 0; i < n; i++) probs.data[i * c + labels.data[i]] -= 1;
+  return [probs.mul(grad.item() / n)];
+  // ### END SOLUTION
+}
+
+// %% nbgrader={"grade": false, "grade_id": "loss-rules", "locked": true, "schema_version": 3, "solution": false, "task": false}
+//| export
+/** BCE of clamped probabilities: (p - t) / (p (1 - p)) / N where p was inside the clamp. */
+function binaryCrossEntropyBackward(grad: Tensor, node: GradNode): (Tensor | null)[] {
+  const p = node.inputs[0];
+  const [targets, clamped] = node.args.saved ?? [];
+  const scale = grad.item() / p.size;
+  const out = new Float32Array(p.size);
+  for (let i = 0; i < out.length; i++) {
+    const q = clamped.data[i];
+    if (q !== p.data[i]) continue; // clamped: flat there
+    out[i] = (scale * (q - targets.data[i])) / (q * (1 - q));
+  }
+  return [new Tensor(out, p.shape)];
+}
+
+registerRules({
+  crossEntropy: crossEntropyBackward,
+  binaryCrossEntropy: binaryCrossEntropyBackward,
+});
+
+// %% nbgrader={"grade": true, "grade_id": "test-unit-losses", "locked": true, "points": 4, "schema_version": 3, "solution": false, "task": false}
+function testUnitLosses(): void {
+  const logits = new Tensor([[0, 0]]).setRequiresGrad();
+  new CrossEntropyLoss().forward(logits, [1]).backward();
+  assertClose(logits.grad?.toArray() ?? [], [[0.5, -0.5]], {}, "softmax minus one-hot");
+  const scaled = new Tensor([[0, 0]]).setRequiresGrad();
+  new CrossEntropyLoss().forward(scaled, [1]).mul(4).backward();
+  assertClose(scaled.grad?.toArray() ?? [], [[2, -2]], {}, "a loss scaled by 4 before backward(): the upstream gradient is 4");
+  // ### BEGIN HIDDEN TESTS
+  const x = { shape: [3, 4], values: sample(12, 60, 3) };
+  const sig = (t: number) => 1 / (1 + Math.exp(-t));
+  checkGradients("Softmax", [x], ([p]) => new Softmax().forward(p), (xs) => map64(ref.logSoftmaxRows(xs[0], 3, 4), Math.exp));
+  checkGradients("Softmax axis 0", [x], ([p]) => new Softmax(0).forward(p), (xs) => {
+    const t = new Float64Array(12);
+    for (let r = 0; r < 3; r++) for (let c = 0; c < 4; c++) t[c * 3 + r] = xs[0][r * 4 + c];
+    const s = map64(ref.logSoftmaxRows(t, 4, 3), Math.exp);
+    const out = new Float64Array(12);
+    for (let r = 0; r < 3; r++) for (let c = 0; c < 4; c++) out[r * 4 + c] = s[c * 3 + r];
+    return out;
+  });
+  const labels = [3, 0, 2];
+  const ce = (xs: Float64Array[]) => {
+    const lp = ref.logSoftmaxRows(xs[0], 3, 4);
+    return Float64Array.of(-labels.reduce((s, y, i) => s + lp[i * 4 + y], 0) / 3);
+  };
+  checkGradients("CrossEntropyLoss", [x], ([p]) => new CrossEntropyLoss().forward(p, labels), ce);
+  checkGradients("CrossEntropyLoss with a Tensor of labels", [x], ([p]) => new CrossEntropyLoss().forward(p, new Tensor(labels)), ce);
+  checkGradients("softmax then log then gather: the unfused path", [x],
+    ([p]) => new Softmax().forward(p).log().gather(1, new Tensor([[3], [0], [2]])).mean().neg(), ce);
+  const big = { shape: [2, 3], values: Float64Array.from([200, -200, 0, 0, 300, -300]) };
+  const bigLabels = [1, 2];
+  const logitsBig = new Tensor(Float32Array.from(big.values), big.shape).setRequiresGrad();
+  new CrossEntropyLoss().forward(logitsBig, bigLabels).backward();
+  assertClose(logitsBig.grad?.toArray() ?? [], [[0.5, -0.5, 0], [0, 0.5, -0.5]], { atol: 1e-6 }, "finite for huge logits");
+  const targets = new Tensor([[1, 0, 1, 0], [0, 1, 1, 0], [1, 1, 0, 0]]);
+  const probs = { shape: [3, 4], values: map64(sample(12, 61, 2), (t) => Math.fround(sig(t))) };
+  checkGradients("BinaryCrossEntropyLoss", [probs], ([p]) => new BinaryCrossEntropyLoss().forward(p, targets), (xs) => {
+    let total = 0;
+    for (let i = 0; i < 12; i++) total += targets.data[i] * Math.log(xs[0][i]) + (1 - targets.data[i]) * Math.log(1 - xs[0][i]);
+    return Float64Array.of(-total / 12);
+  });
+  const goal = sample(12, 62);
+  checkGradients("MSELoss", [x], ([p]) => new MSELoss().forward(p, new Tensor(Float32Array.from(goal), [3, 4])), (xs) => {
+    let total = 0;
+    for (let i = 0; i < 12; i++) total += (xs[0][i] - goal[i]) ** 2;
+    return Float64Array.of(total / 12);
+  });
+  {
+    // Seeded: softmax along a random axis, cross-entropy with random labels (fused and unfused,
+    // and from a random upstream gradient), binary cross-entropy with random targets and MSE, on
+    // random [N, C] inputs.
+    const r = testRandom("autograd/activations-losses");
+    type In = { shape: number[]; values: Float64Array };
+    const tol = { rtol: 2e-3, atol: 2e-4 };
+    /** The gradients backward() leaves on each input of `build`, its output weighted by sample(size, 99). */
+    const backprop = (inputs: In[], build: (xs: Tensor[]) => Tensor) => {
+      const xs = inputs.map((x) => new Tensor(Float32Array.from(x.values), x.shape).setRequiresGrad());
+      const out = build(xs);
+      out.backward(new Tensor(Float32Array.from(sample(out.size, 99)), out.shape));
+      return { shapes: xs.map((x) => x.grad?.shape ?? null), values: xs.map((x) => Array.from(x.grad?.data ?? [])) };
+    };
+    /** Oracle: float64 central differences of sum(w · reference(xs)), w = sample(size, 99), for every input. */
+    function centralDiff(inputs: In[], reference: (xs: Float64Array[]) => Float64Array): number[][] {
+      const xs = inputs.map((x) => Float64Array.from(x.values));
+      const f = (): number => {
+        const y = reference(xs);
+        const w = sample(y.length, 99);
+        let total = 0;
+        for (let i = 0; i < y.length; i++) total += w[i] * y[i];
+        return total;
+      };
+      return xs.map((x) => {
+        const out: number[] = [];
+        for (let i = 0; i < x.length; i++) {
+          const keep = x[i];
+          const h = 1e-6 * Math.max(1, Math.abs(keep));
+          x[i] = keep + h;
+          const up = f();
+          x[i] = keep - h;
+          const down = f();
+          x[i] = keep;
+          out.push((up - down) / (2 * h));
+        }
+        return out;
+      });
+    }
+    const [rows, cols] = [r.int(2, 5), r.int(2, 5)];
+    const shape = [rows, cols];
+    const logits: In = { shape, values: Float64Array.from(r.numbers(rows * cols, 0.05, 3), (v) => (r.bool() ? -v : v)) };
     /** Oracle: softmax of a [rows, cols] matrix along `axis` in float64. */
     function softmax64(x: Float64Array, axis: number): Float64Array {
       if (axis === 1 || axis === -1) return ref.logSoftmaxRows(x, rows, cols).map(Math.exp);
@@ -1607,26 +2404,6 @@ function testUnitActivationsAndLosses(): void {
       const lp = ref.logSoftmaxRows(x, rows, cols);
       return Float64Array.of(-labels.reduce((s, y, i) => s + lp[i * cols + y], 0) / rows);
     }
-    const activations: [string, (p: Tensor) => Tensor][] = [
-      ["ReLU", (p) => new ReLU().forward(p)],
-      ["Sigmoid", (p) => new Sigmoid().forward(p)],
-      ["Tanh", (p) => new Tanh().forward(p)],
-    ];
-    /** Oracle: each activation in float64. */
-    function activation64(name: string): (t: number) => number {
-      if (name === "ReLU") return (t) => Math.max(0, t);
-      if (name === "Sigmoid") return sig64;
-      return Math.tanh;
-    }
-    for (const [name, layer] of activations) {
-      assertClose(backprop([logits], ([p]) => layer(p)).values, centralDiff([logits], ([p]) => p.map(activation64(name))), tol, `seeded ${name} of [${shape.join(", ")}]`);
-    }
-    assertClose(
-      backprop([logits], ([p]) => new GELU().forward(p)).values,
-      centralDiff([logits], ([p]) => p.map((t) => 0.5 * t * (1 + erfOracle(t / Math.SQRT2)))),
-      { rtol: 5e-3, atol: 1e-3 },
-      "seeded GELU",
-    );
     const softmaxAxis = r.pick([0, 1, -1]);
     assertClose(backprop([logits], ([p]) => new Softmax(softmaxAxis).forward(p)).values, centralDiff([logits], ([p]) => softmax64(p, softmaxAxis)), tol, `seeded Softmax(${softmaxAxis})`);
     assertClose(backprop([logits], ([p]) => new CrossEntropyLoss().forward(p, labels)).values, centralDiff([logits], ([p]) => ce64(p)), tol, `seeded CrossEntropyLoss, labels ${labels.join(", ")}`);
@@ -1648,11 +2425,44 @@ function testUnitActivationsAndLosses(): void {
       tol,
       "seeded MSELoss",
     );
+    // Backward from a random upstream gradient straight into the loss, and through a random
+    // scale: the gradient of the logits is the upstream times the loss's own.
+    const upstream = Math.fround(r.uniform(0.5, 3) * (r.bool() ? -1 : 1));
+    const factor = Math.fround(r.uniform(0.1, 4));
+    const fromUpstream = new Tensor(Float32Array.from(logits.values), shape).setRequiresGrad();
+    new CrossEntropyLoss().forward(fromUpstream, labels).backward(new Tensor(upstream));
+    const throughScale = new Tensor(Float32Array.from(logits.values), shape).setRequiresGrad();
+    new CrossEntropyLoss().forward(throughScale, labels).mul(factor).backward();
+    /** Oracle: d(c · mean cross-entropy)/d(logits) by float64 central differences. */
+    // (centralDiff weighs a scalar output by sample(1, 99); divided out here.)
+    const scaledCe64 = (c: number): number[] => centralDiff([logits], ([p]) => ce64(p).map((v) => (c * v) / sample(1, 99)[0]))[0];
+    assertClose(Array.from(fromUpstream.grad?.data ?? []), scaledCe64(upstream), tol, `seeded cross-entropy, backward from an upstream gradient of ${upstream}`);
+    assertClose(Array.from(throughScale.grad?.data ?? []), scaledCe64(factor), tol, `seeded cross-entropy scaled by ${factor} before backward()`);
   }
   // ### END HIDDEN TESTS
-  passed("testUnitActivationsAndLosses");
+  passed("testUnitLosses");
 }
-testUnitActivationsAndLosses();
+testUnitLosses();
+
+// %%
+//| mutation cross-entropy-backward ignores the upstream gradient: (softmax − onehot) / N whatever grad is
+function crossEntropyBackward(grad: Tensor, node: GradNode): (Tensor | null)[] {
+  const [labels, logProbs] = node.args.saved ?? [];
+  const [n, c] = logProbs.shape;
+  const probs = logProbs.exp();
+  for (let i = 0; i < n; i++) probs.data[i * c + labels.data[i]] -= 1;
+  return [probs.mul(1 / n)];
+}
+
+// %%
+//| mutation cross-entropy-backward forgets that the loss is a mean: no division by N
+function crossEntropyBackward(grad: Tensor, node: GradNode): (Tensor | null)[] {
+  const [labels, logProbs] = node.args.saved ?? [];
+  const [n, c] = logProbs.shape;
+  const probs = logProbs.exp();
+  for (let i = 0; i < n; i++) probs.data[i * c + labels.data[i]] -= 1;
+  return [probs.mul(grad.item())];
+}
 
 // %% [markdown]
 // ## Part 6: Layers, evaluation, and memory
@@ -1672,7 +2482,9 @@ testUnitActivationsAndLosses();
 // - **Release the graph.** `backward()` drops every note it walked, so the intermediate tensors
 //   of a step become garbage as soon as the step ends. A training loop therefore uses the same
 //   memory at step 1,000 as at step 1. The kit's own tests train a 784-128-10 network for 1,000
-//   steps and check that the heap, measured after garbage collection, does not grow.
+//   steps and check that the heap, measured after garbage collection, does not grow. A graph
+//   walked with `retainGraph` is released by the next pass without it; after that, any pass
+//   through it throws "Trying to backward through the graph a second time".
 //
 // The cell below trains a tiny network by hand (plain gradient descent: `w -= lr * w.grad`),
 // which is all an optimiser is. Module 07 does this properly.
@@ -1846,11 +2658,191 @@ function testUnitLayersAndMemory(): void {
     const upstream = r.numbers(size, -2, 2);
     dropped.backward(new Tensor(upstream));
     assertClose(Array.from(ones.grad?.data ?? []), upstream.map((u, i) => u * dropped.data[i]), {}, `seeded Dropout(${rate}): the gradient is the mask`);
+    // The Sequential's graph, kept for a second pass and then released: walked twice, its
+    // gradients double; a third pass is refused.
+    const probe = new Tensor(r.numbers(batch * inF, -1, 1), [batch, inF]);
+    for (const p of seededSeq.parameters()) p.zeroGrad();
+    const kept = seededSeq.forward(probe).sum();
+    backward(kept, { retainGraph: true });
+    const once = seededSeq.parameters().map((p) => Array.from(p.grad?.data ?? []));
+    kept.backward();
+    assertClose(seededSeq.parameters().map((p) => Array.from(p.grad?.data ?? [])), once.map((g) => g.map((v) => 2 * v)), { rtol: 1e-5, atol: 1e-6 }, "seeded Sequential: a retained graph walked twice doubles every gradient");
+    assertThrows(() => kept.backward(), "Trying to backward through the graph a second time", "seeded Sequential: a third pass, after the second released the graph");
   }
   // ### END HIDDEN TESTS
   passed("testUnitLayersAndMemory");
 }
 testUnitLayersAndMemory();
+
+// %% [markdown]
+// ## Reflection
+//
+// ### Predict, then measure
+// Write a number in each of the next three cells **before** you run the measurement after them:
+// work it out from this module's lesson, on paper, not by running code. The predictions are
+// graded by hidden checks, within a tolerance.
+//
+// Take milestone 03's digit classifier, `Linear(784, 128) → ReLU → Linear(128, 10)` with
+// `CrossEntropyLoss`, and one training step on a batch `x` of 64 images (`x` needs no gradient):
+//
+// 1. How many tensors does `topologicalOrder(loss)` hold, parameters included: how many nodes
+//    does `loss.backward()` visit? (Look at what `Linear.forward` computes.)
+// 2. How many matrix products does `loss.backward()` compute? The forward pass computes 2.
+// 3. How many bytes of element data do the tensors of that order hold, **parameters excluded**
+//    (the outputs of the operations, loss included)? This is what the graph keeps alive until
+//    `backward()` releases it, every step.
+
+// %% nbgrader={"grade": false, "grade_id": "predict-backward-nodes", "locked": false, "schema_version": 3, "solution": true, "task": false}
+/** Your prediction: the number of tensors in topologicalOrder(loss). */
+function predictedBackwardNodes(): number {
+  // ### BEGIN SOLUTION
+  return 10; // 4 parameters + matmul, add (per Linear) + relu + the loss
+  // ### END SOLUTION
+}
+
+// %% nbgrader={"grade": false, "grade_id": "predict-backward-matmuls", "locked": false, "schema_version": 3, "solution": true, "task": false}
+/** Your prediction: matrix products computed by loss.backward(). */
+function predictedBackwardMatmuls(): number {
+  // ### BEGIN SOLUTION
+  return 3; // dW2 = hᵀg and dh = g W2ᵀ for the second layer; only dW1 = xᵀg for the first (x needs none)
+  // ### END SOLUTION
+}
+
+// %% nbgrader={"grade": false, "grade_id": "predict-graph-bytes", "locked": false, "schema_version": 3, "solution": true, "task": false}
+/** Your prediction: bytes of the non-parameter tensors of the graph. */
+function predictedGraphBytes(): number {
+  // ### BEGIN SOLUTION
+  return 4 * (3 * 64 * 128 + 2 * 64 * 10 + 1); // matmul, add, relu [64, 128]; matmul, add [64, 10]; the loss
+  // ### END SOLUTION
+}
+
+// %%
+await demo("measure the predictions", () => {
+  const mlp = new Sequential([new Linear(784, 128, { seed: 1 }), new ReLU(), new Linear(128, 10, { seed: 2 })]);
+  const x = Tensor.rand([64, 784], 3);
+  const labels = Array.from({ length: 64 }, (_, i) => i % 10);
+  const loss = new CrossEntropyLoss().forward(mlp.forward(x), labels);
+  const order = topologicalOrder(loss);
+  const params = new Set(mlp.parameters());
+  const bytes = order.filter((t) => !params.has(t)).reduce((total, t) => total + t.nbytes, 0);
+  const ops = order.map((t) => (params.has(t) ? "parameter" : (t.gradFn?.op ?? "?"))).join(", ");
+  let products = 0;
+  const previous = setMatmulBackend((a, b) => {
+    products++;
+    return (previous ?? matmulKernel)(a, b);
+  });
+  try {
+    loss.backward();
+  } finally {
+    setMatmulBackend(previous);
+  }
+  console.log(`nodes visited:        ${order.length} (you predicted ${predictedBackwardNodes()})`);
+  console.log(`products in backward: ${products} (you predicted ${predictedBackwardMatmuls()})`);
+  console.log(`graph bytes:          ${bytes.toLocaleString("en")} (you predicted ${predictedGraphBytes().toLocaleString("en")})`);
+  console.log(`the order: ${ops}`);
+});
+
+// %% nbgrader={"grade": true, "grade_id": "test-unit-autograd-predictions", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+function testUnitAutogradPredictions(): void {
+  // ### BEGIN HIDDEN TESTS
+  check("the nodes a backward pass visits", 1, () => assertPrediction(predictedBackwardNodes(), 10, { rtol: 0, atol: 0 }));
+  check("the products a backward pass computes", 1, () => assertPrediction(predictedBackwardMatmuls(), 3, { rtol: 0, atol: 0 }));
+  check("the bytes a graph holds until it is released", 1, () => assertPrediction(predictedGraphBytes(), 103_428, { rtol: 0.02 }));
+  // ### END HIDDEN TESTS
+  passed("testUnitAutogradPredictions");
+}
+testUnitAutogradPredictions();
+
+// %%
+//| mutation predict-backward-nodes counts the operations but not the parameters
+function predictedBackwardNodes(): number {
+  return 6;
+}
+
+// %%
+//| mutation predict-backward-matmuls counts two products per matmul, also for the input that needs no gradient
+function predictedBackwardMatmuls(): number {
+  return 4;
+}
+
+// %%
+//| mutation predict-graph-bytes counts elements instead of bytes
+function predictedGraphBytes(): number {
+  return 3 * 64 * 128 + 2 * 64 * 10 + 1;
+}
+
+// %% [markdown] nbgrader={"grade": true, "grade_id": "explain-backward-cost", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+// **Question 1.** The rule of thumb says a backward pass costs about twice the forward pass. Count
+// the FLOPs of the forward and the backward products of the step above (a product `[m, k] @ [k,
+// n]` costs `2mkn`) and explain why, for this network, the ratio is close to 1 and not 2. For
+// which layers of a network does the rule of thumb hold?
+//
+// ### BEGIN SOLUTION
+// Forward: `2·64·784·128 ≈ 12.85 M` for the first layer plus `2·64·128·10 ≈ 0.16 M` for the
+// second, about 13.0 M FLOPs. Backward: `dW1 = xᵀ g` costs `2·784·64·128 ≈ 12.85 M`, `dW2 = hᵀ g`
+// and `dh = g W2ᵀ` cost 0.16 M each: about 13.2 M, a ratio of about 1.01. The product that would
+// double the cost, `dx = g W1ᵀ` (12.85 M), is never computed, because `x` needs no gradient, and
+// the first layer holds almost all the FLOPs. The rule of thumb holds for a layer whose input
+// needs a gradient (every layer after the first): it computes both `dW` and `dx`, two products
+// the size of its forward one. In a deep network that is nearly every layer, so the ratio tends
+// to 2.
+// ### END SOLUTION
+//
+// ### BEGIN RUBRIC
+// 2 points: both FLOP counts roughly right (about 13 M each, ratio about 1), the skipped `dx` of
+// the first layer named as the reason (x needs no gradient, and that layer dominates the cost),
+// and the rule of thumb tied to layers whose input needs a gradient (two products each). 1 point:
+// the right reason without the counts, or the counts without the reason.
+// ### END RUBRIC
+
+// %% [markdown] nbgrader={"grade": true, "grade_id": "explain-released-graph", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+// **Question 2.** A network has a shared trunk `h = trunk(x)` and two heads with their own losses.
+// A classmate calls `loss1.backward()` and then `loss2.backward()`. With this module's pass the
+// second call throws `Trying to backward through the graph a second time`. An older pass, which
+// treated a released tensor as a leaf, ran without complaint. What gradient did the trunk's
+// weights get from the older pass, and what was missing? Give two correct fixes and what each
+// costs.
+//
+// ### BEGIN SOLUTION
+// The first pass released the trunk's notes, so the second pass stopped at `h`, as if it were a
+// leaf: it put `dloss2/dh` into `h.grad`, where nothing reads it, and the trunk's weights got only
+// `dloss1/dW`. The whole contribution of the second head to the trunk was lost, silently; the
+// loss still fell (the heads and half the trunk's signal still trained), so nothing looked wrong.
+// Fix 1: `backward(loss1, { retainGraph: true })`, then `loss2.backward()`: correct, but the
+// trunk's graph stays alive until the second pass and the trunk is walked twice. Fix 2 (better):
+// `loss1.add(loss2).backward()`: one pass, the sum's rule hands both heads' gradients into the
+// same walk of the trunk, nothing needs to be retained.
+// ### END SOLUTION
+//
+// ### BEGIN RUBRIC
+// 2 points: the trunk's weights got only the first loss's gradient (the second head's
+// contribution stopped at h), it was silent, and two valid fixes with their cost (retainGraph:
+// memory kept and the trunk walked twice; summing the losses: one pass). 1 point: the lost
+// contribution without both fixes, or the fixes without what was lost.
+// ### END RUBRIC
+
+// %% [markdown] nbgrader={"grade": true, "grade_id": "explain-gradient-check", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+// **Question 3.** The hidden tests compare your gradients with central differences of a
+// **float64 re-implementation written in the test**, not of your own forward pass, and not in
+// float32. Why each choice? Give a bug that a check against your own forward pass would miss, and
+// say what goes wrong with `(f(x + h) − f(x − h)) / 2h` in float32 with `h = 1e-6`.
+//
+// ### BEGIN SOLUTION
+// Differentiating your own forward pass only checks that the rule matches *that* function: a
+// bug in the forward pass (a wrong constant in GELU, a softmax along the wrong axis, a broadcast
+// that silently reads the wrong element) gives a consistent but wrong pair, and the check passes.
+// An independent implementation cannot share the bug. Float32 has a relative precision of about
+// 1.2e-7: `x + 1e-6` for `x` near 1 is rounded to a multiple of 1.2e-7, and `f(x + h) − f(x − h)`
+// is a difference of two nearly equal numbers, each off by about 1e-7 · |f|, so the quotient can
+// be off by 10 to 100 %. In float64 (precision 2.2e-16) the same rounding is about 1e-10 of the
+// result, far below the tolerance.
+// ### END SOLUTION
+//
+// ### BEGIN RUBRIC
+// 2 points: a concrete forward-pass bug that a self-consistent check misses (the check would only
+// confirm the rule of the wrong function), and float32 cancellation explained (h near the
+// float32 resolution, a difference of nearly equal rounded values). 1 point: one of the two.
+// ### END RUBRIC
 
 // %% [markdown]
 // ## Module test
@@ -2002,11 +2994,16 @@ testModule();
 // - The backward pass visits the notes in **reverse topological order**, found with an explicit
 //   stack so that depth is not limited by the call stack, **adds up** the contributions of a
 //   tensor used several times, stores gradients on the leaves, and **drops** the notes so the
-//   graph's memory is freed.
+//   graph's memory is freed. A second pass through a released graph **throws** (as PyTorch
+//   does) instead of silently treating released tensors as leaves; `backward(loss, {
+//   retainGraph: true })` keeps a graph that must be walked twice.
 // - **Broadcasting** in the forward pass becomes **summing** in the backward pass
 //   (`sumToShape`); a reduction's backward pass copies the gradient back along the axis.
 // - A matmul's backward pass is **two matmuls** with a transposed operand: `dA = dC Bᵀ`,
-//   `dB = Aᵀ dC`.
+//   `dB = Aᵀ dC`, which the shapes alone determine; a backward pass costs about twice the
+//   forward one, less where an input needs no gradient.
+// - Every rule multiplies by the **upstream gradient** it receives: it is 1 only when the pass
+//   starts at that very tensor.
 // - **Fusing** softmax and cross-entropy turns a dozen temporaries into "probabilities minus the
 //   one-hot label", which is also the numerically safe form.
 // - Gradients are checked against **central finite differences in float64**, computed from an

@@ -4,7 +4,7 @@
 import { Tensor, elementwiseKernel, normalizeAxis, shapeSize } from "./tensor";
 import type { GradNode } from "./tensor";
 
-// modules/06_autograd/autograd_dev.ts, cell 6 (line 234)
+// modules/06_autograd/autograd_dev.ts, cell 6 (line 240)
 /** The tensors `root` depends on (requiresGrad only), inputs first, `root` last; no recursion. */
 export function topologicalOrder(root: Tensor): Tensor[] {
   const order: Tensor[] = [];
@@ -29,7 +29,7 @@ export function topologicalOrder(root: Tensor): Tensor[] {
   return order;
 }
 
-// modules/06_autograd/autograd_dev.ts, cell 9 (line 387)
+// modules/06_autograd/autograd_dev.ts, cell 9 (line 473)
 /** Adds `g` to the gradient collected for `tensor` (in place when the buffer is ours). */
 export function accumulate(grads: Map<Tensor, Tensor>, tensor: Tensor, g: Tensor): void {
   const previous = grads.get(tensor);
@@ -40,9 +40,39 @@ export function accumulate(grads: Map<Tensor, Tensor>, tensor: Tensor, g: Tensor
   }
 }
 
-// modules/06_autograd/autograd_dev.ts, cell 10 (line 399)
-/** Accumulates d(root)/d(leaf) into `leaf.grad` for every leaf; releases the graph. */
-export function backwardPass(root: Tensor, gradient?: Tensor): void {
+/** What a pass through a released graph throws: PyTorch's words, then what to do here. */
+export const RELEASED_GRAPH_ERROR =
+  "Trying to backward through the graph a second time (or directly access saved tensors after " +
+  "they have already been freed): an earlier backward pass released this graph. Pass " +
+  "{ retainGraph: true } to the earlier pass (backward(loss, { retainGraph: true })) to walk it " +
+  "again, run the forward pass again, or detach() a tensor you carry from one step to the next.";
+
+/** The tensors whose note a backward pass dropped. A WeakSet: it keeps none of them alive. */
+export const releasedTensors = new WeakSet<Tensor>();
+
+/** Drops the note of `tensor` (its part of the graph is released) and remembers that it did. */
+export function release(tensor: Tensor): void {
+  tensor.gradFn = null;
+  releasedTensors.add(tensor);
+}
+
+/** Whether a backward pass released the note that `tensor` had. */
+export function wasReleased(tensor: Tensor): boolean {
+  return releasedTensors.has(tensor);
+}
+
+/** Options of a backward pass. */
+export interface BackwardOptions {
+  /** Keep the graph, so that it can be walked again (PyTorch's `retain_graph=True`). */
+  retainGraph?: boolean;
+}
+
+// modules/06_autograd/autograd_dev.ts, cell 10 (line 512)
+/**
+ * Accumulates d(root)/d(leaf) into `leaf.grad` for every leaf; releases the graph unless
+ * `options.retainGraph`; refuses a graph that an earlier pass released.
+ */
+export function backwardPass(root: Tensor, gradient?: Tensor, options: BackwardOptions = {}): void {
   if (!root.requiresGrad) {
     throw new Error("backward(): this tensor does not require a gradient (no input had requiresGrad)");
   }
@@ -60,6 +90,7 @@ export function backwardPass(root: Tensor, gradient?: Tensor): void {
     seed = gradient.detach();
   }
   const order = topologicalOrder(root);
+  if (order.some(wasReleased)) throw new Error(RELEASED_GRAPH_ERROR);
   const grads = new Map<Tensor, Tensor>([[root, seed]]);
   const wasEnabled = Tensor.gradEnabled;
   Tensor.gradEnabled = false;
@@ -75,7 +106,7 @@ export function backwardPass(root: Tensor, gradient?: Tensor): void {
         if (g !== undefined) tensor.grad = tensor.grad === null ? g.clone() : tensor.grad.add(g);
         continue;
       }
-      tensor.gradFn = null;
+      if (!options.retainGraph) release(tensor);
       if (g === undefined) continue;
       const rule = Tensor.backwardRules.get(node.op);
       if (rule === undefined) throw new Error(`no backward rule for '${node.op}'`);
@@ -90,8 +121,17 @@ export function backwardPass(root: Tensor, gradient?: Tensor): void {
   }
 }
 
-// modules/06_autograd/autograd_dev.ts, cell 12 (line 460)
+// modules/06_autograd/autograd_dev.ts, cell 12 (line 578)
 Tensor.backwardPass = backwardPass;
+
+/**
+ * The backward pass with options, PyTorch's `torch.autograd.backward(root, gradient,
+ * retain_graph)`: `backward(loss, { retainGraph: true })` keeps the graph for another pass;
+ * `gradient` is what `loss.backward(gradient)` takes.
+ */
+export function backward(root: Tensor, options: BackwardOptions & { gradient?: Tensor } = {}): void {
+  backwardPass(root, options.gradient, { retainGraph: options.retainGraph });
+}
 
 /** Runs `fn` with gradient recording off (evaluation): no graph is built, then restores it. */
 export function noGrad<T>(fn: () => T): T {
@@ -109,7 +149,7 @@ export function registerRules(rules: Record<string, (grad: Tensor, node: GradNod
   for (const [op, rule] of Object.entries(rules)) Tensor.backwardRules.set(op, rule);
 }
 
-// modules/06_autograd/autograd_dev.ts, cell 14 (line 507)
+// modules/06_autograd/autograd_dev.ts, cell 16 (line 981)
 /** Sums a gradient of a broadcast shape back to the operand's `shape`. */
 export function sumToShape(grad: Tensor, shape: readonly number[]): Tensor {
   const same = grad.ndim === shape.length && grad.shape.every((d, i) => d === shape[i]);
@@ -123,7 +163,7 @@ export function sumToShape(grad: Tensor, shape: readonly number[]): Tensor {
   return g.reshape(shape.slice());
 }
 
-// modules/06_autograd/autograd_dev.ts, cell 17 (line 610)
+// modules/06_autograd/autograd_dev.ts, cell 19 (line 1106)
 /** Whether input `i` of the node wants a gradient. */
 export function need(node: GradNode, i: number): boolean {
   return node.inputs[i].requiresGrad;
@@ -145,7 +185,7 @@ export function divBackward(grad: Tensor, node: GradNode, out: Tensor): (Tensor 
   ];
 }
 
-// modules/06_autograd/autograd_dev.ts, cell 18 (line 637)
+// modules/06_autograd/autograd_dev.ts, cell 20 (line 1133)
 /** fn(x, y) element by element with broadcasting, as a tensor (no note: used inside rules). */
 export function zip(x: Tensor, y: Tensor, fn: (a: number, b: number) => number): Tensor {
   const r = elementwiseKernel(x, y, fn);
@@ -186,7 +226,7 @@ registerRules({
   clone: (g) => [g],
 });
 
-// modules/06_autograd/autograd_dev.ts, cell 21 (line 844)
+// modules/06_autograd/autograd_dev.ts, cell 23 (line 1377)
 /** dA = dC @ Bᵀ and dB = Aᵀ @ dC, for 1-D, 2-D and broadcast batched operands. */
 export function matmulBackward(grad: Tensor, node: GradNode): (Tensor | null)[] {
   const [a, b] = node.inputs;
@@ -206,7 +246,7 @@ export function matmulBackward(grad: Tensor, node: GradNode): (Tensor | null)[] 
 
 registerRules({ matmul: matmulBackward });
 
-// modules/06_autograd/autograd_dev.ts, cell 24 (line 992)
+// modules/06_autograd/autograd_dev.ts, cell 26 (line 1576)
 /** The shape of a reduction's result with `keepdims`: the reduced axis (or every axis) set to 1. */
 export function keptShape(shape: readonly number[], axis: number | null | undefined): number[] {
   if (axis === null || axis === undefined) return shape.map(() => 1);
@@ -219,14 +259,14 @@ export function expandTo(g: Tensor, shape: readonly number[]): Tensor {
   return zip(Tensor.zeros(shape), g, (_, y) => y);
 }
 
-// modules/06_autograd/autograd_dev.ts, cell 25 (line 1006)
+// modules/06_autograd/autograd_dev.ts, cell 27 (line 1590)
 /** The gradient of sum(axis, keepdims): copied back along the reduced axis. */
 export function sumBackward(grad: Tensor, node: GradNode): (Tensor | null)[] {
   const x = node.inputs[0];
   return [expandTo(grad.reshape(keptShape(x.shape, node.args.axis)), x.shape)];
 }
 
-// modules/06_autograd/autograd_dev.ts, cell 26 (line 1016)
+// modules/06_autograd/autograd_dev.ts, cell 28 (line 1600)
 /** max and min: the gradient goes to the elements equal to the result, split between ties. */
 export function extremumBackward(grad: Tensor, node: GradNode, out: Tensor): (Tensor | null)[] {
   const x = node.inputs[0];
@@ -284,7 +324,47 @@ registerRules({
   gather: gatherBackward,
 });
 
-// modules/06_autograd/autograd_dev.ts, cell 31 (line 1437)
+// modules/06_autograd/autograd_dev.ts, cell 33 (line 2033)
+/**
+ * Φ(x), the standard normal distribution function, for GELU's rule. This file may import only
+ * module 01 (it is loaded with the Tensor, also where the grader withholds module 02), so it has
+ * its own erf: the same Abramowitz and Stegun formula (7.1.26) as module 02's.
+ */
+export function normalCdf(x: number): number {
+  const a = Math.abs(x / Math.SQRT2);
+  const t = 1 / (1 + 0.3275911 * a);
+  const poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
+  const erfAbs = 1 - poly * Math.exp(-a * a);
+  return 0.5 * (1 + (x < 0 ? -erfAbs : erfAbs));
+}
+
+// modules/06_autograd/autograd_dev.ts, cell 34 (line 2048)
+/** Sigmoid's rule, from its output y = σ(x). */
+export function sigmoidBackward(grad: Tensor, _node: GradNode, y: Tensor): (Tensor | null)[] {
+  return [zip(grad, y, (g, v) => g * v * (1 - v))];
+}
+
+/** Tanh's rule, from its output y = tanh(x). */
+export function tanhBackward(grad: Tensor, _node: GradNode, y: Tensor): (Tensor | null)[] {
+  return [zip(grad, y, (g, v) => g * (1 - v * v))];
+}
+
+/** GELU's rule, from its input x: the product rule on x · Φ(x). */
+export function geluBackward(grad: Tensor, node: GradNode): (Tensor | null)[] {
+  const x = node.inputs[0];
+  const density = (v: number) => Math.exp(-0.5 * v * v) / Math.sqrt(2 * Math.PI);
+  return [zip(grad, x, (g, v) => g * (normalCdf(v) + v * density(v)))];
+}
+
+// modules/06_autograd/autograd_dev.ts, cell 35 (line 2073)
+registerRules({
+  relu: (g, node) => [zip(g, node.inputs[0], (gv, x) => (x > 0 ? gv : 0))],
+  sigmoid: sigmoidBackward,
+  tanh: tanhBackward,
+  gelu: geluBackward,
+});
+
+// modules/06_autograd/autograd_dev.ts, cell 38 (line 2269)
 /** The fused softmax + cross-entropy rule: (softmax(z) - onehot(y)) * g / N. */
 export function crossEntropyBackward(grad: Tensor, node: GradNode): (Tensor | null)[] {
   const saved = node.args.saved ?? [];
@@ -296,22 +376,7 @@ export function crossEntropyBackward(grad: Tensor, node: GradNode): (Tensor | nu
   return [probs.mul(grad.item() / n)];
 }
 
-// modules/06_autograd/autograd_dev.ts, cell 32 (line 1452)
-/**
- * Phi(x) + x phi(x): the slope of GELU. This file may import only module 01 (it is loaded with
- * the Tensor, also where the grader withholds module 02), so it has its own erf, the same
- * Abramowitz and Stegun formula as module 02's.
- */
-export function geluSlope(x: number): number {
-  const a = Math.abs(x / Math.SQRT2);
-  const t = 1 / (1 + 0.3275911 * a);
-  const poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
-  const erfAbs = 1 - poly * Math.exp(-a * a);
-  const cdf = 0.5 * (1 + (x < 0 ? -erfAbs : erfAbs));
-  const pdf = Math.exp(-0.5 * x * x) / Math.sqrt(2 * Math.PI);
-  return cdf + x * pdf;
-}
-
+// modules/06_autograd/autograd_dev.ts, cell 39 (line 2284)
 /** BCE of clamped probabilities: (p - t) / (p (1 - p)) / N where p was inside the clamp. */
 export function binaryCrossEntropyBackward(grad: Tensor, node: GradNode): (Tensor | null)[] {
   const p = node.inputs[0];
@@ -327,10 +392,6 @@ export function binaryCrossEntropyBackward(grad: Tensor, node: GradNode): (Tenso
 }
 
 registerRules({
-  relu: (g, node) => [zip(g, node.inputs[0], (gv, x) => (x > 0 ? gv : 0))],
-  sigmoid: (g, _node, y) => [zip(g, y, (gv, v) => gv * v * (1 - v))],
-  tanh: (g, _node, y) => [zip(g, y, (gv, v) => gv * (1 - v * v))],
-  gelu: (g, node) => [zip(g, node.inputs[0], (gv, x) => gv * geluSlope(x))],
   crossEntropy: crossEntropyBackward,
   binaryCrossEntropy: binaryCrossEntropyBackward,
 });
