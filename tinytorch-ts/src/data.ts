@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { Rng, Tensor, formatShape, shapeSize } from "./core/tensor";
 
-// modules/05_dataloader/dataloader_dev.ts, cell 6 (line 95)
+// modules/05_dataloader/dataloader_dev.ts, cell 6 (line 105)
 /** Rows `indices` of `t` (along axis 0) copied into a new contiguous tensor. */
 export function takeRows(t: Tensor, indices: readonly number[]): Tensor {
   if (t.ndim === 0) throw new Error("takeRows: a 0-d tensor has no rows");
@@ -22,7 +22,7 @@ export function takeRows(t: Tensor, indices: readonly number[]): Tensor {
   return new Tensor(out, [indices.length, ...t.shape.slice(1)]);
 }
 
-// modules/05_dataloader/dataloader_dev.ts, cell 8 (line 169)
+// modules/05_dataloader/dataloader_dev.ts, cell 8 (line 221)
 /** A collection of examples: how many there are, and example i as [input, target]. */
 export interface Dataset {
   readonly length: number;
@@ -60,7 +60,7 @@ export class TensorDataset implements Dataset {
   }
 }
 
-// modules/05_dataloader/dataloader_dev.ts, cell 10 (line 233)
+// modules/05_dataloader/dataloader_dev.ts, cell 10 (line 294)
 /** A uniformly random permutation of 0..n-1 from `rng` (Fisher-Yates). */
 export function shuffledIndices(n: number, rng: Rng): number[] {
   const order = Array.from({ length: n }, (_, i) => i);
@@ -73,7 +73,7 @@ export function shuffledIndices(n: number, rng: Rng): number[] {
   return order;
 }
 
-// modules/05_dataloader/dataloader_dev.ts, cell 13 (line 336)
+// modules/05_dataloader/dataloader_dev.ts, cell 13 (line 436)
 /** Stacks examples of equal shapes into one tensor [count, ...shape]. */
 export function stackExamples(examples: readonly Tensor[]): Tensor {
   if (examples.length === 0) throw new Error("stackExamples: no examples");
@@ -100,7 +100,7 @@ export interface DataLoaderOptions {
   dropLast?: boolean;
 }
 
-// modules/05_dataloader/dataloader_dev.ts, cell 14 (line 364)
+// modules/05_dataloader/dataloader_dev.ts, cell 14 (line 464)
 /** Iterates a dataset in batches [x, y]; each `for...of` loop is one epoch. */
 export class DataLoader implements Iterable<[Tensor, Tensor]> {
   readonly dataset: Dataset;
@@ -155,7 +155,7 @@ export class DataLoader implements Iterable<[Tensor, Tensor]> {
   }
 }
 
-// modules/05_dataloader/dataloader_dev.ts, cell 17 (line 590)
+// modules/05_dataloader/dataloader_dev.ts, cell 17 (line 861)
 /** Pixels per MNIST image (28 x 28). */
 export const DIGIT_PIXELS = 784;
 
@@ -190,7 +190,7 @@ export function splitPerDigit(
   };
 }
 
-// modules/05_dataloader/dataloader_dev.ts, cell 20 (line 686)
+// modules/05_dataloader/dataloader_dev.ts, cell 20 (line 1014)
 /** The images of one digit from the `mnist` package: a Float32Array of count * 784 values in [0, 1]. */
 export function readDigitImages(digit: number): Float32Array {
   const folder = join(dirname(require.resolve("mnist/package.json")), "src", "digits");
@@ -231,4 +231,34 @@ export function digitToText(image: Tensor): string {
     lines.push(line.trimEnd());
   }
   return lines.join("\n");
+}
+
+// modules/05_dataloader/dataloader_dev.ts, cell 33 (line 1322)
+/** Per class: splitPerDigit's test part, and its training part split again into train and validation. */
+export function splitTrainValTest(
+  perDigit: readonly Float32Array[],
+  validationFraction = 0.1,
+  trainFraction = 0.8,
+  pixels = DIGIT_PIXELS,
+): { train: TensorDataset; validation: TensorDataset; test: TensorDataset } {
+  const test = splitPerDigit(perDigit, trainFraction, pixels).test;
+  const trainParts = perDigit.map((images) => images.subarray(0, Math.floor((images.length / pixels) * trainFraction) * pixels));
+  const again = splitPerDigit(trainParts, 1 - validationFraction, pixels);
+  return { train: again.train, validation: again.test, test };
+}
+
+// modules/05_dataloader/dataloader_dev.ts, cell 34 (line 1339)
+/**
+ * The 10,000 MNIST digits split three ways: `loadDigits`' test part (the last 20% of each
+ * digit), and its training part with the last `validationFraction` of each digit's training
+ * images held out for validation (7,191 / 805 / 2,004 by default).
+ */
+export function loadDigitsWithValidation(validationFraction = 0.1): {
+  train: TensorDataset;
+  validation: TensorDataset;
+  test: TensorDataset;
+} {
+  const perDigit: Float32Array[] = [];
+  for (let digit = 0; digit < 10; digit++) perDigit.push(readDigitImages(digit));
+  return splitTrainValTest(perDigit, validationFraction);
 }
