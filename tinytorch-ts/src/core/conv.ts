@@ -102,13 +102,14 @@ export function conv2dDirect(x: RawTensor, weight: RawTensor, bias: RawTensor | 
   return { data: out, shape: [batch, outChannels, outHeight, outWidth] };
 }
 
-// modules/09_convolutions/convolutions_dev.ts, cell 13 (line 478)
+// modules/09_convolutions/convolutions_dev.ts, cell 13 (line 482)
 /** Every window of x as a column: cols [N, C·k·k, Ho·Wo], row (c·k + p)·k + q, column i·Wo + j (0 in the padding). */
 export function im2col(x: RawTensor, g: ConvGeometry): RawTensor {
   checkShapeIs(x, [g.batch, g.channels, g.height, g.width], "im2col");
   const { batch, channels, height, width, kernel, stride, padding, outHeight, outWidth } = g;
   const rows = channels * kernel * kernel;
   const positions = outHeight * outWidth;
+  const src = x.data;
   const cols = new Float32Array(batch * rows * positions);
   for (let n = 0; n < batch; n++) {
     for (let c = 0; c < channels; c++) {
@@ -116,13 +117,16 @@ export function im2col(x: RawTensor, g: ConvGeometry): RawTensor {
       for (let p = 0; p < kernel; p++) {
         for (let q = 0; q < kernel; q++) {
           const rowStart = (n * rows + (c * kernel + p) * kernel + q) * positions;
+          // The positions j whose input column j·s + q − pad is inside the image (the others
+          // read padding and stay 0): worked out once, so the inner loop tests nothing.
+          const jFirst = Math.max(0, Math.ceil((padding - q) / stride));
+          const jEnd = Math.min(outWidth, Math.floor((width - 1 + padding - q) / stride) + 1);
           for (let i = 0; i < outHeight; i++) {
             const inRow = i * stride + p - padding;
             if (inRow < 0 || inRow >= height) continue;
-            for (let j = 0; j < outWidth; j++) {
-              const inCol = j * stride + q - padding;
-              if (inCol >= 0 && inCol < width) cols[rowStart + i * outWidth + j] = x.data[plane + inRow * width + inCol];
-            }
+            const from = plane + inRow * width + q - padding; // x's index for j = 0
+            const to = rowStart + i * outWidth;
+            for (let j = jFirst; j < jEnd; j++) cols[to + j] = src[from + j * stride];
           }
         }
       }
@@ -131,13 +135,14 @@ export function im2col(x: RawTensor, g: ConvGeometry): RawTensor {
   return { data: cols, shape: [batch, rows, positions] };
 }
 
-// modules/09_convolutions/convolutions_dev.ts, cell 16 (line 650)
+// modules/09_convolutions/convolutions_dev.ts, cell 16 (line 658)
 /** The adjoint of im2col: each column's values added back into the input cells they were copied from; out [N, C, H, W]. */
 export function col2im(cols: RawTensor, g: ConvGeometry): RawTensor {
   checkShapeIs(cols, [g.batch, g.channels * g.kernel * g.kernel, g.outHeight * g.outWidth], "col2im");
   const { batch, channels, height, width, kernel, stride, padding, outHeight, outWidth } = g;
   const rows = channels * kernel * kernel;
   const positions = outHeight * outWidth;
+  const src = cols.data;
   const x = new Float32Array(batch * channels * height * width);
   for (let n = 0; n < batch; n++) {
     for (let c = 0; c < channels; c++) {
@@ -145,13 +150,14 @@ export function col2im(cols: RawTensor, g: ConvGeometry): RawTensor {
       for (let p = 0; p < kernel; p++) {
         for (let q = 0; q < kernel; q++) {
           const rowStart = (n * rows + (c * kernel + p) * kernel + q) * positions;
+          const jFirst = Math.max(0, Math.ceil((padding - q) / stride));
+          const jEnd = Math.min(outWidth, Math.floor((width - 1 + padding - q) / stride) + 1);
           for (let i = 0; i < outHeight; i++) {
             const inRow = i * stride + p - padding;
             if (inRow < 0 || inRow >= height) continue;
-            for (let j = 0; j < outWidth; j++) {
-              const inCol = j * stride + q - padding;
-              if (inCol >= 0 && inCol < width) x[plane + inRow * width + inCol] += cols.data[rowStart + i * outWidth + j];
-            }
+            const to = plane + inRow * width + q - padding; // x's index for j = 0
+            const from = rowStart + i * outWidth;
+            for (let j = jFirst; j < jEnd; j++) x[to + j * stride] += src[from + j];
           }
         }
       }
@@ -180,17 +186,18 @@ registerRules({
   },
 });
 
-// modules/09_convolutions/convolutions_dev.ts, cell 19 (line 856)
+// modules/09_convolutions/convolutions_dev.ts, cell 19 (line 866)
 /** Sum over every axis but the channel axis (axis 1) of an [N, C, ...] tensor, in float64: a per-channel bias's gradient. */
 export function sumPerChannel(t: RawTensor): Float32Array {
   const [batch, channels] = t.shape;
   const inner = batch * channels === 0 ? 0 : t.data.length / (batch * channels);
   const sums = new Float64Array(channels);
+  const values = t.data;
   for (let n = 0; n < batch; n++) {
     for (let c = 0; c < channels; c++) {
       const start = (n * channels + c) * inner;
       let s = 0;
-      for (let e = start; e < start + inner; e++) s += t.data[e];
+      for (let e = start; e < start + inner; e++) s += values[e];
       sums[c] += s;
     }
   }
@@ -205,9 +212,10 @@ export function addChannelBias(y: Tensor, bias: Tensor): Tensor {
   const channels = bias.size;
   const inner = shapeSize(y.shape.slice(2));
   const out = new Float32Array(y.size);
+  const values = y.data;
   for (let start = 0, c = 0; start < out.length; start += inner, c = (c + 1) % channels) {
     const b = bias.data[c];
-    for (let e = start; e < start + inner; e++) out[e] = y.data[e] + b;
+    for (let e = start; e < start + inner; e++) out[e] = values[e] + b;
   }
   return Tensor.record(new Tensor(out, y.shape), "addChannelBias", [y, bias]);
 }
@@ -216,7 +224,7 @@ registerRules({
   addChannelBias: (grad, node) => [grad, node.inputs[1].requiresGrad ? new Tensor(sumPerChannel(grad), node.inputs[1].shape) : null],
 });
 
-// modules/09_convolutions/convolutions_dev.ts, cell 21 (line 913)
+// modules/09_convolutions/convolutions_dev.ts, cell 21 (line 925)
 /** Options of a Conv2d layer. */
 export interface Conv2dOptions {
   stride?: number;
@@ -295,7 +303,7 @@ export class Conv2d extends Layer {
   }
 }
 
-// modules/09_convolutions/convolutions_dev.ts, cell 26 (line 1292)
+// modules/09_convolutions/convolutions_dev.ts, cell 26 (line 1304)
 /** What a pooling operation remembers for its backward rule. */
 export interface PoolArgs extends OpArgs {
   geometry: ConvGeometry;
@@ -384,11 +392,12 @@ registerRules({
   },
 });
 
-// modules/09_convolutions/convolutions_dev.ts, cell 28 (line 1413)
+// modules/09_convolutions/convolutions_dev.ts, cell 28 (line 1425)
 /** The largest value of every k×k window per channel, and the flat index into x of the first cell holding it. */
 export function maxPool2dKernel(x: RawTensor, g: ConvGeometry): { out: RawTensor; argmax: Int32Array } {
   checkShapeIs(x, [g.batch, g.channels, g.height, g.width], "maxPool2d");
   const { batch, channels, height, width, kernel, stride, outHeight, outWidth } = g;
+  const src = x.data;
   const out = new Float32Array(batch * channels * outHeight * outWidth);
   const argmax = new Int32Array(out.length);
   let at = 0;
@@ -397,11 +406,17 @@ export function maxPool2dKernel(x: RawTensor, g: ConvGeometry): { out: RawTensor
     for (let i = 0; i < outHeight; i++) {
       for (let j = 0; j < outWidth; j++) {
         let best = base + i * stride * width + j * stride;
+        let bestValue = src[best];
         for (let p = 0; p < kernel; p++) {
           const row = base + (i * stride + p) * width + j * stride;
-          for (let q = 0; q < kernel; q++) if (x.data[row + q] > x.data[best]) best = row + q;
+          for (let q = 0; q < kernel; q++) {
+            if (src[row + q] > bestValue) {
+              best = row + q;
+              bestValue = src[best];
+            }
+          }
         }
-        out[at] = x.data[best];
+        out[at] = bestValue;
         argmax[at++] = best;
       }
     }
@@ -460,7 +475,7 @@ registerRules({
   },
 });
 
-// modules/09_convolutions/convolutions_dev.ts, cell 31 (line 1795)
+// modules/09_convolutions/convolutions_dev.ts, cell 31 (line 1814)
 /** Options of a BatchNorm2d layer (PyTorch's defaults). */
 export interface BatchNorm2dOptions {
   eps?: number;
@@ -570,7 +585,7 @@ export class BatchNorm2d extends Layer {
   }
 }
 
-// modules/09_convolutions/convolutions_dev.ts, cell 34 (line 2210)
+// modules/09_convolutions/convolutions_dev.ts, cell 34 (line 2229)
 /** dL/dx, dL/dγ and dL/dβ of batch normalization from the output gradient and what the forward pass saved. */
 export function batchNorm2dBackward(
   grad: RawTensor,
@@ -621,7 +636,7 @@ registerRules({
   },
 });
 
-// modules/09_convolutions/convolutions_dev.ts, cell 37 (line 2423)
+// modules/09_convolutions/convolutions_dev.ts, cell 37 (line 2442)
 /** [N, d1, d2, ...] → [N, d1·d2·...]: the feature maps of each example as one vector. */
 export class Flatten extends Layer {
   forward(x: Tensor): Tensor {
