@@ -66,14 +66,21 @@ import {
   assert,
   assertClose,
   assertEqual,
+  assertPrediction,
   assertShape,
   assertThrows,
+  check,
   demo,
   passed,
   testRandom,
 } from "tinytorch-ts/support/testing";
 import { showChart } from "tinytorch-ts/support/chart";
 import { Sigmoid, Softmax } from "tinytorch-ts/core/activations";
+
+/** A pattern matching `text` literally: for messages that must quote a shape or a value. */
+function literally(text: string): RegExp {
+  return new RegExp(text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
+}
 
 // %% [markdown]
 // ## Mean squared error
@@ -103,12 +110,15 @@ import { Sigmoid, Softmax } from "tinytorch-ts/core/activations";
 // shapes are equal.
 //
 // **APPROACH**:
-// 1. Compare `predictions.shape` and `targets.shape` axis by axis; throw an error containing
-//    both shapes if they differ.
-// 2. `const diff = predictions.sub(targets)`, then `diff.mul(diff).mean()`.
+// 1. Refuse unequal shapes first. The given `assertSameShape` does it, with a message that
+//    names both shapes written as `[4, 1]` (brackets, numbers separated by a comma and a space).
+// 2. Express the loss with the tensor operations of module 01 (so that it records itself for
+//    module 06), not with a loop over `data`: which operations, in which order?
 //
 // **HINTS**:
-// - `mean()` with no axis already returns a 0-d tensor.
+// - Why does the check have to come first? Work out what `predictions.sub(targets)` returns for
+//   shapes `[4, 1]` and `[4]`, and what the mean of that would mean.
+// - A reduction over no axis returns a 0-d tensor.
 
 // %% nbgrader={"grade": false, "grade_id": "mse-loss", "locked": false, "schema_version": 3, "solution": true, "task": false}
 //| export
@@ -153,8 +163,8 @@ function testUnitMSELoss(): void {
   ]);
   assertClose(mse.forward(p, t).item(), (1 + 0 + 4 + 9) / 4, {}, "2-d, mean over all elements");
   assertClose(mse.forward(t, p).item(), 14 / 4, {}, "symmetric");
-  assertThrows(() => mse.forward(Tensor.zeros([3]), Tensor.zeros([4])), "[4]");
-  assertThrows(() => mse.forward(Tensor.zeros([2, 3]), Tensor.zeros([3, 2])), "[3, 2]");
+  assertThrows(() => mse.forward(Tensor.zeros([3]), Tensor.zeros([4])), literally("[4]"));
+  assertThrows(() => mse.forward(Tensor.zeros([2, 3]), Tensor.zeros([3, 2])), literally("[3, 2]"));
   assertClose(mse.forward(new Tensor(3), new Tensor(1)).item(), 4, {}, "0-d inputs");
   assertClose(mse.forward(new Tensor([1e3]), new Tensor([-1e3])).item(), 4e6, {}, "large errors");
   // Seeded: random shapes (ranks 0 to 3) of random predictions and targets at random scales;
@@ -181,13 +191,68 @@ function testUnitMSELoss(): void {
     const other = c === 0 ? [...dims, 1] : dims.map((d, i) => (i === changed ? d + rms.int(1, 3) : d));
     const [pShape, tShape] = rms.bool() ? [dims, other] : [other, dims];
     const mismatched = (): Tensor => mse.forward(Tensor.zeros(pShape), Tensor.zeros(tShape));
-    assertThrows(mismatched, `[${pShape.join(", ")}]`, "random mismatched shapes: the predictions' shape is named");
-    assertThrows(mismatched, `[${tShape.join(", ")}]`, "and the targets'");
+    assertThrows(mismatched, literally(`[${pShape.join(", ")}]`), "random mismatched shapes: the predictions' shape is named");
+    assertThrows(mismatched, literally(`[${tShape.join(", ")}]`), "and the targets'");
   }
   // ### END HIDDEN TESTS
   passed("testUnitMSELoss");
 }
 testUnitMSELoss();
+
+// %%
+//| mutation mse-loss does not check the shapes: [N, 1] against [N] broadcasts to [N, N]
+function assertSameShape(loss: string, a: Tensor, b: Tensor): void {
+  const same = a.shape.length === b.shape.length && a.shape.every((d, i) => d === b.shape[i]);
+  if (!same) {
+    throw new Error(
+      `${loss}: predictions of shape [${a.shape.join(", ")}] and targets of shape ` +
+        `[${b.shape.join(", ")}] must have the same shape`,
+    );
+  }
+}
+class MSELoss {
+  forward(predictions: Tensor, targets: Tensor): Tensor {
+    const diff = predictions.sub(targets);
+    return diff.mul(diff).mean();
+  }
+}
+
+// %%
+//| mutation mse-loss sums the squared errors instead of averaging them
+function assertSameShape(loss: string, a: Tensor, b: Tensor): void {
+  const same = a.shape.length === b.shape.length && a.shape.every((d, i) => d === b.shape[i]);
+  if (!same) {
+    throw new Error(
+      `${loss}: predictions of shape [${a.shape.join(", ")}] and targets of shape ` +
+        `[${b.shape.join(", ")}] must have the same shape`,
+    );
+  }
+}
+class MSELoss {
+  forward(predictions: Tensor, targets: Tensor): Tensor {
+    assertSameShape("MSELoss", predictions, targets);
+    const diff = predictions.sub(targets);
+    return diff.mul(diff).sum();
+  }
+}
+
+// %%
+//| mutation mse-loss averages absolute errors (that is L1, not MSE)
+function assertSameShape(loss: string, a: Tensor, b: Tensor): void {
+  const same = a.shape.length === b.shape.length && a.shape.every((d, i) => d === b.shape[i]);
+  if (!same) {
+    throw new Error(
+      `${loss}: predictions of shape [${a.shape.join(", ")}] and targets of shape ` +
+        `[${b.shape.join(", ")}] must have the same shape`,
+    );
+  }
+}
+class MSELoss {
+  forward(predictions: Tensor, targets: Tensor): Tensor {
+    assertSameShape("MSELoss", predictions, targets);
+    return predictions.sub(targets).abs().mean();
+  }
+}
 
 // %% [markdown]
 // ## Cross-entropy
@@ -224,14 +289,16 @@ testUnitMSELoss();
 //
 // **TODO**: Compute `log(softmax(x))` along `axis` with the log-sum-exp trick.
 //
-// **APPROACH**:
-// 1. `shifted = x.sub(x.max(axis, true))`.
-// 2. `logSum = shifted.exp().sum(axis, true).log()`.
-// 3. Return `shifted.sub(logSum)`.
+// **APPROACH**: turn the last line of the derivation above into tensor operations along `axis`:
+// one reduction for `m`, one for the sum, and broadcasting for the subtractions. Write the
+// result in terms of `x - m`, never `x` alone, so that every exponential you take is of a
+// number `<= 0`.
 //
 // **HINTS**:
-// - `keepdims = true` in both reductions keeps the shapes broadcastable against `x`.
-// - Check: `logSoftmax(x).exp()` should be `softmax(x)`.
+// - The reductions must keep the reduced axis (size 1) so that they broadcast back against `x`
+//   along `axis`, whichever axis it is.
+// - Check: `logSoftmax(x).exp()` should be `softmax(x)`, and `[[1000, 0]]` should give
+//   `[[0, -1000]]`, not `-Infinity`.
 
 // %% nbgrader={"grade": false, "grade_id": "log-softmax", "locked": false, "schema_version": 3, "solution": true, "task": false}
 //| export
@@ -259,7 +326,7 @@ function testUnitLogSoftmax(): void {
   assertClose(cols.exp().sum(0).toArray(), [1, 1, 1, 1, 1], { atol: 1e-6 }, "axis 0");
   assertClose(logSoftmax(new Tensor([-1000, 1000, 0])).toArray(), [-2000, 0, -1000], {}, "1-D, ±1000");
   assertClose(logSoftmax(new Tensor([[5, 5, 5, 5]])).toArray(), [Array(4).fill(-Math.log(4))]);
-  assertClose(logSoftmax(z.add(1e4)).toArray(), logSoftmax(z).toArray(), { atol: 1e-3 }, "shift");
+  assertClose(logSoftmax(z.add(1e4)).toArray(), [[-0.41703, -1.41703, -2.31703]], { atol: 1e-3 }, "shifted by 1e4: the same (up to float32 rounding of the inputs)");
   // Seeded: random shapes (ranks 1 to 3), a random axis (negative too, or the default), random
   // scores at a random scale, sometimes shifted by ±1000; each lane is computed here in float64.
   const rls = testRandom("losses/log-softmax");
@@ -290,6 +357,28 @@ function testUnitLogSoftmax(): void {
 }
 testUnitLogSoftmax();
 
+// %%
+//| mutation log-softmax takes log(softmax(x)) without the max shift: e^1000 overflows
+function logSoftmax(x: Tensor, axis = -1): Tensor {
+  const e = x.exp();
+  return e.div(e.sum(axis, true)).log();
+}
+
+// %%
+//| mutation log-softmax subtracts the log-sum from x instead of from x - m
+function logSoftmax(x: Tensor, axis = -1): Tensor {
+  const shifted = x.sub(x.max(axis, true));
+  const logSum = shifted.exp().sum(axis, true).log();
+  return x.sub(logSum);
+}
+
+// %%
+//| mutation log-softmax reduces over the whole tensor instead of along the axis
+function logSoftmax(x: Tensor, axis = -1): Tensor {
+  const shifted = x.sub(x.max());
+  return shifted.sub(shifted.exp().sum().log());
+}
+
 // %% [markdown]
 // ### Exercise 3: `CrossEntropyLoss.forward`
 //
@@ -297,21 +386,27 @@ testUnitLogSoftmax();
 // class 2, and so on. (PyTorch takes them the same way; some libraries want one-hot vectors
 // instead, which cost `C` times the memory to say the same thing.)
 //
-// **TODO**: Return the mean over the batch of `-logSoftmax(logits)[i, labels[i]]`.
+// **TODO**: Return the mean over the batch of `-logSoftmax(logits)[i, labels[i]]`, as
+// `loss = new Tensor(mean)` (the given last line returns it, recorded for module 06).
+//
+// Refuse bad input with an `Error` whose message says what is wrong:
+// - logits that are not 2-D: the message contains `[N, C]` (the shape logits must have);
+// - a number of labels other than `N`: the message contains the word `labels`;
+// - a label that is not an integer in `[0, C)`: the message contains that label as JavaScript
+//   prints it (`3`, `-2`, `0.5`), and its position.
 //
 // **APPROACH**:
-// 1. Check `logits` is 2-D `[N, C]`; turn `labels` into a plain array (a `Tensor` of labels via
-//    `Array.from(labels.data)`); check there are `N` of them and that each is an integer in
-//    `[0, C)`, throwing a clear error otherwise.
-// 2. `logp = logSoftmax(logits, -1)`.
-// 3. Sum `-logp.data[i * C + labels[i]]` over the rows, divide by `N`, and return
-//    `loss = new Tensor(mean)` (the given last line returns it, recorded for module 06).
+// 1. Validate as above. `labels` may be a plain array or a `Tensor`: read both as one list of
+//    numbers first.
+// 2. Compute the log-probabilities with your `logSoftmax`, along the class axis.
+// 3. For each row, find the log-probability of its own label in the flat, row-major `data` of
+//    that result (derive the offset of element `[i, y]` of an `[N, C]` tensor), and average
+//    their negatives.
 //
 // **HINTS**:
-// - A label of 3 with 3 classes, or 1.5, is a bug in the data pipeline: make the message say
-//   which position and which value.
-// - Reading `logp.data` directly with the row-major offset `i * C + y` avoids building a
-//   one-hot matrix.
+// - Why not build a one-hot `[N, C]` matrix and multiply? Count the numbers it would hold.
+// - A label of 3 with 3 classes, or 1.5, is a bug in the data pipeline: without the check, the
+//   offset would quietly read another row's number.
 
 // %% nbgrader={"grade": false, "grade_id": "cross-entropy-loss", "locked": false, "schema_version": 3, "solution": true, "task": false}
 //| export
@@ -359,29 +454,7 @@ function testUnitCrossEntropyLoss(): void {
   assertClose(ce.forward(new Tensor([[1000, 0]]), [1]).item(), 1000, {}, "no Infinity");
   assertThrows(() => ce.forward(Tensor.zeros([2, 3]), [0, 3]), "3");
   // ### BEGIN HIDDEN TESTS
-  const logits = new Tensor([
-    [2, 1, 0.1],
-    [0.5, 2.5, -1],
-  ]);
-  // Row 2: lse = log(e^0.5 + e^2.5 + e^-1) = 2.6531782, so its loss is 0.1531782.
-  const expected = (0.41703 + 0.1531782) / 2;
-  assertClose(ce.forward(logits, [0, 1]).item(), expected, { rtol: 1e-5 }, "mean over the batch");
-  assertClose(ce.forward(logits, new Tensor([0, 1])).item(), expected, { rtol: 1e-5 }, "Tensor labels");
-  assertClose(ce.forward(new Tensor([[1000, 0]]), [0]).item(), 0, {}, "confident and right");
-  assertClose(ce.forward(new Tensor([[-1000, 1000, 0]]), [0]).item(), 2000);
-  const x = Tensor.randn([6, 4], 1);
-  assertClose(ce.forward(x.add(500), [0, 1, 2, 3, 0, 1]).item(), ce.forward(x, [0, 1, 2, 3, 0, 1]).item(), {
-    rtol: 1e-3,
-  }, "shift invariant");
-  assertThrows(() => ce.forward(Tensor.zeros([2, 3]), [0]), "labels", "count");
-  assertThrows(() => ce.forward(Tensor.zeros([2, 3]), [0, 1.5]), "1.5", "non-integer");
-  assertThrows(() => ce.forward(Tensor.zeros([2, 3]), [-1, 0]), "-1", "negative");
-  assertThrows(() => ce.forward(Tensor.zeros([3]), [0]), "[N, C]", "1-D logits");
-  assert(Number.isFinite(ce.forward(new Tensor([[1e30, -1e30]]), [1]).item()), "finite");
-  // Seeded: random batches and class counts, random logits at a random scale (sometimes shifted
-  // by ±500), random labels as an array or a Tensor; random wrong labels (a random bad value at a
-  // random position), a random wrong label count and random logits that are not 2-D.
-  const rce = testRandom("losses/cross-entropy");
+  /** Oracle: the mean of logsumexp(row) - row[label], in float64. */
   const crossEntropyOracle = (logits: Tensor, labels: readonly number[]): number => {
     const [n, c] = logits.shape;
     let total = 0;
@@ -393,6 +466,29 @@ function testUnitCrossEntropyLoss(): void {
     }
     return total / n;
   };
+  const logits = new Tensor([
+    [2, 1, 0.1],
+    [0.5, 2.5, -1],
+  ]);
+  // Row 2: lse = log(e^0.5 + e^2.5 + e^-1) = 2.6531782, so its loss is 0.1531782.
+  const expected = (0.41703 + 0.1531782) / 2;
+  assertClose(ce.forward(logits, [0, 1]).item(), expected, { rtol: 1e-5 }, "mean over the batch");
+  assertClose(ce.forward(logits, new Tensor([0, 1])).item(), expected, { rtol: 1e-5 }, "Tensor labels");
+  assertClose(ce.forward(new Tensor([[1000, 0]]), [0]).item(), 0, {}, "confident and right");
+  assertClose(ce.forward(new Tensor([[-1000, 1000, 0]]), [0]).item(), 2000);
+  const x = Tensor.randn([6, 4], 1);
+  assertClose(ce.forward(x.add(500), [0, 1, 2, 3, 0, 1]).item(), crossEntropyOracle(x, [0, 1, 2, 3, 0, 1]), {
+    rtol: 1e-3,
+  }, "shift invariant: logits + 500 give the loss of the logits");
+  assertThrows(() => ce.forward(Tensor.zeros([2, 3]), [0]), "labels", "count");
+  assertThrows(() => ce.forward(Tensor.zeros([2, 3]), [0, 1.5]), "1.5", "non-integer");
+  assertThrows(() => ce.forward(Tensor.zeros([2, 3]), [-1, 0]), "-1", "negative");
+  assertThrows(() => ce.forward(Tensor.zeros([3]), [0]), "[N, C]", "1-D logits");
+  assert(Number.isFinite(ce.forward(new Tensor([[1e30, -1e30]]), [1]).item()), "finite");
+  // Seeded: random batches and class counts, random logits at a random scale (sometimes shifted
+  // by ±500), random labels as an array or a Tensor; random wrong labels (a random bad value at a
+  // random position), a random wrong label count and random logits that are not 2-D.
+  const rce = testRandom("losses/cross-entropy");
   for (let c = 0; c < 6; c++) {
     const [n, classes] = [rce.int(1, 10), rce.int(2, 12)];
     const shift = rce.bool(0.3) ? rce.pick([-500, 500]) : 0;
@@ -410,7 +506,7 @@ function testUnitCrossEntropyLoss(): void {
     const labels = Array.from({ length: n }, () => rce.int(0, classes - 1));
     const bad = [classes + rce.int(0, 3), -rce.int(1, 3), rce.int(0, classes - 2) + 0.5][c];
     labels[rce.int(0, n - 1)] = bad;
-    assertThrows(() => ce.forward(Tensor.zeros([n, classes]), labels), String(bad), `a random bad label ${bad} is named`);
+    assertThrows(() => ce.forward(Tensor.zeros([n, classes]), labels), literally(String(bad)), `a random bad label ${bad} is named`);
   }
   const [cn, cc] = [rce.int(1, 6), rce.int(2, 6)];
   const miscount = Array.from({ length: cn + (rce.bool() ? rce.int(1, 3) : -rce.int(1, cn)) }, () => rce.int(0, cc - 1));
@@ -421,6 +517,95 @@ function testUnitCrossEntropyLoss(): void {
   passed("testUnitCrossEntropyLoss");
 }
 testUnitCrossEntropyLoss();
+
+// %%
+//| mutation cross-entropy-loss takes log(softmax(logits)): a probability that rounds to 0 gives Infinity
+class CrossEntropyLoss {
+  forward(logits: Tensor, labels: number[] | Tensor): Tensor {
+    let loss: Tensor;
+    if (logits.ndim !== 2) throw new Error(`CrossEntropyLoss: logits must have shape [N, C], got [${logits.shape.join(", ")}]`);
+    const [n, c] = logits.shape;
+    const ys = labels instanceof Tensor ? Array.from(labels.data) : labels;
+    if (ys.length !== n) throw new Error(`CrossEntropyLoss: ${n} rows of logits but ${ys.length} labels`);
+    ys.forEach((y, i) => {
+      if (!Number.isInteger(y) || y < 0 || y >= c) throw new Error(`CrossEntropyLoss: label ${y} at position ${i} is not a class index in [0, ${c})`);
+    });
+    const p = new Softmax().forward(logits);
+    let total = 0;
+    for (let i = 0; i < n; i++) total -= Math.log(p.data[i * c + ys[i]]);
+    loss = new Tensor(total / n);
+    return recordLoss(loss, "crossEntropy", logits, () => [
+      labels instanceof Tensor ? labels : new Tensor(labels),
+      logSoftmax(logits.detach(), -1),
+    ]);
+  }
+}
+
+// %%
+//| mutation cross-entropy-loss sums over the batch instead of averaging
+class CrossEntropyLoss {
+  forward(logits: Tensor, labels: number[] | Tensor): Tensor {
+    let loss: Tensor;
+    if (logits.ndim !== 2) throw new Error(`CrossEntropyLoss: logits must have shape [N, C], got [${logits.shape.join(", ")}]`);
+    const [n, c] = logits.shape;
+    const ys = labels instanceof Tensor ? Array.from(labels.data) : labels;
+    if (ys.length !== n) throw new Error(`CrossEntropyLoss: ${n} rows of logits but ${ys.length} labels`);
+    ys.forEach((y, i) => {
+      if (!Number.isInteger(y) || y < 0 || y >= c) throw new Error(`CrossEntropyLoss: label ${y} at position ${i} is not a class index in [0, ${c})`);
+    });
+    const logp = logSoftmax(logits, -1);
+    let total = 0;
+    for (let i = 0; i < n; i++) total -= logp.data[i * c + ys[i]];
+    loss = new Tensor(total);
+    return recordLoss(loss, "crossEntropy", logits, () => [
+      labels instanceof Tensor ? labels : new Tensor(labels),
+      logSoftmax(logits.detach(), -1),
+    ]);
+  }
+}
+
+// %%
+//| mutation cross-entropy-loss does not check the labels: a bad label reads another row's number, or nothing
+class CrossEntropyLoss {
+  forward(logits: Tensor, labels: number[] | Tensor): Tensor {
+    let loss: Tensor;
+    if (logits.ndim !== 2) throw new Error(`CrossEntropyLoss: logits must have shape [N, C], got [${logits.shape.join(", ")}]`);
+    const [n, c] = logits.shape;
+    const ys = labels instanceof Tensor ? Array.from(labels.data) : labels;
+    if (ys.length !== n) throw new Error(`CrossEntropyLoss: ${n} rows of logits but ${ys.length} labels`);
+    const logp = logSoftmax(logits, -1);
+    let total = 0;
+    for (let i = 0; i < n; i++) total -= logp.data[i * c + ys[i]];
+    loss = new Tensor(total / n);
+    return recordLoss(loss, "crossEntropy", logits, () => [
+      labels instanceof Tensor ? labels : new Tensor(labels),
+      logSoftmax(logits.detach(), -1),
+    ]);
+  }
+}
+
+// %%
+//| mutation cross-entropy-loss reads element [i, y] at the column-major offset y * N + i
+class CrossEntropyLoss {
+  forward(logits: Tensor, labels: number[] | Tensor): Tensor {
+    let loss: Tensor;
+    if (logits.ndim !== 2) throw new Error(`CrossEntropyLoss: logits must have shape [N, C], got [${logits.shape.join(", ")}]`);
+    const [n, c] = logits.shape;
+    const ys = labels instanceof Tensor ? Array.from(labels.data) : labels;
+    if (ys.length !== n) throw new Error(`CrossEntropyLoss: ${n} rows of logits but ${ys.length} labels`);
+    ys.forEach((y, i) => {
+      if (!Number.isInteger(y) || y < 0 || y >= c) throw new Error(`CrossEntropyLoss: label ${y} at position ${i} is not a class index in [0, ${c})`);
+    });
+    const logp = logSoftmax(logits, -1);
+    let total = 0;
+    for (let i = 0; i < n; i++) total -= logp.data[ys[i] * n + i];
+    loss = new Tensor(total / n);
+    return recordLoss(loss, "crossEntropy", logits, () => [
+      labels instanceof Tensor ? labels : new Tensor(labels),
+      logSoftmax(logits.detach(), -1),
+    ]);
+  }
+}
 
 // %% [markdown]
 // ## Binary cross-entropy
@@ -445,13 +630,18 @@ testUnitCrossEntropyLoss();
 // shape), with probabilities clamped to `[this.eps, 1 - this.eps]`.
 //
 // **APPROACH**:
-// 1. Check the shapes are equal (`assertSameShape`).
-// 2. Loop over the elements: `p = Math.min(Math.max(pred[i], eps), 1 - eps)`, add
-//    `t * Math.log(p) + (1 - t) * Math.log(1 - p)` to a running total.
-// 3. Set `loss = new Tensor(-total / size)` (the given last line returns it).
+// 1. Refuse unequal shapes with the given `assertSameShape` (its message names both shapes,
+//    written as `[3, 1]`).
+// 2. One pass over the elements: clamp each probability into `[eps, 1 - eps]`, then add its
+//    term of the formula above to a running total. Targets may be soft (any number in
+//    `[0, 1]`), so keep both terms of the formula for every element.
+// 3. Set `loss` to a 0-d tensor holding the mean (the given last line returns it).
 //
 // **HINTS**:
-// - Clamping in JavaScript numbers (float64) keeps `1 - eps` distinct from 1.
+// - Clamp in JavaScript numbers (float64), not in float32: below `eps` of about `6e-8`,
+//   `Math.fround(1 - eps)` is exactly 1, and `log(1 - p)` would be `log(0)` again. Storing the
+//   clamped probabilities in a tensor rounds them to float32 too.
+// - With `eps = 1e-7`, what is the largest loss one example can contribute?
 
 // %% nbgrader={"grade": false, "grade_id": "bce-loss", "locked": false, "schema_version": 3, "solution": true, "task": false}
 //| export
@@ -496,7 +686,7 @@ function testUnitBinaryCrossEntropyLoss(): void {
   // ### BEGIN HIDDEN TESTS
   assertClose(bce.forward(new Tensor([1, 0]), new Tensor([1, 0])).item(), 0, { atol: 1e-6 }, "perfect");
   assertClose(bce.forward(new Tensor([0.5, 0.5, 0.5]), new Tensor([1, 0, 1])).item(), Math.log(2));
-  assertThrows(() => bce.forward(Tensor.zeros([3]), Tensor.zeros([3, 1])), "[3, 1]");
+  assertThrows(() => bce.forward(Tensor.zeros([3]), Tensor.zeros([3, 1])), literally("[3, 1]"));
   const probs = new Sigmoid().forward(new Tensor([[40, -40], [3, -3]]));
   const targets = new Tensor([[0, 1], [1, 0]]);
   assert(Number.isFinite(bce.forward(probs, targets).item()), "saturated sigmoid outputs");
@@ -507,11 +697,11 @@ function testUnitBinaryCrossEntropyLoss(): void {
   assertClose(new BinaryCrossEntropyLoss(1e-3).forward(new Tensor([0]), new Tensor([1])).item(), -Math.log(1e-3), {
     rtol: 1e-5,
   }, "eps is used");
-  // Matches two-class cross-entropy on logits [0, z] (sigmoid(z) = softmax([0, z])[1]).
+  // Two-class cross-entropy on logits [0, z]: sigmoid(z) = softmax([0, z])[1], so the loss of
+  // label 1 is log(1 + e^-z).
   const z = 1.7;
-  const viaCE = new CrossEntropyLoss().forward(new Tensor([[0, z]]), [1]).item();
   const viaBCE = bce.forward(new Sigmoid().forward(new Tensor([z])), new Tensor([1])).item();
-  assertClose(viaBCE, viaCE, { rtol: 1e-5 });
+  assertClose(viaBCE, Math.log(1 + Math.exp(-z)), { rtol: 1e-5 }, "BCE of sigmoid(z) is two-class cross-entropy");
   // Seeded: random shapes of random probabilities (some exactly 0 or 1), random hard or soft
   // targets, the default eps or a random one; random mismatched shapes.
   const rbc = testRandom("losses/bce");
@@ -538,12 +728,90 @@ function testUnitBinaryCrossEntropyLoss(): void {
   const bdims = rbc.shape(rbc.int(1, 3), 5, 1);
   const bother = [...bdims.slice(0, -1), bdims[bdims.length - 1] + rbc.int(1, 3)];
   const bmismatch = (): Tensor => bce.forward(Tensor.zeros(bdims), Tensor.zeros(bother));
-  assertThrows(bmismatch, `[${bdims.join(", ")}]`, "random mismatched shapes are named");
-  assertThrows(bmismatch, `[${bother.join(", ")}]`, "both of them");
+  assertThrows(bmismatch, literally(`[${bdims.join(", ")}]`), "random mismatched shapes are named");
+  assertThrows(bmismatch, literally(`[${bother.join(", ")}]`), "both of them");
   // ### END HIDDEN TESTS
   passed("testUnitBinaryCrossEntropyLoss");
 }
 testUnitBinaryCrossEntropyLoss();
+
+// %%
+//| mutation bce-loss does not clamp: a probability of exactly 0 or 1 gives log(0) = -Infinity
+class BinaryCrossEntropyLoss {
+  readonly eps: number;
+
+  constructor(eps = 1e-7) {
+    this.eps = eps;
+  }
+
+  forward(probabilities: Tensor, targets: Tensor): Tensor {
+    let loss: Tensor;
+    assertSameShape("BinaryCrossEntropyLoss", probabilities, targets);
+    let total = 0;
+    for (let i = 0; i < probabilities.size; i++) {
+      const p = probabilities.data[i];
+      const t = targets.data[i];
+      total += t * Math.log(p) + (1 - t) * Math.log(1 - p);
+    }
+    loss = new Tensor(-total / probabilities.size);
+    return recordLoss(loss, "binaryCrossEntropy", probabilities, () => [
+      targets,
+      probabilities.map((p) => Math.min(Math.max(p, this.eps), 1 - this.eps)),
+    ]);
+  }
+}
+
+// %%
+//| mutation bce-loss clamps into a float32 tensor, so 1 - eps is rounded
+class BinaryCrossEntropyLoss {
+  readonly eps: number;
+
+  constructor(eps = 1e-7) {
+    this.eps = eps;
+  }
+
+  forward(probabilities: Tensor, targets: Tensor): Tensor {
+    let loss: Tensor;
+    assertSameShape("BinaryCrossEntropyLoss", probabilities, targets);
+    const clamped = probabilities.map((p) => Math.min(Math.max(p, this.eps), 1 - this.eps));
+    let total = 0;
+    for (let i = 0; i < clamped.size; i++) {
+      const p = clamped.data[i];
+      const t = targets.data[i];
+      total += t * Math.log(p) + (1 - t) * Math.log(1 - p);
+    }
+    loss = new Tensor(-total / probabilities.size);
+    return recordLoss(loss, "binaryCrossEntropy", probabilities, () => [
+      targets,
+      probabilities.map((p) => Math.min(Math.max(p, this.eps), 1 - this.eps)),
+    ]);
+  }
+}
+
+// %%
+//| mutation bce-loss keeps only the t * log(p) term, so targets of 0 cost nothing
+class BinaryCrossEntropyLoss {
+  readonly eps: number;
+
+  constructor(eps = 1e-7) {
+    this.eps = eps;
+  }
+
+  forward(probabilities: Tensor, targets: Tensor): Tensor {
+    let loss: Tensor;
+    assertSameShape("BinaryCrossEntropyLoss", probabilities, targets);
+    let total = 0;
+    for (let i = 0; i < probabilities.size; i++) {
+      const p = Math.min(Math.max(probabilities.data[i], this.eps), 1 - this.eps);
+      total += targets.data[i] * Math.log(p);
+    }
+    loss = new Tensor(-total / probabilities.size);
+    return recordLoss(loss, "binaryCrossEntropy", probabilities, () => [
+      targets,
+      probabilities.map((p) => Math.min(Math.max(p, this.eps), 1 - this.eps)),
+    ]);
+  }
+}
 
 // %% [markdown]
 // ### How the losses punish mistakes
@@ -575,6 +843,160 @@ await demo("loss curves", async () => {
     },
   });
 });
+
+// %% [markdown]
+// ## Reflect: predict, then measure
+//
+// Write down three numbers before running the demo below. The first two follow from the lesson;
+// the third is a guess to compare with the measurement.
+//
+// 1. ImageNet has 1,000 classes. What cross-entropy loss should a freshly initialised
+//    classifier (one that gives every class the same probability) report on its first batch?
+//    This is the number to check before any long training run.
+// 2. How many **bytes** would one-hot float32 targets take for a batch of 256 examples over
+//    those 1,000 classes? (Integer labels take one number per example.)
+// 3. For two logits `[0, -g]`, at which gap `g` does `log(softmax(z))` of the second class first
+//    come out as `-Infinity` when the probabilities are stored in float32 (a `Tensor`)? Not
+//    graded: you will compare it with the measurement in Question 1.
+
+// %% nbgrader={"grade": false, "grade_id": "predict-untrained-loss", "locked": false, "schema_version": 3, "solution": true, "task": false}
+/** Your prediction: cross-entropy of a uniform classifier over 1,000 classes. */
+function predictedUntrainedLoss(): number {
+  // ### BEGIN SOLUTION
+  return Math.log(1000);
+  // ### END SOLUTION
+}
+
+// %%
+//| mutation predict-untrained-loss uses log base 10
+function predictedUntrainedLoss(): number {
+  return Math.log10(1000);
+}
+
+// %% nbgrader={"grade": false, "grade_id": "predict-one-hot-bytes", "locked": false, "schema_version": 3, "solution": true, "task": false}
+/** Your prediction: bytes of one-hot float32 targets [256, 1000]. */
+function predictedOneHotBytes(): number {
+  // ### BEGIN SOLUTION
+  return 256 * 1000 * 4;
+  // ### END SOLUTION
+}
+
+// %%
+//| mutation predict-one-hot-bytes counts the bytes of the integer labels instead
+function predictedOneHotBytes(): number {
+  return 256 * 4;
+}
+
+// %%
+/** Your guess (not graded): the gap g at which log(softmax([0, -g]))[1] becomes -Infinity in float32. Replace the 0. */
+const predictedInfinityGap = 0;
+
+// %%
+await demo("predictions against measurements", () => {
+  const classes = 1000;
+  const labels = Array.from({ length: 256 }, (_, i) => (i * 37) % classes);
+  const untrained = new CrossEntropyLoss().forward(Tensor.zeros([256, classes]), labels).item();
+  const oneHot = Tensor.zeros([256, classes]);
+  console.log(`untrained loss over ${classes} classes: ${untrained.toFixed(4)} (you predicted ${predictedUntrainedLoss().toFixed(4)})`);
+  console.log(`one-hot targets: ${oneHot.nbytes} bytes, integer labels: ${new Tensor(labels).nbytes} bytes (you predicted ${predictedOneHotBytes()})`);
+  // Sweep the gap in steps of 0.01 until softmax's float32 probability of the second class is 0.
+  let gap = 0;
+  for (let g = 1; g <= 200; g += 0.01) {
+    const p = new Softmax().forward(new Tensor([0, -g]));
+    if (p.data[1] === 0) {
+      gap = g;
+      break;
+    }
+  }
+  const fused = logSoftmax(new Tensor([0, -gap])).data[1];
+  console.log(`log(softmax) of the second class is -Infinity from g = ${gap.toFixed(2)} (you guessed ${predictedInfinityGap}); logSoftmax there gives ${fused.toFixed(2)}`);
+});
+
+// %% nbgrader={"grade": true, "grade_id": "test-unit-loss-predictions", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+function testUnitLossPredictions(): void {
+  // ### BEGIN HIDDEN TESTS
+  check("the loss of an untrained 1,000-class classifier", 1, () => assertPrediction(predictedUntrainedLoss(), Math.log(1000), { rtol: 0.02 }));
+  check("bytes of one-hot targets [256, 1000]", 1, () => assertPrediction(predictedOneHotBytes(), 256 * 1000 * Float32Array.BYTES_PER_ELEMENT, { rtol: 0.01 }));
+  // ### END HIDDEN TESTS
+  passed("testUnitLossPredictions");
+}
+testUnitLossPredictions();
+
+// %% [markdown] nbgrader={"grade": true, "grade_id": "explain-log-softmax", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+// **Question 1.** Compare your guessed gap with the measured one. Explain why `log(softmax(z))`
+// becomes `-Infinity` at that gap while `logSoftmax` returns `-g` exactly, and what this means
+// for a network that becomes confidently wrong during training. Why do frameworks offer the
+// softmax and the cross-entropy as one fused operation?
+//
+// ### BEGIN SOLUTION
+// softmax([0, -g])[1] = e^-g / (1 + e^-g) ≈ e^-g. Stored in float32, it underflows to 0 once
+// e^-g is below half the smallest subnormal float32 (2^-150 ≈ 7e-46), at g ≈ 104 (the smallest
+// normal float32, e^-87, is not the limit: subnormals go further, with fewer digits). log(0) is
+// -Infinity, so the loss of that example is Infinity and its gradient NaN, and one example
+// ruins the whole batch's update. logSoftmax never forms the probability: it computes
+// (z - m) - log(sum e^(z - m)), where the sum is in [1, C], so the result is the exact -g
+// (any size). A network that is confidently wrong (large gaps) is exactly when the loss matters
+// most. Fusing softmax and cross-entropy lets the framework use log-sum-exp (stable) and a
+// simple gradient (softmax - onehot), faster and exact, instead of differentiating through a
+// probability that may have rounded to 0.
+// ### END SOLUTION
+//
+// ### BEGIN RUBRIC
+// 2 points: float32 underflow of e^-g to 0 (near g ≈ 104, or a measured value argued from the
+// float32 range) gives log(0) = -Infinity; logSoftmax stays exact because it never forms the
+// probability (log-sum-exp with the max subtracted); the fused operation is stable and has a
+// simple gradient. 1 point: underflow explained without why the fused form avoids it, or the
+// reverse.
+// ### END RUBRIC
+
+// %% [markdown] nbgrader={"grade": true, "grade_id": "explain-shape-check", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+// **Question 2.** A regression network outputs predictions of shape `[N, 1]`; the targets have
+// shape `[N]`. With a loss that broadcasts instead of refusing, what does `mean((p - t)^2)`
+// compute, what does the network learn from it, and why does nothing visibly fail? Why is
+// refusing the shapes the better design, even though it forces the user to reshape?
+//
+// ### BEGIN SOLUTION
+// [N, 1] - [N] broadcasts to [N, N]: entry (i, j) is p_i - t_j, every prediction compared with
+// every target. Its mean is minimised by predicting the mean of all targets for every example
+// (the loss is mean_i mean_j (p_i - t_j)^2, whose minimum in each p_i is mean(t)), so the
+// network learns to ignore its input and output a constant. Nothing fails: the loss is a
+// finite number that decreases during training, and only the accuracy of the predictions (or
+// an N² cost in memory and time for large batches) shows it. Refusing unequal shapes turns a
+// silent modelling bug into an immediate error with both shapes in the message; the cost is an
+// explicit reshape in the few places where the shapes legitimately differ.
+// ### END SOLUTION
+//
+// ### BEGIN RUBRIC
+// 2 points: the [N, N] broadcast comparing every prediction with every target; the network is
+// pushed towards predicting the mean target (learns a constant, ignores the input); silent
+// because the loss is finite and falls; refusing makes the bug loud at the cost of a reshape.
+// 1 point: the broadcast shape and silence without what is learned, or the reverse.
+// ### END RUBRIC
+
+// %% [markdown] nbgrader={"grade": true, "grade_id": "explain-eps", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+// **Question 3.** `BinaryCrossEntropyLoss` clamps probabilities into `[eps, 1 - eps]`. What does
+// the choice of `eps` trade off? Describe what happens to the loss and to the learning signal of
+// a confidently wrong example (`p = 0`, `t = 1`) with `eps = 1e-7` and with `eps = 1e-2`, and
+// why computing the loss from logits (PyTorch's `BCEWithLogitsLoss`) needs no `eps` at all.
+//
+// ### BEGIN SOLUTION
+// eps bounds the loss per example at -log(eps): about 16.1 for 1e-7, 4.6 for 1e-2. A small eps
+// keeps the loss close to the true cross-entropy (tiny bias) but still lets one saturated
+// example contribute a large loss; a large eps caps it and biases every loss near 0 or 1. Inside
+// the clamped region the loss no longer depends on p, so a confidently wrong example whose p
+// is below eps gets no gradient at all: the clamp hides it from learning (with 1e-2 that
+// happens already at p < 0.01, which is common). From logits z, BCE is
+// max(z, 0) - z t + log(1 + e^-|z|): every term is finite for any z, the loss of a confident
+// mistake is about |z| (exact, not capped), and its gradient sigmoid(z) - t never vanishes for
+// a wrong example. So no eps is needed, and no information is lost.
+// ### END SOLUTION
+//
+// ### BEGIN RUBRIC
+// 2 points: eps caps the loss at -log(eps) (values for both eps), a larger eps biases the loss
+// and cuts off the gradient of examples beyond the clamp; from logits the log-sum-exp form is
+// exact and finite, with the gradient sigmoid(z) - t. 1 point: the cap or the lost gradient
+// without the logits argument, or the logits argument alone.
+// ### END RUBRIC
 
 // %% [markdown]
 // ## Module test

@@ -10,7 +10,7 @@ export function recordLoss(loss: Tensor, op: string, input: Tensor, saved: () =>
   return Tensor.record(loss, op, [input], { saved: saved() });
 }
 
-// modules/04_losses/losses_dev.ts, cell 8 (line 114)
+// modules/04_losses/losses_dev.ts, cell 8 (line 124)
 /** Throws unless two tensors have the same shape (losses never broadcast). */
 export function assertSameShape(loss: string, a: Tensor, b: Tensor): void {
   const same = a.shape.length === b.shape.length && a.shape.every((d, i) => d === b.shape[i]);
@@ -31,7 +31,7 @@ export class MSELoss {
   }
 }
 
-// modules/04_losses/losses_dev.ts, cell 11 (line 237)
+// modules/04_losses/losses_dev.ts, cell 11 (line 304)
 /** log(softmax(x)) along `axis`, by the log-sum-exp trick: finite for any finite input. */
 export function logSoftmax(x: Tensor, axis = -1): Tensor {
   const shifted = x.sub(x.max(axis, true));
@@ -39,7 +39,7 @@ export function logSoftmax(x: Tensor, axis = -1): Tensor {
   return shifted.sub(logSum);
 }
 
-// modules/04_losses/losses_dev.ts, cell 14 (line 317)
+// modules/04_losses/losses_dev.ts, cell 14 (line 412)
 /** Mean negative log-likelihood of integer class labels under softmax(logits); 0-d tensor. */
 export class CrossEntropyLoss {
   forward(logits: Tensor, labels: number[] | Tensor): Tensor {
@@ -72,7 +72,7 @@ export class CrossEntropyLoss {
   }
 }
 
-// modules/04_losses/losses_dev.ts, cell 17 (line 457)
+// modules/04_losses/losses_dev.ts, cell 17 (line 647)
 /** Binary cross-entropy of probabilities, clamped to [eps, 1 - eps] so log(0) never happens. */
 export class BinaryCrossEntropyLoss {
   readonly eps: number;
