@@ -43,14 +43,21 @@ import {
   assert,
   assertClose,
   assertEqual,
+  assertPrediction,
   assertShape,
   assertThrows,
+  check,
   demo,
   isInstance,
   passed,
   testRandom,
 } from "tinytorch-ts/support/testing";
 import { ReLU, Sigmoid, Softmax } from "tinytorch-ts/core/activations";
+
+/** A pattern matching `text` literally: for messages that must quote a shape or a name. */
+function literally(text: string): RegExp {
+  return new RegExp(text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"));
+}
 
 // %% [markdown]
 // ## The `Module` interface and the `Layer` base class
@@ -147,18 +154,24 @@ abstract class Layer implements Module {
 // `forward`.
 //
 // **APPROACH**:
-// 1. Constructor: `rng` is given; `this.weight = Tensor.randn([inFeatures, outFeatures], rng)`
-//    multiplied by `Math.sqrt(1 / inFeatures)`. `this.bias` is `Tensor.zeros([outFeatures])`
-//    when `options.bias` is not `false`, otherwise `null`. (The given lines after yours mark
-//    both with `setRequiresGrad()`: they are the tensors module 06 computes gradients for.)
-// 2. `forward`: check that the last axis of `x` has `inFeatures` elements, and throw an error
-//    naming the layer and `x`'s shape if not. Then `x.matmul(this.weight)`, plus the bias if
-//    there is one.
+// 1. Constructor: draw the weight as a standard normal tensor of shape
+//    `[inFeatures, outFeatures]` from the given `rng` (one `Tensor.randn` call, so that a seed
+//    fixes every weight), then scale it. By which factor, so that its variance is
+//    `1 / inFeatures`? (Scaling by `a` multiplies a variance by `a²`.) The bias starts at zero,
+//    `[outFeatures]`, unless `options.bias` is `false`, in which case it is `null`. (The given
+//    lines after yours mark both with `setRequiresGrad()`: they are the tensors module 06
+//    computes gradients for.)
+// 2. `forward`: check the input first. Its last axis must have `inFeatures` elements;
+//    otherwise throw an `Error` whose message names the layer as `Linear(in -> out)` (for
+//    example `Linear(4 -> 8)`) and gives `x`'s shape written like `[4, 5]`. Then compute
+//    `x @ W + b` with the tensor operations of module 01, leaving out the bias when there is
+//    none.
 //
 // **HINTS**:
-// - `x.shape[x.ndim - 1]` is the size of the last axis.
-// - A 1-D input of shape `[inFeatures]` (a single example) works too: matmul gives
-//   `[outFeatures]`.
+// - Why check here, when `matmul` would throw anyway? Compare the two messages: which one
+//   tells the user which layer of a deep network got the wrong input?
+// - A 1-D input of shape `[inFeatures]` (a single example) works too: what does module 01's
+//   matmul return for a vector on the left?
 
 // %% nbgrader={"grade": false, "grade_id": "linear", "locked": false, "schema_version": 3, "solution": true, "task": false}
 //| export
@@ -234,7 +247,8 @@ function testUnitLinear(): void {
   layer.bias = new Tensor([10, 20]);
   assertEqual(layer.forward(new Tensor([[1, 2, 3]])).toArray(), [[14, 25]]);
   // ### BEGIN HIDDEN TESTS
-  assertThrows(() => layer.forward(Tensor.ones([4, 5])), "[4, 5]", "wrong input size names the shape");
+  assertThrows(() => layer.forward(Tensor.ones([4, 5])), literally("[4, 5]"), "wrong input size names the shape");
+  assertThrows(() => layer.forward(Tensor.ones([4, 5])), literally("Linear(3 -> 2)"), "and the layer");
   assertThrows(() => new Linear(0, 3), "positive integer");
   // Seeds: same seed, same weights; different seeds differ.
   const a = new Linear(5, 4, { seed: 42 });
@@ -313,12 +327,145 @@ function testUnitLinear(): void {
     assertShape(y1.shape, [outF], "a single random example");
     assertClose(Array.from(y1.data), affineOracle(one, w, withBias ? b : null, 1, inF, outF), { rtol: 1e-5, atol: 1e-5 }, "a single random example");
     const wrong = [rln.int(1, 4), inF + rln.int(1, 3)];
-    assertThrows(() => lin.forward(Tensor.ones(wrong)), `[${wrong.join(", ")}]`, "a random wrong width is named");
+    assertThrows(() => lin.forward(Tensor.ones(wrong)), literally(`[${wrong.join(", ")}]`), "a random wrong width is named");
+    assertThrows(() => lin.forward(Tensor.ones(wrong)), literally(`Linear(${inF} -> ${outF})`), "and so is the layer");
   }
   // ### END HIDDEN TESTS
   passed("testUnitLinear");
 }
 testUnitLinear();
+
+// %%
+//| mutation linear weights drawn from N(0, 1) without the sqrt(1 / in) scale
+interface LinearOptions {
+  bias?: boolean;
+  seed?: number;
+}
+
+class Linear extends Layer {
+  readonly inFeatures: number;
+  readonly outFeatures: number;
+  weight: Tensor;
+  bias: Tensor | null;
+
+  constructor(inFeatures: number, outFeatures: number, options: LinearOptions = {}) {
+    super();
+    for (const [name, value] of [
+      ["inFeatures", inFeatures],
+      ["outFeatures", outFeatures],
+    ] as const) {
+      if (!Number.isInteger(value) || value < 1) {
+        throw new Error(`Linear: ${name} must be a positive integer, got ${value}`);
+      }
+    }
+    this.inFeatures = inFeatures;
+    this.outFeatures = outFeatures;
+    const rng = options.seed === undefined ? Rng.shared : new Rng(options.seed);
+    this.weight = Tensor.randn([inFeatures, outFeatures], rng);
+    this.bias = options.bias === false ? null : Tensor.zeros([outFeatures]);
+    this.weight.setRequiresGrad();
+    this.bias?.setRequiresGrad();
+  }
+
+  forward(x: Tensor): Tensor {
+    if (x.ndim === 0 || x.shape[x.ndim - 1] !== this.inFeatures) {
+      throw new Error(`Linear(${this.inFeatures} -> ${this.outFeatures}) expects inputs whose last axis has ${this.inFeatures} features, got shape [${x.shape.join(", ")}]`);
+    }
+    const y = x.matmul(this.weight);
+    return this.bias === null ? y : y.add(this.bias);
+  }
+
+  override parameters(): Tensor[] {
+    return this.bias === null ? [this.weight] : [this.weight, this.bias];
+  }
+}
+
+// %%
+//| mutation linear PyTorch's layout: weight [out, in], and forward multiplies by its transpose
+interface LinearOptions {
+  bias?: boolean;
+  seed?: number;
+}
+
+class Linear extends Layer {
+  readonly inFeatures: number;
+  readonly outFeatures: number;
+  weight: Tensor;
+  bias: Tensor | null;
+
+  constructor(inFeatures: number, outFeatures: number, options: LinearOptions = {}) {
+    super();
+    for (const [name, value] of [
+      ["inFeatures", inFeatures],
+      ["outFeatures", outFeatures],
+    ] as const) {
+      if (!Number.isInteger(value) || value < 1) {
+        throw new Error(`Linear: ${name} must be a positive integer, got ${value}`);
+      }
+    }
+    this.inFeatures = inFeatures;
+    this.outFeatures = outFeatures;
+    const rng = options.seed === undefined ? Rng.shared : new Rng(options.seed);
+    this.weight = Tensor.randn([outFeatures, inFeatures], rng).mul(Math.sqrt(1 / inFeatures));
+    this.bias = options.bias === false ? null : Tensor.zeros([outFeatures]);
+    this.weight.setRequiresGrad();
+    this.bias?.setRequiresGrad();
+  }
+
+  forward(x: Tensor): Tensor {
+    if (x.ndim === 0 || x.shape[x.ndim - 1] !== this.inFeatures) {
+      throw new Error(`Linear(${this.inFeatures} -> ${this.outFeatures}) expects inputs whose last axis has ${this.inFeatures} features, got shape [${x.shape.join(", ")}]`);
+    }
+    const y = x.matmul(this.weight.transpose());
+    return this.bias === null ? y : y.add(this.bias);
+  }
+
+  override parameters(): Tensor[] {
+    return this.bias === null ? [this.weight] : [this.weight, this.bias];
+  }
+}
+
+// %%
+//| mutation linear no input check: matmul's message reaches the user, without the layer's name
+interface LinearOptions {
+  bias?: boolean;
+  seed?: number;
+}
+
+class Linear extends Layer {
+  readonly inFeatures: number;
+  readonly outFeatures: number;
+  weight: Tensor;
+  bias: Tensor | null;
+
+  constructor(inFeatures: number, outFeatures: number, options: LinearOptions = {}) {
+    super();
+    for (const [name, value] of [
+      ["inFeatures", inFeatures],
+      ["outFeatures", outFeatures],
+    ] as const) {
+      if (!Number.isInteger(value) || value < 1) {
+        throw new Error(`Linear: ${name} must be a positive integer, got ${value}`);
+      }
+    }
+    this.inFeatures = inFeatures;
+    this.outFeatures = outFeatures;
+    const rng = options.seed === undefined ? Rng.shared : new Rng(options.seed);
+    this.weight = Tensor.randn([inFeatures, outFeatures], rng).mul(Math.sqrt(1 / inFeatures));
+    this.bias = options.bias === false ? null : Tensor.zeros([outFeatures]);
+    this.weight.setRequiresGrad();
+    this.bias?.setRequiresGrad();
+  }
+
+  forward(x: Tensor): Tensor {
+    const y = x.matmul(this.weight);
+    return this.bias === null ? y : y.add(this.bias);
+  }
+
+  override parameters(): Tensor[] {
+    return this.bias === null ? [this.weight] : [this.weight, this.bias];
+  }
+}
 
 // %% [markdown]
 // ## Dropout
@@ -350,16 +497,21 @@ testUnitLinear();
 //
 // **TODO**: Implement inverted dropout, active only when `this.training` is true.
 //
+// The randomness is part of the specification, so that a seed fixes every mask: draw exactly
+// one `this.rng.next()` per element of `x`, in order, and drop the element when its draw is
+// below `p`.
+//
 // **APPROACH**:
-// 1. Not training, or `p` is 0: return `x` unchanged (the same tensor).
-// 2. Build a **mask**, a new `Float32Array` of `x.size`: for each element, draw
-//    `this.rng.next()`; if it is below `p`, write 0, otherwise `scale = 1 / (1 - p)`.
-// 3. Return `x.mul(new Tensor(mask, x.shape))`. Multiplying by a mask, rather than writing the
-//    products yourself, is what lets module 06 differentiate dropout: it is a `mul` by a
-//    constant, so the gradient is the same mask.
+// 1. Not training, or `p` is 0: return `x` itself (the same tensor, no work).
+// 2. Build a **mask** of `x`'s shape: 0 for dropped elements, and for the kept ones the factor
+//    that keeps each element's expected value unchanged. Derive it: an element is kept with
+//    probability `1 - p`; what must it be multiplied by so that its mean stays `x`?
+// 3. Return `x` multiplied by the mask as a tensor operation. A `mul` by a constant tensor is
+//    what lets module 06 differentiate dropout: its gradient is the same mask.
 //
 // **HINTS**:
-// - With `p = 1` every draw is below `p`, so the scale is never used: no division by zero.
+// - With `p = 1` every draw is below `p`: is the factor you derived ever needed then?
+// - The mask is new on every call (the generator moves on), and `x` must not change.
 
 // %% nbgrader={"grade": false, "grade_id": "dropout", "locked": false, "schema_version": 3, "solution": true, "task": false}
 //| export
@@ -461,6 +613,71 @@ function testUnitDropout(): void {
 }
 testUnitDropout();
 
+// %%
+//| mutation dropout drops without scaling the survivors (the expected value shrinks by 1 - p)
+class Dropout extends Layer {
+  readonly p: number;
+  private readonly rng: Rng;
+
+  constructor(p: number, options: { seed?: number } = {}) {
+    super();
+    if (!(p >= 0 && p <= 1)) throw new Error(`Dropout: p must be in [0, 1], got ${p}`);
+    this.p = p;
+    this.rng = options.seed === undefined ? Rng.shared : new Rng(options.seed);
+  }
+
+  forward(x: Tensor): Tensor {
+    if (!this.training || this.p === 0) return x;
+    const mask = new Float32Array(x.size);
+    for (let i = 0; i < mask.length; i++) mask[i] = this.rng.next() < this.p ? 0 : 1;
+    return x.mul(new Tensor(mask, x.shape));
+  }
+}
+
+// %%
+//| mutation dropout stays active in eval mode
+class Dropout extends Layer {
+  readonly p: number;
+  private readonly rng: Rng;
+
+  constructor(p: number, options: { seed?: number } = {}) {
+    super();
+    if (!(p >= 0 && p <= 1)) throw new Error(`Dropout: p must be in [0, 1], got ${p}`);
+    this.p = p;
+    this.rng = options.seed === undefined ? Rng.shared : new Rng(options.seed);
+  }
+
+  forward(x: Tensor): Tensor {
+    if (this.p === 0) return x;
+    const scale = 1 / (1 - this.p);
+    const mask = new Float32Array(x.size);
+    for (let i = 0; i < mask.length; i++) mask[i] = this.rng.next() < this.p ? 0 : scale;
+    return x.mul(new Tensor(mask, x.shape));
+  }
+}
+
+// %%
+//| mutation dropout keeps an element when its draw is below p (drops with probability 1 - p)
+class Dropout extends Layer {
+  readonly p: number;
+  private readonly rng: Rng;
+
+  constructor(p: number, options: { seed?: number } = {}) {
+    super();
+    if (!(p >= 0 && p <= 1)) throw new Error(`Dropout: p must be in [0, 1], got ${p}`);
+    this.p = p;
+    this.rng = options.seed === undefined ? Rng.shared : new Rng(options.seed);
+  }
+
+  forward(x: Tensor): Tensor {
+    if (!this.training || this.p === 0) return x;
+    const scale = 1 / (1 - this.p);
+    const mask = new Float32Array(x.size);
+    for (let i = 0; i < mask.length; i++) mask[i] = this.rng.next() < this.p ? scale : 0;
+    return x.mul(new Tensor(mask, x.shape));
+  }
+}
+
 // %% [markdown]
 // ## Sequential
 //
@@ -541,8 +758,17 @@ function testUnitSequential(): void {
   const second = new Linear(3, 2, { seed: 1 });
   const mlp = new Sequential([first, new ReLU(), second]);
   const x = Tensor.randn([5, 4], 3);
-  const expected = second.forward(new ReLU().forward(first.forward(x)));
-  assertClose(mlp.forward(x).toArray(), expected.toArray(), {}, "Linear layers in order");
+  /** Oracle: second(relu(first(x))) from the layers' weights, in float64. */
+  const twoLayerOracle = (): number[] => {
+    const [w1, b1, w2, b2] = [first.weight.data, (first.bias as Tensor).data, second.weight.data, (second.bias as Tensor).data];
+    const out: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const h = Array.from({ length: 3 }, (_, j) => Math.max(0, b1[j] + [0, 1, 2, 3].reduce((s, k) => s + x.data[i * 4 + k] * w1[k * 3 + j], 0)));
+      for (let j = 0; j < 2; j++) out.push(b2[j] + h.reduce((s, v, k) => s + v * w2[k * 2 + j], 0));
+    }
+    return out;
+  };
+  assertClose(Array.from(mlp.forward(x).data), twoLayerOracle(), { rtol: 1e-5, atol: 1e-6 }, "Linear layers in order");
   const mlpParams = mlp.parameters();
   assertEqual(mlpParams.length, 4, "two weights and two biases");
   assert(mlpParams[0] === first.weight && mlpParams[3] === second.bias, "in order");
@@ -621,6 +847,76 @@ function testUnitSequential(): void {
 }
 testUnitSequential();
 
+// %%
+//| mutation sequential runs the layers in reverse order
+class Sequential extends Layer {
+  readonly layers: Module[];
+
+  constructor(layers: Module[]) {
+    super();
+    this.layers = [...layers];
+  }
+
+  forward(x: Tensor): Tensor {
+    let current = x;
+    for (const layer of [...this.layers].reverse()) current = layer.forward(current);
+    return current;
+  }
+
+  override parameters(): Tensor[] {
+    const params: Tensor[] = [];
+    for (const layer of this.layers) params.push(...layer.parameters());
+    return params;
+  }
+
+  override train(): this {
+    super.train();
+    for (const layer of this.layers) if (layer instanceof Layer) layer.train();
+    return this;
+  }
+
+  override eval(): this {
+    super.eval();
+    for (const layer of this.layers) if (layer instanceof Layer) layer.eval();
+    return this;
+  }
+}
+
+// %%
+//| mutation sequential collects the parameters of Linear layers only
+class Sequential extends Layer {
+  readonly layers: Module[];
+
+  constructor(layers: Module[]) {
+    super();
+    this.layers = [...layers];
+  }
+
+  forward(x: Tensor): Tensor {
+    let current = x;
+    for (const layer of this.layers) current = layer.forward(current);
+    return current;
+  }
+
+  override parameters(): Tensor[] {
+    const params: Tensor[] = [];
+    for (const layer of this.layers) if (layer instanceof Linear) params.push(...layer.parameters());
+    return params;
+  }
+
+  override train(): this {
+    super.train();
+    for (const layer of this.layers) if (layer instanceof Layer) layer.train();
+    return this;
+  }
+
+  override eval(): this {
+    super.eval();
+    for (const layer of this.layers) if (layer instanceof Layer) layer.eval();
+    return this;
+  }
+}
+
 // %% [markdown]
 // ## Counting parameters
 //
@@ -637,8 +933,13 @@ testUnitSequential();
 // `module.parameters()`.
 //
 // **APPROACH**:
-// 1. Put the tensors in a `Set` to drop duplicates.
-// 2. Add up their `size`.
+// 1. The same tensor *object* may appear several times in `module.parameters()` (a shared
+//    layer lists its weight once per use). Which JavaScript collection keeps each object once,
+//    comparing objects by identity rather than by value?
+// 2. Add up the number of elements of each distinct tensor.
+//
+// **HINTS**:
+// - Two different tensors with equal values are two parameters and both count.
 
 // %% nbgrader={"grade": false, "grade_id": "count-parameters", "locked": false, "schema_version": 3, "solution": true, "task": false}
 //| export
@@ -698,6 +999,20 @@ function testUnitCountParameters(): void {
 }
 testUnitCountParameters();
 
+// %%
+//| mutation count-parameters counts a shared tensor once per use
+function countParameters(module: Module): number {
+  let total = 0;
+  for (const tensor of module.parameters()) total += tensor.size;
+  return total;
+}
+
+// %%
+//| mutation count-parameters counts tensors, not their elements
+function countParameters(module: Module): number {
+  return new Set(module.parameters()).size;
+}
+
 // %% [markdown]
 // ## A first network
 // Chaining what we have: a two-layer perceptron that maps 4 features to probabilities over 3
@@ -725,6 +1040,172 @@ await demo("a first network", () => {
   console.log("first rows of the output:", probs.slice([0, 2]));
   console.log("total parameters:", countParameters(model));
 });
+
+// %% [markdown]
+// ## Reflect: predict, then measure
+//
+// Write down three numbers before running the demo below. The first two follow from the
+// formulas of this module; the third is a guess to compare with the measurement.
+//
+// 1. How many **parameters** does the MLP `784 -> 256 -> 128 -> 10` have (three `Linear` layers
+//    with biases)?
+// 2. How many **FLOPs** does one forward pass of `Linear(784, 128)` take on a batch of 64
+//    (count a multiply and an add as two, and the bias additions too)?
+// 3. One forward call on a batch of 64 examples against 64 calls on one example each: how many
+//    times faster is the batch, per example? Not graded: you will compare it with the
+//    measurement in Question 1.
+
+// %% nbgrader={"grade": false, "grade_id": "predict-mlp-parameters", "locked": false, "schema_version": 3, "solution": true, "task": false}
+/** Your prediction: parameters of the MLP 784 -> 256 -> 128 -> 10 (with biases). */
+function predictedMlpParameters(): number {
+  // ### BEGIN SOLUTION
+  return 784 * 256 + 256 + 256 * 128 + 128 + 128 * 10 + 10;
+  // ### END SOLUTION
+}
+
+// %%
+//| mutation predict-mlp-parameters forgets the biases and counts one layer's weights twice
+function predictedMlpParameters(): number {
+  return 784 * 256 + 256 * 256 + 128 * 10;
+}
+
+// %% nbgrader={"grade": false, "grade_id": "predict-linear-flops", "locked": false, "schema_version": 3, "solution": true, "task": false}
+/** Your prediction: FLOPs of Linear(784, 128) on a batch of 64. */
+function predictedLinearFlops(): number {
+  // ### BEGIN SOLUTION
+  return 2 * 64 * 784 * 128 + 64 * 128;
+  // ### END SOLUTION
+}
+
+// %%
+//| mutation predict-linear-flops counts multiply-adds, not FLOPs
+function predictedLinearFlops(): number {
+  return 64 * 784 * 128;
+}
+
+// %%
+/** Your guess (not graded): how many times faster per example a batch of 64 is than 64 single calls. Replace the 0. */
+const predictedBatchSpeedup = 0;
+
+// %%
+await demo("predictions against measurements", () => {
+  const mlp = new Sequential([new Linear(784, 256, { seed: 0 }), new ReLU(), new Linear(256, 128, { seed: 1 }), new ReLU(), new Linear(128, 10, { seed: 2 })]);
+  console.log(`MLP 784-256-128-10: ${countParameters(mlp)} parameters (you predicted ${predictedMlpParameters()}), ${(4 * countParameters(mlp) / 1e6).toFixed(2)} MB in float32`);
+  const layer = new Linear(784, 128, { seed: 0 });
+  const batch = Tensor.randn([64, 784], 1);
+  const singles = Array.from({ length: 64 }, (_, i) => batch.get(i));
+  const best = (fn: () => void): number => {
+    let ms = Infinity;
+    for (let r = 0; r < 5; r++) {
+      const t0 = performance.now();
+      fn();
+      ms = Math.min(ms, performance.now() - t0);
+    }
+    return ms;
+  };
+  const batchMs = best(() => layer.forward(batch));
+  const singleMs = best(() => singles.forEach((x) => layer.forward(x)));
+  const flops = 2 * 64 * 784 * 128 + 64 * 128;
+  console.log(`Linear(784, 128) on 64 examples: ${flops} FLOPs (you predicted ${predictedLinearFlops()})`);
+  console.log(`one batch of 64: ${batchMs.toFixed(2)} ms (${(flops / batchMs / 1e6).toFixed(2)} GFLOP/s); 64 single calls: ${singleMs.toFixed(2)} ms`);
+  console.log(`the batch is ${(singleMs / batchMs).toFixed(1)}x faster per example (you guessed ${predictedBatchSpeedup})`);
+  // Initialisation: five Linear(256, 256) layers on unit-variance inputs, scaled or not.
+  const x = Tensor.randn([128, 256], 2);
+  const std = (t: Tensor): number => Math.sqrt(t.pow(2).mean().item());
+  for (const scaled of [true, false]) {
+    let h = x;
+    const stds: string[] = [];
+    for (let k = 0; k < 5; k++) {
+      const lin = new Linear(256, 256, { seed: 10 + k });
+      if (!scaled) lin.weight = lin.weight.mul(Math.sqrt(256));
+      h = lin.forward(h);
+      stds.push(std(h).toPrecision(3));
+    }
+    console.log(`${scaled ? "scaled by sqrt(1/in)" : "N(0, 1) weights    "}: std after each of 5 layers ${stds.join(", ")}`);
+  }
+});
+
+// %% nbgrader={"grade": true, "grade_id": "test-unit-layer-predictions", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+function testUnitLayerPredictions(): void {
+  // ### BEGIN HIDDEN TESTS
+  const widths = [784, 256, 128, 10];
+  check("parameters of the MLP 784-256-128-10", 1, () =>
+    assertPrediction(predictedMlpParameters(), widths.slice(1).reduce((n, out, k) => n + widths[k] * out + out, 0), { rtol: 0.01 }),
+  );
+  check("FLOPs of Linear(784, 128) on a batch of 64", 1, () => assertPrediction(predictedLinearFlops(), 64 * 128 * (2 * 784 + 1), { rtol: 0.02 }));
+  // ### END HIDDEN TESTS
+  passed("testUnitLayerPredictions");
+}
+testUnitLayerPredictions();
+
+// %% [markdown] nbgrader={"grade": true, "grade_id": "explain-batching", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+// **Question 1.** Compare your guess for the batch's speed-up with the measurement. The FLOPs
+// per example are the same either way: where does the difference come from? Would it keep
+// growing with batches of 1,024, and what limits it?
+//
+// ### BEGIN SOLUTION
+// Each single call reads the whole weight matrix (784 x 128 floats, 401 KB) to do 2 x 784 x 128
+// FLOPs: about half a FLOP per byte, so it is bound by memory traffic, and it also pays the
+// fixed costs of a call (allocating the output tensor, checking shapes, starting the loops).
+// A batch of 64 reads the weights once and reuses each weight 64 times while it is in cache and
+// registers, and pays the fixed costs once. So the batch is several times faster per example
+// (the exact factor depends on the machine). The gain flattens out: once the weights' traffic
+// is amortised, the arithmetic itself (and the traffic of the activations, which grows with
+// the batch) is the limit, so 1,024 is not 16 times better than 64. Larger batches also cost
+// memory for the activations and latency for each example, which matters when serving.
+// ### END SOLUTION
+//
+// ### BEGIN RUBRIC
+// 2 points: weights read once per batch instead of once per example (reuse, arithmetic
+// intensity) and per-call overhead amortised; the gain saturates once compute (or activation
+// traffic) dominates, with a cost of large batches (memory or latency). 1 point: reuse or
+// overhead without the saturation, or the reverse.
+// ### END RUBRIC
+
+// %% [markdown] nbgrader={"grade": true, "grade_id": "explain-inverted-dropout", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+// **Question 2.** The original dropout paper kept the survivors unscaled during training and
+// multiplied the weights by `1 - p` at inference instead. Both give the same expected
+// activations. Why do all frameworks use the inverted form, and what does it cost?
+//
+// ### BEGIN SOLUTION
+// With inverted dropout, inference is the identity: the layer does nothing at all, so the
+// trained weights are used as they are, the model can be exported or run without knowing which
+// layers had dropout or their rates, and the part that runs most often (inference, in
+// production) pays nothing. The original form needs every layer after a dropout scaled by
+// 1 - p at inference time, an extra multiply per weight or activation and a rate to remember.
+// The inverted form moves the cost to training: one multiply by 1/(1 - p) per kept element
+// (folded into the mask, so no extra pass), plus the mask itself, which training pays anyway.
+// ### END SOLUTION
+//
+// ### BEGIN RUBRIC
+// 2 points: inference becomes the identity (no work, no rate to remember, weights usable as
+// trained) and the cost moves to training, where it is folded into the mask. 1 point: one of
+// the two sides only.
+// ### END RUBRIC
+
+// %% [markdown] nbgrader={"grade": true, "grade_id": "explain-initialisation", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+// **Question 3.** The demo's last lines stack five `Linear(256, 256)` layers with weights drawn
+// from `N(0, 1)`, then scaled by `sqrt(1/256)`. Explain the standard deviations it prints for
+// both, from the variance of a sum. What would a sigmoid after the unscaled stack output, and
+// why would that network barely learn? Why do ReLU networks use `sqrt(2 / in)` instead?
+//
+// ### BEGIN SOLUTION
+// Each output is a sum of 256 products x_i w_i; with independent unit-variance inputs and
+// weights of variance s², its variance is 256 s². With s = 1 the standard deviation grows by
+// sqrt(256) = 16 per layer: 16, 256, 4096, 65536, about 10^6 after five layers. With
+// s² = 1/256 it stays about 1 at every layer. A sigmoid of numbers of size 10^6 is exactly 0 or
+// 1 everywhere: it saturates, its slope s(1 - s) is 0, so almost no gradient flows back and the
+// weights barely change. ReLU sets the negative half to zero, which halves the second moment of
+// the signal at each layer; He initialisation doubles the weights' variance (2/in) to
+// compensate, so the signal neither dies out nor explodes through a deep ReLU stack.
+// ### END SOLUTION
+//
+// ### BEGIN RUBRIC
+// 2 points: variance in·s² per layer (factor 16 in std per layer unscaled, ~1 scaled);
+// saturated sigmoid gives zero slope, so no learning; ReLU halves the variance, hence the
+// factor 2. 1 point: the growth explained without the consequence, or the consequence
+// without the variance argument.
+// ### END RUBRIC
 
 // %% [markdown]
 // ## Module test
@@ -766,7 +1247,7 @@ function testModule(): void {
   weight.data.fill(0);
   const collapsed = again.forward(x);
   assertClose(collapsed.sub(collapsed.get(0)).abs().max().item(), 0, { atol: 1e-6 }, "zero weights");
-  assertThrows(() => model.forward(Tensor.ones([2, 5])), "Linear(4 -> 8)");
+  assertThrows(() => model.forward(Tensor.ones([2, 5])), literally("Linear(4 -> 8)"));
   // Seeded, end to end: a network of random sizes built from random seeds, with a random dropout
   // rate, on a random batch. The whole forward pass is computed here from the seeds: weights
   // Tensor.randn(seed) * sqrt(1/in), biases 0, the dropout masks drawn in order, softmax by row.

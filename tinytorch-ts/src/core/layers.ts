@@ -3,7 +3,7 @@
 
 import { Rng, Tensor } from "./tensor";
 
-// modules/03_layers/layers_dev.ts, cell 6 (line 72)
+// modules/03_layers/layers_dev.ts, cell 6 (line 79)
 /** Anything that maps a tensor to a tensor and may own learnable tensors. */
 export interface Module {
   forward(x: Tensor): Tensor;
@@ -34,7 +34,7 @@ export abstract class Layer implements Module {
   }
 }
 
-// modules/03_layers/layers_dev.ts, cell 8 (line 164)
+// modules/03_layers/layers_dev.ts, cell 8 (line 177)
 /** Options of a Linear layer. */
 export interface LinearOptions {
   /** Learn an additive bias (default true). */
@@ -86,7 +86,7 @@ export class Linear extends Layer {
   }
 }
 
-// modules/03_layers/layers_dev.ts, cell 11 (line 365)
+// modules/03_layers/layers_dev.ts, cell 11 (line 517)
 /** Inverted dropout: zero each element with probability p and scale the rest by 1/(1-p). */
 export class Dropout extends Layer {
   readonly p: number;
@@ -110,7 +110,7 @@ export class Dropout extends Layer {
   }
 }
 
-// modules/03_layers/layers_dev.ts, cell 14 (line 486)
+// modules/03_layers/layers_dev.ts, cell 14 (line 703)
 /** Runs modules one after another; its parameters are theirs, in order. */
 export class Sequential extends Layer {
   readonly layers: Module[];
@@ -147,7 +147,7 @@ export class Sequential extends Layer {
   }
 }
 
-// modules/03_layers/layers_dev.ts, cell 17 (line 644)
+// modules/03_layers/layers_dev.ts, cell 17 (line 945)
 /** Total number of elements in a module's parameters, each distinct tensor counted once. */
 export function countParameters(module: Module): number {
   let total = 0;
