@@ -3,7 +3,7 @@
 
 import { Tensor } from "./core/tensor";
 
-// modules/07_optimizers/optimizers_dev.ts, cell 6 (line 102)
+// modules/07_optimizers/optimizers_dev.ts, cell 6 (line 109)
 /** What all optimizers share: the parameters, the learning rate and per-parameter state. */
 export abstract class Optimizer<State extends object = object> {
   /** The parameters, each once, in the order given. */
@@ -52,7 +52,7 @@ export abstract class Optimizer<State extends object = object> {
   }
 }
 
-// modules/07_optimizers/optimizers_dev.ts, cell 9 (line 254)
+// modules/07_optimizers/optimizers_dev.ts, cell 9 (line 337)
 /** Options of SGD (PyTorch's names and defaults). */
 export interface SGDOptions {
   lr?: number;
@@ -106,7 +106,7 @@ export class SGD extends Optimizer<{ momentumBuffer: Float32Array }> {
   }
 }
 
-// modules/07_optimizers/optimizers_dev.ts, cell 12 (line 530)
+// modules/07_optimizers/optimizers_dev.ts, cell 12 (line 782)
 /** Options of Adam and AdamW (PyTorch's names and defaults, apart from camelCase). */
 export interface AdamOptions {
   lr?: number;
@@ -189,7 +189,7 @@ export class AdamW extends Adam {
   }
 }
 
-// modules/07_optimizers/optimizers_dev.ts, cell 15 (line 821)
+// modules/07_optimizers/optimizers_dev.ts, cell 15 (line 1308)
 /** A learning-rate schedule: `step()` once per epoch sets the optimizer's lr for the next one. */
 export abstract class LRScheduler {
   readonly optimizer: Optimizer;
@@ -248,5 +248,42 @@ export class CosineAnnealingLR extends LRScheduler {
   lrAt(epoch: number): number {
     const cosine = (1 + Math.cos((Math.PI * epoch) / this.tMax)) / 2;
     return this.etaMin + (this.baseLr - this.etaMin) * cosine;
+  }
+}
+
+// modules/07_optimizers/optimizers_dev.ts, cell 18 (line 1652)
+/** Options of LinearLR (PyTorch's names and defaults, in camelCase). */
+export interface LinearLROptions {
+  startFactor?: number;
+  endFactor?: number;
+  totalIters?: number;
+}
+
+/** Scales the base rate linearly from `startFactor` to `endFactor` over `totalIters` steps, then holds it. */
+export class LinearLR extends LRScheduler {
+  readonly startFactor: number;
+  readonly endFactor: number;
+  readonly totalIters: number;
+
+  constructor(optimizer: Optimizer, options: LinearLROptions = {}) {
+    super(optimizer);
+    this.startFactor = options.startFactor ?? 1 / 3;
+    this.endFactor = options.endFactor ?? 1;
+    this.totalIters = options.totalIters ?? 5;
+    if (!(this.startFactor > 0 && this.startFactor <= 1)) {
+      throw new Error(`LinearLR: startFactor must be in (0, 1], got ${this.startFactor}`);
+    }
+    if (!(this.endFactor >= 0 && this.endFactor <= 1)) {
+      throw new Error(`LinearLR: endFactor must be in [0, 1], got ${this.endFactor}`);
+    }
+    if (!Number.isInteger(this.totalIters) || this.totalIters < 1) {
+      throw new Error(`LinearLR: totalIters must be a positive integer, got ${this.totalIters}`);
+    }
+    this.optimizer.lr = this.lrAt(0);
+  }
+
+  lrAt(epoch: number): number {
+    const progress = Math.min(epoch, this.totalIters) / this.totalIters;
+    return this.baseLr * (this.startFactor + (this.endFactor - this.startFactor) * progress);
   }
 }
