@@ -63,7 +63,9 @@ import {
   assert,
   assertClose,
   assertEqual,
+  assertPrediction,
   assertShape,
+  check,
   demo,
   passed,
   testRandom,
@@ -109,12 +111,13 @@ function allFinite(t: Tensor): boolean {
 // **APPROACH**:
 // 1. Assign `y = x.map(fn)`: `map` applies `fn` to every element and keeps the shape (the given
 //    last line returns `y`, recorded for module 06).
-// 2. Write `fn` so that negative numbers give 0, everything else (including `NaN`) passes
-//    through.
+// 2. Write `fn` so that negative numbers give 0 and everything else, `NaN` included, passes
+//    through unchanged.
 //
 // **HINTS**:
-// - `Math.max(0, NaN)` is `NaN` in JavaScript, which is the behaviour we want; so is
-//   `v < 0 ? 0 : v`. Check which one you wrote!
+// - Every comparison with `NaN` is false. For the function you wrote, trace what happens to
+//   `NaN`: which branch does it take, and what comes out? Two ways of writing ReLU that agree
+//   on every number can disagree on `NaN`.
 // - Do not modify `x`: layers reuse their inputs.
 
 // %% nbgrader={"grade": false, "grade_id": "relu", "locked": false, "schema_version": 3, "solution": true, "task": false}
@@ -184,6 +187,35 @@ function testUnitReLU(): void {
 }
 testUnitReLU();
 
+// %%
+//| mutation relu turns NaN into 0 (v > 0 ? v : 0 hides an upstream bug)
+class ReLU {
+  forward(x: Tensor): Tensor {
+    let y: Tensor;
+    y = x.map((v) => (v > 0 ? v : 0));
+    return Tensor.record(y, "relu", [x]);
+  }
+
+  parameters(): Tensor[] {
+    return [];
+  }
+}
+
+// %%
+//| mutation relu writes into its input and returns it
+class ReLU {
+  forward(x: Tensor): Tensor {
+    let y: Tensor;
+    for (let i = 0; i < x.data.length; i++) if (x.data[i] < 0) x.data[i] = 0;
+    y = x;
+    return Tensor.record(y, "relu", [x]);
+  }
+
+  parameters(): Tensor[] {
+    return [];
+  }
+}
+
 // %% [markdown]
 // ## Sigmoid
 //
@@ -219,10 +251,14 @@ testUnitReLU();
 //
 // **APPROACH**:
 // 1. `x.map(...)` with a function of one number `v`.
-// 2. If `v >= 0`: `1 / (1 + Math.exp(-v))`.
-// 3. Else: `const e = Math.exp(v)` and return `e / (1 + e)`.
+// 2. Pick, by the sign of `v`, the form of the two above whose exponential cannot overflow,
+//    and write the negative case so that it never subtracts two nearly equal numbers.
 //
 // **HINTS**:
+// - For each branch, what is the largest argument `Math.exp` can receive?
+// - Far in the negative tail the answer is tiny (`sigmoid(-30)` is about `9.4e-14`) and must
+//   keep its relative accuracy: `1 - (something close to 1)` loses it. Which form gives the
+//   tiny number directly?
 // - The results at ±1000 should be exactly 1 and 0, and `NaN` should stay `NaN`.
 
 // %% nbgrader={"grade": false, "grade_id": "sigmoid", "locked": false, "schema_version": 3, "solution": true, "task": false}
@@ -256,11 +292,12 @@ function testUnitSigmoid(): void {
   assertClose(extremes.toArray(), [0, 1]);
   // ### BEGIN HIDDEN TESTS
   assertEqual(sigmoid.parameters(), []);
-  // Symmetry: sigmoid(-x) = 1 - sigmoid(x).
+  // Symmetry: sigmoid(-x) = 1 - sigmoid(x), both against the closed form.
   const xs = new Tensor([0.1, 1, 3, 7, 15]);
-  assertClose(sigmoid.forward(xs.neg()).toArray(), sigmoid.forward(xs).neg().add(1).toArray(), {
+  assertClose(sigmoid.forward(xs.neg()).toArray(), Array.from(xs.data, (v) => 1 / (1 + Math.exp(v))), {
     atol: 1e-7,
-  });
+  }, "sigmoid(-x)");
+  assertClose(sigmoid.forward(xs).toArray(), Array.from(xs.data, (v) => 1 - 1 / (1 + Math.exp(v))), { atol: 1e-7 }, "= 1 - sigmoid(x)");
   // Relative accuracy in the far negative tail (float32 can hold 9.36e-14).
   assertClose(sigmoid.forward(new Tensor([-30])).item(), 9.357623e-14, { rtol: 1e-5, atol: 0 });
   assertClose(sigmoid.forward(new Tensor([-88.5, 88.5, -745, 745])).toArray(), [0, 1, 0, 1]);
@@ -294,6 +331,40 @@ function testUnitSigmoid(): void {
 }
 testUnitSigmoid();
 
+// %%
+//| mutation sigmoid always uses e^x / (1 + e^x): Infinity / Infinity = NaN at +1000
+class Sigmoid {
+  forward(x: Tensor): Tensor {
+    let y: Tensor;
+    y = x.map((v) => {
+      const e = Math.exp(v);
+      return e / (1 + e);
+    });
+    return Tensor.record(y, "sigmoid", [x]);
+  }
+
+  parameters(): Tensor[] {
+    return [];
+  }
+}
+
+// %%
+//| mutation sigmoid computes the negative side as 1 - sigmoid(-v), losing the tail to cancellation
+class Sigmoid {
+  forward(x: Tensor): Tensor {
+    let y: Tensor;
+    y = x.map((v) => {
+      if (v >= 0) return 1 / (1 + Math.exp(-v));
+      return 1 - 1 / (1 + Math.exp(v));
+    });
+    return Tensor.record(y, "sigmoid", [x]);
+  }
+
+  parameters(): Tensor[] {
+    return [];
+  }
+}
+
 // %% [markdown]
 // ## Tanh
 //
@@ -309,12 +380,13 @@ testUnitSigmoid();
 //
 // **TODO**: Compute `tanh` of every element, finite and correct at ±1000.
 //
-// **APPROACH**:
-// 1. `x.map(Math.tanh)` is one correct answer; the identity `2 * sigmoid(2x) - 1` with your
-//    stable sigmoid is another.
+// **APPROACH**: you have two safe routes. JavaScript's standard library has a carefully
+// implemented hyperbolic tangent (look it up on MDN), and the identity above turns your stable
+// sigmoid into a tanh. Pick one; either way, apply it element by element.
 //
 // **HINTS**:
-// - Do not use the exponential formula directly.
+// - Do not use the exponential formula directly: what is `e^1000 / e^1000` in floating point?
+// - Near 0, `tanh(x)` is about `x`: check that yours returns about `1e-4` for `1e-4`, not 0.
 
 // %% nbgrader={"grade": false, "grade_id": "tanh", "locked": false, "schema_version": 3, "solution": true, "task": false}
 //| export
@@ -347,7 +419,7 @@ function testUnitTanh(): void {
   const xs = Tensor.randn([3, 4], 2).mul(3);
   const out = tanh.forward(xs);
   assertShape(out.shape, [3, 4]);
-  assertClose(tanh.forward(xs.neg()).toArray(), out.neg().toArray(), { atol: 1e-7 }, "odd function");
+  assertClose(Array.from(tanh.forward(xs.neg()).data), Array.from(xs.data, (v) => -Math.tanh(v)), { atol: 1e-7 }, "odd function");
   assertClose(tanh.forward(new Tensor([1e-4])).item(), 1e-4, { rtol: 1e-6 }, "tanh(x) ~ x near 0");
   assertClose(tanh.forward(new Tensor([-Infinity, Infinity, 20, -20])).toArray(), [-1, 1, 1, -1]);
   assert(Number.isNaN(tanh.forward(new Tensor([NaN])).item()), "NaN propagates");
@@ -370,6 +442,34 @@ function testUnitTanh(): void {
   passed("testUnitTanh");
 }
 testUnitTanh();
+
+// %%
+//| mutation tanh uses the exponential formula: NaN at ±1000
+class Tanh {
+  forward(x: Tensor): Tensor {
+    let y: Tensor;
+    y = x.map((v) => (Math.exp(v) - Math.exp(-v)) / (Math.exp(v) + Math.exp(-v)));
+    return Tensor.record(y, "tanh", [x]);
+  }
+
+  parameters(): Tensor[] {
+    return [];
+  }
+}
+
+// %%
+//| mutation tanh as 2 sigmoid(x) - 1, forgetting the 2x
+class Tanh {
+  forward(x: Tensor): Tensor {
+    let y: Tensor;
+    y = x.map((v) => 2 / (1 + Math.exp(-v)) - 1);
+    return Tensor.record(y, "tanh", [x]);
+  }
+
+  parameters(): Tensor[] {
+    return [];
+  }
+}
 
 // %% [markdown]
 // ## GELU
@@ -408,13 +508,17 @@ testUnitTanh();
 // **TODO**: Implement `erf` with the formula above, then GELU with it.
 //
 // **APPROACH**:
-// 1. `erf(x)`: work with `a = Math.abs(x)`, compute the polynomial in `t` (Horner's rule, as
-//    written above), and give the result the sign of `x`.
-// 2. `GELU.forward`: `x.map((v) => 0.5 * v * (1 + erf(v / Math.SQRT2)))`.
+// 1. `erf(x)`: the formula holds for `x >= 0` only. Use the symmetry `erf(-x) = -erf(x)` to
+//    cover negative inputs, and evaluate the polynomial from the inside out, as it is written
+//    (Horner's rule: four multiply-adds, no powers).
+// 2. `GELU.forward`: express `Phi(v)` with your `erf` (mind the `sqrt(2)`), then `v * Phi(v)`
+//    element by element.
 //
 // **HINTS**:
-// - `erf(0)` must be exactly 0 and `erf(Infinity)` exactly 1 (`e^-inf` is 0).
+// - `erf(0)` must be exactly 0 (the formula is off by about `1e-9` there: return `x` itself
+//   for 0) and `erf(Infinity)` exactly 1 (`e^-inf` is 0).
 // - At `v = -1000`, `erf` is -1 and GELU is `-0`; no NaN.
+// - `NaN` must stay `NaN`.
 
 // %% nbgrader={"grade": false, "grade_id": "gelu", "locked": false, "schema_version": 3, "solution": true, "task": false}
 //| export
@@ -508,6 +612,74 @@ function testUnitGELU(): void {
 }
 testUnitGELU();
 
+// %%
+//| mutation gelu erf forgets the sign: erf(-x) comes out as +erf(x)
+function erf(x: number): number {
+  if (Number.isNaN(x) || x === 0) return x;
+  const a = Math.abs(x);
+  const t = 1 / (1 + 0.3275911 * a);
+  const poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
+  return 1 - poly * Math.exp(-a * a);
+}
+
+class GELU {
+  forward(x: Tensor): Tensor {
+    let y: Tensor;
+    y = x.map((v) => 0.5 * v * (1 + erf(v / Math.SQRT2)));
+    return Tensor.record(y, "gelu", [x]);
+  }
+
+  parameters(): Tensor[] {
+    return [];
+  }
+}
+
+// %%
+//| mutation gelu uses erf(v) instead of erf(v / sqrt(2)) (Phi of the wrong scale)
+function erf(x: number): number {
+  if (Number.isNaN(x) || x === 0) return x;
+  const a = Math.abs(x);
+  const t = 1 / (1 + 0.3275911 * a);
+  const poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
+  const value = 1 - poly * Math.exp(-a * a);
+  return x < 0 ? -value : value;
+}
+
+class GELU {
+  forward(x: Tensor): Tensor {
+    let y: Tensor;
+    y = x.map((v) => 0.5 * v * (1 + erf(v)));
+    return Tensor.record(y, "gelu", [x]);
+  }
+
+  parameters(): Tensor[] {
+    return [];
+  }
+}
+
+// %%
+//| mutation gelu takes Phi(x) to be sigmoid(x) (that is SiLU, not GELU)
+function erf(x: number): number {
+  if (Number.isNaN(x) || x === 0) return x;
+  const a = Math.abs(x);
+  const t = 1 / (1 + 0.3275911 * a);
+  const poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
+  const value = 1 - poly * Math.exp(-a * a);
+  return x < 0 ? -value : value;
+}
+
+class GELU {
+  forward(x: Tensor): Tensor {
+    let y: Tensor;
+    y = x.map((v) => v / (1 + Math.exp(-v)));
+    return Tensor.record(y, "gelu", [x]);
+  }
+
+  parameters(): Tensor[] {
+    return [];
+  }
+}
+
 // %% [markdown]
 // ### Looking at the curves
 // A picture shows at a glance what the formulas say: ReLU's corner, the saturating S-shapes of
@@ -576,13 +748,16 @@ await demo("activation curves", async () => {
 // **APPROACH**:
 // 1. If `x.size` is 0, return `x.clone()` (there is nothing to normalise, and the max of an
 //    empty axis is an error).
-// 2. `shifted = x.sub(x.max(this.axis, true))`: `keepdims` keeps the axis, so the subtraction
-//    broadcasts per row.
-// 3. `e = shifted.exp()`, then divide by `e.sum(this.axis, true)`.
+// 2. Write the max trick as tensor operations along `this.axis`: one reduction for the maxima,
+//    the exponentials, one reduction for the sums, and broadcasting to apply each lane's max
+//    and sum to that lane only.
 //
 // **HINTS**:
-// - With `axis = 0` on a `[N, C]` tensor, each *column* sums to 1.
-// - A row of equal scores gives a uniform distribution `1/C`.
+// - Whose maximum? Each row needs its own `m`. With rows `[1000, 999]` and `[0, -1]`, what
+//   does the second row become if you subtract the maximum of the whole tensor?
+// - For the broadcasting to line up, the reductions must keep the reduced axis (size 1).
+// - With `axis = 0` on a `[N, C]` tensor, each *column* sums to 1; a row of equal scores gives
+//   a uniform distribution `1/C`.
 
 // %% nbgrader={"grade": false, "grade_id": "softmax", "locked": false, "schema_version": 3, "solution": true, "task": false}
 //| export
@@ -630,7 +805,11 @@ function testUnitSoftmax(): void {
     [0.5, -1.5, 2],
     [3, 3.5, -4],
   ]);
-  assertClose(softmax.forward(z.add(100)).toArray(), softmax.forward(z).toArray(), { atol: 1e-6 });
+  const zRows = [[0.5, -1.5, 2], [3, 3.5, -4]];
+  const zSoftmax = zRows.map((row) => row.map((v) => Math.exp(v) / row.reduce((sum, u) => sum + Math.exp(u), 0)));
+  assertClose(softmax.forward(z.add(100)).toArray(), zSoftmax, { atol: 1e-6 }, "scores + 100: the same probabilities");
+  // Each row its own maximum: rows 1000 apart.
+  assertClose(softmax.forward(new Tensor([[1000, 999], [0, -1]])).toArray(), [[0.7310586, 0.2689414], [0.7310586, 0.2689414]], { atol: 1e-6 }, "rows far apart");
   // Along axis 0: columns sum to 1.
   const cols = new Softmax(0).forward(z);
   assertShape(cols.shape, [2, 3]);
@@ -687,11 +866,117 @@ function testUnitSoftmax(): void {
 }
 testUnitSoftmax();
 
+// %%
+//| mutation softmax without the max subtraction: e^1000 overflows
+class Softmax {
+  readonly axis: number;
+
+  constructor(axis = -1) {
+    this.axis = axis;
+  }
+
+  forward(x: Tensor): Tensor {
+    if (x.size === 0) return x.clone();
+    const e = x.exp();
+    return e.div(e.sum(this.axis, true));
+  }
+
+  parameters(): Tensor[] {
+    return [];
+  }
+}
+
+// %%
+//| mutation softmax subtracts the maximum of the whole tensor, not of each row
+class Softmax {
+  readonly axis: number;
+
+  constructor(axis = -1) {
+    this.axis = axis;
+  }
+
+  forward(x: Tensor): Tensor {
+    if (x.size === 0) return x.clone();
+    const e = x.sub(x.max()).exp();
+    return e.div(e.sum(this.axis, true));
+  }
+
+  parameters(): Tensor[] {
+    return [];
+  }
+}
+
+// %%
+//| mutation softmax normalises by the sum of the whole tensor instead of along the axis
+class Softmax {
+  readonly axis: number;
+
+  constructor(axis = -1) {
+    this.axis = axis;
+  }
+
+  forward(x: Tensor): Tensor {
+    if (x.size === 0) return x.clone();
+    const e = x.sub(x.max(this.axis, true)).exp();
+    return e.div(e.sum());
+  }
+
+  parameters(): Tensor[] {
+    return [];
+  }
+}
+
 // %% [markdown]
-// ## What each activation costs
-// The cell times each activation on a million-element tensor. Element-wise activations that
-// avoid `Math.exp` are fastest; Softmax makes four passes; GELU does the most arithmetic per
-// element.
+// ## Reflect: predict, then measure
+//
+// Write down three numbers before running the demos below. The first two follow from this
+// module; the third is a guess to compare with the measurement.
+//
+// 1. Above which `x` does `Math.exp(x)` stop being finite in float64 (JavaScript's numbers)?
+//    The largest float64 is `Number.MAX_VALUE`, about `1.8e308`. (float32 gives up much sooner,
+//    near 88.7.)
+// 2. A gradient flows back through 10 sigmoid layers (each weight 1, so only the sigmoids'
+//    slopes multiply it). By **at most** what factor can it be multiplied on the way?
+// 3. On a million elements, how many times longer does GELU take than ReLU? Not graded: you
+//    will compare it with the measurement in Question 1.
+
+// %% nbgrader={"grade": false, "grade_id": "predict-exp-overflow", "locked": false, "schema_version": 3, "solution": true, "task": false}
+/** Your prediction: the x above which Math.exp(x) is Infinity in float64. */
+function predictedExpOverflow(): number {
+  // ### BEGIN SOLUTION
+  return Math.log(Number.MAX_VALUE);
+  // ### END SOLUTION
+}
+
+// %%
+//| mutation predict-exp-overflow gives float32's limit instead of float64's
+function predictedExpOverflow(): number {
+  return 88.7;
+}
+
+// %% nbgrader={"grade": false, "grade_id": "predict-sigmoid-gradient", "locked": false, "schema_version": 3, "solution": true, "task": false}
+/** Your prediction: the largest factor a gradient can keep through 10 sigmoid layers. */
+function predictedSigmoidGradient(): number {
+  // ### BEGIN SOLUTION
+  return 0.25 ** 10;
+  // ### END SOLUTION
+}
+
+// %%
+//| mutation predict-sigmoid-gradient uses the slope at 0 of tanh (1) instead of sigmoid's
+function predictedSigmoidGradient(): number {
+  return 1;
+}
+
+// %%
+/** Your guess (not graded): how many times longer GELU takes than ReLU on a million elements. Replace the 0. */
+const predictedGeluOverRelu = 0;
+
+// %% [markdown]
+// ### What each activation costs
+// The cell times each activation on a million-element tensor and prints the bandwidth it
+// reaches (4 MB read and 4 MB written per pass). Then it finds where `Math.exp` overflows, and
+// follows a gradient back through ten sigmoids.
 
 // %%
 await demo("activation timing", () => {
@@ -703,15 +988,123 @@ await demo("activation timing", () => {
     ["GELU", new GELU()],
     ["Softmax", new Softmax()],
   ];
+  const times = new Map<string, number>();
   for (const [name, layer] of layers) {
     layer.forward(x); // warm up the JIT
-    const t0 = performance.now();
-    layer.forward(x);
-    const ms = performance.now() - t0;
+    let ms = Infinity;
+    for (let r = 0; r < 3; r++) {
+      const t0 = performance.now();
+      layer.forward(x);
+      ms = Math.min(ms, performance.now() - t0);
+    }
+    times.set(name, ms);
     const gbps = (2 * x.nbytes) / (ms * 1e6);
     console.log(`${name.padEnd(8)} ${ms.toFixed(1).padStart(6)} ms  (${gbps.toFixed(2)} GB/s read+write)`);
   }
+  console.log(`GELU / ReLU: ${((times.get("GELU") ?? 0) / (times.get("ReLU") ?? 1)).toFixed(1)}x (you guessed ${predictedGeluOverRelu})`);
 });
+
+// %%
+await demo("overflow and vanishing gradients", () => {
+  // Bisection on the last finite exponential.
+  let [lo, hi] = [0, 1000];
+  for (let k = 0; k < 60; k++) {
+    const mid = (lo + hi) / 2;
+    if (Number.isFinite(Math.exp(mid))) lo = mid;
+    else hi = mid;
+  }
+  console.log(`Math.exp(x) is finite up to x = ${lo.toFixed(4)} (you predicted ${predictedExpOverflow()})`);
+  // d/dx of sigmoid applied 10 times, at x = 0: the product of the ten slopes s(1 - s).
+  let value = 0;
+  let factor = 1;
+  for (let layer = 0; layer < 10; layer++) {
+    const s = 1 / (1 + Math.exp(-value));
+    factor *= s * (1 - s);
+    value = s;
+  }
+  console.log(`through 10 sigmoids from x = 0 the gradient is multiplied by ${factor.toExponential(2)}; the bound 0.25^10 is ${(0.25 ** 10).toExponential(2)} (you predicted ${predictedSigmoidGradient().toExponential(2)})`);
+});
+
+// %% nbgrader={"grade": true, "grade_id": "test-unit-activation-predictions", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+function testUnitActivationPredictions(): void {
+  // ### BEGIN HIDDEN TESTS
+  check("where Math.exp overflows in float64", 1, () => assertPrediction(predictedExpOverflow(), Math.log(Number.MAX_VALUE), { rtol: 0.01 }));
+  check("the gradient through 10 sigmoids, at most", 1, () => assertPrediction(predictedSigmoidGradient(), Math.pow(1 / 4, 10), { rtol: 0.05 }));
+  // ### END HIDDEN TESTS
+  passed("testUnitActivationPredictions");
+}
+testUnitActivationPredictions();
+
+// %% [markdown] nbgrader={"grade": true, "grade_id": "explain-activation-cost", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+// **Question 1.** Compare your guessed GELU/ReLU ratio with the measurement. GELU does an
+// exponential, a division and about ten multiply-adds per element; ReLU one comparison. Is the
+// measured ratio what the arithmetic alone predicts? What else does every element cost here,
+// and what would a framework do to make a GELU after a `Linear` layer cheaper?
+//
+// ### BEGIN SOLUTION
+// Counting operations, GELU is some 20 times ReLU's work, and the measured ratio is usually
+// smaller (a few times): both pay the same per-element costs that have nothing to do with the
+// formula, reading 4 bytes and writing 4 bytes (memory traffic, ~8 MB per pass), and here a
+// call of the mapped JavaScript function per element, which dominates ReLU. So ReLU is bound by
+// memory and call overhead, and GELU's extra arithmetic only partly shows. A framework fuses
+// the activation into the kernel that produces its input (the matmul and bias of the Linear
+// layer): the values are transformed while they are still in registers, saving a full read and
+// write of the tensor and a separate pass; it may also use a cheaper approximation (tanh or a
+// polynomial) where the accuracy allows.
+// ### END SOLUTION
+//
+// ### BEGIN RUBRIC
+// 2 points: compares guess and measurement; explains that shared per-element costs (memory
+// traffic, function-call overhead) make the ratio smaller than the FLOP count suggests; names
+// fusion into the preceding kernel (or a cheaper approximation) as the remedy. 1 point: two of
+// the three.
+// ### END RUBRIC
+
+// %% [markdown] nbgrader={"grade": true, "grade_id": "explain-max-trick", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+// **Question 2.** Softmax subtracts each row's maximum before exponentiating. Explain why this
+// changes no probability at all (it is not an approximation), why it must be each row's own
+// maximum rather than the maximum of the whole batch, and what it costs.
+//
+// ### BEGIN SOLUTION
+// Multiplying numerator and denominator by e^-m cancels exactly: e^(z_i - m) / sum_j e^(z_j -
+// m) = softmax(z)_i for any m, so the result is the same up to rounding. With m the row's
+// maximum every exponent is <= 0, the largest term is exactly 1 and the sum lies in [1, C]: no
+// overflow, no 0/0. The cancellation only holds within a row (each row has its own
+// denominator), and m has to be close to that row's scores: with the batch's maximum, a row
+// whose scores are all ~1000 below it gets e^-1000 = 0 everywhere and 0/0 = NaN. The cost is
+// one extra reduction (a pass to find the maxima) and a subtraction, on top of the exp, sum and
+// division passes: softmax reads its input about four times.
+// ### END SOLUTION
+//
+// ### BEGIN RUBRIC
+// 2 points: exact cancellation of e^-m; bounded exponents and sum in [1, C]; the per-row
+// requirement with the failure of a global maximum (underflow to 0/0 for rows far below it);
+// the cost of an extra pass. 1 point: cancellation and overflow without the per-row argument,
+// or the per-row argument without why it is exact.
+// ### END RUBRIC
+
+// %% [markdown] nbgrader={"grade": true, "grade_id": "explain-saturation", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+// **Question 3.** Using your second prediction and the demo's measurement, explain why deep
+// networks use ReLU (or GELU) rather than sigmoid in their hidden layers. Where is sigmoid
+// still the right choice, and why?
+//
+// ### BEGIN SOLUTION
+// The sigmoid's slope s(1 - s) is at most 0.25 (at 0) and almost 0 for |x| > 5. Backpropagation
+// multiplies the gradient by one slope per layer, so through 10 sigmoid layers it shrinks by at
+// least 0.25^10 ≈ 1e-6 (the demo measures even less, since later inputs are not at 0): the
+// first layers get almost no gradient and barely learn (vanishing gradients). ReLU's slope is
+// exactly 1 for positive inputs, so the gradient passes through unchanged (GELU is close to
+// that). Sigmoid remains the right output for a yes/no probability (paired with binary
+// cross-entropy, whose gradient cancels the saturation) and for gates (LSTM, attention gates)
+// where a value in (0, 1) is the point.
+// ### END SOLUTION
+//
+// ### BEGIN RUBRIC
+// 2 points: slope at most 0.25, product over layers shrinks geometrically (with the 0.25^10
+// figure or the measured one), ReLU's unit slope; sigmoid kept for probabilities or gates.
+// 1 point: vanishing gradients named without the product argument, or no legitimate use of
+// sigmoid.
+// ### END RUBRIC
 
 // %% [markdown]
 // ## Module test
@@ -741,11 +1134,13 @@ function testModule(): void {
   // Relations between the functions.
   const z = Tensor.randn([50], 9).mul(4);
   const viaSigmoid = new Sigmoid().forward(z.mul(2)).mul(2).sub(1);
-  assertClose(new Tanh().forward(z).toArray(), viaSigmoid.toArray(), { atol: 1e-6 }, "tanh = 2s(2x)-1");
+  assertClose(viaSigmoid.toArray(), Array.from(z.data, (v) => Math.tanh(v)), { atol: 1e-6 }, "2 sigmoid(2x) - 1 = tanh(x)");
+  assertClose(new Tanh().forward(z).toArray(), Array.from(z.data, (v) => 2 / (1 + Math.exp(-2 * v)) - 1), { atol: 1e-6 }, "tanh = 2s(2x)-1");
   const twoClass = new Softmax().forward(new Tensor([[0, 1.5]]));
-  assertClose(twoClass.get(0, 1).item(), new Sigmoid().forward(new Tensor([1.5])).item(), {
+  assertClose(twoClass.get(0, 1).item(), 1 / (1 + Math.exp(-1.5)), {
     rtol: 1e-6,
   }, "two-class softmax is a sigmoid");
+  assertClose(new Sigmoid().forward(new Tensor([1.5])).item(), 1 / (1 + Math.exp(-1.5)), { rtol: 1e-6 }, "sigmoid(1.5)");
   const g = new GELU().forward(z);
   const r = new ReLU().forward(z);
   assert(g.sub(r).abs().max().item() < 0.2, "GELU stays within 0.17 of ReLU");

@@ -3,7 +3,7 @@
 
 import { Tensor } from "./tensor";
 
-// modules/02_activations/activations_dev.ts, cell 6 (line 121)
+// modules/02_activations/activations_dev.ts, cell 6 (line 124)
 /** max(0, x) element-wise; NaN stays NaN. */
 export class ReLU {
   forward(x: Tensor): Tensor {
@@ -17,7 +17,7 @@ export class ReLU {
   }
 }
 
-// modules/02_activations/activations_dev.ts, cell 9 (line 229)
+// modules/02_activations/activations_dev.ts, cell 9 (line 265)
 /** 1 / (1 + e^-x) element-wise, computed without overflow for any input. */
 export class Sigmoid {
   forward(x: Tensor): Tensor {
@@ -35,7 +35,7 @@ export class Sigmoid {
   }
 }
 
-// modules/02_activations/activations_dev.ts, cell 12 (line 320)
+// modules/02_activations/activations_dev.ts, cell 12 (line 392)
 /** tanh(x) element-wise, saturating to ±1 without overflow. */
 export class Tanh {
   forward(x: Tensor): Tensor {
@@ -49,7 +49,7 @@ export class Tanh {
   }
 }
 
-// modules/02_activations/activations_dev.ts, cell 15 (line 420)
+// modules/02_activations/activations_dev.ts, cell 15 (line 524)
 /** The error function, to within 1.5e-7 (Abramowitz and Stegun 7.1.26). */
 export function erf(x: number): number {
   if (Number.isNaN(x) || x === 0) return x; // erf(±0) is ±0 exactly; the formula is 1e-9 off
@@ -74,7 +74,7 @@ export class GELU {
   }
 }
 
-// modules/02_activations/activations_dev.ts, cell 20 (line 588)
+// modules/02_activations/activations_dev.ts, cell 20 (line 763)
 /** exp(x) / sum(exp(x)) along `axis` (default: the last), stable for any finite input. */
 export class Softmax {
   readonly axis: number;
