@@ -146,15 +146,17 @@ function normalizeAxis(axis: number, ndim: number): number {
 //
 // **TODO**: Return the row-major strides (in elements) of a shape.
 //
-// **APPROACH**:
-// 1. Make an array with one entry per axis.
-// 2. Walk the axes from last to first, keeping a running product that starts at 1.
-// 3. Each axis's stride is the running product *before* multiplying in that axis's dimension.
+// **APPROACH**: derive the strides from the shape, starting at the last axis. Moving one step
+// along the last axis moves one element. How many elements does one step along the axis before
+// it skip, and how does each stride follow from the one after it? Write that rule as a loop
+// over the axes from last to first.
 //
 // **HINTS**:
-// - `computeStrides([2, 3, 4])` is `[12, 4, 1]`; `computeStrides([])` is `[]` (a 0-d tensor has
-//   no axes).
-// - Multiply by `Math.max(dim, 1)` so a dimension of size 0 behaves like numpy's.
+// - Check your rule on `[2, 3, 4]`: it must give `[12, 4, 1]`. `computeStrides([])` is `[]` (a
+//   0-d tensor has no axes).
+// - A dimension of size 0 must not turn the strides before it into 0: numpy computes them as
+//   if that dimension had size 1 (`[2, 0, 3]` gives `[3, 3, 1]`).
+// - Return a new array; do not modify the argument.
 
 // %% nbgrader={"grade": false, "grade_id": "compute-strides", "locked": false, "schema_version": 3, "solution": true, "task": false}
 //| export
@@ -177,8 +179,10 @@ import {
   assert,
   assertClose,
   assertEqual,
+  assertPrediction,
   assertShape,
   assertThrows,
+  check,
   demo,
   isFloat32Array,
   passed,
@@ -230,6 +234,42 @@ function testUnitComputeStrides(): void {
   passed("testUnitComputeStrides");
 }
 testUnitComputeStrides();
+
+// %%
+//| mutation compute-strides column-major (Fortran order): the first axis gets stride 1
+function computeStrides(shape: readonly number[]): number[] {
+  const strides = new Array<number>(shape.length);
+  let step = 1;
+  for (let axis = 0; axis < shape.length; axis++) {
+    strides[axis] = step;
+    step *= Math.max(shape[axis], 1);
+  }
+  return strides;
+}
+
+// %%
+//| mutation compute-strides multiplies in the axis's own dimension before storing its stride
+function computeStrides(shape: readonly number[]): number[] {
+  const strides = new Array<number>(shape.length);
+  let step = 1;
+  for (let axis = shape.length - 1; axis >= 0; axis--) {
+    step *= Math.max(shape[axis], 1);
+    strides[axis] = step;
+  }
+  return strides;
+}
+
+// %%
+//| mutation compute-strides lets a zero-size dimension zero every stride before it
+function computeStrides(shape: readonly number[]): number[] {
+  const strides = new Array<number>(shape.length);
+  let step = 1;
+  for (let axis = shape.length - 1; axis >= 0; axis--) {
+    strides[axis] = step;
+    step *= shape[axis];
+  }
+  return strides;
+}
 
 // %% [markdown]
 // ### From nested arrays to flat storage
@@ -386,6 +426,52 @@ function testUnitFlattenNested(): void {
 }
 testUnitFlattenNested();
 
+// %%
+//| mutation flatten-nested takes the shape from the first elements and never checks the others (ragged input is accepted)
+function flattenNested(values: NestedArray): { data: Float32Array; shape: number[] } {
+  const shape: number[] = [];
+  let probe: NestedArray = values;
+  while (Array.isArray(probe)) {
+    shape.push(probe.length);
+    if (probe.length === 0) break;
+    probe = probe[0];
+  }
+  const data = new Float32Array(shapeSize(shape));
+  let write = 0;
+  const visit = (node: NestedArray): void => {
+    if (Array.isArray(node)) node.forEach(visit);
+    else if (typeof node !== "number") throw new Error(`tensor values must be numbers, found a ${typeof node}`);
+    else data[write++] = node;
+  };
+  visit(values);
+  return { data, shape };
+}
+
+// %%
+//| mutation flatten-nested gives an empty array no shape ([] becomes a 0-d tensor)
+function flattenNested(values: NestedArray): { data: Float32Array; shape: number[] } {
+  const shape: number[] = [];
+  let probe: NestedArray = values;
+  while (Array.isArray(probe) && probe.length > 0) {
+    shape.push(probe.length);
+    probe = probe[0];
+  }
+  const data = new Float32Array(shapeSize(shape));
+  let write = 0;
+  const visit = (node: NestedArray, depth: number): void => {
+    if (depth === shape.length) {
+      if (typeof node !== "number") throw new Error("ragged nested array: expected a number");
+      data[write++] = node;
+      return;
+    }
+    if (!Array.isArray(node) || node.length !== shape[depth]) throw new Error("ragged nested array");
+    for (const child of node) visit(child, depth + 1);
+  };
+  if (Array.isArray(values) && values.length === 0) return { data: new Float32Array(0), shape: [] };
+  visit(values, 0);
+  return { data, shape };
+}
+
 // %% [markdown]
 // ### Reshape: a new shape for the same numbers
 //
@@ -510,6 +596,73 @@ function testUnitResolveShape(): void {
 }
 testUnitResolveShape();
 
+// %%
+//| mutation resolve-shape rounds -1 down when the size does not divide
+function resolveShape(size: number, shape: readonly number[]): number[] {
+  let unknownAxis = -1;
+  let known = 1;
+  for (let axis = 0; axis < shape.length; axis++) {
+    const dim = shape[axis];
+    if (dim === -1) {
+      if (unknownAxis !== -1) throw new Error("can only specify one unknown dimension (-1)");
+      unknownAxis = axis;
+    } else if (!Number.isInteger(dim) || dim < 0) {
+      throw new Error(`invalid dimension ${dim} in shape ${formatShape(shape)}`);
+    } else {
+      known *= dim;
+    }
+  }
+  const result = shape.slice();
+  if (unknownAxis === -1) {
+    if (known !== size) throw new Error(`cannot reshape array of size ${size} into shape ${formatShape(shape)}`);
+    return result;
+  }
+  if (known === 0) throw new Error(`cannot reshape array of size ${size} into shape ${formatShape(shape)}`);
+  result[unknownAxis] = Math.floor(size / known);
+  return result;
+}
+
+// %%
+//| mutation resolve-shape writes the resolved -1 into the caller's array
+function resolveShape(size: number, shape: readonly number[]): number[] {
+  let unknownAxis = -1;
+  let known = 1;
+  for (let axis = 0; axis < shape.length; axis++) {
+    const dim = shape[axis];
+    if (dim === -1) {
+      if (unknownAxis !== -1) throw new Error("can only specify one unknown dimension (-1)");
+      unknownAxis = axis;
+    } else if (!Number.isInteger(dim) || dim < 0) {
+      throw new Error(`invalid dimension ${dim} in shape ${formatShape(shape)}`);
+    } else {
+      known *= dim;
+    }
+  }
+  const result = shape as number[];
+  if (unknownAxis === -1) {
+    if (known !== size) throw new Error(`cannot reshape array of size ${size} into shape ${formatShape(shape)}`);
+    return result;
+  }
+  if (known === 0 || size % known !== 0) throw new Error(`cannot reshape array of size ${size} into shape ${formatShape(shape)}`);
+  result[unknownAxis] = size / known;
+  return result;
+}
+
+// %%
+//| mutation resolve-shape multiplies the -1 into the known product, so any negative passes and the sizes are negated
+function resolveShape(size: number, shape: readonly number[]): number[] {
+  const known = shape.reduce((p, d) => p * d, 1);
+  const unknownAxis = shape.indexOf(-1);
+  const result = shape.slice();
+  if (unknownAxis === -1) {
+    if (known !== size) throw new Error(`cannot reshape array of size ${size} into shape ${formatShape(shape)}`);
+    return result;
+  }
+  if (known === 0 || size % known !== 0) throw new Error(`cannot reshape array of size ${size} into shape ${formatShape(shape)}`);
+  result[unknownAxis] = Math.abs(size / known);
+  return result;
+}
+
 // %% [markdown]
 // ## Part 2: Kernels
 //
@@ -545,9 +698,11 @@ testUnitResolveShape();
 // 3. Equal: keep it. One of them 1: take the other. Otherwise throw.
 //
 // **HINTS**:
-// - Use numpy's wording: `operands could not be broadcast together with shapes [2, 3] [2]`
-//   (`formatShape` prints a shape).
-// - Fill the result from the right, e.g. `out[out.length - 1 - i]`.
+// - Use numpy's wording, with both shapes as `formatShape` prints them: `operands could not be
+//   broadcast together with shapes [2, 3] [2]`.
+// - Count positions from the right end of each shape: which index of `a` is the `i`-th axis
+//   from the right, and which index of the result?
+// - A dimension of 0 is not 1: `[0]` and `[2]` do not broadcast, but `[1]` stretches to `[0]`.
 
 // %% nbgrader={"grade": false, "grade_id": "broadcast-shapes", "locked": false, "schema_version": 3, "solution": true, "task": false}
 //| export
@@ -633,6 +788,35 @@ function testUnitBroadcastShapes(): void {
 }
 testUnitBroadcastShapes();
 
+// %%
+//| mutation broadcast-shapes aligns the shapes from the left (pads the shorter one on the right)
+function broadcastShapes(a: readonly number[], b: readonly number[]): number[] {
+  const ndim = Math.max(a.length, b.length);
+  const out = new Array<number>(ndim);
+  for (let i = 0; i < ndim; i++) {
+    const da = i < a.length ? a[i] : 1;
+    const db = i < b.length ? b[i] : 1;
+    if (da !== db && da !== 1 && db !== 1) {
+      throw new Error(`operands could not be broadcast together with shapes ${formatShape(a)} ${formatShape(b)}`);
+    }
+    out[i] = da === 1 ? db : da;
+  }
+  return out;
+}
+
+// %%
+//| mutation broadcast-shapes takes the larger dimension on each axis without checking (3 against 2 gives 3; 1 against 0 gives 1)
+function broadcastShapes(a: readonly number[], b: readonly number[]): number[] {
+  const ndim = Math.max(a.length, b.length);
+  const out = new Array<number>(ndim);
+  for (let i = 0; i < ndim; i++) {
+    const da = i < a.length ? a[a.length - 1 - i] : 1;
+    const db = i < b.length ? b[b.length - 1 - i] : 1;
+    out[ndim - 1 - i] = Math.max(da, db);
+  }
+  return out;
+}
+
 // %% [markdown]
 // ### Element-wise operations with broadcasting
 //
@@ -681,15 +865,18 @@ function broadcastStrides(shape: readonly number[], outShape: readonly number[])
 //    `Float32Array(size)`. Return at once if `size` is 0.
 // 2. Fast paths: if both `a.data` and `b.data` have `size` elements, one flat loop; if one of
 //    them has a single element, a flat loop that reuses it.
-// 3. General case: `broadcastStrides` for each operand; an odometer over every axis but the last;
-//    an inner loop over the last axis that reads `a.data[aOffset + j * aInnerStride]` (and the
-//    same for `b`).
+// 3. General case: `broadcastStrides` for each operand; an odometer over every axis but the last,
+//    keeping one offset per operand; a tight inner loop over the last axis, in which each
+//    operand advances by its own broadcast stride of that axis (0 when it is stretched).
 //
 // **HINTS**:
-// - Keep the odometer counters in a plain array `index` of length `ndim - 1`.
-// - To advance: for `axis` from `ndim - 2` down to 0, increment `index[axis]` and add the
-//   strides; if it is still below `shape[axis]`, stop; otherwise reset it to 0, subtract
-//   `stride * shape[axis]` from each offset, and carry on to the next axis.
+// - Work the odometer out on paper before coding it, for an output of shape `[2, 3, 4]` and an
+//   operand of shape `[3, 1]`: what are the operand's broadcast strides, and what are its
+//   offsets at the start of each of the six rows of the output? Write down what changes when
+//   the counter of axis 1 goes from 2 back to 0.
+// - When an axis's counter wraps, its offset contribution must go back to where that axis
+//   started. What must you subtract, for each operand?
+// - The fast paths must keep the order of the operands: `op(x, y)` is not `op(y, x)` for `-`.
 
 // %% nbgrader={"grade": false, "grade_id": "elementwise-kernel", "locked": false, "schema_version": 3, "solution": true, "task": false}
 //| export
@@ -848,6 +1035,169 @@ function testUnitElementwiseKernel(): void {
 }
 testUnitElementwiseKernel();
 
+// %%
+//| mutation elementwise-kernel never rewinds an operand's offset when an axis wraps around
+function elementwiseKernel(
+  a: RawTensor,
+  b: RawTensor,
+  op: (x: number, y: number) => number,
+): RawTensor {
+  const shape = broadcastShapes(a.shape, b.shape);
+  const size = shapeSize(shape);
+  const out = new Float32Array(size);
+  if (size === 0) return { data: out, shape };
+  const ad = a.data;
+  const bd = b.data;
+  if (ad.length === size && bd.length === size) {
+    for (let i = 0; i < size; i++) out[i] = op(ad[i], bd[i]);
+    return { data: out, shape };
+  }
+  if (bd.length === 1) {
+    const y = bd[0];
+    for (let i = 0; i < size; i++) out[i] = op(ad[i], y);
+    return { data: out, shape };
+  }
+  if (ad.length === 1) {
+    const x = ad[0];
+    for (let i = 0; i < size; i++) out[i] = op(x, bd[i]);
+    return { data: out, shape };
+  }
+  const ndim = shape.length;
+  const aStrides = broadcastStrides(a.shape, shape);
+  const bStrides = broadcastStrides(b.shape, shape);
+  const inner = shape[ndim - 1];
+  const aInner = aStrides[ndim - 1];
+  const bInner = bStrides[ndim - 1];
+  const index = new Array<number>(ndim - 1).fill(0);
+  let aOffset = 0;
+  let bOffset = 0;
+  for (let start = 0; start < size; start += inner) {
+    for (let j = 0; j < inner; j++) {
+      out[start + j] = op(ad[aOffset + j * aInner], bd[bOffset + j * bInner]);
+    }
+    for (let axis = ndim - 2; axis >= 0; axis--) {
+      index[axis]++;
+      aOffset += aStrides[axis];
+      bOffset += bStrides[axis];
+      if (index[axis] < shape[axis]) break;
+      index[axis] = 0;
+      // (the offsets are not rewound)
+    }
+  }
+  return { data: out, shape };
+}
+
+// %%
+//| mutation elementwise-kernel gives operands their strides from the left, as if broadcasting aligned the first axes
+function elementwiseKernel(
+  a: RawTensor,
+  b: RawTensor,
+  op: (x: number, y: number) => number,
+): RawTensor {
+  const shape = broadcastShapes(a.shape, b.shape);
+  const size = shapeSize(shape);
+  const out = new Float32Array(size);
+  if (size === 0) return { data: out, shape };
+  const ad = a.data;
+  const bd = b.data;
+  if (ad.length === size && bd.length === size) {
+    for (let i = 0; i < size; i++) out[i] = op(ad[i], bd[i]);
+    return { data: out, shape };
+  }
+  if (bd.length === 1) {
+    const y = bd[0];
+    for (let i = 0; i < size; i++) out[i] = op(ad[i], y);
+    return { data: out, shape };
+  }
+  if (ad.length === 1) {
+    const x = ad[0];
+    for (let i = 0; i < size; i++) out[i] = op(x, bd[i]);
+    return { data: out, shape };
+  }
+  const ndim = shape.length;
+  // Each operand's own strides, placed on the first axes of the output (left-aligned).
+  const leftAligned = (t: RawTensor): number[] => {
+    const own = computeStrides(t.shape);
+    return Array.from({ length: ndim }, (_, axis) => (axis < t.shape.length && t.shape[axis] !== 1 ? own[axis] : 0));
+  };
+  const aStrides = leftAligned(a);
+  const bStrides = leftAligned(b);
+  const inner = shape[ndim - 1];
+  const aInner = aStrides[ndim - 1];
+  const bInner = bStrides[ndim - 1];
+  const index = new Array<number>(ndim - 1).fill(0);
+  let aOffset = 0;
+  let bOffset = 0;
+  for (let start = 0; start < size; start += inner) {
+    for (let j = 0; j < inner; j++) {
+      out[start + j] = op(ad[aOffset + j * aInner], bd[bOffset + j * bInner]);
+    }
+    for (let axis = ndim - 2; axis >= 0; axis--) {
+      index[axis]++;
+      aOffset += aStrides[axis];
+      bOffset += bStrides[axis];
+      if (index[axis] < shape[axis]) break;
+      index[axis] = 0;
+      aOffset -= aStrides[axis] * shape[axis];
+      bOffset -= bStrides[axis] * shape[axis];
+    }
+  }
+  return { data: out, shape };
+}
+
+// %%
+//| mutation elementwise-kernel swaps the operands in the one-number fast path (b - a instead of a - b)
+function elementwiseKernel(
+  a: RawTensor,
+  b: RawTensor,
+  op: (x: number, y: number) => number,
+): RawTensor {
+  const shape = broadcastShapes(a.shape, b.shape);
+  const size = shapeSize(shape);
+  const out = new Float32Array(size);
+  if (size === 0) return { data: out, shape };
+  const ad = a.data;
+  const bd = b.data;
+  if (ad.length === size && bd.length === size) {
+    for (let i = 0; i < size; i++) out[i] = op(ad[i], bd[i]);
+    return { data: out, shape };
+  }
+  if (bd.length === 1) {
+    const y = bd[0];
+    for (let i = 0; i < size; i++) out[i] = op(y, ad[i]);
+    return { data: out, shape };
+  }
+  if (ad.length === 1) {
+    const x = ad[0];
+    for (let i = 0; i < size; i++) out[i] = op(x, bd[i]);
+    return { data: out, shape };
+  }
+  const ndim = shape.length;
+  const aStrides = broadcastStrides(a.shape, shape);
+  const bStrides = broadcastStrides(b.shape, shape);
+  const inner = shape[ndim - 1];
+  const aInner = aStrides[ndim - 1];
+  const bInner = bStrides[ndim - 1];
+  const index = new Array<number>(ndim - 1).fill(0);
+  let aOffset = 0;
+  let bOffset = 0;
+  for (let start = 0; start < size; start += inner) {
+    for (let j = 0; j < inner; j++) {
+      out[start + j] = op(ad[aOffset + j * aInner], bd[bOffset + j * bInner]);
+    }
+    for (let axis = ndim - 2; axis >= 0; axis--) {
+      index[axis]++;
+      aOffset += aStrides[axis];
+      bOffset += bStrides[axis];
+      if (index[axis] < shape[axis]) break;
+      index[axis] = 0;
+      aOffset -= aStrides[axis] * shape[axis];
+      bOffset -= bStrides[axis] * shape[axis];
+    }
+  }
+  return { data: out, shape };
+}
+
 // %% [markdown]
 // ### Matrix multiplication
 //
@@ -910,16 +1260,18 @@ testUnitElementwiseKernel();
 // order.
 //
 // **APPROACH**:
-// 1. For each row `i` of the output, take `outRow = out.subarray(...)` of length `n`.
-// 2. For each `p` in `0..k`, read `a[aOffset + i*k + p]` once and take the row view of `B` for
-//    that `p`.
-// 3. Inner loop over `j`: `outRow[j] += aip * bRow[j]`.
-// 4. Once that passes the test, try the four-rows version and time it with the demo below.
+// 1. Write the three loops in i-k-j order from the pseudocode above. The only new part is the
+//    addressing: derive the flat position of `A[i][p]`, `B[p][j]` and `C[i][j]` inside `a`, `b`
+//    and `out`, from the offsets and the row lengths `k`, `n` and `n`.
+// 2. Once that passes the test, try the four-rows version and time it with the demo below.
 //
 // **HINTS**:
-// - `out` starts filled with zeros (the caller allocates it); just add into it.
-// - `typedArray.subarray(begin, end)` is a view, not a copy: writing to it writes to `out`.
-//   Row views also let each inner loop index from 0, which V8 compiles well.
+// - *Accumulate*: add into `out`, do not overwrite it. The caller may have put something there
+//   already (the tests do), and module 18 relies on adding partial products.
+// - Elements outside the `[m, n]` block of `out` must not change.
+// - `typedArray.subarray(begin, end)` is a view, not a copy: writing to it writes to `out`. A
+//   row view also lets an inner loop index from 0, which V8 compiles well.
+// - The four-rows version must still handle every `k`: what happens to the last `k % 4` rows?
 
 // %% nbgrader={"grade": false, "grade_id": "matmul-2d", "locked": false, "schema_version": 3, "solution": true, "task": false}
 //| export
@@ -1056,6 +1408,107 @@ function testUnitMatmul2dInto(): void {
 }
 testUnitMatmul2dInto();
 
+// %%
+//| mutation matmul-2d overwrites out instead of accumulating into it
+function matmul2dInto(
+  a: Float32Array,
+  aOffset: number,
+  b: Float32Array,
+  bOffset: number,
+  out: Float32Array,
+  outOffset: number,
+  m: number,
+  k: number,
+  n: number,
+): void {
+  for (let i = 0; i < m; i++) {
+    const outRow = out.subarray(outOffset + i * n, outOffset + (i + 1) * n);
+    outRow.fill(0);
+    for (let p = 0; p < k; p++) {
+      const aip = a[aOffset + i * k + p];
+      const bRow = b.subarray(bOffset + p * n, bOffset + (p + 1) * n);
+      for (let j = 0; j < n; j++) outRow[j] += aip * bRow[j];
+    }
+  }
+}
+
+// %%
+//| mutation matmul-2d four rows of B per pass, but the last k % 4 rows are forgotten
+function matmul2dInto(
+  a: Float32Array,
+  aOffset: number,
+  b: Float32Array,
+  bOffset: number,
+  out: Float32Array,
+  outOffset: number,
+  m: number,
+  k: number,
+  n: number,
+): void {
+  for (let i = 0; i < m; i++) {
+    const outRow = out.subarray(outOffset + i * n, outOffset + (i + 1) * n);
+    const aRow = aOffset + i * k;
+    for (let p = 0; p + 3 < k; p += 4) {
+      const [a0, a1, a2, a3] = [a[aRow + p], a[aRow + p + 1], a[aRow + p + 2], a[aRow + p + 3]];
+      const b0 = b.subarray(bOffset + p * n, bOffset + (p + 1) * n);
+      const b1 = b.subarray(bOffset + (p + 1) * n, bOffset + (p + 2) * n);
+      const b2 = b.subarray(bOffset + (p + 2) * n, bOffset + (p + 3) * n);
+      const b3 = b.subarray(bOffset + (p + 3) * n, bOffset + (p + 4) * n);
+      for (let j = 0; j < n; j++) outRow[j] += a0 * b0[j] + a1 * b1[j] + a2 * b2[j] + a3 * b3[j];
+    }
+  }
+}
+
+// %%
+//| mutation matmul-2d reads B with A's row length (B[p][j] at p * k + j)
+function matmul2dInto(
+  a: Float32Array,
+  aOffset: number,
+  b: Float32Array,
+  bOffset: number,
+  out: Float32Array,
+  outOffset: number,
+  m: number,
+  k: number,
+  n: number,
+): void {
+  for (let i = 0; i < m; i++) {
+    for (let p = 0; p < k; p++) {
+      const aip = a[aOffset + i * k + p];
+      for (let j = 0; j < n; j++) out[outOffset + i * n + j] += aip * b[bOffset + p * k + j];
+    }
+  }
+}
+
+// %% [markdown]
+// ### Predict, then measure
+//
+// Before running the timing below, write down two numbers:
+//
+// 1. How many **FLOPs** does the product of a `[256, 512]` matrix and a `[512, 128]` matrix
+//    take (a multiply and an add count as two)?
+// 2. How many times faster is the plain i-k-j loop than the textbook i-j-k loop on 512x512
+//    matrices, on this machine? Not graded: you will compare it with the measurement in
+//    Question 1.
+
+// %% nbgrader={"grade": false, "grade_id": "predict-matmul-flops", "locked": false, "schema_version": 3, "solution": true, "task": false}
+/** Your prediction: FLOPs of [256, 512] @ [512, 128]. */
+function predictedMatmulFlops(): number {
+  // ### BEGIN SOLUTION
+  return 2 * 256 * 512 * 128;
+  // ### END SOLUTION
+}
+
+// %%
+//| mutation predict-matmul-flops counts multiply-adds, not FLOPs
+function predictedMatmulFlops(): number {
+  return 256 * 512 * 128;
+}
+
+// %%
+/** Your guess (not graded): how many times faster i-k-j is than i-j-k at 512x512. Replace the 0. */
+const predictedLoopOrderSpeedup = 0;
+
 // %% [markdown]
 // ### Seeing the cache at work
 // The cell below times three loops on the same 512x512 matrices: the textbook i-j-k order, the
@@ -1098,11 +1551,49 @@ await demo("loop order timing", () => {
     ["i-k-j (plain)", () => ikj(new Float32Array(n * n))],
     ["i-j-k (textbook)", () => ijk(new Float32Array(n * n))],
   ];
+  const ms = new Map<string, number>();
   for (const [name, fn] of rows) {
-    const ms = time(fn);
-    console.log(`${name.padEnd(18)} ${ms.toFixed(0).padStart(5)} ms  ${gflops(ms)} GFLOP/s`);
+    ms.set(name, time(fn));
+    console.log(`${name.padEnd(18)} ${(ms.get(name) ?? 0).toFixed(0).padStart(5)} ms  ${gflops(ms.get(name) ?? 0)} GFLOP/s`);
   }
+  const speedup = (ms.get("i-j-k (textbook)") ?? 0) / (ms.get("i-k-j (plain)") ?? 1);
+  console.log(`i-k-j over i-j-k: ${speedup.toFixed(1)}x (you guessed ${predictedLoopOrderSpeedup}); ${2 * 256 * 512 * 128} FLOPs for [256, 512] @ [512, 128] (you predicted ${predictedMatmulFlops()})`);
 });
+
+// %% nbgrader={"grade": true, "grade_id": "test-unit-matmul-predictions", "locked": true, "points": 1, "schema_version": 3, "solution": false, "task": false}
+function testUnitMatmulPredictions(): void {
+  // ### BEGIN HIDDEN TESTS
+  check("FLOPs of [256, 512] @ [512, 128]", 1, () => assertPrediction(predictedMatmulFlops(), 2 * 512 * (256 * 128), { rtol: 0.01 }));
+  // ### END HIDDEN TESTS
+  passed("testUnitMatmulPredictions");
+}
+testUnitMatmulPredictions();
+
+// %% [markdown] nbgrader={"grade": true, "grade_id": "explain-loop-order", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+// **Question 1.** Compare your guessed speed-up with the measured one. Both loops do exactly the
+// same FLOPs: explain, with cache lines, why i-k-j is faster, why the lesson finds no
+// difference at 128x128 but a growing one at 512 and 1024, and why reading four rows of `B` per
+// pass helps again although it does not change the order of memory accesses.
+//
+// ### BEGIN SOLUTION
+// The textbook inner loop walks down a column of B: consecutive p are n floats (4n bytes)
+// apart, so each 64-byte cache line brought in serves one 4-byte element before it is likely
+// evicted; i-k-j walks a row of B and a row of C, so all 16 floats of every line are used and
+// the prefetcher streams them. At 128x128, B is 64 KB and stays in L2, so a column walk hits
+// the cache anyway and the orders run alike; at 512 (1 MB) and 1024 (4 MB) B no longer fits,
+// the column walk misses on almost every access and the gap grows. The four-row version keeps
+// the same streaming order but loads and stores C[i][j] once per eight FLOPs instead of once
+// per two: fewer memory operations per FLOP, more arithmetic per byte moved. (A guess far from
+// the measurement usually comes from expecting C's ratio of 10x or more: V8 does not
+// vectorise, so scalar work and bounds checks weigh more than in C.)
+// ### END SOLUTION
+//
+// ### BEGIN RUBRIC
+// 2 points: strided column access wastes most of each cache line while i-k-j streams rows;
+// the gap depends on whether B fits in cache (size); the four-row version cuts the loads and
+// stores of C per FLOP; compares with their guess. 1 point: cache lines explained without the
+// size dependence or without the four-row argument.
+// ### END RUBRIC
 
 // %% [markdown]
 // ### Matmul on more than two dimensions
@@ -1123,22 +1614,27 @@ await demo("loop order timing", () => {
 //
 // **TODO**: Implement numpy's matmul semantics on top of `matmul2dInto`.
 //
+// Every error message starts with `matmul` and names both original shapes as `formatShape`
+// prints them, for example `matmul: shapes [2, 3] and [4, 1] ...`. That holds for all three
+// errors: a 0-d operand, inner dimensions that differ, and batch axes that do not broadcast.
+//
 // **APPROACH**:
-// 1. Reject 0-d operands. Promote 1-D operands to `[1, k]` (left) or `[k, 1]` (right) and
-//    remember that you did.
-// 2. Read `m, k` from the last two axes of A and `k2, n` from B; if `k !== k2`, throw an error
-//    that contains both original shapes (`formatShape`).
+// 1. Reject 0-d operands. Promote 1-D operands to matrices (which shape for a vector on the
+//    left, which on the right?) and remember that you did.
+// 2. Read the matrix sizes from the last two axes of each operand, and check the inner ones.
 // 3. Broadcast the batch shapes (all axes but the last two) with `broadcastShapes`, and get each
-//    operand's batch strides with `broadcastStrides` (they count matrices, so multiply by the
-//    matrix size `m*k` or `k*n` to get element offsets).
-// 4. For each batch position, compute the two input offsets and call `matmul2dInto`.
-// 5. The result shape is `batch + [m, n]`, minus the axes added in step 1.
+//    operand's batch strides with `broadcastStrides`. Those strides count whole matrices: how
+//    many elements is one matrix of each operand?
+// 4. For each batch position, work out where each operand's matrix starts and call
+//    `matmul2dInto`.
+// 5. The result shape is the batch shape plus the matrix shape, minus the axes step 1 added.
 //
 // **HINTS**:
-// - To turn a flat batch number `t` into offsets, peel off axes from the last:
-//   `idx = rest % dim; rest = (rest - idx) / dim`, adding `idx * stride` for each operand.
-// - `broadcastShapes` throws a message about batch shapes; that is fine to let through, but a
-//   message naming the full shapes is friendlier.
+// - To go from a flat batch number `t` to offsets, write `t` in the mixed radix of the batch
+//   shape (its last digit is `t` modulo the last batch dimension), and add each digit times
+//   each operand's stride for that axis. Check it on a batch shape `[2, 3]`.
+// - `broadcastShapes`'s own message does not mention `matmul` nor the full shapes: catch it and
+//   throw the message above instead.
 
 // %% nbgrader={"grade": false, "grade_id": "matmul-kernel", "locked": false, "schema_version": 3, "solution": true, "task": false}
 //| export
@@ -1313,6 +1809,192 @@ function testUnitMatmulKernel(): void {
 }
 testUnitMatmulKernel();
 
+// %%
+//| mutation matmul-kernel lets broadcastShapes' message through when the batch axes do not broadcast
+function matmulKernel(a: RawTensor, b: RawTensor): RawTensor {
+  const describe = `${formatShape(a.shape)} and ${formatShape(b.shape)}`;
+  if (a.shape.length === 0 || b.shape.length === 0) {
+    throw new Error(`matmul: operands must have at least 1 dimension, got shapes ${describe}`);
+  }
+  const aVector = a.shape.length === 1;
+  const bVector = b.shape.length === 1;
+  const aShape = aVector ? [1, a.shape[0]] : a.shape.slice();
+  const bShape = bVector ? [b.shape[0], 1] : b.shape.slice();
+  const m = aShape[aShape.length - 2];
+  const k = aShape[aShape.length - 1];
+  const k2 = bShape[bShape.length - 2];
+  const n = bShape[bShape.length - 1];
+  if (k !== k2) {
+    throw new Error(`matmul: shapes ${describe} are not aligned: ${k} (last axis) != ${k2}`);
+  }
+  const aBatch = aShape.slice(0, -2);
+  const bBatch = bShape.slice(0, -2);
+  const batch = broadcastShapes(aBatch, bBatch);
+  const aStrides = broadcastStrides(aBatch, batch);
+  const bStrides = broadcastStrides(bBatch, batch);
+  const count = shapeSize(batch);
+  const out = new Float32Array(count * m * n);
+  for (let t = 0; t < count; t++) {
+    let rest = t;
+    let aMatrix = 0;
+    let bMatrix = 0;
+    for (let axis = batch.length - 1; axis >= 0; axis--) {
+      const idx = rest % batch[axis];
+      rest = (rest - idx) / batch[axis];
+      aMatrix += idx * aStrides[axis];
+      bMatrix += idx * bStrides[axis];
+    }
+    matmul2dInto(a.data, aMatrix * m * k, b.data, bMatrix * k * n, out, t * m * n, m, k, n);
+  }
+  const shape = [...batch];
+  if (!aVector) shape.push(m);
+  if (!bVector) shape.push(n);
+  return { data: out, shape };
+}
+
+// %%
+//| mutation matmul-kernel uses the batch strides as element offsets, forgetting the size of a matrix
+function matmulKernel(a: RawTensor, b: RawTensor): RawTensor {
+  const describe = `${formatShape(a.shape)} and ${formatShape(b.shape)}`;
+  if (a.shape.length === 0 || b.shape.length === 0) {
+    throw new Error(`matmul: operands must have at least 1 dimension, got shapes ${describe}`);
+  }
+  const aVector = a.shape.length === 1;
+  const bVector = b.shape.length === 1;
+  const aShape = aVector ? [1, a.shape[0]] : a.shape.slice();
+  const bShape = bVector ? [b.shape[0], 1] : b.shape.slice();
+  const m = aShape[aShape.length - 2];
+  const k = aShape[aShape.length - 1];
+  const k2 = bShape[bShape.length - 2];
+  const n = bShape[bShape.length - 1];
+  if (k !== k2) {
+    throw new Error(`matmul: shapes ${describe} are not aligned: ${k} (last axis) != ${k2}`);
+  }
+  const aBatch = aShape.slice(0, -2);
+  const bBatch = bShape.slice(0, -2);
+  let batch: number[];
+  try {
+    batch = broadcastShapes(aBatch, bBatch);
+  } catch {
+    throw new Error(`matmul: batch dimensions of shapes ${describe} cannot be broadcast`);
+  }
+  const aStrides = broadcastStrides(aBatch, batch);
+  const bStrides = broadcastStrides(bBatch, batch);
+  const count = shapeSize(batch);
+  const out = new Float32Array(count * m * n);
+  for (let t = 0; t < count; t++) {
+    let rest = t;
+    let aMatrix = 0;
+    let bMatrix = 0;
+    for (let axis = batch.length - 1; axis >= 0; axis--) {
+      const idx = rest % batch[axis];
+      rest = (rest - idx) / batch[axis];
+      aMatrix += idx * aStrides[axis];
+      bMatrix += idx * bStrides[axis];
+    }
+    matmul2dInto(a.data, aMatrix, b.data, bMatrix, out, t * m * n, m, k, n);
+  }
+  const shape = [...batch];
+  if (!aVector) shape.push(m);
+  if (!bVector) shape.push(n);
+  return { data: out, shape };
+}
+
+// %%
+//| mutation matmul-kernel promotes a vector on the right to a row [1, k] instead of a column [k, 1]
+function matmulKernel(a: RawTensor, b: RawTensor): RawTensor {
+  const describe = `${formatShape(a.shape)} and ${formatShape(b.shape)}`;
+  if (a.shape.length === 0 || b.shape.length === 0) {
+    throw new Error(`matmul: operands must have at least 1 dimension, got shapes ${describe}`);
+  }
+  const aVector = a.shape.length === 1;
+  const bVector = b.shape.length === 1;
+  const aShape = aVector ? [1, a.shape[0]] : a.shape.slice();
+  const bShape = bVector ? [1, b.shape[0]] : b.shape.slice();
+  const m = aShape[aShape.length - 2];
+  const k = aShape[aShape.length - 1];
+  const k2 = bShape[bShape.length - 2];
+  const n = bShape[bShape.length - 1];
+  if (k !== k2) {
+    throw new Error(`matmul: shapes ${describe} are not aligned: ${k} (last axis) != ${k2}`);
+  }
+  const aBatch = aShape.slice(0, -2);
+  const bBatch = bShape.slice(0, -2);
+  let batch: number[];
+  try {
+    batch = broadcastShapes(aBatch, bBatch);
+  } catch {
+    throw new Error(`matmul: batch dimensions of shapes ${describe} cannot be broadcast`);
+  }
+  const aStrides = broadcastStrides(aBatch, batch);
+  const bStrides = broadcastStrides(bBatch, batch);
+  const count = shapeSize(batch);
+  const out = new Float32Array(count * m * n);
+  for (let t = 0; t < count; t++) {
+    let rest = t;
+    let aMatrix = 0;
+    let bMatrix = 0;
+    for (let axis = batch.length - 1; axis >= 0; axis--) {
+      const idx = rest % batch[axis];
+      rest = (rest - idx) / batch[axis];
+      aMatrix += idx * aStrides[axis];
+      bMatrix += idx * bStrides[axis];
+    }
+    matmul2dInto(a.data, aMatrix * m * k, b.data, bMatrix * k * n, out, t * m * n, m, k, n);
+  }
+  const shape = [...batch];
+  if (!aVector) shape.push(m);
+  if (!bVector) shape.push(n);
+  return { data: out, shape };
+}
+
+// %%
+//| mutation matmul-kernel keeps the axes added for 1-D operands (a dot product comes out as [1, 1])
+function matmulKernel(a: RawTensor, b: RawTensor): RawTensor {
+  const describe = `${formatShape(a.shape)} and ${formatShape(b.shape)}`;
+  if (a.shape.length === 0 || b.shape.length === 0) {
+    throw new Error(`matmul: operands must have at least 1 dimension, got shapes ${describe}`);
+  }
+  const aVector = a.shape.length === 1;
+  const bVector = b.shape.length === 1;
+  const aShape = aVector ? [1, a.shape[0]] : a.shape.slice();
+  const bShape = bVector ? [b.shape[0], 1] : b.shape.slice();
+  const m = aShape[aShape.length - 2];
+  const k = aShape[aShape.length - 1];
+  const k2 = bShape[bShape.length - 2];
+  const n = bShape[bShape.length - 1];
+  if (k !== k2) {
+    throw new Error(`matmul: shapes ${describe} are not aligned: ${k} (last axis) != ${k2}`);
+  }
+  const aBatch = aShape.slice(0, -2);
+  const bBatch = bShape.slice(0, -2);
+  let batch: number[];
+  try {
+    batch = broadcastShapes(aBatch, bBatch);
+  } catch {
+    throw new Error(`matmul: batch dimensions of shapes ${describe} cannot be broadcast`);
+  }
+  const aStrides = broadcastStrides(aBatch, batch);
+  const bStrides = broadcastStrides(bBatch, batch);
+  const count = shapeSize(batch);
+  const out = new Float32Array(count * m * n);
+  for (let t = 0; t < count; t++) {
+    let rest = t;
+    let aMatrix = 0;
+    let bMatrix = 0;
+    for (let axis = batch.length - 1; axis >= 0; axis--) {
+      const idx = rest % batch[axis];
+      rest = (rest - idx) / batch[axis];
+      aMatrix += idx * aStrides[axis];
+      bMatrix += idx * bStrides[axis];
+    }
+    matmul2dInto(a.data, aMatrix * m * k, b.data, bMatrix * k * n, out, t * m * n, m, k, n);
+  }
+  const shape = [...batch];
+  shape.push(m, n);
+  return { data: out, shape };
+}
+
 // %% [markdown]
 // ### Reductions
 //
@@ -1351,16 +2033,21 @@ testUnitMatmulKernel();
 // **TODO**: Reduce over `axis` (or over everything when `axis` is `null`) with `combine`.
 //
 // **APPROACH**:
-// 1. Compute `outer`, `len`, `inner` and the output shape (with or without `keepdims`). For
-//    `axis === null`: `outer = inner = 1`, `len = size`, shape `[]` (or all ones with
-//    `keepdims`). Otherwise normalise the axis with `normalizeAxis`.
-// 2. If `len` is 0 and there is no `initial`, throw (unless the output itself is empty).
-// 3. Allocate a `Float64Array(inner)` accumulator per outer block, fill it (initial or first
-//    row), combine the remaining rows, then copy it into the float32 output.
+// 1. Compute `outer`, `len`, `inner` and the output shape (with or without `keepdims`). What
+//    are they when `axis` is `null` (everything reduced)? Otherwise normalise the axis with
+//    `normalizeAxis` first.
+// 2. An empty reduced axis with no `initial` has no answer: throw an `Error` saying that the
+//    reduction has no **identity**, like numpy's `zero-size array to reduction operation
+//    maximum which has no identity`. (If the output itself is empty, there is nothing to
+//    compute and nothing to refuse.)
+// 3. Follow the loop nest above with a float64 accumulator for one block of `inner` outputs,
+//    started from `initial` or from the block's first row, and store it into the float32
+//    output once the block is done.
 //
 // **HINTS**:
 // - `keepdims` keeps the reduced axis with size 1: `[2, 3, 4]` over axis 1 gives `[2, 1, 4]`.
 // - The message for an out-of-range axis comes from `normalizeAxis`.
+// - Why float64? Try summing `1e8` and a thousand `1`s in a `Float32Array` accumulator.
 
 // %% nbgrader={"grade": false, "grade_id": "reduce-kernel", "locked": false, "schema_version": 3, "solution": true, "task": false}
 //| export
@@ -1534,6 +2221,152 @@ function testUnitReduceKernel(): void {
 }
 testUnitReduceKernel();
 
+// %%
+//| mutation reduce-kernel accumulates in float32, so small addends vanish next to a large total
+function reduceKernel(
+  x: RawTensor,
+  axis: number | null,
+  keepdims: boolean,
+  combine: (acc: number, value: number) => number,
+  initial?: number,
+): RawTensor {
+  const shape = x.shape;
+  let outer: number;
+  let len: number;
+  let inner: number;
+  let outShape: number[];
+  if (axis === null) {
+    outer = 1;
+    len = shapeSize(shape);
+    inner = 1;
+    outShape = keepdims ? shape.map(() => 1) : [];
+  } else {
+    const ax = normalizeAxis(axis, shape.length);
+    outer = shapeSize(shape.slice(0, ax));
+    len = shape[ax];
+    inner = shapeSize(shape.slice(ax + 1));
+    outShape = keepdims ? shape.map((d, i) => (i === ax ? 1 : d)) : shape.filter((_, i) => i !== ax);
+  }
+  const out = new Float32Array(outer * inner);
+  if (out.length === 0) return { data: out, shape: outShape };
+  if (len === 0 && initial === undefined) {
+    throw new Error("zero-size array to reduction operation which has no identity");
+  }
+  const data = x.data;
+  const acc = new Float32Array(inner);
+  for (let o = 0; o < outer; o++) {
+    const block = o * len * inner;
+    let first = 0;
+    if (initial === undefined) {
+      for (let i = 0; i < inner; i++) acc[i] = data[block + i];
+      first = 1;
+    } else {
+      acc.fill(initial);
+    }
+    for (let r = first; r < len; r++) {
+      const row = block + r * inner;
+      for (let i = 0; i < inner; i++) acc[i] = combine(acc[i], data[row + i]);
+    }
+    out.set(acc, o * inner);
+  }
+  return { data: out, shape: outShape };
+}
+
+// %%
+//| mutation reduce-kernel starts every reduction from 0 when no initial is given (max of negatives is 0, and an empty max is 0)
+function reduceKernel(
+  x: RawTensor,
+  axis: number | null,
+  keepdims: boolean,
+  combine: (acc: number, value: number) => number,
+  initial?: number,
+): RawTensor {
+  const shape = x.shape;
+  let outer: number;
+  let len: number;
+  let inner: number;
+  let outShape: number[];
+  if (axis === null) {
+    outer = 1;
+    len = shapeSize(shape);
+    inner = 1;
+    outShape = keepdims ? shape.map(() => 1) : [];
+  } else {
+    const ax = normalizeAxis(axis, shape.length);
+    outer = shapeSize(shape.slice(0, ax));
+    len = shape[ax];
+    inner = shapeSize(shape.slice(ax + 1));
+    outShape = keepdims ? shape.map((d, i) => (i === ax ? 1 : d)) : shape.filter((_, i) => i !== ax);
+  }
+  const out = new Float32Array(outer * inner);
+  if (out.length === 0) return { data: out, shape: outShape };
+
+  const data = x.data;
+  const acc = new Float64Array(inner);
+  for (let o = 0; o < outer; o++) {
+    const block = o * len * inner;
+    let first = 0;
+    acc.fill(initial ?? 0);
+    for (let r = first; r < len; r++) {
+      const row = block + r * inner;
+      for (let i = 0; i < inner; i++) acc[i] = combine(acc[i], data[row + i]);
+    }
+    out.set(acc, o * inner);
+  }
+  return { data: out, shape: outShape };
+}
+
+// %%
+//| mutation reduce-kernel ignores keepdims (the reduced axis always disappears)
+function reduceKernel(
+  x: RawTensor,
+  axis: number | null,
+  keepdims: boolean,
+  combine: (acc: number, value: number) => number,
+  initial?: number,
+): RawTensor {
+  const shape = x.shape;
+  let outer: number;
+  let len: number;
+  let inner: number;
+  let outShape: number[];
+  if (axis === null) {
+    outer = 1;
+    len = shapeSize(shape);
+    inner = 1;
+    outShape = keepdims ? shape.map(() => 1) : [];
+  } else {
+    const ax = normalizeAxis(axis, shape.length);
+    outer = shapeSize(shape.slice(0, ax));
+    len = shape[ax];
+    inner = shapeSize(shape.slice(ax + 1));
+    outShape = shape.filter((_, i) => i !== ax);
+  }
+  const out = new Float32Array(outer * inner);
+  if (out.length === 0) return { data: out, shape: outShape };
+  if (len === 0 && initial === undefined) {
+    throw new Error("zero-size array to reduction operation which has no identity");
+  }
+  const data = x.data;
+  const acc = new Float64Array(inner);
+  for (let o = 0; o < outer; o++) {
+    const block = o * len * inner;
+    let first = 0;
+    if (initial === undefined) {
+      for (let i = 0; i < inner; i++) acc[i] = data[block + i];
+      first = 1;
+    } else {
+      acc.fill(initial);
+    }
+    for (let r = first; r < len; r++) {
+      const row = block + r * inner;
+      for (let i = 0; i < inner; i++) acc[i] = combine(acc[i], data[row + i]);
+    }
+    out.set(acc, o * inner);
+  }
+  return { data: out, shape: outShape };
+}
+
 // %% [markdown]
 // ### Transpose and permute
 //
@@ -1556,15 +2389,19 @@ testUnitReduceKernel();
 // **TODO**: Return a contiguous copy of `x` with its axes reordered by `axes`.
 //
 // **APPROACH**:
-// 1. Check `axes` is a permutation of `0..ndim-1` (negative axes allowed via `normalizeAxis`;
-//    wrong length or a repeated axis throws).
-// 2. `outShape[d] = shape[axes[d]]`, `srcStrides[d] = computeStrides(shape)[axes[d]]`.
-// 3. Walk the output with an odometer (inner loop over the last output axis), reading
-//    `x.data[srcOffset + j * srcStrides[last]]`.
+// 1. Check `axes` is a permutation of `0..ndim-1`. Negative axes count from the end (use
+//    `normalizeAxis`, whose message says `out of bounds`); a list of the wrong length throws;
+//    an axis that appears twice throws an `Error` whose message contains `repeated`.
+// 2. Output axis `d` is input axis `axes[d]`: derive the output shape, and the stride with
+//    which a step along output axis `d` moves through the *input*.
+// 3. Walk the output in order with the odometer of `elementwiseKernel`, one operand read
+//    through those strides.
 //
 // **HINTS**:
 // - Handle `size === 0` and 0-d tensors before the loop (a 0-d tensor has one element and no
 //   axes: return a copy).
+// - Test your strides on the transpose of `[2, 3]`: reading the output `[3, 2]` in order must
+//   visit input offsets `0, 3, 1, 4, 2, 5`.
 
 // %% nbgrader={"grade": false, "grade_id": "permute-kernel", "locked": false, "schema_version": 3, "solution": true, "task": false}
 //| export
@@ -1678,6 +2515,117 @@ function testUnitPermuteKernel(): void {
   passed("testUnitPermuteKernel");
 }
 testUnitPermuteKernel();
+
+// %%
+//| mutation permute-kernel reads the output with the output's own strides: a reshape, not a transpose
+function permuteKernel(x: RawTensor, axes: readonly number[]): RawTensor {
+  const ndim = x.shape.length;
+  if (axes.length !== ndim) {
+    throw new Error(`axes ${formatShape(axes)} don't match a tensor of shape ${formatShape(x.shape)}`);
+  }
+  const order = axes.map((axis) => normalizeAxis(axis, ndim));
+  if (new Set(order).size !== ndim) throw new Error(`repeated axis in permutation ${formatShape(axes)}`);
+  const inStrides = computeStrides(x.shape);
+  const shape = order.map((axis) => x.shape[axis]);
+  const src = computeStrides(shape);
+  const size = shapeSize(shape);
+  const out = new Float32Array(size);
+  if (size === 0) return { data: out, shape };
+  if (ndim === 0) {
+    out[0] = x.data[0];
+    return { data: out, shape };
+  }
+  const data = x.data;
+  const inner = shape[ndim - 1];
+  const innerStride = src[ndim - 1];
+  const index = new Array<number>(ndim - 1).fill(0);
+  let offset = 0;
+  for (let start = 0; start < size; start += inner) {
+    for (let j = 0; j < inner; j++) out[start + j] = data[offset + j * innerStride];
+    for (let axis = ndim - 2; axis >= 0; axis--) {
+      index[axis]++;
+      offset += src[axis];
+      if (index[axis] < shape[axis]) break;
+      index[axis] = 0;
+      offset -= src[axis] * shape[axis];
+    }
+  }
+  return { data: out, shape };
+}
+
+// %%
+//| mutation permute-kernel uses the inverse permutation for the strides
+function permuteKernel(x: RawTensor, axes: readonly number[]): RawTensor {
+  const ndim = x.shape.length;
+  if (axes.length !== ndim) {
+    throw new Error(`axes ${formatShape(axes)} don't match a tensor of shape ${formatShape(x.shape)}`);
+  }
+  const order = axes.map((axis) => normalizeAxis(axis, ndim));
+  if (new Set(order).size !== ndim) throw new Error(`repeated axis in permutation ${formatShape(axes)}`);
+  const inStrides = computeStrides(x.shape);
+  const shape = order.map((axis) => x.shape[axis]);
+  const src = order.map((_, d) => inStrides[order.indexOf(d)]);
+  const size = shapeSize(shape);
+  const out = new Float32Array(size);
+  if (size === 0) return { data: out, shape };
+  if (ndim === 0) {
+    out[0] = x.data[0];
+    return { data: out, shape };
+  }
+  const data = x.data;
+  const inner = shape[ndim - 1];
+  const innerStride = src[ndim - 1];
+  const index = new Array<number>(ndim - 1).fill(0);
+  let offset = 0;
+  for (let start = 0; start < size; start += inner) {
+    for (let j = 0; j < inner; j++) out[start + j] = data[offset + j * innerStride];
+    for (let axis = ndim - 2; axis >= 0; axis--) {
+      index[axis]++;
+      offset += src[axis];
+      if (index[axis] < shape[axis]) break;
+      index[axis] = 0;
+      offset -= src[axis] * shape[axis];
+    }
+  }
+  return { data: out, shape };
+}
+
+// %%
+//| mutation permute-kernel accepts a repeated axis
+function permuteKernel(x: RawTensor, axes: readonly number[]): RawTensor {
+  const ndim = x.shape.length;
+  if (axes.length !== ndim) {
+    throw new Error(`axes ${formatShape(axes)} don't match a tensor of shape ${formatShape(x.shape)}`);
+  }
+  const order = axes.map((axis) => normalizeAxis(axis, ndim));
+
+  const inStrides = computeStrides(x.shape);
+  const shape = order.map((axis) => x.shape[axis]);
+  const src = order.map((axis) => inStrides[axis]);
+  const size = shapeSize(shape);
+  const out = new Float32Array(size);
+  if (size === 0) return { data: out, shape };
+  if (ndim === 0) {
+    out[0] = x.data[0];
+    return { data: out, shape };
+  }
+  const data = x.data;
+  const inner = shape[ndim - 1];
+  const innerStride = src[ndim - 1];
+  const index = new Array<number>(ndim - 1).fill(0);
+  let offset = 0;
+  for (let start = 0; start < size; start += inner) {
+    for (let j = 0; j < inner; j++) out[start + j] = data[offset + j * innerStride];
+    for (let axis = ndim - 2; axis >= 0; axis--) {
+      index[axis]++;
+      offset += src[axis];
+      if (index[axis] < shape[axis]) break;
+      index[axis] = 0;
+      offset -= src[axis] * shape[axis];
+    }
+  }
+  return { data: out, shape };
+}
 
 // %% [markdown]
 // ### Slicing
@@ -1802,6 +2750,87 @@ function testUnitSliceIndices(): void {
   passed("testUnitSliceIndices");
 }
 testUnitSliceIndices();
+
+// %%
+//| mutation slice-indices stops a negative step at 0, so [::-1] never reaches index 0
+function sliceIndices(
+  dim: number,
+  start: number | null = null,
+  stop: number | null = null,
+  step: number | null = null,
+): number[] {
+  const s = step ?? 1;
+  if (!Number.isInteger(s) || s === 0) throw new Error(`slice step must be a non-zero integer`);
+  const clamp = (v: number, lo: number, hi: number): number => Math.min(Math.max(v, lo), hi);
+  const fromEnd = (v: number): number => (v < 0 ? v + dim : v);
+  let first: number;
+  let end: number;
+  if (s > 0) {
+    first = start === null ? 0 : clamp(fromEnd(start), 0, dim);
+    end = stop === null ? dim : clamp(fromEnd(stop), 0, dim);
+  } else {
+    first = start === null ? dim - 1 : clamp(fromEnd(start), 0, dim - 1);
+    end = stop === null ? 0 : clamp(fromEnd(stop), 0, dim - 1);
+  }
+  const out: number[] = [];
+  if (s > 0) for (let i = first; i < end; i += s) out.push(i);
+  else for (let i = first; i > end; i += s) out.push(i);
+  return out;
+}
+
+// %%
+//| mutation slice-indices clamps a negative step's bounds into [0, dim] as for a positive step
+function sliceIndices(
+  dim: number,
+  start: number | null = null,
+  stop: number | null = null,
+  step: number | null = null,
+): number[] {
+  const s = step ?? 1;
+  if (!Number.isInteger(s) || s === 0) throw new Error(`slice step must be a non-zero integer`);
+  const clamp = (v: number, lo: number, hi: number): number => Math.min(Math.max(v, lo), hi);
+  const fromEnd = (v: number): number => (v < 0 ? v + dim : v);
+  let first: number;
+  let end: number;
+  if (s > 0) {
+    first = start === null ? 0 : clamp(fromEnd(start), 0, dim);
+    end = stop === null ? dim : clamp(fromEnd(stop), 0, dim);
+  } else {
+    first = start === null ? dim - 1 : clamp(fromEnd(start), 0, dim);
+    end = stop === null ? -1 : clamp(fromEnd(stop), 0, dim);
+  }
+  const out: number[] = [];
+  if (s > 0) for (let i = first; i < end; i += s) out.push(i);
+  else for (let i = first; i > end; i += s) out.push(i);
+  return out;
+}
+
+// %%
+//| mutation slice-indices reads a user's stop of -1 as 'before index 0' when stepping backwards
+function sliceIndices(
+  dim: number,
+  start: number | null = null,
+  stop: number | null = null,
+  step: number | null = null,
+): number[] {
+  const s = step ?? 1;
+  if (!Number.isInteger(s) || s === 0) throw new Error(`slice step must be a non-zero integer`);
+  const clamp = (v: number, lo: number, hi: number): number => Math.min(Math.max(v, lo), hi);
+  const fromEnd = (v: number): number => (v < 0 ? v + dim : v);
+  let first: number;
+  let end: number;
+  if (s > 0) {
+    first = start === null ? 0 : clamp(fromEnd(start), 0, dim);
+    end = stop === null ? dim : clamp(fromEnd(stop), 0, dim);
+  } else {
+    first = start === null ? dim - 1 : clamp(fromEnd(start), -1, dim - 1);
+    end = stop === null || stop === -1 ? -1 : clamp(fromEnd(stop), -1, dim - 1);
+  }
+  const out: number[] = [];
+  if (s > 0) for (let i = first; i < end; i += s) out.push(i);
+  else for (let i = first; i > end; i += s) out.push(i);
+  return out;
+}
 
 // %% [markdown]
 // ## Part 3: The `Tensor` class
@@ -2051,6 +3080,11 @@ function setMatmulBackend(backend: MatmulBackend | null): MatmulBackend | null {
 //   by zero follows IEEE-754 like numpy: `1/0` is `Infinity`, `0/0` is `NaN`, no exception.
 // - **0-d tensors.** Reducing everything returns a tensor of shape `[]`; `.item()` turns it into
 //   a number.
+// - **Errors come from the kernels and helpers.** A shape with a negative dimension is refused by
+//   `checkShape` (`dimensions must be non-negative integers`), a reshape by your `resolveShape`
+//   (`cannot reshape array of size 6 ...`), `max` of an empty tensor by your `reduceKernel` (the
+//   reduction has no identity), a matmul by your `matmulKernel` (both shapes, `[2, 3] and
+//   [2, 3]`).
 // - **Memory.** `nbytes` is the data alone (`4 * size`). `memoryFootprint()` adds an estimate of
 //   what the JavaScript objects around the data cost in V8: the `Tensor` object itself (about
 //   72 bytes, 24 of them for the three gradient fields below), the `Float32Array` view and its
@@ -2579,23 +3613,6 @@ await demo("printing tensors", () => {
 });
 
 // %% [markdown]
-// ### What a tensor really costs
-// The table compares the bytes of data with the estimated footprint for a few sizes. Small
-// tensors are mostly overhead; large ones are all data.
-
-// %%
-await demo("memory footprint", () => {
-  for (const shape of [[], [10], [100, 100], [1000, 1000]]) {
-    const t = Tensor.zeros(shape);
-    const share = ((100 * t.nbytes) / t.memoryFootprint()).toFixed(1);
-    console.log(
-      `${formatShape(shape).padEnd(12)} nbytes ${String(t.nbytes).padStart(8)}  ` +
-        `footprint ${String(t.memoryFootprint()).padStart(8)}  data share ${share}%`,
-    );
-  }
-});
-
-// %% [markdown]
 // ## Module test
 // The final test exercises the class end to end, which means every kernel you wrote, through
 // the interface the rest of the course will use.
@@ -2854,6 +3871,123 @@ function testModule(): void {
   passed("testModule (tensor)");
 }
 testModule();
+
+// %% [markdown]
+// ## Reflect: predict, then measure
+//
+// A batch of 64 colour images of 32x32 pixels is a tensor of shape `[64, 3, 32, 32]` (images,
+// channels, rows, columns). Before running the next demo, work out:
+//
+// 1. how many **bytes** of data it holds (float32);
+// 2. its **strides**, in elements.
+
+// %% nbgrader={"grade": false, "grade_id": "predict-batch-bytes", "locked": false, "schema_version": 3, "solution": true, "task": false}
+/** Your prediction: bytes of data of a float32 tensor of shape [64, 3, 32, 32]. */
+function predictedBatchBytes(): number {
+  // ### BEGIN SOLUTION
+  return 64 * 3 * 32 * 32 * 4;
+  // ### END SOLUTION
+}
+
+// %%
+//| mutation predict-batch-bytes counts elements, not bytes
+function predictedBatchBytes(): number {
+  return 64 * 3 * 32 * 32;
+}
+
+// %% nbgrader={"grade": false, "grade_id": "predict-batch-strides", "locked": false, "schema_version": 3, "solution": true, "task": false}
+/** Your prediction: the strides (in elements) of a tensor of shape [64, 3, 32, 32]. */
+function predictedBatchStrides(): number[] {
+  // ### BEGIN SOLUTION
+  return [3 * 32 * 32, 32 * 32, 32, 1];
+  // ### END SOLUTION
+}
+
+// %%
+//| mutation predict-batch-strides column-major strides
+function predictedBatchStrides(): number[] {
+  return [1, 64, 64 * 3, 64 * 3 * 32];
+}
+
+// %% [markdown]
+// ### What a tensor really costs
+// The table compares the bytes of data with the estimated footprint for a few sizes. Small
+// tensors are mostly overhead; large ones are all data. The last line checks your predictions.
+
+// %%
+await demo("memory footprint", () => {
+  for (const shape of [[], [10], [100, 100], [1000, 1000]]) {
+    const t = Tensor.zeros(shape);
+    const share = ((100 * t.nbytes) / t.memoryFootprint()).toFixed(1);
+    console.log(
+      `${formatShape(shape).padEnd(12)} nbytes ${String(t.nbytes).padStart(8)}  ` +
+        `footprint ${String(t.memoryFootprint()).padStart(8)}  data share ${share}%`,
+    );
+  }
+  const batch = Tensor.zeros([64, 3, 32, 32]);
+  console.log(`[64, 3, 32, 32]: ${batch.nbytes} bytes, strides ${formatShape(batch.strides)} (you predicted ${predictedBatchBytes()} bytes, strides ${formatShape(predictedBatchStrides())})`);
+});
+
+// %% nbgrader={"grade": true, "grade_id": "test-unit-tensor-predictions", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+function testUnitTensorPredictions(): void {
+  // ### BEGIN HIDDEN TESTS
+  const dims = [64, 3, 32, 32];
+  check("bytes of a [64, 3, 32, 32] float32 tensor", 1, () => assertPrediction(predictedBatchBytes(), dims.reduce((p, d) => p * d, Float32Array.BYTES_PER_ELEMENT), { rtol: 0.01 }));
+  check("strides of [64, 3, 32, 32]", 1, () => assertPrediction(predictedBatchStrides(), dims.map((_, i) => dims.slice(i + 1).reduce((p, d) => p * d, 1)), { rtol: 0 }));
+  // ### END HIDDEN TESTS
+  passed("testUnitTensorPredictions");
+}
+testUnitTensorPredictions();
+
+// %% [markdown] nbgrader={"grade": true, "grade_id": "explain-views", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+// **Question 2.** numpy's `transpose` and basic slicing return **views**: no data is copied,
+// only the shape, strides and offset change. Ours copy into a new contiguous buffer. What does
+// each choice cost, in memory and in time, and for whom? Give one situation where views are
+// clearly better and one where our copies are.
+//
+// ### BEGIN SOLUTION
+// A view costs O(1) time and no data memory, so transposing or slicing a large tensor is free;
+// but every kernel must then handle arbitrary strides and offsets (no flat fast paths,
+// strided and so slower inner loops), a view keeps its whole base buffer alive (a small slice
+// of a huge tensor pins all of it), and writes through one view show up in the other. Our copy
+// costs one read and one write per element and a new buffer, but every tensor is contiguous,
+// so all kernels stay simple and fast, and nothing aliases. Views win when a large tensor is
+// transposed or sliced only to be read once (x.T inside a matmul, reversing an axis, taking
+// one channel of a big batch). Copies win when the result is used by many later operations
+// (they then all read contiguous memory) or kept while the original is freed.
+// ### END SOLUTION
+//
+// ### BEGIN RUBRIC
+// 2 points: views are O(1) and share memory, at the cost of strided kernels, aliasing and
+// keeping the base alive; copies cost traffic and memory but keep kernels contiguous and
+// simple; one good situation for each. 1 point: the trade-off stated without situations, or
+// situations without the costs.
+// ### END RUBRIC
+
+// %% [markdown] nbgrader={"grade": true, "grade_id": "explain-broadcast-traffic", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+// **Question 3.** Adding a bias of shape `[4096]` to activations of shape `[256, 4096]`: count
+// the bytes read and written by your `elementwiseKernel`, and by a version that first
+// materialises the bias as a `[256, 4096]` tensor (as `np.tile` would) and then adds two
+// same-shape tensors. Why does the difference matter more than the number of additions, and
+// what would a framework do to avoid even the remaining traffic?
+//
+// ### BEGIN SOLUTION
+// With stride 0 the kernel reads the activations (4 MB), the bias (16 KB, which stays in
+// cache) and writes the result (4 MB): about 8 MB. Materialising first writes a 4 MB copy of
+// the bias, then the addition reads 4 + 4 MB and writes 4 MB: about 16 MB, twice the traffic
+// and 4 MB of extra memory. The additions are the same 1M in both, and an addition costs far
+// less than moving its 12 bytes: element-wise work is memory-bound, so time follows bytes, not
+// FLOPs. To avoid the remaining traffic, frameworks fuse the bias add into the kernel that
+// produced the activations (the matmul of a Linear layer adds the bias while the result is
+// still in registers), so the activations are written once and never re-read.
+// ### END SOLUTION
+//
+// ### BEGIN RUBRIC
+// 2 points: about 8 MB with stride 0 against about 16 MB (plus 4 MB of memory) when
+// materialised; element-wise kernels are bound by memory traffic, not arithmetic; fusion into
+// the producing kernel. 1 point: correct byte counts without the memory-bound argument, or
+// the argument without counts.
+// ### END RUBRIC
 
 // %% [markdown]
 // ## Summary

@@ -49,7 +49,7 @@ export function normalizeAxis(axis: number, ndim: number): number {
   return axis < 0 ? axis + ndim : axis;
 }
 
-// modules/01_tensor/tensor_dev.ts, cell 7 (line 160)
+// modules/01_tensor/tensor_dev.ts, cell 7 (line 162)
 /** Row-major strides, counted in elements: computeStrides([2, 3, 4]) is [12, 4, 1]. */
 export function computeStrides(shape: readonly number[]): number[] {
   const strides = new Array<number>(shape.length);
@@ -61,7 +61,7 @@ export function computeStrides(shape: readonly number[]): number[] {
   return strides;
 }
 
-// modules/01_tensor/tensor_dev.ts, cell 11 (line 265)
+// modules/01_tensor/tensor_dev.ts, cell 11 (line 305)
 /** The row-major float32 data and the shape of a number or a rectangular nested array. */
 export function flattenNested(values: NestedArray): { data: Float32Array; shape: number[] } {
   const shape: number[] = [];
@@ -101,7 +101,7 @@ export function flattenNested(values: NestedArray): { data: Float32Array; shape:
   return { data, shape };
 }
 
-// modules/01_tensor/tensor_dev.ts, cell 14 (line 419)
+// modules/01_tensor/tensor_dev.ts, cell 14 (line 505)
 /** The concrete shape for reshaping `size` elements into `shape`, where one dim may be -1. */
 export function resolveShape(size: number, shape: readonly number[]): number[] {
   let unknownAxis = -1;
@@ -131,7 +131,7 @@ export function resolveShape(size: number, shape: readonly number[]): number[] {
   return result;
 }
 
-// modules/01_tensor/tensor_dev.ts, cell 17 (line 553)
+// modules/01_tensor/tensor_dev.ts, cell 17 (line 708)
 /** numpy's broadcast shape of two shapes; throws when they are incompatible. */
 export function broadcastShapes(a: readonly number[], b: readonly number[]): number[] {
   const ndim = Math.max(a.length, b.length);
@@ -149,7 +149,7 @@ export function broadcastShapes(a: readonly number[], b: readonly number[]): num
   return out;
 }
 
-// modules/01_tensor/tensor_dev.ts, cell 20 (line 658)
+// modules/01_tensor/tensor_dev.ts, cell 20 (line 842)
 /**
  * Strides (in elements) for reading a tensor of shape `shape` as if it had the broadcast shape
  * `outShape`: 0 on every axis where the tensor is stretched (its dimension is 1, or the axis is
@@ -165,7 +165,7 @@ export function broadcastStrides(shape: readonly number[], outShape: readonly nu
   return strides;
 }
 
-// modules/01_tensor/tensor_dev.ts, cell 22 (line 695)
+// modules/01_tensor/tensor_dev.ts, cell 22 (line 882)
 /** op(a, b) element by element, with numpy broadcasting, into a new contiguous tensor. */
 export function elementwiseKernel(
   a: RawTensor,
@@ -218,7 +218,7 @@ export function elementwiseKernel(
   return { data: out, shape };
 }
 
-// modules/01_tensor/tensor_dev.ts, cell 25 (line 925)
+// modules/01_tensor/tensor_dev.ts, cell 25 (line 1277)
 /**
  * out[outOffset..] += A @ B for row-major A = a[aOffset..] of shape [m, k] and
  * B = b[bOffset..] of shape [k, n], in cache-friendly i-k-j loop order.
@@ -261,7 +261,7 @@ export function matmul2dInto(
   }
 }
 
-// modules/01_tensor/tensor_dev.ts, cell 30 (line 1144)
+// modules/01_tensor/tensor_dev.ts, cell 35 (line 1640)
 /** numpy's matmul: 1-D promotion, 2-D product, broadcast batch axes; errors name both shapes. */
 export function matmulKernel(a: RawTensor, b: RawTensor): RawTensor {
   const describe = `${formatShape(a.shape)} and ${formatShape(b.shape)}`;
@@ -309,7 +309,7 @@ export function matmulKernel(a: RawTensor, b: RawTensor): RawTensor {
   return { data: out, shape };
 }
 
-// modules/01_tensor/tensor_dev.ts, cell 33 (line 1366)
+// modules/01_tensor/tensor_dev.ts, cell 38 (line 2053)
 /**
  * Reduces `x` over one axis (or all axes when `axis` is null) with `combine`, accumulating in
  * float64. Without `initial`, the first element seeds the accumulator and empty axes throw.
@@ -363,7 +363,7 @@ export function reduceKernel(
   return { data: out, shape: outShape };
 }
 
-// modules/01_tensor/tensor_dev.ts, cell 36 (line 1570)
+// modules/01_tensor/tensor_dev.ts, cell 41 (line 2407)
 /** A contiguous copy of `x` whose axis d is axis `axes[d]` of `x`. */
 export function permuteKernel(x: RawTensor, axes: readonly number[]): RawTensor {
   const ndim = x.shape.length;
@@ -400,7 +400,7 @@ export function permuteKernel(x: RawTensor, axes: readonly number[]): RawTensor 
   return { data: out, shape };
 }
 
-// modules/01_tensor/tensor_dev.ts, cell 39 (line 1722)
+// modules/01_tensor/tensor_dev.ts, cell 44 (line 2670)
 /** The indices selected by the Python slice start:stop:step on an axis of length `dim`. */
 export function sliceIndices(
   dim: number,
@@ -427,7 +427,7 @@ export function sliceIndices(
   return out;
 }
 
-// modules/01_tensor/tensor_dev.ts, cell 42 (line 1828)
+// modules/01_tensor/tensor_dev.ts, cell 47 (line 2857)
 /** A seedable pseudo-random generator (mulberry32): same seed, same sequence, everywhere. */
 export class Rng {
   /** The generator used when no generator or seed is passed; reset it with `manualSeed`. */
@@ -480,7 +480,7 @@ export function manualSeed(seed: number): void {
   Rng.shared.seed(seed);
 }
 
-// modules/01_tensor/tensor_dev.ts, cell 44 (line 1889)
+// modules/01_tensor/tensor_dev.ts, cell 49 (line 2918)
 /** Copies the elements at the cross product of per-axis index lists into a new tensor. */
 export function gatherKernel(x: RawTensor, indices: readonly (readonly number[])[]): RawTensor {
   const strides = computeStrides(x.shape);
@@ -509,7 +509,7 @@ export function gatherKernel(x: RawTensor, indices: readonly (readonly number[])
   return { data: out, shape };
 }
 
-// modules/01_tensor/tensor_dev.ts, cell 46 (line 1928)
+// modules/01_tensor/tensor_dev.ts, cell 51 (line 2957)
 /** Shortest decimal (fixed or exponential) that reads back as the same float32, up to 8 digits. */
 export function shortestDigits(value: number, exponential: boolean): number {
   for (let digits = 0; digits < 8; digits++) {
@@ -598,7 +598,7 @@ export function formatTensor(x: RawTensor, name = "Tensor"): string {
   return `${prefix}${render(0, 0, " ".repeat(prefix.length))})`;
 }
 
-// modules/01_tensor/tensor_dev.ts, cell 48 (line 2025)
+// modules/01_tensor/tensor_dev.ts, cell 53 (line 3054)
 /** numpy's matmul on raw tensors: the contract of matmulKernel, for alternative kernels. */
 export type MatmulBackend = (a: RawTensor, b: RawTensor) => RawTensor;
 
@@ -612,7 +612,7 @@ export function setMatmulBackend(backend: MatmulBackend | null): MatmulBackend |
   return previous;
 }
 
-// modules/01_tensor/tensor_dev.ts, cell 50 (line 2089)
+// modules/01_tensor/tensor_dev.ts, cell 55 (line 3123)
 /** One selection per axis in `Tensor.slice`: an index, `null` (all), or [start, stop, step]. */
 export type SliceSpec = number | null | readonly [(number | null)?, (number | null)?, (number | null)?];
 
@@ -1037,7 +1037,7 @@ export class Tensor implements RawTensor {
   }
 }
 
-// modules/01_tensor/tensor_dev.ts, cell 52 (line 2519)
+// modules/01_tensor/tensor_dev.ts, cell 57 (line 3553)
 export function zeros(shape: readonly number[]): Tensor {
   return Tensor.zeros(shape);
 }
