@@ -33,9 +33,11 @@ export async function renderChart(spec: ChartSpec): Promise<RenderedChart> {
 
 /**
  * Renders a chart and shows it in the notebook as vega-lite JSON plus SVG (plus a text line
- * naming the chart for terminals). Returns the rendering so callers can save or test it.
+ * naming the chart for terminals). It returns nothing: `await showChart(…)` is often a cell's
+ * last line, and tslab prints a last value that is not undefined, so a returned rendering would
+ * print the whole SVG under the chart. `renderChart` gives the rendering without showing it.
  */
-export async function showChart(spec: ChartSpec): Promise<RenderedChart> {
+export async function showChart(spec: ChartSpec): Promise<void> {
   const rendered = await renderChart(spec);
   const title = typeof spec.title === "string" ? spec.title : "chart";
   displayBundle({
@@ -43,7 +45,6 @@ export async function showChart(spec: ChartSpec): Promise<RenderedChart> {
     "image/svg+xml": rendered.svg,
     "text/plain": `<vega-lite chart: ${title}>`,
   });
-  return rendered;
 }
 
 /** Writes the chart next to each other as `<base>.svg` and `<base>.vl.json`. */

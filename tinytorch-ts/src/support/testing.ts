@@ -21,6 +21,7 @@ import {
   typedArrayName,
   type TypedArrayName,
 } from "./checks";
+import { callerName, failureStack, showCallable } from "./display";
 import { testRandomFor, type TestRandom } from "./test-random";
 
 export type { Tolerance, TypedArrayName, TestRandom };
@@ -106,7 +107,24 @@ export class TestFailure extends Error {
   constructor(message: string) {
     super(message);
     this.name = "TestFailure";
+    // tslab prints a failure's stack: only the notebook's frames, and without the excerpt of the
+    // harness's own `throw` that Node would put above it (the setter drops that decoration).
+    const stack = failureStack(`${this.name}: ${message}`, this.stack);
+    Object.defineProperty(this, "stack", { configurable: true, get: () => stack, set: () => undefined }); // prettier-ignore
   }
+}
+
+/** Checks made since the last test ended (its success line or a failure): where a failure is. */
+let checksRun = 0;
+
+/** "testModule, check 5: <the judge's message>": the test (its function) and the check's place. */
+function failure(message: string): TestFailure {
+  const position = checksRun;
+  checksRun = 0;
+  const holder: { stack?: string } = {};
+  Error.captureStackTrace(holder, failure);
+  const caller = callerName(holder.stack);
+  return new TestFailure(`${caller ? `${caller}, ` : ""}check ${position}: ${message}`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -197,7 +215,7 @@ export const grading = Object.freeze({
  * Records or decides one check. `ownExpected` is the expected value as this run computed it (a
  * graded kernel's test code has its expected values removed; see docs/grading.md).
  */
-function recordCheck(record: CheckRecord, problem?: string): void {
+function recordCheck(record: CheckRecord, problem?: string, describe?: () => string): void {
   if (recorder?.current) {
     // A graded test's expected values were removed before it ran (they arrive as undefined):
     // nothing to send. The audit's run of the reference keeps them, to check the reference.
@@ -211,12 +229,16 @@ function recordCheck(record: CheckRecord, problem?: string): void {
     });
     return;
   }
+  checksRun++;
   const context = record.context;
   if (problem !== undefined) {
-    throw new TestFailure(`${context ? `${context}: ` : ""}the value cannot be checked: ${problem}`); // prettier-ignore
+    throw failure(`${context ? `${context}: ` : ""}the value cannot be checked: ${problem}`);
   }
   const verdict = judge(record, record.actual, record.expected, record.expected);
-  if (!verdict.ok) throw new TestFailure(verdict.message ?? "check failed");
+  if (verdict.ok) return;
+  // Only a notebook's message names the call: a record keeps the test author's own words.
+  const named = context === undefined && describe ? judge({ ...record, context: describe() }, record.actual, record.expected) : verdict; // prettier-ignore
+  throw failure(named.message ?? "check failed");
 }
 
 function compared(
@@ -328,7 +350,7 @@ export function assertThrows(fn: () => unknown, pattern?: RegExp | string, conte
   };
   if (pattern !== undefined) record.pattern = toPattern(pattern);
   if (context !== undefined) record.context = String(context);
-  recordCheck(record);
+  recordCheck(record, undefined, () => `assertThrows(${showCallable(fn)})`);
 }
 
 /**
@@ -408,7 +430,12 @@ export async function demo(name: string, fn: () => unknown): Promise<void> {
     await fn();
   } catch (e) {
     if (isNotImplemented(e)) {
-      console.log(`(${name}: finish the exercise above to see this demo)`);
+      // The stub's grade id, and where a stub of the student's package says the exercise is.
+      const message = errorMessage(e) ?? "";
+      const id = /^Not implemented: ([\w-]+)/.exec(message)?.[1] ?? "the exercise above";
+      const from = /It is an exercise of (\S+): finish it there, then run (`[^`]+`)/.exec(message);
+      const where = from ? ` in ${from[1]} and run ${from[2]}` : "";
+      console.log(`(${name}: finish exercise ${id}${where} to see this demo)`);
       return;
     }
     throw e;
@@ -418,5 +445,6 @@ export async function demo(name: string, fn: () => unknown): Promise<void> {
 /** Prints a test's success line; tests call it last, so it only appears when every check held. */
 export function passed(name: string): void {
   if (recorder?.current) return; // under the grader a verdict is the grader's to print
+  checksRun = 0;
   console.log(`✅ ${name} passed`);
 }

@@ -8,6 +8,7 @@ import { dirname, join, relative, resolve } from "node:path";
 import type * as TS from "typescript";
 import { KIT_ROOT } from "@tinytorch-ts/core";
 import { typescript } from "../export/cell-code";
+import { explainPackageStubs } from "../transforms/strip-solutions";
 
 export interface CompileResult {
   ok: boolean;
@@ -67,7 +68,9 @@ export function compilePackage(pkgDir: string, options: CompileOptions = {}): Co
   const emitted: string[] = [];
   if (errors.length === 0 || options.emitOnError) {
     const result = program.emit(undefined, (file, text) => {
-      ts.sys.writeFile(file, text);
+      // What runs is the JavaScript: its stubs say which notebook to finish and export, for the
+      // student who meets one from a later notebook (the sources keep the notebook's stub).
+      ts.sys.writeFile(file, file.endsWith(".js") ? explainPackageStubs(text) : text);
       emitted.push(relative(pkgDir, file));
     });
     errors.push(...result.diagnostics.filter((d) => d.category === ts.DiagnosticCategory.Error));
