@@ -20,10 +20,14 @@ async function test(notebook: string, cellTimeoutMs: number): Promise<number> {
   for (const m of report.missing)
     console.log(`  note: exercise ${m} is missing from your notebook`);
   // Problems outside the tests first: they are usually why the tests after them fail.
-  for (const p of report.otherProblems) console.log(`  error in ${p}`);
+  report.otherProblems.forEach((p, i) => {
+    console.log(`  error in ${p}`);
+    for (const frame of report.otherTraces[i] ?? []) console.log(`        ${frame}`);
+  });
   for (const t of report.tests) {
     const mark = t.passed ? "PASS" : "FAIL";
     console.log(`  ${mark}  ${t.gradeId} (${t.points} pt)${t.problem ? `: ${t.problem}` : ""}`);
+    for (const frame of t.trace ?? []) console.log(`        ${frame}`);
   }
   const passed = report.tests.filter((t) => t.passed).length;
   console.log(

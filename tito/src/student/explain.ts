@@ -24,10 +24,13 @@ export function headingAbove(nb: Notebook, index: number): string | undefined {
   return undefined;
 }
 
-/** "exercise gelu (Exercise 4: `erf` and `GELU.forward`)", "test test-unit-gelu", ... */
-export function describeCell(nb: Notebook, index: number): string {
+/**
+ * "exercise gelu (Exercise 4: `erf` and `GELU.forward`)", "test test-unit-gelu", ...; without
+ * the heading (`short`) where a line already says which part of the notebook it is about.
+ */
+export function describeCell(nb: Notebook, index: number, short = false): string {
   const cell = nb.cells[index];
-  const title = headingAbove(nb, index);
+  const title = short ? undefined : headingAbove(nb, index);
   const under = title ? ` (under "${title}")` : "";
   if (cell && isSolutionCell(cell)) {
     return `exercise ${gradeId(cell) ?? "?"}${title ? ` (${title})` : ""}`;

@@ -2,13 +2,15 @@
 // notebook) with the visible tests as released, in a fresh headless tslab kernel started in the
 // workspace, so that imports of earlier modules load the student's own package. Test cells and
 // provided cells come from the released originals, as the grader does it: a student who edits a
-// test cell is told so, and the original test runs.
+// test cell is told so, and the original test runs. The kernel names each cell's script, so a
+// runtime error is traced back to its exercise and the line of its cell (failure-trace.ts).
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseIpynb, type Notebook } from "@tinytorch-ts/core/notebook";
 import { runNotebook, type NotebookRun } from "@tinytorch-ts/core/run";
 import { gradeId, isGradeCell } from "../transforms/cells";
+import { NOT_IMPLEMENTED_MESSAGE, stubMessageCore } from "../transforms/strip-solutions";
 import {
   causedBy,
   declaredNames,
@@ -18,6 +20,7 @@ import {
   unexportedModule,
   type UnexportedModule,
 } from "./explain";
+import { CellTracer, nameCells } from "./failure-trace";
 import { mergeStudentWork } from "./merge-solutions";
 import {
   findWorkspace,
@@ -35,6 +38,8 @@ export interface TestCellResult {
   passed: boolean;
   /** "ename: evalue", or why the cell did not run. */
   problem?: string;
+  /** The stack of a runtime error, in the notebook's terms (cells and their lines). */
+  trace?: string[];
 }
 
 export interface StudentTestReport {
@@ -44,6 +49,8 @@ export interface StudentTestReport {
   tests: TestCellResult[];
   /** Problems in non-test cells (an exercise cell that throws, a timeout, ...). */
   otherProblems: string[];
+  /** The stack of each of otherProblems (empty when it has none worth showing). */
+  otherTraces: string[][];
   /** Earlier modules whose stubs this notebook ran into: they need `tito export` first. */
   unexported: UnexportedModule[];
   missing: string[];
@@ -56,12 +63,17 @@ export interface StudentTestReport {
 export interface StudentTestOptions {
   workspace?: string;
   cellTimeoutMs?: number;
-  /** Runs the notebook (tests replace the kernel). */
-  run?: (nb: Notebook, cwd: string, cellTimeoutMs: number) => Promise<NotebookRun>;
+  /** Runs the notebook (tests replace the kernel); `nodeFlags` name the cells' scripts. */
+  run?: (
+    nb: Notebook,
+    cwd: string,
+    cellTimeoutMs: number,
+    nodeFlags: string[],
+  ) => Promise<NotebookRun>;
 }
 
-const defaultRun = (nb: Notebook, cwd: string, cellTimeoutMs: number) =>
-  runNotebook(nb, { cellTimeoutMs, allowErrors: true, start: { cwd } });
+const defaultRun = (nb: Notebook, cwd: string, cellTimeoutMs: number, nodeFlags: string[]) =>
+  runNotebook(nb, { cellTimeoutMs, allowErrors: true, start: { cwd, nodeFlags } });
 
 /** What went wrong in a cell, in the student's terms (cells named by exercise, not index). */
 function problemOf(run: NotebookRun["cells"][number], nb: Notebook): string {
@@ -78,6 +90,7 @@ export async function testStudentNotebook(
     ok: false,
     tests: [],
     otherProblems: [],
+    otherTraces: [],
     unexported: [],
     missing: [],
     edited: [],
@@ -115,12 +128,21 @@ export async function testStudentNotebook(
   report.missing = merged.missing;
   report.edited = merged.edited;
 
-  const run = await (options.run ?? defaultRun)(
-    merged.notebook,
-    join(ws, "notebooks"),
-    options.cellTimeoutMs ?? 60_000,
-  );
   const nb = merged.notebook;
+  const naming = nameCells();
+  let run: NotebookRun;
+  let tracer: CellTracer;
+  try {
+    run = await (options.run ?? defaultRun)(
+      nb,
+      join(ws, "notebooks"),
+      options.cellTimeoutMs ?? 60_000,
+      naming.nodeFlags,
+    );
+    tracer = new CellTracer(naming.dir, nb, ws);
+  } finally {
+    naming.close();
+  }
   const byIndex = new Map(run.cells.map((c) => [c.index, c]));
   const owners = exerciseOwners(readCourse(ws).modules, (m) => readReleasedModule(ws, m));
   /** Names declared by exercises that failed -> that exercise, to explain what follows. */
@@ -131,8 +153,20 @@ export async function testStudentNotebook(
     const cause = causedBy(raw, failedDeclarations);
     return cause === describeCell(nb, index) ? undefined : cause;
   };
+  /** Where a runtime error happened, and its stack; stubs and compile errors need neither. */
+  const traceOf = (index: number, r: NotebookRun["cells"][number]) => {
+    if (!r.error || r.error.ename === "TSError" || NOT_IMPLEMENTED_MESSAGE.test(r.error.evalue)) {
+      return { where: "", frames: [] };
+    }
+    const t = tracer.trace(r.stderrTail);
+    const own = isGradeCell(nb.cells[index]!) ? "this test" : "this cell";
+    const where = !t.at ? "" : t.at.cell === index ? `line ${t.at.line} of ${own}` : t.at.text;
+    // A failed check's stack is only the test itself: its line says enough.
+    const frames = r.error.ename === "TestFailure" ? [] : t.frames;
+    return { where: where && ` (at ${where})`, frames };
+  };
   const explain = (index: number, r: NotebookRun["cells"][number]): string => {
-    const problem = problemOf(r, nb).replace(/\.$/, "");
+    const problem = stubMessageCore(problemOf(r, nb)).replace(/\.$/, "");
     const raw = r.error ? `${r.error.ename}: ${r.error.evalue}` : problem;
     const stub = unexportedModule(raw, entry.module, owners);
     if (stub) {
@@ -140,7 +174,7 @@ export async function testStudentNotebook(
       return `${problem} (from module ${stub.module}, not exported yet)`;
     }
     const cause = rootCause(index, r);
-    return cause ? `${problem}; fix ${cause} first` : problem;
+    return cause ? `${problem}; fix ${cause} first` : `${problem}${traceOf(index, r).where}`;
   };
   nb.cells.forEach((cell, index) => {
     if (cell.cell_type !== "code") return;
@@ -148,17 +182,20 @@ export async function testStudentNotebook(
     if (isGradeCell(cell)) {
       const points = cell.metadata.nbgrader?.points ?? 0;
       const passed = r?.status === "ok";
+      const trace = r && !passed ? traceOf(index, r).frames : [];
       report.tests.push({
         index,
         gradeId: gradeId(cell) ?? cell.id,
         points,
         passed,
         ...(passed ? {} : { problem: r ? explain(index, r) : "not run" }),
+        ...(trace.length > 0 ? { trace } : {}),
       });
       report.totalPoints += points;
       if (passed) report.points += points;
     } else if (r && r.status !== "ok") {
       report.otherProblems.push(`${describeCell(nb, index)}: ${explain(index, r)}`);
+      report.otherTraces.push(traceOf(index, r).frames);
       // A cell that does not compile declares nothing: what uses its names fails because of it
       // (and so, in the end, because of the first cell in that chain).
       if (r.error?.ename === "TSError") {
