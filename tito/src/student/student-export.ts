@@ -2,14 +2,15 @@
 // package notebook (stubs plus provided code) gets the student's solution cells, is exported
 // exactly like the reference, and the package is recompiled. If the student's code does not
 // parse or type-check, nothing is written and the package stays as it was.
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { writeFileAtomic, SourceError } from "@tinytorch-ts/core";
-import { parseIpynb } from "@tinytorch-ts/core/notebook";
+import { parseIpynb, type Notebook } from "@tinytorch-ts/core/notebook";
 import { prepareExportCell } from "../export/cell-code";
 import { exportNotebook } from "../export/export-notebook";
 import { gradeId, isSolutionCell } from "../transforms/cells";
 import { compilePackage } from "./compile-package";
+import { citeCompileError, failedTests, type FailedTest } from "./export-notes";
 import { mergeStudentWork } from "./merge-solutions";
 import { STUDENT_PROVENANCE } from "./package-origins";
 import { findWorkspace, readCourse, readReleasedModule, resolveModule } from "./workspace";
@@ -22,6 +23,8 @@ export interface StudentExportReport {
   /** Exercises whose stub is still used (not found in the notebook). */
   missing: string[];
   notImplemented: string[];
+  /** Tests that failed when the notebook last ran them: their code is exported all the same. */
+  failedTests: FailedTest[];
   errors: string[];
 }
 
@@ -38,6 +41,7 @@ export async function exportStudentNotebook(
     written: [],
     missing: [],
     notImplemented: [],
+    failedTests: [],
     errors: [],
   };
   const ws = workspace ?? findWorkspace(resolve(notebookArg)) ?? findWorkspace();
@@ -53,7 +57,7 @@ export async function exportStudentNotebook(
   }
   report.module = entry.module;
   const path = notebookArg.endsWith(".ipynb") ? resolve(notebookArg) : join(ws, entry.notebook);
-  let student;
+  let student: Notebook;
   try {
     student = parseIpynb(readFileSync(path, "utf8"), path);
   } catch (e) {
@@ -90,7 +94,11 @@ export async function exportStudentNotebook(
     overrides.set(resolve(pkgDir, "src", `${t}.ts`), exported.files[t] ?? "");
   const compiled = compilePackage(pkgDir, { overrides });
   if (!compiled.ok) {
-    report.errors.push(...compiled.errors.map((e) => `tinytorch-ts/${e}`));
+    const read = (file: string) => {
+      const abs = resolve(pkgDir, file);
+      return overrides.get(abs) ?? (existsSync(abs) ? readFileSync(abs, "utf8") : undefined);
+    };
+    report.errors.push(...compiled.errors.map((e) => citeCompileError(e, read, student)));
     return report;
   }
   for (const [file, text] of overrides) {
@@ -100,6 +108,7 @@ export async function exportStudentNotebook(
   for (const text of overrides.values()) {
     for (const m of text.matchAll(STUB)) if (m[1]) report.notImplemented.push(m[1]);
   }
+  report.failedTests = failedTests(student, report.notImplemented);
   report.ok = true;
   return report;
 }
