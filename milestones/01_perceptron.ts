@@ -188,6 +188,9 @@ export function formatMilestoneReport(result: MilestoneResult): string {
   return lines.join("\n");
 }
 
+/** The modules it runs on, in course order: `tito milestone` checks they are exported first. */
+export const needs = ["01_tensor", "02_activations", "03_layers", "04_losses"];
+
 /** One-line description shown by `tito milestone --list`. */
 export const title = "the perceptron: a linear classifier on a separable data set";
 

@@ -108,6 +108,17 @@ export function formatXorReport(result: XorResult): string {
   ].join("\n");
 }
 
+/** The modules it runs on, in course order: `tito milestone` checks they are exported first. */
+export const needs = [
+  "01_tensor",
+  "02_activations",
+  "03_layers",
+  "04_losses",
+  "06_autograd",
+  "07_optimizers",
+  "08_training",
+];
+
 /** One-line description shown by `tito milestone --list`. */
 export const title =
   "XOR: a perceptron fails, a two-layer MLP trained with autograd and SGD succeeds";

@@ -297,6 +297,18 @@ export function formatDigitsReport(result: DigitsResult): string {
   return lines.join("\n");
 }
 
+/** The modules it runs on, in course order: `tito milestone` checks they are exported first. */
+export const needs = [
+  "01_tensor",
+  "02_activations",
+  "03_layers",
+  "04_losses",
+  "05_dataloader",
+  "06_autograd",
+  "07_optimizers",
+  "08_training",
+];
+
 /** One-line description shown by `tito milestone --list`. */
 export const title =
   "an MLP 784-128-10 trained with Adam reads handwritten digits (>= 93% in 60 s)";

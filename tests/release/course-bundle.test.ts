@@ -72,16 +72,28 @@ test("the bundle has the milestones and the command", () => {
   const list = milestone(["--list"]);
   assert.is(list.status, 0, list.out);
   assert.match(list.out, /02 {2}XOR/);
+  // What each milestone needs, and on a fresh package the first module that is not exported.
+  assert.match(list.out, /02 {2}XOR.*\n {4}needs 01_tensor, 02_activations, 03_layers, 04_losses, 06_autograd, 07_optimizers, 08_training; not exported yet: 01_tensor\n/); // prettier-ignore
 });
 
 test("on the student's unfinished package, a milestone says what to finish", () => {
   const run = milestone(["02"]);
   assert.is(run.status, 1, run.out);
-  assert.match(run.out, /needs modules 01-08 completed and exported: Not implemented/);
+  assert.match(run.out, /^tito milestone 02: milestone 02 runs on your own package and needs modules 01, 02, 03, 04, 06, 07, 08\./m); // prettier-ignore
+  assert.match(run.out, /The first one not in your package yet is 01_tensor \(exercise [\w-]+ and \d+ more still "Not implemented"\)/); // prettier-ignore
+  assert.match(run.out, /`npx tito test 01`, then run `npx tito export 01`/);
+  // Milestones have their own numbers (not the modules'): a missing one says which there are.
+  const none = milestone(["99"]);
+  assert.is(none.status, 2, none.out);
+  assert.match(none.out, /there is no milestone 99 \(the milestones are 01, 02, /);
 });
 
 test("on a complete package, the same bundle's milestone passes", () => {
-  cpSync(join(ROOT, "tinytorch-ts", "dist"), join(ws, "tinytorch-ts", "dist"), { recursive: true });
+  // The kit's reference package stands in for a student who exported every module (`tito
+  // export` writes both: the sources, which the milestone checks first, and the compiled code).
+  for (const part of ["src", "dist"]) {
+    cpSync(join(ROOT, "tinytorch-ts", part), join(ws, "tinytorch-ts", part), { recursive: true });
+  }
   const run = milestone(["02"]);
   assert.is(run.status, 0, run.out);
   assert.match(run.out, /PASSED/);

@@ -1,16 +1,21 @@
 // `tito milestone <NN>`: runs a course milestone, a script under milestones/ that builds
 // something real from the tinytorch-ts package (01: a perceptron, 02: XOR, 03: digits) and
-// reports whether it reached its target. Students have it too, on their own package. Each milestone file is named `NN_name.ts` and exports
-// `title: string` and `runMilestone(): { passed: boolean; report: string }` (or a Promise of it).
+// reports whether it reached its target. Students have it too, on their own package: there it
+// first checks that the modules the milestone needs are exported, and names the first one that
+// is not (in course order). Each milestone file is named `NN_name.ts` and exports
+// `title: string`, `runMilestone(): { passed: boolean; report: string }` (or a Promise of it),
+// and `needs: string[]`, the modules it uses (read from its imports when it has none).
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { exerciseOwners, exportAdvice, unexportedModule } from "../student/explain";
+import { firstMissing, milestoneNeeds, missingAdvice } from "../student/milestone-needs";
 import { findWorkspace, readCourse, readReleasedModule } from "../student/workspace";
 import { KIT_ROOT, runCommand, UsageError } from "@tinytorch-ts/core";
 import { spec } from "./milestone.args";
 
 interface MilestoneModule {
   title?: string;
+  needs?: string[];
   runMilestone():
     { passed: boolean; report: string } | Promise<{ passed: boolean; report: string }>;
 }
@@ -43,11 +48,35 @@ export function run(args: string[]): Promise<number> {
   );
 }
 
+/** The modules a milestone needs (in a workspace: with the first one not exported yet). */
+function needsOf(file: string, mod: MilestoneModule) {
+  const ws = findWorkspace(KIT_ROOT);
+  if (!ws) return { ws, needs: [], missing: undefined };
+  const course = readCourse(ws);
+  const declared = Array.isArray(mod.needs) ? mod.needs : undefined;
+  const needs = milestoneNeeds(join(MILESTONES, file), declared, course, join(ws, "tinytorch-ts", "src")); // prettier-ignore
+  return { ws, needs, missing: firstMissing(ws, needs) };
+}
+
 async function milestone(arg: string | undefined, list: boolean): Promise<number> {
   const milestones = findMilestones();
   if (list) {
     for (const [number, file] of milestones) {
-      console.log(`${number}  ${load(file).title ?? file}`);
+      let mod: MilestoneModule;
+      try {
+        mod = load(file);
+      } catch (e) {
+        // One broken milestone must not hide the others.
+        const why = (e instanceof Error ? e.message : String(e)).split("\n")[0];
+        console.log(`${number}  (milestones/${file} cannot be loaded: ${why})`);
+        continue;
+      }
+      console.log(`${number}  ${mod.title ?? file}`);
+      const { ws, needs, missing } = needsOf(file, mod);
+      const names = (ws ? needs.map((m) => m.module) : (mod.needs ?? [])).join(", ");
+      if (names === "") continue;
+      const state = !ws ? "" : missing ? `; not exported yet: ${missing.entry.module}` : "; all exported"; // prettier-ignore
+      console.log(`    needs ${names}${state}`);
     }
     return 0;
   }
@@ -56,16 +85,23 @@ async function milestone(arg: string | undefined, list: boolean): Promise<number
   const file = milestones.get(number);
   if (!file) {
     const known = [...milestones.keys()].join(", ") || "none";
-    console.error(`tito milestone: no milestone '${arg}' (available: ${known})`);
+    // Milestones are numbered on their own: "05" is not module 05.
+    console.error(`tito milestone: there is no milestone ${arg} (the milestones are ${known}; \`npx tito milestone --list\` says what each needs)`); // prettier-ignore
     return 2;
+  }
+  const mod = load(file);
+  const { needs, missing } = needsOf(file, mod);
+  if (missing) {
+    console.error(`tito milestone ${number}: ${missingAdvice(number, needs, missing)}`);
+    return 1;
   }
   let result: { passed: boolean; report: string };
   try {
-    result = await load(file).runMilestone();
+    result = await mod.runMilestone();
   } catch (e) {
     const advice = stubAdvice(e);
     if (!advice) throw e;
-    console.error(`tito milestone ${number}: it uses your package, and ${advice}`);
+    console.error(`tito milestone ${number}: milestone ${number} uses your package, and ${advice}`); // prettier-ignore
     return 1;
   }
   console.log(result.report);

@@ -10,7 +10,13 @@ import { join } from "node:path";
 import { parseIpynb } from "@tinytorch-ts/core/notebook";
 import { gradeId, isSolutionCell } from "../transforms/cells";
 import { studentSolutions } from "./merge-solutions";
-import { readCourse, readReleasedModule, readStatus } from "./workspace";
+import {
+  readCourse,
+  readReleasedModule,
+  readStatus,
+  type CourseModuleEntry,
+  type ReleasedModule,
+} from "./workspace";
 
 export interface ModuleStatus {
   module: string;
@@ -28,6 +34,28 @@ export interface ModuleStatus {
   /** Exercise ids still stubbed in the student's package (exported cells only). */
   unexported: string[];
   complete: boolean;
+}
+
+/** The module's exercises whose stub is still in the student's package (exported cells only). */
+export function packageStubs(
+  ws: string,
+  entry: CourseModuleEntry,
+  released: ReleasedModule = readReleasedModule(ws, entry.module),
+): string[] {
+  const pkgText = entry.targets
+    .map((t) => join(ws, "tinytorch-ts", "src", `${t}.ts`))
+    .filter((f) => existsSync(f))
+    .map((f) => readFileSync(f, "utf8"))
+    .join("\n");
+  return released.studentNotebook.cells
+    .filter(isSolutionCell)
+    .map((c) => gradeId(c) ?? "")
+    .filter(
+      (id) =>
+        id &&
+        (pkgText.includes(`Not implemented: ${id}"`) ||
+          pkgText.includes(`Not implemented: ${id} (`)),
+    );
 }
 
 export function moduleStatuses(ws: string): ModuleStatus[] {
@@ -51,19 +79,7 @@ export function moduleStatuses(ws: string): ModuleStatus[] {
         attempted = 0; // an unreadable notebook has no counted work; `tito test` reports why
       }
     }
-    const pkgText = entry.targets
-      .map((t) => join(ws, "tinytorch-ts", "src", `${t}.ts`))
-      .filter((f) => existsSync(f))
-      .map((f) => readFileSync(f, "utf8"))
-      .join("\n");
-    const unexported = stubs
-      .map((c) => gradeId(c) ?? "")
-      .filter(
-        (id) =>
-          id &&
-          (pkgText.includes(`Not implemented: ${id}"`) ||
-            pkgText.includes(`Not implemented: ${id} (`)),
-      );
+    const unexported = packageStubs(ws, entry, released);
     const rec = status[entry.module];
     const hash = createHash("sha256").update(text).digest("hex");
     const lastTest = rec
@@ -103,7 +119,14 @@ export function renderStatus(rows: ModuleStatus[]): string {
       ? `${r.lastTest.passed}/${r.lastTest.total} tests${r.lastTest.current ? "" : " (outdated)"}`
       : "not run";
     const pkg = r.unexported.length === 0 ? "exported" : `${r.unexported.length} stub(s) left`;
-    const state = !r.notebookExists ? "notebook missing" : r.complete ? "complete" : "in progress";
+    // No exercise written yet is "not started", whatever a test of the stubs said.
+    const state = !r.notebookExists
+      ? "notebook missing"
+      : r.complete
+        ? "complete"
+        : r.attempted === 0
+          ? "not started"
+          : "in progress";
     lines.push(
       `${r.module.padEnd(22)} ${ex.padEnd(10)} ${t.padEnd(24)} ${pkg.padEnd(16)} ${state}`,
     );
