@@ -79,8 +79,16 @@ test("the bundle has notebooks, a compiled stub package and the student commands
   assert.ok(
     JSON.parse(readFileSync(join(out, "package.json"), "utf8")).workspaces.includes("core"),
   );
+  // The compiled stub says where the exercise is and how to export it (a later notebook or a
+  // milestone meets it, in Jupyter too); the source keeps the notebook's short stub.
   const js = readFileSync(join(out, "tinytorch-ts/dist/core/alpha.js"), "utf8");
-  assert.ok(js.includes('throw new Error("Not implemented: double")'));
+  assert.ok(
+    js.includes(
+      'throw new Error("Not implemented: double. It is an exercise of notebooks/01_alpha.ipynb: finish it there, then run `npx tito export 01` to put it in your package")',
+    ),
+  );
+  const src = readFileSync(join(out, "tinytorch-ts/src/core/alpha.ts"), "utf8");
+  assert.ok(src.includes('throw new Error("Not implemented: double");'));
   // Installable with npm ci: the kit's overrides, and a lock for exactly these dependencies.
   const pkg = JSON.parse(readFileSync(join(out, "package.json"), "utf8"));
   const lock = JSON.parse(readFileSync(join(out, "package-lock.json"), "utf8"));
@@ -91,6 +99,8 @@ test("the bundle has notebooks, a compiled stub package and the student commands
   const readme = readFileSync(join(out, "README.md"), "utf8");
   assert.match(readme, /npm ci\s.*\nnpm run setup\s.*\nnpm run notebook/);
   assert.match(readme, /YOUR ANSWER HERE/);
+  assert.match(readme, /## Submitting your work\n\nSubmit the notebook file itself, from this folder: `notebooks\/01_alpha\.ipynb`/); // prettier-ignore
+  assert.match(readme, /`npx tito notebook --reset 01`/);
   // An independent check of the audit's verdict: no secret identifier in any file.
   for (const file of allFiles(out)) {
     const text = readFileSync(file, "utf8");

@@ -21,10 +21,13 @@ const MIN_NODE_MAJOR = 20;
 interface Check {
   ok: boolean;
   line: string;
+  /** Worth knowing, not a problem to fix. */
+  note?: boolean;
 }
 
 const pass = (line: string): Check => ({ ok: true, line });
 const fail = (line: string): Check => ({ ok: false, line });
+const note = (line: string): Check => ({ ok: true, line, note: true });
 
 async function kernelRuns(argv: string[]): Promise<Check> {
   let kernel: KernelClient | undefined;
@@ -66,6 +69,14 @@ async function checks(): Promise<Check[]> {
     return out;
   }
   out.push(pass(`Jupyter found (${python})`));
+  // Jupyter Notebook refuses to start as root without --allow-root (containers, CI images).
+  if (process.getuid?.() === 0) {
+    out.push(
+      note(
+        "you are root: Jupyter Notebook starts as root only with --allow-root; `npm run notebook` adds it for you (run `jupyter notebook` yourself with --allow-root)",
+      ),
+    );
+  }
   const spec = readKernelSpec(python);
   const specTslab = spec && kernelSpecTslab(spec);
   if (!spec || !specTslab) {
@@ -94,7 +105,9 @@ export function run(args: string[]): Promise<number> {
 
 async function doctor(): Promise<number> {
   const results = await checks();
-  for (const c of results) console.log(`${c.ok ? "ok     " : "PROBLEM"}  ${c.line}`);
+  for (const c of results) {
+    console.log(`${c.note ? "note   " : c.ok ? "ok     " : "PROBLEM"}  ${c.line}`);
+  }
   const problems = results.filter((c) => !c.ok).length;
   console.log(problems === 0 ? "Everything is ready." : `${problems} problem(s) to fix.`);
   return problems === 0 ? 0 : 1;

@@ -1,15 +1,19 @@
 // The options of `tito notebook` (student command, `npm run notebook`).
-import { count, defineCommand } from "@tinytorch-ts/core";
+import { count, defineCommand, option, text } from "@tinytorch-ts/core";
 
 export const spec = defineCommand({
   program: "tito notebook",
-  usage: "[--no-browser] [--port N] [-- <more Jupyter options>]",
+  usage: "[--no-browser] [--port N] [-- <more Jupyter options>] | --reset NN",
   description:
     "Starts Jupyter Notebook on notebooks/, with this workspace's node and tslab first on PATH.\n" +
-    "Run `npm run setup` once before.",
+    "Run `npm run setup` once before. As root, Jupyter gets --allow-root.",
   options: {
     "no-browser": { help: "do not open a browser (open the URL Jupyter prints)" },
     port: { help: "the port to serve on (Jupyter picks a free one by default)", kind: count },
+    reset: option(
+      text("NN"),
+      "put notebook NN back as it was given to you, and keep yours as NN_name.before-reset.ipynb (Jupyter is not started)", // prettier-ignore
+    ),
   },
   // Everything after `--` goes to Jupyter as it is.
   positionals: { min: 0, max: Number.POSITIVE_INFINITY },

@@ -1,6 +1,6 @@
 // The README at the top of a student bundle: the three commands that set it up, then how to
-// work. It describes only what this bundle has (written answers only if a notebook asks for one,
-// milestones only if it ships some).
+// work, submit and start over. It describes only what this bundle has (written answers only if a
+// notebook asks for one, milestones only if it ships some).
 import type { CourseModuleEntry } from "../student/workspace";
 
 export interface ReadmeFacts {
@@ -13,6 +13,9 @@ export interface ReadmeFacts {
 
 export function studentReadme(modules: CourseModuleEntry[], facts: ReadmeFacts): string {
   const list = modules.map((m) => `- \`${m.notebook}\``).join("\n");
+  const first = modules[0];
+  const nn = first?.number ?? "01";
+  const firstNotebook = first?.notebook ?? "notebooks/01_tensor.ipynb";
   const answer = facts.writtenAnswers
     ? `, or your answer where a markdown cell says \`YOUR ANSWER HERE\` (written answers are
    graded by hand)`
@@ -23,9 +26,11 @@ export function studentReadme(modules: CourseModuleEntry[], facts: ReadmeFacts):
       : `
 ## Milestones
 
-Once the modules a milestone needs are exported, it builds something real from your package:
-${facts.milestones.map((n) => `\`npx tito milestone ${n}\``).join(", ")}. If a module is missing,
-it says which one to export.
+A milestone builds something real from your own package (a perceptron, an MLP that learns XOR,
+one that reads handwritten digits, ...). \`npx tito milestone --list\` lists them with the modules
+each one needs; \`npx tito milestone ${facts.milestones[0]}\` runs one (milestones are numbered on
+their own: ${facts.milestones.join(", ")}). It first checks that the modules it needs are exported,
+and names the first one that is not, with the commands to fix it.
 `;
   return `# tinytorch-ts: your course workspace
 
@@ -43,7 +48,8 @@ npm run setup     # register the TypeScript kernel with Jupyter (once)
 npm run notebook  # open the notebooks in Jupyter
 \`\`\`
 
-If something does not work, \`npx tito doctor\` checks each part and says how to fix it.
+If something does not work, \`npx tito doctor\` checks each part and says how to fix it. (As root,
+in a container for example, Jupyter needs \`--allow-root\`: \`npm run notebook\` adds it.)
 
 ## Notebooks, in order
 
@@ -55,20 +61,34 @@ ${list}
    \`throw new Error("Not implemented: ...")\` line below it)${answer}.
 2. Run the test cell right after it. Test cells are locked: they are graded as they were given
    to you, so editing them changes nothing.
-3. Check the whole notebook from a terminal: \`npx tito test 01\` (or the notebook's path). It runs
-   your notebook in a fresh kernel and lists every test that passed or failed.
+3. Check the whole notebook from a terminal: \`npx tito test ${nn}\` (or the notebook's path). It
+   runs your notebook in a fresh kernel and lists every test that passed or failed; an error
+   names the exercise and the line of its cell it comes from.
 4. When a module passes, add your code to your package so later modules can use it:
-   \`npx tito export 01\`. Later notebooks import your earlier work
-   (\`import { Tensor } from "tinytorch-ts/core/tensor"\`), not a reference solution.
-5. \`npx tito status\` shows which modules are complete.
-
-## Milestones
-
-\`npx tito milestone --list\` lists them; \`npx tito milestone 02\` runs one. A milestone builds
-something real (a perceptron, an MLP that learns XOR, one that reads handwritten digits) from
-your own package, so it works once the modules it needs are done and exported.
+   \`npx tito export ${nn}\`. Later notebooks import your earlier work
+   (\`import { Tensor } from "tinytorch-ts/core/tensor"\`), not a reference solution. A notebook
+   that is already open keeps the package it loaded: restart its kernel (Kernel > Restart).
+5. \`npx tito status\` shows, for every module, whether it is not started, in progress or
+   complete (its tests passed on the current notebook, and it is exported).
 
 The package in \`tinytorch-ts/\` starts with every exercise throwing "Not implemented"; only
 \`tito export\` changes it. Do not edit \`tinytorch-ts/src\` by hand: the next export overwrites it.
+If a later notebook or a milestone meets one of those stubs, its message says which notebook to
+finish and which \`npx tito export NN\` to run.
+
+## Submitting your work
+
+Submit the notebook file itself, from this folder: \`${firstNotebook}\` for module ${nn}, and
+so on, under its own name (the grader finds a module by its file name). Save it in Jupyter first
+(File > Save): the file on disk is what counts. Upload it where your course says to (for example
+Gradescope). Only your exercise cells${facts.writtenAnswers ? " and written answers" : ""} are
+graded: test cells and provided code are taken from the original, hidden tests are added, and
+your package is not needed (the grader brings the earlier modules).
+
+## Starting a notebook over
+
+\`npx tito notebook --reset ${nn}\` puts \`${firstNotebook}\` back as it was given to you. Your
+version is kept next to it as \`${firstNotebook.replace(/\.ipynb$/, ".before-reset.ipynb")}\`, so you can
+copy cells back from it. (If the notebook is open in Jupyter, reload it afterwards.)
 ${milestones}`;
 }
