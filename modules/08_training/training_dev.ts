@@ -22,6 +22,7 @@
 // |---|---|
 // | `clipGradNorm` | one bad batch cannot throw the weights across the landscape |
 // | `trainEpoch`, `evaluate` | one pass over the training data; a measurement without training |
+// | `accumulatedStep` | one step from several micro-batches: a large batch that does not fit |
 // | `encodeCheckpoint`, `decodeCheckpoint` | save a model's parameters and get exactly them back |
 // | `EarlyStopping` | stop when the validation metric stops improving, keep the best weights |
 // | `fit` | epochs, history, progress, schedules, early stopping: the whole loop |
@@ -32,6 +33,7 @@
 // - the four lines at the heart of every training step, and why their order matters;
 // - why evaluation switches the model to `eval()` mode and turns off gradient tracking;
 // - what gradient clipping by global norm does (it is PyTorch's `clip_grad_norm_`);
+// - how gradient accumulation makes a large batch out of small ones, and when it does not;
 // - how to write a file that round-trips float32 bit for bit, and never leaves half a file;
 // - why the validation set, not the training set, decides when to stop.
 
@@ -56,12 +58,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Rng } from "tinytorch-ts/core/tensor";
 import { ReLU } from "tinytorch-ts/core/activations";
-import { Linear, Sequential } from "tinytorch-ts/core/layers";
+import { Dropout, Layer, Linear, Sequential } from "tinytorch-ts/core/layers";
 import { CrossEntropyLoss } from "tinytorch-ts/core/losses";
 import { DataLoader, TensorDataset } from "tinytorch-ts/data";
 import { SGD, Adam, CosineAnnealingLR } from "tinytorch-ts/optim";
 import { showChart } from "tinytorch-ts/support/chart";
-import { assert, assertClose, assertEqual, assertThrows, demo, passed, testRandom } from "tinytorch-ts/support/testing";
+import { assert, assertClose, assertEqual, assertPrediction, assertThrows, check, demo, passed, testRandom } from "tinytorch-ts/support/testing";
 
 /** Three interleaved spirals in the plane: `n` points per class, labels 0..2. */
 function spirals(n: number, seed: number): { x: Tensor; y: Tensor } {
@@ -179,9 +181,14 @@ function countCorrect(outputs: Tensor, targets: Tensor): number {
 // 1. Sum the squares of every element of every `p.grad` (skip `null` gradients).
 // 2. `total = Math.sqrt(sum)`. If it is not finite and `options.errorIfNonfinite`, throw an
 //    `Error` whose message contains `non-finite`.
-// 3. `coef = maxNorm / (total + 1e-6)`; when `coef < 1`, multiply every gradient element by it
-//    (write into `p.grad.data`).
+// 3. `coef = maxNorm / (total + 1e-6)`; when `coef < 1`, multiply every gradient element by it,
+//    in place.
 // 4. Return `total`.
+//
+// **HINTS**:
+// - One coefficient for all parameters, computed from all of them: what would happen to the
+//   direction of the step if each tensor were clipped to `maxNorm` on its own?
+// - A parameter listed twice must count once (the optimizer keeps each parameter once, too).
 
 // %% nbgrader={"grade": false, "grade_id": "clip-grad-norm", "locked": false, "schema_version": 3, "solution": true, "task": false}
 //| export
@@ -280,6 +287,69 @@ function testUnitClipGradNorm(): void {
 }
 testUnitClipGradNorm();
 
+// %%
+//| mutation clip-grad-norm clips each tensor to maxNorm on its own instead of all of them by their global norm
+function clipGradNorm(
+  parameters: Iterable<Tensor>,
+  maxNorm: number,
+  options: { errorIfNonfinite?: boolean } = {},
+): number {
+  if (!(maxNorm >= 0)) throw new Error(`clipGradNorm: maxNorm must be >= 0, got ${maxNorm}`);
+  const grads: Float32Array[] = [];
+  for (const p of new Set(parameters)) if (p.grad !== null) grads.push(p.grad.data);
+  let sumOfSquares = 0;
+  for (const g of grads) {
+    let own = 0;
+    for (let j = 0; j < g.length; j++) own += g[j] * g[j];
+    sumOfSquares += own;
+    const coef = maxNorm / (Math.sqrt(own) + 1e-6);
+    if (coef < 1) for (let j = 0; j < g.length; j++) g[j] *= coef;
+  }
+  const total = Math.sqrt(sumOfSquares);
+  if (!Number.isFinite(total) && options.errorIfNonfinite) throw new Error(`clipGradNorm: the total gradient norm is non-finite (${total})`);
+  return total;
+}
+
+// %%
+//| mutation clip-grad-norm clamps every element to [−maxNorm, maxNorm] (clipping by value), which bends the direction
+function clipGradNorm(
+  parameters: Iterable<Tensor>,
+  maxNorm: number,
+  options: { errorIfNonfinite?: boolean } = {},
+): number {
+  if (!(maxNorm >= 0)) throw new Error(`clipGradNorm: maxNorm must be >= 0, got ${maxNorm}`);
+  const grads: Float32Array[] = [];
+  for (const p of new Set(parameters)) if (p.grad !== null) grads.push(p.grad.data);
+  let sumOfSquares = 0;
+  for (const g of grads) for (let j = 0; j < g.length; j++) sumOfSquares += g[j] * g[j];
+  const total = Math.sqrt(sumOfSquares);
+  if (!Number.isFinite(total) && options.errorIfNonfinite) throw new Error(`clipGradNorm: the total gradient norm is non-finite (${total})`);
+  for (const g of grads) for (let j = 0; j < g.length; j++) g[j] = Math.max(-maxNorm, Math.min(maxNorm, g[j]));
+  return total;
+}
+
+// %%
+//| mutation clip-grad-norm returns the norm after clipping instead of before
+function clipGradNorm(
+  parameters: Iterable<Tensor>,
+  maxNorm: number,
+  options: { errorIfNonfinite?: boolean } = {},
+): number {
+  if (!(maxNorm >= 0)) throw new Error(`clipGradNorm: maxNorm must be >= 0, got ${maxNorm}`);
+  const grads: Float32Array[] = [];
+  for (const p of new Set(parameters)) if (p.grad !== null) grads.push(p.grad.data);
+  let sumOfSquares = 0;
+  for (const g of grads) for (let j = 0; j < g.length; j++) sumOfSquares += g[j] * g[j];
+  const total = Math.sqrt(sumOfSquares);
+  if (!Number.isFinite(total) && options.errorIfNonfinite) throw new Error(`clipGradNorm: the total gradient norm is non-finite (${total})`);
+  const coef = maxNorm / (total + 1e-6);
+  if (coef < 1) {
+    for (const g of grads) for (let j = 0; j < g.length; j++) g[j] *= coef;
+    return total * coef;
+  }
+  return total;
+}
+
 // %% [markdown]
 // ## One epoch of training, and one of evaluation
 //
@@ -312,17 +382,20 @@ testUnitClipGradNorm();
 // **TODO**: Implement both.
 //
 // **APPROACH**:
-// - `trainEpoch`: `model.train()`; for each `[x, y]` of `batches`: the four lines above (clip with
-//   `clipGradNorm(optimizer.params, options.clipNorm)` when `options.clipNorm` is set); add
-//   `loss.item() * n` and `countCorrect(outputs, y)` to running totals, with `n = x.shape[0]`.
-//   Return the means. Throw an `Error` containing `no batches` if there were none.
-// - `evaluate`: remember `model.training`, call `model.eval()`, and inside `noGrad(() => ...)`
-//   add up loss and correct predictions the same way, without any optimizer. Restore training
-//   mode in a `finally` block.
+// - `trainEpoch`: which mode must the model be in? Then, for each `[x, y]` of `batches`, the four
+//   lines above, with clipping (`clipGradNorm` of the optimizer's parameters) where it belongs
+//   when `options.clipNorm` is set. What running totals do you need so that the mean loss weighs
+//   every *example* equally, whatever the batch sizes? (`countCorrect(outputs, y)` counts the
+//   right predictions of a batch.)
+// - `evaluate`: the same totals, without any optimizer, under the two switches above; and the
+//   model goes back to the mode it was in, even if something throws.
+// - Both throw an `Error` containing `no batches` when there was nothing to go through (an empty
+//   loader), rather than return `NaN`s.
 //
 // **HINTS**:
 // - Keep the outputs of the forward pass: `countCorrect` needs them, and computing them again
 //   would cost a second forward pass.
+// - What would happen to the second batch's gradient if you left out `zeroGrad()`?
 
 // %% nbgrader={"grade": false, "grade_id": "train-epoch", "locked": false, "schema_version": 3, "solution": true, "task": false}
 //| export
@@ -408,8 +481,8 @@ function testUnitTrainEpoch(): void {
   // Two batches of one epoch against the same steps computed by hand in float64: softmax
   // cross-entropy has gradient (softmax(z) − onehot(y)) / N for the logits z = xW + b.
   const lin = new Linear(2, 3, { seed: 4 });
-  const W = Array.from(lin.weight.data); // [2, 3] row-major
-  const B = Array.from((lin.bias as Tensor).data);
+  const W0 = Array.from(lin.weight.data); // [2, 3] row-major
+  const B0 = Array.from((lin.bias as Tensor).data);
   const xs = [
     [0.5, -1],
     [1, 2],
@@ -422,39 +495,48 @@ function testUnitTrainEpoch(): void {
     [new Tensor(xs.slice(0, 3)), new Tensor(ys.slice(0, 3))],
     [new Tensor(xs.slice(3)), new Tensor(ys.slice(3))],
   ];
-  let lossSum = 0;
-  let correct = 0;
-  for (const [lo, hi] of [
-    [0, 3],
-    [3, 5],
-  ]) {
-    const n = hi - lo;
-    const gW = new Array(6).fill(0);
-    const gB = new Array(3).fill(0);
-    for (let k = lo; k < hi; k++) {
-      const z = [0, 1, 2].map((c) => xs[k][0] * W[c] + xs[k][1] * W[3 + c] + B[c]);
-      const zmax = Math.max(...z);
-      const e = z.map((v) => Math.exp(v - zmax));
-      const s = e.reduce((p, q) => p + q, 0);
-      const prob = e.map((v) => v / s);
-      lossSum -= Math.log(prob[ys[k]]);
-      if (z.indexOf(zmax) === ys[k]) correct++;
-      for (let c = 0; c < 3; c++) {
-        const d = (prob[c] - (c === ys[k] ? 1 : 0)) / n;
-        gW[c] += xs[k][0] * d;
-        gW[3 + c] += xs[k][1] * d;
-        gB[c] += d;
+  /**
+   * Oracle: two SGD steps (lr 0.3) of softmax regression from (W0, B0) over the two batches, in
+   * float64: the weights, the bias, and the epoch's [summed loss, right predictions].
+   */
+  function twoSteps64(W0: number[], B0: number[]): { W: number[]; B: number[]; lossSum: number; correct: number } {
+    const W = W0.slice();
+    const B = B0.slice();
+    let lossSum = 0;
+    let correct = 0;
+    for (const [lo, hi] of [
+      [0, 3],
+      [3, 5],
+    ]) {
+      const n = hi - lo;
+      const gW = new Array<number>(6).fill(0);
+      const gB = new Array<number>(3).fill(0);
+      for (let k = lo; k < hi; k++) {
+        const z = [0, 1, 2].map((c) => xs[k][0] * W[c] + xs[k][1] * W[3 + c] + B[c]);
+        const zmax = Math.max(...z);
+        const e = z.map((v) => Math.exp(v - zmax));
+        const total = e.reduce((p, q) => p + q, 0);
+        const prob = e.map((v) => v / total);
+        lossSum -= Math.log(prob[ys[k]]);
+        if (z.indexOf(zmax) === ys[k]) correct++;
+        for (let c = 0; c < 3; c++) {
+          const d = (prob[c] - (c === ys[k] ? 1 : 0)) / n;
+          gW[c] += xs[k][0] * d;
+          gW[3 + c] += xs[k][1] * d;
+          gB[c] += d;
+        }
       }
+      for (let j = 0; j < 6; j++) W[j] -= 0.3 * gW[j];
+      for (let c = 0; c < 3; c++) B[c] -= 0.3 * gB[c];
     }
-    for (let j = 0; j < 6; j++) W[j] -= 0.3 * gW[j];
-    for (let c = 0; c < 3; c++) B[c] -= 0.3 * gB[c];
+    return { W, B, lossSum, correct };
   }
   const seq = new Sequential([lin]);
   const got = trainEpoch(seq, batches, ce, new SGD(seq.parameters(), { lr: 0.3 }));
-  assertClose(Array.from(lin.weight.data), W, { rtol: 1e-4, atol: 1e-6 }, "weights after two steps");
-  assertClose(Array.from((lin.bias as Tensor).data), B, { rtol: 1e-4, atol: 1e-6 }, "bias after two steps");
-  assertClose(got.loss, lossSum / 5, { rtol: 1e-4 }, "mean loss weighted by batch size");
-  assertClose(got.accuracy, correct / 5, {}, "accuracy during the epoch");
+  assertClose(Array.from(lin.weight.data), twoSteps64(W0, B0).W, { rtol: 1e-4, atol: 1e-6 }, "weights after two steps");
+  assertClose(Array.from((lin.bias as Tensor).data), twoSteps64(W0, B0).B, { rtol: 1e-4, atol: 1e-6 }, "bias after two steps");
+  assertClose(got.loss, twoSteps64(W0, B0).lossSum / 5, { rtol: 1e-4 }, "mean loss weighted by batch size");
+  assertClose(got.accuracy, twoSteps64(W0, B0).correct / 5, {}, "accuracy during the epoch");
   assertEqual(got.examples, 5);
   // Clipping: with clipNorm 0 the gradients are scaled to ~0, so nothing moves.
   const frozen = new Sequential([new Linear(2, 3, { seed: 9 })]);
@@ -583,6 +665,555 @@ function testUnitTrainEpoch(): void {
 }
 testUnitTrainEpoch();
 
+// %%
+//| mutation train-epoch never calls zeroGrad, so each step also follows every earlier batch's gradient
+interface TrainEpochOptions {
+  clipNorm?: number;
+}
+
+function trainEpoch(
+  model: TrainableModule,
+  batches: Iterable<Batch>,
+  lossFn: LossFunction,
+  optimizer: Optimizer,
+  options: TrainEpochOptions = {},
+): EpochStats {
+  model.train();
+  let lossSum = 0;
+  let correct = 0;
+  let examples = 0;
+  for (const [x, y] of batches) {
+    const outputs = model.forward(x);
+    const loss = lossFn.forward(outputs, y);
+    loss.backward();
+    if (options.clipNorm !== undefined) clipGradNorm(optimizer.params, options.clipNorm);
+    optimizer.step();
+    const n = x.shape[0];
+    lossSum += loss.item() * n;
+    correct += countCorrect(outputs, y);
+    examples += n;
+  }
+  if (examples === 0) throw new Error("trainEpoch: no batches to train on");
+  return { loss: lossSum / examples, accuracy: correct / examples, examples };
+}
+
+function evaluate(model: TrainableModule, batches: Iterable<Batch>, lossFn: LossFunction): EpochStats {
+  const wasTraining = model.training;
+  model.eval();
+  try {
+    return noGrad(() => {
+      let lossSum = 0;
+      let correct = 0;
+      let examples = 0;
+      for (const [x, y] of batches) {
+        const outputs = model.forward(x);
+        const n = x.shape[0];
+        lossSum += lossFn.forward(outputs, y).item() * n;
+        correct += countCorrect(outputs, y);
+        examples += n;
+      }
+      if (examples === 0) throw new Error("evaluate: no batches to evaluate on");
+      return { loss: lossSum / examples, accuracy: correct / examples, examples };
+    });
+  } finally {
+    if (wasTraining) model.train();
+  }
+}
+
+// %%
+//| mutation train-epoch averages the batch losses, so a small last batch counts as much as a full one
+interface TrainEpochOptions {
+  clipNorm?: number;
+}
+
+function trainEpoch(
+  model: TrainableModule,
+  batches: Iterable<Batch>,
+  lossFn: LossFunction,
+  optimizer: Optimizer,
+  options: TrainEpochOptions = {},
+): EpochStats {
+  model.train();
+  let lossSum = 0;
+  let correct = 0;
+  let examples = 0;
+  let count = 0;
+  for (const [x, y] of batches) {
+    optimizer.zeroGrad();
+    const outputs = model.forward(x);
+    const loss = lossFn.forward(outputs, y);
+    loss.backward();
+    if (options.clipNorm !== undefined) clipGradNorm(optimizer.params, options.clipNorm);
+    optimizer.step();
+    lossSum += loss.item();
+    correct += countCorrect(outputs, y);
+    examples += x.shape[0];
+    count += 1;
+  }
+  if (examples === 0) throw new Error("trainEpoch: no batches to train on");
+  return { loss: lossSum / count, accuracy: correct / examples, examples };
+}
+
+function evaluate(model: TrainableModule, batches: Iterable<Batch>, lossFn: LossFunction): EpochStats {
+  const wasTraining = model.training;
+  model.eval();
+  try {
+    return noGrad(() => {
+      let lossSum = 0;
+      let correct = 0;
+      let examples = 0;
+      for (const [x, y] of batches) {
+        const outputs = model.forward(x);
+        const n = x.shape[0];
+        lossSum += lossFn.forward(outputs, y).item() * n;
+        correct += countCorrect(outputs, y);
+        examples += n;
+      }
+      if (examples === 0) throw new Error("evaluate: no batches to evaluate on");
+      return { loss: lossSum / examples, accuracy: correct / examples, examples };
+    });
+  } finally {
+    if (wasTraining) model.train();
+  }
+}
+
+// %%
+//| mutation train-epoch clips before backward(), when the gradients are not there yet
+interface TrainEpochOptions {
+  clipNorm?: number;
+}
+
+function trainEpoch(
+  model: TrainableModule,
+  batches: Iterable<Batch>,
+  lossFn: LossFunction,
+  optimizer: Optimizer,
+  options: TrainEpochOptions = {},
+): EpochStats {
+  model.train();
+  let lossSum = 0;
+  let correct = 0;
+  let examples = 0;
+  for (const [x, y] of batches) {
+    optimizer.zeroGrad();
+    const outputs = model.forward(x);
+    const loss = lossFn.forward(outputs, y);
+    if (options.clipNorm !== undefined) clipGradNorm(optimizer.params, options.clipNorm);
+    loss.backward();
+    optimizer.step();
+    const n = x.shape[0];
+    lossSum += loss.item() * n;
+    correct += countCorrect(outputs, y);
+    examples += n;
+  }
+  if (examples === 0) throw new Error("trainEpoch: no batches to train on");
+  return { loss: lossSum / examples, accuracy: correct / examples, examples };
+}
+
+function evaluate(model: TrainableModule, batches: Iterable<Batch>, lossFn: LossFunction): EpochStats {
+  const wasTraining = model.training;
+  model.eval();
+  try {
+    return noGrad(() => {
+      let lossSum = 0;
+      let correct = 0;
+      let examples = 0;
+      for (const [x, y] of batches) {
+        const outputs = model.forward(x);
+        const n = x.shape[0];
+        lossSum += lossFn.forward(outputs, y).item() * n;
+        correct += countCorrect(outputs, y);
+        examples += n;
+      }
+      if (examples === 0) throw new Error("evaluate: no batches to evaluate on");
+      return { loss: lossSum / examples, accuracy: correct / examples, examples };
+    });
+  } finally {
+    if (wasTraining) model.train();
+  }
+}
+
+// %%
+//| mutation train-epoch evaluates in training mode: no model.eval(), so Dropout stays on
+interface TrainEpochOptions {
+  clipNorm?: number;
+}
+
+function trainEpoch(
+  model: TrainableModule,
+  batches: Iterable<Batch>,
+  lossFn: LossFunction,
+  optimizer: Optimizer,
+  options: TrainEpochOptions = {},
+): EpochStats {
+  model.train();
+  let lossSum = 0;
+  let correct = 0;
+  let examples = 0;
+  for (const [x, y] of batches) {
+    optimizer.zeroGrad();
+    const outputs = model.forward(x);
+    const loss = lossFn.forward(outputs, y);
+    loss.backward();
+    if (options.clipNorm !== undefined) clipGradNorm(optimizer.params, options.clipNorm);
+    optimizer.step();
+    const n = x.shape[0];
+    lossSum += loss.item() * n;
+    correct += countCorrect(outputs, y);
+    examples += n;
+  }
+  if (examples === 0) throw new Error("trainEpoch: no batches to train on");
+  return { loss: lossSum / examples, accuracy: correct / examples, examples };
+}
+
+function evaluate(model: TrainableModule, batches: Iterable<Batch>, lossFn: LossFunction): EpochStats {
+  return noGrad(() => {
+    let lossSum = 0;
+    let correct = 0;
+    let examples = 0;
+    for (const [x, y] of batches) {
+      const outputs = model.forward(x);
+      const n = x.shape[0];
+      lossSum += lossFn.forward(outputs, y).item() * n;
+      correct += countCorrect(outputs, y);
+      examples += n;
+    }
+    if (examples === 0) throw new Error("evaluate: no batches to evaluate on");
+    return { loss: lossSum / examples, accuracy: correct / examples, examples };
+  });
+}
+
+// %% [markdown]
+// ## Gradient accumulation: a large batch in small pieces
+//
+// A batch of 256 examples may not fit in memory when one of 64 does: the graph of a forward
+// pass holds every activation of every example until `backward()` (module 06 made you measure
+// it). **Gradient accumulation** gets the step of the large batch anyway: split it into `k`
+// **micro-batches**, run forward and backward on each in turn without `zeroGrad()` in between
+// (gradients add up, module 06), and step once at the end. Only one micro-batch's graph is alive
+// at a time.
+//
+// The loss needs **scaling**. Each micro-batch's loss is a mean over *its* examples; summing `k`
+// such gradients gives `k` times the large batch's gradient when the micro-batches are equal,
+// and a wrongly weighted one when they are not. The large batch's loss is the mean over all `N`
+// examples, `L = Σᵢ (nᵢ / N) · Lᵢ`, so micro-batch `i`'s loss is multiplied by `nᵢ / N` before
+// its `backward()` (that is `1 / k` for equal sizes, the form you will see in most code). The
+// upstream gradient of module 06 carries the factor into every rule. Clipping and the optimizer
+// step then see the accumulated gradient, once, as they would see the large batch's.
+//
+// Is it *exactly* the large batch? For a model whose layers treat every example on its own
+// (Linear, ReLU, ...), yes, up to the order of float32 additions. Not when a layer computes
+// statistics over the batch (BatchNorm, module 09: it would normalise with the mean and variance
+// of 16 examples instead of 64, a different function, and update its running averages `k`
+// times). Dropout draws a random mask per call: the masks are different draws than one call
+// would make, so the step is a different sample of the same random quantity (the demo's
+// Dropout happens to draw its mask element after element from one stream, in batch order, so
+// here it even coincides).
+//
+// ### Exercise 3: `accumulatedStep`
+//
+// **TODO**: Take one optimizer step from the micro-batches: the gradient of the mean loss over
+// all their examples, clipped to `options.clipNorm` when it is set. Return the mean loss and
+// accuracy over all the examples, as `trainEpoch` does.
+//
+// **APPROACH**:
+// 1. Before the first micro-batch: how many examples are there in all (`N`)? Throw an `Error`
+//    containing `no examples` when there are none. Which mode must the model be in, and what must
+//    happen to the gradients left from the previous step?
+// 2. For each micro-batch: forward, loss, and a `backward()` of the loss scaled by its share of
+//    the examples. Keep the *unscaled* loss for the statistics.
+// 3. After the last one: clip (if asked) and step, once.
+//
+// **HINTS**:
+// - Where in module 06 does a factor applied to the loss before `backward()` end up? (Exercise
+//   8, `crossEntropyBackward`, received it as `grad`.)
+// - A last micro-batch smaller than the others is the common case (an epoch's end): `1 / k` is
+//   then the wrong weight.
+
+// %% nbgrader={"grade": false, "grade_id": "accumulated-step", "locked": false, "schema_version": 3, "solution": true, "task": false}
+//| export
+/** Options of accumulatedStep. */
+interface AccumulationOptions {
+  /** Clip the accumulated gradient to this global norm before the step (no clipping when absent). */
+  clipNorm?: number;
+}
+
+/**
+ * One optimizer step from several micro-batches (gradient accumulation): the gradient of the mean
+ * loss over all their examples, as one batch holding them all would give when no layer uses batch
+ * statistics. Returns the mean loss and accuracy over all the examples.
+ */
+function accumulatedStep(
+  model: TrainableModule,
+  microBatches: readonly Batch[],
+  lossFn: LossFunction,
+  optimizer: Optimizer,
+  options: AccumulationOptions = {},
+): EpochStats {
+  // ### BEGIN SOLUTION
+  const total = microBatches.reduce((n, [x]) => n + x.shape[0], 0);
+  if (total === 0) throw new Error("accumulatedStep: no examples in the micro-batches");
+  model.train();
+  optimizer.zeroGrad();
+  let lossSum = 0;
+  let correct = 0;
+  for (const [x, y] of microBatches) {
+    const n = x.shape[0];
+    const outputs = model.forward(x);
+    const loss = lossFn.forward(outputs, y);
+    loss.mul(n / total).backward();
+    lossSum += loss.item() * n;
+    correct += countCorrect(outputs, y);
+  }
+  if (options.clipNorm !== undefined) clipGradNorm(optimizer.params, options.clipNorm);
+  optimizer.step();
+  return { loss: lossSum / total, accuracy: correct / total, examples: total };
+  // ### END SOLUTION
+}
+
+// %% nbgrader={"grade": true, "grade_id": "test-unit-accumulated-step", "locked": true, "points": 4, "schema_version": 3, "solution": false, "task": false}
+function testUnitAccumulatedStep(): void {
+  // Four micro-batches of 2 against one batch of 8, from the same weights: the same step.
+  const x = Tensor.randn([8, 3], 5);
+  const y = new Tensor([0, 1, 2, 1, 0, 2, 2, 1]);
+  const ce = new CrossEntropyLoss();
+  /** One SGD step (lr 0.5, clipped when asked) on the whole batch, from a Linear(3, 3) of seed 6: [parameters, [loss, accuracy]]. */
+  const wholeBatchStep = (clip?: number): number[][] => {
+    const whole = new Sequential([new Linear(3, 3, { seed: 6 })]);
+    const opt = new SGD(whole.parameters(), { lr: 0.5 });
+    opt.zeroGrad();
+    const outputs = whole.forward(x);
+    const loss = ce.forward(outputs, y);
+    loss.backward();
+    if (clip !== undefined) clipGradNorm(whole.parameters(), clip);
+    opt.step();
+    return [...whole.parameters().map((p) => Array.from(p.data)), [loss.item(), countCorrect(outputs, y) / 8]];
+  };
+  const pieces = new Sequential([new Linear(3, 3, { seed: 6 })]);
+  const micro: Batch[] = [0, 2, 4, 6].map((i) => [x.slice([i, i + 2]), y.slice([i, i + 2])]);
+  const stats = accumulatedStep(pieces, micro, ce, new SGD(pieces.parameters(), { lr: 0.5 }));
+  assertClose([...pieces.parameters().map((p) => Array.from(p.data)), [stats.loss, stats.accuracy]], wholeBatchStep(), { rtol: 1e-5, atol: 1e-6 }, "four micro-batches of 2: the step, loss and accuracy of one batch of 8");
+  assertEqual(stats.examples, 8);
+  assertThrows(() => accumulatedStep(pieces, [], ce, new SGD(pieces.parameters())), "no examples");
+  // ### BEGIN HIDDEN TESTS
+  const uneven = new Sequential([new Linear(3, 3, { seed: 6 })]);
+  accumulatedStep(uneven, [[x.slice([0, 5]), y.slice([0, 5])], [x.slice([5, 8]), y.slice([5, 8])]], ce, new SGD(uneven.parameters(), { lr: 0.5 }));
+  assertClose(uneven.parameters().map((p) => Array.from(p.data)), wholeBatchStep().slice(0, 2), { rtol: 1e-5, atol: 1e-6 }, "micro-batches of 5 and 3: still the step of one batch of 8");
+  const clipped = new Sequential([new Linear(3, 3, { seed: 6 })]);
+  accumulatedStep(clipped, micro, ce, new SGD(clipped.parameters(), { lr: 0.5 }), { clipNorm: 0.05 });
+  assertClose(clipped.parameters().map((p) => Array.from(p.data)), wholeBatchStep(0.05).slice(0, 2), { rtol: 1e-5, atol: 1e-6 }, "clipped once, the accumulated gradient, as one batch of 8 would be");
+  {
+    // Seeded: a Linear classifier of random size, seed and bias; random examples split into
+    // micro-batches of random, unequal sizes (the last one smaller); SGD or Adam with a random
+    // learning rate; clipping to a random norm or none; two accumulated steps in a row (the
+    // gradients of the first must not leak into the second). Against the same steps on the whole
+    // batch computed by hand in float64.
+    const r = testRandom("training/accumulated-step");
+    const [inF, classes] = [r.int(1, 4), r.int(2, 4)];
+    const count = r.int(4, 12);
+    const rows = Array.from({ length: count }, () => r.numbers(inF, -2, 2));
+    const labels = Array.from({ length: count }, () => r.int(0, classes - 1));
+    const cuts: number[] = [0];
+    while (cuts[cuts.length - 1] < count) cuts.push(Math.min(count, cuts[cuts.length - 1] + r.int(1, Math.max(1, Math.floor(count / 2)))));
+    const micro: Batch[] = cuts.slice(1).map((end, k) => [new Tensor(rows.slice(cuts[k], end)), new Tensor(labels.slice(cuts[k], end))]);
+    const useAdam = r.bool();
+    const lr = Math.fround(useAdam ? r.uniform(0.01, 0.2) : r.uniform(0.05, 1));
+    const clip = r.bool() ? Math.fround(r.uniform(0.05, 0.5)) : undefined;
+    const model = new Sequential([new Linear(inF, classes, { seed: r.seed() })]);
+    const [weight, bias] = model.parameters();
+    bias.data.set(r.numbers(classes, -1, 1));
+    const w0 = Array.from(weight.data);
+    const b0 = Array.from(bias.data);
+    const opt = useAdam ? new Adam(model.parameters(), { lr }) : new SGD(model.parameters(), { lr });
+    const seen: number[][] = [];
+    for (let step = 0; step < 2; step++) {
+      const st = accumulatedStep(model, micro, ce, opt, clip === undefined ? {} : { clipNorm: clip });
+      seen.push([st.loss, st.accuracy, st.examples]);
+    }
+    /**
+     * Oracle: two steps of SGD or Adam (default betas, eps) on the mean cross-entropy of all the
+     * examples, clipped when asked, in float64: the statistics before each step and [W, B] after.
+     */
+    function twoSteps64(): { stats: number[][]; params: number[][] } {
+      const W = w0.slice();
+      const B = b0.slice();
+      const m = [W.map(() => 0), B.map(() => 0)];
+      const v = [W.map(() => 0), B.map(() => 0)];
+      const stats: number[][] = [];
+      for (let t = 1; t <= 2; t++) {
+        const gW = W.map(() => 0);
+        const gB = B.map(() => 0);
+        let loss = 0;
+        let correct = 0;
+        rows.forEach((row, k) => {
+          const z = B.map((b, c) => row.reduce((acc, xv, i) => acc + xv * W[i * classes + c], b));
+          const top = Math.max(...z);
+          const e = z.map((u) => Math.exp(u - top));
+          const sum = e.reduce((a, u) => a + u, 0);
+          loss -= Math.log(e[labels[k]] / sum);
+          if (z.indexOf(top) === labels[k]) correct++;
+          for (let c = 0; c < classes; c++) {
+            const d = (e[c] / sum - (c === labels[k] ? 1 : 0)) / count;
+            for (let i = 0; i < inF; i++) gW[i * classes + c] += row[i] * d;
+            gB[c] += d;
+          }
+        });
+        stats.push([loss / count, correct / count, count]);
+        const norm = Math.sqrt([...gW, ...gB].reduce((a, g) => a + g * g, 0));
+        const coef = clip === undefined ? 1 : Math.min(1, clip / (norm + 1e-6));
+        [W, B].forEach((p, q) => {
+          const g = (q === 0 ? gW : gB).map((gv) => gv * coef);
+          for (let j = 0; j < p.length; j++) {
+            if (!useAdam) {
+              p[j] -= lr * g[j];
+              continue;
+            }
+            m[q][j] = 0.9 * m[q][j] + 0.1 * g[j];
+            v[q][j] = 0.999 * v[q][j] + 0.001 * g[j] * g[j];
+            p[j] -= (lr * (m[q][j] / (1 - 0.9 ** t))) / (Math.sqrt(v[q][j] / (1 - 0.999 ** t)) + 1e-8);
+          }
+        });
+      }
+      return { stats, params: [W, B] };
+    }
+    const label = `seeded: Linear(${inF}, ${classes}), ${count} examples in micro-batches of ${cuts.slice(1).map((c, k) => c - cuts[k]).join(", ")}, ${useAdam ? "Adam" : "SGD"} lr ${lr}, clipNorm ${clip}`;
+    assertClose(seen, twoSteps64().stats, { rtol: 1e-4, atol: 1e-6 }, `${label}: the statistics of each step`);
+    assertClose([Array.from(weight.data), Array.from(bias.data)], twoSteps64().params, { rtol: 1e-4, atol: 1e-5 }, `${label}: the parameters after two steps`);
+  }
+  // ### END HIDDEN TESTS
+  passed("testUnitAccumulatedStep");
+}
+testUnitAccumulatedStep();
+
+// %%
+//| mutation accumulated-step does not scale the losses: the sum of k micro-batch means, k times the gradient
+interface AccumulationOptions {
+  clipNorm?: number;
+}
+
+function accumulatedStep(
+  model: TrainableModule,
+  microBatches: readonly Batch[],
+  lossFn: LossFunction,
+  optimizer: Optimizer,
+  options: AccumulationOptions = {},
+): EpochStats {
+  const total = microBatches.reduce((n, [x]) => n + x.shape[0], 0);
+  if (total === 0) throw new Error("accumulatedStep: no examples in the micro-batches");
+  model.train();
+  optimizer.zeroGrad();
+  let lossSum = 0;
+  let correct = 0;
+  for (const [x, y] of microBatches) {
+    const n = x.shape[0];
+    const outputs = model.forward(x);
+    const loss = lossFn.forward(outputs, y);
+    loss.backward();
+    lossSum += loss.item() * n;
+    correct += countCorrect(outputs, y);
+  }
+  if (options.clipNorm !== undefined) clipGradNorm(optimizer.params, options.clipNorm);
+  optimizer.step();
+  return { loss: lossSum / total, accuracy: correct / total, examples: total };
+}
+
+// %%
+//| mutation accumulated-step scales every micro-batch by 1 / k, which is wrong when their sizes differ
+interface AccumulationOptions {
+  clipNorm?: number;
+}
+
+function accumulatedStep(
+  model: TrainableModule,
+  microBatches: readonly Batch[],
+  lossFn: LossFunction,
+  optimizer: Optimizer,
+  options: AccumulationOptions = {},
+): EpochStats {
+  const total = microBatches.reduce((n, [x]) => n + x.shape[0], 0);
+  if (total === 0) throw new Error("accumulatedStep: no examples in the micro-batches");
+  model.train();
+  optimizer.zeroGrad();
+  let lossSum = 0;
+  let correct = 0;
+  for (const [x, y] of microBatches) {
+    const n = x.shape[0];
+    const outputs = model.forward(x);
+    const loss = lossFn.forward(outputs, y);
+    loss.mul(1 / microBatches.length).backward();
+    lossSum += loss.item() * n;
+    correct += countCorrect(outputs, y);
+  }
+  if (options.clipNorm !== undefined) clipGradNorm(optimizer.params, options.clipNorm);
+  optimizer.step();
+  return { loss: lossSum / total, accuracy: correct / total, examples: total };
+}
+
+// %%
+//| mutation accumulated-step calls zeroGrad before every micro-batch, so only the last one's gradient is used
+interface AccumulationOptions {
+  clipNorm?: number;
+}
+
+function accumulatedStep(
+  model: TrainableModule,
+  microBatches: readonly Batch[],
+  lossFn: LossFunction,
+  optimizer: Optimizer,
+  options: AccumulationOptions = {},
+): EpochStats {
+  const total = microBatches.reduce((n, [x]) => n + x.shape[0], 0);
+  if (total === 0) throw new Error("accumulatedStep: no examples in the micro-batches");
+  model.train();
+  optimizer.zeroGrad();
+  let lossSum = 0;
+  let correct = 0;
+  for (const [x, y] of microBatches) {
+    optimizer.zeroGrad();
+    const n = x.shape[0];
+    const outputs = model.forward(x);
+    const loss = lossFn.forward(outputs, y);
+    loss.mul(n / total).backward();
+    lossSum += loss.item() * n;
+    correct += countCorrect(outputs, y);
+  }
+  if (options.clipNorm !== undefined) clipGradNorm(optimizer.params, options.clipNorm);
+  optimizer.step();
+  return { loss: lossSum / total, accuracy: correct / total, examples: total };
+}
+
+// %%
+//| mutation accumulated-step clips the running sum after every micro-batch's backward(), as trainEpoch clips after its one
+interface AccumulationOptions {
+  clipNorm?: number;
+}
+
+function accumulatedStep(
+  model: TrainableModule,
+  microBatches: readonly Batch[],
+  lossFn: LossFunction,
+  optimizer: Optimizer,
+  options: AccumulationOptions = {},
+): EpochStats {
+  const total = microBatches.reduce((n, [x]) => n + x.shape[0], 0);
+  if (total === 0) throw new Error("accumulatedStep: no examples in the micro-batches");
+  model.train();
+  optimizer.zeroGrad();
+  let lossSum = 0;
+  let correct = 0;
+  for (const [x, y] of microBatches) {
+    const n = x.shape[0];
+    const outputs = model.forward(x);
+    const loss = lossFn.forward(outputs, y);
+    loss.mul(n / total).backward();
+    if (options.clipNorm !== undefined) clipGradNorm(optimizer.params, options.clipNorm);
+    lossSum += loss.item() * n;
+    correct += countCorrect(outputs, y);
+  }
+  optimizer.step();
+  return { loss: lossSum / total, accuracy: correct / total, examples: total };
+}
+
 // %% [markdown]
 // ## Checkpoints
 //
@@ -608,27 +1239,29 @@ testUnitTrainEpoch();
 // the data     every parameter's float32 values, in order
 // ```
 //
-// ### Exercise 3: `encodeCheckpoint` and `decodeCheckpoint`
+// ### Exercise 4: `encodeCheckpoint` and `decodeCheckpoint`
 //
 // **TODO**: `encodeCheckpoint(params)` returns the bytes of the format above;
 // `decodeCheckpoint(bytes, params)` checks them against the parameters and copies the values in.
 //
 // **APPROACH**:
-// - encode: build the header with `JSON.stringify({ shapes })` and `Buffer.from(text, "utf8")`;
-//   the data offset is `12 + H` rounded up to a multiple of 4; allocate
-//   `Buffer.alloc(offset + 4 · total elements)`; write the magic (`buf.write(MAGIC, 0, "latin1")`),
-//   `buf.writeUInt32LE(H, 8)`, copy the header at 12, then each parameter's bytes:
-//   `new Uint8Array(p.data.buffer, p.data.byteOffset, p.data.byteLength)`.
+// - encode: work out the layout first. How long is the header in **bytes** (not characters: the
+//   JSON is UTF-8)? At which offset does the data start, once padded to a multiple of 4? How long
+//   is the whole file, then? Allocate it once (a Node `Buffer` writes strings and little-endian
+//   integers for you), fill in the four parts, and copy each parameter's bytes (`bytesOf`,
+//   given) rather than its numbers.
 // - decode: check, in this order, and throw an `Error` naming the problem: the length is at least
 //   12 and the magic matches (`not a tinytorch-ts checkpoint`); the header parses and has
 //   `shapes` (`header`); the number of shapes equals the number of parameters (`holds 3 tensors,
-//   the model has 4`); each shape equals its parameter's shape (`parameter 1 has shape [3, 2] in
-//   the checkpoint but [2, 3] in the model`); the length is exactly right (`expected N bytes`).
-//   Only then copy each parameter's bytes into `p.data` (through a `Uint8Array` view of it).
+//   the model has 4`); each shape equals its parameter's shape, both written as the lesson
+//   writes shapes (`parameter 1 has shape [3, 2] in the checkpoint but [2, 3] in the model`); the
+//   length is exactly right (`expected N bytes`). Only then copy any data into the parameters.
 //
 // **HINTS**:
-// - Copying bytes through `Uint8Array` views, never reading the values as numbers, is what keeps
-//   NaN payloads exact.
+// - Why must *every* check pass before the first byte is copied? Think of a file whose third
+//   tensor has the wrong shape.
+// - Reading the values as numbers and writing them back can change a NaN's payload on some
+//   machines; copying bytes never changes anything. Which view of `p.data` lets you copy bytes?
 
 // %% nbgrader={"grade": false, "grade_id": "checkpoint-format", "locked": false, "schema_version": 3, "solution": true, "task": false}
 //| export
@@ -682,10 +1315,8 @@ function decodeCheckpoint(bytes: Uint8Array, params: readonly Tensor[]): void {
   params.forEach((p, i) => {
     const shape = saved[i];
     if (!Array.isArray(shape) || shape.join() !== p.shape.join()) {
-      throw new Error(
-        `parameter ${i} has shape ${JSON.stringify(shape)} in the checkpoint but ` +
-          `[${p.shape.join(", ")}] in the model`,
-      );
+      const saved = Array.isArray(shape) ? `[${shape.join(", ")}]` : JSON.stringify(shape);
+      throw new Error(`parameter ${i} has shape ${saved} in the checkpoint but [${p.shape.join(", ")}] in the model`);
     }
   });
   const dataOffset = Math.ceil((12 + headerLength) / 4) * 4;
@@ -747,21 +1378,24 @@ function testUnitCheckpointFormat(): void {
   loadCheckpoint(copy, file);
   assertThrows(() => loadCheckpoint(other, file), "model.ckpt");
   // ### BEGIN HIDDEN TESTS
-  // Bit-exact: -0, NaN with a payload, infinities, the smallest subnormal, an odd header length.
-  const special = new Tensor([0, 0, 0, 0, 0, 1 / 3]);
+  // Bit-exact: -0, NaN with a payload, infinities, the smallest subnormal, a signaling NaN.
+  assertEqual(bytes.length % 4, 0, "the model's file: its data is float32-aligned");
+  assertEqual(encodeCheckpoint([Tensor.zeros([10])]).length, 72, "a 17-byte header ({\"shapes\":[[10]]}) padded from byte 29 to 32, then 40 bytes of data");
+  const special = new Tensor([0, 0, 0, 0, 0, 1 / 3, 0]);
   const bits = new Uint32Array(special.data.buffer, special.data.byteOffset, special.size);
   bits[0] = 0x80000000; // -0
   bits[1] = 0x7fc12345; // NaN with a payload
   bits[2] = 0x7f800000; // +Infinity
   bits[3] = 0xff800000; // -Infinity
   bits[4] = 0x00000001; // the smallest subnormal
+  bits[6] = 0x7f800001; // a signaling NaN (reading it as a number may quiet it)
   const odd = new Tensor(new Float32Array([2.5, -7]), [2]);
   const encoded = encodeCheckpoint([special, odd]);
   assertEqual(encoded.length % 4, 0, "data is float32-aligned");
-  const back = [new Tensor([9, 9, 9, 9, 9, 9]), new Tensor([9, 9])];
+  const back = [new Tensor([9, 9, 9, 9, 9, 9, 9]), new Tensor([9, 9])];
   decodeCheckpoint(encoded, back);
   assertEqual(
-    Array.from(new Uint32Array(back[0].data.buffer, back[0].data.byteOffset, 6)),
+    Array.from(new Uint32Array(back[0].data.buffer, back[0].data.byteOffset, 7)),
     Array.from(bits),
     "bit for bit",
   );
@@ -788,7 +1422,7 @@ function testUnitCheckpointFormat(): void {
   assertThrows(() => decodeCheckpoint(wrongMagic, untouched.parameters()), "not a tinytorch-ts checkpoint");
   assertThrows(() => decodeCheckpoint(bytes.subarray(0, 20), untouched.parameters()), "header");
   assertThrows(() => decodeCheckpoint(bytes, untouched.parameters().slice(1)), "holds 4 tensors, the model has 3");
-  assertThrows(() => decodeCheckpoint(bytes, other.parameters()), "parameter 0 has shape [3,4] in the checkpoint but [4, 3]");
+  assertThrows(() => decodeCheckpoint(bytes, other.parameters()), "parameter 0 has shape [3, 4] in the checkpoint but [4, 3] in the model");
   unchanged("mismatches");
   // Files: replacing an older checkpoint leaves no temporary file behind; errors name the file.
   saveCheckpoint(other, file);
@@ -838,6 +1472,237 @@ function testUnitCheckpointFormat(): void {
 }
 testUnitCheckpointFormat();
 
+// %%
+//| mutation checkpoint-format writes the data right after the header, without padding it to a multiple of 4
+const CHECKPOINT_MAGIC = "TTCKPT1\n";
+
+function bytesOf(values: Float32Array): Uint8Array {
+  return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+}
+
+function encodeCheckpoint(params: readonly Tensor[]): Uint8Array {
+  const header = Buffer.from(JSON.stringify({ shapes: params.map((p) => [...p.shape]) }), "utf8");
+  const dataOffset = 12 + header.length;
+  const out = Buffer.alloc(dataOffset + 4 * params.reduce((total, p) => total + p.size, 0));
+  out.write(CHECKPOINT_MAGIC, 0, "latin1");
+  out.writeUInt32LE(header.length, 8);
+  header.copy(out, 12);
+  let offset = dataOffset;
+  for (const p of params) {
+    out.set(bytesOf(p.data), offset);
+    offset += p.data.byteLength;
+  }
+  return out;
+}
+
+function decodeCheckpoint(bytes: Uint8Array, params: readonly Tensor[]): void {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (buf.length < 12 || buf.toString("latin1", 0, 8) !== CHECKPOINT_MAGIC) throw new Error("not a tinytorch-ts checkpoint (bad magic bytes)");
+  const headerLength = buf.readUInt32LE(8);
+  if (12 + headerLength > buf.length) throw new Error("truncated checkpoint header");
+  let shapes: unknown;
+  try {
+    shapes = (JSON.parse(buf.toString("utf8", 12, 12 + headerLength)) as { shapes?: unknown }).shapes;
+  } catch {
+    throw new Error("unreadable checkpoint header");
+  }
+  if (!Array.isArray(shapes)) throw new Error("checkpoint header has no shapes");
+  const saved: unknown[] = shapes;
+  if (saved.length !== params.length) throw new Error(`the checkpoint holds ${saved.length} tensors, the model has ${params.length}`);
+  params.forEach((p, i) => {
+    const shape = saved[i];
+    if (!Array.isArray(shape) || shape.join() !== p.shape.join()) {
+      throw new Error(`parameter ${i} has shape [${Array.isArray(shape) ? shape.join(", ") : String(shape)}] in the checkpoint but [${p.shape.join(", ")}] in the model`);
+    }
+  });
+  const dataOffset = 12 + headerLength;
+  const expected = dataOffset + 4 * params.reduce((total, p) => total + p.size, 0);
+  if (buf.length !== expected) throw new Error(`expected ${expected} bytes for these shapes, the checkpoint has ${buf.length}`);
+  let offset = dataOffset;
+  for (const p of params) {
+    bytesOf(p.data).set(buf.subarray(offset, offset + p.data.byteLength));
+    offset += p.data.byteLength;
+  }
+}
+
+function saveCheckpoint(model: Module, path: string): void {
+  const temporary = `${path}.${randomBytes(6).toString("hex")}.tmp`;
+  try {
+    writeFileSync(temporary, encodeCheckpoint(model.parameters()));
+    renameSync(temporary, path);
+  } catch (e) {
+    rmSync(temporary, { force: true });
+    throw e;
+  }
+}
+
+function loadCheckpoint(model: Module, path: string): void {
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(path);
+  } catch (e) {
+    throw new Error(`${path}: cannot read the checkpoint (${(e as Error).message})`);
+  }
+  try {
+    decodeCheckpoint(bytes, model.parameters());
+  } catch (e) {
+    throw new Error(`${path}: ${(e as Error).message}`);
+  }
+}
+
+// %%
+//| mutation checkpoint-format copies each parameter as soon as its shape checks, so a later mismatch leaves the model half loaded
+const CHECKPOINT_MAGIC = "TTCKPT1\n";
+
+function bytesOf(values: Float32Array): Uint8Array {
+  return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+}
+
+function encodeCheckpoint(params: readonly Tensor[]): Uint8Array {
+  const header = Buffer.from(JSON.stringify({ shapes: params.map((p) => [...p.shape]) }), "utf8");
+  const dataOffset = Math.ceil((12 + header.length) / 4) * 4;
+  const out = Buffer.alloc(dataOffset + 4 * params.reduce((total, p) => total + p.size, 0));
+  out.write(CHECKPOINT_MAGIC, 0, "latin1");
+  out.writeUInt32LE(header.length, 8);
+  header.copy(out, 12);
+  let offset = dataOffset;
+  for (const p of params) {
+    out.set(bytesOf(p.data), offset);
+    offset += p.data.byteLength;
+  }
+  return out;
+}
+
+function decodeCheckpoint(bytes: Uint8Array, params: readonly Tensor[]): void {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (buf.length < 12 || buf.toString("latin1", 0, 8) !== CHECKPOINT_MAGIC) throw new Error("not a tinytorch-ts checkpoint (bad magic bytes)");
+  const headerLength = buf.readUInt32LE(8);
+  if (12 + headerLength > buf.length) throw new Error("truncated checkpoint header");
+  let shapes: unknown;
+  try {
+    shapes = (JSON.parse(buf.toString("utf8", 12, 12 + headerLength)) as { shapes?: unknown }).shapes;
+  } catch {
+    throw new Error("unreadable checkpoint header");
+  }
+  if (!Array.isArray(shapes)) throw new Error("checkpoint header has no shapes");
+  const saved: unknown[] = shapes;
+  if (saved.length !== params.length) throw new Error(`the checkpoint holds ${saved.length} tensors, the model has ${params.length}`);
+  let offset = Math.ceil((12 + headerLength) / 4) * 4;
+  params.forEach((p, i) => {
+    const shape = saved[i];
+    if (!Array.isArray(shape) || shape.join() !== p.shape.join()) {
+      throw new Error(`parameter ${i} has shape [${Array.isArray(shape) ? shape.join(", ") : String(shape)}] in the checkpoint but [${p.shape.join(", ")}] in the model`);
+    }
+    if (offset + p.data.byteLength > buf.length) throw new Error(`expected more bytes for these shapes, the checkpoint has ${buf.length}`);
+    bytesOf(p.data).set(buf.subarray(offset, offset + p.data.byteLength));
+    offset += p.data.byteLength;
+  });
+  if (offset !== buf.length) throw new Error(`expected ${offset} bytes for these shapes, the checkpoint has ${buf.length}`);
+}
+
+function saveCheckpoint(model: Module, path: string): void {
+  const temporary = `${path}.${randomBytes(6).toString("hex")}.tmp`;
+  try {
+    writeFileSync(temporary, encodeCheckpoint(model.parameters()));
+    renameSync(temporary, path);
+  } catch (e) {
+    rmSync(temporary, { force: true });
+    throw e;
+  }
+}
+
+function loadCheckpoint(model: Module, path: string): void {
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(path);
+  } catch (e) {
+    throw new Error(`${path}: cannot read the checkpoint (${(e as Error).message})`);
+  }
+  try {
+    decodeCheckpoint(bytes, model.parameters());
+  } catch (e) {
+    throw new Error(`${path}: ${(e as Error).message}`);
+  }
+}
+
+// %%
+//| mutation checkpoint-format reads the values as numbers and writes them back, instead of copying bytes
+const CHECKPOINT_MAGIC = "TTCKPT1\n";
+
+function bytesOf(values: Float32Array): Uint8Array {
+  return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+}
+
+function encodeCheckpoint(params: readonly Tensor[]): Uint8Array {
+  const header = Buffer.from(JSON.stringify({ shapes: params.map((p) => [...p.shape]) }), "utf8");
+  const dataOffset = Math.ceil((12 + header.length) / 4) * 4;
+  const out = Buffer.alloc(dataOffset + 4 * params.reduce((total, p) => total + p.size, 0));
+  out.write(CHECKPOINT_MAGIC, 0, "latin1");
+  out.writeUInt32LE(header.length, 8);
+  header.copy(out, 12);
+  let offset = dataOffset;
+  for (const p of params) {
+    p.data.forEach((v, j) => out.writeFloatLE(v, offset + 4 * j));
+    offset += p.data.byteLength;
+  }
+  return out;
+}
+
+function decodeCheckpoint(bytes: Uint8Array, params: readonly Tensor[]): void {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (buf.length < 12 || buf.toString("latin1", 0, 8) !== CHECKPOINT_MAGIC) throw new Error("not a tinytorch-ts checkpoint (bad magic bytes)");
+  const headerLength = buf.readUInt32LE(8);
+  if (12 + headerLength > buf.length) throw new Error("truncated checkpoint header");
+  let shapes: unknown;
+  try {
+    shapes = (JSON.parse(buf.toString("utf8", 12, 12 + headerLength)) as { shapes?: unknown }).shapes;
+  } catch {
+    throw new Error("unreadable checkpoint header");
+  }
+  if (!Array.isArray(shapes)) throw new Error("checkpoint header has no shapes");
+  const saved: unknown[] = shapes;
+  if (saved.length !== params.length) throw new Error(`the checkpoint holds ${saved.length} tensors, the model has ${params.length}`);
+  params.forEach((p, i) => {
+    const shape = saved[i];
+    if (!Array.isArray(shape) || shape.join() !== p.shape.join()) {
+      throw new Error(`parameter ${i} has shape [${Array.isArray(shape) ? shape.join(", ") : String(shape)}] in the checkpoint but [${p.shape.join(", ")}] in the model`);
+    }
+  });
+  const dataOffset = Math.ceil((12 + headerLength) / 4) * 4;
+  const expected = dataOffset + 4 * params.reduce((total, p) => total + p.size, 0);
+  if (buf.length !== expected) throw new Error(`expected ${expected} bytes for these shapes, the checkpoint has ${buf.length}`);
+  let offset = dataOffset;
+  for (const p of params) {
+    for (let j = 0; j < p.size; j++) p.data[j] = buf.readFloatLE(offset + 4 * j);
+    offset += p.data.byteLength;
+  }
+}
+
+function saveCheckpoint(model: Module, path: string): void {
+  const temporary = `${path}.${randomBytes(6).toString("hex")}.tmp`;
+  try {
+    writeFileSync(temporary, encodeCheckpoint(model.parameters()));
+    renameSync(temporary, path);
+  } catch (e) {
+    rmSync(temporary, { force: true });
+    throw e;
+  }
+}
+
+function loadCheckpoint(model: Module, path: string): void {
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(path);
+  } catch (e) {
+    throw new Error(`${path}: cannot read the checkpoint (${(e as Error).message})`);
+  }
+  try {
+    decodeCheckpoint(bytes, model.parameters());
+  } catch (e) {
+    throw new Error(`${path}: ${(e as Error).message}`);
+  }
+}
+
 // %% [markdown]
 // ## Early stopping
 //
@@ -851,16 +1716,16 @@ testUnitCheckpointFormat();
 // for losses), so that noise in the last digit does not count. The first epoch always improves
 // on "nothing yet".
 //
-// ### Exercise 4: `EarlyStopping.step`
+// ### Exercise 5: `EarlyStopping.step`
 //
 // **TODO**: Record `value` for epoch `epoch` and return `true` when training should stop.
 //
-// **APPROACH**:
-// 1. `improved` is true when there is no best yet, or `value > best + minDelta` (mode `"max"`),
-//    or `value < best − minDelta` (mode `"min"`).
-// 2. If improved: `best = value`, `bestEpoch = epoch`, `badEpochs = 0`. Otherwise
-//    `badEpochs += 1`.
-// 3. Set `this.improved` and return `badEpochs >= patience`.
+// **APPROACH**: work the visible test's sequence by hand first (patience 2, accuracies 0.5, 0.6,
+// 0.6, 0.59, 0.7: stop at the fourth), keeping `best`, `bestEpoch` and `badEpochs` on paper.
+// 1. When is a value an improvement? Write the condition for each mode, with `minDelta`. Is a
+//    value equal to the best so far an improvement? And the very first value?
+// 2. What happens to each counter after an improvement, and after an epoch without one?
+// 3. When exactly does `step` answer "stop"? (`this.improved` records the last decision.)
 
 // %% nbgrader={"grade": false, "grade_id": "early-stopping", "locked": false, "schema_version": 3, "solution": true, "task": false}
 //| export
@@ -993,6 +1858,137 @@ function testUnitEarlyStopping(): void {
 }
 testUnitEarlyStopping();
 
+// %%
+//| mutation early-stopping counts a value equal to the best as an improvement (>=, minDelta ignored)
+type Metric = "trainLoss" | "trainAccuracy" | "valLoss" | "valAccuracy";
+
+interface EarlyStoppingOptions {
+  monitor?: Metric;
+  patience?: number;
+  minDelta?: number;
+  mode?: "min" | "max";
+}
+
+class EarlyStopping {
+  readonly monitor: Metric;
+  readonly patience: number;
+  readonly minDelta: number;
+  readonly mode: "min" | "max";
+  best: number | null = null;
+  bestEpoch: number | null = null;
+  badEpochs = 0;
+  improved = false;
+
+  constructor(options: EarlyStoppingOptions = {}) {
+    this.monitor = options.monitor ?? "valAccuracy";
+    this.patience = options.patience ?? 5;
+    this.minDelta = options.minDelta ?? 0;
+    this.mode = options.mode ?? (this.monitor.endsWith("Loss") ? "min" : "max");
+    if (!Number.isInteger(this.patience) || this.patience < 1) throw new Error(`EarlyStopping: patience must be a positive integer, got ${this.patience}`);
+    if (!(this.minDelta >= 0)) throw new Error(`EarlyStopping: minDelta must be >= 0, got ${this.minDelta}`);
+  }
+
+  step(value: number, epoch: number): boolean {
+    const best = this.best;
+    this.improved = best === null || (this.mode === "max" ? value >= best : value <= best);
+    if (this.improved) {
+      this.best = value;
+      this.bestEpoch = epoch;
+      this.badEpochs = 0;
+    } else {
+      this.badEpochs += 1;
+    }
+    return this.badEpochs >= this.patience;
+  }
+}
+
+// %%
+//| mutation early-stopping does not reset the count of bad epochs after an improvement
+type Metric = "trainLoss" | "trainAccuracy" | "valLoss" | "valAccuracy";
+
+interface EarlyStoppingOptions {
+  monitor?: Metric;
+  patience?: number;
+  minDelta?: number;
+  mode?: "min" | "max";
+}
+
+class EarlyStopping {
+  readonly monitor: Metric;
+  readonly patience: number;
+  readonly minDelta: number;
+  readonly mode: "min" | "max";
+  best: number | null = null;
+  bestEpoch: number | null = null;
+  badEpochs = 0;
+  improved = false;
+
+  constructor(options: EarlyStoppingOptions = {}) {
+    this.monitor = options.monitor ?? "valAccuracy";
+    this.patience = options.patience ?? 5;
+    this.minDelta = options.minDelta ?? 0;
+    this.mode = options.mode ?? (this.monitor.endsWith("Loss") ? "min" : "max");
+    if (!Number.isInteger(this.patience) || this.patience < 1) throw new Error(`EarlyStopping: patience must be a positive integer, got ${this.patience}`);
+    if (!(this.minDelta >= 0)) throw new Error(`EarlyStopping: minDelta must be >= 0, got ${this.minDelta}`);
+  }
+
+  step(value: number, epoch: number): boolean {
+    const best = this.best;
+    this.improved = best === null || (this.mode === "max" ? value > best + this.minDelta : value < best - this.minDelta);
+    if (this.improved) {
+      this.best = value;
+      this.bestEpoch = epoch;
+    } else {
+      this.badEpochs += 1;
+    }
+    return this.badEpochs >= this.patience;
+  }
+}
+
+// %%
+//| mutation early-stopping applies minDelta the wrong way in mode min: value < best + minDelta
+type Metric = "trainLoss" | "trainAccuracy" | "valLoss" | "valAccuracy";
+
+interface EarlyStoppingOptions {
+  monitor?: Metric;
+  patience?: number;
+  minDelta?: number;
+  mode?: "min" | "max";
+}
+
+class EarlyStopping {
+  readonly monitor: Metric;
+  readonly patience: number;
+  readonly minDelta: number;
+  readonly mode: "min" | "max";
+  best: number | null = null;
+  bestEpoch: number | null = null;
+  badEpochs = 0;
+  improved = false;
+
+  constructor(options: EarlyStoppingOptions = {}) {
+    this.monitor = options.monitor ?? "valAccuracy";
+    this.patience = options.patience ?? 5;
+    this.minDelta = options.minDelta ?? 0;
+    this.mode = options.mode ?? (this.monitor.endsWith("Loss") ? "min" : "max");
+    if (!Number.isInteger(this.patience) || this.patience < 1) throw new Error(`EarlyStopping: patience must be a positive integer, got ${this.patience}`);
+    if (!(this.minDelta >= 0)) throw new Error(`EarlyStopping: minDelta must be >= 0, got ${this.minDelta}`);
+  }
+
+  step(value: number, epoch: number): boolean {
+    const best = this.best;
+    this.improved = best === null || (this.mode === "max" ? value > best + this.minDelta : value < best + this.minDelta);
+    if (this.improved) {
+      this.best = value;
+      this.bestEpoch = epoch;
+      this.badEpochs = 0;
+    } else {
+      this.badEpochs += 1;
+    }
+    return this.badEpochs >= this.patience;
+  }
+}
+
 // %% [markdown]
 // ## Progress you can watch, and a chart at the end
 //
@@ -1094,25 +2090,29 @@ function historyChartSpec(history: TrainingHistory, title = "Training history"):
 // weights of its best epoch: when an epoch improves, `fit` keeps a copy of the parameters (a
 // checkpoint in memory), and puts it back when training ends.
 //
-// ### Exercise 5: `fit`
+// ### Exercise 6: `fit`
 //
 // **TODO**: Implement the loop described above.
 //
-// **APPROACH**: for `epoch` from 1 to `options.epochs`:
-// 1. Time the epoch with `performance.now()`; `trainEpoch(...)` with `clipNorm`; then
-//    `evaluate(model, options.val, lossFn)` when `options.val` is given.
-// 2. Push an `EpochRecord` (`lr` is `optimizer.lr` during this epoch, read before the
-//    scheduler's `step()`), then call `options.scheduler?.step()`.
-// 3. `progress?.update(formatEpoch(record, epochs))` and `options.onEpoch?.(record)`.
-// 4. With `options.earlyStopping`: read `record[stopper.monitor]` (throw an `Error` containing
-//    `no validation data` if it is `null`); `stop = stopper.step(value, epoch)`; if
-//    `stopper.improved`, keep `encodeCheckpoint(model.parameters())`; if `stop`, set
-//    `stoppedEarly` and leave the loop.
-// 5. After the loop: `progress?.done()`; with early stopping, `decodeCheckpoint` the best copy
-//    back into the model and report its epoch as `bestEpoch`.
+// **APPROACH**: one iteration per epoch, from 1 to `options.epochs`:
+// 1. Train (with `clipNorm`), then evaluate on `options.val` when there is one; time the whole
+//    epoch (`performance.now()`, in seconds in the record).
+// 2. Record the epoch. Which learning rate did it use: the optimizer's rate before the
+//    scheduler's `step()`, or after? Then step the scheduler, update the progress line
+//    (`formatEpoch`) and call `options.onEpoch`.
+// 3. With early stopping: the stopper watches `record[stopper.monitor]`; without validation data
+//    that is `null`: throw an `Error` containing `no validation data`. When the epoch improved,
+//    keep a copy of the weights that later steps cannot change (you wrote a function that makes
+//    one, exactly). When it says stop, record that and leave the loop.
+// 4. After the loop: end the progress line; with early stopping, put the best weights back and
+//    report their epoch.
 //
 // `progress` is a `new ProgressLine()` when `options.progress` is true (by default, only in a
 // notebook), else `null`.
+//
+// **HINTS**:
+// - `model.parameters().map((p) => p.data)` is not a copy: the optimizer updates those very
+//   arrays in place (module 07), so a "best" kept that way is always the latest.
 
 // %% nbgrader={"grade": false, "grade_id": "fit", "locked": false, "schema_version": 3, "solution": true, "task": false}
 //| export
@@ -1228,9 +2228,7 @@ function testUnitFit(): void {
   const bestRecord = early.epochs[best - 1];
   const minLoss = Math.min(...early.epochs.map((r) => r.valLoss as number));
   assertEqual(bestRecord.valLoss, minLoss, "the best epoch has the lowest validation loss");
-  if (early.stoppedEarly) {
-    assertEqual(early.epochs.length, best + 3, "stops `patience` epochs after the best");
-  }
+  assertEqual(early.epochs.length, early.stoppedEarly ? best + 3 : 40, "stops `patience` epochs after the best, or runs every epoch");
   net.parameters().forEach((p, i) => assertEqual(Array.from(p.data), snapshots.get(best)?.[i], "best weights restored"));
   assertClose(evaluate(net, valBatches, new CrossEntropyLoss()).loss, minLoss, { rtol: 1e-6 });
   assertThrows(
@@ -1385,6 +2383,181 @@ function testUnitFit(): void {
 }
 testUnitFit();
 
+// %%
+//| mutation fit keeps the last epoch's weights instead of restoring the best
+interface FitOptions {
+  train: Iterable<Batch>;
+  val?: Iterable<Batch>;
+  lossFn: LossFunction;
+  optimizer: Optimizer;
+  epochs: number;
+  clipNorm?: number;
+  scheduler?: { step(): number };
+  earlyStopping?: EarlyStopping;
+  progress?: boolean;
+  onEpoch?: (record: EpochRecord) => void;
+}
+
+function fit(model: TrainableModule, options: FitOptions): TrainingHistory {
+  const { epochs, lossFn, optimizer } = options;
+  if (!Number.isInteger(epochs) || epochs < 1) throw new Error(`fit: epochs must be a positive integer, got ${epochs}`);
+  const progress = (options.progress ?? inNotebook()) ? new ProgressLine() : null;
+  const history: TrainingHistory = { epochs: [], bestEpoch: null, stoppedEarly: false };
+  const stopper = options.earlyStopping;
+  let best: Uint8Array | null = null;
+  for (let epoch = 1; epoch <= epochs; epoch++) {
+    const start = performance.now();
+    const train = trainEpoch(model, options.train, lossFn, optimizer, { clipNorm: options.clipNorm });
+    const val = options.val === undefined ? null : evaluate(model, options.val, lossFn);
+    const record: EpochRecord = {
+      epoch,
+      trainLoss: train.loss,
+      trainAccuracy: train.accuracy,
+      valLoss: val === null ? null : val.loss,
+      valAccuracy: val === null ? null : val.accuracy,
+      lr: optimizer.lr,
+      seconds: (performance.now() - start) / 1000,
+    };
+    history.epochs.push(record);
+    options.scheduler?.step();
+    progress?.update(formatEpoch(record, epochs));
+    options.onEpoch?.(record);
+    if (stopper !== undefined) {
+      const value = record[stopper.monitor];
+      if (value === null) throw new Error(`fit: early stopping on ${stopper.monitor} but no validation data`);
+      const stop = stopper.step(value, epoch);
+      if (stopper.improved) best = encodeCheckpoint(model.parameters());
+      if (stop) {
+        history.stoppedEarly = true;
+        break;
+      }
+    }
+  }
+  progress?.done();
+  if (stopper !== undefined && best !== null) {
+    history.bestEpoch = stopper.bestEpoch;
+  }
+  return history;
+}
+
+// %%
+//| mutation fit keeps the best weights by reference (the parameters' own arrays), so the copy follows every later step
+interface FitOptions {
+  train: Iterable<Batch>;
+  val?: Iterable<Batch>;
+  lossFn: LossFunction;
+  optimizer: Optimizer;
+  epochs: number;
+  clipNorm?: number;
+  scheduler?: { step(): number };
+  earlyStopping?: EarlyStopping;
+  progress?: boolean;
+  onEpoch?: (record: EpochRecord) => void;
+}
+
+function fit(model: TrainableModule, options: FitOptions): TrainingHistory {
+  const { epochs, lossFn, optimizer } = options;
+  if (!Number.isInteger(epochs) || epochs < 1) throw new Error(`fit: epochs must be a positive integer, got ${epochs}`);
+  const progress = (options.progress ?? inNotebook()) ? new ProgressLine() : null;
+  const history: TrainingHistory = { epochs: [], bestEpoch: null, stoppedEarly: false };
+  const stopper = options.earlyStopping;
+  let best: Float32Array[] | null = null;
+  for (let epoch = 1; epoch <= epochs; epoch++) {
+    const start = performance.now();
+    const train = trainEpoch(model, options.train, lossFn, optimizer, { clipNorm: options.clipNorm });
+    const val = options.val === undefined ? null : evaluate(model, options.val, lossFn);
+    const record: EpochRecord = {
+      epoch,
+      trainLoss: train.loss,
+      trainAccuracy: train.accuracy,
+      valLoss: val === null ? null : val.loss,
+      valAccuracy: val === null ? null : val.accuracy,
+      lr: optimizer.lr,
+      seconds: (performance.now() - start) / 1000,
+    };
+    history.epochs.push(record);
+    options.scheduler?.step();
+    progress?.update(formatEpoch(record, epochs));
+    options.onEpoch?.(record);
+    if (stopper !== undefined) {
+      const value = record[stopper.monitor];
+      if (value === null) throw new Error(`fit: early stopping on ${stopper.monitor} but no validation data`);
+      const stop = stopper.step(value, epoch);
+      if (stopper.improved) best = model.parameters().map((p) => p.data);
+      if (stop) {
+        history.stoppedEarly = true;
+        break;
+      }
+    }
+  }
+  progress?.done();
+  if (stopper !== undefined && best !== null) {
+    const kept = best;
+    model.parameters().forEach((p, i) => p.data.set(kept[i]));
+    history.bestEpoch = stopper.bestEpoch;
+  }
+  return history;
+}
+
+// %%
+//| mutation fit records the learning rate after the scheduler has stepped, one epoch ahead
+interface FitOptions {
+  train: Iterable<Batch>;
+  val?: Iterable<Batch>;
+  lossFn: LossFunction;
+  optimizer: Optimizer;
+  epochs: number;
+  clipNorm?: number;
+  scheduler?: { step(): number };
+  earlyStopping?: EarlyStopping;
+  progress?: boolean;
+  onEpoch?: (record: EpochRecord) => void;
+}
+
+function fit(model: TrainableModule, options: FitOptions): TrainingHistory {
+  const { epochs, lossFn, optimizer } = options;
+  if (!Number.isInteger(epochs) || epochs < 1) throw new Error(`fit: epochs must be a positive integer, got ${epochs}`);
+  const progress = (options.progress ?? inNotebook()) ? new ProgressLine() : null;
+  const history: TrainingHistory = { epochs: [], bestEpoch: null, stoppedEarly: false };
+  const stopper = options.earlyStopping;
+  let best: Uint8Array | null = null;
+  for (let epoch = 1; epoch <= epochs; epoch++) {
+    const start = performance.now();
+    const train = trainEpoch(model, options.train, lossFn, optimizer, { clipNorm: options.clipNorm });
+    const val = options.val === undefined ? null : evaluate(model, options.val, lossFn);
+    const record: EpochRecord = {
+      epoch,
+      trainLoss: train.loss,
+      trainAccuracy: train.accuracy,
+      valLoss: val === null ? null : val.loss,
+      valAccuracy: val === null ? null : val.accuracy,
+      lr: optimizer.lr,
+      seconds: (performance.now() - start) / 1000,
+    };
+    options.scheduler?.step();
+    record.lr = optimizer.lr;
+    history.epochs.push(record);
+    progress?.update(formatEpoch(record, epochs));
+    options.onEpoch?.(record);
+    if (stopper !== undefined) {
+      const value = record[stopper.monitor];
+      if (value === null) throw new Error(`fit: early stopping on ${stopper.monitor} but no validation data`);
+      const stop = stopper.step(value, epoch);
+      if (stopper.improved) best = encodeCheckpoint(model.parameters());
+      if (stop) {
+        history.stoppedEarly = true;
+        break;
+      }
+    }
+  }
+  progress?.done();
+  if (stopper !== undefined && best !== null) {
+    decodeCheckpoint(best, model.parameters());
+    history.bestEpoch = stopper.bestEpoch;
+  }
+  return history;
+}
+
 // %% [markdown]
 // ## Training a network on spirals
 //
@@ -1410,6 +2583,221 @@ await demo("spirals", async () => {
   console.log(`best epoch ${best.epoch}: validation accuracy ${(100 * (best.valAccuracy ?? 0)).toFixed(1)}%`);
   await showChart(historyChartSpec(history, "Spirals: an MLP 2-64-3 with Adam"));
 });
+
+// %% [markdown]
+// ## Accumulation against one large batch
+//
+// The demo takes one step from a batch of 64 examples, and one from the same examples as four
+// micro-batches of 16 (`accumulatedStep`), from the same weights, for three models: a plain MLP,
+// the same with Dropout, and the same with a layer that subtracts the batch mean of each feature
+// (the first half of BatchNorm). It prints the largest difference between the two results,
+// next to the largest change a step makes.
+
+// %%
+await demo("accumulation against one large batch", () => {
+  /** Subtracts the batch mean of each feature: the first half of BatchNorm, enough to show batch statistics. */
+  class BatchCentering extends Layer {
+    forward(x: Tensor): Tensor {
+      return x.sub(x.mean(0, true));
+    }
+  }
+  const ce = new CrossEntropyLoss();
+  const x = Tensor.randn([64, 20], 1);
+  const y = new Tensor(Array.from({ length: 64 }, (_, i) => (i * 7) % 5));
+  const micro: Batch[] = [0, 16, 32, 48].map((i) => [x.slice([i, i + 16]), y.slice([i, i + 16])]);
+  const builds: [string, () => Sequential][] = [
+    ["Linear-ReLU-Linear", () => new Sequential([new Linear(20, 32, { seed: 1 }), new ReLU(), new Linear(32, 5, { seed: 2 })])],
+    ["with Dropout(0.5)", () => new Sequential([new Linear(20, 32, { seed: 1 }), new ReLU(), new Dropout(0.5, { seed: 3 }), new Linear(32, 5, { seed: 2 })])],
+    ["with batch centering", () => new Sequential([new Linear(20, 32, { seed: 1 }), new BatchCentering(), new ReLU(), new Linear(32, 5, { seed: 2 })])],
+  ];
+  for (const [name, build] of builds) {
+    const [whole, pieces, start] = [build(), build(), build()];
+    const opt = new SGD(whole.parameters(), { lr: 0.1 });
+    opt.zeroGrad();
+    ce.forward(whole.forward(x), y).backward();
+    opt.step();
+    accumulatedStep(pieces, micro, ce, new SGD(pieces.parameters(), { lr: 0.1 }));
+    let diff = 0;
+    let move = 0;
+    whole.parameters().forEach((p, i) => {
+      for (let j = 0; j < p.size; j++) {
+        diff = Math.max(diff, Math.abs(p.data[j] - pieces.parameters()[i].data[j]));
+        move = Math.max(move, Math.abs(p.data[j] - start.parameters()[i].data[j]));
+      }
+    });
+    console.log(`${name.padEnd(22)} largest difference ${diff.toExponential(2)}  (largest change of a step ${move.toExponential(2)})`);
+  }
+});
+
+// %% [markdown]
+// ## Reflection
+//
+// ### Predict, then measure
+// Write a number in each of the next three cells **before** you run the measurement after them:
+// work it out on paper from the lesson. The predictions are graded by hidden checks, within a
+// tolerance.
+//
+// 1. How many bytes is the checkpoint file (`encodeCheckpoint`) of milestone 03's
+//    `Linear(784, 128) → ReLU → Linear(128, 10)`?
+// 2. A classmate's gradient accumulation forgets the loss scaling: each of 4 micro-batches of 16
+//    examples calls `backward()` on its own mean loss. From the same weights, how many times
+//    longer is the step (the change of all the parameters together) than a correct accumulated
+//    step, with plain SGD?
+// 3. The same, with Adam's first step (default betas and `ε`)?
+
+// %% nbgrader={"grade": false, "grade_id": "predict-checkpoint-bytes", "locked": false, "schema_version": 3, "solution": true, "task": false}
+/** Your prediction: bytes of the digits MLP's checkpoint. */
+function predictedCheckpointBytes(): number {
+  // ### BEGIN SOLUTION
+  const header = '{"shapes":[[784,128],[128],[128,10],[10]]}'.length; // 42 bytes of UTF-8 JSON
+  return Math.ceil((12 + header) / 4) * 4 + 4 * (784 * 128 + 128 + 128 * 10 + 10);
+  // ### END SOLUTION
+}
+
+// %% nbgrader={"grade": false, "grade_id": "predict-unscaled-sgd", "locked": false, "schema_version": 3, "solution": true, "task": false}
+/** Your prediction: the unscaled step over the scaled one, with SGD. */
+function predictedUnscaledSgdRatio(): number {
+  // ### BEGIN SOLUTION
+  return 4; // the sum of 4 means is 4 times their mean, and SGD's step is proportional to it
+  // ### END SOLUTION
+}
+
+// %% nbgrader={"grade": false, "grade_id": "predict-unscaled-adam", "locked": false, "schema_version": 3, "solution": true, "task": false}
+/** Your prediction: the unscaled step over the scaled one, with Adam's first step. */
+function predictedUnscaledAdamRatio(): number {
+  // ### BEGIN SOLUTION
+  return 1; // m̂ / √v̂ does not change when every gradient is multiplied by 4 (up to ε)
+  // ### END SOLUTION
+}
+
+// %%
+await demo("measure the predictions", () => {
+  const mlp = new Sequential([new Linear(784, 128, { seed: 1 }), new ReLU(), new Linear(128, 10, { seed: 2 })]);
+  console.log(`checkpoint: ${encodeCheckpoint(mlp.parameters()).length.toLocaleString("en")} bytes (you predicted ${predictedCheckpointBytes().toLocaleString("en")})`);
+  const ce = new CrossEntropyLoss();
+  const x = Tensor.randn([64, 20], 1);
+  const y = new Tensor(Array.from({ length: 64 }, (_, i) => (i * 7) % 5));
+  const micro: Batch[] = [0, 16, 32, 48].map((i) => [x.slice([i, i + 16]), y.slice([i, i + 16])]);
+  for (const [name, predicted] of [["SGD", predictedUnscaledSgdRatio()], ["Adam", predictedUnscaledAdamRatio()]] as const) {
+    const lengths: number[] = [];
+    for (const scaled of [true, false]) {
+      const model = new Sequential([new Linear(20, 32, { seed: 1 }), new ReLU(), new Linear(32, 5, { seed: 2 })]);
+      const before = model.parameters().map((p) => Float32Array.from(p.data));
+      const opt = name === "SGD" ? new SGD(model.parameters(), { lr: 0.1 }) : new Adam(model.parameters(), { lr: 1e-3 });
+      if (scaled) {
+        accumulatedStep(model, micro, ce, opt);
+      } else {
+        opt.zeroGrad();
+        for (const [mx, my] of micro) ce.forward(model.forward(mx), my).backward(); // the classmate's version
+        opt.step();
+      }
+      lengths.push(Math.sqrt(model.parameters().reduce((total, p, i) => total + p.data.reduce((t, v, j) => t + (v - before[i][j]) ** 2, 0), 0)));
+    }
+    console.log(`${name}: the unscaled step is ${(lengths[1] / lengths[0]).toFixed(4)} times the scaled one (you predicted ${predicted})`);
+  }
+});
+
+// %% nbgrader={"grade": true, "grade_id": "test-unit-training-predictions", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+function testUnitTrainingPredictions(): void {
+  // ### BEGIN HIDDEN TESTS
+  check("the digits MLP's checkpoint", 1, () => assertPrediction(predictedCheckpointBytes(), 407_136, { rtol: 0.001 }));
+  check("an unscaled accumulated step with SGD", 1, () => assertPrediction(predictedUnscaledSgdRatio(), 4, { rtol: 0.01 }));
+  check("an unscaled accumulated step with Adam", 1, () => assertPrediction(predictedUnscaledAdamRatio(), 1, { rtol: 0.01 }));
+  // ### END HIDDEN TESTS
+  passed("testUnitTrainingPredictions");
+}
+testUnitTrainingPredictions();
+
+// %%
+//| mutation predict-checkpoint-bytes stores float64 values, 8 bytes per parameter
+function predictedCheckpointBytes(): number {
+  return 56 + 8 * (784 * 128 + 128 + 128 * 10 + 10);
+}
+
+// %%
+//| mutation predict-unscaled-sgd takes the step to grow like the square root of the gradient's scale (2 instead of 4)
+function predictedUnscaledSgdRatio(): number {
+  return 2;
+}
+
+// %%
+//| mutation predict-unscaled-adam assumes Adam's step grows with the gradient like SGD's
+function predictedUnscaledAdamRatio(): number {
+  return 4;
+}
+
+// %% [markdown] nbgrader={"grade": true, "grade_id": "explain-accumulation", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+// **Question 1.** When is a step accumulated from `k` micro-batches exactly the step of one batch
+// holding them all, and when is it not? Go through: micro-batches of unequal sizes, BatchNorm,
+// Dropout, gradient clipping, and Adam's state (its step count `t`). Use what the demo printed.
+//
+// ### BEGIN SOLUTION
+// It is the same step (up to the order of float additions, the 3e-8 of the demo) when the loss is
+// a mean over examples and each micro-batch's loss is weighted by its share `nᵢ / N` of the
+// examples, when no layer looks at the batch as a whole, and when clipping and the optimizer step
+// are applied once, to the accumulated gradient. Unequal sizes: weighting by `1/k` over-weights
+// the examples of the small micro-batch; `nᵢ / N` is exact. BatchNorm normalises with the
+// statistics of each micro-batch (16 examples instead of 64), so it computes a different function
+// with noisier statistics, and it updates its running averages `k` times: the demo's batch
+// centering already differs by about half of a step. Dropout draws random masks; different draws
+// give a different sample of the same random gradient, equally valid (here the masks even
+// coincide, because the layer draws them element by element from one stream in batch order).
+// Clipping each micro-batch (or the running sum) instead of the total bends the direction.
+// Adam counts optimizer steps: `k` micro-batches are one step, so `t`, bias correction and any
+// per-step schedule advance once, as they would for the large batch.
+// ### END SOLUTION
+//
+// ### BEGIN RUBRIC
+// 2 points: the conditions for equality (mean loss weighted by nᵢ/N, no batch statistics, clip and
+// step once) and a correct verdict on at least four of the five cases (unequal sizes need nᵢ/N;
+// BatchNorm differs; Dropout is a different but equally valid sample; clip once on the total; Adam
+// steps and counts once per accumulated step). 1 point: the conditions with two or three cases.
+// ### END RUBRIC
+
+// %% [markdown] nbgrader={"grade": true, "grade_id": "explain-early-stopping", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+// **Question 2.** Why does early stopping watch a validation set rather than the training loss,
+// and why does `fit` restore the best epoch's weights rather than keep the last ones? If you also
+// choose the patience, the learning rate and the number of hidden units by looking at the same
+// validation accuracy, which number should you report as your model's accuracy, and why?
+//
+// ### BEGIN SOLUTION
+// The training loss keeps falling as long as the model can memorise more of the training set, so
+// it never says "stop"; the validation set holds examples the model never trains on, and its loss
+// rises once the model overfits. The last `patience` epochs are by definition no better than the
+// best one (that is why training stopped), and often worse, so the best epoch's weights are the
+// model we want. But every choice made by looking at the validation accuracy (the stopping epoch,
+// the patience, the learning rate, the size) fits the validation set a little: its accuracy is
+// then an optimistic estimate. Report the accuracy on a separate test set, used once, at the end.
+// ### END SOLUTION
+//
+// ### BEGIN RUBRIC
+// 2 points: training loss keeps falling (memorisation) while validation detects overfitting; the
+// last epochs are past the best by construction; tuning on validation makes it optimistic, so
+// report a held-out test set used once. 1 point: two of the three.
+// ### END RUBRIC
+
+// %% [markdown] nbgrader={"grade": true, "grade_id": "explain-atomic-save", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+// **Question 3.** `saveCheckpoint` writes a temporary file next to the target and renames it over
+// the target. What can happen if it wrote straight into the target and the process died halfway
+// (power cut, Ctrl-C, a full disk)? Why is the rename safe, and why must the temporary file be in
+// the same folder, not in `/tmp`?
+//
+// ### BEGIN SOLUTION
+// Writing into the target first truncates it: a crash halfway leaves a file that is neither the
+// old checkpoint nor the new one, and the only good copy of hours of training is gone
+// (`decodeCheckpoint` refuses it, thanks to its length check, but that does not bring the weights
+// back). A rename within one file system is atomic: the name points either to the old file or to
+// the complete new one, never to a mix, so a crash at any moment leaves a loadable checkpoint.
+// That guarantee only holds inside one file system; `/tmp` is often another one (a tmpfs), where
+// `rename` fails (EXDEV) or a move becomes a copy and a delete, which is not atomic. (For
+// durability against a power cut one would also `fsync` the file before the rename.)
+// ### END SOLUTION
+//
+// ### BEGIN RUBRIC
+// 2 points: a crash mid-write destroys the old checkpoint without a complete new one; rename is
+// atomic (old or new, never half); the temporary file must be on the same file system, which the
+// same folder guarantees and /tmp does not. 1 point: two of the three.
+// ### END RUBRIC
 
 // %% [markdown]
 // ## Module test
@@ -1580,6 +2968,9 @@ testModule();
 //   model's mode is restored after.
 // - Clipping by global norm (PyTorch's `clip_grad_norm_`) shortens an oversized step without
 //   changing its direction, and reports the norm.
+// - Gradient accumulation scales each micro-batch's loss by its share of the examples, backs up
+//   all of them, then clips and steps once: the large batch's step, unless a layer uses batch
+//   statistics (BatchNorm).
 // - A checkpoint stores shapes and raw float32 bytes: it round-trips bit for bit, refuses a model
 //   of another shape before touching it, and is written to a temporary file and renamed.
 // - Early stopping watches a validation metric, and `fit` restores the best epoch's weights.

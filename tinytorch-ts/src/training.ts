@@ -10,7 +10,7 @@ import type { Optimizer } from "./optim";
 import type { ChartSpec } from "./support/chart";
 import { displayBundle, inNotebook } from "./support/display";
 
-// modules/08_training/training_dev.ts, cell 6 (line 101)
+// modules/08_training/training_dev.ts, cell 6 (line 103)
 /** A module that can switch between training and inference behaviour (a Layer, a Sequential). */
 export interface TrainableModule extends Module {
   training: boolean;
@@ -61,7 +61,7 @@ export function countCorrect(outputs: Tensor, targets: Tensor): number {
   return correct;
 }
 
-// modules/08_training/training_dev.ts, cell 8 (line 187)
+// modules/08_training/training_dev.ts, cell 8 (line 194)
 /** Scales all gradients together so that their global 2-norm is at most `maxNorm`; returns the norm before. */
 export function clipGradNorm(
   parameters: Iterable<Tensor>,
@@ -84,7 +84,7 @@ export function clipGradNorm(
   return total;
 }
 
-// modules/08_training/training_dev.ts, cell 11 (line 328)
+// modules/08_training/training_dev.ts, cell 11 (line 401)
 /** Options of one training epoch. */
 export interface TrainEpochOptions {
   /** Clip the gradients to this global norm before each step (no clipping when absent). */
@@ -143,7 +143,45 @@ export function evaluate(model: TrainableModule, batches: Iterable<Batch>, lossF
   }
 }
 
-// modules/08_training/training_dev.ts, cell 14 (line 634)
+// modules/08_training/training_dev.ts, cell 14 (line 934)
+/** Options of accumulatedStep. */
+export interface AccumulationOptions {
+  /** Clip the accumulated gradient to this global norm before the step (no clipping when absent). */
+  clipNorm?: number;
+}
+
+/**
+ * One optimizer step from several micro-batches (gradient accumulation): the gradient of the mean
+ * loss over all their examples, as one batch holding them all would give when no layer uses batch
+ * statistics. Returns the mean loss and accuracy over all the examples.
+ */
+export function accumulatedStep(
+  model: TrainableModule,
+  microBatches: readonly Batch[],
+  lossFn: LossFunction,
+  optimizer: Optimizer,
+  options: AccumulationOptions = {},
+): EpochStats {
+  const total = microBatches.reduce((n, [x]) => n + x.shape[0], 0);
+  if (total === 0) throw new Error("accumulatedStep: no examples in the micro-batches");
+  model.train();
+  optimizer.zeroGrad();
+  let lossSum = 0;
+  let correct = 0;
+  for (const [x, y] of microBatches) {
+    const n = x.shape[0];
+    const outputs = model.forward(x);
+    const loss = lossFn.forward(outputs, y);
+    loss.mul(n / total).backward();
+    lossSum += loss.item() * n;
+    correct += countCorrect(outputs, y);
+  }
+  if (options.clipNorm !== undefined) clipGradNorm(optimizer.params, options.clipNorm);
+  optimizer.step();
+  return { loss: lossSum / total, accuracy: correct / total, examples: total };
+}
+
+// modules/08_training/training_dev.ts, cell 17 (line 1267)
 /** The first 8 bytes of every checkpoint file (version 1 of the format). */
 export const CHECKPOINT_MAGIC = "TTCKPT1\n";
 
@@ -191,10 +229,8 @@ export function decodeCheckpoint(bytes: Uint8Array, params: readonly Tensor[]): 
   params.forEach((p, i) => {
     const shape = saved[i];
     if (!Array.isArray(shape) || shape.join() !== p.shape.join()) {
-      throw new Error(
-        `parameter ${i} has shape ${JSON.stringify(shape)} in the checkpoint but ` +
-          `[${p.shape.join(", ")}] in the model`,
-      );
+      const saved = Array.isArray(shape) ? `[${shape.join(", ")}]` : JSON.stringify(shape);
+      throw new Error(`parameter ${i} has shape ${saved} in the checkpoint but [${p.shape.join(", ")}] in the model`);
     }
   });
   const dataOffset = Math.ceil((12 + headerLength) / 4) * 4;
@@ -236,7 +272,7 @@ export function loadCheckpoint(model: Module, path: string): void {
   }
 }
 
-// modules/08_training/training_dev.ts, cell 17 (line 866)
+// modules/08_training/training_dev.ts, cell 20 (line 1731)
 /** The numbers an epoch record holds, which early stopping can watch. */
 export type Metric = "trainLoss" | "trainAccuracy" | "valLoss" | "valAccuracy";
 
@@ -292,7 +328,7 @@ export class EarlyStopping {
   }
 }
 
-// modules/08_training/training_dev.ts, cell 20 (line 1006)
+// modules/08_training/training_dev.ts, cell 23 (line 2002)
 /** One epoch of `fit`: the numbers, the learning rate used and the time taken. */
 export interface EpochRecord {
   epoch: number;
@@ -374,7 +410,7 @@ export function historyChartSpec(history: TrainingHistory, title = "Training his
   return { title, data: { values: rows }, hconcat: [panel("loss"), panel("accuracy")] };
 }
 
-// modules/08_training/training_dev.ts, cell 22 (line 1118)
+// modules/08_training/training_dev.ts, cell 25 (line 2118)
 /** Everything `fit` needs besides the model. */
 export interface FitOptions {
   train: Iterable<Batch>;
