@@ -238,10 +238,12 @@ export function heatmapsSpec(
   return {
     title,
     data: { values },
-    facet: { field: "panel", type: "nominal", columns, title: null, sort: maps.map((m) => m.name) },
+    facet: { field: "panel", type: "nominal", title: null, sort: maps.map((m) => m.name) },
+    columns,
+    spacing: 6,
     spec: {
-      width: 64,
-      height: 64,
+      width: 56,
+      height: 56,
       mark: "rect",
       encoding: {
         x: { field: "col", type: "ordinal", axis: null },
@@ -273,7 +275,11 @@ export function filtersSpec(model: Sequential): ChartSpec {
   );
 }
 
-/** One digit, and the 8 maps of the first convolution and the 16 of the second, as the network computes them. */
+/**
+ * One digit, and what each layer hands to the next: the 8 maps of the first convolution and
+ * the 16 of the second, each after its pooling and ReLU (12×12 and 4×4). (The 24×24 maps before
+ * pooling would make the notebook output several megabytes.)
+ */
 export function featureMapsSpec(model: Sequential, digit: Tensor): ChartSpec {
   const maps: { name: string; size: number; values: ArrayLike<number> }[] = [
     { name: "the digit", size: 28, values: digit.data },
@@ -284,11 +290,12 @@ export function featureMapsSpec(model: Sequential, digit: Tensor): ChartSpec {
       let h = digit;
       model.layers.forEach((layer, i) => {
         h = layer.forward(h);
-        if (i !== 0 && i !== 3) return;
+        if (i !== 2 && i !== 5) return;
         const [, channels, size] = h.shape;
+        const conv = i === 2 ? 1 : 2;
         for (let c = 0; c < channels; c++)
           maps.push({
-            name: `conv${i === 0 ? 1 : 2} map ${c + 1}`,
+            name: `conv${conv} map ${c + 1}`,
             size,
             values: h.data.subarray(c * size * size, (c + 1) * size * size),
           });
@@ -298,7 +305,7 @@ export function featureMapsSpec(model: Sequential, digit: Tensor): ChartSpec {
     }
   });
   return heatmapsSpec(
-    "One test digit and its feature maps: conv1 (24×24) and conv2 (8×8)",
+    "One test digit and its feature maps after each convolution, pooling and ReLU: conv1 (12×12), conv2 (4×4)",
     maps,
     9,
   );

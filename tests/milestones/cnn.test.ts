@@ -51,6 +51,10 @@ test("the filters and one digit's feature maps render as SVG heatmaps", async ()
   const maps = await renderChart(featureMapsSpec(model, digit));
   assert.match(maps.svg, /the digit/);
   assert.match(maps.svg, /conv1 map 8/);
+  assert.ok(
+    maps.svg.length + JSON.stringify(maps.spec).length < 800_000,
+    "small enough for a notebook output (tito run cuts at 1 MB)",
+  );
   assert.match(maps.svg, /conv2 map 16/);
 });
 
