@@ -730,11 +730,13 @@ function testUnitBackwardPass(): void {
     backward(tadd(h, x), { gradient: new Tensor(upstream), retainGraph: true });
     tmul(h, head).backward(new Tensor(u2));
     /** Oracle: [dx, dw, dhead] of sum(upstream * (x w + x)) + sum(u2 * x w head), by hand in float64. */
-    const trunk64 = (): number[][] => [
-      xv.map((_, e) => upstream[e] * (wv[e] + 1) + u2[e] * wv[e] * hv[e]),
-      xv.map((_, e) => upstream[e] * xv[e] + u2[e] * xv[e] * hv[e]),
-      xv.map((_, e) => u2[e] * xv[e] * wv[e]),
-    ];
+    function trunk64(): number[][] {
+      return [
+        xv.map((_, e) => upstream[e] * (wv[e] + 1) + u2[e] * wv[e] * hv[e]),
+        xv.map((_, e) => upstream[e] * xv[e] + u2[e] * xv[e] * hv[e]),
+        xv.map((_, e) => u2[e] * xv[e] * wv[e]),
+      ];
+    }
     assertClose([x, w, head].map((t) => Array.from(t.grad?.data ?? [])), trunk64(), { rtol: 1e-5, atol: 1e-6 }, "seeded shared trunk: the first head retained it, the second walked it");
     assertThrows(() => tmul(h, other).backward(new Tensor(upstream)), "Trying to backward through the graph a second time", "seeded shared trunk: a third head after the trunk was released");
     assertEqual(other.grad === null, true, "seeded shared trunk: the refused pass wrote nothing");

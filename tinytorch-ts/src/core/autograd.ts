@@ -149,7 +149,7 @@ export function registerRules(rules: Record<string, (grad: Tensor, node: GradNod
   for (const [op, rule] of Object.entries(rules)) Tensor.backwardRules.set(op, rule);
 }
 
-// modules/06_autograd/autograd_dev.ts, cell 16 (line 981)
+// modules/06_autograd/autograd_dev.ts, cell 16 (line 983)
 /** Sums a gradient of a broadcast shape back to the operand's `shape`. */
 export function sumToShape(grad: Tensor, shape: readonly number[]): Tensor {
   const same = grad.ndim === shape.length && grad.shape.every((d, i) => d === shape[i]);
@@ -163,7 +163,7 @@ export function sumToShape(grad: Tensor, shape: readonly number[]): Tensor {
   return g.reshape(shape.slice());
 }
 
-// modules/06_autograd/autograd_dev.ts, cell 19 (line 1106)
+// modules/06_autograd/autograd_dev.ts, cell 19 (line 1108)
 /** Whether input `i` of the node wants a gradient. */
 export function need(node: GradNode, i: number): boolean {
   return node.inputs[i].requiresGrad;
@@ -185,7 +185,7 @@ export function divBackward(grad: Tensor, node: GradNode, out: Tensor): (Tensor 
   ];
 }
 
-// modules/06_autograd/autograd_dev.ts, cell 20 (line 1133)
+// modules/06_autograd/autograd_dev.ts, cell 20 (line 1135)
 /** fn(x, y) element by element with broadcasting, as a tensor (no note: used inside rules). */
 export function zip(x: Tensor, y: Tensor, fn: (a: number, b: number) => number): Tensor {
   const r = elementwiseKernel(x, y, fn);
@@ -226,7 +226,7 @@ registerRules({
   clone: (g) => [g],
 });
 
-// modules/06_autograd/autograd_dev.ts, cell 23 (line 1377)
+// modules/06_autograd/autograd_dev.ts, cell 23 (line 1379)
 /** dA = dC @ Bᵀ and dB = Aᵀ @ dC, for 1-D, 2-D and broadcast batched operands. */
 export function matmulBackward(grad: Tensor, node: GradNode): (Tensor | null)[] {
   const [a, b] = node.inputs;
@@ -246,7 +246,7 @@ export function matmulBackward(grad: Tensor, node: GradNode): (Tensor | null)[] 
 
 registerRules({ matmul: matmulBackward });
 
-// modules/06_autograd/autograd_dev.ts, cell 26 (line 1576)
+// modules/06_autograd/autograd_dev.ts, cell 26 (line 1578)
 /** The shape of a reduction's result with `keepdims`: the reduced axis (or every axis) set to 1. */
 export function keptShape(shape: readonly number[], axis: number | null | undefined): number[] {
   if (axis === null || axis === undefined) return shape.map(() => 1);
@@ -259,14 +259,14 @@ export function expandTo(g: Tensor, shape: readonly number[]): Tensor {
   return zip(Tensor.zeros(shape), g, (_, y) => y);
 }
 
-// modules/06_autograd/autograd_dev.ts, cell 27 (line 1590)
+// modules/06_autograd/autograd_dev.ts, cell 27 (line 1592)
 /** The gradient of sum(axis, keepdims): copied back along the reduced axis. */
 export function sumBackward(grad: Tensor, node: GradNode): (Tensor | null)[] {
   const x = node.inputs[0];
   return [expandTo(grad.reshape(keptShape(x.shape, node.args.axis)), x.shape)];
 }
 
-// modules/06_autograd/autograd_dev.ts, cell 28 (line 1600)
+// modules/06_autograd/autograd_dev.ts, cell 28 (line 1602)
 /** max and min: the gradient goes to the elements equal to the result, split between ties. */
 export function extremumBackward(grad: Tensor, node: GradNode, out: Tensor): (Tensor | null)[] {
   const x = node.inputs[0];
@@ -324,7 +324,7 @@ registerRules({
   gather: gatherBackward,
 });
 
-// modules/06_autograd/autograd_dev.ts, cell 33 (line 2033)
+// modules/06_autograd/autograd_dev.ts, cell 33 (line 2035)
 /**
  * Φ(x), the standard normal distribution function, for GELU's rule. This file may import only
  * module 01 (it is loaded with the Tensor, also where the grader withholds module 02), so it has
@@ -338,7 +338,7 @@ export function normalCdf(x: number): number {
   return 0.5 * (1 + (x < 0 ? -erfAbs : erfAbs));
 }
 
-// modules/06_autograd/autograd_dev.ts, cell 34 (line 2048)
+// modules/06_autograd/autograd_dev.ts, cell 34 (line 2050)
 /** Sigmoid's rule, from its output y = σ(x). */
 export function sigmoidBackward(grad: Tensor, _node: GradNode, y: Tensor): (Tensor | null)[] {
   return [zip(grad, y, (g, v) => g * v * (1 - v))];
@@ -356,7 +356,7 @@ export function geluBackward(grad: Tensor, node: GradNode): (Tensor | null)[] {
   return [zip(grad, x, (g, v) => g * (normalCdf(v) + v * density(v)))];
 }
 
-// modules/06_autograd/autograd_dev.ts, cell 35 (line 2073)
+// modules/06_autograd/autograd_dev.ts, cell 35 (line 2075)
 registerRules({
   relu: (g, node) => [zip(g, node.inputs[0], (gv, x) => (x > 0 ? gv : 0))],
   sigmoid: sigmoidBackward,
@@ -364,7 +364,7 @@ registerRules({
   gelu: geluBackward,
 });
 
-// modules/06_autograd/autograd_dev.ts, cell 38 (line 2269)
+// modules/06_autograd/autograd_dev.ts, cell 38 (line 2271)
 /** The fused softmax + cross-entropy rule: (softmax(z) - onehot(y)) * g / N. */
 export function crossEntropyBackward(grad: Tensor, node: GradNode): (Tensor | null)[] {
   const saved = node.args.saved ?? [];
@@ -376,7 +376,7 @@ export function crossEntropyBackward(grad: Tensor, node: GradNode): (Tensor | nu
   return [probs.mul(grad.item() / n)];
 }
 
-// modules/06_autograd/autograd_dev.ts, cell 39 (line 2284)
+// modules/06_autograd/autograd_dev.ts, cell 39 (line 2286)
 /** BCE of clamped probabilities: (p - t) / (p (1 - p)) / N where p was inside the clamp. */
 export function binaryCrossEntropyBackward(grad: Tensor, node: GradNode): (Tensor | null)[] {
   const p = node.inputs[0];
