@@ -18,7 +18,12 @@ let ws = "";
 let root = "";
 
 interface RawNotebook {
-  cells: { id: string; source: string[] | string; metadata: Record<string, unknown> }[];
+  cells: {
+    id: string;
+    source: string[] | string;
+    metadata: Record<string, unknown>;
+    outputs?: unknown[];
+  }[];
 }
 
 /** Edits the student's notebook like a student would: replace a cell's stub by some code. */
@@ -79,6 +84,27 @@ test("a syntax error in an exercise is named by its exercise and its line, never
   assert.not.match(problems, /\bcell \d+/);
   // The test of that exercise fails because of it, and says which exercise to fix.
   assert.match(result(report, "test-double").problem ?? "", /fix exercise double/);
+});
+
+test("a runtime error in an exercise names the exercise and the line of its cell", async () => {
+  solve(
+    "01_alpha",
+    "double",
+    "const parts = null as unknown as number[];\n  return parts.length * x;",
+  );
+  const report = await testStudentNotebook("01", { workspace: ws });
+  const t = result(report, "test-double");
+  assert.match(t.problem ?? "", /^TypeError: Cannot read properties of null \(reading 'length'\) \(at exercise double, line 4\)$/); // prettier-ignore
+  // Its stack: the exercise, then the test that called it, by their own lines; no tslab frames.
+  assert.equal(t.trace?.slice(0, 2), ["at double (exercise double, line 4)", "at testUnitDouble (test test-double, line 2)"]); // prettier-ignore
+  assert.not.match((t.trace ?? []).join("\n"), /tslab|node:|evalmachine|tito-cell/);
+  // A failed check says which one, and its line in the test.
+  solve("01_alpha", "double", "return x * 3;");
+  const wrong = await testStudentNotebook("01", { workspace: ws });
+  assert.is(
+    result(wrong, "test-double").problem,
+    "TestFailure: testUnitDouble, check 1: double(2): expected 4, got 6 (at line 2 of this test)",
+  );
 });
 
 test("a module run before an earlier one is exported names that module and the command", async () => {
@@ -152,9 +178,30 @@ test("export refuses code that does not compile and leaves the package as it was
   solve("02_beta", "quadruple", 'return "four" * x;');
   const types = await exportStudentNotebook(join(ws, "notebooks/02_beta.ipynb"));
   assert.not.ok(types.ok);
-  assert.match(types.errors.join("\n"), /tinytorch-ts\/src\/core\/beta\.ts:\d+:\d+/);
+  // Cited by the exercise and the line of its cell, not by the generated package file.
+  assert.match(
+    types.errors.join("\n"),
+    /^notebooks\/02_beta\.ipynb: exercise quadruple, line 3: /m,
+  );
+  assert.not.match(types.errors.join("\n"), /beta\.ts/);
   assert.is(readFileSync(join(ws, "tinytorch-ts/src/core/beta.ts"), "utf8"), before);
   assert.is(readFileSync(join(ws, "tinytorch-ts/dist/core/beta.js"), "utf8"), js);
+});
+
+test("export warns when the notebook's last run of an exercise's test failed", async () => {
+  solve("01_alpha", "double", "return x * 2;");
+  const path = join(ws, "notebooks/01_alpha.ipynb");
+  const nb = JSON.parse(readFileSync(path, "utf8")) as RawNotebook;
+  const t = nb.cells.find((c) => c.id === "test-double");
+  assert.ok(t);
+  // What Jupyter saves for a failed tslab cell: the error on stderr, no error output.
+  t.outputs = [{ output_type: "stream", name: "stderr", text: ["TestFailure: testUnitDouble, check 1: double(2): expected 4, got 5\n", "    at testUnitDouble (a notebook cell)\n"] }]; // prettier-ignore
+  writeFileSync(path, JSON.stringify(nb));
+  const exported = await exportStudentNotebook(path);
+  assert.ok(exported.ok, exported.errors.join("\n"));
+  assert.equal(exported.failedTests, [
+    { exercise: "double", test: "test-double", why: "TestFailure: testUnitDouble, check 1: double(2): expected 4, got 5" }, // prettier-ignore
+  ]);
 });
 
 test("status: complete once the tests pass on the current notebook and it is exported", async () => {
