@@ -2655,7 +2655,7 @@ function permuteKernel(x: RawTensor, axes: readonly number[]): RawTensor {
 // "not given").
 //
 // **APPROACH**:
-// 1. `step` defaults to 1; throw if it is 0.
+// 1. `step` defaults to 1; a step of 0 throws an `Error` whose message mentions the `step`.
 // 2. For a positive step: `start` defaults to 0 and `stop` to `dim`; add `dim` to negatives;
 //    clamp both into `[0, dim]`.
 // 3. For a negative step: `start` defaults to `dim - 1` and `stop` to "before 0" (use `-1`,

@@ -818,11 +818,12 @@ class DataLoader implements Iterable<[Tensor, Tensor]> {
 //
 // ### What it costs
 // The ten files are 21.4 MB of JSON text holding 7.84 million numbers. They are read **one file
-// at a time**: `JSON.parse` turns a file (2.1 to 2.5 MB of text) into a JavaScript array of
-// about 0.8 to 1.1 million doubles, which we copy at once into a `Float32Array` (4 bytes a
-// number) and let go. So parsing never holds more than one file's text and array: at most
-// 2.5 MB + 9.4 MB, measured with Node (`--expose-gc`, a collection forced between steps). The
-// ten `Float32Array`s then hold 31.4 MB, the size of the data set in float32.
+// at a time**: `JSON.parse` turns a file (1.8 to 2.3 MB on disk) into a JavaScript array of
+// 0.68 to 0.89 million numbers, which we copy at once into a `Float32Array` (4 bytes a number)
+// and let go. So parsing never holds more than one file's text and its array: at most 2.5 MB
+// for the text once read and 9.4 MB for the array (more than 8 bytes a number), measured with
+// Node (`--expose-gc`, a collection forced between steps). The ten `Float32Array`s then hold
+// 31.4 MB, the size of the data set in float32.
 //
 // The **peak** comes after parsing: `splitPerDigit` allocates the training and test arrays
 // (31.4 MB more) while the per-digit arrays are still alive, so loading peaks at **62.9 MB**

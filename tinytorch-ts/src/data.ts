@@ -155,7 +155,7 @@ export class DataLoader implements Iterable<[Tensor, Tensor]> {
   }
 }
 
-// modules/05_dataloader/dataloader_dev.ts, cell 17 (line 861)
+// modules/05_dataloader/dataloader_dev.ts, cell 17 (line 862)
 /** Pixels per MNIST image (28 x 28). */
 export const DIGIT_PIXELS = 784;
 
@@ -190,7 +190,7 @@ export function splitPerDigit(
   };
 }
 
-// modules/05_dataloader/dataloader_dev.ts, cell 20 (line 1014)
+// modules/05_dataloader/dataloader_dev.ts, cell 20 (line 1015)
 /** The images of one digit from the `mnist` package: a Float32Array of count * 784 values in [0, 1]. */
 export function readDigitImages(digit: number): Float32Array {
   const folder = join(dirname(require.resolve("mnist/package.json")), "src", "digits");
@@ -233,7 +233,7 @@ export function digitToText(image: Tensor): string {
   return lines.join("\n");
 }
 
-// modules/05_dataloader/dataloader_dev.ts, cell 33 (line 1322)
+// modules/05_dataloader/dataloader_dev.ts, cell 33 (line 1323)
 /** Per class: splitPerDigit's test part, and its training part split again into train and validation. */
 export function splitTrainValTest(
   perDigit: readonly Float32Array[],
@@ -247,7 +247,7 @@ export function splitTrainValTest(
   return { train: again.train, validation: again.test, test };
 }
 
-// modules/05_dataloader/dataloader_dev.ts, cell 34 (line 1339)
+// modules/05_dataloader/dataloader_dev.ts, cell 34 (line 1340)
 /**
  * The 10,000 MNIST digits split three ways: `loadDigits`' test part (the last 20% of each
  * digit), and its training part with the last `validationFraction` of each digit's training
