@@ -48,8 +48,16 @@ function install(dir) {
           const executor = create.apply(this, arguments);
           const execute = executor.execute;
           executor.execute = function (src) {
-            pending = typeof src === "string" ? src : undefined;
-            return execute.apply(this, arguments);
+            const mine = typeof src === "string" ? src : undefined;
+            pending = mine;
+            const result = execute.apply(this, arguments);
+            // A cell that compiled to nothing runs no script: its source must not name a later
+            // one (a timer's vm call, say) once the cell is over.
+            const done = () => {
+              if (pending === mine) pending = undefined;
+            };
+            Promise.resolve(result).then(done, done);
+            return result;
           };
           return executor;
         };
