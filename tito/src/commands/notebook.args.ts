@@ -10,10 +10,7 @@ export const spec = defineCommand({
   options: {
     "no-browser": { help: "do not open a browser (open the URL Jupyter prints)" },
     port: { help: "the port to serve on (Jupyter picks a free one by default)", kind: count },
-    reset: option(
-      text("NN"),
-      "put notebook NN back as it was given to you, and keep yours as NN_name.before-reset.ipynb (Jupyter is not started)", // prettier-ignore
-    ),
+    reset: option(text("NN"), "give notebook NN back as released (yours is kept beside it)"),
   },
   // Everything after `--` goes to Jupyter as it is.
   positionals: { min: 0, max: Number.POSITIVE_INFINITY },
