@@ -430,8 +430,8 @@ function maskedSoftmaxBackward(grad: Tensor, _node: GradNode, output: Tensor): (
 //
 // **TODO**: Return `{ output, weights }` for the formula above.
 //
-// **APPROACH**: `d = q.shape[q.ndim - 1]`; `scores = q.matmul(k.transpose()).mul(1 / Math.sqrt(d))`;
-// then the masked softmax, then the product with `v`.
+// **APPROACH**: `d` is the last axis of `q`; the scores are the product of `q` with `k`
+// transposed, times `1/√d`; then the masked softmax; then the product of the weights with `v`.
 //
 // **HINTS**:
 // - `k.transpose()` swaps the last two axes of a batched `[B, H, T, d]` tensor.
@@ -749,6 +749,11 @@ registerRules({
 //    (or none).
 // 4. `scaledDotProductAttention`; keep its weights in `this.lastWeights` (for plots); merge the
 //    heads and apply `outProj` with `linear` (to the rows again), back to `[B, T, C]`.
+//
+// **HINTS**:
+// - With a cache, how many queries are there, and how many keys? The mask must be built
+//   *after* the append.
+// - Draw the shapes at every line: `[B, T, C]` → rows → heads `[B, H, T, hd]` → and back.
 
 // %% nbgrader={"grade": false, "grade_id": "multi-head-attention", "locked": false, "schema_version": 3, "solution": true, "task": false}
 //| export

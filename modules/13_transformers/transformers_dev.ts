@@ -256,6 +256,10 @@ function layerNorm(x: Tensor, weight: Tensor, bias: Tensor, eps = 1e-5): Tensor 
 // **APPROACH**: `const [x, weight] = node.inputs`, `const [xhat, rstd] = node.args.saved`; for
 // each row: the two means over `j`, then `dx`; accumulate `dweight[j] += g·x̂` and
 // `dbias[j] += g` across the rows.
+//
+// **HINTS**:
+// - Check your rule on the two consequences above: does each row of your `dx` sum to 0?
+// - `ĝ` includes `weight`; `dweight` does not: which one multiplies by `weight[j]`?
 
 // %% nbgrader={"grade": false, "grade_id": "layer-norm-backward", "locked": false, "schema_version": 3, "solution": true, "task": false}
 //| export
@@ -857,8 +861,13 @@ function sampleNext(logits: ArrayLike<number>, options: SamplingOptions, u: numb
 //
 // **APPROACH**: `const [, t] = idx.shape`; `offset` is `cache.length` (0 without a cache);
 // `x = wte(idx) + wpe(t, offset)`; for each block `i`: `x = blocks[i].forward(x, { cache: cache?.layer(i) })`;
-// return `lmHead(lnF(x))`, with `linear` on the `[B·T, C]` rows, reshaped to `[B, T, V]`. (Ids longer than the context make `wpe` throw: it has `blockSize`
-// positions.)
+// return `lmHead(lnF(x))`, with `linear` on the `[B·T, C]` rows, reshaped to `[B, T, V]`.
+// (Ids longer than the context make `wpe` throw: it has `blockSize` positions.)
+//
+// **HINTS**:
+// - `wpe` gives `[T, C]` and `wte` gives `[B, T, C]`: what makes their sum line up?
+// - Feed a sequence in two pieces through a cache: the second piece's positions must not
+//   start at 0.
 
 // %% nbgrader={"grade": false, "grade_id": "gpt-forward", "locked": false, "schema_version": 3, "solution": true, "task": false}
 //| export

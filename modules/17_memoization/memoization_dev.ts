@@ -274,6 +274,10 @@ class LayerCache implements LayerKVCache {
 // (0 if there are none); `layer(i)` returns cache `i` (throw an `Error` naming a layer that
 // does not exist); `reset` resets every layer; `bytes` adds up the byte lengths of every
 // layer's two buffers.
+//
+// **HINTS**:
+// - Why must every layer have its *own* `LayerCache`? Think of what layer 1 appends right
+//   after layer 0 did.
 
 // %% nbgrader={"grade": false, "grade_id": "kv-cache", "locked": false, "schema_version": 3, "solution": true, "task": false}
 //| export

@@ -160,7 +160,7 @@ registerRules({
   },
 });
 
-// modules/12_attention/attention_dev.ts, cell 25 (line 754)
+// modules/12_attention/attention_dev.ts, cell 25 (line 759)
 /** What MultiHeadAttention needs from a key/value cache (module 17 provides one). */
 export interface LayerKVCache {
   /** Positions cached so far. */

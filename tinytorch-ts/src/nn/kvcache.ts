@@ -59,7 +59,7 @@ export class LayerCache implements LayerKVCache {
   }
 }
 
-// modules/17_memoization/memoization_dev.ts, cell 9 (line 279)
+// modules/17_memoization/memoization_dev.ts, cell 9 (line 283)
 /** A LayerCache per block of a GPT: what GPT.generate takes as { cache }. */
 export class KVCache implements ModelKVCache {
   readonly layers: LayerCache[];
@@ -89,7 +89,7 @@ export class KVCache implements ModelKVCache {
   }
 }
 
-// modules/17_memoization/memoization_dev.ts, cell 12 (line 437)
+// modules/17_memoization/memoization_dev.ts, cell 12 (line 441)
 /** FLOPs of one generation step at sequence length t: all t positions (uncached) or the newest one (cached). */
 export function stepFlops(config: GPTConfig, t: number, cached: boolean): number {
   const { numLayers: layers, dModel: c, vocabSize: v } = config;

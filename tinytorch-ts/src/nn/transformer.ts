@@ -38,7 +38,7 @@ export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor, eps = 1e-5): 
   return Tensor.record(new Tensor(out, x.shape), "layerNorm", [x, weight, bias], { saved: [new Tensor(xhat, x.shape), new Tensor(rstd, [rows])] });
 }
 
-// modules/13_transformers/transformers_dev.ts, cell 9 (line 261)
+// modules/13_transformers/transformers_dev.ts, cell 9 (line 265)
 /** layerNorm's rule: dx = rstd (ĝ - mean ĝ - x̂ mean(ĝ x̂)) with ĝ = g w; dweight = Σ g x̂; dbias = Σ g. */
 export function layerNormBackward(grad: Tensor, node: GradNode): (Tensor | null)[] {
   const [x, weight] = node.inputs;
@@ -69,7 +69,7 @@ export function layerNormBackward(grad: Tensor, node: GradNode): (Tensor | null)
   return [new Tensor(dx, x.shape), new Tensor(dweight, weight.shape), new Tensor(dbias, weight.shape)];
 }
 
-// modules/13_transformers/transformers_dev.ts, cell 10 (line 295)
+// modules/13_transformers/transformers_dev.ts, cell 10 (line 299)
 registerRules({ layerNorm: layerNormBackward });
 
 /** torch.nn.LayerNorm over the last axis: `weight` (ones) and `bias` (zeros) of shape [dim]. */
@@ -96,7 +96,7 @@ export class LayerNorm extends Layer {
   }
 }
 
-// modules/13_transformers/transformers_dev.ts, cell 13 (line 420)
+// modules/13_transformers/transformers_dev.ts, cell 13 (line 424)
 /** x * Phi(x) (erf form, as module 02's GELU) in one pass; saves the slope Phi(x) + x phi(x) for its rule. */
 export function fusedGelu(x: Tensor): Tensor {
   const data = x.data;
@@ -125,7 +125,7 @@ registerRules({
   },
 });
 
-// modules/13_transformers/transformers_dev.ts, cell 15 (line 479)
+// modules/13_transformers/transformers_dev.ts, cell 15 (line 483)
 /** Linear(C, 4C), GELU, Linear(4C, C), applied at every position. */
 export class MLP extends Layer {
   fc: Linear;
@@ -173,7 +173,7 @@ export class TransformerBlock extends Layer {
   }
 }
 
-// modules/13_transformers/transformers_dev.ts, cell 18 (line 727)
+// modules/13_transformers/transformers_dev.ts, cell 18 (line 731)
 /** How to pick the next token: temperature (0: greedy) and top-k. */
 export interface SamplingOptions {
   temperature?: number;
@@ -205,7 +205,7 @@ export function sampleNext(logits: ArrayLike<number>, options: SamplingOptions, 
   return kept[kept.length - 1];
 }
 
-// modules/13_transformers/transformers_dev.ts, cell 21 (line 864)
+// modules/13_transformers/transformers_dev.ts, cell 21 (line 873)
 /** What GPT's generation needs from a key/value cache for the whole model (module 17 provides one). */
 export interface ModelKVCache {
   /** Positions cached so far. */
@@ -238,7 +238,7 @@ export function gptForward(model: GPTModules, idx: Tensor, cache?: ModelKVCache)
   return linear(model.lnF.forward(x).reshape(b * t, c), model.lmHead).reshape(b, t, -1);
 }
 
-// modules/13_transformers/transformers_dev.ts, cell 22 (line 900)
+// modules/13_transformers/transformers_dev.ts, cell 22 (line 909)
 /** The size of a GPT. */
 export interface GPTConfig {
   vocabSize: number;
