@@ -11,8 +11,9 @@
 //   3. module 16's CSR sparse × dense (csrMatmul) against the dense float32 SIMD kernels, on the
 //      784 × 128 layer at 50, 80, 90 and 95% sparsity, for m = 1 and 64.
 //
-// Every figure is the median of interleaved rounds (best in parentheses): the machine may be
-// shared, so the load average is printed at the start and the end.
+// Every figure is the median of 15 interleaved rounds (best in parentheses), each timing about
+// 4 ms long whatever the kernel: the machine may be shared, so the load average is printed at
+// the start and the end.
 import { cpus, loadavg } from "node:os";
 import { Tensor } from "tinytorch-ts/core/tensor";
 import { Linear, Sequential } from "tinytorch-ts/core/layers";
@@ -35,23 +36,32 @@ import {
 } from "tinytorch-ts/optimize/quantization";
 import { applyMasks, csrMatmul, magnitudeMask, toCSR } from "tinytorch-ts/optimize/compression";
 
-const ROUNDS = 9;
+const ROUNDS = 15;
+/** Each timing lasts about this long, whatever the kernel: on a shared machine a long timing is
+ * more likely to be preempted, and a fast kernel timed briefly would look better than it is. */
+const TIMING_MS = 4;
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[s.length >> 1];
 }
 
-/** Interleaved rounds: each round times every kernel once (reps calls); milliseconds per call. */
-function race(kernels: [string, () => void][], reps: number): Map<string, number[]> {
+/** Interleaved rounds: each round times every kernel once (about TIMING_MS); ms per call. */
+function race(kernels: [string, () => void][]): Map<string, number[]> {
   const times = new Map(kernels.map(([name]) => [name, [] as number[]]));
-  for (const [, run] of kernels) run(); // warm-up: compiled, weights resident
+  // Warm-up (compiled, weights resident), then as many calls per timing as fill TIMING_MS.
+  const reps = kernels.map(([, run]) => {
+    run();
+    const t0 = performance.now();
+    run();
+    return Math.max(1, Math.round(TIMING_MS / Math.max(1e-3, performance.now() - t0)));
+  });
   for (let round = 0; round < ROUNDS; round++) {
-    for (const [name, run] of kernels) {
+    kernels.forEach(([name, run], k) => {
       const t0 = performance.now();
-      for (let r = 0; r < reps; r++) run();
-      times.get(name)?.push((performance.now() - t0) / reps);
-    }
+      for (let r = 0; r < reps[k]; r++) run();
+      times.get(name)?.push((performance.now() - t0) / reps[k]);
+    });
   }
   return times;
 }
@@ -91,8 +101,7 @@ async function matmuls(): Promise<void> {
       ["INT8 TypeScript", () => matmulInt8(a, m, k, wT, n, outI)],
       ["float32 TypeScript twin", () => matmulPackedF32(af, m, k, wTf, n, outF)],
     ];
-    const reps = Math.max(2, Math.round(4e5 / (m * k * n)));
-    const times = race(kernels, reps);
+    const times = race(kernels);
     console.log(`  [${m}, ${k}] · [${k}, ${n}]`);
     const gops = (ms: number): string => ((2 * m * k * n) / (ms * 1e6)).toFixed(2);
     for (const [name] of kernels) {
@@ -114,7 +123,7 @@ async function conversion(): Promise<void> {
   const pixels = Tensor.rand([784], 3).data;
   const p = { scale: 1 / 255, zeroPoint: -128 };
   const viaSimd = simdQuantize(i8);
-  const one = race([["quantize 784 values, TypeScript", () => quantize(pixels, p)], ["quantize 784 values, SIMD", () => viaSimd(pixels, p)]], 200); // prettier-ignore
+  const one = race([["quantize 784 values, TypeScript", () => quantize(pixels, p)], ["quantize 784 values, SIMD", () => viaSimd(pixels, p)]]); // prettier-ignore
   const mlp = new Sequential([new Linear(784, 128, { seed: 0 }), new ReLU(), new Linear(128, 10, { seed: 1 })]).eval(); // prettier-ignore
   await enableInt8Simd();
   const simdQuantizer = int8Backend.quantize;
@@ -122,14 +131,11 @@ async function conversion(): Promise<void> {
   const packed = packModel(mlp).eval();
   const digit = new Tensor(pixels, [1, 784]);
   const whole = noGrad(() =>
-    race(
-      [
-        ["float32 MLP, packed (gemmF32)", () => packed.forward(digit)],
-        ["INT8 MLP, TypeScript quantize", () => ((int8Backend.quantize = null), q.forward(digit))],
-        ["INT8 MLP, SIMD quantize", () => ((int8Backend.quantize = simdQuantizer), q.forward(digit))], // prettier-ignore
-      ],
-      100,
-    ),
+    race([
+      ["float32 MLP, packed (gemmF32)", () => packed.forward(digit)],
+      ["INT8 MLP, TypeScript quantize", () => ((int8Backend.quantize = null), q.forward(digit))],
+      ["INT8 MLP, SIMD quantize", () => ((int8Backend.quantize = simdQuantizer), q.forward(digit))], // prettier-ignore
+    ]),
   );
   disableInt8Simd();
   for (const [name, t] of [...one, ...whole]) {
@@ -161,7 +167,7 @@ async function sparse(): Promise<void> {
       const csr = toCSR(pruned, 128, 784);
       kernels.push([`CSR at ${100 * s}% sparse`, () => csrMatmul(csr, xT, m)]);
     }
-    const times = race(kernels, m === 1 ? 200 : 4);
+    const times = race(kernels);
     const dense = median(times.get(kernels[0][0]) ?? []);
     console.log(`  m = ${m}`);
     for (const [name] of kernels) {
