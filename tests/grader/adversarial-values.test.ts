@@ -21,6 +21,8 @@ const { manifest } = readManifest(findManifest("01_tensor"));
 const REFERENCE = referenceSolutions(manifest);
 const HIDDEN = hiddenFragments(manifest);
 const LIMITS = { cellTimeoutMs: 60_000, notebookTimeoutMs: 290_000, memoryMb: 768 };
+/** The points the grader awards by itself (written answers are scored by hand). */
+const AUTOMATIC = manifest.cells.reduce((n, c) => n + (c.role === "grade" ? (c.points ?? 0) : 0), 0); // prettier-ignore
 const POINTS = new Map(
   manifest.cells.flatMap((c) => (c.role === "grade" && c.grade_id ? [[c.grade_id, c.points ?? 0]] : [])), // prettier-ignore
 );
@@ -65,6 +67,7 @@ function byId(r: SubmissionResult, id: string): TestResult {
 /** Every test passes except those listed, which fail; the total is what that adds up to. */
 function assertHonest(r: SubmissionResult, failing: string[]): void {
   for (const t of r.tests) {
+    if (t.status === "manual") continue; // an answer graded by hand: no automatic verdict
     const fails = failing.includes(t.gradeId);
     assert.is(t.status, fails ? "failed" : "passed", `${t.gradeId}: ${t.message ?? ""}`);
   }
@@ -95,7 +98,7 @@ test("the leak search sees through base64, hex and zlib", () => {
 test("the reference solutions earn full marks (the baseline the attacks start from)", async () => {
   const r = await grade({});
   assertHonest(r, []);
-  assert.is(r.score, 37);
+  assert.is(r.score, AUTOMATIC, "every automatic point (written answers are graded by hand)");
 });
 
 test("error messages shaped to answer any check match none", async () => {

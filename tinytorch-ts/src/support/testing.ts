@@ -7,24 +7,24 @@
 // student code): checks are recorded, not thrown, and each test cell's records are sent to the
 // grader, which judges them in its own process against a trusted run of the reference solution.
 // Nothing the grading kernel says is a verdict; see docs/grading.md.
-import { types as utilTypes } from "node:util";
 import {
   encodeValue,
   judge,
   type CheckRecord,
-  type Encoded,
   type PartRecord,
   type Pattern,
-  type TestRecords,
-  type ThrownRecord,
   type Tolerance,
   typedArrayName,
   type TypedArrayName,
 } from "./checks";
 import { callerName, failureStack, showCallable } from "./display";
+import { activeRecorder, encodeOrUnreadable, isRecordOf } from "./recording";
+import { errorMessage, thrownRecord } from "./thrown";
 import { testRandomFor, type TestRandom } from "./test-random";
 
 export type { Tolerance, TypedArrayName, TestRandom };
+export { grading, type GradingMessage } from "./recording";
+export { errorMessage } from "./thrown";
 
 /**
  * True when `value` really is a typed array (of the given element type, when `name` is given).
@@ -55,54 +55,6 @@ export function isInstance(
   return Reflect.apply(ordinaryHasInstance, Ctor, [value]) as boolean;
 }
 
-/**
- * The message of a thrown value, as a primitive string read without running any of its code:
- * a thrown string itself, or the own `message` data property of a real (non-Proxy) Error when
- * it is a string. Anything else (a getter, an object with its own `includes`, a Proxy, a value
- * with Symbol.toPrimitive) has no message a check can match: undefined.
- */
-export function errorMessage(thrown: unknown): string | undefined {
-  if (typeof thrown === "string") return thrown;
-  if (typeof thrown !== "object" || thrown === null) return undefined;
-  if (utilTypes.isProxy(thrown) || !utilTypes.isNativeError(thrown)) return undefined;
-  const desc = Object.getOwnPropertyDescriptor(thrown, "message");
-  if (desc === undefined || !Object.hasOwn(desc, "value")) return undefined;
-  return typeof desc.value === "string" ? desc.value : undefined;
-}
-
-/** The prototypes of the built-in errors, whose `name` a grading kernel turns into an accessor. */
-const NATIVE_ERROR_PROTOTYPES: ReadonlySet<object> = new Set(
-  [Error, TypeError, RangeError, ReferenceError, SyntaxError, EvalError, URIError, AggregateError].map((E) => E.prototype), // prettier-ignore
-);
-
-/** An error's class name (`RangeError`), read without running the error's own code. */
-function errorName(thrown: unknown): string | undefined {
-  if (typeof thrown !== "object" || thrown === null || utilTypes.isProxy(thrown)) return undefined;
-  if (!utilTypes.isNativeError(thrown)) return undefined;
-  for (let o: object | null = thrown, depth = 0; o !== null && depth < 32; depth++) {
-    if (utilTypes.isProxy(o)) return undefined;
-    const desc = Object.getOwnPropertyDescriptor(o, "name");
-    if (desc) {
-      if ("value" in desc) return typeof desc.value === "string" ? desc.value : undefined;
-      const value: unknown = NATIVE_ERROR_PROTOTYPES.has(o) && desc.get ? Reflect.apply(desc.get, o, []) : undefined; // prettier-ignore
-      return typeof value === "string" ? value : undefined;
-    }
-    o = Object.getPrototypeOf(o) as object | null;
-  }
-  return undefined;
-}
-
-function thrownRecord(threw: boolean, thrown: unknown): ThrownRecord {
-  if (!threw) return { threw: false };
-  const message = errorMessage(thrown);
-  const name = typeof thrown === "string" ? "a thrown string" : errorName(thrown);
-  return {
-    threw: true,
-    ...(name !== undefined ? { name: name.slice(0, 80) } : {}),
-    ...(message !== undefined ? { message: message.slice(0, 4000) } : {}),
-  };
-}
-
 export class TestFailure extends Error {
   constructor(message: string) {
     super(message);
@@ -127,95 +79,12 @@ function failure(message: string): TestFailure {
   return new TestFailure(`${caller ? `${caller}, ` : ""}check ${position}: ${message}`);
 }
 
-// ---------------------------------------------------------------------------------------------
-// Recording, for the grader
-
-/** What a grading kernel sends the grader: a boundary, or one test cell's records. */
-export type GradingMessage = { type: "hidden" } | { type: "records"; records: TestRecords };
-
-interface Recorder {
-  seed: number;
-  emit: (message: GradingMessage) => void;
-  current?: TestRecords;
-  hidden: boolean;
-  /** The part (`check`) now running, as an index into current.parts. */
-  part?: number;
-}
-
-let recorder: Recorder | undefined;
-
-function isRecordOf(e: Encoded | undefined, tag: string): boolean {
-  return typeof e === "object" && e !== null && !Array.isArray(e) && "$" in e && e.$ === tag;
-}
-
-/** A value that could not be written down: it matches nothing. */
-const UNREADABLE = { $: "unreadable" } as unknown as Encoded;
-
-function encodeOrUnreadable(value: unknown): { value: Encoded; problem?: string } {
-  try {
-    return { value: encodeValue(value) };
-  } catch (e) {
-    return { value: UNREADABLE, problem: e instanceof Error ? e.message : String(e) };
-  }
-}
-
-/**
- * The grader's switch (called in the grading kernel before any student code, and in the trusted
- * reference run). Not for tests or students: a notebook never calls it.
- */
-export const grading = Object.freeze({
-  /** Records every check from now on; `emit` sends what a test cell recorded. */
-  start(options: { seed: number; emit: (message: GradingMessage) => void }): void {
-    recorder = { seed: options.seed >>> 0, emit: options.emit, hidden: false };
-  },
-  /** Back to a notebook's behaviour (checks throw again). */
-  stop(): void {
-    recorder = undefined;
-  },
-  /** The seed hidden checks draw their inputs from, or undefined when not grading. */
-  seed(): number | undefined {
-    return recorder?.seed;
-  },
-  /** A test cell starts. */
-  begin(test: string): void {
-    if (!recorder) return;
-    recorder.current = { test, checks: [] };
-    recorder.hidden = false;
-    recorder.part = undefined;
-  },
-  /** A hidden-tests block starts (true) or ends (false). */
-  hidden(on: boolean): void {
-    if (!recorder) return;
-    recorder.hidden = on;
-    if (on) recorder.emit({ type: "hidden" });
-  },
-  /** The test threw: the checks so far still count, the rest did not run. */
-  abort(thrown: unknown): void {
-    const current = recorder?.current;
-    if (!recorder || !current || current.aborted) return;
-    const t = thrownRecord(true, thrown);
-    current.aborted = {
-      name: t.name ?? "a thrown value",
-      message: t.message ?? "",
-      hidden: recorder.hidden,
-    };
-  },
-  /** The test cell is over: its records go to the grader. */
-  end(): void {
-    if (!recorder?.current) return;
-    const records = recorder.current;
-    recorder.current = undefined;
-    recorder.hidden = false;
-    recorder.part = undefined;
-    recorder.emit({ type: "records", records });
-  },
-});
-
 /**
  * Records or decides one check. `ownExpected` is the expected value as this run computed it (a
  * graded kernel's test code has its expected values removed; see docs/grading.md).
  */
 function recordCheck(record: CheckRecord, problem?: string, describe?: () => string): void {
+  const recorder = activeRecorder();
   if (recorder?.current) {
     // A graded test's expected values were removed before it ran (they arrive as undefined):
     // nothing to send. The audit's run of the reference keeps them, to check the reference.
@@ -367,7 +236,7 @@ export function check(
   points: number,
   fn: () => void | Promise<void>,
 ): void | Promise<void> {
-  // prettier-ignore
+  const recorder = activeRecorder();
   const current = recorder?.current;
   if (!recorder || !current) {
     try {
@@ -418,7 +287,7 @@ export function isNotImplemented(e: unknown): boolean {
  * one test draws does not depend on what an earlier test drew.
  */
 export function testRandom(label: string): TestRandom {
-  return testRandomFor(recorder?.seed, label);
+  return testRandomFor(activeRecorder()?.seed, label);
 }
 
 /**
@@ -444,7 +313,7 @@ export async function demo(name: string, fn: () => unknown): Promise<void> {
 
 /** Prints a test's success line; tests call it last, so it only appears when every check held. */
 export function passed(name: string): void {
-  if (recorder?.current) return; // under the grader a verdict is the grader's to print
+  if (activeRecorder()?.current) return; // under the grader a verdict is the grader's to print
   checksRun = 0;
   console.log(`✅ ${name} passed`);
 }

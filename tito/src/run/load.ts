@@ -5,6 +5,7 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, relative, resolve } from "node:path";
 import { findCourseRoot } from "@tinytorch-ts/core";
 import { listModules } from "../build/discover";
+import { takeMutations } from "../build/mutations";
 import { decodeUtf8, parseIpynb, parsePercent, type Notebook } from "@tinytorch-ts/core/notebook";
 import { checkRunnable } from "@tinytorch-ts/core/run";
 
@@ -56,7 +57,9 @@ export function loadRunnable(input: string): RunnableNotebook {
     throw new Error(`${input}: not a notebook (.ipynb), a module source (.ts), or a module name`);
   }
   const shown = input.endsWith(".ts") ? display : relative(process.cwd(), source);
-  const notebook = parsePercent(readText(source, shown), shown).notebook;
+  // A module source runs as its notebook: the audit's wrong answers (`//| mutation` cells) are
+  // not part of it.
+  const notebook = takeMutations(parsePercent(readText(source, shown), shown).notebook).notebook;
   checkRunnable(notebook, shown);
   return { kind: "module", path: source, display: shown, cwd: dirname(source), notebook };
 }
