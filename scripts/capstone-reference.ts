@@ -30,7 +30,12 @@ async function main(): Promise<void> {
     new Flatten(),
     new Linear(256, 10, { seed: 2 }),
   ]);
-  const accuracy = trainDigitsModel(model, { epochs, input: "images", augment: true, log: console.log });
+  const accuracy = trainDigitsModel(model, {
+    epochs,
+    input: "images",
+    augment: true,
+    log: console.log,
+  });
   console.log(`float32 test accuracy: ${(100 * accuracy).toFixed(2)}%`);
   // INT8 calibration: 512 training digits spread over every class.
   const { train } = loadDigits();

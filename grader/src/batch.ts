@@ -14,6 +14,7 @@ import { lstatSync } from "node:fs";
 import { basename, join } from "node:path";
 import type { GradingManifest } from "@tinytorch-ts/core";
 import { KernelPool, runWorkers } from "@tinytorch-ts/core/run";
+import { addCapstoneEvents, capstoneHash, capstoneRules, isCapstone, measureInTurn, notMeasured, readCapstoneModel, type CapstoneModelFile, type CapstoneOptions } from "./capstone"; // prettier-ignore
 import { NO_COURSE, timingFor, type AttemptTiming, type CourseSettings } from "./course-file";
 import { writeFeedback } from "./feedback-html";
 import { manualMarksFor } from "./manual-feedback";
@@ -57,6 +58,8 @@ export interface BatchOptions extends SessionOptions {
   /** Set to true (e.g. on Ctrl-C) to stop starting new submissions. */
   stop?: { requested: boolean };
   onResult?: (r: SubmissionResult) => void;
+  /** A capstone module's measurement of the model files (see capstone.ts). */
+  capstone?: CapstoneOptions;
 }
 
 /** A notebook left ungraded because the student's recorded attempt was submitted later. */
@@ -151,6 +154,9 @@ export async function gradeBatch(
   const course = opts.course ?? NO_COURSE;
   const module = manifest.module;
   const hiddenTests = hiddenTestIds(manifest);
+  // A capstone's attempt is its notebook and its model file; the model is measured after the
+  // notebook is graded, by the reference package in a process of the grader's (capstone.ts).
+  const capstone = isCapstone(manifest) ? await capstoneRules() : undefined;
   let taken = 0;
   const scratchRoot = opts.scratchRoot ?? makeScratchRoot();
   // Students' submissions and every output are out of the kernels' sight.
@@ -229,8 +235,10 @@ export async function gradeBatch(
     // A notebook that could not be read has no file time to trust (it may be a link's).
     const submittedMs = sub.problem ? opts.submissionTimes?.get(sub.student) : submissionTime(sub, opts.submissionTimes); // prettier-ignore
     const timing = timingFor(course, module, sub.student, submittedMs);
+    let model: CapstoneModelFile | undefined;
     try {
-      const hash = sha256Hex(text);
+      if (capstone) model = readCapstoneModel(sub, capstone.CAPSTONE_MODEL_FILE, opts.capstone?.maxModelBytes ?? capstone.CAPSTONE_MAX_MODEL_BYTES); // prettier-ignore
+      const hash = model ? capstoneHash(text, model) : sha256Hex(text);
       if (!opts.force && book.isUpToDate(sub.student, module, hash, opts.manifestHash)) {
         summary.skipped++;
         opts.progress?.tick("skipped", sub.student);
@@ -262,6 +270,11 @@ export async function gradeBatch(
         r.reason = sub.problem;
         for (const t of r.tests) t.message = `not graded: ${sub.problem}`;
       }
+      if (model) {
+        r.submissionHash = hash;
+        const record = r.status === "graded" ? await measureInTurn(model, opts.capstone ?? {}) : await notMeasured(model, `not measured: the notebook was not graded (${r.reason ?? r.status})`); // prettier-ignore
+        addCapstoneEvents(r, record);
+      }
     } catch (e) {
       // A fault of the grader, not of the student: still an attempt on record.
       const why = e instanceof Error ? e.message.split("\n")[0] : String(e);
@@ -270,6 +283,8 @@ export async function gradeBatch(
         manifestHash: opts.manifestHash,
       });
     }
+    // An attempt the grader failed on still carries the events, at 0, so its maximum is the same.
+    if (model && !r.capstone) addCapstoneEvents(r, await notMeasured(model, `not measured: ${r.reason ?? r.status}`)); // prettier-ignore
     record(sub, r, timing);
   };
 

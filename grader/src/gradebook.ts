@@ -6,6 +6,12 @@ import { existsSync, readFileSync } from "node:fs";
 import initSqlJs from "sql.js";
 import type { Database } from "sql.js";
 import { writeFileAtomic } from "@tinytorch-ts/core";
+import {
+  CAPSTONE_SCHEMA,
+  capstoneEntries,
+  insertCapstone,
+  type CapstoneEntry,
+} from "./gradebook-capstone";
 import { moduleTotals, type ModuleTotal } from "./gradebook-totals";
 import type { SubmissionResult } from "./types";
 
@@ -153,6 +159,7 @@ export class Gradebook {
     const SQL = await sqlPromise;
     const db = existsSync(path) ? new SQL.Database(readFileSync(path)) : new SQL.Database();
     db.exec(SCHEMA);
+    db.exec(CAPSTONE_SCHEMA);
     for (const [table, column, definition] of ADDED_COLUMNS) {
       const have = db.exec(`SELECT 1 FROM pragma_table_info('${table}') WHERE name = '${column}'`);
       if (have.length === 0) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${definition}`);
@@ -220,6 +227,7 @@ export class Gradebook {
       for (const n of r.tampering) {
         this.db.run("INSERT INTO tamper_notes VALUES (?, ?, ?, ?)", [id, n.kind, n.cell ?? null, n.message]); // prettier-ignore
       }
+      if (r.capstone) insertCapstone(this.db, id, r.capstone);
       this.db.exec("COMMIT");
       this.save();
       return next;
@@ -316,6 +324,11 @@ export class Gradebook {
   totals(module?: string): ModuleTotal[] {
     const latest = this.attempts(true).filter((a) => module === undefined || a.module === module); // prettier-ignore
     return moduleTotals(latest, this.manualAnswers(module), this.manualScores(module));
+  }
+
+  /** Each student's latest capstone attempt on `module`, with what the grader measured of it. */
+  capstone(module: string): CapstoneEntry[] {
+    return capstoneEntries((sql, params) => this.query(sql, params), module);
   }
 
   /** A value kept with the gradebook (for example the key pseudonyms are made with). */

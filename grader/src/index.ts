@@ -25,6 +25,8 @@ export { gradeBatch, type BatchOptions, type BatchSummary } from "./batch";
 export {
   findSubmissions,
   readSubmissionFile,
+  readSubmissionBytes,
+  findCompanionFile,
   DEFAULT_MAX_SUBMISSION_BYTES,
   type FindSubmissionsOptions,
   type ReadSubmission,
@@ -70,3 +72,17 @@ export { auditReference } from "./audit";
 export { summarizeGradebook, buildSummary, type ClassSummary } from "./summary";
 export { summaryCsv } from "./summary-csv";
 export { summaryHtml } from "./summary-html";
+// The capstone (module 20): model files measured by the grader, and the class leaderboard.
+export {
+  addCapstoneEvents,
+  capstoneHash,
+  capstoneRules,
+  isCapstone,
+  measureCapstone,
+  readCapstoneModel,
+  type CapstoneEventResult,
+  type CapstoneModelFile,
+  type CapstoneOptions,
+  type CapstoneRecord,
+} from "./capstone";
+export { type CapstoneEntry } from "./gradebook-capstone";

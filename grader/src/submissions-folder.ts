@@ -37,6 +37,8 @@ export interface Submission {
   maxBytes?: number;
   /** Device and inode of the notebook when it was listed: the read refuses any other file. */
   identity?: string;
+  /** The student's folder, when the submission is one (a file beside the notebook lives here). */
+  folder?: string;
 }
 
 export interface FindSubmissionsOptions {
@@ -45,6 +47,7 @@ export interface FindSubmissionsOptions {
 }
 
 export type ReadSubmission = { ok: true; text: string } | { ok: false; reason: string };
+export type ReadBytes = { ok: true; bytes: Buffer } | { ok: false; reason: string };
 
 const READ_CHUNK = 1024 * 1024;
 
@@ -139,7 +142,34 @@ function studentFolder(student: string, dir: string, module: string, maxBytes: n
     return { student, problem };
   }
   const file = join(dir, pick);
-  return listed(student, file, lstatSync(file, { bigint: true }), `the notebook ${pick}`, maxBytes);
+  return { ...listed(student, file, lstatSync(file, { bigint: true }), `the notebook ${pick}`, maxBytes), folder: dir }; // prettier-ignore
+}
+
+/** A file the submission folder must hold beside the notebook (the capstone's model file). */
+export interface CompanionFile {
+  file?: string;
+  problem?: string;
+  maxBytes: number;
+  identity?: string;
+}
+
+/**
+ * `name` in a student's folder, inspected by the notebook's rules (lstat, nothing followed, one
+ * link, at most `maxBytes`): the file to read with `readSubmissionBytes`, or why there is none.
+ */
+export function findCompanionFile(folder: string, name: string, maxBytes: number): CompanionFile {
+  const file = join(folder, name);
+  let st: BigIntStats;
+  try {
+    st = lstatSync(file, { bigint: true });
+  } catch (e) {
+    const code = errorCode(e);
+    return { maxBytes, problem: code === "ENOENT" ? `no ${name} in the submission folder` : `cannot inspect ${name} (${code})` }; // prettier-ignore
+  }
+  const problem = notebookProblem(name, st, maxBytes);
+  return problem === undefined
+    ? { file, maxBytes, identity: identityOf(st) }
+    : { maxBytes, problem };
 }
 
 function folderEntry(
@@ -215,14 +245,19 @@ export function findSubmissions(
   return out;
 }
 
-function readOpened(fd: number, capBytes: number, identity: string | undefined): ReadSubmission {
+function readOpened(
+  fd: number,
+  capBytes: number,
+  identity: string | undefined,
+  what: string,
+): ReadBytes {
   const st = fstatSync(fd, { bigint: true });
-  const problem = notebookProblem("the submission", st, capBytes);
+  const problem = notebookProblem(what, st, capBytes);
   if (problem !== undefined) return { ok: false, reason: problem };
   if (identity !== undefined && identityOf(st) !== identity) {
     return {
       ok: false,
-      reason: "the submission was replaced by another file after it was listed: not read",
+      reason: `${what} was replaced by another file after it was listed: not read`,
     };
   }
   // The file may still grow after fstat: read at most one byte over the cap, to tell.
@@ -237,11 +272,11 @@ function readOpened(fd: number, capBytes: number, identity: string | undefined):
     if (total > capBytes) {
       return {
         ok: false,
-        reason: `the submission grew over the limit of ${formatBytes(capBytes)} while it was read: not read`,
+        reason: `${what} grew over the limit of ${formatBytes(capBytes)} while it was read: not read`,
       };
     }
   }
-  return { ok: true, text: Buffer.concat(chunks, total).toString("utf8") };
+  return { ok: true, bytes: Buffer.concat(chunks, total) };
 }
 
 /**
@@ -255,6 +290,17 @@ export function readSubmissionFile(
   capBytes: number = DEFAULT_MAX_SUBMISSION_BYTES,
   identity?: string,
 ): ReadSubmission {
+  const r = readSubmissionBytes(path, capBytes, identity);
+  return r.ok ? { ok: true, text: r.bytes.toString("utf8") } : r;
+}
+
+/** `readSubmissionFile`'s rules, for any file of a submission (`what` names it in reasons). */
+export function readSubmissionBytes(
+  path: string,
+  capBytes: number = DEFAULT_MAX_SUBMISSION_BYTES,
+  identity?: string,
+  what = "the submission",
+): ReadBytes {
   const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK, O_NOCTTY } = constants;
   let fd: number;
   try {
@@ -264,15 +310,15 @@ export function readSubmissionFile(
     if (code === "ELOOP") {
       return {
         ok: false,
-        reason: "the submission is a symbolic link, not a regular file: not followed",
+        reason: `${what} is a symbolic link, not a regular file: not followed`,
       };
     }
-    return { ok: false, reason: `cannot open the submission (${code})` };
+    return { ok: false, reason: `cannot open ${what} (${code})` };
   }
   try {
-    return readOpened(fd, capBytes, identity);
+    return readOpened(fd, capBytes, identity, what);
   } catch (e) {
-    return { ok: false, reason: `cannot read the submission (${errorCode(e)})` };
+    return { ok: false, reason: `cannot read ${what} (${errorCode(e)})` };
   } finally {
     try {
       closeSync(fd);

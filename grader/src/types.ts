@@ -1,6 +1,7 @@
 // The grader's data model: what one graded submission produces. Everything here is plain JSON so
 // that results travel between processes (a Gradescope container, a job queue, the gradebook)
 // without losing anything.
+import type { CapstoneRecord } from "./capstone";
 
 /** How a graded test cell ended. Only "passed" earns points. */
 export type TestStatus =
@@ -109,4 +110,6 @@ export interface SubmissionResult {
   startedAt: string;
   finishedAt: string;
   executionTimeMs: number;
+  /** A capstone's model file, as the grader measured it (its events are among the tests). */
+  capstone?: CapstoneRecord;
 }

@@ -5,7 +5,9 @@ export const spec = defineCommand({
   program: "tito grade",
   usage: "<submissions> --module <NN|name> [options]",
   description: `<submissions> is a folder with one notebook per student (<student>.ipynb or
-<student>/<module>.ipynb), or a single notebook.`,
+<student>/<module>.ipynb), or a single notebook. A capstone (module 20) also needs the model
+file beside the notebook (<student>/capstone.ttm): the grader measures it in a process of its
+own, and its events' points come from that measurement only.`,
   options: {
     module: option(
       text("NN|name"),
@@ -35,6 +37,7 @@ export const spec = defineCommand({
     memory: option(megabytes, "kernel heap cap", DEFAULT_GRADING_LIMITS.memoryMb),
     // The grader's DEFAULT_MAX_SUBMISSION_BYTES, in MiB (not imported: --help loads no grader).
     "max-size": option(megabytes, "notebooks over this size are rejected unread", 20),
+    "max-model-size": option(megabytes, "a capstone's model file over this size is refused unread", undefined, "8"), // prettier-ignore
     "no-sandbox": flag("run kernels without namespaces or the sandbox user (not for real grading)"),
   },
   positionals: { min: 1, max: 1, missing: "give one submissions folder or notebook" },

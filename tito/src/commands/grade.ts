@@ -69,6 +69,7 @@ async function grade(
       submissionTimes,
       sandbox: !p["no-sandbox"],
       hide: [submissionsPath],
+      ...(p["max-model-size"] !== undefined ? { capstone: { maxModelBytes: p["max-model-size"] * 1024 * 1024 } } : {}), // prettier-ignore
       progress,
       stop,
     });

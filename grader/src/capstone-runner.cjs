@@ -1,0 +1,40 @@
+// The capstone's measuring process (capstone.ts starts it): the reference package's
+// measureCapstoneModel (module 20, with module 19's harness) on a model file's bytes. It runs
+// trusted code only: the file is data, decoded and validated before anything is built from it.
+//   stdin:  {"entry": "<path of the reference package's capstone.js>", "model": "<base64>",
+//            "file": "capstone.ttm", "seed": 123, "options": {...}, "resultPath": "..."}
+//   result: written to resultPath: {"ok": true, "measurement": {...}, "events": [...]}, or
+//           {"ok": false, "problems": [...]} for a file that does not decode, or
+//           {"ok": false, "error": "..."} when the measurement itself failed.
+"use strict";
+const fs = require("fs");
+const { Buffer } = require("buffer");
+
+async function main(input) {
+  const capstone = require(input.entry);
+  const bytes = new Uint8Array(Buffer.from(input.model, "base64"));
+  const options = { seed: input.seed, file: input.file };
+  for (const [k, v] of Object.entries(input.options || {})) if (v !== undefined && v !== null) options[k] = v; // prettier-ignore
+  try {
+    const measurement = await capstone.measureCapstoneModel(bytes, options);
+    return { ok: true, measurement, events: capstone.eventOutcomes(measurement) };
+  } catch (e) {
+    if (e && e.name === "CapstoneFileError" && Array.isArray(e.problems)) return { ok: false, problems: e.problems.slice(0, 20).map(String) }; // prettier-ignore
+    return { ok: false, error: String((e && e.stack) || e).slice(0, 2000) };
+  }
+}
+
+let text = "";
+process.stdin.setEncoding("utf8");
+process.stdin.on("data", (chunk) => (text += chunk));
+process.stdin.on("end", () => {
+  // What the measurement prints is not the result.
+  process.stdout.write = () => true;
+  console.log = console.info = console.warn = console.error = () => undefined;
+  const input = JSON.parse(text);
+  const finish = (result) => {
+    fs.writeFileSync(input.resultPath, JSON.stringify(result));
+    process.exit(0);
+  };
+  main(input).then(finish, (e) => finish({ ok: false, error: String(e && e.stack) }));
+});
