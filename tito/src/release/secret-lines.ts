@@ -11,12 +11,16 @@
 //   A normalised line is TRIVIAL, and never secret, when it has fewer than 8 letters or digits
 //   (`}`, `return x;`, `i++`) or is a single word between punctuation (`confidenceLevel,` in an
 //   object literal, `total;` from tsc's emit of a class field): such lines appear everywhere
-//   and say nothing about a solution.
+//   and say nothing about a solution. A line of a hidden test (or a rubric) needs twice as many
+//   (16) to count: a short statement of a test (`layer.eval();`, `out.push(id);`) is just as
+//   likely in ordinary package code, and says nothing of what the test checks.
 import { findRegions, type Notebook } from "@tinytorch-ts/core/notebook";
 import { isGradeCell, isSolutionCell, sourceLines } from "../transforms/cells";
 import { regionFate, type Tier } from "../transforms/strip-solutions";
 
 export const MIN_SIGNIFICANT_CHARS = 8;
+/** The same for a line of a hidden test or a rubric (see the rule above). */
+export const MIN_SIGNIFICANT_TEST_CHARS = 16;
 
 export function normalizeLine(line: string): string {
   return line
@@ -29,9 +33,10 @@ export function normalizeLine(line: string): string {
 const WORD = /[\p{L}\p{N}_$]+/gu;
 
 /** Whether a source line (as written, not normalised) is too common to count as a secret. */
-export function isTrivial(line: string): boolean {
+export function isTrivial(line: string, kind: SecretOrigin["kind"] = "solution"): boolean {
   const significant = normalizeLine(line).match(/[\p{L}\p{N}]/gu)?.length ?? 0;
-  if (significant < MIN_SIGNIFICANT_CHARS) return true;
+  const min = kind === "solution" ? MIN_SIGNIFICANT_CHARS : MIN_SIGNIFICANT_TEST_CHARS;
+  if (significant < min) return true;
   return (line.match(WORD)?.length ?? 0) < 2;
 }
 
@@ -98,8 +103,8 @@ export function collectSecrets(
       const marks = kinds.get(i);
       sourceLines(cell.source).forEach((line, j) => {
         const key = normalizeLine(line);
-        if (isTrivial(line)) return;
         const kind = marks?.get(j);
+        if (isTrivial(line, kind)) return;
         if (kind === undefined) open.add(key);
         else if (!secret.has(key)) {
           secret.set(key, { sourceFile: src.sourceFile, line: src.cellLine(i) + j, kind });
