@@ -98,7 +98,9 @@ import {
   assertClose,
   assertConsistent,
   assertEqual,
+  assertPrediction,
   assertThrows,
+  check,
   demo,
   isNotImplemented,
   passed,
@@ -403,7 +405,7 @@ function collateTensors(inputs: Tensor[]): Tensor {
 // %% [markdown]
 // ### The models we will benchmark
 // Two networks from your own framework: a small MLP (64 → 128 → 10) and a wider one
-// (64 → 512 → 512 → 10) that does about 14 times the arithmetic. Each query is one input row of
+// (64 → 512 → 512 → 10) that does about 32 times the arithmetic (count the multiply-adds). Each query is one input row of
 // shape `[1, 64]`. The targets are the small network's own predictions, so its accuracy is 1 by
 // construction and the wide (untrained, differently initialised) one scores near chance: here
 // accuracy is bookkeeping to show the machinery works, not a claim about quality.
@@ -459,15 +461,23 @@ console.log(`${samples.length} samples of shape [${inputs[0].shape.join(", ")}]`
 // **TODO**: Implement `latencyPercentile(values, p)` (type 7, `p` in [0, 1]) and
 // `summarizeLatencies(values)`.
 //
-// **APPROACH**:
-// 1. Validate: throw on an empty array and on `p` outside [0, 1].
-// 2. Sort a *copy* (never reorder the caller's latencies: their order is the time order).
-// 3. Use simple-statistics' `quantileSorted`, which implements type 7.
-// 4. For the summary, sort once and read all percentiles from the sorted copy; `std` is the
-//    sample standard deviation (n − 1 in the denominator), 0 for a single value.
+// The contract: both functions throw on an empty list, `latencyPercentile` also on `p` outside
+// [0, 1]; neither may reorder the caller's array (its order is the time order of the queries);
+// `std` is the *sample* standard deviation (n − 1 in the denominator), 0 for a single value.
 //
-// **HINTS**: `[...values].sort((a, b) => a - b)`; the default `sort()` compares numbers as
-// strings, so `[10, 9].sort()` gives `[10, 9]`.
+// **APPROACH**:
+// 1. Work type 7 by hand first, on the ten values 1..10 at p = 0.9 and on
+//    `[1, 2, …, 9, 1000]` at p = 0.99: where does h fall, and which two values does it
+//    interpolate between? Then do the original's `sorted[int(0.9 · n)]` on the same lists and
+//    note the difference.
+// 2. Decide how the function gets a sorted list without touching its input.
+// 3. Either write the interpolation yourself or find the function of simple-statistics that
+//    computes type 7 on a list that is *already sorted*; check it against your hand results.
+// 4. For the summary, list which figures need the sorted order and which do not, so that you
+//    sort only once.
+//
+// **HINTS**: Before trusting `sort()`, try `[10, 9, 100, 2].sort()` in a cell. What does
+// JavaScript compare by default?
 
 // %% nbgrader={"grade": false, "grade_id": "latency-percentiles", "locked": false, "schema_version": 3, "solution": true, "task": false}
 //| export
@@ -587,6 +597,126 @@ function testUnitLatencyPercentiles(): void {
 }
 testUnitLatencyPercentiles();
 
+// %%
+//| mutation latency-percentiles reads the percentile by index, sorted[floor(p · n)], as the original did (no interpolation)
+/** Count, mean, spread and the percentiles a latency report needs (all in the input's unit). */
+interface LatencySummary {
+  count: number;
+  mean: number;
+  std: number;
+  min: number;
+  p50: number;
+  p90: number;
+  p95: number;
+  p99: number;
+  max: number;
+}
+
+/** The p-th quantile (p in [0, 1]) with linear interpolation (R type 7, numpy's default). */
+function latencyPercentile(values: readonly number[], p: number): number {
+  if (values.length === 0) throw new Error("latencyPercentile: no values");
+  if (!(p >= 0 && p <= 1)) throw new Error(`latencyPercentile: p must be in [0, 1], got ${p}`);
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
+}
+
+/** Summary statistics of a latency sample; percentiles interpolated as in `latencyPercentile`. */
+function summarizeLatencies(values: readonly number[]): LatencySummary {
+  if (values.length === 0) throw new Error("summarizeLatencies: no values");
+  const sorted = [...values].sort((a, b) => a - b);
+  return {
+    count: sorted.length,
+    mean: mean(sorted),
+    std: sorted.length > 1 ? sampleStandardDeviation(sorted) : 0,
+    min: sorted[0],
+    p50: quantileSorted(sorted, 0.5),
+    p90: quantileSorted(sorted, 0.9),
+    p95: quantileSorted(sorted, 0.95),
+    p99: quantileSorted(sorted, 0.99),
+    max: sorted[sorted.length - 1],
+  };
+}
+
+// %%
+//| mutation latency-percentiles population standard deviation (divides by n, not n − 1)
+/** Count, mean, spread and the percentiles a latency report needs (all in the input's unit). */
+interface LatencySummary {
+  count: number;
+  mean: number;
+  std: number;
+  min: number;
+  p50: number;
+  p90: number;
+  p95: number;
+  p99: number;
+  max: number;
+}
+
+/** The p-th quantile (p in [0, 1]) with linear interpolation (R type 7, numpy's default). */
+function latencyPercentile(values: readonly number[], p: number): number {
+  if (values.length === 0) throw new Error("latencyPercentile: no values");
+  if (!(p >= 0 && p <= 1)) throw new Error(`latencyPercentile: p must be in [0, 1], got ${p}`);
+  const sorted = [...values].sort((a, b) => a - b);
+  return quantileSorted(sorted, p);
+}
+
+/** Summary statistics of a latency sample; percentiles interpolated as in `latencyPercentile`. */
+function summarizeLatencies(values: readonly number[]): LatencySummary {
+  if (values.length === 0) throw new Error("summarizeLatencies: no values");
+  const sorted = [...values].sort((a, b) => a - b);
+  return {
+    count: sorted.length,
+    mean: mean(sorted),
+    std: Math.sqrt(sorted.reduce((acc, v) => acc + (v - mean(sorted)) ** 2, 0) / sorted.length),
+    min: sorted[0],
+    p50: quantileSorted(sorted, 0.5),
+    p90: quantileSorted(sorted, 0.9),
+    p95: quantileSorted(sorted, 0.95),
+    p99: quantileSorted(sorted, 0.99),
+    max: sorted[sorted.length - 1],
+  };
+}
+
+// %%
+//| mutation latency-percentiles sorts the caller's array in place
+/** Count, mean, spread and the percentiles a latency report needs (all in the input's unit). */
+interface LatencySummary {
+  count: number;
+  mean: number;
+  std: number;
+  min: number;
+  p50: number;
+  p90: number;
+  p95: number;
+  p99: number;
+  max: number;
+}
+
+/** The p-th quantile (p in [0, 1]) with linear interpolation (R type 7, numpy's default). */
+function latencyPercentile(values: readonly number[], p: number): number {
+  if (values.length === 0) throw new Error("latencyPercentile: no values");
+  if (!(p >= 0 && p <= 1)) throw new Error(`latencyPercentile: p must be in [0, 1], got ${p}`);
+  const sorted = (values as number[]).sort((a, b) => a - b);
+  return quantileSorted(sorted, p);
+}
+
+/** Summary statistics of a latency sample; percentiles interpolated as in `latencyPercentile`. */
+function summarizeLatencies(values: readonly number[]): LatencySummary {
+  if (values.length === 0) throw new Error("summarizeLatencies: no values");
+  const sorted = [...values].sort((a, b) => a - b);
+  return {
+    count: sorted.length,
+    mean: mean(sorted),
+    std: sorted.length > 1 ? sampleStandardDeviation(sorted) : 0,
+    min: sorted[0],
+    p50: quantileSorted(sorted, 0.5),
+    p90: quantileSorted(sorted, 0.9),
+    p95: quantileSorted(sorted, 0.95),
+    p99: quantileSorted(sorted, 0.99),
+    max: sorted[sorted.length - 1],
+  };
+}
+
 // %% [markdown]
 // ## Step 2: Single stream
 // The single-stream load generator sends one query, waits for the answer, and sends the next.
@@ -608,21 +738,29 @@ testUnitLatencyPercentiles();
 // ### Exercise
 // **TODO**: Implement `singleStreamScenario(model, dataset, options)`.
 //
-// **APPROACH**:
-// 1. Read `numQueries` (default 1024, MLPerf's long-standing minimum query count for single
-//    stream, which it pairs with a minimum run time) and `warmup` (default 20); validate them
-//    and the dataset with `requireDataset` / `requireCount`.
-// 2. Run `warmup` untimed queries, then `calibrateTimerOverheadNs()`.
-// 3. For each query `i`, take `dataset[i % dataset.length]`, read `nowNs()`, call the model,
-//    `await` only if `isThenable(output)`, read `nowNs()` again, store
-//    `max(0, elapsedNs − overheadNs) / NS_PER_S`, and, when the sample has a target, score
-//    the output with an `AccuracyCounter` (skip it otherwise: bookkeeping costs time too).
-// 4. Return a `BenchmarkResult` with scenario `SINGLE_STREAM`, throughput
-//    `numQueries / elapsed seconds`, `accuracy: counter.value`, and metadata `numQueries`,
-//    `warmup`, `timerOverheadNs`, `p90LatencyS` and `elapsedS`.
+// The contract:
+// - options `numQueries` (default 1024, MLPerf's long-standing minimum query count for single
+//   stream, which it pairs with a minimum run time) and `warmup` (default 20), checked with
+//   `requireCount`, and the dataset with `requireDataset`;
+// - `warmup` untimed queries first, then `numQueries` timed ones; query `i` (of each phase)
+//   uses sample `i mod dataset.length`;
+// - each latency in seconds, with the calibrated timer overhead subtracted and never below 0,
+//   in the order the queries ran;
+// - labelled samples scored with an `AccuracyCounter` (`accuracy` is its `value`);
+// - metadata `numQueries`, `warmup`, `timerOverheadNs`, `p90LatencyS` and `elapsedS`, the
+//   wall-clock seconds of the whole timed loop; `throughput` is queries per second of it.
 //
-// **HINTS**: Convert a `bigint` difference with `Number(t1 - t0)`. Keep scoring outside the
-// timed region.
+// **APPROACH**: Plan before you type.
+// 1. Where do the two clock reads of a query go, so that the model's call (and the wait for
+//    an `async` model's answer) is inside and the scoring is outside?
+// 2. Throughput could be divided by the wall-clock time of the loop or by the sum of the
+//    latencies. Which one does the contract ask for, and what does the difference between the
+//    two measure?
+// 3. When does the timer overhead get calibrated: before or after the warm-up, and why?
+//
+// **HINTS**: A `bigint` difference converts to a number with `Number(...)`. An `await` on a
+// plain value still costs a trip through the microtask queue: what does `isThenable` let you
+// avoid?
 
 // %% nbgrader={"grade": false, "grade_id": "single-stream", "locked": false, "schema_version": 3, "solution": true, "task": false}
 //| export
@@ -742,6 +880,11 @@ async function testUnitSingleStream(): Promise<void> {
     warmup: 0,
   });
   assertEqual(b.accuracy, 1, "arg-max scoring");
+  // Throughput is queries per second of the whole timed loop (metadata elapsedS), which also
+  // holds the harness's own work between the clock reads.
+  const elapsed = r.metadata.elapsedS as number;
+  assertConsistent(r.throughput * elapsed, 50, { rtol: 1e-9 }, "throughput × elapsedS = the timed queries");
+  assert(elapsed >= r.latencies.reduce((x, y) => x + y, 0), "the loop lasts at least as long as its queries");
   await assertRejects(() => singleStreamScenario(echo, [], { numQueries: 2 }), "empty dataset");
   await assertRejects(() => singleStreamScenario(echo, data, { numQueries: 0 }), "zero queries");
   // A random labelled dataset: every timed query is counted once and scored, warm-up excluded.
@@ -776,6 +919,106 @@ async function testUnitSingleStream(): Promise<void> {
 }
 await testUnitSingleStream();
 
+// %%
+//| mutation single-stream throughput from the sum of the latencies instead of the timed loop's wall-clock time
+interface SingleStreamOptions {
+  /** Timed queries (default 1024). */
+  numQueries?: number;
+  /** Untimed queries first, so V8 has optimised the code (default 20). */
+  warmup?: number;
+}
+
+/** MLPerf single stream: one query at a time, each sent when the previous one returns. */
+async function singleStreamScenario<I>(
+  model: Model<I>,
+  dataset: readonly Sample<I>[],
+  options: SingleStreamOptions = {},
+): Promise<BenchmarkResult> {
+  const numQueries = options.numQueries ?? 1024;
+  const warmup = options.warmup ?? 20;
+  requireDataset(dataset, "singleStreamScenario");
+  requireCount("numQueries", numQueries, "singleStreamScenario");
+  for (let i = 0; i < warmup; i++) {
+    const output = model(dataset[i % dataset.length].input);
+    if (isThenable(output)) await output;
+  }
+  const overheadNs = calibrateTimerOverheadNs();
+  const latencies = new Array<number>(numQueries);
+  const accuracy = new AccuracyCounter();
+  const runStart = nowNs();
+  for (let i = 0; i < numQueries; i++) {
+    const sample = dataset[i % dataset.length];
+    const t0 = nowNs();
+    let output: unknown = model(sample.input);
+    if (isThenable(output)) output = await output;
+    const t1 = nowNs();
+    latencies[i] = Math.max(0, Number(t1 - t0) - overheadNs) / NS_PER_S;
+    if (sample.target !== undefined) accuracy.add(output, [sample]);
+  }
+  const elapsedS = Number(nowNs() - runStart) / NS_PER_S;
+  return {
+    scenario: BenchmarkScenario.SINGLE_STREAM,
+    latencies,
+    throughput: numQueries / latencies.reduce((a, b) => a + b, 0),
+    accuracy: accuracy.value,
+    metadata: {
+      numQueries,
+      warmup,
+      timerOverheadNs: overheadNs,
+      p90LatencyS: latencyPercentile(latencies, 0.9),
+      elapsedS,
+    },
+  };
+}
+
+// %%
+//| mutation single-stream times the warm-up queries too
+interface SingleStreamOptions {
+  /** Timed queries (default 1024). */
+  numQueries?: number;
+  /** Untimed queries first, so V8 has optimised the code (default 20). */
+  warmup?: number;
+}
+
+/** MLPerf single stream: one query at a time, each sent when the previous one returns. */
+async function singleStreamScenario<I>(
+  model: Model<I>,
+  dataset: readonly Sample<I>[],
+  options: SingleStreamOptions = {},
+): Promise<BenchmarkResult> {
+  const numQueries = options.numQueries ?? 1024;
+  const warmup = options.warmup ?? 20;
+  requireDataset(dataset, "singleStreamScenario");
+  requireCount("numQueries", numQueries, "singleStreamScenario");
+  const overheadNs = calibrateTimerOverheadNs();
+  const latencies = new Array<number>(numQueries + warmup);
+  const accuracy = new AccuracyCounter();
+  const runStart = nowNs();
+  for (let i = 0; i < numQueries + warmup; i++) {
+    const sample = dataset[i % dataset.length];
+    const t0 = nowNs();
+    let output: unknown = model(sample.input);
+    if (isThenable(output)) output = await output;
+    const t1 = nowNs();
+    latencies[i] = Math.max(0, Number(t1 - t0) - overheadNs) / NS_PER_S;
+    if (sample.target !== undefined) accuracy.add(output, [sample]);
+  }
+  const elapsedS = Number(nowNs() - runStart) / NS_PER_S;
+  return {
+    scenario: BenchmarkScenario.SINGLE_STREAM,
+    latencies,
+    throughput: numQueries / elapsedS,
+    accuracy: accuracy.value,
+    metadata: {
+      numQueries,
+      warmup,
+      timerOverheadNs: overheadNs,
+      p90LatencyS: latencyPercentile(latencies, 0.9),
+      elapsedS,
+    },
+  };
+}
+
 // %% [markdown]
 // Run it on the two networks. Compare p50 with p90: on an otherwise idle machine they are close;
 // the gap between p90 and the maximum is where garbage collection and the operating system show
@@ -804,9 +1047,15 @@ await demo("single stream on both MLPs", async () => {
 // arrivals that are independent and **exponentially distributed** with mean 1/λ. MLPerf's server
 // scenario uses exactly this.
 //
-// To draw an exponential gap from a uniform number u in [0, 1), invert its CDF
-// F(t) = 1 − e^(−λt): t = −ln(1 − u) / λ. (Use 1 − u, not u: `next()` can return 0 but never
-// 1, and ln 0 is −∞.)
+// To draw an exponential gap from a uniform number u in [0, 1) (what `Rng.next()` returns),
+// use *inverse transform sampling*: the gap t is the value at which the exponential CDF
+// F(t) = 1 − e^(−λt) reaches u. Solve F(t) = u for t yourself before you code it, then ask
+// what your formula does at the two ends of [0, 1): `next()` can return 0 but never 1.
+//
+// A Poisson process is **not** "arrivals every 1/λ seconds", nor gaps drawn uniformly with
+// mean 1/λ: both have the right rate, but their gaps are far more regular (a coefficient of
+// variation of 0 and 0.58 instead of the exponential's 1), and it is the clusters of
+// arrivals close together that build queues.
 //
 // Randomness in a benchmark must be **seeded**, so that two runs (or two models) face exactly
 // the same arrival pattern; otherwise part of the difference you measure is just a different
@@ -816,14 +1065,20 @@ await demo("single stream on both MLPs", async () => {
 // **TODO**: Implement `poissonArrivals(targetQps, { durationS, count, seed })`, returning arrival
 // times in seconds from the start, increasing.
 //
-// **APPROACH**:
-// 1. Validate `targetQps` (positive); make `new Rng(seed ?? 0)`.
-// 2. Start at t = 0; repeatedly add a gap −ln(1 − rng.next()) / targetQps.
-// 3. With `count`, return exactly `count` arrivals; otherwise return every arrival before
-//    `durationS` (default 1 s).
+// The contract: `targetQps` must be positive; the generator is `new Rng(seed)` (seed 0 by
+// default), one `next()` per gap, in order, each turned into a gap by your inverse of F; the
+// first arrival is one gap after time 0. With `count`, exactly `count` arrivals; otherwise
+// every arrival strictly before `durationS` (default 1 s). Absurd requests (more than ten
+// million arrivals expected) throw instead of filling memory.
 //
-// **HINTS**: `Math.log` is the natural logarithm. Refuse absurd requests (more than ten million
-// arrivals) with an error instead of filling memory.
+// **APPROACH**:
+// 1. Derive t = F⁻¹(u) on paper and check it: what gap does u = 0.5 give at λ = 1000/s?
+// 2. Write the loop so that both stopping rules (a count, or a time limit) share it.
+// 3. Before running the tests, predict the mean gap and the coefficient of variation
+//    (std / mean) of 5,000 gaps at λ = 1000/s, then print them.
+//
+// **HINTS**: `Math.log` is the natural logarithm. A request's size is known before any draw:
+// `count`, or about `targetQps · durationS`.
 
 // %% nbgrader={"grade": false, "grade_id": "poisson-arrivals", "locked": false, "schema_version": 3, "solution": true, "task": false}
 //| export
@@ -922,6 +1177,100 @@ function testUnitPoissonArrivals(): void {
 }
 testUnitPoissonArrivals();
 
+// %%
+//| mutation poisson-arrivals uniform gaps with mean 1/λ instead of exponential ones
+interface ArrivalOptions {
+  /** Generate every arrival before this time (default 1 s); ignored when `count` is given. */
+  durationS?: number;
+  /** Generate exactly this many arrivals. */
+  count?: number;
+  /** Seed of the random generator (default 0): same seed, same arrivals. */
+  seed?: number;
+}
+
+/** Arrival times (seconds from the start, increasing) of a Poisson process at `targetQps`. */
+function poissonArrivals(targetQps: number, options: ArrivalOptions = {}): number[] {
+  requirePositive("targetQps", targetQps, "poissonArrivals");
+  const count = options.count;
+  const durationS = options.durationS ?? 1;
+  if (count !== undefined) requireCount("count", count, "poissonArrivals");
+  else requirePositive("durationS", durationS, "poissonArrivals");
+  const expected = count ?? targetQps * durationS;
+  if (expected > 1e7) throw new Error(`poissonArrivals: ${expected} arrivals is too many`);
+  const rng = new Rng(options.seed ?? 0);
+  const arrivals: number[] = [];
+  let t = 0;
+  while (count === undefined || arrivals.length < count) {
+    t += (2 * rng.next()) / targetQps;
+    if (count === undefined && t >= durationS) break;
+    arrivals.push(t);
+  }
+  return arrivals;
+}
+
+// %%
+//| mutation poisson-arrivals inverts with −ln(u) instead of solving F(t) = u (−ln(1 − u))
+interface ArrivalOptions {
+  /** Generate every arrival before this time (default 1 s); ignored when `count` is given. */
+  durationS?: number;
+  /** Generate exactly this many arrivals. */
+  count?: number;
+  /** Seed of the random generator (default 0): same seed, same arrivals. */
+  seed?: number;
+}
+
+/** Arrival times (seconds from the start, increasing) of a Poisson process at `targetQps`. */
+function poissonArrivals(targetQps: number, options: ArrivalOptions = {}): number[] {
+  requirePositive("targetQps", targetQps, "poissonArrivals");
+  const count = options.count;
+  const durationS = options.durationS ?? 1;
+  if (count !== undefined) requireCount("count", count, "poissonArrivals");
+  else requirePositive("durationS", durationS, "poissonArrivals");
+  const expected = count ?? targetQps * durationS;
+  if (expected > 1e7) throw new Error(`poissonArrivals: ${expected} arrivals is too many`);
+  const rng = new Rng(options.seed ?? 0);
+  const arrivals: number[] = [];
+  let t = 0;
+  while (count === undefined || arrivals.length < count) {
+    t += -Math.log(rng.next()) / targetQps;
+    if (count === undefined && t >= durationS) break;
+    arrivals.push(t);
+  }
+  return arrivals;
+}
+
+// %%
+//| mutation poisson-arrivals evenly spaced arrivals every 1/λ
+interface ArrivalOptions {
+  /** Generate every arrival before this time (default 1 s); ignored when `count` is given. */
+  durationS?: number;
+  /** Generate exactly this many arrivals. */
+  count?: number;
+  /** Seed of the random generator (default 0): same seed, same arrivals. */
+  seed?: number;
+}
+
+/** Arrival times (seconds from the start, increasing) of a Poisson process at `targetQps`. */
+function poissonArrivals(targetQps: number, options: ArrivalOptions = {}): number[] {
+  requirePositive("targetQps", targetQps, "poissonArrivals");
+  const count = options.count;
+  const durationS = options.durationS ?? 1;
+  if (count !== undefined) requireCount("count", count, "poissonArrivals");
+  else requirePositive("durationS", durationS, "poissonArrivals");
+  const expected = count ?? targetQps * durationS;
+  if (expected > 1e7) throw new Error(`poissonArrivals: ${expected} arrivals is too many`);
+  const rng = new Rng(options.seed ?? 0);
+  const arrivals: number[] = [];
+  let t = 0;
+  while (count === undefined || arrivals.length < count) {
+    rng.next();
+    t += 1 / targetQps;
+    if (count === undefined && t >= durationS) break;
+    arrivals.push(t);
+  }
+  return arrivals;
+}
+
 // %% [markdown]
 // ## Step 4: The server scenario, and keeping to the schedule
 // The server load generator sends query *i* at its arrival time tᵢ **whether or not the system
@@ -980,26 +1329,36 @@ async function waitUntil(deadlineNs: bigint): Promise<bigint> {
 // ### Exercise
 // **TODO**: Implement `serverScenario(model, dataset, options)`.
 //
-// **APPROACH**:
-// 1. Read the options (`targetQps` required; `durationS` 1, `latencyBoundS` 0.1, `seed` 0,
-//    `warmup` 20), validate, draw `arrivals = poissonArrivals(targetQps, { durationS, count:
-//    numQueries, seed })`, and run the warm-up queries.
-// 2. Set `startNs = nowNs() + 1 ms` (time to get going). For each query: `dueNs = startNs +
-//    arrivals[i]` in ns; `issuedNs = await waitUntil(dueNs)`; call the model on
-//    `dataset[i % dataset.length]`.
-//    - A synchronous output completes now: record the completion time and score it.
-//    - A promise must **not** be awaited here (the next query may be due before it finishes):
-//      attach a `.then` that records the completion time and scores, and keep the promise in a
-//      list. After the loop, `await Promise.all(list)`.
-// 3. Record `scheduledS`, `issuedS` and `completedS` (seconds since `startNs`) for every query;
-//    latency = completed − scheduled.
-// 4. Return scenario `SERVER`, `throughput` = achieved QPS = queries / (last completion time),
-//    `timeline`, and metadata `targetQps`, `achievedQps`, `latencyBoundS`, `p99LatencyS`,
-//    `boundMet` (p99 ≤ bound), `fractionOverBound`, `medianIssueLagS` (median of issued −
-//    scheduled), `seed`, `numQueries`, `durationS`, `warmup`.
+// The contract:
+// - options `targetQps` (required, positive), `durationS` (1), `numQueries` (optional: an exact
+//   count instead of a duration), `latencyBoundS` (0.1, positive), `seed` (0), `warmup` (20
+//   untimed queries, run before the schedule starts);
+// - the schedule is `poissonArrivals(targetQps, { durationS, count: numQueries, seed })`, in
+//   seconds from the start of the run (leave yourself a millisecond to get going);
+// - query `i` uses sample `i mod dataset.length`, is issued with `waitUntil` at its scheduled
+//   time, and is never awaited before the next query is issued;
+// - the `timeline` records, for every query, `scheduledS`, `issuedS` and `completedS`, in
+//   seconds since the start; a query's latency is its completion minus its **scheduled**
+//   arrival;
+// - `throughput` is the achieved rate, queries / (the last completion time); labelled outputs
+//   are scored;
+// - metadata `targetQps`, `achievedQps`, `latencyBoundS`, `p99LatencyS`, `boundMet`
+//   (p99 ≤ bound), `fractionOverBound`, `medianIssueLagS` (median of issued − scheduled),
+//   `seed`, `numQueries` (the number of queries run), `durationS`, `warmup`.
 //
-// **HINTS**: `BigInt(Math.round(seconds * NS_PER_S))` converts seconds to a `bigint` of ns.
-// Do not use `Math.max(...array)` on long arrays (it can overflow the call stack); loop.
+// **APPROACH**: Plan before you type.
+// 1. An `async` model's promise may still be pending when the next query is due. What do you
+//    do with it so the loop keeps to the schedule, where is its completion time recorded, and
+//    what must happen before the function returns?
+// 2. A synchronous model blocks the loop. Which of the three timeline entries does that delay
+//    for the *next* query, and which one can it never delay?
+// 3. Sketch the timeline of three queries 1 ms apart at a model that takes 3 ms, and read off
+//    each latency under the contract and under "latency = completion − issue". Which one
+//    would the original module have reported?
+//
+// **HINTS**: A time in seconds becomes a `bigint` of nanoseconds through `Math.round` and
+// `BigInt`. `Math.max(...array)` spreads every element as an argument: fine for 100, a stack
+// overflow for a million.
 
 // %% nbgrader={"grade": false, "grade_id": "server-scenario", "locked": false, "schema_version": 3, "solution": true, "task": false}
 //| export
@@ -1243,6 +1602,273 @@ async function testUnitServerScenario(): Promise<void> {
 }
 await testUnitServerScenario();
 
+// %%
+//| mutation server-scenario latency from the moment the query was issued, not its scheduled arrival (coordinated omission)
+interface ServerOptions {
+  /** Mean arrival rate of the Poisson process, queries per second. */
+  targetQps: number;
+  /** Length of the arrival schedule in seconds (default 1). */
+  durationS?: number;
+  /** Exact number of queries instead of a duration. */
+  numQueries?: number;
+  /** The p99 latency the service promises, in seconds (default 0.1). */
+  latencyBoundS?: number;
+  /** Seed of the arrival schedule (default 0). */
+  seed?: number;
+  /** Untimed queries before the schedule starts (default 20). */
+  warmup?: number;
+}
+
+/** MLPerf server: Poisson arrivals, each query issued on schedule, latency from arrival. */
+async function serverScenario<I>(
+  model: Model<I>,
+  dataset: readonly Sample<I>[],
+  options: ServerOptions,
+): Promise<BenchmarkResult> {
+  const where = "serverScenario";
+  requireDataset(dataset, where);
+  const targetQps = options.targetQps;
+  requirePositive("targetQps", targetQps, where);
+  const durationS = options.durationS ?? 1;
+  const latencyBoundS = options.latencyBoundS ?? 0.1;
+  requirePositive("latencyBoundS", latencyBoundS, where);
+  const seed = options.seed ?? 0;
+  const warmup = options.warmup ?? 20;
+  const arrivals = poissonArrivals(targetQps, { durationS, count: options.numQueries, seed });
+  if (arrivals.length === 0) throw new Error(`${where}: no query arrives within ${durationS} s`);
+  for (let i = 0; i < warmup; i++) {
+    const output = model(dataset[i % dataset.length].input);
+    if (isThenable(output)) await output;
+  }
+  const n = arrivals.length;
+  const issuedS = new Array<number>(n);
+  const completedS = new Array<number>(n);
+  const accuracy = new AccuracyCounter();
+  const inFlight: Promise<void>[] = [];
+  const startNs = nowNs() + 1_000_000n;
+  const since = (t: bigint): number => Number(t - startNs) / NS_PER_S;
+  for (let i = 0; i < n; i++) {
+    const issuedNs = await waitUntil(startNs + BigInt(Math.round(arrivals[i] * NS_PER_S)));
+    issuedS[i] = since(issuedNs);
+    const sample = dataset[i % dataset.length];
+    const output = model(sample.input);
+    if (isThenable(output)) {
+      inFlight.push(
+        Promise.resolve(output).then((value) => {
+          completedS[i] = since(nowNs());
+          accuracy.add(value, [sample]);
+        }),
+      );
+    } else {
+      completedS[i] = since(nowNs());
+      accuracy.add(output, [sample]);
+    }
+  }
+  await Promise.all(inFlight);
+  const latencies = completedS.map((done, i) => done - issuedS[i]);
+  let lastCompletion = 0;
+  for (const done of completedS) lastCompletion = Math.max(lastCompletion, done);
+  const achievedQps = n / lastCompletion;
+  const p99LatencyS = latencyPercentile(latencies, 0.99);
+  return {
+    scenario: BenchmarkScenario.SERVER,
+    latencies,
+    throughput: achievedQps,
+    accuracy: accuracy.value,
+    timeline: { scheduledS: [...arrivals], issuedS, completedS },
+    metadata: {
+      targetQps,
+      achievedQps,
+      latencyBoundS,
+      p99LatencyS,
+      boundMet: p99LatencyS <= latencyBoundS,
+      fractionOverBound: latencies.filter((l) => l > latencyBoundS).length / n,
+      medianIssueLagS: median(issuedS.map((t, i) => t - arrivals[i])),
+      seed,
+      numQueries: n,
+      durationS,
+      warmup,
+    },
+  };
+}
+
+// %%
+//| mutation server-scenario awaits each async model's answer before issuing the next query
+interface ServerOptions {
+  /** Mean arrival rate of the Poisson process, queries per second. */
+  targetQps: number;
+  /** Length of the arrival schedule in seconds (default 1). */
+  durationS?: number;
+  /** Exact number of queries instead of a duration. */
+  numQueries?: number;
+  /** The p99 latency the service promises, in seconds (default 0.1). */
+  latencyBoundS?: number;
+  /** Seed of the arrival schedule (default 0). */
+  seed?: number;
+  /** Untimed queries before the schedule starts (default 20). */
+  warmup?: number;
+}
+
+/** MLPerf server: Poisson arrivals, each query issued on schedule, latency from arrival. */
+async function serverScenario<I>(
+  model: Model<I>,
+  dataset: readonly Sample<I>[],
+  options: ServerOptions,
+): Promise<BenchmarkResult> {
+  const where = "serverScenario";
+  requireDataset(dataset, where);
+  const targetQps = options.targetQps;
+  requirePositive("targetQps", targetQps, where);
+  const durationS = options.durationS ?? 1;
+  const latencyBoundS = options.latencyBoundS ?? 0.1;
+  requirePositive("latencyBoundS", latencyBoundS, where);
+  const seed = options.seed ?? 0;
+  const warmup = options.warmup ?? 20;
+  const arrivals = poissonArrivals(targetQps, { durationS, count: options.numQueries, seed });
+  if (arrivals.length === 0) throw new Error(`${where}: no query arrives within ${durationS} s`);
+  for (let i = 0; i < warmup; i++) {
+    const output = model(dataset[i % dataset.length].input);
+    if (isThenable(output)) await output;
+  }
+  const n = arrivals.length;
+  const issuedS = new Array<number>(n);
+  const completedS = new Array<number>(n);
+  const accuracy = new AccuracyCounter();
+  const inFlight: Promise<void>[] = [];
+  const startNs = nowNs() + 1_000_000n;
+  const since = (t: bigint): number => Number(t - startNs) / NS_PER_S;
+  for (let i = 0; i < n; i++) {
+    const issuedNs = await waitUntil(startNs + BigInt(Math.round(arrivals[i] * NS_PER_S)));
+    issuedS[i] = since(issuedNs);
+    const sample = dataset[i % dataset.length];
+    const output = model(sample.input);
+    if (isThenable(output)) {
+      const value = await output;
+      completedS[i] = since(nowNs());
+      accuracy.add(value, [sample]);
+    } else {
+      completedS[i] = since(nowNs());
+      accuracy.add(output, [sample]);
+    }
+  }
+  await Promise.all(inFlight);
+  const latencies = completedS.map((done, i) => done - arrivals[i]);
+  let lastCompletion = 0;
+  for (const done of completedS) lastCompletion = Math.max(lastCompletion, done);
+  const achievedQps = n / lastCompletion;
+  const p99LatencyS = latencyPercentile(latencies, 0.99);
+  return {
+    scenario: BenchmarkScenario.SERVER,
+    latencies,
+    throughput: achievedQps,
+    accuracy: accuracy.value,
+    timeline: { scheduledS: [...arrivals], issuedS, completedS },
+    metadata: {
+      targetQps,
+      achievedQps,
+      latencyBoundS,
+      p99LatencyS,
+      boundMet: p99LatencyS <= latencyBoundS,
+      fractionOverBound: latencies.filter((l) => l > latencyBoundS).length / n,
+      medianIssueLagS: median(issuedS.map((t, i) => t - arrivals[i])),
+      seed,
+      numQueries: n,
+      durationS,
+      warmup,
+    },
+  };
+}
+
+// %%
+//| mutation server-scenario sends the queries back to back, ignoring the schedule (the original)
+interface ServerOptions {
+  /** Mean arrival rate of the Poisson process, queries per second. */
+  targetQps: number;
+  /** Length of the arrival schedule in seconds (default 1). */
+  durationS?: number;
+  /** Exact number of queries instead of a duration. */
+  numQueries?: number;
+  /** The p99 latency the service promises, in seconds (default 0.1). */
+  latencyBoundS?: number;
+  /** Seed of the arrival schedule (default 0). */
+  seed?: number;
+  /** Untimed queries before the schedule starts (default 20). */
+  warmup?: number;
+}
+
+/** MLPerf server: Poisson arrivals, each query issued on schedule, latency from arrival. */
+async function serverScenario<I>(
+  model: Model<I>,
+  dataset: readonly Sample<I>[],
+  options: ServerOptions,
+): Promise<BenchmarkResult> {
+  const where = "serverScenario";
+  requireDataset(dataset, where);
+  const targetQps = options.targetQps;
+  requirePositive("targetQps", targetQps, where);
+  const durationS = options.durationS ?? 1;
+  const latencyBoundS = options.latencyBoundS ?? 0.1;
+  requirePositive("latencyBoundS", latencyBoundS, where);
+  const seed = options.seed ?? 0;
+  const warmup = options.warmup ?? 20;
+  const arrivals = poissonArrivals(targetQps, { durationS, count: options.numQueries, seed });
+  if (arrivals.length === 0) throw new Error(`${where}: no query arrives within ${durationS} s`);
+  for (let i = 0; i < warmup; i++) {
+    const output = model(dataset[i % dataset.length].input);
+    if (isThenable(output)) await output;
+  }
+  const n = arrivals.length;
+  const issuedS = new Array<number>(n);
+  const completedS = new Array<number>(n);
+  const accuracy = new AccuracyCounter();
+  const inFlight: Promise<void>[] = [];
+  const startNs = nowNs() + 1_000_000n;
+  const since = (t: bigint): number => Number(t - startNs) / NS_PER_S;
+  for (let i = 0; i < n; i++) {
+    const issuedNs = nowNs();
+    issuedS[i] = since(issuedNs);
+    const sample = dataset[i % dataset.length];
+    const output = model(sample.input);
+    if (isThenable(output)) {
+      inFlight.push(
+        Promise.resolve(output).then((value) => {
+          completedS[i] = since(nowNs());
+          accuracy.add(value, [sample]);
+        }),
+      );
+    } else {
+      completedS[i] = since(nowNs());
+      accuracy.add(output, [sample]);
+    }
+  }
+  await Promise.all(inFlight);
+  const latencies = completedS.map((done, i) => done - arrivals[i]);
+  let lastCompletion = 0;
+  for (const done of completedS) lastCompletion = Math.max(lastCompletion, done);
+  const achievedQps = n / lastCompletion;
+  const p99LatencyS = latencyPercentile(latencies, 0.99);
+  return {
+    scenario: BenchmarkScenario.SERVER,
+    latencies,
+    throughput: achievedQps,
+    accuracy: accuracy.value,
+    timeline: { scheduledS: [...arrivals], issuedS, completedS },
+    metadata: {
+      targetQps,
+      achievedQps,
+      latencyBoundS,
+      p99LatencyS,
+      boundMet: p99LatencyS <= latencyBoundS,
+      fractionOverBound: latencies.filter((l) => l > latencyBoundS).length / n,
+      medianIssueLagS: median(issuedS.map((t, i) => t - arrivals[i])),
+      seed,
+      numQueries: n,
+      durationS,
+      warmup,
+    },
+  };
+}
+
 // %% [markdown]
 // Load the wide MLP at increasing rates. While the offered load is well below what one core
 // can serve, p99 stays near the service time; as it approaches capacity, queueing makes the
@@ -1294,18 +1920,24 @@ await demo("server scenario at increasing load", async () => {
 // ### Exercise
 // **TODO**: Implement `offlineScenario(model, dataset, options)`.
 //
-// **APPROACH**:
-// 1. Options: `batchSize` (default 32), `numSamples` (default `dataset.length`; samples cycle
-//    through the dataset), `collate` (optional), `warmup` batches (default 2). Validate.
-// 2. Run the warm-up batches untimed with `runBatch`.
-// 3. For each batch of `batchSize` consecutive samples (the last may be shorter): time
-//    `runBatch(model, batch, collate)`, awaiting only a thenable, push the batch latency in
-//    seconds, then score with `accuracy.addBatch(result, batch)`.
-// 4. Return scenario `OFFLINE`, throughput = numSamples / total elapsed seconds, and metadata
-//    `batchSize`, `numSamples`, `numBatches`, `batched` (whether `collate` was given), `warmup`.
+// The contract:
+// - options `batchSize` (default 32), `numSamples` (default `dataset.length`; samples cycle
+//   through the dataset when it is larger), `collate` (optional), `warmup` (default 2 untimed
+//   runs of the first batch); both counts checked with `requireCount`;
+// - the samples go in order, in batches of `batchSize` consecutive samples, the last one
+//   shorter when `batchSize` does not divide `numSamples`; each batch runs through `runBatch`
+//   and is timed as one latency (in seconds); every labelled row is scored (`addBatch`);
+// - `throughput` is **samples** per second of the whole timed loop;
+// - metadata `batchSize`, `numSamples`, `numBatches`, `batched` (whether `collate` was
+//   given), `warmup` and `elapsedS` (the wall-clock seconds of the timed loop).
 //
-// **HINTS**: `Array.from({ length: numSamples }, (_, i) => dataset[i % dataset.length])` builds
-// the sample list; `samples.slice(start, start + batchSize)` cuts a batch.
+// **APPROACH**: This is the single-stream loop with a different unit of work. Before you
+// write it, answer: how many batches do 10 samples in batches of 4 make, and how large is
+// the last? What is the throughput of 8 samples in 2 batches of 4 ms each, and what would you
+// report if you divided by batches instead? Then write the loop.
+//
+// **HINTS**: `runBatch` returns either a value or a promise of one (per-sample `async` calls
+// run concurrently within a batch); treat it as you treated a model's output.
 
 // %% nbgrader={"grade": false, "grade_id": "offline-scenario", "locked": false, "schema_version": 3, "solution": true, "task": false}
 //| export
@@ -1406,6 +2038,7 @@ async function testUnitOfflineScenario(): Promise<void> {
   assertClose(u.accuracy ?? -1, 0.5, {}, "cycled samples scored");
   assertEqual(u.metadata.batched, false);
   assertEqual(u.metadata.numBatches, 3);
+  assertConsistent(u.throughput * (u.metadata.elapsedS as number), 10, { rtol: 1e-9 }, "throughput × elapsedS = the samples, not the batches");
   // Throughput counts samples, not batches: 8 samples of 1 ms each in batches of 4.
   const spinEach = (ms: number): number => {
     const end = nowNs() + BigInt(Math.round(ms * 1e6));
@@ -1493,6 +2126,124 @@ async function testUnitOfflineScenario(): Promise<void> {
 }
 await testUnitOfflineScenario();
 
+// %%
+//| mutation offline-scenario throughput in batches per second instead of samples
+interface OfflineOptions<I> {
+  /** Samples per model call (default 32). */
+  batchSize?: number;
+  /** Total samples to process (default: the dataset's length); samples cycle if larger. */
+  numSamples?: number;
+  /** Stacks a batch's inputs into one input; without it the model sees one sample per call. */
+  collate?: Collate<I>;
+  /** Untimed batches first (default 2). */
+  warmup?: number;
+}
+
+/** MLPerf offline: every sample available at once; the metric is samples per second. */
+async function offlineScenario<I>(
+  model: Model<I>,
+  dataset: readonly Sample<I>[],
+  options: OfflineOptions<I> = {},
+): Promise<BenchmarkResult> {
+  const where = "offlineScenario";
+  requireDataset(dataset, where);
+  const batchSize = options.batchSize ?? 32;
+  const numSamples = options.numSamples ?? dataset.length;
+  const warmup = options.warmup ?? 2;
+  requireCount("batchSize", batchSize, where);
+  requireCount("numSamples", numSamples, where);
+  const all = Array.from({ length: numSamples }, (_, i) => dataset[i % dataset.length]);
+  for (let w = 0; w < warmup; w++) {
+    const result = runBatch(model, all.slice(0, batchSize), options.collate);
+    if (isThenable(result)) await result;
+  }
+  const latencies: number[] = [];
+  const accuracy = new AccuracyCounter();
+  const runStart = nowNs();
+  for (let start = 0; start < numSamples; start += batchSize) {
+    const batch = all.slice(start, start + batchSize);
+    const t0 = nowNs();
+    let result = runBatch(model, batch, options.collate);
+    if (isThenable(result)) result = await result;
+    latencies.push(Number(nowNs() - t0) / NS_PER_S);
+    accuracy.addBatch(result, batch);
+  }
+  const elapsedS = Number(nowNs() - runStart) / NS_PER_S;
+  return {
+    scenario: BenchmarkScenario.OFFLINE,
+    latencies,
+    throughput: latencies.length / elapsedS,
+    accuracy: accuracy.value,
+    metadata: {
+      batchSize,
+      numSamples,
+      numBatches: latencies.length,
+      batched: options.collate !== undefined,
+      warmup,
+      elapsedS,
+    },
+  };
+}
+
+// %%
+//| mutation offline-scenario drops the last, shorter batch
+interface OfflineOptions<I> {
+  /** Samples per model call (default 32). */
+  batchSize?: number;
+  /** Total samples to process (default: the dataset's length); samples cycle if larger. */
+  numSamples?: number;
+  /** Stacks a batch's inputs into one input; without it the model sees one sample per call. */
+  collate?: Collate<I>;
+  /** Untimed batches first (default 2). */
+  warmup?: number;
+}
+
+/** MLPerf offline: every sample available at once; the metric is samples per second. */
+async function offlineScenario<I>(
+  model: Model<I>,
+  dataset: readonly Sample<I>[],
+  options: OfflineOptions<I> = {},
+): Promise<BenchmarkResult> {
+  const where = "offlineScenario";
+  requireDataset(dataset, where);
+  const batchSize = options.batchSize ?? 32;
+  const numSamples = options.numSamples ?? dataset.length;
+  const warmup = options.warmup ?? 2;
+  requireCount("batchSize", batchSize, where);
+  requireCount("numSamples", numSamples, where);
+  const all = Array.from({ length: numSamples }, (_, i) => dataset[i % dataset.length]);
+  for (let w = 0; w < warmup; w++) {
+    const result = runBatch(model, all.slice(0, batchSize), options.collate);
+    if (isThenable(result)) await result;
+  }
+  const latencies: number[] = [];
+  const accuracy = new AccuracyCounter();
+  const runStart = nowNs();
+  for (let start = 0; start + batchSize <= numSamples; start += batchSize) {
+    const batch = all.slice(start, start + batchSize);
+    const t0 = nowNs();
+    let result = runBatch(model, batch, options.collate);
+    if (isThenable(result)) result = await result;
+    latencies.push(Number(nowNs() - t0) / NS_PER_S);
+    accuracy.addBatch(result, batch);
+  }
+  const elapsedS = Number(nowNs() - runStart) / NS_PER_S;
+  return {
+    scenario: BenchmarkScenario.OFFLINE,
+    latencies,
+    throughput: numSamples / elapsedS,
+    accuracy: accuracy.value,
+    metadata: {
+      batchSize,
+      numSamples,
+      numBatches: latencies.length,
+      batched: options.collate !== undefined,
+      warmup,
+      elapsedS,
+    },
+  };
+}
+
 // %% [markdown]
 // Compare both networks offline with and without batching. The batched runs do the same
 // arithmetic, so any speed-up is overhead saved; expect it to be larger for the small network,
@@ -1532,16 +2283,19 @@ await demo("offline: batching versus one call per sample", async () => {
 // ### Exercise
 // **TODO**: Implement `multiStreamScenario(model, dataset, options)`.
 //
-// **APPROACH**:
-// 1. Options: `samplesPerQuery` (default 8), `numQueries` (default 256), `collate`, `warmup`
-//    queries (default 5). Validate.
-// 2. Query q uses the samples at positions q·N … q·N + N − 1 of the cycled dataset.
-// 3. Time each query with `runBatch` (awaiting only a thenable), score with `addBatch`.
-// 4. Return scenario `MULTI_STREAM`, throughput in **samples** per second, metadata
-//    `samplesPerQuery`, `numQueries`, `p99LatencyS`, `warmup`.
+// The contract: options `samplesPerQuery` N (default 8), `numQueries` (default 256),
+// `collate`, `warmup` (default 5 untimed queries, the first `warmup` queries' samples); query
+// q carries the samples at positions q·N … q·N + N − 1 of the cycled dataset, runs through
+// `runBatch` and is timed as one latency; labelled rows are scored; `throughput` is
+// **samples** per second of the timed loop; metadata `samplesPerQuery`, `numQueries`,
+// `p99LatencyS`, `warmup` and `elapsedS`.
 //
-// **HINTS**: This is the offline loop with a fixed number of queries instead of a fixed number
-// of samples.
+// **APPROACH**: Compare it with your offline loop: what is fixed here that was free there
+// (the number of queries or the number of samples)? Write down which samples query 3 carries
+// for N = 3 over a dataset of 5, then write the loop.
+//
+// **HINTS**: If `throughput × elapsedS` is not the number of samples the run processed, the
+// unit is wrong.
 
 // %% nbgrader={"grade": false, "grade_id": "multi-stream-scenario", "locked": false, "schema_version": 3, "solution": true, "task": false}
 //| export
@@ -1660,6 +2414,7 @@ async function testUnitMultiStreamScenario(): Promise<void> {
     "a query waits for all of its samples",
   );
   assert(t.throughput <= 20 / 0.0195 && t.throughput > 0, "throughput in samples per second");
+  assertConsistent(t.throughput * (t.metadata.elapsedS as number), 20, { rtol: 1e-9 }, "throughput × elapsedS = the samples of every query");
   const defaults = await multiStreamScenario((x: number) => x, makeSamples([1]), { warmup: 0 });
   assertEqual(defaults.latencies.length, 256, "256 queries by default");
   assertEqual(defaults.metadata.samplesPerQuery, 8, "8 samples per query by default");
@@ -1703,6 +2458,130 @@ async function testUnitMultiStreamScenario(): Promise<void> {
   passed("testUnitMultiStreamScenario");
 }
 await testUnitMultiStreamScenario();
+
+// %%
+//| mutation multi-stream-scenario throughput in queries per second instead of samples
+interface MultiStreamOptions<I> {
+  /** Samples per query (default 8, as in MLPerf). */
+  samplesPerQuery?: number;
+  /** Timed queries (default 256). */
+  numQueries?: number;
+  /** Stacks a query's inputs into one input; without it each sample is a separate call. */
+  collate?: Collate<I>;
+  /** Untimed queries first (default 5). */
+  warmup?: number;
+}
+
+/** MLPerf multi-stream: queries of N samples back to back; the metric is p99 per query. */
+async function multiStreamScenario<I>(
+  model: Model<I>,
+  dataset: readonly Sample<I>[],
+  options: MultiStreamOptions<I> = {},
+): Promise<BenchmarkResult> {
+  const where = "multiStreamScenario";
+  requireDataset(dataset, where);
+  const samplesPerQuery = options.samplesPerQuery ?? 8;
+  const numQueries = options.numQueries ?? 256;
+  const warmup = options.warmup ?? 5;
+  requireCount("samplesPerQuery", samplesPerQuery, where);
+  requireCount("numQueries", numQueries, where);
+  const query = (q: number): Sample<I>[] =>
+    Array.from(
+      { length: samplesPerQuery },
+      (_, j) => dataset[(q * samplesPerQuery + j) % dataset.length],
+    );
+  for (let w = 0; w < warmup; w++) {
+    const result = runBatch(model, query(w), options.collate);
+    if (isThenable(result)) await result;
+  }
+  const latencies = new Array<number>(numQueries);
+  const accuracy = new AccuracyCounter();
+  const runStart = nowNs();
+  for (let q = 0; q < numQueries; q++) {
+    const batch = query(q);
+    const t0 = nowNs();
+    let result = runBatch(model, batch, options.collate);
+    if (isThenable(result)) result = await result;
+    latencies[q] = Number(nowNs() - t0) / NS_PER_S;
+    accuracy.addBatch(result, batch);
+  }
+  const elapsedS = Number(nowNs() - runStart) / NS_PER_S;
+  return {
+    scenario: BenchmarkScenario.MULTI_STREAM,
+    latencies,
+    throughput: numQueries / elapsedS,
+    accuracy: accuracy.value,
+    metadata: {
+      samplesPerQuery,
+      numQueries,
+      p99LatencyS: latencyPercentile(latencies, 0.99),
+      warmup,
+      elapsedS,
+    },
+  };
+}
+
+// %%
+//| mutation multi-stream-scenario every query starts again at the first sample
+interface MultiStreamOptions<I> {
+  /** Samples per query (default 8, as in MLPerf). */
+  samplesPerQuery?: number;
+  /** Timed queries (default 256). */
+  numQueries?: number;
+  /** Stacks a query's inputs into one input; without it each sample is a separate call. */
+  collate?: Collate<I>;
+  /** Untimed queries first (default 5). */
+  warmup?: number;
+}
+
+/** MLPerf multi-stream: queries of N samples back to back; the metric is p99 per query. */
+async function multiStreamScenario<I>(
+  model: Model<I>,
+  dataset: readonly Sample<I>[],
+  options: MultiStreamOptions<I> = {},
+): Promise<BenchmarkResult> {
+  const where = "multiStreamScenario";
+  requireDataset(dataset, where);
+  const samplesPerQuery = options.samplesPerQuery ?? 8;
+  const numQueries = options.numQueries ?? 256;
+  const warmup = options.warmup ?? 5;
+  requireCount("samplesPerQuery", samplesPerQuery, where);
+  requireCount("numQueries", numQueries, where);
+  const query = (q: number): Sample<I>[] =>
+    Array.from(
+      { length: samplesPerQuery },
+      (_, j) => dataset[j % dataset.length],
+    );
+  for (let w = 0; w < warmup; w++) {
+    const result = runBatch(model, query(w), options.collate);
+    if (isThenable(result)) await result;
+  }
+  const latencies = new Array<number>(numQueries);
+  const accuracy = new AccuracyCounter();
+  const runStart = nowNs();
+  for (let q = 0; q < numQueries; q++) {
+    const batch = query(q);
+    const t0 = nowNs();
+    let result = runBatch(model, batch, options.collate);
+    if (isThenable(result)) result = await result;
+    latencies[q] = Number(nowNs() - t0) / NS_PER_S;
+    accuracy.addBatch(result, batch);
+  }
+  const elapsedS = Number(nowNs() - runStart) / NS_PER_S;
+  return {
+    scenario: BenchmarkScenario.MULTI_STREAM,
+    latencies,
+    throughput: (numQueries * samplesPerQuery) / elapsedS,
+    accuracy: accuracy.value,
+    metadata: {
+      samplesPerQuery,
+      numQueries,
+      p99LatencyS: latencyPercentile(latencies, 0.99),
+      warmup,
+      elapsedS,
+    },
+  };
+}
 
 // %% [markdown]
 // ## The scenarios as one object
@@ -1773,9 +2652,16 @@ class BenchmarkScenarios {
 // **TODO**: Implement `mlperfMinQueries(percentile, confidence = 0.99)` returning
 // `{ exact, rounded }`.
 //
-// **APPROACH**: `z = normalQuantile((1 − confidence)/2, 0, 1)`; `moe = (1 − percentile)/20`;
-// `exact = ceil(z² · p(1 − p) / moe²)`; `rounded = ceil(exact / 8192) · 8192`. Throw unless both
-// arguments are strictly between 0 and 1.
+// The contract: `exact` is the formula above rounded **up** to a whole query; `rounded` is
+// `exact` rounded **up** to a multiple of 8,192; both arguments must be strictly between 0 and
+// 1, or the function throws.
+//
+// **APPROACH**:
+// 1. The confidence is two-sided. Which quantile of the standard normal does Φ⁻¹((1 − C)/2)
+//    pick, and why does its sign not matter here? What is it for C = 0.99, and for C = 0.95?
+// 2. Evaluate the formula by hand for p = 0.90, C = 0.99 and check that you get MLPerf's
+//    23,886 and 24,576 before you write any code.
+// 3. Rounding to the *nearest* multiple gives the same answer for p90. Does it for p99?
 //
 // **HINTS**: `normalQuantile(p, mu, sigma)` comes from `@stdlib/stats-base-dists-normal-quantile`.
 
@@ -1830,6 +2716,40 @@ function testUnitMlperfSampleSize(): void {
 }
 testUnitMlperfSampleSize();
 
+// %%
+//| mutation mlperf-sample-size a one-sided quantile, Φ⁻¹(1 − C) instead of Φ⁻¹((1 − C)/2)
+/** MLPerf's minimum query count for estimating a latency percentile (exact, and rounded up to 2¹³). */
+function mlperfMinQueries(
+  percentile: number,
+  confidence = 0.99,
+): { exact: number; rounded: number } {
+  if (!(percentile > 0 && percentile < 1))
+    throw new Error(`mlperfMinQueries: percentile must be in (0, 1), got ${percentile}`);
+  if (!(confidence > 0 && confidence < 1))
+    throw new Error(`mlperfMinQueries: confidence must be in (0, 1), got ${confidence}`);
+  const z = normalQuantile(1 - confidence, 0, 1);
+  const moe = (1 - percentile) / 20;
+  const exact = Math.ceil((z * z * percentile * (1 - percentile)) / (moe * moe));
+  return { exact, rounded: Math.ceil(exact / 8192) * 8192 };
+}
+
+// %%
+//| mutation mlperf-sample-size rounds to the nearest multiple of 8,192 instead of up
+/** MLPerf's minimum query count for estimating a latency percentile (exact, and rounded up to 2¹³). */
+function mlperfMinQueries(
+  percentile: number,
+  confidence = 0.99,
+): { exact: number; rounded: number } {
+  if (!(percentile > 0 && percentile < 1))
+    throw new Error(`mlperfMinQueries: percentile must be in (0, 1), got ${percentile}`);
+  if (!(confidence > 0 && confidence < 1))
+    throw new Error(`mlperfMinQueries: confidence must be in (0, 1), got ${confidence}`);
+  const z = normalQuantile((1 - confidence) / 2, 0, 1);
+  const moe = (1 - percentile) / 20;
+  const exact = Math.ceil((z * z * percentile * (1 - percentile)) / (moe * moe));
+  return { exact, rounded: Math.round(exact / 8192) * 8192 };
+}
+
 // %% [markdown]
 // ## Step 8: Is the difference real? Welch's t-test and effect sizes
 // You timed model A and model B 200 times each and B's mean is 3% lower. Two separate questions:
@@ -1865,21 +2785,30 @@ testUnitMlperfSampleSize();
 // ### Exercise
 // **TODO**: Implement `welchTTest(a, b, confidenceLevel = 0.95)` and `effectSizes(a, b)`.
 //
-// **APPROACH** (`welchTTest`):
-// 1. Require at least two finite values in each sample (`requireSample`).
-// 2. Compute the means, the difference `meanA − meanB` and the standard error
-//    √(var_A/n_A + var_B/n_B) with simple-statistics' `sampleVariance`.
-// 3. If the standard error is 0 (both samples constant), return t = 0 and p = 1 for equal means,
-//    t = ±∞ and p = 0 otherwise, df = n_A + n_B − 2, and the interval [diff, diff].
-// 4. Otherwise `const test = loadTtest2()([...a], [...b], { alpha: 1 − confidenceLevel })`
-//    gives `statistic`, `df` and `pValue` (Welch is its default).
-// 5. Confidence interval: diff ± t* · SE with t* = `tQuantile(1 − (1 − level)/2, df)`.
+// The contract of `welchTTest`: each sample needs at least two finite values
+// (`requireSample`) and the level must be in (0, 1); `difference` is mean(a) − mean(b);
+// `standardError` is √(s_A²/n_A + s_B²/n_B) with sample variances; t, df and p are Welch's;
+// the interval is difference ± t*·SE with t* the Student-t quantile at 1 − (1 − level)/2 and
+// Welch's df. When both samples are constant (SE = 0) there is no t distribution to consult:
+// return t = 0 and p = 1 for equal means, t = ±∞ and p = 0 otherwise, df = n_A + n_B − 2, and
+// the interval [difference, difference].
 //
-// **APPROACH** (`effectSizes`): pooled s = √(((n_A − 1)s_A² + (n_B − 1)s_B²)/(n_A + n_B − 2));
-// d = diff / pooled s (0 when both are 0, ±∞ when only s is 0); g = d · J.
+// The contract of `effectSizes`: d = difference / pooled s, with the pooled s of the lesson
+// (0 when both the difference and s are 0, ±∞ when only s is), and g = d · J.
 //
-// **HINTS**: stdlib's t-test is loaded on first use (`loadTtest2`) because it takes ~0.1 s to
-// load, and importing the package should stay fast.
+// **APPROACH**:
+// 1. Welch's test and Student's differ in one place. Write both standard errors side by side
+//    and say which one you need, and why the *pooled* variance belongs to the effect size but
+//    not to the test.
+// 2. stdlib's `ttest2` (load it with the provided `loadTtest2()`) gives the statistic, the df
+//    and the p-value. Read its documentation: which option chooses Welch, and what is its
+//    default? How do you turn a confidence level into its `alpha`?
+// 3. Check yourself on R's example in the test cell before anything else: t = −5.4349,
+//    df = 21.982.
+//
+// **HINTS**: stdlib's t-test is loaded on first use because it takes ~0.1 s to load, and
+// importing the package should stay fast. The 1.96 of the original is the *normal* 97.5%
+// quantile: which distribution, with how many degrees of freedom, should replace it?
 
 // %% nbgrader={"grade": false, "grade_id": "stats-helpers", "locked": true, "schema_version": 3, "solution": false, "task": false}
 //| export
@@ -2075,6 +3004,241 @@ function testUnitWelchComparison(): void {
 }
 testUnitWelchComparison();
 
+// %%
+//| mutation welch-comparison Student's t-test: the pooled variance instead of Welch's
+/** Welch's two-sample t-test of mean(a) − mean(b), with a t-based confidence interval. */
+interface WelchTestResult {
+  t: number;
+  /** Welch–Satterthwaite degrees of freedom. */
+  df: number;
+  /** Two-sided p-value from the Student-t distribution. */
+  pValue: number;
+  meanA: number;
+  meanB: number;
+  /** mean(a) − mean(b). */
+  difference: number;
+  standardError: number;
+  confidenceLevel: number;
+  /** Confidence interval for mean(a) − mean(b). */
+  confidenceInterval: [number, number];
+}
+
+function welchTTest(
+  a: readonly number[],
+  b: readonly number[],
+  confidenceLevel = 0.95,
+): WelchTestResult {
+  requireSample(a, "welchTTest: sample a");
+  requireSample(b, "welchTTest: sample b");
+  if (!(confidenceLevel > 0 && confidenceLevel < 1)) {
+    throw new Error(`welchTTest: confidenceLevel must be in (0, 1), got ${confidenceLevel}`);
+  }
+  const meanA = mean(a);
+  const meanB = mean(b);
+  const difference = meanA - meanB;
+  const pooledVariance = ((a.length - 1) * sampleVariance(a) + (b.length - 1) * sampleVariance(b)) / (a.length + b.length - 2);
+  const standardError = Math.sqrt(pooledVariance / a.length + pooledVariance / b.length);
+  const common = { meanA, meanB, difference, standardError, confidenceLevel };
+  if (standardError === 0) {
+    const same = difference === 0;
+    return {
+      ...common,
+      t: same ? 0 : Math.sign(difference) * Number.POSITIVE_INFINITY,
+      df: a.length + b.length - 2,
+      pValue: same ? 1 : 0,
+      confidenceInterval: [difference, difference],
+    };
+  }
+  const test = loadTtest2()([...a], [...b], { alpha: 1 - confidenceLevel, variance: "equal" });
+  const tCritical = tQuantile(1 - (1 - confidenceLevel) / 2, test.df);
+  return {
+    ...common,
+    t: test.statistic,
+    df: test.df,
+    pValue: test.pValue,
+    confidenceInterval: [
+      difference - tCritical * standardError,
+      difference + tCritical * standardError,
+    ],
+  };
+}
+
+/** Cohen's d and Hedges' g (small-sample corrected) for mean(a) − mean(b). */
+function effectSizes(
+  a: readonly number[],
+  b: readonly number[],
+): { cohensD: number; hedgesG: number } {
+  requireSample(a, "effectSizes: sample a");
+  requireSample(b, "effectSizes: sample b");
+  const na = a.length;
+  const nb = b.length;
+  const pooled = Math.sqrt(
+    ((na - 1) * sampleVariance(a) + (nb - 1) * sampleVariance(b)) / (na + nb - 2),
+  );
+  const difference = mean(a) - mean(b);
+  let cohensD: number;
+  if (pooled === 0)
+    cohensD = difference === 0 ? 0 : Math.sign(difference) * Number.POSITIVE_INFINITY;
+  else cohensD = difference / pooled;
+  return { cohensD, hedgesG: cohensD * (1 - 3 / (4 * (na + nb) - 9)) };
+}
+
+// %%
+//| mutation welch-comparison the interval uses z = 1.96 whatever the degrees of freedom (the original)
+/** Welch's two-sample t-test of mean(a) − mean(b), with a t-based confidence interval. */
+interface WelchTestResult {
+  t: number;
+  /** Welch–Satterthwaite degrees of freedom. */
+  df: number;
+  /** Two-sided p-value from the Student-t distribution. */
+  pValue: number;
+  meanA: number;
+  meanB: number;
+  /** mean(a) − mean(b). */
+  difference: number;
+  standardError: number;
+  confidenceLevel: number;
+  /** Confidence interval for mean(a) − mean(b). */
+  confidenceInterval: [number, number];
+}
+
+function welchTTest(
+  a: readonly number[],
+  b: readonly number[],
+  confidenceLevel = 0.95,
+): WelchTestResult {
+  requireSample(a, "welchTTest: sample a");
+  requireSample(b, "welchTTest: sample b");
+  if (!(confidenceLevel > 0 && confidenceLevel < 1)) {
+    throw new Error(`welchTTest: confidenceLevel must be in (0, 1), got ${confidenceLevel}`);
+  }
+  const meanA = mean(a);
+  const meanB = mean(b);
+  const difference = meanA - meanB;
+  const standardError = Math.sqrt(sampleVariance(a) / a.length + sampleVariance(b) / b.length);
+  const common = { meanA, meanB, difference, standardError, confidenceLevel };
+  if (standardError === 0) {
+    const same = difference === 0;
+    return {
+      ...common,
+      t: same ? 0 : Math.sign(difference) * Number.POSITIVE_INFINITY,
+      df: a.length + b.length - 2,
+      pValue: same ? 1 : 0,
+      confidenceInterval: [difference, difference],
+    };
+  }
+  const test = loadTtest2()([...a], [...b], { alpha: 1 - confidenceLevel });
+  const tCritical = normalQuantile(1 - (1 - confidenceLevel) / 2, 0, 1);
+  return {
+    ...common,
+    t: test.statistic,
+    df: test.df,
+    pValue: test.pValue,
+    confidenceInterval: [
+      difference - tCritical * standardError,
+      difference + tCritical * standardError,
+    ],
+  };
+}
+
+/** Cohen's d and Hedges' g (small-sample corrected) for mean(a) − mean(b). */
+function effectSizes(
+  a: readonly number[],
+  b: readonly number[],
+): { cohensD: number; hedgesG: number } {
+  requireSample(a, "effectSizes: sample a");
+  requireSample(b, "effectSizes: sample b");
+  const na = a.length;
+  const nb = b.length;
+  const pooled = Math.sqrt(
+    ((na - 1) * sampleVariance(a) + (nb - 1) * sampleVariance(b)) / (na + nb - 2),
+  );
+  const difference = mean(a) - mean(b);
+  let cohensD: number;
+  if (pooled === 0)
+    cohensD = difference === 0 ? 0 : Math.sign(difference) * Number.POSITIVE_INFINITY;
+  else cohensD = difference / pooled;
+  return { cohensD, hedgesG: cohensD * (1 - 3 / (4 * (na + nb) - 9)) };
+}
+
+// %%
+//| mutation welch-comparison Hedges' correction with n − 1 for n: J = 1 − 3/(4(n_A + n_B) − 1)
+/** Welch's two-sample t-test of mean(a) − mean(b), with a t-based confidence interval. */
+interface WelchTestResult {
+  t: number;
+  /** Welch–Satterthwaite degrees of freedom. */
+  df: number;
+  /** Two-sided p-value from the Student-t distribution. */
+  pValue: number;
+  meanA: number;
+  meanB: number;
+  /** mean(a) − mean(b). */
+  difference: number;
+  standardError: number;
+  confidenceLevel: number;
+  /** Confidence interval for mean(a) − mean(b). */
+  confidenceInterval: [number, number];
+}
+
+function welchTTest(
+  a: readonly number[],
+  b: readonly number[],
+  confidenceLevel = 0.95,
+): WelchTestResult {
+  requireSample(a, "welchTTest: sample a");
+  requireSample(b, "welchTTest: sample b");
+  if (!(confidenceLevel > 0 && confidenceLevel < 1)) {
+    throw new Error(`welchTTest: confidenceLevel must be in (0, 1), got ${confidenceLevel}`);
+  }
+  const meanA = mean(a);
+  const meanB = mean(b);
+  const difference = meanA - meanB;
+  const standardError = Math.sqrt(sampleVariance(a) / a.length + sampleVariance(b) / b.length);
+  const common = { meanA, meanB, difference, standardError, confidenceLevel };
+  if (standardError === 0) {
+    const same = difference === 0;
+    return {
+      ...common,
+      t: same ? 0 : Math.sign(difference) * Number.POSITIVE_INFINITY,
+      df: a.length + b.length - 2,
+      pValue: same ? 1 : 0,
+      confidenceInterval: [difference, difference],
+    };
+  }
+  const test = loadTtest2()([...a], [...b], { alpha: 1 - confidenceLevel });
+  const tCritical = tQuantile(1 - (1 - confidenceLevel) / 2, test.df);
+  return {
+    ...common,
+    t: test.statistic,
+    df: test.df,
+    pValue: test.pValue,
+    confidenceInterval: [
+      difference - tCritical * standardError,
+      difference + tCritical * standardError,
+    ],
+  };
+}
+
+/** Cohen's d and Hedges' g (small-sample corrected) for mean(a) − mean(b). */
+function effectSizes(
+  a: readonly number[],
+  b: readonly number[],
+): { cohensD: number; hedgesG: number } {
+  requireSample(a, "effectSizes: sample a");
+  requireSample(b, "effectSizes: sample b");
+  const na = a.length;
+  const nb = b.length;
+  const pooled = Math.sqrt(
+    ((na - 1) * sampleVariance(a) + (nb - 1) * sampleVariance(b)) / (na + nb - 2),
+  );
+  const difference = mean(a) - mean(b);
+  let cohensD: number;
+  if (pooled === 0)
+    cohensD = difference === 0 ? 0 : Math.sign(difference) * Number.POSITIVE_INFINITY;
+  else cohensD = difference / pooled;
+  return { cohensD, hedgesG: cohensD * (1 - 3 / (4 * (na + nb) - 1)) };
+}
+
 // %% [markdown]
 // See the original's formula next to the real test (this cell is only an illustration):
 
@@ -2117,17 +3281,21 @@ await demo("the original's p-value versus Welch's", () => {
 // ### Exercise
 // **TODO**: Implement `mannWhitneyU(a, b, { continuityCorrection = true })`.
 //
-// **APPROACH**:
-// 1. Require at least one finite value per sample. Pool `{ value, fromA }`, sort by value.
-// 2. Walk the sorted list in runs of equal values; a run covering positions i..j (0-based)
-//    gets the average rank (i + j)/2 + 1; add it to R_A for members of A; add t³ − t to the tie
-//    sum (t = j − i + 1).
-// 3. Compute U_A, μ, σ. If σ = 0 (every value equal), return z = 0 and p = 1.
-// 4. z = (U_A − μ − c)/σ with c = 0.5·sign(U_A − μ) when correcting, else 0;
-//    p = min(1, 2·normalCdf(−|z|, 0, 1)).
+// The contract: at least one finite value per sample (`requireSample` with a minimum of 1);
+// tied values share the average of the ranks they span; U, μ and the **tie-corrected** σ as
+// above; when σ = 0 (every value equal) z = 0 and p = 1; otherwise z = (U − μ − c)/σ with
+// c = 0.5·sign(U − μ) when correcting and 0 otherwise, and p = min(1, 2·Φ(−|z|)); the result
+// reports whether the correction was applied.
 //
-// **HINTS**: `normalCdf(x, mu, sigma)` comes from `@stdlib/stats-base-dists-normal-cdf`.
-// Computing 2·Φ(−|z|) rather than 2·(1 − Φ(|z|)) avoids rounding tiny p-values to 0.
+// **APPROACH**:
+// 1. Rank `[3, 1, 3, 2]` by hand: which positions does the run of 3s span, and what rank does
+//    each 3 get? What does that run add to Σ(t³ − t)?
+// 2. Plan the loop that walks the pooled, sorted values **in runs of equal values**: what does
+//    it need to know about each value besides the value itself?
+// 3. Check U against its other definition (pairs a > b, ties half) on the test's small cases.
+//
+// **HINTS**: `normalCdf(x, mu, sigma)` comes from `@stdlib/stats-base-dists-normal-cdf`. For
+// z = −9, compare 2·Φ(−|z|) with 2·(1 − Φ(|z|)) in a cell: which one keeps the answer?
 
 // %% nbgrader={"grade": false, "grade_id": "mann-whitney", "locked": false, "schema_version": 3, "solution": true, "task": false}
 //| export
@@ -2254,6 +3422,109 @@ function testUnitMannWhitney(): void {
   passed("testUnitMannWhitney");
 }
 testUnitMannWhitney();
+
+// %%
+//| mutation mann-whitney no tie correction: σ² = n_A n_B (n + 1)/12
+/** Mann–Whitney U test (normal approximation with tie correction). */
+interface MannWhitneyTest {
+  /** U for sample a: the number of pairs with a > b, ties counting half. */
+  u: number;
+  z: number;
+  /** Two-sided p-value. */
+  pValue: number;
+  /** 2U/(n_A n_B) − 1: P(a > b) − P(a < b). */
+  rankBiserial: number;
+  continuityCorrection: boolean;
+}
+
+function mannWhitneyU(
+  a: readonly number[],
+  b: readonly number[],
+  options: { continuityCorrection?: boolean } = {},
+): MannWhitneyTest {
+  requireSample(a, "mannWhitneyU: sample a", 1);
+  requireSample(b, "mannWhitneyU: sample b", 1);
+  const continuityCorrection = options.continuityCorrection ?? true;
+  const na = a.length;
+  const nb = b.length;
+  const n = na + nb;
+  const pooled = [
+    ...a.map((value) => ({ value, fromA: true })),
+    ...b.map((value) => ({ value, fromA: false })),
+  ];
+  pooled.sort((x, y) => x.value - y.value);
+  let rankSumA = 0;
+  let tieSum = 0;
+  for (let i = 0; i < n;) {
+    let j = i;
+    while (j + 1 < n && pooled[j + 1].value === pooled[i].value) j++;
+    const rank = (i + j) / 2 + 1;
+    const t = j - i + 1;
+    tieSum += t * t * t - t;
+    for (let k = i; k <= j; k++) if (pooled[k].fromA) rankSumA += rank;
+    i = j + 1;
+  }
+  const u = rankSumA - (na * (na + 1)) / 2;
+  const mu = (na * nb) / 2;
+  const sigma = Math.sqrt(((na * nb) / 12) * (n + 1));
+  const rankBiserial = (2 * u) / (na * nb) - 1;
+  if (sigma === 0) return { u, z: 0, pValue: 1, rankBiserial, continuityCorrection };
+  const correction = continuityCorrection ? 0.5 * Math.sign(u - mu) : 0;
+  const z = (u - mu - correction) / sigma;
+  const pValue = Math.min(1, 2 * normalCdf(-Math.abs(z), 0, 1));
+  return { u, z, pValue, rankBiserial, continuityCorrection };
+}
+
+// %%
+//| mutation mann-whitney tied values keep consecutive ranks instead of sharing their average
+/** Mann–Whitney U test (normal approximation with tie correction). */
+interface MannWhitneyTest {
+  /** U for sample a: the number of pairs with a > b, ties counting half. */
+  u: number;
+  z: number;
+  /** Two-sided p-value. */
+  pValue: number;
+  /** 2U/(n_A n_B) − 1: P(a > b) − P(a < b). */
+  rankBiserial: number;
+  continuityCorrection: boolean;
+}
+
+function mannWhitneyU(
+  a: readonly number[],
+  b: readonly number[],
+  options: { continuityCorrection?: boolean } = {},
+): MannWhitneyTest {
+  requireSample(a, "mannWhitneyU: sample a", 1);
+  requireSample(b, "mannWhitneyU: sample b", 1);
+  const continuityCorrection = options.continuityCorrection ?? true;
+  const na = a.length;
+  const nb = b.length;
+  const n = na + nb;
+  const pooled = [
+    ...a.map((value) => ({ value, fromA: true })),
+    ...b.map((value) => ({ value, fromA: false })),
+  ];
+  pooled.sort((x, y) => x.value - y.value);
+  let rankSumA = 0;
+  let tieSum = 0;
+  for (let i = 0; i < n;) {
+    let j = i;
+    while (j + 1 < n && pooled[j + 1].value === pooled[i].value) j++;
+    const t = j - i + 1;
+    tieSum += t * t * t - t;
+    for (let k = i; k <= j; k++) if (pooled[k].fromA) rankSumA += k + 1;
+    i = j + 1;
+  }
+  const u = rankSumA - (na * (na + 1)) / 2;
+  const mu = (na * nb) / 2;
+  const sigma = Math.sqrt(((na * nb) / 12) * (n + 1 - tieSum / (n * (n - 1))));
+  const rankBiserial = (2 * u) / (na * nb) - 1;
+  if (sigma === 0) return { u, z: 0, pValue: 1, rankBiserial, continuityCorrection };
+  const correction = continuityCorrection ? 0.5 * Math.sign(u - mu) : 0;
+  const z = (u - mu - correction) / sigma;
+  const pValue = Math.min(1, 2 * normalCdf(-Math.abs(z), 0, 1));
+  return { u, z, pValue, rankBiserial, continuityCorrection };
+}
 
 // %% [markdown]
 // ### From numbers to a recommendation (provided)
@@ -2413,20 +3684,27 @@ await demo("comparing the MLPs", async () => {
 // ### Exercise
 // **TODO**: Implement `validateBenchmarkResult(result, options)`.
 //
-// **APPROACH**:
-// 1. `percentile` = option, or `defaultPercentile(result.scenario)`; `confidence` (for the
-//    sample size) = option or 0.99; `confidenceLevel` (for the CI) = option or 0.95.
-//    `requiredSamples` = option `minSamples`, or `mlperfMinQueries(percentile, confidence).rounded`.
-// 2. `sampleCount` = `result.metadata.numSamples` for offline (a number), else the number of
-//    latencies. Require at least one latency.
-// 3. Mean, sample standard deviation (0 for n = 1), CI with `tQuantile(1 − (1 − level)/2, n − 1)`
-//    (for n = 1 the interval is [−∞, ∞]: one value says nothing about precision).
-// 4. Quartiles with `quantileSorted` on a sorted copy; fences; count outliers on both sides.
-// 5. Collect warnings: too few samples, outlier fraction > 0.1, coefficient of variation > 0.5.
-//    `isValid` = no warnings. `recommendation`: the warnings joined, or a sentence saying the
-//    result looks sound.
+// The contract:
+// - `percentile`: the option, or `defaultPercentile(result.scenario)`; `requiredSamples`: the
+//   option `minSamples`, or `mlperfMinQueries(percentile, confidence).rounded` with
+//   `confidence` the option or 0.99; `confidenceLevel` (of the mean's interval): the option
+//   or 0.95;
+// - `sampleCount`: for offline, `result.metadata.numSamples` when it is a number; otherwise
+//   the number of latencies; a result without latencies throws;
+// - mean and sample standard deviation (0 for one value); the mean's interval
+//   mean ± t*·s/√n with t* at n − 1 degrees of freedom, and [−∞, ∞] for n = 1;
+// - type-7 quartiles, IQR, Tukey's fences, and the outliers beyond **either** fence;
+// - one warning each for: too few samples, an outlier fraction above 0.1, a coefficient of
+//   variation above 0.5; `isValid` when there is none; a `recommendation` sentence built from
+//   them (or saying the result looks sound).
 //
-// **HINTS**: `typeof result.metadata.numSamples === "number"` narrows `unknown`.
+// **APPROACH**: Take the test's 1..10 ms plus one 100 ms value and work its figures by hand
+// first: Q1, Q3, the fences, the outliers, and the half-width of the 95% interval (which
+// quantile, how many degrees of freedom?). Which of the three warnings fire? Then code the
+// checks in that order, reusing your Step 1 and Step 7 functions where they fit.
+//
+// **HINTS**: `result.metadata.numSamples` is `unknown` to TypeScript; a `typeof` test narrows
+// it.
 
 // %% nbgrader={"grade": false, "grade_id": "validate-result", "locked": false, "schema_version": 3, "solution": true, "task": false}
 //| export
@@ -2680,6 +3958,378 @@ function testUnitValidateResult(): void {
 }
 testUnitValidateResult();
 
+// %%
+//| mutation validate-result quartiles read by index, sorted[floor(q · n)] (the original)
+/** The checks of one benchmark result. */
+interface BenchmarkValidation {
+  percentile: number;
+  sampleCount: number;
+  requiredSamples: number;
+  sufficientSamples: boolean;
+  mean: number;
+  std: number;
+  confidenceLevel: number;
+  /** Student-t confidence interval of the mean latency. */
+  meanConfidenceInterval: [number, number];
+  coefficientOfVariation: number;
+  q1: number;
+  q3: number;
+  iqr: number;
+  lowerFence: number;
+  upperFence: number;
+  outliers: number;
+  outlierFraction: number;
+  warnings: string[];
+  isValid: boolean;
+  recommendation: string;
+}
+
+interface ValidationOptions {
+  percentile?: number;
+  /** Confidence for the MLPerf sample size (default 0.99). */
+  confidence?: number;
+  /** Level of the mean's confidence interval (default 0.95). */
+  confidenceLevel?: number;
+  /** Overrides the MLPerf sample size. */
+  minSamples?: number;
+}
+
+/** The percentile MLPerf reports for each scenario. */
+function defaultPercentile(scenario: BenchmarkScenario): number {
+  return scenario === BenchmarkScenario.SERVER || scenario === BenchmarkScenario.MULTI_STREAM
+    ? 0.99
+    : 0.9;
+}
+
+function validateBenchmarkResult(
+  result: BenchmarkResult,
+  options: ValidationOptions = {},
+): BenchmarkValidation {
+  const latencies = result.latencies;
+  if (!Array.isArray(latencies) || latencies.length === 0) {
+    throw new Error("validateBenchmarkResult: the result has no latencies");
+  }
+  const percentile = options.percentile ?? defaultPercentile(result.scenario);
+  const confidenceLevel = options.confidenceLevel ?? 0.95;
+  const requiredSamples =
+    options.minSamples ?? mlperfMinQueries(percentile, options.confidence ?? 0.99).rounded;
+  const n = latencies.length;
+  const offlineSamples = result.metadata.numSamples;
+  const sampleCount =
+    result.scenario === BenchmarkScenario.OFFLINE && typeof offlineSamples === "number"
+      ? offlineSamples
+      : n;
+  const avg = mean(latencies);
+  const std = n > 1 ? sampleStandardDeviation(latencies) : 0;
+  let meanConfidenceInterval: [number, number] = [
+    Number.NEGATIVE_INFINITY,
+    Number.POSITIVE_INFINITY,
+  ];
+  if (n > 1) {
+    const half = tQuantile(1 - (1 - confidenceLevel) / 2, n - 1) * (std / Math.sqrt(n));
+    meanConfidenceInterval = [avg - half, avg + half];
+  }
+  const sorted = [...latencies].sort((x, y) => x - y);
+  const q1 = sorted[Math.floor(0.25 * n)];
+  const q3 = sorted[Math.floor(0.75 * n)];
+  const iqr = q3 - q1;
+  const lowerFence = q1 - 1.5 * iqr;
+  const upperFence = q3 + 1.5 * iqr;
+  const outliers = latencies.filter((l) => l < lowerFence || l > upperFence).length;
+  const outlierFraction = outliers / n;
+  const coefficientOfVariation = avg === 0 ? 0 : std / avg;
+  const warnings: string[] = [];
+  if (sampleCount < requiredSamples) {
+    warnings.push(
+      `${sampleCount} samples is fewer than the ${requiredSamples} needed for a p${Math.round(percentile * 100)} ` +
+        `estimate; treat the tail figures as a smoke test`,
+    );
+  }
+  if (outlierFraction > 0.1) {
+    warnings.push(
+      `${(outlierFraction * 100).toFixed(1)}% of latencies are outliers; the run was disturbed or bimodal`,
+    );
+  }
+  if (coefficientOfVariation > 0.5) {
+    warnings.push(
+      `the coefficient of variation is ${coefficientOfVariation.toFixed(2)}; the mean is a poor summary`,
+    );
+  }
+  const recommendation =
+    warnings.length === 0
+      ? `Sound: ${sampleCount} samples, ${outliers} outliers, mean known to ±${(((meanConfidenceInterval[1] - avg) / avg) * 100).toFixed(1)}%.`
+      : `Caution: ${warnings.join("; ")}.`;
+  return {
+    percentile,
+    sampleCount,
+    requiredSamples,
+    sufficientSamples: sampleCount >= requiredSamples,
+    mean: avg,
+    std,
+    confidenceLevel,
+    meanConfidenceInterval,
+    coefficientOfVariation,
+    q1,
+    q3,
+    iqr,
+    lowerFence,
+    upperFence,
+    outliers,
+    outlierFraction,
+    warnings,
+    isValid: warnings.length === 0,
+    recommendation,
+  };
+}
+
+// %%
+//| mutation validate-result counts outliers above the upper fence only (the original)
+/** The checks of one benchmark result. */
+interface BenchmarkValidation {
+  percentile: number;
+  sampleCount: number;
+  requiredSamples: number;
+  sufficientSamples: boolean;
+  mean: number;
+  std: number;
+  confidenceLevel: number;
+  /** Student-t confidence interval of the mean latency. */
+  meanConfidenceInterval: [number, number];
+  coefficientOfVariation: number;
+  q1: number;
+  q3: number;
+  iqr: number;
+  lowerFence: number;
+  upperFence: number;
+  outliers: number;
+  outlierFraction: number;
+  warnings: string[];
+  isValid: boolean;
+  recommendation: string;
+}
+
+interface ValidationOptions {
+  percentile?: number;
+  /** Confidence for the MLPerf sample size (default 0.99). */
+  confidence?: number;
+  /** Level of the mean's confidence interval (default 0.95). */
+  confidenceLevel?: number;
+  /** Overrides the MLPerf sample size. */
+  minSamples?: number;
+}
+
+/** The percentile MLPerf reports for each scenario. */
+function defaultPercentile(scenario: BenchmarkScenario): number {
+  return scenario === BenchmarkScenario.SERVER || scenario === BenchmarkScenario.MULTI_STREAM
+    ? 0.99
+    : 0.9;
+}
+
+function validateBenchmarkResult(
+  result: BenchmarkResult,
+  options: ValidationOptions = {},
+): BenchmarkValidation {
+  const latencies = result.latencies;
+  if (!Array.isArray(latencies) || latencies.length === 0) {
+    throw new Error("validateBenchmarkResult: the result has no latencies");
+  }
+  const percentile = options.percentile ?? defaultPercentile(result.scenario);
+  const confidenceLevel = options.confidenceLevel ?? 0.95;
+  const requiredSamples =
+    options.minSamples ?? mlperfMinQueries(percentile, options.confidence ?? 0.99).rounded;
+  const n = latencies.length;
+  const offlineSamples = result.metadata.numSamples;
+  const sampleCount =
+    result.scenario === BenchmarkScenario.OFFLINE && typeof offlineSamples === "number"
+      ? offlineSamples
+      : n;
+  const avg = mean(latencies);
+  const std = n > 1 ? sampleStandardDeviation(latencies) : 0;
+  let meanConfidenceInterval: [number, number] = [
+    Number.NEGATIVE_INFINITY,
+    Number.POSITIVE_INFINITY,
+  ];
+  if (n > 1) {
+    const half = tQuantile(1 - (1 - confidenceLevel) / 2, n - 1) * (std / Math.sqrt(n));
+    meanConfidenceInterval = [avg - half, avg + half];
+  }
+  const sorted = [...latencies].sort((x, y) => x - y);
+  const q1 = quantileSorted(sorted, 0.25);
+  const q3 = quantileSorted(sorted, 0.75);
+  const iqr = q3 - q1;
+  const lowerFence = q1 - 1.5 * iqr;
+  const upperFence = q3 + 1.5 * iqr;
+  const outliers = latencies.filter((l) => l > upperFence).length;
+  const outlierFraction = outliers / n;
+  const coefficientOfVariation = avg === 0 ? 0 : std / avg;
+  const warnings: string[] = [];
+  if (sampleCount < requiredSamples) {
+    warnings.push(
+      `${sampleCount} samples is fewer than the ${requiredSamples} needed for a p${Math.round(percentile * 100)} ` +
+        `estimate; treat the tail figures as a smoke test`,
+    );
+  }
+  if (outlierFraction > 0.1) {
+    warnings.push(
+      `${(outlierFraction * 100).toFixed(1)}% of latencies are outliers; the run was disturbed or bimodal`,
+    );
+  }
+  if (coefficientOfVariation > 0.5) {
+    warnings.push(
+      `the coefficient of variation is ${coefficientOfVariation.toFixed(2)}; the mean is a poor summary`,
+    );
+  }
+  const recommendation =
+    warnings.length === 0
+      ? `Sound: ${sampleCount} samples, ${outliers} outliers, mean known to ±${(((meanConfidenceInterval[1] - avg) / avg) * 100).toFixed(1)}%.`
+      : `Caution: ${warnings.join("; ")}.`;
+  return {
+    percentile,
+    sampleCount,
+    requiredSamples,
+    sufficientSamples: sampleCount >= requiredSamples,
+    mean: avg,
+    std,
+    confidenceLevel,
+    meanConfidenceInterval,
+    coefficientOfVariation,
+    q1,
+    q3,
+    iqr,
+    lowerFence,
+    upperFence,
+    outliers,
+    outlierFraction,
+    warnings,
+    isValid: warnings.length === 0,
+    recommendation,
+  };
+}
+
+// %%
+//| mutation validate-result the mean's interval uses z = 1.96 instead of the t quantile
+/** The checks of one benchmark result. */
+interface BenchmarkValidation {
+  percentile: number;
+  sampleCount: number;
+  requiredSamples: number;
+  sufficientSamples: boolean;
+  mean: number;
+  std: number;
+  confidenceLevel: number;
+  /** Student-t confidence interval of the mean latency. */
+  meanConfidenceInterval: [number, number];
+  coefficientOfVariation: number;
+  q1: number;
+  q3: number;
+  iqr: number;
+  lowerFence: number;
+  upperFence: number;
+  outliers: number;
+  outlierFraction: number;
+  warnings: string[];
+  isValid: boolean;
+  recommendation: string;
+}
+
+interface ValidationOptions {
+  percentile?: number;
+  /** Confidence for the MLPerf sample size (default 0.99). */
+  confidence?: number;
+  /** Level of the mean's confidence interval (default 0.95). */
+  confidenceLevel?: number;
+  /** Overrides the MLPerf sample size. */
+  minSamples?: number;
+}
+
+/** The percentile MLPerf reports for each scenario. */
+function defaultPercentile(scenario: BenchmarkScenario): number {
+  return scenario === BenchmarkScenario.SERVER || scenario === BenchmarkScenario.MULTI_STREAM
+    ? 0.99
+    : 0.9;
+}
+
+function validateBenchmarkResult(
+  result: BenchmarkResult,
+  options: ValidationOptions = {},
+): BenchmarkValidation {
+  const latencies = result.latencies;
+  if (!Array.isArray(latencies) || latencies.length === 0) {
+    throw new Error("validateBenchmarkResult: the result has no latencies");
+  }
+  const percentile = options.percentile ?? defaultPercentile(result.scenario);
+  const confidenceLevel = options.confidenceLevel ?? 0.95;
+  const requiredSamples =
+    options.minSamples ?? mlperfMinQueries(percentile, options.confidence ?? 0.99).rounded;
+  const n = latencies.length;
+  const offlineSamples = result.metadata.numSamples;
+  const sampleCount =
+    result.scenario === BenchmarkScenario.OFFLINE && typeof offlineSamples === "number"
+      ? offlineSamples
+      : n;
+  const avg = mean(latencies);
+  const std = n > 1 ? sampleStandardDeviation(latencies) : 0;
+  let meanConfidenceInterval: [number, number] = [
+    Number.NEGATIVE_INFINITY,
+    Number.POSITIVE_INFINITY,
+  ];
+  if (n > 1) {
+    const half = 1.96 * (std / Math.sqrt(n));
+    meanConfidenceInterval = [avg - half, avg + half];
+  }
+  const sorted = [...latencies].sort((x, y) => x - y);
+  const q1 = quantileSorted(sorted, 0.25);
+  const q3 = quantileSorted(sorted, 0.75);
+  const iqr = q3 - q1;
+  const lowerFence = q1 - 1.5 * iqr;
+  const upperFence = q3 + 1.5 * iqr;
+  const outliers = latencies.filter((l) => l < lowerFence || l > upperFence).length;
+  const outlierFraction = outliers / n;
+  const coefficientOfVariation = avg === 0 ? 0 : std / avg;
+  const warnings: string[] = [];
+  if (sampleCount < requiredSamples) {
+    warnings.push(
+      `${sampleCount} samples is fewer than the ${requiredSamples} needed for a p${Math.round(percentile * 100)} ` +
+        `estimate; treat the tail figures as a smoke test`,
+    );
+  }
+  if (outlierFraction > 0.1) {
+    warnings.push(
+      `${(outlierFraction * 100).toFixed(1)}% of latencies are outliers; the run was disturbed or bimodal`,
+    );
+  }
+  if (coefficientOfVariation > 0.5) {
+    warnings.push(
+      `the coefficient of variation is ${coefficientOfVariation.toFixed(2)}; the mean is a poor summary`,
+    );
+  }
+  const recommendation =
+    warnings.length === 0
+      ? `Sound: ${sampleCount} samples, ${outliers} outliers, mean known to ±${(((meanConfidenceInterval[1] - avg) / avg) * 100).toFixed(1)}%.`
+      : `Caution: ${warnings.join("; ")}.`;
+  return {
+    percentile,
+    sampleCount,
+    requiredSamples,
+    sufficientSamples: sampleCount >= requiredSamples,
+    mean: avg,
+    std,
+    confidenceLevel,
+    meanConfidenceInterval,
+    coefficientOfVariation,
+    q1,
+    q3,
+    iqr,
+    lowerFence,
+    upperFence,
+    outliers,
+    outlierFraction,
+    warnings,
+    isValid: warnings.length === 0,
+    recommendation,
+  };
+}
+
 // %% [markdown]
 // `StatisticalValidator` (provided) is the original's API around the functions of Steps 8–10.
 
@@ -2730,15 +4380,20 @@ class StatisticalValidator {
 // ### Exercise
 // **TODO**: Implement `summaryRow(name, result)`.
 //
-// **APPROACH**: summarise `result.latencies` with `summarizeLatencies`; convert seconds to
-// milliseconds for `meanMs`, `p50Ms`, `p90Ms`, `p99Ms`, `maxMs`; copy `queries` (the number of
-// latencies), `throughput` and `accuracy`; `headline` is the scenario's MLPerf metric as text:
-// single stream `"p90 X ms"`, multi-stream `"p99 X ms per query"`, server
-// `"p99 X ms at Y queries/s (bound met|missed)"` (from the metadata), offline
-// `"Z samples/s"`, with X in ms to 3 significant digits (`toPrecision(3)`) and Y, Z rounded to
-// whole numbers.
+// The contract: `meanMs`, `p50Ms`, `p90Ms`, `p99Ms`, `maxMs` are the latency figures in
+// milliseconds (percentiles as in Step 1); `queries` is the number of latencies; `throughput`
+// and `accuracy` are copied; `headline` is the scenario's MLPerf metric as text: single stream
+// `"p90 X ms"`, multi-stream `"p99 X ms per query"`, server
+// `"p99 X ms at Y queries/s (bound met|missed)"` (Y and met/missed from the metadata's
+// `achievedQps` and `boundMet`), offline `"Z samples/s"`, with X in ms to 3 significant digits
+// (`toPrecision(3)`) and Y, Z rounded to whole numbers (`toFixed(0)`).
 //
-// **HINTS**: `result.metadata.achievedQps` is `unknown`; `Number(...)` converts it.
+// **APPROACH**: Which of your earlier functions already computes every latency figure at
+// once? Write the server headline for a run with p99 = 0.0123456 s at 812.6 queries/s that
+// missed its bound, by hand, before you code the formatting.
+//
+// **HINTS**: `result.metadata.achievedQps` is `unknown` to TypeScript; it has to become a
+// number before it can be formatted.
 
 // %% nbgrader={"grade": false, "grade_id": "summary-row", "locked": false, "schema_version": 3, "solution": true, "task": false}
 //| export
@@ -2882,6 +4537,110 @@ function testUnitSummaryRow(): void {
   passed("testUnitSummaryRow");
 }
 testUnitSummaryRow();
+
+// %%
+//| mutation summary-row the single-stream headline quotes the mean instead of p90
+/** One line of the results table. */
+interface ScenarioSummary {
+  name: string;
+  scenario: BenchmarkScenario;
+  queries: number;
+  meanMs: number;
+  p50Ms: number;
+  p90Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  throughput: number;
+  accuracy: number | null;
+  /** The scenario's MLPerf metric, in words. */
+  headline: string;
+}
+
+function summaryRow(name: string, result: BenchmarkResult): ScenarioSummary {
+  const s = summarizeLatencies(result.latencies);
+  const ms = (seconds: number): string => (seconds * 1e3).toPrecision(3);
+  let headline: string;
+  switch (result.scenario) {
+    case BenchmarkScenario.SINGLE_STREAM:
+      headline = `p90 ${ms(s.mean)} ms`;
+      break;
+    case BenchmarkScenario.MULTI_STREAM:
+      headline = `p99 ${ms(s.p99)} ms per query`;
+      break;
+    case BenchmarkScenario.SERVER:
+      headline =
+        `p99 ${ms(s.p99)} ms at ${Number(result.metadata.achievedQps).toFixed(0)} queries/s ` +
+        `(bound ${result.metadata.boundMet ? "met" : "missed"})`;
+      break;
+    default:
+      headline = `${result.throughput.toFixed(0)} samples/s`;
+  }
+  return {
+    name,
+    scenario: result.scenario,
+    queries: s.count,
+    meanMs: s.mean * 1e3,
+    p50Ms: s.p50 * 1e3,
+    p90Ms: s.p90 * 1e3,
+    p99Ms: s.p99 * 1e3,
+    maxMs: s.max * 1e3,
+    throughput: result.throughput,
+    accuracy: result.accuracy,
+    headline,
+  };
+}
+
+// %%
+//| mutation summary-row the latency figures stay in seconds
+/** One line of the results table. */
+interface ScenarioSummary {
+  name: string;
+  scenario: BenchmarkScenario;
+  queries: number;
+  meanMs: number;
+  p50Ms: number;
+  p90Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  throughput: number;
+  accuracy: number | null;
+  /** The scenario's MLPerf metric, in words. */
+  headline: string;
+}
+
+function summaryRow(name: string, result: BenchmarkResult): ScenarioSummary {
+  const s = summarizeLatencies(result.latencies);
+  const ms = (seconds: number): string => (seconds * 1e3).toPrecision(3);
+  let headline: string;
+  switch (result.scenario) {
+    case BenchmarkScenario.SINGLE_STREAM:
+      headline = `p90 ${ms(s.p90)} ms`;
+      break;
+    case BenchmarkScenario.MULTI_STREAM:
+      headline = `p99 ${ms(s.p99)} ms per query`;
+      break;
+    case BenchmarkScenario.SERVER:
+      headline =
+        `p99 ${ms(s.p99)} ms at ${Number(result.metadata.achievedQps).toFixed(0)} queries/s ` +
+        `(bound ${result.metadata.boundMet ? "met" : "missed"})`;
+      break;
+    default:
+      headline = `${result.throughput.toFixed(0)} samples/s`;
+  }
+  return {
+    name,
+    scenario: result.scenario,
+    queries: s.count,
+    meanMs: s.mean,
+    p50Ms: s.p50,
+    p90Ms: s.p90,
+    p99Ms: s.p99,
+    maxMs: s.max,
+    throughput: result.throughput,
+    accuracy: result.accuracy,
+    headline,
+  };
+}
 
 // %% [markdown]
 // ### The reporter (provided)
@@ -3141,23 +4900,28 @@ function methodologyLines(
 // ### Exercise
 // **TODO**: Implement the methods marked with solution regions.
 //
-// **APPROACH**:
-// 1. `runSingleStream` / `runServer` / `runOffline` / `runMultiStream`: `const [model, dataset] =
-//    this.ready()`, run the matching method of `this.scenarios`, and return
-//    `this.keep("<scenario name>", result)` with the names `single_stream`, `server`,
-//    `offline`, `multi_stream`.
-// 2. `runAllScenarios({ quick })`: single stream first (quick: 200 queries; full:
-//    `mlperfMinQueries(0.9).rounded`). Then the server at `targetQps` (default: **half** the
-//    measured single-stream throughput, a moderate load, but at most `MAX_DEFAULT_QPS`) for
-//    0.5 s (quick) or 10 s, with
-//    `latencyBoundS` (default 0.01). Then offline over 512 (quick) or 24,576 samples and
-//    multi-stream with 64 (quick) or 1,024 queries, both with `options.collate`. Return the four
-//    results keyed by scenario name.
-// 3. `compareModels(a, b, { numQueries = 200, warmup = 20, method })`: warm both up, then for
-//    query i time both on `dataset[i % n].input` with `timeCall`, A first on even i and B first
-//    on odd i; return `this.validator.validateComparison(latA, latB, { method })`.
+// The contract:
+// 1. `runSingleStream` / `runServer` / `runOffline` / `runMultiStream` run the matching method
+//    of `this.scenarios` on the model and dataset `this.ready()` returns, and keep the result
+//    with `this.keep(name, result)` under the names `single_stream`, `server`, `offline`,
+//    `multi_stream`.
+// 2. `runAllScenarios({ quick })`, in this order: single stream (quick: 200 queries; full:
+//    `mlperfMinQueries(0.9).rounded`); the server at `targetQps` (default: **half** the
+//    single-stream throughput just measured, a moderate load, but at most `MAX_DEFAULT_QPS`)
+//    for 0.5 s (quick) or 10 s, with `latencyBoundS` (default 0.01); offline over 512 (quick)
+//    or 24,576 samples; multi-stream with 64 (quick) or 1,024 queries; offline and
+//    multi-stream with `options.collate`. It returns the four results keyed by scenario name.
+// 3. `compareModels(a, b, { numQueries = 200, warmup = 20, method })` needs `setDataset` (not
+//    `setModel`); it runs `warmup` untimed pairs, then for query i times both models on sample
+//    `i mod n` with `timeCall`, **A first on even i and B first on odd i**, and returns
+//    `this.validator.validateComparison(latA, latB, { method })`.
 //
-// **HINTS**: `compareModels` needs a dataset but not `this.model`.
+// **APPROACH**: The four runs are one line each once you see what `ready` and `keep` do: read
+// them first. For `compareModels`, answer before coding: if A always ran first, which model
+// would find the caches warm, and what would an A/A test of a model against itself report?
+//
+// **HINTS**: Why half the single-stream throughput for the server? Recall where the server
+// demo's tail exploded.
 
 // %% nbgrader={"grade": false, "grade_id": "tinytorch-perf", "locked": false, "schema_version": 3, "solution": true, "task": false}
 //| export
@@ -3366,6 +5130,17 @@ async function testUnitTinyTorchPerf(): Promise<void> {
   assert(cmp.isSignificant && cmp.rankBiserial < -0.5, "B is slower, significantly");
   assertEqual(order.slice(4, 8), ["A", "B", "B", "A"], "the order alternates after warm-up");
   assertEqual(order.length, 84, "2 × (warm-up + queries) calls");
+  // A model slow enough (0.1 ms a query) that half its throughput is under the 20,000/s cap:
+  // the server runs at half the capacity measured in the same call.
+  const slowPerf = new TinyTorchPerf<number>()
+    .setModel((x: number) => {
+      spin(100);
+      return x;
+    })
+    .setDataset(makeSamples([1], [1]));
+  const slowAll = await slowPerf.runAllScenarios({ quick: true });
+  assert(slowAll.single_stream.throughput < 2 * 20000, "a 0.1 ms model serves fewer than 40,000 queries/s");
+  assertConsistent(slowAll.server.metadata.targetQps as number, slowAll.single_stream.throughput / 2, { rtol: 1e-9 }, "the server at half the measured single-stream throughput");
   const report = perf.generateReport("echo");
   assert(report.includes("# echo: performance report"), "report title");
   // A random labelled dataset and random run sizes: what each run did, how it was kept and
@@ -3421,6 +5196,270 @@ async function testUnitTinyTorchPerf(): Promise<void> {
   passed("testUnitTinyTorchPerf");
 }
 await testUnitTinyTorchPerf();
+
+// %%
+//| mutation tinytorch-perf compareModels runs all of A, then all of B, instead of interleaving
+interface RunAllOptions<I> {
+  /** Small counts for a quick look (seconds) instead of MLPerf-sized runs (minutes). */
+  quick?: boolean;
+  /** Server rate; default half the measured single-stream throughput. */
+  targetQps?: number;
+  /** Server latency bound in seconds (default 0.01). */
+  latencyBoundS?: number;
+  /** Batches inputs for the offline and multi-stream scenarios. */
+  collate?: Collate<I>;
+}
+
+/** Default server rates stop here: about what one JavaScript thread can schedule precisely. */
+const MAX_DEFAULT_QPS = 20_000;
+
+/** An MLPerf-style harness: a model, a dataset, four scenarios, checks, comparison, report. */
+class TinyTorchPerf<I = unknown> {
+  readonly scenarios = new BenchmarkScenarios();
+  readonly validator: StatisticalValidator;
+  model: Model<I> | null = null;
+  dataset: Sample<I>[] | null = null;
+  readonly results: Record<string, { result: BenchmarkResult; validation: BenchmarkValidation }> =
+    {};
+
+  constructor(confidenceLevel = 0.95) {
+    this.validator = new StatisticalValidator(confidenceLevel);
+  }
+
+  setModel(model: Model<I>): this {
+    if (typeof model !== "function") throw new Error("setModel: the model must be a function");
+    this.model = model;
+    return this;
+  }
+
+  setDataset(dataset: readonly Sample<I>[]): this {
+    requireDataset(dataset, "setDataset");
+    this.dataset = [...dataset];
+    return this;
+  }
+
+  async runSingleStream(options: SingleStreamOptions = {}): Promise<BenchmarkResult> {
+    const [model, dataset] = this.ready();
+    return this.keep("single_stream", await this.scenarios.singleStream(model, dataset, options));
+  }
+
+  async runServer(options: ServerOptions): Promise<BenchmarkResult> {
+    const [model, dataset] = this.ready();
+    return this.keep("server", await this.scenarios.server(model, dataset, options));
+  }
+
+  async runOffline(options: OfflineOptions<I> = {}): Promise<BenchmarkResult> {
+    const [model, dataset] = this.ready();
+    return this.keep("offline", await this.scenarios.offline(model, dataset, options));
+  }
+
+  async runMultiStream(options: MultiStreamOptions<I> = {}): Promise<BenchmarkResult> {
+    const [model, dataset] = this.ready();
+    return this.keep("multi_stream", await this.scenarios.multiStream(model, dataset, options));
+  }
+
+  async runAllScenarios(options: RunAllOptions<I> = {}): Promise<Record<string, BenchmarkResult>> {
+    const quick = options.quick ?? false;
+    const single = await this.runSingleStream({
+      numQueries: quick ? 200 : mlperfMinQueries(0.9).rounded,
+    });
+    const server = await this.runServer({
+      targetQps: options.targetQps ?? Math.min(single.throughput / 2, MAX_DEFAULT_QPS),
+      durationS: quick ? 0.5 : 10,
+      latencyBoundS: options.latencyBoundS ?? 0.01,
+    });
+    const offline = await this.runOffline({
+      numSamples: quick ? 512 : 24576,
+      collate: options.collate,
+    });
+    const multi = await this.runMultiStream({
+      numQueries: quick ? 64 : 1024,
+      collate: options.collate,
+    });
+    return { single_stream: single, server, offline, multi_stream: multi };
+  }
+
+  async compareModels(
+    modelA: Model<I>,
+    modelB: Model<I>,
+    options: { numQueries?: number; warmup?: number; method?: "welch" | "mann-whitney" } = {},
+  ): Promise<StatisticalValidation> {
+    const dataset = this.dataset;
+    if (dataset === null) throw new Error("compareModels: call setDataset first");
+    const numQueries = options.numQueries ?? 200;
+    requireCount("numQueries", numQueries, "compareModels");
+    for (let i = 0; i < (options.warmup ?? 20); i++) {
+      const input = dataset[i % dataset.length].input;
+      await timeCall(modelA, input);
+      await timeCall(modelB, input);
+    }
+    const a: number[] = [];
+    const b: number[] = [];
+    for (let i = 0; i < numQueries; i++) a.push((await timeCall(modelA, dataset[i % dataset.length].input)).latencyS);
+    for (let i = 0; i < numQueries; i++) b.push((await timeCall(modelB, dataset[i % dataset.length].input)).latencyS);
+    return this.validator.validateComparison(a, b, { method: options.method });
+  }
+
+  /** The latest result of each scenario, by name. */
+  latestResults(): Record<string, BenchmarkResult> {
+    const out: Record<string, BenchmarkResult> = {};
+    for (const [name, entry] of Object.entries(this.results)) out[name] = entry.result;
+    return out;
+  }
+
+  /** The Markdown report of every scenario run so far. */
+  generateReport(modelName = "TinyTorch model"): string {
+    return new PerformanceReporter().generateProjectReport(this.latestResults(), { modelName });
+  }
+
+  private ready(): [Model<I>, Sample<I>[]] {
+    if (this.model === null || this.dataset === null) {
+      throw new Error("TinyTorchPerf: call setModel and setDataset before running a scenario");
+    }
+    return [this.model, this.dataset];
+  }
+
+  private keep(name: string, result: BenchmarkResult): BenchmarkResult {
+    this.results[name] = { result, validation: this.validator.validateBenchmarkResult(result) };
+    return result;
+  }
+}
+
+// %%
+//| mutation tinytorch-perf the server's default rate is the full single-stream throughput, not half
+interface RunAllOptions<I> {
+  /** Small counts for a quick look (seconds) instead of MLPerf-sized runs (minutes). */
+  quick?: boolean;
+  /** Server rate; default half the measured single-stream throughput. */
+  targetQps?: number;
+  /** Server latency bound in seconds (default 0.01). */
+  latencyBoundS?: number;
+  /** Batches inputs for the offline and multi-stream scenarios. */
+  collate?: Collate<I>;
+}
+
+/** Default server rates stop here: about what one JavaScript thread can schedule precisely. */
+const MAX_DEFAULT_QPS = 20_000;
+
+/** An MLPerf-style harness: a model, a dataset, four scenarios, checks, comparison, report. */
+class TinyTorchPerf<I = unknown> {
+  readonly scenarios = new BenchmarkScenarios();
+  readonly validator: StatisticalValidator;
+  model: Model<I> | null = null;
+  dataset: Sample<I>[] | null = null;
+  readonly results: Record<string, { result: BenchmarkResult; validation: BenchmarkValidation }> =
+    {};
+
+  constructor(confidenceLevel = 0.95) {
+    this.validator = new StatisticalValidator(confidenceLevel);
+  }
+
+  setModel(model: Model<I>): this {
+    if (typeof model !== "function") throw new Error("setModel: the model must be a function");
+    this.model = model;
+    return this;
+  }
+
+  setDataset(dataset: readonly Sample<I>[]): this {
+    requireDataset(dataset, "setDataset");
+    this.dataset = [...dataset];
+    return this;
+  }
+
+  async runSingleStream(options: SingleStreamOptions = {}): Promise<BenchmarkResult> {
+    const [model, dataset] = this.ready();
+    return this.keep("single_stream", await this.scenarios.singleStream(model, dataset, options));
+  }
+
+  async runServer(options: ServerOptions): Promise<BenchmarkResult> {
+    const [model, dataset] = this.ready();
+    return this.keep("server", await this.scenarios.server(model, dataset, options));
+  }
+
+  async runOffline(options: OfflineOptions<I> = {}): Promise<BenchmarkResult> {
+    const [model, dataset] = this.ready();
+    return this.keep("offline", await this.scenarios.offline(model, dataset, options));
+  }
+
+  async runMultiStream(options: MultiStreamOptions<I> = {}): Promise<BenchmarkResult> {
+    const [model, dataset] = this.ready();
+    return this.keep("multi_stream", await this.scenarios.multiStream(model, dataset, options));
+  }
+
+  async runAllScenarios(options: RunAllOptions<I> = {}): Promise<Record<string, BenchmarkResult>> {
+    const quick = options.quick ?? false;
+    const single = await this.runSingleStream({
+      numQueries: quick ? 200 : mlperfMinQueries(0.9).rounded,
+    });
+    const server = await this.runServer({
+      targetQps: options.targetQps ?? Math.min(single.throughput, MAX_DEFAULT_QPS),
+      durationS: quick ? 0.5 : 10,
+      latencyBoundS: options.latencyBoundS ?? 0.01,
+    });
+    const offline = await this.runOffline({
+      numSamples: quick ? 512 : 24576,
+      collate: options.collate,
+    });
+    const multi = await this.runMultiStream({
+      numQueries: quick ? 64 : 1024,
+      collate: options.collate,
+    });
+    return { single_stream: single, server, offline, multi_stream: multi };
+  }
+
+  async compareModels(
+    modelA: Model<I>,
+    modelB: Model<I>,
+    options: { numQueries?: number; warmup?: number; method?: "welch" | "mann-whitney" } = {},
+  ): Promise<StatisticalValidation> {
+    const dataset = this.dataset;
+    if (dataset === null) throw new Error("compareModels: call setDataset first");
+    const numQueries = options.numQueries ?? 200;
+    requireCount("numQueries", numQueries, "compareModels");
+    for (let i = 0; i < (options.warmup ?? 20); i++) {
+      const input = dataset[i % dataset.length].input;
+      await timeCall(modelA, input);
+      await timeCall(modelB, input);
+    }
+    const a: number[] = [];
+    const b: number[] = [];
+    for (let i = 0; i < numQueries; i++) {
+      const input = dataset[i % dataset.length].input;
+      if (i % 2 === 0) {
+        a.push((await timeCall(modelA, input)).latencyS);
+        b.push((await timeCall(modelB, input)).latencyS);
+      } else {
+        b.push((await timeCall(modelB, input)).latencyS);
+        a.push((await timeCall(modelA, input)).latencyS);
+      }
+    }
+    return this.validator.validateComparison(a, b, { method: options.method });
+  }
+
+  /** The latest result of each scenario, by name. */
+  latestResults(): Record<string, BenchmarkResult> {
+    const out: Record<string, BenchmarkResult> = {};
+    for (const [name, entry] of Object.entries(this.results)) out[name] = entry.result;
+    return out;
+  }
+
+  /** The Markdown report of every scenario run so far. */
+  generateReport(modelName = "TinyTorch model"): string {
+    return new PerformanceReporter().generateProjectReport(this.latestResults(), { modelName });
+  }
+
+  private ready(): [Model<I>, Sample<I>[]] {
+    if (this.model === null || this.dataset === null) {
+      throw new Error("TinyTorchPerf: call setModel and setDataset before running a scenario");
+    }
+    return [this.model, this.dataset];
+  }
+
+  private keep(name: string, result: BenchmarkResult): BenchmarkResult {
+    this.results[name] = { result, validation: this.validator.validateBenchmarkResult(result) };
+    return result;
+  }
+}
 
 // %% [markdown]
 // ## Visualising results (provided)
@@ -3659,18 +5698,21 @@ await demo("the Markdown report", () => {
 // ### Exercise
 // **TODO**: Implement `profileEndToEndPipeline(model, dataset, options)`.
 //
-// **APPROACH**:
-// 1. Take the first `maxSamples` (default 100) samples; require at least one.
-// 2. Record `process.memoryUsage()` before.
-// 3. For each sample time four points: before pre-processing, after it, after the model, after
-//    post-processing (`await` each stage's result only if it is a thenable; a missing stage is
-//    the identity). Keep the three stage durations and the end-to-end time, in seconds. After
-//    each sample, update the peak of `v8.getHeapStatistics().used_heap_size`.
-// 4. Summarise each of the four lists with `{ mean, p95, max }` (p95 with `latencyPercentile`),
-//    pick the bottleneck among the three stages by mean, and fill in the memory figures.
+// The contract: the first `maxSamples` (default 100, a positive count) samples of a
+// non-empty dataset, in order; per sample, the three stage durations (pre-processing, the
+// model, post-processing; a missing stage is the identity, and each stage's result is awaited
+// only when it is a thenable) and the end-to-end time, in seconds, each stage timed on its
+// own; each of the four lists summarised as `{ mean, p95, max }` (p95 as in Step 1); the
+// `bottleneck` is the stage with the largest mean; memory: `process.memoryUsage()` before and
+// after (RSS and heap used), the peak of `v8.getHeapStatistics().used_heap_size` sampled
+// before the loop and after each sample, and V8's `heap_size_limit`.
 //
-// **HINTS**: A small helper `async function settle(v) { return isThenable(v) ? await v : v; }`
-// keeps the loop short.
+// **APPROACH**: How many clock reads does one sample need so that the three stages and the
+// end-to-end time all come from the same reads, with nothing counted twice? Draw the four
+// marks on a timeline of one request, then write the loop.
+//
+// **HINTS**: Three stages may each return a value or a promise. A small helper that settles
+// either keeps the loop readable.
 
 // %% nbgrader={"grade": false, "grade_id": "pipeline-profile", "locked": false, "schema_version": 3, "solution": true, "task": false}
 //| export
@@ -3861,6 +5903,106 @@ async function testUnitPipelineProfile(): Promise<void> {
 await testUnitPipelineProfile();
 
 // %%
+//| mutation pipeline-profile times inference from the start of the sample, so it includes the pre-processing
+/** Seconds. */
+interface StageStats {
+  mean: number;
+  p95: number;
+  max: number;
+}
+
+type PipelineStage = "preprocess" | "inference" | "postprocess";
+
+interface PipelineProfile {
+  samples: number;
+  stages: Record<PipelineStage | "endToEnd", StageStats>;
+  bottleneck: PipelineStage;
+  memory: {
+    rssBeforeBytes: number;
+    rssAfterBytes: number;
+    heapUsedBeforeBytes: number;
+    heapUsedAfterBytes: number;
+    peakHeapUsedBytes: number;
+    heapSizeLimitBytes: number;
+  };
+}
+
+interface PipelineOptions<I, P> {
+  /** Turns a raw input into what the model takes (default: unchanged). */
+  preprocess?: (input: I) => P | Promise<P>;
+  /** Turns the model's output into the answer (default: unchanged). */
+  postprocess?: (output: unknown) => unknown;
+  /** Profile at most this many samples (default 100). */
+  maxSamples?: number;
+}
+
+async function profileEndToEndPipeline<I, P = I>(
+  model: Model<P>,
+  dataset: readonly Sample<I>[],
+  options: PipelineOptions<I, P> = {},
+): Promise<PipelineProfile> {
+  requireDataset(dataset, "profileEndToEndPipeline");
+  const maxSamples = options.maxSamples ?? 100;
+  requireCount("maxSamples", maxSamples, "profileEndToEndPipeline");
+  const chosen = dataset.slice(0, maxSamples);
+  const settle = async (value: unknown): Promise<unknown> =>
+    isThenable(value) ? await value : value;
+  const times: Record<PipelineStage | "endToEnd", number[]> = {
+    preprocess: [],
+    inference: [],
+    postprocess: [],
+    endToEnd: [],
+  };
+  const before = process.memoryUsage();
+  let peakHeapUsedBytes = v8.getHeapStatistics().used_heap_size;
+  for (const sample of chosen) {
+    const t0 = nowNs();
+    const prepared = (
+      options.preprocess ? await settle(options.preprocess(sample.input)) : sample.input
+    ) as P;
+    const t1 = nowNs();
+    const output = await settle(model(prepared));
+    const t2 = nowNs();
+    if (options.postprocess) await settle(options.postprocess(output));
+    const t3 = nowNs();
+    times.preprocess.push(Number(t1 - t0) / NS_PER_S);
+    times.inference.push(Number(t2 - t0) / NS_PER_S);
+    times.postprocess.push(Number(t3 - t2) / NS_PER_S);
+    times.endToEnd.push(Number(t3 - t0) / NS_PER_S);
+    peakHeapUsedBytes = Math.max(peakHeapUsedBytes, v8.getHeapStatistics().used_heap_size);
+  }
+  const after = process.memoryUsage();
+  const summarize = (values: number[]): StageStats => ({
+    mean: mean(values),
+    p95: latencyPercentile(values, 0.95),
+    max: Math.max(...values),
+  });
+  const stages = {
+    preprocess: summarize(times.preprocess),
+    inference: summarize(times.inference),
+    postprocess: summarize(times.postprocess),
+    endToEnd: summarize(times.endToEnd),
+  };
+  const candidates: PipelineStage[] = ["preprocess", "inference", "postprocess"];
+  const bottleneck = candidates.reduce((best, stage) =>
+    stages[stage].mean > stages[best].mean ? stage : best,
+  );
+  return {
+    samples: chosen.length,
+    stages,
+    bottleneck,
+    memory: {
+      rssBeforeBytes: before.rss,
+      rssAfterBytes: after.rss,
+      heapUsedBeforeBytes: before.heapUsed,
+      heapUsedAfterBytes: after.heapUsed,
+      peakHeapUsedBytes,
+      heapSizeLimitBytes: v8.getHeapStatistics().heap_size_limit,
+    },
+  };
+}
+
+// %%
 await demo("profiling the MLP behind a JSON API", async () => {
   const requests = makeSamples(inputs.slice(0, 100).map((x) => JSON.stringify(Array.from(x.data))));
   const profile = await profileEndToEndPipeline(smallMlp, requests, {
@@ -3899,21 +6041,26 @@ await demo("profiling the MLP behind a JSON API", async () => {
 // ### Exercise
 // **TODO**: Implement `monitorResourceUtilization(workload, { durationS = 1, intervalMs = 100 })`.
 //
-// **APPROACH**:
-// 1. Validate the options. Keep the previous `process.cpuUsage()`, `nowNs()` and
-//    `performance.eventLoopUtilization()` readings.
-// 2. `takeSample()`: read all three again, compute CPU % and the ELU of the interval
-//    (`performance.eventLoopUtilization(current, previous).utilization`), read
-//    `process.memoryUsage()`, push a sample (time since start in s, MiB = bytes / 2²⁰), and
-//    make the current readings the previous ones.
-// 3. `setInterval(takeSample, intervalMs)`; until `durationS` has passed: call the workload,
-//    `await` it if thenable, count the iteration, then `await new Promise((r) =>
-//    setImmediate(r))`. Clear the interval in a `finally` and take one last sample.
-// 4. Return the samples, the iteration count, the elapsed time, the mean CPU % and ELU and the
-//    peak RSS.
+// The contract: both options positive; a sample every `intervalMs` from a `setInterval` timer,
+// plus one final sample just before returning; each sample holds the time since the start (s),
+// the CPU % and the event-loop utilisation **of the interval since the previous sample**, and
+// the RSS and heap used in MiB (bytes / 2²⁰); the workload is called repeatedly until
+// `durationS` has passed, awaited when it returns a thenable, each call counted in
+// `iterations`, with a turn of the event loop after each call; if the workload throws, the
+// timer is cleared and the error reaches the caller; the report has the samples, the
+// iterations, the elapsed seconds, the mean CPU % and mean ELU over the samples and the peak
+// RSS.
 //
-// **HINTS**: `process.cpuUsage()` values are microseconds; `nowNs()` differences are
-// nanoseconds.
+// **APPROACH**: Plan before you type.
+// 1. A sample compares three readings with the previous sample's: which three, and in which
+//    units does each come (µs, ns, a fraction)? Write the CPU % formula with its unit
+//    conversions on paper.
+// 2. Your workload is synchronous code. When does the sampling timer's callback get to run,
+//    and what would the samples look like if the loop never yielded?
+// 3. What must happen to the timer if the workload throws on its fifth call?
+//
+// **HINTS**: `performance.eventLoopUtilization(current, previous)` gives the utilisation
+// between two readings. `setImmediate` lets the event loop run timers before you continue.
 
 // %% nbgrader={"grade": false, "grade_id": "resource-monitor", "locked": false, "schema_version": 3, "solution": true, "task": false}
 //| export
@@ -4090,6 +6237,163 @@ async function testUnitResourceMonitor(): Promise<void> {
 await testUnitResourceMonitor();
 
 // %%
+//| mutation resource-monitor never yields to the event loop between calls, so the sampling timer cannot fire
+interface ResourceSample {
+  /** Seconds since monitoring started. */
+  timeS: number;
+  /** Process CPU time over wall time in the interval, in percent (may exceed 100). */
+  cpuPercent: number;
+  rssMb: number;
+  heapUsedMb: number;
+  /** Fraction of the interval the event loop spent running code, 0..1. */
+  eventLoopUtilization: number;
+}
+
+interface ResourceReport {
+  samples: ResourceSample[];
+  iterations: number;
+  durationS: number;
+  meanCpuPercent: number;
+  meanEventLoopUtilization: number;
+  peakRssMb: number;
+}
+
+async function monitorResourceUtilization(
+  workload: () => unknown,
+  options: { durationS?: number; intervalMs?: number } = {},
+): Promise<ResourceReport> {
+  const durationS = options.durationS ?? 1;
+  const intervalMs = options.intervalMs ?? 100;
+  requirePositive("durationS", durationS, "monitorResourceUtilization");
+  requirePositive("intervalMs", intervalMs, "monitorResourceUtilization");
+  const samples: ResourceSample[] = [];
+  const startNs = nowNs();
+  let previousNs = startNs;
+  let previousCpu = process.cpuUsage();
+  let previousElu = performance.eventLoopUtilization();
+  const takeSample = (): void => {
+    const currentNs = nowNs();
+    const cpu = process.cpuUsage();
+    const elu = performance.eventLoopUtilization();
+    const wallUs = Number(currentNs - previousNs) / 1000;
+    const cpuUs = cpu.user - previousCpu.user + (cpu.system - previousCpu.system);
+    const memory = process.memoryUsage();
+    samples.push({
+      timeS: Number(currentNs - startNs) / NS_PER_S,
+      cpuPercent: wallUs > 0 ? (cpuUs / wallUs) * 100 : 0,
+      rssMb: memory.rss / 2 ** 20,
+      heapUsedMb: memory.heapUsed / 2 ** 20,
+      eventLoopUtilization: performance.eventLoopUtilization(elu, previousElu).utilization,
+    });
+    previousNs = currentNs;
+    previousCpu = cpu;
+    previousElu = elu;
+  };
+  const deadline = startNs + BigInt(Math.round(durationS * NS_PER_S));
+  const timer = setInterval(takeSample, intervalMs);
+  let iterations = 0;
+  try {
+    while (nowNs() < deadline) {
+      const result = workload();
+      if (isThenable(result)) await result;
+      iterations++;
+    }
+  } finally {
+    clearInterval(timer);
+  }
+  takeSample();
+  return {
+    samples,
+    iterations,
+    durationS: Number(nowNs() - startNs) / NS_PER_S,
+    meanCpuPercent: mean(samples.map((s) => s.cpuPercent)),
+    meanEventLoopUtilization: mean(samples.map((s) => s.eventLoopUtilization)),
+    peakRssMb: Math.max(...samples.map((s) => s.rssMb)),
+  };
+}
+
+// %%
+//| mutation resource-monitor swallows the workload's errors and keeps going
+interface ResourceSample {
+  /** Seconds since monitoring started. */
+  timeS: number;
+  /** Process CPU time over wall time in the interval, in percent (may exceed 100). */
+  cpuPercent: number;
+  rssMb: number;
+  heapUsedMb: number;
+  /** Fraction of the interval the event loop spent running code, 0..1. */
+  eventLoopUtilization: number;
+}
+
+interface ResourceReport {
+  samples: ResourceSample[];
+  iterations: number;
+  durationS: number;
+  meanCpuPercent: number;
+  meanEventLoopUtilization: number;
+  peakRssMb: number;
+}
+
+async function monitorResourceUtilization(
+  workload: () => unknown,
+  options: { durationS?: number; intervalMs?: number } = {},
+): Promise<ResourceReport> {
+  const durationS = options.durationS ?? 1;
+  const intervalMs = options.intervalMs ?? 100;
+  requirePositive("durationS", durationS, "monitorResourceUtilization");
+  requirePositive("intervalMs", intervalMs, "monitorResourceUtilization");
+  const samples: ResourceSample[] = [];
+  const startNs = nowNs();
+  let previousNs = startNs;
+  let previousCpu = process.cpuUsage();
+  let previousElu = performance.eventLoopUtilization();
+  const takeSample = (): void => {
+    const currentNs = nowNs();
+    const cpu = process.cpuUsage();
+    const elu = performance.eventLoopUtilization();
+    const wallUs = Number(currentNs - previousNs) / 1000;
+    const cpuUs = cpu.user - previousCpu.user + (cpu.system - previousCpu.system);
+    const memory = process.memoryUsage();
+    samples.push({
+      timeS: Number(currentNs - startNs) / NS_PER_S,
+      cpuPercent: wallUs > 0 ? (cpuUs / wallUs) * 100 : 0,
+      rssMb: memory.rss / 2 ** 20,
+      heapUsedMb: memory.heapUsed / 2 ** 20,
+      eventLoopUtilization: performance.eventLoopUtilization(elu, previousElu).utilization,
+    });
+    previousNs = currentNs;
+    previousCpu = cpu;
+    previousElu = elu;
+  };
+  const deadline = startNs + BigInt(Math.round(durationS * NS_PER_S));
+  const timer = setInterval(takeSample, intervalMs);
+  let iterations = 0;
+  try {
+    while (nowNs() < deadline) {
+      try {
+        const result = workload();
+        if (isThenable(result)) await result;
+      } catch {
+        // keep monitoring
+      }
+      iterations++;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  } finally {
+    clearInterval(timer);
+  }
+  takeSample();
+  return {
+    samples,
+    iterations,
+    durationS: Number(nowNs() - startNs) / NS_PER_S,
+    meanCpuPercent: mean(samples.map((s) => s.cpuPercent)),
+    meanEventLoopUtilization: mean(samples.map((s) => s.eventLoopUtilization)),
+    peakRssMb: Math.max(...samples.map((s) => s.rssMb)),
+  };
+}
+
+// %%
 await demo("resources while the wide MLP serves queries", async () => {
   let i = 0;
   const report = await monitorResourceUtilization(() => wideMlp(inputs[i++ % inputs.length]), {
@@ -4118,17 +6422,21 @@ await demo("resources while the wide MLP serves queries", async () => {
 // ### Exercise
 // **TODO**: Implement `detectPerformanceRegression(current, baseline, options)`.
 //
-// **APPROACH**:
-// 1. `threshold` (default 0.1) must be positive. For each metric in **both** maps (others go to
-//    `missing`), require finite values; find the direction (`options.directions[name]`, else
-//    `inferDirection(name)`; `null` → `unclassified`).
-// 2. Relative change = (current − baseline) / |baseline| (0 when both are 0, ±∞ when only the
-//    baseline is 0). `changePercent` = 100 × change.
-// 3. Lower-is-better: change > threshold is a regression, change < −threshold an improvement.
-//    Higher-is-better: the reverse. Otherwise unchanged.
-// 4. `alertLevel`: `"none"` without regressions, `"critical"` if any regression exceeds twice
-//    the threshold, else `"warning"`. Write a one-sentence `recommendation` naming the
-//    regressed metrics.
+// The contract: `threshold` (default 0.1) must be positive; only metrics present in **both**
+// maps are compared (the others are listed in `missing`), and their values must be finite;
+// the direction is `options.directions[name]`, else `inferDirection(name)`, and a metric whose
+// direction is `null` is listed in `unclassified`; the relative change is
+// (current − baseline) / |baseline| (0 when both are 0, ±∞ when only the baseline is 0) and
+// `changePercent` keeps its sign; a change beyond the threshold in the worse direction is a
+// regression, beyond it in the better direction an improvement, otherwise unchanged;
+// `alertLevel` is `"none"` without regressions, `"critical"` when any regression's |change| is
+// more than twice the threshold, else `"warning"`; the `recommendation` names the regressed
+// metrics.
+//
+// **APPROACH**: Classify by hand first: latency 10 → 15 ms, throughput 100 → 80/s, accuracy
+// 0.91 → 0.90, at a 10% threshold. Which are regressions, and which alert level results? Then
+// find a single expression that turns "lower is better" and "higher is better" into one
+// comparison, so the classification is written once.
 //
 // **HINTS**: Keep the sign of `changePercent`: "+12%" for a latency and "−12%" for a
 // throughput are both regressions, and the report should show which way things moved.
@@ -4400,6 +6708,180 @@ function testUnitRegressionDetection(): void {
   passed("testUnitRegressionDetection");
 }
 testUnitRegressionDetection();
+
+// %%
+//| mutation regression-detection every increase beyond the threshold is a regression, whatever the direction (the original)
+interface MetricChange {
+  metric: string;
+  baseline: number;
+  current: number;
+  /** Signed: (current − baseline) / |baseline| × 100. */
+  changePercent: number;
+  direction: MetricDirection;
+}
+
+interface RegressionReport {
+  regressions: MetricChange[];
+  improvements: MetricChange[];
+  unchanged: MetricChange[];
+  /** Metrics whose direction is unknown. */
+  unclassified: string[];
+  /** Metrics present in only one of the two maps. */
+  missing: string[];
+  alertLevel: "none" | "warning" | "critical";
+  recommendation: string;
+}
+
+function detectPerformanceRegression(
+  current: Record<string, number>,
+  baseline: Record<string, number>,
+  options: { threshold?: number; directions?: Record<string, MetricDirection> } = {},
+): RegressionReport {
+  const threshold = options.threshold ?? 0.1;
+  requirePositive("threshold", threshold, "detectPerformanceRegression");
+  const report: RegressionReport = {
+    regressions: [],
+    improvements: [],
+    unchanged: [],
+    unclassified: [],
+    missing: [],
+    alertLevel: "none",
+    recommendation: "",
+  };
+  const names = [...new Set([...Object.keys(current), ...Object.keys(baseline)])].sort();
+  for (const metric of names) {
+    if (!(metric in current) || !(metric in baseline)) {
+      report.missing.push(metric);
+      continue;
+    }
+    const now = current[metric];
+    const before = baseline[metric];
+    if (!Number.isFinite(now) || !Number.isFinite(before)) {
+      throw new Error(`detectPerformanceRegression: ${metric} is not a finite number`);
+    }
+    const direction = options.directions?.[metric] ?? inferDirection(metric);
+    if (direction === null) {
+      report.unclassified.push(metric);
+      continue;
+    }
+    const change =
+      before === 0
+        ? now === 0
+          ? 0
+          : Math.sign(now) * Number.POSITIVE_INFINITY
+        : (now - before) / Math.abs(before);
+    const entry: MetricChange = {
+      metric,
+      baseline: before,
+      current: now,
+      changePercent: change * 100,
+      direction,
+    };
+    const worse = change > threshold;
+    const better = change < -threshold;
+    if (worse) report.regressions.push(entry);
+    else if (better) report.improvements.push(entry);
+    else report.unchanged.push(entry);
+  }
+  if (report.regressions.length > 0) {
+    const severe = report.regressions.some((r) => Math.abs(r.changePercent) > 200 * threshold);
+    report.alertLevel = severe ? "critical" : "warning";
+    const list = report.regressions.map(
+      (r) => `${r.metric} ${r.changePercent > 0 ? "+" : ""}${r.changePercent.toFixed(1)}%`,
+    );
+    report.recommendation = `Regression in ${list.join(", ")}: investigate before deploying.`;
+  } else {
+    report.recommendation = `No metric worsened by more than ${(threshold * 100).toFixed(0)}%.`;
+  }
+  return report;
+}
+
+// %%
+//| mutation regression-detection the change is relative to the current value instead of the baseline
+interface MetricChange {
+  metric: string;
+  baseline: number;
+  current: number;
+  /** Signed: (current − baseline) / |baseline| × 100. */
+  changePercent: number;
+  direction: MetricDirection;
+}
+
+interface RegressionReport {
+  regressions: MetricChange[];
+  improvements: MetricChange[];
+  unchanged: MetricChange[];
+  /** Metrics whose direction is unknown. */
+  unclassified: string[];
+  /** Metrics present in only one of the two maps. */
+  missing: string[];
+  alertLevel: "none" | "warning" | "critical";
+  recommendation: string;
+}
+
+function detectPerformanceRegression(
+  current: Record<string, number>,
+  baseline: Record<string, number>,
+  options: { threshold?: number; directions?: Record<string, MetricDirection> } = {},
+): RegressionReport {
+  const threshold = options.threshold ?? 0.1;
+  requirePositive("threshold", threshold, "detectPerformanceRegression");
+  const report: RegressionReport = {
+    regressions: [],
+    improvements: [],
+    unchanged: [],
+    unclassified: [],
+    missing: [],
+    alertLevel: "none",
+    recommendation: "",
+  };
+  const names = [...new Set([...Object.keys(current), ...Object.keys(baseline)])].sort();
+  for (const metric of names) {
+    if (!(metric in current) || !(metric in baseline)) {
+      report.missing.push(metric);
+      continue;
+    }
+    const now = current[metric];
+    const before = baseline[metric];
+    if (!Number.isFinite(now) || !Number.isFinite(before)) {
+      throw new Error(`detectPerformanceRegression: ${metric} is not a finite number`);
+    }
+    const direction = options.directions?.[metric] ?? inferDirection(metric);
+    if (direction === null) {
+      report.unclassified.push(metric);
+      continue;
+    }
+    const change =
+      before === 0
+        ? now === 0
+          ? 0
+          : Math.sign(now) * Number.POSITIVE_INFINITY
+        : (now - before) / Math.abs(now);
+    const entry: MetricChange = {
+      metric,
+      baseline: before,
+      current: now,
+      changePercent: change * 100,
+      direction,
+    };
+    const worse = direction === "lower-is-better" ? change > threshold : change < -threshold;
+    const better = direction === "lower-is-better" ? change < -threshold : change > threshold;
+    if (worse) report.regressions.push(entry);
+    else if (better) report.improvements.push(entry);
+    else report.unchanged.push(entry);
+  }
+  if (report.regressions.length > 0) {
+    const severe = report.regressions.some((r) => Math.abs(r.changePercent) > 200 * threshold);
+    report.alertLevel = severe ? "critical" : "warning";
+    const list = report.regressions.map(
+      (r) => `${r.metric} ${r.changePercent > 0 ? "+" : ""}${r.changePercent.toFixed(1)}%`,
+    );
+    report.recommendation = `Regression in ${list.join(", ")}: investigate before deploying.`;
+  } else {
+    report.recommendation = `No metric worsened by more than ${(threshold * 100).toFixed(0)}%.`;
+  }
+  return report;
+}
 
 // %% [markdown]
 // ## A/B tests and capacity planning (provided)
@@ -4687,6 +7169,205 @@ await demo("A/B test, regression check and capacity plan", async () => {
 // 10. **Too few samples for the tail.** p99 from 500 queries rests on 5 of them (Step 7).
 
 // %% [markdown]
+// ## Reflection
+//
+// ### Predict, then measure
+//
+// Write each number in its cell **before** you run the measurement below them.
+//
+// 1. **The price of a tail.** A service promises "99.9% of requests under 100 ms". How many
+//    queries does MLPerf's rule of Step 7 (confidence 0.99, rounded up to a multiple of 8,192)
+//    require to check a p99.9? The measurement also turns it into minutes at 1,000 queries/s.
+// 2. **A queue.** A model takes exactly 4 ms per query and answers one query at a time. 100
+//    queries are scheduled exactly 2 ms apart, the first at time 0. What latency does the
+//    *last* query see, in milliseconds, measured as your server scenario measures it (from its
+//    scheduled arrival to its completion)? Draw the first three queries on a time line.
+// 3. **Estimates** (not graded: you will compare them with the measurement in Question 1).
+//    Count the multiply-adds of one forward pass of each MLP. How many times slower per query
+//    do you expect the wide MLP to be in single stream? And how many times more samples per
+//    second do you expect the *small* MLP to process offline with batches of 32 than with one
+//    call per sample?
+
+// %% nbgrader={"grade": false, "grade_id": "predict-p999-queries", "locked": false, "schema_version": 3, "solution": true, "task": false}
+/** Your prediction: MLPerf's query count for a p99.9 at 99% confidence (rounded up to 8,192). */
+function predictedP999Queries(): number {
+  // ### BEGIN SOLUTION
+  // n = z² p (1 − p) / ((1 − p)/20)² = 400 z² p / (1 − p), with z = Φ⁻¹(0.005) ≈ −2.5758.
+  const z = 2.5758;
+  const exact = Math.ceil((400 * z * z * 0.999) / 0.001);
+  return Math.ceil(exact / 8192) * 8192;
+  // ### END SOLUTION
+}
+
+// %% nbgrader={"grade": false, "grade_id": "predict-queue-latency", "locked": false, "schema_version": 3, "solution": true, "task": false}
+/** Your prediction: the last of 100 queries, due every 2 ms at a 4 ms server: its latency in ms. */
+function predictedLastQueueLatencyMs(): number {
+  // ### BEGIN SOLUTION
+  // Query i is due at 2i ms; the server finishes one every 4 ms, so query i completes at
+  // 4(i + 1) ms and waits 2i + 4 ms. The last one (i = 99): 202 ms.
+  return 2 * 99 + 4;
+  // ### END SOLUTION
+}
+
+// %%
+/** Your estimates (not graded): replace the zeros before running the next cell. */
+const predictedWideOverSmall = 0; // the wide MLP's latency per query / the small one's
+const predictedBatchingGain = 0; // small MLP offline: batches of 32 / one call per sample
+
+// %%
+await demo("measure the predictions", async () => {
+  const q = mlperfMinQueries(0.999);
+  console.log(
+    `p99.9 at 99% confidence: ${q.exact.toLocaleString("en")} queries, ${q.rounded.toLocaleString("en")} rounded ` +
+      `(you predicted ${predictedP999Queries().toLocaleString("en")}); at 1,000 queries/s that is ${(q.rounded / 1000 / 60).toFixed(0)} minutes`,
+  );
+  // The queue, for real: 100 queries due every 2 ms, issued on schedule, each spinning 4 ms.
+  const startNs = nowNs() + 1_000_000n;
+  const fromSchedule: number[] = [];
+  const fromService: number[] = [];
+  for (let i = 0; i < 100; i++) {
+    const dueNs = startNs + BigInt(2_000_000 * i);
+    await waitUntil(dueNs);
+    const begin = nowNs();
+    while (nowNs() < begin + 4_000_000n);
+    const done = nowNs();
+    fromSchedule.push(Number(done - dueNs) / 1e6);
+    fromService.push(Number(done - begin) / 1e6);
+  }
+  console.log(
+    `last query: ${fromSchedule[99].toFixed(1)} ms from its scheduled arrival, ${fromService[99].toFixed(1)} ms ` +
+      `from the start of its service (you predicted ${predictedLastQueueLatencyMs()} ms)`,
+  );
+  const small = await singleStreamScenario(smallMlp, samples, { numQueries: 400 });
+  const wide = await singleStreamScenario(wideMlp, samples, { numQueries: 400 });
+  const ratio = latencyPercentile(wide.latencies, 0.5) / latencyPercentile(small.latencies, 0.5);
+  console.log(`wide / small, median latency per query: ${ratio.toFixed(1)}x (you estimated ${predictedWideOverSmall}x)`);
+  const oneByOne = await offlineScenario(smallMlp, samples, { batchSize: 32, numSamples: 1024 });
+  const batched = await offlineScenario(smallMlp, samples, { batchSize: 32, numSamples: 1024, collate: collateTensors });
+  console.log(
+    `small MLP offline: ${(batched.throughput / oneByOne.throughput).toFixed(1)}x the samples per second in batches of 32 ` +
+      `(you estimated ${predictedBatchingGain}x)`,
+  );
+});
+
+// %% nbgrader={"grade": true, "grade_id": "test-unit-benchmarking-predictions", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+function testUnitBenchmarkingPredictions(): void {
+  // ### BEGIN HIDDEN TESTS
+  check("MLPerf's count for a p99.9", 1, () => {
+    const z = normalQuantile(0.005, 0, 1);
+    const exact = Math.ceil((z * z * 0.999 * 0.001) / (0.001 / 20) ** 2);
+    assertPrediction(predictedP999Queries(), Math.ceil(exact / 8192) * 8192, { rtol: 0.02 }, "queries for a p99.9");
+  });
+  check("the last query's wait", 1, () => {
+    assertPrediction(predictedLastQueueLatencyMs(), 2 * 99 + 4, { rtol: 0.05 }, "ms from the last query's arrival to its completion");
+  });
+  // ### END HIDDEN TESTS
+  passed("testUnitBenchmarkingPredictions");
+}
+testUnitBenchmarkingPredictions();
+
+// %%
+//| mutation predict-p999-queries 95% confidence's z = 1.96 instead of 99%'s 2.576
+function predictedP999Queries(): number {
+  const exact = Math.ceil((400 * 1.96 * 1.96 * 0.999) / 0.001);
+  return Math.ceil(exact / 8192) * 8192;
+}
+
+// %%
+//| mutation predict-p999-queries the p99 count, as if one more nine cost nothing
+function predictedP999Queries(): number {
+  return 270336;
+}
+
+// %%
+//| mutation predict-queue-latency from the start of its service, as a load generator that waits for each answer measures (coordinated omission)
+function predictedLastQueueLatencyMs(): number {
+  return 4;
+}
+
+// %% [markdown] nbgrader={"grade": true, "grade_id": "explain-arithmetic-and-time", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+// **Question 1.** Compare your two estimates with what the cell measured. The wide MLP does
+// about 32 times the small one's arithmetic: why is it fewer times slower per query, and why
+// does batching help the small network more than the wide one? Use the printed figures.
+//
+// ### BEGIN SOLUTION
+// A query's time is a fixed cost plus the arithmetic. The fixed cost (allocating the output
+// tensors, shape checks, the calls through Sequential and the layers, the ReLU and bias passes,
+// the harness's clock reads) is tens of microseconds and hardly depends on the width. The small
+// MLP's 9,472 multiply-adds take a few microseconds at the one or two GFLOP/s of module 01's
+// loop, so its time is mostly fixed cost; the wide MLP's 300,032 multiply-adds take a few
+// hundred microseconds, so its time is mostly arithmetic. The ratio of the times is therefore
+// well below the ratio of the arithmetic (here several times, not 32); an estimate of 32 assumed
+// that time is proportional to FLOPs. Batching pays the fixed cost once per 32 samples instead
+// of 32 times: for the small network, where that cost dominates, throughput rises several
+// times; for the wide one, whose time is arithmetic that batching does not reduce (module 01's
+// i-k-j loop streams the weights again for every row: no reuse), it rises little.
+// ### END SOLUTION
+//
+// ### BEGIN RUBRIC
+// 2 points: splits a query's time into a fixed per-call cost and arithmetic, says which
+// dominates for each network (with the measured figures), so the time ratio is below the FLOP
+// ratio; and batching amortises the per-call cost, a larger share for the small network
+// (arithmetic is not reduced by batching here). 1 point: only one of the two explanations, or
+// both without reference to the measurements.
+// ### END RUBRIC
+
+// %% [markdown] nbgrader={"grade": true, "grade_id": "explain-queueing", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+// **Question 2.** Your queue was overloaded (a query every 2 ms at a 4 ms server). The server
+// demo of Step 4 never was, on average, yet its p99 grew long before 100% load. Explain why, and
+// say what a load generator that waits for each answer before it sends the next query (as the
+// original module's did) would have reported for your 100-query queue, and why that is wrong.
+//
+// ### BEGIN SOLUTION
+// Poisson arrivals come in clusters: some gaps are far shorter than the mean. During a cluster
+// more work arrives than the server can do, so a queue forms even when the average utilisation
+// ρ is below 1, and it drains only in the quieter gaps that follow. The closer ρ is to 1, the
+// less slack there is to drain it: in the M/M/1 model the mean time in the system is S/(1 − ρ),
+// 2·S at 50% and 10·S at 90%, and the tail (p99) grows faster still, since it is made of the
+// queries that land behind the longest queues. A load generator that waits for each answer
+// never lets a queue form: it sends query i + 1 when query i is done, so every query it times
+// takes the 4 ms service time, and it would report 4 ms for all 100 queries. The users it
+// stands for did not wait 4 ms: the last one arrived at 198 ms and was answered at 400 ms, 202
+// ms later. The queries that should have been sent during the backlog were delayed by the
+// load generator itself and the wait vanished from the statistics: coordinated omission.
+// Measuring from the scheduled arrival puts it back.
+// ### END SOLUTION
+//
+// ### BEGIN RUBRIC
+// 2 points: bursts of Poisson arrivals build a queue below full utilisation, with the wait
+// growing sharply as ρ → 1 (M/M/1's S/(1 − ρ) or an equivalent argument), and the closed-loop
+// generator reporting only the 4 ms service time, hiding the 202 ms, named or described as
+// coordinated omission. 1 point: only one of the two parts.
+// ### END RUBRIC
+
+// %% [markdown] nbgrader={"grade": true, "grade_id": "explain-aa-test", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+// **Question 3.** Why is an A/A test (a model compared with itself) the first thing to run on a
+// new benchmarking setup? If the sequential A/A test of the demo "comparing the MLPs" reports a
+// significant difference, what does that tell you, and what in `compareModels` protects its
+// comparisons from the same problem?
+//
+// ### BEGIN SOLUTION
+// In an A/A test the true difference is zero, so a sound harness calls it significant only
+// about α = 5% of the time, and the effect size stays negligible. It tests the harness, not the
+// model: if A/A comparisons come out "different" more often, something other than the model
+// changes between the two runs (JIT warm-up, garbage collection, CPU frequency or temperature,
+// another process, caches), and that bias would be added to every A/B result too, where it
+// cannot be told apart from a real difference. The demo runs all of A's queries and then all of
+// B's, so the two samples differ in time: any drift between them looks like a model
+// difference. `compareModels` interleaves: for every input it times A and B back to back and
+// alternates which goes first, so drift, warm caches and background load fall on both samples
+// alike and cancel in the comparison. (With many queries even a tiny drift becomes
+// "significant", which is also why the verdict asks for a non-negligible effect size.)
+// ### END SOLUTION
+//
+// ### BEGIN RUBRIC
+// 2 points: the true difference is zero, so the test checks the harness (≈ α false positives
+// expected); a significant A/A result reveals a systematic bias (drift, warm-up, order) that
+// would contaminate A/B results; interleaving with alternating order makes both samples share
+// the conditions. 1 point: the purpose of an A/A test without the remedy, or the reverse.
+// ### END RUBRIC
+
+// %% [markdown]
 // ## Module test
 // The last grade cell runs the whole toolkit together on the two MLPs.
 
@@ -4816,13 +7497,6 @@ await testModuleBenchmarking();
 // a resource monitor made of random numbers, and a regression check that could not tell
 // faster from slower.
 //
-// ### Questions to think about
-// 1. Your server scenario runs the load generator and the model on the same thread. What does
-//    that hide, and how would you move the load generator to a worker thread or another
-//    machine?
-// 2. A service promises "99.9% of requests under 100 ms". How many queries does a
-//    benchmark need to check that, and how long does it take at 1,000 queries per second?
-// 3. The wide MLP does about 14 times the arithmetic of the small one. Is it 14 times slower in
-//    single stream? In offline with batches of 32? What does the difference tell you about
-//    where the time goes?
-// 4. Why is an A/A test the first thing to run on a new benchmarking setup?
+// ### A question to think about
+// Your server scenario runs the load generator and the model on the same thread. What does
+// that hide, and how would you move the load generator to a worker thread or another machine?

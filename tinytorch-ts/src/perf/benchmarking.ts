@@ -15,7 +15,7 @@ import { Rng, Tensor } from "../core/tensor";
 import { saveChart, showChart, type ChartSpec } from "../support/chart";
 import { displayHtml } from "../support/display";
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 7 (line 140)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 7 (line 142)
 /** The four MLPerf Inference scenarios: how the load generator sends queries. */
 export enum BenchmarkScenario {
   SINGLE_STREAM = "single_stream",
@@ -68,7 +68,7 @@ export function makeSamples<I>(inputs: readonly I[], targets?: readonly number[]
   );
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 9 (line 214)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 9 (line 216)
 export const NS_PER_S = 1e9;
 
 /** The monotonic clock, in nanoseconds. */
@@ -257,7 +257,7 @@ export function collateTensors(inputs: Tensor[]): Tensor {
   return new Tensor(data, [inputs.length, ...rest]);
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 13 (line 473)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 13 (line 483)
 /** Count, mean, spread and the percentiles a latency report needs (all in the input's unit). */
 export interface LatencySummary {
   count: number;
@@ -296,7 +296,7 @@ export function summarizeLatencies(values: readonly number[]): LatencySummary {
   };
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 16 (line 628)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 16 (line 766)
 export interface SingleStreamOptions {
   /** Timed queries (default 1024). */
   numQueries?: number;
@@ -347,7 +347,7 @@ export async function singleStreamScenario<I>(
   };
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 21 (line 829)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 21 (line 1084)
 export interface ArrivalOptions {
   /** Generate every arrival before this time (default 1 s); ignored when `count` is given. */
   durationS?: number;
@@ -377,7 +377,7 @@ export function poissonArrivals(targetQps: number, options: ArrivalOptions = {})
   return arrivals;
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 24 (line 958)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 24 (line 1307)
 /** Timer sleeps end this long before a deadline, because timers fire late. */
 export const TIMER_SLACK_NS = 2_000_000n;
 /** Closer than this to a deadline we stop yielding and busy-spin. */
@@ -398,7 +398,7 @@ export async function waitUntil(deadlineNs: bigint): Promise<bigint> {
   return now;
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 26 (line 1005)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 26 (line 1364)
 export interface ServerOptions {
   /** Mean arrival rate of the Poisson process, queries per second. */
   targetQps: number;
@@ -487,7 +487,7 @@ export async function serverScenario<I>(
   };
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 31 (line 1311)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 31 (line 1943)
 export interface OfflineOptions<I> {
   /** Samples per model call (default 32). */
   batchSize?: number;
@@ -545,7 +545,7 @@ export async function offlineScenario<I>(
   };
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 36 (line 1547)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 36 (line 2301)
 export interface MultiStreamOptions<I> {
   /** Samples per query (default 8, as in MLPerf). */
   samplesPerQuery?: number;
@@ -606,7 +606,7 @@ export async function multiStreamScenario<I>(
   };
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 39 (line 1713)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 39 (line 2592)
 /** The four MLPerf scenarios behind one object; keeps every result it produced. */
 export class BenchmarkScenarios {
   readonly results: BenchmarkResult[] = [];
@@ -649,7 +649,7 @@ export class BenchmarkScenarios {
   }
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 41 (line 1783)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 41 (line 2669)
 /** MLPerf's minimum query count for estimating a latency percentile (exact, and rounded up to 2¹³). */
 export function mlperfMinQueries(
   percentile: number,
@@ -665,7 +665,7 @@ export function mlperfMinQueries(
   return { exact, rounded: Math.ceil(exact / 8192) * 8192 };
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 44 (line 1885)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 44 (line 2814)
 export type Ttest2 = typeof import("@stdlib/stats-ttest2");
 
 /** stdlib's two-sample t-test (Welch by default), loaded on first use (Node caches it). */
@@ -686,7 +686,7 @@ export function requireSample(values: readonly number[], name: string, minimum =
   }
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 45 (line 1907)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 45 (line 2836)
 /** Welch's two-sample t-test of mean(a) − mean(b), with a t-based confidence interval. */
 export interface WelchTestResult {
   t: number;
@@ -763,7 +763,7 @@ export function effectSizes(
   return { cohensD, hedgesG: cohensD * (1 - 3 / (4 * (na + nb) - 9)) };
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 50 (line 2133)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 50 (line 3301)
 /** Mann–Whitney U test (normal approximation with tie correction). */
 export interface MannWhitneyTest {
   /** U for sample a: the number of pairs with a > b, ties counting half. */
@@ -814,7 +814,7 @@ export function mannWhitneyU(
   return { u, z, pValue, rankBiserial, continuityCorrection };
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 53 (line 2267)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 53 (line 3538)
 /** Everything a two-sample comparison produces, plus a plain-language verdict. */
 export interface StatisticalValidation {
   /** The test whose p-value decides significance. */
@@ -920,7 +920,7 @@ export function compareSamples(
   };
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 57 (line 2432)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 57 (line 3710)
 /** The checks of one benchmark result. */
 export interface BenchmarkValidation {
   percentile: number;
@@ -1043,7 +1043,7 @@ export function validateBenchmarkResult(
   };
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 60 (line 2687)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 60 (line 4337)
 /** Statistical checks at one confidence level. */
 export class StatisticalValidator {
   readonly alpha: number;
@@ -1074,7 +1074,7 @@ export class StatisticalValidator {
   }
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 62 (line 2744)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 62 (line 4399)
 /** One line of the results table. */
 export interface ScenarioSummary {
   name: string;
@@ -1125,7 +1125,7 @@ export function summaryRow(name: string, result: BenchmarkResult): ScenarioSumma
   };
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 65 (line 2898)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 65 (line 4657)
 export interface EnvironmentInfo {
   cpuModel: string;
   cores: number;
@@ -1356,7 +1356,7 @@ export function methodologyLines(
   return lines;
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 67 (line 3163)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 67 (line 4927)
 export interface RunAllOptions<I> {
   /** Small counts for a quick look (seconds) instead of MLPerf-sized runs (minutes). */
   quick?: boolean;
@@ -1491,7 +1491,7 @@ export class TinyTorchPerf<I = unknown> {
   }
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 70 (line 3444)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 70 (line 5483)
 export interface BenchmarkCharts {
   latencyHistogram?: ChartSpec;
   serverTimeline?: ChartSpec;
@@ -1660,7 +1660,7 @@ export async function plotBenchmarkResults(
   return charts;
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 76 (line 3676)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 76 (line 5718)
 /** Seconds. */
 export interface StageStats {
   mean: number;
@@ -1759,7 +1759,7 @@ export async function profileEndToEndPipeline<I, P = I>(
   };
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 80 (line 3919)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 80 (line 6066)
 export interface ResourceSample {
   /** Seconds since monitoring started. */
   timeS: number;
@@ -1835,7 +1835,7 @@ export async function monitorResourceUtilization(
   };
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 84 (line 4137)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 84 (line 6445)
 export type MetricDirection = "lower-is-better" | "higher-is-better";
 
 /** Guesses a metric's direction from its name; null when the name gives no clue. */
@@ -1848,7 +1848,7 @@ export function inferDirection(metric: string): MetricDirection | null {
   return null;
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 85 (line 4151)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 85 (line 6459)
 export interface MetricChange {
   metric: string;
   baseline: number;
@@ -1934,7 +1934,7 @@ export function detectPerformanceRegression(
   return report;
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 88 (line 4422)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 88 (line 6904)
 export interface AbTestConfig<I> {
   modelA: Model<I>;
   modelB: Model<I>;
