@@ -340,7 +340,7 @@ async function main(): Promise<void> {
   console.log(row("tinytorch-ts (im2col + SIMD)", oursTime, accuracy.ours));
   console.log(row("tfjs-core ops + tf.train.adam (wasm)", theirsTime, accuracy.theirs));
   console.log(
-    `${"PyTorch 1.13, one thread (project figure)".padEnd(42)} ${PYTORCH_SECONDS.toFixed(3).padStart(15)} ${"".padStart(8)} ${"".padStart(7)} ${"96.70 (10 ep)".padStart(18)}%`,
+    `${"PyTorch 1.13, one thread (project figure)".padEnd(42)} ${PYTORCH_SECONDS.toFixed(3).padStart(15)} ${"".padStart(8)} ${"".padStart(7)} ${"96.70".padStart(18)}% (after 10)`,
   );
   const vsTfjs = median(theirsTime.wall) / median(oursTime.wall);
   const vsTfjsCpu = median(theirsTime.cpu) / median(oursTime.cpu);
