@@ -173,13 +173,13 @@ class CharTokenizer implements Tokenizer {
 
   encode(text: string): number[] {
     // ### BEGIN SOLUTION
-    const out: number[] = [];
+    const tokens: number[] = [];
     for (const c of text) {
       const id = this.ids.get(c);
       if (id === undefined) throw new Error(`CharTokenizer: unknown character ${JSON.stringify(c)}`);
-      out.push(id);
+      tokens.push(id);
     }
-    return out;
+    return tokens;
     // ### END SOLUTION
   }
 
