@@ -95,7 +95,10 @@ function tfjsStepper(tf: Tf, model: GPT): Stepper {
   const forward = (ids: T, b: number): T => {
     // A one-hot product instead of tf.gather: the WASM backend has no kernel for gather's
     // gradient (UnsortedSegmentSum). It costs 2·B·T·V·C FLOPs, about 1% of the step.
-    let x = tf.add(tf.matMul(tf.cast(tf.oneHot(ids, vocab), "float32"), v("wte.weight")), tf.tile(v("wpe.weight"), [b, 1]));
+    let x = tf.add(
+      tf.matMul(tf.cast(tf.oneHot(ids, vocab), "float32"), v("wte.weight")),
+      tf.tile(v("wpe.weight"), [b, 1]),
+    );
     for (let l = 0; l < model.config.numLayers; l++) {
       const p = `blocks.${l}`;
       const a = ln(x, `${p}.ln1`);
