@@ -28,11 +28,13 @@
 // is magic: it comes from a handful of ideas that every fast matmul (BLAS, XNNPACK, cuBLAS) is
 // built from. In this module you take them one at a time and measure each one:
 //
-// 1. **Analysis**: why the i-k-j loop is limited by memory traffic, not arithmetic, in numbers
-//    (arithmetic intensity, cache lines, the roofline of module 14).
-// 2. **Cache blocking**: work on tiles small enough to stay in the fastest cache.
-// 3. **Register blocking**: a 4×4 micro-kernel whose 16 running sums live in local variables,
-//    fed by *packed panels* of A and B.
+// 1. **Analysis**: what the i-k-j loop moves through the memory hierarchy, in numbers
+//    (arithmetic intensity at each level, cache lines, the roofline of module 14), and which
+//    roof is the right one to compare it with.
+// 2. **Cache blocking**: work on tiles small enough to stay in the fastest cache, and model the
+//    bytes that saves.
+// 3. **Register blocking**: a 4×4 micro-kernel whose 16 running sums are local variables (and
+//    what V8 does when they do not all fit in registers), fed by *packed panels* of A and B.
 // 4. **SIMD in WebAssembly**: the same micro-kernel, four lanes per instruction (`f32x4`),
 //    over panels packed into WebAssembly memory by your TypeScript.
 // 5. **Two threads** over `SharedArrayBuffer`: a demonstration, with its limits.
@@ -40,8 +42,8 @@
 //    the fast kernel; where WebAssembly SIMD is missing it falls back to your TypeScript kernel
 //    and says so once.
 //
-// You write the TypeScript: the traffic model, the blocked kernel, the packing, the micro-kernel
-// and the unpacking of results. The SIMD micro-kernel is given in WebAssembly text; you read it,
+// You write the TypeScript: the traffic models of the i-k-j and blocked loops, the blocked
+// kernel, the packing, the micro-kernel and the unpacking of results. The SIMD micro-kernel is given in WebAssembly text; you read it,
 // run it, and are invited to change it (it is assembled inside the notebook by `wabt`). Why the
 // split is drawn there is explained in `docs/acceleration.md`: the graded exercises must not
 // depend on WebAssembly being available where the notebook is graded.
@@ -69,7 +71,7 @@ import { Tensor } from "tinytorch-ts/core/tensor";
 import { Linear } from "tinytorch-ts/core/layers";
 import { Conv2d } from "tinytorch-ts/core/conv";
 import { measureMachinePeaks, rooflinePlacement, rooflineChartSpec } from "tinytorch-ts/perf/profiling";
-import { assert, assertEqual, assertClose, assertThrows, assertShape, passed, demo, testRandom } from "tinytorch-ts/support/testing";
+import { assert, assertEqual, assertClose, assertPrediction, assertThrows, assertShape, check, passed, demo, testRandom } from "tinytorch-ts/support/testing";
 import { showChart } from "tinytorch-ts/support/chart";
 
 // %% [markdown]
@@ -253,9 +255,11 @@ function checkBatched(kernel: MatmulKernel2d): void {
 // ## Part 1: Why the i-k-j loop is limited by memory
 //
 // A product of `[m, k]` by `[k, n]` does `2mkn` FLOPs. The numbers it needs are only
-// `4(mk + kn + mn)` bytes: at 512×512, 268 million FLOPs on 3 MB. Each number could be reused
-// about `n/6 ≈ 85` times. Whether a loop actually reuses it depends on what is still in the cache
-// when the number is needed again.
+// `4(mk + kn + mn)` bytes: at 512×512, 268 million FLOPs on 3 MB. Each element of A takes part
+// in `n` multiply-adds (one per column of B) and each element of B in `m`: at 512, every number
+// is used 512 times. If each were moved from memory only once, the product would do
+// `2n³ / 12n² = n/6 ≈ 85` FLOPs per byte moved. Whether a loop actually reuses a number depends
+// on what is still in the cache when the number is needed again.
 //
 // **Cache lines.** Memory moves between RAM and the caches in lines of 64 bytes (16 floats).
 // A loop that uses every float of each line it touches pays one transfer per 16 floats; a loop
@@ -263,39 +267,50 @@ function checkBatched(kernel: MatmulKernel2d): void {
 //
 // **The i-k-j loop.** For each row `i` of A and each `p`, the inner loop walks row `p` of B and
 // row `i` of C: contiguous, every byte of every line used. But it walks **all of B** for each row
-// of A. If B fits in the cache, it is read from memory once; if not, B is streamed from memory
-// again for every one of the `m` rows. A 512×512 B is 1 MB: far more than a core's L1 cache
-// (32 KB here), so at L1 level B is re-read 512 times.
+// of A. If B fits in the cache, it is read into it once; if not, B is streamed in again for
+// every one of the `m` rows. A 512×512 B is 1 MB: far more than a core's L1 data cache (32 KB
+// here), so at the L1 level B is re-read 512 times. Those re-reads do not come from main memory,
+// though: 1 MB sits in the next levels (here a 1 MB L2 per core and a 32 MB L3), so the roof
+// that bounds them is the bandwidth *of the level where B lives*, not of DRAM.
 //
 // **Per access.** Look closer still: the innermost step `out[j] += a * b[j]` loads `out[j]`,
 // loads `b[j]` and stores `out[j]`: 12 bytes moved between registers and cache for 2 FLOPs. That
 // is the shape of the STREAM *triad* module 14 used to measure bandwidth (`a[i] = b[i] + s*c[i]`,
-// also 2 FLOPs per 12 bytes). The i-k-j loop can never beat the triad's speed times 1/6.
+// also 2 FLOPs per 12 bytes).
 //
 // **Arithmetic intensity** is FLOPs per byte moved. The roofline of module 14 says a kernel of
-// intensity `I` cannot run faster than `min(peak, I × bandwidth)`. Every step of this module
-// raises the intensity of the loop that does the work, moving the kernel right on the roofline.
+// intensity `I` cannot run faster than `min(peak, I × bandwidth)`, where peak and bandwidth are
+// the machine's. There is one intensity per level of the memory hierarchy: per access (between
+// registers and L1), beyond L1 (between L1 and the level below), and so on; the lowest roof
+// binds. Blocking for the cache raises the intensity beyond L1; blocking for the registers
+// raises it per access.
 //
 // ### Exercise 1: `matmulTraffic`
 //
 // **TODO**: Model the memory traffic of the i-k-j loop for a product `[m, k] @ [k, n]` and a
 // cache of `cacheBytes`.
 //
-// **APPROACH**:
-// 1. `flops = 2*m*k*n`; `minimumBytes = 4*(m*k + k*n + m*n)` (every matrix moved exactly once).
-// 2. `memoryBytes`: A is read once (`4mk`), C is written once (`4mn`), and B is read once
-//    (`4kn`) if it fits in the cache (`4kn <= cacheBytes`), otherwise once per row of A
-//    (`4mkn`).
-// 3. `cacheLines = Math.ceil(memoryBytes / 64)`.
-// 4. `memoryIntensity = flops / memoryBytes`; `bestIntensity = flops / minimumBytes`;
-//    `accessIntensity = 1/6` (2 FLOPs per 12 bytes of loads and stores), but `0` when
-//    `flops` is 0. Make every intensity 0 when `flops` is 0.
-//
-// **HINTS**:
-// - Throw an `Error` naming the bad value unless `m`, `k`, `n` are non-negative integers and
+// The contract (the model, not a simulation of a real cache):
+// - `flops`: the product's FLOPs; `minimumBytes`: every matrix moved exactly once (float32);
+// - `memoryBytes`: what crosses from the next level into the cache: A read once, C written once,
+//   and B read once if it fits in the cache (`4kn <= cacheBytes`), otherwise once per row of A;
+// - `cacheLines`: `memoryBytes` in lines of 64 bytes, a partial line counting as a whole one;
+// - `memoryIntensity` = flops / memoryBytes, `bestIntensity` = flops / minimumBytes, and
+//   `accessIntensity` = the innermost step's FLOPs per byte it loads and stores; every
+//   intensity is 0 when there are no FLOPs;
+// - an `Error` naming the bad value unless `m`, `k`, `n` are non-negative integers and
 //   `cacheBytes` is positive.
-// - At n = 512 with a 32 KB cache, `memoryIntensity` is about 0.5; with a 2 MB cache, B fits
-//   and it equals `bestIntensity` (about 85).
+//
+// **APPROACH**:
+// 1. Count by hand for `[2, 3] @ [3, 4]`: FLOPs, the bytes of each matrix, and, with a cache
+//    too small for B, how many times the loop walks B.
+// 2. Write the innermost step of the i-k-j loop and list its loads and stores with their sizes:
+//    that gives `accessIntensity`.
+// 3. Predict `memoryIntensity` at 512 with a 32 KB cache and with a 2 MB one before the test
+//    cell tells you.
+//
+// **HINTS**: B "fits" when its bytes are at most the cache's: decide what happens exactly at
+// the boundary and keep to it.
 
 // %% nbgrader={"grade": false, "grade_id": "matmul-traffic", "locked": false, "schema_version": 3, "solution": true, "task": false}
 //| export
@@ -392,12 +407,99 @@ function testUnitMatmulTraffic(): void {
 }
 testUnitMatmulTraffic();
 
+// %%
+//| mutation matmul-traffic B streamed once per row of A even when it fits in the cache
+/** The i-k-j loop's traffic for [m, k] @ [k, n] with a cache of `cacheBytes` (see the lesson). */
+interface MatmulTraffic {
+  flops: number;
+  minimumBytes: number;
+  memoryBytes: number;
+  cacheLines: number;
+  accessIntensity: number;
+  memoryIntensity: number;
+  bestIntensity: number;
+}
+
+function matmulTraffic(m: number, k: number, n: number, cacheBytes: number): MatmulTraffic {
+  for (const [name, value] of [["m", m], ["k", k], ["n", n]] as const) {
+    if (!Number.isInteger(value) || value < 0) {
+      throw new Error(`matmulTraffic: ${name} must be a non-negative integer, got ${value}`);
+    }
+  }
+  if (!(cacheBytes > 0)) throw new Error(`matmulTraffic: cacheBytes must be positive, got ${cacheBytes}`);
+  const flops = 2 * m * k * n;
+  const minimumBytes = 4 * (m * k + k * n + m * n);
+  const bFits = 4 * k * n <= cacheBytes;
+  const memoryBytes = 4 * m * k + 4 * m * n + 4 * m * k * n;
+  const ratio = (bytes: number): number => (flops === 0 ? 0 : flops / bytes);
+  return {
+    flops,
+    minimumBytes,
+    memoryBytes,
+    cacheLines: Math.ceil(memoryBytes / 64),
+    accessIntensity: flops === 0 ? 0 : 2 / 12,
+    memoryIntensity: ratio(memoryBytes),
+    bestIntensity: ratio(minimumBytes),
+  };
+}
+
+// %%
+//| mutation matmul-traffic access intensity 2 FLOPs per 8 bytes: forgets the store of out[j]
+/** The i-k-j loop's traffic for [m, k] @ [k, n] with a cache of `cacheBytes` (see the lesson). */
+interface MatmulTraffic {
+  flops: number;
+  minimumBytes: number;
+  memoryBytes: number;
+  cacheLines: number;
+  accessIntensity: number;
+  memoryIntensity: number;
+  bestIntensity: number;
+}
+
+function matmulTraffic(m: number, k: number, n: number, cacheBytes: number): MatmulTraffic {
+  for (const [name, value] of [["m", m], ["k", k], ["n", n]] as const) {
+    if (!Number.isInteger(value) || value < 0) {
+      throw new Error(`matmulTraffic: ${name} must be a non-negative integer, got ${value}`);
+    }
+  }
+  if (!(cacheBytes > 0)) throw new Error(`matmulTraffic: cacheBytes must be positive, got ${cacheBytes}`);
+  const flops = 2 * m * k * n;
+  const minimumBytes = 4 * (m * k + k * n + m * n);
+  const bFits = 4 * k * n <= cacheBytes;
+  const memoryBytes = 4 * m * k + 4 * m * n + (bFits ? 4 * k * n : 4 * m * k * n);
+  const ratio = (bytes: number): number => (flops === 0 ? 0 : flops / bytes);
+  return {
+    flops,
+    minimumBytes,
+    memoryBytes,
+    cacheLines: Math.ceil(memoryBytes / 64),
+    accessIntensity: flops === 0 ? 0 : 2 / 8,
+    memoryIntensity: ratio(memoryBytes),
+    bestIntensity: ratio(minimumBytes),
+  };
+}
+
 // %% [markdown]
 // Where does that put the loop on this machine's roofline? Module 14 measured the bandwidth with
-// a triad over arrays far larger than the caches: main memory. The i-k-j inner loop works on a
-// row of B and a row of C, which sit in L1, so the roof that binds it is the same triad on
-// arrays that fit in L1. `l1TriadBandwidth` measures that (three arrays of 2048 floats, 24 KB,
-// 2000 passes per timing, best of 5).
+// a triad over arrays far larger than the caches: main memory. That is the wrong roof for both of
+// the i-k-j loop's intensities:
+//
+// - **per access**, the loop works on a row of B and a row of C that sit in L1;
+// - **beyond L1**, it re-reads a 1 MB B that sits in L2/L3, not in DRAM.
+//
+// So the cell below measures the triad where the data is: `l1TriadBandwidth(elements)` runs it
+// on three arrays of `elements` floats (2048 by default: 24 KB, in L1; 87,380 for a 1 MB working
+// set, B's size at 512), best of several timings of many passes.
+//
+// **Read the per-access figure with care.** This triad is itself a scalar JavaScript loop, with
+// exactly the shape of the i-k-j inner loop (two loads, one store, two FLOPs). If the i-k-j
+// loop runs at "the triad's bandwidth × 1/6", that is not a prediction from the hardware: it is
+// the same loop timed twice. It tells you that i-k-j runs as fast as V8 runs *loops of this
+// shape*, and nothing about whether L1 is the limit. The hardware's own L1 bandwidth, measured
+// in Part 4 with WebAssembly SIMD loads and stores, turns out to be many times higher: the scalar
+// loop is limited by the instructions it executes per element (a float32 load widened to a
+// double, a multiply, an add, a narrowing store, bounds checks, the loop counter), not by the
+// cache.
 
 // %% nbgrader={"grade": false, "grade_id": "cache-triad", "locked": true, "schema_version": 3, "solution": false, "task": false}
 //| export
@@ -428,8 +530,10 @@ function l1TriadBandwidth(elements = 2048, passes = 2000, repeats = 5): number {
 // %%
 await demo("the i-k-j loop on the roofline", () => {
   const memoryPeaks = measureMachinePeaks();
-  const cachePeaks = { ...memoryPeaks, bandwidthBytesPerSecond: l1TriadBandwidth() };
   const n = 512;
+  const inL1 = { ...memoryPeaks, bandwidthBytesPerSecond: l1TriadBandwidth() };
+  // Three arrays that together are as large as B at 512 (1 MB): the level where B lives.
+  const atB = { ...memoryPeaks, bandwidthBytesPerSecond: l1TriadBandwidth(87_380, 50, 3) };
   const a = randomView(n, n, 1);
   const b = randomView(n, n, 2);
   let best = Infinity;
@@ -441,17 +545,18 @@ await demo("the i-k-j loop on the roofline", () => {
   const traffic = matmulTraffic(n, n, n, 32 * 1024);
   const gflops = traffic.flops / (best * 1e6);
   const gb = (x: number): string => (x / 1e9).toFixed(2);
-  console.log(`scalar peak ${gb(memoryPeaks.peakFlopsPerSecond)} GFLOP/s; triad ${gb(memoryPeaks.bandwidthBytesPerSecond)} GB/s from memory, ${gb(cachePeaks.bandwidthBytesPerSecond)} GB/s in L1`);
+  console.log(`scalar peak ${gb(memoryPeaks.peakFlopsPerSecond)} GFLOP/s; scalar triad ${gb(inL1.bandwidthBytesPerSecond)} GB/s in L1, ${gb(atB.bandwidthBytesPerSecond)} GB/s on 1 MB, ${gb(memoryPeaks.bandwidthBytesPerSecond)} GB/s from memory`);
   console.log(`i-k-j at ${n}: ${gflops.toFixed(2)} GFLOP/s`);
   const rows: [string, number, typeof memoryPeaks][] = [
-    ["per access, L1 roof", traffic.accessIntensity, cachePeaks],
-    ["beyond L1, memory roof", traffic.memoryIntensity, memoryPeaks],
+    ["per access, L1 triad", traffic.accessIntensity, inL1],
+    ["beyond L1, 1 MB triad", traffic.memoryIntensity, atB],
   ];
   for (const [what, intensity, peaks] of rows) {
     const place = rooflinePlacement(intensity, peaks);
     console.log(`  ${what.padEnd(24)} I = ${intensity.toFixed(3)} FLOP/B, ridge ${place.ridgeIntensity.toFixed(2)}: ${place.bound}, roof ${gb(place.attainableFlopsPerSecond)} GFLOP/s`);
   }
-  console.log(`B re-read for every row: ${(traffic.memoryBytes / 1e6).toFixed(0)} MB moved for ${(traffic.minimumBytes / 1e6).toFixed(1)} MB of data`);
+  console.log(`B re-read for every row: ${(traffic.memoryBytes / 1e6).toFixed(0)} MB cross into L1 for ${(traffic.minimumBytes / 1e6).toFixed(1)} MB of data`);
+  console.log("(the scalar triads are loops of the i-k-j loop's own shape: a ceiling for this kind of code, not the hardware's)");
 });
 
 // %% [markdown]
@@ -459,7 +564,7 @@ await demo("the i-k-j loop on the roofline", () => {
 //
 // If B does not fit in the cache, cut it into **tiles** that do. Take a `T×T` tile of B (rows
 // `p0..p0+T`, columns `j0..j0+T`) and use it for *every* row of A before moving on: each element
-// of the tile is then loaded from memory once and used `m` times from the cache. With `T = 64`,
+// of the tile is then brought into L1 once and used `m` times from it. With `T = 64`,
 // a tile is 16 KB, which fits in L1 with room for the rows of A and C it meets.
 //
 // ```
@@ -479,29 +584,40 @@ await demo("the i-k-j loop on the roofline", () => {
 // **TODO**: Implement the tiled loop above as a `MatmulKernel2d` with tile size `tile`
 // (default 64): it adds `A @ B` into `out` starting at `outOffset` (row-major, `n` columns).
 //
-// **APPROACH**:
-// 1. Throw unless `tile` is a positive integer. Allocate one `Float32Array(tile * tile)` for the
-//    tile copy.
-// 2. Loop over `p0` and `j0`; copy the `pt × jt` tile of B (through its strides) into the buffer,
-//    row-major with `jt` columns.
-// 3. For every row `i` of A and `p` in the band, read `A[i][p0 + p]` through A's strides once,
-//    then run the inner loop over the tile's row `p`.
+// The contract:
+// - `tile` must be a positive integer, or the function throws an error naming `tile`;
+// - the tiles of B are copied into a **workspace** of at least `tile * tile` floats: the
+//   optional last argument, or one the kernel allocates when none is given (a caller that
+//   multiplies many matrices passes its own, so no call allocates). A workspace that is too
+//   small throws an error naming `workspace`;
+// - each `pt × jt` tile (`pt = min(tile, k − p0)`, `jt = min(tile, n − j0)`) is copied to the
+//   first `pt · jt` floats of the workspace, row-major with `jt` columns, before the rows of A
+//   use it; `p0` and `j0` both ascend. So after the call the workspace starts with the last
+//   tile: B's last band of rows and last block of columns;
+// - `out` outside the `m × n` block at `outOffset` is not touched, and the block is added to.
 //
-// **HINTS**:
-// - Element `[i, j]` of a view `v` is `v.data[v.offset + i * v.rowStride + j * v.colStride]`.
-// - Keep the innermost loop free of strides: index `out` with a running row offset and the tile
-//   with `p * jt + j`.
+// **APPROACH**:
+// 1. Write the loop nest of the pseudocode with the sizes of the partial tiles at the right and
+//    bottom edges; check on paper which tiles a `[5, 7] @ [7, 3]` product with `tile = 4` cuts.
+// 2. Which index expression reads `B[p0 + p][j0 + j]` through B's strides, and which writes it
+//    to the tile in the workspace? Only the copy should see strides.
+// 3. In the innermost loop, what changes from one `j` to the next? Arrange the indices so that
+//    nothing but `+ j` is computed there.
+//
+// **HINTS**: The given `matmulIkj` already multiplies any views, but it does not block: the
+// test checks the workspace, so the tiles have to go through it.
 
 // %% nbgrader={"grade": false, "grade_id": "matmul-blocked", "locked": false, "schema_version": 3, "solution": true, "task": false}
 //| export
-/** Cache-blocked i-k-j: out += A @ B, working on tile × tile blocks of B copied contiguously. */
-function matmulBlocked(a: MatrixView, b: MatrixView, out: Float32Array, outOffset: number, tile = 64): void {
+/** Cache-blocked i-k-j: out += A @ B, on tile × tile blocks of B copied into a contiguous workspace. */
+function matmulBlocked(a: MatrixView, b: MatrixView, out: Float32Array, outOffset: number, tile = 64, workspace?: Float32Array): void {
   // ### BEGIN SOLUTION
   if (!Number.isInteger(tile) || tile < 1) throw new Error(`matmulBlocked: tile must be a positive integer, got ${tile}`);
   const m = a.rows;
   const k = a.cols;
   const n = b.cols;
-  const buffer = new Float32Array(tile * tile);
+  const buffer = workspace ?? new Float32Array(tile * tile);
+  if (buffer.length < tile * tile) throw new Error(`matmulBlocked: the workspace holds ${buffer.length} floats, a ${tile}×${tile} tile needs ${tile * tile}`);
   const aData = a.data;
   const bData = b.data;
   for (let p0 = 0; p0 < k; p0 += tile) {
@@ -535,6 +651,9 @@ function testUnitMatmulBlocked(): void {
   assertEqual(Array.from(out), [58, 64, 139, 154]);
   checkKernel(matmulBlocked, 10, 10, 10);
   checkKernel((x, y, o, off) => matmulBlocked(x, y, o, off, 4), 10, 9, 7);
+  const workspace = new Float32Array(4);
+  matmulBlocked(a, b, new Float32Array(4), 0, 2, workspace);
+  assertEqual(Array.from(workspace.subarray(0, 2)), [11, 12], "the workspace ends with B's last tile (row 2, columns 0..1)");
   // ### BEGIN HIDDEN TESTS
   const tile3: MatmulKernel2d = (x, y, o, off) => matmulBlocked(x, y, o, off, 3);
   for (const [m, k, n] of [[13, 17, 11], [1, 20, 9], [9, 20, 1], [7, 1, 5], [70, 65, 67]]) {
@@ -586,10 +705,264 @@ function testUnitMatmulBlocked(): void {
     matmulBlocked(a, b, out, at, tile);
     assertClose(out, accumulated64(a, b, before, at), { rtol: 1e-4, atol: 1e-4 }, "a random product, tile and offset, accumulated");
   }
+  // Random products through a caller's workspace: every tile of B passes through it, so it ends
+  // with the last one (the last band of rows, the last block of columns), row-major.
+  for (let trial = 0; trial < 4; trial++) {
+    const [m, k, n] = [rb.int(1, 30), rb.int(1, 30), rb.int(1, 30)];
+    const tile = rb.int(1, 12);
+    const a = randomMatrix(m, k, rb.bool(0.3));
+    const b = randomMatrix(k, n, rb.bool(0.3));
+    const workspace = Float32Array.from(rb.numbers(tile * tile + rb.int(0, 5), 50, 60));
+    const out = new Float32Array(m * n);
+    matmulBlocked(a, b, out, 0, tile, workspace);
+    const [p0, j0] = [Math.floor((k - 1) / tile) * tile, Math.floor((n - 1) / tile) * tile];
+    const lastTile: number[] = [];
+    for (let p = p0; p < k; p++) for (let j = j0; j < n; j++) lastTile.push(b.data[b.offset + p * b.rowStride + j * b.colStride]);
+    assertEqual(Array.from(workspace.subarray(0, lastTile.length)), lastTile, "a random product: the workspace holds B's last tile");
+    assertClose(out, accumulated64(a, b, new Float32Array(m * n), 0), { rtol: 1e-4, atol: 1e-4 }, "a random product through a workspace");
+  }
+  assertThrows(() => matmulBlocked(a, b, new Float32Array(4), 0, rb.int(3, 6), new Float32Array(8)), "workspace", "a workspace smaller than a tile");
   // ### END HIDDEN TESTS
   passed("testUnitMatmulBlocked");
 }
 testUnitMatmulBlocked();
+
+// %%
+//| mutation matmul-blocked checks the tile and then calls the given matmulIkj: right values, no blocking
+function matmulBlocked(a: MatrixView, b: MatrixView, out: Float32Array, outOffset: number, tile = 64, workspace?: Float32Array): void {
+  if (!Number.isInteger(tile) || tile < 1) throw new Error(`matmulBlocked: tile must be a positive integer, got ${tile}`);
+  if (workspace !== undefined && workspace.length < tile * tile) throw new Error(`matmulBlocked: the workspace holds ${workspace.length} floats, a ${tile}×${tile} tile needs ${tile * tile}`);
+  matmulIkj(a, b, out, outOffset);
+}
+
+// %%
+//| mutation matmul-blocked full tiles only: forgets that the last tile in each direction is smaller
+/** Cache-blocked i-k-j: out += A @ B, on tile × tile blocks of B copied into a contiguous workspace. */
+function matmulBlocked(a: MatrixView, b: MatrixView, out: Float32Array, outOffset: number, tile = 64, workspace?: Float32Array): void {
+  if (!Number.isInteger(tile) || tile < 1) throw new Error(`matmulBlocked: tile must be a positive integer, got ${tile}`);
+  const m = a.rows;
+  const k = a.cols;
+  const n = b.cols;
+  const buffer = workspace ?? new Float32Array(tile * tile);
+  if (buffer.length < tile * tile) throw new Error(`matmulBlocked: the workspace holds ${buffer.length} floats, a ${tile}×${tile} tile needs ${tile * tile}`);
+  const aData = a.data;
+  const bData = b.data;
+  for (let p0 = 0; p0 < k; p0 += tile) {
+    const pt = tile;
+    for (let j0 = 0; j0 < n; j0 += tile) {
+      const jt = tile;
+      for (let p = 0; p < pt; p++) {
+        const src = b.offset + (p0 + p) * b.rowStride + j0 * b.colStride;
+        for (let j = 0; j < jt; j++) buffer[p * jt + j] = bData[src + j * b.colStride];
+      }
+      for (let i = 0; i < m; i++) {
+        const outRow = outOffset + i * n + j0;
+        const aRow = a.offset + i * a.rowStride + p0 * a.colStride;
+        for (let p = 0; p < pt; p++) {
+          const aip = aData[aRow + p * a.colStride];
+          const tileRow = p * jt;
+          for (let j = 0; j < jt; j++) out[outRow + j] += aip * buffer[tileRow + j];
+        }
+      }
+    }
+  }
+}
+
+// %%
+//| mutation matmul-blocked copies each tile column-major into the workspace
+/** Cache-blocked i-k-j: out += A @ B, on tile × tile blocks of B copied into a contiguous workspace. */
+function matmulBlocked(a: MatrixView, b: MatrixView, out: Float32Array, outOffset: number, tile = 64, workspace?: Float32Array): void {
+  if (!Number.isInteger(tile) || tile < 1) throw new Error(`matmulBlocked: tile must be a positive integer, got ${tile}`);
+  const m = a.rows;
+  const k = a.cols;
+  const n = b.cols;
+  const buffer = workspace ?? new Float32Array(tile * tile);
+  if (buffer.length < tile * tile) throw new Error(`matmulBlocked: the workspace holds ${buffer.length} floats, a ${tile}×${tile} tile needs ${tile * tile}`);
+  const aData = a.data;
+  const bData = b.data;
+  for (let p0 = 0; p0 < k; p0 += tile) {
+    const pt = Math.min(tile, k - p0);
+    for (let j0 = 0; j0 < n; j0 += tile) {
+      const jt = Math.min(tile, n - j0);
+      for (let p = 0; p < pt; p++) {
+        const src = b.offset + (p0 + p) * b.rowStride + j0 * b.colStride;
+        for (let j = 0; j < jt; j++) buffer[j * pt + p] = bData[src + j * b.colStride];
+      }
+      for (let i = 0; i < m; i++) {
+        const outRow = outOffset + i * n + j0;
+        const aRow = a.offset + i * a.rowStride + p0 * a.colStride;
+        for (let p = 0; p < pt; p++) {
+          const aip = aData[aRow + p * a.colStride];
+          const tileRow = p * jt;
+          for (let j = 0; j < jt; j++) out[outRow + j] += aip * buffer[j * pt + p];
+        }
+      }
+    }
+  }
+}
+
+// %% [markdown]
+// ### Exercise 3: `blockedTraffic`, what blocking buys in bytes
+//
+// The point of the tiles is the traffic across the L1 boundary, so model it the way
+// `matmulTraffic` models the i-k-j loop: count a piece of a matrix each time the loop nest brings
+// it into the cache, and compare.
+//
+// **TODO**: Return the `MatmulTraffic` of the cache-blocked loop for `[m, k] @ [k, n]` with
+// tiles of `tile` and a cache of `cacheBytes`.
+//
+// The contract (the same conventions and checks as `matmulTraffic`; an error naming `tile` unless
+// it is a positive integer):
+// - B: every tile is copied once, so B counts once in all, provided a tile *stays* in the cache
+//   while all `m` rows of A use it: the largest tile, `min(tile, k) × min(tile, n)` floats, fits
+//   in `cacheBytes`. If it does not, every row of A walks it again: B counts `m` times;
+// - A: row `i`'s piece of the current band, `A[i, p0 .. p0 + pt)`, counts each time row `i`
+//   meets a tile;
+// - C: row `i`'s piece of the current block, `C[i, j0 .. j0 + jt)`, counts once each time row
+//   `i` meets a tile;
+// - `flops`, `minimumBytes`, `cacheLines`, `bestIntensity`, `memoryIntensity` as in
+//   `matmulTraffic`; `accessIntensity` is that of the blocked loop's innermost step.
+//
+// **APPROACH**:
+// 1. For `[5, 7] @ [7, 3]` with `tile = 4`: how many bands and column blocks are there, how
+//    many times does each row of A meet a tile, and how many bytes of A, B and C cross in all?
+// 2. Generalise: how many times is each element of A brought in, and each element of C? (Count
+//    the tiles a given element's row piece meets.)
+// 3. Check your formula at the extremes: a tile as large as B must give back `matmulTraffic`'s
+//    figures, and `tile = 1` must be terrible. Why?
+// 4. Predict the memory intensity at 512 with `tile = 64` and a 32 KB cache, and compare it with
+//    the i-k-j loop's 0.5.
+//
+// **HINTS**: Has the innermost step of the loop changed? Then neither has `accessIntensity`.
+
+// %% nbgrader={"grade": false, "grade_id": "blocked-traffic", "locked": false, "schema_version": 3, "solution": true, "task": false}
+//| export
+/** The cache-blocked loop's traffic for [m, k] @ [k, n], tiles of `tile`, a cache of `cacheBytes`. */
+function blockedTraffic(m: number, k: number, n: number, tile: number, cacheBytes: number): MatmulTraffic {
+  // ### BEGIN SOLUTION
+  for (const [name, value] of [["m", m], ["k", k], ["n", n]] as const) {
+    if (!Number.isInteger(value) || value < 0) {
+      throw new Error(`blockedTraffic: ${name} must be a non-negative integer, got ${value}`);
+    }
+  }
+  if (!Number.isInteger(tile) || tile < 1) throw new Error(`blockedTraffic: tile must be a positive integer, got ${tile}`);
+  if (!(cacheBytes > 0)) throw new Error(`blockedTraffic: cacheBytes must be positive, got ${cacheBytes}`);
+  const flops = 2 * m * k * n;
+  const bands = Math.ceil(k / tile);
+  const blocks = Math.ceil(n / tile);
+  // A's row piece comes in once per tile of its band (one per column block), C's once per tile
+  // of its block (one per band), B once if a tile stays in the cache for all m rows.
+  const tileStays = 4 * Math.min(tile, k) * Math.min(tile, n) <= cacheBytes;
+  const memoryBytes = 4 * m * k * blocks + 4 * m * n * bands + (tileStays ? 4 * k * n : 4 * m * k * n);
+  const minimumBytes = 4 * (m * k + k * n + m * n);
+  const ratio = (bytes: number): number => (flops === 0 ? 0 : flops / bytes);
+  return {
+    flops,
+    minimumBytes,
+    memoryBytes,
+    cacheLines: Math.ceil(memoryBytes / 64),
+    accessIntensity: flops === 0 ? 0 : 2 / 12,
+    memoryIntensity: ratio(memoryBytes),
+    bestIntensity: ratio(minimumBytes),
+  };
+  // ### END SOLUTION
+}
+
+// %% nbgrader={"grade": true, "grade_id": "test-unit-blocked-traffic", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+function testUnitBlockedTraffic(): void {
+  const at512 = blockedTraffic(512, 512, 512, 64, 32 * 1024);
+  assertEqual(at512.memoryBytes, 4 * 512 * 512 * (8 + 8 + 1), "A once per column block, C once per band, B once");
+  assertClose(at512.memoryIntensity, 1024 / 68, {}, "about 15 FLOP/B beyond L1, against i-k-j's 0.5");
+  assertClose(at512.accessIntensity, 1 / 6, {}, "the innermost step is unchanged");
+  // ### BEGIN HIDDEN TESTS
+  const small = blockedTraffic(5, 7, 3, 4, 1024);
+  assertEqual(small.memoryBytes, 4 * 5 * 7 * 1 + 4 * 5 * 3 * 2 + 4 * 7 * 3, "[5, 7] @ [7, 3] in tiles of 4: two bands, one block");
+  assertEqual(small.cacheLines, Math.ceil(344 / 64), "partial lines round up");
+  const tooBig = blockedTraffic(5, 7, 3, 4, 47);
+  assertEqual(tooBig.memoryBytes, 4 * 5 * 7 + 4 * 5 * 3 * 2 + 4 * 5 * 7 * 3, "a 48-byte tile in a 47-byte cache: B once per row of A");
+  assertEqual(blockedTraffic(5, 7, 3, 4, 48).memoryBytes, 344, "a tile of exactly cacheBytes stays");
+  const empty = blockedTraffic(0, 5, 5, 2, 1024);
+  assertEqual([empty.flops, empty.memoryIntensity, empty.accessIntensity, empty.bestIntensity], [0, 0, 0, 0]);
+  assertThrows(() => blockedTraffic(4, 4, 4, 0, 1024), "tile");
+  assertThrows(() => blockedTraffic(4, 4, 4, 2.5, 1024), "tile");
+  assertThrows(() => blockedTraffic(4, 4, 4, 2, 0), "cacheBytes");
+  assertThrows(() => blockedTraffic(4, -1, 4, 2, 64), "k");
+  // Random products, tiles and caches (tiles that just stay and just do not): every figure from
+  // the counts, evaluated here; and a tile at least as large as B gives matmulTraffic's figures.
+  const rt = testRandom("18/blocked-traffic");
+  for (let trial = 0; trial < 6; trial++) {
+    const [m, k, n] = [rt.int(0, 600), rt.int(1, 600), rt.int(1, 600)];
+    const tile = rt.int(1, 96);
+    const tileBytes = 4 * Math.min(tile, k) * Math.min(tile, n);
+    const cache = rt.pick([tileBytes, tileBytes - 1, tileBytes + rt.int(1, 4096), rt.pick([32, 256]) * 1024]);
+    const bytes = 4 * m * k * Math.ceil(n / tile) + 4 * m * n * Math.ceil(k / tile) + (tileBytes <= cache ? 4 * k * n : 4 * m * k * n);
+    const t = blockedTraffic(m, k, n, tile, cache);
+    assertEqual(
+      [t.flops, t.minimumBytes, t.memoryBytes, t.cacheLines],
+      [2 * m * k * n, 4 * (m * k + k * n + m * n), bytes, Math.ceil(bytes / 64)],
+      "a random product, tile and cache: FLOPs, bytes, cache lines",
+    );
+    assertClose(
+      [t.accessIntensity, t.memoryIntensity, t.bestIntensity],
+      m === 0 ? [0, 0, 0] : [1 / 6, (2 * m * k * n) / bytes, (2 * m * k * n) / (4 * (m * k + k * n + m * n))],
+      { rtol: 1e-12 },
+      "a random product, tile and cache: intensities",
+    );
+    const whole = blockedTraffic(m, k, n, Math.max(k, n) + rt.int(0, 9), cache);
+    const ikj = matmulTraffic(m, k, n, cache);
+    assertEqual([whole.memoryBytes, whole.cacheLines], [ikj.memoryBytes, ikj.cacheLines], "a tile as large as B is the i-k-j loop");
+  }
+  // ### END HIDDEN TESTS
+  passed("testUnitBlockedTraffic");
+}
+testUnitBlockedTraffic();
+
+// %%
+//| mutation blocked-traffic counts B once per row of A, as in i-k-j, although the tile stays in the cache
+function blockedTraffic(m: number, k: number, n: number, tile: number, cacheBytes: number): MatmulTraffic {
+  for (const [name, value] of [["m", m], ["k", k], ["n", n]] as const) {
+    if (!Number.isInteger(value) || value < 0) throw new Error(`blockedTraffic: ${name} must be a non-negative integer, got ${value}`);
+  }
+  if (!Number.isInteger(tile) || tile < 1) throw new Error(`blockedTraffic: tile must be a positive integer, got ${tile}`);
+  if (!(cacheBytes > 0)) throw new Error(`blockedTraffic: cacheBytes must be positive, got ${cacheBytes}`);
+  const flops = 2 * m * k * n;
+  const memoryBytes = 4 * m * k * Math.ceil(n / tile) + 4 * m * n * Math.ceil(k / tile) + 4 * m * k * n;
+  const minimumBytes = 4 * (m * k + k * n + m * n);
+  const ratio = (bytes: number): number => (flops === 0 ? 0 : flops / bytes);
+  return { flops, minimumBytes, memoryBytes, cacheLines: Math.ceil(memoryBytes / 64), accessIntensity: flops === 0 ? 0 : 2 / 12, memoryIntensity: ratio(memoryBytes), bestIntensity: ratio(minimumBytes) };
+}
+
+// %%
+//| mutation blocked-traffic A and C counted once, as if the tiles cost nothing
+function blockedTraffic(m: number, k: number, n: number, tile: number, cacheBytes: number): MatmulTraffic {
+  for (const [name, value] of [["m", m], ["k", k], ["n", n]] as const) {
+    if (!Number.isInteger(value) || value < 0) throw new Error(`blockedTraffic: ${name} must be a non-negative integer, got ${value}`);
+  }
+  if (!Number.isInteger(tile) || tile < 1) throw new Error(`blockedTraffic: tile must be a positive integer, got ${tile}`);
+  if (!(cacheBytes > 0)) throw new Error(`blockedTraffic: cacheBytes must be positive, got ${cacheBytes}`);
+  const flops = 2 * m * k * n;
+  const tileStays = 4 * Math.min(tile, k) * Math.min(tile, n) <= cacheBytes;
+  const memoryBytes = 4 * m * k + 4 * m * n + (tileStays ? 4 * k * n : 4 * m * k * n);
+  const minimumBytes = 4 * (m * k + k * n + m * n);
+  const ratio = (bytes: number): number => (flops === 0 ? 0 : flops / bytes);
+  return { flops, minimumBytes, memoryBytes, cacheLines: Math.ceil(memoryBytes / 64), accessIntensity: flops === 0 ? 0 : 2 / 12, memoryIntensity: ratio(memoryBytes), bestIntensity: ratio(minimumBytes) };
+}
+
+// %%
+//| mutation blocked-traffic C counted once per column block and A once per band (the two counts swapped)
+function blockedTraffic(m: number, k: number, n: number, tile: number, cacheBytes: number): MatmulTraffic {
+  for (const [name, value] of [["m", m], ["k", k], ["n", n]] as const) {
+    if (!Number.isInteger(value) || value < 0) throw new Error(`blockedTraffic: ${name} must be a non-negative integer, got ${value}`);
+  }
+  if (!Number.isInteger(tile) || tile < 1) throw new Error(`blockedTraffic: tile must be a positive integer, got ${tile}`);
+  if (!(cacheBytes > 0)) throw new Error(`blockedTraffic: cacheBytes must be positive, got ${cacheBytes}`);
+  const flops = 2 * m * k * n;
+  const tileStays = 4 * Math.min(tile, k) * Math.min(tile, n) <= cacheBytes;
+  const memoryBytes = 4 * m * k * Math.ceil(k / tile) + 4 * m * n * Math.ceil(n / tile) + (tileStays ? 4 * k * n : 4 * m * k * n);
+  const minimumBytes = 4 * (m * k + k * n + m * n);
+  const ratio = (bytes: number): number => (flops === 0 ? 0 : flops / bytes);
+  return { flops, minimumBytes, memoryBytes, cacheLines: Math.ceil(memoryBytes / 64), accessIntensity: flops === 0 ? 0 : 2 / 12, memoryIntensity: ratio(memoryBytes), bestIntensity: ratio(minimumBytes) };
+}
 
 // %% [markdown]
 // ## Part 3: Register blocking and packed panels
@@ -597,7 +970,7 @@ testUnitMatmulBlocked();
 // Blocking for the cache leaves the innermost step as it was: load `out[j]`, load `b[j]`, store
 // `out[j]`, for 2 FLOPs. The next level of the memory hierarchy is the **registers**, and the way
 // to use them is to compute a small block of C at once, keeping its running sums in local
-// variables that the compiler can hold in registers for the whole loop over `p`:
+// variables, which the compiler may keep in registers for the whole loop over `p`:
 //
 // ```
 // c00..c33 = 0                          # 16 sums for a 4×4 block of C, in locals
@@ -608,7 +981,23 @@ testUnitMatmulBlocked();
 // C[i0..i0+4][j0..j0+4] += c00..c33     # once, at the end
 // ```
 //
-// Eight loads for 32 FLOPs: the intensity per access goes from 1/6 to 1 FLOP per byte.
+// Eight loads from the arrays (32 bytes) for 32 FLOPs: the intensity per access goes from 1/6 to
+// 1 FLOP per byte of the operands.
+//
+// **Do 16 sums fit in the registers?** Not all of them, and it is worth knowing what happens
+// instead. JavaScript numbers are doubles, and on x86-64 V8 computes with them in the 16 XMM
+// registers (SSE2/AVX, without AVX-512's 32). One step of the loop needs the 16 sums *and* its
+// 8 operands (each float32 widened to a double): 24 values for 16 registers. V8's optimizing
+// compiler keeps as many as fit and **spills** the rest to slots in the function's stack frame,
+// reloading and storing them every step. Counted in the code Node 20 generates for the solution
+// below on this machine (`node --print-opt-code`): per step of `p`, 16 multiplies, 16 adds, 8
+// float32-to-double conversions, and about 36 loads and stores of stack slots. So the sums do
+// not all "live in registers". The kernel is still several times faster than i-k-j, because
+// what it saves is not cache bandwidth but instructions: a stack slot is a plain load or store,
+// always in L1, with no bounds check and no float32 conversion, and the loop does 8 array loads,
+// 8 conversions and no array stores for 32 FLOPs, where i-k-j does 2 array loads, 2 conversions,
+// 1 narrowing store and the bounds checks for 2 FLOPs. (The SIMD kernel of Part 4 is shaped to
+// fit: 8 `v128` sums, 2 B vectors and one splatted A value are 11 registers.)
 //
 // **Packing.** For the 8 loads to be cheap, the four values of A for one `p` should sit next to
 // each other, and so should the four of B. Neither is true in row-major storage (A's column walks
@@ -631,21 +1020,27 @@ testUnitMatmulBlocked();
 // r3: j k l     r5: p q r
 // ```
 //
-// ### Exercise 3: `packPanels`
+// ### Exercise 4: `packPanels`
 //
 // **TODO**: Write the panels of `src` into `dest` from `destOffset`, and return the number of
 // floats written.
 //
-// **APPROACH**:
-// 1. `panels = Math.ceil(src.rows / width)`, `depth = src.cols`. Panel `q` starts at
-//    `destOffset + q * depth * width`.
-// 2. For each panel, each `p` in `0..depth` and each `r` in `0..width`: write
-//    `src[q*width + r][p]` to `start + p*width + r`, or 0 when that row does not exist.
-// 3. Return `panels * depth * width`.
+// The contract: panels of `width` rows (the last one padded with zeros), one after the other
+// from `destOffset`; inside a panel, the `width` values of step `p` are consecutive (`depth`-major,
+// as in the picture); the return value is the number of floats written; floats of `dest`
+// outside them are untouched; an error naming `width` unless it is a positive integer, and one
+// naming `dest` when `dest` has no room from `destOffset`.
 //
-// **HINTS**:
-// - Throw unless `width` is a positive integer, and unless `dest` has room from `destOffset`.
-// - Loop `p` outside `r`: for Bᵀ, the `width` values of one `p` are neighbours in memory.
+// **APPROACH**:
+// 1. From the picture, write the position in `dest` of the value from row `r` of panel `q` at
+//    step `p`. Check it on `j` and on `q` (row 5, step 1).
+// 2. How many floats does a view of `rows × depth` need in panels of `width`? That is both the
+//    room to check and the value to return.
+// 3. Which loop order writes `dest` strictly in order? Which one reads a transposed view
+//    (Bᵀ, whose rows are B's columns) in order?
+//
+// **HINTS**: The padding must be written, not assumed: `dest` may hold anything, a previous
+// product's panels included.
 
 // %% nbgrader={"grade": false, "grade_id": "pack-panels", "locked": false, "schema_version": 3, "solution": true, "task": false}
 //| export
@@ -734,22 +1129,84 @@ function testUnitPackPanels(): void {
 }
 testUnitPackPanels();
 
+// %%
+//| mutation pack-panels no zero padding: the last panel keeps whatever dest held
+/** Packs the rows of `src` into zero-padded panels of `width` rows, depth-major; returns floats written. */
+function packPanels(src: MatrixView, width: number, dest: Float32Array, destOffset: number): number {
+  if (!Number.isInteger(width) || width < 1) throw new Error(`packPanels: width must be a positive integer, got ${width}`);
+  const depth = src.cols;
+  const panels = Math.ceil(src.rows / width);
+  const size = panels * depth * width;
+  if (destOffset < 0 || destOffset + size > dest.length) {
+    throw new Error(`packPanels: dest needs ${size} floats from offset ${destOffset}, has ${dest.length}`);
+  }
+  // Strides in locals and running indices: this loop runs once per element of both operands.
+  const { data, rowStride, colStride } = src;
+  for (let q = 0; q < panels; q++) {
+    const first = q * width;
+    const valid = Math.min(width, src.rows - first);
+    let to = destOffset + q * depth * width;
+    let from = src.offset + first * rowStride;
+    for (let p = 0; p < depth; p++, to += width, from += colStride) {
+      let at = from;
+      for (let r = 0; r < valid; r++, at += rowStride) dest[to + r] = data[at];
+    }
+  }
+  return size;
+}
+
+// %%
+//| mutation pack-panels row-major panels: each row's depth values together instead of each step's width values
+/** Packs the rows of `src` into zero-padded panels of `width` rows, depth-major; returns floats written. */
+function packPanels(src: MatrixView, width: number, dest: Float32Array, destOffset: number): number {
+  if (!Number.isInteger(width) || width < 1) throw new Error(`packPanels: width must be a positive integer, got ${width}`);
+  const depth = src.cols;
+  const panels = Math.ceil(src.rows / width);
+  const size = panels * depth * width;
+  if (destOffset < 0 || destOffset + size > dest.length) {
+    throw new Error(`packPanels: dest needs ${size} floats from offset ${destOffset}, has ${dest.length}`);
+  }
+  // Strides in locals and running indices: this loop runs once per element of both operands.
+  const { data, rowStride, colStride } = src;
+  for (let q = 0; q < panels; q++) {
+    const first = q * width;
+    const valid = Math.min(width, src.rows - first);
+    let to = destOffset + q * depth * width;
+    let from = src.offset + first * rowStride;
+    for (let p = 0; p < depth; p++, to += width, from += colStride) {
+      let at = from;
+      for (let r = 0; r < valid; r++, at += rowStride) dest[destOffset + q * depth * width + r * depth + p] = data[at];
+      for (let r = valid; r < width; r++) dest[destOffset + q * depth * width + r * depth + p] = 0;
+    }
+  }
+  return size;
+}
+
 // %% [markdown]
-// ### Exercise 4: `microKernel4x4`
+// ### Exercise 5: `microKernel4x4`
 //
 // **TODO**: Add the product of one packed A panel (4 rows) and one packed B panel (4 columns),
 // over `kc` steps, into a 4×4 block of `c`.
 //
+// The contract: element `[R, C]` of the block is `c[cOffset + R·ldc + C]` (`ldc` is the distance
+// between rows of `c`); nothing else of `c` changes. Each of the 16 sums is accumulated over
+// all `kc` steps as a JavaScript number (a double), in the order of `p`, starting from 0, and
+// added into its element of `c` **once**, after the loop: each element of `c` is rounded to
+// float32 exactly once. The test checks the result bit for bit against exactly that.
+//
 // **APPROACH**:
-// 1. Declare 16 sums `c00 … c33` as local `let`s, all 0.
-// 2. For `p` in `0..kc`: read `a0..a3` from `pa[aOffset + 4p ..]` and `b0..b3` from
-//    `pb[bOffset + 4p ..]`, then `cRC += aR * bC` for all 16 pairs.
-// 3. Add each sum into `c[cOffset + R*ldc + C]` (`ldc` is the distance between rows of `c`).
+// 1. From the packing picture, where are `A[i0 + R][p]` and `B[p][j0 + C]` in the panels? Write
+//    the four A reads and the four B reads of one step.
+// 2. Write out the 16 multiply-adds of one step on paper, as the pseudocode above does for the
+//    first row, and check that each pairs the right A value with the right B value.
+// 3. Decide where the sums live while the loop runs. Keeping them in a `Float32Array` would round
+//    every partial sum to float32 (and the test would see it); adding into `c` at every step
+//    would too, and would load and store `c` `kc` times. Plain local variables do neither.
 //
 // **HINTS**:
-// - Resist writing the 16 sums as an array: an array lives in memory, and the point is that they
-//   do not. Spelling out 16 lines is what makes this fast.
-// - Advance an index by 4 each step instead of multiplying `4*p` twice.
+// - A `number[]` of 16 sums would give the same bits as locals, but every `+=` becomes a load and
+//   a store through an array: the demo after the next test measures what that costs.
+// - An index that advances by 4 each step saves recomputing `4*p`.
 
 // %% nbgrader={"grade": false, "grade_id": "micro-kernel", "locked": false, "schema_version": 3, "solution": true, "task": false}
 //| export
@@ -846,10 +1303,84 @@ function testUnitMicroKernel(): void {
       "a random depth, panels and C",
     );
   }
+  // Bit for bit: each sum a double over all the steps, in order, and C rounded to float32 once.
+  // (A sum kept in float32, in a Float32Array or in C itself, is rounded at every step.)
+  for (let trial = 0; trial < 3; trial++) {
+    const depth = rk.int(24, 64);
+    const panelA = Float32Array.from(rk.numbers(4 * depth));
+    const panelB = Float32Array.from(rk.numbers(4 * depth));
+    const block = Float32Array.from(rk.numbers(16));
+    const before = Float32Array.from(block);
+    microKernel4x4(panelA, 0, panelB, 0, depth, block, 0, 4);
+    assertEqual(
+      Array.from(block),
+      Array.from(before, (old, e) => {
+        let sum = 0;
+        for (let p = 0; p < depth; p++) sum += panelA[4 * p + (e >> 2)] * panelB[4 * p + (e & 3)];
+        return Math.fround(old + sum);
+      }),
+      "a random depth: sums in doubles, each element of C rounded once",
+    );
+  }
   // ### END HIDDEN TESTS
   passed("testUnitMicroKernel");
 }
 testUnitMicroKernel();
+
+// %%
+//| mutation micro-kernel keeps its 16 sums in a Float32Array, the module's usual array
+function microKernel4x4(pa: Float32Array, aOffset: number, pb: Float32Array, bOffset: number, kc: number, c: Float32Array, cOffset: number, ldc: number): void {
+  const sums = new Float32Array(16);
+  for (let p = 0, ia = aOffset, ib = bOffset; p < kc; p++, ia += 4, ib += 4) {
+    for (let r = 0; r < 4; r++) for (let q = 0; q < 4; q++) sums[r * 4 + q] += pa[ia + r] * pb[ib + q];
+  }
+  for (let r = 0; r < 4; r++) for (let q = 0; q < 4; q++) c[cOffset + r * ldc + q] += sums[r * 4 + q];
+}
+
+// %%
+//| mutation micro-kernel accumulates straight into c at every step
+function microKernel4x4(pa: Float32Array, aOffset: number, pb: Float32Array, bOffset: number, kc: number, c: Float32Array, cOffset: number, ldc: number): void {
+  for (let p = 0, ia = aOffset, ib = bOffset; p < kc; p++, ia += 4, ib += 4) {
+    for (let r = 0; r < 4; r++) for (let q = 0; q < 4; q++) c[cOffset + r * ldc + q] += pa[ia + r] * pb[ib + q];
+  }
+}
+
+// %%
+//| mutation micro-kernel writes the block with the row stride 4 instead of ldc
+/** c[4×4 block at cOffset, row stride ldc] += packed A panel × packed B panel over kc steps. */
+function microKernel4x4(
+  pa: Float32Array,
+  aOffset: number,
+  pb: Float32Array,
+  bOffset: number,
+  kc: number,
+  c: Float32Array,
+  cOffset: number,
+  ldc: number,
+): void {
+  let c00 = 0, c01 = 0, c02 = 0, c03 = 0;
+  let c10 = 0, c11 = 0, c12 = 0, c13 = 0;
+  let c20 = 0, c21 = 0, c22 = 0, c23 = 0;
+  let c30 = 0, c31 = 0, c32 = 0, c33 = 0;
+  let ia = aOffset;
+  let ib = bOffset;
+  for (let p = 0; p < kc; p++, ia += 4, ib += 4) {
+    const a0 = pa[ia], a1 = pa[ia + 1], a2 = pa[ia + 2], a3 = pa[ia + 3];
+    const b0 = pb[ib], b1 = pb[ib + 1], b2 = pb[ib + 2], b3 = pb[ib + 3];
+    c00 += a0 * b0; c01 += a0 * b1; c02 += a0 * b2; c03 += a0 * b3;
+    c10 += a1 * b0; c11 += a1 * b1; c12 += a1 * b2; c13 += a1 * b3;
+    c20 += a2 * b0; c21 += a2 * b1; c22 += a2 * b2; c23 += a2 * b3;
+    c30 += a3 * b0; c31 += a3 * b1; c32 += a3 * b2; c33 += a3 * b3;
+  }
+  let row = cOffset;
+  c[row] += c00; c[row + 1] += c01; c[row + 2] += c02; c[row + 3] += c03;
+  row += 4;
+  c[row] += c10; c[row + 1] += c11; c[row + 2] += c12; c[row + 3] += c13;
+  row += 4;
+  c[row] += c20; c[row + 1] += c21; c[row + 2] += c22; c[row + 3] += c23;
+  row += 4;
+  c[row] += c30; c[row + 1] += c31; c[row + 2] += c32; c[row + 3] += c33;
+}
 
 // %% [markdown]
 // With packing and the micro-kernel, the register-blocked matmul is a short driver, given below.
@@ -948,15 +1479,35 @@ testUnitRegisterBlocked();
 
 // %% [markdown]
 // How far has each step moved the loop? Timed at 512 (a demo; the figures depend on the machine
-// and on what else runs on it).
+// and on what else runs on it). One more kernel is timed for comparison: the same driver with a
+// micro-kernel that keeps its 16 sums in a `number[]` array, written with loops. It computes the
+// same bits as yours (the sums are doubles either way); only where they live differs.
 
 // %%
 await demo("TypeScript kernels at 512", () => {
   const n = 512;
   const a = randomView(n, n, 1);
   const b = randomView(n, n, 2);
+  const arraySums = (pa: Float32Array, aOffset: number, pb: Float32Array, bOffset: number, kc: number, c: Float32Array, cOffset: number, ldc: number): void => {
+    const sums = new Array<number>(16).fill(0);
+    for (let p = 0, ia = aOffset, ib = bOffset; p < kc; p++, ia += 4, ib += 4) {
+      for (let r = 0; r < 4; r++) for (let q = 0; q < 4; q++) sums[r * 4 + q] += pa[ia + r] * pb[ib + q];
+    }
+    for (let r = 0; r < 4; r++) for (let q = 0; q < 4; q++) c[cOffset + r * ldc + q] += sums[r * 4 + q];
+  };
+  // The given driver's loops, for sizes that are multiples of 4 (no edge blocks).
+  const withArraySums: MatmulKernel2d = (x, y, out, offset) => {
+    const pa = new Float32Array(x.rows * x.cols);
+    const pb = new Float32Array(y.cols * y.rows);
+    packPanels(x, 4, pa, 0);
+    packPanels(transposeView(y), 4, pb, 0);
+    for (let j0 = 0; j0 < y.cols; j0 += 4) {
+      for (let i0 = 0; i0 < x.rows; i0 += 4) arraySums(pa, i0 * x.cols, pb, j0 * x.cols, x.cols, out, offset + i0 * y.cols + j0, y.cols);
+    }
+  };
   const kernels: [string, MatmulKernel2d][] = [
     ["register-blocked 4x4", matmulRegisterBlocked],
+    ["4x4, sums in an array", withArraySums],
     ["cache-blocked", matmulBlocked],
     ["i-k-j", matmulIkj],
   ];
@@ -969,6 +1520,9 @@ await demo("TypeScript kernels at 512", () => {
     }
     console.log(`${name.padEnd(22)} ${((2 * n ** 3) / (best * 1e6)).toFixed(2)} GFLOP/s`);
   }
+  const ikj = matmulTraffic(n, n, n, 32 * 1024);
+  const tiled = blockedTraffic(n, n, n, 64, 32 * 1024);
+  console.log(`beyond a 32 KB L1: i-k-j moves ${(ikj.memoryBytes / 1e6).toFixed(0)} MB (${ikj.memoryIntensity.toFixed(2)} FLOP/B), tiles of 64 move ${(tiled.memoryBytes / 1e6).toFixed(1)} MB (${tiled.memoryIntensity.toFixed(1)} FLOP/B)`);
 });
 
 // %% [markdown]
@@ -1236,20 +1790,27 @@ const SIMD_GEMM_WAT = `
 // element [i, j] is in tile (i div 4, j div 8), at row i mod 4, column j mod 8 of that tile
 // ```
 //
-// ### Exercise 5: `addTiles`
+// ### Exercise 6: `addTiles`
 //
 // **TODO**: Add the valid part of tile-major `tiles` into the row-major `m × n` matrix `out` at
 // `outOffset`, skipping the padding.
 //
-// **APPROACH**:
-// 1. `tilesPerRow = Math.ceil(n / tileCols)`; tile `(ti, tj)` starts at
-//    `(ti * tilesPerRow + tj) * tileRows * tileCols`.
-// 2. For each `i` in `0..m` and `j` in `0..n`: find the tile and the position inside it, and add
-//    `tiles[...]` to `out[outOffset + i*n + j]`.
+// The contract: `tiles` holds `⌈m / tileRows⌉ × ⌈n / tileCols⌉` tiles of `tileRows × tileCols`
+// floats, one row of tiles after another, each tile row-major, padded with whatever the kernel
+// left there; element `[i, j]` of the result is in tile `(⌊i / tileRows⌋, ⌊j / tileCols⌋)`,
+// at row `i mod tileRows` and column `j mod tileCols` of that tile; it is **added** to
+// `out[outOffset + i·n + j]`, and nothing else of `out` changes. When `tiles` is too short for
+// that layout, throw an `Error` whose message starts with `addTiles:` and says how many floats
+// were needed.
 //
-// **HINTS**:
-// - Walking `out` row by row and each row tile by tile keeps both reads and writes in order.
-// - Throw if `tiles` is shorter than `Math.ceil(m / tileRows) * tilesPerRow * tileRows * tileCols`.
+// **APPROACH**:
+// 1. Derive the index in `tiles` of element `[i, j]`, and check it on the picture: where is
+//    `[4, 9]` of the 5×10 example?
+// 2. How many floats must `tiles` hold for `m`, `n` and the tile shape? That is the check.
+// 3. Plan the loops so that both `out` and `tiles` are read in runs of consecutive floats:
+//    how long is the run you can copy from one tile into one row of `out`?
+//
+// **HINTS**: The last tile of a row may be only partly valid: which `j` are real there?
 
 // %% nbgrader={"grade": false, "grade_id": "add-tiles", "locked": false, "schema_version": 3, "solution": true, "task": false}
 //| export
@@ -1347,6 +1908,62 @@ function testUnitAddTiles(): void {
   passed("testUnitAddTiles");
 }
 testUnitAddTiles();
+
+// %%
+//| mutation add-tiles counts whole tiles per row with floor(n / tileCols), dropping the ragged last tile
+/** out[m×n, row-major at outOffset] += the valid part of tile-major, zero-padded `tiles`. */
+function addTiles(
+  tiles: Float32Array,
+  tileRows: number,
+  tileCols: number,
+  m: number,
+  n: number,
+  out: Float32Array,
+  outOffset: number,
+): void {
+  const tilesPerRow = Math.floor(n / tileCols);
+  const tileSize = tileRows * tileCols;
+  const needed = Math.ceil(m / tileRows) * tilesPerRow * tileSize;
+  if (tiles.length < needed) throw new Error(`addTiles: ${m}×${n} in ${tileRows}×${tileCols} tiles needs ${needed} floats, got ${tiles.length}`);
+  for (let i = 0; i < m; i++) {
+    const rowTiles = Math.floor(i / tileRows) * tilesPerRow * tileSize + (i % tileRows) * tileCols;
+    const outRow = outOffset + i * n;
+    for (let tj = 0; tj < tilesPerRow; tj++) {
+      const from = rowTiles + tj * tileSize;
+      const j0 = tj * tileCols;
+      const width = Math.min(tileCols, n - j0);
+      for (let c = 0; c < width; c++) out[outRow + j0 + c] += tiles[from + c];
+    }
+  }
+}
+
+// %%
+//| mutation add-tiles reads each tile column-major
+/** out[m×n, row-major at outOffset] += the valid part of tile-major, zero-padded `tiles`. */
+function addTiles(
+  tiles: Float32Array,
+  tileRows: number,
+  tileCols: number,
+  m: number,
+  n: number,
+  out: Float32Array,
+  outOffset: number,
+): void {
+  const tilesPerRow = Math.ceil(n / tileCols);
+  const tileSize = tileRows * tileCols;
+  const needed = Math.ceil(m / tileRows) * tilesPerRow * tileSize;
+  if (tiles.length < needed) throw new Error(`addTiles: ${m}×${n} in ${tileRows}×${tileCols} tiles needs ${needed} floats, got ${tiles.length}`);
+  for (let i = 0; i < m; i++) {
+    const rowTiles = Math.floor(i / tileRows) * tilesPerRow * tileSize + (i % tileRows) * tileCols;
+    const outRow = outOffset + i * n;
+    for (let tj = 0; tj < tilesPerRow; tj++) {
+      const from = rowTiles + tj * tileSize;
+      const j0 = tj * tileCols;
+      const width = Math.min(tileCols, n - j0);
+      for (let c = 0; c < width; c++) out[outRow + j0 + c] += tiles[from - (i % tileRows) * tileCols + c * tileRows + (i % tileRows)];
+    }
+  }
+}
 
 // %% [markdown]
 // The rest is plumbing, given below. `loadSimdKernel` assembles the text with `wabt`, checks that
@@ -1592,49 +2209,79 @@ await demo("the SIMD kernel", async () => {
 // %% [markdown]
 // ### Every kernel on the roofline
 //
-// Each kernel's innermost loop has its own intensity per access (bytes loaded and stored between
-// registers and the L1 cache, per FLOP): the i-k-j and cache-blocked loops 2 FLOPs per 12 bytes;
-// the 4×4 micro-kernel 32 FLOPs per 8 loads of 4 bytes (1 FLOP/B); the SIMD micro-kernel 64
-// FLOPs per two 16-byte vector loads and four 4-byte splats (4/3 FLOP/B). Each is placed under
-// the roofs of the instructions it uses, measured here: scalar JavaScript (module 14's compute
-// peak and the scalar triad in L1), and WebAssembly SIMD (the `peak` and `triad` functions of
-// the module above: the same two loops, four lanes wide). Moving right on the chart is what
-// blocking buys; moving up to the higher roof is what SIMD buys.
+// Now the hardware's own roofs can be measured, with instructions that are not the kernels'
+// own: `measureCacheRoofs` times WebAssembly's `peak` (eight `f32x4` multiply-add chains) and its
+// `triad` (vector loads and stores, 16 bytes each), on arrays in L1 (24 KB) or as large as B
+// (1 MB, in L2). Next to them, the scalar JavaScript ceilings: module 14's compute peak and the
+// scalar triad, a loop of the i-k-j loop's own shape.
+//
+// Two charts, one per level, because each kernel has an intensity per level:
+//
+// 1. **Beyond L1** (bytes crossing between L1 and L2, your two traffic models): i-k-j at about
+//    0.5 FLOP/B, cache-blocked at about 15. *This* is what blocking buys: it moves the kernel
+//    30 times to the right. Both points sit far below the roof, at the same height, and the
+//    cell says why: the L2 slope is not what limits them here.
+// 2. **Per access** (loads and stores between registers and L1): i-k-j and cache-blocked at 1/6
+//    (their innermost step is the same), the 4×4 micro-kernel at 1 (counting its array loads,
+//    not its spilled sums), the SIMD micro-kernel at 4/3 (64 FLOPs per two 16-byte vector loads
+//    and four 4-byte splats), under the SIMD roofs in L1. Moving up to the higher roof is what
+//    SIMD buys.
+//
+// The scalar kernels sit under the scalar ceilings printed beside the charts, and far below the
+// hardware roofs: what limits them is the number of instructions V8 runs per FLOP, which the
+// roofline does not model. That is the honest reading of Parts 1 to 3: a roofline built from
+// the hardware bounds a kernel from above; it explains a kernel's speed only when the kernel is
+// near one of its roofs, as the SIMD kernel is.
 
 // %%
 await demo("roofline of the kernels", async () => {
   const load = await loadSimdKernel();
-  const roofs = measureCacheRoofs(measureMachinePeaks().peakFlopsPerSecond, load.kernel);
+  const scalarPeak = measureMachinePeaks().peakFlopsPerSecond;
+  const inL1 = measureCacheRoofs(scalarPeak, load.kernel);
+  const atB = measureCacheRoofs(scalarPeak, load.kernel, { elements: 87_380, passes: 50, repeats: 3 });
   const n = 512;
   const a = randomView(n, n, 1);
   const b = randomView(n, n, 2);
-  const kernels: [string, number, MatmulKernel2d, MachinePeaks][] = [
-    ["i-k-j", 2 / 12, matmulIkj, roofs.scalar],
-    ["cache-blocked", 2 / 12, matmulBlocked, roofs.scalar],
-    ["register-blocked 4x4", 32 / 32, matmulRegisterBlocked, roofs.scalar],
-  ];
   const simd = load.kernel;
-  if (simd && roofs.simd) kernels.push(["wasm-simd 4x8", 64 / 48, (x, y, o, off) => matmulSimd(simd, x, y, o, off), roofs.simd]);
-  const gb = (x: number): string => (x / 1e9).toFixed(1);
-  for (const [name, r] of [["scalar JavaScript", roofs.scalar], ["WebAssembly SIMD", roofs.simd]] as const) {
-    if (r) console.log(`${name.padEnd(18)} peak ${gb(r.peakFlopsPerSecond)} GFLOP/s, L1 triad ${gb(r.bandwidthBytesPerSecond)} GB/s`);
-  }
-  const points = [];
-  for (const [name, intensity, kernel, peaks] of kernels) {
+  const time = (kernel: MatmulKernel2d): number => {
     let best = Infinity;
     for (let r = 0; r < 3; r++) {
       const t0 = performance.now();
       kernel(a, b, new Float32Array(n * n), 0);
       best = Math.min(best, performance.now() - t0);
     }
-    const gflops = (2 * n ** 3) / (best * 1e6);
-    const roof = rooflinePlacement(intensity, peaks);
-    const share = (100 * gflops * 1e9) / roof.attainableFlopsPerSecond;
-    console.log(`${name.padEnd(22)} ${gflops.toFixed(2).padStart(6)} GFLOP/s  I = ${intensity.toFixed(2)} FLOP/B  ${roof.bound.padEnd(13)} roof ${gb(roof.attainableFlopsPerSecond)} GFLOP/s (${share.toFixed(0)}%)`);
-    points.push({ name, intensity, gflopsPerSecond: gflops });
+    return (2 * n ** 3) / (best * 1e6);
+  };
+  const gb = (x: number): string => (x / 1e9).toFixed(1);
+  console.log(`scalar JavaScript: peak ${gb(scalarPeak)} GFLOP/s; scalar triad ${gb(inL1.scalar.bandwidthBytesPerSecond)} GB/s in L1, ${gb(atB.scalar.bandwidthBytesPerSecond)} GB/s on 1 MB`);
+  if (inL1.simd && atB.simd) console.log(`WebAssembly SIMD:  peak ${gb(inL1.simd.peakFlopsPerSecond)} GFLOP/s; vector triad ${gb(inL1.simd.bandwidthBytesPerSecond)} GB/s in L1, ${gb(atB.simd.bandwidthBytesPerSecond)} GB/s on 1 MB`);
+  // The hardware's roofs where SIMD could be measured; else the scalar ceilings, labelled so.
+  const hardware = inL1.simd !== null && atB.simd !== null;
+  const l1Roof = inL1.simd ?? inL1.scalar;
+  const l2Roof = { peakFlopsPerSecond: scalarPeak, bandwidthBytesPerSecond: (atB.simd ?? atB.scalar).bandwidthBytesPerSecond };
+  const ikj = time(matmulIkj);
+  const blocked = time(matmulBlocked);
+  const beyond = [
+    { name: "i-k-j", intensity: matmulTraffic(n, n, n, 32 * 1024).memoryIntensity, gflopsPerSecond: ikj },
+    { name: "cache-blocked", intensity: blockedTraffic(n, n, n, 64, 32 * 1024).memoryIntensity, gflopsPerSecond: blocked },
+  ];
+  for (const k of beyond) {
+    const roof = rooflinePlacement(k.intensity, l2Roof);
+    console.log(`beyond L1: ${k.name.padEnd(14)} I = ${k.intensity.toFixed(2).padStart(5)} FLOP/B, ${k.gflopsPerSecond.toFixed(2)} GFLOP/s, ${roof.bound}, roof ${gb(roof.attainableFlopsPerSecond)} GFLOP/s`);
   }
-  const top = roofs.simd ?? roofs.scalar;
-  await showChart(rooflineChartSpec(top, points, "Matmul kernels at 512 (roof: the fastest instructions measured)"));
+  await showChart(rooflineChartSpec(l2Roof, beyond, `Beyond L1, at 512: roof = scalar peak, ${hardware ? "L2 bandwidth (vector triad on 1 MB)" : "scalar triad on 1 MB"}`));
+  const perAccess = [
+    { name: "i-k-j", intensity: 2 / 12, gflopsPerSecond: ikj },
+    { name: "cache-blocked", intensity: 2 / 12, gflopsPerSecond: blocked },
+    { name: "register-blocked 4x4", intensity: 32 / 32, gflopsPerSecond: time(matmulRegisterBlocked) },
+  ];
+  if (simd) perAccess.push({ name: "wasm-simd 4x8", intensity: 64 / 48, gflopsPerSecond: time((x, y, o, off) => matmulSimd(simd, x, y, o, off)) });
+  for (const k of perAccess) {
+    const roof = rooflinePlacement(k.intensity, l1Roof);
+    const scalarCeiling = rooflinePlacement(k.intensity, inL1.scalar).attainableFlopsPerSecond;
+    console.log(`per access: ${k.name.padEnd(20)} I = ${k.intensity.toFixed(2)} FLOP/B, ${k.gflopsPerSecond.toFixed(2).padStart(6)} GFLOP/s; roof ${gb(roof.attainableFlopsPerSecond)} GFLOP/s (${((100 * k.gflopsPerSecond * 1e9) / roof.attainableFlopsPerSecond).toFixed(0)}%), scalar ceiling ${gb(scalarCeiling)}`);
+  }
+  await showChart(rooflineChartSpec(l1Roof, perAccess, `Per access, at 512: roof = ${hardware ? "SIMD peak and vector triad in L1" : "scalar peak and scalar triad in L1"}`));
 });
 
 // %% [markdown]
@@ -1952,6 +2599,200 @@ async function testUnitAcceleratedConv(): Promise<void> {
 await testUnitAcceleratedConv();
 
 // %% [markdown]
+// ## Reflection
+//
+// ### Predict, then measure
+//
+// Write each number in its cell **before** you run the measurement below them.
+//
+// 1. **What blocking saves.** At 512×512×512 with a 32 KB L1, by how many times do tiles of 64
+//    cut the bytes that cross into L1, compared with the i-k-j loop (your two traffic models)?
+// 2. **A roof.** A core's SIMD compute peak is 32 GFLOP/s and its L1 delivers 60 GB/s to vector
+//    loads and stores. At most how many GFLOP/s can a loop with the i-k-j loop's per-access
+//    intensity reach under these two roofs?
+// 3. **Estimates** (not graded: you will compare them with the measurement in Question 1). How
+//    many times faster than `matmulIkj` do you expect `matmulBlocked` to be at 512, and
+//    `matmulRegisterBlocked`?
+
+// %% nbgrader={"grade": false, "grade_id": "predict-blocking-cut", "locked": false, "schema_version": 3, "solution": true, "task": false}
+/** Your prediction: i-k-j's bytes into a 32 KB L1 at 512, divided by those of 64×64 tiles. */
+function predictedBlockingCut(): number {
+  // ### BEGIN SOLUTION
+  // i-k-j: A once, C once, B once per row: 4n²(2 + n). Tiles: A once per column block (8), C
+  // once per band (8), B once: 4n²(8 + 8 + 1). The ratio: 514 / 17.
+  return 514 / 17;
+  // ### END SOLUTION
+}
+
+// %% nbgrader={"grade": false, "grade_id": "predict-ikj-roof", "locked": false, "schema_version": 3, "solution": true, "task": false}
+/** Your prediction: GFLOP/s attainable at i-k-j's per-access intensity, 32 GFLOP/s peak, 60 GB/s. */
+function predictedIkjRoofGflops(): number {
+  // ### BEGIN SOLUTION
+  // 2 FLOPs per 12 bytes: I = 1/6, and min(32, 60 / 6) = 10: the slope, not the peak, binds.
+  return Math.min(32, 60 / 6);
+  // ### END SOLUTION
+}
+
+// %%
+/** Your estimates (not graded): replace the zeros before running the next cell. */
+const predictedBlockedSpeedup = 0; // matmulBlocked / matmulIkj at 512
+const predictedRegisterSpeedup = 0; // matmulRegisterBlocked / matmulIkj at 512
+
+// %%
+await demo("measure the predictions", () => {
+  const n = 512;
+  const ikjBytes = matmulTraffic(n, n, n, 32 * 1024).memoryBytes;
+  const tiledBytes = blockedTraffic(n, n, n, 64, 32 * 1024).memoryBytes;
+  console.log(`bytes into L1: i-k-j ${(ikjBytes / 1e6).toFixed(0)} MB, tiles ${(tiledBytes / 1e6).toFixed(1)} MB: ${(ikjBytes / tiledBytes).toFixed(1)}x less (you predicted ${predictedBlockingCut().toFixed(1)}x)`);
+  const roof = rooflinePlacement(2 / 12, { peakFlopsPerSecond: 32e9, bandwidthBytesPerSecond: 60e9 });
+  console.log(`roof at I = 1/6 under 32 GFLOP/s and 60 GB/s: ${(roof.attainableFlopsPerSecond / 1e9).toFixed(1)} GFLOP/s, ${roof.bound} (you predicted ${predictedIkjRoofGflops()})`);
+  const a = randomView(n, n, 1);
+  const b = randomView(n, n, 2);
+  const time = (kernel: MatmulKernel2d): number => {
+    let best = Infinity;
+    for (let r = 0; r < 3; r++) {
+      const t0 = performance.now();
+      kernel(a, b, new Float32Array(n * n), 0);
+      best = Math.min(best, performance.now() - t0);
+    }
+    return best;
+  };
+  const ikj = time(matmulIkj);
+  console.log(`matmulBlocked: ${(ikj / time(matmulBlocked)).toFixed(2)}x faster than i-k-j (you estimated ${predictedBlockedSpeedup}x)`);
+  console.log(`matmulRegisterBlocked: ${(ikj / time(matmulRegisterBlocked)).toFixed(2)}x faster than i-k-j (you estimated ${predictedRegisterSpeedup}x)`);
+});
+
+// %% nbgrader={"grade": true, "grade_id": "test-unit-acceleration-predictions", "locked": true, "points": 2, "schema_version": 3, "solution": false, "task": false}
+function testUnitAccelerationPredictions(): void {
+  // ### BEGIN HIDDEN TESTS
+  check("what blocking saves", 1, () => {
+    const n = 512;
+    const ikj = 4 * n * n + 4 * n * n + 4 * n * n * n;
+    const tiled = 4 * n * n * (n / 64) + 4 * n * n * (n / 64) + 4 * n * n;
+    assertPrediction(predictedBlockingCut(), ikj / tiled, { rtol: 0.05 }, "bytes into L1, i-k-j over tiles of 64");
+  });
+  check("the i-k-j loop's roof", 1, () => {
+    assertPrediction(predictedIkjRoofGflops(), Math.min(32, (2 / 12) * 60), { rtol: 0.05 }, "GFLOP/s at 1/6 FLOP/B under 32 GFLOP/s and 60 GB/s");
+  });
+  // ### END HIDDEN TESTS
+  passed("testUnitAccelerationPredictions");
+}
+testUnitAccelerationPredictions();
+
+// %%
+//| mutation predict-blocking-cut compares the tiles with the minimum bytes instead of the i-k-j traffic
+function predictedBlockingCut(): number {
+  return (4 * 3 * 512 * 512) / (4 * 512 * 512 * 17);
+}
+
+// %%
+//| mutation predict-blocking-cut counts only B's saving, as if A and C still came in once
+function predictedBlockingCut(): number {
+  return 514 / 3;
+}
+
+// %%
+//| mutation predict-ikj-roof takes the larger of the two roofs instead of the smaller
+function predictedIkjRoofGflops(): number {
+  return Math.max(32, 60 / 6);
+}
+
+// %%
+//| mutation predict-ikj-roof divides the bandwidth by the 12 bytes of a step, forgetting that a step is 2 FLOPs
+function predictedIkjRoofGflops(): number {
+  return Math.min(32, 60 / 12);
+}
+
+// %% [markdown] nbgrader={"grade": true, "grade_id": "explain-blocking-gain", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+// **Question 1.** Tiles of 64 cut the bytes crossing into L1 about 30 times, yet `matmulBlocked`
+// is hardly faster than `matmulIkj` (compare your estimate with the measurement). Explain why,
+// using the roofs and the figures of the demo "roofline of the kernels". When would the same
+// blocking pay off?
+//
+// ### BEGIN SOLUTION
+// Beyond L1, i-k-j's intensity is about 0.5 FLOP/B. B (1 MB) is re-read from L2, whose
+// bandwidth, measured with vector loads, is tens of GB/s: the slope allows 0.5 × that, tens of
+// GFLOP/s, well above the scalar JavaScript peak of a few GFLOP/s. So i-k-j was already to the
+// right of the ridge at this level: L2 traffic was never its limit, and moving it further right
+// (to about 15 FLOP/B) cannot lift a roof it was not under. Both kernels run at well under one
+// GFLOP/s, far below every roof, because they run the same innermost step: per 2 FLOPs a float32
+// load and conversion of B, a load and conversion of C, a multiply, an add, a narrowing store,
+// bounds checks and the loop counter. Their speed is set by the instructions per FLOP, which
+// blocking does not change; the copy into the workspace even adds a little. Blocking pays when
+// the memory slope binds: for a kernel whose compute roof is higher (the SIMD kernel, about ten
+// times the scalar peak, has its ridge near 0.5 FLOP/B at L2 and at several FLOP/B from DRAM, so
+// its driver blocks in depth bands and row groups), or when B no longer fits in L2/L3 (sizes of
+// several thousand), where i-k-j would stream B from DRAM at about 10 GB/s for every row.
+// ### END SOLUTION
+//
+// ### BEGIN RUBRIC
+// 2 points: i-k-j is already right of the ridge beyond L1 (the L2 roof at 0.5 FLOP/B exceeds the
+// scalar peak), so moving right changes no roof; both kernels are limited by the same innermost
+// step's instructions (per-access level / instruction count), with the measured figures; and a
+// case where blocking pays (higher compute roof such as SIMD, or B out of cache at large n).
+// 1 point: the instruction/innermost-loop argument without the roofline one, or the reverse.
+// ### END RUBRIC
+
+// %% [markdown] nbgrader={"grade": true, "grade_id": "explain-circular-roof", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+// **Question 2.** In Part 1 the i-k-j loop ran at about the speed of the scalar triad in L1 times
+// 1/6. Why is that agreement no evidence that the loop is limited by L1's bandwidth? What
+// measurement is evidence of a bandwidth limit, and what did the roofline demo show?
+//
+// ### BEGIN SOLUTION
+// The scalar triad is a loop of the same shape, compiled by the same compiler to the same
+// instructions: two float32 loads widened to doubles, a multiply, an add, a narrowing store,
+// bounds checks. Timing it and timing the i-k-j inner loop measure the same thing twice, so
+// their agreement only says that V8 runs both at the same speed per element; it would agree
+// just as well if L1 were ten times faster. A roof has to be measured independently of the
+// kernel, with the instructions that get the most out of the hardware: the vector triad in
+// WebAssembly moves 16 bytes per load and store, and in L1 it reached many times the scalar
+// triad's bandwidth. So L1 can deliver far more than the scalar loop asks for: the loop is
+// limited by its instructions, not by the cache. Evidence of a bandwidth limit is a kernel that
+// reaches a roof measured that way, or whose speed follows the bandwidth of the level its data
+// sits in when the working set moves from L1 to L2 to DRAM (or hardware counters showing the
+// cache's bandwidth used up). The SIMD kernel is the one that comes close to its roofs.
+// ### END SOLUTION
+//
+// ### BEGIN RUBRIC
+// 2 points: the scalar triad has the i-k-j loop's own instruction mix, so the comparison is
+// circular (it measures V8's speed on that loop shape); an independent roof (the vector triad)
+// is many times higher, so the scalar loop is instruction-bound; and a valid test of a
+// bandwidth limit (reaching an independently measured roof, speed tracking the level of the
+// working set, or counters). 1 point: the circularity without the independent measurement.
+// ### END RUBRIC
+
+// %% [markdown] nbgrader={"grade": true, "grade_id": "explain-register-spills", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+// **Question 3.** x86-64 gives V8 16 XMM registers, and one step of your micro-kernel uses 16
+// sums and 8 operands. What does V8 do with them? Why is the register-blocked kernel still
+// several times faster than i-k-j (use your estimate, the measurement, and the "sums in an
+// array" variant of the demo "TypeScript kernels at 512")? And why is the SIMD kernel's tile
+// 4×8 rather than 8×8?
+//
+// ### BEGIN SOLUTION
+// 24 values do not fit in 16 registers, so V8's optimizing compiler spills some of the sums to
+// stack slots and loads and stores them every step (about 36 stack accesses per step in the code
+// Node 20 generates). Stack slots are plain loads and stores that always hit L1, with no bounds
+// check and no float32 conversion. Per 32 FLOPs the kernel does 8 array loads and 8 conversions
+// and no array stores; i-k-j does, per 2 FLOPs, 2 array loads, 2 conversions, one narrowing
+// store, their bounds checks and a loop step, several times more instructions per FLOP; hence
+// the speed-up, smaller than a count of array loads (1 against 1/6 FLOP/B) would promise because
+// of the spills. The array variant computes the same bits but keeps every sum in a JavaScript
+// array: each += becomes an element load and store with their checks, and it is several times
+// slower than the locals: where the sums live matters, even when they cannot all be in
+// registers. The SIMD tile keeps 8 v128 sums, 2 B vectors and one splatted A value: 11 of the 16
+// XMM registers, so its inner loop does not spill. An 8×8 tile would need 16 + 2 + 1 = 19
+// registers and would spill in the innermost loop, giving back what the wider tile gains.
+// ### END SOLUTION
+//
+// ### BEGIN RUBRIC
+// 2 points: the sums do not all fit (24 > 16) and V8 spills some to the stack; the kernel is
+// faster because of fewer instructions per FLOP (array loads, conversions, stores and checks per
+// FLOP compared with i-k-j), and the array variant is slower because every update goes through
+// memory with checks; the SIMD tile fits in the registers (11 ≤ 16) while 8×8 would not.
+// 1 point: two of the three parts.
+// ### END RUBRIC
+
+// %% [markdown]
 // ## Module test
 // The switch, end to end, on the TypeScript path (the one every runtime has): the fallback is
 // announced once, `Tensor.matmul` and `Linear` give the same numbers as module 01's kernel on
@@ -2063,14 +2904,20 @@ await testModule();
 // %% [markdown]
 // ## Summary
 //
-// - **The i-k-j loop is a triad.** Its innermost step moves 12 bytes for 2 FLOPs, and for a
-//   matrix B larger than the cache it streams all of B again for every row of A. Its intensity
-//   (1/6 FLOP per byte accessed, about 0.5 per byte from beyond L1 at 512) puts it on the
-//   memory slope of the roofline, far below the compute roof.
-// - **Cache blocking** makes a tile of B stay in L1 for every row of A; copying the tile also
-//   absorbs any strides, transposed views included.
-// - **Register blocking** computes a 4×4 block of C in 16 local variables: 8 loads for 32 FLOPs.
-//   It needs its operands **packed** into panels, a one-pass O(n²) copy for O(n³) work.
+// - **The i-k-j loop is a triad.** Its innermost step moves 12 bytes for 2 FLOPs (1/6 FLOP/B
+//   per access), and for a matrix B larger than L1 it streams all of B in again for every row of
+//   A (about 0.5 FLOP/B beyond L1 at 512, from L2, where a 1 MB B lives). Measured against
+//   roofs that are independent of it, neither limits it in JavaScript: it is bound by the
+//   instructions V8 runs per element. A roof measured with a loop of the kernel's own shape
+//   (the scalar triad) cannot tell you that: it is the same loop timed twice.
+// - **Cache blocking** makes a tile of B stay in L1 for every row of A: your model shows the
+//   bytes crossing into L1 cut about 30 times at 512 (0.5 to 15 FLOP/B): the kernel moves right
+//   on the roofline. Copying the tile through a workspace also absorbs any strides. It pays
+//   where the memory slope binds: faster kernels, or data beyond the caches.
+// - **Register blocking** computes a 4×4 block of C in 16 local variables: 8 array loads for 32
+//   FLOPs. Not all of them fit in x86-64's 16 XMM registers with the operands; V8 spills some to
+//   the stack, and the kernel still wins because it runs far fewer instructions per FLOP. It
+//   needs its operands **packed** into panels, a one-pass O(n²) copy for O(n³) work.
 // - **SIMD** does each multiply and add on four lanes; the WebAssembly micro-kernel keeps a
 //   4×8 block in eight `v128` registers and walks panels in BLAS order (depth bands for L1,
 //   row groups for L2). This is how TensorFlow.js's WASM backend (XNNPACK) gets its speed.

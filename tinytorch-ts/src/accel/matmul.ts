@@ -5,7 +5,7 @@ import wabtInit from "wabt";
 import { broadcastShapes, computeStrides, formatShape, setMatmulBackend, shapeSize, type RawTensor } from "../core/tensor";
 import type { MachinePeaks } from "../perf/profiling";
 
-// modules/18_acceleration/acceleration_dev.ts, cell 6 (line 95)
+// modules/18_acceleration/acceleration_dev.ts, cell 6 (line 97)
 /** A 2-D matrix inside a flat buffer: element [i, j] is data[offset + i*rowStride + j*colStride]. */
 export interface MatrixView {
   readonly data: Float32Array;
@@ -107,7 +107,7 @@ export function matmulIkj(a: MatrixView, b: MatrixView, out: Float32Array, outOf
   }
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 10 (line 301)
+// modules/18_acceleration/acceleration_dev.ts, cell 10 (line 316)
 /** The i-k-j loop's traffic for [m, k] @ [k, n] with a cache of `cacheBytes` (see the lesson). */
 export interface MatmulTraffic {
   flops: number;
@@ -142,7 +142,7 @@ export function matmulTraffic(m: number, k: number, n: number, cacheBytes: numbe
   };
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 13 (line 403)
+// modules/18_acceleration/acceleration_dev.ts, cell 13 (line 505)
 /** Best bytes/s of `triad(passes)` over three arrays of `elements` floats (12 bytes per element). */
 export function bestTriadBandwidth(triad: (passes: number) => void, elements: number, passes: number, repeats: number): number {
   let best = 0;
@@ -167,14 +167,15 @@ export function l1TriadBandwidth(elements = 2048, passes = 2000, repeats = 5): n
   return bestTriadBandwidth(triad, elements, passes, repeats);
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 16 (line 496)
-/** Cache-blocked i-k-j: out += A @ B, working on tile × tile blocks of B copied contiguously. */
-export function matmulBlocked(a: MatrixView, b: MatrixView, out: Float32Array, outOffset: number, tile = 64): void {
+// modules/18_acceleration/acceleration_dev.ts, cell 16 (line 611)
+/** Cache-blocked i-k-j: out += A @ B, on tile × tile blocks of B copied into a contiguous workspace. */
+export function matmulBlocked(a: MatrixView, b: MatrixView, out: Float32Array, outOffset: number, tile = 64, workspace?: Float32Array): void {
   if (!Number.isInteger(tile) || tile < 1) throw new Error(`matmulBlocked: tile must be a positive integer, got ${tile}`);
   const m = a.rows;
   const k = a.cols;
   const n = b.cols;
-  const buffer = new Float32Array(tile * tile);
+  const buffer = workspace ?? new Float32Array(tile * tile);
+  if (buffer.length < tile * tile) throw new Error(`matmulBlocked: the workspace holds ${buffer.length} floats, a ${tile}×${tile} tile needs ${tile * tile}`);
   const aData = a.data;
   const bData = b.data;
   for (let p0 = 0; p0 < k; p0 += tile) {
@@ -198,7 +199,37 @@ export function matmulBlocked(a: MatrixView, b: MatrixView, out: Float32Array, o
   }
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 19 (line 651)
+// modules/18_acceleration/acceleration_dev.ts, cell 19 (line 839)
+/** The cache-blocked loop's traffic for [m, k] @ [k, n], tiles of `tile`, a cache of `cacheBytes`. */
+export function blockedTraffic(m: number, k: number, n: number, tile: number, cacheBytes: number): MatmulTraffic {
+  for (const [name, value] of [["m", m], ["k", k], ["n", n]] as const) {
+    if (!Number.isInteger(value) || value < 0) {
+      throw new Error(`blockedTraffic: ${name} must be a non-negative integer, got ${value}`);
+    }
+  }
+  if (!Number.isInteger(tile) || tile < 1) throw new Error(`blockedTraffic: tile must be a positive integer, got ${tile}`);
+  if (!(cacheBytes > 0)) throw new Error(`blockedTraffic: cacheBytes must be positive, got ${cacheBytes}`);
+  const flops = 2 * m * k * n;
+  const bands = Math.ceil(k / tile);
+  const blocks = Math.ceil(n / tile);
+  // A's row piece comes in once per tile of its band (one per column block), C's once per tile
+  // of its block (one per band), B once if a tile stays in the cache for all m rows.
+  const tileStays = 4 * Math.min(tile, k) * Math.min(tile, n) <= cacheBytes;
+  const memoryBytes = 4 * m * k * blocks + 4 * m * n * bands + (tileStays ? 4 * k * n : 4 * m * k * n);
+  const minimumBytes = 4 * (m * k + k * n + m * n);
+  const ratio = (bytes: number): number => (flops === 0 ? 0 : flops / bytes);
+  return {
+    flops,
+    minimumBytes,
+    memoryBytes,
+    cacheLines: Math.ceil(memoryBytes / 64),
+    accessIntensity: flops === 0 ? 0 : 2 / 12,
+    memoryIntensity: ratio(memoryBytes),
+    bestIntensity: ratio(minimumBytes),
+  };
+}
+
+// modules/18_acceleration/acceleration_dev.ts, cell 22 (line 1046)
 /** Packs the rows of `src` into zero-padded panels of `width` rows, depth-major; returns floats written. */
 export function packPanels(src: MatrixView, width: number, dest: Float32Array, destOffset: number): number {
   if (!Number.isInteger(width) || width < 1) throw new Error(`packPanels: width must be a positive integer, got ${width}`);
@@ -224,7 +255,7 @@ export function packPanels(src: MatrixView, width: number, dest: Float32Array, d
   return size;
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 22 (line 755)
+// modules/18_acceleration/acceleration_dev.ts, cell 25 (line 1212)
 /** c[4×4 block at cOffset, row stride ldc] += packed A panel × packed B panel over kc steps. */
 export function microKernel4x4(
   pa: Float32Array,
@@ -260,7 +291,7 @@ export function microKernel4x4(
   c[row] += c30; c[row + 1] += c31; c[row + 2] += c32; c[row + 3] += c33;
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 25 (line 861)
+// modules/18_acceleration/acceleration_dev.ts, cell 28 (line 1392)
 /** Register-blocked matmul: packed 4-row panels of A and 4-column panels of B, 4×4 micro-kernel. */
 export function matmulRegisterBlocked(a: MatrixView, b: MatrixView, out: Float32Array, outOffset: number): void {
   const m = a.rows;
@@ -290,7 +321,7 @@ export function matmulRegisterBlocked(a: MatrixView, b: MatrixView, out: Float32
   }
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 30 (line 1002)
+// modules/18_acceleration/acceleration_dev.ts, cell 33 (line 1556)
 /** Rows of A per SIMD micro-kernel tile, columns of B per tile, and depth per band (see the WAT). */
 export const SIMD_TILE = { rows: 4, cols: 8, depthBand: 256 } as const;
 
@@ -516,7 +547,7 @@ export const SIMD_GEMM_WAT = `
 )
 `;
 
-// modules/18_acceleration/acceleration_dev.ts, cell 32 (line 1255)
+// modules/18_acceleration/acceleration_dev.ts, cell 35 (line 1816)
 /** out[m×n, row-major at outOffset] += the valid part of tile-major, zero-padded `tiles`. */
 export function addTiles(
   tiles: Float32Array,
@@ -543,7 +574,7 @@ export function addTiles(
   }
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 35 (line 1377)
+// modules/18_acceleration/acceleration_dev.ts, cell 38 (line 1994)
 /** The parts of the WebAssembly API the kernel uses (the kit's TypeScript lib has no DOM types). */
 export interface WebAssemblyApi {
   validate(bytes: Uint8Array): boolean;
@@ -704,7 +735,7 @@ export function measureCacheRoofs(
   };
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 43 (line 1739)
+// modules/18_acceleration/acceleration_dev.ts, cell 46 (line 2386)
 /** Which kernel enableAcceleration installed, and why not the SIMD one if it did not. */
 export interface AccelerationStatus {
   backend: "wasm-simd" | "typescript";
