@@ -58,8 +58,10 @@ import {
   assert,
   assertEqual,
   assertClose,
+  assertPrediction,
   assertThrows,
   assertShape,
+  check,
   passed,
   demo,
   testRandom,
@@ -143,19 +145,28 @@ function hasOwnCost(module: Module): module is CostedLayer {
 // **TODO**: Implement `countFlops(module, inputShape)`, returning `{ flops, outputShape }` for one
 // forward pass on an input of shape `inputShape`.
 //
-// **APPROACH**:
-// 1. `Sequential`: start from `inputShape`, call `countFlops` on each layer with the current shape,
-//    add up the FLOPs and carry each layer's `outputShape` into the next.
-// 2. `Linear`: the last dimension must equal `inFeatures` (otherwise throw an `Error` whose message
-//    contains `shape mismatch`). Every other dimension is a batch dimension: with `rows` input rows
-//    the cost is `2 · rows · in · out`, and the output shape swaps the last dimension for `out`.
-// 3. Activations (`isActivation`): one FLOP per element; the shape is unchanged.
-// 4. `Dropout`: we profile inference, where dropout is the identity: 0 FLOPs, same shape.
-// 5. A layer that states its own cost (`hasOwnCost`): ask it, with `forwardCost(inputShape)`.
-// 6. Anything else: throw an `Error` naming the layer (`layerName`) — guessing would be worse.
+// The contract:
+// - a `Sequential` costs the sum of its layers, each layer seeing the shape the previous one
+//   produced;
+// - a `Linear` needs the input's last dimension to be `inFeatures`, otherwise it throws an
+//   `Error` whose message contains `shape mismatch`; every other dimension is a batch
+//   dimension; its FLOPs are those of the lesson (multiplies, additions and the bias);
+// - an activation (`isActivation`) costs one FLOP per element; `Dropout` is profiled as in
+//   inference, where it is the identity; both keep the shape;
+// - a layer that states its own cost (`hasOwnCost`) is asked (`forwardCost`);
+// - any other layer throws an `Error` naming it (`layerName`): guessing would be worse;
+// - `outputShape` is a new array, never the caller's.
 //
-// **HINTS**: `shapeElements(shape.slice(0, -1))` is the number of rows. Return a *new* array for
-// `outputShape`, never the caller's.
+// **APPROACH**:
+// 1. Count one output of `Linear(in, out)` by hand: how many multiplies, how many additions
+//    (including the bias)? Then one row, then `rows` rows. Check: `Linear(4→3)` on `[2, 4]`
+//    is 48.
+// 2. What is `rows` for an input of shape `[2, 3, 6]`? For `[6]`?
+// 3. Decide the order of your checks: which layer types must be recognised before falling
+//    back to "unknown"?
+//
+// **HINTS**: The layers of a `Sequential` may themselves be `Sequential`s: what does your
+// function already know how to do with one?
 
 // %% nbgrader={"grade": false, "grade_id": "count-flops", "locked": false, "schema_version": 3, "solution": true, "task": false}
 //| export
@@ -293,6 +304,82 @@ function testUnitCountFlops(): void {
 }
 testUnitCountFlops();
 
+// %%
+//| mutation count-flops counts multiply-adds (in·out per row) instead of FLOPs
+interface FlopCount {
+  flops: number;
+  outputShape: number[];
+}
+
+function countFlops(module: Module, inputShape: readonly number[]): FlopCount {
+  if (module instanceof Sequential) {
+    let shape = [...inputShape];
+    let flops = 0;
+    for (const layer of module.layers) {
+      const step = countFlops(layer, shape);
+      flops += step.flops;
+      shape = step.outputShape;
+    }
+    return { flops, outputShape: shape };
+  }
+  if (module instanceof Linear) {
+    const last = inputShape[inputShape.length - 1];
+    if (inputShape.length === 0 || last !== module.inFeatures) {
+      throw new Error(
+        `countFlops: shape mismatch at ${layerName(module)}: input [${inputShape.join(", ")}] ` +
+          `does not end in ${module.inFeatures}`,
+      );
+    }
+    const rows = shapeElements(inputShape.slice(0, -1));
+    return {
+      flops: rows * module.inFeatures * module.outFeatures,
+      outputShape: [...inputShape.slice(0, -1), module.outFeatures],
+    };
+  }
+  if (isActivation(module)) return { flops: shapeElements(inputShape), outputShape: [...inputShape] };
+  if (module instanceof Dropout) return { flops: 0, outputShape: [...inputShape] };
+  if (hasOwnCost(module)) return module.forwardCost(inputShape);
+  throw new Error(`countFlops: no cost model for ${layerName(module)}`);
+}
+
+// %%
+//| mutation count-flops activations cost nothing
+interface FlopCount {
+  flops: number;
+  outputShape: number[];
+}
+
+function countFlops(module: Module, inputShape: readonly number[]): FlopCount {
+  if (module instanceof Sequential) {
+    let shape = [...inputShape];
+    let flops = 0;
+    for (const layer of module.layers) {
+      const step = countFlops(layer, shape);
+      flops += step.flops;
+      shape = step.outputShape;
+    }
+    return { flops, outputShape: shape };
+  }
+  if (module instanceof Linear) {
+    const last = inputShape[inputShape.length - 1];
+    if (inputShape.length === 0 || last !== module.inFeatures) {
+      throw new Error(
+        `countFlops: shape mismatch at ${layerName(module)}: input [${inputShape.join(", ")}] ` +
+          `does not end in ${module.inFeatures}`,
+      );
+    }
+    const rows = shapeElements(inputShape.slice(0, -1));
+    return {
+      flops: 2 * rows * module.inFeatures * module.outFeatures,
+      outputShape: [...inputShape.slice(0, -1), module.outFeatures],
+    };
+  }
+  if (isActivation(module)) return { flops: 0, outputShape: [...inputShape] };
+  if (module instanceof Dropout) return { flops: 0, outputShape: [...inputShape] };
+  if (hasOwnCost(module)) return module.forwardCost(inputShape);
+  throw new Error(`countFlops: no cost model for ${layerName(module)}`);
+}
+
 // %% [markdown]
 // Let us count a small MLP of the kind the earlier modules built. Note how lopsided it is: nearly
 // all the arithmetic sits in the first `Linear`, because its input is widest. That is where an
@@ -340,20 +427,29 @@ await demo("counting an MLP", () => {
 //
 // **TODO**: Implement `measureMemory(model, input)` returning a `MemoryReport`.
 //
-// **APPROACH**:
-// 1. `parameterBytes`: the sum of `nbytes` over `model.parameters()`, counting each tensor once.
-// 2. For each leaf layer (`leafLayers(model)`), subscribe with `onTensorAllocated`, run
-//    `layer.forward(x)`, and **always** unsubscribe (use `try/finally`: a layer may throw).
-//    Count the bytes of every newly seen buffer (`t.data.buffer`), once each. A parameter's
-//    buffer is not an activation, even when a layer views it under another shape (a
-//    convolution reshapes its weight): count those buffers as seen from the start.
-// 3. The live set of that layer is `x.nbytes` plus what it allocated; keep the largest.
-//    Feed the layer's output to the next layer.
-// 4. Return `parameterBytes`, `activationBytes` (all bytes allocated during the pass),
-//    `peakBytes = parameterBytes + largest live set`, `tensorsAllocated`, and per-layer rows.
+// The contract:
+// - `parameterBytes`: the bytes of `model.parameters()`, each tensor counted once even when it
+//   is listed twice;
+// - each leaf layer (`leafLayers(model)`) runs on the previous layer's output while you are
+//   subscribed with `onTensorAllocated`, and the subscription ends even when the layer throws
+//   (its error reaches the caller);
+// - a layer's `allocatedBytes` counts each **buffer** it allocated once; the input's buffer and
+//   the parameters' buffers are not activations, even when a layer views them under another
+//   shape; `outputBytes` is its output's `nbytes`;
+// - `activationBytes` is the sum over the layers, `tensorsAllocated` every tensor constructed
+//   during the pass (views included), and `peakBytes` the parameters plus the largest live set,
+//   where a layer's live set is its input plus what it allocated.
 //
-// **HINTS**: a `Set<ArrayBufferLike>` remembers which buffers you already counted. The input
-// tensor itself was not allocated by the pass, so it is not an activation — but it is live.
+// **APPROACH**:
+// 1. Take the test's `known` layer (one 10-float tensor per call, a 5-float parameter listed
+//    twice) on a 3-float input and work every figure of the report by hand, for one such layer
+//    and for two in a row. Why is the two-layer peak not the sum?
+// 2. What data structure tells you that a buffer was counted already, and what must be in it
+//    before the first layer runs?
+// 3. Where does the unsubscription go so that no path can skip it?
+//
+// **HINTS**: Two tensors can share one `ArrayBuffer`: `t.data.buffer` identifies the storage,
+// `t` only the view.
 
 // %% nbgrader={"grade": false, "grade_id": "measure-memory", "locked": false, "schema_version": 3, "solution": true, "task": false}
 //| export
@@ -522,6 +618,123 @@ function testUnitMeasureMemory(): void {
 testUnitMeasureMemory();
 
 // %%
+//| mutation measure-memory peak is the parameters plus every activation of the pass, as if nothing were ever freed
+interface LayerMemory {
+  name: string;
+  allocatedBytes: number;
+  outputBytes: number;
+}
+
+interface MemoryReport {
+  parameterBytes: number;
+  activationBytes: number;
+  peakBytes: number;
+  tensorsAllocated: number;
+  layers: LayerMemory[];
+}
+
+function measureMemory(model: Module, input: Tensor): MemoryReport {
+  const seenParams = new Set<Tensor>();
+  let parameterBytes = 0;
+  for (const p of model.parameters()) {
+    if (seenParams.has(p)) continue;
+    seenParams.add(p);
+    parameterBytes += p.nbytes;
+  }
+  const seenBuffers = new Set<ArrayBufferLike>([input.data.buffer]);
+  for (const p of seenParams) seenBuffers.add(p.data.buffer);
+  let activationBytes = 0;
+  let tensorsAllocated = 0;
+  let largestLive = input.nbytes;
+  const layers: LayerMemory[] = [];
+  let x = input;
+  for (const layer of leafLayers(model)) {
+    let allocated = 0;
+    const unsubscribe = onTensorAllocated((t) => {
+      tensorsAllocated++;
+      if (seenBuffers.has(t.data.buffer)) return;
+      seenBuffers.add(t.data.buffer);
+      allocated += t.nbytes;
+    });
+    let y: Tensor;
+    try {
+      y = layer.forward(x);
+    } finally {
+      unsubscribe();
+    }
+    largestLive = Math.max(largestLive, x.nbytes + allocated);
+    activationBytes += allocated;
+    layers.push({ name: layerName(layer), allocatedBytes: allocated, outputBytes: y.nbytes });
+    x = y;
+  }
+  return {
+    parameterBytes,
+    activationBytes,
+    peakBytes: parameterBytes + input.nbytes + activationBytes,
+    tensorsAllocated,
+    layers,
+  };
+}
+
+// %%
+//| mutation measure-memory counts a parameter listed twice twice
+interface LayerMemory {
+  name: string;
+  allocatedBytes: number;
+  outputBytes: number;
+}
+
+interface MemoryReport {
+  parameterBytes: number;
+  activationBytes: number;
+  peakBytes: number;
+  tensorsAllocated: number;
+  layers: LayerMemory[];
+}
+
+function measureMemory(model: Module, input: Tensor): MemoryReport {
+  const seenParams = new Set<Tensor>();
+  let parameterBytes = 0;
+  for (const p of model.parameters()) {
+    seenParams.add(p);
+    parameterBytes += p.nbytes;
+  }
+  const seenBuffers = new Set<ArrayBufferLike>([input.data.buffer]);
+  for (const p of seenParams) seenBuffers.add(p.data.buffer);
+  let activationBytes = 0;
+  let tensorsAllocated = 0;
+  let largestLive = input.nbytes;
+  const layers: LayerMemory[] = [];
+  let x = input;
+  for (const layer of leafLayers(model)) {
+    let allocated = 0;
+    const unsubscribe = onTensorAllocated((t) => {
+      tensorsAllocated++;
+      if (seenBuffers.has(t.data.buffer)) return;
+      seenBuffers.add(t.data.buffer);
+      allocated += t.nbytes;
+    });
+    let y: Tensor;
+    try {
+      y = layer.forward(x);
+    } finally {
+      unsubscribe();
+    }
+    largestLive = Math.max(largestLive, x.nbytes + allocated);
+    activationBytes += allocated;
+    layers.push({ name: layerName(layer), allocatedBytes: allocated, outputBytes: y.nbytes });
+    x = y;
+  }
+  return {
+    parameterBytes,
+    activationBytes,
+    peakBytes: parameterBytes + largestLive,
+    tensorsAllocated,
+    layers,
+  };
+}
+
+// %%
 await demo("memory of the MLP", () => {
   for (const batch of [1, 32, 256]) {
     const m = measureMemory(mlp, Tensor.zeros([batch, 128]));
@@ -590,14 +803,22 @@ interface LatencyStats {
 // **TODO**: Implement `measureLatency(fn, options)`: call `fn` `warmup` times without measuring,
 // then `iterations` times, timing each call on its own with `options.clock` (default `hrtimeMs`).
 //
-// **APPROACH**:
-// 1. Read `warmup` (default 3) and `iterations` (default 20). Throw an `Error` unless `warmup` is
-//    an integer ≥ 0 and `iterations` an integer ≥ 1.
-// 2. Warm up. Then for each iteration: `t0 = clock()`, `fn()`, `samples.push(clock() - t0)`.
-// 3. Sort a copy of the samples and fill in `LatencyStats` with `ss.quantileSorted`
-//    (p25, median, p75), `ss.mean`, min and max. `iqrMs = p75Ms − p25Ms`.
+// The contract: `warmup` (default 3) must be an integer ≥ 0 and `iterations` (default 20) an
+// integer ≥ 1, or an `Error` naming the option is thrown; the warm-up calls are not timed;
+// each measured call is timed on its own, by a clock read right before and right after it
+// (`options.clock`, default `hrtimeMs`); `samplesMs` keeps the call
+// order; the quantiles (p25, median, p75) interpolate as the lesson says; `iqrMs` is p75 − p25;
+// mean, min and max of the samples.
 //
-// **HINTS**: keep `samplesMs` in call order (it is useful to plot them); sort a copy.
+// **APPROACH**:
+// 1. For calls of 2, 9, 4 and 1 ms, work the median, p25, p75 and IQR by hand, with linear
+//    interpolation at position (n − 1)·p of the sorted list (you should find an IQR of 3.5).
+// 2. Why must each call be timed on its own rather than the whole loop divided by
+//    `iterations`? What would the IQR be then?
+// 3. Which statistics need the sorted order, and how do you get it without losing the call
+//    order?
+//
+// **HINTS**: simple-statistics has a quantile function for an array that is already sorted.
 
 // %% nbgrader={"grade": false, "grade_id": "measure-latency", "locked": false, "schema_version": 3, "solution": true, "task": false}
 //| export
@@ -726,6 +947,73 @@ function testUnitMeasureLatency(): void {
 testUnitMeasureLatency();
 
 // %%
+//| mutation measure-latency times the whole loop and divides by the iterations: every sample the same
+function measureLatency(fn: () => unknown, options: LatencyOptions = {}): LatencyStats {
+  const warmup = options.warmup ?? 3;
+  const iterations = options.iterations ?? 20;
+  const clock = options.clock ?? hrtimeMs;
+  if (!Number.isInteger(warmup) || warmup < 0) {
+    throw new Error(`measureLatency: warmup must be an integer >= 0, got ${warmup}`);
+  }
+  if (!Number.isInteger(iterations) || iterations < 1) {
+    throw new Error(`measureLatency: iterations must be an integer >= 1, got ${iterations}`);
+  }
+  for (let i = 0; i < warmup; i++) fn();
+  const samplesMs: number[] = [];
+  const t0 = clock();
+  for (let i = 0; i < iterations; i++) fn();
+  const each = (clock() - t0) / iterations;
+  for (let i = 0; i < iterations; i++) samplesMs.push(each);
+  const sorted = [...samplesMs].sort((a, b) => a - b);
+  const p25Ms = ss.quantileSorted(sorted, 0.25);
+  const p75Ms = ss.quantileSorted(sorted, 0.75);
+  return {
+    samplesMs,
+    medianMs: ss.quantileSorted(sorted, 0.5),
+    p25Ms,
+    p75Ms,
+    iqrMs: p75Ms - p25Ms,
+    meanMs: ss.mean(sorted),
+    minMs: sorted[0],
+    maxMs: sorted[sorted.length - 1],
+  };
+}
+
+// %%
+//| mutation measure-latency quartiles read by index, sorted[floor(p · n)]
+function measureLatency(fn: () => unknown, options: LatencyOptions = {}): LatencyStats {
+  const warmup = options.warmup ?? 3;
+  const iterations = options.iterations ?? 20;
+  const clock = options.clock ?? hrtimeMs;
+  if (!Number.isInteger(warmup) || warmup < 0) {
+    throw new Error(`measureLatency: warmup must be an integer >= 0, got ${warmup}`);
+  }
+  if (!Number.isInteger(iterations) || iterations < 1) {
+    throw new Error(`measureLatency: iterations must be an integer >= 1, got ${iterations}`);
+  }
+  for (let i = 0; i < warmup; i++) fn();
+  const samplesMs: number[] = [];
+  for (let i = 0; i < iterations; i++) {
+    const t0 = clock();
+    fn();
+    samplesMs.push(clock() - t0);
+  }
+  const sorted = [...samplesMs].sort((a, b) => a - b);
+  const p25Ms = sorted[Math.floor(0.25 * sorted.length)];
+  const p75Ms = sorted[Math.floor(0.75 * sorted.length)];
+  return {
+    samplesMs,
+    medianMs: ss.quantileSorted(sorted, 0.5),
+    p25Ms,
+    p75Ms,
+    iqrMs: p75Ms - p25Ms,
+    meanMs: ss.mean(sorted),
+    minMs: sorted[0],
+    maxMs: sorted[sorted.length - 1],
+  };
+}
+
+// %%
 await demo("latency of the MLP", () => {
   const x = Tensor.randn([32, 128], new Rng(0));
   const cold = measureLatency(() => mlp.forward(x), { warmup: 0, iterations: 5 });
@@ -835,13 +1123,19 @@ function measureMachinePeaks(
 // **TODO**: Implement `rooflinePlacement(intensity, peaks)`: where a kernel of arithmetic
 // intensity `intensity` (FLOP/byte) sits under this machine's roofline.
 //
-// **APPROACH**:
-// 1. Throw an `Error` unless `intensity` is a finite number > 0.
-// 2. `ridgeIntensity = peak / bandwidth`.
-// 3. `attainableFlopsPerSecond = min(peak, intensity × bandwidth)`.
-// 4. `bound` is `"memory-bound"` when `intensity < ridgeIntensity`, else `"compute-bound"`.
+// The contract: an `Error` naming `intensity` unless it is a finite number > 0; the ridge is
+// where the two ceilings meet; `attainableFlopsPerSecond` is the roofline's bound at this
+// intensity; `bound` is `"memory-bound"` strictly left of the ridge, `"compute-bound"` at the
+// ridge and to its right.
 //
-// **HINTS**: the units work out: FLOP/B × B/s = FLOP/s.
+// **APPROACH**:
+// 1. With a peak of 100 GFLOP/s and a bandwidth of 10 GB/s, what limits a kernel of 2 FLOP/B?
+//    One of 50? Work both on paper, with units, before you write the formula.
+// 2. Sketch the two lines on log–log axes: which of the two ceilings is the roof at a given
+//    intensity, the higher one or the lower one? Why?
+// 3. At which intensity do they meet, and what unit does it have?
+//
+// **HINTS**: The units must work out: FLOP/B × B/s = FLOP/s.
 
 // %% nbgrader={"grade": false, "grade_id": "roofline-placement", "locked": false, "schema_version": 3, "solution": true, "task": false}
 //| export
@@ -919,6 +1213,56 @@ function testUnitRooflinePlacement(): void {
   passed("testUnitRooflinePlacement");
 }
 testUnitRooflinePlacement();
+
+// %%
+//| mutation roofline-placement min and max swapped: the roof is the larger of the two ceilings
+type RooflineBound = "memory-bound" | "compute-bound";
+
+interface RooflinePlacement {
+  ridgeIntensity: number;
+  attainableFlopsPerSecond: number;
+  bound: RooflineBound;
+}
+
+function rooflinePlacement(intensity: number, peaks: MachinePeaks): RooflinePlacement {
+  if (!(Number.isFinite(intensity) && intensity > 0)) {
+    throw new Error(`rooflinePlacement: intensity must be a positive number, got ${intensity}`);
+  }
+  const ridgeIntensity = peaks.peakFlopsPerSecond / peaks.bandwidthBytesPerSecond;
+  return {
+    ridgeIntensity,
+    attainableFlopsPerSecond: Math.max(
+      peaks.peakFlopsPerSecond,
+      intensity * peaks.bandwidthBytesPerSecond,
+    ),
+    bound: intensity < ridgeIntensity ? "memory-bound" : "compute-bound",
+  };
+}
+
+// %%
+//| mutation roofline-placement the ridge as bandwidth / peak (bytes per FLOP)
+type RooflineBound = "memory-bound" | "compute-bound";
+
+interface RooflinePlacement {
+  ridgeIntensity: number;
+  attainableFlopsPerSecond: number;
+  bound: RooflineBound;
+}
+
+function rooflinePlacement(intensity: number, peaks: MachinePeaks): RooflinePlacement {
+  if (!(Number.isFinite(intensity) && intensity > 0)) {
+    throw new Error(`rooflinePlacement: intensity must be a positive number, got ${intensity}`);
+  }
+  const ridgeIntensity = peaks.bandwidthBytesPerSecond / peaks.peakFlopsPerSecond;
+  return {
+    ridgeIntensity,
+    attainableFlopsPerSecond: Math.min(
+      peaks.peakFlopsPerSecond,
+      intensity * peaks.bandwidthBytesPerSecond,
+    ),
+    bound: intensity < ridgeIntensity ? "memory-bound" : "compute-bound",
+  };
+}
 
 // %% [markdown]
 // ### Putting it together: profiling layers and whole forward passes
@@ -1189,19 +1533,28 @@ await demo("roofline chart", async () => {
 // **TODO**: Implement `countBackwardFlops(module, inputShape)`: the FLOPs of one backward pass
 // through `module` for an input of shape `inputShape`.
 //
-// **APPROACH**:
-// 1. Walk `leafLayers(module)` in order, propagating the shape with `countFlops(layer, shape)`
-//    (its `outputShape`), and keep a flag `inputNeedsGrad`: false at the start, and true as
-//    soon as a layer with parameters has been passed.
-// 2. `Linear` on `rows` rows: `2·rows·in·out` for the weight's gradient, plus `rows·out` when it
-//    has a bias, plus `2·rows·in·out` for its input's gradient when `inputNeedsGrad`.
-// 3. Activations (`isActivation`): `2·elements` of the input when `inputNeedsGrad`, else 0.
-//    `Dropout`: `elements` when `inputNeedsGrad`, else 0.
-// 4. A layer that states its own cost (`hasOwnCost`): `backwardFlops(shape, inputNeedsGrad)`.
-// 5. Anything else: throw, as `countFlops` does. After each layer, set `inputNeedsGrad` to true
-//    if the layer has parameters.
+// The contract:
+// - the leaf layers (`leafLayers(module)`) are walked in order, each seeing the shape the
+//   previous one produced, propagated with `countFlops` (so a wrong input width throws its
+//   `shape mismatch` error here too);
+// - a layer computes the gradient of its input only when some layer *below* it has
+//   parameters (the network's input never needs one);
+// - `Linear`: the weight's gradient, the bias's when it has a bias, and the input's when it is
+//   needed, each with the FLOPs of the lesson; activations 2 FLOPs per input element and
+//   `Dropout` 1, when their input's gradient is needed (0 otherwise);
+// - a layer that states its own cost is asked (`backwardFlops(shape, inputNeedsGrad)`); any
+//   other layer throws an `Error` naming it, as `countFlops` does.
 //
-// **HINTS**: `shapeElements(shape.slice(0, -1))` is the number of rows, as in Step 1.
+// **APPROACH**:
+// 1. Work the test's MLP `Linear(8→16), ReLU, Linear(16→2)` on 5 rows by hand, layer by layer:
+//    which gradients does each layer compute, and how many FLOPs is each one?
+// 2. What single piece of state, carried from one layer to the next, decides whether a layer
+//    computes its input's gradient? When does it change?
+// 3. Predict the backward/forward FLOP ratio of the digits MLP (784 → 128 → 10) at any batch
+//    size before the demo measures it.
+//
+// **HINTS**: The shape you need at each layer is its *input's*; `countFlops` gives you the
+// next one.
 
 // %% nbgrader={"grade": false, "grade_id": "count-backward-flops", "locked": false, "schema_version": 3, "solution": true, "task": false}
 //| export
@@ -1321,6 +1674,66 @@ function testUnitCountBackwardFlops(): void {
   passed("testUnitCountBackwardFlops");
 }
 testUnitCountBackwardFlops();
+
+// %%
+//| mutation count-backward-flops the 2× rule everywhere: every Linear computes its input's gradient, the first one included
+/** FLOPs of one backward pass: weight, bias and (where needed) input gradients of every layer. */
+function countBackwardFlops(module: Module, inputShape: readonly number[]): number {
+  let shape = [...inputShape];
+  let inputNeedsGrad = false;
+  let flops = 0;
+  for (const layer of leafLayers(module)) {
+    const { outputShape } = countFlops(layer, shape);
+    const elements = shapeElements(shape);
+    if (layer instanceof Linear) {
+      const product = 2 * shapeElements(shape.slice(0, -1)) * layer.inFeatures * layer.outFeatures;
+      flops += product;
+      if (layer.bias !== null) flops += shapeElements(outputShape);
+      flops += product;
+    } else if (isActivation(layer)) {
+      if (inputNeedsGrad) flops += 2 * elements;
+    } else if (layer instanceof Dropout) {
+      if (inputNeedsGrad) flops += elements;
+    } else if (hasOwnCost(layer)) {
+      flops += layer.backwardFlops(shape, inputNeedsGrad);
+    } else {
+      throw new Error(`countBackwardFlops: no cost model for ${layerName(layer)}`);
+    }
+    if (layer.parameters().length > 0) inputNeedsGrad = true;
+    shape = outputShape;
+  }
+  return flops;
+}
+
+// %%
+//| mutation count-backward-flops activations and dropout always differentiated, even with no parameters below them
+/** FLOPs of one backward pass: weight, bias and (where needed) input gradients of every layer. */
+function countBackwardFlops(module: Module, inputShape: readonly number[]): number {
+  let shape = [...inputShape];
+  let inputNeedsGrad = false;
+  let flops = 0;
+  for (const layer of leafLayers(module)) {
+    const { outputShape } = countFlops(layer, shape);
+    const elements = shapeElements(shape);
+    if (layer instanceof Linear) {
+      const product = 2 * shapeElements(shape.slice(0, -1)) * layer.inFeatures * layer.outFeatures;
+      flops += product;
+      if (layer.bias !== null) flops += shapeElements(outputShape);
+      if (inputNeedsGrad) flops += product;
+    } else if (isActivation(layer)) {
+      flops += 2 * elements;
+    } else if (layer instanceof Dropout) {
+      flops += elements;
+    } else if (hasOwnCost(layer)) {
+      flops += layer.backwardFlops(shape, inputNeedsGrad);
+    } else {
+      throw new Error(`countBackwardFlops: no cost model for ${layerName(layer)}`);
+    }
+    if (layer.parameters().length > 0) inputNeedsGrad = true;
+    shape = outputShape;
+  }
+  return flops;
+}
 
 // %% [markdown]
 // The profiler for a whole step times each phase separately, in the same iteration: forward (with
@@ -1716,17 +2129,26 @@ function runMeasurementWindow(
 // **TODO**: Implement `isStable(values, stabilityPercentage)` and
 // `measureUntilStable(runWindow, config)`.
 //
-// **APPROACH**:
-// 1. `isStable`: with fewer than 3 values, `false`. Otherwise take the **last three**, their mean
-//    `m`, and return whether every one is within `stabilityPercentage / 100 × |m|` of `m`.
-// 2. `measureUntilStable`: for `trial = 1 … config.maxTrials`, call `runWindow(trial)` and keep the
-//    result. As soon as the throughputs *and* the average latencies of the windows are stable,
-//    return `{ windows, stable: the last three windows, trials: trial }`.
-// 3. If `maxTrials` windows pass without that, throw a `ProfilingError` whose message says the
-//    measurement was `not stable` and after how many windows.
+// The contract:
+// - `isStable(values, pct)`: false with fewer than 3 values; otherwise true when **each** of the
+//   last three values is within `pct / 100 × |m|` of their mean `m` (inclusive);
+// - `measureUntilStable(runWindow, config)` calls `runWindow(trial)` for trial = 1, 2, … and
+//   stops at the first trial after which the throughputs **and** the average latencies of the
+//   windows so far are both stable, returning every window, the three stable ones and the
+//   number of trials; it never calls `runWindow` more than `config.maxTrials` times, and when
+//   that many windows pass without agreement it throws a `ProfilingError` whose message says
+//   the measurement was `not stable` and after how many windows.
 //
-// **HINTS**: `windows.map((w) => w.throughput)`. Do not call `runWindow` more than `maxTrials`
-// times — on a real server each window costs seconds.
+// **APPROACH**:
+// 1. Apply the rule by hand to `[100, 105, 95]` and `[100, 130, 95]` at 10 %, and to
+//    `[500, 1, 100, 101, 99]` at 5 %. What would a rule that compared only the *last* window
+//    with the mean say about `[130, 90, 110]`?
+// 2. Why both throughput and latency? Think of a window whose throughput is steady while its
+//    latency drifts upwards.
+// 3. Plan the loop so that the number of windows run is exactly what the contract says in both
+//    outcomes.
+//
+// **HINTS**: On a real server each window costs seconds: count your calls.
 
 // %% nbgrader={"grade": false, "grade_id": "stability-windows", "locked": false, "schema_version": 3, "solution": true, "task": false}
 //| export
@@ -1894,6 +2316,90 @@ function testUnitStabilityWindows(): void {
 }
 testUnitStabilityWindows();
 
+// %%
+//| mutation stability-windows checks only the last window against the mean of the last three
+interface StableMeasurement {
+  windows: WindowResult[];
+  stable: WindowResult[];
+  trials: number;
+}
+
+function isStable(values: readonly number[], stabilityPercentage: number): boolean {
+  if (values.length < 3) return false;
+  const last = values.slice(-3);
+  const mean = (last[0] + last[1] + last[2]) / 3;
+  const allowed = (stabilityPercentage / 100) * Math.abs(mean);
+  return Math.abs(last[2] - mean) <= allowed;
+}
+
+function measureUntilStable(
+  runWindow: (trial: number) => WindowResult,
+  config: ProfilerConfig,
+): StableMeasurement {
+  const windows: WindowResult[] = [];
+  for (let trial = 1; trial <= config.maxTrials; trial++) {
+    windows.push(runWindow(trial));
+    const throughputs = windows.map((w) => w.throughput);
+    const latencies = windows.map((w) => w.avgLatencyMs);
+    if (
+      isStable(throughputs, config.stabilityPercentage) &&
+      isStable(latencies, config.stabilityPercentage)
+    ) {
+      return { windows, stable: windows.slice(-3), trials: trial };
+    }
+  }
+  const recent = windows
+    .slice(-3)
+    .map((w) => w.throughput.toFixed(1))
+    .join(", ");
+  throw new ProfilingError(
+    `measurement not stable within ${config.stabilityPercentage}% after ${config.maxTrials} windows ` +
+      `(last throughputs: ${recent})`,
+  );
+}
+
+// %%
+//| mutation stability-windows stable as soon as the throughputs agree, whatever the latencies do
+interface StableMeasurement {
+  windows: WindowResult[];
+  stable: WindowResult[];
+  trials: number;
+}
+
+function isStable(values: readonly number[], stabilityPercentage: number): boolean {
+  if (values.length < 3) return false;
+  const last = values.slice(-3);
+  const mean = (last[0] + last[1] + last[2]) / 3;
+  const allowed = (stabilityPercentage / 100) * Math.abs(mean);
+  return last.every((v) => Math.abs(v - mean) <= allowed);
+}
+
+function measureUntilStable(
+  runWindow: (trial: number) => WindowResult,
+  config: ProfilerConfig,
+): StableMeasurement {
+  const windows: WindowResult[] = [];
+  for (let trial = 1; trial <= config.maxTrials; trial++) {
+    windows.push(runWindow(trial));
+    const throughputs = windows.map((w) => w.throughput);
+    const latencies = windows.map((w) => w.avgLatencyMs);
+    if (
+      isStable(throughputs, config.stabilityPercentage) &&
+      latencies.length > 0
+    ) {
+      return { windows, stable: windows.slice(-3), trials: trial };
+    }
+  }
+  const recent = windows
+    .slice(-3)
+    .map((w) => w.throughput.toFixed(1))
+    .join(", ");
+  throw new ProfilingError(
+    `measurement not stable within ${config.stabilityPercentage}% after ${config.maxTrials} windows ` +
+      `(last throughputs: ${recent})`,
+  );
+}
+
 // %% [markdown]
 // ### Step 6: `profileBatchSweep`
 //
@@ -1903,22 +2409,31 @@ testUnitStabilityWindows();
 //
 // **TODO**: Implement `profileBatchSweep(model, makeBatch, config, options)`.
 //
-// **APPROACH**:
-// 1. If `config.runProfiling` is false, return `{ profiles: [], skipped: true, stopReason: null }`.
-// 2. Batch sizes: `config.batchSizes ?? [1]`, sorted ascending, duplicates removed.
-// 3. For each size: `batch = makeBatch(size)`; a request is one forward call on it (the model is
-//    either a function or has a `forward` method). Make `options.warmup ?? 3` warm-up requests,
-//    then `measureUntilStable` with windows from `runMeasurementWindow(request, size, config, clock)`.
-// 4. Summarise the **three stable windows** together: all their latencies → average, sample
-//    standard deviation (0 for a single request), p50/p90/p95/p99 (`ss.quantileSorted`);
-//    throughput = their samples / their total duration in seconds; `requestCount` = their requests;
-//    `trials` = windows used.
-// 5. After the first size, compute the gain `(throughput − previous) / previous`. If it is below
-//    `config.throughputCutoffThreshold`, keep this profile, set `stopReason` to a sentence that
-//    names the batch size and the word `cutoff`, and stop.
+// The contract:
+// - if `config.runProfiling` is false, nothing runs: `{ profiles: [], skipped: true,
+//   stopReason: null }`;
+// - batch sizes `config.batchSizes ?? [1]`, ascending, each once;
+// - for each size, `makeBatch(size)` once; a request is one forward call on that batch (the
+//   model is a function or has a `forward` method); `options.warmup ?? 3` untimed requests,
+//   then `measureUntilStable` over windows from `runMeasurementWindow(request, size, config,
+//   clock)` with `clock = options.clock ?? hrtimeMs`;
+// - a profile summarises the **three stable windows** together: all their latencies give the
+//   average, the sample standard deviation (0 for a single request) and p50/p90/p95/p99
+//   (interpolated as in Step 3); throughput is their samples over their total duration in
+//   seconds; `requestCount` their requests; `trials` the windows used;
+// - from the second size on, the gain is (throughput − previous) / previous; below
+//   `config.throughputCutoffThreshold` the sweep keeps this profile and stops, with a
+//   `stopReason` that names the batch size and the word `cutoff`.
 //
-// **HINTS**: `ss.sampleStandardDeviation` needs at least two values. The clock is
-// `options.clock ?? hrtimeMs`.
+// **APPROACH**:
+// 1. Which figures come from the three stable windows only, and why not from every window run
+//    (warm-up windows included)?
+// 2. A sweep over sizes 1, 2, 4, 8 measures throughputs 100, 180, 185, 300 with a cutoff of
+//    0.05: which profiles are returned, and what is the stop reason?
+// 3. Write the request as a closure over the batch, so the window runner can call it.
+//
+// **HINTS**: a sample standard deviation needs at least two values; the durations of the
+// windows are in milliseconds.
 
 // %% nbgrader={"grade": false, "grade_id": "batch-sweep", "locked": false, "schema_version": 3, "solution": true, "task": false}
 //| export
@@ -2155,6 +2670,160 @@ function testUnitBatchSweep(): void {
 }
 testUnitBatchSweep();
 
+// %%
+//| mutation batch-sweep stops only when throughput falls, not when its gain is below the cutoff
+interface BatchProfile {
+  batchSize: number;
+  requestCount: number;
+  trials: number;
+  latencyAvgMs: number;
+  latencyStdMs: number;
+  latencyP50Ms: number;
+  latencyP90Ms: number;
+  latencyP95Ms: number;
+  latencyP99Ms: number;
+  /** samples per second */
+  throughput: number;
+}
+
+interface BatchSweepResult {
+  profiles: BatchProfile[];
+  skipped: boolean;
+  /** Why the sweep ended before the last batch size, or null. */
+  stopReason: string | null;
+}
+
+/** A model for the sweep: a function of the batch, or anything with `forward(batch)`. */
+type BatchModel<B> = ((batch: B) => unknown) | { forward(batch: B): unknown };
+
+function profileBatchSweep<B>(
+  model: BatchModel<B>,
+  makeBatch: (batchSize: number) => B,
+  config: ProfilerConfig = new ProfilerConfig(),
+  options: { clock?: Clock; warmup?: number } = {},
+): BatchSweepResult {
+  if (!config.runProfiling) return { profiles: [], skipped: true, stopReason: null };
+  const clock = options.clock ?? hrtimeMs;
+  const warmup = options.warmup ?? 3;
+  const sizes = [...new Set(config.batchSizes ?? [1])].sort((a, b) => a - b);
+  const profiles: BatchProfile[] = [];
+  let stopReason: string | null = null;
+  for (const batchSize of sizes) {
+    const batch = makeBatch(batchSize);
+    const request =
+      typeof model === "function" ? () => model(batch) : () => model.forward(batch);
+    for (let i = 0; i < warmup; i++) request();
+    const measured = measureUntilStable(
+      () => runMeasurementWindow(request, batchSize, config, clock),
+      config,
+    );
+    const latencies = measured.stable.flatMap((w) => w.latenciesMs).sort((a, b) => a - b);
+    const samples = measured.stable.reduce((s, w) => s + w.samples, 0);
+    const durationMs = measured.stable.reduce((s, w) => s + w.durationMs, 0);
+    const profile: BatchProfile = {
+      batchSize,
+      requestCount: measured.stable.reduce((s, w) => s + w.requests, 0),
+      trials: measured.trials,
+      latencyAvgMs: ss.mean(latencies),
+      latencyStdMs: latencies.length > 1 ? ss.sampleStandardDeviation(latencies) : 0,
+      latencyP50Ms: ss.quantileSorted(latencies, 0.5),
+      latencyP90Ms: ss.quantileSorted(latencies, 0.9),
+      latencyP95Ms: ss.quantileSorted(latencies, 0.95),
+      latencyP99Ms: ss.quantileSorted(latencies, 0.99),
+      throughput: durationMs > 0 ? samples / (durationMs / 1e3) : Number.POSITIVE_INFINITY,
+    };
+    const previous = profiles[profiles.length - 1];
+    profiles.push(profile);
+    if (previous) {
+      const gain = (profile.throughput - previous.throughput) / previous.throughput;
+      if (gain < 0) {
+        stopReason =
+          `batch ${batchSize}: throughput rose ${(gain * 100).toFixed(1)}% over batch ` +
+          `${previous.batchSize}, below the ${(config.throughputCutoffThreshold * 100).toFixed(1)}% cutoff`;
+        break;
+      }
+    }
+  }
+  return { profiles, skipped: false, stopReason };
+}
+
+// %%
+//| mutation batch-sweep percentiles read by index, sorted[floor(p · n)], not interpolated
+interface BatchProfile {
+  batchSize: number;
+  requestCount: number;
+  trials: number;
+  latencyAvgMs: number;
+  latencyStdMs: number;
+  latencyP50Ms: number;
+  latencyP90Ms: number;
+  latencyP95Ms: number;
+  latencyP99Ms: number;
+  /** samples per second */
+  throughput: number;
+}
+
+interface BatchSweepResult {
+  profiles: BatchProfile[];
+  skipped: boolean;
+  /** Why the sweep ended before the last batch size, or null. */
+  stopReason: string | null;
+}
+
+/** A model for the sweep: a function of the batch, or anything with `forward(batch)`. */
+type BatchModel<B> = ((batch: B) => unknown) | { forward(batch: B): unknown };
+
+function profileBatchSweep<B>(
+  model: BatchModel<B>,
+  makeBatch: (batchSize: number) => B,
+  config: ProfilerConfig = new ProfilerConfig(),
+  options: { clock?: Clock; warmup?: number } = {},
+): BatchSweepResult {
+  if (!config.runProfiling) return { profiles: [], skipped: true, stopReason: null };
+  const clock = options.clock ?? hrtimeMs;
+  const warmup = options.warmup ?? 3;
+  const sizes = [...new Set(config.batchSizes ?? [1])].sort((a, b) => a - b);
+  const profiles: BatchProfile[] = [];
+  let stopReason: string | null = null;
+  for (const batchSize of sizes) {
+    const batch = makeBatch(batchSize);
+    const request =
+      typeof model === "function" ? () => model(batch) : () => model.forward(batch);
+    for (let i = 0; i < warmup; i++) request();
+    const measured = measureUntilStable(
+      () => runMeasurementWindow(request, batchSize, config, clock),
+      config,
+    );
+    const latencies = measured.stable.flatMap((w) => w.latenciesMs).sort((a, b) => a - b);
+    const samples = measured.stable.reduce((s, w) => s + w.samples, 0);
+    const durationMs = measured.stable.reduce((s, w) => s + w.durationMs, 0);
+    const profile: BatchProfile = {
+      batchSize,
+      requestCount: measured.stable.reduce((s, w) => s + w.requests, 0),
+      trials: measured.trials,
+      latencyAvgMs: ss.mean(latencies),
+      latencyStdMs: latencies.length > 1 ? ss.sampleStandardDeviation(latencies) : 0,
+      latencyP50Ms: latencies[Math.floor(0.5 * latencies.length)],
+      latencyP90Ms: latencies[Math.floor(0.9 * latencies.length)],
+      latencyP95Ms: latencies[Math.floor(0.95 * latencies.length)],
+      latencyP99Ms: latencies[Math.min(latencies.length - 1, Math.floor(0.99 * latencies.length))],
+      throughput: durationMs > 0 ? samples / (durationMs / 1e3) : Number.POSITIVE_INFINITY,
+    };
+    const previous = profiles[profiles.length - 1];
+    profiles.push(profile);
+    if (previous) {
+      const gain = (profile.throughput - previous.throughput) / previous.throughput;
+      if (gain < config.throughputCutoffThreshold) {
+        stopReason =
+          `batch ${batchSize}: throughput rose ${(gain * 100).toFixed(1)}% over batch ` +
+          `${previous.batchSize}, below the ${(config.throughputCutoffThreshold * 100).toFixed(1)}% cutoff`;
+        break;
+      }
+    }
+  }
+  return { profiles, skipped: false, stopReason };
+}
+
 // %% [markdown]
 // Let us sweep a small MLP for real. A window of 20 requests at batch size 1 lasts a fraction of a
 // millisecond, so a single garbage-collector pause or a context switch decides its throughput; we
@@ -2249,6 +2918,8 @@ import type { ChartSpec } from "tinytorch-ts/support/chart";
 //
 // Because `σ(−z) = 1 − σ(z)`, the curve `(b0, L, k)` is the same as `(b0 + L, −L, −k)`: two
 // parameter sets, one curve. A fit may land on either, so we always report the one with `L ≥ 0`.
+// (mlenergy-data documents `b0` as "the lower asymptote" and `L` as "upper minus lower"; that is
+// true only of this canonical form: with `L < 0`, `b0` is the *upper* asymptote.)
 //
 // Its slope is `dy/dx = L · k · σ(z) · (1 − σ(z))` — handy to ask where extra batching stops
 // paying off. Computing `σ` naively overflows for large negative `z` (`e^(−z)` becomes `Infinity`,
@@ -2260,12 +2931,17 @@ import type { ChartSpec } from "tinytorch-ts/support/chart";
 //
 // **TODO**: Implement the curve and its derivative with respect to `x`.
 //
-// **APPROACH**:
-// 1. `z = k · (x − x0)`; `σ(z)` is `1 / (1 + e^(−z))` when `z ≥ 0`, else `e^z / (1 + e^z)`.
-// 2. `logisticEvalX` returns `b0 + L · σ(z)`.
-// 3. `logisticDerivX` returns `L · k · σ(z) · (1 − σ(z))`.
+// The contract: `logisticEvalX(p, x)` is the curve above and `logisticDerivX(p, x)` its
+// derivative with respect to `x`; both must stay finite for any finite `z`, however large.
 //
-// **HINTS**: write a tiny `stableSigmoid(z)` helper inside the cell and use it in both.
+// **APPROACH**:
+// 1. Differentiate `b0 + L·σ(k(x − x0))` with respect to `x` yourself, using σ'(z) = σ(z)(1 − σ(z)).
+// 2. Evaluate `1 / (1 + e^(−z))` and `e^z / (1 + e^z)` at z = ±800 on paper (or in a cell):
+//    which form breaks on which side? Write one sigmoid that chooses the safe form by the
+//    sign of z.
+// 3. Check the derivative against a central difference `(f(x + h) − f(x − h)) / 2h`.
+//
+// **HINTS**: One small helper used by both functions keeps them consistent.
 
 // %% nbgrader={"grade": false, "grade_id": "logistic-curve", "locked": false, "schema_version": 3, "solution": true, "task": false}
 //| export perf.modeling
@@ -2353,6 +3029,61 @@ function testUnitLogisticCurve(): void {
 }
 testUnitLogisticCurve();
 
+// %%
+//| mutation logistic-curve the naive sigmoid e^z / (1 + e^z) for every z
+interface LogisticParams {
+  /** Amplitude: upper asymptote minus lower asymptote. */
+  L: number;
+  /** Midpoint on the x axis (x = log2 batch). */
+  x0: number;
+  /** Steepness. */
+  k: number;
+  /** Lower asymptote (baseline). */
+  b0: number;
+}
+
+function stableSigmoid(z: number): number {
+  const e = Math.exp(z);
+  return e / (1 + e);
+}
+
+function logisticEvalX(p: LogisticParams, x: number): number {
+  return p.b0 + p.L * stableSigmoid(p.k * (x - p.x0));
+}
+
+function logisticDerivX(p: LogisticParams, x: number): number {
+  const s = stableSigmoid(p.k * (x - p.x0));
+  return p.L * p.k * s * (1 - s);
+}
+
+// %%
+//| mutation logistic-curve derivative without the inner factor k
+interface LogisticParams {
+  /** Amplitude: upper asymptote minus lower asymptote. */
+  L: number;
+  /** Midpoint on the x axis (x = log2 batch). */
+  x0: number;
+  /** Steepness. */
+  k: number;
+  /** Lower asymptote (baseline). */
+  b0: number;
+}
+
+function stableSigmoid(z: number): number {
+  if (z >= 0) return 1 / (1 + Math.exp(-z));
+  const e = Math.exp(z);
+  return e / (1 + e);
+}
+
+function logisticEvalX(p: LogisticParams, x: number): number {
+  return p.b0 + p.L * stableSigmoid(p.k * (x - p.x0));
+}
+
+function logisticDerivX(p: LogisticParams, x: number): number {
+  const s = stableSigmoid(p.k * (x - p.x0));
+  return p.L * s * (1 - s);
+}
+
 // %% [markdown]
 // ### Fitting the curve: a coarse grid, then least squares
 //
@@ -2403,25 +3134,31 @@ const levenbergMarquardt = lmPackage.levenbergMarquardt;
 //
 // **TODO**: Implement `fitLogistic(x, y)` returning `LogisticParams`.
 //
-// **APPROACH**:
-// 1. Validate: same length, at least 4 points, all finite, and `x` not all equal; throw an `Error`
-//    otherwise.
-// 2. Standardise `y`: `ys = (y − mean) / sd` (if `sd` is 0 the data are flat: return
-//    `{ L: 0, x0: mean(x), k: 1, b0: mean(y) }`).
-// 3. Grid: `x0` on 25 evenly spaced values from `min(x) − span/4` to `max(x) + span/4`
-//    (`span = max − min`); `k` over `±{0.25, 0.5, 1, 2, 4, 8, 16} × 4/span`. For each pair compute
-//    `s_i`, regress `ys` on `s` with `ss.linearRegression(pairs)` (`m` is `L`, `b` is `b0`), and keep
-//    the pair with the lowest squared error. Skip pairs where all `s_i` are (nearly) equal.
-// 4. Refine `[L, x0, k, b0]` with `levenbergMarquardt({ x, y: ys }, model, { initialValues,
-//    minValues, maxValues, maxIterations: 200, errorTolerance: 1e-12, damping: 1e-2,
-//    jacobianFunction })`, bounding `x0` to the grid's range and `|k|` to twice the grid's
-//    largest steepness (`±Number.MAX_VALUE` leaves `L` and `b0` free). Keep the refined
-//    parameters only if they are finite and do not have a larger error than the grid's.
-// 5. Undo the standardisation: `L = L·sd`, `b0 = b0·sd + mean`.
-// 6. Report the canonical form: if `L < 0`, use `(b0 + L, −L, −k)` instead (same curve).
+// The contract:
+// - errors: different lengths (a message saying how many `x values` and `y values`), fewer
+//   than `4 points`, values that are not `finite` numbers, `x` values all `equal`;
+// - flat data (no spread in `y`) give `L = 0`, `b0` = their mean (and `x0`, `k` anything finite);
+// - otherwise the best least-squares curve, reported in the canonical form `L ≥ 0`;
+// - the fit must recover a noise-free curve whose midpoint lies inside the data to a part in a
+//   thousand, whether it rises or falls, at the scale of thousands of samples per second or of
+//   milliseconds; and a curve with 1 % noise on 30 points to within 5 %.
 //
-// **HINTS**: the Jacobian of `b0 + L·s` is `[s, −L·k·s(1−s), L·(x−x0)·s(1−s), 1]` for
-// `[L, x0, k, b0]`. Reuse `logisticEvalX` and `stableSigmoid`.
+// **APPROACH**: Design the recipe of the lesson yourself; the choices are yours.
+// 1. Standardising `y`: what does it do to `b0` and `L`, and how do you undo it at the end?
+// 2. The grid over `(x0, k)`: how far beyond the data may the midpoint sensibly lie? What range
+//    of steepness can the data distinguish, given their span (a `k` so large that the curve is a
+//    step between two data points fits as well as any steeper one)? Include both signs.
+// 3. For one grid point, the best `b0` and `L` are a linear regression of `y` on `s`: which
+//    simple-statistics function gives them?
+// 4. The refinement: give `levenbergMarquardt` the model, a starting point, bounds that keep the
+//    midpoint and the steepness where the grid looked, and the Jacobian (derive it: the partial
+//    derivatives of `b0 + L·σ(k(x − x0))` with respect to `L`, `x0`, `k`, `b0`). Read the
+//    package's options and pick its damping, iteration limit and tolerance; check your choice
+//    on the test cases. When may the refined parameters be worse than the grid's, and what do
+//    you do then?
+//
+// **HINTS**: Reuse `logisticEvalX` and your stable sigmoid. The mirrored parameters of the
+// lesson convert any fit to the canonical form.
 
 // %% nbgrader={"grade": false, "grade_id": "fit-logistic", "locked": false, "schema_version": 3, "solution": true, "task": false}
 //| export perf.modeling
@@ -2555,6 +3292,152 @@ function testUnitFitLogistic(): void {
   passed("testUnitFitLogistic");
 }
 testUnitFitLogistic();
+
+// %%
+//| mutation fit-logistic forgets to undo the standardisation of L and b0
+function logisticSquaredError(p: LogisticParams, x: readonly number[], y: readonly number[]): number {
+  let sse = 0;
+  for (let i = 0; i < x.length; i++) sse += (logisticEvalX(p, x[i]) - y[i]) ** 2;
+  return sse;
+}
+
+function fitLogistic(x: readonly number[], y: readonly number[]): LogisticParams {
+  if (x.length !== y.length) throw new Error(`fitLogistic: ${x.length} x values but ${y.length} y values`);
+  if (x.length < 4) throw new Error(`fitLogistic: need at least 4 points, got ${x.length}`);
+  if (![...x, ...y].every(Number.isFinite)) throw new Error("fitLogistic: values must be finite numbers");
+  const xMin = Math.min(...x);
+  const xMax = Math.max(...x);
+  const span = xMax - xMin;
+  if (!(span > 0)) throw new Error("fitLogistic: x values are all equal");
+  const mean = ss.mean([...y]);
+  const sd = ss.standardDeviation([...y]);
+  if (!(sd > 0)) return { L: 0, x0: ss.mean([...x]), k: 1, b0: mean };
+  const ys = y.map((v) => (v - mean) / sd);
+
+  let best: LogisticParams = { L: 0, x0: (xMin + xMax) / 2, k: 1, b0: 0 };
+  let bestError = logisticSquaredError(best, x, ys);
+  const magnitudes = [0.25, 0.5, 1, 2, 4, 8, 16].map((m) => (m * 4) / span);
+  for (let i = 0; i < 25; i++) {
+    const x0 = xMin - span / 4 + (i * (1.5 * span)) / 24;
+    for (const magnitude of magnitudes) {
+      for (const k of [magnitude, -magnitude]) {
+        const s = x.map((xi) => stableSigmoid(k * (xi - x0)));
+        if (Math.max(...s) - Math.min(...s) < 1e-9) continue;
+        const line = ss.linearRegression(s.map((si, j) => [si, ys[j]]));
+        const candidate = { L: line.m, x0, k, b0: line.b };
+        const err = logisticSquaredError(candidate, x, ys);
+        if (err < bestError) {
+          best = candidate;
+          bestError = err;
+        }
+      }
+    }
+  }
+
+  const refined = levenbergMarquardt(
+    { x: [...x], y: ys },
+    ([L, x0, k, b0]) => (xi) => logisticEvalX({ L, x0, k, b0 }, xi),
+    {
+      initialValues: [best.L, best.x0, best.k, best.b0],
+      // The midpoint stays within the grid's range and the steepness within twice its largest
+      // value: when the data show only half of the curve, the other half is unidentifiable and
+      // an unbounded solver walks off to absurd asymptotes that fit the points no better.
+      minValues: [-Number.MAX_VALUE, xMin - span / 4, -2 * magnitudes[magnitudes.length - 1], -Number.MAX_VALUE],
+      maxValues: [Number.MAX_VALUE, xMax + span / 4, 2 * magnitudes[magnitudes.length - 1], Number.MAX_VALUE],
+      maxIterations: 200,
+      errorTolerance: 1e-12,
+      damping: 1e-2,
+      jacobianFunction:
+        ([L, x0, k]) =>
+        (xi) => {
+          const s = stableSigmoid(k * (xi - x0));
+          const ds = s * (1 - s);
+          return [s, -L * k * ds, L * (xi - x0) * ds, 1];
+        },
+    },
+  );
+  const [L, x0, k, b0] = refined.parameterValues;
+  const candidate = { L, x0, k, b0 };
+  const fitted =
+    [L, x0, k, b0].every(Number.isFinite) && logisticSquaredError(candidate, x, ys) <= bestError
+      ? candidate
+      : best;
+  const result = { L: fitted.L, x0: fitted.x0, k: fitted.k, b0: fitted.b0 };
+  return result.L >= 0 ? result : { L: -result.L, x0: result.x0, k: -result.k, b0: result.b0 + result.L };
+}
+
+// %%
+//| mutation fit-logistic reports the fit as found, without the canonical form L ≥ 0
+function logisticSquaredError(p: LogisticParams, x: readonly number[], y: readonly number[]): number {
+  let sse = 0;
+  for (let i = 0; i < x.length; i++) sse += (logisticEvalX(p, x[i]) - y[i]) ** 2;
+  return sse;
+}
+
+function fitLogistic(x: readonly number[], y: readonly number[]): LogisticParams {
+  if (x.length !== y.length) throw new Error(`fitLogistic: ${x.length} x values but ${y.length} y values`);
+  if (x.length < 4) throw new Error(`fitLogistic: need at least 4 points, got ${x.length}`);
+  if (![...x, ...y].every(Number.isFinite)) throw new Error("fitLogistic: values must be finite numbers");
+  const xMin = Math.min(...x);
+  const xMax = Math.max(...x);
+  const span = xMax - xMin;
+  if (!(span > 0)) throw new Error("fitLogistic: x values are all equal");
+  const mean = ss.mean([...y]);
+  const sd = ss.standardDeviation([...y]);
+  if (!(sd > 0)) return { L: 0, x0: ss.mean([...x]), k: 1, b0: mean };
+  const ys = y.map((v) => (v - mean) / sd);
+
+  let best: LogisticParams = { L: 0, x0: (xMin + xMax) / 2, k: 1, b0: 0 };
+  let bestError = logisticSquaredError(best, x, ys);
+  const magnitudes = [0.25, 0.5, 1, 2, 4, 8, 16].map((m) => (m * 4) / span);
+  for (let i = 0; i < 25; i++) {
+    const x0 = xMin - span / 4 + (i * (1.5 * span)) / 24;
+    for (const magnitude of magnitudes) {
+      for (const k of [magnitude, -magnitude]) {
+        const s = x.map((xi) => stableSigmoid(k * (xi - x0)));
+        if (Math.max(...s) - Math.min(...s) < 1e-9) continue;
+        const line = ss.linearRegression(s.map((si, j) => [si, ys[j]]));
+        const candidate = { L: line.m, x0, k, b0: line.b };
+        const err = logisticSquaredError(candidate, x, ys);
+        if (err < bestError) {
+          best = candidate;
+          bestError = err;
+        }
+      }
+    }
+  }
+
+  const refined = levenbergMarquardt(
+    { x: [...x], y: ys },
+    ([L, x0, k, b0]) => (xi) => logisticEvalX({ L, x0, k, b0 }, xi),
+    {
+      initialValues: [best.L, best.x0, best.k, best.b0],
+      // The midpoint stays within the grid's range and the steepness within twice its largest
+      // value: when the data show only half of the curve, the other half is unidentifiable and
+      // an unbounded solver walks off to absurd asymptotes that fit the points no better.
+      minValues: [-Number.MAX_VALUE, xMin - span / 4, -2 * magnitudes[magnitudes.length - 1], -Number.MAX_VALUE],
+      maxValues: [Number.MAX_VALUE, xMax + span / 4, 2 * magnitudes[magnitudes.length - 1], Number.MAX_VALUE],
+      maxIterations: 200,
+      errorTolerance: 1e-12,
+      damping: 1e-2,
+      jacobianFunction:
+        ([L, x0, k]) =>
+        (xi) => {
+          const s = stableSigmoid(k * (xi - x0));
+          const ds = s * (1 - s);
+          return [s, -L * k * ds, L * (xi - x0) * ds, 1];
+        },
+    },
+  );
+  const [L, x0, k, b0] = refined.parameterValues;
+  const candidate = { L, x0, k, b0 };
+  const fitted =
+    [L, x0, k, b0].every(Number.isFinite) && logisticSquaredError(candidate, x, ys) <= bestError
+      ? candidate
+      : best;
+  const result = { L: fitted.L * sd, x0: fitted.x0, k: fitted.k, b0: fitted.b0 * sd + mean };
+  return result;
+}
 
 // %% [markdown]
 // `LogisticModel` wraps the parameters with the methods the rest of the kit uses: `evalX` at a
@@ -2762,14 +3645,19 @@ interface RandomSource {
 //
 // **TODO**: Implement `itlMeanVar(p)` returning `[mean, variance]` of the mixture, analytically.
 //
-// **APPROACH**:
-// 1. Normalise the weights: `w_steady = π_steady / (π_steady + π_stall)`, likewise `w_stall`.
-//    Throw an `Error` if a weight is negative or both are 0.
-// 2. For each component, `m1 = scale · exp(σ²/2)` and `m2 = scale² · exp(2σ²)`.
-// 3. `M1 = Σ w·m1`, `M2 = Σ w·m2`; return `[loc + M1, M2 − M1²]`.
+// The contract: the weights are normalised to sum to 1; a negative weight or two zero weights
+// throw an `Error`; the result is `[mean, variance]` from the closed forms above, with the
+// variance never negative.
 //
-// **HINTS**: a variance computed as a difference can come out as `-1e-20` for a degenerate model;
-// clamp it at 0.
+// **APPROACH**:
+// 1. Derive `E[W]` and `E[W²]` of one component from the moment generating function of a
+//    normal, `E[e^(tZ)] = e^(t²/2)` (which `t` gives each?).
+// 2. For a mixture, which moments add up with the weights, and how does the variance follow?
+//    Why does `loc` appear in the mean but not in the variance?
+// 3. Check yourself on a degenerate mixture: both components equal, or σ = 0.
+//
+// **HINTS**: A variance computed as a difference of two close numbers can come out as
+// `-1e-20`.
 
 // %% nbgrader={"grade": false, "grade_id": "itl-mean-var", "locked": false, "schema_version": 3, "solution": true, "task": false}
 //| export perf.modeling
@@ -2835,6 +3723,48 @@ function testUnitItlMeanVar(): void {
 }
 testUnitItlMeanVar();
 
+// %%
+//| mutation itl-mean-var the mixture's variance as the weighted sum of the components' variances (forgets the spread between their means)
+function itlMeanVar(p: ItlMixtureParams): [number, number] {
+  if (p.piSteady < 0 || p.piStall < 0 || !(p.piSteady + p.piStall > 0)) {
+    throw new Error(`itlMeanVar: weights must be >= 0 and not both 0 (got ${p.piSteady}, ${p.piStall})`);
+  }
+  const total = p.piSteady + p.piStall;
+  const components = [
+    { w: p.piSteady / total, sigma: p.sigmaSteady, scale: p.scaleSteady },
+    { w: p.piStall / total, sigma: p.sigmaStall, scale: p.scaleStall },
+  ];
+  let m1 = 0;
+  let m2 = 0;
+  for (const c of components) {
+    m1 += c.w * c.scale * Math.exp((c.sigma * c.sigma) / 2);
+    m2 += c.w * c.scale * c.scale * Math.exp(2 * c.sigma * c.sigma);
+  }
+  let within = 0;
+  for (const c of components) within += c.w * (c.scale * c.scale * Math.exp(2 * c.sigma * c.sigma) - (c.scale * Math.exp((c.sigma * c.sigma) / 2)) ** 2);
+  return [p.loc + m1, Math.max(0, within + 0 * m2)];
+}
+
+// %%
+//| mutation itl-mean-var E[W²] as scale² · e^(σ²) instead of e^(2σ²)
+function itlMeanVar(p: ItlMixtureParams): [number, number] {
+  if (p.piSteady < 0 || p.piStall < 0 || !(p.piSteady + p.piStall > 0)) {
+    throw new Error(`itlMeanVar: weights must be >= 0 and not both 0 (got ${p.piSteady}, ${p.piStall})`);
+  }
+  const total = p.piSteady + p.piStall;
+  const components = [
+    { w: p.piSteady / total, sigma: p.sigmaSteady, scale: p.scaleSteady },
+    { w: p.piStall / total, sigma: p.sigmaStall, scale: p.scaleStall },
+  ];
+  let m1 = 0;
+  let m2 = 0;
+  for (const c of components) {
+    m1 += c.w * c.scale * Math.exp((c.sigma * c.sigma) / 2);
+    m2 += c.w * c.scale * c.scale * Math.exp(c.sigma * c.sigma);
+  }
+  return [p.loc + m1, Math.max(0, m2 - m1 * m1)];
+}
+
 // %% [markdown]
 // ### Fitting the mixture: EM on the shifted logs
 //
@@ -2862,20 +3792,29 @@ testUnitItlMeanVar();
 //
 // **TODO**: Implement EM for a two-component Gaussian mixture on the values `y`.
 //
-// **APPROACH**:
-// 1. Require at least 4 finite values. Let `sd` be their standard deviation; the σ floor is
-//    `max(1e-3 · sd, 1e-12)`.
-// 2. Start from `options.init` when given, else: means at the 25 % and 90 % quantiles, both σ equal
-//    to `max(sd / 2, floor)`, weights `[0.7, 0.3]`.
-// 3. Repeat up to `maxIterations` (default 500) times: E-step with `normalLogpdf(y, μ, σ)` plus
-//    `log w`, log-sum-exp per point (add it to the log-likelihood); M-step as above. Stop when the
-//    log-likelihood improves by less than `tolerance · (1 + |LL|)` (default tolerance `1e-8`).
-// 4. Return components ordered by mean (smaller first), with the final log-likelihood and the
-//    number of iterations.
+// The contract:
+// - at least 4 finite values, or an `Error`;
+// - a floor under every σ of `max(1e-3 · sd, 1e-12)`, `sd` the values' (population) standard
+//   deviation;
+// - the start: `options.init` when given, else means at the 25 % and 90 % quantiles, both σ
+//   `max(sd / 2, floor)`, weights `[0.7, 0.3]`;
+// - iterations of the E-step and M-step of the lesson, at most `maxIterations` (default 500),
+//   stopping when the log-likelihood improves by less than `tolerance · (1 + |LL|)` (default
+//   `1e-8`);
+// - the result: components ordered by mean (smaller first), the final log-likelihood and the
+//   number of iterations.
 //
-// **HINTS**: if a component's total responsibility is (almost) 0, keep its old μ and σ instead of
-// dividing by zero. `normalLogpdf.factory(μ, σ)` returns a function of `y` alone, which is faster
-// in the inner loop. `log(e^a + e^b) = a + log1p(e^(b − a))` when `a ≥ b`.
+// **APPROACH**:
+// 1. Write the E-step's responsibility of component c for one point in log space: what do you
+//    subtract so that the two responsibilities sum to 1 without ever computing a density that
+//    underflows? That same quantity, summed over the points, is the log-likelihood.
+// 2. The M-step's three formulas weight every point by its responsibility. What should happen
+//    when a component's total responsibility is (almost) zero?
+// 3. Why does the log-likelihood never decrease from one iteration to the next, and what does
+//    it mean if yours does?
+//
+// **HINTS**: `normalLogpdf.factory(μ, σ)` returns a function of `y` alone, faster in an inner
+// loop.
 
 // %% nbgrader={"grade": false, "grade_id": "itl-em", "locked": false, "schema_version": 3, "solution": true, "task": false}
 //| export perf.modeling
@@ -3024,6 +3963,183 @@ function testUnitItlEm(): void {
   passed("testUnitItlEm");
 }
 testUnitItlEm();
+
+// %%
+//| mutation itl-em never updates the weights: they stay at their starting values
+interface TwoGaussians {
+  weights: [number, number];
+  means: [number, number];
+  sigmas: [number, number];
+}
+
+interface TwoGaussianFit extends TwoGaussians {
+  logLikelihood: number;
+  iterations: number;
+}
+
+function emTwoGaussians(
+  y: readonly number[],
+  options: { init?: TwoGaussians; maxIterations?: number; tolerance?: number } = {},
+): TwoGaussianFit {
+  const n = y.length;
+  if (n < 4 || !y.every(Number.isFinite)) {
+    throw new Error(`emTwoGaussians: need at least 4 finite values, got ${n}`);
+  }
+  const maxIterations = options.maxIterations ?? 500;
+  const tolerance = options.tolerance ?? 1e-8;
+  const sd = ss.standardDeviation([...y]);
+  const floor = Math.max(1e-3 * sd, 1e-12);
+  const sorted = [...y].sort((a, b) => a - b);
+  const w = options.init ? [...options.init.weights] : [0.7, 0.3];
+  const mu = options.init
+    ? [...options.init.means]
+    : [ss.quantileSorted(sorted, 0.25), ss.quantileSorted(sorted, 0.9)];
+  const sigma = options.init
+    ? options.init.sigmas.map((s) => Math.max(s, floor))
+    : [Math.max(sd / 2, floor), Math.max(sd / 2, floor)];
+  let previous = Number.NEGATIVE_INFINITY;
+  let logLikelihood = Number.NEGATIVE_INFINITY;
+  let iterations = 0;
+  while (iterations < maxIterations) {
+    iterations++;
+    // E-step: responsibilities of component 0, in log space. (The library's factory gives a
+    // log-density specialised to one component, which is faster than passing μ and σ each time.)
+    const logW0 = Math.log(w[0]);
+    const logW1 = Math.log(w[1]);
+    const logpdf0 = normalLogpdf.factory(mu[0], sigma[0]);
+    const logpdf1 = normalLogpdf.factory(mu[1], sigma[1]);
+    logLikelihood = 0;
+    // The M-step's sums are gathered in the same pass: counts, Σ r·y and Σ r·y² per component.
+    let n0 = 0;
+    let s0 = 0;
+    let q0 = 0;
+    let s1 = 0;
+    let q1 = 0;
+    for (let i = 0; i < n; i++) {
+      const yi = y[i];
+      const l0 = logW0 + logpdf0(yi);
+      const l1 = logW1 + logpdf1(yi);
+      // log(e^l0 + e^l1) without overflow: the larger term plus log1p of the ratio.
+      const lse = l0 > l1 ? l0 + Math.log1p(Math.exp(l1 - l0)) : l1 + Math.log1p(Math.exp(l0 - l1));
+      const r = Math.exp(l0 - lse);
+      logLikelihood += lse;
+      n0 += r;
+      s0 += r * yi;
+      q0 += r * yi * yi;
+      s1 += (1 - r) * yi;
+      q1 += (1 - r) * yi * yi;
+    }
+    // M-step: weights, means, and variances as E[y²] − μ² (clamped at the floor).
+    const counts = [n0, n - n0];
+    const sums = [s0, s1];
+    const squares = [q0, q1];
+    for (let c = 0; c < 2; c++) {
+      if (counts[c] < 1e-9) continue;
+      mu[c] = sums[c] / counts[c];
+      const variance = squares[c] / counts[c] - mu[c] * mu[c];
+      sigma[c] = Math.max(Math.sqrt(Math.max(variance, 0)), floor);
+    }
+    if (Math.abs(logLikelihood - previous) <= tolerance * (1 + Math.abs(logLikelihood))) break;
+    previous = logLikelihood;
+  }
+  const order = mu[0] <= mu[1] ? [0, 1] : [1, 0];
+  return {
+    weights: [w[order[0]], w[order[1]]],
+    means: [mu[order[0]], mu[order[1]]],
+    sigmas: [sigma[order[0]], sigma[order[1]]],
+    logLikelihood,
+    iterations,
+  };
+}
+
+// %%
+//| mutation itl-em σ from the unweighted spread of all the values instead of the responsibility-weighted one
+interface TwoGaussians {
+  weights: [number, number];
+  means: [number, number];
+  sigmas: [number, number];
+}
+
+interface TwoGaussianFit extends TwoGaussians {
+  logLikelihood: number;
+  iterations: number;
+}
+
+function emTwoGaussians(
+  y: readonly number[],
+  options: { init?: TwoGaussians; maxIterations?: number; tolerance?: number } = {},
+): TwoGaussianFit {
+  const n = y.length;
+  if (n < 4 || !y.every(Number.isFinite)) {
+    throw new Error(`emTwoGaussians: need at least 4 finite values, got ${n}`);
+  }
+  const maxIterations = options.maxIterations ?? 500;
+  const tolerance = options.tolerance ?? 1e-8;
+  const sd = ss.standardDeviation([...y]);
+  const floor = Math.max(1e-3 * sd, 1e-12);
+  const sorted = [...y].sort((a, b) => a - b);
+  const w = options.init ? [...options.init.weights] : [0.7, 0.3];
+  const mu = options.init
+    ? [...options.init.means]
+    : [ss.quantileSorted(sorted, 0.25), ss.quantileSorted(sorted, 0.9)];
+  const sigma = options.init
+    ? options.init.sigmas.map((s) => Math.max(s, floor))
+    : [Math.max(sd / 2, floor), Math.max(sd / 2, floor)];
+  let previous = Number.NEGATIVE_INFINITY;
+  let logLikelihood = Number.NEGATIVE_INFINITY;
+  let iterations = 0;
+  while (iterations < maxIterations) {
+    iterations++;
+    // E-step: responsibilities of component 0, in log space. (The library's factory gives a
+    // log-density specialised to one component, which is faster than passing μ and σ each time.)
+    const logW0 = Math.log(w[0]);
+    const logW1 = Math.log(w[1]);
+    const logpdf0 = normalLogpdf.factory(mu[0], sigma[0]);
+    const logpdf1 = normalLogpdf.factory(mu[1], sigma[1]);
+    logLikelihood = 0;
+    // The M-step's sums are gathered in the same pass: counts, Σ r·y and Σ r·y² per component.
+    let n0 = 0;
+    let s0 = 0;
+    let q0 = 0;
+    let s1 = 0;
+    let q1 = 0;
+    for (let i = 0; i < n; i++) {
+      const yi = y[i];
+      const l0 = logW0 + logpdf0(yi);
+      const l1 = logW1 + logpdf1(yi);
+      // log(e^l0 + e^l1) without overflow: the larger term plus log1p of the ratio.
+      const lse = l0 > l1 ? l0 + Math.log1p(Math.exp(l1 - l0)) : l1 + Math.log1p(Math.exp(l0 - l1));
+      const r = Math.exp(l0 - lse);
+      logLikelihood += lse;
+      n0 += r;
+      s0 += r * yi;
+      q0 += r * yi * yi;
+      s1 += (1 - r) * yi;
+      q1 += (1 - r) * yi * yi;
+    }
+    // M-step: weights, means, and variances as E[y²] − μ² (clamped at the floor).
+    const counts = [n0, n - n0];
+    const sums = [s0, s1];
+    const squares = [q0, q1];
+    for (let c = 0; c < 2; c++) {
+      w[c] = counts[c] / n;
+      if (counts[c] < 1e-9) continue;
+      mu[c] = sums[c] / counts[c];
+      const variance = ss.variance([...y]);
+      sigma[c] = Math.max(Math.sqrt(Math.max(variance, 0)), floor);
+    }
+    if (Math.abs(logLikelihood - previous) <= tolerance * (1 + Math.abs(logLikelihood))) break;
+    previous = logLikelihood;
+  }
+  const order = mu[0] <= mu[1] ? [0, 1] : [1, 0];
+  return {
+    weights: [w[order[0]], w[order[1]]],
+    means: [mu[order[0]], mu[order[1]]],
+    sigmas: [sigma[order[0]], sigma[order[1]]],
+    logLikelihood,
+    iterations,
+  };
+}
 
 // %% [markdown]
 // `ITLMixtureModel` puts it together: the seven parameters, `meanVar`, sampling, the density (for
@@ -3554,27 +4670,38 @@ function measuredMachineSpec(peaks: { peakFlopsPerSecond: number; bandwidthBytes
 //
 // **TODO**: Implement `solve` for the three resolvers below.
 //
-// **APPROACH**:
-// 1. `RooflineModel.solve({ workload, hardware })`: check dimensions with `expectDimension`
-//    (`flop`, `B`, `flop/s`, `B/s`). `computeTime = flops / peak` and `memoryTime = bytes /
-//    bandwidth` (both `.to("s")`); the roofline latency is the larger. Also return `intensity`
-//    (`flops / bytes` in `flop/B`), `ridgeIntensity` (`peak / bandwidth`), `attainableFlops`
-//    (`min(peak, intensity × bandwidth)` in `Gflop/s`) and `bound` (`"memory-bound"` when
-//    intensity < ridge, else `"compute-bound"`).
-// 2. `RequiredBandwidthSolver.solve({ workload, targetLatency })`: invert the model. The latency is
-//    at most the target exactly when `bandwidth ≥ bytes / target` and `peak ≥ flops / target`.
-//    Return `requiredBandwidth` (in `GB/s`) and `requiredFlops` (in `Gflop/s`). (The original
-//    engine's solver divides only the *weight* bytes by the target; that ignores the activations
-//    and the compute ceiling, so hardware it declares sufficient can still miss the target.)
-// 3. `CheapestHardwareOptimizer.solve({ workload, targetLatency, catalogue })`: for each entry,
-//    evaluate `new RooflineModel().run(...)`; it is feasible when its latency ≤ target. The
-//    objective is `this.objective` (`"priceUsd"`, or `"tdpWatts"` from `tdp` in W); skip entries
-//    where it is `null`. Return the minimum as `objectiveValue`, `bestConfig: { hardware: name }`,
-//    `totalSearched` (entries in the catalogue), `feasible` (names) and `predictedLatency`. If
-//    nothing qualifies, throw an `Error` saying `no hardware` meets the target.
+// The contract:
+// 1. `RooflineModel.solve({ workload, hardware })` checks the dimensions with
+//    `expectDimension` (`flop`, `B`, `flop/s`, `B/s`) and returns the compute time and the
+//    memory time (in `s`), the roofline `latency` (the time the slower of the two takes),
+//    `intensity` (in `flop/B`), `ridgeIntensity`, `attainableFlops` (in `Gflop/s`, the roof at
+//    this intensity) and `bound` (`"memory-bound"` strictly below the ridge, else
+//    `"compute-bound"`).
+// 2. `RequiredBandwidthSolver.solve({ workload, targetLatency })` inverts the model: the least
+//    `requiredBandwidth` (in `GB/s`) and `requiredFlops` (in `Gflop/s`) for which the latency
+//    is at most the target, which must be positive. (The original engine's solver divides only the *weight* bytes by
+//    the target; that ignores the activations and the compute ceiling, so hardware it declares
+//    sufficient can still miss the target.)
+// 3. `CheapestHardwareOptimizer.solve({ workload, targetLatency, catalogue })` evaluates
+//    `new RooflineModel().run(...)` on each entry; an entry is feasible when its latency is at
+//    most the target, and `feasible` lists the names of all such entries; the best is the
+//    feasible entry with the smallest objective (`this.objective`: `"priceUsd"`, or
+//    `"tdpWatts"` from `tdp` in W), entries whose objective is `null` left out of that
+//    choice, ties going to the lower latency; it returns its objective as `objectiveValue`,
+//    `bestConfig: { hardware: name }`, `totalSearched` (entries in the catalogue), `feasible`
+//    and `predictedLatency` (its latency), and throws an `Error` saying `no hardware` meets
+//    the target when nothing qualifies.
 //
-// **HINTS**: `perfMath.divide(a, b) as Quantity`, `q.to("s")`, `perfMath.smaller(a, b)` compares
-// two quantities, `q.toNumber("s")` gives a plain number.
+// **APPROACH**:
+// 1. For a workload of 2 Gflop and 1 GB on 100 Tflop/s and 1 TB/s, compute both times, the
+//    latency, the intensity and the ridge by hand, with units.
+// 2. Invert: the latency is the larger of two times, each proportional to 1 / a ceiling. For
+//    which ceilings is it at most a target?
+// 3. The optimizer is a filter and a minimum: write down which entries the test's catalogue
+//    keeps before coding it.
+//
+// **HINTS**: Quantities divide with `perfMath.divide(a, b) as Quantity`, convert with
+// `q.to("s")`, compare with `perfMath.smaller(a, b)`, and give numbers with `q.toNumber("s")`.
 
 // %% nbgrader={"grade": false, "grade_id": "engine-resolvers", "locked": false, "schema_version": 3, "solution": true, "task": false}
 //| export perf.modeling
@@ -3827,6 +4954,272 @@ function testUnitEngineResolvers(): void {
 }
 testUnitEngineResolvers();
 
+// %%
+//| mutation engine-resolvers the roofline latency as the sum of the compute and memory times
+interface RooflineResult extends Outputs {
+  latency: Quantity;
+  computeTime: Quantity;
+  memoryTime: Quantity;
+  intensity: Quantity;
+  ridgeIntensity: Quantity;
+  attainableFlops: Quantity;
+  bound: "memory-bound" | "compute-bound";
+}
+
+class RooflineModel extends BaseModel<{ workload: Workload; hardware: HardwareSpec }, RooflineResult> {
+  readonly requires = ["workload", "hardware"];
+  readonly produces = {
+    latency: "s",
+    computeTime: "s",
+    memoryTime: "s",
+    intensity: "flop/B",
+    ridgeIntensity: "flop/B",
+    attainableFlops: "flop/s",
+    bound: "string",
+  };
+
+  solve({ workload, hardware }: { workload: Workload; hardware: HardwareSpec }): RooflineResult {
+    const flops = expectDimension(workload.flops, "flop", "workload.flops");
+    const bytes = expectDimension(workload.bytes, "B", "workload.bytes");
+    const peak = expectDimension(hardware.peakFlops, "flop/s", `${hardware.name} peakFlops`);
+    const bandwidth = expectDimension(hardware.bandwidth, "B/s", `${hardware.name} bandwidth`);
+    const computeTime = (perfMath.divide(flops, peak) as Quantity).to("s");
+    const memoryTime = (perfMath.divide(bytes, bandwidth) as Quantity).to("s");
+    const intensity = (perfMath.divide(flops, bytes) as Quantity).to("flop/B");
+    const ridgeIntensity = (perfMath.divide(peak, bandwidth) as Quantity).to("flop/B");
+    const memoryCeiling = (perfMath.multiply(intensity, bandwidth) as Quantity).to("Gflop/s");
+    const peakG = peak.to("Gflop/s");
+    return {
+      latency: (perfMath.add(computeTime, memoryTime) as Quantity).to("s"),
+      computeTime,
+      memoryTime,
+      intensity,
+      ridgeIntensity,
+      attainableFlops: perfMath.smaller(memoryCeiling, peakG) ? memoryCeiling : peakG,
+      bound: perfMath.smaller(intensity, ridgeIntensity) ? "memory-bound" : "compute-bound",
+    };
+  }
+}
+
+interface RequiredBandwidthResult extends Outputs {
+  requiredBandwidth: Quantity;
+  requiredFlops: Quantity;
+}
+
+class RequiredBandwidthSolver extends BaseSolver<{ workload: Workload; targetLatency: Quantity }, RequiredBandwidthResult> {
+  readonly requires = ["workload", "targetLatency"];
+  readonly produces = { requiredBandwidth: "B/s", requiredFlops: "flop/s" };
+
+  solve({ workload, targetLatency }: { workload: Workload; targetLatency: Quantity }): RequiredBandwidthResult {
+    const t = expectDimension(targetLatency, "s", "targetLatency");
+    if (!(t.toNumber("s") > 0)) throw new Error("RequiredBandwidthSolver: targetLatency must be positive");
+    const bytes = expectDimension(workload.bytes, "B", "workload.bytes");
+    const flops = expectDimension(workload.flops, "flop", "workload.flops");
+    return {
+      requiredBandwidth: (perfMath.divide(bytes, t) as Quantity).to("GB/s"),
+      requiredFlops: (perfMath.divide(flops, t) as Quantity).to("Gflop/s"),
+    };
+  }
+}
+
+interface CheapestHardwareResult extends OptimizerResult {
+  feasible: string[];
+  predictedLatency: Quantity;
+}
+
+class CheapestHardwareOptimizer extends BaseOptimizer<
+  { workload: Workload; targetLatency: Quantity; catalogue: readonly HardwareSpec[] },
+  CheapestHardwareResult
+> {
+  readonly requires = ["workload", "targetLatency", "catalogue"];
+  readonly produces = {
+    objectiveValue: "number",
+    bestConfig: "object",
+    totalSearched: "number",
+    feasible: "object",
+    predictedLatency: "s",
+  };
+
+  constructor(readonly objective: "priceUsd" | "tdpWatts" = "priceUsd") {
+    super();
+  }
+
+  solve({
+    workload,
+    targetLatency,
+    catalogue,
+  }: {
+    workload: Workload;
+    targetLatency: Quantity;
+    catalogue: readonly HardwareSpec[];
+  }): CheapestHardwareResult {
+    const target = expectDimension(targetLatency, "s", "targetLatency");
+    const model = new RooflineModel();
+    const feasible: string[] = [];
+    let best: { name: string; value: number; latency: Quantity } | undefined;
+    for (const hardware of catalogue) {
+      const { latency } = model.run({ workload, hardware });
+      if (perfMath.larger(latency, target)) continue;
+      feasible.push(hardware.name);
+      const value =
+        this.objective === "priceUsd"
+          ? hardware.priceUsd
+          : hardware.tdp === null
+            ? null
+            : hardware.tdp.toNumber("W");
+      if (value === null) continue;
+      if (!best || value < best.value || (value === best.value && perfMath.smaller(latency, best.latency))) {
+        best = { name: hardware.name, value, latency };
+      }
+    }
+    if (!best) {
+      throw new Error(
+        `CheapestHardwareOptimizer: no hardware with a known ${this.objective} meets ${target.toString()} for ${workload.name}`,
+      );
+    }
+    return {
+      objectiveValue: best.value,
+      bestConfig: { hardware: best.name },
+      totalSearched: catalogue.length,
+      feasible,
+      predictedLatency: best.latency,
+    };
+  }
+}
+
+// %%
+//| mutation engine-resolvers the attainable rate as the larger of the two ceilings
+interface RooflineResult extends Outputs {
+  latency: Quantity;
+  computeTime: Quantity;
+  memoryTime: Quantity;
+  intensity: Quantity;
+  ridgeIntensity: Quantity;
+  attainableFlops: Quantity;
+  bound: "memory-bound" | "compute-bound";
+}
+
+class RooflineModel extends BaseModel<{ workload: Workload; hardware: HardwareSpec }, RooflineResult> {
+  readonly requires = ["workload", "hardware"];
+  readonly produces = {
+    latency: "s",
+    computeTime: "s",
+    memoryTime: "s",
+    intensity: "flop/B",
+    ridgeIntensity: "flop/B",
+    attainableFlops: "flop/s",
+    bound: "string",
+  };
+
+  solve({ workload, hardware }: { workload: Workload; hardware: HardwareSpec }): RooflineResult {
+    const flops = expectDimension(workload.flops, "flop", "workload.flops");
+    const bytes = expectDimension(workload.bytes, "B", "workload.bytes");
+    const peak = expectDimension(hardware.peakFlops, "flop/s", `${hardware.name} peakFlops`);
+    const bandwidth = expectDimension(hardware.bandwidth, "B/s", `${hardware.name} bandwidth`);
+    const computeTime = (perfMath.divide(flops, peak) as Quantity).to("s");
+    const memoryTime = (perfMath.divide(bytes, bandwidth) as Quantity).to("s");
+    const intensity = (perfMath.divide(flops, bytes) as Quantity).to("flop/B");
+    const ridgeIntensity = (perfMath.divide(peak, bandwidth) as Quantity).to("flop/B");
+    const memoryCeiling = (perfMath.multiply(intensity, bandwidth) as Quantity).to("Gflop/s");
+    const peakG = peak.to("Gflop/s");
+    return {
+      latency: perfMath.smaller(computeTime, memoryTime) ? memoryTime : computeTime,
+      computeTime,
+      memoryTime,
+      intensity,
+      ridgeIntensity,
+      attainableFlops: perfMath.smaller(memoryCeiling, peakG) ? peakG : memoryCeiling,
+      bound: perfMath.smaller(intensity, ridgeIntensity) ? "memory-bound" : "compute-bound",
+    };
+  }
+}
+
+interface RequiredBandwidthResult extends Outputs {
+  requiredBandwidth: Quantity;
+  requiredFlops: Quantity;
+}
+
+class RequiredBandwidthSolver extends BaseSolver<{ workload: Workload; targetLatency: Quantity }, RequiredBandwidthResult> {
+  readonly requires = ["workload", "targetLatency"];
+  readonly produces = { requiredBandwidth: "B/s", requiredFlops: "flop/s" };
+
+  solve({ workload, targetLatency }: { workload: Workload; targetLatency: Quantity }): RequiredBandwidthResult {
+    const t = expectDimension(targetLatency, "s", "targetLatency");
+    if (!(t.toNumber("s") > 0)) throw new Error("RequiredBandwidthSolver: targetLatency must be positive");
+    const bytes = expectDimension(workload.bytes, "B", "workload.bytes");
+    const flops = expectDimension(workload.flops, "flop", "workload.flops");
+    return {
+      requiredBandwidth: (perfMath.divide(bytes, t) as Quantity).to("GB/s"),
+      requiredFlops: (perfMath.divide(flops, t) as Quantity).to("Gflop/s"),
+    };
+  }
+}
+
+interface CheapestHardwareResult extends OptimizerResult {
+  feasible: string[];
+  predictedLatency: Quantity;
+}
+
+class CheapestHardwareOptimizer extends BaseOptimizer<
+  { workload: Workload; targetLatency: Quantity; catalogue: readonly HardwareSpec[] },
+  CheapestHardwareResult
+> {
+  readonly requires = ["workload", "targetLatency", "catalogue"];
+  readonly produces = {
+    objectiveValue: "number",
+    bestConfig: "object",
+    totalSearched: "number",
+    feasible: "object",
+    predictedLatency: "s",
+  };
+
+  constructor(readonly objective: "priceUsd" | "tdpWatts" = "priceUsd") {
+    super();
+  }
+
+  solve({
+    workload,
+    targetLatency,
+    catalogue,
+  }: {
+    workload: Workload;
+    targetLatency: Quantity;
+    catalogue: readonly HardwareSpec[];
+  }): CheapestHardwareResult {
+    const target = expectDimension(targetLatency, "s", "targetLatency");
+    const model = new RooflineModel();
+    const feasible: string[] = [];
+    let best: { name: string; value: number; latency: Quantity } | undefined;
+    for (const hardware of catalogue) {
+      const { latency } = model.run({ workload, hardware });
+      if (perfMath.larger(latency, target)) continue;
+      feasible.push(hardware.name);
+      const value =
+        this.objective === "priceUsd"
+          ? hardware.priceUsd
+          : hardware.tdp === null
+            ? null
+            : hardware.tdp.toNumber("W");
+      if (value === null) continue;
+      if (!best || value < best.value || (value === best.value && perfMath.smaller(latency, best.latency))) {
+        best = { name: hardware.name, value, latency };
+      }
+    }
+    if (!best) {
+      throw new Error(
+        `CheapestHardwareOptimizer: no hardware with a known ${this.objective} meets ${target.toString()} for ${workload.name}`,
+      );
+    }
+    return {
+      objectiveValue: best.value,
+      bestConfig: { hardware: best.name },
+      totalSearched: catalogue.length,
+      feasible,
+      predictedLatency: best.latency,
+    };
+  }
+}
+
 // %% [markdown]
 // ### Composing tools: a `Pipeline` with callbacks
 //
@@ -3845,15 +5238,21 @@ testUnitEngineResolvers();
 //
 // **TODO**: Implement `run(inputs)` returning each stage's result keyed by `stageName(i)`.
 //
-// **APPROACH**:
-// 1. Check first: walk the stages with the set of available names (the keys of `inputs`). For each
-//    stage, any name in `requires` not yet available is an error: throw a `PipelineError` naming
-//    the stage and the missing inputs. Then add the stage's `produces` keys to the available set.
-// 2. Run: `context = { ...inputs }`. For each stage, `result = stage.run(context)`, store it under
-//    `stageName(i)`, copy its fields into `context`, and call every callback's `onStageEnd`.
+// The contract: before any stage runs, the chain is checked: a stage that `requires` a name
+// neither given in `inputs` nor produced by an earlier stage makes `run` throw a
+// `PipelineError` naming the stage and the missing inputs (an input whose value is
+// `undefined` counts as not given). Then every stage runs in order on a
+// context holding the inputs and every earlier output; its result is stored under
+// `stageName(i)` and its fields join the context; every callback's `onStageEnd(name, result)`
+// is called after each stage.
 //
-// **HINTS**: checking before running is the point: no stage may run when a later one would fail
-// for a missing input.
+// **APPROACH**:
+// 1. On paper, a pipeline of two stages where the second requires something nobody produces:
+//    what must have run when the error is thrown? (Nothing.)
+// 2. The check needs no stage to run: what does it know about each stage without running it?
+// 3. In what order do the result, the context and the callbacks get updated after a stage?
+//
+// **HINTS**: A stage's outputs may overwrite an input of the same name for the stages after it.
 
 // %% nbgrader={"grade": false, "grade_id": "pipeline", "locked": false, "schema_version": 3, "solution": true, "task": false}
 //| export perf.modeling
@@ -4003,6 +5402,112 @@ function testUnitPipeline(): void {
   passed("testUnitPipeline");
 }
 testUnitPipeline();
+
+// %%
+//| mutation pipeline checks each stage only when it is reached, after the earlier stages have run
+class PipelineError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "PipelineError";
+  }
+}
+
+interface PipelineCallback {
+  onStageEnd(stageName: string, result: Outputs): void;
+}
+
+class Pipeline {
+  private readonly callbacks: PipelineCallback[] = [];
+
+  constructor(readonly stages: readonly Resolver[]) {}
+
+  registerCallback(callback: PipelineCallback): this {
+    this.callbacks.push(callback);
+    return this;
+  }
+
+  /** The result key of stage i: its class name, with `#2`, `#3`... for repeats. */
+  stageName(i: number): string {
+    const name = this.stages[i].name;
+    const earlier = this.stages.slice(0, i).filter((s) => s.name === name).length;
+    return earlier === 0 ? name : `${name}#${earlier + 1}`;
+  }
+
+  run(inputs: Inputs): Record<string, Outputs> {
+    const available = new Set(Object.keys(inputs).filter((k) => inputs[k] !== undefined));
+    const context: Inputs = { ...inputs };
+    const results: Record<string, Outputs> = {};
+    this.stages.forEach((stage, i) => {
+      const missing = stage.requires.filter((key) => !available.has(key));
+      if (missing.length > 0) {
+        throw new PipelineError(
+          `stage ${i + 1} (${this.stageName(i)}) requires ${missing.join(", ")}, which no input or earlier stage provides`,
+        );
+      }
+      for (const key of Object.keys(stage.produces)) available.add(key);
+      const name = this.stageName(i);
+      const result = stage.run(context);
+      results[name] = result;
+      Object.assign(context, result);
+      for (const callback of this.callbacks) callback.onStageEnd(name, result);
+    });
+    return results;
+  }
+}
+
+// %%
+//| mutation pipeline the callbacks are told once, after the last stage
+class PipelineError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "PipelineError";
+  }
+}
+
+interface PipelineCallback {
+  onStageEnd(stageName: string, result: Outputs): void;
+}
+
+class Pipeline {
+  private readonly callbacks: PipelineCallback[] = [];
+
+  constructor(readonly stages: readonly Resolver[]) {}
+
+  registerCallback(callback: PipelineCallback): this {
+    this.callbacks.push(callback);
+    return this;
+  }
+
+  /** The result key of stage i: its class name, with `#2`, `#3`... for repeats. */
+  stageName(i: number): string {
+    const name = this.stages[i].name;
+    const earlier = this.stages.slice(0, i).filter((s) => s.name === name).length;
+    return earlier === 0 ? name : `${name}#${earlier + 1}`;
+  }
+
+  run(inputs: Inputs): Record<string, Outputs> {
+    const available = new Set(Object.keys(inputs).filter((k) => inputs[k] !== undefined));
+    this.stages.forEach((stage, i) => {
+      const missing = stage.requires.filter((key) => !available.has(key));
+      if (missing.length > 0) {
+        throw new PipelineError(
+          `stage ${i + 1} (${this.stageName(i)}) requires ${missing.join(", ")}, which no input or earlier stage provides`,
+        );
+      }
+      for (const key of Object.keys(stage.produces)) available.add(key);
+    });
+    const context: Inputs = { ...inputs };
+    const results: Record<string, Outputs> = {};
+    this.stages.forEach((stage, i) => {
+      const name = this.stageName(i);
+      const result = stage.run(context);
+      results[name] = result;
+      Object.assign(context, result);
+      if (i === this.stages.length - 1) for (const callback of this.callbacks) callback.onStageEnd(name, result);
+    });
+    return results;
+  }
+}
 
 // %% [markdown]
 // ### Plugins: tools from installed packages
@@ -4276,6 +5781,212 @@ await demo("plugin discovery", () => {
     rmSync(root, { recursive: true, force: true });
   }
 });
+
+// %% [markdown]
+// ## Reflection
+//
+// ### Predict, then measure
+//
+// Write each number in its cell **before** you run the measurement below them.
+//
+// 1. **A FLOP count.** How many FLOPs does one forward pass of the digits MLP
+//    (`Linear(784→128)`, `ReLU`, `Linear(128→10)`) take on a batch of 64?
+// 2. **A roof.** On a machine with a compute peak of 100 GFLOP/s and a bandwidth of 20 GB/s, at
+//    most how many GFLOP/s can `Linear(784→128)` reach on a **single** input row, if it moves
+//    its minimum traffic (the input and the parameters read once, the output written once, all
+//    float32)?
+// 3. **A model.** A batch sweep was fitted with `L = 3000` samples/s, `x0 = 4.5`, `k = 1.2`,
+//    `b0 = 400`. What throughput does the curve predict at batch **48**?
+// 4. **An estimate** (not graded: you will compare it with the measurement in Question 1). How
+//    many times less time *per sample* does `Linear(784→128)` take on a batch of 64 than on a
+//    single row, on this machine?
+
+// %% nbgrader={"grade": false, "grade_id": "predict-digits-flops", "locked": false, "schema_version": 3, "solution": true, "task": false}
+/** Your prediction: FLOPs of one forward pass of the digits MLP on a batch of 64. */
+function predictedDigitsFlops(): number {
+  // ### BEGIN SOLUTION
+  // 2·64·784·128 (first Linear) + 64·128 (ReLU) + 2·64·128·10 (second Linear).
+  return 2 * 64 * 784 * 128 + 64 * 128 + 2 * 64 * 128 * 10;
+  // ### END SOLUTION
+}
+
+// %% nbgrader={"grade": false, "grade_id": "predict-single-row-roof", "locked": false, "schema_version": 3, "solution": true, "task": false}
+/** Your prediction: GFLOP/s attainable by Linear(784→128) on one row, 100 GFLOP/s and 20 GB/s. */
+function predictedSingleRowGflops(): number {
+  // ### BEGIN SOLUTION
+  // 2·784·128 FLOPs on 4·(784 + 784·128 + 128 + 128) bytes: I ≈ 0.49 FLOP/B, left of the ridge
+  // (5 FLOP/B), so the roof is I × 20 GB/s ≈ 9.9 GFLOP/s: the weights' bytes dominate.
+  const intensity = (2 * 784 * 128) / (4 * (784 + 784 * 128 + 128 + 128));
+  return Math.min(100, intensity * 20);
+  // ### END SOLUTION
+}
+
+// %% nbgrader={"grade": false, "grade_id": "predict-batch-48", "locked": false, "schema_version": 3, "solution": true, "task": false}
+/** Your prediction: samples/s of the curve L 3000, x0 4.5, k 1.2, b0 400 at batch 48. */
+function predictedThroughputAt48(): number {
+  // ### BEGIN SOLUTION
+  // x = log2(48) ≈ 5.585: y = 400 + 3000 / (1 + e^(−1.2 · 1.085)) ≈ 2758.
+  return 400 + 3000 / (1 + Math.exp(-1.2 * (Math.log2(48) - 4.5)));
+  // ### END SOLUTION
+}
+
+// %%
+/** Your estimate (not graded): per-sample time on 1 row / per-sample time on 64. Replace the 0. */
+const predictedBatchGain = 0;
+
+// %%
+await demo("measure the predictions", () => {
+  const digits = new Sequential([new Linear(784, 128, { seed: 1 }), new ReLU(), new Linear(128, 10, { seed: 2 })]);
+  console.log(`digits MLP on 64 rows: ${countFlops(digits, [64, 784]).flops.toLocaleString("en")} FLOPs (you predicted ${predictedDigitsFlops().toLocaleString("en")})`);
+  const layer = new Linear(784, 128, { seed: 1 });
+  const bytes = (rows: number): number => 4 * (rows * 784 + 784 * 128 + 128 + rows * 128);
+  const machine: MachinePeaks = { peakFlopsPerSecond: 100e9, bandwidthBytesPerSecond: 20e9 };
+  for (const rows of [1, 64]) {
+    const place = rooflinePlacement(countFlops(layer, [rows, 784]).flops / bytes(rows), machine);
+    console.log(`Linear(784→128) on ${rows} row(s), under 100 GFLOP/s and 20 GB/s: ${(place.attainableFlopsPerSecond / 1e9).toFixed(2)} GFLOP/s, ${place.bound}`);
+  }
+  console.log(`(you predicted ${predictedSingleRowGflops()} GFLOP/s for one row)`);
+  const curve = new LogisticModel(3000, 4.5, 1.2, 400);
+  console.log(`the curve at batch 48: ${curve.eval(48).toFixed(0)} samples/s (you predicted ${predictedThroughputAt48().toFixed(0)})`);
+  const one = Tensor.randn([1, 784], new Rng(1));
+  const many = Tensor.randn([64, 784], new Rng(2));
+  const single = measureLatency(() => layer.forward(one), { warmup: 20, iterations: 200 });
+  const batched = measureLatency(() => layer.forward(many), { warmup: 5, iterations: 40 });
+  const gain = single.medianMs / (batched.medianMs / 64);
+  console.log(`per sample: ${(1000 * single.medianMs).toFixed(1)} µs alone, ${((1000 * batched.medianMs) / 64).toFixed(1)} µs in a batch of 64: ${gain.toFixed(1)}x (you estimated ${predictedBatchGain}x)`);
+});
+
+// %% nbgrader={"grade": true, "grade_id": "test-unit-profiling-predictions", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+function testUnitProfilingPredictions(): void {
+  // ### BEGIN HIDDEN TESTS
+  check("the digits MLP's FLOPs", 1, () => {
+    assertPrediction(predictedDigitsFlops(), 2 * 64 * 784 * 128 + 64 * 128 + 2 * 64 * 128 * 10, { rtol: 0.02 }, "FLOPs of a forward pass on 64 rows");
+  });
+  check("one row's roof", 1, () => {
+    const intensity = (2 * 784 * 128) / (4 * (784 + 784 * 128 + 128 + 128));
+    assertPrediction(predictedSingleRowGflops(), Math.min(100, 20 * intensity), { rtol: 0.05 }, "GFLOP/s of Linear(784→128) on one row");
+  });
+  check("the curve at batch 48", 1, () => {
+    assertPrediction(predictedThroughputAt48(), 400 + 3000 / (1 + Math.exp(-1.2 * (Math.log2(48) - 4.5))), { rtol: 0.03 }, "samples/s at batch 48");
+  });
+  // ### END HIDDEN TESTS
+  passed("testUnitProfilingPredictions");
+}
+testUnitProfilingPredictions();
+
+// %%
+//| mutation predict-digits-flops counts multiply-adds, not FLOPs
+function predictedDigitsFlops(): number {
+  return 64 * 784 * 128 + 64 * 128 + 64 * 128 * 10;
+}
+
+// %%
+//| mutation predict-single-row-roof takes the larger ceiling: min and max swapped
+function predictedSingleRowGflops(): number {
+  const intensity = (2 * 784 * 128) / (4 * (784 + 784 * 128 + 128 + 128));
+  return Math.max(100, intensity * 20);
+}
+
+// %%
+//| mutation predict-single-row-roof counts the input and output bytes but not the weights
+function predictedSingleRowGflops(): number {
+  const intensity = (2 * 784 * 128) / (4 * (784 + 128));
+  return Math.min(100, intensity * 20);
+}
+
+// %%
+//| mutation predict-batch-48 puts the batch size into the curve instead of log2(batch)
+function predictedThroughputAt48(): number {
+  return 400 + 3000 / (1 + Math.exp(-1.2 * (48 - 4.5)));
+}
+
+// %%
+//| mutation predict-batch-48 the natural logarithm of the batch instead of log2
+function predictedThroughputAt48(): number {
+  return 400 + 3000 / (1 + Math.exp(-1.2 * (Math.log(48) - 4.5)));
+}
+
+// %% [markdown] nbgrader={"grade": true, "grade_id": "explain-batch-gain", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+// **Question 1.** Compare your estimate of the per-sample gain of batching with the
+// measurement, and with what your roofline prediction suggests (one row is memory-bound, 64
+// rows are not). Why does batching help, and why is the measured gain not the roofline's ratio?
+//
+// ### BEGIN SOLUTION
+// On one row, `Linear(784→128)` reads its 401 KB of weights to do 200 kFLOP: about 0.5 FLOP per
+// byte, far left of any machine's ridge, so it is limited by moving the weights. A batch of 64
+// reads the same weights once for 64 rows: 64 times the FLOPs for little more traffic, about 20
+// FLOP/B, to the right of the ridge; the roofline allows up to ten times the FLOP rate on the
+// example machine, so up to ten times less time per sample. Measured, the gain differs for two
+// reasons. On one row most of the time is fixed cost per call (allocating the output tensor,
+// shape checks, recording, the bias loop), which batching divides by 64, so the measured gain
+// can exceed what the traffic alone explains; and module 01's i-k-j loop streams the weights
+// again for every row of the batch rather than reusing them from a register or cache tile, so
+// our kernel does not get the reuse the roofline's minimum traffic assumes, and it runs far
+// below the roof at either size: the scalar loop's own speed limits it. The roofline bounds
+// what is possible; the measurement shows what this implementation does.
+// ### END SOLUTION
+//
+// ### BEGIN RUBRIC
+// 2 points: one row is memory-bound because the weights dominate the traffic (intensity ≈ 0.5)
+// while a batch reuses them (intensity grows with the rows), so batching can raise the FLOP
+// rate; and the measured gain differs because of per-call overhead amortised by the batch and/or
+// because our kernel does not reuse the weights as the minimum-traffic model assumes. 1 point:
+// only one of the two.
+// ### END RUBRIC
+
+// %% [markdown] nbgrader={"grade": true, "grade_id": "explain-stability-rule", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+// **Question 2.** The profiler accepts a measurement only when three consecutive windows agree
+// in throughput **and** latency. What could go wrong if it averaged every window instead, or
+// checked only that the last window is close to the mean of the last three? And what kind of
+// bad measurement can the rule *not* detect?
+//
+// ### BEGIN SOLUTION
+// Averaging every window mixes the warm-up (interpreter, cold caches, first allocations) and any
+// disturbance into the figure, and gives a number even when the system never settled: the mean
+// of a drifting series describes no state the system was in. Requiring three consecutive windows
+// to agree accepts a figure only once the system has settled, and refuses (after `maxTrials`)
+// to report one that never did. Checking only the last window against the mean lets a series
+// such as 130, 90, 110 pass: the last window sits on the mean while the other two are 20% away,
+// so the measurement is accepted in the middle of an oscillation. Latency must agree too: a queue
+// can grow with a steady throughput (latency drifting upwards at the same rate of completions).
+// What the rule cannot detect is a steady but unrepresentative state: a machine throttled or
+// shared with another job for the whole measurement, a cache that is always warm because the same
+// input repeats, a benchmark the optimizer has partly removed. Three windows agreeing shows the
+// number is repeatable here and now, not that it is the right number.
+// ### END SOLUTION
+//
+// ### BEGIN RUBRIC
+// 2 points: averaging includes warm-up/transients and reports unsettled systems; the last-window
+// check accepts oscillating series (an example), and latency matters as well as throughput; and
+// one thing the rule cannot catch (a steady but wrong or unrepresentative state). 1 point: two of
+// these three.
+// ### END RUBRIC
+
+// %% [markdown] nbgrader={"grade": true, "grade_id": "explain-log2-batch", "locked": false, "points": 2, "schema_version": 3, "solution": true, "task": false}
+// **Question 3.** The logistic is fitted against `x = log2(batch)`, not against the batch size.
+// Why? Describe what a fit in linear batch size would get wrong on a sweep over 1, 2, 4, …, 256,
+// and how your third prediction shows it.
+//
+// ### BEGIN SOLUTION
+// Batch sizes are swept geometrically, and throughput changes by similar amounts per doubling:
+// the overhead amortised per sample falls like 1/batch, so the rise and the approach to the
+// plateau happen over decades, evenly spread in log2(batch). In log2 the points are evenly
+// spaced and one sigmoid describes the rise with a meaningful midpoint (batch 2^x0) and
+// steepness per doubling. In linear batch size, eight of the nine points of 1…256 sit below 130:
+// the curve would have to rise within the first few units and be flat for the rest, so the fit is
+// dominated by a step near zero, the midpoint and steepness lose their meaning, and
+// interpolating between 64 and 128 is driven by one or two points. Plugging the batch itself into
+// a curve fitted in log2 makes the same mistake in the other direction: at batch 48 the
+// argument is 48 instead of 5.58, so the curve is already on its plateau (3,400 samples/s
+// instead of about 2,758), overestimating by a quarter.
+// ### END SOLUTION
+//
+// ### BEGIN RUBRIC
+// 2 points: throughput varies per doubling (overhead ∝ 1/batch), so log2 spaces the geometric
+// sweep evenly and gives parameters a meaning; a linear fit crowds the points near zero / turns
+// into a step / misplaces the midpoint; and the batch-48 example (48 instead of log2 48 lands on
+// the plateau). 1 point: two of the three.
+// ### END RUBRIC
 
 // %% [markdown]
 // ## Module test

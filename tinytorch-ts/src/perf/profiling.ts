@@ -8,7 +8,7 @@ import { Linear, Dropout, Sequential, countParameters, type Module } from "../co
 import { Adam, SGD, type Optimizer } from "../optim";
 import type { ChartSpec } from "../support/chart";
 
-// modules/14_profiling/profiling_dev.ts, cell 6 (line 93)
+// modules/14_profiling/profiling_dev.ts, cell 6 (line 95)
 /** A short, readable name for a layer: `Linear(784→128)`, `ReLU`, `Sequential[3]`. */
 export function layerName(module: Module): string {
   if (module instanceof Linear) return `Linear(${module.inFeatures}→${module.outFeatures})`;
@@ -55,7 +55,7 @@ export function hasOwnCost(module: Module): module is CostedLayer {
   return typeof m.forwardCost === "function" && typeof m.backwardFlops === "function";
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 8 (line 161)
+// modules/14_profiling/profiling_dev.ts, cell 8 (line 172)
 export interface FlopCount {
   flops: number;
   outputShape: number[];
@@ -92,7 +92,7 @@ export function countFlops(module: Module, inputShape: readonly number[]): FlopC
   throw new Error(`countFlops: no cost model for ${layerName(module)}`);
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 14 (line 359)
+// modules/14_profiling/profiling_dev.ts, cell 14 (line 455)
 export interface LayerMemory {
   name: string;
   allocatedBytes: number;
@@ -150,7 +150,7 @@ export function measureMemory(model: Module, input: Tensor): MemoryReport {
   };
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 18 (line 559)
+// modules/14_profiling/profiling_dev.ts, cell 18 (line 772)
 /** A monotonic clock in milliseconds. */
 export type Clock = () => number;
 
@@ -178,7 +178,7 @@ export interface LatencyStats {
   maxMs: number;
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 20 (line 603)
+// modules/14_profiling/profiling_dev.ts, cell 20 (line 824)
 export function measureLatency(fn: () => unknown, options: LatencyOptions = {}): LatencyStats {
   const warmup = options.warmup ?? 3;
   const iterations = options.iterations ?? 20;
@@ -211,7 +211,7 @@ export function measureLatency(fn: () => unknown, options: LatencyOptions = {}):
   };
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 24 (line 766)
+// modules/14_profiling/profiling_dev.ts, cell 24 (line 1054)
 export interface MachinePeaks {
   /** Attainable FLOP/s of single-threaded JavaScript arithmetic on this machine. */
   peakFlopsPerSecond: number;
@@ -277,7 +277,7 @@ export function measureMachinePeaks(
   return { peakFlopsPerSecond: peak, bandwidthBytesPerSecond: bandwidth };
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 26 (line 847)
+// modules/14_profiling/profiling_dev.ts, cell 26 (line 1141)
 export type RooflineBound = "memory-bound" | "compute-bound";
 
 export interface RooflinePlacement {
@@ -301,7 +301,7 @@ export function rooflinePlacement(intensity: number, peaks: MachinePeaks): Roofl
   };
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 29 (line 936)
+// modules/14_profiling/profiling_dev.ts, cell 29 (line 1280)
 export interface KernelProfile {
   name: string;
   flops: number;
@@ -482,7 +482,7 @@ export function rooflineChartSpec(
   };
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 35 (line 1207)
+// modules/14_profiling/profiling_dev.ts, cell 35 (line 1560)
 /** FLOPs of one backward pass: weight, bias and (where needed) input gradients of every layer. */
 export function countBackwardFlops(module: Module, inputShape: readonly number[]): number {
   let shape = [...inputShape];
@@ -511,7 +511,7 @@ export function countBackwardFlops(module: Module, inputShape: readonly number[]
   return flops;
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 38 (line 1337)
+// modules/14_profiling/profiling_dev.ts, cell 38 (line 1750)
 /** A loss as the training loop uses it: outputs and targets to a scalar tensor on the graph. */
 export interface StepLoss {
   forward(outputs: Tensor, targets: Tensor): Tensor;
@@ -621,7 +621,7 @@ export function formatTrainingStep(profile: TrainingStepProfile): string {
   ].join("\n");
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 45 (line 1529)
+// modules/14_profiling/profiling_dev.ts, cell 45 (line 1942)
 export enum MeasurementMode {
   TIME_WINDOWS = "time_windows",
   COUNT_WINDOWS = "count_windows",
@@ -805,7 +805,7 @@ export function runMeasurementWindow(
   };
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 47 (line 1732)
+// modules/14_profiling/profiling_dev.ts, cell 47 (line 2154)
 export interface StableMeasurement {
   windows: WindowResult[];
   stable: WindowResult[];
@@ -846,7 +846,7 @@ export function measureUntilStable(
   );
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 50 (line 1924)
+// modules/14_profiling/profiling_dev.ts, cell 50 (line 2439)
 export interface BatchProfile {
   batchSize: number;
   requestCount: number;
