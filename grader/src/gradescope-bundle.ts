@@ -3,9 +3,9 @@
 // file, and the two scripts Gradescope runs: setup.sh (once, when the image is built: Node 20,
 // npm ci, the sandbox user) and run_autograder (per submission). Gradescope unpacks the zip into
 // /autograder/source; the grader is stateless, so each container grades one submission.
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, relative } from "node:path";
+import { join } from "node:path";
 import JSZip from "jszip";
 import {
   DEFAULT_GRADING_LIMITS,
@@ -14,6 +14,7 @@ import {
   writeFileAtomic,
 } from "@tinytorch-ts/core";
 import { ReferenceRunner } from "./reference-run";
+import { codeClosure } from "./code-closure";
 import { allowedPackageFiles } from "./scratch";
 
 export const SETUP_SH = `#!/usr/bin/env bash
@@ -34,6 +35,10 @@ npm ci --no-audit --no-fund
 id -u tito-sandbox >/dev/null 2>&1 || useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin tito-sandbox
 `;
 
+/** What run_autograder runs (and so all the kit code the bundle holds is what this reaches). */
+export const RUNNER_ENTRY = "grader/src/gradescope-run.ts";
+const WORKSPACES = { "@tinytorch-ts/core": "core", "@tinytorch-ts/grader": "grader" };
+
 export function runAutograderScript(manifestFile: string): string {
   return `#!/usr/bin/env bash
 # Gradescope runs this, as root, once per submission: it grades the notebook in
@@ -43,7 +48,7 @@ set -uo pipefail
 ROOT="\${TITO_AUTOGRADER_ROOT:-/autograder}"
 cd "$ROOT/source" || exit 1
 mkdir -p "$ROOT/results"
-exec node --require tsx/cjs grader/src/gradescope-run.ts ${JSON.stringify(manifestFile)}
+exec node --require tsx/cjs ${RUNNER_ENTRY} ${JSON.stringify(manifestFile)}
 `;
 }
 
@@ -52,16 +57,6 @@ exec node --require tsx/cjs grader/src/gradescope-run.ts ${JSON.stringify(manife
 // seconds apart differed); unzip makes the folders from the file paths without them.
 export const FIXED_DATE = new Date("2020-01-01T00:00:00Z");
 const ENTRY = { date: FIXED_DATE, createFolders: false };
-
-function addTree(zip: JSZip, root: string, dir: string, keep: (rel: string) => boolean): void {
-  if (!existsSync(dir)) return;
-  for (const entry of readdirSync(dir).sort()) {
-    const full = join(dir, entry);
-    const rel = relative(root, full).replace(/\\/g, "/");
-    if (statSync(full).isDirectory()) addTree(zip, root, full, keep);
-    else if (keep(rel)) zip.file(rel, readFileSync(full), ENTRY);
-  }
-}
 
 export async function buildGradescopeZip(
   manifest: GradingManifest,
@@ -77,14 +72,14 @@ export async function buildGradescopeZip(
   for (const f of ["package.json", "package-lock.json"]) {
     zip.file(f, readFileSync(join(repoRoot, f)), ENTRY);
   }
-  const code = (rel: string) => /\.(ts|cjs|js|json)$/.test(rel) && !rel.includes("/manifests/");
-  addTree(zip, repoRoot, join(repoRoot, "core", "src"), code);
-  zip.file("core/package.json", readFileSync(join(repoRoot, "core", "package.json")), ENTRY); // prettier-ignore
-  addTree(zip, repoRoot, join(repoRoot, "tito", "bin"), () => true);
-  addTree(zip, repoRoot, join(repoRoot, "tito", "src"), code);
-  zip.file("tito/package.json", readFileSync(join(repoRoot, "tito", "package.json")), ENTRY); // prettier-ignore
-  addTree(zip, repoRoot, join(repoRoot, "grader", "src"), code);
-  zip.file("grader/package.json", readFileSync(join(repoRoot, "grader", "package.json")), ENTRY); // prettier-ignore
+  // Exactly the code run_autograder runs (its entry point's imports, and the files they load by
+  // name), and each workspace's package.json so that `npm ci` can link the workspaces.
+  for (const rel of codeClosure(repoRoot, RUNNER_ENTRY, WORKSPACES)) {
+    zip.file(rel, readFileSync(join(repoRoot, rel)), ENTRY);
+  }
+  for (const folder of ["core", "grader", "tito"]) {
+    zip.file(`${folder}/package.json`, readFileSync(join(repoRoot, folder, "package.json")), ENTRY); // prettier-ignore
+  }
   zip.file(`grader/manifests/${manifestName}`, readFileSync(manifestPath), ENTRY);
   // The trusted reference run's program, compiled here once, so that a container (which grades
   // one submission and is thrown away) does not compile it for every student.

@@ -62,6 +62,19 @@ test("the bundle holds the scripts, the manifest and only the allowed package fi
     assert.ok(names.includes(f), `${f} is in the bundle`);
   }
   assert.not.ok(names.some((n) => n.startsWith("modules/") || n.startsWith("notebooks/")));
+  // Exactly what run_autograder runs: no tito code, no other module's manifest; the files the
+  // grader loads by name beside its code are there.
+  assert.not.ok(names.some((n) => n.startsWith("tito/") && n !== "tito/package.json"), "no tito code"); // prettier-ignore
+  assert.not.ok(names.some((n) => n.startsWith("grader/manifests/") && !n.endsWith("90_fixture.json"))); // prettier-ignore
+  for (const f of [
+    "grader/src/kernel-preamble.cjs",
+    "grader/src/reference-runner.cjs",
+    "core/src/kernel/kernel-preload.cjs",
+  ]) {
+    // prettier-ignore
+    assert.ok(names.includes(f), `${f} is in the bundle`);
+  }
+  assert.ok(names.some((n) => n.startsWith(".tito-cache/reference/90_fixture-")), "the compiled reference"); // prettier-ignore
   assert.not.ok(
     names.some((n) => n === "tinytorch-ts/dist/index.js"),
     "no package index",
