@@ -39,6 +39,7 @@
 // | 11 | `summaryRow` | What goes in a report? |
 // | 12 | `TinyTorchPerf` | One object that runs it all |
 // | 13–15 | `profileEndToEndPipeline`, `monitorResourceUtilization`, `detectPerformanceRegression` | What happens around the model in production? |
+// | 16 | `measureAccuracy`, `paretoFront` | Is the faster model still right, and which trade-off is worth taking? |
 //
 // Everything is exercised on real models from your own framework: a `Sequential` MLP from
 // modules 01–03 and a wider variant of it.
@@ -7142,6 +7143,471 @@ await demo("A/B test, regression check and capacity plan", async () => {
 });
 
 // %% [markdown]
+// ## Step 16: Is it still right? Accuracy, size and the trade-off
+//
+// Every optimisation of the course trades something: INT8 and pruning buy bytes and maybe
+// speed with accuracy; a bigger network buys accuracy with latency. A report that gives only
+// the latency of an optimised model hides the half of the trade that went wrong. So a
+// benchmark report carries **accuracy, measured on held-out data, beside latency, throughput
+// and size**.
+//
+// TinyTorch's benchmarking module "computed" accuracy for models without an `evaluate`
+// method by returning a made-up figure. An accuracy that was not measured is not an accuracy:
+// here it is counted, every held-out sample once, or refused.
+//
+// ### Exercise: `measureAccuracy`
+//
+// **TODO**: Run the model over every held-out sample once and count its correct predictions.
+//
+// The contract: every sample must carry a `target` (a class index): an empty list, or a sample
+// without a target, is an error naming `measureAccuracy` (for the missing target, say it has
+// `no target`: accuracy is measured on labelled data, never estimated). Samples go in order,
+// in batches of `batchSize` (default 64; the last may be smaller): with `collate`, one call per
+// batch on the collated inputs; without it, one call per sample. The prediction for a sample is
+// the arg-max of its scores, read as the harness's `predictedLabels` reads them; an output
+// that cannot be read counts as wrong for every sample it should have answered: it is never
+// skipped. Return `accuracy` (correct / total), `correct`, `total` and `calls` (model calls).
+//
+// **APPROACH**:
+// 1. Look back at the helpers above Step 1: one of them already runs a batch either way (and
+//    says when the result must be awaited), another counts correct predictions.
+// 2. Validate first, then loop over the batches.
+// 3. By hand: 130 samples, batches of 64, with and without `collate`: how many calls each?
+//
+// **HINTS**:
+// - A model that crashes on the hard inputs and returns garbage there: if garbage were
+//   skipped, what would its accuracy look like?
+// - What accuracy would you report for a dataset of which half has no labels, and why is
+//   "refuse" the honest answer?
+
+// %% nbgrader={"grade": false, "grade_id": "measure-accuracy", "locked": false, "schema_version": 3, "solution": true, "task": false}
+//| export
+/** What measureAccuracy counted. */
+interface AccuracyReport {
+  /** correct / total. */
+  accuracy: number;
+  correct: number;
+  total: number;
+  /** Model calls made: one per batch with `collate`, one per sample without. */
+  calls: number;
+}
+
+interface AccuracyOptions<I> {
+  /** Samples per batch (default 64). */
+  batchSize?: number;
+  /** Stacks a batch's inputs into one input; without it the model sees one sample per call. */
+  collate?: Collate<I>;
+}
+
+/** The model's accuracy on labelled held-out samples, each run exactly once. */
+async function measureAccuracy<I>(
+  model: Model<I>,
+  heldOut: readonly Sample<I>[],
+  options: AccuracyOptions<I> = {},
+): Promise<AccuracyReport> {
+  // ### BEGIN SOLUTION
+  const where = "measureAccuracy";
+  requireDataset(heldOut, where);
+  const batchSize = options.batchSize ?? 64;
+  requireCount("batchSize", batchSize, where);
+  heldOut.forEach((s, i) => {
+    if (s.target === undefined) {
+      throw new Error(`${where}: sample ${i} has no target; accuracy is measured on labelled held-out data, never estimated`); // prettier-ignore
+    }
+  });
+  const counter = new AccuracyCounter();
+  let calls = 0;
+  for (let start = 0; start < heldOut.length; start += batchSize) {
+    const batch = heldOut.slice(start, start + batchSize);
+    let output = runBatch(model, batch, options.collate);
+    if (isThenable(output)) output = await output;
+    calls += options.collate === undefined ? batch.length : 1;
+    counter.addBatch(output, batch);
+  }
+  return { accuracy: counter.correct / counter.labelled, correct: counter.correct, total: counter.labelled, calls }; // prettier-ignore
+  // ### END SOLUTION
+}
+
+// %% nbgrader={"grade": true, "grade_id": "test-unit-measure-accuracy", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+async function testUnitMeasureAccuracy(): Promise<void> {
+  const rows = makeSamples([[0, 1], [1, 0], [0.2, 0.9]], [1, 1, 1]);
+  const identity = (x: number[]) => x;
+  assertEqual(await measureAccuracy(identity, rows), { accuracy: 2 / 3, correct: 2, total: 3, calls: 3 }, "arg-max of [0, 1], [1, 0], [0.2, 0.9] against class 1"); // prettier-ignore
+  const batched = await measureAccuracy(identity, rows, { batchSize: 2, collate: (xs: number[][]) => xs.flat() });
+  assertEqual([batched.correct, batched.calls], [2, 2], "batches of 2 over 3 samples: the same count in 2 calls");
+  // ### BEGIN HIDDEN TESTS
+  await assertRejects(() => measureAccuracy(identity, []), "an empty held-out set");
+  let missing = "";
+  try {
+    await measureAccuracy(identity, [{ input: [1, 0], target: 0 }, { input: [0, 1] }]);
+  } catch (e) {
+    missing = e instanceof Error ? e.message : String(e);
+  }
+  assert(missing.includes("no target"), `a sample without a target is refused, saying it has no target (got "${missing}")`); // prettier-ignore
+  {
+    // Seeded: a random linear classifier over random inputs and labels, some outputs
+    // unreadable; per sample and batched, against the test's own float64 count.
+    const r = testRandom("benchmarking/measure-accuracy");
+    for (let trial = 0; trial < 3; trial++) {
+      const [n, k, d] = [r.int(5, 40), r.int(2, 5), r.int(2, 4)];
+      const w = Array.from({ length: k }, () => r.numbers(d, -1, 1));
+      const inputs = Array.from({ length: n }, () => r.numbers(d, 0, 1));
+      const targets = inputs.map(() => r.int(0, k - 1));
+      const broken = new Set(Array.from({ length: r.int(0, 3) }, () => r.int(0, n - 1)));
+      const scores = (x: number[]) => w.map((row) => row.reduce((s, v, j) => s + v * x[j], 0));
+      const model = (x: number[]): unknown => (broken.has(inputs.indexOf(x)) ? "unreadable" : scores(x));
+      const batchSize = r.int(1, 9);
+      /** Oracle: the float64 arg-max (first of equal scores), broken outputs wrong. */
+      const count = (): number =>
+        inputs.filter((x, i) => {
+          if (broken.has(i)) return false;
+          const s = scores(x);
+          return s.indexOf(Math.max(...s)) === targets[i];
+        }).length;
+      const report = await measureAccuracy(model, makeSamples(inputs, targets), { batchSize });
+      assertEqual(report, { accuracy: count() / n, correct: count(), total: n, calls: n }, `trial ${trial}: ${n} samples, ${k} classes, one call each`); // prettier-ignore
+      const batched = (xs: number[]): unknown => (xs as unknown as number[][]).map(scores);
+      const viaBatches = await measureAccuracy(batched, makeSamples(inputs, targets), { batchSize, collate: (xs: number[][]) => xs as unknown as number[] }); // prettier-ignore
+      /** Oracle: the same count without broken outputs, one call per batch. */
+      const clean = (): number => inputs.filter((x, i) => scores(x).indexOf(Math.max(...scores(x))) === targets[i]).length; // prettier-ignore
+      assertEqual(viaBatches, { accuracy: clean() / n, correct: clean(), total: n, calls: Math.ceil(n / batchSize) }, `trial ${trial}: batches of ${batchSize}`); // prettier-ignore
+    }
+  }
+  // ### END HIDDEN TESTS
+  passed("testUnitMeasureAccuracy");
+}
+await testUnitMeasureAccuracy();
+
+// %%
+//| mutation measure-accuracy skips outputs it cannot read (they leave the total)
+interface AccuracyReport {
+  accuracy: number;
+  correct: number;
+  total: number;
+  calls: number;
+}
+interface AccuracyOptions<I> {
+  batchSize?: number;
+  collate?: Collate<I>;
+}
+async function measureAccuracy<I>(model: Model<I>, heldOut: readonly Sample<I>[], options: AccuracyOptions<I> = {}): Promise<AccuracyReport> { // prettier-ignore
+  requireDataset(heldOut, "measureAccuracy");
+  const batchSize = options.batchSize ?? 64;
+  heldOut.forEach((s, i) => { if (s.target === undefined) throw new Error(`measureAccuracy: sample ${i} has no target`); }); // prettier-ignore
+  let [correct, total, calls] = [0, 0, 0];
+  for (let start = 0; start < heldOut.length; start += batchSize) {
+    const batch = heldOut.slice(start, start + batchSize);
+    let output = runBatch(model, batch, options.collate);
+    if (isThenable(output)) output = await output;
+    calls += options.collate === undefined ? batch.length : 1;
+    const outputs = "outputs" in output ? output.outputs : [output.output];
+    const labels = "outputs" in output ? outputs.map((o) => predictedLabels(o, 1)[0]) : predictedLabels(output.output, batch.length); // prettier-ignore
+    batch.forEach((s, i) => {
+      if (labels[i] === undefined) return;
+      total++;
+      if (labels[i] === s.target) correct++;
+    });
+  }
+  return { accuracy: correct / total, correct, total, calls };
+}
+
+// %%
+//| mutation measure-accuracy measures the first batch only
+interface AccuracyReport {
+  accuracy: number;
+  correct: number;
+  total: number;
+  calls: number;
+}
+interface AccuracyOptions<I> {
+  batchSize?: number;
+  collate?: Collate<I>;
+}
+async function measureAccuracy<I>(model: Model<I>, heldOut: readonly Sample<I>[], options: AccuracyOptions<I> = {}): Promise<AccuracyReport> { // prettier-ignore
+  requireDataset(heldOut, "measureAccuracy");
+  heldOut.forEach((s, i) => { if (s.target === undefined) throw new Error(`measureAccuracy: sample ${i} has no target`); }); // prettier-ignore
+  const batch = heldOut.slice(0, options.batchSize ?? 64);
+  const counter = new AccuracyCounter();
+  let output = runBatch(model, batch, options.collate);
+  if (isThenable(output)) output = await output;
+  counter.addBatch(output, batch);
+  return { accuracy: counter.correct / counter.labelled, correct: counter.correct, total: counter.labelled, calls: options.collate === undefined ? batch.length : 1 }; // prettier-ignore
+}
+
+// %%
+//| mutation measure-accuracy estimates: samples without a target are counted as wrong instead of refused
+interface AccuracyReport {
+  accuracy: number;
+  correct: number;
+  total: number;
+  calls: number;
+}
+interface AccuracyOptions<I> {
+  batchSize?: number;
+  collate?: Collate<I>;
+}
+async function measureAccuracy<I>(model: Model<I>, heldOut: readonly Sample<I>[], options: AccuracyOptions<I> = {}): Promise<AccuracyReport> { // prettier-ignore
+  requireDataset(heldOut, "measureAccuracy");
+  const batchSize = options.batchSize ?? 64;
+  const counter = new AccuracyCounter();
+  let calls = 0;
+  for (let start = 0; start < heldOut.length; start += batchSize) {
+    const batch = heldOut.slice(start, start + batchSize);
+    let output = runBatch(model, batch, options.collate);
+    if (isThenable(output)) output = await output;
+    calls += options.collate === undefined ? batch.length : 1;
+    counter.addBatch(output, batch);
+  }
+  return { accuracy: counter.correct / heldOut.length, correct: counter.correct, total: heldOut.length, calls }; // prettier-ignore
+}
+
+// %% [markdown]
+// ### The Pareto front
+//
+// With three figures per model (latency, size, accuracy) there is usually no single best one.
+// Model A **dominates** model B when A is at least as good on every figure and strictly better
+// on at least one: nobody should pick B. The models no other model dominates form the **Pareto
+// front**: the choices worth discussing. Everything off the front is a mistake; everything on
+// it is a trade-off, and which one to take depends on the constraint (an accuracy floor, a
+// latency budget), exactly like the capstone's events.
+//
+// TinyTorch's module drew the points on a scatter plot and left the reading to the eye. Here
+// the front is computed, then drawn.
+//
+// ### Exercise: `paretoFront`
+//
+// **TODO**: Return the indices of the points no other point dominates.
+//
+// The contract: `better[j]` says whether objective `j` is better `"lower"` or `"higher"`; each
+// point has exactly `better.length` values, all finite (otherwise an error naming
+// `paretoFront` and the point); `a` dominates `b` when `a` is at least as good on every
+// objective and strictly better on at least one. Equal points do not dominate each other (both
+// stay). Return the indices in increasing order; no points, no indices.
+//
+// **APPROACH**:
+// 1. By hand: latency and size, both lower: `[1, 10]`, `[2, 5]`, `[3, 7]`, `[2, 5]`, `[0.5, 20]`.
+//    Which are dominated, and by whom? What happens to the two `[2, 5]`?
+// 2. Write `dominates(a, b)` first, with the direction of each objective.
+// 3. Then keep the points nobody dominates. Quadratic is fine for a class of models.
+//
+// **HINTS**:
+// - If "at least as good on every objective" were enough, what would two identical
+//   submissions do to each other?
+// - Sorting by the first objective and sweeping works in two dimensions. Does it in three?
+
+// %% nbgrader={"grade": false, "grade_id": "pareto-front", "locked": false, "schema_version": 3, "solution": true, "task": false}
+//| export
+/** Which way an objective is better. */
+type Direction = "lower" | "higher";
+
+/** The indices (increasing) of the points that no other point dominates. */
+function paretoFront(points: readonly (readonly number[])[], better: readonly Direction[]): number[] {
+  // ### BEGIN SOLUTION
+  points.forEach((p, i) => {
+    if (p.length !== better.length) throw new Error(`paretoFront: point ${i} has ${p.length} values, expected ${better.length}`); // prettier-ignore
+    p.forEach((v, j) => {
+      if (!Number.isFinite(v)) throw new Error(`paretoFront: point ${i}'s value ${j} is not a finite number (${v})`); // prettier-ignore
+    });
+  });
+  // Signed so that larger is always better.
+  const sign = better.map((d) => (d === "higher" ? 1 : -1));
+  const dominates = (a: readonly number[], b: readonly number[]): boolean => {
+    let strictly = false;
+    for (let j = 0; j < sign.length; j++) {
+      const diff = sign[j] * (a[j] - b[j]);
+      if (diff < 0) return false;
+      if (diff > 0) strictly = true;
+    }
+    return strictly;
+  };
+  const front: number[] = [];
+  points.forEach((p, i) => {
+    if (!points.some((q, k) => k !== i && dominates(q, p))) front.push(i);
+  });
+  return front;
+  // ### END SOLUTION
+}
+
+// %% nbgrader={"grade": true, "grade_id": "test-unit-pareto-front", "locked": true, "points": 3, "schema_version": 3, "solution": false, "task": false}
+function testUnitParetoFront(): void {
+  assertEqual(paretoFront([[1, 10], [2, 5], [3, 7], [2, 5], [0.5, 20]], ["lower", "lower"]), [0, 1, 3, 4], "[3, 7] is dominated by [2, 5]; the two [2, 5] both stay"); // prettier-ignore
+  assertEqual(paretoFront([[1.2, 24, 97], [1.0, 24, 96], [2.0, 30, 95]], ["lower", "lower", "higher"]), [0, 1], "latency, size, accuracy: the third loses on all three to the first"); // prettier-ignore
+  assertEqual(paretoFront([], ["lower"]), []);
+  // ### BEGIN HIDDEN TESTS
+  assertThrows(() => paretoFront([[1, 2], [3]], ["lower", "lower"]), "paretoFront", "a point with too few values");
+  assertThrows(() => paretoFront([[1, NaN]], ["lower", "higher"]), "paretoFront", "a NaN");
+  {
+    // Seeded: random point sets in two and three objectives, on a coarse grid (many ties and
+    // duplicates) or uniform, with random directions, against the test's own brute force.
+    const r = testRandom("benchmarking/pareto-front");
+    for (let trial = 0; trial < 6; trial++) {
+      const d = trial < 2 ? 2 : 3;
+      const n = r.int(1, 14);
+      const grid = trial % 2 === 0;
+      const points = Array.from({ length: n }, () => Array.from({ length: d }, () => (grid ? r.int(0, 3) : r.uniform(-5, 5)))); // prettier-ignore
+      const better = Array.from({ length: d }, () => r.pick(["lower", "higher"] as const));
+      /** Oracle: every ordered pair compared in float64. */
+      const front = (): number[] =>
+        points.flatMap((p, i) => {
+          const beaten = points.some((q, k) => {
+            if (k === i) return false;
+            const diffs = q.map((v, j) => (better[j] === "lower" ? p[j] - v : v - p[j]));
+            return diffs.every((x) => x >= 0) && diffs.some((x) => x > 0);
+          });
+          return beaten ? [] : [i];
+        });
+      assertEqual(paretoFront(points, better), front(), `trial ${trial}: ${n} points in ${d} objectives (${better.join(", ")})`); // prettier-ignore
+    }
+  }
+  // ### END HIDDEN TESTS
+  passed("testUnitParetoFront");
+}
+testUnitParetoFront();
+
+// %%
+//| mutation pareto-front weak dominance: equal points knock each other out
+type Direction = "lower" | "higher";
+function paretoFront(points: readonly (readonly number[])[], better: readonly Direction[]): number[] {
+  points.forEach((p, i) => {
+    if (p.length !== better.length || p.some((v) => !Number.isFinite(v))) throw new Error(`paretoFront: point ${i}`);
+  });
+  const sign = better.map((d) => (d === "higher" ? 1 : -1));
+  const atLeastAsGood = (a: readonly number[], b: readonly number[]) => a.every((v, j) => sign[j] * (v - b[j]) >= 0);
+  return points.flatMap((p, i) => (points.some((q, k) => k !== i && atLeastAsGood(q, p)) ? [] : [i]));
+}
+
+// %%
+//| mutation pareto-front every objective treated as lower-is-better
+type Direction = "lower" | "higher";
+function paretoFront(points: readonly (readonly number[])[], better: readonly Direction[]): number[] {
+  points.forEach((p, i) => {
+    if (p.length !== better.length || p.some((v) => !Number.isFinite(v))) throw new Error(`paretoFront: point ${i}`);
+  });
+  const dominates = (a: readonly number[], b: readonly number[]) => a.every((v, j) => v <= b[j]) && a.some((v, j) => v < b[j]); // prettier-ignore
+  return points.flatMap((p, i) => (points.some((q, k) => k !== i && dominates(q, p)) ? [] : [i]));
+}
+
+// %%
+//| mutation pareto-front a two-objective sweep (sort by the first, keep new bests of the second), applied in three
+type Direction = "lower" | "higher";
+function paretoFront(points: readonly (readonly number[])[], better: readonly Direction[]): number[] {
+  points.forEach((p, i) => {
+    if (p.length !== better.length || p.some((v) => !Number.isFinite(v))) throw new Error(`paretoFront: point ${i}`);
+  });
+  const sign = better.map((d) => (d === "higher" ? 1 : -1));
+  const order = points.map((_, i) => i).sort((a, b) => sign[0] * (points[b][0] - points[a][0]) || sign[1] * (points[b][1] - points[a][1])); // prettier-ignore
+  const front: number[] = [];
+  let best = -Infinity;
+  for (const i of order) {
+    const v = sign[1] * points[i][1];
+    if (v >= best) {
+      front.push(i);
+      best = v;
+    }
+  }
+  return front.sort((a, b) => a - b);
+}
+
+// %% [markdown]
+// ### The trade-off table and chart (provided)
+//
+// `tradeoffRow` puts the four figures of a model side by side (p50 single-stream latency,
+// offline throughput, accuracy on held-out data, and the bytes of its saved file);
+// `tradeoffTable` writes them as Markdown with the front marked, and `paretoChartSpec` draws
+// them: latency against size on log scales, accuracy in colour, the front as diamonds. The
+// class leaderboard of the capstone (`tito leaderboard`) draws its chart the same way.
+
+// %% nbgrader={"grade": false, "grade_id": "tradeoff-report", "locked": true, "schema_version": 3, "solution": false, "task": false}
+//| export
+/** One model's figures: latency, throughput, accuracy and size, side by side. */
+interface TradeoffRow {
+  name: string;
+  /** p50 single-stream latency, ms. */
+  p50Ms: number;
+  /** Offline samples per second. */
+  throughput: number;
+  /** Accuracy on held-out data (measureAccuracy). */
+  accuracy: number;
+  /** Bytes of the model's saved file. */
+  bytes: number;
+}
+
+function tradeoffRow(name: string, latency: BenchmarkResult, throughput: BenchmarkResult, accuracy: AccuracyReport, bytes: number): TradeoffRow { // prettier-ignore
+  return { name, p50Ms: latencyPercentile(latency.latencies, 0.5) * 1e3, throughput: throughput.throughput, accuracy: accuracy.accuracy, bytes }; // prettier-ignore
+}
+
+/** The rows' front over (latency lower, size lower, accuracy higher). */
+function tradeoffFront(rows: readonly TradeoffRow[]): number[] {
+  return paretoFront(rows.map((r) => [r.p50Ms, r.bytes, r.accuracy]), ["lower", "lower", "higher"]);
+}
+
+/** The rows as a Markdown table, the front marked. */
+function tradeoffTable(rows: readonly TradeoffRow[]): string {
+  const front = new Set(tradeoffFront(rows));
+  const lines = ["| model | p50 ms | samples/s | accuracy | bytes | on the front |", "|---|---:|---:|---:|---:|---|"];
+  rows.forEach((r, i) => lines.push(`| ${r.name} | ${r.p50Ms.toFixed(3)} | ${r.throughput.toFixed(0)} | ${(100 * r.accuracy).toFixed(1)}% | ${r.bytes} | ${front.has(i) ? "yes" : "no (dominated)"} |`)); // prettier-ignore
+  return lines.join("\n");
+}
+
+/** Latency against size (log scales), accuracy in colour, the front as diamonds. */
+function paretoChartSpec(rows: readonly TradeoffRow[], title = "Latency, size and accuracy"): ChartSpec {
+  const front = new Set(tradeoffFront(rows));
+  const x = { field: "p50Ms", type: "quantitative", scale: { type: "log" }, title: "p50 latency, ms (log)" };
+  const y = { field: "bytes", type: "quantitative", scale: { type: "log" }, title: "model file, bytes (log)" };
+  return {
+    title,
+    width: 420,
+    height: 260,
+    data: { values: rows.map((r, i) => ({ ...r, accuracy: Math.round(1000 * r.accuracy) / 10, front: front.has(i) ? "on the front" : "dominated" })) }, // prettier-ignore
+    layer: [
+      {
+        mark: { type: "point", filled: true, size: 120 },
+        encoding: {
+          x,
+          y,
+          color: { field: "accuracy", type: "quantitative", title: "accuracy %", scale: { scheme: "viridis" } }, // prettier-ignore
+          shape: { field: "front", type: "nominal", title: "Pareto front", scale: { domain: ["on the front", "dominated"], range: ["diamond", "circle"] } }, // prettier-ignore
+        },
+      },
+      { mark: { type: "text", dx: 8, align: "left", fontSize: 10 }, encoding: { x, y, text: { field: "name" } } },
+    ],
+  };
+}
+
+// %%
+import { DataLoader, TensorDataset, loadDigits } from "tinytorch-ts/data";
+import { CrossEntropyLoss } from "tinytorch-ts/core/losses";
+import { noGrad } from "tinytorch-ts/core/autograd";
+import { Adam } from "tinytorch-ts/optim";
+import { encodeCheckpoint, trainEpoch } from "tinytorch-ts/training";
+import { encodeQuantizedModel, quantizeModel } from "tinytorch-ts/optimize/quantization";
+
+// %%
+await demo("three digit models: latency, throughput, accuracy, size, and the front", async () => {
+  const { train, test } = loadDigits();
+  const loader = new DataLoader(new TensorDataset(train.x, train.y), { batchSize: 64, shuffle: true, seed: 0 });
+  const trained = (hidden: number): Sequential => {
+    const net = new Sequential([new Linear(784, hidden, { seed: 1 }), new ReLU(), new Linear(hidden, 10, { seed: 2 })]); // prettier-ignore
+    trainEpoch(net, loader, new CrossEntropyLoss(), new Adam(net.parameters(), { lr: 3e-3 }));
+    return net.eval();
+  };
+  const rowsOf = (i: number) => new Tensor(test.x.data.subarray(i * 784, (i + 1) * 784), [1, 784]);
+  const heldOut = makeSamples(Array.from({ length: test.y.size }, (_, i) => rowsOf(i)), Array.from(test.y.data));
+  const small = trained(32);
+  const wide = trained(128);
+  const int8 = quantizeModel(wide, [train.x]);
+  const rows: TradeoffRow[] = [];
+  for (const [name, net, bytes] of [["MLP 784-32-10", small, encodeCheckpoint(small.parameters()).length], ["MLP 784-128-10", wide, encodeCheckpoint(wide.parameters()).length], ["MLP 784-128-10 INT8", int8, encodeQuantizedModel(int8).length]] as const) { // prettier-ignore
+    const run = (x: Tensor): Tensor => noGrad(() => net.forward(x));
+    const latency = await singleStreamScenario(run, heldOut, { numQueries: 300 });
+    const offline = await offlineScenario(run, heldOut, { batchSize: 100, collate: collateTensors });
+    rows.push(tradeoffRow(name, latency, offline, await measureAccuracy(run, heldOut, { batchSize: 100, collate: collateTensors }), bytes)); // prettier-ignore
+  }
+  console.log(tradeoffTable(rows));
+  await showChart(paretoChartSpec(rows, "Three digit models after one epoch"));
+});
+
+// %% [markdown]
 // ## Common benchmarking pitfalls
 // Each of these has produced published numbers that were wrong:
 //
@@ -7488,6 +7954,8 @@ await testModuleBenchmarking();
 //   Mann–Whitney U test for skewed samples, outlier fences, and verdicts that need both
 //   significance and size.
 // - **Reporting**: environment and figures in Markdown, a DataFrame table, vega-lite charts.
+// - **Trade-offs**: accuracy counted on held-out data (never estimated) beside latency,
+//   throughput and size, and the Pareto front of the models over all three, computed and drawn.
 // - **Production tools**: end-to-end stage profiling, real CPU / memory / event-loop
 //   monitoring, seeded A/B tests, direction-aware regression detection and a queueing-based
 //   capacity plan.

@@ -15,7 +15,7 @@ import { Rng, Tensor } from "../core/tensor";
 import { saveChart, showChart, type ChartSpec } from "../support/chart";
 import { displayHtml } from "../support/display";
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 7 (line 142)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 7 (line 143)
 /** The four MLPerf Inference scenarios: how the load generator sends queries. */
 export enum BenchmarkScenario {
   SINGLE_STREAM = "single_stream",
@@ -68,7 +68,7 @@ export function makeSamples<I>(inputs: readonly I[], targets?: readonly number[]
   );
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 9 (line 216)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 9 (line 217)
 export const NS_PER_S = 1e9;
 
 /** The monotonic clock, in nanoseconds. */
@@ -257,7 +257,7 @@ export function collateTensors(inputs: Tensor[]): Tensor {
   return new Tensor(data, [inputs.length, ...rest]);
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 13 (line 483)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 13 (line 484)
 /** Count, mean, spread and the percentiles a latency report needs (all in the input's unit). */
 export interface LatencySummary {
   count: number;
@@ -296,7 +296,7 @@ export function summarizeLatencies(values: readonly number[]): LatencySummary {
   };
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 16 (line 766)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 16 (line 767)
 export interface SingleStreamOptions {
   /** Timed queries (default 1024). */
   numQueries?: number;
@@ -347,7 +347,7 @@ export async function singleStreamScenario<I>(
   };
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 21 (line 1084)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 21 (line 1085)
 export interface ArrivalOptions {
   /** Generate every arrival before this time (default 1 s); ignored when `count` is given. */
   durationS?: number;
@@ -377,7 +377,7 @@ export function poissonArrivals(targetQps: number, options: ArrivalOptions = {})
   return arrivals;
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 24 (line 1307)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 24 (line 1308)
 /** Timer sleeps end this long before a deadline, because timers fire late. */
 export const TIMER_SLACK_NS = 2_000_000n;
 /** Closer than this to a deadline we stop yielding and busy-spin. */
@@ -398,7 +398,7 @@ export async function waitUntil(deadlineNs: bigint): Promise<bigint> {
   return now;
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 26 (line 1364)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 26 (line 1365)
 export interface ServerOptions {
   /** Mean arrival rate of the Poisson process, queries per second. */
   targetQps: number;
@@ -487,7 +487,7 @@ export async function serverScenario<I>(
   };
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 31 (line 1943)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 31 (line 1944)
 export interface OfflineOptions<I> {
   /** Samples per model call (default 32). */
   batchSize?: number;
@@ -545,7 +545,7 @@ export async function offlineScenario<I>(
   };
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 36 (line 2301)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 36 (line 2302)
 export interface MultiStreamOptions<I> {
   /** Samples per query (default 8, as in MLPerf). */
   samplesPerQuery?: number;
@@ -606,7 +606,7 @@ export async function multiStreamScenario<I>(
   };
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 39 (line 2592)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 39 (line 2593)
 /** The four MLPerf scenarios behind one object; keeps every result it produced. */
 export class BenchmarkScenarios {
   readonly results: BenchmarkResult[] = [];
@@ -649,7 +649,7 @@ export class BenchmarkScenarios {
   }
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 41 (line 2669)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 41 (line 2670)
 /** MLPerf's minimum query count for estimating a latency percentile (exact, and rounded up to 2¹³). */
 export function mlperfMinQueries(
   percentile: number,
@@ -665,7 +665,7 @@ export function mlperfMinQueries(
   return { exact, rounded: Math.ceil(exact / 8192) * 8192 };
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 44 (line 2814)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 44 (line 2815)
 export type Ttest2 = typeof import("@stdlib/stats-ttest2");
 
 /** stdlib's two-sample t-test (Welch by default), loaded on first use (Node caches it). */
@@ -686,7 +686,7 @@ export function requireSample(values: readonly number[], name: string, minimum =
   }
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 45 (line 2836)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 45 (line 2837)
 /** Welch's two-sample t-test of mean(a) − mean(b), with a t-based confidence interval. */
 export interface WelchTestResult {
   t: number;
@@ -763,7 +763,7 @@ export function effectSizes(
   return { cohensD, hedgesG: cohensD * (1 - 3 / (4 * (na + nb) - 9)) };
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 50 (line 3301)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 50 (line 3302)
 /** Mann–Whitney U test (normal approximation with tie correction). */
 export interface MannWhitneyTest {
   /** U for sample a: the number of pairs with a > b, ties counting half. */
@@ -814,7 +814,7 @@ export function mannWhitneyU(
   return { u, z, pValue, rankBiserial, continuityCorrection };
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 53 (line 3538)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 53 (line 3539)
 /** Everything a two-sample comparison produces, plus a plain-language verdict. */
 export interface StatisticalValidation {
   /** The test whose p-value decides significance. */
@@ -920,7 +920,7 @@ export function compareSamples(
   };
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 57 (line 3710)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 57 (line 3711)
 /** The checks of one benchmark result. */
 export interface BenchmarkValidation {
   percentile: number;
@@ -1043,7 +1043,7 @@ export function validateBenchmarkResult(
   };
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 60 (line 4337)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 60 (line 4338)
 /** Statistical checks at one confidence level. */
 export class StatisticalValidator {
   readonly alpha: number;
@@ -1074,7 +1074,7 @@ export class StatisticalValidator {
   }
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 62 (line 4399)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 62 (line 4400)
 /** One line of the results table. */
 export interface ScenarioSummary {
   name: string;
@@ -1125,7 +1125,7 @@ export function summaryRow(name: string, result: BenchmarkResult): ScenarioSumma
   };
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 65 (line 4657)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 65 (line 4658)
 export interface EnvironmentInfo {
   cpuModel: string;
   cores: number;
@@ -1356,7 +1356,7 @@ export function methodologyLines(
   return lines;
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 67 (line 4927)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 67 (line 4928)
 export interface RunAllOptions<I> {
   /** Small counts for a quick look (seconds) instead of MLPerf-sized runs (minutes). */
   quick?: boolean;
@@ -1491,7 +1491,7 @@ export class TinyTorchPerf<I = unknown> {
   }
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 70 (line 5483)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 70 (line 5484)
 export interface BenchmarkCharts {
   latencyHistogram?: ChartSpec;
   serverTimeline?: ChartSpec;
@@ -1660,7 +1660,7 @@ export async function plotBenchmarkResults(
   return charts;
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 76 (line 5718)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 76 (line 5719)
 /** Seconds. */
 export interface StageStats {
   mean: number;
@@ -1759,7 +1759,7 @@ export async function profileEndToEndPipeline<I, P = I>(
   };
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 80 (line 6066)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 80 (line 6067)
 export interface ResourceSample {
   /** Seconds since monitoring started. */
   timeS: number;
@@ -1835,7 +1835,7 @@ export async function monitorResourceUtilization(
   };
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 84 (line 6445)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 84 (line 6446)
 export type MetricDirection = "lower-is-better" | "higher-is-better";
 
 /** Guesses a metric's direction from its name; null when the name gives no clue. */
@@ -1848,7 +1848,7 @@ export function inferDirection(metric: string): MetricDirection | null {
   return null;
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 85 (line 6459)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 85 (line 6460)
 export interface MetricChange {
   metric: string;
   baseline: number;
@@ -1934,7 +1934,7 @@ export function detectPerformanceRegression(
   return report;
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 88 (line 6904)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 88 (line 6905)
 export interface AbTestConfig<I> {
   modelA: Model<I>;
   modelB: Model<I>;
@@ -2141,4 +2141,135 @@ export class ProductionBenchmarkingProfiler {
   ): string {
     return capacityPlanningReport(load, options);
   }
+}
+
+// modules/19_benchmarking/benchmarking_dev.ts, cell 91 (line 7184)
+/** What measureAccuracy counted. */
+export interface AccuracyReport {
+  /** correct / total. */
+  accuracy: number;
+  correct: number;
+  total: number;
+  /** Model calls made: one per batch with `collate`, one per sample without. */
+  calls: number;
+}
+
+export interface AccuracyOptions<I> {
+  /** Samples per batch (default 64). */
+  batchSize?: number;
+  /** Stacks a batch's inputs into one input; without it the model sees one sample per call. */
+  collate?: Collate<I>;
+}
+
+/** The model's accuracy on labelled held-out samples, each run exactly once. */
+export async function measureAccuracy<I>(
+  model: Model<I>,
+  heldOut: readonly Sample<I>[],
+  options: AccuracyOptions<I> = {},
+): Promise<AccuracyReport> {
+  const where = "measureAccuracy";
+  requireDataset(heldOut, where);
+  const batchSize = options.batchSize ?? 64;
+  requireCount("batchSize", batchSize, where);
+  heldOut.forEach((s, i) => {
+    if (s.target === undefined) {
+      throw new Error(`${where}: sample ${i} has no target; accuracy is measured on labelled held-out data, never estimated`); // prettier-ignore
+    }
+  });
+  const counter = new AccuracyCounter();
+  let calls = 0;
+  for (let start = 0; start < heldOut.length; start += batchSize) {
+    const batch = heldOut.slice(start, start + batchSize);
+    let output = runBatch(model, batch, options.collate);
+    if (isThenable(output)) output = await output;
+    calls += options.collate === undefined ? batch.length : 1;
+    counter.addBatch(output, batch);
+  }
+  return { accuracy: counter.correct / counter.labelled, correct: counter.correct, total: counter.labelled, calls }; // prettier-ignore
+}
+
+// modules/19_benchmarking/benchmarking_dev.ts, cell 94 (line 7399)
+/** Which way an objective is better. */
+export type Direction = "lower" | "higher";
+
+/** The indices (increasing) of the points that no other point dominates. */
+export function paretoFront(points: readonly (readonly number[])[], better: readonly Direction[]): number[] {
+  points.forEach((p, i) => {
+    if (p.length !== better.length) throw new Error(`paretoFront: point ${i} has ${p.length} values, expected ${better.length}`); // prettier-ignore
+    p.forEach((v, j) => {
+      if (!Number.isFinite(v)) throw new Error(`paretoFront: point ${i}'s value ${j} is not a finite number (${v})`); // prettier-ignore
+    });
+  });
+  // Signed so that larger is always better.
+  const sign = better.map((d) => (d === "higher" ? 1 : -1));
+  const dominates = (a: readonly number[], b: readonly number[]): boolean => {
+    let strictly = false;
+    for (let j = 0; j < sign.length; j++) {
+      const diff = sign[j] * (a[j] - b[j]);
+      if (diff < 0) return false;
+      if (diff > 0) strictly = true;
+    }
+    return strictly;
+  };
+  const front: number[] = [];
+  points.forEach((p, i) => {
+    if (!points.some((q, k) => k !== i && dominates(q, p))) front.push(i);
+  });
+  return front;
+}
+
+// modules/19_benchmarking/benchmarking_dev.ts, cell 97 (line 7521)
+/** One model's figures: latency, throughput, accuracy and size, side by side. */
+export interface TradeoffRow {
+  name: string;
+  /** p50 single-stream latency, ms. */
+  p50Ms: number;
+  /** Offline samples per second. */
+  throughput: number;
+  /** Accuracy on held-out data (measureAccuracy). */
+  accuracy: number;
+  /** Bytes of the model's saved file. */
+  bytes: number;
+}
+
+export function tradeoffRow(name: string, latency: BenchmarkResult, throughput: BenchmarkResult, accuracy: AccuracyReport, bytes: number): TradeoffRow { // prettier-ignore
+  return { name, p50Ms: latencyPercentile(latency.latencies, 0.5) * 1e3, throughput: throughput.throughput, accuracy: accuracy.accuracy, bytes }; // prettier-ignore
+}
+
+/** The rows' front over (latency lower, size lower, accuracy higher). */
+export function tradeoffFront(rows: readonly TradeoffRow[]): number[] {
+  return paretoFront(rows.map((r) => [r.p50Ms, r.bytes, r.accuracy]), ["lower", "lower", "higher"]);
+}
+
+/** The rows as a Markdown table, the front marked. */
+export function tradeoffTable(rows: readonly TradeoffRow[]): string {
+  const front = new Set(tradeoffFront(rows));
+  const lines = ["| model | p50 ms | samples/s | accuracy | bytes | on the front |", "|---|---:|---:|---:|---:|---|"];
+  rows.forEach((r, i) => lines.push(`| ${r.name} | ${r.p50Ms.toFixed(3)} | ${r.throughput.toFixed(0)} | ${(100 * r.accuracy).toFixed(1)}% | ${r.bytes} | ${front.has(i) ? "yes" : "no (dominated)"} |`)); // prettier-ignore
+  return lines.join("\n");
+}
+
+/** Latency against size (log scales), accuracy in colour, the front as diamonds. */
+export function paretoChartSpec(rows: readonly TradeoffRow[], title = "Latency, size and accuracy"): ChartSpec {
+  const front = new Set(tradeoffFront(rows));
+  const x = { field: "p50Ms", type: "quantitative", scale: { type: "log" }, title: "p50 latency, ms (log)" };
+  const y = { field: "bytes", type: "quantitative", scale: { type: "log" }, title: "model file, bytes (log)" };
+  return {
+    title,
+    width: 420,
+    height: 260,
+    data: { values: rows.map((r, i) => ({ ...r, accuracy: Math.round(1000 * r.accuracy) / 10, front: front.has(i) ? "on the front" : "dominated" })) }, // prettier-ignore
+    layer: [
+      {
+        mark: { type: "point", filled: true, size: 120 },
+        encoding: {
+          x,
+          y,
+          color: { field: "accuracy", type: "quantitative", title: "accuracy %", scale: { scheme: "viridis" } }, // prettier-ignore
+          shape: { field: "front", type: "nominal", title: "Pareto front", scale: { domain: ["on the front", "dominated"], range: ["diamond", "circle"] } }, // prettier-ignore
+        },
+      },
+      { mark: { type: "text", dx: 8, align: "left", fontSize: 10 }, encoding: { x, y, text: { field: "name" } } },
+    ],
+  };
 }
