@@ -86,3 +86,5 @@ export {
   type CapstoneRecord,
 } from "./capstone";
 export { type CapstoneEntry } from "./gradebook-capstone";
+export { buildLeaderboard, leaderboardCsv, type Leaderboard, type EventBoard } from "./leaderboard";
+export { leaderboardHtml, paretoChart } from "./leaderboard-html";

@@ -13,6 +13,8 @@ export const COMMANDS: Readonly<Record<string, string>> = {
   grade: "grade student notebooks with hidden tests in sandboxed kernels",
   gradebook: "show the gradebook, or export it as CSV",
   manual: "grade written answers by hand: a page and CSV per question, then import the scores",
+  leaderboard:
+    "the capstone's class leaderboard: ranks per event and a Pareto chart, from measured figures",
   gradescope: "write a Gradescope autograder bundle (setup.sh, run_autograder) for a module",
   milestone: "run a course milestone (e.g. `tito milestone 01`) and report its result",
   setup: "register the tslab kernel with Jupyter (absolute paths), once after npm ci",
