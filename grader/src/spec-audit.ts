@@ -31,7 +31,11 @@ export function exerciseText(manifest: GradingManifest, testIndex: number): stri
 }
 
 /** Each required word that the exercise's text never states, as a problem. */
-export function unstatedErrorWords(manifest: GradingManifest, records: Map<string, TestRecords>): string[] { // prettier-ignore
+export function unstatedErrorWords(
+  manifest: GradingManifest,
+  records: Map<string, TestRecords>,
+): string[] {
+  // prettier-ignore
   const problems: string[] = [];
   for (const [test, r] of records) {
     const index = manifest.cells.findIndex((c) => c.grade_id === test);

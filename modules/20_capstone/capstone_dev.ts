@@ -76,13 +76,14 @@ import { DataLoader, TensorDataset, loadDigits } from "tinytorch-ts/data";
 import { Adam, CosineAnnealingLR } from "tinytorch-ts/optim";
 import { trainEpoch } from "tinytorch-ts/training";
 import { AvgPool2d, BatchNorm2d, Conv2d, Flatten, MaxPool2d } from "tinytorch-ts/core/conv";
-import { QuantizedConv2d, QuantizedLinear, disableInt8Simd, enableInt8Simd, quantizeModel } from "tinytorch-ts/optimize/quantization";
+import { QuantizedConv2d, QuantizedLinear, disableInt8Simd, enableInt8Simd } from "tinytorch-ts/optimize/quantization";
 import { SparseLinear } from "tinytorch-ts/optimize/compression";
 import { disableAcceleration, enableAcceleration } from "tinytorch-ts/accel/matmul";
 import { collateTensors, latencyPercentile, makeSamples, offlineScenario, singleStreamScenario, type Sample } from "tinytorch-ts/perf/benchmarking";
 
 // %% nbgrader={"grade": false, "grade_id": "capstone-test-helpers", "locked": true, "schema_version": 3, "solution": false, "task": false}
 // Notebook-only imports (not part of the package).
+import { quantizeModel } from "tinytorch-ts/optimize/quantization";
 import { assert, assertClose, assertEqual, assertPrediction, assertThrows, check, demo, passed, testRandom } from "tinytorch-ts/support/testing";
 
 // %% [markdown]

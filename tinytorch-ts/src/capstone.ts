@@ -12,12 +12,12 @@ import { DataLoader, TensorDataset, loadDigits } from "./data";
 import { Adam, CosineAnnealingLR } from "./optim";
 import { trainEpoch } from "./training";
 import { AvgPool2d, BatchNorm2d, Conv2d, Flatten, MaxPool2d } from "./core/conv";
-import { QuantizedConv2d, QuantizedLinear, disableInt8Simd, enableInt8Simd, quantizeModel } from "./optimize/quantization";
+import { QuantizedConv2d, QuantizedLinear, disableInt8Simd, enableInt8Simd } from "./optimize/quantization";
 import { SparseLinear } from "./optimize/compression";
 import { disableAcceleration, enableAcceleration } from "./accel/matmul";
 import { collateTensors, latencyPercentile, makeSamples, offlineScenario, singleStreamScenario, type Sample } from "./perf/benchmarking";
 
-// modules/20_capstone/capstone_dev.ts, cell 6 (line 133)
+// modules/20_capstone/capstone_dev.ts, cell 6 (line 134)
 /** The first 8 bytes of a capstone model file (version 1 of the format). */
 export const CAPSTONE_MAGIC = "TTCAP01\n";
 /** What the grader looks for beside the notebook in a student's submission folder. */
@@ -100,7 +100,7 @@ export function align4(n: number): number {
   return Math.ceil(n / 4) * 4;
 }
 
-// modules/20_capstone/capstone_dev.ts, cell 8 (line 240)
+// modules/20_capstone/capstone_dev.ts, cell 8 (line 241)
 /** The weights section: each array at a multiple of 4 bytes, little-endian; and where each went. */
 export function packArrays(arrays: readonly CapstoneArray[]): { refs: ArrayRef[]; blob: Uint8Array } {
   const refs: ArrayRef[] = [];
@@ -123,7 +123,7 @@ export function packArrays(arrays: readonly CapstoneArray[]): { refs: ArrayRef[]
   return { refs, blob };
 }
 
-// modules/20_capstone/capstone_dev.ts, cell 11 (line 417)
+// modules/20_capstone/capstone_dev.ts, cell 11 (line 418)
 /** Stores an array in the weights section; returns its reference. */
 export type PutArray = (array: CapstoneArray) => ArrayRef;
 
@@ -149,7 +149,7 @@ export function layerClassName(layer: unknown): string {
   return typeof ctor?.name === "string" && ctor.name !== "" ? ctor.name : typeof layer;
 }
 
-// modules/20_capstone/capstone_dev.ts, cell 13 (line 467)
+// modules/20_capstone/capstone_dev.ts, cell 13 (line 468)
 /** The header entry of one layer; its arrays go through `put`, in the format's order. */
 export function layerSpec(layer: unknown, put: PutArray): LayerSpec {
   const compressed = compressedLayerSpec(layer, put);
@@ -173,7 +173,7 @@ export function layerSpec(layer: unknown, put: PutArray): LayerSpec {
   throw new Error(`layerSpec: a ${layerClassName(layer)} cannot be saved in a capstone model (leave it out, or replace it by a layer of the format)`);
 }
 
-// modules/20_capstone/capstone_dev.ts, cell 16 (line 640)
+// modules/20_capstone/capstone_dev.ts, cell 16 (line 641)
 /** The layer types of the format, in the order of the table. */
 export const CAPSTONE_LAYER_TYPES = Object.keys(ARRAY_FIELDS) as LayerType[];
 
@@ -347,7 +347,7 @@ export function readArrays(file: string, header: CapstoneHeader, bytes: Uint8Arr
   return out;
 }
 
-// modules/20_capstone/capstone_dev.ts, cell 17 (line 815)
+// modules/20_capstone/capstone_dev.ts, cell 17 (line 816)
 /** Each array's expected length, from its layer's sizes (sparse values: as many as the indices). */
 export function expectedLengths(spec: LayerSpec, arrays: Map<ArrayRef, CapstoneArray>): Record<string, number> {
   switch (spec.type) {
@@ -519,7 +519,7 @@ export function decodeCapstoneModel(bytes: Uint8Array, file = "model"): DecodedC
   return { header: h, arrays: [...arrays.values()], model, macs, parameters };
 }
 
-// modules/20_capstone/capstone_dev.ts, cell 21 (line 1056)
+// modules/20_capstone/capstone_dev.ts, cell 21 (line 1057)
 export interface PerturbOptions {
   /** The largest shift, in pixels, in each direction (default 1). */
   maxShift?: number;
@@ -556,7 +556,7 @@ export function perturbDigits(images: Tensor, seed: number, options: PerturbOpti
   return new Tensor(out, s);
 }
 
-// modules/20_capstone/capstone_dev.ts, cell 24 (line 1257)
+// modules/20_capstone/capstone_dev.ts, cell 24 (line 1258)
 /** The accuracy the latency, size and all-round events require. */
 export const ACCURACY_FLOOR = 0.95;
 /** The accuracy event's budget: a p50 latency at most this many times the baseline's. */
@@ -761,7 +761,7 @@ export function eventOutcomes(m: CapstoneMeasurement): EventOutcome[] {
   });
 }
 
-// modules/20_capstone/capstone_dev.ts, cell 26 (line 1495)
+// modules/20_capstone/capstone_dev.ts, cell 26 (line 1496)
 export interface MeasuredEntry {
   id: string;
   value: number;
@@ -791,7 +791,7 @@ export function rankEntries(entries: readonly MeasuredEntry[], better: "lower" |
   return out;
 }
 
-// modules/20_capstone/capstone_dev.ts, cell 29 (line 1659)
+// modules/20_capstone/capstone_dev.ts, cell 29 (line 1660)
 export interface TrainOptions {
   epochs?: number;
   /** Adam's learning rate (default 2e-3), annealed to 0 by a cosine schedule. */
