@@ -191,7 +191,7 @@ test("error messages shaped to answer any check match none", async () => {
   }
 });
 
-test("built-in types are checked by brand: Symbol.hasInstance, prototype and tag tricks fail", async () => {
+test("a plain array dressed as a Float32Array (Symbol.hasInstance, prototype and tag tricks) earns nothing", async () => {
   const fakeData = `
       const plain: any = Array.from(ref.data);
       try { Object.defineProperty(Float32Array, Symbol.hasInstance, { value: () => true }); refusals.push("hasInstance: done"); } catch { refusals.push("hasInstance: refused"); }
@@ -227,15 +227,15 @@ test("built-in types are checked by brand: Symbol.hasInstance, prototype and tag
     }`,
     ),
   });
-  // The module test builds a Tensor from [[1, 2, 3], [4, 5, 6]] too, and its nbytes check sees
-  // the plain array for what it is.
-  // The 2-D matmul test multiplies that matrix too, and the student's own matmul (the
-  // reference's code) cannot multiply a plain array.
-  assertHonest(r, ["test-unit-flatten-nested", "test-unit-elementwise-kernel", "test-unit-matmul-2d", "test-module-tensor"]); // prettier-ignore
+  // The kernel is the student's: these tricks may well work in it (they do: a student can patch
+  // Float32Array itself), and then the student's own later code breaks too. What matters is that
+  // no faked test passes, and that the score is exactly the points of the tests that did pass.
+  for (const id of ["test-unit-flatten-nested", "test-unit-elementwise-kernel"]) assert.is(byId(r, id).status, "failed", id); // prettier-ignore
+  const earned = r.tests.reduce((n, t) => n + (t.status === "passed" ? (POINTS.get(t.gradeId) ?? 0) : 0), 0); // prettier-ignore
+  assert.is(r.score, earned, "the score is the sum of the passed tests");
+  assert.ok(r.score <= AUTOMATIC - (POINTS.get("test-unit-flatten-nested") ?? 0) - (POINTS.get("test-unit-elementwise-kernel") ?? 0)); // prettier-ignore
   const flatten = byId(r, "test-unit-flatten-nested");
   assert.match(flatten.message ?? "", /data must be a Float32Array/);
-  assert.match(flatten.output, /hasInstance: refused; setPrototypeOf: refused/);
-  assert.match(byId(r, "test-unit-elementwise-kernel").message ?? "", /result is a Float32Array/);
 });
 
 test("stack-trace hooks are locked, and a forged failure reason is shown as the student's", async () => {
@@ -317,6 +317,7 @@ function resolveShape(size: number, shape: readonly number[]): number[] {
     "the grader's words, the thrown error as the student's",
   );
   for (const t of r.tests) {
+    if (t.status === "manual") continue; // a written answer, graded by hand
     assert.ok(t.status === "passed" || t.status === "failed", `${t.gradeId} is ${t.status}`);
     assert.not.match(t.message ?? "", /forged/, t.gradeId);
     if (t.status === "failed") assert.match(t.message ?? "", /^the test stopped before check \d+: your code threw /, t.gradeId); // prettier-ignore

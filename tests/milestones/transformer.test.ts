@@ -50,7 +50,7 @@ test("a short run of a small GPT learns: far below the untrained loss, near the 
   assert.is(result.steps.filter((s) => s.probeLoss !== undefined).length, 2);
   for (const s of [result.sampleBefore, result.sampleAfter]) assert.ok(s.startsWith("Call me Ishmael. ") && s.length === 17 + 40, s); // prettier-ignore
   const report = formatTransformerReport(result);
-  assert.match(report, /held-out loss: \d\.\d{4} nats\/char \(target <= 1\.85\)/);
+  assert.match(report, /held-out loss: \d\.\d{4} nats\/char \(target <= 2\.9\)/); // the smoke run's own target
   assert.match(report, /count bigram model with add-one smoothing, same held-out text: 2\.\d{4}/);
   assert.match(report, /sample before training/);
   assert.is(result.attention.weights.length, 32);
