@@ -184,21 +184,27 @@ export async function auditReferenceRuns(
   const problems: string[] = [];
   let holes: Hole[] = [];
   try {
-    const full = await ReferenceRunner.open(manifest, { scratchRoot, timeoutMs, variant: "full" }); // prettier-ignore
-    try {
-      for (const seed of AUDIT_SEEDS) {
-        const run = await full.run(seed);
+    // The whole notebook once; its tests (with their expected values) again on the other seed.
+    for (const [variant, seed] of [
+      ["full", AUDIT_SEEDS[0]],
+      ["checked", AUDIT_SEEDS[1]],
+    ] as const) {
+      const runner = await ReferenceRunner.open(manifest, { scratchRoot, timeoutMs, variant });
+      try {
+        const run = await runner.run(seed);
         problems.push(...ownChecksFailing(run, seed));
-        if (seed === AUDIT_SEEDS[0]) problems.push(...partProblems(run, manifest), ...unstatedErrorWords(manifest, run.records)); // prettier-ignore
+        if (variant === "full") problems.push(...partProblems(run, manifest), ...unstatedErrorWords(manifest, run.records)); // prettier-ignore
+      } finally {
+        await runner.close();
       }
-    } finally {
-      await full.close();
     }
     const graded = await ReferenceRunner.open(manifest, { scratchRoot, timeoutMs });
+    let a;
     try {
-      const [a, again, b] = [await graded.run(AUDIT_SEEDS[0]), await graded.run(AUDIT_SEEDS[0]), await graded.run(AUDIT_SEEDS[1])]; // prettier-ignore
+      a = await graded.run(AUDIT_SEEDS[0]);
+      const [again, b] = [await graded.run(AUDIT_SEEDS[0]), await graded.run(AUDIT_SEEDS[1])];
       problems.push(...nondeterministic(a, again), ...seedIndependent(a, b));
-      const outcomes = await runMutations(manifest, graded, AUDIT_SEEDS[1]);
+      const outcomes = await runMutations(manifest, graded, AUDIT_SEEDS[1], { reference: b });
       problems.push(...mutationProblems(manifest, outcomes, REQUIRE_MUTATIONS));
     } finally {
       await graded.close();
@@ -206,13 +212,11 @@ export async function auditReferenceRuns(
     // The untouched notebook, judged against the reference on the same seed: its stubs earn
     // nothing, or a test does not test the student's code.
     const untouched = await ReferenceRunner.open(manifest, { scratchRoot, timeoutMs, variant: "untouched" }); // prettier-ignore
-    const reference = await ReferenceRunner.open(manifest, { scratchRoot, timeoutMs });
     try {
-      holes = holesOf(manifest, await untouched.run(AUDIT_SEEDS[0]), await reference.run(AUDIT_SEEDS[0])); // prettier-ignore
+      holes = holesOf(manifest, await untouched.run(AUDIT_SEEDS[0]), a);
       for (const h of holes) problems.push(`${h.name}: ${h.score} point(s) without the student's code`); // prettier-ignore
     } finally {
       await untouched.close();
-      await reference.close();
     }
   } catch (e) {
     problems.push(e instanceof Error ? e.message : String(e));

@@ -5,7 +5,9 @@
 // from a right one. A mutation that does not compile tests nothing, and an exercise without any
 // mutation is not audited at all: both are problems too.
 import type { GradingManifest } from "@tinytorch-ts/core";
-import type { ReferenceRunner } from "./reference-run";
+import type { CompiledCell, CompiledMutation } from "./reference-program";
+import type { Branch, ReferenceRecords, ReferenceRunner } from "./reference-run";
+import type { TestRecords } from "tinytorch-ts/support/checks";
 import { judgeTest } from "./score";
 
 /** A mutation may loop for ever (a wrong stopping rule): it gets this long, not a notebook's limit. */
@@ -28,41 +30,78 @@ export function exerciseTest(manifest: GradingManifest, exercise: string): strin
   return manifest.cells.slice(at + 1).find((c) => c.role === "grade")?.grade_id;
 }
 
+/**
+ * Every mutation judged against the reference's records on one seed. All of them run in one
+ * walk of the program (reference-runner.cjs): each mutation branches off at its exercise and
+ * runs through its test, so the cells before an exercise run once, not once per mutation. The
+ * walk's own records must still be the reference's (a mutation that changed an object an
+ * earlier cell made would show here); if not, each mutation runs alone.
+ */
 export async function runMutations(
   manifest: GradingManifest,
   runner: ReferenceRunner,
   seed: number,
+  opts: { reference?: ReferenceRecords; timeoutMs?: number } = {},
 ): Promise<MutationOutcome[]> {
-  const reference = await runner.run(seed);
+  const want = opts.reference ?? (await runner.run(seed));
+  const timeoutMs = opts.timeoutMs ?? MUTATION_TIMEOUT_MS;
+  // In the manifest's order, whichever way each outcome is found.
   const out: MutationOutcome[] = [];
-  for (const m of runner.mutations) {
+  const runnable: Array<{ m: CompiledMutation; test: string; key: string; k: number }> = [];
+  runner.mutations.forEach((m, k) => {
     const base = { exercise: m.exercise, description: m.description };
     const test = exerciseTest(manifest, m.exercise);
-    if (!test) {
-      out.push({ ...base, caught: false, why: "its exercise has no test after it" });
-      continue;
+    if (!test) out[k] = { ...base, caught: false, why: "its exercise has no test after it" };
+    else if (!m.cell)
+      out[k] = { ...base, test, caught: false, why: `it does not compile (${m.error ?? "?"}), so it tests nothing` }; // prettier-ignore
+    else runnable.push({ m, test, key: `mutation-${k}`, k });
+  });
+  const testIndex = new Map(manifest.cells.flatMap((c) => (c.grade_id ? [[c.grade_id, c.index]] : []))); // prettier-ignore
+  const branches: Branch[] = runnable.map(({ m, test, key }) => ({ key, at: m.index, through: testIndex.get(test) ?? -1, cell: m.cell as CompiledCell, timeoutMs })); // prettier-ignore
+  let walk: ReferenceRecords | undefined;
+  try {
+    walk = branches.length > 0 ? await runner.run(seed, { branches }) : undefined;
+  } catch {
+    walk = undefined; // a mutation hung the walk: each runs alone below
+  }
+  const trusted = walk !== undefined && walkMatches(walk, want);
+  for (const { m, test, key, k } of runnable) {
+    const base = { exercise: m.exercise, description: m.description, test };
+    let records: TestRecords | undefined;
+    if (trusted && walk) {
+      const b = walk.branches.get(key);
+      if (b?.error) {
+        out[k] = { ...base, caught: true, why: b.error };
+        continue;
+      }
+      records = b?.records ?? undefined;
+    } else {
+      try {
+        const run = await runner.run(seed, { replace: m.cell, timeoutMs, through: test });
+        records = run.records.get(test);
+      } catch (e) {
+        // A mutation that hangs or crashes the run earns nothing, as it would under the grader.
+        out[k] = { ...base, caught: true, why: `the run stopped: ${(e as Error).message}` };
+        continue;
+      }
     }
-    if (!m.cell) {
-      out.push({ ...base, test, caught: false, why: `it does not compile (${m.error ?? "?"}), so it tests nothing` }); // prettier-ignore
-      continue;
-    }
-    let verdict;
-    try {
-      const run = await runner.run(seed, { replace: m.cell, timeoutMs: MUTATION_TIMEOUT_MS });
-      const want = reference.records.get(test);
-      verdict = want ? judgeTest(run.records.get(test), want) : undefined;
-    } catch (e) {
-      // A mutation that hangs or crashes the run earns nothing, as it would under the grader.
-      out.push({ ...base, test, caught: true, why: `the run stopped: ${(e as Error).message}` });
-      continue;
-    }
+    const expected = want.records.get(test);
+    const verdict = expected ? judgeTest(records, expected) : undefined;
     if (!verdict)
-      out.push({ ...base, test, caught: false, why: "the reference recorded nothing for its test" }); // prettier-ignore
-    else if (verdict.passed)
-      out.push({ ...base, test, caught: false, why: `${test} passes it` }); // prettier-ignore
-    else out.push({ ...base, test, caught: true, why: verdict.reason ?? "failed" });
+      out[k] = { ...base, caught: false, why: "the reference recorded nothing for its test" }; // prettier-ignore
+    else if (verdict.passed) out[k] = { ...base, caught: false, why: `${test} passes it` };
+    else out[k] = { ...base, caught: true, why: verdict.reason ?? "failed" };
   }
   return out;
+}
+
+/** The walk's own records pass as the reference's: the branches left nothing behind. */
+function walkMatches(walk: ReferenceRecords, reference: ReferenceRecords): boolean {
+  if (walk.failed.length !== reference.failed.length) return false;
+  for (const [test, want] of reference.records) {
+    if (!judgeTest(walk.records.get(test), want).passed) return false;
+  }
+  return true;
 }
 
 /**

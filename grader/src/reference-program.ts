@@ -33,6 +33,8 @@ export interface CompiledMutation {
 export interface CompiledPrograms {
   /** The whole notebook: demos, and tests with their expected values (the audit's check). */
   full: CompiledCell[];
+  /** The tests with their expected values, without the demos (which do not use the seed). */
+  checked: CompiledCell[];
   /** What a student's kernel runs, with the reference's solutions: no demos, no expected values. */
   graded: CompiledCell[];
   /** The same with every solution cell as the student notebook has it (the stubs). */
@@ -47,9 +49,11 @@ export type CompiledProgram = CompiledCell[];
  * "graded": the cells a student's kernel runs (tests without expected values, no demos); "full":
  * the whole notebook, tests with their expected values and demos, to check the reference
  * against its own tests (compiling it type-checks every cell as a student's Jupyter would);
- * "untouched": the graded program with the student notebook's stubs (the audit's hole check).
+ * "checked": the full program without its demos (the audit's second seed: demos draw nothing
+ * from it); "untouched": the graded program with the student notebook's stubs (the audit's
+ * hole check).
  */
-export type ReferenceVariant = "graded" | "full" | "untouched";
+export type ReferenceVariant = "graded" | "full" | "checked" | "untouched";
 
 export class ReferenceError extends Error {
   constructor(message: string) {
@@ -75,6 +79,9 @@ const TSLAB_VERSION = (() => {
 /** Where compiled reference programs are kept between runs (the grader's own files). */
 export const REFERENCE_CACHE_DIR = join(KIT_ROOT, ".tito-cache", "reference");
 const memoryCache = new Map<string, Promise<CompiledPrograms>>();
+
+/** The shape of CompiledPrograms: a cache entry of another shape is not reused. */
+const PROGRAMS_FORMAT = 2;
 
 /** How long one compile may take before it is stopped. */
 const COMPILE_TIMEOUT_MS = 300_000;
@@ -125,7 +132,7 @@ export function compileReference(
     });
     return { index: i, code: c.code, alternatives };
   });
-  const key = createHash("sha256").update(`${TSLAB_VERSION}\n${JSON.stringify(input)}`).digest("hex"); // prettier-ignore
+  const key = createHash("sha256").update(`${PROGRAMS_FORMAT}\n${TSLAB_VERSION}\n${JSON.stringify(input)}`).digest("hex"); // prettier-ignore
   const file = join(cacheDir, `${manifest.module}-${key.slice(0, 24)}.json`);
   const cached = memoryCache.get(key);
   // Compiled already in this process: the programs are kept in every cache folder asked for (a
@@ -200,5 +207,6 @@ function assemble(
     if (!out.ok) return { ...base, error: out.error ?? "it did not compile" };
     return { ...base, cell: as(index, out) };
   });
-  return { full, graded: gradedProgram, untouched, mutations };
+  const checked = full.filter((c) => graded.has(c.index));
+  return { full, checked, graded: gradedProgram, untouched, mutations };
 }

@@ -27,6 +27,27 @@ export interface ReferenceRecords {
   records: Map<string, TestRecords>;
   /** Cells of the reference run that failed (a broken reference: no verdict can be trusted). */
   failed: Array<{ index: number; error: string }>;
+  /** What each branch's test recorded (null: nothing), by the branch's key. */
+  branches: Map<string, BranchOutcome>;
+}
+
+/**
+ * Another version of one cell, run in the same walk as the reference (the audit's mutations):
+ * its code in place of cell `at`, then the cells after it through the test cell `through`.
+ */
+export interface Branch {
+  key: string;
+  at: number;
+  through: number;
+  cell: CompiledCell;
+  /** Each of the branch's cells gets this long. */
+  timeoutMs: number;
+}
+
+export interface BranchOutcome {
+  records: TestRecords | null;
+  /** Set when the branch stopped (a cell ran out of time). */
+  error?: string;
 }
 
 export interface ReferenceRunnerOptions {
@@ -78,11 +99,15 @@ export class ReferenceRunner {
    */
   async run(
     seed: number,
-    opts: { replace?: CompiledCell; timeoutMs?: number } = {},
+    opts: { replace?: CompiledCell; timeoutMs?: number; through?: string; branches?: Branch[] } = {}, // prettier-ignore
   ): Promise<ReferenceRecords> {
-    // prettier-ignore
     const replace = opts.replace;
-    const cells = replace ? this.program.map((c) => (c.index === replace.index ? { ...replace, test: c.test } : c)) : this.program; // prettier-ignore
+    let cells = replace ? this.program.map((c) => (c.index === replace.index ? { ...replace, test: c.test } : c)) : this.program; // prettier-ignore
+    // Nothing after a test can change what it recorded.
+    if (opts.through !== undefined) {
+      const end = cells.findIndex((c) => c.test === opts.through);
+      if (end >= 0) cells = cells.slice(0, end + 1);
+    }
     const timeoutMs = opts.timeoutMs ?? this.timeoutMs;
     const resultPath = join(this.scratch.hostTmpDir, `result-${randomBytes(6).toString("hex")}.json`); // prettier-ignore
     try {
@@ -95,16 +120,20 @@ export class ReferenceRunner {
           TMPDIR: this.scratch.hostTmpDir,
           LANG: "C.UTF-8",
         },
-        input: JSON.stringify({ seed, resultPath, cells }),
+        input: JSON.stringify({ seed, resultPath, cells, branches: opts.branches ?? [] }),
       });
       if (r.timedOut) throw new ReferenceError(`the reference run of ${this.manifest.module} took longer than ${timeoutMs / 1000} s`); // prettier-ignore
-      let parsed: { records: Record<string, TestRecords>; failed: ReferenceRecords["failed"] };
+      let parsed: { records: Record<string, TestRecords>; failed: ReferenceRecords["failed"]; branches?: Record<string, BranchOutcome> }; // prettier-ignore
       try {
         parsed = JSON.parse(readFileSync(resultPath, "utf8")) as typeof parsed;
       } catch {
         throw new ReferenceError(`the reference run of ${this.manifest.module} ended without a result (${r.error ?? `exit ${r.code}, signal ${r.signal}`}): ${r.stderr.slice(0, 500)}`); // prettier-ignore
       }
-      return { records: new Map(Object.entries(parsed.records)), failed: parsed.failed };
+      return {
+        records: new Map(Object.entries(parsed.records)),
+        failed: parsed.failed,
+        branches: new Map(Object.entries(parsed.branches ?? {})),
+      };
     } finally {
       rmSync(resultPath, { force: true });
     }

@@ -21,10 +21,10 @@ function withMutations(name: string): GradingManifest {
   };
 }
 
-async function audit(manifest: GradingManifest) {
+async function audit(manifest: GradingManifest, timeoutMs?: number) {
   const runner = await ReferenceRunner.open(manifest, { scratchRoot: makeScratchRoot(), timeoutMs: 60_000 }); // prettier-ignore
   try {
-    return await runMutations(manifest, runner, 1234);
+    return await runMutations(manifest, runner, 1234, { timeoutMs });
   } finally {
     await runner.close();
   }
@@ -55,6 +55,33 @@ test("a wrong answer that passes its test, and an exercise without mutations, ar
     problems.some((p) => /exercise triple has no mutation/.test(p)),
     problems.join("\n"),
   );
+});
+
+test("a mutation that leaves a global patched behind does not decide the others' verdicts", async () => {
+  // All mutations run in one walk of the program; this one patches Math.abs, which the walk's own
+  // triple test then fails, so each mutation is run alone instead.
+  const m: GradingManifest = {
+    ...loadFixtureManifest("90_fixture"),
+    mutations: [
+      { exercise: "double", description: "right, but patches Math.abs", source: "function double(x: number): number {\n  return 2 * x;\n}\n(Math as any).abs = () => 1;" }, // prettier-ignore
+      { exercise: "triple", description: "right, written another way", source: "function triple(x: number): number {\n  return x + x + x;\n}" }, // prettier-ignore
+    ],
+  };
+  const outcomes = await audit(m);
+  assert.equal(outcomes.map((o) => [o.exercise, o.caught]), [["double", false], ["triple", false]]); // prettier-ignore
+});
+
+test("a mutation that never returns is stopped and counts as caught", async () => {
+  const m: GradingManifest = {
+    ...loadFixtureManifest("90_fixture"),
+    mutations: [
+      { exercise: "double", description: "loops for ever", source: "function double(x: number): number {\n  for (;;) x++;\n}" }, // prettier-ignore
+      { exercise: "triple", description: "adds three", source: "function triple(x: number): number {\n  return x + 3;\n}" }, // prettier-ignore
+    ],
+  };
+  const outcomes = await audit(m, 2_000);
+  assert.equal(outcomes.map((o) => [o.exercise, o.caught]), [["double", true], ["triple", true]]); // prettier-ignore
+  assert.match(outcomes[0].why, /the run stopped/);
 });
 
 test.run();
