@@ -279,6 +279,21 @@ export const needs = [
 export const title =
   "MLPerf-style table of the digits models: float32, INT8, 80% sparse, distilled (modules 15, 16, 19)";
 
+/**
+ * A smoke run (`TINYTORCH_MILESTONE_SMOKE=1 npx tito milestone 06`): every row built and measured
+ * on every fifth digit with short training, in seconds; its figures are not the milestone's.
+ */
+export const smokeOptions: MlperfOptions = {
+  stride: 5,
+  epochs: 2,
+  fineTuneEpochs: 1,
+  studentEpochs: 4,
+  cnnEpochs: 1,
+  queries: 60,
+  compareQueries: 40,
+  compareBatches: 4,
+};
+
 /** The entry point of `tito milestone 06`. */
 export async function runMilestone(
   options: MlperfOptions = {},
