@@ -1,7 +1,8 @@
 // `npm run bench:grade [-- --module 01_tensor --count 40 --jobs 1,2]`
 // Grades N copies of a real module's reference notebook (the student notebook with the
 // instructor's solutions from the module source) as a batch, with every isolation layer on,
-// once per --jobs value, and prints submissions per minute. Every copy must earn full marks,
+// once per --jobs value, and prints submissions per minute. Every copy must earn full marks
+// (every point but those of the written answers, which are graded by hand),
 // or the figure is not reported as valid.
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
@@ -90,8 +91,9 @@ async function main(): Promise<void> {
   }
   const caps = sandboxCapabilities();
   const codeCells = manifest.cells.filter((c) => c.cell_type === "code").length;
+  const automatic = manifest.totalPoints - manifest.cells.reduce((n, c) => n + (c.role === "manual" ? (c.points ?? 0) : 0), 0); // prettier-ignore
   console.log(
-    `bench:grade  ${count} copies of ${manifest.module}'s reference notebook (${codeCells} code cells, ${manifest.totalPoints} points)`,
+    `bench:grade  ${count} copies of ${manifest.module}'s reference notebook (${codeCells} code cells, ${automatic} points graded automatically, ${manifest.totalPoints - automatic} by hand)`,
   );
   console.log(
     `machine: ${cpus().length} cores, load average ${loadavg()
@@ -112,7 +114,8 @@ async function main(): Promise<void> {
         hide: [subs],
       });
       const secs = (performance.now() - started) / 1000;
-      const full = s.results.filter((r) => r.score === manifest.totalPoints).length;
+      // Written answers are graded by hand: full marks are every other point.
+      const full = s.results.filter((r) => r.score === automatic).length;
       const perMin = (s.results.length / secs) * 60;
       const valid = full === count ? "all full marks" : `ONLY ${full}/${count} full marks: not a valid run`; // prettier-ignore
       console.log(

@@ -16,7 +16,7 @@ import type { GradingManifest } from "@tinytorch-ts/core";
 import type { CellRun } from "@tinytorch-ts/core/kernel";
 import { runCells } from "@tinytorch-ts/core/run";
 import { analyseCell } from "./cell-names";
-import { GRADING_MIME, instrument, type KernelCell } from "./instrument";
+import { GRADING_MIME, instrument, precompiledTestCell, type KernelCell } from "./instrument";
 import {
   DEFAULT_LIMITS,
   prepareKernel,
@@ -25,6 +25,7 @@ import {
   type SessionOptions,
 } from "./kernel-session";
 import { reconstruct, type PlannedCell, type Reconstruction } from "./reconstruct";
+import type { CompiledProgram } from "./reference-program";
 import { ReferenceRunner, type ReferenceRecords } from "./reference-run";
 import { clipText, hiddenFragments, redact } from "./sanitize";
 import { makeScratchRoot, removeQuietly } from "./scratch";
@@ -191,7 +192,8 @@ async function execute(job: Job): Promise<void> {
     // The reference runs while the student's kernel does: it needs only the seed.
     const reference = runner.run(prepared.seed);
     reference.catch(() => undefined);
-    job.runs = await runKernelCells(prepared, job.cells ?? [], limits, opts.onCell);
+    const cells = withCompiledTests(job.cells ?? [], runner.program);
+    job.runs = await runKernelCells(prepared, cells, limits, opts.onCell);
     job.reference = await reference;
   } finally {
     if (ownRunner) await runner?.close();
@@ -199,6 +201,15 @@ async function execute(job: Job): Promise<void> {
       await removeQuietly(scratchRoot);
     }
   }
+}
+
+/** Test cells run as the reference compile pass compiled them (see precompiledTestCell). */
+function withCompiledTests(cells: KernelCell[], program: CompiledProgram): KernelCell[] {
+  const compiled = new Map(program.map((c) => [c.index, c]));
+  return cells.map((cell) => {
+    const js = cell.planned.role === "grade" ? compiled.get(cell.planned.index) : undefined;
+    return js && js.test !== null ? { ...cell, code: precompiledTestCell(cell, js) } : cell;
+  });
 }
 
 /** Runs the cells in core's loop: a failing cell never stops later ones (a dead kernel does). */

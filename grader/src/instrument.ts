@@ -47,6 +47,8 @@ export const GLOBALS = [
 export interface KernelCell {
   planned: PlannedCell;
   code: string;
+  /** A test cell's names that later cells may call (declared for them at the top level). */
+  forwarded?: string[];
 }
 
 const BEGIN_HIDDEN = /^([ \t]*)\/\/\s*### BEGIN HIDDEN TESTS\s*$/;
@@ -203,7 +205,9 @@ export function instrument(
   for (const c of plan) {
     if (c.cellType !== "code" || skipped.has(c.index)) continue;
     if (c.role === "grade") {
-      cells.push({ planned: c, code: testCell(c, tests.get(c.index) ?? c.source) });
+      const source = tests.get(c.index) ?? c.source;
+      const n = analyseCell(source);
+      cells.push({ planned: c, code: testCell(c, source), forwarded: [...n.functions, ...n.values] }); // prettier-ignore
     } else {
       cells.push({ planned: c, code: c.source });
     }
@@ -234,5 +238,32 @@ function testCell(c: PlannedCell, source: string): string {
     blankRanges(source, n.importRanges),
     ";" + valueForwarders.join(" "),
     `} catch ($titoThrown) { ${G}.abort($titoThrown); } finally { ${G}.end(); }`,
+  ].join("\n");
+}
+
+/** A cell's JavaScript as tslab's converter made it (reference-program.ts's CompiledCell). */
+export interface CompiledJs {
+  js: string;
+  async: boolean;
+  lastExpression: string | null;
+}
+
+/**
+ * A test cell as the kernel runs it when its JavaScript is compiled already: the module's
+ * reference compile pass compiles every test cell once, with tslab's own converter, and the
+ * kernel then type-checks only this short cell. It runs that JavaScript exactly as tslab runs a
+ * cell (a function of tslab's `exports` and `require`), and declares the names later cells may
+ * call, as the test cell does. Test cells are most of a notebook's code, and they are the kit's:
+ * compiling them in every kernel cost most of a submission's time. (What the student wrote is
+ * still compiled, and type-checked, by the kernel itself.)
+ */
+export function precompiledTestCell(cell: KernelCell, compiled: CompiledJs): string {
+  const forget = compiled.lastExpression ? `\ndelete exports[${JSON.stringify(compiled.lastExpression)}];` : ""; // prettier-ignore
+  const prefix = compiled.async ? "(async function(exports, require) { " : "(function(exports, require) { "; // prettier-ignore
+  const wrapped = `${prefix}${compiled.js}${forget}\n})(__tslab__.exports, __tslab__.require)`;
+  return [
+    '"use strict";',
+    ...(cell.forwarded ?? []).map((f) => `declare const ${f}: any;`),
+    `${compiled.async ? "await " : ""}(0, eval)(${JSON.stringify(wrapped)});`,
   ].join("\n");
 }

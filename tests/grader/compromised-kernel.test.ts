@@ -16,7 +16,8 @@ import { NOTEBOOK_SEED } from "../../tinytorch-ts/src/support/test-random";
 import { byId, grade, LIMITS, manifest } from "./adversarial-grading";
 import { GOOD, studentNotebook } from "./helpers";
 
-const BEGIN = /\$titoGrading\.begin\("([^"]+)"\)/;
+/** A test cell's begin call, as written or inside the compiled JavaScript the kernel is sent. */
+const BEGIN = /[gG]rading\.begin\(\\?"([^"\\]+)\\?"\)/;
 
 function run(extra: Partial<CellRun> = {}): CellRun {
   return { status: "ok", outputs: [], executionCount: 1, durationMs: 1, truncated: false, ...extra }; // prettier-ignore

@@ -7,7 +7,8 @@ import * as assert from "uvu/assert";
 import { analyseCell, isCommentOnlyCell, isDemoCell } from "../../grader/src/cell-names";
 import { findManifest, readManifest } from "../../grader/src/manifest-store";
 import { referenceNotebook } from "../../grader/src/reference";
-import { instrument, preambleCode } from "../../grader/src/instrument";
+import { instrument, precompiledTestCell, preambleCode } from "../../grader/src/instrument";
+import { runInNewContext } from "node:vm";
 import { reconstruct } from "../../grader/src/reconstruct";
 import { hiddenFragments, redact, REDACTED } from "../../grader/src/sanitize";
 import { parseSubmission } from "../../grader/src/submission";
@@ -117,6 +118,26 @@ test("hidden-test lines are redacted in TypeScript and compiled JavaScript form"
   assert.is(cleaned.split("\n").filter((l) => l === REDACTED).length, 2);
   // Visible test lines are not hidden: students already have them.
   assert.not.ok(fragments.some((f) => f.includes("triple(makeInput())")));
+});
+
+test("a precompiled test cell runs its JavaScript as tslab would, and declares what later cells call", async () => {
+  const cell = program().find((c) => c.planned.gradeId === "test-unit-double");
+  assert.ok(cell);
+  assert.equal(cell.forwarded, ["testUnitDouble"]);
+  const js = "exports.testUnitDouble = () => 4; exports.$last = 1; exports.seen = require('x');";
+  for (const async of [false, true]) {
+    const code = precompiledTestCell(cell, { js, async, lastExpression: "$last" });
+    assert.match(code, /^declare const testUnitDouble: any;$/m);
+    assert.is(code.includes("await (0, eval)("), async);
+    // The cell's one statement, run as the kernel would run it (TypeScript removes the rest).
+    const call = /\(0, eval\)\((".*")\);$/m.exec(code);
+    assert.ok(call);
+    const exports: Record<string, unknown> = {};
+    const __tslab__ = { exports, require: (m: string) => `module ${m}` };
+    await runInNewContext(JSON.parse(call[1]) as string, { __tslab__ });
+    assert.equal(Object.keys(exports).sort(), ["seen", "testUnitDouble"], "the last expression is forgotten"); // prettier-ignore
+    assert.is(exports.seen, "module x");
+  }
 });
 
 test.run();
