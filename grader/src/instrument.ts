@@ -264,6 +264,8 @@ export function precompiledTestCell(cell: KernelCell, compiled: CompiledJs): str
   return [
     '"use strict";',
     ...(cell.forwarded ?? []).map((f) => `declare const ${f}: any;`),
-    `${compiled.async ? "await " : ""}(0, eval)(${JSON.stringify(wrapped)});`,
+    // tslab finds a cell's top-level await by TypeScript's diagnostic for it, which it reads
+    // only in this form (not for `await (0, eval)(…)`): without it the await would be a name.
+    compiled.async ? `await Promise.resolve((0, eval)(${JSON.stringify(wrapped)}));` : `(0, eval)(${JSON.stringify(wrapped)});`, // prettier-ignore
   ].join("\n");
 }

@@ -9,6 +9,7 @@ import { findManifest, readManifest } from "../../grader/src/manifest-store";
 import { referenceNotebook } from "../../grader/src/reference";
 import { instrument, precompiledTestCell, preambleCode } from "../../grader/src/instrument";
 import { runInNewContext } from "node:vm";
+import { dirname, join } from "node:path";
 import { reconstruct } from "../../grader/src/reconstruct";
 import { hiddenFragments, redact, REDACTED } from "../../grader/src/sanitize";
 import { parseSubmission } from "../../grader/src/submission";
@@ -128,15 +129,32 @@ test("a precompiled test cell runs its JavaScript as tslab would, and declares w
   for (const async of [false, true]) {
     const code = precompiledTestCell(cell, { js, async, lastExpression: "$last" });
     assert.match(code, /^declare const testUnitDouble: any;$/m);
-    assert.is(code.includes("await (0, eval)("), async);
+    assert.is(code.includes("await Promise.resolve((0, eval)("), async);
     // The cell's one statement, run as the kernel would run it (TypeScript removes the rest).
-    const call = /\(0, eval\)\((".*")\);$/m.exec(code);
+    const call = /\(0, eval\)\((".*")\)\)?;$/m.exec(code);
     assert.ok(call);
     const exports: Record<string, unknown> = {};
     const __tslab__ = { exports, require: (m: string) => `module ${m}` };
     await runInNewContext(JSON.parse(call[1]) as string, { __tslab__ });
     assert.equal(Object.keys(exports).sort(), ["seen", "testUnitDouble"], "the last expression is forgotten"); // prettier-ignore
     assert.is(exports.seen, "module x");
+  }
+});
+
+test("tslab sees a precompiled async test cell's top-level await (so the kernel waits for it)", () => {
+  const cell = program().find((c) => c.planned.gradeId === "test-unit-double");
+  assert.ok(cell);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { createConverter } = require(join(dirname(require.resolve("tslab/package.json")), "dist", "converter")) as { createConverter(o: object): { convert(prev: string, src: string): { hasToplevelAwait?: boolean; diagnostics: unknown[] }; close(): void } }; // prettier-ignore
+  const converter = createConverter({ isJS: false, isBrowser: false });
+  try {
+    for (const async of [false, true]) {
+      const r = converter.convert("", precompiledTestCell(cell, { js: "", async, lastExpression: null })); // prettier-ignore
+      assert.equal(r.diagnostics, []);
+      assert.is(r.hasToplevelAwait === true, async);
+    }
+  } finally {
+    converter.close();
   }
 });
 
