@@ -127,7 +127,7 @@ test("npx tito test: the stubs fail with Not implemented; 02 says to export 01 f
   assert.is(t01.status, 1, t01.out);
   const fails = t01.out.split("\n").filter((l) => /^\s+FAIL\s/.test(l));
   assert.ok(fails.length > 0, t01.out);
-  for (const line of fails) assert.match(line, /Not implemented: [\w-]+/);
+  for (const line of fails) assert.match(line, /Not implemented: [\w-]+/, line);
   assert.match(t01.out, /^0\/\d+ tests passed/m);
   assert.not.match(t01.out, /export first/i, "01's own stubs are the student's to write");
   const t02 = sh("npx", ["tito", "test", "02"]);

@@ -7,7 +7,15 @@
 //   a student who has exported every module) passes.
 // (One release, not one per concern: releasing the course is the costly part of the fast tier.)
 import { spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, rmSync, symlinkSync } from "node:fs";
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+} from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -63,6 +71,17 @@ test("a release of the whole course passes the leak audit and compiles", () => {
   assert.ok(report.ok);
   assert.equal(report.modules.length, listModules(ROOT).length);
   assert.ok(report.secretLines > 0, "the course has solution and hidden-test lines to guard");
+});
+
+test("no wrong answer of the mutation audit reaches a student (notebook or package)", () => {
+  const files = [
+    ...readdirSync(join(ws, "notebooks")).map((f) => join(ws, "notebooks", f)),
+    ...readdirSync(join(ws, "tinytorch-ts", "src"), { recursive: true, encoding: "utf8" })
+      .filter((f) => f.endsWith(".ts"))
+      .map((f) => join(ws, "tinytorch-ts", "src", f)),
+  ];
+  assert.ok(files.length > 20);
+  for (const f of files) assert.not.match(readFileSync(f, "utf8"), /\/\/\| *mutation /, f);
 });
 
 test("the bundle has the milestones and the command", () => {

@@ -1,8 +1,13 @@
 // Everything one module source produces: its student notebook, its grading manifest and its
 // reference package files. Pure given the source text (and the kit's code), so the result can be
 // cached by content hash.
-import { SourceError } from "@tinytorch-ts/core";
-import { writeIpynb, parsePercent, validateModule } from "@tinytorch-ts/core/notebook";
+import { SourceError, type ManifestMutation } from "@tinytorch-ts/core";
+import {
+  writeIpynb,
+  parsePercent,
+  validateModule,
+  type Notebook,
+} from "@tinytorch-ts/core/notebook";
 import { exportNotebook } from "../export/export-notebook";
 import { noFormatting, type Formatter } from "../export/format";
 import { BUILD_PROVENANCE } from "../export/package-file";
@@ -55,18 +60,33 @@ export function parseModule(
   return { ok: true, parsed, cellLine: (i) => lines[i] ?? 1 };
 }
 
+/**
+ * A module source as every output is made from it: parsed, validated, and its mutation cells
+ * (wrong answers, for the audit's manifest only) taken out, so that no student notebook, package
+ * or release can ever contain one. Cell positions, for messages, skip the cells taken out.
+ */
+export function parseModuleForBuild(
+  info: ModuleInfo,
+  text: string,
+):
+  | { ok: true; notebook: Notebook; mutations: ManifestMutation[]; cellLine: CellLine }
+  | { ok: false; errors: SourceError[] } {
+  const p = parseModule(info, text);
+  if (!p.ok) return p;
+  const { notebook, mutations } = takeMutations(p.parsed.notebook);
+  const kept = p.parsed.notebook.cells.flatMap((c, i) => (notebook.cells.includes(c) ? [i] : []));
+  return { ok: true, notebook, mutations, cellLine: (i) => p.cellLine(kept[i] ?? i) };
+}
+
 export async function buildModule(
   info: ModuleInfo,
   text: string,
   tier: Tier,
   format: Formatter = noFormatting,
 ): Promise<ModuleOutcome> {
-  const p = parseModule(info, text);
+  const p = parseModuleForBuild(info, text);
   if (!p.ok) return p;
-  const { notebook: nb, mutations } = takeMutations(p.parsed.notebook);
-  // Cell positions in the source, for messages, skip the mutation cells taken out.
-  const kept = p.parsed.notebook.cells.flatMap((c, i) => (nb.cells.includes(c) ? [i] : []));
-  const cellLine: CellLine = (i) => p.cellLine(kept[i] ?? i);
+  const { notebook: nb, mutations, cellLine } = p;
   try {
     const reference = await exportNotebook(
       nb,

@@ -21,7 +21,7 @@ import { checkImports, findPackageImports } from "../export/import-check";
 import { renderIndex } from "../export/package-file";
 import { supportPaths } from "../build/build-course";
 import { listModules } from "../build/discover";
-import { parseModule, type CellLine } from "../build/module-build";
+import { parseModuleForBuild, type CellLine } from "../build/module-build";
 import { runPipeline } from "../build/pipeline";
 import { compilePackage } from "../student/compile-package";
 import { STUDENT_PROVENANCE, studentOrigins } from "../student/package-origins";
@@ -82,9 +82,10 @@ function loadModules(root: string): { loaded: Loaded[]; errors: SourceError[] } 
   const loaded: Loaded[] = [];
   const errors: SourceError[] = [];
   for (const info of listModules(root)) {
-    const p = parseModule(info, readFileSync(info.path, "utf8"));
+    // As the build reads it: mutation cells (wrong answers, for the audit) never reach a bundle.
+    const p = parseModuleForBuild(info, readFileSync(info.path, "utf8"));
     if (!p.ok) errors.push(...p.errors);
-    else loaded.push({ ...info, notebook: p.parsed.notebook, cellLine: p.cellLine });
+    else loaded.push({ ...info, notebook: p.notebook, cellLine: p.cellLine });
   }
   if (errors.length > 0) return { loaded, errors };
   const infos = loaded.map((m) => {
