@@ -226,7 +226,10 @@ function testUnitCharTokenizer(): void {
       const ids = Array.from({ length: r.int(0, 20) }, () => r.int(0, t.vocabSize - 1));
       assertEqual(t.decode(ids), ids.map((i) => sorted(text)[i]).join(""), "decode random ids");
       const missing = pool.find((c) => !text.includes(c)) ?? "§";
-      assertThrows(() => t.encode(text.slice(0, r.int(0, 5)) + missing), JSON.stringify(missing), "an unknown character");
+      // A prefix of whole characters: slicing UTF-16 units could split an emoji into a lone
+      // surrogate, itself an unknown character named before `missing`.
+      const prefix = Array.from(text).slice(0, r.int(0, 5)).join("");
+      assertThrows(() => t.encode(prefix + missing), JSON.stringify(missing), "an unknown character");
     }
   }
   // ### END HIDDEN TESTS

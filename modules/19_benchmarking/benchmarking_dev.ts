@@ -2071,7 +2071,9 @@ async function testUnitOfflineScenario(): Promise<void> {
     warmup: 0,
   });
   assertEqual(mostInFlight, 8, "the 8 calls of a batch run concurrently");
-  assert(c.latencies[0] >= 0.0199, "a batch lasts at least one 20 ms call");
+  // Node's timers count from the event loop's cached clock, so a 20 ms sleep can measure up to
+  // about 1 ms short on a fresh clock: 18 ms still tells a batch that waited from one that did not.
+  assert(c.latencies[0] >= 0.018, "a batch lasts at least one 20 ms call");
   assertEqual(c.accuracy, 1);
   // Real tensors with collateTensors.
   const rows = [new Tensor([[1, 0, 0]]), new Tensor([[0, 0, 1]]), new Tensor([[0, 1, 0]])];

@@ -545,7 +545,7 @@ export async function offlineScenario<I>(
   };
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 36 (line 2302)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 36 (line 2304)
 export interface MultiStreamOptions<I> {
   /** Samples per query (default 8, as in MLPerf). */
   samplesPerQuery?: number;
@@ -606,7 +606,7 @@ export async function multiStreamScenario<I>(
   };
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 39 (line 2593)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 39 (line 2595)
 /** The four MLPerf scenarios behind one object; keeps every result it produced. */
 export class BenchmarkScenarios {
   readonly results: BenchmarkResult[] = [];
@@ -649,7 +649,7 @@ export class BenchmarkScenarios {
   }
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 41 (line 2670)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 41 (line 2672)
 /** MLPerf's minimum query count for estimating a latency percentile (exact, and rounded up to 2¹³). */
 export function mlperfMinQueries(
   percentile: number,
@@ -665,7 +665,7 @@ export function mlperfMinQueries(
   return { exact, rounded: Math.ceil(exact / 8192) * 8192 };
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 44 (line 2815)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 44 (line 2817)
 export type Ttest2 = typeof import("@stdlib/stats-ttest2");
 
 /** stdlib's two-sample t-test (Welch by default), loaded on first use (Node caches it). */
@@ -686,7 +686,7 @@ export function requireSample(values: readonly number[], name: string, minimum =
   }
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 45 (line 2837)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 45 (line 2839)
 /** Welch's two-sample t-test of mean(a) − mean(b), with a t-based confidence interval. */
 export interface WelchTestResult {
   t: number;
@@ -763,7 +763,7 @@ export function effectSizes(
   return { cohensD, hedgesG: cohensD * (1 - 3 / (4 * (na + nb) - 9)) };
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 50 (line 3302)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 50 (line 3304)
 /** Mann–Whitney U test (normal approximation with tie correction). */
 export interface MannWhitneyTest {
   /** U for sample a: the number of pairs with a > b, ties counting half. */
@@ -814,7 +814,7 @@ export function mannWhitneyU(
   return { u, z, pValue, rankBiserial, continuityCorrection };
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 53 (line 3539)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 53 (line 3541)
 /** Everything a two-sample comparison produces, plus a plain-language verdict. */
 export interface StatisticalValidation {
   /** The test whose p-value decides significance. */
@@ -920,7 +920,7 @@ export function compareSamples(
   };
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 57 (line 3711)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 57 (line 3713)
 /** The checks of one benchmark result. */
 export interface BenchmarkValidation {
   percentile: number;
@@ -1043,7 +1043,7 @@ export function validateBenchmarkResult(
   };
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 60 (line 4338)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 60 (line 4340)
 /** Statistical checks at one confidence level. */
 export class StatisticalValidator {
   readonly alpha: number;
@@ -1074,7 +1074,7 @@ export class StatisticalValidator {
   }
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 62 (line 4400)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 62 (line 4402)
 /** One line of the results table. */
 export interface ScenarioSummary {
   name: string;
@@ -1125,7 +1125,7 @@ export function summaryRow(name: string, result: BenchmarkResult): ScenarioSumma
   };
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 65 (line 4658)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 65 (line 4660)
 export interface EnvironmentInfo {
   cpuModel: string;
   cores: number;
@@ -1356,7 +1356,7 @@ export function methodologyLines(
   return lines;
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 67 (line 4928)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 67 (line 4930)
 export interface RunAllOptions<I> {
   /** Small counts for a quick look (seconds) instead of MLPerf-sized runs (minutes). */
   quick?: boolean;
@@ -1491,7 +1491,7 @@ export class TinyTorchPerf<I = unknown> {
   }
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 70 (line 5484)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 70 (line 5486)
 export interface BenchmarkCharts {
   latencyHistogram?: ChartSpec;
   serverTimeline?: ChartSpec;
@@ -1660,7 +1660,7 @@ export async function plotBenchmarkResults(
   return charts;
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 76 (line 5719)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 76 (line 5721)
 /** Seconds. */
 export interface StageStats {
   mean: number;
@@ -1759,7 +1759,7 @@ export async function profileEndToEndPipeline<I, P = I>(
   };
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 80 (line 6067)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 80 (line 6069)
 export interface ResourceSample {
   /** Seconds since monitoring started. */
   timeS: number;
@@ -1835,7 +1835,7 @@ export async function monitorResourceUtilization(
   };
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 84 (line 6446)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 84 (line 6448)
 export type MetricDirection = "lower-is-better" | "higher-is-better";
 
 /** Guesses a metric's direction from its name; null when the name gives no clue. */
@@ -1848,7 +1848,7 @@ export function inferDirection(metric: string): MetricDirection | null {
   return null;
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 85 (line 6460)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 85 (line 6462)
 export interface MetricChange {
   metric: string;
   baseline: number;
@@ -1934,7 +1934,7 @@ export function detectPerformanceRegression(
   return report;
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 88 (line 6905)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 88 (line 6907)
 export interface AbTestConfig<I> {
   modelA: Model<I>;
   modelB: Model<I>;
@@ -2143,7 +2143,7 @@ export class ProductionBenchmarkingProfiler {
   }
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 91 (line 7184)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 91 (line 7186)
 /** What measureAccuracy counted. */
 export interface AccuracyReport {
   /** correct / total. */
@@ -2188,7 +2188,7 @@ export async function measureAccuracy<I>(
   return { accuracy: counter.correct / counter.labelled, correct: counter.correct, total: counter.labelled, calls }; // prettier-ignore
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 94 (line 7399)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 94 (line 7401)
 /** Which way an objective is better. */
 export type Direction = "lower" | "higher";
 
@@ -2218,7 +2218,7 @@ export function paretoFront(points: readonly (readonly number[])[], better: read
   return front;
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 97 (line 7521)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 97 (line 7523)
 /** One model's figures: latency, throughput, accuracy and size, side by side. */
 export interface TradeoffRow {
   name: string;

@@ -82,7 +82,7 @@ export class CharTokenizer implements Tokenizer {
   }
 }
 
-// modules/10_tokenization/tokenization_dev.ts, cell 12 (line 328)
+// modules/10_tokenization/tokenization_dev.ts, cell 12 (line 331)
 /**
  * GPT-2's chunking, simplified: a word with an optional leading space, a number, a run of other
  * symbols, or whitespace (a trailing space stays with the next word).
@@ -104,7 +104,7 @@ export function pairKey(a: number, b: number): number {
   return a * 1048576 + b;
 }
 
-// modules/10_tokenization/tokenization_dev.ts, cell 14 (line 365)
+// modules/10_tokenization/tokenization_dev.ts, cell 14 (line 368)
 /** `ids` with every non-overlapping occurrence of (a, b), from the left, replaced by `newId`. */
 export function mergePair(ids: readonly number[], a: number, b: number, newId: number): number[] {
   const out: number[] = [];
@@ -121,7 +121,7 @@ export function mergePair(ids: readonly number[], a: number, b: number, newId: n
   return out;
 }
 
-// modules/10_tokenization/tokenization_dev.ts, cell 16 (line 448)
+// modules/10_tokenization/tokenization_dev.ts, cell 16 (line 451)
 /** The merges BPE learns on `corpus`: at most `mergeCount` pairs [a, b], the most frequent first. */
 export function trainMerges(corpus: string, mergeCount: number): [number, number][] {
   const counts = new Map<string, number>();
@@ -153,7 +153,7 @@ export function trainMerges(corpus: string, mergeCount: number): [number, number
   return merges;
 }
 
-// modules/10_tokenization/tokenization_dev.ts, cell 19 (line 597)
+// modules/10_tokenization/tokenization_dev.ts, cell 19 (line 600)
 /** The tokens of one chunk's bytes: every learned merge applied, lowest rank (earliest) first. */
 export function encodeChunk(bytes: readonly number[], ranks: ReadonlyMap<number, number>): number[] {
   let ids = [...bytes];
@@ -194,7 +194,7 @@ export function splitSpecials(text: string, specials: readonly string[]): string
   return pieces;
 }
 
-// modules/10_tokenization/tokenization_dev.ts, cell 22 (line 820)
+// modules/10_tokenization/tokenization_dev.ts, cell 22 (line 823)
 /** Options of BPE training. */
 export interface BPEOptions {
   /** Strings that are always one token each (e.g. "<|endoftext|>"), numbered after the merges. */
