@@ -55,10 +55,10 @@ export function studentNotebookPath(
 }
 
 /**
- * Whether an exercise without any mutation is a problem. Off while the course's modules are
- * being given their mutations; every mutation that exists is audited either way.
+ * An exercise without any mutation is a problem: nothing would show that its test can tell a
+ * wrong answer from a right one. (Every exercise of the course has at least one.)
  */
-const REQUIRE_MUTATIONS = false;
+const REQUIRE_MUTATIONS = true;
 
 /** Two seeds for every audit: fixed, so an audit is repeatable, and far apart. */
 export const AUDIT_SEEDS = [0x1234567, 0x9abcdef] as const;

@@ -25,13 +25,19 @@ async function test(notebook: string, cellTimeoutMs: number): Promise<number> {
     for (const frame of report.otherTraces[i] ?? []) console.log(`        ${frame}`);
   });
   for (const t of report.tests) {
+    if (t.graderOnly) {
+      console.log(`  ----  ${t.gradeId} (${t.points} pt): checked only by the grader (its checks are hidden)`); // prettier-ignore
+      continue;
+    }
     const mark = t.passed ? "PASS" : "FAIL";
     console.log(`  ${mark}  ${t.gradeId} (${t.points} pt)${t.problem ? `: ${t.problem}` : ""}`);
     for (const frame of t.trace ?? []) console.log(`        ${frame}`);
   }
-  const passed = report.tests.filter((t) => t.passed).length;
+  const local = report.tests.filter((t) => !t.graderOnly);
+  const passed = local.filter((t) => t.passed).length;
+  const graderOnly = report.tests.length - local.length;
   console.log(
-    `${passed}/${report.tests.length} tests passed, ${report.points}/${report.totalPoints} points (hidden tests are run only by the grader)`,
+    `${passed}/${local.length} tests passed, ${report.points}/${report.totalPoints} points (hidden tests are run only by the grader${graderOnly > 0 ? `; ${graderOnly} test(s) here have only hidden checks` : ""})`, // prettier-ignore
   );
   for (const u of report.unexported) console.log(`Export first: ${exportAdvice(u)}`);
   return report.ok ? 0 : 1;

@@ -36,6 +36,11 @@ export interface TestCellResult {
   gradeId: string;
   points: number;
   passed: boolean;
+  /**
+   * The released test has no visible check (its checks are all hidden, as for predictions):
+   * running it locally shows nothing, so it is neither passed nor failed here.
+   */
+  graderOnly?: boolean;
   /** "ename: evalue", or why the cell did not run. */
   problem?: string;
   /** The stack of a runtime error, in the notebook's terms (cells and their lines). */
@@ -179,7 +184,9 @@ export async function testStudentNotebook(
   nb.cells.forEach((cell, index) => {
     if (cell.cell_type !== "code") return;
     const r = byIndex.get(index);
-    if (isGradeCell(cell)) {
+    if (isGradeCell(cell) && !hasVisibleChecks(cell.source)) {
+      report.tests.push({ index, gradeId: gradeId(cell) ?? cell.id, points: cell.metadata.nbgrader?.points ?? 0, passed: false, graderOnly: true }); // prettier-ignore
+    } else if (isGradeCell(cell)) {
       const points = cell.metadata.nbgrader?.points ?? 0;
       const passed = r?.status === "ok";
       const trace = r && !passed ? traceOf(index, r).frames : [];
@@ -204,11 +211,11 @@ export async function testStudentNotebook(
       }
     }
   });
-  const failing = report.tests.filter((t) => !t.passed);
-  report.ok = failing.length === 0 && report.tests.length > 0;
+  const failing = report.tests.filter((t) => !t.passed && !t.graderOnly);
+  report.ok = failing.length === 0 && report.tests.some((t) => !t.graderOnly);
   const record: TestRecord = {
     notebookHash: createHash("sha256").update(text).digest("hex"),
-    passed: report.tests.length - failing.length,
+    passed: report.tests.filter((t) => t.passed).length,
     failed: failing.length,
     points: report.points,
     totalPoints: report.totalPoints,
@@ -217,4 +224,14 @@ export async function testStudentNotebook(
   };
   recordTest(ws, entry.module, record);
   return report;
+}
+
+/**
+ * Whether a released test cell checks anything a student can see run: an assertion or a
+ * `check(...)` call outside comments. A test whose checks are all hidden keeps only its
+ * `passed(...)` call.
+ */
+export function hasVisibleChecks(source: string): boolean {
+  const code = source.replace(/\/\/.*$/gm, "").replace(/\/\*[\s\S]*?\*\//g, "");
+  return /\b(assert\w*|check|expectThrows)\s*\(/.test(code);
 }
