@@ -151,7 +151,7 @@ test("every milestone ships and runs on the student's own package", () => {
   });
   const compiled = sh("npx", ["tsc", "-p", "tinytorch-ts/tsconfig.json"]);
   assert.is(compiled.status, 0, compiled.out);
-  // Milestones 04-06 train for minutes of CPU: here their smoke runs (shortened options each
+  // Milestones 03-06 train for a minute or more: here their smoke runs (shortened options each
   // milestone exports) check the same code paths on the student's package; the full runs are
   // tests/milestones' and the benchmarks' to report.
   process.env.TINYTORCH_MILESTONE_SMOKE = "1";
