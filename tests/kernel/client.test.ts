@@ -221,7 +221,7 @@ if (first) setInterval(() => {}, 1000);
 else require(${JSON.stringify(resolveTslabBin())});
 `,
   );
-  const k = await KernelClient.start({ cwd: ROOT, tslabBin: bin, startTimeoutMs: 20_000 });
+  const k = await KernelClient.start({ cwd: ROOT, tslabBin: bin, startTimeoutMs: 12_000 });
   try {
     assert.is(readFileSync(starts, "utf8"), "start\nstart\n");
     const run = await k.execute("6 * 7");
