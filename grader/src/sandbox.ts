@@ -16,7 +16,7 @@
 // Without root the same namespaces are tried inside a user namespace (`unshare --user
 // --map-root-user`); TITO_SANDBOX=no-namespaces keeps only the user drop and the rlimits (see
 // docs/grading.md for what that mode does not protect); `isolation` says what was in force.
-import { existsSync, lstatSync, readlinkSync, realpathSync, statSync } from "node:fs";
+import { lstatSync, readlinkSync, realpathSync, statSync } from "node:fs";
 import { dirname, join, resolve, sep } from "node:path";
 import { runProcessSync } from "@tinytorch-ts/core";
 
@@ -279,8 +279,4 @@ export function planSandbox(cfg: SandboxConfig): SandboxPlan {
     ? { home: KIT_MOUNT, tmpDir: "/tmp" }
     : { home: cfg.kitDir, tmpDir: cfg.hostTmpDir };
   return { commandPrefix: prefix, ...(owner ? { owner } : {}), ...where, noNamespaces: false, isolation }; // prettier-ignore
-}
-
-export function sandboxAvailable(): boolean {
-  return existsSync("/proc/self") && sandboxCapabilities().unshareFlags.length > 0;
 }

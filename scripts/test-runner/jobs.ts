@@ -4,18 +4,18 @@
 //   // test-tier: kernel
 //
 // Every other file is in the fast tier and runs with TITO_TEST_TIER=fast, under which the kernel
-// launcher refuses to start (tito/src/kernel/launch.ts). So a file that needs a kernel but lacks
+// launcher refuses to start (core/src/kernel/launch.ts). So a file that needs a kernel but lacks
 // the marker fails loudly, in `npm test` as in `npm run test:fast`: the marker cannot be forgotten.
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 
-export type Tier = "fast" | "kernel";
+export type TestTier = "fast" | "kernel";
 
 export interface Job {
   /** What the report calls it: a path relative to the root, or the check's name. */
   name: string;
   kind: "check" | "test";
-  tier: Tier;
+  tier: TestTier;
   command: string;
   args: string[];
 }
@@ -37,7 +37,7 @@ export function findTestFiles(dir: string): string[] {
 }
 
 /** A file's tier, from its first line. */
-export function tierOf(source: string): Tier {
+export function tierOf(source: string): TestTier {
   const end = source.indexOf("\n");
   const firstLine = (end === -1 ? source : source.slice(0, end)).trim();
   return firstLine === KERNEL_MARKER ? "kernel" : "fast";

@@ -4,14 +4,14 @@
 // `N passed, N failed`.
 import { availableParallelism, loadavg } from "node:os";
 import { join } from "node:path";
-import { staticJobs, testJobs, type Job, type Tier } from "./jobs";
+import { staticJobs, testJobs, type Job, type TestTier } from "./jobs";
 import { killAll, runPool } from "./pool";
 import { formatDuration, judge, slowest } from "./report";
 import { loadTimings, longestFirst, saveTimings, type Timings } from "./timings";
 
 export interface RunnerArgs {
   workers: number;
-  tier: Tier | "all";
+  tier: TestTier | "all";
   runStatic: boolean;
   filters: string[];
 }

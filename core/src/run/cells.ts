@@ -5,7 +5,7 @@
 // without waiting on anything. What differs is only whether a failing cell stops the rest.
 import type { CellRun, ExecuteOptions } from "../kernel/client";
 import { notRun } from "../kernel/execute";
-import { DEFAULT_CELL_TIMEOUT_MS, DEFAULT_OUTPUT_LIMIT, seconds } from "./limits";
+import { DEFAULT_CELL_TIMEOUT_MS, DEFAULT_OUTPUT_LIMIT, formatSeconds } from "./limits";
 
 /** What the loop needs of a kernel: `KernelClient` has it (unit tests give a fake). */
 export interface CellKernel {
@@ -57,7 +57,7 @@ export async function runCells<C extends LoopCell>(
   for (const [position, cell] of cells.entries()) {
     const remaining = deadline - performance.now();
     if (stopReason === undefined && remaining <= 0) {
-      stopReason = `the notebook's time limit (${seconds(limit ?? 0)}) ran out`;
+      stopReason = `the notebook's time limit (${formatSeconds(limit ?? 0)}) ran out`;
     }
     // Dead between cells (killed from outside, OOM-killed while idle).
     if (stopReason === undefined && !kernel.alive) {

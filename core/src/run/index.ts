@@ -19,4 +19,4 @@ export {
   type PoolOptions,
 } from "./pool";
 export { runWorkers, WorkErrors, type WorkersOptions } from "./workers";
-export { DEFAULT_CELL_TIMEOUT_MS, DEFAULT_OUTPUT_LIMIT, seconds } from "./limits";
+export { DEFAULT_CELL_TIMEOUT_MS, DEFAULT_OUTPUT_LIMIT, formatSeconds } from "./limits";

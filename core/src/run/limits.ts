@@ -7,6 +7,7 @@ export const DEFAULT_CELL_TIMEOUT_MS = 300_000;
 /** Output a cell may keep; the rest is counted and dropped, with a note. */
 export const DEFAULT_OUTPUT_LIMIT = DEFAULT_OUTPUT_LIMIT_BYTES;
 
-export function seconds(ms: number): string {
+/** A duration for people: 1500 -> "1.5 s" (the `seconds` of core/src/args.ts parses one). */
+export function formatSeconds(ms: number): string {
   return `${+(ms / 1000).toFixed(1)} s`;
 }

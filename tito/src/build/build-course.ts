@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { findCourseRoot, SourceError } from "@tinytorch-ts/core";
 import { checkImports } from "../export/import-check";
 import { renderIndex } from "../export/package-file";
-import type { Tier } from "../transforms/strip-solutions";
+import type { ReleaseTier } from "../transforms/strip-solutions";
 import { cacheKey, readCached, writeCached } from "./cache";
 import { listModules, type ModuleInfo } from "./discover";
 import { buildModule, type ModuleResult } from "./module-build";
@@ -15,7 +15,7 @@ import { applyOutputs, diffOutputs, type OutputDiff } from "./outputs";
 export interface BuildOptions {
   /** Repository root; default: found from the working directory. */
   root?: string;
-  tier?: Tier;
+  tier?: ReleaseTier;
   /** Compare with what is on disk instead of writing. */
   check?: boolean;
   /** Use the content-hash cache (default: true when writing, false for --check). */
@@ -48,7 +48,7 @@ export function supportPaths(root: string): string[] {
 async function buildAll(
   root: string,
   infos: ModuleInfo[],
-  tier: Tier,
+  tier: ReleaseTier,
   useCache: boolean,
 ): Promise<{
   results: ModuleResult[];

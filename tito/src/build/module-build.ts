@@ -12,7 +12,7 @@ import { exportNotebook } from "../export/export-notebook";
 import { noFormatting, type Formatter } from "../export/format";
 import { BUILD_PROVENANCE } from "../export/package-file";
 import { findPackageImports, type PackageImport } from "../export/import-check";
-import type { Tier } from "../transforms/strip-solutions";
+import type { ReleaseTier } from "../transforms/strip-solutions";
 import type { ModuleInfo } from "./discover";
 import { buildManifest, renderManifest } from "./manifest";
 import { takeMutations } from "./mutations";
@@ -81,7 +81,7 @@ export function parseModuleForBuild(
 export async function buildModule(
   info: ModuleInfo,
   text: string,
-  tier: Tier,
+  tier: ReleaseTier,
   format: Formatter = noFormatting,
 ): Promise<ModuleOutcome> {
   const p = parseModuleForBuild(info, text);

@@ -14,14 +14,14 @@ import { clearOutputs } from "../transforms/clear-outputs";
 import { clearRubrics } from "../transforms/clear-rubrics";
 import { hideCells } from "../transforms/hide-cells";
 import { lockCells } from "../transforms/lock-cells";
-import { stripSolutions, type Tier } from "../transforms/strip-solutions";
+import { stripSolutions, type ReleaseTier } from "../transforms/strip-solutions";
 import { studentMetadata } from "../transforms/student-metadata";
 
 export type Product = "student" | "grading" | "package" | "reference";
 
 interface Stage {
   name: string;
-  transform: (tier: Tier) => Transform;
+  transform: (tier: ReleaseTier) => Transform;
   products: readonly Product[];
 }
 
@@ -49,7 +49,7 @@ export const STAGES: readonly Stage[] = [
 export function runPipeline(
   nb: Notebook,
   product: Product,
-  tier: Tier,
+  tier: ReleaseTier,
   skip: readonly string[] = [],
 ): Notebook {
   let out = nb;

@@ -1,6 +1,6 @@
 // The options of `tito build`.
 import { defineCommand, flag, oneOf, option, text } from "@tinytorch-ts/core";
-import { TIERS, type Tier } from "../transforms/strip-solutions";
+import { RELEASE_TIERS, type ReleaseTier } from "../transforms/strip-solutions";
 
 export const spec = defineCommand({
   program: "tito build",
@@ -12,7 +12,11 @@ grader/manifests/NN_name.json. If any source is invalid nothing is written.`,
     check: flag(
       "write nothing; exit 1 and name every generated file that differs from what the\nsources produce (missing, modified by hand, or stale)",
     ),
-    tier: option(oneOf<Tier>(TIERS), "release tier of the student notebooks", "default"),
+    tier: option(
+      oneOf<ReleaseTier>(RELEASE_TIERS),
+      "release tier of the student notebooks",
+      "default",
+    ),
     root: option(text("DIR"), "the course repository", undefined, "found from the working directory"), // prettier-ignore
   },
   positionals: { min: 0, max: 0 },

@@ -1,7 +1,7 @@
 // The options of `tito release`.
 import { defineCommand, flag, oneOf, option, text } from "@tinytorch-ts/core";
 import { MIN_SIGNIFICANT_CHARS } from "../release/secret-lines";
-import { TIERS, type Tier } from "../transforms/strip-solutions";
+import { RELEASE_TIERS, type ReleaseTier } from "../transforms/strip-solutions";
 
 export const spec = defineCommand({
   program: "tito release",
@@ -18,7 +18,7 @@ leak or a compile error the release fails, the bundle is left in <dir>.rejected 
 is listed as file:line.`,
   options: {
     tier: option(
-      oneOf<Tier>(TIERS),
+      oneOf<ReleaseTier>(RELEASE_TIERS),
       'default: role="challenge" regions are given; challenge: they are exercises too',
       "default",
     ),

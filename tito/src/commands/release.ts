@@ -2,7 +2,7 @@
 import { releaseCourse } from "../release/release-course";
 import { formatLeak } from "../release/leak-audit";
 import { runCommand } from "@tinytorch-ts/core";
-import type { Tier } from "../transforms/strip-solutions";
+import type { ReleaseTier } from "../transforms/strip-solutions";
 import { spec } from "./release.args";
 
 export function run(args: string[]): Promise<number> {
@@ -13,7 +13,7 @@ export function run(args: string[]): Promise<number> {
 
 async function release(
   outDir: string,
-  tier: Tier,
+  tier: ReleaseTier,
   root: string | undefined,
   skipReferenceAudit: boolean,
 ): Promise<number> {

@@ -13,7 +13,7 @@ import {
 import { writeIpynb, type Notebook } from "@tinytorch-ts/core/notebook";
 import { loadRunnable, type RunnableNotebook } from "../run/load";
 import {
-  seconds,
+  formatSeconds,
   BatchError,
   runNotebooks,
   runNotebook,
@@ -58,11 +58,11 @@ function report(item: RunnableNotebook, run: NotebookRun, quiet: boolean): strin
   const cut = run.cells.filter((c) => c.truncated).length;
   if (cut > 0) parts.push(`${cut} with output cut`);
   lines.push(
-    `${run.ok ? "PASS" : "FAIL"} ${item.display}: ${run.cells.length} cells: ${parts.join(", ")} (${seconds(run.durationMs)})`,
+    `${run.ok ? "PASS" : "FAIL"} ${item.display}: ${run.cells.length} cells: ${parts.join(", ")} (${formatSeconds(run.durationMs)})`,
   );
   if (!quiet) {
     for (const c of run.cells) {
-      const time = c.status === "not-run" ? "" : seconds(c.durationMs);
+      const time = c.status === "not-run" ? "" : formatSeconds(c.durationMs);
       const note = c.status === "ok" ? (c.truncated ? (c.reason ?? "") : "") : describe(c);
       lines.push(
         `  [${String(c.index).padStart(3)}] ${c.status.padEnd(7)} ${time.padStart(7)}  ${label(run.notebook, c.index)}${note ? `  — ${note}` : ""}`,

@@ -38,8 +38,3 @@ export function relativeSpecifier(fromPath: string, toPath: string): string {
   const rel = posix.relative(posix.dirname(fromPath), toPath);
   return rel.startsWith(".") ? rel : `./${rel}`;
 }
-
-/** Repository-relative file of a package path: "core/tensor" -> "tinytorch-ts/src/core/tensor.ts". */
-export function packageFile(path: string): string {
-  return `${PACKAGE_NAME}/src/${path}.ts`;
-}

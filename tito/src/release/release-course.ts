@@ -31,7 +31,7 @@ import {
   type CourseModuleEntry,
   type ReleasedModule,
 } from "../student/workspace";
-import type { Tier } from "../transforms/strip-solutions";
+import type { ReleaseTier } from "../transforms/strip-solutions";
 import { copyKitFiles, writePackageMetadata } from "./bundle-files";
 import { auditBundle, type Leak } from "./leak-audit";
 import { auditReferences } from "./reference-audit";
@@ -43,7 +43,7 @@ import { isSolutionCell } from "../transforms/cells";
 export interface ReleaseOptions {
   outDir: string;
   root?: string;
-  tier?: Tier;
+  tier?: ReleaseTier;
   /** Pipeline stages to leave out: only to prove the audit catches a broken pipeline. */
   skipStages?: string[];
   /**
@@ -146,7 +146,7 @@ export async function releaseCourse(options: ReleaseOptions): Promise<ReleaseRep
 
 async function assemble(
   root: string,
-  tier: Tier,
+  tier: ReleaseTier,
   skip: string[],
   loaded: Loaded[],
   staging: string,

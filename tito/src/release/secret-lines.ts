@@ -16,7 +16,7 @@
 //   likely in ordinary package code, and says nothing of what the test checks.
 import { findRegions, type Notebook } from "@tinytorch-ts/core/notebook";
 import { isGradeCell, isSolutionCell, sourceLines } from "../transforms/cells";
-import { regionFate, type Tier } from "../transforms/strip-solutions";
+import { regionFate, type ReleaseTier } from "../transforms/strip-solutions";
 
 export const MIN_SIGNIFICANT_CHARS = 8;
 /** The same for a line of a hidden test or a rubric (see the rule above). */
@@ -55,7 +55,10 @@ export interface SourceForAudit {
 }
 
 /** Per cell: which line indices are secret (and of which kind). */
-function secretLineKinds(nb: Notebook, tier: Tier): Map<number, Map<number, SecretOrigin["kind"]>> {
+function secretLineKinds(
+  nb: Notebook,
+  tier: ReleaseTier,
+): Map<number, Map<number, SecretOrigin["kind"]>> {
   const out = new Map<number, Map<number, SecretOrigin["kind"]>>();
   nb.cells.forEach((cell, i) => {
     const marks = new Map<number, SecretOrigin["kind"]>();
@@ -91,7 +94,7 @@ function secretLineKinds(nb: Notebook, tier: Tier): Map<number, Map<number, Secr
  */
 export function collectSecrets(
   sources: SourceForAudit[],
-  tier: Tier,
+  tier: ReleaseTier,
   publicText: string[] = [],
 ): Map<string, SecretOrigin> {
   const secret = new Map<string, SecretOrigin>();

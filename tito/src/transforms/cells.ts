@@ -1,6 +1,6 @@
 // What a cell is, for the transforms: nbgrader's flags decide how a cell is treated in the
 // student notebook (stubbed, locked, checksummed) and how the grader uses it.
-import type { Cell, CodeCell, Notebook } from "@tinytorch-ts/core/notebook";
+import type { Cell, Notebook } from "@tinytorch-ts/core/notebook";
 
 /** A cell the student writes in (nbgrader `solution: true`). */
 export function isSolutionCell(cell: Cell): boolean {
@@ -39,10 +39,6 @@ export function isLockedOrGradeCell(cell: Cell): boolean {
 
 export function gradeId(cell: Cell): string | undefined {
   return cell.metadata.nbgrader?.grade_id;
-}
-
-export function isCodeCell(cell: Cell): cell is CodeCell {
-  return cell.cell_type === "code";
 }
 
 /** Maps every cell through `fn`, returning a new notebook (the input is never mutated). */

@@ -8,9 +8,9 @@
 import { findRegions, type Cell, type Notebook, type Transform } from "@tinytorch-ts/core/notebook";
 import { gradeId, isSolutionCell, mapCells, sourceLines } from "./cells";
 
-export type Tier = "default" | "challenge";
+export type ReleaseTier = "default" | "challenge";
 
-export const TIERS: readonly Tier[] = ["default", "challenge"];
+export const RELEASE_TIERS: readonly ReleaseTier[] = ["default", "challenge"];
 
 export const CODE_STUB_COMMENT = "// YOUR CODE HERE";
 export const MARKDOWN_STUB = "YOUR ANSWER HERE";
@@ -101,7 +101,7 @@ export function enclosingName(lines: string[], begin: number, indent: string): s
 
 type RegionFate = "stub" | "keep" | "remove";
 
-export function regionFate(role: string | undefined, tier: Tier): RegionFate {
+export function regionFate(role: string | undefined, tier: ReleaseTier): RegionFate {
   switch (role) {
     case "scaffold":
       return "keep";
@@ -131,7 +131,7 @@ function leadingDirectives(lines: string[]): string[] {
 }
 
 /** The student version of one solution cell's source. */
-export function stripSolutionSource(cell: Cell, tier: Tier): string {
+export function stripSolutionSource(cell: Cell, tier: ReleaseTier): string {
   const lines = sourceLines(cell.source);
   const regions = findRegions(cell.source, "solution", undefined, undefined, cell.cell_type);
   if (regions.length === 0) {
@@ -155,7 +155,7 @@ export function stripSolutionSource(cell: Cell, tier: Tier): string {
 }
 
 /** Replaces the solution regions of every solution cell, for the given release tier. */
-export function stripSolutions(tier: Tier = "default"): Transform {
+export function stripSolutions(tier: ReleaseTier = "default"): Transform {
   return (nb: Notebook) =>
     mapCells(nb, (cell) =>
       isSolutionCell(cell) ? { ...cell, source: stripSolutionSource(cell, tier) } : cell,
