@@ -10,10 +10,10 @@ import { spawnSync } from "node:child_process";
 import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
+import { KIT_ROOT as KIT } from "../core/src/course-root";
 import { buildCourse } from "../tito/src/build/build-course";
 import { listModules } from "../tito/src/build/discover";
 
-const KIT = join(__dirname, "..");
 const OUT = join(KIT, "bench", "out", "build");
 
 function scratchRoot(name: string): string {

@@ -6,7 +6,7 @@
 //   4. overhead: a batch of 20 such notebooks on pre-started kernels, wall time divided by the
 //      sum of their cells' execution times (target < 1.3x with --jobs 1).
 import { cpus, loadavg } from "node:os";
-import { join } from "node:path";
+import { KIT_ROOT } from "../core/src/course-root";
 import { KernelClient } from "../core/src/kernel/client";
 import { writeIpynb } from "../core/src/notebook/ipynb";
 import type { Cell, Notebook } from "../core/src/notebook/types";
@@ -14,8 +14,7 @@ import { TSLAB_KERNELSPEC, TSLAB_LANGUAGE_INFO } from "../core/src/notebook/type
 import { KernelPool, kernelFactory, runNotebooks } from "../core/src/run/pool";
 import { runNotebook } from "../core/src/run/runner";
 
-const ROOT = join(__dirname, "..");
-const start = { cwd: ROOT };
+const start = { cwd: KIT_ROOT };
 
 function stats(xs: number[]): { mean: number; median: number; min: number; max: number } {
   const s = [...xs].sort((a, b) => a - b);

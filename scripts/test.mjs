@@ -16,5 +16,5 @@ import { createRequire } from "node:module";
 const require = createRequire(import.meta.url);
 require("tsx/cjs");
 const { main } = require("./test-runner/main.ts");
-const root = new URL("..", import.meta.url).pathname;
-process.exitCode = await main(root, process.argv.slice(2));
+const { KIT_ROOT } = require("../core/src/course-root.ts");
+process.exitCode = await main(KIT_ROOT, process.argv.slice(2));

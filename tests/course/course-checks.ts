@@ -10,11 +10,12 @@
 import { join } from "node:path";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
+import { KIT_ROOT } from "../../core/src/course-root";
 import { auditModule, studentNotebookPath } from "../../grader/src/audit";
 import { findManifest } from "../../grader/src/manifest-store";
 import { listModules, type ModuleInfo } from "../../tito/src/build/discover";
 
-export const ROOT = join(__dirname, "..", "..");
+export const ROOT = KIT_ROOT;
 
 /** Generous: kernels are slow on a loaded machine, and a timeout here is not what is checked. */
 const CELL_TIMEOUT_MS = 180_000;

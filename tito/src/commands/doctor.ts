@@ -4,7 +4,7 @@
 // compiled package.
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { runCommand } from "@tinytorch-ts/core";
+import { KIT_ROOT, runCommand } from "@tinytorch-ts/core";
 import { KernelClient } from "@tinytorch-ts/core/kernel";
 import {
   findJupyterPython,
@@ -14,7 +14,6 @@ import {
   workspaceTslab,
 } from "../student/jupyter";
 import { spec } from "./doctor.args";
-import { TOOL_ROOT } from "./setup";
 
 const MIN_NODE_MAJOR = 20;
 
@@ -32,7 +31,7 @@ const note = (line: string): Check => ({ ok: true, line, note: true });
 async function kernelRuns(argv: string[]): Promise<Check> {
   let kernel: KernelClient | undefined;
   try {
-    kernel = await KernelClient.start({ cwd: join(TOOL_ROOT, "notebooks"), kernelSpecArgv: argv });
+    kernel = await KernelClient.start({ cwd: join(KIT_ROOT, "notebooks"), kernelSpecArgv: argv });
     const run = await kernel.execute('console.log("doctor-" + (40 + 2))', { timeoutMs: 30_000 });
     const text = run.outputs.map((o) => JSON.stringify(o)).join("");
     if (run.status === "ok" && text.includes("doctor-42")) {
@@ -57,7 +56,7 @@ async function checks(): Promise<Check[]> {
           `node ${process.versions.node} is too old: install Node.js ${MIN_NODE_MAJOR} or later`,
         ),
   );
-  const tslab = workspaceTslab(TOOL_ROOT);
+  const tslab = workspaceTslab(KIT_ROOT);
   if (!existsSync(tslab)) {
     out.push(fail("the dependencies are not installed: run npm ci"));
     return out;
@@ -88,10 +87,10 @@ async function checks(): Promise<Check[]> {
   }
   out.push(pass(`kernelspec ${spec.resourceDir} starts ${specTslab}`));
   out.push(await kernelRuns(spec.argv));
-  const inWorkspace = existsSync(join(TOOL_ROOT, ".tito", "course.json"));
+  const inWorkspace = existsSync(join(KIT_ROOT, ".tito", "course.json"));
   if (inWorkspace) {
     out.push(
-      existsSync(join(TOOL_ROOT, "tinytorch-ts", "dist", "index.js"))
+      existsSync(join(KIT_ROOT, "tinytorch-ts", "dist", "index.js"))
         ? pass("your tinytorch-ts package is built")
         : fail("your tinytorch-ts package is not built: run npx tito export 01"),
     );

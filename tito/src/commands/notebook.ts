@@ -4,12 +4,17 @@
 import { spawn } from "node:child_process";
 import { existsSync, renameSync } from "node:fs";
 import { join } from "node:path";
-import { runCommand, UsageError, writeFileAtomic, type ParsedCommand } from "@tinytorch-ts/core";
+import {
+  KIT_ROOT,
+  runCommand,
+  UsageError,
+  writeFileAtomic,
+  type ParsedCommand,
+} from "@tinytorch-ts/core";
 import { writeIpynb } from "@tinytorch-ts/core/notebook";
 import { findJupyterPython, jupyterEnv, jupyterInstallHint } from "../student/jupyter";
 import { findWorkspace, readCourse, readReleasedModule, resolveModule } from "../student/workspace";
 import { spec } from "./notebook.args";
-import { TOOL_ROOT } from "./setup";
 
 export function run(args: string[]): Promise<number> {
   return runCommand(spec, args, (parsed) => {
@@ -25,7 +30,7 @@ export function run(args: string[]): Promise<number> {
 
 /** Notebook NN as released; the student's own is renamed, never overwritten. */
 function reset(arg: string): number {
-  const ws = findWorkspace(TOOL_ROOT) ?? findWorkspace();
+  const ws = findWorkspace(KIT_ROOT) ?? findWorkspace();
   const entry = ws ? resolveModule(readCourse(ws), arg) : undefined;
   if (!ws || !entry) {
     console.error(`tito notebook: --reset ${arg}: not one of this course's notebooks (give its number, e.g. 01)`); // prettier-ignore
@@ -67,8 +72,8 @@ async function notebook(parsed: ParsedCommand<typeof spec.options>): Promise<num
   // Not a timed run (runProcess in @tinytorch-ts/core): the server is the user's, with the
   // terminal as its stdio, and runs until they stop it.
   const child = spawn(python, ["-m", "notebook", ...jupyterArgs(parsed)], {
-    cwd: join(TOOL_ROOT, "notebooks"),
-    env: jupyterEnv(TOOL_ROOT),
+    cwd: join(KIT_ROOT, "notebooks"),
+    env: jupyterEnv(KIT_ROOT),
     stdio: "inherit",
   });
   // Ctrl-C reaches Jupyter through the terminal; we only wait for it to finish.

@@ -1,8 +1,7 @@
 // `tito setup` (student command, `npm run setup`): registers the TypeScript kernel with Jupyter,
 // once, so that Jupyter starts this workspace's own tslab by its absolute path (a bare `tslab`
 // is not on PATH after a local npm install).
-import { join } from "node:path";
-import { runCommand } from "@tinytorch-ts/core";
+import { KIT_ROOT, runCommand } from "@tinytorch-ts/core";
 import {
   findJupyterPython,
   jupyterInstallHint,
@@ -11,9 +10,6 @@ import {
   registerKernel,
 } from "../student/jupyter";
 import { spec } from "./setup.args";
-
-/** The directory holding tito/ and node_modules/ (the workspace, or the kit). */
-export const TOOL_ROOT = join(__dirname, "..", "..", "..");
 
 export function run(args: string[]): Promise<number> {
   return runCommand(spec, args, setup);
@@ -27,7 +23,7 @@ function setup(): number {
     console.error(`Install Jupyter, then run \`npm run setup\` again:\n  ${jupyterInstallHint()}`);
     return 1;
   }
-  const result = registerKernel(TOOL_ROOT, python);
+  const result = registerKernel(KIT_ROOT, python);
   if (!result.ok) {
     console.error(`tito setup: registering the kernel with ${python} failed:\n${result.output}`);
     return 1;
