@@ -1,6 +1,12 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { findRegions, parseDirectives, stripDirectives } from "../../core/src/notebook/markers";
+import {
+  findRegions,
+  isDirectiveLine,
+  misplacedDirectiveLines,
+  parseDirectives,
+  stripDirectives,
+} from "../../core/src/notebook/markers";
 import { SourceError } from "../../core/src/errors";
 import { thrown } from "./helpers";
 
@@ -82,6 +88,17 @@ test("parseDirectives reads the leading //| lines only", () => {
   assert.equal(parseDirectives("x\n//| export"), []);
   assert.is(stripDirectives("//| export\n//| hide\nclass A {}"), "class A {}");
   assert.is(stripDirectives("class A {}"), "class A {}");
+});
+
+test("one meaning of a directive line: every reader agrees on an indented one", () => {
+  assert.ok(isDirectiveLine("//| export"));
+  assert.ok(isDirectiveLine("  //| export"));
+  assert.not.ok(isDirectiveLine("// | export"));
+  assert.not.ok(isDirectiveLine("x = 1; //| export"));
+  // What the stubs, the exporter and tito export skip as directives, the parser reads as one.
+  assert.equal(parseDirectives("  //| export\nclass A {}"), [{ name: "export", line: 0 }]);
+  assert.equal(misplacedDirectiveLines("  //| export\nclass A {}"), []);
+  assert.equal(misplacedDirectiveLines("class A {}\n//| export"), [1]);
 });
 
 test.run();

@@ -1,12 +1,14 @@
 // The notebook format library: percent-format TypeScript sources and .ipynb files, the in-cell
 // marker and directive syntax, and the module validator. See docs/module-format.md.
 export * from "./types";
+export * from "./cell-roles";
 export { decodeUtf8 } from "./decode";
 export { parsePercent, writePercent, isMagicLine, type ParsedSource } from "./percent";
 export { parseIpynb, writeIpynb, splitLinesKeepEnds } from "./ipynb";
 export {
   findRegions,
   parseDirectives,
+  isDirectiveLine,
   stripDirectives,
   misplacedDirectiveLines,
   SOLUTION_ROLES,

@@ -124,7 +124,15 @@ export function findRegions(
   return regions;
 }
 
-const DIRECTIVE_RE = /^\/\/\|\s*([A-Za-z_][\w-]*)(?:[ \t]+(.*?))?[ \t]*$/;
+// A directive line is `//|` first on the line, after any blanks: the one definition every
+// reader of directives uses (the build, the exporter, the stubs, the leak audit, tito export).
+const DIRECTIVE_LINE = /^\s*\/\/\|/;
+const DIRECTIVE_RE = /^\s*\/\/\|\s*([A-Za-z_][\w-]*)(?:[ \t]+(.*?))?[ \t]*$/;
+
+/** True for a `//| …` line (well formed or not: parseDirectives reads the well-formed ones). */
+export function isDirectiveLine(line: string): boolean {
+  return DIRECTIVE_LINE.test(line);
+}
 
 /** The `//| name [arg]` directives on the first lines of a cell (stops at the first other line). */
 export function parseDirectives(source: string): Directive[] {
@@ -156,7 +164,7 @@ export function misplacedDirectiveLines(source: string): number[] {
   lines.forEach((line, i) => {
     const top = lexer.atTop();
     lexer.feed(line);
-    if (top && i >= lead && /^\s*\/\/\|/.test(line)) out.push(i);
+    if (top && i >= lead && isDirectiveLine(line)) out.push(i);
   });
   return out;
 }

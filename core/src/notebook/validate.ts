@@ -5,6 +5,7 @@
 import { SourceError } from "../errors";
 import { findRegions, misplacedDirectiveLines, parseDirectives, type Region } from "./markers";
 import { writePercent, type ParsedSource } from "./percent";
+import { gradeId, isExerciseCell } from "./cell-roles";
 import type { Cell } from "./types";
 
 export const GRADE_ID_RE = /^[a-zA-Z0-9_-]+$/;
@@ -35,7 +36,7 @@ export function validateModule(parsed: ParsedSource, file: string): SourceError[
     checkDirectives(cell, firstLine, defaultExps, add, mutations);
   });
   const solutions = new Set(
-    parsed.notebook.cells.flatMap((c) => (c.metadata.nbgrader?.solution === true && c.metadata.nbgrader.grade !== true ? [c.metadata.nbgrader.grade_id ?? ""] : [])), // prettier-ignore
+    parsed.notebook.cells.flatMap((c) => (isExerciseCell(c) ? [gradeId(c) ?? ""] : [])), // prettier-ignore
   );
   for (const m of mutations) {
     if (!solutions.has(m.exercise)) add(m.line, `'//| mutation ${m.exercise}': no exercise (solution cell) has that grade_id`); // prettier-ignore

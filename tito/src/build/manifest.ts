@@ -2,7 +2,7 @@
 // cells in the same order (the pipeline runs the same cell-removing stages for both).
 import { createHash } from "node:crypto";
 import { type Cell, type Notebook, TSLAB_KERNELSPEC } from "@tinytorch-ts/core/notebook";
-import { isGradeCell, isManualAnswerCell, isSolutionCell } from "../transforms/cells";
+import { isGradeCell, isLockedCell, isManualAnswerCell, isSolutionCell } from "../transforms/cells";
 import { removeRubrics, rubricOf } from "../transforms/clear-rubrics";
 import type {
   GradingManifest,
@@ -19,7 +19,7 @@ export function cellRole(cell: Cell): ManifestCellRole {
   if (isManualAnswerCell(cell)) return "manual";
   if (isSolutionCell(cell)) return "solution";
   if (isGradeCell(cell)) return "grade";
-  if (cell.metadata.nbgrader?.locked === true) return "locked";
+  if (isLockedCell(cell)) return "locked";
   return "plain";
 }
 

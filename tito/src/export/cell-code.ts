@@ -9,6 +9,7 @@ import Module from "node:module";
 import { dirname } from "node:path";
 import type * as TS from "typescript";
 import { SourceError } from "@tinytorch-ts/core";
+import { isDirectiveLine } from "@tinytorch-ts/core/notebook";
 
 let tsModule: typeof TS | undefined;
 
@@ -188,7 +189,7 @@ export function prepareExportCell(
   }
   const lines = code.split("\n");
   let skip = 0;
-  while (skip < lines.length && /^\s*\/\/\|/.test(lines[skip] ?? "")) skip++;
+  while (skip < lines.length && isDirectiveLine(lines[skip] ?? "")) skip++;
   code = lines
     .slice(skip)
     .filter((l) => !SOLUTION_MARKER.test(l))

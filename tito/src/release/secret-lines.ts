@@ -14,7 +14,7 @@
 //   and say nothing about a solution. A line of a hidden test (or a rubric) needs twice as many
 //   (16) to count: a short statement of a test (`layer.eval();`, `out.push(id);`) is just as
 //   likely in ordinary package code, and says nothing of what the test checks.
-import { findRegions, type Notebook } from "@tinytorch-ts/core/notebook";
+import { findRegions, isDirectiveLine, type Notebook } from "@tinytorch-ts/core/notebook";
 import { isGradeCell, isSolutionCell, sourceLines } from "../transforms/cells";
 import { regionFate, type ReleaseTier } from "../transforms/strip-solutions";
 
@@ -67,7 +67,7 @@ function secretLineKinds(
       const regions = findRegions(cell.source, "solution", undefined, undefined, cell.cell_type);
       if (regions.length === 0) {
         lines.forEach((l, j) => {
-          if (!/^\s*\/\/\|/.test(l)) marks.set(j, "solution");
+          if (!isDirectiveLine(l)) marks.set(j, "solution");
         });
       }
       for (const r of regions) {

@@ -1,14 +1,12 @@
 // A student's work is their solution cells, found by grade_id. Everything else (tests, provided
 // code, explanations) is taken from the released originals, exactly as the grader does, so that
 // editing a test cell never changes a result and deleting a cell never breaks the package.
-import type { Cell, Notebook } from "@tinytorch-ts/core/notebook";
+import { isDirectiveLine, type Cell, type Notebook } from "@tinytorch-ts/core/notebook";
 import { gradeId, isLockedOrGradeCell, isSolutionCell } from "../transforms/cells";
-
-const DIRECTIVE = /^\s*\/\/\|/;
 
 function leadingDirectives(source: string): string[] {
   const lines = source.split("\n");
-  const end = lines.findIndex((l) => !DIRECTIVE.test(l));
+  const end = lines.findIndex((l) => !isDirectiveLine(l));
   return end === -1 ? lines : lines.slice(0, end);
 }
 
@@ -18,9 +16,12 @@ function withoutDirectives(source: string): string[] {
 }
 
 export interface StudentWork {
-  /** grade_id -> the student's source for that solution cell (first occurrence). */
+  /** grade_id -> the student's source for that solution cell (its last occurrence). */
   solutions: Map<string, string>;
-  /** grade_ids of cells the student's notebook has more than once (the first one counts). */
+  /**
+   * grade_ids of cells the student's notebook has more than once. The last one counts, as in the
+   * grader (grader/src/reconstruct.ts), so tito test and export see what will be graded.
+   */
   duplicated: string[];
 }
 
@@ -30,8 +31,8 @@ export function studentSolutions(nb: Notebook): StudentWork {
   for (const cell of nb.cells) {
     const id = gradeId(cell);
     if (!id || !isSolutionCell(cell)) continue;
-    if (solutions.has(id)) duplicated.push(id);
-    else solutions.set(id, cell.source);
+    if (solutions.has(id) && !duplicated.includes(id)) duplicated.push(id);
+    solutions.set(id, cell.source);
   }
   return { solutions, duplicated };
 }

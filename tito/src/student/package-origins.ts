@@ -1,7 +1,7 @@
 // How a student's package files name where their code came from: the cell of the student's own
 // notebook (1-based, as Jupyter shows them top to bottom), and the exercise's grade_id when it
 // has one. Cells hidden from students (`//| hide`) are provided code.
-import type { Notebook } from "@tinytorch-ts/core/notebook";
+import { gradeId, isSolutionCell, type Notebook } from "@tinytorch-ts/core/notebook";
 import type { Provenance } from "../export/package-file";
 
 export const STUDENT_PROVENANCE = (notebook: string): Provenance => ({
@@ -14,7 +14,7 @@ export function studentOrigins(notebookPath: string, pkg: Notebook, student: Not
   return pkg.cells.map((cell) => {
     const at = position.get(cell.id);
     if (at === undefined) return `${notebookPath}: provided code (not shown in the notebook)`;
-    const id = cell.metadata.nbgrader?.solution ? cell.metadata.nbgrader.grade_id : undefined;
+    const id = isSolutionCell(cell) ? gradeId(cell) : undefined;
     return id ? `${notebookPath}, cell ${at} (exercise ${id})` : `${notebookPath}, cell ${at}`;
   });
 }

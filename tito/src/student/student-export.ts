@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { writeFileAtomic, SourceError } from "@tinytorch-ts/core";
-import { parseIpynb, type Notebook } from "@tinytorch-ts/core/notebook";
+import { parseDirectives, parseIpynb, type Notebook } from "@tinytorch-ts/core/notebook";
 import { prepareExportCell } from "../export/cell-code";
 import { exportNotebook } from "../export/export-notebook";
 import { gradeId, isSolutionCell } from "../transforms/cells";
@@ -29,7 +29,9 @@ export interface StudentExportReport {
 }
 
 /** A cell whose leading directive lines include `//| export` or `//| exporti`. */
-const EXPORTED = /^(?:\s*\/\/\|.*\n)*\s*\/\/\|\s*exporti?\b/;
+function isExported(source: string): boolean {
+  return parseDirectives(source).some((d) => d.name === "export" || d.name === "exporti");
+}
 const STUB = /throw new Error\("Not implemented: ([A-Za-z0-9_-]+)(?: \([\w$.]+\))?"\)/g;
 
 export async function exportStudentNotebook(
@@ -70,7 +72,7 @@ export async function exportStudentNotebook(
 
   // Check each exercise on its own first, so a syntax error names the exercise, not a file line.
   for (const cell of merged.notebook.cells) {
-    if (!isSolutionCell(cell) || cell.cell_type !== "code" || !EXPORTED.test(cell.source)) continue;
+    if (!isSolutionCell(cell) || cell.cell_type !== "code" || !isExported(cell.source)) continue;
     try {
       prepareExportCell(cell.source, false, entry.notebook, 1);
     } catch (e) {

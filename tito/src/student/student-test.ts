@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseIpynb, type Notebook } from "@tinytorch-ts/core/notebook";
 import { runNotebook, type NotebookRun } from "@tinytorch-ts/core/run";
-import { gradeId, isGradeCell } from "../transforms/cells";
+import { cellPoints, gradeId, isGradeCell } from "../transforms/cells";
 import { NOT_IMPLEMENTED_MESSAGE, stubMessageCore } from "../transforms/strip-solutions";
 import {
   causedBy,
@@ -185,9 +185,9 @@ export async function testStudentNotebook(
     if (cell.cell_type !== "code") return;
     const r = byIndex.get(index);
     if (isGradeCell(cell) && !hasVisibleChecks(cell.source)) {
-      report.tests.push({ index, gradeId: gradeId(cell) ?? cell.id, points: cell.metadata.nbgrader?.points ?? 0, passed: false, graderOnly: true }); // prettier-ignore
+      report.tests.push({ index, gradeId: gradeId(cell) ?? cell.id, points: cellPoints(cell), passed: false, graderOnly: true }); // prettier-ignore
     } else if (isGradeCell(cell)) {
-      const points = cell.metadata.nbgrader?.points ?? 0;
+      const points = cellPoints(cell);
       const passed = r?.status === "ok";
       const trace = r && !passed ? traceOf(index, r).frames : [];
       report.tests.push({

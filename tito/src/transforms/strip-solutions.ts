@@ -5,7 +5,13 @@
 //   scaffold   : given to every student (markers removed, code kept)
 //   instructor : removed without a stub (notes for teaching staff only)
 //   challenge  : given in the default tier, an exercise in the challenge tier
-import { findRegions, type Cell, type Notebook, type Transform } from "@tinytorch-ts/core/notebook";
+import {
+  findRegions,
+  isDirectiveLine,
+  type Cell,
+  type Notebook,
+  type Transform,
+} from "@tinytorch-ts/core/notebook";
 import { gradeId, isSolutionCell, mapCells, sourceLines } from "./cells";
 
 export type ReleaseTier = "default" | "challenge";
@@ -124,7 +130,7 @@ function stubLines(cell: Cell, indent: string, where?: string): string[] {
 function leadingDirectives(lines: string[]): string[] {
   const out: string[] = [];
   for (const line of lines) {
-    if (!/^\s*\/\/\|/.test(line)) break;
+    if (!isDirectiveLine(line)) break;
     out.push(line);
   }
   return out;
