@@ -4,16 +4,39 @@
 //   repository; in a student bundle it is the bundle.
 // - findCourseRoot(): the course a command works on (modules/ and tinytorch-ts/), found from
 //   the working directory, so `tito build --root DIR` or a test fixture can be another course.
+// And one layout inside either: COURSE_PATHS names where each part lives, for every command
+// that writes or reads it (the build, the release, the grader, the student commands).
 import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 
 export const KIT_ROOT = resolve(__dirname, "..", "..");
 
+/** Where each part of a course (or a student bundle) lives, relative to its root. */
+export const COURSE_PATHS = {
+  /** The module sources, modules/NN_name/name_dev.ts. */
+  modules: "modules",
+  /** The generated student notebooks, NN_name.ipynb (in a bundle: the student's own). */
+  notebooks: "notebooks",
+  /** The package source, generated from `//| export` cells (and the student's, in a bundle). */
+  packageSrc: "tinytorch-ts/src",
+  /** The hand-written kit support inside the package source. */
+  support: "tinytorch-ts/src/support",
+  /** The grading manifests, NN_name.json (instructors only). */
+  manifests: "grader/manifests",
+} as const;
+
+export type CoursePart = keyof typeof COURSE_PATHS;
+
+/** The absolute path of a part of the course at `root` (and of a file in it). */
+export function coursePath(root: string, part: CoursePart, ...rest: string[]): string {
+  return join(root, COURSE_PATHS[part], ...rest);
+}
+
 /** The nearest directory at or above `from` that has both modules/ and tinytorch-ts/. */
 export function findCourseRoot(from: string = process.cwd()): string {
   let dir = resolve(from);
   for (;;) {
-    if (existsSync(join(dir, "modules")) && existsSync(join(dir, "tinytorch-ts"))) return dir;
+    if (existsSync(coursePath(dir, "modules")) && existsSync(join(dir, "tinytorch-ts"))) return dir;
     const up = dirname(dir);
     if (up === dir) {
       throw new Error(

@@ -16,7 +16,7 @@
 // those graded by hand (the module runs under the kernel's locks and sandbox as it must).
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { KIT_ROOT, type GradingManifest } from "@tinytorch-ts/core";
+import { KIT_ROOT, type GradingManifest, coursePath } from "@tinytorch-ts/core";
 import { encodedEqual, judge, closeVerdict, type TestRecords } from "tinytorch-ts/support/checks";
 import { gradeSubmission, testName } from "./grade-submission";
 import type { SessionOptions } from "./kernel-session";
@@ -49,7 +49,7 @@ export interface ModuleAudit {
 
 export function studentNotebookPath(
   module: string,
-  notebooksDir = join(KIT_ROOT, "notebooks"),
+  notebooksDir = coursePath(KIT_ROOT, "notebooks"),
 ): string {
   return join(notebooksDir, `${module}.ipynb`);
 }

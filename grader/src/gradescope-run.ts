@@ -11,6 +11,7 @@
 // Usage: node --require tsx/cjs grader/src/gradescope-run.ts <manifest.json>
 import { chmodSync, existsSync, lstatSync, readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { coursePath } from "@tinytorch-ts/core";
 import {
   COURSE_FILE_NAME,
   loadCourseSettings,
@@ -110,7 +111,7 @@ export async function gradescopeRun(manifestPath: string, root: string): Promise
   const course = loadCourseSettings(undefined, existsSync(join(source, COURSE_FILE_NAME)) ? source : undefined); // prettier-ignore
   const timing = gradescopeTiming(course, manifest.module, readSubmissionMetadata(root));
   lockDown([
-    join(source, "grader", "manifests"),
+    coursePath(source, "manifests"),
     join(source, "tinytorch-ts", "dist"),
     join(root, "submission"),
     join(root, "results"),

@@ -3,10 +3,16 @@
 // in the middle of a batch.
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { cellChecksum, KIT_ROOT, type GradingManifest, SourceError } from "@tinytorch-ts/core";
+import {
+  cellChecksum,
+  KIT_ROOT,
+  type GradingManifest,
+  SourceError,
+  coursePath,
+} from "@tinytorch-ts/core";
 import { sha256Hex } from "./submission";
 
-export const MANIFEST_DIR = join(KIT_ROOT, "grader", "manifests");
+export const MANIFEST_DIR = coursePath(KIT_ROOT, "manifests");
 
 export interface LoadedManifest {
   manifest: GradingManifest;

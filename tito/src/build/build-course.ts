@@ -2,8 +2,7 @@
 // manifests. All modules are validated and built in memory first; if any module (or the import
 // order between modules) is wrong, nothing is written and the previous outputs stay untouched.
 import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
-import { findCourseRoot, SourceError } from "@tinytorch-ts/core";
+import { findCourseRoot, SourceError, coursePath } from "@tinytorch-ts/core";
 import { checkImports } from "../export/import-check";
 import { renderIndex } from "../export/package-file";
 import type { ReleaseTier } from "../transforms/strip-solutions";
@@ -37,7 +36,7 @@ export interface BuildReport {
 
 /** Package paths under tinytorch-ts/src/support/ that modules may import ("support/testing"). */
 export function supportPaths(root: string): string[] {
-  const dir = join(root, "tinytorch-ts", "src", "support");
+  const dir = coursePath(root, "support");
   if (!existsSync(dir)) return [];
   return readdirSync(dir)
     .filter((f) => f.endsWith(".ts") && !f.endsWith(".d.ts"))

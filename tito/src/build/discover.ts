@@ -2,7 +2,7 @@
 // root itself is found by `findCourseRoot` in @tinytorch-ts/core.
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { SourceError } from "@tinytorch-ts/core";
+import { SourceError, coursePath } from "@tinytorch-ts/core";
 
 export interface ModuleInfo {
   /** "01" */
@@ -23,7 +23,7 @@ const MODULE_DIR = /^(\d{2})_([a-z0-9_]+)$/;
  * same number, are errors.
  */
 export function listModules(root: string): ModuleInfo[] {
-  const modulesDir = join(root, "modules");
+  const modulesDir = coursePath(root, "modules");
   if (!existsSync(modulesDir)) return [];
   const out: ModuleInfo[] = [];
   const byNumber = new Map<string, string>();

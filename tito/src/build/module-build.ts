@@ -1,7 +1,7 @@
 // Everything one module source produces: its student notebook, its grading manifest and its
 // reference package files. Pure given the source text (and the kit's code), so the result can be
 // cached by content hash.
-import { SourceError, type ManifestMutation } from "@tinytorch-ts/core";
+import { SourceError, type ManifestMutation, COURSE_PATHS } from "@tinytorch-ts/core";
 import {
   writeIpynb,
   parsePercent,
@@ -118,7 +118,7 @@ export async function buildModule(
     });
     const outputs: Record<string, string> = {
       [`notebooks/${info.module}.ipynb`]: writeIpynb(student),
-      [`grader/manifests/${info.module}.json`]: renderManifest(manifest),
+      [`${COURSE_PATHS.manifests}/${info.module}.json`]: renderManifest(manifest),
     };
     for (const target of reference.targets) {
       outputs[`tinytorch-ts/src/${target}.ts`] = reference.files[target] ?? "";

@@ -1,5 +1,4 @@
 // `tito audit [NN...]` (instructor command, run in CI)
-import { join } from "node:path";
 import {
   auditModule,
   formatAudit,
@@ -8,7 +7,7 @@ import {
   listManifests,
   MANIFEST_DIR,
 } from "@tinytorch-ts/grader";
-import { KIT_ROOT, runCommand, type OptionValues } from "@tinytorch-ts/core";
+import { KIT_ROOT, runCommand, type OptionValues, coursePath } from "@tinytorch-ts/core";
 import { spec } from "./audit.args";
 
 export function run(args: string[]): Promise<number> {
@@ -18,7 +17,7 @@ export function run(args: string[]): Promise<number> {
 async function audit(p: OptionValues<typeof spec.options>, modules: string[]): Promise<number> {
   const cellTimeoutMs = p["cell-timeout"];
   const manifestDir = p.manifests ?? MANIFEST_DIR;
-  const notebooksDir = p.notebooks ?? join(KIT_ROOT, "notebooks");
+  const notebooksDir = p.notebooks ?? coursePath(KIT_ROOT, "notebooks");
   const files = modules.length > 0 ? modules.map((m) => findManifest(m, manifestDir)) : listManifests(manifestDir); // prettier-ignore
   if (files.length === 0) {
     console.error(`tito audit: no grading manifests in ${manifestDir} (run npm run build)`);

@@ -4,7 +4,7 @@
 // compiled package.
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { KIT_ROOT, runCommand } from "@tinytorch-ts/core";
+import { KIT_ROOT, runCommand, coursePath } from "@tinytorch-ts/core";
 import { KernelClient } from "@tinytorch-ts/core/kernel";
 import {
   findJupyterPython,
@@ -31,7 +31,10 @@ const note = (line: string): Check => ({ ok: true, line, note: true });
 async function kernelRuns(argv: string[]): Promise<Check> {
   let kernel: KernelClient | undefined;
   try {
-    kernel = await KernelClient.start({ cwd: join(KIT_ROOT, "notebooks"), kernelSpecArgv: argv });
+    kernel = await KernelClient.start({
+      cwd: coursePath(KIT_ROOT, "notebooks"),
+      kernelSpecArgv: argv,
+    });
     const run = await kernel.execute('console.log("doctor-" + (40 + 2))', { timeoutMs: 30_000 });
     const text = run.outputs.map((o) => JSON.stringify(o)).join("");
     if (run.status === "ok" && text.includes("doctor-42")) {

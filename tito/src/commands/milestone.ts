@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { exerciseOwners, exportAdvice, unexportedModule } from "../student/explain";
 import { firstMissing, milestoneNeeds, missingAdvice } from "../student/milestone-needs";
 import { findWorkspace, readCourse, readReleasedModule } from "../student/workspace";
-import { KIT_ROOT, runCommand, UsageError } from "@tinytorch-ts/core";
+import { KIT_ROOT, runCommand, UsageError, coursePath } from "@tinytorch-ts/core";
 import { spec } from "./milestone.args";
 
 interface MilestoneModule {
@@ -57,7 +57,7 @@ function needsOf(file: string, mod: MilestoneModule) {
   if (!ws) return { ws, needs: [], missing: undefined };
   const course = readCourse(ws);
   const declared = Array.isArray(mod.needs) ? mod.needs : undefined;
-  const needs = milestoneNeeds(join(MILESTONES, file), declared, course, join(ws, "tinytorch-ts", "src")); // prettier-ignore
+  const needs = milestoneNeeds(join(MILESTONES, file), declared, course, coursePath(ws, "packageSrc")); // prettier-ignore
   return { ws, needs, missing: firstMissing(ws, needs) };
 }
 

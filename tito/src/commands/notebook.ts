@@ -10,6 +10,7 @@ import {
   UsageError,
   writeFileAtomic,
   type ParsedCommand,
+  coursePath,
 } from "@tinytorch-ts/core";
 import { writeIpynb } from "@tinytorch-ts/core/notebook";
 import { findJupyterPython, jupyterEnv, jupyterInstallHint } from "../student/jupyter";
@@ -72,7 +73,7 @@ async function notebook(parsed: ParsedCommand<typeof spec.options>): Promise<num
   // Not a timed run (runProcess in @tinytorch-ts/core): the server is the user's, with the
   // terminal as its stdio, and runs until they stop it.
   const child = spawn(python, ["-m", "notebook", ...jupyterArgs(parsed)], {
-    cwd: join(KIT_ROOT, "notebooks"),
+    cwd: coursePath(KIT_ROOT, "notebooks"),
     env: jupyterEnv(KIT_ROOT),
     stdio: "inherit",
   });

@@ -3,7 +3,7 @@
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { bundleLockfile, type BundlePackageJson, type Lockfile } from "./bundle-lock";
 import { dirname, join, relative } from "node:path";
-import { KIT_ROOT, writeFileAtomic } from "@tinytorch-ts/core";
+import { KIT_ROOT, writeFileAtomic, coursePath } from "@tinytorch-ts/core";
 
 /** The commands a student gets; everything else in tito/src/commands stays with instructors. */
 export const STUDENT_COMMANDS = [
@@ -101,15 +101,10 @@ export function copyKitFiles(courseRoot: string, bundle: string): string[] {
   if (existsSync(milestones)) {
     copyTree(milestones, join(bundle, "milestones"), (r) => !r.startsWith("."), copied);
   }
-  const support = existsSync(join(courseRoot, "tinytorch-ts", "src", "support"))
-    ? join(courseRoot, "tinytorch-ts", "src", "support")
-    : join(KIT_ROOT, "tinytorch-ts", "src", "support");
-  copyTree(
-    support,
-    join(bundle, "tinytorch-ts", "src", "support"),
-    (r) => !r.endsWith(".d.ts"),
-    copied,
-  );
+  const support = existsSync(coursePath(courseRoot, "support"))
+    ? coursePath(courseRoot, "support")
+    : coursePath(KIT_ROOT, "support");
+  copyTree(support, coursePath(bundle, "support"), (r) => !r.endsWith(".d.ts"), copied);
   return copied;
 }
 

@@ -6,6 +6,7 @@
 // leave it out, with a warning.
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { coursePath } from "@tinytorch-ts/core";
 import { auditReference, readManifest } from "@tinytorch-ts/grader";
 import { sha256 } from "../build/manifest";
 
@@ -28,7 +29,7 @@ export async function auditReferences(
   const problems: string[] = [];
   for (const m of modules) {
     onModule(m.module);
-    const file = join(root, "grader", "manifests", `${m.module}.json`);
+    const file = coursePath(root, "manifests", `${m.module}.json`);
     if (!existsSync(file)) {
       problems.push(`${m.module}: no grading manifest at ${file} (run npm run build)`);
       continue;

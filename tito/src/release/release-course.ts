@@ -13,7 +13,7 @@ import {
   symlinkSync,
 } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { findCourseRoot, writeFileAtomic, SourceError } from "@tinytorch-ts/core";
+import { findCourseRoot, writeFileAtomic, SourceError, coursePath } from "@tinytorch-ts/core";
 import { writeIpynb, type Notebook } from "@tinytorch-ts/core/notebook";
 import { collectExports } from "../export/collect";
 import { exportNotebook } from "../export/export-notebook";
@@ -171,7 +171,7 @@ async function assemble(
       STUDENT_PROVENANCE(notebookPath),
     );
     for (const t of exported.targets) {
-      writeFileAtomic(join(staging, "tinytorch-ts", "src", `${t}.ts`), exported.files[t] ?? "");
+      writeFileAtomic(coursePath(staging, "packageSrc", `${t}.ts`), exported.files[t] ?? "");
       targets.push(t);
     }
     const released: ReleasedModule = {
@@ -194,7 +194,7 @@ async function assemble(
       targets: exported.targets,
     });
   }
-  writeFileAtomic(join(staging, "tinytorch-ts", "src", "index.ts"), renderIndex(targets));
+  writeFileAtomic(coursePath(staging, "packageSrc", "index.ts"), renderIndex(targets));
   const course: CourseFile = { schema: 1, tier, modules: entries };
   writeFileAtomic(
     join(staging, WORKSPACE_DIR, "course.json"),

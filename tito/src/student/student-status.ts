@@ -7,6 +7,7 @@
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { coursePath } from "@tinytorch-ts/core";
 import { parseIpynb } from "@tinytorch-ts/core/notebook";
 import { gradeId, isSolutionCell } from "../transforms/cells";
 import { studentSolutions } from "./merge-solutions";
@@ -43,7 +44,7 @@ export function packageStubs(
   released: ReleasedModule = readReleasedModule(ws, entry.module),
 ): string[] {
   const pkgText = entry.targets
-    .map((t) => join(ws, "tinytorch-ts", "src", `${t}.ts`))
+    .map((t) => coursePath(ws, "packageSrc", `${t}.ts`))
     .filter((f) => existsSync(f))
     .map((f) => readFileSync(f, "utf8"))
     .join("\n");

@@ -7,6 +7,7 @@
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { coursePath } from "@tinytorch-ts/core";
 import { parseIpynb, type Notebook } from "@tinytorch-ts/core/notebook";
 import { runNotebook, type NotebookRun } from "@tinytorch-ts/core/run";
 import { cellPoints, gradeId, isGradeCell } from "../transforms/cells";
@@ -140,7 +141,7 @@ export async function testStudentNotebook(
   try {
     run = await (options.run ?? defaultRun)(
       nb,
-      join(ws, "notebooks"),
+      coursePath(ws, "notebooks"),
       options.cellTimeoutMs ?? 60_000,
       naming.nodeFlags,
     );
