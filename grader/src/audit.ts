@@ -101,8 +101,7 @@ export function nondeterministic(a: ReferenceRecords, b: ReferenceRecords): stri
 }
 
 /** A run's records as a graded kernel makes them: without the expected values of its checks. */
-export function gradedView(run: ReferenceRecords | undefined): ReferenceRecords {
-  if (!run) throw new Error("the audit's reference run is missing");
+export function gradedView(run: ReferenceRecords): ReferenceRecords {
   const records = new Map<string, TestRecords>();
   for (const [test, r] of run.records) {
     records.set(test, { ...r, checks: r.checks.map(({ expected: _expected, ...c }) => c) });
@@ -195,21 +194,19 @@ export async function auditReferenceRuns(
   let holes: Hole[] = [];
   try {
     // The whole notebook once; its tests (with their expected values) again on the other seed.
-    const own = new Map<string, ReferenceRecords>();
-    for (const [variant, seed] of [
-      ["full", AUDIT_SEEDS[0]],
-      ["checked", AUDIT_SEEDS[1]],
-    ] as const) {
+    const runOwn = async (variant: "full" | "checked", seed: number): Promise<ReferenceRecords> => {
       const runner = await ReferenceRunner.open(manifest, { scratchRoot, timeoutMs, variant });
       try {
         const run = await runner.run(seed);
-        own.set(variant, run);
         problems.push(...ownChecksFailing(run, seed));
-        if (variant === "full") problems.push(...partProblems(run, manifest), ...unstatedErrorWords(manifest, run.records)); // prettier-ignore
+        return run;
       } finally {
         await runner.close();
       }
-    }
+    };
+    const full = await runOwn("full", AUDIT_SEEDS[0]);
+    problems.push(...partProblems(full, manifest), ...unstatedErrorWords(manifest, full.records));
+    const checked = await runOwn("checked", AUDIT_SEEDS[1]);
     const graded = await ReferenceRunner.open(manifest, { scratchRoot, timeoutMs });
     let a;
     try {
@@ -217,12 +214,12 @@ export async function auditReferenceRuns(
       // The full run was a second run of every test on the first seed (with the demos between
       // them): when it recorded the same values, it answers the determinism question; when it
       // did not, a second graded run tells nondeterminism from a demo's side effect.
-      let unstable = nondeterministic(a, gradedView(own.get("full")));
+      let unstable = nondeterministic(a, gradedView(full));
       if (unstable.length > 0) unstable = nondeterministic(a, await graded.run(AUDIT_SEEDS[0]));
       // The checked run is the graded tests on the second seed, expected values aside: the
       // same test code records the same values (the mutation walk compares its own run with it,
       // and runs each mutation alone if they differ).
-      const b = gradedView(own.get("checked"));
+      const b = gradedView(checked);
       problems.push(...unstable, ...seedIndependent(a, b));
       const outcomes = await runMutations(manifest, graded, AUDIT_SEEDS[1], { reference: b });
       problems.push(...mutationProblems(manifest, outcomes, REQUIRE_MUTATIONS));
