@@ -83,7 +83,8 @@ export class ReferenceRunner {
     // The whole notebook's demos may load the module's own exports (a worker requires its
     // package path), as in a student's Jupyter after `tito export`: that run, which never sees
     // a student, gets the whole package; a graded run never does.
-    const scratch = makeScratch(opts.scratchRoot, manifest, source, undefined, { wholePackage: variant === "full" }); // prettier-ignore
+    // A trusted run shares the module's kit: no student code runs in it.
+    const scratch = makeScratch(opts.scratchRoot, manifest, source, undefined, { wholePackage: variant === "full", shareKit: true }); // prettier-ignore
     try {
       const programs = await compileReference(manifest, scratch.kitDir, opts.cacheDir ?? REFERENCE_CACHE_DIR); // prettier-ignore
       return new ReferenceRunner(manifest, scratch, programs[variant], programs.mutations, opts.timeoutMs); // prettier-ignore

@@ -1,116 +1,23 @@
-// The per-kernel directory on the host: the kit (the kernel's cwd and HOME, read-only to it),
-// the mount point of its built root, its socket directory. The kit holds a node_modules with
-// only what a student's notebook may load: the reference package restricted to its support code
-// and the EARLIER modules this module depends on (never the module being graded: its reference
-// solution would be one import away), plus links to the third-party packages (@types/node for
-// the type checker, vega, @stdlib, ...). No manifest, no test source, nothing of another student
-// is ever written here.
+// The per-kernel (or per trusted run) directory on the host: the mount point of its built root,
+// its socket directory, its TMPDIR, and the kit it works in (kit.ts: the kernel's cwd and HOME,
+// read-only to it; shared between runs where no student code can write to it).
 import { randomBytes } from "node:crypto";
 import {
   chmodSync,
   chownSync,
-  copyFileSync,
   existsSync,
-  lstatSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
-  readFileSync,
-  realpathSync,
   rmSync,
-  statSync,
-  symlinkSync,
 } from "node:fs";
 import { rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { dirname, join, relative, resolve } from "node:path";
+import { join } from "node:path";
 import { runProcess, type GradingManifest } from "@tinytorch-ts/core";
+import { buildKit, sharedKit, type KitOptions, type PackageSource } from "./kit";
 
-export interface PackageSource {
-  /** The reference package root (with package.json and dist/). */
-  packageDir: string;
-  /** The installed third-party packages (vega, @stdlib/..., @types/node): linked, not copied. */
-  nodeModulesDir: string;
-}
-
-export function defaultPackageSource(repoRoot: string): PackageSource {
-  return {
-    packageDir: join(repoRoot, "tinytorch-ts"),
-    nodeModulesDir: realpathSync(dirname(dirname(require.resolve("tslab/package.json")))),
-  };
-}
-
-/**
- * Links every third-party package into the scratch node_modules (the reference package and the
- * modules use vega, @stdlib and others), but not the workspace links (tinytorch-ts, tito,
- * @tinytorch-ts/grader: the full reference package and the grader) and not `.bin`.
- */
-function linkThirdParty(from: string, to: string): void {
-  for (const entry of readdirSync(from)) {
-    if (entry.startsWith(".") || entry === "tinytorch-ts") continue;
-    const src = join(from, entry);
-    if (lstatSync(src).isSymbolicLink()) continue;
-    if (entry.startsWith("@")) {
-      mkdirSync(join(to, entry), { recursive: true });
-      for (const inner of readdirSync(src)) {
-        const innerSrc = join(src, inner);
-        if (!lstatSync(innerSrc).isSymbolicLink()) symlinkSync(innerSrc, join(to, entry, inner), "dir"); // prettier-ignore
-      }
-    } else {
-      symlinkSync(src, join(to, entry), "dir");
-    }
-  }
-}
-
-/** Relative requires/imports of a compiled file or declaration ("./tensor", "../core/x"). */
-function relativeDeps(text: string): string[] {
-  const out: string[] = [];
-  const re = /(?:require\(|from\s+|import\()\s*["'](\.{1,2}\/[^"']+)["']/g;
-  for (let m = re.exec(text); m; m = re.exec(text)) out.push(m[1]);
-  return out;
-}
-
-/**
- * The files of dist/ a module may see: support/** and the dependency paths, closed over their
- * relative imports, minus the module's own export path. Paths are relative to dist/, without
- * extension.
- */
-export function allowedPackageFiles(
-  distDir: string,
-  manifest: GradingManifest,
-  opts: { wholePackage?: boolean } = {},
-): string[] {
-  const own = opts.wholePackage ? undefined : manifest.exportPath;
-  const wanted = new Set<string>();
-  const queue: string[] = [];
-  const add = (p: string) => {
-    const norm = p.replace(/\\/g, "/").replace(/\.(js|d\.ts)$/, "");
-    if (norm === own || wanted.has(norm)) return;
-    wanted.add(norm);
-    queue.push(norm);
-  };
-  const walkSupport = (dir: string) => {
-    if (!existsSync(dir)) return;
-    for (const e of readdirSync(dir)) {
-      const p = join(dir, e);
-      if (statSync(p).isDirectory()) walkSupport(p);
-      else if (e.endsWith(".js")) add(relative(distDir, p));
-    }
-  };
-  walkSupport(join(distDir, opts.wholePackage ? "" : "support"));
-  for (const dep of manifest.dependencies) add(dep);
-  while (queue.length > 0) {
-    const p = queue.shift() as string;
-    for (const ext of [".js", ".d.ts"]) {
-      const file = join(distDir, p + ext);
-      if (!existsSync(file)) continue;
-      for (const rel of relativeDeps(readFileSync(file, "utf8"))) {
-        add(relative(distDir, resolve(dirname(file), rel)));
-      }
-    }
-  }
-  return [...wanted].sort();
-}
+export { allowedPackageFiles, defaultPackageSource, type PackageSource } from "./kit";
 
 export interface Scratch {
   root: string;
@@ -167,38 +74,37 @@ export async function removeQuietly(
   }
 }
 
+/**
+ * A scratch directory for one kernel or one trusted run. `shareKit` uses the shared kit of the
+ * module (kit.ts); a caller may ask for it only where no student code can write to the kit.
+ */
 export function makeScratch(
   root: string,
   manifest: GradingManifest,
   source: PackageSource,
   owner?: { uid: number; gid: number },
-  opts: { wholePackage?: boolean } = {},
+  opts: KitOptions & { shareKit?: boolean; cacheDir?: string } = {},
 ): Scratch {
+  const distDir = join(source.packageDir, "dist");
+  if (!existsSync(join(distDir, "support", "testing.js"))) {
+    throw new Error(`the reference package is not built (${distDir}); run npm run build`);
+  }
   // An unguessable name: even without a mount namespace, another kernel cannot find it.
   const dir = join(root, randomBytes(12).toString("hex"));
   mkdirSync(dir, { mode: 0o711 });
-  const distDir = join(source.packageDir, "dist");
-  if (!existsSync(join(distDir, "support", "testing.js"))) {
-    rmSync(dir, { recursive: true, force: true });
-    throw new Error(`the reference package is not built (${distDir}); run npm run build`);
-  }
   // The kit is the kernel's cwd: it holds nothing the kernel can write, so no file a student
   // makes can sit where a kit module is looked up (tslab's side modules are looked up relative
   // to the cwd, and Node's node_modules walk starts there).
-  const kitDir = join(dir, "kit");
-  const pkgOut = join(kitDir, "node_modules", "tinytorch-ts");
-  mkdirSync(join(pkgOut, "dist"), { recursive: true });
-  copyFileSync(join(source.packageDir, "package.json"), join(pkgOut, "package.json"));
-  for (const p of allowedPackageFiles(distDir, manifest, opts)) {
-    for (const ext of [".js", ".d.ts"]) {
-      const from = join(distDir, p + ext);
-      if (!existsSync(from)) continue;
-      const to = join(pkgOut, "dist", p + ext);
-      mkdirSync(dirname(to), { recursive: true });
-      copyFileSync(from, to);
+  let kitDir = opts.shareKit ? sharedKit(manifest, source, opts) : undefined;
+  if (kitDir === undefined) {
+    kitDir = join(dir, "kit");
+    try {
+      buildKit(kitDir, manifest, source, opts);
+    } catch (e) {
+      rmSync(dir, { recursive: true, force: true });
+      throw e;
     }
   }
-  linkThirdParty(source.nodeModulesDir, join(kitDir, "node_modules"));
   const rootMount = join(dir, "root");
   mkdirSync(rootMount, { mode: 0o700 });
   const socketDir = join(dir, "sock");

@@ -1,0 +1,142 @@
+// The kit a kernel or a trusted run works in (grader/src/kit.ts): what it holds, and the shared
+// copy that is built once per module and reused while nothing in it changes.
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readlinkSync,
+  rmSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import type { GradingManifest } from "../../core/src/manifest-types";
+import { buildKit, sharedKit, type PackageSource } from "../../grader/src/kit";
+import { makeScratch, makeScratchRoot, removeQuietly } from "../../grader/src/scratch";
+
+const work = mkdtempSync(join(tmpdir(), "tito-kit-test-"));
+test.after(() => rmSync(work, { recursive: true, force: true }));
+
+function write(path: string, text: string): void {
+  mkdirSync(join(path, ".."), { recursive: true });
+  writeFileSync(path, text);
+}
+
+/** A package with support code, a dependency, the module's own export, and node_modules. */
+function fixture(name: string): { source: PackageSource; manifest: GradingManifest } {
+  const dir = join(work, name);
+  const packageDir = join(dir, "pkg");
+  write(join(packageDir, "package.json"), '{"name":"tinytorch-ts"}');
+  write(join(packageDir, "dist", "support", "testing.js"), 'require("./checks");');
+  write(join(packageDir, "dist", "support", "checks.js"), "");
+  write(join(packageDir, "dist", "core", "dep.js"), 'require("../util/helper");');
+  write(join(packageDir, "dist", "core", "dep.d.ts"), "export {};");
+  write(join(packageDir, "dist", "util", "helper.js"), "");
+  write(join(packageDir, "dist", "core", "own.js"), "// the module's reference solution");
+  const nodeModulesDir = join(dir, "node_modules");
+  write(join(nodeModulesDir, "vega", "package.json"), "{}");
+  write(join(nodeModulesDir, "@types", "node", "index.d.ts"), "");
+  write(join(nodeModulesDir, ".bin", "tslab"), "");
+  symlinkSync(packageDir, join(nodeModulesDir, "tinytorch-ts"));
+  symlinkSync(join(dir, "grader"), join(nodeModulesDir, "grader-workspace"));
+  const manifest = { module: "77_kit", exportPath: "core/own", dependencies: ["core/dep"] };
+  return { source: { packageDir, nodeModulesDir }, manifest: manifest as GradingManifest };
+}
+
+function files(dir: string, prefix = ""): string[] {
+  return readdirSync(dir).flatMap((e) => {
+    const p = join(dir, e);
+    const rel = prefix + e;
+    return lstatSync(p).isDirectory() ? files(p, `${rel}/`) : [rel];
+  });
+}
+
+test("a kit holds support code and the dependencies' closure, never the module's own export; third parties are links", () => {
+  const { source, manifest } = fixture("contents");
+  const kit = join(work, "contents-kit");
+  buildKit(kit, manifest, source);
+  assert.equal(files(kit).sort(), [
+    "node_modules/@types/node",
+    "node_modules/tinytorch-ts/dist/core/dep.d.ts",
+    "node_modules/tinytorch-ts/dist/core/dep.js",
+    "node_modules/tinytorch-ts/dist/support/checks.js",
+    "node_modules/tinytorch-ts/dist/support/testing.js",
+    "node_modules/tinytorch-ts/dist/util/helper.js",
+    "node_modules/tinytorch-ts/package.json",
+    "node_modules/vega",
+  ]);
+  assert.is(readlinkSync(join(kit, "node_modules", "vega")), join(source.nodeModulesDir, "vega"));
+  const whole = join(work, "contents-whole");
+  buildKit(whole, manifest, source, { wholePackage: true });
+  assert.ok(existsSync(join(whole, "node_modules", "tinytorch-ts", "dist", "core", "own.js")));
+});
+
+test("the shared kit is built once, and again only when something it holds changes", () => {
+  const { source, manifest } = fixture("shared");
+  const cacheDir = join(work, "shared-cache");
+  const first = sharedKit(manifest, source, { cacheDir });
+  assert.ok(first);
+  const inode = lstatSync(first).ino;
+  assert.is(sharedKit(manifest, source, { cacheDir }), first);
+  assert.is(lstatSync(first).ino, inode, "the kit was built again");
+  // The restricted and the whole package are two kits.
+  const whole = sharedKit(manifest, source, { cacheDir, wholePackage: true });
+  assert.ok(whole && whole !== first);
+  // A rebuilt dependency, or a package installed or removed: a new kit.
+  writeFileSync(join(source.packageDir, "dist", "core", "dep.js"), "// rebuilt");
+  const rebuilt = sharedKit(manifest, source, { cacheDir });
+  assert.ok(rebuilt && rebuilt !== first);
+  write(join(source.nodeModulesDir, "ajv", "package.json"), "{}");
+  const installed = sharedKit(manifest, source, { cacheDir });
+  assert.ok(installed && installed !== rebuilt);
+  assert.ok(existsSync(join(installed, "node_modules", "ajv")));
+  // The module's own export is not part of a restricted kit: changing it changes nothing.
+  writeFileSync(join(source.packageDir, "dist", "core", "own.js"), "// another solution");
+  assert.is(sharedKit(manifest, source, { cacheDir }), installed);
+  // No half-built kit is left beside them.
+  assert.equal(
+    readdirSync(cacheDir).filter((n) => n.startsWith(".")),
+    [],
+  );
+});
+
+test("kits unused for a week are deleted when another is built; a cache that cannot be written shares nothing", () => {
+  const { source, manifest } = fixture("prune");
+  const cacheDir = join(work, "prune-cache");
+  const old = sharedKit(manifest, source, { cacheDir });
+  assert.ok(old);
+  const crashed = join(cacheDir, ".77_kit-restricted-0.abc");
+  mkdirSync(crashed);
+  const weekAgo = new Date(Date.now() - 8 * 24 * 3600 * 1000);
+  utimesSync(old, weekAgo, weekAgo);
+  utimesSync(crashed, weekAgo, weekAgo);
+  writeFileSync(join(source.packageDir, "dist", "support", "checks.js"), "// changed");
+  const fresh = sharedKit(manifest, source, { cacheDir });
+  assert.ok(fresh);
+  assert.equal(readdirSync(cacheDir), [fresh.slice(cacheDir.length + 1)]);
+  const blocked = join(work, "not-a-dir");
+  writeFileSync(blocked, "");
+  assert.is(sharedKit(manifest, source, { cacheDir: join(blocked, "kits") }), undefined);
+});
+
+test("a scratch uses the shared kit only when asked, and removing it leaves the kit", async () => {
+  const { source, manifest } = fixture("scratch");
+  const root = makeScratchRoot(work);
+  const own = makeScratch(root, manifest, source);
+  assert.is(own.kitDir, join(own.dir, "kit"));
+  assert.ok(existsSync(join(own.kitDir, "node_modules", "tinytorch-ts", "dist", "core", "dep.js")));
+  const shared = makeScratch(root, manifest, source, undefined, { shareKit: true, cacheDir: join(work, "scratch-cache") }); // prettier-ignore
+  assert.not.ok(shared.kitDir.startsWith(shared.dir), shared.kitDir);
+  await shared.remove();
+  assert.ok(existsSync(join(shared.kitDir, "node_modules", "tinytorch-ts", "package.json")));
+  await own.remove();
+  await removeQuietly(root);
+});
+
+test.run();
