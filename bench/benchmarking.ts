@@ -18,7 +18,7 @@ import {
   timerResolutionNs,
   waitUntil,
   type BenchmarkResult,
-} from "../tinytorch-ts/src/perf/benchmarking";
+} from "tinytorch-ts/perf/benchmarking";
 
 function spinNs(ns: number): number {
   const end = process.hrtime.bigint() + BigInt(ns);

@@ -10,9 +10,8 @@ import { spawnSync } from "node:child_process";
 import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
-import { KIT_ROOT as KIT } from "../core/src/course-root";
-import { buildCourse } from "../tito/src/build/build-course";
-import { listModules } from "../tito/src/build/discover";
+import { KIT_ROOT as KIT } from "@tinytorch-ts/core";
+import { buildCourse, listModules } from "tito/build";
 
 const OUT = join(KIT, "bench", "out", "build");
 
@@ -64,7 +63,7 @@ function syntheticCourse(): { root: string; lines: number } {
 function freshProcessBuildMs(root: string): { wall: number; cpu: number } {
   rmSync(join(root, ".tito-cache"), { recursive: true, force: true });
   const script = `
-    const { buildCourse } = require(${JSON.stringify(join(KIT, "tito/src/build/build-course.ts"))});
+    const { buildCourse } = require("tito/build");
     const t = performance.now();
     buildCourse({ root: ${JSON.stringify(root)}, cache: false }).then((r) => {
       if (!r.ok) { console.error(r.errors.map((e) => e.message).join("\\n")); process.exit(1); }

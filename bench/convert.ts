@@ -2,8 +2,7 @@
 // .ts -> .ipynb and .ipynb -> .ts in one process. Prints the time of each direction and the
 // total (the target: under 0.5 s for both directions). Nothing is timed in the tests.
 import { performance } from "node:perf_hooks";
-import { parseIpynb, writeIpynb } from "../core/src/notebook/ipynb";
-import { parsePercent, writePercent } from "../core/src/notebook/percent";
+import { parseIpynb, parsePercent, writeIpynb, writePercent } from "@tinytorch-ts/core/notebook";
 
 const FILES = 50;
 const STEPS = 14; // each step: exercise markdown, solution cell, test cell, demo cell

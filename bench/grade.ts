@@ -7,12 +7,16 @@
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import { findSubmissions, gradeBatch } from "../grader/src/batch";
-import { gradeSubmission } from "../grader/src/grade-submission";
-import { prepareKernel } from "../grader/src/kernel-session";
-import { findManifest, readManifest } from "../grader/src/manifest-store";
-import { referenceNotebook } from "../grader/src/reference";
-import { sandboxCapabilities } from "../grader/src/sandbox";
+import {
+  findManifest,
+  findSubmissions,
+  gradeBatch,
+  gradeSubmission,
+  prepareKernel,
+  readManifest,
+  referenceNotebook,
+  sandboxCapabilities,
+} from "@tinytorch-ts/grader";
 
 function option(name: string, fallback: string): string {
   const i = process.argv.indexOf(name);

@@ -7,11 +7,11 @@
 // Medians throughout: other processes and the garbage collector only ever add time. The load
 // average is printed because it moves every figure.
 import { cpus, loadavg } from "node:os";
-import { ReLU } from "../tinytorch-ts/src/core/activations";
-import { Linear, Sequential } from "../tinytorch-ts/src/core/layers";
-import { Rng, Tensor } from "../tinytorch-ts/src/core/tensor";
-import { ITLMixtureModel, LogisticModel } from "../tinytorch-ts/src/perf/modeling";
-import { hrtimeMs, measureLatency, measureMemory } from "../tinytorch-ts/src/perf/profiling";
+import { ReLU } from "tinytorch-ts/core/activations";
+import { Linear, Sequential } from "tinytorch-ts/core/layers";
+import { Rng, Tensor } from "tinytorch-ts/core/tensor";
+import { ITLMixtureModel, LogisticModel } from "tinytorch-ts/perf/modeling";
+import { hrtimeMs, measureLatency, measureMemory } from "tinytorch-ts/perf/profiling";
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);

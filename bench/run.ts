@@ -6,13 +6,16 @@
 //   4. overhead: a batch of 20 such notebooks on pre-started kernels, wall time divided by the
 //      sum of their cells' execution times (target < 1.3x with --jobs 1).
 import { cpus, loadavg } from "node:os";
-import { KIT_ROOT } from "../core/src/course-root";
-import { KernelClient } from "../core/src/kernel/client";
-import { writeIpynb } from "../core/src/notebook/ipynb";
-import type { Cell, Notebook } from "../core/src/notebook/types";
-import { TSLAB_KERNELSPEC, TSLAB_LANGUAGE_INFO } from "../core/src/notebook/types";
-import { KernelPool, kernelFactory, runNotebooks } from "../core/src/run/pool";
-import { runNotebook } from "../core/src/run/runner";
+import { KIT_ROOT } from "@tinytorch-ts/core";
+import { KernelClient } from "@tinytorch-ts/core/kernel";
+import {
+  TSLAB_KERNELSPEC,
+  TSLAB_LANGUAGE_INFO,
+  writeIpynb,
+  type Cell,
+  type Notebook,
+} from "@tinytorch-ts/core/notebook";
+import { KernelPool, kernelFactory, runNotebook, runNotebooks } from "@tinytorch-ts/core/run";
 
 const start = { cwd: KIT_ROOT };
 

@@ -14,7 +14,7 @@
 // ours, tfjs, ...) and each figure is the median of the repetitions; the best is shown too.
 import { cpus, loadavg } from "node:os";
 import { loadTf, type Tf } from "./tfjs";
-import { Tensor } from "../tinytorch-ts/src/core/tensor";
+import { Tensor } from "tinytorch-ts/core/tensor";
 
 interface Stats {
   median: number;

@@ -16,5 +16,5 @@ import { createRequire } from "node:module";
 const require = createRequire(import.meta.url);
 require("tsx/cjs");
 const { main } = require("./test-runner/main.ts");
-const { KIT_ROOT } = require("../core/src/course-root.ts");
+const { KIT_ROOT } = require("@tinytorch-ts/core");
 process.exitCode = await main(KIT_ROOT, process.argv.slice(2));

@@ -23,19 +23,25 @@ const WORKSPACE_NAMES = ["@tinytorch-ts/core", "@tinytorch-ts/grader", "tito", "
 function sources(dir: string): string[] {
   return readdirSync(dir).flatMap((entry) => {
     const full = join(dir, entry);
+    // A bench's outputs (bench/out: copies of the course) and installed packages are not ours.
+    if (entry === "out" || entry === "node_modules") return [];
     if (statSync(full).isDirectory()) return sources(full);
-    return /\.(ts|cjs|js)$/.test(entry) ? [full] : [];
+    return /\.(ts|cjs|mjs|js)$/.test(entry) ? [full] : [];
   });
 }
 
-/** Module specifiers of import/export/require statements. */
-function specifiers(text: string): string[] {
+/**
+ * Module specifiers of every import form: `import … from`, `export … from`, a bare `import "x"`,
+ * `import("x")`, `require("x")` and `require.resolve("x")`, with single or double quotes.
+ */
+export function specifiers(text: string): string[] {
   const out: string[] = [];
   // Statements only (an import shown inside a template string, say in a README, is text).
-  const re = /^\s*(?:import|export)\b[^;]*?from\s+"([^"]+)"|require(?:\.resolve)?\(\s*"([^"]+)"/gm;
+  const re =
+    /^\s*(?:import|export)\b[^;]*?from\s+(["'])([^"']+)\1|^\s*import\s+(["'])([^"']+)\3|\b(?:import|require(?:\.resolve)?)\(\s*(["'])([^"']+)\5/gm;
   // Comments may quote code (`import x = require("y")`): leave them out.
   const code = text.replace(/\/\*[\s\S]*?\*\//g, "").replace(/(^|[^:"'`])\/\/.*$/gm, "$1");
-  for (let m = re.exec(code); m; m = re.exec(code)) out.push(m[1] ?? m[2] ?? "");
+  for (let m = re.exec(code); m; m = re.exec(code)) out.push(m[2] ?? m[4] ?? m[6] ?? "");
   return out;
 }
 
@@ -84,6 +90,44 @@ for (const [pkg, allowed] of Object.entries(ALLOWED)) {
     assert.equal(problems, []);
   });
 }
+
+/** Folders outside the workspaces that use them: they go through package names and entries. */
+const USERS = ["bench", "scripts", "milestones"];
+const WORKSPACE_DIRS = ["core", "tito", "grader", "tinytorch-ts"];
+
+test(`${USERS.join(", ")}: import the workspaces by package name and their public entries`, () => {
+  const problems: string[] = [];
+  for (const dir of USERS) {
+    for (const file of sources(join(KIT, dir))) {
+      const rel = relative(KIT, file);
+      for (const spec of specifiers(readFileSync(file, "utf8"))) {
+        if (spec.startsWith(".")) {
+          const target = relative(KIT, normalize(join(dirname(file), spec))).split(/[\\/]/)[0];
+          if (WORKSPACE_DIRS.includes(target ?? "")) problems.push(`${rel}: "${spec}" reaches into ${target}/ by path`); // prettier-ignore
+          continue;
+        }
+        const name = workspacePackage(spec);
+        if (name && /\/src(\/|$)/.test(spec.slice(name.length))) problems.push(`${rel}: "${spec}" reaches into ${name}'s internals`); // prettier-ignore
+      }
+    }
+  }
+  assert.equal(problems, []);
+});
+
+test("the import scan sees every form: quotes, import(), require, re-exports, bare imports", () => {
+  const text = [
+    `import a from "a";`,
+    `import { b } from 'b';`,
+    `export * from "c";`,
+    `import "d";`,
+    `const e = await import('e');`,
+    `const f = require("f");`,
+    `require.resolve('g');`,
+    "// import h from 'h';",
+    "/* require('i') */",
+  ].join("\n");
+  assert.equal(specifiers(text), ["a", "b", "c", "d", "e", "f", "g"]);
+});
 
 test("the core's package entries exist", () => {
   const core = JSON.parse(readFileSync(join(KIT, "core", "package.json"), "utf8")) as {
