@@ -113,6 +113,8 @@ export async function gradescopeRun(manifestPath: string, root: string): Promise
   lockDown([
     coursePath(source, "manifests"),
     join(source, "tinytorch-ts", "dist"),
+    // The compiled reference (every test with its expected values, every solution) and kits.
+    join(source, ".tito-cache"),
     join(root, "submission"),
     join(root, "results"),
   ]);

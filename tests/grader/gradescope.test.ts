@@ -112,6 +112,8 @@ const seen: string[] = [];
 for (const p of [${JSON.stringify(join(root, "source", "grader", "manifests", "90_fixture.json"))}, ${JSON.stringify(join(root, "source", "tinytorch-ts", "dist", "support", "testing.js"))}]) {
   try { seen.push(fs.readFileSync(p, "utf8").slice(0, 10)); } catch (e) { seen.push((e as NodeJS.ErrnoException).code ?? "ERR"); }
 }
+// The grader's caches: the compiled reference (every test with its expected values) and kits.
+try { seen.push(fs.readdirSync(${JSON.stringify(join(root, "source", ".tito-cache", "reference"))}).join(",").slice(0, 10)); } catch (e) { seen.push((e as NodeJS.ErrnoException).code ?? "ERR"); }
 try { fs.writeFileSync(${JSON.stringify(join(root, "results", "results.json"))}, '{"score": 100, "tests": []}'); seen.push("wrote"); } catch (e) { seen.push((e as NodeJS.ErrnoException).code ?? "ERR"); }
 function double(x: number): number { throw new Error("seen " + seen.join(" ")); }`;
       const nb = studentNotebook(manifest, { sources: { ...GOOD, double: attack } });
@@ -123,7 +125,7 @@ function double(x: number): number { throw new Error("seen " + seen.join(" ")); 
       const double = r.results.tests.find((t: { name: string }) => t.name.startsWith("test-unit-double")); // prettier-ignore
       // Hidden by a mount namespace (ENOENT), or root-only by permissions (EACCES).
       const code = mode === "namespaces" ? "ENOENT" : "EACCES";
-      assert.match(double.output, new RegExp(`seen ${code} ${code} (ENOENT|EACCES)`));
+      assert.match(double.output, new RegExp(`seen ${code} ${code} ${code} (ENOENT|EACCES)`));
       const text = JSON.stringify(r.results);
       for (const s of HIDDEN_SNIPPETS) assert.not.ok(text.includes(s), `${s} leaked`);
     } finally {
