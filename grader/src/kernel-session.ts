@@ -15,6 +15,7 @@ import {
   dropEnvironment,
   kernelRuntimePaths,
   planSandbox,
+  kernelMayShareKit,
   sandboxCapabilities,
   type SandboxPlan,
 } from "./sandbox";
@@ -100,10 +101,7 @@ export async function prepareKernel(
   try {
     const source = opts.packageSource ?? defaultPackageSource(repoRoot);
     const caps = sandboxOn ? sandboxCapabilities() : undefined;
-    // The kernel may share the module's kit (kit.ts) only where it can neither write to it nor
-    // see where it is kept: as the sandbox user, in a built root that mounts it read-only.
-    const shareKit = caps?.user !== undefined && caps.unshareFlags.includes("--mount");
-    scratch = makeScratch(scratchRoot, manifest, source, caps?.user, { shareKit });
+    scratch = makeScratch(scratchRoot, manifest, source, caps?.user, { shareKit: kernelMayShareKit(caps) }); // prettier-ignore
     let plan: SandboxPlan = {
       commandPrefix: [],
       home: scratch.kitDir,

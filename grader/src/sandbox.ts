@@ -136,6 +136,16 @@ export function sandboxCapabilities(): SandboxCapabilities {
   return capabilities;
 }
 
+/**
+ * Whether a kernel may work in the module's shared kit (kit.ts): only where it can neither write
+ * to it nor see where it is kept, that is as the sandbox user (root drops to it) in a built root
+ * that mounts the kit read-only. Without a mount namespace the kit's host path is in reach, and
+ * with the sandbox off the kernel is the grader's own user.
+ */
+export function kernelMayShareKit(caps: SandboxCapabilities | undefined): boolean {
+  return caps?.user !== undefined && caps.unshareFlags.includes("--mount");
+}
+
 /** For tests: forget the probe (e.g. after changing TITO_SANDBOX). */
 export function resetSandboxProbe(): void {
   capabilities = undefined;

@@ -18,6 +18,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import type { GradingManifest } from "../../core/src/manifest-types";
 import { buildKit, sharedKit, type PackageSource } from "../../grader/src/kit";
+import { kernelMayShareKit } from "../../grader/src/sandbox";
 import { makeScratch, makeScratchRoot, removeQuietly } from "../../grader/src/scratch";
 
 const work = mkdtempSync(join(tmpdir(), "tito-kit-test-"));
@@ -137,6 +138,21 @@ test("a scratch uses the shared kit only when asked, and removing it leaves the 
   assert.ok(existsSync(join(shared.kitDir, "node_modules", "tinytorch-ts", "package.json")));
   await own.remove();
   await removeQuietly(root);
+});
+
+test("a kernel shares a kit only as the sandbox user in a built root that mounts it read-only", () => {
+  const user = { uid: 999, gid: 999 };
+  const full = ["--mount", "--net", "--pid", "--fork", "--kill-child", "--mount-proc"];
+  // Root with namespaces: the kernel drops to the sandbox user, the kit is mounted read-only.
+  assert.ok(kernelMayShareKit({ root: true, user, unshareFlags: full, userNamespace: false }));
+  // Sandbox off: no capabilities probed, the kernel is the grader's own user.
+  assert.not.ok(kernelMayShareKit(undefined));
+  // No namespaces (plain Docker): the sandbox user could reach the kit's host path.
+  assert.not.ok(kernelMayShareKit({ root: true, user, unshareFlags: [], userNamespace: false }));
+  // Not root (a user namespace builds the root): the kernel is the grader's uid outside it.
+  assert.not.ok(kernelMayShareKit({ root: false, unshareFlags: ["--user", "--map-root-user", ...full], userNamespace: true })); // prettier-ignore
+  // A network namespace only: no built root.
+  assert.not.ok(kernelMayShareKit({ root: true, user, unshareFlags: ["--net"], userNamespace: false })); // prettier-ignore
 });
 
 test.run();
