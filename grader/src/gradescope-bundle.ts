@@ -15,7 +15,7 @@ import {
 } from "@tinytorch-ts/core";
 import { ReferenceRunner } from "./reference-run";
 import { codeClosure } from "./code-closure";
-import { allowedPackageFiles } from "./scratch";
+import { allowedPackageFiles } from "./kit";
 
 export const SETUP_SH = `#!/usr/bin/env bash
 # Gradescope runs this once, as root, when it builds the autograder image.

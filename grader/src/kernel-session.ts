@@ -19,13 +19,12 @@ import {
   sandboxCapabilities,
   type SandboxPlan,
 } from "./sandbox";
+import { defaultPackageSource, type PackageSource } from "./kit";
 import {
-  defaultPackageSource,
   lockSocketDir,
   makeScratch,
   makeScratchRoot,
   removeQuietly,
-  type PackageSource,
   type Scratch,
 } from "./scratch";
 

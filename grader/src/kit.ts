@@ -106,15 +106,23 @@ export function allowedPackageFiles(
   return [...wanted].sort();
 }
 
-/** The package's files a kit copies, as [path under dist/, absolute source path]. */
-function packageFiles(source: PackageSource, manifest: GradingManifest, opts: KitOptions) {
+/** What a kit holds: the package files it copies and the third-party packages it links. */
+interface KitPlan {
+  /** [path under dist/, absolute source path] */
+  files: Array<readonly [string, string]>;
+  /** Package names under node_modules ("vega", "@types/node"). */
+  links: string[];
+}
+
+function planKit(manifest: GradingManifest, source: PackageSource, opts: KitOptions): KitPlan {
   const distDir = join(source.packageDir, "dist");
-  return allowedPackageFiles(distDir, manifest, opts).flatMap((p) =>
+  const files = allowedPackageFiles(distDir, manifest, opts).flatMap((p) =>
     [".js", ".d.ts"].flatMap((ext) => {
       const from = join(distDir, p + ext);
       return existsSync(from) ? [[p + ext, from] as const] : [];
     }),
   );
+  return { files, links: thirdPartyPackages(source.nodeModulesDir) };
 }
 
 /**
@@ -145,16 +153,17 @@ export function buildKit(
   manifest: GradingManifest,
   source: PackageSource,
   opts: KitOptions = {},
+  plan = planKit(manifest, source, opts),
 ): void {
   const pkgOut = join(kitDir, "node_modules", "tinytorch-ts");
   mkdirSync(join(pkgOut, "dist"), { recursive: true });
   copyFileSync(join(source.packageDir, "package.json"), join(pkgOut, "package.json"));
-  for (const [path, from] of packageFiles(source, manifest, opts)) {
+  for (const [path, from] of plan.files) {
     const to = join(pkgOut, "dist", path);
     mkdirSync(dirname(to), { recursive: true });
     copyFileSync(from, to);
   }
-  for (const name of thirdPartyPackages(source.nodeModulesDir)) {
+  for (const name of plan.links) {
     const to = join(kitDir, "node_modules", name);
     mkdirSync(dirname(to), { recursive: true });
     symlinkSync(join(source.nodeModulesDir, name), to, "dir");
@@ -162,14 +171,17 @@ export function buildKit(
 }
 
 /** A name for the kit that changes whenever anything it would hold changes. */
-function kitKey(manifest: GradingManifest, source: PackageSource, opts: KitOptions): string {
+function kitKey(
+  manifest: GradingManifest,
+  source: PackageSource,
+  opts: KitOptions,
+  plan: KitPlan,
+): string {
   const hash = createHash("sha256");
   hash.update(`${KIT_FORMAT}\n${source.packageDir}\n${source.nodeModulesDir}\n`);
   hash.update(readFileSync(join(source.packageDir, "package.json")));
-  for (const [path, from] of packageFiles(source, manifest, opts)) {
-    hash.update(`\n${path}\n`).update(readFileSync(from));
-  }
-  hash.update(`\n${thirdPartyPackages(source.nodeModulesDir).join("\n")}`);
+  for (const [path, from] of plan.files) hash.update(`\n${path}\n`).update(readFileSync(from));
+  hash.update(`\n${plan.links.join("\n")}`);
   return `${manifest.module}-${opts.wholePackage ? "whole" : "restricted"}-${hash.digest("hex").slice(0, 24)}`; // prettier-ignore
 }
 
@@ -199,7 +211,8 @@ export function sharedKit(
 ): string | undefined {
   const cacheDir = opts.cacheDir ?? KIT_CACHE_DIR;
   try {
-    const key = kitKey(manifest, source, opts);
+    const plan = planKit(manifest, source, opts);
+    const key = kitKey(manifest, source, opts, plan);
     const kitDir = join(cacheDir, key);
     if (existsSync(kitDir)) {
       const now = new Date();
@@ -209,7 +222,7 @@ export function sharedKit(
     mkdirSync(cacheDir, { recursive: true });
     const building = join(cacheDir, `.${key}.${randomBytes(6).toString("hex")}`);
     try {
-      buildKit(building, manifest, source, opts);
+      buildKit(building, manifest, source, opts, plan);
       renameSync(building, kitDir);
     } catch (e) {
       rmSync(building, { recursive: true, force: true });

@@ -18,7 +18,8 @@ import {
   type CompiledProgram,
   type ReferenceVariant,
 } from "./reference-program";
-import { defaultPackageSource, makeScratch, type PackageSource, type Scratch } from "./scratch";
+import { defaultPackageSource, type PackageSource } from "./kit";
+import { makeScratch, type Scratch } from "./scratch";
 
 export { ReferenceError, referencePlan, type ReferenceVariant } from "./reference-program";
 

@@ -17,8 +17,6 @@ import { join } from "node:path";
 import { runProcess, type GradingManifest } from "@tinytorch-ts/core";
 import { buildKit, sharedKit, type KitOptions, type PackageSource } from "./kit";
 
-export { allowedPackageFiles, defaultPackageSource, type PackageSource } from "./kit";
-
 export interface Scratch {
   root: string;
   /** This kernel's own directory on the host (0711, root's): everything below is its. */
