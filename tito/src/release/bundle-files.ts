@@ -131,8 +131,11 @@ export function writePackageMetadata(courseRoot: string, bundle: string): void {
     JSON.stringify(PACKAGE_TSCONFIG, null, 2) + "\n",
   );
   writeFileAtomic(join(bundle, "core", "package.json"), JSON.stringify(corePkg, null, 2) + "\n");
+  // The bundle's tito is the student CLI only: not the library entry (`tito/build`) the kit's
+  // benches use, whose files the bundle does not ship.
+  const { exports: _exports, typesVersions: _typesVersions, ...titoCli } = titoPkg;
   const bundleTitoPkg = {
-    ...titoPkg,
+    ...titoCli,
     description: "The student commands of the course: setup, test, export, status, milestone.",
     dependencies: Object.fromEntries(titoDeps),
   };
