@@ -28,6 +28,7 @@ import { judgeTest } from "./score";
 import { parseSubmission } from "./submission";
 import { mutationProblems, runMutations } from "./mutation-audit";
 import { unstatedErrorWords } from "./spec-audit";
+import { isDemoBesideOtherCode } from "./cell-names";
 import { makeScratchRoot, removeQuietly } from "./scratch";
 
 export interface ModuleAudit {
@@ -107,6 +108,17 @@ export function gradedView(run: ReferenceRecords): ReferenceRecords {
     records.set(test, { ...r, checks: r.checks.map(({ expected: _expected, ...c }) => c) });
   }
   return { ...run, records };
+}
+
+/**
+ * Cells the grader must run although they hold a demo: a demo beside a declaration runs in every
+ * submission's kernel (a demo cell alone is skipped). Named by their first line.
+ */
+export function demoCellProblems(manifest: GradingManifest): string[] {
+  return manifest.cells
+    .filter((c) => c.cell_type === "code" && c.role !== "grade" && c.role !== "solution" && c.role !== "manual") // prettier-ignore
+    .filter((c) => isDemoBesideOtherCode(c.gradingSource))
+    .map((c) => `${manifest.sourceFile}: the cell starting "${c.gradingSource.trim().split("\n")[0]}" calls demo(…) beside other code, so every graded kernel runs the demo; give the demo a cell of its own`); // prettier-ignore
 }
 
 /** Tests with named parts must put every check in a part, and their points must add up. */
@@ -190,7 +202,7 @@ export async function auditReferenceRuns(
 ): Promise<{ problems: string[]; holes: Hole[] }> {
   const scratchRoot = opts.scratchRoot ?? makeScratchRoot();
   const timeoutMs = opts.timeoutMs ?? 600_000;
-  const problems: string[] = [];
+  const problems: string[] = [...demoCellProblems(manifest)];
   let holes: Hole[] = [];
   try {
     // The whole notebook once; its tests (with their expected values) again on the other seed.

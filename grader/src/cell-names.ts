@@ -133,6 +133,14 @@ export function analyseCell(source: string): CellNames {
   return names;
 }
 
+/** True for a top-level `demo(...)` or `await demo(...)` statement (the harness's demo). */
+function isDemoStatement(st: ts.Statement): boolean {
+  if (!ts.isExpressionStatement(st)) return false;
+  let e = st.expression;
+  if (ts.isAwaitExpression(e)) e = e.expression;
+  return ts.isCallExpression(e) && ts.isIdentifier(e.expression) && e.expression.text === "demo";
+}
+
 /**
  * True for a demo cell: nothing but calls of the harness's `demo(...)`, awaited or not. A demo
  * shows the student something (a timing, a chart) and grades nothing, so the grader skips it:
@@ -141,13 +149,18 @@ export function analyseCell(source: string): CellNames {
  */
 export function isDemoCell(source: string): boolean {
   const file = ts.createSourceFile("cell.ts", source, ts.ScriptTarget.Latest, false, ts.ScriptKind.TS); // prettier-ignore
-  if (file.statements.length === 0) return false;
-  return file.statements.every((st) => {
-    if (!ts.isExpressionStatement(st)) return false;
-    let e = st.expression;
-    if (ts.isAwaitExpression(e)) e = e.expression;
-    return ts.isCallExpression(e) && ts.isIdentifier(e.expression) && e.expression.text === "demo";
-  });
+  return file.statements.length > 0 && file.statements.every(isDemoStatement);
+}
+
+/**
+ * True for a cell that calls `demo(...)` beside other code: the grader must run such a cell (it
+ * declares or does something), demo included, in every submission's kernel. The audit rejects
+ * it: the demo belongs in a cell of its own (14_profiling's batch sweep cost 3.7 s per grading).
+ */
+export function isDemoBesideOtherCode(source: string): boolean {
+  const file = ts.createSourceFile("cell.ts", source, ts.ScriptTarget.Latest, false, ts.ScriptKind.TS); // prettier-ignore
+  const demos = file.statements.filter(isDemoStatement).length;
+  return demos > 0 && demos < file.statements.length;
 }
 
 /** True for a cell with nothing to run: only comments (such as `//| default_exp`) or blanks. */

@@ -393,6 +393,8 @@ const mlp = new Sequential([
   new ReLU(),
   new Linear(128, 10, { seed: 3 }),
 ]);
+
+// %%
 await demo("counting an MLP", () => {
   let shape: number[] = [32, 128];
   for (const layer of mlp.layers) {
@@ -1465,21 +1467,28 @@ function rooflineChartSpec(
 // size because the weights are read once per batch, not once per row.
 
 // %%
-const peaks = measureMachinePeaks();
-console.log(
-  `this machine: ${(peaks.peakFlopsPerSecond / 1e9).toFixed(2)} GFLOP/s peak, ` +
-    `${(peaks.bandwidthBytesPerSecond / 1e9).toFixed(2)} GB/s bandwidth`,
-);
-const profiler = new Profiler({ peaks, warmup: 3, iterations: 15 });
-let mlpProfile: ForwardPassProfile | undefined;
+// Filled by the demo below and read by the demos after it. (An object: a cell cannot assign a
+// `let` that another cell declared.)
+const mlpRun: { peaks?: MachinePeaks; profiler?: Profiler; profile?: ForwardPassProfile } = {};
+
+// %%
 await demo("profiling the MLP", () => {
-  mlpProfile = profiler.profileForwardPass(mlp, Tensor.randn([32, 128], new Rng(1)));
-  console.log(Profiler.format(mlpProfile));
+  const peaks = measureMachinePeaks();
+  console.log(
+    `this machine: ${(peaks.peakFlopsPerSecond / 1e9).toFixed(2)} GFLOP/s peak, ` +
+      `${(peaks.bandwidthBytesPerSecond / 1e9).toFixed(2)} GB/s bandwidth`,
+  );
+  const profiler = new Profiler({ peaks, warmup: 3, iterations: 15 });
+  const profile = profiler.profileForwardPass(mlp, Tensor.randn([32, 128], new Rng(1)));
+  Object.assign(mlpRun, { peaks, profiler, profile });
+  console.log(Profiler.format(profile));
 });
 
 // %%
 await demo("roofline chart", async () => {
-  if (!mlpProfile) throw new Error("Not implemented: profile the MLP first");
+  const mlpProfile = mlpRun.profile;
+  const peaks = mlpRun.peaks;
+  if (!mlpProfile || !peaks) throw new Error("Not implemented: profile the MLP first");
   const kernels = [...mlpProfile.kernels, mlpProfile.total];
   await showChart(rooflineChartSpec(peaks, kernels, "Roofline: MLP kernels on this machine (batch 32)"));
 });
@@ -1905,6 +1914,8 @@ await demo("profiling a training step", () => {
 await demo("profiling a LeNet", () => {
   const lenet = new Sequential([new Conv2d(1, 8, 5, { seed: 1 }), new MaxPool2d(2), new ReLU(), new Conv2d(8, 16, 5, { seed: 2 }), new MaxPool2d(2), new ReLU(), new Flatten(), new Linear(256, 10, { seed: 3 })]);
   const digits = Tensor.rand([64, 1, 28, 28], new Rng(8));
+  const profiler = mlpRun.profiler;
+  if (!profiler) throw new Error("Not implemented: profile the MLP first");
   const memory = measureMemory(lenet, digits);
   console.log(`parameters: ${countParameters(lenet)}; FLOPs: forward ${countFlops(lenet, digits.shape).flops.toExponential(2)}, backward ${countBackwardFlops(lenet, digits.shape).toExponential(2)}`);
   console.log(`activations allocated by the forward pass: ${(memory.activationBytes / 1e6).toFixed(2)} MB`);
@@ -2853,11 +2864,16 @@ const sweepConfig = ProfilerConfig.fromDict({
   throughput_cutoff_threshold: -1,
 });
 console.log(sweepConfig.toDict());
-let sweep: BatchSweepResult | undefined;
+// Filled by the demo below, read by the fit further down.
+const sweepRun: { result?: BatchSweepResult } = {};
+
+// %%
 await demo("batch sweep", () => {
   const rng = new Rng(3);
+  let sweep: BatchSweepResult;
   try {
     sweep = profileBatchSweep(sweepModel, (n) => Tensor.randn([n, 32], rng), sweepConfig);
+    sweepRun.result = sweep;
   } catch (e) {
     if (!(e instanceof ProfilingError)) throw e;
     console.log(`No stable measurement on this machine right now: ${e.message}`);
@@ -3551,6 +3567,7 @@ function batchSweepChartSpec(
 
 // %%
 await demo("fitting the sweep", async () => {
+  const sweep = sweepRun.result;
   if (!sweep) {
     console.log("(no batch sweep to fit: see the sweep cell above)");
     return;
@@ -4417,16 +4434,22 @@ function generateInterTokenLatencies(tokens: number, rng: Rng): number[] {
   }
   return itls;
 }
-const itls = generateInterTokenLatencies(2000, new Rng(42));
-console.log(
-  `${itls.length} ITLs: median ${(ss.median(itls) * 1e3).toFixed(3)} ms, ` +
-    `p99 ${(ss.quantile(itls, 0.99) * 1e3).toFixed(3)} ms, max ${(Math.max(...itls) * 1e3).toFixed(3)} ms`,
-);
+// Filled by the demo below, read by the one after it.
+const itls: number[] = [];
 
 // %%
-let itlModel: ITLMixtureModel | undefined;
+await demo("measuring inter-token latencies", () => {
+  itls.splice(0, itls.length, ...generateInterTokenLatencies(2000, new Rng(42)));
+  console.log(
+    `${itls.length} ITLs: median ${(ss.median(itls) * 1e3).toFixed(3)} ms, ` +
+      `p99 ${(ss.quantile(itls, 0.99) * 1e3).toFixed(3)} ms, max ${(Math.max(...itls) * 1e3).toFixed(3)} ms`,
+  );
+});
+
+// %%
 await demo("fitting the ITL mixture", async () => {
-  itlModel = ITLMixtureModel.fit(itls, { maxSamples: 20000, seed: 0 });
+  if (itls.length === 0) throw new Error("Not implemented: measure the inter-token latencies first");
+  const itlModel = ITLMixtureModel.fit(itls, { maxSamples: 20000, seed: 0 });
   console.log(itlModel.toDict());
   const [mean, variance] = itlModel.meanVar();
   console.log(
@@ -4437,7 +4460,7 @@ await demo("fitting the ITL mixture", async () => {
   await showChart(itlHistogramChartSpec(itls, itlModel, { title: "Measured ITLs with the fitted mixture density" }));
   const rng = new Rng(9);
   for (const n of [1, 8, 64, 512]) {
-    const draws = Array.from({ length: 2000 }, () => itlModel!.sampleAvg({ nReplicas: n, rng }));
+    const draws = Array.from({ length: 2000 }, () => itlModel.sampleAvg({ nReplicas: n, rng }));
     console.log(
       `average over ${String(n).padStart(3)} replicas: p50 ${(ss.median(draws) * 1e3).toFixed(3)} ms, ` +
         `p99 ${(ss.quantile(draws, 0.99) * 1e3).toFixed(3)} ms`,
@@ -5725,7 +5748,9 @@ class ResolverRegistry {
 
 // %%
 await demo("the engine", () => {
-  if (!mlpProfile) throw new Error("Not implemented: profile the MLP first");
+  const mlpProfile = mlpRun.profile;
+  const peaks = mlpRun.peaks;
+  if (!mlpProfile || !peaks) throw new Error("Not implemented: profile the MLP first");
   const work = makeWorkload("MLP forward, batch 32", mlpProfile.total.flops, mlpProfile.total.bytes);
   const here = measuredMachineSpec(peaks);
   const predicted = new RooflineModel().run({ workload: work, hardware: here });

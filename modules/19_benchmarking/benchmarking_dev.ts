@@ -5659,7 +5659,10 @@ async function plotBenchmarkResults(
 // sample counts: quick numbers are for looking, not for publishing.
 
 // %%
+// Filled by the demo below, and read by the two after it.
 const perfResults: Record<string, BenchmarkResult> = {};
+
+// %%
 await demo("TinyTorchPerf on the small MLP", async () => {
   const perf = new TinyTorchPerf<Tensor>().setModel(smallMlp).setDataset(samples);
   Object.assign(perfResults, await perf.runAllScenarios({ quick: true, collate: collateTensors }));

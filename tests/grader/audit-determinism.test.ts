@@ -5,7 +5,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import type { GradingManifest, ManifestCell } from "../../core/src/manifest-types";
-import { auditReference, gradedView } from "../../grader/src/audit";
+import { auditReference, demoCellProblems, gradedView } from "../../grader/src/audit";
 import type { ReferenceRecords } from "../../grader/src/reference-run";
 import { loadFixtureManifest } from "./helpers";
 
@@ -71,6 +71,22 @@ test("gradedView drops the expected values, and only them", () => {
   const view = gradedView(run);
   assert.equal(view.records.get("t")?.checks, [{ kind: "equal", actual: 2, context: "c", hidden: true }]); // prettier-ignore
   assert.equal(run.records.get("t")?.checks[0].expected, 2, "the run itself is left as it was");
+});
+
+test("a demo beside a declaration is a problem of the audit, named by the cell's first line", () => {
+  const cell = (index: number, role: ManifestCell["role"], source: string) =>
+    ({ index, id: `c${index}`, cell_type: "code", role, studentSource: source, gradingSource: source, metadata: {} }) as unknown as ManifestCell; // prettier-ignore
+  const manifest = {
+    sourceFile: "modules/77_x/x_dev.ts",
+    cells: [
+      cell(0, "plain", 'await demo("alone", f);'),
+      cell(1, "plain", 'const results = {};\nawait demo("fills results", f);'),
+      cell(2, "solution", 'export function f() {}\ndemo("in a solution: the student cell", f);'),
+    ],
+  } as unknown as GradingManifest;
+  assert.equal(demoCellProblems(manifest), [
+    'modules/77_x/x_dev.ts: the cell starting "const results = {};" calls demo(…) beside other code, so every graded kernel runs the demo; give the demo a cell of its own',
+  ]);
 });
 
 test.run();

@@ -4,7 +4,12 @@
 // any cell; hidden-test text is recognised by the sanitizer.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { analyseCell, isCommentOnlyCell, isDemoCell } from "../../grader/src/cell-names";
+import {
+  analyseCell,
+  isCommentOnlyCell,
+  isDemoBesideOtherCode,
+  isDemoCell,
+} from "../../grader/src/cell-names";
 import { findManifest, readManifest } from "../../grader/src/manifest-store";
 import { referenceNotebook } from "../../grader/src/reference";
 import { instrument, precompiledTestCell, preambleCode } from "../../grader/src/instrument";
@@ -81,6 +86,18 @@ test("demo cells are recognised: only calls of demo(), awaited or not", () => {
   assert.not.ok(isDemoCell('const x = 1;\nawait demo("a", () => x);'), "it declares x");
   assert.not.ok(isDemoCell('await demo("a", f);\nlog();'), "it does something else too");
   assert.not.ok(isDemoCell("await other.demo(f);"), "only the harness's demo()");
+});
+
+test("a demo beside other code is recognised (the grader would run it in every kernel)", () => {
+  assert.ok(isDemoBesideOtherCode('const x = 1;\nawait demo("a", () => x);'));
+  assert.ok(isDemoBesideOtherCode('await demo("a", f);\nlog();'));
+  assert.not.ok(isDemoBesideOtherCode('await demo("a", f);\ndemo("b", g);'), "a demo cell");
+  assert.not.ok(isDemoBesideOtherCode("const x = run();"), "no demo at all");
+  assert.not.ok(
+    isDemoBesideOtherCode('const f = () => demo("a", g);'),
+    "a demo inside a function runs only when called",
+  );
+  assert.not.ok(isDemoBesideOtherCode(""));
 });
 
 test("comment-only cells are recognised", () => {

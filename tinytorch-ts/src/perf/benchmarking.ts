@@ -1660,7 +1660,7 @@ export async function plotBenchmarkResults(
   return charts;
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 76 (line 5721)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 77 (line 5724)
 /** Seconds. */
 export interface StageStats {
   mean: number;
@@ -1759,7 +1759,7 @@ export async function profileEndToEndPipeline<I, P = I>(
   };
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 80 (line 6069)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 81 (line 6072)
 export interface ResourceSample {
   /** Seconds since monitoring started. */
   timeS: number;
@@ -1835,7 +1835,7 @@ export async function monitorResourceUtilization(
   };
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 84 (line 6448)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 85 (line 6451)
 export type MetricDirection = "lower-is-better" | "higher-is-better";
 
 /** Guesses a metric's direction from its name; null when the name gives no clue. */
@@ -1848,7 +1848,7 @@ export function inferDirection(metric: string): MetricDirection | null {
   return null;
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 85 (line 6462)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 86 (line 6465)
 export interface MetricChange {
   metric: string;
   baseline: number;
@@ -1934,7 +1934,7 @@ export function detectPerformanceRegression(
   return report;
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 88 (line 6907)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 89 (line 6910)
 export interface AbTestConfig<I> {
   modelA: Model<I>;
   modelB: Model<I>;
@@ -2143,7 +2143,7 @@ export class ProductionBenchmarkingProfiler {
   }
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 91 (line 7186)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 92 (line 7189)
 /** What measureAccuracy counted. */
 export interface AccuracyReport {
   /** correct / total. */
@@ -2188,7 +2188,7 @@ export async function measureAccuracy<I>(
   return { accuracy: counter.correct / counter.labelled, correct: counter.correct, total: counter.labelled, calls }; // prettier-ignore
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 94 (line 7401)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 95 (line 7404)
 /** Which way an objective is better. */
 export type Direction = "lower" | "higher";
 
@@ -2218,7 +2218,7 @@ export function paretoFront(points: readonly (readonly number[])[], better: read
   return front;
 }
 
-// modules/19_benchmarking/benchmarking_dev.ts, cell 97 (line 7523)
+// modules/19_benchmarking/benchmarking_dev.ts, cell 98 (line 7526)
 /** One model's figures: latency, throughput, accuracy and size, side by side. */
 export interface TradeoffRow {
   name: string;

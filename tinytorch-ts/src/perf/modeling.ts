@@ -10,7 +10,7 @@ import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { Rng } from "../core/tensor";
 import type { ChartSpec } from "../support/chart";
 
-// modules/14_profiling/profiling_dev.ts, cell 58 (line 2947)
+// modules/14_profiling/profiling_dev.ts, cell 61 (line 2963)
 export interface LogisticParams {
   /** Amplitude: upper asymptote minus lower asymptote. */
   L: number;
@@ -37,7 +37,7 @@ export function logisticDerivX(p: LogisticParams, x: number): number {
   return p.L * p.k * s * (1 - s);
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 61 (line 3106)
+// modules/14_profiling/profiling_dev.ts, cell 64 (line 3122)
 // ml-levenberg-marquardt ships only an ES module whose types are reachable through its
 // package.json "exports" map, which the classic Node resolution used by tslab (and by this kit's
 // CommonJS build) does not read. Node 20 can require() it, so we load it that way and declare the
@@ -63,7 +63,7 @@ export type LevenbergMarquardtModule = { levenbergMarquardt: LevenbergMarquardtF
 export const lmPackage = require("ml-levenberg-marquardt") as LevenbergMarquardtModule;
 export const levenbergMarquardt = lmPackage.levenbergMarquardt;
 
-// modules/14_profiling/profiling_dev.ts, cell 63 (line 3164)
+// modules/14_profiling/profiling_dev.ts, cell 66 (line 3180)
 export function logisticSquaredError(p: LogisticParams, x: readonly number[], y: readonly number[]): number {
   let sse = 0;
   for (let i = 0; i < x.length; i++) sse += (logisticEvalX(p, x[i]) - y[i]) ** 2;
@@ -135,7 +135,7 @@ export function fitLogistic(x: readonly number[], y: readonly number[]): Logisti
   return result.L >= 0 ? result : { L: -result.L, x0: result.x0, k: -result.k, b0: result.b0 + result.L };
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 66 (line 3448)
+// modules/14_profiling/profiling_dev.ts, cell 69 (line 3464)
 /** Reads a finite number from a dict-like value (numbers, or numeric strings as found in CSVs). */
 export function readNumber(dict: Record<string, unknown> | Map<string, unknown>, keys: string[], what: string): number {
   for (const key of keys) {
@@ -200,7 +200,7 @@ export class LogisticModel implements LogisticParams {
   }
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 68 (line 3519)
+// modules/14_profiling/profiling_dev.ts, cell 71 (line 3535)
 /** Measured points of a batch sweep, with an optional fitted logistic drawn through them. */
 export function batchSweepChartSpec(
   points: readonly { batchSize: number; value: number }[],
@@ -233,7 +233,7 @@ export function batchSweepChartSpec(
   return { title: options.title ?? "Batch sweep", width: 520, height: 300, layer: layers };
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 71 (line 3624)
+// modules/14_profiling/profiling_dev.ts, cell 74 (line 3641)
 export interface ItlMixtureParams {
   /** Offset shared by both components (seconds). */
   loc: number;
@@ -252,7 +252,7 @@ export interface RandomSource {
   normal(): number;
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 73 (line 3663)
+// modules/14_profiling/profiling_dev.ts, cell 76 (line 3680)
 export function itlMeanVar(p: ItlMixtureParams): [number, number] {
   if (p.piSteady < 0 || p.piStall < 0 || !(p.piSteady + p.piStall > 0)) {
     throw new Error(`itlMeanVar: weights must be >= 0 and not both 0 (got ${p.piSteady}, ${p.piStall})`);
@@ -271,7 +271,7 @@ export function itlMeanVar(p: ItlMixtureParams): [number, number] {
   return [p.loc + m1, Math.max(0, m2 - m1 * m1)];
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 77 (line 3820)
+// modules/14_profiling/profiling_dev.ts, cell 80 (line 3837)
 export interface TwoGaussians {
   weights: [number, number];
   means: [number, number];
@@ -359,7 +359,7 @@ export function emTwoGaussians(
   };
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 80 (line 4155)
+// modules/14_profiling/profiling_dev.ts, cell 83 (line 4172)
 export const ITL_MIX_KEYS: [keyof ItlMixtureParams, string][] = [
   ["loc", "loc"],
   ["piSteady", "pi_steady"],
@@ -600,7 +600,7 @@ export function itlHistogramChartSpec(
   return { title: options.title ?? "Inter-token latency", width: 520, height: 300, layer: layers };
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 85 (line 4469)
+// modules/14_profiling/profiling_dev.ts, cell 89 (line 4492)
 /** A private mathjs instance with a `flop` unit (prefixable: Gflop, Tflop, GFLOP...). */
 export const perfMath: MathJsInstance = create(all);
 perfMath.createUnit("flop", { prefixes: "short", aliases: ["flops", "FLOP", "FLOPs"] });
@@ -733,7 +733,7 @@ export function makeWorkload(name: string, flops: number, bytes: number): Worklo
   return { name, flops: quantity(flops, "flop"), bytes: quantity(bytes, "B") };
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 87 (line 4624)
+// modules/14_profiling/profiling_dev.ts, cell 91 (line 4647)
 export function acceleratorSpec(
   name: string,
   fp32Tflops: number,
@@ -777,7 +777,7 @@ export function measuredMachineSpec(peaks: { peakFlopsPerSecond: number; bandwid
   };
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 89 (line 4707)
+// modules/14_profiling/profiling_dev.ts, cell 93 (line 4730)
 export interface RooflineResult extends Outputs {
   latency: Quantity;
   computeTime: Quantity;
@@ -909,7 +909,7 @@ export class CheapestHardwareOptimizer extends BaseOptimizer<
   }
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 93 (line 5258)
+// modules/14_profiling/profiling_dev.ts, cell 97 (line 5281)
 export class PipelineError extends Error {
   constructor(message: string) {
     super(message);
@@ -962,7 +962,7 @@ export class Pipeline {
   }
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 96 (line 5533)
+// modules/14_profiling/profiling_dev.ts, cell 100 (line 5556)
 export type ResolverFactory = () => Resolver;
 
 export interface ResolverEntry {

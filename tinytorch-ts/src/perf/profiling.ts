@@ -92,7 +92,7 @@ export function countFlops(module: Module, inputShape: readonly number[]): FlopC
   throw new Error(`countFlops: no cost model for ${layerName(module)}`);
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 14 (line 455)
+// modules/14_profiling/profiling_dev.ts, cell 15 (line 457)
 export interface LayerMemory {
   name: string;
   allocatedBytes: number;
@@ -150,7 +150,7 @@ export function measureMemory(model: Module, input: Tensor): MemoryReport {
   };
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 18 (line 772)
+// modules/14_profiling/profiling_dev.ts, cell 19 (line 774)
 /** A monotonic clock in milliseconds. */
 export type Clock = () => number;
 
@@ -178,7 +178,7 @@ export interface LatencyStats {
   maxMs: number;
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 20 (line 824)
+// modules/14_profiling/profiling_dev.ts, cell 21 (line 826)
 export function measureLatency(fn: () => unknown, options: LatencyOptions = {}): LatencyStats {
   const warmup = options.warmup ?? 3;
   const iterations = options.iterations ?? 20;
@@ -211,7 +211,7 @@ export function measureLatency(fn: () => unknown, options: LatencyOptions = {}):
   };
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 24 (line 1054)
+// modules/14_profiling/profiling_dev.ts, cell 25 (line 1056)
 export interface MachinePeaks {
   /** Attainable FLOP/s of single-threaded JavaScript arithmetic on this machine. */
   peakFlopsPerSecond: number;
@@ -277,7 +277,7 @@ export function measureMachinePeaks(
   return { peakFlopsPerSecond: peak, bandwidthBytesPerSecond: bandwidth };
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 26 (line 1141)
+// modules/14_profiling/profiling_dev.ts, cell 27 (line 1143)
 export type RooflineBound = "memory-bound" | "compute-bound";
 
 export interface RooflinePlacement {
@@ -301,7 +301,7 @@ export function rooflinePlacement(intensity: number, peaks: MachinePeaks): Roofl
   };
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 29 (line 1280)
+// modules/14_profiling/profiling_dev.ts, cell 30 (line 1282)
 export interface KernelProfile {
   name: string;
   flops: number;
@@ -482,7 +482,7 @@ export function rooflineChartSpec(
   };
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 35 (line 1560)
+// modules/14_profiling/profiling_dev.ts, cell 37 (line 1569)
 /** FLOPs of one backward pass: weight, bias and (where needed) input gradients of every layer. */
 export function countBackwardFlops(module: Module, inputShape: readonly number[]): number {
   let shape = [...inputShape];
@@ -511,7 +511,7 @@ export function countBackwardFlops(module: Module, inputShape: readonly number[]
   return flops;
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 38 (line 1750)
+// modules/14_profiling/profiling_dev.ts, cell 40 (line 1759)
 /** A loss as the training loop uses it: outputs and targets to a scalar tensor on the graph. */
 export interface StepLoss {
   forward(outputs: Tensor, targets: Tensor): Tensor;
@@ -621,7 +621,7 @@ export function formatTrainingStep(profile: TrainingStepProfile): string {
   ].join("\n");
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 45 (line 1942)
+// modules/14_profiling/profiling_dev.ts, cell 47 (line 1953)
 export enum MeasurementMode {
   TIME_WINDOWS = "time_windows",
   COUNT_WINDOWS = "count_windows",
@@ -805,7 +805,7 @@ export function runMeasurementWindow(
   };
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 47 (line 2154)
+// modules/14_profiling/profiling_dev.ts, cell 49 (line 2165)
 export interface StableMeasurement {
   windows: WindowResult[];
   stable: WindowResult[];
@@ -846,7 +846,7 @@ export function measureUntilStable(
   );
 }
 
-// modules/14_profiling/profiling_dev.ts, cell 50 (line 2439)
+// modules/14_profiling/profiling_dev.ts, cell 52 (line 2450)
 export interface BatchProfile {
   batchSize: number;
   requestCount: number;
