@@ -2,7 +2,8 @@
 // HOME). Its node_modules holds only what a student's notebook may load: the reference package
 // restricted to its support code and the EARLIER modules this module depends on (never the
 // module being graded: its reference solution would be one import away), plus links to the
-// third-party packages (@types/node for the type checker, vega, @stdlib, ...). No manifest, no
+// third-party packages (vega, @stdlib, ...), and a copy of @types/node for the type checker
+// without its doc comments (kit-types.ts: it makes a kernel start faster). No manifest, no
 // test source, nothing of another student is ever written here.
 //
 // A kit is the same for every run of a module (one build of the package, one install of
@@ -26,9 +27,11 @@ import {
   statSync,
   symlinkSync,
   utimesSync,
+  writeFileSync,
 } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { KIT_ROOT, type GradingManifest } from "@tinytorch-ts/core";
+import { DOC_FREE_TYPES, docFreeTypes, type TypesCopy } from "./kit-types";
 
 export interface PackageSource {
   /** The reference package root (with package.json and dist/). */
@@ -54,7 +57,7 @@ export const KIT_CACHE_DIR = join(KIT_ROOT, ".tito-cache", "kits");
 /** A shared kit nobody has used for this long is deleted when another is built. */
 const KIT_MAX_IDLE_MS = 7 * 24 * 3600 * 1000;
 /** Bumped when what a kit holds changes shape, so that no older kit is reused. */
-const KIT_FORMAT = 1;
+const KIT_FORMAT = 2;
 
 /** Relative requires/imports of a compiled file or declaration ("./tensor", "../core/x"). */
 function relativeDeps(text: string): string[] {
@@ -110,8 +113,10 @@ export function allowedPackageFiles(
 interface KitPlan {
   /** [path under dist/, absolute source path] */
   files: Array<readonly [string, string]>;
-  /** Package names under node_modules ("vega", "@types/node"). */
+  /** Package names under node_modules ("vega", "@stdlib/stats-ttest2"). */
   links: string[];
+  /** Declaration packages copied without their doc comments (kit-types.ts), not linked. */
+  typeCopies: TypesCopy[];
 }
 
 function planKit(manifest: GradingManifest, source: PackageSource, opts: KitOptions): KitPlan {
@@ -122,7 +127,13 @@ function planKit(manifest: GradingManifest, source: PackageSource, opts: KitOpti
       return existsSync(from) ? [[p + ext, from] as const] : [];
     }),
   );
-  return { files, links: thirdPartyPackages(source.nodeModulesDir) };
+  const all = thirdPartyPackages(source.nodeModulesDir);
+  const copied = DOC_FREE_TYPES.filter((name) => all.includes(name));
+  return {
+    files,
+    links: all.filter((name) => !copied.includes(name)),
+    typeCopies: copied.map((name) => docFreeTypes(source.nodeModulesDir, name)),
+  };
 }
 
 /**
@@ -168,6 +179,13 @@ export function buildKit(
     mkdirSync(dirname(to), { recursive: true });
     symlinkSync(join(source.nodeModulesDir, name), to, "dir");
   }
+  for (const copy of plan.typeCopies) {
+    for (const [path, text] of copy.files) {
+      const to = join(kitDir, "node_modules", copy.name, path);
+      mkdirSync(dirname(to), { recursive: true });
+      writeFileSync(to, text);
+    }
+  }
 }
 
 /** A name for the kit that changes whenever anything it would hold changes. */
@@ -182,6 +200,7 @@ function kitKey(
   hash.update(readFileSync(join(source.packageDir, "package.json")));
   for (const [path, from] of plan.files) hash.update(`\n${path}\n`).update(readFileSync(from));
   hash.update(`\n${plan.links.join("\n")}`);
+  for (const copy of plan.typeCopies) hash.update(`\n${copy.name}\n${copy.hash}`);
   return `${manifest.module}-${opts.wholePackage ? "whole" : "restricted"}-${hash.digest("hex").slice(0, 24)}`; // prettier-ignore
 }
 

@@ -6,6 +6,7 @@ import {
   mkdirSync,
   mkdtempSync,
   readdirSync,
+  readFileSync,
   readlinkSync,
   rmSync,
   symlinkSync,
@@ -42,7 +43,11 @@ function fixture(name: string): { source: PackageSource; manifest: GradingManife
   write(join(packageDir, "dist", "core", "own.js"), "// the module's reference solution");
   const nodeModulesDir = join(dir, "node_modules");
   write(join(nodeModulesDir, "vega", "package.json"), "{}");
-  write(join(nodeModulesDir, "@types", "node", "index.d.ts"), "");
+  write(
+    join(nodeModulesDir, "@types", "node", "index.d.ts"),
+    '/// <reference path="fs.d.ts" />\n/** Docs. */\nexport {};\n',
+  );
+  write(join(nodeModulesDir, "@types", "node", "package.json"), '{"name":"@types/node"}');
   write(join(nodeModulesDir, ".bin", "tslab"), "");
   symlinkSync(packageDir, join(nodeModulesDir, "tinytorch-ts"));
   symlinkSync(join(dir, "grader"), join(nodeModulesDir, "grader-workspace"));
@@ -58,12 +63,13 @@ function files(dir: string, prefix = ""): string[] {
   });
 }
 
-test("a kit holds support code and the dependencies' closure, never the module's own export; third parties are links", () => {
+test("a kit holds support code and the dependencies' closure, never the module's own export; third parties are links, @types/node a doc-free copy", () => {
   const { source, manifest } = fixture("contents");
   const kit = join(work, "contents-kit");
   buildKit(kit, manifest, source);
   assert.equal(files(kit).sort(), [
-    "node_modules/@types/node",
+    "node_modules/@types/node/index.d.ts",
+    "node_modules/@types/node/package.json",
     "node_modules/tinytorch-ts/dist/core/dep.d.ts",
     "node_modules/tinytorch-ts/dist/core/dep.js",
     "node_modules/tinytorch-ts/dist/support/checks.js",
@@ -73,6 +79,10 @@ test("a kit holds support code and the dependencies' closure, never the module's
     "node_modules/vega",
   ]);
   assert.is(readlinkSync(join(kit, "node_modules", "vega")), join(source.nodeModulesDir, "vega"));
+  assert.is(
+    readFileSync(join(kit, "node_modules", "@types", "node", "index.d.ts"), "utf8"),
+    '/// <reference path="fs.d.ts" />\n            \nexport {};\n',
+  );
   const whole = join(work, "contents-whole");
   buildKit(whole, manifest, source, { wholePackage: true });
   assert.ok(existsSync(join(whole, "node_modules", "tinytorch-ts", "dist", "core", "own.js")));
