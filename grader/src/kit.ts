@@ -204,6 +204,19 @@ function kitKey(
   return `${manifest.module}-${opts.wholePackage ? "whole" : "restricted"}-${hash.digest("hex").slice(0, 24)}`; // prettier-ignore
 }
 
+/**
+ * The kit's name: the module, the variant and a hash of everything the kit holds. It also keys
+ * the compiled reference (reference-program.ts): a cell's diagnostics depend on the declarations
+ * of the package it is compiled against.
+ */
+export function kitName(
+  manifest: GradingManifest,
+  source: PackageSource,
+  opts: KitOptions = {},
+): string {
+  return kitKey(manifest, source, opts, planKit(manifest, source, opts));
+}
+
 /** Deletes shared kits nobody has used for a week (a rebuilt package leaves its old ones). */
 function pruneIdleKits(cacheDir: string, keep: string): void {
   for (const name of readdirSync(cacheDir)) {
