@@ -8,7 +8,7 @@ import {
   type GradingLimits,
   type GradingManifest,
 } from "@tinytorch-ts/core";
-import { KernelClient } from "@tinytorch-ts/core/kernel";
+import { KernelClient, kernelV8Flags, tslabCodeCache } from "@tinytorch-ts/core/kernel";
 import { randomBytes } from "node:crypto";
 import { preambleCode } from "./instrument";
 import {
@@ -101,6 +101,10 @@ export async function prepareKernel(
     const source = opts.packageSource ?? defaultPackageSource(repoRoot);
     const caps = sandboxOn ? sandboxCapabilities() : undefined;
     scratch = makeScratch(scratchRoot, manifest, source, caps?.user, { shareKit: kernelMayShareKit(caps) }); // prettier-ignore
+    // V8's runtime flags cannot change once the kernel runs (--allow-natives-syntax would
+    // open V8's internals to the student's code); the preamble also refuses the API.
+    const nodeFlags = ["--freeze-flags-after-init"];
+    const codeCache = tslabCodeCache(kernelV8Flags({ memoryMb: limits.memoryMb, nodeFlags }));
     let plan: SandboxPlan = {
       commandPrefix: [],
       home: scratch.kitDir,
@@ -112,7 +116,7 @@ export async function prepareKernel(
       plan = planSandbox({
         rootMount: scratch.rootMount,
         kitDir: scratch.kitDir,
-        readOnly: kernelRuntimePaths(),
+        readOnly: [...kernelRuntimePaths(), ...(codeCache ? [codeCache] : [])],
         writable: [scratch.socketDir],
         hostTmpDir: scratch.hostTmpDir,
         // A backstop only: twice the notebook's wall time, plus start-up.
@@ -138,15 +142,14 @@ export async function prepareKernel(
         HOME: plan.home,
         TMPDIR: plan.tmpDir,
         LANG: "C.UTF-8",
+        ...(codeCache ? { TITO_TSLAB_CODE_CACHE: codeCache } : {}),
         ...(plan.owner ? dropEnvironment(plan.owner) : {}),
       },
       commandPrefix: plan.commandPrefix,
       transport: "ipc",
       socketDir: scratch.socketDir,
       memoryMb: limits.memoryMb,
-      // V8's runtime flags cannot change once the kernel runs (--allow-natives-syntax would
-      // open V8's internals to the student's code); the preamble also refuses the API.
-      nodeFlags: ["--freeze-flags-after-init"],
+      nodeFlags,
       ...(plan.owner ? { owner: plan.owner, maxProcesses: limits.maxProcesses } : {}),
     });
     if (plan.owner) lockSocketDir(scratch.socketDir);

@@ -9,6 +9,8 @@ export {
   type ExecuteOptions,
 } from "./client";
 export { notRun } from "./execute";
+export { tslabCodeCache } from "./code-cache";
+export { kernelV8Flags } from "./launch";
 export {
   DEFAULT_OUTPUT_LIMIT_BYTES,
   formatBytes,

@@ -85,6 +85,23 @@ export const FAST_TIER_REFUSAL =
 
 let refusalPrinted = false;
 
+/** The V8 flags a memory cap adds to a kernel's NODE_OPTIONS. */
+function memoryV8Flags(mb: number): string[] {
+  // V8 reserves about 10 GiB of address space (guard regions) for every WebAssembly memory,
+  // so under the address-space cap any instance with a memory fails ("Out of memory: Cannot
+  // allocate Wasm memory"). Explicit bounds checks need only the memory itself.
+  return [`--max-old-space-size=${mb}`, "--disable-wasm-trap-handler"];
+}
+
+/**
+ * Every V8 flag a kernel launched with `input` runs under (its node flags and those a memory cap
+ * adds): a V8 code cache is only accepted by a process with the same flags (code-cache.ts).
+ */
+export function kernelV8Flags(input: Pick<LaunchInput, "memoryMb" | "nodeFlags">): string[] {
+  const memory = input.memoryMb === undefined ? [] : memoryV8Flags(Math.max(64, Math.floor(input.memoryMb))); // prettier-ignore
+  return [...(input.nodeFlags ?? []), ...memory];
+}
+
 export function buildLaunch(input: LaunchInput): LaunchPlan {
   if (process.env.TITO_TEST_TIER === "fast") {
     // Also on stderr: a test harness may swallow the error (uvu does, in a before hook).
@@ -105,11 +122,7 @@ export function buildLaunch(input: LaunchInput): LaunchPlan {
     if (input.memoryMb !== undefined) {
       const mb = Math.max(64, Math.floor(input.memoryMb));
       const nodeOptions = (env.NODE_OPTIONS ?? "").split(" ").filter((o) => o !== "");
-      nodeOptions.push(`--max-old-space-size=${mb}`);
-      // V8 reserves about 10 GiB of address space (guard regions) for every WebAssembly memory,
-      // so under the address-space cap below any instance with a memory fails ("Out of memory:
-      // Cannot allocate Wasm memory"). Explicit bounds checks need only the memory itself.
-      nodeOptions.push("--disable-wasm-trap-handler");
+      nodeOptions.push(...memoryV8Flags(mb));
       env.NODE_OPTIONS = nodeOptions.join(" ");
       const MB = 1024 * 1024;
       wrappers.push(`--data=${(mb + DATA_HEADROOM_MB) * MB}`);
