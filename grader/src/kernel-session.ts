@@ -74,6 +74,18 @@ export class GraderSetupError extends Error {
  */
 let unconfinedKernels = 0;
 
+/**
+ * A grading kernel's node flags. V8's runtime flags cannot change once the kernel runs
+ * (--allow-natives-syntax would open V8's internals to the student's code); the preamble also
+ * refuses the API.
+ */
+export const KERNEL_NODE_FLAGS: readonly string[] = ["--freeze-flags-after-init"];
+
+/** The V8 code cache of tslab's TypeScript for grading kernels with this memory cap, if any. */
+export function kernelCodeCache(memoryMb: number | undefined): string | undefined {
+  return tslabCodeCache(kernelV8Flags({ memoryMb, nodeFlags: [...KERNEL_NODE_FLAGS] }));
+}
+
 export async function prepareKernel(
   manifest: GradingManifest,
   opts: SessionOptions = {},
@@ -101,10 +113,7 @@ export async function prepareKernel(
     const source = opts.packageSource ?? defaultPackageSource(repoRoot);
     const caps = sandboxOn ? sandboxCapabilities() : undefined;
     scratch = makeScratch(scratchRoot, manifest, source, caps?.user, { shareKit: kernelMayShareKit(caps) }); // prettier-ignore
-    // V8's runtime flags cannot change once the kernel runs (--allow-natives-syntax would
-    // open V8's internals to the student's code); the preamble also refuses the API.
-    const nodeFlags = ["--freeze-flags-after-init"];
-    const codeCache = tslabCodeCache(kernelV8Flags({ memoryMb: limits.memoryMb, nodeFlags }));
+    const codeCache = kernelCodeCache(limits.memoryMb);
     let plan: SandboxPlan = {
       commandPrefix: [],
       home: scratch.kitDir,
@@ -116,7 +125,7 @@ export async function prepareKernel(
       plan = planSandbox({
         rootMount: scratch.rootMount,
         kitDir: scratch.kitDir,
-        readOnly: [...kernelRuntimePaths(), ...(codeCache ? [codeCache] : [])],
+        readOnly: kernelRuntimePaths(codeCache),
         writable: [scratch.socketDir],
         hostTmpDir: scratch.hostTmpDir,
         // A backstop only: twice the notebook's wall time, plus start-up.
@@ -149,7 +158,7 @@ export async function prepareKernel(
       transport: "ipc",
       socketDir: scratch.socketDir,
       memoryMb: limits.memoryMb,
-      nodeFlags,
+      nodeFlags: [...KERNEL_NODE_FLAGS],
       ...(plan.owner ? { owner: plan.owner, maxProcesses: limits.maxProcesses } : {}),
     });
     if (plan.owner) lockSocketDir(scratch.socketDir);

@@ -27,7 +27,6 @@ import {
   statSync,
   symlinkSync,
   utimesSync,
-  writeFileSync,
 } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { KIT_ROOT, type GradingManifest } from "@tinytorch-ts/core";
@@ -50,6 +49,8 @@ export function defaultPackageSource(repoRoot: string): PackageSource {
 export interface KitOptions {
   /** The whole reference package, the module's own export included (the trusted full run). */
   wholePackage?: boolean;
+  /** Where the doc-free copies of declaration packages are kept (kit-types.ts). */
+  typesCacheDir?: string;
 }
 
 /** Where shared kits are kept (the grader's own files, like the compiled reference). */
@@ -128,12 +129,12 @@ function planKit(manifest: GradingManifest, source: PackageSource, opts: KitOpti
     }),
   );
   const all = thirdPartyPackages(source.nodeModulesDir);
-  const copied = DOC_FREE_TYPES.filter((name) => all.includes(name));
-  return {
-    files,
-    links: all.filter((name) => !copied.includes(name)),
-    typeCopies: copied.map((name) => docFreeTypes(source.nodeModulesDir, name)),
-  };
+  const typeCopies = DOC_FREE_TYPES.filter((name) => all.includes(name)).flatMap((name) => {
+    const copy = docFreeTypes(source.nodeModulesDir, name, opts.typesCacheDir);
+    return copy ? [copy] : [];
+  });
+  const copied = new Set(typeCopies.map((c) => c.name));
+  return { files, links: all.filter((name) => !copied.has(name)), typeCopies };
 }
 
 /**
@@ -180,12 +181,22 @@ export function buildKit(
     symlinkSync(join(source.nodeModulesDir, name), to, "dir");
   }
   for (const copy of plan.typeCopies) {
-    for (const [path, text] of copy.files) {
+    for (const path of copy.files) {
       const to = join(kitDir, "node_modules", copy.name, path);
       mkdirSync(dirname(to), { recursive: true });
-      writeFileSync(to, text);
+      copyFileSync(join(copy.dir, path), to);
     }
   }
+}
+
+/** A hash of what a kit holds, wherever it is installed: file contents and package names. */
+function contentHash(plan: KitPlan, source: PackageSource): string {
+  const hash = createHash("sha256");
+  hash.update(readFileSync(join(source.packageDir, "package.json")));
+  for (const [path, from] of plan.files) hash.update(`\n${path}\n`).update(readFileSync(from));
+  hash.update(`\n${plan.links.join("\n")}`);
+  for (const copy of plan.typeCopies) hash.update(`\n${copy.name}\n${copy.key}`);
+  return hash.digest("hex");
 }
 
 /** A name for the kit that changes whenever anything it would hold changes. */
@@ -195,26 +206,20 @@ function kitKey(
   opts: KitOptions,
   plan: KitPlan,
 ): string {
+  // The paths too: a kit's links point into this installation's node_modules.
   const hash = createHash("sha256");
-  hash.update(`${KIT_FORMAT}\n${source.packageDir}\n${source.nodeModulesDir}\n`);
-  hash.update(readFileSync(join(source.packageDir, "package.json")));
-  for (const [path, from] of plan.files) hash.update(`\n${path}\n`).update(readFileSync(from));
-  hash.update(`\n${plan.links.join("\n")}`);
-  for (const copy of plan.typeCopies) hash.update(`\n${copy.name}\n${copy.hash}`);
+  hash.update(`${KIT_FORMAT}\n${source.packageDir}\n${source.nodeModulesDir}\n${contentHash(plan, source)}`); // prettier-ignore
   return `${manifest.module}-${opts.wholePackage ? "whole" : "restricted"}-${hash.digest("hex").slice(0, 24)}`; // prettier-ignore
 }
 
 /**
- * The kit's name: the module, the variant and a hash of everything the kit holds. It also keys
- * the compiled reference (reference-program.ts): a cell's diagnostics depend on the declarations
- * of the package it is compiled against.
+ * What a module's restricted kit holds, as a hash that does not depend on where the kit is
+ * installed. It keys the compiled reference (reference-program.ts): a cell's type errors depend
+ * on the package declarations it is compiled against, and a Gradescope bundle's compiled
+ * programs, made in the instructor's kit, must still match in the autograder's copy.
  */
-export function kitName(
-  manifest: GradingManifest,
-  source: PackageSource,
-  opts: KitOptions = {},
-): string {
-  return kitKey(manifest, source, opts, planKit(manifest, source, opts));
+export function kitContents(manifest: GradingManifest, source: PackageSource): string {
+  return contentHash(planKit(manifest, source, {}), source);
 }
 
 /** Deletes shared kits nobody has used for a week (a rebuilt package leaves its old ones). */

@@ -114,8 +114,8 @@ export function compileReference(
   manifest: GradingManifest,
   kitDir: string,
   cacheDir = REFERENCE_CACHE_DIR,
-  /** What the kit holds (kit.ts's kitName): cells type-check against the package's declarations. */
-  kitName = kitDir,
+  /** What the kit holds (kit.ts's kitContents): cells type-check against its declarations. */
+  kitContents = kitDir,
 ): Promise<CompiledPrograms> {
   const plan = referencePlan(manifest);
   const whole = instrument(manifest, plan, { whole: true });
@@ -134,7 +134,7 @@ export function compileReference(
     });
     return { index: i, code: c.code, alternatives };
   });
-  const key = createHash("sha256").update(`${PROGRAMS_FORMAT}\n${TSLAB_VERSION}\n${kitName}\n${JSON.stringify(input)}`).digest("hex"); // prettier-ignore
+  const key = createHash("sha256").update(`${PROGRAMS_FORMAT}\n${TSLAB_VERSION}\n${kitContents}\n${JSON.stringify(input)}`).digest("hex"); // prettier-ignore
   const file = join(cacheDir, `${manifest.module}-${key.slice(0, 24)}.json`);
   const cached = memoryCache.get(key);
   // Compiled already in this process: the programs are kept in every cache folder asked for (a

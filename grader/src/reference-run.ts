@@ -18,7 +18,7 @@ import {
   type CompiledProgram,
   type ReferenceVariant,
 } from "./reference-program";
-import { defaultPackageSource, kitName, type PackageSource } from "./kit";
+import { defaultPackageSource, kitContents, type PackageSource } from "./kit";
 import { makeScratch, type Scratch } from "./scratch";
 
 export { ReferenceError, referencePlan, type ReferenceVariant } from "./reference-program";
@@ -87,9 +87,9 @@ export class ReferenceRunner {
     // A trusted run shares the module's kit: no student code runs in it.
     const scratch = makeScratch(opts.scratchRoot, manifest, source, undefined, { wholePackage: variant === "full", shareKit: true }); // prettier-ignore
     try {
-      // Keyed by the restricted kit (what a student's kernel compiles against) for every
-      // variant, so that the full run and the graded runs share one compile.
-      const programs = await compileReference(manifest, scratch.kitDir, opts.cacheDir ?? REFERENCE_CACHE_DIR, kitName(manifest, source)); // prettier-ignore
+      // Keyed by what the restricted kit holds (what a student's kernel compiles against), for
+      // every variant: the full run and the graded runs share one compile.
+      const programs = await compileReference(manifest, scratch.kitDir, opts.cacheDir ?? REFERENCE_CACHE_DIR, kitContents(manifest, source)); // prettier-ignore
       return new ReferenceRunner(manifest, scratch, programs[variant], programs.mutations, opts.timeoutMs); // prettier-ignore
     } catch (e) {
       await scratch.remove();

@@ -233,12 +233,15 @@ export function mountScript(cfg: SandboxConfig): string {
   return lines.join("\n");
 }
 
-/** Files and directories every kernel needs at their host paths (read-only). */
-export function kernelRuntimePaths(): string[] {
+/**
+ * Files and directories every kernel needs at their host paths (read-only), and the V8 code
+ * cache of tslab's TypeScript when the kernel gets one (kernel-session.ts).
+ */
+export function kernelRuntimePaths(codeCache?: string): string[] {
   const tslab = dirname(require.resolve("tslab/package.json"));
   const nodeModules = dirname(tslab);
   const kernelPreload = require.resolve("@tinytorch-ts/core/kernel/kernel-preload.cjs");
-  return [nodeModules, kernelPreload, KERNEL_DROP_FILE];
+  return [nodeModules, kernelPreload, KERNEL_DROP_FILE, ...(codeCache ? [codeCache] : [])];
 }
 
 /** Loaded first in the kernel (NODE_OPTIONS --require): drops root for the sandbox user. */

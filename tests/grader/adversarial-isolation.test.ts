@@ -11,6 +11,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { KIT_ROOT } from "../../core/src/course-root";
 import { gradeSubmission } from "../../grader/src/grade-submission";
+import { kernelCodeCache } from "../../grader/src/kernel-session";
 import { kernelRuntimePaths, SCRATCH_BYTES, SCRATCH_INODES } from "../../grader/src/sandbox";
 import {
   FILL_THE_DISK,
@@ -135,10 +136,11 @@ test("class 5: no other checkout, manifest or host directory is reachable", asyn
   const m = /REACHED (.*) BLOCKED (\d+)$/.exec(msg);
   assert.ok(m, msg);
   // The kernel's root holds the kit's runtime files at their host paths (node_modules, the
-  // preload and drop scripts), so the kit's own folder exists there, holding those alone. Any
-  // other path reached, or any other entry of the kit's folders, is a breach.
+  // preload and drop scripts, the code cache of tslab's TypeScript), so the kit's own folder
+  // exists there, holding those alone. Any other path reached, or any other entry of the kit's
+  // folders, is a breach.
   const runtimeTop = new Set(
-    kernelRuntimePaths()
+    kernelRuntimePaths(kernelCodeCache(LIMITS.memoryMb))
       .filter((p) => p.startsWith(`${KIT_ROOT}/`))
       .map((p) => p.slice(KIT_ROOT.length + 1).split("/")),
   );

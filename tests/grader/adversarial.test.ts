@@ -10,8 +10,9 @@ import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { KIT_ROOT } from "../../core/src/course-root";
+import { kernelCodeCache } from "../../grader/src/kernel-session";
 import { kernelRuntimePaths } from "../../grader/src/sandbox";
-import { byId, grade, WRONG_FOR_NEGATIVES } from "./adversarial-grading";
+import { byId, grade, LIMITS, WRONG_FOR_NEGATIVES } from "./adversarial-grading";
 import { FIXTURES, GOOD } from "./helpers";
 
 /** What the sandbox puts in every kernel's root, wherever the kit is checked out. */
@@ -75,7 +76,10 @@ function double(x: number): number {
   // plus the top folder of the kit's own runtime files (the checkout's location: /work, /check).
   const m = /blocked (?:ENOENT\/)+ENOENT siblings=(.*)$/.exec(t.message ?? "");
   assert.ok(m, `unexpected message: ${t.message}`);
-  const runtime = [...kernelRuntimePaths(), realpathSync(process.execPath)];
+  const runtime = [
+    ...kernelRuntimePaths(kernelCodeCache(LIMITS.memoryMb)),
+    realpathSync(process.execPath),
+  ];
   const allowed = new Set([...ROOT_ENTRIES, ...runtime.map(topFolder)]);
   const siblings = m[1].split(",");
   assert.ok(["bin", "dev", "kit", "proc", "tmp", "usr"].every((e) => siblings.includes(e)));

@@ -1,7 +1,16 @@
 // The kit's copy of @types/node without doc comments (grader/src/kit-types.ts): positions are
 // kept, nothing but `/** … */` comments changes, and tslab's own type checker reports exactly
 // the same errors against the copy as against the original.
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -10,6 +19,9 @@ import * as assert from "uvu/assert";
 import { blankDocComments, docFreeTypes } from "../../grader/src/kit-types";
 import { defaultPackageSource } from "../../grader/src/kit";
 import { KIT_ROOT } from "../../core/src/course-root";
+
+const work = mkdtempSync(join(tmpdir(), "tito-kit-types-"));
+test.after(() => rmSync(work, { recursive: true, force: true }));
 
 test("doc comments become blanks; line breaks, code, strings and other comments stay", () => {
   const text = [
@@ -32,15 +44,24 @@ test("doc comments become blanks; line breaks, code, strings and other comments 
   assert.is(out.split("\n")[6], "type T = `/** ${string}`;");
 });
 
-test("the copy of the real @types/node is smaller to parse and made once per process", () => {
+test("the copy of the real @types/node is made once, kept on disk, and has far fewer characters to parse", () => {
+  const cacheDir = join(work, "types");
   const { nodeModulesDir } = defaultPackageSource(KIT_ROOT);
-  const copy = docFreeTypes(nodeModulesDir, "@types/node");
-  assert.is(docFreeTypes(nodeModulesDir, "@types/node"), copy);
-  const names = copy.files.map(([p]) => p);
-  assert.ok(names.includes("index.d.ts") && names.includes("fs.d.ts") && names.includes("package.json")); // prettier-ignore
-  const blanks = copy.files.reduce((n, [, t]) => n + (t.match(/ /g)?.length ?? 0), 0);
-  const chars = copy.files.reduce((n, [, t]) => n + t.length, 0);
+  const copy = docFreeTypes(nodeModulesDir, "@types/node", cacheDir);
+  assert.ok(copy);
+  assert.is(docFreeTypes(nodeModulesDir, "@types/node", cacheDir), copy, "made once per process");
+  assert.equal(readdirSync(cacheDir), [`@types+node-${copy.key}`], "nothing half-made is left");
+  assert.ok(copy.files.includes("index.d.ts") && copy.files.includes("fs.d.ts") && copy.files.includes("package.json")); // prettier-ignore
+  const text = (path: string) => readFileSync(join(copy.dir, path), "utf8");
+  const original = (path: string) => readFileSync(join(nodeModulesDir, "@types", "node", path), "utf8"); // prettier-ignore
+  assert.is(text("fs.d.ts").length, original("fs.d.ts").length);
+  assert.is(text("package.json"), original("package.json"));
+  const blanks = copy.files.reduce((n, p) => n + (text(p).match(/ /g)?.length ?? 0), 0);
+  const chars = copy.files.reduce((n, p) => n + text(p).length, 0);
   assert.ok(blanks > chars / 4, `only ${blanks} of ${chars} characters are blanks`);
+  // A cache that cannot be written: no copy (kits link the original), never an error.
+  writeFileSync(join(work, "not-a-dir"), "");
+  assert.is(docFreeTypes(nodeModulesDir, "@types/node", join(work, "not-a-dir", "types")), undefined); // prettier-ignore
 });
 
 /** tslab's converter in `dir`: the diagnostics of each snippet, compiled one after another. */
@@ -66,8 +87,7 @@ function diagnosticsIn(dir: string, snippets: string[]): string[] {
 }
 
 test("tslab's type checker reports the same errors with the copy as with the original", () => {
-  const work = mkdtempSync(join(tmpdir(), "tito-kit-types-"));
-  try {
+  {
     const { nodeModulesDir } = defaultPackageSource(KIT_ROOT);
     const original = join(work, "original");
     const copied = join(work, "copied");
@@ -77,11 +97,9 @@ test("tslab's type checker reports the same errors with the copy as with the ori
       symlinkSync(join(nodeModulesDir, "undici-types"), join(dir, "node_modules", "undici-types"));
     }
     symlinkSync(join(nodeModulesDir, "@types", "node"), join(original, "node_modules", "@types", "node")); // prettier-ignore
-    for (const [path, text] of docFreeTypes(nodeModulesDir, "@types/node").files) {
-      const to = join(copied, "node_modules", "@types", "node", path);
-      mkdirSync(dirname(to), { recursive: true });
-      writeFileSync(to, text);
-    }
+    const copy = docFreeTypes(nodeModulesDir, "@types/node", join(work, "types"));
+    assert.ok(copy);
+    cpSync(copy.dir, join(copied, "node_modules", "@types", "node"), { recursive: true });
     const snippets = [
       'import { readFileSync } from "fs";\nconst n: number = readFileSync("x", "utf8");',
       "const b: Buffer = Buffer.from([1, 2]);\nb.readUInt8(0, 1, 2);",
@@ -97,8 +115,6 @@ test("tslab's type checker reports the same errors with the copy as with the ori
     );
     assert.is(want[5], "");
     assert.equal(diagnosticsIn(copied, snippets), want);
-  } finally {
-    rmSync(work, { recursive: true, force: true });
   }
 });
 

@@ -24,6 +24,8 @@ import { makeScratch, makeScratchRoot, removeQuietly } from "../../grader/src/sc
 
 const work = mkdtempSync(join(tmpdir(), "tito-kit-test-"));
 test.after(() => rmSync(work, { recursive: true, force: true }));
+/** The fixtures' doc-free @types/node copies are kept here, not in the kit's own cache. */
+const T = { typesCacheDir: join(work, "types") };
 
 function write(path: string, text: string): void {
   mkdirSync(join(path, ".."), { recursive: true });
@@ -66,7 +68,7 @@ function files(dir: string, prefix = ""): string[] {
 test("a kit holds support code and the dependencies' closure, never the module's own export; third parties are links, @types/node a doc-free copy", () => {
   const { source, manifest } = fixture("contents");
   const kit = join(work, "contents-kit");
-  buildKit(kit, manifest, source);
+  buildKit(kit, manifest, source, T);
   assert.equal(files(kit).sort(), [
     "node_modules/@types/node/index.d.ts",
     "node_modules/@types/node/package.json",
@@ -84,32 +86,32 @@ test("a kit holds support code and the dependencies' closure, never the module's
     '/// <reference path="fs.d.ts" />\n            \nexport {};\n',
   );
   const whole = join(work, "contents-whole");
-  buildKit(whole, manifest, source, { wholePackage: true });
+  buildKit(whole, manifest, source, { ...T, wholePackage: true });
   assert.ok(existsSync(join(whole, "node_modules", "tinytorch-ts", "dist", "core", "own.js")));
 });
 
 test("the shared kit is built once, and again only when something it holds changes", () => {
   const { source, manifest } = fixture("shared");
   const cacheDir = join(work, "shared-cache");
-  const first = sharedKit(manifest, source, { cacheDir });
+  const first = sharedKit(manifest, source, { ...T, cacheDir });
   assert.ok(first);
   const inode = lstatSync(first).ino;
-  assert.is(sharedKit(manifest, source, { cacheDir }), first);
+  assert.is(sharedKit(manifest, source, { ...T, cacheDir }), first);
   assert.is(lstatSync(first).ino, inode, "the kit was built again");
   // The restricted and the whole package are two kits.
-  const whole = sharedKit(manifest, source, { cacheDir, wholePackage: true });
+  const whole = sharedKit(manifest, source, { ...T, cacheDir, wholePackage: true });
   assert.ok(whole && whole !== first);
   // A rebuilt dependency, or a package installed or removed: a new kit.
   writeFileSync(join(source.packageDir, "dist", "core", "dep.js"), "// rebuilt");
-  const rebuilt = sharedKit(manifest, source, { cacheDir });
+  const rebuilt = sharedKit(manifest, source, { ...T, cacheDir });
   assert.ok(rebuilt && rebuilt !== first);
   write(join(source.nodeModulesDir, "ajv", "package.json"), "{}");
-  const installed = sharedKit(manifest, source, { cacheDir });
+  const installed = sharedKit(manifest, source, { ...T, cacheDir });
   assert.ok(installed && installed !== rebuilt);
   assert.ok(existsSync(join(installed, "node_modules", "ajv")));
   // The module's own export is not part of a restricted kit: changing it changes nothing.
   writeFileSync(join(source.packageDir, "dist", "core", "own.js"), "// another solution");
-  assert.is(sharedKit(manifest, source, { cacheDir }), installed);
+  assert.is(sharedKit(manifest, source, { ...T, cacheDir }), installed);
   // No half-built kit is left beside them.
   assert.equal(
     readdirSync(cacheDir).filter((n) => n.startsWith(".")),
@@ -120,7 +122,7 @@ test("the shared kit is built once, and again only when something it holds chang
 test("kits unused for a week are deleted when another is built; a cache that cannot be written shares nothing", () => {
   const { source, manifest } = fixture("prune");
   const cacheDir = join(work, "prune-cache");
-  const old = sharedKit(manifest, source, { cacheDir });
+  const old = sharedKit(manifest, source, { ...T, cacheDir });
   assert.ok(old);
   const crashed = join(cacheDir, ".77_kit-restricted-0.abc");
   mkdirSync(crashed);
@@ -128,21 +130,21 @@ test("kits unused for a week are deleted when another is built; a cache that can
   utimesSync(old, weekAgo, weekAgo);
   utimesSync(crashed, weekAgo, weekAgo);
   writeFileSync(join(source.packageDir, "dist", "support", "checks.js"), "// changed");
-  const fresh = sharedKit(manifest, source, { cacheDir });
+  const fresh = sharedKit(manifest, source, { ...T, cacheDir });
   assert.ok(fresh);
   assert.equal(readdirSync(cacheDir), [fresh.slice(cacheDir.length + 1)]);
   const blocked = join(work, "not-a-dir");
   writeFileSync(blocked, "");
-  assert.is(sharedKit(manifest, source, { cacheDir: join(blocked, "kits") }), undefined);
+  assert.is(sharedKit(manifest, source, { ...T, cacheDir: join(blocked, "kits") }), undefined);
 });
 
 test("a scratch uses the shared kit only when asked, and removing it leaves the kit", async () => {
   const { source, manifest } = fixture("scratch");
   const root = makeScratchRoot(work);
-  const own = makeScratch(root, manifest, source);
+  const own = makeScratch(root, manifest, source, undefined, T);
   assert.is(own.kitDir, join(own.dir, "kit"));
   assert.ok(existsSync(join(own.kitDir, "node_modules", "tinytorch-ts", "dist", "core", "dep.js")));
-  const shared = makeScratch(root, manifest, source, undefined, { shareKit: true, cacheDir: join(work, "scratch-cache") }); // prettier-ignore
+  const shared = makeScratch(root, manifest, source, undefined, { ...T, shareKit: true, cacheDir: join(work, "scratch-cache") }); // prettier-ignore
   assert.not.ok(shared.kitDir.startsWith(shared.dir), shared.kitDir);
   await shared.remove();
   assert.ok(existsSync(join(shared.kitDir, "node_modules", "tinytorch-ts", "package.json")));
