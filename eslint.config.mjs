@@ -13,6 +13,8 @@ export default tseslint.config(
       "tests/fixtures/**",
       "tests/artifacts/**",
       "bench/out/**",
+      // The grader's caches: compiled programs, kits and copies of third-party declarations.
+      ".tito-cache/**",
     ],
   },
   js.configs.recommended,
