@@ -112,8 +112,11 @@ export async function prepareKernel(
   try {
     const source = opts.packageSource ?? defaultPackageSource(repoRoot);
     const caps = sandboxOn ? sandboxCapabilities() : undefined;
-    scratch = makeScratch(scratchRoot, manifest, source, caps?.user, { shareKit: kernelMayShareKit(caps) }); // prettier-ignore
-    const codeCache = kernelCodeCache(limits.memoryMb);
+    // Shared files (the kit, the code cache) only for a kernel that cannot write them: one
+    // that could would leave its own code for the next student's kernel.
+    const shared = kernelMayShareKit(caps);
+    scratch = makeScratch(scratchRoot, manifest, source, caps?.user, { shareKit: shared });
+    const codeCache = shared ? kernelCodeCache(limits.memoryMb) : undefined;
     let plan: SandboxPlan = {
       commandPrefix: [],
       home: scratch.kitDir,

@@ -7,8 +7,9 @@
 // flags, in a process of its own (code-cache-make.cjs) run with the kernels' exact V8 flags:
 // V8 silently rejects a cache made under other flags (even another --max-old-space-size). The
 // kernel gets the file's path in TITO_TSLAB_CODE_CACHE and reads it, read-only, in
-// kernel-preload.cjs before tslab loads. A compromised kernel gains nothing from it: V8 checks
-// the cache against the source text, and the kernel could compile anything it likes anyway.
+// kernel-preload.cjs before tslab loads. Only kernels that cannot write it get it (the sandbox
+// user in a mount namespace, as for shared kits): a kernel that could would leave compiled code
+// for the next student's kernel. Reading it gains a kernel nothing: it could compile anything.
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
