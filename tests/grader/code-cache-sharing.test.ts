@@ -57,6 +57,32 @@ if (process.env.TITO_CODE_CACHE_PROBE) {
     assert.is(got, shares);
   });
 
+  test("a kernel that gets the cache cannot change it, nor put a file beside it", async () => {
+    const prepared = await prepareKernel(loadFixtureManifest(), {});
+    try {
+      // The student's view: the cache's host path from the kernel's own mount table.
+      const attack = `
+const fs = require("fs");
+const line = fs.readFileSync("/proc/self/mountinfo", "utf8").split("\\n").find((l) => l.includes("tslab-typescript"));
+const path = line ? line.split(" ")[4] : "";
+const tryIt = (f) => { try { f(); return "WROTE"; } catch (e) { return e.code; } };
+console.log(JSON.stringify({ path, append: path && tryIt(() => fs.appendFileSync(path, "x")), beside: path && tryIt(() => fs.writeFileSync(path + ".x", "x")), env: process.env.TITO_TSLAB_CODE_CACHE ?? null }));`;
+      const run = await prepared.kernel.execute(attack, { timeoutMs: 30_000 });
+      assert.is(run.status, "ok", JSON.stringify(run));
+      const text = run.outputs.map((o) => ("text" in o ? String(o.text) : "")).join("");
+      const seen = JSON.parse(text.trim()) as { path: string; append: string; beside: string; env: string | null }; // prettier-ignore
+      assert.is(seen.env, null, "the preload removed the variable before any cell");
+      if (!kernelMayShareKit(sandboxCapabilities())) {
+        assert.is(seen.path, "", "no cache is mounted");
+        return;
+      }
+      assert.match(seen.path, /tslab-typescript-\w+\.bin$/);
+      assert.ok(seen.append !== "WROTE" && seen.beside !== "WROTE", JSON.stringify(seen));
+    } finally {
+      await prepared.dispose();
+    }
+  });
+
   test("a kernel without a mount namespace (no-namespaces mode) never gets it", () => {
     const r = spawnSync(process.execPath, ["--require", "tsx/cjs", __filename], {
       env: { ...process.env, TITO_SANDBOX: "no-namespaces", TITO_CODE_CACHE_PROBE: "1" },
