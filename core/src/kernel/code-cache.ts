@@ -38,10 +38,14 @@ const made = new Map<string, string | undefined>();
  * made (a read-only kit, a failed run): the kernel then compiles typescript.js as usual.
  */
 export function tslabCodeCache(v8Flags: string[], cacheDir = CODE_CACHE_DIR): string | undefined {
+  // Asked at every kernel start: after the first answer, no file is read again.
+  const asked = `${cacheDir}\n${v8Flags.join(" ")}`;
+  if (made.has(asked)) return made.get(asked);
   let source: string;
   try {
     source = tslabTypeScriptFile();
   } catch {
+    made.set(asked, undefined);
     return undefined;
   }
   const version = readFileSync(join(dirname(dirname(source)), "package.json"), "utf8");
@@ -51,7 +55,6 @@ export function tslabCodeCache(v8Flags: string[], cacheDir = CODE_CACHE_DIR): st
     .digest("hex")
     .slice(0, 24);
   const file = join(cacheDir, `tslab-typescript-${key}.bin`);
-  if (made.has(file)) return made.get(file);
   let result: string | undefined = file;
   if (!existsSync(file)) {
     try {
@@ -68,6 +71,6 @@ export function tslabCodeCache(v8Flags: string[], cacheDir = CODE_CACHE_DIR): st
       result = undefined;
     }
   }
-  made.set(file, result);
+  made.set(asked, result);
   return result;
 }
