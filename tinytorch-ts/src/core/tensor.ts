@@ -218,7 +218,7 @@ export function elementwiseKernel(
   return { data: out, shape };
 }
 
-// modules/01_tensor/tensor_dev.ts, cell 25 (line 1277)
+// modules/01_tensor/tensor_dev.ts, cell 25 (line 1279)
 /**
  * out[outOffset..] += A @ B for row-major A = a[aOffset..] of shape [m, k] and
  * B = b[bOffset..] of shape [k, n], in cache-friendly i-k-j loop order.
@@ -235,33 +235,33 @@ export function matmul2dInto(
   n: number,
 ): void {
   for (let i = 0; i < m; i++) {
-    const outRow = out.subarray(outOffset + i * n, outOffset + (i + 1) * n);
+    const outRow = outOffset + i * n;
     const aRow = aOffset + i * k;
     let p = 0;
-    // Four rows of B per pass: one load and store of outRow[j] per eight FLOPs.
+    // Four rows of B per pass: one load and store of C[i][j] per eight FLOPs.
     for (; p + 3 < k; p += 4) {
       const a0 = a[aRow + p];
       const a1 = a[aRow + p + 1];
       const a2 = a[aRow + p + 2];
       const a3 = a[aRow + p + 3];
-      const b0 = b.subarray(bOffset + p * n, bOffset + (p + 1) * n);
-      const b1 = b.subarray(bOffset + (p + 1) * n, bOffset + (p + 2) * n);
-      const b2 = b.subarray(bOffset + (p + 2) * n, bOffset + (p + 3) * n);
-      const b3 = b.subarray(bOffset + (p + 3) * n, bOffset + (p + 4) * n);
+      const b0 = bOffset + p * n;
+      const b1 = b0 + n;
+      const b2 = b1 + n;
+      const b3 = b2 + n;
       for (let j = 0; j < n; j++) {
-        outRow[j] += a0 * b0[j] + a1 * b1[j] + a2 * b2[j] + a3 * b3[j];
+        out[outRow + j] += a0 * b[b0 + j] + a1 * b[b1 + j] + a2 * b[b2 + j] + a3 * b[b3 + j];
       }
     }
     // The remaining k % 4 rows, one at a time: the plain i-k-j loop.
     for (; p < k; p++) {
       const aip = a[aRow + p];
-      const bRow = b.subarray(bOffset + p * n, bOffset + (p + 1) * n);
-      for (let j = 0; j < n; j++) outRow[j] += aip * bRow[j];
+      const bRow = bOffset + p * n;
+      for (let j = 0; j < n; j++) out[outRow + j] += aip * b[bRow + j];
     }
   }
 }
 
-// modules/01_tensor/tensor_dev.ts, cell 35 (line 1640)
+// modules/01_tensor/tensor_dev.ts, cell 35 (line 1642)
 /** numpy's matmul: 1-D promotion, 2-D product, broadcast batch axes; errors name both shapes. */
 export function matmulKernel(a: RawTensor, b: RawTensor): RawTensor {
   const describe = `${formatShape(a.shape)} and ${formatShape(b.shape)}`;
@@ -309,7 +309,7 @@ export function matmulKernel(a: RawTensor, b: RawTensor): RawTensor {
   return { data: out, shape };
 }
 
-// modules/01_tensor/tensor_dev.ts, cell 38 (line 2053)
+// modules/01_tensor/tensor_dev.ts, cell 38 (line 2055)
 /**
  * Reduces `x` over one axis (or all axes when `axis` is null) with `combine`, accumulating in
  * float64. Without `initial`, the first element seeds the accumulator and empty axes throw.
@@ -363,7 +363,7 @@ export function reduceKernel(
   return { data: out, shape: outShape };
 }
 
-// modules/01_tensor/tensor_dev.ts, cell 41 (line 2407)
+// modules/01_tensor/tensor_dev.ts, cell 41 (line 2409)
 /** A contiguous copy of `x` whose axis d is axis `axes[d]` of `x`. */
 export function permuteKernel(x: RawTensor, axes: readonly number[]): RawTensor {
   const ndim = x.shape.length;
@@ -400,7 +400,7 @@ export function permuteKernel(x: RawTensor, axes: readonly number[]): RawTensor 
   return { data: out, shape };
 }
 
-// modules/01_tensor/tensor_dev.ts, cell 44 (line 2670)
+// modules/01_tensor/tensor_dev.ts, cell 44 (line 2672)
 /** The indices selected by the Python slice start:stop:step on an axis of length `dim`. */
 export function sliceIndices(
   dim: number,
@@ -427,7 +427,7 @@ export function sliceIndices(
   return out;
 }
 
-// modules/01_tensor/tensor_dev.ts, cell 47 (line 2857)
+// modules/01_tensor/tensor_dev.ts, cell 47 (line 2859)
 /** A seedable pseudo-random generator (mulberry32): same seed, same sequence, everywhere. */
 export class Rng {
   /** The generator used when no generator or seed is passed; reset it with `manualSeed`. */
@@ -480,7 +480,7 @@ export function manualSeed(seed: number): void {
   Rng.shared.seed(seed);
 }
 
-// modules/01_tensor/tensor_dev.ts, cell 49 (line 2918)
+// modules/01_tensor/tensor_dev.ts, cell 49 (line 2920)
 /** Copies the elements at the cross product of per-axis index lists into a new tensor. */
 export function gatherKernel(x: RawTensor, indices: readonly (readonly number[])[]): RawTensor {
   const strides = computeStrides(x.shape);
@@ -509,7 +509,7 @@ export function gatherKernel(x: RawTensor, indices: readonly (readonly number[])
   return { data: out, shape };
 }
 
-// modules/01_tensor/tensor_dev.ts, cell 51 (line 2957)
+// modules/01_tensor/tensor_dev.ts, cell 51 (line 2959)
 /** Shortest decimal (fixed or exponential) that reads back as the same float32, up to 8 digits. */
 export function shortestDigits(value: number, exponential: boolean): number {
   for (let digits = 0; digits < 8; digits++) {
@@ -598,7 +598,7 @@ export function formatTensor(x: RawTensor, name = "Tensor"): string {
   return `${prefix}${render(0, 0, " ".repeat(prefix.length))})`;
 }
 
-// modules/01_tensor/tensor_dev.ts, cell 53 (line 3054)
+// modules/01_tensor/tensor_dev.ts, cell 53 (line 3056)
 /** numpy's matmul on raw tensors: the contract of matmulKernel, for alternative kernels. */
 export type MatmulBackend = (a: RawTensor, b: RawTensor) => RawTensor;
 
@@ -612,7 +612,7 @@ export function setMatmulBackend(backend: MatmulBackend | null): MatmulBackend |
   return previous;
 }
 
-// modules/01_tensor/tensor_dev.ts, cell 55 (line 3123)
+// modules/01_tensor/tensor_dev.ts, cell 55 (line 3125)
 /** One selection per axis in `Tensor.slice`: an index, `null` (all), or [start, stop, step]. */
 export type SliceSpec = number | null | readonly [(number | null)?, (number | null)?, (number | null)?];
 
@@ -1037,7 +1037,7 @@ export class Tensor implements RawTensor {
   }
 }
 
-// modules/01_tensor/tensor_dev.ts, cell 57 (line 3553)
+// modules/01_tensor/tensor_dev.ts, cell 57 (line 3555)
 export function zeros(shape: readonly number[]): Tensor {
   return Tensor.zeros(shape);
 }
