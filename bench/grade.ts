@@ -17,6 +17,9 @@ import {
   referenceNotebook,
   sandboxCapabilities,
 } from "@tinytorch-ts/grader";
+import { coursePath, KIT_ROOT } from "@tinytorch-ts/core";
+
+const KIT_MANIFESTS = coursePath(KIT_ROOT, "manifests");
 
 function option(name: string, fallback: string): string {
   const i = process.argv.indexOf(name);
@@ -84,7 +87,7 @@ async function main(): Promise<void> {
   const module = option("--module", "01_tensor");
   const count = Number(option("--count", "40"));
   const jobsList = option("--jobs", "1,2").split(",").map(Number);
-  const { manifest, hash } = readManifest(findManifest(module));
+  const { manifest, hash } = readManifest(findManifest(module, KIT_MANIFESTS));
   const notebook = referenceNotebook(manifest);
   const work = mkdtempSync(join(tmpdir(), "tito-bench-grade-"));
   const subs = join(work, "submissions");

@@ -3,7 +3,8 @@
 //   tools run with, the grader's manifests, the milestones. In the kit's repository it is the
 //   repository; in a student bundle it is the bundle.
 // - findCourseRoot(): the course a command works on (modules/ and tinytorch-ts/), found from
-//   the working directory, so `tito build --root DIR` or a test fixture can be another course.
+//   the working directory, so `tito build --root DIR` or a test fixture can be another course;
+//   resolveCourseRoot() is the grading commands' version, which falls back to the kit's course.
 // And one layout inside either: COURSE_PATHS names where each part lives, for every command
 // that writes or reads it (the build, the release, the grader, the student commands).
 import { existsSync } from "node:fs";
@@ -44,5 +45,20 @@ export function findCourseRoot(from: string = process.cwd()): string {
       );
     }
     dir = up;
+  }
+}
+
+/**
+ * The course a grading command works on: `--root DIR` when given, else the course around the
+ * working directory, else the kit's own (an instructor may grade from a folder of submissions
+ * outside any course). `tito build` writes a course's manifests and package under the same root
+ * (found the same way), so what is graded is always what was built.
+ */
+export function resolveCourseRoot(option?: string, from: string = process.cwd()): string {
+  if (option !== undefined) return resolve(option);
+  try {
+    return findCourseRoot(from);
+  } catch {
+    return KIT_ROOT;
   }
 }

@@ -6,7 +6,7 @@ export { writeFileAtomic } from "./atomic";
 export type * from "./manifest-types";
 export { DEFAULT_GRADING_LIMITS, type GradingLimits } from "./grading-limits";
 export * from "./args";
-export { COURSE_PATHS, KIT_ROOT, coursePath, findCourseRoot, type CoursePart } from "./course-root";
+export { COURSE_PATHS, KIT_ROOT, coursePath, findCourseRoot, resolveCourseRoot, type CoursePart } from "./course-root"; // prettier-ignore
 export { cellChecksum, type ChecksummedCell, type ChecksummedFlags } from "./checksum";
 export {
   runProcess,

@@ -188,9 +188,16 @@ export function holesOf(
 }
 
 /** The reference's own checks, its determinism and its use of the seed (no kernel). */
+/** Where a reference audit runs: its time limit, its scratch folder, the course's package. */
+export interface ReferenceAuditOptions {
+  timeoutMs?: number;
+  scratchRoot?: string;
+  courseRoot?: string;
+}
+
 export async function auditReference(
   manifest: GradingManifest,
-  opts: { timeoutMs?: number; scratchRoot?: string } = {},
+  opts: ReferenceAuditOptions = {},
 ): Promise<string[]> {
   return (await auditReferenceRuns(manifest, opts)).problems;
 }
@@ -198,16 +205,17 @@ export async function auditReference(
 /** auditReference, with the holes the untouched notebook's stubs leave. */
 export async function auditReferenceRuns(
   manifest: GradingManifest,
-  opts: { timeoutMs?: number; scratchRoot?: string } = {},
+  opts: ReferenceAuditOptions = {},
 ): Promise<{ problems: string[]; holes: Hole[] }> {
   const scratchRoot = opts.scratchRoot ?? makeScratchRoot();
   const timeoutMs = opts.timeoutMs ?? 600_000;
+  const where = { scratchRoot, timeoutMs, courseRoot: opts.courseRoot };
   const problems: string[] = [...demoCellProblems(manifest)];
   let holes: Hole[] = [];
   try {
     // The whole notebook once; its tests (with their expected values) again on the other seed.
     const runOwn = async (variant: "full" | "checked", seed: number): Promise<ReferenceRecords> => {
-      const runner = await ReferenceRunner.open(manifest, { scratchRoot, timeoutMs, variant });
+      const runner = await ReferenceRunner.open(manifest, { ...where, variant });
       try {
         const run = await runner.run(seed);
         problems.push(...ownChecksFailing(run, seed));
@@ -219,7 +227,7 @@ export async function auditReferenceRuns(
     const full = await runOwn("full", AUDIT_SEEDS[0]);
     problems.push(...partProblems(full, manifest), ...unstatedErrorWords(manifest, full.records));
     const checked = await runOwn("checked", AUDIT_SEEDS[1]);
-    const graded = await ReferenceRunner.open(manifest, { scratchRoot, timeoutMs });
+    const graded = await ReferenceRunner.open(manifest, where);
     let a;
     try {
       a = await graded.run(AUDIT_SEEDS[0]);
@@ -240,7 +248,7 @@ export async function auditReferenceRuns(
     }
     // The untouched notebook, judged against the reference on the same seed: its stubs earn
     // nothing, or a test does not test the student's code.
-    const untouched = await ReferenceRunner.open(manifest, { scratchRoot, timeoutMs, variant: "untouched" }); // prettier-ignore
+    const untouched = await ReferenceRunner.open(manifest, { ...where, variant: "untouched" });
     try {
       holes = holesOf(manifest, await untouched.run(AUDIT_SEEDS[0]), a);
       for (const h of holes) problems.push(`${h.name}: ${h.score} point(s) without the student's code`); // prettier-ignore
@@ -271,7 +279,7 @@ export async function auditModule(
     holes: [],
     problems: [],
   };
-  const runs = await auditReferenceRuns(manifest);
+  const runs = await auditReferenceRuns(manifest, { courseRoot: opts.courseRoot });
   audit.problems.push(...runs.problems);
   audit.holes = runs.holes;
   audit.earned = runs.holes.reduce((n, h) => n + h.score, 0);

@@ -15,7 +15,7 @@ import {
 } from "@tinytorch-ts/core";
 import { ReferenceRunner } from "./reference-run";
 import { codeClosure } from "./code-closure";
-import { allowedPackageFiles } from "./kit";
+import { allowedPackageFiles, compiledPackageDir } from "./kit";
 
 export const SETUP_SH = `#!/usr/bin/env bash
 # Gradescope runs this once, as root, when it builds the autograder image.
@@ -61,32 +61,31 @@ const ENTRY = { date: FIXED_DATE, createFolders: false };
 export async function buildGradescopeZip(
   manifest: GradingManifest,
   manifestPath: string,
-  repoRoot = KIT_ROOT,
+  courseRoot = KIT_ROOT,
 ): Promise<Uint8Array> {
   const zip = new JSZip();
   const manifestName = `${manifest.module}.json`;
-  const dist = join(repoRoot, "tinytorch-ts", "dist");
-  if (!existsSync(join(dist, "support", "testing.js"))) {
-    throw new Error(`the reference package is not built (${dist}); run npm run build`);
-  }
+  // The grader's code and lockfile come from the kit; the reference package from the course
+  // the manifest was built from (the same folder, unless the course lives elsewhere).
+  const dist = compiledPackageDir(courseRoot);
   for (const f of ["package.json", "package-lock.json"]) {
-    zip.file(f, readFileSync(join(repoRoot, f)), ENTRY);
+    zip.file(f, readFileSync(join(KIT_ROOT, f)), ENTRY);
   }
   // Exactly the code run_autograder runs (its entry point's imports, and the files they load by
   // name), and each workspace's package.json so that `npm ci` can link the workspaces.
-  for (const rel of codeClosure(repoRoot, RUNNER_ENTRY, WORKSPACES)) {
-    zip.file(rel, readFileSync(join(repoRoot, rel)), ENTRY);
+  for (const rel of codeClosure(KIT_ROOT, RUNNER_ENTRY, WORKSPACES)) {
+    zip.file(rel, readFileSync(join(KIT_ROOT, rel)), ENTRY);
   }
   for (const folder of ["core", "grader", "tito"]) {
-    zip.file(`${folder}/package.json`, readFileSync(join(repoRoot, folder, "package.json")), ENTRY); // prettier-ignore
+    zip.file(`${folder}/package.json`, readFileSync(join(KIT_ROOT, folder, "package.json")), ENTRY); // prettier-ignore
   }
   zip.file(`grader/manifests/${manifestName}`, readFileSync(manifestPath), ENTRY);
   // The trusted reference run's program, compiled here once, so that a container (which grades
   // one submission and is thrown away) does not compile it for every student.
-  for (const [name, bytes] of await compiledReference(manifest, repoRoot)) {
+  for (const [name, bytes] of await compiledReference(manifest, courseRoot)) {
     zip.file(`.tito-cache/reference/${name}`, bytes, ENTRY);
   }
-  zip.file("tinytorch-ts/package.json", readFileSync(join(repoRoot, "tinytorch-ts", "package.json")), ENTRY); // prettier-ignore
+  zip.file("tinytorch-ts/package.json", readFileSync(join(courseRoot, "tinytorch-ts", "package.json")), ENTRY); // prettier-ignore
   for (const p of allowedPackageFiles(dist, manifest)) {
     for (const ext of [".js", ".d.ts"]) {
       const file = join(dist, p + ext);
@@ -102,7 +101,7 @@ export async function buildGradescopeZip(
 /** The reference program files for `manifest` (see reference-run.ts), compiled into a temp dir. */
 async function compiledReference(
   manifest: GradingManifest,
-  repoRoot: string,
+  courseRoot: string,
 ): Promise<Array<[string, Buffer]>> {
   const work = mkdtempSync(join(tmpdir(), "tito-gradescope-"));
   try {
@@ -110,7 +109,7 @@ async function compiledReference(
     const runner = await ReferenceRunner.open(manifest, {
       scratchRoot: work,
       cacheDir,
-      repoRoot,
+      courseRoot,
       timeoutMs: DEFAULT_GRADING_LIMITS.notebookTimeoutMs,
     });
     await runner.close();
@@ -126,8 +125,9 @@ export async function writeGradescopeZip(
   manifest: GradingManifest,
   manifestPath: string,
   out: string,
+  courseRoot = KIT_ROOT,
 ): Promise<number> {
-  const bytes = await buildGradescopeZip(manifest, manifestPath);
+  const bytes = await buildGradescopeZip(manifest, manifestPath, courseRoot);
   writeFileAtomic(out, bytes);
   return bytes.length;
 }

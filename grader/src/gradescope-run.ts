@@ -129,7 +129,7 @@ export async function gradescopeRun(manifestPath: string, root: string): Promise
     student: "submission",
     manifestHash: hash,
     hide: [root],
-    repoRoot: source,
+    courseRoot: source,
   });
   if (!read.ok) {
     result.status = "rejected";

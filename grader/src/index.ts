@@ -21,7 +21,13 @@ export {
 export { ReferenceRunner, ReferenceError, referencePlan, type ReferenceRecords } from "./reference-run"; // prettier-ignore
 export { judgeTest, readRecords, referenceFailures, type TestVerdict } from "./score";
 export { hiddenFragments, redact } from "./sanitize";
-export { gradeBatch, type BatchOptions, type BatchSummary } from "./batch";
+export {
+  gradeBatch,
+  feedbackPath,
+  resultsPath,
+  type BatchOptions,
+  type BatchSummary,
+} from "./batch";
 export {
   findSubmissions,
   readSubmissionFile,
@@ -36,7 +42,7 @@ export { Gradebook, type AttemptRow } from "./gradebook";
 export { gradebookCsv } from "./gradebook-csv";
 export { toGradescope, writeResultsJson, type GradescopeResults } from "./results-json";
 export { renderFeedback, writeFeedback } from "./feedback-html";
-export { manualQuestions, manualProgress, manualAnswers, studentLabels, pseudonym, type ManualQuestion, type ManualAnswer, type QuestionProgress } from "./manual"; // prettier-ignore
+export { manualQuestions, manualProgress, pseudonymKey, manualAnswers, studentLabels, pseudonym, type ManualQuestion, type ManualAnswer, type QuestionProgress } from "./manual"; // prettier-ignore
 export { renderManualPage, manualTemplateCsv, SCORE_COLUMNS } from "./manual-page";
 export { importScores, checkScores, compareScores, type ImportOutcome, type ScoreChanges } from "./manual-import"; // prettier-ignore
 export { readScoreFile, type ScoreFileRow } from "./manual-score-file";
@@ -45,14 +51,9 @@ export { moduleTotals, formatPoints, type ModuleTotal } from "./gradebook-totals
 export { auditModule, formatAudit, studentNotebookPath, type ModuleAudit } from "./audit";
 export { buildGradescopeZip, writeGradescopeZip } from "./gradescope-bundle";
 export { gradescopeRun } from "./gradescope-run";
-export {
-  findManifest,
-  listManifests,
-  readManifest,
-  MANIFEST_DIR,
-  type LoadedManifest,
-} from "./manifest-store";
+export { findManifest, listManifests, readManifest, type LoadedManifest } from "./manifest-store";
 export { ProgressBar } from "./progress";
+export { compiledPackageDir } from "./kit";
 export { referenceNotebook } from "./reference";
 export { planSandbox, sandboxCapabilities, SANDBOX_USER } from "./sandbox";
 export type * from "./types";

@@ -43,8 +43,8 @@ export interface SessionOptions extends Partial<KernelLimits> {
   packageSource?: PackageSource;
   /** Parent of the scratch dirs (default: a fresh directory in the system tmp). */
   scratchRoot?: string;
-  /** Repository root (hidden from the kernel). */
-  repoRoot?: string;
+  /** The course whose compiled reference package (tinytorch-ts/dist) the kit is made from. */
+  courseRoot?: string;
 }
 
 export interface PreparedKernel {
@@ -91,7 +91,6 @@ export async function prepareKernel(
   opts: SessionOptions = {},
 ): Promise<PreparedKernel> {
   const limits = { ...DEFAULT_LIMITS, ...opts };
-  const repoRoot = opts.repoRoot ?? KIT_ROOT;
   const ownRoot = opts.scratchRoot === undefined;
   const scratchRoot = opts.scratchRoot ?? makeScratchRoot();
   const sandboxOn = opts.sandbox !== false && process.env.TITO_SANDBOX !== "off";
@@ -110,7 +109,7 @@ export async function prepareKernel(
       if (ownRoot) await removeQuietly(scratchRoot);
     })());
   try {
-    const source = opts.packageSource ?? defaultPackageSource(repoRoot);
+    const source = opts.packageSource ?? defaultPackageSource(opts.courseRoot ?? KIT_ROOT);
     const caps = sandboxOn ? sandboxCapabilities() : undefined;
     // Shared files (the kit, the code cache) only for a kernel that cannot write them: one
     // that could would leave its own code for the next student's kernel.

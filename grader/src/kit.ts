@@ -29,7 +29,7 @@ import {
   utimesSync,
 } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
-import { KIT_ROOT, type GradingManifest } from "@tinytorch-ts/core";
+import { KIT_ROOT, SourceError, type GradingManifest } from "@tinytorch-ts/core";
 import { DOC_FREE_TYPES, docFreeTypes, type TypesCopy } from "./kit-types";
 
 export interface PackageSource {
@@ -39,9 +39,25 @@ export interface PackageSource {
   nodeModulesDir: string;
 }
 
-export function defaultPackageSource(repoRoot: string): PackageSource {
+/**
+ * A course's compiled reference package (tinytorch-ts/dist), which every kit is made from. A
+ * course whose package was never compiled is refused here, before any kernel starts, saying how
+ * to compile it, instead of failing every submission with a missing module.
+ */
+export function compiledPackageDir(courseRoot: string): string {
+  const dist = join(courseRoot, "tinytorch-ts", "dist");
+  if (!existsSync(join(dist, "support", "testing.js"))) {
+    const how = courseRoot === KIT_ROOT
+      ? "run npm run build"
+      : "compile the tinytorch-ts/src that tito build wrote into tinytorch-ts/dist, as npm run build:package does for the kit's course"; // prettier-ignore
+    throw new SourceError(dist, undefined, `the course's reference package is not compiled (${how})`); // prettier-ignore
+  }
+  return dist;
+}
+
+export function defaultPackageSource(courseRoot: string): PackageSource {
   return {
-    packageDir: join(repoRoot, "tinytorch-ts"),
+    packageDir: join(courseRoot, "tinytorch-ts"),
     nodeModulesDir: realpathSync(dirname(dirname(require.resolve("tslab/package.json")))),
   };
 }

@@ -1,18 +1,12 @@
 // Finding and reading grading manifests (grader/manifests/NN_name.json, written by `tito build`).
+// Every caller names the folder (coursePath(root, "manifests")), so that a course built with
+// `tito build --root DIR` is graded from the manifests that build wrote.
 // A manifest is instructor input: a malformed one is a SourceError naming the file, never a crash
 // in the middle of a batch.
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import {
-  cellChecksum,
-  KIT_ROOT,
-  type GradingManifest,
-  SourceError,
-  coursePath,
-} from "@tinytorch-ts/core";
+import { cellChecksum, type GradingManifest, SourceError } from "@tinytorch-ts/core";
 import { sha256Hex } from "./submission";
-
-export const MANIFEST_DIR = coursePath(KIT_ROOT, "manifests");
 
 export interface LoadedManifest {
   manifest: GradingManifest;
@@ -63,7 +57,7 @@ export function readManifest(path: string): LoadedManifest {
 }
 
 /** The manifest files in a directory, sorted by name. */
-export function listManifests(dir = MANIFEST_DIR): string[] {
+export function listManifests(dir: string): string[] {
   if (!existsSync(dir)) return [];
   return readdirSync(dir)
     .filter((f) => /^\d+_.+\.json$/.test(f))
@@ -76,7 +70,7 @@ export function listManifests(dir = MANIFEST_DIR): string[] {
  * ("tensor"). A number or name that fits more than one manifest, or none, is an error that
  * lists the modules there are.
  */
-export function findManifest(module: string, dir = MANIFEST_DIR): string {
+export function findManifest(module: string, dir: string): string {
   const files = listManifests(dir);
   const base = (f: string) => f.slice(dir.length + 1, -".json".length);
   const known = () => files.map(base).join(", ") || "none (run npm run build)";

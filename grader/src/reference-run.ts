@@ -55,7 +55,8 @@ export interface ReferenceRunnerOptions {
   /** Parent of the runner's scratch directory. */
   scratchRoot: string;
   packageSource?: PackageSource;
-  repoRoot?: string;
+  /** The course whose compiled reference package is run (default: the kit's). */
+  courseRoot?: string;
   cacheDir?: string;
   /** The longest one reference run may take (the notebook's time limit). */
   timeoutMs: number;
@@ -79,7 +80,7 @@ export class ReferenceRunner {
     opts: ReferenceRunnerOptions,
   ): Promise<ReferenceRunner> {
     // prettier-ignore
-    const source = opts.packageSource ?? defaultPackageSource(opts.repoRoot ?? KIT_ROOT);
+    const source = opts.packageSource ?? defaultPackageSource(opts.courseRoot ?? KIT_ROOT);
     const variant = opts.variant ?? "graded";
     // The whole notebook's demos may load the module's own exports (a worker requires its
     // package path), as in a student's Jupyter after `tito export`: that run, which never sees

@@ -3,9 +3,8 @@ import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { buildCourse } from "../../tito/src/build/build-course";
-import type { GradingManifest } from "../../core/src/manifest-types";
-import { parseIpynb } from "../../core/src/notebook/ipynb";
-import { cellChecksum } from "../../core/src/checksum";
+import { type GradingManifest, cellChecksum } from "@tinytorch-ts/core";
+import { parseIpynb } from "@tinytorch-ts/core/notebook";
 import { makeFixtureRoot, snapshotTree } from "./fixture-root";
 
 const SECRETS = [

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { formatHelp, type CommandSpec, type OptionTable } from "../../core/src/args";
+import { formatHelp, type CommandSpec, type OptionTable } from "@tinytorch-ts/core";
 import { COMMANDS } from "../../tito/src/command-table";
 
 const KIT = join(__dirname, "..", "..");

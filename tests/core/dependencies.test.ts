@@ -1,7 +1,8 @@
 // Dependencies point one way: core <- grader <- tito (and core <- tito). Each workspace package
 // imports another only by its package name, only through what that package exports, and
 // declares every package it imports (workspace or npm) in its package.json. No relative import
-// leaves its package.
+// leaves its package. The benches, scripts and milestones, and the tests outside the workspace
+// each one tests, use the workspaces the same way.
 import { builtinModules } from "node:module";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, normalize, relative } from "node:path";
@@ -112,6 +113,94 @@ test(`${USERS.join(", ")}: import the workspaces by package name and their publi
     }
   }
   assert.equal(problems, []);
+});
+
+/**
+ * Each folder of tests/ names the workspace it tests (its subject). A test may import its
+ * subject's files by path (a unit test imports the unit it tests); every other workspace it uses
+ * as a client would, by package name and public entry. Folders that test no one workspace
+ * (the course, the milestones, the docs, the launcher) use every workspace that way. A new
+ * folder fails here until it says which it is.
+ */
+const TEST_SUBJECTS: Record<string, string[]> = {
+  core: ["core"],
+  notebook: ["core"],
+  kernel: ["core"],
+  run: ["core"],
+  transforms: ["tito"],
+  build: ["tito"],
+  export: ["tito"],
+  release: ["tito"],
+  student: ["tito"],
+  cli: ["tito"],
+  grader: ["grader"],
+  package: ["tinytorch-ts"],
+  profiling: ["tinytorch-ts"],
+  benchmarking: ["tinytorch-ts"],
+  course: [],
+  milestones: [],
+  docs: [],
+  e2e: [],
+  scripts: [],
+};
+
+/** Test-side problems: a workspace reached by path that is not the folder's subject. */
+export function testImportProblems(file: string, text: string, subjects: string[]): string[] {
+  const problems: string[] = [];
+  const rel = relative(KIT, file);
+  for (const spec of specifiers(text)) {
+    if (spec.startsWith(".")) {
+      const target = relative(KIT, normalize(join(dirname(file), spec))).split(/[\\/]/)[0] ?? "";
+      if (WORKSPACE_DIRS.includes(target) && !subjects.includes(target)) {
+        problems.push(`${rel}: "${spec}" reaches into ${target}/ by path (import it by package name)`); // prettier-ignore
+      }
+      continue;
+    }
+    const name = workspacePackage(spec);
+    if (name && /\/src(\/|$)/.test(spec.slice(name.length))) problems.push(`${rel}: "${spec}" reaches into ${name}'s internals`); // prettier-ignore
+  }
+  return problems;
+}
+
+test("tests/: each folder reaches by path only into the workspace it tests", () => {
+  const problems: string[] = [];
+  for (const folder of readdirSync(join(KIT, "tests"))) {
+    const dir = join(KIT, "tests", folder);
+    // Fixtures are inputs (module sources, notebooks), not code of the kit's; artifacts/ is
+    // what tests write (git-ignored).
+    if (folder === "fixtures" || folder === "artifacts" || !statSync(dir).isDirectory()) continue;
+    const subjects = TEST_SUBJECTS[folder];
+    if (subjects === undefined) {
+      problems.push(`tests/${folder}/: not in TEST_SUBJECTS (tests/core/dependencies.test.ts): name the workspace it tests`); // prettier-ignore
+      continue;
+    }
+    for (const file of sources(dir)) {
+      problems.push(...testImportProblems(file, readFileSync(file, "utf8"), subjects));
+    }
+  }
+  assert.equal(problems, [], problems.join("\n"));
+});
+
+test("the tests' rule fails a path into another workspace, in any import form", () => {
+  const file = join(KIT, "tests", "grader", "x.test.ts");
+  // Spelt in pieces, so that this file's own scan does not read them as its imports.
+  const [req, dyn, from] = ["require", "import", "from"];
+  const text = [
+    `import { a } ${from} "../../grader/src/a";`,
+    `import { b } ${from} '../../core/src/errors';`,
+    `const c = ${req}("../../tito/src/cli");`,
+    `const d = await ${dyn}("../../tinytorch-ts/src/core/tensor");`,
+    `import { e } from "@tinytorch-ts/core/src/errors";`,
+    `import { f } from "@tinytorch-ts/core";`,
+    `import { g } from "./helpers";`,
+  ].join("\n");
+  const found = testImportProblems(file, text, ["grader"]).map((p) => p.split(": ")[1]);
+  assert.equal(found, [
+    `"../../core/src/errors" reaches into core/ by path (import it by package name)`,
+    `"../../tito/src/cli" reaches into tito/ by path (import it by package name)`,
+    `"../../tinytorch-ts/src/core/tensor" reaches into tinytorch-ts/ by path (import it by package name)`,
+    `"@tinytorch-ts/core/src/errors" reaches into @tinytorch-ts/core's internals`,
+  ]);
 });
 
 test("the import scan sees every form: quotes, import(), require, re-exports, bare imports", () => {

@@ -10,10 +10,11 @@
 import { join } from "node:path";
 import { suite } from "uvu";
 import * as assert from "uvu/assert";
-import { KIT_ROOT } from "../../core/src/course-root";
-import { auditModule, studentNotebookPath } from "../../grader/src/audit";
-import { findManifest } from "../../grader/src/manifest-store";
-import { listModules, type ModuleInfo } from "../../tito/src/build/discover";
+import { KIT_ROOT, coursePath } from "@tinytorch-ts/core";
+import { auditModule, studentNotebookPath, findManifest } from "@tinytorch-ts/grader";
+import { listModules, type ModuleInfo } from "tito/build";
+
+const KIT_MANIFESTS = coursePath(KIT_ROOT, "manifests");
 
 export const ROOT = KIT_ROOT;
 
@@ -40,7 +41,7 @@ export function courseModuleTests(module: string): void {
 
   test("the audit passes: the reference passes its own tests, is deterministic, uses the seed, earns full marks; the untouched notebook earns 0", async () => {
     const audit = await auditModule(
-      findManifest(m.module),
+      findManifest(m.module, KIT_MANIFESTS),
       studentNotebookPath(m.module, join(ROOT, "notebooks")),
       { cellTimeoutMs: CELL_TIMEOUT_MS },
     );

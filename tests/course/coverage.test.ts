@@ -4,10 +4,13 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { listManifests, readManifest } from "../../grader/src/manifest-store";
-import { listModules } from "../../tito/src/build/discover";
+import { listManifests, readManifest } from "@tinytorch-ts/grader";
+import { listModules } from "tito/build";
 import { KERNEL_MARKER } from "../../scripts/test-runner/jobs";
 import { courseTestFile, ROOT } from "./course-checks";
+import { coursePath, KIT_ROOT } from "@tinytorch-ts/core";
+
+const KIT_MANIFESTS = coursePath(KIT_ROOT, "manifests");
 
 const modules = listModules(ROOT);
 
@@ -68,7 +71,9 @@ test("every course test file belongs to a module that exists", () => {
 });
 
 test("every module has a grading manifest", () => {
-  const manifests = new Set(listManifests().map((f) => readManifest(f).manifest.module));
+  const manifests = new Set(
+    listManifests(KIT_MANIFESTS).map((f) => readManifest(f).manifest.module),
+  );
   const missing = modules.filter((m) => !manifests.has(m.module)).map((m) => m.module);
   assert.equal(missing, [], `no grading manifest for ${missing.join(", ")} (run npm run build)`);
 });

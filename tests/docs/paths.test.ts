@@ -2,7 +2,8 @@
 // (`grader/src/score.ts`, `tests/grader/…`, `bench/conv.ts`) exists. A file that moves or goes
 // away fails here, naming the document and the line. Paths with placeholders (`NN_name`,
 // `<student>`, `*`) are patterns, not files, and are left out; so are generated paths that a
-// fresh clone has not built yet (notebooks/, grader/manifests/, dist/).
+// fresh clone has not built yet (notebooks/, grader/manifests/, dist/), or that tests write
+// (tests/artifacts/, git-ignored: whether it exists depends on which test ran first).
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
@@ -15,6 +16,7 @@ const GENERATED = [
   /^grader\/manifests\//,
   /\/dist\//,
   /^tinytorch-ts\/src\/(?!support\/)/,
+  /^tests\/artifacts\//,
 ];
 const PLACEHOLDER = /NN|NAME|<|>|\*|\{|\}|\.\.\.|…|\$/;
 /** A file (it has an extension) or a folder (it ends with /); `core/tensor` is an import path. */

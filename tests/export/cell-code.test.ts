@@ -1,7 +1,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { prepareExportCell } from "../../tito/src/export/cell-code";
-import { SourceError } from "../../core/src/errors";
+import { SourceError } from "@tinytorch-ts/core";
 
 test("adds export to every kind of top-level declaration, after JSDoc", () => {
   const src = [

@@ -9,8 +9,7 @@ import * as assert from "uvu/assert";
 import * as ts from "typescript";
 import { exportNotebook } from "../../tito/src/export/export-notebook";
 import { checkImports, type ModuleImportInfo } from "../../tito/src/export/import-check";
-import { parsePercent } from "../../core/src/notebook/percent";
-import { validateModule } from "../../core/src/notebook/validate";
+import { parsePercent, validateModule } from "@tinytorch-ts/core/notebook";
 import { code, notebook } from "../transforms/make-notebook";
 
 function mod(number: string, target: string, extendedBy: string[] = []): ModuleImportInfo {

@@ -9,7 +9,7 @@ import { dirname, join } from "node:path";
 import { deflateSync } from "node:zlib";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { KIT_ROOT } from "../../core/src/course-root";
+import { KIT_ROOT } from "@tinytorch-ts/core";
 import { gradeSubmission } from "../../grader/src/grade-submission";
 import { kernelCodeCache } from "../../grader/src/kernel-session";
 import { kernelRuntimePaths, SCRATCH_BYTES, SCRATCH_INODES } from "../../grader/src/sandbox";

@@ -16,8 +16,11 @@ import type { SubmissionResult, TestResult } from "../../grader/src/types";
 import { assertNoHiddenLines, decodings } from "./leak-check";
 import { deflateSync, gzipSync } from "node:zlib";
 import { studentNotebook } from "./helpers";
+import { coursePath, KIT_ROOT } from "@tinytorch-ts/core";
 
-const { manifest } = readManifest(findManifest("01_tensor"));
+const KIT_MANIFESTS = coursePath(KIT_ROOT, "manifests");
+
+const { manifest } = readManifest(findManifest("01_tensor", KIT_MANIFESTS));
 const REFERENCE = referenceSolutions(manifest);
 const HIDDEN = hiddenFragments(manifest);
 const LIMITS = { cellTimeoutMs: 60_000, notebookTimeoutMs: 290_000, memoryMb: 768 };

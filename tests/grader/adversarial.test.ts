@@ -9,7 +9,7 @@ import { existsSync, realpathSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { KIT_ROOT } from "../../core/src/course-root";
+import { KIT_ROOT } from "@tinytorch-ts/core";
 import { kernelCodeCache } from "../../grader/src/kernel-session";
 import { kernelRuntimePaths } from "../../grader/src/sandbox";
 import { byId, grade, LIMITS, WRONG_FOR_NEGATIVES } from "./adversarial-grading";

@@ -4,7 +4,7 @@
 // records (a side effect, not nondeterminism) is not mistaken for one.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import type { GradingManifest, ManifestCell } from "../../core/src/manifest-types";
+import type { GradingManifest, ManifestCell } from "@tinytorch-ts/core";
 import { auditReference, demoCellProblems, gradedView } from "../../grader/src/audit";
 import type { ReferenceRecords } from "../../grader/src/reference-run";
 import { loadFixtureManifest } from "./helpers";

@@ -13,7 +13,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { findSubmissions, gradeBatch, resultsPath } from "../../grader/src/batch";
 import { Gradebook } from "../../grader/src/gradebook";
-import { KIT_ROOT } from "../../core/src/course-root";
+import { KIT_ROOT } from "@tinytorch-ts/core";
 import { GraderSetupError, prepareKernel } from "../../grader/src/kernel-session";
 import { resetSandboxProbe, SCRATCH_BYTES } from "../../grader/src/sandbox";
 import { removeQuietly } from "../../grader/src/scratch";

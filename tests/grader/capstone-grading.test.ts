@@ -21,8 +21,11 @@ import { buildLeaderboard, leaderboardCsv } from "../../grader/src/leaderboard";
 import { leaderboardHtml } from "../../grader/src/leaderboard-html";
 import { findManifest, readManifest } from "../../grader/src/manifest-store";
 import { referenceNotebook } from "../../grader/src/reference";
+import { coursePath, KIT_ROOT } from "@tinytorch-ts/core";
 
-const { manifest, hash } = readManifest(findManifest("20_capstone"));
+const KIT_MANIFESTS = coursePath(KIT_ROOT, "manifests");
+
+const { manifest, hash } = readManifest(findManifest("20_capstone", KIT_MANIFESTS));
 const work = mkdtempSync(join(tmpdir(), "tito-capstone-grade-"));
 const subs = join(work, "submissions");
 const out = join(work, "out");

@@ -7,7 +7,7 @@ import { spawnSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { parseStat, processTree, type ProcessSnapshot } from "../../core/src/kernel/process-tree";
+import { parseStat, processTree, type ProcessSnapshot } from "@tinytorch-ts/core/kernel";
 import { prepareKernel } from "../../grader/src/kernel-session";
 import { kernelMayShareKit, sandboxCapabilities } from "../../grader/src/sandbox";
 import { loadFixtureManifest } from "./helpers";

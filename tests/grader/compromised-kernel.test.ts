@@ -6,13 +6,13 @@
 // The last test is the door a real student tried: V8's runtime flags, from a solution cell.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import type { CellRun, KernelClient } from "../../core/src/kernel/client";
+import type { CellRun, KernelClient } from "@tinytorch-ts/core/kernel";
 import { gradeSubmission } from "../../grader/src/grade-submission";
 import { prepareKernel, type PreparedKernel } from "../../grader/src/kernel-session";
 import { ReferenceRunner } from "../../grader/src/reference-run";
 import { makeScratchRoot } from "../../grader/src/scratch";
-import type { TestRecords } from "../../tinytorch-ts/src/support/checks";
-import { NOTEBOOK_SEED } from "../../tinytorch-ts/src/support/test-random";
+import type { TestRecords } from "tinytorch-ts/support/checks";
+import { NOTEBOOK_SEED } from "tinytorch-ts/support/test-random";
 import { byId, grade, LIMITS, manifest } from "./adversarial-grading";
 import { GOOD, studentNotebook } from "./helpers";
 

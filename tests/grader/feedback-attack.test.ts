@@ -10,14 +10,16 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { join } from "node:path";
 import { constants, inflateSync } from "node:zlib";
-import { KIT_ROOT } from "../../core/src/course-root";
+import { KIT_ROOT, coursePath } from "@tinytorch-ts/core";
 import { gradeSubmission } from "../../grader/src/grade-submission";
 import { findManifest, readManifest } from "../../grader/src/manifest-store";
 import { referenceSolutions } from "../../grader/src/reference";
 import type { SubmissionResult } from "../../grader/src/types";
 import { studentNotebook } from "./helpers";
 
-const { manifest } = readManifest(findManifest("01_tensor"));
+const KIT_MANIFESTS = coursePath(KIT_ROOT, "manifests");
+
+const { manifest } = readManifest(findManifest("01_tensor", KIT_MANIFESTS));
 const REFERENCE = referenceSolutions(manifest);
 const LIMITS = { cellTimeoutMs: 60_000, notebookTimeoutMs: 290_000, memoryMb: 768 };
 /** exercise id -> the function it defines */

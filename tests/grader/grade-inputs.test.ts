@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { KIT_ROOT } from "../../core/src/course-root";
+import { KIT_ROOT } from "@tinytorch-ts/core";
 import { FIXTURES, GOOD, loadFixtureManifest, studentNotebook } from "./helpers";
 
 const work = mkdtempSync(join(tmpdir(), "tito-grade-inputs-"));

@@ -11,7 +11,7 @@ import JSZip from "jszip";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { buildGradescopeZip, FIXED_DATE } from "../../grader/src/gradescope-bundle";
-import { KIT_ROOT } from "../../core/src/course-root";
+import { KIT_ROOT } from "@tinytorch-ts/core";
 import { FIXTURES, GOOD, HIDDEN_SNIPPETS, loadFixtureManifest, studentNotebook } from "./helpers";
 
 const manifest = loadFixtureManifest();

@@ -2,7 +2,7 @@
 // to write the notebook a student would hand in, with their answers in the solution cells.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { GradingManifest } from "../../core/src/manifest-types";
+import type { GradingManifest } from "@tinytorch-ts/core";
 
 export const FIXTURES = join(__dirname, "..", "fixtures", "grader");
 

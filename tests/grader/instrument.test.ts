@@ -19,6 +19,9 @@ import { reconstruct } from "../../grader/src/reconstruct";
 import { hiddenFragments, redact, REDACTED } from "../../grader/src/sanitize";
 import { parseSubmission } from "../../grader/src/submission";
 import { GOOD, loadFixtureManifest, studentNotebook } from "./helpers";
+import { coursePath, KIT_ROOT } from "@tinytorch-ts/core";
+
+const KIT_MANIFESTS = coursePath(KIT_ROOT, "manifests");
 
 const manifest = loadFixtureManifest();
 
@@ -108,7 +111,7 @@ test("comment-only cells are recognised", () => {
 });
 
 test("the grader skips demo and comment-only cells, and runs every other code cell", () => {
-  const { manifest: real } = readManifest(findManifest("01_tensor"));
+  const { manifest: real } = readManifest(findManifest("01_tensor", KIT_MANIFESTS));
   const parsed = parseSubmission(referenceNotebook(real));
   if (!parsed.ok) throw new Error(parsed.reason);
   const sent = instrument(real, reconstruct(real, parsed.cells).cells);

@@ -18,7 +18,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { blankDocComments, docFreeTypes } from "../../grader/src/kit-types";
 import { defaultPackageSource } from "../../grader/src/kit";
-import { KIT_ROOT } from "../../core/src/course-root";
+import { KIT_ROOT } from "@tinytorch-ts/core";
 
 const work = mkdtempSync(join(tmpdir(), "tito-kit-types-"));
 test.after(() => rmSync(work, { recursive: true, force: true }));

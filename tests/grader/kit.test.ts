@@ -17,7 +17,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import type { GradingManifest } from "../../core/src/manifest-types";
+import type { GradingManifest } from "@tinytorch-ts/core";
 import { buildKit, sharedKit, type PackageSource } from "../../grader/src/kit";
 import { kernelMayShareKit } from "../../grader/src/sandbox";
 import { makeScratch, makeScratchRoot, removeQuietly } from "../../grader/src/scratch";

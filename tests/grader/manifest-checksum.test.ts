@@ -7,9 +7,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { isSourceError } from "../../core/src/errors";
+import { isSourceError, KIT_ROOT, coursePath } from "@tinytorch-ts/core";
 import { listManifests, readManifest } from "../../grader/src/manifest-store";
 import { FIXTURES, loadFixtureManifest } from "./helpers";
+
+const KIT_MANIFESTS = coursePath(KIT_ROOT, "manifests");
 
 const dir = mkdtempSync(join(tmpdir(), "tito-manifest-"));
 
@@ -28,7 +30,7 @@ function problemWith(edit: (m: ReturnType<typeof loadFixtureManifest>) => void):
 }
 
 test("the fixtures and every built manifest load: their checksums match their cells", () => {
-  const files = [...listManifests(FIXTURES), ...listManifests()];
+  const files = [...listManifests(FIXTURES), ...listManifests(KIT_MANIFESTS)];
   assert.ok(
     files.some((f) => f.endsWith("90_fixture.json")),
     "the fixture is among them",

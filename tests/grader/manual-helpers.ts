@@ -4,7 +4,7 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { GradingManifest, ManifestCell } from "../../core/src/manifest-types";
+import type { GradingManifest, ManifestCell } from "@tinytorch-ts/core";
 import { feedbackPath } from "../../grader/src/batch";
 import { writeFeedback } from "../../grader/src/feedback-html";
 import { Gradebook, type AttemptContext } from "../../grader/src/gradebook";

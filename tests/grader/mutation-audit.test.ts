@@ -4,7 +4,7 @@
 // does not compile and an exercise without any.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import type { GradingManifest } from "../../core/src/manifest-types";
+import type { GradingManifest } from "@tinytorch-ts/core";
 import { mutationProblems, runMutations, exerciseTest } from "../../grader/src/mutation-audit";
 import { ReferenceRunner } from "../../grader/src/reference-run";
 import { makeScratchRoot } from "../../grader/src/scratch";

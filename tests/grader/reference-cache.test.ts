@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { KIT_ROOT } from "../../core/src/course-root";
+import { KIT_ROOT } from "@tinytorch-ts/core";
 import { defaultPackageSource, kitContents, sharedKit } from "../../grader/src/kit";
 import { compileReference } from "../../grader/src/reference-program";
 import { loadFixtureManifest } from "./helpers";

@@ -3,7 +3,7 @@
 // made by hand, as a hostile kernel could send them.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { encodeValue, type TestRecords } from "../../tinytorch-ts/src/support/checks";
+import { encodeValue, type TestRecords } from "tinytorch-ts/support/checks";
 import { judgeTest, readRecords, referenceFailures } from "../../grader/src/score";
 
 const enc = encodeValue;

@@ -3,7 +3,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { requiredTokens, unstatedErrorWords } from "../../grader/src/spec-audit";
-import type { TestRecords } from "../../tinytorch-ts/src/support/checks";
+import type { TestRecords } from "tinytorch-ts/support/checks";
 import { loadFixtureManifest } from "./helpers";
 
 test("a pattern needs its words of three letters or more, not its data or stop words", () => {

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { KIT_ROOT } from "../../core/src/course-root";
+import { KIT_ROOT } from "@tinytorch-ts/core";
 import { parseSubmission } from "../../grader/src/submission";
 import { FIXTURES } from "./helpers";
 import {

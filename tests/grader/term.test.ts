@@ -13,10 +13,9 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { KIT_ROOT } from "../../core/src/course-root";
-import type { GradingManifest } from "../../core/src/manifest-types";
+import { KIT_ROOT, type GradingManifest } from "@tinytorch-ts/core";
 import { Gradebook, type AttemptRow } from "../../grader/src/gradebook";
-import { buildModule } from "../../tito/src/build/module-build";
+import { buildModule } from "tito/build";
 import { GOOD, loadFixtureManifest, studentNotebook } from "./helpers";
 
 const DAY = 86400;

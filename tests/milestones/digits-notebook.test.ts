@@ -6,8 +6,8 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { parseIpynb } from "../../core/src/notebook/ipynb";
-import { runNotebook } from "../../core/src/run/runner";
+import { parseIpynb } from "@tinytorch-ts/core/notebook";
+import { runNotebook } from "@tinytorch-ts/core/run";
 
 const MILESTONES = join(__dirname, "..", "..", "milestones");
 

@@ -20,7 +20,7 @@ import { tmpdir } from "node:os";
 import { delimiter, dirname, join, resolve } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { KernelClient } from "../../core/src/kernel/client";
+import { KernelClient } from "@tinytorch-ts/core/kernel";
 import { releaseCourse } from "../../tito/src/release/release-course";
 import { findJupyterPython } from "../../tito/src/student/jupyter";
 

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import type { Cell, Notebook, Output } from "../../core/src/notebook/types";
+import type { Cell, Notebook, Output } from "@tinytorch-ts/core/notebook";
 import { citeCompileError, failedTests } from "../../tito/src/student/export-notes";
 import { CellTracer } from "../../tito/src/student/failure-trace";
 import { milestoneNeeds } from "../../tito/src/student/milestone-needs";

@@ -4,7 +4,7 @@
 // not changed by any of it (tests/grader covers them); these run the harness as a notebook does.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { failureStack, showCallable } from "../../tinytorch-ts/src/support/display";
+import { failureStack, showCallable } from "tinytorch-ts/support/display";
 import {
   assert as check,
   assertEqual,
@@ -13,7 +13,7 @@ import {
   grading,
   passed,
   TestFailure,
-} from "../../tinytorch-ts/src/support/testing";
+} from "tinytorch-ts/support/testing";
 import { packageStubMessage } from "../../tito/src/transforms/strip-solutions";
 
 /** The failure a notebook would print for `fn`. */

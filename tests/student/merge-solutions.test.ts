@@ -2,7 +2,7 @@
 // as the grader's reconstruction, so what the student runs is what will be graded.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import type { Cell, Notebook } from "../../core/src/notebook/types";
+import type { Cell, Notebook } from "@tinytorch-ts/core/notebook";
 import { mergeStudentWork, studentSolutions } from "../../tito/src/student/merge-solutions";
 
 function cell(id: string, source: string, flags: Record<string, unknown> = {}): Cell {

@@ -1,6 +1,6 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { cellChecksum } from "../../core/src/checksum";
+import { cellChecksum } from "@tinytorch-ts/core";
 import { addChecksums } from "../../tito/src/transforms/checksum";
 import { code, grade, markdown, notebook, readOnly, snapshot, solution } from "./make-notebook";
 

@@ -1,5 +1,5 @@
 // Small hand-made notebooks for transform tests (independent of the percent parser).
-import type { Cell, CellMetadata, Notebook, NbgraderMetadata } from "../../core/src/notebook/types";
+import type { Cell, CellMetadata, Notebook, NbgraderMetadata } from "@tinytorch-ts/core/notebook";
 
 let counter = 0;
 

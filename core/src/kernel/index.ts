@@ -11,6 +11,8 @@ export {
 export { notRun } from "./execute";
 export { tslabCodeCache } from "./code-cache";
 export { kernelV8Flags } from "./launch";
+// The process tree of a kernel: what a test or a diagnosis reads to see what a kernel started.
+export { parseStat, processTree, describeProcessTree, type ProcessSnapshot } from "./process-tree";
 export {
   DEFAULT_OUTPUT_LIMIT_BYTES,
   formatBytes,

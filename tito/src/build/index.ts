@@ -2,3 +2,4 @@
 // without a process per build. The command itself is commands/build.ts.
 export { buildCourse } from "./build-course";
 export { listModules, type ModuleInfo } from "./discover";
+export { buildModule, type ModuleResult, type ModuleOutcome } from "./module-build";

@@ -5,9 +5,9 @@ import {
   studentNotebookPath,
   findManifest,
   listManifests,
-  MANIFEST_DIR,
+  compiledPackageDir,
 } from "@tinytorch-ts/grader";
-import { KIT_ROOT, runCommand, type OptionValues, coursePath } from "@tinytorch-ts/core";
+import { resolveCourseRoot, runCommand, type OptionValues, coursePath } from "@tinytorch-ts/core";
 import { spec } from "./audit.args";
 
 export function run(args: string[]): Promise<number> {
@@ -16,13 +16,15 @@ export function run(args: string[]): Promise<number> {
 
 async function audit(p: OptionValues<typeof spec.options>, modules: string[]): Promise<number> {
   const cellTimeoutMs = p["cell-timeout"];
-  const manifestDir = p.manifests ?? MANIFEST_DIR;
-  const notebooksDir = p.notebooks ?? coursePath(KIT_ROOT, "notebooks");
+  const root = resolveCourseRoot(p.root);
+  const manifestDir = p.manifests ?? coursePath(root, "manifests");
+  const notebooksDir = p.notebooks ?? coursePath(root, "notebooks");
   const files = modules.length > 0 ? modules.map((m) => findManifest(m, manifestDir)) : listManifests(manifestDir); // prettier-ignore
   if (files.length === 0) {
     console.error(`tito audit: no grading manifests in ${manifestDir} (run npm run build)`);
     return 1;
   }
+  compiledPackageDir(root);
   let failed = 0;
   for (const file of files) {
     const module = file.slice(file.lastIndexOf("/") + 1, -".json".length);
@@ -30,6 +32,7 @@ async function audit(p: OptionValues<typeof spec.options>, modules: string[]): P
       cellTimeoutMs,
       sandbox: !p["no-sandbox"],
       referenceOnly: p["reference-only"],
+      courseRoot: root,
     });
     console.log(formatAudit(a));
     if (a.problems.length > 0) failed++;

@@ -1,6 +1,8 @@
 // The options of `tito grade`. Kept apart from the command so `tito grade --help` loads no grader.
 import { count, defineCommand, DEFAULT_GRADING_LIMITS, flag, megabytes, option, seconds, text } from "@tinytorch-ts/core"; // prettier-ignore
 
+import { courseRootOption } from "./course-root.args";
+
 export const spec = defineCommand({
   program: "tito grade",
   usage: "<submissions> --module <NN|name> [options]",
@@ -11,9 +13,10 @@ own, and its events' points come from that measurement only.`,
   options: {
     module: option(
       text("NN|name"),
-      "the module to grade: 01, 01_tensor or tensor (its manifest in grader/manifests/)",
+      "the module to grade: 01, 01_tensor or tensor (its manifest in\n<root>/grader/manifests/)",
     ),
     manifest: option(text("FILE"), "grade against this manifest file instead"),
+    root: courseRootOption,
     out: option(
       text("DIR"),
       "where results go: gradebook.sqlite, results/<module>/<student>/results.json,\nfeedback/<module>/<student>.html",

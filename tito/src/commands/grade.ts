@@ -1,6 +1,7 @@
 // `tito grade <submissions> --module NN` (instructor command)
 import { resolve } from "node:path";
 import {
+  compiledPackageDir,
   findSubmissions,
   gradeBatch,
   findManifest,
@@ -12,7 +13,7 @@ import {
   type CourseSettings,
   type Submission,
 } from "@tinytorch-ts/grader";
-import { findCourseRoot, runCommand, SourceError, UsageError, type OptionValues } from "@tinytorch-ts/core"; // prettier-ignore
+import { coursePath, resolveCourseRoot, runCommand, SourceError, UsageError, type OptionValues } from "@tinytorch-ts/core"; // prettier-ignore
 import { spec } from "./grade.args";
 
 export function run(args: string[]): Promise<number> {
@@ -34,12 +35,14 @@ async function grade(
     notebookTimeoutMs: p.timeout,
     memoryMb: p.memory,
   };
-  const manifestFile = p.manifest ?? findManifest(p.module ?? "");
+  const root = resolveCourseRoot(p.root);
+  const manifestFile = p.manifest ?? findManifest(p.module ?? "", coursePath(root, "manifests"));
   const { manifest, hash } = readManifest(manifestFile);
   const submissionsPath = resolve(submissionsArg);
   const outDir = resolve(p.out);
   // Everything that decides a grade is read and checked before anything is graded.
-  const course = loadCourseSettings(p.course, courseRoot());
+  compiledPackageDir(root);
+  const course = loadCourseSettings(p.course, root);
   for (const w of course.warnings) console.error(`tito grade: warning: ${w}`);
   const submissions = findSubmissions(submissionsPath, manifest.module, {
     maxBytes: p["max-size"] * 1024 * 1024,
@@ -69,6 +72,7 @@ async function grade(
       submissionTimes,
       sandbox: !p["no-sandbox"],
       hide: [submissionsPath],
+      courseRoot: root,
       ...(p["max-model-size"] !== undefined ? { capstone: { maxModelBytes: p["max-model-size"] * 1024 * 1024 } } : {}), // prettier-ignore
       progress,
       stop,
@@ -82,15 +86,6 @@ async function grade(
     return s.errors > 0 ? 1 : 0;
   } finally {
     process.off("SIGINT", onSigint);
-  }
-}
-
-/** The course root, when tito runs inside one (course.json is looked for there). */
-function courseRoot(): string | undefined {
-  try {
-    return findCourseRoot();
-  } catch {
-    return undefined;
   }
 }
 

@@ -1,6 +1,8 @@
 // The options of `tito gradescope`.
 import { defineCommand, option, text } from "@tinytorch-ts/core";
 
+import { courseRootOption } from "./course-root.args";
+
 export const spec = defineCommand({
   program: "tito gradescope",
   usage: "<NN|module> <out.zip> [--manifest FILE]",
@@ -9,6 +11,7 @@ and the kit's packages; run_autograder grades /autograder/submission (the notebo
 <module>.ipynb, or the only notebook) into /autograder/results/results.json.`,
   options: {
     manifest: option(text("FILE"), "use this manifest instead of the module's"),
+    root: courseRootOption,
   },
   positionals: { min: 2, max: 2, missing: "give a module and an output zip" },
 });

@@ -2,6 +2,8 @@
 // loads no grader.
 import { defineCommand, flag, option, text } from "@tinytorch-ts/core";
 
+import { courseRootOption } from "./course-root.args";
+
 export const spec = defineCommand({
   program: "tito leaderboard",
   usage: "[--module <NN|name>] [--out DIR] [--html FILE] [--csv FILE] [--names]",
@@ -13,6 +15,7 @@ accuracy) of every measured submission; the CSV has one row per event and studen
 appear by pseudonym (the same as tito manual's) unless --names.`,
   options: {
     module: option(text("NN|name"), "the capstone module", "20"),
+    root: courseRootOption,
     out: option(text("DIR"), "where tito grade wrote its results (gradebook.sqlite)", "grades"),
     html: option(text("FILE"), "the page", undefined, "<out>/leaderboard/<module>.html"),
     csv: option(text("FILE"), "the CSV", undefined, "the page's name with .csv"),

@@ -12,12 +12,13 @@ import {
   readManifest,
   safeName,
 } from "@tinytorch-ts/grader";
-import { runCommand, writeFileAtomic } from "@tinytorch-ts/core";
+import { coursePath, resolveCourseRoot, runCommand, writeFileAtomic } from "@tinytorch-ts/core";
 import { spec } from "./leaderboard.args";
 
 export function run(args: string[]): Promise<number> {
   return runCommand(spec, args, async ({ values: o }) => {
-    const { manifest } = readManifest(findManifest(o.module));
+    const manifests = coursePath(resolveCourseRoot(o.root), "manifests");
+    const { manifest } = readManifest(findManifest(o.module, manifests));
     if (!isCapstone(manifest)) {
       console.error(`tito leaderboard: ${manifest.module} is not a capstone (its model files are what a leaderboard ranks)`); // prettier-ignore
       return 1;

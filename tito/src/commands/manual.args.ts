@@ -1,6 +1,8 @@
 // The options of `tito manual`. Kept apart from the command so `tito manual --help` loads no grader.
 import { defineCommand, flag, option, text } from "@tinytorch-ts/core";
 
+import { courseRootOption } from "./course-root.args";
+
 export const spec = defineCommand({
   program: "tito manual",
   usage: [
@@ -20,7 +22,8 @@ its rubric between ### BEGIN RUBRIC and ### END RUBRIC in the module source).
   feedback pages then show their scores and comments.`,
   options: {
     module: option(text("NN|name"), "the module: 01, 01_tensor or tensor"),
-    manifest: option(text("FILE"), "use this manifest file instead of grader/manifests/"),
+    manifest: option(text("FILE"), "use this manifest file instead of <root>/grader/manifests/"),
+    root: courseRootOption,
     out: option(text("DIR"), "where tito grade wrote its results (gradebook.sqlite)", "grades"),
     question: option(text("ID"), "the question (its grade_id) to write the page and template for"),
     names: flag("show student ids instead of pseudonyms"),

@@ -20,7 +20,7 @@ import {
   studentLabels,
   type ScoreChanges,
 } from "@tinytorch-ts/grader";
-import { runCommand, UsageError, writeFileAtomic, type GradingManifest, type OptionValues } from "@tinytorch-ts/core"; // prettier-ignore
+import { coursePath, resolveCourseRoot, runCommand, UsageError, writeFileAtomic, type GradingManifest, type OptionValues } from "@tinytorch-ts/core"; // prettier-ignore
 import { spec } from "./manual.args";
 
 type Options = OptionValues<typeof spec.options>;
@@ -35,7 +35,8 @@ export function run(args: string[]): Promise<number> {
       throw new UsageError("--page and --template go with --question");
     }
     if (o.grader !== undefined && o.import === undefined) throw new UsageError("--grader goes with --import"); // prettier-ignore
-    const { manifest } = readManifest(o.manifest ?? findManifest(o.module ?? ""));
+    const manifests = coursePath(resolveCourseRoot(o.root), "manifests");
+    const { manifest } = readManifest(o.manifest ?? findManifest(o.module ?? "", manifests));
     const outDir = resolve(o.out);
     const dbPath = join(outDir, "gradebook.sqlite");
     if (!existsSync(dbPath)) {

@@ -7,9 +7,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { auditModule } from "../../grader/src/audit";
+import { auditModule } from "@tinytorch-ts/grader";
 import { run } from "../../tito/src/commands/audit";
-import { FIXTURES, loadFixtureManifest, studentNotebook } from "./helpers";
+import { FIXTURES, loadFixtureManifest, studentNotebook } from "../grader/helpers";
 
 const work = mkdtempSync(join(tmpdir(), "tito-audit-test-"));
 const manifests = join(work, "manifests");

@@ -10,13 +10,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { writeIpynb } from "../../core/src/notebook/ipynb";
+import { writeIpynb } from "@tinytorch-ts/core/notebook";
 import { releaseCourse } from "../../tito/src/release/release-course";
 import { findJupyterPython } from "../../tito/src/student/jupyter";
 import { makeFixtureRoot } from "../build/fixture-root";
 import { FIXTURES, loadFixtureManifest, studentNotebook } from "../grader/helpers";
 import { artifactDir } from "../release/bundle-dir";
-import { code, notebook } from "./notebooks";
+import { code, notebook } from "../run/notebooks";
 
 const KIT = join(__dirname, "..", "..");
 const TITO = join(KIT, "tito", "bin", "tito.js");

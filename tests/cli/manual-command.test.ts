@@ -4,12 +4,10 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { feedbackPath } from "../../grader/src/batch";
-import { Gradebook } from "../../grader/src/gradebook";
-import { pseudonym, pseudonymKey } from "../../grader/src/manual";
+import { feedbackPath, Gradebook, pseudonym, pseudonymKey } from "@tinytorch-ts/grader";
 import { run as gradebook } from "../../tito/src/commands/gradebook";
 import { run as manual } from "../../tito/src/commands/manual";
-import { grade, makeCourse, type Course } from "./manual-helpers";
+import { grade, makeCourse, type Course } from "../grader/manual-helpers";
 
 /** Runs a command's run(args) and returns its exit code and what it printed. */
 async function capture(command: (args: string[]) => Promise<number>, args: string[]) {

@@ -7,9 +7,9 @@ import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { convertFile, run } from "../../tito/src/commands/convert";
-import { SourceError } from "../../core/src/errors";
-import { parseIpynb } from "../../core/src/notebook/ipynb";
-import { FIXTURES, MODULE_SOURCE, readFixture, thrown } from "./helpers";
+import { SourceError } from "@tinytorch-ts/core";
+import { parseIpynb } from "@tinytorch-ts/core/notebook";
+import { FIXTURES, MODULE_SOURCE, readFixture, thrown } from "../notebook/helpers";
 
 const dir = mkdtempSync(join(tmpdir(), "tito-convert-"));
 const quiet = async (args: string[]) => {

@@ -7,9 +7,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { writeIpynb } from "../../core/src/notebook/ipynb";
+import { writeIpynb } from "@tinytorch-ts/core/notebook";
 import { loadRunnable } from "../../tito/src/run/load";
-import { code, markdown, notebook } from "./notebooks";
+import { code, markdown, notebook } from "../run/notebooks";
 
 const ROOT = join(__dirname, "..", "..");
 const dir = mkdtempSync(join(tmpdir(), "tito-run-cmd-"));

@@ -8,11 +8,15 @@ import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { convertFile } from "../../tito/src/commands/convert";
-import { SourceError } from "../../core/src/errors";
-import { parseIpynb, writeIpynb } from "../../core/src/notebook/ipynb";
-import { parsePercent, writePercent } from "../../core/src/notebook/percent";
-import { validateModule } from "../../core/src/notebook/validate";
-import { fixtureNames, readFixture } from "./helpers";
+import { SourceError } from "@tinytorch-ts/core";
+import {
+  parseIpynb,
+  writeIpynb,
+  parsePercent,
+  writePercent,
+  validateModule,
+} from "@tinytorch-ts/core/notebook";
+import { fixtureNames, readFixture } from "../notebook/helpers";
 
 /** A small deterministic PRNG (mulberry32), so failures reproduce. */
 function rng(seed: number): () => number {
