@@ -3,7 +3,7 @@
 // their hidden parts, provided code, prose) comes from the manifest, in the manifest's order. So
 // an edited, moved, retyped or deleted test cell changes nothing about what runs; the edits are
 // only reported, so the student learns why their notebook and the grade disagree.
-import type { CellType } from "@tinytorch-ts/core/notebook";
+import { lastCopies, mergedSolutionSource, type CellType } from "@tinytorch-ts/core/notebook";
 import {
   cellChecksum,
   type GradingManifest,
@@ -33,17 +33,6 @@ export interface Reconstruction {
   wrongModule?: string;
 }
 
-function groupByGradeId(cells: SubmittedCell[]): Map<string, SubmittedCell[]> {
-  const map = new Map<string, SubmittedCell[]>();
-  for (const cell of cells) {
-    if (cell.gradeId === undefined) continue;
-    const list = map.get(cell.gradeId) ?? [];
-    list.push(cell);
-    map.set(cell.gradeId, list);
-  }
-  return map;
-}
-
 /** True when every position in `seq` is larger than the one before. */
 function increasing(seq: number[]): boolean {
   return seq.every((v, i) => i === 0 || v > seq[i - 1]);
@@ -65,14 +54,15 @@ export function plannedFromManifest(m: ManifestCell): PlannedCell {
 
 export function reconstruct(manifest: GradingManifest, submitted: SubmittedCell[]): Reconstruction {
   const tampering: TamperNote[] = [];
-  const byGradeId = groupByGradeId(submitted);
+  // The same rule as tito test and export (core's merge): cells by grade_id, the last copy counts.
+  const theirs = lastCopies(submitted, (c) => c.gradeId);
   const manifestIds = new Set(manifest.cells.flatMap((c) => (c.grade_id ? [c.grade_id] : [])));
   const manifestCellIds = new Set(manifest.cells.map((c) => c.id));
 
   // A notebook whose graded cells all belong elsewhere is another module's notebook: grading it
   // here would only report every cell missing.
-  const foreign = [...byGradeId.keys()].filter((id) => !manifestIds.has(id));
-  const sharedIds = [...byGradeId.keys()].filter((id) => manifestIds.has(id));
+  const foreign = [...theirs.last.keys()].filter((id) => !manifestIds.has(id));
+  const sharedIds = [...theirs.last.keys()].filter((id) => manifestIds.has(id));
   const sharedCellIds = submitted.filter((c) => c.id !== undefined && manifestCellIds.has(c.id));
   if (foreign.length > 0 && sharedIds.length === 0 && sharedCellIds.length === 0) {
     const message =
@@ -82,14 +72,12 @@ export function reconstruct(manifest: GradingManifest, submitted: SubmittedCell[
     return { cells: [], tampering, studentCells: [], wrongModule: message };
   }
 
-  for (const [id, list] of byGradeId) {
-    if (list.length > 1) {
-      tampering.push({
-        kind: "duplicate-grade-id",
-        cell: id,
-        message: `${list.length} cells carry grade_id "${id}"; only the last one was used`,
-      });
-    }
+  for (const id of theirs.duplicated) {
+    tampering.push({
+      kind: "duplicate-grade-id",
+      cell: id,
+      message: `${theirs.copies.get(id)} cells carry grade_id "${id}"; only the last one was used`,
+    });
   }
   for (const id of foreign) {
     tampering.push({
@@ -104,8 +92,7 @@ export function reconstruct(manifest: GradingManifest, submitted: SubmittedCell[
   const seenPositions: number[] = [];
   for (const m of manifest.cells) {
     const planned = plannedFromManifest(m);
-    const matches = m.grade_id !== undefined ? (byGradeId.get(m.grade_id) ?? []) : [];
-    const match = matches[matches.length - 1];
+    const match = m.grade_id !== undefined ? theirs.last.get(m.grade_id) : undefined;
     if (match) seenPositions.push(match.position);
     const label = m.grade_id ?? m.id;
 
@@ -119,7 +106,7 @@ export function reconstruct(manifest: GradingManifest, submitted: SubmittedCell[
 
     if (m.role === "solution" || m.role === "manual") {
       if (match) {
-        planned.source = match.source;
+        planned.source = mergedSolutionSource(normaliseNewlines(m.studentSource), match.source);
         planned.origin = "student";
       } else {
         planned.source = m.studentSource;

@@ -35,6 +35,16 @@ test("solution cells come from the submission, matched by grade_id", () => {
   assert.is(r.studentCells.find((c) => c.gradeId === "double")?.source, GOOD.double);
 });
 
+test("a solution keeps the released directive lines and drops the student's, as tito test does", () => {
+  const m = structuredClone(manifest);
+  const released = m.cells.find((c) => c.grade_id === "double");
+  if (!released) throw new Error("the fixture has no double");
+  released.studentSource = `//| export\n${released.studentSource}`;
+  const mine = "function double(x: number): number {\n  return 2 * x;\n}";
+  const r = reconstruct(m, cellsOf({ sources: { double: `//| hide\n${mine}` } }));
+  assert.is(r.cells.find((c) => c.gradeId === "double")?.source, `//| export\n${mine}`);
+});
+
 test("an edited test cell is restored with its hidden tests and reported", () => {
   const edits = { sources: { "test-unit-double": 'passed("testUnitDouble");' } };
   const r = reconstruct(manifest, cellsOf(edits));

@@ -20,3 +20,11 @@ export {
 export { validateModule, checkCanonical, GRADE_ID_RE, KNOWN_DIRECTIVES } from "./validate";
 export { assignCellIds, isValidCellId, moduleNameFromPath, CELL_ID_RE } from "./cell-ids";
 export { checkRoundTrips, kindOfPath, type SourceKind } from "./roundtrip";
+export {
+  lastCopies,
+  mergeStudentWork,
+  mergedSolutionSource,
+  studentCellsById,
+  type LastCopies,
+  type MergeResult,
+} from "./merge";

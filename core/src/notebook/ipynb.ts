@@ -3,6 +3,7 @@
 // a final newline), always as nbformat 4.5 with cell ids, so a rebuild is byte-identical.
 // The reader accepts any 4.x notebook, joins list-of-lines fields back into strings and reports
 // structural problems as SourceErrors with the line they occur on.
+import { gradeId } from "./cell-roles";
 import { assignCellIds, isValidCellId, moduleNameFromPath } from "./cell-ids";
 import { SourceError } from "../errors";
 import {
@@ -204,7 +205,7 @@ export function parseIpynb(text: string, file: string): Notebook {
   if (!Array.isArray(data.cells)) r.fail(["cells"], "a notebook must have a list of cells");
   const cells = (data.cells as unknown[]).map((c, i) => r.cell(c, i));
   const ids = assignCellIds(
-    cells.map((c) => ({ id: c.id || undefined, gradeId: c.metadata.nbgrader?.grade_id })),
+    cells.map((c) => ({ id: c.id || undefined, gradeId: gradeId(c) })),
     moduleNameFromPath(file),
   );
   cells.forEach((c, i) => (c.id = ids[i]));
@@ -228,7 +229,7 @@ function outputJson(o: Output): Json {
 export function writeIpynb(nb: Notebook): string {
   // A transform may add a cell without an id; fill in missing or duplicate ids deterministically.
   const ids = assignCellIds(
-    nb.cells.map((c) => ({ id: c.id, gradeId: c.metadata.nbgrader?.grade_id })),
+    nb.cells.map((c) => ({ id: c.id, gradeId: gradeId(c) })),
     "cell",
   );
   // Objects are built with their keys already in sorted order, so only the user-supplied parts

@@ -2,6 +2,7 @@
 // The reader is jupytext's, made lossless and strict: exactly one blank line separates cells (any
 // other blank lines belong to the cell above), cell markers inside template literals, block
 // comments and continued strings do not start cells, and malformed marker metadata is an error.
+import { gradeId } from "./cell-roles";
 import { assignCellIds, moduleNameFromPath } from "./cell-ids";
 import { SourceError } from "../errors";
 import { isMarkerLine, parseMarkerLine } from "./marker-line";
@@ -224,7 +225,7 @@ export function parsePercent(text: string, file: string): ParsedSource {
     sourceLines.push(rc.start + 1);
   });
   const ids = assignCellIds(
-    cells.map((c) => ({ gradeId: c.metadata.nbgrader?.grade_id })),
+    cells.map((c) => ({ gradeId: gradeId(c) })),
     moduleNameFromPath(file),
   );
   cells.forEach((c, i) => (c.id = ids[i]));

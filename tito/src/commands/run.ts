@@ -10,7 +10,7 @@ import {
   UsageError,
   type OptionValues,
 } from "@tinytorch-ts/core";
-import { writeIpynb, type Notebook } from "@tinytorch-ts/core/notebook";
+import { gradeId, isDirectiveLine, writeIpynb, type Notebook } from "@tinytorch-ts/core/notebook";
 import { loadRunnable, type RunnableNotebook } from "../run/load";
 import {
   formatSeconds,
@@ -31,10 +31,10 @@ function checkCombinations(o: Options, inputs: string[]): void {
 
 function label(nb: Notebook, index: number): string {
   const cell = nb.cells[index];
-  const gradeId = cell.metadata.nbgrader?.grade_id;
-  if (typeof gradeId === "string") return gradeId;
+  const id = gradeId(cell);
+  if (typeof id === "string") return id;
   // The first line that says something (not a `//|` directive).
-  const first = cell.source.split("\n").find((l) => l.trim() !== "" && !l.startsWith("//|")) ?? "";
+  const first = cell.source.split("\n").find((l) => l.trim() !== "" && !isDirectiveLine(l)) ?? "";
   return first.length > 40 ? first.slice(0, 39) + "…" : first;
 }
 

@@ -11,7 +11,7 @@ import { exportNotebook } from "../export/export-notebook";
 import { gradeId, isSolutionCell } from "../transforms/cells";
 import { compilePackage } from "./compile-package";
 import { citeCompileError, failedTests, type FailedTest } from "./export-notes";
-import { mergeStudentWork } from "./merge-solutions";
+import { mergeStudentWork } from "@tinytorch-ts/core/notebook";
 import { STUDENT_PROVENANCE } from "./package-origins";
 import { findWorkspace, readCourse, readReleasedModule, resolveModule } from "./workspace";
 

@@ -8,9 +8,8 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { coursePath } from "@tinytorch-ts/core";
-import { parseIpynb } from "@tinytorch-ts/core/notebook";
+import { parseIpynb, studentCellsById } from "@tinytorch-ts/core/notebook";
 import { gradeId, isSolutionCell } from "../transforms/cells";
-import { studentSolutions } from "./merge-solutions";
 import {
   readCourse,
   readReleasedModule,
@@ -71,9 +70,9 @@ export function moduleStatuses(ws: string): ModuleStatus[] {
     let attempted = 0;
     if (exists) {
       try {
-        const mine = studentSolutions(parseIpynb(text, path)).solutions;
+        const mine = studentCellsById(parseIpynb(text, path)).last;
         attempted = stubs.filter((c) => {
-          const src = mine.get(gradeId(c) ?? "");
+          const src = mine.get(gradeId(c) ?? "")?.source;
           return src !== undefined && src !== c.source;
         }).length;
       } catch {

@@ -22,7 +22,7 @@ import {
   type UnexportedModule,
 } from "./explain";
 import { CellTracer, nameCells } from "./failure-trace";
-import { mergeStudentWork } from "./merge-solutions";
+import { mergeStudentWork } from "@tinytorch-ts/core/notebook";
 import {
   findWorkspace,
   readCourse,
