@@ -4,6 +4,7 @@
 // HTML-escaped (student output is untrusted and may contain markup). The page is self-contained:
 // no scripts, no external resources.
 import { writeFileAtomic } from "@tinytorch-ts/core";
+import { escapeHtml, htmlPage } from "./html-page";
 import { formatPoints as points } from "./gradebook-totals";
 import type { Lateness } from "./late-policy";
 import { lateLine, PRINTED_HEADER } from "./results-json";
@@ -17,15 +18,6 @@ export interface FeedbackOptions {
   hiddenTests?: ReadonlySet<string>;
   /** Scores given by hand so far, by question (grade_id); a question without one is ungraded. */
   manualMarks?: ReadonlyMap<string, ManualMark>;
-}
-
-export function escapeHtml(text: string): string {
-  return text
-    .replace(/&/g, "&amp;")
-    .replace(/</g, "&lt;")
-    .replace(/>/g, "&gt;")
-    .replace(/"/g, "&quot;")
-    .replace(/'/g, "&#39;");
 }
 
 const STYLE = `
@@ -118,16 +110,7 @@ export function renderFeedback(r: SubmissionResult, opts: FeedbackOptions = {}):
     }
   }
   body.push(`<p><small>Graded ${escapeHtml(r.finishedAt)} · submission ${escapeHtml(r.submissionHash.slice(0, 12))}</small></p>`); // prettier-ignore
-  return [
-    "<!doctype html>",
-    '<html lang="en"><head><meta charset="utf-8">',
-    '<meta name="viewport" content="width=device-width, initial-scale=1">',
-    `<title>${escapeHtml(r.module)} feedback</title>`,
-    `<style>${STYLE}</style></head><body>`,
-    ...body,
-    "</body></html>",
-    "",
-  ].join("\n");
+  return htmlPage(`${r.module} feedback`, STYLE, body);
 }
 
 export function writeFeedback(path: string, r: SubmissionResult, opts: FeedbackOptions = {}): void {

@@ -4,7 +4,7 @@
 // event and a table of every entry. Labels are pseudonyms unless the instructor asked for names;
 // every string is escaped (an id is a folder name a student chose).
 import { renderChart, type ChartSpec } from "tinytorch-ts/support/chart";
-import { escapeHtml } from "./feedback-html";
+import { escapeHtml, htmlPage } from "./html-page";
 import type { EventBoard, Leaderboard, LeaderboardEntry } from "./leaderboard";
 
 const STYLE = `
@@ -96,15 +96,13 @@ export async function leaderboardHtml(
   // prettier-ignore
   const measured = board.entries.filter((e) => e.record.measurement !== undefined);
   const chart = measured.length > 0 ? (await renderChart(paretoChart(board.entries))).svg : '<p class="note">Nothing measured yet.</p>'; // prettier-ignore
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(board.module)}: leaderboard</title><style>${STYLE}</style></head>
-<body>
-<h1>${escapeHtml(board.module)}: leaderboard</h1>
+  return htmlPage(`${board.module}: leaderboard`, STYLE, [
+    `<h1>${escapeHtml(board.module)}: leaderboard</h1>
+
 <p class="note">Generated ${escapeHtml(generatedAt)} from the gradebook: each student's latest attempt. Every figure was measured by the grader, on its machine, from the submitted model file; nothing a submission claims is read. Latency is the p50 of single-digit queries divided by the course baseline's, measured alongside; accuracy is the lower of the test split's and a perturbed copy's.</p>
 ${chart}
 ${board.events.map(eventSection).join("\n")}
 <h2>Every entry</h2>
-${entriesTable(board.entries)}
-</body></html>
-`;
+${entriesTable(board.entries)}`,
+  ]);
 }

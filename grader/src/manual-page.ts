@@ -4,7 +4,7 @@
 // every string is HTML-escaped, and the page is self-contained (no scripts, no external
 // resources). Answers are ordered by how each student is shown (their pseudonym), never by id:
 // an alphabetical order would give the names away.
-import { escapeHtml } from "./feedback-html";
+import { escapeHtml, htmlPage } from "./html-page";
 import { csvField } from "./gradebook-csv";
 import { formatPoints } from "./gradebook-totals";
 import type { ManualAnswer, ManualQuestion } from "./manual";
@@ -76,16 +76,7 @@ export function renderManualPage(input: ManualPageInput): string {
     ...answers.map((a) => answerBlock(input, a)),
   ];
   if (answers.length === 0) body.push("<p>(No attempt in the gradebook answers this question yet.)</p>"); // prettier-ignore
-  return [
-    "<!doctype html>",
-    '<html lang="en"><head><meta charset="utf-8">',
-    '<meta name="viewport" content="width=device-width, initial-scale=1">',
-    `<title>${escapeHtml(title)}</title>`,
-    `<style>${STYLE}</style></head><body>`,
-    ...body,
-    "</body></html>",
-    "",
-  ].join("\n");
+  return htmlPage(title, STYLE, body);
 }
 
 /** The columns of a file of scores, in the template's order. */

@@ -6,7 +6,7 @@
 // charts. Student ids are file names students chose: every string is escaped, and no chart
 // carries an id.
 import { renderChart, type ChartSpec } from "tinytorch-ts/support/chart";
-import { escapeHtml } from "./feedback-html";
+import { escapeHtml, htmlPage } from "./html-page";
 import { formatPoints } from "./gradebook-totals";
 import type { ClassSummary, FailureCount, ModuleSummary } from "./summary";
 import { round2 } from "./summary";
@@ -121,18 +121,11 @@ function studentsTable(s: ClassSummary): string {
 export async function summaryHtml(s: ClassSummary, title = "Class summary"): Promise<string> {
   const sections: string[] = [];
   for (const m of s.modules) sections.push(await moduleSection(m));
-  return [
-    "<!doctype html>",
-    '<html lang="en"><head><meta charset="utf-8">',
-    '<meta name="viewport" content="width=device-width, initial-scale=1">',
-    `<title>${escapeHtml(title)}</title>`,
-    `<style>${STYLE}</style></head><body>`,
+  return htmlPage(title, STYLE, [
     `<h1>${escapeHtml(title)}</h1>`,
     "<p>Each module's total is the latest attempt's automatic points plus the points given by hand, after the late penalty.</p>", // prettier-ignore
     ...sections,
     "<h2>Students</h2>",
     s.students.length > 0 ? studentsTable(s) : '<p class="empty">No attempts yet.</p>',
-    "</body></html>",
-    "",
-  ].join("\n");
+  ]);
 }

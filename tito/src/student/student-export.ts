@@ -5,15 +5,14 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { writeFileAtomic, SourceError } from "@tinytorch-ts/core";
-import { parseDirectives, parseIpynb, type Notebook } from "@tinytorch-ts/core/notebook";
+import { mergeStudentWork, parseDirectives } from "@tinytorch-ts/core/notebook";
 import { prepareExportCell } from "../export/cell-code";
 import { exportNotebook } from "../export/export-notebook";
 import { gradeId, isSolutionCell } from "../transforms/cells";
 import { compilePackage } from "./compile-package";
 import { citeCompileError, failedTests, type FailedTest } from "./export-notes";
-import { mergeStudentWork } from "@tinytorch-ts/core/notebook";
 import { STUDENT_PROVENANCE } from "./package-origins";
-import { findWorkspace, readCourse, readReleasedModule, resolveModule } from "./workspace";
+import { openStudentNotebook } from "./workspace";
 
 export interface StudentExportReport {
   ok: boolean;
@@ -46,27 +45,14 @@ export async function exportStudentNotebook(
     failedTests: [],
     errors: [],
   };
-  const ws = workspace ?? findWorkspace(resolve(notebookArg)) ?? findWorkspace();
-  if (!ws) {
-    report.errors.push("not inside a course workspace (a directory made by `tito release`)");
+  const opened = openStudentNotebook(notebookArg, workspace);
+  if ("error" in opened) {
+    if (opened.module !== undefined) report.module = opened.module;
+    report.errors.push(opened.error);
     return report;
   }
-  const course = readCourse(ws);
-  const entry = resolveModule(course, notebookArg);
-  if (!entry) {
-    report.errors.push(`${notebookArg}: not one of this course's notebooks`);
-    return report;
-  }
+  const { ws, entry, student, released } = opened;
   report.module = entry.module;
-  const path = notebookArg.endsWith(".ipynb") ? resolve(notebookArg) : join(ws, entry.notebook);
-  let student: Notebook;
-  try {
-    student = parseIpynb(readFileSync(path, "utf8"), path);
-  } catch (e) {
-    report.errors.push(e instanceof Error ? e.message : String(e));
-    return report;
-  }
-  const released = readReleasedModule(ws, entry.module);
   const merged = mergeStudentWork(released.packageNotebook, student);
   report.missing = merged.missing;
 

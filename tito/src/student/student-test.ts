@@ -5,10 +5,8 @@
 // test cell is told so, and the original test runs. The kernel names each cell's script, so a
 // runtime error is traced back to its exercise and the line of its cell (failure-trace.ts).
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
 import { coursePath } from "@tinytorch-ts/core";
-import { parseIpynb, type Notebook } from "@tinytorch-ts/core/notebook";
+import { mergeStudentWork, type Notebook } from "@tinytorch-ts/core/notebook";
 import { runNotebook, type NotebookRun } from "@tinytorch-ts/core/run";
 import { cellPoints, gradeId, isGradeCell } from "../transforms/cells";
 import { NOT_IMPLEMENTED_MESSAGE, stubMessageCore } from "../transforms/strip-solutions";
@@ -22,15 +20,7 @@ import {
   type UnexportedModule,
 } from "./explain";
 import { CellTracer, nameCells } from "./failure-trace";
-import { mergeStudentWork } from "@tinytorch-ts/core/notebook";
-import {
-  findWorkspace,
-  readCourse,
-  readReleasedModule,
-  recordTest,
-  resolveModule,
-  type TestRecord,
-} from "./workspace";
+import { openStudentNotebook, readCourse, readReleasedModule, recordTest, type TestRecord } from "./workspace"; // prettier-ignore
 
 export interface TestCellResult {
   index: number;
@@ -104,32 +94,16 @@ export async function testStudentNotebook(
     points: 0,
     totalPoints: 0,
   };
-  const ws =
-    options.workspace ??
-    (existsSync(arg) ? findWorkspace(resolve(arg)) : undefined) ??
-    findWorkspace();
-  if (!ws) {
-    report.errors.push("not inside a course workspace (a directory made by `tito release`)");
+  const opened = openStudentNotebook(arg, options.workspace);
+  if ("error" in opened) {
+    if (opened.module !== undefined) report.module = opened.module;
+    if (opened.path !== undefined) report.notebook = opened.path;
+    report.errors.push(opened.error);
     return report;
   }
-  const entry = resolveModule(readCourse(ws), arg);
-  if (!entry) {
-    report.errors.push(`${arg}: not one of this course's notebooks (give its path or number)`);
-    return report;
-  }
+  const { ws, entry, path, text, student, released } = opened;
   report.module = entry.module;
-  const path = arg.endsWith(".ipynb") ? resolve(arg) : join(ws, entry.notebook);
   report.notebook = path;
-  let text: string;
-  let student: Notebook;
-  try {
-    text = readFileSync(path, "utf8");
-    student = parseIpynb(text, path);
-  } catch (e) {
-    report.errors.push(e instanceof Error ? e.message : String(e));
-    return report;
-  }
-  const released = readReleasedModule(ws, entry.module);
   const merged = mergeStudentWork(released.studentNotebook, student);
   report.missing = merged.missing;
   report.edited = merged.edited;

@@ -9,7 +9,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { writeFileAtomic } from "@tinytorch-ts/core";
-import type { Notebook } from "@tinytorch-ts/core/notebook";
+import { parseIpynb, type Notebook } from "@tinytorch-ts/core/notebook";
 
 export const WORKSPACE_DIR = ".tito";
 
@@ -99,4 +99,38 @@ export function resolveModule(course: CourseFile, arg: string): CourseModuleEntr
   return course.modules.find(
     (m) => m.module === stem || m.number === stem || m.number === stem.padStart(2, "0"),
   );
+}
+
+/** A student's notebook for one module, read, with what was released for it. */
+export interface OpenedNotebook {
+  ws: string;
+  entry: CourseModuleEntry;
+  /** The notebook file read: the argument if it is a path, else the module's in the workspace. */
+  path: string;
+  text: string;
+  student: Notebook;
+  released: ReleasedModule;
+}
+
+/**
+ * What `tito test` and `tito export` start from: the workspace (given, around the notebook, or
+ * around the working directory), the module the argument names, and the student's notebook,
+ * parsed. Whatever is missing or unreadable is an error message, with the module when known.
+ */
+export function openStudentNotebook(
+  arg: string,
+  workspace?: string,
+): OpenedNotebook | { error: string; module?: string; path?: string } {
+  const ws = workspace ?? (existsSync(arg) ? findWorkspace(resolve(arg)) : undefined) ?? findWorkspace(); // prettier-ignore
+  if (!ws) return { error: "not inside a course workspace (a directory made by `tito release`)" };
+  const entry = resolveModule(readCourse(ws), arg);
+  if (!entry) return { error: `${arg}: not one of this course's notebooks (give its path or number)` }; // prettier-ignore
+  const path = arg.endsWith(".ipynb") ? resolve(arg) : join(ws, entry.notebook);
+  try {
+    const text = readFileSync(path, "utf8");
+    const student = parseIpynb(text, path);
+    return { ws, entry, path, text, student, released: readReleasedModule(ws, entry.module) };
+  } catch (e) {
+    return { error: e instanceof Error ? e.message : String(e), module: entry.module, path };
+  }
 }
