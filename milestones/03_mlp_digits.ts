@@ -141,6 +141,64 @@ export interface DigitsResult {
   passed: boolean;
 }
 
+/** What a budgeted training run measured (see trainWithinBudget). */
+export interface BudgetedTraining {
+  history: DigitsEpoch[];
+  /** CPU seconds of training, summed over the epochs. */
+  trainingSeconds: number;
+  trainingWallSeconds: number;
+  /** The last epoch's predictions on the test split. */
+  predictions: number[];
+}
+
+/**
+ * Trains epoch by epoch, up to `epochs`, stopping before an epoch that would not fit in the
+ * budget of CPU seconds (judged by the last epoch's cost), and measures the test split after
+ * each. Milestones 03 and 04 both run their training this way.
+ */
+export function trainWithinBudget(o: {
+  epochs: number;
+  budgetSeconds: number;
+  trainEpoch: () => { loss: number; accuracy: number };
+  /** After each epoch's training (a learning-rate schedule's step). */
+  endEpoch: () => void;
+  predict: () => number[];
+  labels: ArrayLike<number>;
+  onEpoch?: ((record: DigitsEpoch) => void) | undefined;
+}): BudgetedTraining {
+  const history: DigitsEpoch[] = [];
+  let trainingSeconds = 0;
+  let trainingWallSeconds = 0;
+  let predictions: number[] = [];
+  for (let epoch = 1; epoch <= o.epochs; epoch++) {
+    const last = history.length > 0 ? history[history.length - 1].trainCpuSeconds : 0;
+    if (trainingSeconds + last > o.budgetSeconds) break; // the next epoch would not fit
+    const start = performance.now();
+    const cpuStart = process.cpuUsage();
+    const stats = o.trainEpoch();
+    const cpu = process.cpuUsage(cpuStart);
+    const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+    const seconds = (performance.now() - start) / 1000;
+    o.endEpoch();
+    trainingSeconds += cpuSeconds;
+    trainingWallSeconds += seconds;
+    predictions = o.predict();
+    let right = 0;
+    for (let i = 0; i < predictions.length; i++) if (predictions[i] === o.labels[i]) right++;
+    const record: DigitsEpoch = {
+      epoch,
+      trainSeconds: seconds,
+      trainCpuSeconds: cpuSeconds,
+      trainLoss: stats.loss,
+      trainAccuracy: stats.accuracy,
+      testAccuracy: right / predictions.length,
+    };
+    history.push(record);
+    o.onEpoch?.(record);
+  }
+  return { history, trainingSeconds, trainingWallSeconds, predictions };
+}
+
 /** Trains the MLP with Adam and measures it on the test split after every epoch. */
 export function trainDigits(options: DigitsOptions = {}): DigitsResult {
   const epochs = options.epochs ?? 8;
@@ -158,37 +216,15 @@ export function trainDigits(options: DigitsOptions = {}): DigitsResult {
     seed: options.seed ?? 0,
   });
   const loss = new CrossEntropyLoss();
-  const history: DigitsEpoch[] = [];
-  let trainingSeconds = 0;
-  let trainingWallSeconds = 0;
-  let predictions: number[] = [];
-  for (let epoch = 1; epoch <= epochs; epoch++) {
-    const last = history.length > 0 ? history[history.length - 1].trainCpuSeconds : 0;
-    if (trainingSeconds + last > budget) break; // the next epoch would not fit in the budget
-    const start = performance.now();
-    const cpuStart = process.cpuUsage();
-    const stats = trainEpoch(model, loader, loss, optimizer);
-    const cpu = process.cpuUsage(cpuStart);
-    const cpuSeconds = (cpu.user + cpu.system) / 1e6;
-    const seconds = (performance.now() - start) / 1000;
-    schedule.step();
-    trainingSeconds += cpuSeconds;
-    trainingWallSeconds += seconds;
-    predictions = predict(model, test.images);
-    let right = 0;
-    for (let i = 0; i < predictions.length; i++)
-      if (predictions[i] === test.labels.data[i]) right++;
-    const record = {
-      epoch,
-      trainSeconds: seconds,
-      trainCpuSeconds: cpuSeconds,
-      trainLoss: stats.loss,
-      trainAccuracy: stats.accuracy,
-      testAccuracy: right / predictions.length,
-    };
-    history.push(record);
-    options.onEpoch?.(record);
-  }
+  const { history, trainingSeconds, trainingWallSeconds, predictions } = trainWithinBudget({
+    epochs,
+    budgetSeconds: budget,
+    trainEpoch: () => trainEpoch(model, loader, loss, optimizer),
+    endEpoch: () => schedule.step(),
+    predict: () => predict(model, test.images),
+    labels: test.labels.data,
+    onEpoch: options.onEpoch,
+  });
   const testAccuracy = history.length > 0 ? history[history.length - 1].testAccuracy : 0;
   const mistakes: DigitsResult["mistakes"] = [];
   // Visit the test set in a stride coprime to its size, so the examples come from every digit.

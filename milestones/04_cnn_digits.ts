@@ -27,7 +27,7 @@ import { Conv2d, Flatten, MaxPool2d } from "tinytorch-ts/core/conv";
 import { enableAcceleration } from "tinytorch-ts/accel/matmul";
 import { showChart, type ChartSpec } from "tinytorch-ts/support/chart";
 import { inNotebook } from "tinytorch-ts/support/display";
-import { confusionMatrix, loadDigitSplit } from "./03_mlp_digits";
+import { confusionMatrix, loadDigitSplit, trainWithinBudget } from "./03_mlp_digits";
 
 /** The network: two convolutions with pooling, then a linear classifier on 16·4·4 features. */
 export function leNet(seed = 0): Sequential {
@@ -144,37 +144,15 @@ export async function trainCnn(options: CnnOptions = {}): Promise<CnnResult> {
   });
   const loss = new CrossEntropyLoss();
   const testImages = asImages(test.images);
-  const history: CnnEpoch[] = [];
-  let trainingSeconds = 0;
-  let trainingWallSeconds = 0;
-  let predictions: number[] = [];
-  for (let epoch = 1; epoch <= epochs; epoch++) {
-    const last = history.length > 0 ? history[history.length - 1].trainCpuSeconds : 0;
-    if (trainingSeconds + last > budget) break; // the next epoch would not fit in the budget
-    const start = performance.now();
-    const cpuStart = process.cpuUsage();
-    const stats = trainEpoch(model, loader, loss, optimizer);
-    const cpu = process.cpuUsage(cpuStart);
-    const cpuSeconds = (cpu.user + cpu.system) / 1e6;
-    const seconds = (performance.now() - start) / 1000;
-    schedule.step();
-    trainingSeconds += cpuSeconds;
-    trainingWallSeconds += seconds;
-    predictions = predictImages(model, testImages);
-    let right = 0;
-    for (let i = 0; i < predictions.length; i++)
-      if (predictions[i] === test.labels.data[i]) right++;
-    const record = {
-      epoch,
-      trainSeconds: seconds,
-      trainCpuSeconds: cpuSeconds,
-      trainLoss: stats.loss,
-      trainAccuracy: stats.accuracy,
-      testAccuracy: right / predictions.length,
-    };
-    history.push(record);
-    options.onEpoch?.(record);
-  }
+  const { history, trainingSeconds, trainingWallSeconds, predictions } = trainWithinBudget({
+    epochs,
+    budgetSeconds: budget,
+    trainEpoch: () => trainEpoch(model, loader, loss, optimizer),
+    endEpoch: () => schedule.step(),
+    predict: () => predictImages(model, testImages),
+    labels: test.labels.data,
+    onEpoch: options.onEpoch,
+  });
   const testAccuracy = history.length > 0 ? history[history.length - 1].testAccuracy : 0;
   const target = options.target ?? 0.96;
   return {
