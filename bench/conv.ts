@@ -18,7 +18,7 @@
 // and CONV_BENCH_ROUNDS (default 5) shorten a run.
 import { cpus, loadavg } from "node:os";
 import type { Tensor4D } from "@tensorflow/tfjs-core";
-import { Rng, Tensor } from "tinytorch-ts/core/tensor";
+import { Tensor } from "tinytorch-ts/core/tensor";
 import { CrossEntropyLoss } from "tinytorch-ts/core/losses";
 import { Conv2d, conv2dDirect } from "tinytorch-ts/core/conv";
 import { disableAcceleration, enableAcceleration } from "tinytorch-ts/accel/matmul";
@@ -28,6 +28,7 @@ import { loadDigitSplit, type DigitSet } from "../milestones/03_mlp_digits";
 import { asImages, leNet, predictImages } from "../milestones/04_cnn_digits";
 import { convBackward, tfjsCnn } from "./conv-tfjs";
 import { loadTf, type Tf } from "./tfjs";
+import { epochOrders, gatherRows } from "./epoch-orders";
 
 const EPOCHS = Number(process.env.CONV_BENCH_EPOCHS ?? 10);
 const ROUNDS = Number(process.env.CONV_BENCH_ROUNDS ?? 5);
@@ -141,32 +142,6 @@ async function layerTimings(
       { forward: median(s.forward), backward: median(s.backward) },
     ]),
   );
-}
-
-/** The example order of every epoch: seeded Fisher-Yates shuffles, shared by both libraries. */
-function epochOrders(n: number): Uint32Array[] {
-  const rng = new Rng(1);
-  return Array.from({ length: EPOCHS }, () => {
-    const order = Uint32Array.from({ length: n }, (_, i) => i);
-    for (let i = n - 1; i > 0; i--) {
-      const j = rng.int(i + 1);
-      [order[i], order[j]] = [order[j], order[i]];
-    }
-    return order;
-  });
-}
-
-function gatherRows(
-  data: Float32Array,
-  width: number,
-  order: Uint32Array,
-  start: number,
-  end: number,
-): Float32Array {
-  const out = new Float32Array((end - start) * width);
-  for (let r = start; r < end; r++)
-    out.set(data.subarray(order[r] * width, (order[r] + 1) * width), (r - start) * width);
-  return out;
 }
 
 interface Trainer {
@@ -309,7 +284,7 @@ async function main(): Promise<void> {
   console.log(ratios.join("\n"));
 
   const { train, test } = loadDigitSplit();
-  const orders = epochOrders(train.labels.size);
+  const orders = epochOrders(train.labels.size, EPOCHS, 1);
   await enableAcceleration();
   const ours = tinytorchTrainer(train, test);
   const theirs = tfjsTrainer(tf, train, test);

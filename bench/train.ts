@@ -16,7 +16,8 @@
 // shared: the load average is printed beside the figures.
 import { cpus, loadavg } from "node:os";
 import { loadTf, type Tf } from "./tfjs";
-import { Rng, Tensor } from "tinytorch-ts/core/tensor";
+import { epochOrders, gatherRows } from "./epoch-orders";
+import { Tensor } from "tinytorch-ts/core/tensor";
 import { CrossEntropyLoss } from "tinytorch-ts/core/losses";
 import { Adam } from "tinytorch-ts/optim";
 import { trainEpoch, type Batch } from "tinytorch-ts/training";
@@ -26,33 +27,6 @@ const EPOCHS = 10;
 const BATCH = 64;
 const LR = 1e-3;
 const SEED = 0;
-
-/** The example order of every epoch: seeded Fisher-Yates shuffles, shared by both libraries. */
-function epochOrders(n: number): Uint32Array[] {
-  const rng = new Rng(SEED + 1);
-  return Array.from({ length: EPOCHS }, () => {
-    const order = Uint32Array.from({ length: n }, (_, i) => i);
-    for (let i = n - 1; i > 0; i--) {
-      const j = rng.int(i + 1);
-      [order[i], order[j]] = [order[j], order[i]];
-    }
-    return order;
-  });
-}
-
-/** Copies the rows `order[start..end)` of a row-major [n, width] array. */
-function gatherRows(
-  data: Float32Array,
-  width: number,
-  order: Uint32Array,
-  start: number,
-  end: number,
-): Float32Array {
-  const out = new Float32Array((end - start) * width);
-  for (let r = start; r < end; r++)
-    out.set(data.subarray(order[r] * width, (order[r] + 1) * width), (r - start) * width);
-  return out;
-}
 
 /** The batches of one epoch, as tinytorch-ts tensors. */
 function* tinyBatches(train: DigitSet, order: Uint32Array): Iterable<Batch> {
@@ -145,7 +119,7 @@ function median(values: number[]): number {
 async function main(): Promise<void> {
   const tf = await loadTf({ gradients: true });
   const { train, test } = loadDigitSplit();
-  const orders = epochOrders(train.labels.size);
+  const orders = epochOrders(train.labels.size, EPOCHS, SEED + 1);
   const loadBefore = loadavg()[0];
   const ours = tinytorchTrainer(train, test);
   const theirs = tfjsTrainer(tf, train, test);
