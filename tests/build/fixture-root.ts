@@ -3,8 +3,10 @@
 import { cpSync, mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
+import { KIT_ROOT } from "@tinytorch-ts/core";
 
-export const KIT = join(__dirname, "..", "..");
+/** The kit's root (core's KIT_ROOT), under the name the build and release tests use. */
+export const KIT = KIT_ROOT;
 
 export function makeFixtureRoot(prefix = "tito-build-"): string {
   const root = mkdtempSync(join(tmpdir(), prefix));

@@ -17,8 +17,8 @@ import { makeFixtureRoot } from "../build/fixture-root";
 import { FIXTURES, loadFixtureManifest, studentNotebook } from "../grader/helpers";
 import { artifactDir } from "../release/bundle-dir";
 import { code, notebook } from "../run/notebooks";
+import { KIT_ROOT as KIT } from "@tinytorch-ts/core";
 
-const KIT = join(__dirname, "..", "..");
 const TITO = join(KIT, "tito", "bin", "tito.js");
 /** How long a command may live after its last output. */
 const EXIT_BOUND_MS = 10_000;

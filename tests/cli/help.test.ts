@@ -8,10 +8,14 @@ import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { formatHelp, type CommandSpec, type OptionTable } from "@tinytorch-ts/core";
+import {
+  formatHelp,
+  type CommandSpec,
+  type OptionTable,
+  KIT_ROOT as KIT,
+} from "@tinytorch-ts/core";
 import { COMMANDS } from "../../tito/src/command-table";
 
-const KIT = join(__dirname, "..", "..");
 /** Loads a TypeScript module through this process's tsx hook (CommonJS). */
 const loadModule = createRequire(__filename);
 const TITO = join(KIT, "tito", "bin", "tito.js");

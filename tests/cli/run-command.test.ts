@@ -10,8 +10,8 @@ import * as assert from "uvu/assert";
 import { writeIpynb } from "@tinytorch-ts/core/notebook";
 import { loadRunnable } from "../../tito/src/run/load";
 import { code, markdown, notebook } from "../run/notebooks";
+import { KIT_ROOT as ROOT } from "@tinytorch-ts/core";
 
-const ROOT = join(__dirname, "..", "..");
 const dir = mkdtempSync(join(tmpdir(), "tito-run-cmd-"));
 
 /** The parts of a written .ipynb these tests read. */

@@ -8,8 +8,7 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, normalize, relative } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-
-const KIT = join(__dirname, "..", "..");
+import { KIT_ROOT as KIT } from "../../core/src/course-root";
 
 /** Package folder -> the workspace packages it may import. */
 const ALLOWED: Record<string, string[]> = {

@@ -8,8 +8,8 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { KIT_ROOT as ROOT } from "@tinytorch-ts/core";
 
-const ROOT = join(__dirname, "..", "..");
 const TOP = ["core", "grader", "tito", "tinytorch-ts", "tests", "bench", "scripts", "milestones", "modules", "docs"]; // prettier-ignore
 const GENERATED = [
   /^notebooks\//,

@@ -13,8 +13,8 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
+import { KIT_ROOT as ROOT } from "@tinytorch-ts/core";
 
-const ROOT = join(__dirname, "..", "..");
 const ARTIFACTS = join(ROOT, "tests", "artifacts");
 const SCREENSHOT = join(ARTIFACTS, "e2e-notebook.png");
 const JUPYTER = "/usr/bin/jupyter-notebook";

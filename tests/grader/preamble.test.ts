@@ -5,10 +5,8 @@ import { spawnSync } from "node:child_process";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { preambleCode, wrappedPreamble } from "../../grader/src/instrument";
-import { join } from "node:path";
 import { loadFixtureManifest } from "./helpers";
-
-const KIT = join(__dirname, "..", "..");
+import { KIT_ROOT as KIT } from "@tinytorch-ts/core";
 
 /** The configuration production sends (read back from the preamble cell), for the test realm. */
 function testConfig(): Record<string, unknown> {

@@ -8,8 +8,8 @@ import * as assert from "uvu/assert";
 import { KernelClient, KernelStartError } from "../../core/src/kernel/client";
 import { resolveTslabBin } from "../../core/src/kernel/launch";
 import type { Output } from "../../core/src/notebook/types";
+import { KIT_ROOT as ROOT } from "../../core/src/course-root";
 
-const ROOT = join(__dirname, "..", "..");
 let kernel: KernelClient;
 const scratch = mkdtempSync(join(tmpdir(), "tito-client-test-"));
 

@@ -9,10 +9,11 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { tslabCodeCache } from "../../core/src/kernel/code-cache";
 import { kernelV8Flags } from "../../core/src/kernel/launch";
+import { KIT_ROOT } from "../../core/src/course-root";
 
 const work = mkdtempSync(join(tmpdir(), "tito-code-cache-"));
 test.after(() => rmSync(work, { recursive: true, force: true }));
-const PRELOAD = join(__dirname, "..", "..", "core", "src", "kernel", "kernel-preload.cjs");
+const PRELOAD = join(KIT_ROOT, "core", "src", "kernel", "kernel-preload.cjs");
 
 /** Loads tslab's converter in a node with `flags`, using `cache`: what V8 said, and whether tslab works. */
 function loadWith(
@@ -31,7 +32,7 @@ function loadWith(
     const out = c.convert("", "const x: number = 2;\\nx * 21");
     c.close();
     console.log(JSON.stringify({ rejected: script.cachedDataRejected, works: out.diagnostics.length === 0 && /21/.test(out.output), hookGone: hooked && Module.prototype._compile === before }));`;
-  const r = spawnSync(process.execPath, [...flags, "-e", probe], { encoding: "utf8", cwd: join(__dirname, "..", "..") }); // prettier-ignore
+  const r = spawnSync(process.execPath, [...flags, "-e", probe], { encoding: "utf8", cwd: KIT_ROOT }); // prettier-ignore
   assert.is(r.status, 0, r.stderr);
   return JSON.parse(r.stdout) as { rejected: boolean; works: boolean; hookGone: boolean };
 }

@@ -6,8 +6,7 @@ import { join, relative } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { StartSlots } from "../../core/src/kernel/start-slot";
-
-const KIT = join(__dirname, "..", "..");
+import { KIT_ROOT as KIT } from "../../core/src/course-root";
 
 /** A start that stays pending until `finish` is called, recording how many run at once. */
 function gate() {

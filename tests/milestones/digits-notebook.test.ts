@@ -6,10 +6,11 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { KIT_ROOT } from "@tinytorch-ts/core";
 import { parseIpynb } from "@tinytorch-ts/core/notebook";
 import { runNotebook } from "@tinytorch-ts/core/run";
 
-const MILESTONES = join(__dirname, "..", "..", "milestones");
+const MILESTONES = join(KIT_ROOT, "milestones");
 
 test("the notebook runs and shows the report and the misclassified digits", async () => {
   const file = join(MILESTONES, "03_mlp_digits.ipynb");

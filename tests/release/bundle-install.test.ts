@@ -23,8 +23,8 @@ import * as assert from "uvu/assert";
 import { KernelClient } from "@tinytorch-ts/core/kernel";
 import { releaseCourse } from "../../tito/src/release/release-course";
 import { findJupyterPython } from "../../tito/src/student/jupyter";
+import { KIT_ROOT as KIT } from "@tinytorch-ts/core";
 
-const KIT = resolve(__dirname, "..", "..");
 const work = mkdtempSync(join(tmpdir(), "tito-bundle-"));
 const bundle = join(work, "course");
 const jupyterDir = join(work, "jupyter");

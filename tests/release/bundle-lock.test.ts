@@ -6,8 +6,8 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { bundlePackageJson } from "../../tito/src/release/bundle-files";
 import { bundleLockfile, type Lockfile } from "../../tito/src/release/bundle-lock";
+import { KIT_ROOT as KIT } from "@tinytorch-ts/core";
 
-const KIT = join(__dirname, "..", "..");
 const readJson = (p: string) => JSON.parse(readFileSync(join(KIT, p), "utf8"));
 
 const tiny: Lockfile = {

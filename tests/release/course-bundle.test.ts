@@ -22,8 +22,8 @@ import * as assert from "uvu/assert";
 import { listModules } from "../../tito/src/build/discover";
 import { releaseCourse, type ReleaseReport } from "../../tito/src/release/release-course";
 import { artifactDir } from "./bundle-dir";
+import { KIT_ROOT as ROOT } from "@tinytorch-ts/core";
 
-const ROOT = join(__dirname, "..", "..");
 let ws = "";
 let report: ReleaseReport;
 

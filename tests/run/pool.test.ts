@@ -1,13 +1,11 @@
 // test-tier: kernel
 // The kernel pool and batch runner: fresh kernels for every notebook, failures isolated.
 import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { KernelClient } from "../../core/src/kernel/client";
 import { BatchError, KernelPool, kernelFactory, runNotebooks } from "../../core/src/run/pool";
-
-const ROOT = join(__dirname, "..", "..");
+import { KIT_ROOT as ROOT } from "../../core/src/course-root";
 
 function processExists(pid: number): boolean {
   try {

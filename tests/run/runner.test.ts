@@ -1,7 +1,6 @@
 // test-tier: kernel
 // Running whole notebooks in real tslab kernels: outputs filled in, failures stop the run
 // (unless allowed), limits, and dead kernels reported as such.
-import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { KernelClient } from "../../core/src/kernel/client";
@@ -9,8 +8,8 @@ import { SourceError } from "../../core/src/errors";
 import type { CodeCell, Notebook } from "../../core/src/notebook/types";
 import { runNotebook } from "../../core/src/run/runner";
 import { code, markdown, notebook } from "./notebooks";
+import { KIT_ROOT as ROOT } from "../../core/src/course-root";
 
-const ROOT = join(__dirname, "..", "..");
 const start = { cwd: ROOT };
 
 function codeCell(nb: Notebook, index: number): CodeCell {
