@@ -7,8 +7,8 @@
 //           {"ok": false, "problems": [...]} for a file that does not decode, or
 //           {"ok": false, "error": "..."} when the measurement itself failed.
 "use strict";
-const fs = require("fs");
 const { Buffer } = require("buffer");
+const { serveTrusted } = require("./trusted-process.cjs");
 
 async function main(input) {
   const capstone = require(input.entry);
@@ -24,17 +24,5 @@ async function main(input) {
   }
 }
 
-let text = "";
-process.stdin.setEncoding("utf8");
-process.stdin.on("data", (chunk) => (text += chunk));
-process.stdin.on("end", () => {
-  // What the measurement prints is not the result.
-  process.stdout.write = () => true;
-  console.log = console.info = console.warn = console.error = () => undefined;
-  const input = JSON.parse(text);
-  const finish = (result) => {
-    fs.writeFileSync(input.resultPath, JSON.stringify(result));
-    process.exit(0);
-  };
-  main(input).then(finish, (e) => finish({ ok: false, error: String(e && e.stack) }));
-});
+// What the measurement prints is not the result (trusted-process.cjs).
+serveTrusted(main, (e) => ({ ok: false, error: String(e && e.stack) }));

@@ -17,9 +17,9 @@
 // and runs each mutation alone if they differ.
 /* global setTimeout, clearTimeout */
 "use strict";
-const fs = require("fs");
 const vm = require("vm");
 const Module = require("module");
+const { serveTrusted } = require("./trusted-process.cjs");
 
 function tslabExports(target) {
   // As tslab's executor: TypeScript defines named imports with defineProperty (getters), which
@@ -124,20 +124,5 @@ async function main(input) {
   return { ok: failed.length === 0, records, failed, branches };
 }
 
-let text = "";
-process.stdin.setEncoding("utf8");
-process.stdin.on("data", (chunk) => (text += chunk));
-process.stdin.on("end", () => {
-  // What the cells print is not the result; the result goes straight to fd 1 at the end.
-  process.stdout.write = () => true;
-  console.log = console.info = console.warn = console.error = () => undefined;
-  const input = JSON.parse(text);
-  const finish = (result) => {
-    fs.writeFileSync(input.resultPath, JSON.stringify(result));
-    // Timers a cell left behind (a benchmark's interval) must not keep the process alive.
-    process.exit(0);
-  };
-  main(input).then(finish, (e) =>
-    finish({ ok: false, records: {}, failed: [{ index: -1, error: String(e && e.stack) }] }),
-  );
-});
+// What the cells print is not the result (trusted-process.cjs).
+serveTrusted(main, (e) => ({ ok: false, records: {}, failed: [{ index: -1, error: String(e && e.stack) }] })); // prettier-ignore
