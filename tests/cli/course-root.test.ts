@@ -69,6 +69,22 @@ test("tito grade, audit and gradescope look for a module among the course's own 
   assert.match(tito(outside, "grade", subs, "--module", "alpha").out, /there are: 01_tensor, /);
 });
 
+test("tito grade refuses a course or a manifest inside the submissions: a student could have written it", () => {
+  // A student's folder that looks like a course, and the instructor grading from inside it.
+  const subs = mkdtempSync(join(tmpdir(), "tito-subs-"));
+  const alice = join(subs, "alice");
+  for (const d of ["modules", "tinytorch-ts", "grader/manifests"]) mkdirSync(join(alice, d), { recursive: true }); // prettier-ignore
+  writeFileSync(join(alice, "grader", "manifests", "01_tensor.json"), "{}");
+  const found = tito(alice, "grade", subs, "--module", "01");
+  assert.is(found.status, 2, found.out);
+  assert.match(found.out, /the course .*alice is inside the submissions .*: a student could have written it/); // prettier-ignore
+  const given = tito(outside, "grade", subs, "--module", "01", "--root", alice);
+  assert.is(given.status, 2, given.out);
+  const manifest = tito(outside, "grade", subs, "--manifest", join(alice, "grader", "manifests", "01_tensor.json")); // prettier-ignore
+  assert.is(manifest.status, 2, manifest.out);
+  assert.match(manifest.out, /the manifest .*01_tensor\.json is inside the submissions/);
+});
+
 test("a course whose package is not compiled is refused before any kernel, naming its dist/", () => {
   const dist = join(root, "tinytorch-ts", "dist");
   for (const args of [

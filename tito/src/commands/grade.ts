@@ -1,5 +1,6 @@
 // `tito grade <submissions> --module NN` (instructor command)
-import { resolve } from "node:path";
+import { existsSync, realpathSync } from "node:fs";
+import { isAbsolute, relative, resolve } from "node:path";
 import {
   compiledPackageDir,
   findSubmissions,
@@ -13,7 +14,7 @@ import {
   type CourseSettings,
   type Submission,
 } from "@tinytorch-ts/grader";
-import { coursePath, resolveCourseRoot, runCommand, SourceError, UsageError, type OptionValues } from "@tinytorch-ts/core"; // prettier-ignore
+import { coursePath, KIT_ROOT, resolveCourseRoot, runCommand, SourceError, UsageError, type OptionValues } from "@tinytorch-ts/core"; // prettier-ignore
 import { spec } from "./grade.args";
 
 export function run(args: string[]): Promise<number> {
@@ -35,10 +36,21 @@ async function grade(
     notebookTimeoutMs: p.timeout,
     memoryMb: p.memory,
   };
+  const submissionsPath = resolve(submissionsArg);
   const root = resolveCourseRoot(p.root);
+  // The course decides every grade (its manifests hold the tests) and its package runs in the
+  // grader's trusted reference run: one found inside the submissions would be a student's.
+  for (const [what, path] of [
+    ["course", root],
+    ["manifest", p.manifest],
+  ] as const) {
+    if (path !== undefined && isInside(resolve(path), submissionsPath)) {
+      throw new UsageError(`the ${what} ${resolve(path)} is inside the submissions (${submissionsPath}): a student could have written it; run tito grade from your course, or give --root`); // prettier-ignore
+    }
+  }
+  if (root !== KIT_ROOT) console.error(`tito grade: course ${root}`);
   const manifestFile = p.manifest ?? findManifest(p.module ?? "", coursePath(root, "manifests"));
   const { manifest, hash } = readManifest(manifestFile);
-  const submissionsPath = resolve(submissionsArg);
   const outDir = resolve(p.out);
   // Everything that decides a grade is read and checked before anything is graded.
   compiledPackageDir(root);
@@ -110,4 +122,11 @@ function describeTiming(course: CourseSettings, module: string, times: string | 
       ? `tito grade: ${source}; no due date for ${module}: nothing is late`
       : `tito grade: ${source}; ${module} due ${new Date(due).toISOString()}, late policy ${policy}; ${when}`,
   );
+}
+
+/** True when `path` is `folder` or inside it (links resolved where they exist). */
+function isInside(path: string, folder: string): boolean {
+  const real = (p: string) => (existsSync(p) ? realpathSync(p) : p);
+  const r = relative(real(folder), real(path));
+  return r === "" || (!r.startsWith("..") && !isAbsolute(r));
 }
