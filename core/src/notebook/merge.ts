@@ -25,7 +25,6 @@ export function lastCopies<T>(
   cells: readonly T[],
   idOf: (cell: T) => string | undefined,
 ): LastCopies<T> {
-  // prettier-ignore
   const last = new Map<string, T>();
   const copies = new Map<string, number>();
   const duplicated: string[] = [];
