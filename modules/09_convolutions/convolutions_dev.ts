@@ -638,7 +638,8 @@ function im2col(x: RawTensor, g: ConvGeometry): RawTensor {
 // assignment turned around. In the same cell, given: `unfold`, which runs `im2col` on a
 // `Tensor` and records it as the operation `"im2col"` (with the geometry, which the rule needs),
 // and that operation's backward rule, which calls your `col2im`. Module 06's matmul rule takes
-// care of the rest of the convolution.
+// care of the rest of the convolution. Both go through `windowKernelSlot`, empty here: module
+// 18's acceleration switch puts WebAssembly twins of your two functions there.
 //
 // ### Exercise 3: `col2im`
 //
@@ -693,17 +694,26 @@ interface Im2colArgs extends OpArgs {
   geometry: ConvGeometry;
 }
 
+/**
+ * Kernels that stand in for your im2col and col2im inside `unfold` and its rule (null: yours).
+ * Module 18's acceleration switch fills them with WebAssembly twins, as it does matmul's slot.
+ */
+const windowKernelSlot: {
+  im2col: ((x: RawTensor, g: ConvGeometry) => RawTensor) | null;
+  col2im: ((cols: RawTensor, g: ConvGeometry) => RawTensor) | null;
+} = { im2col: null, col2im: null };
+
 /** im2col on a Tensor, recorded for autograd: cols [N, C·k·k, Ho·Wo]. */
 function unfold(x: Tensor, kernel: number, stride = 1, padding = 0): Tensor {
   const geometry = convGeometry(x.shape, kernel, stride, padding);
-  const cols = im2col(x, geometry);
+  const cols = (windowKernelSlot.im2col ?? im2col)(x, geometry);
   const args: Im2colArgs = { geometry };
   return Tensor.record(new Tensor(cols.data, cols.shape), "im2col", [x], args);
 }
 
 registerRules({
   im2col: (grad, node) => {
-    const dx = col2im(grad, (node.args as Im2colArgs).geometry);
+    const dx = (windowKernelSlot.col2im ?? col2im)(grad, (node.args as Im2colArgs).geometry);
     return [new Tensor(dx.data, dx.shape)];
   },
 });

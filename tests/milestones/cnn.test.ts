@@ -7,7 +7,8 @@ import * as assert from "uvu/assert";
 import { renderChart } from "tinytorch-ts/support/chart";
 // The built package, as the milestone imports it, so that the switch reaches its Tensor.
 import { Tensor, setMatmulBackend } from "tinytorch-ts/core/tensor";
-import { Conv2d } from "tinytorch-ts/core/conv";
+import { matmulBackward } from "tinytorch-ts/core/autograd";
+import { Conv2d, windowKernelSlot } from "tinytorch-ts/core/conv";
 import { disableAcceleration, enableAcceleration } from "tinytorch-ts/accel/matmul";
 import {
   featureMapsSpec,
@@ -58,7 +59,7 @@ test("the filters and one digit's feature maps render as SVG heatmaps", async ()
   assert.match(maps.svg, /conv2 map 16/);
 });
 
-test("a convolution through the SIMD kernel: same output and gradients, every product through the switch", async () => {
+test("a convolution through the SIMD kernels: same output and gradients; the forward product through the backend, the backward through the switch's rule", async () => {
   const conv = new Conv2d(3, 5, 3, { stride: 2, padding: 1, seed: 7 });
   (conv.bias as Tensor).data.set([0.5, -1, 2, 0, 1]);
   const x = Tensor.randn([2, 3, 9, 7], 8);
@@ -86,11 +87,15 @@ test("a convolution through the SIMD kernel: same output and gradients, every pr
       products++;
       return simd(a, b);
     });
+    assert.is.not(Tensor.backwardRules.get("matmul"), matmulBackward, "the switch's matmul rule");
+    assert.ok(windowKernelSlot.im2col && windowKernelSlot.col2im, "the window kernels installed");
     fast = run();
   } finally {
     disableAcceleration();
   }
-  assert.is(products, 3, "W2d @ cols forward, g @ colsᵀ and W2dᵀ @ g backward");
+  assert.is(products, 1, "W2d @ cols forward");
+  assert.is(Tensor.backwardRules.get("matmul"), matmulBackward, "module 06's rule back");
+  assert.is(windowKernelSlot.im2col, null, "module 09's im2col back");
   plain.forEach((values, i) => {
     values.forEach((v, e) => {
       const w = fast[i][e];

@@ -97,6 +97,12 @@ function checkEverything(name: string, kernel: MatmulKernel2d): void {
     const out = new Float32Array(m * n);
     kernel(a, b, out, 0);
     assertClose(out, expected64(a, b), `${name} spaced rows [${m}, ${k}] @ [${k}, ${n}]`);
+    // And transposed views of spaced storage (the backward pass's Aᵀ and Bᵀ of such views).
+    const at = transposeView({ ...randomView(k, m + 4, 13), offset: 1, cols: m });
+    const bt = transposeView({ ...randomView(n, k + 2, 14), offset: 2, cols: k });
+    const outT = new Float32Array(m * n);
+    kernel(at, bt, outT, 0);
+    assertClose(outT, expected64(at, bt), `${name} spaced transposed [${m}, ${k}] @ [${k}, ${n}]`);
   }
   // Adds into out at an offset and leaves the rest alone.
   const a = randomView(3, 5, 1);

@@ -2,10 +2,12 @@
 // edit the module source and run `npm run build`.
 
 import wabtInit from "wabt";
-import { broadcastShapes, computeStrides, formatShape, setMatmulBackend, shapeSize, type RawTensor } from "../core/tensor";
+import { broadcastShapes, computeStrides, formatShape, setMatmulBackend, shapeSize, Tensor, type BackwardRule, type RawTensor } from "../core/tensor";
+import { matmulBackward, registerRules } from "../core/autograd";
+import { checkShapeIs, col2im, im2col, windowKernelSlot, type ConvGeometry } from "../core/conv";
 import type { MachinePeaks } from "../perf/profiling";
 
-// modules/18_acceleration/acceleration_dev.ts, cell 6 (line 97)
+// modules/18_acceleration/acceleration_dev.ts, cell 6 (line 100)
 /** A 2-D matrix inside a flat buffer: element [i, j] is data[offset + i*rowStride + j*colStride]. */
 export interface MatrixView {
   readonly data: Float32Array;
@@ -38,8 +40,13 @@ export function transposeView(v: MatrixView): MatrixView {
   return { data: v.data, offset: v.offset, rows: v.cols, cols: v.rows, rowStride: v.colStride, colStride: v.rowStride };
 }
 
-/** numpy's matmul (1-D promotion, broadcast batch axes) with `kernel` doing each 2-D product. */
-export function matmulWithKernel(a: StridedTensor, b: StridedTensor, kernel: MatmulKernel2d): RawTensor {
+/**
+ * numpy's matmul (1-D promotion, broadcast batch axes) with `kernel` doing each 2-D product.
+ * `summedTo` (a batch shape the broadcast batch reduces to: axes missing from it, or 1 in it,
+ * are summed) adds every product into its target's matrix instead of a matrix of its own: the
+ * kernel's `+=` does the sum, with no [batch, m, n] intermediate (the backward pass uses it).
+ */
+export function matmulWithKernel(a: StridedTensor, b: StridedTensor, kernel: MatmulKernel2d, summedTo?: readonly number[]): RawTensor {
   const describe = `${formatShape(a.shape)} and ${formatShape(b.shape)}`;
   if (a.shape.length === 0 || b.shape.length === 0) {
     throw new Error(`matmul: operands must have at least 1 dimension, got shapes ${describe}`);
@@ -67,12 +74,19 @@ export function matmulWithKernel(a: StridedTensor, b: StridedTensor, kernel: Mat
   } catch {
     throw new Error(`matmul: batch dimensions of shapes ${describe} cannot be broadcast`);
   }
-  const out = new Float32Array(shapeSize(batch) * m * n);
+  const target = summedTo ?? batch;
+  const lead = batch.length - target.length;
+  if (lead < 0 || target.some((d, i) => d !== 1 && d !== batch[lead + i])) {
+    throw new Error(`matmul: the batch ${formatShape(batch)} of shapes ${describe} does not sum to ${formatShape(target)}`);
+  }
+  const targetStrides = computeStrides(target);
+  const out = new Float32Array(shapeSize(target) * m * n);
   const count = shapeSize(batch);
   for (let t = 0; t < count; t++) {
     let rest = t;
     let aOffset = a.offset ?? 0;
     let bOffset = b.offset ?? 0;
+    let outMatrix = 0;
     for (let axis = batch.length - 1; axis >= 0; axis--) {
       const index = rest % batch[axis];
       rest = (rest - index) / batch[axis];
@@ -81,12 +95,13 @@ export function matmulWithKernel(a: StridedTensor, b: StridedTensor, kernel: Mat
       const bAxis = axis - (batch.length - bBatch.length);
       if (aAxis >= 0 && aBatch[aAxis] !== 1) aOffset += index * aStrides[aAxis];
       if (bAxis >= 0 && bBatch[bAxis] !== 1) bOffset += index * bStrides[bAxis];
+      if (axis >= lead && target[axis - lead] !== 1) outMatrix += index * targetStrides[axis - lead];
     }
     const aView = { data: a.data, offset: aOffset, rows: m, cols: k, rowStride: aStrides[aStrides.length - 2], colStride: aStrides[aStrides.length - 1] };
     const bView = { data: b.data, offset: bOffset, rows: k, cols: n, rowStride: bStrides[bStrides.length - 2], colStride: bStrides[bStrides.length - 1] };
-    kernel(aView, bView, out, t * m * n);
+    kernel(aView, bView, out, outMatrix * m * n);
   }
-  const shape = [...batch];
+  const shape = [...target];
   if (!aVector) shape.push(m);
   if (!bVector) shape.push(n);
   return { data: out, shape };
@@ -107,7 +122,7 @@ export function matmulIkj(a: MatrixView, b: MatrixView, out: Float32Array, outOf
   }
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 10 (line 316)
+// modules/18_acceleration/acceleration_dev.ts, cell 10 (line 332)
 /** The i-k-j loop's traffic for [m, k] @ [k, n] with a cache of `cacheBytes` (see the lesson). */
 export interface MatmulTraffic {
   flops: number;
@@ -142,7 +157,7 @@ export function matmulTraffic(m: number, k: number, n: number, cacheBytes: numbe
   };
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 13 (line 505)
+// modules/18_acceleration/acceleration_dev.ts, cell 13 (line 521)
 /** Best bytes/s of `triad(passes)` over three arrays of `elements` floats (12 bytes per element). */
 export function bestTriadBandwidth(triad: (passes: number) => void, elements: number, passes: number, repeats: number): number {
   let best = 0;
@@ -167,7 +182,7 @@ export function l1TriadBandwidth(elements = 2048, passes = 2000, repeats = 5): n
   return bestTriadBandwidth(triad, elements, passes, repeats);
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 16 (line 611)
+// modules/18_acceleration/acceleration_dev.ts, cell 16 (line 627)
 /** Cache-blocked i-k-j: out += A @ B, on tile × tile blocks of B copied into a contiguous workspace. */
 export function matmulBlocked(a: MatrixView, b: MatrixView, out: Float32Array, outOffset: number, tile = 64, workspace?: Float32Array): void {
   if (!Number.isInteger(tile) || tile < 1) throw new Error(`matmulBlocked: tile must be a positive integer, got ${tile}`);
@@ -199,7 +214,7 @@ export function matmulBlocked(a: MatrixView, b: MatrixView, out: Float32Array, o
   }
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 19 (line 839)
+// modules/18_acceleration/acceleration_dev.ts, cell 19 (line 855)
 /** The cache-blocked loop's traffic for [m, k] @ [k, n], tiles of `tile`, a cache of `cacheBytes`. */
 export function blockedTraffic(m: number, k: number, n: number, tile: number, cacheBytes: number): MatmulTraffic {
   for (const [name, value] of [["m", m], ["k", k], ["n", n]] as const) {
@@ -229,7 +244,7 @@ export function blockedTraffic(m: number, k: number, n: number, tile: number, ca
   };
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 22 (line 1046)
+// modules/18_acceleration/acceleration_dev.ts, cell 22 (line 1062)
 /** Packs the rows of `src` into zero-padded panels of `width` rows, depth-major; returns floats written. */
 export function packPanels(src: MatrixView, width: number, dest: Float32Array, destOffset: number): number {
   if (!Number.isInteger(width) || width < 1) throw new Error(`packPanels: width must be a positive integer, got ${width}`);
@@ -255,7 +270,7 @@ export function packPanels(src: MatrixView, width: number, dest: Float32Array, d
   return size;
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 25 (line 1212)
+// modules/18_acceleration/acceleration_dev.ts, cell 25 (line 1228)
 /** c[4×4 block at cOffset, row stride ldc] += packed A panel × packed B panel over kc steps. */
 export function microKernel4x4(
   pa: Float32Array,
@@ -291,7 +306,7 @@ export function microKernel4x4(
   c[row] += c30; c[row + 1] += c31; c[row + 2] += c32; c[row + 3] += c33;
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 28 (line 1392)
+// modules/18_acceleration/acceleration_dev.ts, cell 28 (line 1408)
 /** Register-blocked matmul: packed 4-row panels of A and 4-column panels of B, 4×4 micro-kernel. */
 export function matmulRegisterBlocked(a: MatrixView, b: MatrixView, out: Float32Array, outOffset: number): void {
   const m = a.rows;
@@ -321,7 +336,7 @@ export function matmulRegisterBlocked(a: MatrixView, b: MatrixView, out: Float32
   }
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 33 (line 1556)
+// modules/18_acceleration/acceleration_dev.ts, cell 33 (line 1572)
 /** Rows of A per SIMD micro-kernel tile, columns of B per tile, and depth per band (see the WAT). */
 export const SIMD_TILE = { rows: 4, cols: 8, depthBand: 256 } as const;
 
@@ -460,6 +475,60 @@ export const SIMD_GEMM_WAT = `
       (local.set $jr (i32.add (local.get $jr) (i32.const 1)))
       (br $panelLoop))))
 
+  ;; The same panels cut from an operand that arrives transposed (a backward pass's Aᵀ or Bᵀ
+  ;; view), copied in as the row-major matrix it is a view of. packAT: the copy holds Aᵀ, $k rows
+  ;; of $lda >= 4 * $mPanels floats, so panel i, step p is Aᵀ[p, 4i..4i+3]: one vector per step.
+  (func (export "packAT") (param $src i32) (param $dst i32) (param $k i32) (param $lda i32) (param $mPanels i32)
+    (local $ir i32) (local $p i32) (local $from i32) (local $ldaBytes i32)
+    (local.set $ldaBytes (i32.shl (local.get $lda) (i32.const 2)))
+    (block $panelsDone (loop $panelLoop
+      (br_if $panelsDone (i32.ge_u (local.get $ir) (local.get $mPanels)))
+      (local.set $from (i32.add (local.get $src) (i32.shl (local.get $ir) (i32.const 4))))
+      (local.set $p (i32.const 0))
+      (block $stepsDone (loop $stepLoop
+        (br_if $stepsDone (i32.ge_u (local.get $p) (local.get $k)))
+        (v128.store (local.get $dst) (v128.load (local.get $from)))
+        (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
+        (local.set $from (i32.add (local.get $from) (local.get $ldaBytes)))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (br $stepLoop)))
+      (local.set $ir (i32.add (local.get $ir) (i32.const 1)))
+      (br $panelLoop))))
+
+  ;; packBT: the copy holds Bᵀ, 8 * $nPanels rows of $ldb >= $k floats, so panel j, step p
+  ;; gathers Bᵀ[8j..8j+7, p]: one float from each of 8 rows, walking the 8 rows side by side.
+  (func (export "packBT") (param $src i32) (param $dst i32) (param $k i32) (param $ldb i32) (param $nPanels i32)
+    (local $jr i32) (local $p i32) (local $row i32) (local $at i32) (local $ldbBytes i32)
+    (local.set $ldbBytes (i32.shl (local.get $ldb) (i32.const 2)))
+    (block $panelsDone (loop $panelLoop
+      (br_if $panelsDone (i32.ge_u (local.get $jr) (local.get $nPanels)))
+      (local.set $row (i32.add (local.get $src) (i32.mul (local.get $jr) (i32.shl (local.get $ldbBytes) (i32.const 3)))))
+      (local.set $p (i32.const 0))
+      (block $stepsDone (loop $stepLoop
+        (br_if $stepsDone (i32.ge_u (local.get $p) (local.get $k)))
+        (local.set $at (local.get $row))
+        (f32.store offset=0 (local.get $dst) (f32.load (local.get $at)))
+        (local.set $at (i32.add (local.get $at) (local.get $ldbBytes)))
+        (f32.store offset=4 (local.get $dst) (f32.load (local.get $at)))
+        (local.set $at (i32.add (local.get $at) (local.get $ldbBytes)))
+        (f32.store offset=8 (local.get $dst) (f32.load (local.get $at)))
+        (local.set $at (i32.add (local.get $at) (local.get $ldbBytes)))
+        (f32.store offset=12 (local.get $dst) (f32.load (local.get $at)))
+        (local.set $at (i32.add (local.get $at) (local.get $ldbBytes)))
+        (f32.store offset=16 (local.get $dst) (f32.load (local.get $at)))
+        (local.set $at (i32.add (local.get $at) (local.get $ldbBytes)))
+        (f32.store offset=20 (local.get $dst) (f32.load (local.get $at)))
+        (local.set $at (i32.add (local.get $at) (local.get $ldbBytes)))
+        (f32.store offset=24 (local.get $dst) (f32.load (local.get $at)))
+        (local.set $at (i32.add (local.get $at) (local.get $ldbBytes)))
+        (f32.store offset=28 (local.get $dst) (f32.load (local.get $at)))
+        (local.set $dst (i32.add (local.get $dst) (i32.const 32)))
+        (local.set $row (i32.add (local.get $row) (i32.const 4)))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (br $stepLoop)))
+      (local.set $jr (i32.add (local.get $jr) (i32.const 1)))
+      (br $panelLoop))))
+
   ;; out (row-major, $m x $n at $dst, $n floats per row) += the valid part of the 4x8 C tiles at
   ;; $tiles: the WebAssembly twin of your addTiles, two vector adds per tile row.
   (func (export "addTiles") (param $tiles i32) (param $dst i32) (param $m i32) (param $n i32)
@@ -492,7 +561,103 @@ export const SIMD_GEMM_WAT = `
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br $rowLoop))))
 
-  ;; The SIMD bandwidth ceiling: the triad a[i] = b[i] + s*c[i] over $n floats (a multiple of 4),
+  ;; Module 09's im2col (when $scatter is 0) and col2im (1) over $planes = N·C image planes:
+  ;; the same walk, cols[row, i·Wo + j] = x[...] or x[...] += cols[...]. Rows are visited in
+  ;; order (plane, p, q), so the cols address just advances; padding cells are skipped (the
+  ;; caller zeroes cols when there is padding, and x for col2im). With stride 1, four cells
+  ;; per vector instruction.
+  (func $firstInside (param $pad i32) (param $offset i32) (param $stride i32) (result i32)
+    ;; the first output index o whose input index o·s + offset − pad is >= 0
+    (if (result i32) (i32.gt_s (local.get $pad) (local.get $offset))
+      (then (i32.div_s (i32.add (i32.sub (local.get $pad) (local.get $offset)) (i32.sub (local.get $stride) (i32.const 1)))
+                       (local.get $stride)))
+      (else (i32.const 0))))
+  (func $endInside (param $size i32) (param $pad i32) (param $offset i32) (param $stride i32) (param $outSize i32) (result i32)
+    ;; one past the last output index whose input index is < size, at most outSize
+    (local $num i32) (local $end i32)
+    (local.set $num (i32.sub (i32.add (local.get $size) (local.get $pad)) (i32.add (local.get $offset) (i32.const 1))))
+    (if (i32.lt_s (local.get $num) (i32.const 0)) (then (return (i32.const 0))))
+    (local.set $end (i32.add (i32.div_s (local.get $num) (local.get $stride)) (i32.const 1)))
+    (if (result i32) (i32.lt_s (local.get $end) (local.get $outSize)) (then (local.get $end)) (else (local.get $outSize))))
+  (func (export "windows") (param $x i32) (param $cols i32) (param $planes i32) (param $height i32) (param $width i32)
+        (param $kernel i32) (param $stride i32) (param $padding i32) (param $outHeight i32) (param $outWidth i32) (param $scatter i32)
+    (local $pl i32) (local $p i32) (local $q i32) (local $i i32) (local $j i32) (local $plane i32) (local $row i32)
+    (local $iFirst i32) (local $iEnd i32) (local $jFirst i32) (local $jEnd i32) (local $vecEnd i32)
+    (local $from i32) (local $to i32) (local $rowBytes i32) (local $stepBytes i32)
+    (local.set $row (local.get $cols))
+    (local.set $plane (local.get $x))
+    (local.set $rowBytes (i32.shl (i32.mul (local.get $outHeight) (local.get $outWidth)) (i32.const 2)))
+    (local.set $stepBytes (i32.shl (local.get $stride) (i32.const 2)))
+    (block $planesDone (loop $planeLoop
+      (br_if $planesDone (i32.ge_u (local.get $pl) (local.get $planes)))
+      (local.set $p (i32.const 0))
+      (block $pDone (loop $pLoop
+        (br_if $pDone (i32.ge_u (local.get $p) (local.get $kernel)))
+        (local.set $iFirst (call $firstInside (local.get $padding) (local.get $p) (local.get $stride)))
+        (local.set $iEnd (call $endInside (local.get $height) (local.get $padding) (local.get $p) (local.get $stride) (local.get $outHeight)))
+        (local.set $q (i32.const 0))
+        (block $qDone (loop $qLoop
+          (br_if $qDone (i32.ge_u (local.get $q) (local.get $kernel)))
+          (local.set $jFirst (call $firstInside (local.get $padding) (local.get $q) (local.get $stride)))
+          (local.set $jEnd (call $endInside (local.get $width) (local.get $padding) (local.get $q) (local.get $stride) (local.get $outWidth)))
+          ;; vectors only with stride 1, while four whole cells remain
+          (local.set $vecEnd (if (result i32) (i32.eq (local.get $stride) (i32.const 1))
+            (then (i32.sub (local.get $jEnd) (i32.const 3))) (else (local.get $jFirst))))
+          (local.set $i (local.get $iFirst))
+          (block $iDone (loop $iLoop
+            (br_if $iDone (i32.ge_s (local.get $i) (local.get $iEnd)))
+            ;; x at (row i·s + p − pad, column jFirst·s + q − pad); cols at (i, jFirst)
+            (local.set $from (i32.add (local.get $plane) (i32.shl
+              (i32.add
+                (i32.mul (i32.sub (i32.add (i32.mul (local.get $i) (local.get $stride)) (local.get $p)) (local.get $padding)) (local.get $width))
+                (i32.sub (i32.add (i32.mul (local.get $jFirst) (local.get $stride)) (local.get $q)) (local.get $padding)))
+              (i32.const 2))))
+            (local.set $to (i32.add (local.get $row)
+              (i32.shl (i32.add (i32.mul (local.get $i) (local.get $outWidth)) (local.get $jFirst)) (i32.const 2))))
+            (local.set $j (local.get $jFirst))
+            (if (local.get $scatter)
+              (then
+                (block $scatterVecDone (loop $scatterVec
+                  (br_if $scatterVecDone (i32.ge_s (local.get $j) (local.get $vecEnd)))
+                  (v128.store (local.get $from) (f32x4.add (v128.load (local.get $from)) (v128.load (local.get $to))))
+                  (local.set $from (i32.add (local.get $from) (i32.const 16)))
+                  (local.set $to (i32.add (local.get $to) (i32.const 16)))
+                  (local.set $j (i32.add (local.get $j) (i32.const 4)))
+                  (br $scatterVec)))
+                (block $scatterDone (loop $scatterLoop
+                  (br_if $scatterDone (i32.ge_s (local.get $j) (local.get $jEnd)))
+                  (f32.store (local.get $from) (f32.add (f32.load (local.get $from)) (f32.load (local.get $to))))
+                  (local.set $from (i32.add (local.get $from) (local.get $stepBytes)))
+                  (local.set $to (i32.add (local.get $to) (i32.const 4)))
+                  (local.set $j (i32.add (local.get $j) (i32.const 1)))
+                  (br $scatterLoop))))
+              (else
+                (block $gatherVecDone (loop $gatherVec
+                  (br_if $gatherVecDone (i32.ge_s (local.get $j) (local.get $vecEnd)))
+                  (v128.store (local.get $to) (v128.load (local.get $from)))
+                  (local.set $from (i32.add (local.get $from) (i32.const 16)))
+                  (local.set $to (i32.add (local.get $to) (i32.const 16)))
+                  (local.set $j (i32.add (local.get $j) (i32.const 4)))
+                  (br $gatherVec)))
+                (block $gatherDone (loop $gatherLoop
+                  (br_if $gatherDone (i32.ge_s (local.get $j) (local.get $jEnd)))
+                  (f32.store (local.get $to) (f32.load (local.get $from)))
+                  (local.set $from (i32.add (local.get $from) (local.get $stepBytes)))
+                  (local.set $to (i32.add (local.get $to) (i32.const 4)))
+                  (local.set $j (i32.add (local.get $j) (i32.const 1)))
+                  (br $gatherLoop)))))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br $iLoop)))
+          (local.set $row (i32.add (local.get $row) (local.get $rowBytes)))
+          (local.set $q (i32.add (local.get $q) (i32.const 1)))
+          (br $qLoop)))
+        (local.set $p (i32.add (local.get $p) (i32.const 1)))
+        (br $pLoop)))
+      (local.set $plane (i32.add (local.get $plane) (i32.shl (i32.mul (local.get $height) (local.get $width)) (i32.const 2))))
+      (local.set $pl (i32.add (local.get $pl) (i32.const 1)))
+      (br $planeLoop))))
+
+    ;; The SIMD bandwidth ceiling: the triad a[i] = b[i] + s*c[i] over $n floats (a multiple of 4),
   ;; four lanes per instruction, repeated $passes times (small arrays: the L1 cache's bandwidth).
   (func (export "triad") (param $a i32) (param $b i32) (param $c i32) (param $n i32) (param $s f32) (param $passes i32)
     (local $sv v128) (local $i i32) (local $end i32) (local $pass i32)
@@ -547,7 +712,7 @@ export const SIMD_GEMM_WAT = `
 )
 `;
 
-// modules/18_acceleration/acceleration_dev.ts, cell 35 (line 1816)
+// modules/18_acceleration/acceleration_dev.ts, cell 35 (line 1982)
 /** out[m×n, row-major at outOffset] += the valid part of tile-major, zero-padded `tiles`. */
 export function addTiles(
   tiles: Float32Array,
@@ -574,7 +739,7 @@ export function addTiles(
   }
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 38 (line 1994)
+// modules/18_acceleration/acceleration_dev.ts, cell 38 (line 2163)
 /** The parts of the WebAssembly API the kernel uses (the kit's TypeScript lib has no DOM types). */
 export interface WebAssemblyApi {
   validate(bytes: Uint8Array): boolean;
@@ -588,9 +753,12 @@ export interface SimdKernel {
   gemm(a: number, b: number, c: number, mPanels: number, nPanels: number, k: number, kc: number): void;
   packA(src: number, dest: number, k: number, lda: number, mPanels: number): void;
   packB(src: number, dest: number, k: number, ldb: number, nPanels: number): void;
+  packAT(src: number, dest: number, k: number, lda: number, mPanels: number): void;
+  packBT(src: number, dest: number, k: number, ldb: number, nPanels: number): void;
   addTiles(tiles: number, dest: number, m: number, n: number): void;
   peak(steps: number): number;
   triad(a: number, b: number, c: number, n: number, s: number, passes: number): void;
+  windows(x: number, cols: number, planes: number, height: number, width: number, kernel: number, stride: number, padding: number, outHeight: number, outWidth: number, scatter: number): void;
 }
 
 export type SimdLoad = { kernel: SimdKernel; reason?: undefined } | { kernel: null; reason: string };
@@ -643,6 +811,14 @@ export function copyRows(src: MatrixView, dest: Float32Array, destOffset: number
   }
 }
 
+/** The first `floats` of the kernel's memory, grown to hold them. */
+export function simdMemory(kernel: SimdKernel, floats: number): Float32Array {
+  const have = kernel.memory.buffer.byteLength;
+  if (have < 4 * floats) kernel.memory.grow(Math.ceil((4 * floats - have) / 65536));
+  // A fresh view every call: growing the memory detaches the previous ArrayBuffer.
+  return new Float32Array(kernel.memory.buffer, 0, floats);
+}
+
 /** The WebAssembly SIMD matmul (a MatmulKernel2d once `kernel` is bound); TypeScript beyond 1 GiB. */
 export function matmulSimd(kernel: SimdKernel, a: MatrixView, b: MatrixView, out: Float32Array, outOffset: number): void {
   const m = a.rows;
@@ -662,10 +838,7 @@ export function matmulSimd(kernel: SimdKernel, a: MatrixView, b: MatrixView, out
     matmulRegisterBlocked(a, b, out, outOffset);
     return;
   }
-  const have = kernel.memory.buffer.byteLength;
-  if (have < 4 * total) kernel.memory.grow(Math.ceil((4 * total - have) / 65536));
-  // A fresh view every call: growing the memory detaches the previous ArrayBuffer.
-  const memory = new Float32Array(kernel.memory.buffer, 0, total);
+  const memory = simdMemory(kernel, total);
   const raw = aFloats + bFloats + cFloats;
   // Rows already contiguous (the usual case): memcpy in, pack in WebAssembly. Packing element
   // by element in TypeScript cost about a third of the time at 512. Other views (a transposed
@@ -674,6 +847,13 @@ export function matmulSimd(kernel: SimdKernel, a: MatrixView, b: MatrixView, out
     copyRows(a, memory, raw, k);
     memory.fill(0, raw + m * k, raw + aFloats); // the padding rows of the last panel
     kernel.packA(4 * raw, 0, k, k, mPanels);
+  } else if (a.rowStride === 1) {
+    // A transposed view (a backward pass's Aᵀ): copy the matrix it views, rows padded to the
+    // panels' width, and cut it with packAT.
+    const lda = mPanels * rows;
+    if (lda !== m) memory.fill(0, raw, raw + aFloats);
+    copyRows(transposeView(a), memory, raw, lda);
+    kernel.packAT(4 * raw, 0, k, lda, mPanels);
   } else {
     packPanels(a, rows, memory, 0);
   }
@@ -682,6 +862,11 @@ export function matmulSimd(kernel: SimdKernel, a: MatrixView, b: MatrixView, out
     if (ldb !== n) memory.fill(0, raw, raw + bFloats); // the padding columns of the last panel
     copyRows(b, memory, raw, ldb);
     kernel.packB(4 * raw, 4 * aFloats, k, ldb, nPanels);
+  } else if (b.rowStride === 1) {
+    // B transposed (the backward pass's Bᵀ): the rows of the matrix it views, then packBT.
+    copyRows(transposeView(b), memory, raw, k);
+    memory.fill(0, raw + n * k, raw + bFloats); // the padding rows of the last panel
+    kernel.packBT(4 * raw, 4 * aFloats, k, k, nPanels);
   } else {
     packPanels(transposeView(b), cols, memory, aFloats);
   }
@@ -735,7 +920,66 @@ export function measureCacheRoofs(
   };
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 46 (line 2386)
+// modules/18_acceleration/acceleration_dev.ts, cell 47 (line 2590)
+/** t with its last two axes swapped: the same buffer, strides exchanged, nothing copied. */
+export function transposedLastTwo(t: StridedTensor): StridedTensor {
+  const rank = t.shape.length;
+  const shape = [...t.shape];
+  const strides = [...(t.strides ?? computeStrides(t.shape))];
+  [shape[rank - 2], shape[rank - 1]] = [shape[rank - 1], shape[rank - 2]];
+  [strides[rank - 2], strides[rank - 1]] = [strides[rank - 1], strides[rank - 2]];
+  return { data: t.data, shape, strides, offset: t.offset };
+}
+
+/** Module 06's matmul rule on `kernel`: transposes as views, broadcast operands summed by the kernel. */
+export function matmulBackwardWith(kernel: MatmulKernel2d): BackwardRule {
+  return (grad, node) => {
+    const [a, b] = node.inputs;
+    const k = a.shape[a.ndim - 1];
+    // 1-D operands as a row [1, k] and a column [k, 1], as in the forward pass.
+    const a2: RawTensor = { data: a.data, shape: a.ndim === 1 ? [1, k] : a.shape };
+    const b2: RawTensor = { data: b.data, shape: b.ndim === 1 ? [k, 1] : b.shape };
+    const m = a2.shape[a2.shape.length - 2];
+    const n = b2.shape[b2.shape.length - 1];
+    const dropped = (a.ndim === 1 ? 0 : 1) + (b.ndim === 1 ? 0 : 1);
+    const g: RawTensor = { data: grad.data, shape: [...grad.shape.slice(0, grad.ndim - dropped), m, n] };
+    const da = a.requiresGrad ? matmulWithKernel(g, transposedLastTwo(b2), kernel, a2.shape.slice(0, -2)) : null;
+    const db = b.requiresGrad ? matmulWithKernel(transposedLastTwo(a2), g, kernel, b2.shape.slice(0, -2)) : null;
+    return [da && new Tensor(da.data, a.shape), db && new Tensor(db.data, b.shape)];
+  };
+}
+
+// modules/18_acceleration/acceleration_dev.ts, cell 49 (line 2630)
+/** Module 09's im2col on the kernel's `windows` (module 09's own past SIMD_MAX_BYTES). */
+export function im2colSimd(kernel: SimdKernel, x: RawTensor, g: ConvGeometry): RawTensor {
+  checkShapeIs(x, [g.batch, g.channels, g.height, g.width], "im2col");
+  const rows = g.channels * g.kernel * g.kernel;
+  const positions = g.outHeight * g.outWidth;
+  const inFloats = x.data.length;
+  const colFloats = g.batch * rows * positions;
+  if (4 * (inFloats + colFloats) > SIMD_MAX_BYTES) return im2col(x, g);
+  const memory = simdMemory(kernel, inFloats + colFloats);
+  memory.set(x.data, 0);
+  // Without padding every cell of cols is written; with it, the padding cells must read 0.
+  if (g.padding > 0) memory.fill(0, inFloats, inFloats + colFloats);
+  kernel.windows(0, 4 * inFloats, g.batch * g.channels, g.height, g.width, g.kernel, g.stride, g.padding, g.outHeight, g.outWidth, 0);
+  return { data: memory.slice(inFloats, inFloats + colFloats), shape: [g.batch, rows, positions] };
+}
+
+/** Module 09's col2im on the kernel's `windows` (module 09's own past SIMD_MAX_BYTES). */
+export function col2imSimd(kernel: SimdKernel, cols: RawTensor, g: ConvGeometry): RawTensor {
+  checkShapeIs(cols, [g.batch, g.channels * g.kernel * g.kernel, g.outHeight * g.outWidth], "col2im");
+  const colFloats = cols.data.length;
+  const xFloats = g.batch * g.channels * g.height * g.width;
+  if (4 * (colFloats + xFloats) > SIMD_MAX_BYTES) return col2im(cols, g);
+  const memory = simdMemory(kernel, colFloats + xFloats);
+  memory.set(cols.data, 0);
+  memory.fill(0, colFloats, colFloats + xFloats);
+  kernel.windows(4 * colFloats, 0, g.batch * g.channels, g.height, g.width, g.kernel, g.stride, g.padding, g.outHeight, g.outWidth, 1);
+  return { data: memory.slice(colFloats, colFloats + xFloats), shape: [g.batch, g.channels, g.height, g.width] };
+}
+
+// modules/18_acceleration/acceleration_dev.ts, cell 52 (line 2691)
 /** Which kernel enableAcceleration installed, and why not the SIMD one if it did not. */
 export interface AccelerationStatus {
   backend: "wasm-simd" | "typescript";
@@ -763,11 +1007,12 @@ export async function enableAcceleration(
   else if (options.webAssembly !== undefined) load = await loadSimdKernel(api);
   else load = await (accelerationState.simd ??= loadSimdKernel(api));
   const simd = load.kernel;
-  if (simd) {
-    setMatmulBackend((a, b) => matmulWithKernel(a, b, (x, y, out, offset) => matmulSimd(simd, x, y, out, offset)));
-    return { backend: "wasm-simd" };
-  }
-  setMatmulBackend((a, b) => matmulWithKernel(a, b, matmulRegisterBlocked));
+  const kernel: MatmulKernel2d = simd ? (x, y, out, offset) => matmulSimd(simd, x, y, out, offset) : matmulRegisterBlocked;
+  setMatmulBackend((a, b) => matmulWithKernel(a, b, kernel));
+  registerRules({ matmul: matmulBackwardWith(kernel) });
+  windowKernelSlot.im2col = simd ? (x, g) => im2colSimd(simd, x, g) : null;
+  windowKernelSlot.col2im = simd ? (cols, g) => col2imSimd(simd, cols, g) : null;
+  if (simd) return { backend: "wasm-simd" };
   if (!accelerationState.announced.has(load.reason)) {
     accelerationState.announced.add(load.reason);
     (options.log ?? console.warn)(`tinytorch-ts: ${load.reason}; matmul uses the register-blocked TypeScript kernel instead`);
@@ -775,7 +1020,10 @@ export async function enableAcceleration(
   return { backend: "typescript", reason: load.reason };
 }
 
-/** Puts module 01's matmulKernel back behind Tensor.matmul. */
+/** Puts module 01's matmulKernel back behind Tensor.matmul, module 06's matmul rule, and module 09's window kernels. */
 export function disableAcceleration(): void {
   setMatmulBackend(null);
+  registerRules({ matmul: matmulBackward });
+  windowKernelSlot.im2col = null;
+  windowKernelSlot.col2im = null;
 }

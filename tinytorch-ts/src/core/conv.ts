@@ -135,7 +135,7 @@ export function im2col(x: RawTensor, g: ConvGeometry): RawTensor {
   return { data: cols, shape: [batch, rows, positions] };
 }
 
-// modules/09_convolutions/convolutions_dev.ts, cell 16 (line 658)
+// modules/09_convolutions/convolutions_dev.ts, cell 16 (line 659)
 /** The adjoint of im2col: each column's values added back into the input cells they were copied from; out [N, C, H, W]. */
 export function col2im(cols: RawTensor, g: ConvGeometry): RawTensor {
   checkShapeIs(cols, [g.batch, g.channels * g.kernel * g.kernel, g.outHeight * g.outWidth], "col2im");
@@ -171,22 +171,31 @@ export interface Im2colArgs extends OpArgs {
   geometry: ConvGeometry;
 }
 
+/**
+ * Kernels that stand in for your im2col and col2im inside `unfold` and its rule (null: yours).
+ * Module 18's acceleration switch fills them with WebAssembly twins, as it does matmul's slot.
+ */
+export const windowKernelSlot: {
+  im2col: ((x: RawTensor, g: ConvGeometry) => RawTensor) | null;
+  col2im: ((cols: RawTensor, g: ConvGeometry) => RawTensor) | null;
+} = { im2col: null, col2im: null };
+
 /** im2col on a Tensor, recorded for autograd: cols [N, C·k·k, Ho·Wo]. */
 export function unfold(x: Tensor, kernel: number, stride = 1, padding = 0): Tensor {
   const geometry = convGeometry(x.shape, kernel, stride, padding);
-  const cols = im2col(x, geometry);
+  const cols = (windowKernelSlot.im2col ?? im2col)(x, geometry);
   const args: Im2colArgs = { geometry };
   return Tensor.record(new Tensor(cols.data, cols.shape), "im2col", [x], args);
 }
 
 registerRules({
   im2col: (grad, node) => {
-    const dx = col2im(grad, (node.args as Im2colArgs).geometry);
+    const dx = (windowKernelSlot.col2im ?? col2im)(grad, (node.args as Im2colArgs).geometry);
     return [new Tensor(dx.data, dx.shape)];
   },
 });
 
-// modules/09_convolutions/convolutions_dev.ts, cell 19 (line 866)
+// modules/09_convolutions/convolutions_dev.ts, cell 19 (line 876)
 /** Sum over every axis but the channel axis (axis 1) of an [N, C, ...] tensor, in float64: a per-channel bias's gradient. */
 export function sumPerChannel(t: RawTensor): Float32Array {
   const [batch, channels] = t.shape;
@@ -224,7 +233,7 @@ registerRules({
   addChannelBias: (grad, node) => [grad, node.inputs[1].requiresGrad ? new Tensor(sumPerChannel(grad), node.inputs[1].shape) : null],
 });
 
-// modules/09_convolutions/convolutions_dev.ts, cell 21 (line 925)
+// modules/09_convolutions/convolutions_dev.ts, cell 21 (line 935)
 /** Options of a Conv2d layer. */
 export interface Conv2dOptions {
   stride?: number;
@@ -303,7 +312,7 @@ export class Conv2d extends Layer {
   }
 }
 
-// modules/09_convolutions/convolutions_dev.ts, cell 26 (line 1304)
+// modules/09_convolutions/convolutions_dev.ts, cell 26 (line 1314)
 /** What a pooling operation remembers for its backward rule. */
 export interface PoolArgs extends OpArgs {
   geometry: ConvGeometry;
@@ -392,7 +401,7 @@ registerRules({
   },
 });
 
-// modules/09_convolutions/convolutions_dev.ts, cell 28 (line 1425)
+// modules/09_convolutions/convolutions_dev.ts, cell 28 (line 1435)
 /** The largest value of every k×k window per channel, and the flat index into x of the first cell holding it. */
 export function maxPool2dKernel(x: RawTensor, g: ConvGeometry): { out: RawTensor; argmax: Int32Array } {
   checkShapeIs(x, [g.batch, g.channels, g.height, g.width], "maxPool2d");
@@ -475,7 +484,7 @@ registerRules({
   },
 });
 
-// modules/09_convolutions/convolutions_dev.ts, cell 31 (line 1814)
+// modules/09_convolutions/convolutions_dev.ts, cell 31 (line 1824)
 /** Options of a BatchNorm2d layer (PyTorch's defaults). */
 export interface BatchNorm2dOptions {
   eps?: number;
@@ -585,7 +594,7 @@ export class BatchNorm2d extends Layer {
   }
 }
 
-// modules/09_convolutions/convolutions_dev.ts, cell 34 (line 2229)
+// modules/09_convolutions/convolutions_dev.ts, cell 34 (line 2239)
 /** dL/dx, dL/dγ and dL/dβ of batch normalization from the output gradient and what the forward pass saved. */
 export function batchNorm2dBackward(
   grad: RawTensor,
@@ -636,7 +645,7 @@ registerRules({
   },
 });
 
-// modules/09_convolutions/convolutions_dev.ts, cell 37 (line 2442)
+// modules/09_convolutions/convolutions_dev.ts, cell 37 (line 2452)
 /** [N, d1, d2, ...] → [N, d1·d2·...]: the feature maps of each example as one vector. */
 export class Flatten extends Layer {
   forward(x: Tensor): Tensor {
