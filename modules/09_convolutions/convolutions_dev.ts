@@ -695,13 +695,15 @@ interface Im2colArgs extends OpArgs {
 }
 
 /**
- * Kernels that stand in for your im2col and col2im inside `unfold` and its rule (null: yours).
- * Module 18's acceleration switch fills them with WebAssembly twins, as it does matmul's slot.
+ * Kernels that stand in for your im2col and col2im inside `unfold` and its rule, and for your
+ * max-pooling kernel inside `MaxPool2d` (null: yours). Module 18's acceleration switch fills
+ * them with WebAssembly twins, as it fills matmul's slot.
  */
 const windowKernelSlot: {
   im2col: ((x: RawTensor, g: ConvGeometry) => RawTensor) | null;
   col2im: ((cols: RawTensor, g: ConvGeometry) => RawTensor) | null;
-} = { im2col: null, col2im: null };
+  maxPool2d: ((x: RawTensor, g: ConvGeometry) => { out: RawTensor; argmax: Int32Array }) | null;
+} = { im2col: null, col2im: null, maxPool2d: null };
 
 /** im2col on a Tensor, recorded for autograd: cols [N, C·k·k, Ho·Wo]. */
 function unfold(x: Tensor, kernel: number, stride = 1, padding = 0): Tensor {
@@ -1494,7 +1496,7 @@ class MaxPool2d extends Layer {
   }
 
   forward(x: Tensor): Tensor {
-    const { out, argmax } = maxPool2dKernel(x, convGeometry(x.shape, this.kernelSize, this.stride));
+    const { out, argmax } = (windowKernelSlot.maxPool2d ?? maxPool2dKernel)(x, convGeometry(x.shape, this.kernelSize, this.stride));
     const args: MaxPoolArgs = { argmax };
     return Tensor.record(new Tensor(out.data, out.shape), "maxPool2d", [x], args);
   }
@@ -1662,7 +1664,7 @@ class MaxPool2d extends Layer {
     this.stride = options.stride ?? kernelSize;
   }
   forward(x: Tensor): Tensor {
-    const { out, argmax } = maxPool2dKernel(x, convGeometry(x.shape, this.kernelSize, this.stride));
+    const { out, argmax } = (windowKernelSlot.maxPool2d ?? maxPool2dKernel)(x, convGeometry(x.shape, this.kernelSize, this.stride));
     const args: MaxPoolArgs = { argmax };
     return Tensor.record(new Tensor(out.data, out.shape), "maxPool2d", [x], args);
   }
@@ -1712,7 +1714,7 @@ class MaxPool2d extends Layer {
     this.stride = options.stride ?? kernelSize;
   }
   forward(x: Tensor): Tensor {
-    const { out, argmax } = maxPool2dKernel(x, convGeometry(x.shape, this.kernelSize, this.stride));
+    const { out, argmax } = (windowKernelSlot.maxPool2d ?? maxPool2dKernel)(x, convGeometry(x.shape, this.kernelSize, this.stride));
     const args: MaxPoolArgs = { argmax };
     return Tensor.record(new Tensor(out.data, out.shape), "maxPool2d", [x], args);
   }
@@ -1762,7 +1764,7 @@ class MaxPool2d extends Layer {
     this.stride = options.stride ?? kernelSize;
   }
   forward(x: Tensor): Tensor {
-    const { out, argmax } = maxPool2dKernel(x, convGeometry(x.shape, this.kernelSize, this.stride));
+    const { out, argmax } = (windowKernelSlot.maxPool2d ?? maxPool2dKernel)(x, convGeometry(x.shape, this.kernelSize, this.stride));
     const args: MaxPoolArgs = { argmax };
     return Tensor.record(new Tensor(out.data, out.shape), "maxPool2d", [x], args);
   }

@@ -67,7 +67,7 @@ import {
   type RawTensor,
 } from "tinytorch-ts/core/tensor";
 import { matmulBackward, registerRules } from "tinytorch-ts/core/autograd";
-import { checkShapeIs, col2im, im2col, windowKernelSlot, type ConvGeometry } from "tinytorch-ts/core/conv";
+import { checkShapeIs, col2im, im2col, maxPool2dKernel, windowKernelSlot, type ConvGeometry } from "tinytorch-ts/core/conv";
 import type { MachinePeaks } from "tinytorch-ts/perf/profiling";
 
 // %%
@@ -1890,7 +1890,57 @@ const SIMD_GEMM_WAT = `
       (local.set $pl (i32.add (local.get $pl) (i32.const 1)))
       (br $planeLoop))))
 
-    ;; The SIMD bandwidth ceiling: the triad a[i] = b[i] + s*c[i] over $n floats (a multiple of 4),
+  ;; Module 09's max pooling over $planes planes (no padding): out[o] = the largest of window o,
+  ;; argmax[o] = the index into x of the first cell holding it (i32). The comparisons choose
+  ;; with select, not a branch: on real activations "is this one larger?" is a coin toss the
+  ;; branch predictor loses half the time, which cost the TypeScript loop more than the loads.
+  ;; The best value is kept as its i32 bits: V8 turns an i32 select into a conditional move,
+  ;; but an f32 select back into a branch (measured: 2.7 times slower on random data).
+  (func (export "maxPool") (param $x i32) (param $out i32) (param $argmax i32) (param $planes i32)
+        (param $height i32) (param $width i32) (param $kernel i32) (param $stride i32) (param $outHeight i32) (param $outWidth i32)
+    (local $pl i32) (local $i i32) (local $j i32) (local $p i32) (local $q i32) (local $base i32)
+    (local $corner i32) (local $cell i32) (local $best i32) (local $bestBits i32) (local $value f32) (local $larger i32)
+    (block $planesDone (loop $planeLoop
+      (br_if $planesDone (i32.ge_u (local.get $pl) (local.get $planes)))
+      (local.set $base (i32.mul (local.get $pl) (i32.mul (local.get $height) (local.get $width))))
+      (local.set $i (i32.const 0))
+      (block $iDone (loop $iLoop
+        (br_if $iDone (i32.ge_u (local.get $i) (local.get $outHeight)))
+        (local.set $j (i32.const 0))
+        (block $jDone (loop $jLoop
+          (br_if $jDone (i32.ge_u (local.get $j) (local.get $outWidth)))
+          ;; cells are element indices into x; addresses are x + 4 * cell
+          (local.set $corner (i32.add (local.get $base)
+            (i32.mul (local.get $stride) (i32.add (i32.mul (local.get $i) (local.get $width)) (local.get $j)))))
+          (local.set $best (local.get $corner))
+          (local.set $bestBits (i32.load (i32.add (local.get $x) (i32.shl (local.get $corner) (i32.const 2)))))
+          (local.set $p (i32.const 0))
+          (block $pDone (loop $pLoop
+            (br_if $pDone (i32.ge_u (local.get $p) (local.get $kernel)))
+            (local.set $q (i32.const 0))
+            (block $qDone (loop $qLoop
+              (br_if $qDone (i32.ge_u (local.get $q) (local.get $kernel)))
+              (local.set $cell (i32.add (local.get $corner) (i32.add (i32.mul (local.get $p) (local.get $width)) (local.get $q))))
+              (local.set $value (f32.load (i32.add (local.get $x) (i32.shl (local.get $cell) (i32.const 2)))))
+              (local.set $larger (f32.gt (local.get $value) (f32.reinterpret_i32 (local.get $bestBits))))
+              (local.set $best (select (local.get $cell) (local.get $best) (local.get $larger)))
+              (local.set $bestBits (select (i32.reinterpret_f32 (local.get $value)) (local.get $bestBits) (local.get $larger)))
+              (local.set $q (i32.add (local.get $q) (i32.const 1)))
+              (br $qLoop)))
+            (local.set $p (i32.add (local.get $p) (i32.const 1)))
+            (br $pLoop)))
+          (i32.store (local.get $out) (local.get $bestBits))
+          (i32.store (local.get $argmax) (local.get $best))
+          (local.set $out (i32.add (local.get $out) (i32.const 4)))
+          (local.set $argmax (i32.add (local.get $argmax) (i32.const 4)))
+          (local.set $j (i32.add (local.get $j) (i32.const 1)))
+          (br $jLoop)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $iLoop)))
+      (local.set $pl (i32.add (local.get $pl) (i32.const 1)))
+      (br $planeLoop))))
+
+  ;; The SIMD bandwidth ceiling: the triad a[i] = b[i] + s*c[i] over $n floats (a multiple of 4),
   ;; four lanes per instruction, repeated $passes times (small arrays: the L1 cache's bandwidth).
   (func (export "triad") (param $a i32) (param $b i32) (param $c i32) (param $n i32) (param $s f32) (param $passes i32)
     (local $sv v128) (local $i i32) (local $end i32) (local $pass i32)
@@ -2180,6 +2230,7 @@ interface SimdKernel {
   peak(steps: number): number;
   triad(a: number, b: number, c: number, n: number, s: number, passes: number): void;
   windows(x: number, cols: number, planes: number, height: number, width: number, kernel: number, stride: number, padding: number, outHeight: number, outWidth: number, scatter: number): void;
+  maxPool(x: number, out: number, argmax: number, planes: number, height: number, width: number, kernel: number, stride: number, outHeight: number, outWidth: number): void;
 }
 
 type SimdLoad = { kernel: SimdKernel; reason?: undefined } | { kernel: null; reason: string };
@@ -2617,14 +2668,20 @@ function matmulBackwardWith(kernel: MatmulKernel2d): BackwardRule {
 }
 
 // %% [markdown]
-// ### im2col and col2im, in WebAssembly
+// ### im2col, col2im and max pooling, in WebAssembly
 //
 // With the products fast, a convolution's time moves to module 09's `im2col` and `col2im`: they
 // only move numbers, but a JavaScript loop moves a float32 in about 2 ns (each is widened to a
-// double and narrowed back, with bounds checks), and milestone 04 moves about 400 million of
-// them per epoch. The WAT's `windows` function is the same walk in WebAssembly, four cells per
-// vector instruction when the stride is 1; the switch puts it in module 09's `windowKernelSlot`
-// beside the matmul backend. The input goes in with one memcpy, the columns come out with one.
+// double and narrowed back, with bounds checks), and milestone 04 moves about 320 million of
+// them per epoch (im2col of both layers, col2im of the second). The WAT's `windows` function is
+// the same walk in WebAssembly, four cells per vector instruction when the stride is 1; the
+// switch puts it in module 09's `windowKernelSlot` beside the matmul backend. The input goes in
+// with one memcpy, the columns come out with one.
+//
+// Max pooling came next in the profile, for a different reason: which cell of a window holds
+// the maximum is, on real activations, unpredictable, and each wrong guess of the branch
+// predictor costs more than the loads. The WAT's `maxPool` chooses with `select`, which has no
+// branch to guess.
 
 // %% nbgrader={"grade": false, "grade_id": "window-kernels", "locked": true, "schema_version": 3, "solution": false, "task": false}
 //| export
@@ -2657,11 +2714,26 @@ function col2imSimd(kernel: SimdKernel, cols: RawTensor, g: ConvGeometry): RawTe
   return { data: memory.slice(colFloats, colFloats + xFloats), shape: [g.batch, g.channels, g.height, g.width] };
 }
 
+/** Module 09's max-pooling kernel on the kernel's `maxPool` (module 09's own with padding or past SIMD_MAX_BYTES). */
+function maxPool2dSimd(kernel: SimdKernel, x: RawTensor, g: ConvGeometry): { out: RawTensor; argmax: Int32Array } {
+  checkShapeIs(x, [g.batch, g.channels, g.height, g.width], "maxPool2d");
+  const inFloats = x.data.length;
+  const outFloats = g.batch * g.channels * g.outHeight * g.outWidth;
+  if (g.padding !== 0 || 4 * (inFloats + 2 * outFloats) > SIMD_MAX_BYTES) return maxPool2dKernel(x, g);
+  const memory = simdMemory(kernel, inFloats + 2 * outFloats);
+  memory.set(x.data, 0);
+  kernel.maxPool(0, 4 * inFloats, 4 * (inFloats + outFloats), g.batch * g.channels, g.height, g.width, g.kernel, g.stride, g.outHeight, g.outWidth);
+  const out = memory.slice(inFloats, inFloats + outFloats);
+  const argmax = new Int32Array(memory.buffer, 4 * (inFloats + outFloats), outFloats).slice();
+  return { out: { data: out, shape: [g.batch, g.channels, g.outHeight, g.outWidth] }, argmax };
+}
+
 // %% [markdown]
-// Both twins against your loops, on milestone 04's first layer (64 digits, 5×5 windows):
+// The twins against your loops, on milestone 04's first layer (64 digits, 5×5 windows, then
+// 2×2 pooling of its output):
 
 // %%
-await demo("im2col and col2im in WebAssembly", async () => {
+await demo("im2col, col2im and max pooling in WebAssembly", async () => {
   const load = await loadSimdKernel();
   if (!load.kernel) {
     console.log(`SIMD kernel unavailable: ${load.reason}`);
@@ -2685,6 +2757,12 @@ await demo("im2col and col2im in WebAssembly", async () => {
   const ms = (t: number): string => `${t.toFixed(2)} ms`;
   console.log(`im2col, ${cols.data.length} floats: ${ms(best(() => im2col(x, g)))} in TypeScript, ${ms(best(() => im2colSimd(simd, x, g)))} in WebAssembly`);
   console.log(`col2im, the same floats back: ${ms(best(() => col2im(cols, g)))} in TypeScript, ${ms(best(() => col2imSimd(simd, cols, g)))} in WebAssembly`);
+  const maps = Tensor.randn([64, 8, 24, 24], 2);
+  const pool = convGeometry(maps.shape, 2, 2);
+  const mine = maxPool2dKernel(maps, pool);
+  const twin = maxPool2dSimd(simd, maps, pool);
+  assert(twin.argmax.every((v, i) => v === mine.argmax[i]) && twin.out.data.every((v, i) => v === mine.out.data[i]), "the same maxima, from the same cells");
+  console.log(`max pooling 2×2, ${mine.out.data.length} windows: ${ms(best(() => maxPool2dKernel(maps, pool)))} in TypeScript, ${ms(best(() => maxPool2dSimd(simd, maps, pool)))} in WebAssembly`);
 });
 
 // %% nbgrader={"grade": false, "grade_id": "acceleration-switch", "locked": true, "schema_version": 3, "solution": false, "task": false}
@@ -2721,6 +2799,7 @@ async function enableAcceleration(
   registerRules({ matmul: matmulBackwardWith(kernel) });
   windowKernelSlot.im2col = simd ? (x, g) => im2colSimd(simd, x, g) : null;
   windowKernelSlot.col2im = simd ? (cols, g) => col2imSimd(simd, cols, g) : null;
+  windowKernelSlot.maxPool2d = simd ? (x, g) => maxPool2dSimd(simd, x, g) : null;
   if (simd) return { backend: "wasm-simd" };
   if (!accelerationState.announced.has(load.reason)) {
     accelerationState.announced.add(load.reason);
@@ -2735,6 +2814,7 @@ function disableAcceleration(): void {
   registerRules({ matmul: matmulBackward });
   windowKernelSlot.im2col = null;
   windowKernelSlot.col2im = null;
+  windowKernelSlot.maxPool2d = null;
 }
 
 // %% [markdown]

@@ -1,12 +1,18 @@
 // What the acceleration switch installs besides the matmul backend (module 18, Part 6): the
 // matmul rule built on views (no transposes copied, broadcast gradients summed by the kernel's
-// +=) and the WebAssembly twins of module 09's im2col and col2im. Each is checked against module
+// +=) and the WebAssembly twins of module 09's im2col, col2im and max pooling. Each is checked against module
 // 06's rule on module 01's kernel and against module 09's loops.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { Rng, Tensor } from "../../tinytorch-ts/src/core/tensor";
 import { matmulBackward } from "../../tinytorch-ts/src/core/autograd";
-import { col2im, convGeometry, im2col, windowKernelSlot } from "../../tinytorch-ts/src/core/conv";
+import {
+  col2im,
+  convGeometry,
+  im2col,
+  maxPool2dKernel,
+  windowKernelSlot,
+} from "../../tinytorch-ts/src/core/conv";
 import {
   type MatmulKernel2d,
   type SimdKernel,
@@ -16,6 +22,7 @@ import {
   im2colSimd,
   loadSimdKernel,
   matmulBackwardWith,
+  maxPool2dSimd,
   matmulRegisterBlocked,
   matmulSimd,
   matmulWithKernel,
@@ -147,15 +154,17 @@ test("the switch installs the view-based rule and the window kernels, and takes 
     assert.is.not(Tensor.backwardRules.get("matmul"), matmulBackward);
     assert.type(windowKernelSlot.im2col, "function");
     assert.type(windowKernelSlot.col2im, "function");
+    assert.type(windowKernelSlot.maxPool2d, "function");
   } finally {
     disableAcceleration();
   }
   assert.is(Tensor.backwardRules.get("matmul"), matmulBackward);
   assert.is(windowKernelSlot.im2col, null);
   assert.is(windowKernelSlot.col2im, null);
+  assert.is(windowKernelSlot.maxPool2d, null);
 });
 
-test("the WebAssembly im2col and col2im equal module 09's, on random geometries", async () => {
+test("the WebAssembly im2col, col2im and max pooling equal module 09's, on random geometries", async () => {
   const simd = await simdKernel();
   const rng = new Rng(3);
   const int = (lo: number, hi: number) => lo + Math.floor(rng.next() * (hi - lo + 1));
@@ -189,6 +198,21 @@ test("the WebAssembly im2col and col2im equal module 09's, on random geometries"
     const backSimd = col2imSimd(simd, cols, g);
     assert.equal(backSimd.shape, back.shape, `${label}: col2im shape`);
     assertClose(backSimd.data, back.data, `${label}: col2im`);
+    // Max pooling (no padding): the same maxima from the same cells, NaN and ties included.
+    if (h < k || w < k) continue;
+    const pool = convGeometry([n, c, h, w], k, stride);
+    const maps = randomTensor([n, c, h, w], rng);
+    maps.data[int(0, maps.size - 1)] = NaN;
+    maps.data[0] = maps.data[1] = 5; // a tie: the first cell wins
+    const mine = maxPool2dKernel(maps, pool);
+    const twin = maxPool2dSimd(simd, maps, pool);
+    assert.equal(twin.out.shape, mine.out.shape, `${label}: max pooling shape`);
+    assert.equal(Array.from(twin.argmax), Array.from(mine.argmax), `${label}: max pooling's cells`);
+    assert.equal(
+      Array.from(twin.out.data),
+      Array.from(mine.out.data),
+      `${label}: max pooling's maxima`,
+    );
   }
   assert.throws(
     () => im2colSimd(simd, randomTensor([1, 2, 5, 5], rng), convGeometry([1, 1, 5, 5], 3)),

@@ -172,13 +172,15 @@ export interface Im2colArgs extends OpArgs {
 }
 
 /**
- * Kernels that stand in for your im2col and col2im inside `unfold` and its rule (null: yours).
- * Module 18's acceleration switch fills them with WebAssembly twins, as it does matmul's slot.
+ * Kernels that stand in for your im2col and col2im inside `unfold` and its rule, and for your
+ * max-pooling kernel inside `MaxPool2d` (null: yours). Module 18's acceleration switch fills
+ * them with WebAssembly twins, as it fills matmul's slot.
  */
 export const windowKernelSlot: {
   im2col: ((x: RawTensor, g: ConvGeometry) => RawTensor) | null;
   col2im: ((cols: RawTensor, g: ConvGeometry) => RawTensor) | null;
-} = { im2col: null, col2im: null };
+  maxPool2d: ((x: RawTensor, g: ConvGeometry) => { out: RawTensor; argmax: Int32Array }) | null;
+} = { im2col: null, col2im: null, maxPool2d: null };
 
 /** im2col on a Tensor, recorded for autograd: cols [N, C·k·k, Ho·Wo]. */
 export function unfold(x: Tensor, kernel: number, stride = 1, padding = 0): Tensor {
@@ -195,7 +197,7 @@ registerRules({
   },
 });
 
-// modules/09_convolutions/convolutions_dev.ts, cell 19 (line 876)
+// modules/09_convolutions/convolutions_dev.ts, cell 19 (line 878)
 /** Sum over every axis but the channel axis (axis 1) of an [N, C, ...] tensor, in float64: a per-channel bias's gradient. */
 export function sumPerChannel(t: RawTensor): Float32Array {
   const [batch, channels] = t.shape;
@@ -233,7 +235,7 @@ registerRules({
   addChannelBias: (grad, node) => [grad, node.inputs[1].requiresGrad ? new Tensor(sumPerChannel(grad), node.inputs[1].shape) : null],
 });
 
-// modules/09_convolutions/convolutions_dev.ts, cell 21 (line 935)
+// modules/09_convolutions/convolutions_dev.ts, cell 21 (line 937)
 /** Options of a Conv2d layer. */
 export interface Conv2dOptions {
   stride?: number;
@@ -312,7 +314,7 @@ export class Conv2d extends Layer {
   }
 }
 
-// modules/09_convolutions/convolutions_dev.ts, cell 26 (line 1314)
+// modules/09_convolutions/convolutions_dev.ts, cell 26 (line 1316)
 /** What a pooling operation remembers for its backward rule. */
 export interface PoolArgs extends OpArgs {
   geometry: ConvGeometry;
@@ -401,7 +403,7 @@ registerRules({
   },
 });
 
-// modules/09_convolutions/convolutions_dev.ts, cell 28 (line 1435)
+// modules/09_convolutions/convolutions_dev.ts, cell 28 (line 1437)
 /** The largest value of every k×k window per channel, and the flat index into x of the first cell holding it. */
 export function maxPool2dKernel(x: RawTensor, g: ConvGeometry): { out: RawTensor; argmax: Int32Array } {
   checkShapeIs(x, [g.batch, g.channels, g.height, g.width], "maxPool2d");
@@ -459,7 +461,7 @@ export class MaxPool2d extends Layer {
   }
 
   forward(x: Tensor): Tensor {
-    const { out, argmax } = maxPool2dKernel(x, convGeometry(x.shape, this.kernelSize, this.stride));
+    const { out, argmax } = (windowKernelSlot.maxPool2d ?? maxPool2dKernel)(x, convGeometry(x.shape, this.kernelSize, this.stride));
     const args: MaxPoolArgs = { argmax };
     return Tensor.record(new Tensor(out.data, out.shape), "maxPool2d", [x], args);
   }
@@ -484,7 +486,7 @@ registerRules({
   },
 });
 
-// modules/09_convolutions/convolutions_dev.ts, cell 31 (line 1824)
+// modules/09_convolutions/convolutions_dev.ts, cell 31 (line 1826)
 /** Options of a BatchNorm2d layer (PyTorch's defaults). */
 export interface BatchNorm2dOptions {
   eps?: number;
@@ -594,7 +596,7 @@ export class BatchNorm2d extends Layer {
   }
 }
 
-// modules/09_convolutions/convolutions_dev.ts, cell 34 (line 2239)
+// modules/09_convolutions/convolutions_dev.ts, cell 34 (line 2241)
 /** dL/dx, dL/dγ and dL/dβ of batch normalization from the output gradient and what the forward pass saved. */
 export function batchNorm2dBackward(
   grad: RawTensor,
@@ -645,7 +647,7 @@ registerRules({
   },
 });
 
-// modules/09_convolutions/convolutions_dev.ts, cell 37 (line 2452)
+// modules/09_convolutions/convolutions_dev.ts, cell 37 (line 2454)
 /** [N, d1, d2, ...] → [N, d1·d2·...]: the feature maps of each example as one vector. */
 export class Flatten extends Layer {
   forward(x: Tensor): Tensor {
