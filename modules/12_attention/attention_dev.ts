@@ -668,14 +668,17 @@ function mergeHeads(x: Tensor): Tensor {
 // A transformer spends most of its time in its linear layers, so their overhead matters.
 // Module 03's `Linear.forward` is a `matmul` and a broadcast `add`: two graph nodes, a second
 // pass over the output, and in the backward pass a bias gradient through module 06's general
-// `sumToShape` and transposes through the general `permute`. `linear(x, layer)` does the same
-// arithmetic for rows `x` of shape `[N, in]` as **one** operation: the product through
-// `Tensor.matmul` (so module 18's switch accelerates it), the bias added in the same buffer,
-// and one rule:
+// `sumToShape`. `linear(x, layer)` does the same arithmetic for rows `x` of shape `[N, in]` as
+// **one** operation: the product through `Tensor.matmul` (so module 18's switch accelerates
+// it), the bias added in the same buffer, and one rule:
 //
 // ```
 // dx = g @ Wᵀ        dW = xᵀ @ g        db = the column sums of g
 // ```
+//
+// The first two are exactly the gradients of the product `x @ W`, so the rule asks the matmul
+// rule installed in `Tensor.backwardRules` for them (module 06's; module 18's switch installs one
+// that reads `Wᵀ` and `xᵀ` as views instead of copying them) and adds the bias's.
 //
 // It takes the layer itself, so the parameters stay the layer's `weight` and `bias`. On the
 // milestone's model it cut a training step by about a fifth. (Its gradients are checked with
@@ -683,23 +686,6 @@ function mergeHeads(x: Tensor): Tensor {
 
 // %% nbgrader={"grade": false, "grade_id": "linear-op", "locked": true, "schema_version": 3, "solution": false, "task": false}
 //| export
-/**
- * The transpose of a 2-D tensor, as a new contiguous tensor (no note: used inside rules). It
- * goes tile by tile, 32 x 32, so that the writes, which jump by a whole row, stay in the cache.
- */
-function transpose2d(x: Tensor): Tensor {
-  const [rows, cols] = x.shape;
-  const out = new Float32Array(x.size);
-  const data = x.data;
-  for (let r0 = 0; r0 < rows; r0 += 32) {
-    for (let c0 = 0; c0 < cols; c0 += 32) {
-      const [rEnd, cEnd] = [Math.min(rows, r0 + 32), Math.min(cols, c0 + 32)];
-      for (let r = r0; r < rEnd; r++) for (let c = c0; c < cEnd; c++) out[c * rows + r] = data[r * cols + c];
-    }
-  }
-  return new Tensor(out, [cols, rows]);
-}
-
 /** layer.forward(x) for rows x [N, in]: x @ weight + bias as one recorded operation, "linear". */
 function linear(x: Tensor, layer: Linear): Tensor {
   if (x.ndim !== 2 || x.shape[1] !== layer.inFeatures) {
@@ -716,7 +702,7 @@ function linear(x: Tensor, layer: Linear): Tensor {
 }
 
 registerRules({
-  linear: (g, node) => {
+  linear: (g, node, out) => {
     const [x, weight, bias] = node.inputs;
     let dbias: Tensor | null = null;
     if (bias !== undefined && bias.requiresGrad) {
@@ -726,11 +712,12 @@ registerRules({
       for (let start = 0; start < gd.length; start += n) for (let j = 0; j < n; j++) sums[j] += gd[start + j];
       dbias = new Tensor(Float32Array.from(sums), bias.shape);
     }
-    return [
-      x.requiresGrad ? g.matmul(transpose2d(weight)) : null,
-      weight.requiresGrad ? transpose2d(x).matmul(g) : null,
-      dbias,
-    ];
+    // dx and dW are the product's gradients: whatever matmul rule is installed computes them
+    // (module 06's, or the one module 18's switch installs, which reads Wᵀ and xᵀ as views).
+    const matmulRule = Tensor.backwardRules.get("matmul");
+    if (matmulRule === undefined) throw new Error("linear: no matmul rule is registered (module 06)");
+    const [dx, dweight] = matmulRule(g, { op: "matmul", inputs: [x, weight], args: {} }, out);
+    return [dx, dweight, dbias];
   },
 });
 

@@ -117,24 +117,7 @@ registerRules({
   mergeHeads: (g, node) => [splitHeads(g, node.inputs[0].shape[1])],
 });
 
-// modules/12_attention/attention_dev.ts, cell 23 (line 685)
-/**
- * The transpose of a 2-D tensor, as a new contiguous tensor (no note: used inside rules). It
- * goes tile by tile, 32 x 32, so that the writes, which jump by a whole row, stay in the cache.
- */
-export function transpose2d(x: Tensor): Tensor {
-  const [rows, cols] = x.shape;
-  const out = new Float32Array(x.size);
-  const data = x.data;
-  for (let r0 = 0; r0 < rows; r0 += 32) {
-    for (let c0 = 0; c0 < cols; c0 += 32) {
-      const [rEnd, cEnd] = [Math.min(rows, r0 + 32), Math.min(cols, c0 + 32)];
-      for (let r = r0; r < rEnd; r++) for (let c = c0; c < cEnd; c++) out[c * rows + r] = data[r * cols + c];
-    }
-  }
-  return new Tensor(out, [cols, rows]);
-}
-
+// modules/12_attention/attention_dev.ts, cell 23 (line 688)
 /** layer.forward(x) for rows x [N, in]: x @ weight + bias as one recorded operation, "linear". */
 export function linear(x: Tensor, layer: Linear): Tensor {
   if (x.ndim !== 2 || x.shape[1] !== layer.inFeatures) {
@@ -151,7 +134,7 @@ export function linear(x: Tensor, layer: Linear): Tensor {
 }
 
 registerRules({
-  linear: (g, node) => {
+  linear: (g, node, out) => {
     const [x, weight, bias] = node.inputs;
     let dbias: Tensor | null = null;
     if (bias !== undefined && bias.requiresGrad) {
@@ -161,15 +144,16 @@ registerRules({
       for (let start = 0; start < gd.length; start += n) for (let j = 0; j < n; j++) sums[j] += gd[start + j];
       dbias = new Tensor(Float32Array.from(sums), bias.shape);
     }
-    return [
-      x.requiresGrad ? g.matmul(transpose2d(weight)) : null,
-      weight.requiresGrad ? transpose2d(x).matmul(g) : null,
-      dbias,
-    ];
+    // dx and dW are the product's gradients: whatever matmul rule is installed computes them
+    // (module 06's, or the one module 18's switch installs, which reads Wᵀ and xᵀ as views).
+    const matmulRule = Tensor.backwardRules.get("matmul");
+    if (matmulRule === undefined) throw new Error("linear: no matmul rule is registered (module 06)");
+    const [dx, dweight] = matmulRule(g, { op: "matmul", inputs: [x, weight], args: {} }, out);
+    return [dx, dweight, dbias];
   },
 });
 
-// modules/12_attention/attention_dev.ts, cell 25 (line 770)
+// modules/12_attention/attention_dev.ts, cell 25 (line 757)
 /** What MultiHeadAttention needs from a key/value cache (module 17 provides one). */
 export interface LayerKVCache {
   /** Positions cached so far. */
