@@ -14,6 +14,12 @@ import type { Sequential } from "tinytorch-ts/core/layers";
 import type { Conv2d } from "tinytorch-ts/core/conv";
 import type { Tf } from "./tfjs";
 
+/** The milestone's two convolutions on a batch of 64, as bench:conv times them. */
+export const CONV_LAYERS = [
+  { name: "conv1 1→8 5×5 on [64, 1, 28, 28]", shape: [64, 1, 28, 28], out: 8, k: 5 },
+  { name: "conv2 8→16 5×5 on [64, 8, 12, 12]", shape: [64, 8, 12, 12], out: 16, k: 5 },
+];
+
 /** dL/dfilter [k, k, C, O] of a stride-1 "valid" convolution: Σ over images and positions of x · dy. */
 export function filterGradient(tf: Tf, x: Tensor4D, dy: Tensor4D): Tensor4D {
   // Images become channels and channels images: conv(x [C, H, W, N], dy [Ho, Wo, N, O]) is

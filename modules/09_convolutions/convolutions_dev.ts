@@ -884,10 +884,23 @@ function sumPerChannel(t: RawTensor): Float32Array {
   const values = t.data;
   for (let n = 0; n < batch; n++) {
     for (let c = 0; c < channels; c++) {
+      // Four running sums: one chain of dependent additions waits ~4 cycles per element for
+      // the previous addition; four independent chains keep the adder busy.
       const start = (n * channels + c) * inner;
-      let s = 0;
-      for (let e = start; e < start + inner; e++) s += values[e];
-      sums[c] += s;
+      const end = start + inner;
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      let e = start;
+      for (; e + 3 < end; e += 4) {
+        s0 += values[e];
+        s1 += values[e + 1];
+        s2 += values[e + 2];
+        s3 += values[e + 3];
+      }
+      for (; e < end; e++) s0 += values[e];
+      sums[c] += s0 + s1 + (s2 + s3);
     }
   }
   return Float32Array.from(sums);

@@ -206,10 +206,23 @@ export function sumPerChannel(t: RawTensor): Float32Array {
   const values = t.data;
   for (let n = 0; n < batch; n++) {
     for (let c = 0; c < channels; c++) {
+      // Four running sums: one chain of dependent additions waits ~4 cycles per element for
+      // the previous addition; four independent chains keep the adder busy.
       const start = (n * channels + c) * inner;
-      let s = 0;
-      for (let e = start; e < start + inner; e++) s += values[e];
-      sums[c] += s;
+      const end = start + inner;
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      let e = start;
+      for (; e + 3 < end; e += 4) {
+        s0 += values[e];
+        s1 += values[e + 1];
+        s2 += values[e + 2];
+        s3 += values[e + 3];
+      }
+      for (; e < end; e++) s0 += values[e];
+      sums[c] += s0 + s1 + (s2 + s3);
     }
   }
   return Float32Array.from(sums);
@@ -235,7 +248,7 @@ registerRules({
   addChannelBias: (grad, node) => [grad, node.inputs[1].requiresGrad ? new Tensor(sumPerChannel(grad), node.inputs[1].shape) : null],
 });
 
-// modules/09_convolutions/convolutions_dev.ts, cell 21 (line 937)
+// modules/09_convolutions/convolutions_dev.ts, cell 21 (line 950)
 /** Options of a Conv2d layer. */
 export interface Conv2dOptions {
   stride?: number;
@@ -314,7 +327,7 @@ export class Conv2d extends Layer {
   }
 }
 
-// modules/09_convolutions/convolutions_dev.ts, cell 26 (line 1316)
+// modules/09_convolutions/convolutions_dev.ts, cell 26 (line 1329)
 /** What a pooling operation remembers for its backward rule. */
 export interface PoolArgs extends OpArgs {
   geometry: ConvGeometry;
@@ -403,7 +416,7 @@ registerRules({
   },
 });
 
-// modules/09_convolutions/convolutions_dev.ts, cell 28 (line 1437)
+// modules/09_convolutions/convolutions_dev.ts, cell 28 (line 1450)
 /** The largest value of every k×k window per channel, and the flat index into x of the first cell holding it. */
 export function maxPool2dKernel(x: RawTensor, g: ConvGeometry): { out: RawTensor; argmax: Int32Array } {
   checkShapeIs(x, [g.batch, g.channels, g.height, g.width], "maxPool2d");
@@ -486,7 +499,7 @@ registerRules({
   },
 });
 
-// modules/09_convolutions/convolutions_dev.ts, cell 31 (line 1826)
+// modules/09_convolutions/convolutions_dev.ts, cell 31 (line 1839)
 /** Options of a BatchNorm2d layer (PyTorch's defaults). */
 export interface BatchNorm2dOptions {
   eps?: number;
@@ -596,7 +609,7 @@ export class BatchNorm2d extends Layer {
   }
 }
 
-// modules/09_convolutions/convolutions_dev.ts, cell 34 (line 2241)
+// modules/09_convolutions/convolutions_dev.ts, cell 34 (line 2254)
 /** dL/dx, dL/dγ and dL/dβ of batch normalization from the output gradient and what the forward pass saved. */
 export function batchNorm2dBackward(
   grad: RawTensor,
@@ -647,7 +660,7 @@ registerRules({
   },
 });
 
-// modules/09_convolutions/convolutions_dev.ts, cell 37 (line 2454)
+// modules/09_convolutions/convolutions_dev.ts, cell 37 (line 2467)
 /** [N, d1, d2, ...] → [N, d1·d2·...]: the feature maps of each example as one vector. */
 export class Flatten extends Layer {
   forward(x: Tensor): Tensor {
