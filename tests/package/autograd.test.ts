@@ -66,6 +66,19 @@ test("importing Tensor alone brings the backward pass", () => {
   }
 });
 
+test("ReLU's rule (bit masks) is x > 0 ? g : 0 bit for bit, NaN and infinities included", () => {
+  const specials = [NaN, -NaN, Infinity, -Infinity, 0, -0, 1e-45, -1e-45, 3.5, -2];
+  const xs = [...specials, ...specials.map(() => Math.random() - 0.5)];
+  for (const gSpecial of [1.25, NaN, Infinity, -Infinity, -0]) {
+    const x = new Tensor(Float32Array.from(xs), [xs.length]).setRequiresGrad();
+    const g = Float32Array.from(xs, (_, i) => (i % 3 === 0 ? gSpecial : i - 7.5));
+    new ReLU().forward(x).backward(new Tensor(g, [xs.length]));
+    const want = Float32Array.from(xs, (v, i) => (v > 0 ? g[i] : 0));
+    const bits = (a: Float32Array): number[] => Array.from(new Int32Array(a.buffer));
+    assert.equal(bits((x.grad as Tensor).data), bits(want), `gradient ${gSpecial}`);
+  }
+});
+
 test("broadcast mul and div in both directions", () => {
   const bin =
     (sa: number[], sb: number[], fn: (a: number, b: number) => number) => (xs: Float64Array[]) => {

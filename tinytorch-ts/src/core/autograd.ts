@@ -357,14 +357,27 @@ export function geluBackward(grad: Tensor, node: GradNode): (Tensor | null)[] {
 }
 
 // modules/06_autograd/autograd_dev.ts, cell 35 (line 2075)
+/** ReLU's rule: the gradient where the input was positive, 0 where it was not (NaN included). */
+export function reluBackward(g: Tensor, node: GradNode): (Tensor | null)[] {
+  // Not `x > 0 ? g : 0` per element: on real activations that comparison is a coin toss, and
+  // every wrong guess of the branch predictor costs more than the arithmetic. Here the
+  // comparison becomes a mask of bits (all ones or none) over g's bits: no branch to guess.
+  const x = node.inputs[0].data;
+  const dx = new Float32Array(g.size);
+  const gBits = new Int32Array(g.data.buffer, g.data.byteOffset, g.size);
+  const dxBits = new Int32Array(dx.buffer);
+  for (let i = 0; i < dx.length; i++) dxBits[i] = gBits[i] & -Number(x[i] > 0);
+  return [new Tensor(dx, g.shape)];
+}
+
 registerRules({
-  relu: (g, node) => [zip(g, node.inputs[0], (gv, x) => (x > 0 ? gv : 0))],
+  relu: reluBackward,
   sigmoid: sigmoidBackward,
   tanh: tanhBackward,
   gelu: geluBackward,
 });
 
-// modules/06_autograd/autograd_dev.ts, cell 38 (line 2271)
+// modules/06_autograd/autograd_dev.ts, cell 38 (line 2284)
 /** The fused softmax + cross-entropy rule: (softmax(z) - onehot(y)) * g / N. */
 export function crossEntropyBackward(grad: Tensor, node: GradNode): (Tensor | null)[] {
   const saved = node.args.saved ?? [];
@@ -376,7 +389,7 @@ export function crossEntropyBackward(grad: Tensor, node: GradNode): (Tensor | nu
   return [probs.mul(grad.item() / n)];
 }
 
-// modules/06_autograd/autograd_dev.ts, cell 39 (line 2286)
+// modules/06_autograd/autograd_dev.ts, cell 39 (line 2299)
 /** BCE of clamped probabilities: (p - t) / (p (1 - p)) / N where p was inside the clamp. */
 export function binaryCrossEntropyBackward(grad: Tensor, node: GradNode): (Tensor | null)[] {
   const p = node.inputs[0];
