@@ -7,7 +7,8 @@
 //      @tensorflow/tfjs-backend-wasm (XNNPACK, one thread), `tf.train.adam`,
 //
 // in the same run, from the same initial weights, on the same seeded batches, the libraries
-// taking turns step by step. Printed: median milliseconds (wall and CPU) per training step and
+// taking turns step by step. TensorFlow.js runs in a worker thread with a V8 heap of its own
+// (see tfjs-worker.ts), each step timed inside its own thread while the other waits. Printed: median milliseconds (wall and CPU) per training step and
 // their ratio (goal: at least 1.0x tfjs-wasm), the goal of 4x PyTorch (measured in this project:
 // 60-65 ms/step for this model, one CPU thread), and tinytorch-ts's tokens per second when
 // generating within the context with and without module 17's key/value cache. Two differences
@@ -16,7 +17,9 @@
 // (no kernel for gather's gradient). The machine may be shared: the load
 // average is printed beside the figures.
 import { cpus, loadavg } from "node:os";
-import { loadTf, type Tf } from "./tfjs";
+import { join } from "node:path";
+import type { GptRequest, StepTiming } from "./gpt-tfjs-worker";
+import { startTfjsWorker, type TfjsWorker } from "./tfjs-worker";
 import { Rng, Tensor } from "tinytorch-ts/core/tensor";
 import { AdamW } from "tinytorch-ts/optim";
 import { CharTokenizer, loadMobyDick, splitHeldOut } from "tinytorch-ts/text/tokenization";
@@ -67,67 +70,6 @@ function tinytorchStepper(model: GPT): Stepper {
   };
 }
 
-/** The same GPT in tfjs-core ops, its variables copied from `model`'s parameters. */
-function tfjsStepper(tf: Tf, model: GPT): Stepper {
-  type T = import("@tensorflow/tfjs-core").Tensor;
-  type Scalar = import("@tensorflow/tfjs-core").Scalar;
-  const { dModel: c, numHeads: h, blockSize: t } = MODEL;
-  const hd = c / h;
-  const vocab = model.config.vocabSize;
-  const vars = new Map(model.namedParameters().map(([name, p]) => [name, tf.variable(tf.tensor(p.data, [...p.shape]), true, name.replace(/\./g, "_"))])); // prettier-ignore
-  const v = (name: string): T => {
-    const found = vars.get(name);
-    if (found === undefined) throw new Error(`no parameter ${name}`);
-    return found;
-  };
-  const blocked = new Float32Array(t * t);
-  for (let i = 0; i < t; i++) for (let j = i + 1; j < t; j++) blocked[i * t + j] = -1e9;
-  const mask = tf.tensor(blocked, [1, t, t]);
-  const ln = (x: T, name: string): T => {
-    const { mean, variance } = tf.moments(x, 1, true);
-    return tf.add(tf.mul(tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, 1e-5))), v(`${name}.weight`)), v(`${name}.bias`)); // prettier-ignore
-  };
-  const linear = (x: T, name: string): T =>
-    tf.add(tf.matMul(x, v(`${name}.weight`)), v(`${name}.bias`));
-  const gelu = (x: T): T => tf.mul(tf.mul(x, 0.5), tf.add(1, tf.tanh(tf.mul(Math.sqrt(2 / Math.PI), tf.add(x, tf.mul(0.044715, tf.pow(x, 3))))))); // prettier-ignore
-  const heads = (x: T, b: number): T => tf.reshape(tf.transpose(tf.reshape(x, [b, t, h, hd]), [0, 2, 1, 3]), [b * h, t, hd]); // prettier-ignore
-  const merge = (x: T, b: number): T => tf.reshape(tf.transpose(tf.reshape(x, [b, h, t, hd]), [0, 2, 1, 3]), [b * t, c]); // prettier-ignore
-  const forward = (ids: T, b: number): T => {
-    // A one-hot product instead of tf.gather: the WASM backend has no kernel for gather's
-    // gradient (UnsortedSegmentSum). It costs 2·B·T·V·C FLOPs, about 1% of the step.
-    let x = tf.add(
-      tf.matMul(tf.cast(tf.oneHot(ids, vocab), "float32"), v("wte.weight")),
-      tf.tile(v("wpe.weight"), [b, 1]),
-    );
-    for (let l = 0; l < model.config.numLayers; l++) {
-      const p = `blocks.${l}`;
-      const a = ln(x, `${p}.ln1`);
-      const [q, k, vv] = ["qProj", "kProj", "vProj"].map((n) =>
-        heads(linear(a, `${p}.attn.${n}`), b),
-      );
-      const weights = tf.softmax(
-        tf.add(tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(hd)), mask),
-      );
-      x = tf.add(x, linear(merge(tf.matMul(weights, vv), b), `${p}.attn.outProj`));
-      x = tf.add(x, linear(gelu(linear(ln(x, `${p}.ln2`), `${p}.mlp.fc`)), `${p}.mlp.proj`));
-    }
-    return linear(ln(x, "lnF"), "lmHead");
-  };
-  const optimizer = tf.train.adam(LR, 0.9, 0.999, 1e-8);
-  const list = [...vars.values()];
-  return {
-    step({ x, y }) {
-      return tf.tidy(() => {
-        const ids = tf.tensor1d(Int32Array.from(x), "int32");
-        const targets = tf.oneHot(tf.tensor1d(Int32Array.from(y), "int32"), vocab);
-        const lossOf = () => tf.losses.softmaxCrossEntropy(targets, forward(ids, BATCH)) as Scalar;
-        const loss = optimizer.minimize(lossOf, true, list) as Scalar;
-        return loss.dataSync()[0];
-      });
-    },
-  };
-}
-
 interface Timing {
   wall: number[];
   cpu: number[];
@@ -161,8 +103,15 @@ function generationSpeed(model: GPT, count: number, cache: KVCache | undefined, 
 }
 
 async function main(): Promise<void> {
-  const tf = await loadTf({ wasm: true, gradients: true });
-  await tf.setBackend("wasm");
+  const tfjs = startTfjsWorker(join(__dirname, "gpt-tfjs-worker.ts"));
+  try {
+    await run(tfjs);
+  } finally {
+    await tfjs.close();
+  }
+}
+
+async function run(tfjs: TfjsWorker): Promise<void> {
   const status = await enableAcceleration();
   try {
     const { train } = splitHeldOut(loadMobyDick().text);
@@ -170,7 +119,8 @@ async function main(): Promise<void> {
     const ids = Float32Array.from(tok.encode(train));
     const model = new GPT({ vocabSize: tok.vocabSize, ...MODEL, seed: 0 });
     const ours = tinytorchStepper(model);
-    const theirs = tfjsStepper(tf, model);
+    // the same GPT (same seed) rebuilt in the worker, its weights copied into tfjs variables
+    await tfjs.call({ kind: "init", vocabSize: tok.vocabSize, batch: BATCH, lr: LR } satisfies GptRequest); // prettier-ignore
     const work = batches(ids, WARMUP_STEPS + STEPS);
     const loadBefore = loadavg()[0];
     const oursTime: Timing = { wall: [], cpu: [], loss: [] };
@@ -178,12 +128,17 @@ async function main(): Promise<void> {
     process.stdout.write(
       `training ${WARMUP_STEPS} + ${STEPS} steps with each library, alternating `,
     );
-    work.forEach((batch, i) => {
-      const into = i < WARMUP_STEPS ? ({ wall: [], cpu: [], loss: [] } as Timing) : null;
-      timed(ours, batch, into ?? oursTime);
-      timed(theirs, batch, into ?? theirsTime);
+    for (const [i, batch] of work.entries()) {
+      const warmUp = i < WARMUP_STEPS;
+      timed(ours, batch, warmUp ? { wall: [], cpu: [], loss: [] } : oursTime);
+      const t = await tfjs.call<StepTiming>({ kind: "step", ...batch } satisfies GptRequest);
+      if (!warmUp) {
+        theirsTime.wall.push(t.wall);
+        theirsTime.cpu.push(t.cpu);
+        theirsTime.loss.push(t.loss);
+      }
       process.stdout.write(".");
-    });
+    }
     console.log("\n");
     const params = model.parameters().reduce((n, p) => n + p.size, 0);
     const gen = { uncached: generationSpeed(model, MODEL.blockSize - 1, undefined), cached: generationSpeed(model, MODEL.blockSize - 1, new KVCache(model)) }; // prettier-ignore
