@@ -1,4 +1,4 @@
-// bench:conv's TensorFlow.js side, run in a worker thread (see tfjs-worker.ts): the per-layer
+// bench:conv's TensorFlow.js side, run in a child process (see tfjs-worker.ts): the per-layer
 // conv2d timings and milestone 04's CNN in tfjs-core ops with tf.train.adam on
 // tfjs-backend-wasm, from the same initial weights and on the same epochs as tinytorch-ts's.
 import type { Scalar, Tensor4D } from "@tensorflow/tfjs-core";

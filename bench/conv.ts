@@ -11,8 +11,8 @@
 //    tfjs-backend-wasm: the same initial weights and the same shuffled order every epoch, the
 //    libraries alternating epoch by epoch; then the test accuracy of each.
 //
-// TensorFlow.js runs in a worker thread (conv-tfjs-worker.ts), with a V8 heap of its own: see
-// tfjs-worker.ts for why. Each side is timed inside its own thread while the other waits.
+// TensorFlow.js runs in a child process (conv-tfjs-worker.ts), with a V8 heap of its own: see
+// tfjs-worker.ts for why. Each side is timed inside its own process while the other waits.
 //
 // For orientation (measured in this project, not by this script): PyTorch 1.13 on one CPU
 // thread trains this LeNet at 0.37 s per epoch and reaches 96.7% after 10 epochs. Goals: an
@@ -36,6 +36,7 @@ import { startTfjsWorker, type TfjsWorker } from "./tfjs-worker";
 
 const EPOCHS = Number(process.env.CONV_BENCH_EPOCHS ?? 10);
 const ROUNDS = Number(process.env.CONV_BENCH_ROUNDS ?? 5);
+const BACK_TO_BACK = 3;
 const BATCH = 64;
 const LR = 2e-3;
 const PYTORCH_SECONDS = 0.37;
@@ -243,6 +244,13 @@ async function run(tfjs: TfjsWorker): Promise<void> {
   const { train, test } = loadDigitSplit();
   const orders = epochOrders(train.labels.size, EPOCHS, 1);
   await enableAcceleration();
+  // First BACK_TO_BACK epochs of tinytorch-ts with no pause, as the milestone trains, on a model
+  // of their own. In the alternation below every epoch starts after the other library's ~8 s,
+  // and after such a pause V8's collector can fall into a regime of a mark-compact every ~40 ms
+  // that lasts (CPU time then runs well above wall time); continuous training does not meet it.
+  const steady: Timing = { wall: [], cpu: [] };
+  const warm = tinytorchTrainer(train, test);
+  for (const order of orders.slice(0, BACK_TO_BACK)) await warm.epoch(order, steady);
   const ours = tinytorchTrainer(train, test);
   const theirs = tfjsTrainer(tfjs);
   const oursTime: Timing = { wall: [], cpu: [] };
@@ -274,6 +282,13 @@ async function run(tfjs: TfjsWorker): Promise<void> {
   console.log(
     `${"PyTorch 1.13, one thread (project figure)".padEnd(42)} ${PYTORCH_SECONDS.toFixed(3).padStart(15)} ${"".padStart(8)} ${"".padStart(7)} ${"96.70".padStart(18)}% (after 10)`,
   );
+  console.log(
+    `${`tinytorch-ts, ${BACK_TO_BACK} epochs back to back first`.padEnd(42)} ${median(steady.wall).toFixed(3).padStart(15)} ${median(steady.cpu).toFixed(3).padStart(8)} ${Math.min(
+      ...steady.wall,
+    )
+      .toFixed(3)
+      .padStart(7)}`,
+  );
   const vsTfjs = median(theirsTime.wall) / median(oursTime.wall);
   const vsTfjsCpu = median(theirsTime.cpu) / median(oursTime.cpu);
   const vsTorch = median(oursTime.wall) / PYTORCH_SECONDS;
@@ -282,7 +297,11 @@ async function run(tfjs: TfjsWorker): Promise<void> {
     `\nper epoch: tinytorch-ts runs at ${vsTfjs.toFixed(2)}x tfjs-wasm's speed by wall time, ${vsTfjsCpu.toFixed(2)}x by CPU time (goal >= 1x at the same accuracy: ${verdict(vsTfjs >= 1 && accuracy.ours >= accuracy.theirs - 0.005)})`,
   );
   console.log(
-    `per epoch: tinytorch-ts takes ${vsTorch.toFixed(1)}x PyTorch's ${PYTORCH_SECONDS} s by wall time, ${vsTorchCpu.toFixed(1)}x by CPU time (goal <= 4x: ${verdict(vsTorch <= 4)})`,
+    `per epoch: tinytorch-ts takes ${vsTorch.toFixed(1)}x PyTorch's ${PYTORCH_SECONDS} s by wall time, ${vsTorchCpu.toFixed(1)}x by CPU time, alternating (goal <= 4x: ${verdict(vsTorch <= 4)})`,
+  );
+  const steadyVsTorch = median(steady.wall) / PYTORCH_SECONDS;
+  console.log(
+    `per epoch: tinytorch-ts takes ${steadyVsTorch.toFixed(1)}x PyTorch's ${PYTORCH_SECONDS} s by wall time, ${(median(steady.cpu) / PYTORCH_SECONDS).toFixed(1)}x by CPU time, back to back (goal <= 4x: ${verdict(steadyVsTorch <= 4)})`,
   );
   for (const [name, t] of [
     ["tinytorch-ts", oursTime],

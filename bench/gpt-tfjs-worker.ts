@@ -1,4 +1,4 @@
-// bench:gpt's TensorFlow.js side, run in a worker thread (see tfjs-worker.ts): milestone 05's
+// bench:gpt's TensorFlow.js side, run in a child process (see tfjs-worker.ts): milestone 05's
 // GPT written with tfjs-core ops on tfjs-backend-wasm, its variables copied from a tinytorch-ts
 // GPT built with the same seed, so both libraries start from the same weights.
 import type { Scalar, Tensor as TfTensor } from "@tensorflow/tfjs-core";

@@ -7,10 +7,11 @@
 //      @tensorflow/tfjs-backend-wasm (XNNPACK, one thread), `tf.train.adam`,
 //
 // in the same run, from the same initial weights, on the same seeded batches, the libraries
-// taking turns step by step. TensorFlow.js runs in a worker thread with a V8 heap of its own
-// (see tfjs-worker.ts), each step timed inside its own thread while the other waits. Printed: median milliseconds (wall and CPU) per training step and
-// their ratio (goal: at least 1.0x tfjs-wasm), the goal of 4x PyTorch (measured in this project:
-// 60-65 ms/step for this model, one CPU thread), and tinytorch-ts's tokens per second when
+// taking turns step by step. TensorFlow.js runs in a child process with a V8 heap of its own
+// (see tfjs-worker.ts), each step timed inside its own process while the other waits.
+// Printed: median milliseconds (wall and CPU) per training step and their ratio (goal: at least
+// 1.0x tfjs-wasm), the goal of 4x PyTorch (measured in this project: 60-65 ms/step for this
+// model, one CPU thread), and tinytorch-ts's tokens per second when
 // generating within the context with and without module 17's key/value cache. Two differences
 // in tfjs, both of the same cost: its GELU is the tanh approximation (the WASM backend has no
 // erf kernel) and its Adam has no decoupled weight decay; and its embedding is a one-hot product

@@ -1,11 +1,11 @@
-// A benchmark's TensorFlow.js side in a worker thread: a V8 isolate of its own, so its own heap
-// and its own garbage collector. Sharing one heap, the two libraries set each other's collector
-// going: in bench:conv, tfjs's objects beside tinytorch-ts's short-lived buffers put V8 into a
-// regime of a full mark-compact every ~65 ms (about 50 ms of background marking each), which
-// cost one library's epochs or the other's up to 80% on some runs and nothing on others. Each
-// side's time is measured inside its own thread while the other waits, so the process-wide CPU
-// clock still charges each library only for its own work.
-import { Worker, parentPort } from "node:worker_threads";
+// A benchmark's TensorFlow.js side in a child process, so that each library has its own V8 heap,
+// its own collector threads and its own CPU clock (process.cpuUsage counts every thread of a
+// process). Each side is timed inside its own process while the other waits. (What this does not
+// remove: every tinytorch-ts epoch still starts after the other side's turn, and after a pause
+// of a few seconds V8's collector can enter a regime of a mark-compact every ~40 ms; bench:conv
+// therefore also times epochs back to back. Reproduced in one process without tfjs by sleeping
+// 6 s between epochs: 141-270 mark-compacts in 3 epochs against 9 without the sleep.)
+import { fork, type ChildProcess } from "node:child_process";
 
 export interface TfjsWorker {
   /** Sends one request and waits for its answer (requests are answered one at a time). */
@@ -13,42 +13,57 @@ export interface TfjsWorker {
   close(): Promise<void>;
 }
 
-/** Starts `file` (a .ts module that answers with `serveRequests`) in a worker thread, through tsx. */
+/** Starts `file` (a .ts module that answers with `serveRequests`) in a child process, through tsx. */
 export function startTfjsWorker(file: string): TfjsWorker {
-  const boot = `require("tsx/cjs/api").register(); require(require("node:worker_threads").workerData.file);`;
-  const worker = new Worker(boot, { eval: true, workerData: { file }, execArgv: [] });
+  // "advanced" serialization carries typed arrays as they are.
+  const child: ChildProcess = fork(file, [], {
+    execArgv: ["--import", "tsx"],
+    serialization: "advanced",
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
+  let exited: Error | null = null;
+  child.on("exit", (code, signal) => {
+    exited = new Error(`the tfjs process exited (code ${code}, signal ${signal})`);
+  });
   return {
     call<T>(request: object): Promise<T> {
+      if (exited) return Promise.reject(exited);
       return new Promise<T>((resolve, reject) => {
-        const onError = (e: Error): void => {
-          worker.off("message", onMessage);
-          reject(e);
+        const onExit = (): void => {
+          child.off("message", onMessage);
+          reject(exited ?? new Error("the tfjs process exited"));
         };
-        const onMessage = (answer: { result?: T; error?: string }): void => {
-          worker.off("error", onError);
-          if (answer.error !== undefined) reject(new Error(`tfjs worker: ${answer.error}`));
-          else resolve(answer.result as T);
+        const onMessage = (answer: unknown): void => {
+          child.off("exit", onExit);
+          const { result, error } = answer as { result?: T; error?: string };
+          if (error !== undefined) reject(new Error(`tfjs process: ${error}`));
+          else resolve(result as T);
         };
-        worker.once("message", onMessage);
-        worker.once("error", onError);
-        worker.postMessage(request);
+        child.once("message", onMessage);
+        child.once("exit", onExit);
+        child.send(request);
       });
     },
-    close: async () => {
-      await worker.terminate();
-    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        if (exited || child.exitCode !== null) {
+          resolve();
+          return;
+        }
+        child.once("exit", () => resolve());
+        child.kill();
+      }),
   };
 }
 
-/** The worker's side: answers each request with `handle`'s result, or the error's stack. */
+/** The child's side: answers each request with `handle`'s result, or the error's stack. */
 export function serveRequests<R>(handle: (request: R) => Promise<unknown>): void {
-  if (parentPort === null) throw new Error("serveRequests: not in a worker thread");
-  const port = parentPort;
-  port.on("message", (request: R) => {
+  const send = process.send?.bind(process);
+  if (send === undefined) throw new Error("serveRequests: not started by startTfjsWorker");
+  process.on("message", (request: R) => {
     handle(request).then(
-      (result) => port.postMessage({ result }),
-      (e: unknown) =>
-        port.postMessage({ error: e instanceof Error ? (e.stack ?? e.message) : String(e) }),
+      (result) => send({ result }),
+      (e: unknown) => send({ error: e instanceof Error ? (e.stack ?? e.message) : String(e) }),
     );
   });
 }
