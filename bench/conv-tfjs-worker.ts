@@ -2,11 +2,9 @@
 // conv2d timings and milestone 04's CNN in tfjs-core ops with tf.train.adam on
 // tfjs-backend-wasm, from the same initial weights and on the same epochs as tinytorch-ts's.
 import type { Scalar, Tensor4D } from "@tensorflow/tfjs-core";
-import { Tensor } from "tinytorch-ts/core/tensor";
-import { Conv2d } from "tinytorch-ts/core/conv";
 import { loadDigitSplit } from "../milestones/03_mlp_digits";
 import { leNet } from "../milestones/04_cnn_digits";
-import { CONV_LAYERS, convBackward, tfjsCnn } from "./conv-tfjs";
+import { convBackward, layerTensors, tfjsCnn } from "./conv-tfjs";
 import { gatherRows } from "./epoch-orders";
 import { loadTf, type Tf } from "./tfjs";
 import { serveRequests } from "./tfjs-worker";
@@ -24,12 +22,9 @@ function millis(fn: () => void): number {
 
 /** One layer's forward and backward in ms, on the tensors bench:conv builds (same seeds). */
 function layerRunner(tf: Tf, index: number): () => { forward: number; backward: number } {
-  const layer = CONV_LAYERS[index];
+  const { layer, conv, x, dy } = layerTensors(index);
   const [n, c, h, w] = layer.shape;
-  const conv = new Conv2d(c, layer.out, layer.k, { seed: 1 });
-  const x = Tensor.randn(layer.shape, 2);
-  const [ho, wo] = [h - layer.k + 1, w - layer.k + 1];
-  const dy = Tensor.randn([n, layer.out, ho, wo], 3);
+  const [ho, wo] = [dy.shape[2], dy.shape[3]];
   const tx = tf.transpose(tf.tensor4d(x.data, [n, c, h, w]), [0, 2, 3, 1]) as Tensor4D;
   const tw = tf.transpose(tf.tensor4d(conv.weight.data, [layer.out, c, layer.k, layer.k]), [2, 3, 1, 0]) as Tensor4D; // prettier-ignore
   const tdy = tf.transpose(tf.tensor4d(dy.data, [n, layer.out, ho, wo]), [0, 2, 3, 1]) as Tensor4D;

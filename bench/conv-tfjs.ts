@@ -9,9 +9,10 @@
 // transposed tensors, and max pooling as a reshape and a `max` over the two window axes (whose
 // gradient uses Equal, Cast and Multiply). tfjs works in NHWC; the classifier's weight rows are
 // permuted so that both networks compute the same function.
-import type { Rank, Tensor, Tensor2D, Tensor4D, Variable } from "@tensorflow/tfjs-core";
+import type { Rank, Tensor as TfTensor, Tensor2D, Tensor4D, Variable } from "@tensorflow/tfjs-core";
 import type { Sequential } from "tinytorch-ts/core/layers";
-import type { Conv2d } from "tinytorch-ts/core/conv";
+import { Conv2d } from "tinytorch-ts/core/conv";
+import { Tensor } from "tinytorch-ts/core/tensor";
 import type { Tf } from "./tfjs";
 
 /** The milestone's two convolutions on a batch of 64, as bench:conv times them. */
@@ -19,6 +20,16 @@ export const CONV_LAYERS = [
   { name: "conv1 1→8 5×5 on [64, 1, 28, 28]", shape: [64, 1, 28, 28], out: 8, k: 5 },
   { name: "conv2 8→16 5×5 on [64, 8, 12, 12]", shape: [64, 8, 12, 12], out: 16, k: 5 },
 ];
+
+/** The tensors both sides of bench:conv time layer `index` on: the layer, its input and an output gradient (fixed seeds). */
+export function layerTensors(index: number) {
+  const layer = CONV_LAYERS[index];
+  const [n, c, h, w] = layer.shape;
+  const conv = new Conv2d(c, layer.out, layer.k, { seed: 1 });
+  const x = Tensor.randn(layer.shape, 2);
+  const dy = Tensor.randn([n, layer.out, h - layer.k + 1, w - layer.k + 1], 3);
+  return { layer, conv, x, dy };
+}
 
 /** dL/dfilter [k, k, C, O] of a stride-1 "valid" convolution: Σ over images and positions of x · dy. */
 export function filterGradient(tf: Tf, x: Tensor4D, dy: Tensor4D): Tensor4D {
@@ -41,11 +52,11 @@ export function convolution(
   inputNeedsGrad: boolean,
 ): (x: Tensor4D, w: Tensor4D) => Tensor4D {
   return tf.customGrad((...args: unknown[]) => {
-    const [x, w, save] = args as [Tensor4D, Tensor4D, (tensors: Tensor[]) => void];
+    const [x, w, save] = args as [Tensor4D, Tensor4D, (tensors: TfTensor[]) => void];
     save([x, w]);
     return {
       value: tf.conv2d(x, w, 1, "valid"),
-      gradFunc: (dy: Tensor4D, saved: Tensor[]) => {
+      gradFunc: (dy: Tensor4D, saved: TfTensor[]) => {
         const [sx, sw] = saved as Tensor4D[];
         return [
           inputNeedsGrad ? tf.conv2dTranspose(dy, sw, sx.shape, 1, "valid") : tf.zerosLike(sx),

@@ -23,16 +23,16 @@ import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { Tensor } from "tinytorch-ts/core/tensor";
 import { CrossEntropyLoss } from "tinytorch-ts/core/losses";
-import { Conv2d, conv2dDirect } from "tinytorch-ts/core/conv";
+import { conv2dDirect } from "tinytorch-ts/core/conv";
 import { disableAcceleration, enableAcceleration } from "tinytorch-ts/accel/matmul";
 import { Adam } from "tinytorch-ts/optim";
 import { trainEpoch, type Batch } from "tinytorch-ts/training";
 import { loadDigitSplit, type DigitSet } from "../milestones/03_mlp_digits";
 import { asImages, leNet, predictImages } from "../milestones/04_cnn_digits";
-import { CONV_LAYERS } from "./conv-tfjs";
+import { CONV_LAYERS, layerTensors } from "./conv-tfjs";
 import type { ConvRequest } from "./conv-tfjs-worker";
 import { epochOrders, gatherRows } from "./epoch-orders";
-import { startTfjsWorker, type TfjsWorker } from "./tfjs-worker";
+import { withTfjsWorker, type TfjsWorker } from "./tfjs-worker";
 
 const EPOCHS = Number(process.env.CONV_BENCH_EPOCHS ?? 10);
 const ROUNDS = Number(process.env.CONV_BENCH_ROUNDS ?? 5);
@@ -90,12 +90,7 @@ async function layerTimings(
   tfjs: TfjsWorker,
   index: number,
 ): Promise<Map<string, { forward: number; backward: number }>> {
-  const layer = LAYERS[index];
-  const [n, c, h, w] = layer.shape;
-  const conv = new Conv2d(c, layer.out, layer.k, { seed: 1 });
-  const x = Tensor.randn(layer.shape, 2);
-  const [ho, wo] = [h - layer.k + 1, w - layer.k + 1];
-  const dy = Tensor.randn([n, layer.out, ho, wo], 3);
+  const { layer, conv, x, dy } = layerTensors(index);
   const viaAutograd = async (accelerated: boolean) => {
     if (accelerated) await enableAcceleration();
     else disableAcceleration();
@@ -197,12 +192,7 @@ interface Timing {
 const verdict = (met: boolean): string => (met ? "met" : "NOT MET");
 
 async function main(): Promise<void> {
-  const tfjs = startTfjsWorker(join(__dirname, "conv-tfjs-worker.ts"));
-  try {
-    await run(tfjs);
-  } finally {
-    await tfjs.close();
-  }
+  await withTfjsWorker(join(__dirname, "conv-tfjs-worker.ts"), run);
 }
 
 async function run(tfjs: TfjsWorker): Promise<void> {

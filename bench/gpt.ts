@@ -20,7 +20,7 @@
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import type { GptRequest, StepTiming } from "./gpt-tfjs-worker";
-import { startTfjsWorker, type TfjsWorker } from "./tfjs-worker";
+import { withTfjsWorker, type TfjsWorker } from "./tfjs-worker";
 import { Rng, Tensor } from "tinytorch-ts/core/tensor";
 import { AdamW } from "tinytorch-ts/optim";
 import { CharTokenizer, loadMobyDick, splitHeldOut } from "tinytorch-ts/text/tokenization";
@@ -104,12 +104,7 @@ function generationSpeed(model: GPT, count: number, cache: KVCache | undefined, 
 }
 
 async function main(): Promise<void> {
-  const tfjs = startTfjsWorker(join(__dirname, "gpt-tfjs-worker.ts"));
-  try {
-    await run(tfjs);
-  } finally {
-    await tfjs.close();
-  }
+  await withTfjsWorker(join(__dirname, "gpt-tfjs-worker.ts"), run);
 }
 
 async function run(tfjs: TfjsWorker): Promise<void> {

@@ -56,6 +56,19 @@ export function startTfjsWorker(file: string): TfjsWorker {
   };
 }
 
+/** Runs `body` with `file` started as the tfjs side, and stops it afterwards, whatever happens. */
+export async function withTfjsWorker(
+  file: string,
+  body: (tfjs: TfjsWorker) => Promise<void>,
+): Promise<void> {
+  const tfjs = startTfjsWorker(file);
+  try {
+    await body(tfjs);
+  } finally {
+    await tfjs.close();
+  }
+}
+
 /** The child's side: answers each request with `handle`'s result, or the error's stack. */
 export function serveRequests<R>(handle: (request: R) => Promise<unknown>): void {
   const send = process.send?.bind(process);
