@@ -19,6 +19,7 @@
 // epoch within 4× of that, and at least 1× tfjs-wasm's speed at the same accuracy. The machine
 // may be shared: the load average is printed beside the figures. CONV_BENCH_EPOCHS (default 10)
 // and CONV_BENCH_ROUNDS (default 5) shorten a run.
+import { tuneHeapForTraining } from "@tinytorch-ts/core";
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { Tensor } from "tinytorch-ts/core/tensor";
@@ -301,6 +302,8 @@ async function run(tfjs: TfjsWorker): Promise<void> {
   }
 }
 
+// Both libraries train with the heap setting the kit's milestone runner uses (core's training-heap.ts).
+tuneHeapForTraining();
 main().catch((e: unknown) => {
   console.error(e);
   process.exitCode = 1;

@@ -17,6 +17,7 @@
 // erf kernel) and its Adam has no decoupled weight decay; and its embedding is a one-hot product
 // (no kernel for gather's gradient). The machine may be shared: the load
 // average is printed beside the figures.
+import { tuneHeapForTraining } from "@tinytorch-ts/core";
 import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import type { GptRequest, StepTiming } from "./gpt-tfjs-worker";
@@ -160,6 +161,8 @@ async function run(tfjs: TfjsWorker): Promise<void> {
   }
 }
 
+// Both libraries train with the heap setting the kit's milestone runner uses (core's training-heap.ts).
+tuneHeapForTraining();
 main().catch((e: unknown) => {
   console.error(e);
   process.exitCode = 1;

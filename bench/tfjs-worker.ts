@@ -7,6 +7,7 @@
 // 6 s between epochs: 141-270 mark-compacts in 3 epochs against 9 without the sleep; see
 // docs/convolutions.md for what prevents it.)
 import { fork, type ChildProcess } from "node:child_process";
+import { TRAINING_HEAP_FLAG } from "@tinytorch-ts/core";
 
 export interface TfjsWorker {
   /** Sends one request and waits for its answer (requests are answered one at a time). */
@@ -18,7 +19,7 @@ export interface TfjsWorker {
 export function startTfjsWorker(file: string): TfjsWorker {
   // "advanced" serialization carries typed arrays as they are.
   const child: ChildProcess = fork(file, [], {
-    execArgv: ["--import", "tsx"],
+    execArgv: ["--import", "tsx", TRAINING_HEAP_FLAG],
     serialization: "advanced",
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });

@@ -14,6 +14,7 @@
 // median wall-clock and CPU seconds per epoch of each, their ratio (goal: tinytorch-ts at least
 // as fast as tfjs-cpu), and the test accuracy each reaches after 10 epochs. The machine may be
 // shared: the load average is printed beside the figures.
+import { tuneHeapForTraining } from "@tinytorch-ts/core";
 import { cpus, loadavg } from "node:os";
 import { loadTf, type Tf } from "./tfjs";
 import { epochOrders, gatherRows } from "./epoch-orders";
@@ -167,6 +168,8 @@ async function main(): Promise<void> {
   }
 }
 
+// Both libraries train with the heap setting the kit's milestone runner uses (core's training-heap.ts).
+tuneHeapForTraining();
 main().catch((e: unknown) => {
   console.error(e);
   process.exitCode = 1;

@@ -8,6 +8,7 @@ export { DEFAULT_GRADING_LIMITS, type GradingLimits } from "./grading-limits";
 export * from "./args";
 export { COURSE_PATHS, KIT_ROOT, coursePath, findCourseRoot, resolveCourseRoot, type CoursePart } from "./course-root"; // prettier-ignore
 export { cellChecksum, type ChecksummedCell, type ChecksummedFlags } from "./checksum";
+export { TRAINING_HEAP_FLAG, tuneHeapForTraining } from "./training-heap";
 export {
   runProcess,
   runProcessSync,

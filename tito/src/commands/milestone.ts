@@ -10,7 +10,13 @@ import { join } from "node:path";
 import { exerciseOwners, exportAdvice, unexportedModule } from "../student/explain";
 import { firstMissing, milestoneNeeds, missingAdvice } from "../student/milestone-needs";
 import { findWorkspace, readCourse, readReleasedModule } from "../student/workspace";
-import { KIT_ROOT, runCommand, UsageError, coursePath } from "@tinytorch-ts/core";
+import {
+  KIT_ROOT,
+  runCommand,
+  UsageError,
+  coursePath,
+  tuneHeapForTraining,
+} from "@tinytorch-ts/core";
 import { spec } from "./milestone.args";
 
 interface MilestoneModule {
@@ -99,6 +105,8 @@ async function milestone(arg: string | undefined, list: boolean): Promise<number
     return 1;
   }
   let result: { passed: boolean; report: string };
+  // A milestone trains: see core's training-heap.ts for why the heap may grow further first.
+  tuneHeapForTraining();
   try {
     const smoke = process.env.TINYTORCH_MILESTONE_SMOKE === "1" && mod.smokeOptions !== undefined;
     result = await (smoke ? mod.runMilestone(mod.smokeOptions) : mod.runMilestone());
