@@ -4,8 +4,8 @@
 // remove: every tinytorch-ts epoch still starts after the other side's turn, and after a pause
 // of a few seconds V8's collector can enter a regime of a mark-compact every ~40 ms; bench:conv
 // therefore also times epochs back to back. Reproduced in one process without tfjs by sleeping
-// 6 s between epochs: 141-270 mark-compacts in 3 epochs against 9 without the sleep; see
-// docs/convolutions.md for what prevents it.)
+// 6 s between epochs: 141-270 mark-compacts in 3 epochs against 9 without the sleep. Core's
+// tuneHeapForTraining prevents it; both processes use it. See docs/convolutions.md.)
 import { fork, type ChildProcess } from "node:child_process";
 import { TRAINING_HEAP_FLAG } from "@tinytorch-ts/core";
 
