@@ -42,7 +42,6 @@ const BATCH = 64;
 const LR = 2e-3;
 const PYTORCH_SECONDS = 0.37;
 
-const LAYERS = CONV_LAYERS;
 const WAYS = ["direct loop", "im2col", "im2col + SIMD", "tfjs-wasm"] as const;
 
 /** The backward pass of a stride-1 "valid" convolution from its definition: dL/dx and dL/dw. */
@@ -210,7 +209,7 @@ async function run(tfjs: TfjsWorker): Promise<void> {
   );
   console.log(`${"layer".padEnd(38)}      ${WAYS.map((w) => w.padStart(14)).join("")}`);
   const ratios: string[] = [];
-  for (const [index, layer] of LAYERS.entries()) {
+  for (const [index, layer] of CONV_LAYERS.entries()) {
     const [n, c, h, w] = layer.shape;
     const forwardFlops =
       2 * n * layer.out * (h - layer.k + 1) * (w - layer.k + 1) * c * layer.k * layer.k;

@@ -2848,8 +2848,8 @@ await demo("a Linear layer, accelerated", async () => {
 // %% [markdown]
 // And the whole training step: milestone 03's digits MLP (784-128-10, Adam, batches of 64), one
 // epoch on the 8,000 training digits with module 01's kernel and one with the switch on. The
-// backward pass multiplies through `Tensor.matmul` too (`g @ Wᵀ`, `xᵀ @ g`), so it speeds up as
-// well; what remains is element-wise work, the graph, and the optimizer. Same seed, same batches:
+// backward pass goes through the switch's matmul rule (`g @ Wᵀ`, `xᵀ @ g` on views), so it speeds
+// up as well; what remains is element-wise work, the graph, and the optimizer. Same seed, same batches:
 // the losses agree up to the order of float32 sums.
 
 // %%
