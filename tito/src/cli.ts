@@ -50,6 +50,13 @@ async function main(argv: string[]): Promise<number> {
   return (require(file) as Command).run(rest);
 }
 
+// `tito milestone --list | head` closes our stdout early: stop quietly, as other command-line
+// tools do, instead of dying on an unhandled EPIPE with a stack trace.
+process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+  if (e.code !== "EPIPE") throw e;
+  process.exit(process.exitCode ?? 0);
+});
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
