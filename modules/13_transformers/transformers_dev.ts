@@ -299,6 +299,18 @@ function layerNormBackward(grad: Tensor, node: GradNode): (Tensor | null)[] {
 //| export
 registerRules({ layerNorm: layerNormBackward });
 
+/**
+ * Faster kernels for this module's row operations, installed by module 18's acceleration switch
+ * (empty here, and after `disableAcceleration()`). Each returns null for an input it does not
+ * handle, and this module's own function runs instead. What they return is recorded exactly as
+ * this module's functions record it (same op, same saved tensors), so either rule can follow.
+ */
+const transformerKernelSlot: {
+  layerNorm: ((x: Tensor, weight: Tensor, bias: Tensor, eps: number) => Tensor | null) | null;
+  gelu: ((x: Tensor) => Tensor | null) | null;
+  crossEntropy: ((logits: Tensor, labels: Tensor) => Tensor | null) | null;
+} = { layerNorm: null, gelu: null, crossEntropy: null };
+
 /** torch.nn.LayerNorm over the last axis: `weight` (ones) and `bias` (zeros) of shape [dim]. */
 class LayerNorm extends Layer {
   readonly dim: number;
@@ -315,7 +327,7 @@ class LayerNorm extends Layer {
   }
 
   forward(x: Tensor): Tensor {
-    return layerNorm(x, this.weight, this.bias, this.eps);
+    return transformerKernelSlot.layerNorm?.(x, this.weight, this.bias, this.eps) ?? layerNorm(x, this.weight, this.bias, this.eps);
   }
 
   override parameters(): Tensor[] {
@@ -424,6 +436,8 @@ function layerNormBackward(grad: Tensor, node: GradNode): (Tensor | null)[] {
 //| export
 /** x * Phi(x) (erf form, as module 02's GELU) in one pass; saves the slope Phi(x) + x phi(x) for its rule. */
 function fusedGelu(x: Tensor): Tensor {
+  const accelerated = transformerKernelSlot.gelu?.(x);
+  if (accelerated) return accelerated;
   const data = x.data;
   const out = new Float32Array(data.length);
   const slope = new Float32Array(data.length);
@@ -966,7 +980,8 @@ class GPT extends Layer implements GPTModules {
   loss(idx: Tensor, targets: Tensor): Tensor {
     const logits = this.forward(idx);
     const [b, t, v] = logits.shape;
-    return new CrossEntropyLoss().forward(logits.reshape(b * t, v), targets.reshape(b * t));
+    const [rows, labels] = [logits.reshape(b * t, v), targets.reshape(b * t)];
+    return transformerKernelSlot.crossEntropy?.(rows, labels) ?? new CrossEntropyLoss().forward(rows, labels);
   }
 
   override parameters(): Tensor[] {

@@ -69,6 +69,8 @@ import {
 import { matmulBackward, registerRules } from "tinytorch-ts/core/autograd";
 import { checkShapeIs, col2im, im2col, maxPool2dKernel, windowKernelSlot, type ConvGeometry } from "tinytorch-ts/core/conv";
 import type { MachinePeaks } from "tinytorch-ts/perf/profiling";
+import { recordLoss } from "tinytorch-ts/core/losses";
+import { layerNormBackward, transformerKernelSlot } from "tinytorch-ts/nn/transformer";
 
 // %%
 import { Linear } from "tinytorch-ts/core/layers";
@@ -1940,6 +1942,173 @@ const SIMD_GEMM_WAT = `
       (local.set $pl (i32.add (local.get $pl) (i32.const 1)))
       (br $planeLoop))))
 
+  ;; e^x of four floats, after Cephes's expf: e^x = 2^n e^r with n = round(x log2 e), |r| <= ln2/2,
+  ;; e^r by a degree-6 polynomial (about 1 ulp). 2^n is built in the exponent bits as 2^h 2^(n-h),
+  ;; h = n/2, so each factor stays a normal float down to the subnormal results. Exactly 0 below
+  ;; -104, +inf above 88.72 (the largest float's logarithm), NaN stays NaN.
+  (func $exp (param $x v128) (result v128)
+    (local $c v128) (local $nf v128) (local $r v128) (local $y v128) (local $n v128) (local $h v128)
+    (local.set $c (f32x4.min (f32x4.max (local.get $x) (f32x4.splat (f32.const -104))) (f32x4.splat (f32.const 88.72283))))
+    (local.set $nf (f32x4.nearest (f32x4.mul (local.get $c) (f32x4.splat (f32.const 1.44269504088896341)))))
+    ;; r = c - n ln2, with ln2 in two parts (0.693359375 is exact in 10 bits) to keep r accurate
+    (local.set $r (f32x4.sub (f32x4.sub (local.get $c) (f32x4.mul (local.get $nf) (f32x4.splat (f32.const 0.693359375))))
+                             (f32x4.mul (local.get $nf) (f32x4.splat (f32.const -2.12194440e-4)))))
+    (local.set $y (f32x4.splat (f32.const 1.9875691500e-4)))
+    (local.set $y (f32x4.add (f32x4.mul (local.get $y) (local.get $r)) (f32x4.splat (f32.const 1.3981999507e-3))))
+    (local.set $y (f32x4.add (f32x4.mul (local.get $y) (local.get $r)) (f32x4.splat (f32.const 8.3334519073e-3))))
+    (local.set $y (f32x4.add (f32x4.mul (local.get $y) (local.get $r)) (f32x4.splat (f32.const 4.1665795894e-2))))
+    (local.set $y (f32x4.add (f32x4.mul (local.get $y) (local.get $r)) (f32x4.splat (f32.const 1.6666665459e-1))))
+    (local.set $y (f32x4.add (f32x4.mul (local.get $y) (local.get $r)) (f32x4.splat (f32.const 5.0000001201e-1))))
+    ;; e^r = y r^2 + r + 1
+    (local.set $y (f32x4.add (f32x4.add (f32x4.mul (local.get $y) (f32x4.mul (local.get $r) (local.get $r))) (local.get $r))
+                             (f32x4.splat (f32.const 1))))
+    (local.set $n (i32x4.trunc_sat_f32x4_s (local.get $nf)))
+    (local.set $h (i32x4.shr_s (local.get $n) (i32.const 1)))
+    (local.set $y (f32x4.mul (local.get $y) (i32x4.shl (i32x4.add (local.get $h) (i32x4.splat (i32.const 127))) (i32.const 23))))
+    (local.set $y (f32x4.mul (local.get $y)
+      (i32x4.shl (i32x4.add (i32x4.sub (local.get $n) (local.get $h)) (i32x4.splat (i32.const 127))) (i32.const 23))))
+    (local.set $y (v128.andnot (local.get $y) (f32x4.lt (local.get $x) (f32x4.splat (f32.const -104)))))
+    (v128.bitselect (f32x4.splat (f32.const inf)) (local.get $y) (f32x4.gt (local.get $x) (f32x4.splat (f32.const 88.72283)))))
+
+  ;; dst[i] = e^src[i] for $n floats, rounded up to a multiple of 4 (the caller leaves room).
+  (func (export "expArray") (param $src i32) (param $dst i32) (param $n i32)
+    (local $end i32)
+    (local.set $end (i32.add (local.get $src) (i32.shl (local.get $n) (i32.const 2))))
+    (block $done (loop $step
+      (br_if $done (i32.ge_u (local.get $src) (local.get $end)))
+      (v128.store (local.get $dst) (call $exp (v128.load (local.get $src))))
+      (local.set $src (i32.add (local.get $src) (i32.const 16)))
+      (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
+      (br $step))))
+
+  ;; Module 13's fusedGelu, four at a time: out = x Phi(x) and slope = Phi(x) + x phi(x), with
+  ;; erf by the same Abramowitz-Stegun 7.1.26 formula (its exp(-x^2/2) is also phi's), $n floats
+  ;; rounded up to a multiple of 4. The sign of erf is copied from x's sign bit: no branch.
+  (func (export "gelu") (param $x i32) (param $out i32) (param $slope i32) (param $n i32)
+    (local $end i32) (local $v v128) (local $gauss v128) (local $t v128) (local $p v128) (local $cdf v128)
+    (local.set $end (i32.add (local.get $x) (i32.shl (local.get $n) (i32.const 2))))
+    (block $done (loop $step
+      (br_if $done (i32.ge_u (local.get $x) (local.get $end)))
+      (local.set $v (v128.load (local.get $x)))
+      (local.set $gauss (call $exp (f32x4.mul (f32x4.splat (f32.const -0.5)) (f32x4.mul (local.get $v) (local.get $v)))))
+      (local.set $t (f32x4.div (f32x4.splat (f32.const 1))
+        (f32x4.add (f32x4.splat (f32.const 1)) (f32x4.mul (f32x4.abs (local.get $v)) (f32x4.splat (f32.const 0.231641900)))))) ;; 0.3275911 / sqrt 2
+      (local.set $p (f32x4.splat (f32.const 1.061405429)))
+      (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $t)) (f32x4.splat (f32.const -1.453152027))))
+      (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $t)) (f32x4.splat (f32.const 1.421413741))))
+      (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $t)) (f32x4.splat (f32.const -0.284496736))))
+      (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $t)) (f32x4.splat (f32.const 0.254829592))))
+      ;; erf(|x|/sqrt 2) = 1 - t p(t) e^(-x^2/2), then x's sign, then Phi = (1 + erf) / 2
+      (local.set $cdf (v128.bitselect (local.get $v)
+        (f32x4.sub (f32x4.splat (f32.const 1)) (f32x4.mul (f32x4.mul (local.get $t) (local.get $p)) (local.get $gauss)))
+        (v128.const i32x4 0x80000000 0x80000000 0x80000000 0x80000000)))
+      (local.set $cdf (f32x4.mul (f32x4.add (f32x4.splat (f32.const 1)) (local.get $cdf)) (f32x4.splat (f32.const 0.5))))
+      (v128.store (local.get $out) (f32x4.mul (local.get $v) (local.get $cdf)))
+      (v128.store (local.get $slope) (f32x4.add (local.get $cdf)
+        (f32x4.mul (f32x4.mul (local.get $v) (local.get $gauss)) (f32x4.splat (f32.const 0.3989422804014327)))))
+      (local.set $x (i32.add (local.get $x) (i32.const 16)))
+      (local.set $out (i32.add (local.get $out) (i32.const 16)))
+      (local.set $slope (i32.add (local.get $slope) (i32.const 16)))
+      (br $step))))
+
+  (func $sum4 (param $v v128) (result f32)
+    (f32.add (f32.add (f32x4.extract_lane 0 (local.get $v)) (f32x4.extract_lane 1 (local.get $v)))
+             (f32.add (f32x4.extract_lane 2 (local.get $v)) (f32x4.extract_lane 3 (local.get $v)))))
+
+  ;; Module 13's layerNorm over $rows rows of $c floats ($c a multiple of 4): out = x^ w + b with
+  ;; x^ = (x - mean) rstd, rstd = 1 / sqrt(var + eps), the biased variance in a second pass.
+  ;; x^ and rstd are saved for the backward pass, as module 13's are.
+  (func (export "layerNorm") (param $x i32) (param $w i32) (param $b i32) (param $out i32) (param $xhat i32)
+        (param $rstd i32) (param $rows i32) (param $c i32) (param $eps f32)
+    (local $r i32) (local $j i32) (local $rowBytes i32) (local $acc v128) (local $d v128) (local $h v128)
+    (local $mean v128) (local $rs v128) (local $meanS f32) (local $rsS f32)
+    (local.set $rowBytes (i32.shl (local.get $c) (i32.const 2)))
+    (block $rowsDone (loop $rowLoop
+      (br_if $rowsDone (i32.ge_u (local.get $r) (local.get $rows)))
+      (local.set $acc (v128.const i32x4 0 0 0 0))
+      (local.set $j (i32.const 0))
+      (block $d1 (loop $l1
+        (br_if $d1 (i32.ge_u (local.get $j) (local.get $rowBytes)))
+        (local.set $acc (f32x4.add (local.get $acc) (v128.load (i32.add (local.get $x) (local.get $j)))))
+        (local.set $j (i32.add (local.get $j) (i32.const 16)))
+        (br $l1)))
+      (local.set $meanS (f32.div (call $sum4 (local.get $acc)) (f32.convert_i32_u (local.get $c))))
+      (local.set $mean (f32x4.splat (local.get $meanS)))
+      (local.set $acc (v128.const i32x4 0 0 0 0))
+      (local.set $j (i32.const 0))
+      (block $d2 (loop $l2
+        (br_if $d2 (i32.ge_u (local.get $j) (local.get $rowBytes)))
+        (local.set $d (f32x4.sub (v128.load (i32.add (local.get $x) (local.get $j))) (local.get $mean)))
+        (local.set $acc (f32x4.add (local.get $acc) (f32x4.mul (local.get $d) (local.get $d))))
+        (local.set $j (i32.add (local.get $j) (i32.const 16)))
+        (br $l2)))
+      (local.set $rsS (f32.div (f32.const 1) (f32.sqrt (f32.add
+        (f32.div (call $sum4 (local.get $acc)) (f32.convert_i32_u (local.get $c))) (local.get $eps)))))
+      (f32.store (i32.add (local.get $rstd) (i32.shl (local.get $r) (i32.const 2))) (local.get $rsS))
+      (local.set $rs (f32x4.splat (local.get $rsS)))
+      (local.set $j (i32.const 0))
+      (block $d3 (loop $l3
+        (br_if $d3 (i32.ge_u (local.get $j) (local.get $rowBytes)))
+        (local.set $h (f32x4.mul (f32x4.sub (v128.load (i32.add (local.get $x) (local.get $j))) (local.get $mean)) (local.get $rs)))
+        (v128.store (i32.add (local.get $xhat) (local.get $j)) (local.get $h))
+        (v128.store (i32.add (local.get $out) (local.get $j))
+          (f32x4.add (f32x4.mul (local.get $h) (v128.load (i32.add (local.get $w) (local.get $j)))) (v128.load (i32.add (local.get $b) (local.get $j)))))
+        (local.set $j (i32.add (local.get $j) (i32.const 16)))
+        (br $l3)))
+      (local.set $x (i32.add (local.get $x) (local.get $rowBytes)))
+      (local.set $xhat (i32.add (local.get $xhat) (local.get $rowBytes)))
+      (local.set $out (i32.add (local.get $out) (local.get $rowBytes)))
+      (local.set $r (i32.add (local.get $r) (i32.const 1)))
+      (br $rowLoop))))
+
+  ;; Module 13's layerNormBackward, rows of $c floats ($c a multiple of 4): per row, with gw = g w,
+  ;; dx = rstd (gw - mean(gw) - x^ mean(gw x^)); over all rows, dw += g x^ and db += g (the
+  ;; caller zeroes dw and db).
+  (func (export "layerNormBackward") (param $g i32) (param $w i32) (param $xhat i32) (param $rstd i32)
+        (param $dx i32) (param $dw i32) (param $db i32) (param $rows i32) (param $c i32)
+    (local $r i32) (local $j i32) (local $rowBytes i32) (local $sg v128) (local $sgx v128)
+    (local $gv v128) (local $hv v128) (local $gw v128) (local $meanG v128) (local $meanGX v128) (local $rs v128)
+    (local $inv f32)
+    (local.set $rowBytes (i32.shl (local.get $c) (i32.const 2)))
+    (local.set $inv (f32.div (f32.const 1) (f32.convert_i32_u (local.get $c))))
+    (block $rowsDone (loop $rowLoop
+      (br_if $rowsDone (i32.ge_u (local.get $r) (local.get $rows)))
+      (local.set $sg (v128.const i32x4 0 0 0 0))
+      (local.set $sgx (v128.const i32x4 0 0 0 0))
+      (local.set $j (i32.const 0))
+      (block $d1 (loop $l1
+        (br_if $d1 (i32.ge_u (local.get $j) (local.get $rowBytes)))
+        (local.set $gv (v128.load (i32.add (local.get $g) (local.get $j))))
+        (local.set $hv (v128.load (i32.add (local.get $xhat) (local.get $j))))
+        (local.set $gw (f32x4.mul (local.get $gv) (v128.load (i32.add (local.get $w) (local.get $j)))))
+        (local.set $sg (f32x4.add (local.get $sg) (local.get $gw)))
+        (local.set $sgx (f32x4.add (local.get $sgx) (f32x4.mul (local.get $gw) (local.get $hv))))
+        (v128.store (i32.add (local.get $dw) (local.get $j))
+          (f32x4.add (v128.load (i32.add (local.get $dw) (local.get $j))) (f32x4.mul (local.get $gv) (local.get $hv))))
+        (v128.store (i32.add (local.get $db) (local.get $j))
+          (f32x4.add (v128.load (i32.add (local.get $db) (local.get $j))) (local.get $gv)))
+        (local.set $j (i32.add (local.get $j) (i32.const 16)))
+        (br $l1)))
+      (local.set $meanG (f32x4.splat (f32.mul (call $sum4 (local.get $sg)) (local.get $inv))))
+      (local.set $meanGX (f32x4.splat (f32.mul (call $sum4 (local.get $sgx)) (local.get $inv))))
+      (local.set $rs (v128.load32_splat (i32.add (local.get $rstd) (i32.shl (local.get $r) (i32.const 2)))))
+      (local.set $j (i32.const 0))
+      (block $d2 (loop $l2
+        (br_if $d2 (i32.ge_u (local.get $j) (local.get $rowBytes)))
+        (v128.store (i32.add (local.get $dx) (local.get $j))
+          (f32x4.mul (local.get $rs)
+            (f32x4.sub
+              (f32x4.sub (f32x4.mul (v128.load (i32.add (local.get $g) (local.get $j))) (v128.load (i32.add (local.get $w) (local.get $j))))
+                         (local.get $meanG))
+              (f32x4.mul (v128.load (i32.add (local.get $xhat) (local.get $j))) (local.get $meanGX)))))
+        (local.set $j (i32.add (local.get $j) (i32.const 16)))
+        (br $l2)))
+      (local.set $g (i32.add (local.get $g) (local.get $rowBytes)))
+      (local.set $xhat (i32.add (local.get $xhat) (local.get $rowBytes)))
+      (local.set $dx (i32.add (local.get $dx) (local.get $rowBytes)))
+      (local.set $r (i32.add (local.get $r) (i32.const 1)))
+      (br $rowLoop))))
+
   ;; The SIMD bandwidth ceiling: the triad a[i] = b[i] + s*c[i] over $n floats (a multiple of 4),
   ;; four lanes per instruction, repeated $passes times (small arrays: the L1 cache's bandwidth).
   (func (export "triad") (param $a i32) (param $b i32) (param $c i32) (param $n i32) (param $s f32) (param $passes i32)
@@ -2231,6 +2400,10 @@ interface SimdKernel {
   triad(a: number, b: number, c: number, n: number, s: number, passes: number): void;
   windows(x: number, cols: number, planes: number, height: number, width: number, kernel: number, stride: number, padding: number, outHeight: number, outWidth: number, scatter: number): void;
   maxPool(x: number, out: number, argmax: number, planes: number, height: number, width: number, kernel: number, stride: number, outHeight: number, outWidth: number): void;
+  expArray(src: number, dst: number, n: number): void;
+  gelu(x: number, out: number, slope: number, n: number): void;
+  layerNorm(x: number, w: number, b: number, out: number, xhat: number, rstd: number, rows: number, c: number, eps: number): void;
+  layerNormBackward(g: number, w: number, xhat: number, rstd: number, dx: number, dw: number, db: number, rows: number, c: number): void;
 }
 
 type SimdLoad = { kernel: SimdKernel; reason?: undefined } | { kernel: null; reason: string };
@@ -2765,6 +2938,119 @@ await demo("im2col, col2im and max pooling in WebAssembly", async () => {
   console.log(`max pooling 2×2, ${mine.out.data.length} windows: ${ms(best(() => maxPool2dKernel(maps, pool)))} in TypeScript, ${ms(best(() => maxPool2dSimd(simd, maps, pool)))} in WebAssembly`);
 });
 
+// %% [markdown]
+// ### The transformer's row operations, in WebAssembly
+//
+// Milestone 05's GPT spends its GEMM time in the same kernel, and with the products fast, the
+// rest of a training step showed up in the profile: GELU over `[B·T, 4C]` numbers, five layer
+// norms each way, and the cross-entropy over the vocabulary. What they share is
+// `Math.exp`: V8 computes it by calling a C function, about 15 ns a call on the course's
+// machine, and one step needs about 1.3 million of them. WebAssembly has no `exp` instruction,
+// so the WAT has its own, `$exp`: Cephes's recipe, `eˣ = 2ⁿ · eʳ` with `n = round(x·log₂e)`,
+// `eʳ` by a polynomial of degree 6 on `|r| ≤ ln2/2`, and `2ⁿ` written straight into a float's
+// exponent bits; four at a time, about one unit in the last place.
+//
+// The switch puts three kernels in module 13's `transformerKernelSlot`: `gelu` (module 13's
+// `fusedGelu`, the same formula), `layerNorm` with its rule, and `crossEntropy` (module 04's
+// loss: the row maxima and sums stay in TypeScript, the exponentials go to `expArray`). Each
+// records what module 13's or module 04's function records (the same op, the same saved
+// tensors), so the backward rules of modules 06 and 13 work on either; each returns null for
+// an input it does not handle (a row length that is not a multiple of 4 for layer norm), and
+// then the module's own function runs.
+
+// %% nbgrader={"grade": false, "grade_id": "transformer-kernels", "locked": true, "schema_version": 3, "solution": false, "task": false}
+//| export
+/** n rounded up to whole f32x4 vectors: the kernels read and write 4 floats at a time. */
+function vectorFloats(n: number): number {
+  return 4 * Math.ceil(n / 4);
+}
+
+/** Module 13's fusedGelu on the kernel's `gelu`: the same output and the same saved slope. */
+function geluSimd(kernel: SimdKernel, x: Tensor): Tensor | null {
+  const n = vectorFloats(x.size);
+  if (4 * 3 * n > SIMD_MAX_BYTES) return null;
+  const memory = simdMemory(kernel, 3 * n);
+  memory.set(x.data, 0);
+  kernel.gelu(0, 4 * n, 8 * n, x.size);
+  const out = new Tensor(memory.slice(n, n + x.size), x.shape);
+  return Tensor.record(out, "fusedGelu", [x], { saved: [new Tensor(memory.slice(2 * n, 2 * n + x.size), x.shape)] });
+}
+
+/** Module 13's layerNorm on the kernel's `layerNorm`, saving x̂ and rstd as module 13's does. */
+function layerNormSimd(kernel: SimdKernel, x: Tensor, weight: Tensor, bias: Tensor, eps: number): Tensor | null {
+  const c = x.ndim === 0 ? 0 : x.shape[x.ndim - 1];
+  if (c === 0 || c % 4 !== 0 || weight.size !== c || bias.size !== c) return null;
+  const size = x.size;
+  const rows = size / c;
+  // weight, bias, x, out, x̂, rstd
+  const [w, b, xAt, outAt, xhatAt, rstdAt] = [0, c, 2 * c, 2 * c + size, 2 * c + 2 * size, 2 * c + 3 * size];
+  if (4 * (rstdAt + rows) > SIMD_MAX_BYTES) return null;
+  const memory = simdMemory(kernel, rstdAt + rows);
+  memory.set(weight.data, w);
+  memory.set(bias.data, b);
+  memory.set(x.data, xAt);
+  kernel.layerNorm(4 * xAt, 4 * w, 4 * b, 4 * outAt, 4 * xhatAt, 4 * rstdAt, rows, c, eps);
+  const saved = [new Tensor(memory.slice(xhatAt, xhatAt + size), x.shape), new Tensor(memory.slice(rstdAt, rstdAt + rows), [rows])];
+  return Tensor.record(new Tensor(memory.slice(outAt, outAt + size), x.shape), "layerNorm", [x, weight, bias], { saved });
+}
+
+/** Module 13's layer-norm rule on the kernel's `layerNormBackward` (module 13's own rule where that does not apply). */
+function layerNormBackwardSimd(kernel: SimdKernel): BackwardRule {
+  return (grad, node) => {
+    const [x, weight] = node.inputs;
+    const [xhat, rstd] = node.args.saved ?? [];
+    const c = x.shape[x.ndim - 1];
+    const size = x.size;
+    // weight, dweight, dbias, g, x̂, dx, rstd
+    const [w, dw, db, g, xhatAt, dx, rstdAt] = [0, c, 2 * c, 3 * c, 3 * c + size, 3 * c + 2 * size, 3 * c + 3 * size];
+    if (c % 4 !== 0 || xhat === undefined || rstd === undefined || 4 * (rstdAt + rstd.size) > SIMD_MAX_BYTES) return layerNormBackward(grad, node);
+    const memory = simdMemory(kernel, rstdAt + rstd.size);
+    memory.set(weight.data, w);
+    memory.fill(0, dw, g);
+    memory.set(grad.data, g);
+    memory.set(xhat.data, xhatAt);
+    memory.set(rstd.data, rstdAt);
+    kernel.layerNormBackward(4 * g, 4 * w, 4 * xhatAt, 4 * rstdAt, 4 * dx, 4 * dw, 4 * db, rstd.size, c);
+    return [new Tensor(memory.slice(dx, dx + size), x.shape), new Tensor(memory.slice(dw, dw + c), weight.shape), new Tensor(memory.slice(db, db + c), weight.shape)];
+  };
+}
+
+/**
+ * Module 04's CrossEntropyLoss of logits [N, C] and integer labels [N], its exponentials on the
+ * kernel's `expArray`; recorded as module 04 records it (labels and log-probabilities saved).
+ * Null (module 04's loss runs, with its messages) for labels or logits it would reject or for
+ * non-finite logits.
+ */
+function crossEntropySimd(kernel: SimdKernel, logits: Tensor, labels: Tensor): Tensor | null {
+  if (logits.ndim !== 2 || labels.size !== logits.shape[0]) return null;
+  const [n, c] = logits.shape;
+  const ys = labels.data;
+  for (let i = 0; i < n; i++) if (!(Number.isInteger(ys[i]) && ys[i] >= 0 && ys[i] < c)) return null;
+  const size = n * c;
+  const room = vectorFloats(size);
+  if (c === 0 || 4 * 2 * room > SIMD_MAX_BYTES) return null;
+  const memory = simdMemory(kernel, 2 * room);
+  const x = logits.data;
+  // Each row shifted by its maximum (so every exponential is at most 1), into the kernel.
+  for (let r = 0; r < n; r++) {
+    let max = -Infinity;
+    for (let j = r * c; j < (r + 1) * c; j++) if (x[j] > max) max = x[j];
+    if (!Number.isFinite(max)) return null;
+    for (let j = r * c; j < (r + 1) * c; j++) memory[j] = x[j] - max;
+  }
+  kernel.expArray(0, 4 * room, size);
+  const logp = new Float32Array(size);
+  let total = 0;
+  for (let r = 0; r < n; r++) {
+    let sum = 0;
+    for (let j = room + r * c; j < room + (r + 1) * c; j++) sum += memory[j];
+    const logSum = Math.log(sum);
+    for (let j = r * c; j < (r + 1) * c; j++) logp[j] = memory[j] - logSum;
+    total -= logp[r * c + ys[r]];
+  }
+  return recordLoss(new Tensor(total / n), "crossEntropy", logits, () => [labels, new Tensor(logp, [n, c])]);
+}
+
 // %% nbgrader={"grade": false, "grade_id": "acceleration-switch", "locked": true, "schema_version": 3, "solution": false, "task": false}
 //| export
 /** Which kernel enableAcceleration installed, and why not the SIMD one if it did not. */
@@ -2800,6 +3086,10 @@ async function enableAcceleration(
   windowKernelSlot.im2col = simd ? (x, g) => im2colSimd(simd, x, g) : null;
   windowKernelSlot.col2im = simd ? (cols, g) => col2imSimd(simd, cols, g) : null;
   windowKernelSlot.maxPool2d = simd ? (x, g) => maxPool2dSimd(simd, x, g) : null;
+  transformerKernelSlot.gelu = simd ? (x) => geluSimd(simd, x) : null;
+  transformerKernelSlot.layerNorm = simd ? (x, w, b, eps) => layerNormSimd(simd, x, w, b, eps) : null;
+  transformerKernelSlot.crossEntropy = simd ? (logits, labels) => crossEntropySimd(simd, logits, labels) : null;
+  registerRules({ layerNorm: simd ? layerNormBackwardSimd(simd) : layerNormBackward });
   if (simd) return { backend: "wasm-simd" };
   if (!accelerationState.announced.has(load.reason)) {
     accelerationState.announced.add(load.reason);
@@ -2808,13 +3098,17 @@ async function enableAcceleration(
   return { backend: "typescript", reason: load.reason };
 }
 
-/** Puts module 01's matmulKernel back behind Tensor.matmul, module 06's matmul rule, and module 09's window kernels. */
+/** Puts back module 01's matmulKernel behind Tensor.matmul, module 06's matmul rule, module 09's window kernels, and module 13's row kernels and layer-norm rule. */
 function disableAcceleration(): void {
   setMatmulBackend(null);
   registerRules({ matmul: matmulBackward });
   windowKernelSlot.im2col = null;
   windowKernelSlot.col2im = null;
   windowKernelSlot.maxPool2d = null;
+  transformerKernelSlot.gelu = null;
+  transformerKernelSlot.layerNorm = null;
+  transformerKernelSlot.crossEntropy = null;
+  registerRules({ layerNorm: layerNormBackward });
 }
 
 // %% [markdown]

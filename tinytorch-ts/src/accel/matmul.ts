@@ -6,8 +6,10 @@ import { broadcastShapes, computeStrides, formatShape, setMatmulBackend, shapeSi
 import { matmulBackward, registerRules } from "../core/autograd";
 import { checkShapeIs, col2im, im2col, maxPool2dKernel, windowKernelSlot, type ConvGeometry } from "../core/conv";
 import type { MachinePeaks } from "../perf/profiling";
+import { recordLoss } from "../core/losses";
+import { layerNormBackward, transformerKernelSlot } from "../nn/transformer";
 
-// modules/18_acceleration/acceleration_dev.ts, cell 6 (line 100)
+// modules/18_acceleration/acceleration_dev.ts, cell 6 (line 102)
 /** A 2-D matrix inside a flat buffer: element [i, j] is data[offset + i*rowStride + j*colStride]. */
 export interface MatrixView {
   readonly data: Float32Array;
@@ -122,7 +124,7 @@ export function matmulIkj(a: MatrixView, b: MatrixView, out: Float32Array, outOf
   }
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 10 (line 332)
+// modules/18_acceleration/acceleration_dev.ts, cell 10 (line 334)
 /** The i-k-j loop's traffic for [m, k] @ [k, n] with a cache of `cacheBytes` (see the lesson). */
 export interface MatmulTraffic {
   flops: number;
@@ -157,7 +159,7 @@ export function matmulTraffic(m: number, k: number, n: number, cacheBytes: numbe
   };
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 13 (line 521)
+// modules/18_acceleration/acceleration_dev.ts, cell 13 (line 523)
 /** Best bytes/s of `triad(passes)` over three arrays of `elements` floats (12 bytes per element). */
 export function bestTriadBandwidth(triad: (passes: number) => void, elements: number, passes: number, repeats: number): number {
   let best = 0;
@@ -182,7 +184,7 @@ export function l1TriadBandwidth(elements = 2048, passes = 2000, repeats = 5): n
   return bestTriadBandwidth(triad, elements, passes, repeats);
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 16 (line 627)
+// modules/18_acceleration/acceleration_dev.ts, cell 16 (line 629)
 /** Cache-blocked i-k-j: out += A @ B, on tile × tile blocks of B copied into a contiguous workspace. */
 export function matmulBlocked(a: MatrixView, b: MatrixView, out: Float32Array, outOffset: number, tile = 64, workspace?: Float32Array): void {
   if (!Number.isInteger(tile) || tile < 1) throw new Error(`matmulBlocked: tile must be a positive integer, got ${tile}`);
@@ -214,7 +216,7 @@ export function matmulBlocked(a: MatrixView, b: MatrixView, out: Float32Array, o
   }
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 19 (line 855)
+// modules/18_acceleration/acceleration_dev.ts, cell 19 (line 857)
 /** The cache-blocked loop's traffic for [m, k] @ [k, n], tiles of `tile`, a cache of `cacheBytes`. */
 export function blockedTraffic(m: number, k: number, n: number, tile: number, cacheBytes: number): MatmulTraffic {
   for (const [name, value] of [["m", m], ["k", k], ["n", n]] as const) {
@@ -244,7 +246,7 @@ export function blockedTraffic(m: number, k: number, n: number, tile: number, ca
   };
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 22 (line 1062)
+// modules/18_acceleration/acceleration_dev.ts, cell 22 (line 1064)
 /** Packs the rows of `src` into zero-padded panels of `width` rows, depth-major; returns floats written. */
 export function packPanels(src: MatrixView, width: number, dest: Float32Array, destOffset: number): number {
   if (!Number.isInteger(width) || width < 1) throw new Error(`packPanels: width must be a positive integer, got ${width}`);
@@ -270,7 +272,7 @@ export function packPanels(src: MatrixView, width: number, dest: Float32Array, d
   return size;
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 25 (line 1228)
+// modules/18_acceleration/acceleration_dev.ts, cell 25 (line 1230)
 /** c[4×4 block at cOffset, row stride ldc] += packed A panel × packed B panel over kc steps. */
 export function microKernel4x4(
   pa: Float32Array,
@@ -306,7 +308,7 @@ export function microKernel4x4(
   c[row] += c30; c[row + 1] += c31; c[row + 2] += c32; c[row + 3] += c33;
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 28 (line 1408)
+// modules/18_acceleration/acceleration_dev.ts, cell 28 (line 1410)
 /** Register-blocked matmul: packed 4-row panels of A and 4-column panels of B, 4×4 micro-kernel. */
 export function matmulRegisterBlocked(a: MatrixView, b: MatrixView, out: Float32Array, outOffset: number): void {
   const m = a.rows;
@@ -336,7 +338,7 @@ export function matmulRegisterBlocked(a: MatrixView, b: MatrixView, out: Float32
   }
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 33 (line 1572)
+// modules/18_acceleration/acceleration_dev.ts, cell 33 (line 1574)
 /** Rows of A per SIMD micro-kernel tile, columns of B per tile, and depth per band (see the WAT). */
 export const SIMD_TILE = { rows: 4, cols: 8, depthBand: 256 } as const;
 
@@ -707,6 +709,173 @@ export const SIMD_GEMM_WAT = `
       (local.set $pl (i32.add (local.get $pl) (i32.const 1)))
       (br $planeLoop))))
 
+  ;; e^x of four floats, after Cephes's expf: e^x = 2^n e^r with n = round(x log2 e), |r| <= ln2/2,
+  ;; e^r by a degree-6 polynomial (about 1 ulp). 2^n is built in the exponent bits as 2^h 2^(n-h),
+  ;; h = n/2, so each factor stays a normal float down to the subnormal results. Exactly 0 below
+  ;; -104, +inf above 88.72 (the largest float's logarithm), NaN stays NaN.
+  (func $exp (param $x v128) (result v128)
+    (local $c v128) (local $nf v128) (local $r v128) (local $y v128) (local $n v128) (local $h v128)
+    (local.set $c (f32x4.min (f32x4.max (local.get $x) (f32x4.splat (f32.const -104))) (f32x4.splat (f32.const 88.72283))))
+    (local.set $nf (f32x4.nearest (f32x4.mul (local.get $c) (f32x4.splat (f32.const 1.44269504088896341)))))
+    ;; r = c - n ln2, with ln2 in two parts (0.693359375 is exact in 10 bits) to keep r accurate
+    (local.set $r (f32x4.sub (f32x4.sub (local.get $c) (f32x4.mul (local.get $nf) (f32x4.splat (f32.const 0.693359375))))
+                             (f32x4.mul (local.get $nf) (f32x4.splat (f32.const -2.12194440e-4)))))
+    (local.set $y (f32x4.splat (f32.const 1.9875691500e-4)))
+    (local.set $y (f32x4.add (f32x4.mul (local.get $y) (local.get $r)) (f32x4.splat (f32.const 1.3981999507e-3))))
+    (local.set $y (f32x4.add (f32x4.mul (local.get $y) (local.get $r)) (f32x4.splat (f32.const 8.3334519073e-3))))
+    (local.set $y (f32x4.add (f32x4.mul (local.get $y) (local.get $r)) (f32x4.splat (f32.const 4.1665795894e-2))))
+    (local.set $y (f32x4.add (f32x4.mul (local.get $y) (local.get $r)) (f32x4.splat (f32.const 1.6666665459e-1))))
+    (local.set $y (f32x4.add (f32x4.mul (local.get $y) (local.get $r)) (f32x4.splat (f32.const 5.0000001201e-1))))
+    ;; e^r = y r^2 + r + 1
+    (local.set $y (f32x4.add (f32x4.add (f32x4.mul (local.get $y) (f32x4.mul (local.get $r) (local.get $r))) (local.get $r))
+                             (f32x4.splat (f32.const 1))))
+    (local.set $n (i32x4.trunc_sat_f32x4_s (local.get $nf)))
+    (local.set $h (i32x4.shr_s (local.get $n) (i32.const 1)))
+    (local.set $y (f32x4.mul (local.get $y) (i32x4.shl (i32x4.add (local.get $h) (i32x4.splat (i32.const 127))) (i32.const 23))))
+    (local.set $y (f32x4.mul (local.get $y)
+      (i32x4.shl (i32x4.add (i32x4.sub (local.get $n) (local.get $h)) (i32x4.splat (i32.const 127))) (i32.const 23))))
+    (local.set $y (v128.andnot (local.get $y) (f32x4.lt (local.get $x) (f32x4.splat (f32.const -104)))))
+    (v128.bitselect (f32x4.splat (f32.const inf)) (local.get $y) (f32x4.gt (local.get $x) (f32x4.splat (f32.const 88.72283)))))
+
+  ;; dst[i] = e^src[i] for $n floats, rounded up to a multiple of 4 (the caller leaves room).
+  (func (export "expArray") (param $src i32) (param $dst i32) (param $n i32)
+    (local $end i32)
+    (local.set $end (i32.add (local.get $src) (i32.shl (local.get $n) (i32.const 2))))
+    (block $done (loop $step
+      (br_if $done (i32.ge_u (local.get $src) (local.get $end)))
+      (v128.store (local.get $dst) (call $exp (v128.load (local.get $src))))
+      (local.set $src (i32.add (local.get $src) (i32.const 16)))
+      (local.set $dst (i32.add (local.get $dst) (i32.const 16)))
+      (br $step))))
+
+  ;; Module 13's fusedGelu, four at a time: out = x Phi(x) and slope = Phi(x) + x phi(x), with
+  ;; erf by the same Abramowitz-Stegun 7.1.26 formula (its exp(-x^2/2) is also phi's), $n floats
+  ;; rounded up to a multiple of 4. The sign of erf is copied from x's sign bit: no branch.
+  (func (export "gelu") (param $x i32) (param $out i32) (param $slope i32) (param $n i32)
+    (local $end i32) (local $v v128) (local $gauss v128) (local $t v128) (local $p v128) (local $cdf v128)
+    (local.set $end (i32.add (local.get $x) (i32.shl (local.get $n) (i32.const 2))))
+    (block $done (loop $step
+      (br_if $done (i32.ge_u (local.get $x) (local.get $end)))
+      (local.set $v (v128.load (local.get $x)))
+      (local.set $gauss (call $exp (f32x4.mul (f32x4.splat (f32.const -0.5)) (f32x4.mul (local.get $v) (local.get $v)))))
+      (local.set $t (f32x4.div (f32x4.splat (f32.const 1))
+        (f32x4.add (f32x4.splat (f32.const 1)) (f32x4.mul (f32x4.abs (local.get $v)) (f32x4.splat (f32.const 0.231641900)))))) ;; 0.3275911 / sqrt 2
+      (local.set $p (f32x4.splat (f32.const 1.061405429)))
+      (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $t)) (f32x4.splat (f32.const -1.453152027))))
+      (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $t)) (f32x4.splat (f32.const 1.421413741))))
+      (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $t)) (f32x4.splat (f32.const -0.284496736))))
+      (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $t)) (f32x4.splat (f32.const 0.254829592))))
+      ;; erf(|x|/sqrt 2) = 1 - t p(t) e^(-x^2/2), then x's sign, then Phi = (1 + erf) / 2
+      (local.set $cdf (v128.bitselect (local.get $v)
+        (f32x4.sub (f32x4.splat (f32.const 1)) (f32x4.mul (f32x4.mul (local.get $t) (local.get $p)) (local.get $gauss)))
+        (v128.const i32x4 0x80000000 0x80000000 0x80000000 0x80000000)))
+      (local.set $cdf (f32x4.mul (f32x4.add (f32x4.splat (f32.const 1)) (local.get $cdf)) (f32x4.splat (f32.const 0.5))))
+      (v128.store (local.get $out) (f32x4.mul (local.get $v) (local.get $cdf)))
+      (v128.store (local.get $slope) (f32x4.add (local.get $cdf)
+        (f32x4.mul (f32x4.mul (local.get $v) (local.get $gauss)) (f32x4.splat (f32.const 0.3989422804014327)))))
+      (local.set $x (i32.add (local.get $x) (i32.const 16)))
+      (local.set $out (i32.add (local.get $out) (i32.const 16)))
+      (local.set $slope (i32.add (local.get $slope) (i32.const 16)))
+      (br $step))))
+
+  (func $sum4 (param $v v128) (result f32)
+    (f32.add (f32.add (f32x4.extract_lane 0 (local.get $v)) (f32x4.extract_lane 1 (local.get $v)))
+             (f32.add (f32x4.extract_lane 2 (local.get $v)) (f32x4.extract_lane 3 (local.get $v)))))
+
+  ;; Module 13's layerNorm over $rows rows of $c floats ($c a multiple of 4): out = x^ w + b with
+  ;; x^ = (x - mean) rstd, rstd = 1 / sqrt(var + eps), the biased variance in a second pass.
+  ;; x^ and rstd are saved for the backward pass, as module 13's are.
+  (func (export "layerNorm") (param $x i32) (param $w i32) (param $b i32) (param $out i32) (param $xhat i32)
+        (param $rstd i32) (param $rows i32) (param $c i32) (param $eps f32)
+    (local $r i32) (local $j i32) (local $rowBytes i32) (local $acc v128) (local $d v128) (local $h v128)
+    (local $mean v128) (local $rs v128) (local $meanS f32) (local $rsS f32)
+    (local.set $rowBytes (i32.shl (local.get $c) (i32.const 2)))
+    (block $rowsDone (loop $rowLoop
+      (br_if $rowsDone (i32.ge_u (local.get $r) (local.get $rows)))
+      (local.set $acc (v128.const i32x4 0 0 0 0))
+      (local.set $j (i32.const 0))
+      (block $d1 (loop $l1
+        (br_if $d1 (i32.ge_u (local.get $j) (local.get $rowBytes)))
+        (local.set $acc (f32x4.add (local.get $acc) (v128.load (i32.add (local.get $x) (local.get $j)))))
+        (local.set $j (i32.add (local.get $j) (i32.const 16)))
+        (br $l1)))
+      (local.set $meanS (f32.div (call $sum4 (local.get $acc)) (f32.convert_i32_u (local.get $c))))
+      (local.set $mean (f32x4.splat (local.get $meanS)))
+      (local.set $acc (v128.const i32x4 0 0 0 0))
+      (local.set $j (i32.const 0))
+      (block $d2 (loop $l2
+        (br_if $d2 (i32.ge_u (local.get $j) (local.get $rowBytes)))
+        (local.set $d (f32x4.sub (v128.load (i32.add (local.get $x) (local.get $j))) (local.get $mean)))
+        (local.set $acc (f32x4.add (local.get $acc) (f32x4.mul (local.get $d) (local.get $d))))
+        (local.set $j (i32.add (local.get $j) (i32.const 16)))
+        (br $l2)))
+      (local.set $rsS (f32.div (f32.const 1) (f32.sqrt (f32.add
+        (f32.div (call $sum4 (local.get $acc)) (f32.convert_i32_u (local.get $c))) (local.get $eps)))))
+      (f32.store (i32.add (local.get $rstd) (i32.shl (local.get $r) (i32.const 2))) (local.get $rsS))
+      (local.set $rs (f32x4.splat (local.get $rsS)))
+      (local.set $j (i32.const 0))
+      (block $d3 (loop $l3
+        (br_if $d3 (i32.ge_u (local.get $j) (local.get $rowBytes)))
+        (local.set $h (f32x4.mul (f32x4.sub (v128.load (i32.add (local.get $x) (local.get $j))) (local.get $mean)) (local.get $rs)))
+        (v128.store (i32.add (local.get $xhat) (local.get $j)) (local.get $h))
+        (v128.store (i32.add (local.get $out) (local.get $j))
+          (f32x4.add (f32x4.mul (local.get $h) (v128.load (i32.add (local.get $w) (local.get $j)))) (v128.load (i32.add (local.get $b) (local.get $j)))))
+        (local.set $j (i32.add (local.get $j) (i32.const 16)))
+        (br $l3)))
+      (local.set $x (i32.add (local.get $x) (local.get $rowBytes)))
+      (local.set $xhat (i32.add (local.get $xhat) (local.get $rowBytes)))
+      (local.set $out (i32.add (local.get $out) (local.get $rowBytes)))
+      (local.set $r (i32.add (local.get $r) (i32.const 1)))
+      (br $rowLoop))))
+
+  ;; Module 13's layerNormBackward, rows of $c floats ($c a multiple of 4): per row, with gw = g w,
+  ;; dx = rstd (gw - mean(gw) - x^ mean(gw x^)); over all rows, dw += g x^ and db += g (the
+  ;; caller zeroes dw and db).
+  (func (export "layerNormBackward") (param $g i32) (param $w i32) (param $xhat i32) (param $rstd i32)
+        (param $dx i32) (param $dw i32) (param $db i32) (param $rows i32) (param $c i32)
+    (local $r i32) (local $j i32) (local $rowBytes i32) (local $sg v128) (local $sgx v128)
+    (local $gv v128) (local $hv v128) (local $gw v128) (local $meanG v128) (local $meanGX v128) (local $rs v128)
+    (local $inv f32)
+    (local.set $rowBytes (i32.shl (local.get $c) (i32.const 2)))
+    (local.set $inv (f32.div (f32.const 1) (f32.convert_i32_u (local.get $c))))
+    (block $rowsDone (loop $rowLoop
+      (br_if $rowsDone (i32.ge_u (local.get $r) (local.get $rows)))
+      (local.set $sg (v128.const i32x4 0 0 0 0))
+      (local.set $sgx (v128.const i32x4 0 0 0 0))
+      (local.set $j (i32.const 0))
+      (block $d1 (loop $l1
+        (br_if $d1 (i32.ge_u (local.get $j) (local.get $rowBytes)))
+        (local.set $gv (v128.load (i32.add (local.get $g) (local.get $j))))
+        (local.set $hv (v128.load (i32.add (local.get $xhat) (local.get $j))))
+        (local.set $gw (f32x4.mul (local.get $gv) (v128.load (i32.add (local.get $w) (local.get $j)))))
+        (local.set $sg (f32x4.add (local.get $sg) (local.get $gw)))
+        (local.set $sgx (f32x4.add (local.get $sgx) (f32x4.mul (local.get $gw) (local.get $hv))))
+        (v128.store (i32.add (local.get $dw) (local.get $j))
+          (f32x4.add (v128.load (i32.add (local.get $dw) (local.get $j))) (f32x4.mul (local.get $gv) (local.get $hv))))
+        (v128.store (i32.add (local.get $db) (local.get $j))
+          (f32x4.add (v128.load (i32.add (local.get $db) (local.get $j))) (local.get $gv)))
+        (local.set $j (i32.add (local.get $j) (i32.const 16)))
+        (br $l1)))
+      (local.set $meanG (f32x4.splat (f32.mul (call $sum4 (local.get $sg)) (local.get $inv))))
+      (local.set $meanGX (f32x4.splat (f32.mul (call $sum4 (local.get $sgx)) (local.get $inv))))
+      (local.set $rs (v128.load32_splat (i32.add (local.get $rstd) (i32.shl (local.get $r) (i32.const 2)))))
+      (local.set $j (i32.const 0))
+      (block $d2 (loop $l2
+        (br_if $d2 (i32.ge_u (local.get $j) (local.get $rowBytes)))
+        (v128.store (i32.add (local.get $dx) (local.get $j))
+          (f32x4.mul (local.get $rs)
+            (f32x4.sub
+              (f32x4.sub (f32x4.mul (v128.load (i32.add (local.get $g) (local.get $j))) (v128.load (i32.add (local.get $w) (local.get $j))))
+                         (local.get $meanG))
+              (f32x4.mul (v128.load (i32.add (local.get $xhat) (local.get $j))) (local.get $meanGX)))))
+        (local.set $j (i32.add (local.get $j) (i32.const 16)))
+        (br $l2)))
+      (local.set $g (i32.add (local.get $g) (local.get $rowBytes)))
+      (local.set $xhat (i32.add (local.get $xhat) (local.get $rowBytes)))
+      (local.set $dx (i32.add (local.get $dx) (local.get $rowBytes)))
+      (local.set $r (i32.add (local.get $r) (i32.const 1)))
+      (br $rowLoop))))
+
   ;; The SIMD bandwidth ceiling: the triad a[i] = b[i] + s*c[i] over $n floats (a multiple of 4),
   ;; four lanes per instruction, repeated $passes times (small arrays: the L1 cache's bandwidth).
   (func (export "triad") (param $a i32) (param $b i32) (param $c i32) (param $n i32) (param $s f32) (param $passes i32)
@@ -762,7 +931,7 @@ export const SIMD_GEMM_WAT = `
 )
 `;
 
-// modules/18_acceleration/acceleration_dev.ts, cell 35 (line 2032)
+// modules/18_acceleration/acceleration_dev.ts, cell 35 (line 2201)
 /** out[m×n, row-major at outOffset] += the valid part of tile-major, zero-padded `tiles`. */
 export function addTiles(
   tiles: Float32Array,
@@ -789,7 +958,7 @@ export function addTiles(
   }
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 38 (line 2213)
+// modules/18_acceleration/acceleration_dev.ts, cell 38 (line 2382)
 /** The parts of the WebAssembly API the kernel uses (the kit's TypeScript lib has no DOM types). */
 export interface WebAssemblyApi {
   validate(bytes: Uint8Array): boolean;
@@ -810,6 +979,10 @@ export interface SimdKernel {
   triad(a: number, b: number, c: number, n: number, s: number, passes: number): void;
   windows(x: number, cols: number, planes: number, height: number, width: number, kernel: number, stride: number, padding: number, outHeight: number, outWidth: number, scatter: number): void;
   maxPool(x: number, out: number, argmax: number, planes: number, height: number, width: number, kernel: number, stride: number, outHeight: number, outWidth: number): void;
+  expArray(src: number, dst: number, n: number): void;
+  gelu(x: number, out: number, slope: number, n: number): void;
+  layerNorm(x: number, w: number, b: number, out: number, xhat: number, rstd: number, rows: number, c: number, eps: number): void;
+  layerNormBackward(g: number, w: number, xhat: number, rstd: number, dx: number, dw: number, db: number, rows: number, c: number): void;
 }
 
 export type SimdLoad = { kernel: SimdKernel; reason?: undefined } | { kernel: null; reason: string };
@@ -971,7 +1144,7 @@ export function measureCacheRoofs(
   };
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 47 (line 2641)
+// modules/18_acceleration/acceleration_dev.ts, cell 47 (line 2814)
 /** t with its last two axes swapped: the same buffer, strides exchanged, nothing copied. */
 export function transposedLastTwo(t: StridedTensor): StridedTensor {
   const rank = t.shape.length;
@@ -1000,7 +1173,7 @@ export function matmulBackwardWith(kernel: MatmulKernel2d): BackwardRule {
   };
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 49 (line 2687)
+// modules/18_acceleration/acceleration_dev.ts, cell 49 (line 2860)
 /** Module 09's im2col on the kernel's `windows` (module 09's own past SIMD_MAX_BYTES). */
 export function im2colSimd(kernel: SimdKernel, x: RawTensor, g: ConvGeometry): RawTensor {
   checkShapeIs(x, [g.batch, g.channels, g.height, g.width], "im2col");
@@ -1044,7 +1217,99 @@ export function maxPool2dSimd(kernel: SimdKernel, x: RawTensor, g: ConvGeometry)
   return { out: { data: out, shape: [g.batch, g.channels, g.outHeight, g.outWidth] }, argmax };
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 52 (line 2769)
+// modules/18_acceleration/acceleration_dev.ts, cell 53 (line 2962)
+/** n rounded up to whole f32x4 vectors: the kernels read and write 4 floats at a time. */
+export function vectorFloats(n: number): number {
+  return 4 * Math.ceil(n / 4);
+}
+
+/** Module 13's fusedGelu on the kernel's `gelu`: the same output and the same saved slope. */
+export function geluSimd(kernel: SimdKernel, x: Tensor): Tensor | null {
+  const n = vectorFloats(x.size);
+  if (4 * 3 * n > SIMD_MAX_BYTES) return null;
+  const memory = simdMemory(kernel, 3 * n);
+  memory.set(x.data, 0);
+  kernel.gelu(0, 4 * n, 8 * n, x.size);
+  const out = new Tensor(memory.slice(n, n + x.size), x.shape);
+  return Tensor.record(out, "fusedGelu", [x], { saved: [new Tensor(memory.slice(2 * n, 2 * n + x.size), x.shape)] });
+}
+
+/** Module 13's layerNorm on the kernel's `layerNorm`, saving x̂ and rstd as module 13's does. */
+export function layerNormSimd(kernel: SimdKernel, x: Tensor, weight: Tensor, bias: Tensor, eps: number): Tensor | null {
+  const c = x.ndim === 0 ? 0 : x.shape[x.ndim - 1];
+  if (c === 0 || c % 4 !== 0 || weight.size !== c || bias.size !== c) return null;
+  const size = x.size;
+  const rows = size / c;
+  // weight, bias, x, out, x̂, rstd
+  const [w, b, xAt, outAt, xhatAt, rstdAt] = [0, c, 2 * c, 2 * c + size, 2 * c + 2 * size, 2 * c + 3 * size];
+  if (4 * (rstdAt + rows) > SIMD_MAX_BYTES) return null;
+  const memory = simdMemory(kernel, rstdAt + rows);
+  memory.set(weight.data, w);
+  memory.set(bias.data, b);
+  memory.set(x.data, xAt);
+  kernel.layerNorm(4 * xAt, 4 * w, 4 * b, 4 * outAt, 4 * xhatAt, 4 * rstdAt, rows, c, eps);
+  const saved = [new Tensor(memory.slice(xhatAt, xhatAt + size), x.shape), new Tensor(memory.slice(rstdAt, rstdAt + rows), [rows])];
+  return Tensor.record(new Tensor(memory.slice(outAt, outAt + size), x.shape), "layerNorm", [x, weight, bias], { saved });
+}
+
+/** Module 13's layer-norm rule on the kernel's `layerNormBackward` (module 13's own rule where that does not apply). */
+export function layerNormBackwardSimd(kernel: SimdKernel): BackwardRule {
+  return (grad, node) => {
+    const [x, weight] = node.inputs;
+    const [xhat, rstd] = node.args.saved ?? [];
+    const c = x.shape[x.ndim - 1];
+    const size = x.size;
+    // weight, dweight, dbias, g, x̂, dx, rstd
+    const [w, dw, db, g, xhatAt, dx, rstdAt] = [0, c, 2 * c, 3 * c, 3 * c + size, 3 * c + 2 * size, 3 * c + 3 * size];
+    if (c % 4 !== 0 || xhat === undefined || rstd === undefined || 4 * (rstdAt + rstd.size) > SIMD_MAX_BYTES) return layerNormBackward(grad, node);
+    const memory = simdMemory(kernel, rstdAt + rstd.size);
+    memory.set(weight.data, w);
+    memory.fill(0, dw, g);
+    memory.set(grad.data, g);
+    memory.set(xhat.data, xhatAt);
+    memory.set(rstd.data, rstdAt);
+    kernel.layerNormBackward(4 * g, 4 * w, 4 * xhatAt, 4 * rstdAt, 4 * dx, 4 * dw, 4 * db, rstd.size, c);
+    return [new Tensor(memory.slice(dx, dx + size), x.shape), new Tensor(memory.slice(dw, dw + c), weight.shape), new Tensor(memory.slice(db, db + c), weight.shape)];
+  };
+}
+
+/**
+ * Module 04's CrossEntropyLoss of logits [N, C] and integer labels [N], its exponentials on the
+ * kernel's `expArray`; recorded as module 04 records it (labels and log-probabilities saved).
+ * Null (module 04's loss runs, with its messages) for labels or logits it would reject or for
+ * non-finite logits.
+ */
+export function crossEntropySimd(kernel: SimdKernel, logits: Tensor, labels: Tensor): Tensor | null {
+  if (logits.ndim !== 2 || labels.size !== logits.shape[0]) return null;
+  const [n, c] = logits.shape;
+  const ys = labels.data;
+  for (let i = 0; i < n; i++) if (!(Number.isInteger(ys[i]) && ys[i] >= 0 && ys[i] < c)) return null;
+  const size = n * c;
+  const room = vectorFloats(size);
+  if (c === 0 || 4 * 2 * room > SIMD_MAX_BYTES) return null;
+  const memory = simdMemory(kernel, 2 * room);
+  const x = logits.data;
+  // Each row shifted by its maximum (so every exponential is at most 1), into the kernel.
+  for (let r = 0; r < n; r++) {
+    let max = -Infinity;
+    for (let j = r * c; j < (r + 1) * c; j++) if (x[j] > max) max = x[j];
+    if (!Number.isFinite(max)) return null;
+    for (let j = r * c; j < (r + 1) * c; j++) memory[j] = x[j] - max;
+  }
+  kernel.expArray(0, 4 * room, size);
+  const logp = new Float32Array(size);
+  let total = 0;
+  for (let r = 0; r < n; r++) {
+    let sum = 0;
+    for (let j = room + r * c; j < room + (r + 1) * c; j++) sum += memory[j];
+    const logSum = Math.log(sum);
+    for (let j = r * c; j < (r + 1) * c; j++) logp[j] = memory[j] - logSum;
+    total -= logp[r * c + ys[r]];
+  }
+  return recordLoss(new Tensor(total / n), "crossEntropy", logits, () => [labels, new Tensor(logp, [n, c])]);
+}
+
+// modules/18_acceleration/acceleration_dev.ts, cell 54 (line 3055)
 /** Which kernel enableAcceleration installed, and why not the SIMD one if it did not. */
 export interface AccelerationStatus {
   backend: "wasm-simd" | "typescript";
@@ -1078,6 +1343,10 @@ export async function enableAcceleration(
   windowKernelSlot.im2col = simd ? (x, g) => im2colSimd(simd, x, g) : null;
   windowKernelSlot.col2im = simd ? (cols, g) => col2imSimd(simd, cols, g) : null;
   windowKernelSlot.maxPool2d = simd ? (x, g) => maxPool2dSimd(simd, x, g) : null;
+  transformerKernelSlot.gelu = simd ? (x) => geluSimd(simd, x) : null;
+  transformerKernelSlot.layerNorm = simd ? (x, w, b, eps) => layerNormSimd(simd, x, w, b, eps) : null;
+  transformerKernelSlot.crossEntropy = simd ? (logits, labels) => crossEntropySimd(simd, logits, labels) : null;
+  registerRules({ layerNorm: simd ? layerNormBackwardSimd(simd) : layerNormBackward });
   if (simd) return { backend: "wasm-simd" };
   if (!accelerationState.announced.has(load.reason)) {
     accelerationState.announced.add(load.reason);
@@ -1086,11 +1355,15 @@ export async function enableAcceleration(
   return { backend: "typescript", reason: load.reason };
 }
 
-/** Puts module 01's matmulKernel back behind Tensor.matmul, module 06's matmul rule, and module 09's window kernels. */
+/** Puts back module 01's matmulKernel behind Tensor.matmul, module 06's matmul rule, module 09's window kernels, and module 13's row kernels and layer-norm rule. */
 export function disableAcceleration(): void {
   setMatmulBackend(null);
   registerRules({ matmul: matmulBackward });
   windowKernelSlot.im2col = null;
   windowKernelSlot.col2im = null;
   windowKernelSlot.maxPool2d = null;
+  transformerKernelSlot.gelu = null;
+  transformerKernelSlot.layerNorm = null;
+  transformerKernelSlot.crossEntropy = null;
+  registerRules({ layerNorm: layerNormBackward });
 }

@@ -72,6 +72,18 @@ export function layerNormBackward(grad: Tensor, node: GradNode): (Tensor | null)
 // modules/13_transformers/transformers_dev.ts, cell 10 (line 299)
 registerRules({ layerNorm: layerNormBackward });
 
+/**
+ * Faster kernels for this module's row operations, installed by module 18's acceleration switch
+ * (empty here, and after `disableAcceleration()`). Each returns null for an input it does not
+ * handle, and this module's own function runs instead. What they return is recorded exactly as
+ * this module's functions record it (same op, same saved tensors), so either rule can follow.
+ */
+export const transformerKernelSlot: {
+  layerNorm: ((x: Tensor, weight: Tensor, bias: Tensor, eps: number) => Tensor | null) | null;
+  gelu: ((x: Tensor) => Tensor | null) | null;
+  crossEntropy: ((logits: Tensor, labels: Tensor) => Tensor | null) | null;
+} = { layerNorm: null, gelu: null, crossEntropy: null };
+
 /** torch.nn.LayerNorm over the last axis: `weight` (ones) and `bias` (zeros) of shape [dim]. */
 export class LayerNorm extends Layer {
   readonly dim: number;
@@ -88,7 +100,7 @@ export class LayerNorm extends Layer {
   }
 
   forward(x: Tensor): Tensor {
-    return layerNorm(x, this.weight, this.bias, this.eps);
+    return transformerKernelSlot.layerNorm?.(x, this.weight, this.bias, this.eps) ?? layerNorm(x, this.weight, this.bias, this.eps);
   }
 
   override parameters(): Tensor[] {
@@ -96,9 +108,11 @@ export class LayerNorm extends Layer {
   }
 }
 
-// modules/13_transformers/transformers_dev.ts, cell 13 (line 424)
+// modules/13_transformers/transformers_dev.ts, cell 13 (line 436)
 /** x * Phi(x) (erf form, as module 02's GELU) in one pass; saves the slope Phi(x) + x phi(x) for its rule. */
 export function fusedGelu(x: Tensor): Tensor {
+  const accelerated = transformerKernelSlot.gelu?.(x);
+  if (accelerated) return accelerated;
   const data = x.data;
   const out = new Float32Array(data.length);
   const slope = new Float32Array(data.length);
@@ -128,7 +142,7 @@ registerRules({
   },
 });
 
-// modules/13_transformers/transformers_dev.ts, cell 15 (line 486)
+// modules/13_transformers/transformers_dev.ts, cell 15 (line 500)
 /** Linear(C, 4C), GELU, Linear(4C, C), applied at every position. */
 export class MLP extends Layer {
   fc: Linear;
@@ -176,7 +190,7 @@ export class TransformerBlock extends Layer {
   }
 }
 
-// modules/13_transformers/transformers_dev.ts, cell 18 (line 734)
+// modules/13_transformers/transformers_dev.ts, cell 18 (line 748)
 /** How to pick the next token: temperature (0: greedy) and top-k. */
 export interface SamplingOptions {
   temperature?: number;
@@ -208,7 +222,7 @@ export function sampleNext(logits: ArrayLike<number>, options: SamplingOptions, 
   return kept[kept.length - 1];
 }
 
-// modules/13_transformers/transformers_dev.ts, cell 21 (line 876)
+// modules/13_transformers/transformers_dev.ts, cell 21 (line 890)
 /** What GPT's generation needs from a key/value cache for the whole model (module 17 provides one). */
 export interface ModelKVCache {
   /** Positions cached so far. */
@@ -241,7 +255,7 @@ export function gptForward(model: GPTModules, idx: Tensor, cache?: ModelKVCache)
   return linear(model.lnF.forward(x).reshape(b * t, c), model.lmHead).reshape(b, t, -1);
 }
 
-// modules/13_transformers/transformers_dev.ts, cell 22 (line 912)
+// modules/13_transformers/transformers_dev.ts, cell 22 (line 926)
 /** The size of a GPT. */
 export interface GPTConfig {
   vocabSize: number;
@@ -298,7 +312,8 @@ export class GPT extends Layer implements GPTModules {
   loss(idx: Tensor, targets: Tensor): Tensor {
     const logits = this.forward(idx);
     const [b, t, v] = logits.shape;
-    return new CrossEntropyLoss().forward(logits.reshape(b * t, v), targets.reshape(b * t));
+    const [rows, labels] = [logits.reshape(b * t, v), targets.reshape(b * t)];
+    return transformerKernelSlot.crossEntropy?.(rows, labels) ?? new CrossEntropyLoss().forward(rows, labels);
   }
 
   override parameters(): Tensor[] {

@@ -1,0 +1,285 @@
+// The row kernels the acceleration switch installs in module 13's transformerKernelSlot (module
+// 18, "The transformer's row operations"): the WebAssembly exp, GELU, layer norm with its rule,
+// and the cross-entropy. Each is checked against float64 formulas computed here, and against
+// module 13's and module 04's own functions on the same inputs, including the inputs the kernels
+// hand back (null) to them.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { Rng, Tensor } from "../../tinytorch-ts/src/core/tensor";
+import { CrossEntropyLoss } from "../../tinytorch-ts/src/core/losses";
+import {
+  LayerNorm,
+  fusedGelu,
+  layerNorm,
+  layerNormBackward,
+  transformerKernelSlot,
+} from "../../tinytorch-ts/src/nn/transformer";
+import {
+  type SimdKernel,
+  crossEntropySimd,
+  disableAcceleration,
+  enableAcceleration,
+  geluSimd,
+  layerNormSimd,
+  loadSimdKernel,
+  simdMemory,
+} from "../../tinytorch-ts/src/accel/matmul";
+
+/** The backward rule registered for `op` (Tensor.backwardRules, module 06). */
+function getRule(op: string) {
+  return Tensor.backwardRules.get(op);
+}
+
+async function simdKernel(): Promise<SimdKernel> {
+  const load = await loadSimdKernel();
+  if (!load.kernel) throw new Error(`this test needs WebAssembly SIMD: ${load.reason}`);
+  return load.kernel;
+}
+
+function randomTensor(shape: number[], rng: Rng, scale = 1, offset = 0): Tensor {
+  const size = shape.reduce((p, d) => p * d, 1);
+  return new Tensor(
+    Float32Array.from({ length: size }, () => offset + scale * (2 * rng.next() - 1)),
+    shape,
+  );
+}
+
+function assertClose(
+  got: ArrayLike<number>,
+  want: ArrayLike<number>,
+  what: string,
+  tol = { rtol: 1e-5, atol: 1e-6 },
+): void {
+  assert.is(got.length, want.length, `${what}: length`);
+  for (let i = 0; i < want.length; i++) {
+    const same = Object.is(got[i], want[i]) || (Number.isNaN(got[i]) && Number.isNaN(want[i]));
+    if (!same && !(Math.abs(got[i] - want[i]) <= tol.atol + tol.rtol * Math.abs(want[i]))) {
+      assert.unreachable(`${what}: element ${i} is ${got[i]}, expected ${want[i]}`);
+    }
+  }
+}
+
+/** A copy of t's gradient (empty if it has none). */
+function gradientOf(t: Tensor): Float32Array {
+  return Float32Array.from(t.grad?.data ?? []);
+}
+
+/** e^x of each input through the kernel's expArray. */
+function simdExp(kernel: SimdKernel, xs: number[]): Float32Array {
+  const room = 4 * Math.ceil(xs.length / 4);
+  const memory = simdMemory(kernel, 2 * room);
+  memory.set(xs, 0);
+  kernel.expArray(0, 4 * room, xs.length);
+  return memory.slice(room, room + xs.length);
+}
+
+test("the WebAssembly exp is within 2 float32 ulps of e^x, with exact edges", async () => {
+  const kernel = await simdKernel();
+  const rng = new Rng(3);
+  const xs = [
+    ...Array.from({ length: 4000 }, () => -104 + 192.7 * rng.next()),
+    ...Array.from({ length: 1000 }, () => 2 * rng.next() - 1),
+    0,
+    -0,
+    1,
+    -1,
+    88.7,
+    88.72,
+    -87.3,
+    -87.4,
+    -100,
+    -103.9,
+  ];
+  const got = simdExp(kernel, xs);
+  for (const [i, x64] of xs.entries()) {
+    const x = Math.fround(x64); // what the kernel's memory holds
+    const want = Math.fround(Math.exp(x));
+    // an ulp of the float32 result (subnormals: the smallest one)
+    const ulp = Math.max(2 ** -149, 2 ** (Math.floor(Math.log2(want)) - 23));
+    assert.ok(Math.abs(got[i] - Math.exp(x)) <= 2 * ulp, `exp(${x}): ${got[i]}, expected ${want}`);
+  }
+  const edges = simdExp(kernel, [-Infinity, -104.5, -1000, Infinity, 88.73, 1000, NaN]);
+  assert.equal(Array.from(edges.subarray(0, 6)), [0, 0, 0, Infinity, Infinity, Infinity]);
+  assert.ok(Number.isNaN(edges[6]), "NaN stays NaN");
+});
+
+test("the WebAssembly GELU gives module 13's output and slope, special values included", async () => {
+  const kernel = await simdKernel();
+  const rng = new Rng(5);
+  for (const shape of [[7], [3, 5], [64, 512], [2, 3, 4, 1]]) {
+    const x = randomTensor(shape, rng, 6);
+    const mine = geluSimd(kernel, x.setRequiresGrad());
+    const theirs = fusedGelu(x);
+    assert.ok(mine !== null, `[${shape}] handled`);
+    assert.equal(mine.shape, x.shape);
+    assert.is(mine.gradFn?.op, "fusedGelu");
+    assertClose(mine.data, theirs.data, `GELU [${shape}]`);
+    const [mySlope] = mine.gradFn?.args.saved ?? [];
+    const [theirSlope] = theirs.gradFn?.args.saved ?? [];
+    assertClose(mySlope.data, theirSlope.data, `slope [${shape}]`);
+  }
+  const special = new Tensor([
+    0,
+    -0,
+    1e-30,
+    -1e-30,
+    40,
+    -40,
+    Infinity,
+    -Infinity,
+    NaN,
+    1e30,
+    -1e30,
+  ]);
+  const mine = geluSimd(kernel, special.setRequiresGrad());
+  assert.ok(mine !== null);
+  assertClose(mine.data, fusedGelu(special).data, "special values", { rtol: 1e-6, atol: 0 });
+  assertClose(
+    mine.gradFn?.args.saved?.[0].data ?? [],
+    fusedGelu(special).gradFn?.args.saved?.[0].data ?? [],
+    "special values' slopes",
+    { rtol: 1e-6, atol: 1e-7 },
+  );
+});
+
+/** Layer norm of each row in float64: (x - mean) / sqrt(var + eps) * w + b. */
+function layerNorm64(x: Tensor, w: Tensor, b: Tensor, eps: number): number[] {
+  const c = w.size;
+  const out: number[] = [];
+  for (let start = 0; start < x.size; start += c) {
+    const row = Array.from(x.data.subarray(start, start + c));
+    const mean = row.reduce((s, v) => s + v, 0) / c;
+    const variance = row.reduce((s, v) => s + (v - mean) ** 2, 0) / c;
+    row.forEach((v, j) =>
+      out.push(((v - mean) / Math.sqrt(variance + eps)) * w.data[j] + b.data[j]),
+    );
+  }
+  return out;
+}
+
+test("the WebAssembly layer norm and its rule agree with float64 and with module 13's", async () => {
+  const kernel = await simdKernel();
+  const rng = new Rng(9);
+  for (const [shape, eps] of [
+    [[4], 1e-5],
+    [[3, 8], 1e-2],
+    [[2, 5, 128], 1e-5],
+    [[2048, 16], 1e-5],
+  ] as const) {
+    const c = shape[shape.length - 1];
+    // rows far from 0 and of small spread: what a one-pass variance would get wrong
+    const x = randomTensor([...shape], rng, 0.5, 30).setRequiresGrad();
+    const w = randomTensor([c], rng, 2).setRequiresGrad();
+    const b = randomTensor([c], rng).setRequiresGrad();
+    const y = layerNormSimd(kernel, x, w, b, eps);
+    assert.ok(y !== null, `[${shape}] handled`);
+    assert.is(y.gradFn?.op, "layerNorm");
+    assertClose(y.data, layerNorm64(x, w, b, eps), `layer norm [${shape}]`, {
+      rtol: 1e-4,
+      atol: 1e-4,
+    });
+    // the saved x̂ and rstd are module 13's, so its rule and the kernel's give the same gradients
+    const theirs = layerNorm(x, w, b, eps);
+    for (const [k, saved] of (y.gradFn?.args.saved ?? []).entries()) {
+      assertClose(saved.data, theirs.gradFn?.args.saved?.[k].data ?? [], `saved ${k} [${shape}]`, {
+        rtol: 1e-4,
+        atol: 1e-4,
+      });
+    }
+    const g = randomTensor([...shape], rng);
+    await enableAcceleration();
+    const rule = getRule("layerNorm");
+    disableAcceleration();
+    const node = y.gradFn;
+    assert.ok(rule !== undefined && node !== null && node !== undefined);
+    const mine = rule(g, node, y);
+    const want = layerNormBackward(g, node);
+    ["dx", "dweight", "dbias"].forEach((name, k) =>
+      assertClose(mine[k]?.data ?? [], want[k]?.data ?? [], `${name} [${shape}]`, {
+        rtol: 1e-4,
+        atol: 1e-4,
+      }),
+    );
+  }
+  // Rows whose length is not a multiple of 4 are module 13's.
+  const odd = randomTensor([2, 3], rng);
+  assert.is(layerNormSimd(kernel, odd, Tensor.ones([3]), Tensor.zeros([3]), 1e-5), null);
+});
+
+test("the accelerated cross-entropy equals module 04's loss and gradient, and leaves bad input to it", async () => {
+  const kernel = await simdKernel();
+  const rng = new Rng(11);
+  for (const [n, c] of [
+    [1, 3],
+    [5, 7],
+    [2048, 77],
+  ]) {
+    const logits = randomTensor([n, c], rng, 8).setRequiresGrad();
+    const labels = new Tensor(Float32Array.from({ length: n }, () => Math.floor(rng.next() * c)));
+    // float64 oracle: mean of logsumexp(row) - row[label]
+    let want = 0;
+    for (let i = 0; i < n; i++) {
+      const row = Array.from(logits.data.subarray(i * c, (i + 1) * c));
+      const max = Math.max(...row);
+      want += max + Math.log(row.reduce((s, v) => s + Math.exp(v - max), 0)) - row[labels.data[i]];
+    }
+    const loss = crossEntropySimd(kernel, logits, labels);
+    assert.ok(loss !== null, `[${n}, ${c}] handled`);
+    assert.ok(
+      Math.abs(loss.item() - want / n) <= 1e-5 * (1 + want / n),
+      `loss [${n}, ${c}]: ${loss.item()} vs ${want / n}`,
+    );
+    loss.backward();
+    const mine = gradientOf(logits);
+    logits.grad = null;
+    new CrossEntropyLoss().forward(logits, labels).backward();
+    assertClose(mine, gradientOf(logits), `gradient [${n}, ${c}]`, { rtol: 1e-4, atol: 1e-7 });
+  }
+  const logits = randomTensor([2, 3], rng);
+  for (const bad of [[0, 3], [0, 1.5], [-1, 0], [0]]) {
+    assert.is(crossEntropySimd(kernel, logits, new Tensor(bad)), null, `labels [${bad}]`);
+  }
+  assert.is(
+    crossEntropySimd(
+      kernel,
+      new Tensor([
+        [0, Infinity],
+        [1, 2],
+      ]),
+      new Tensor([0, 1]),
+    ),
+    null,
+  );
+  assert.is(crossEntropySimd(kernel, Tensor.zeros([2, 3, 1]), new Tensor([0, 1])), null);
+});
+
+test("the switch fills module 13's slot and layer-norm rule, and empties them", async () => {
+  const status = await enableAcceleration();
+  assert.is(status.backend, "wasm-simd");
+  assert.ok(
+    transformerKernelSlot.gelu &&
+      transformerKernelSlot.layerNorm &&
+      transformerKernelSlot.crossEntropy,
+  );
+  assert.is.not(getRule("layerNorm"), layerNormBackward);
+  // LayerNorm goes through the slot for width 8, and falls back to module 13's for width 3
+  const ln = new LayerNorm(8);
+  const x = randomTensor([3, 8], new Rng(2), 2);
+  assertClose(ln.forward(x).data, layerNorm(x, ln.weight, ln.bias, ln.eps).data, "LayerNorm(8)", {
+    rtol: 1e-5,
+    atol: 1e-5,
+  });
+  const narrow = new LayerNorm(3);
+  const y = randomTensor([2, 3], new Rng(4));
+  assertClose(
+    narrow.forward(y).data,
+    layerNorm(y, narrow.weight, narrow.bias, narrow.eps).data,
+    "LayerNorm(3)",
+    { rtol: 0, atol: 0 },
+  );
+  disableAcceleration();
+  assert.equal(transformerKernelSlot, { gelu: null, layerNorm: null, crossEntropy: null });
+  assert.is(getRule("layerNorm"), layerNormBackward);
+});
+
+test.run();
