@@ -457,15 +457,16 @@ function fusedGelu(x: Tensor): Tensor {
   return Tensor.record(new Tensor(out, x.shape), "fusedGelu", [x], { saved: [new Tensor(slope, x.shape)] });
 }
 
-registerRules({
-  fusedGelu: (g, node) => {
-    const slope = (node.args.saved ?? [])[0];
-    const [gd, sd] = [g.data, slope.data];
-    const dx = new Float32Array(gd.length);
-    for (let i = 0; i < dx.length; i++) dx[i] = gd[i] * sd[i];
-    return [new Tensor(dx, g.shape)];
-  },
-});
+/** fusedGelu's rule: the incoming gradient times the saved slope. */
+function fusedGeluBackward(g: Tensor, node: GradNode): (Tensor | null)[] {
+  const slope = (node.args.saved ?? [])[0];
+  const [gd, sd] = [g.data, slope.data];
+  const dx = new Float32Array(gd.length);
+  for (let i = 0; i < dx.length; i++) dx[i] = gd[i] * sd[i];
+  return [new Tensor(dx, g.shape)];
+}
+
+registerRules({ fusedGelu: fusedGeluBackward });
 
 // %% [markdown]
 // ## Part 2: The block

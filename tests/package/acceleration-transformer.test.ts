@@ -1,6 +1,7 @@
-// The row kernels the acceleration switch installs in module 13's transformerKernelSlot (module
-// 18, "The transformer's row operations"): the WebAssembly exp, GELU, layer norm with its rule,
-// and the cross-entropy. Each is checked against float64 formulas computed here, and against
+// The row kernels the acceleration switch installs for the transformer (module 18, "The
+// transformer's row operations"): in module 13's transformerKernelSlot the WebAssembly exp, GELU,
+// layer norm and the cross-entropy; in module 12's linearKernelSlot linear's bias; and the rules
+// of layer norm, GELU and the masked softmax. Each is checked against float64 formulas computed here, and against
 // module 13's and module 04's own functions on the same inputs, including the inputs the kernels
 // hand back (null) to them.
 import { test } from "uvu";
@@ -8,14 +9,23 @@ import * as assert from "uvu/assert";
 import { Rng, Tensor } from "../../tinytorch-ts/src/core/tensor";
 import { CrossEntropyLoss } from "../../tinytorch-ts/src/core/losses";
 import {
+  linear,
+  linearKernelSlot,
+  maskedSoftmax,
+  maskedSoftmaxBackward,
+} from "../../tinytorch-ts/src/nn/attention";
+import { Linear } from "../../tinytorch-ts/src/core/layers";
+import {
   LayerNorm,
   fusedGelu,
+  fusedGeluBackward,
   layerNorm,
   layerNormBackward,
   transformerKernelSlot,
 } from "../../tinytorch-ts/src/nn/transformer";
 import {
   type SimdKernel,
+  addBiasSimd,
   crossEntropySimd,
   disableAcceleration,
   enableAcceleration,
@@ -23,6 +33,7 @@ import {
   layerNormSimd,
   loadSimdKernel,
   simdMemory,
+  sumBiasSimd,
 } from "../../tinytorch-ts/src/accel/matmul";
 
 /** The backward rule registered for `op` (Tensor.backwardRules, module 06). */
@@ -253,6 +264,112 @@ test("the accelerated cross-entropy equals module 04's loss and gradient, and le
   assert.is(crossEntropySimd(kernel, Tensor.zeros([2, 3, 1]), new Tensor([0, 1])), null);
 });
 
+test("the WebAssembly bias kernels and GELU and softmax rules equal modules 12 and 13's loops", async () => {
+  const kernel = await simdKernel();
+  const rng = new Rng(13);
+  await enableAcceleration();
+  const rules = ["fusedGelu", "maskedSoftmax"].map((op) => getRule(op));
+  disableAcceleration();
+  for (const [rows, n] of [
+    [1, 1],
+    [3, 5],
+    [7, 8],
+    [2048, 77],
+    [64, 130],
+  ]) {
+    const g = randomTensor([rows, n], rng, 3);
+    const bias = randomTensor([n], rng);
+    const added = Float32Array.from(g.data);
+    assert.ok(addBiasSimd(kernel, added, bias.data), `[${rows}, ${n}] handled`);
+    assertClose(
+      added,
+      Array.from(g.data, (v, i) => Math.fround(v + bias.data[i % n])),
+      `rows + bias [${rows}, ${n}]`,
+      { rtol: 0, atol: 0 },
+    );
+    const sums = Array.from({ length: n }, (_, j) => {
+      let s = 0;
+      for (let r = 0; r < rows; r++) s += g.data[r * n + j];
+      return s;
+    });
+    assertClose(sumBiasSimd(kernel, g.data, n) ?? [], sums, `column sums [${rows}, ${n}]`, {
+      rtol: 1e-6,
+      atol: 1e-6,
+    });
+  }
+  assert.not.ok(
+    addBiasSimd(kernel, new Float32Array(7), new Float32Array(3)),
+    "7 floats are not rows of 3",
+  );
+  assert.is(sumBiasSimd(kernel, new Float32Array(7), 3), null);
+  // GELU's rule and the masked softmax's rule, on recorded nodes
+  const [geluRule, softmaxRule] = rules;
+  assert.ok(geluRule && softmaxRule);
+  for (const shape of [[5], [64, 512], [3, 7]]) {
+    const x = randomTensor(shape, rng, 3).setRequiresGrad();
+    const y = fusedGelu(x);
+    const g = randomTensor(shape, rng);
+    const node = y.gradFn;
+    assert.ok(node);
+    assertClose(
+      geluRule(g, node, y)[0]?.data ?? [],
+      fusedGeluBackward(g, node)[0]?.data ?? [],
+      `GELU rule [${shape}]`,
+      { rtol: 0, atol: 0 },
+    );
+  }
+  for (const [shape, masked] of [
+    [[2, 4, 8, 8], true],
+    [[3, 12], false],
+    [[2, 5, 5], true],
+  ] as const) {
+    const x = randomTensor([...shape], rng, 3).setRequiresGrad();
+    const [tq, tk] = shape.slice(-2);
+    const mask = masked
+      ? new Tensor(
+          Float32Array.from({ length: tq * tk }, (_, f) => Number(f % tk <= Math.floor(f / tk))),
+          [tq, tk],
+        )
+      : null;
+    const y = maskedSoftmax(x, mask);
+    const g = randomTensor([...shape], rng);
+    const node = y.gradFn;
+    assert.ok(node);
+    assertClose(
+      softmaxRule(g, node, y)[0]?.data ?? [],
+      maskedSoftmaxBackward(g, node, y)[0]?.data ?? [],
+      `softmax rule [${shape}]`,
+      { rtol: 1e-5, atol: 1e-6 },
+    );
+  }
+});
+
+test("a linear layer gives the same output and gradients through the switch's bias kernels", async () => {
+  const rng = new Rng(17);
+  const layer = new Linear(12, 9, { seed: 3 });
+  const x = randomTensor([33, 12], rng).setRequiresGrad();
+  const g = randomTensor([33, 9], rng);
+  const run = (): Float32Array[] => {
+    for (const t of [x, layer.weight, layer.bias]) if (t) t.grad = null;
+    const y = linear(x, layer);
+    y.backward(g);
+    return [
+      y.data,
+      gradientOf(x),
+      gradientOf(layer.weight),
+      layer.bias ? gradientOf(layer.bias) : new Float32Array(0),
+    ];
+  };
+  const plain = run();
+  await enableAcceleration();
+  assert.ok(linearKernelSlot.addBias && linearKernelSlot.sumBias);
+  const accelerated = run();
+  disableAcceleration();
+  ["output", "dx", "dweight", "dbias"].forEach((name, k) =>
+    assertClose(accelerated[k], plain[k], name, { rtol: 1e-5, atol: 1e-5 }),
+  );
+});
+
 test("the switch fills module 13's slot and layer-norm rule, and empties them", async () => {
   const status = await enableAcceleration();
   assert.is(status.backend, "wasm-simd");
@@ -279,7 +396,10 @@ test("the switch fills module 13's slot and layer-norm rule, and empties them", 
   );
   disableAcceleration();
   assert.equal(transformerKernelSlot, { gelu: null, layerNorm: null, crossEntropy: null });
+  assert.equal(linearKernelSlot, { addBias: null, sumBias: null });
   assert.is(getRule("layerNorm"), layerNormBackward);
+  assert.is(getRule("fusedGelu"), fusedGeluBackward);
+  assert.is(getRule("maskedSoftmax"), maskedSoftmaxBackward);
 });
 
 test.run();

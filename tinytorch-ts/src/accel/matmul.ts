@@ -7,9 +7,10 @@ import { matmulBackward, registerRules } from "../core/autograd";
 import { checkShapeIs, col2im, im2col, maxPool2dKernel, windowKernelSlot, type ConvGeometry } from "../core/conv";
 import type { MachinePeaks } from "../perf/profiling";
 import { recordLoss } from "../core/losses";
-import { layerNormBackward, transformerKernelSlot } from "../nn/transformer";
+import { linearKernelSlot, maskedSoftmaxBackward } from "../nn/attention";
+import { fusedGeluBackward, layerNormBackward, transformerKernelSlot } from "../nn/transformer";
 
-// modules/18_acceleration/acceleration_dev.ts, cell 6 (line 102)
+// modules/18_acceleration/acceleration_dev.ts, cell 6 (line 103)
 /** A 2-D matrix inside a flat buffer: element [i, j] is data[offset + i*rowStride + j*colStride]. */
 export interface MatrixView {
   readonly data: Float32Array;
@@ -124,7 +125,7 @@ export function matmulIkj(a: MatrixView, b: MatrixView, out: Float32Array, outOf
   }
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 10 (line 334)
+// modules/18_acceleration/acceleration_dev.ts, cell 10 (line 335)
 /** The i-k-j loop's traffic for [m, k] @ [k, n] with a cache of `cacheBytes` (see the lesson). */
 export interface MatmulTraffic {
   flops: number;
@@ -159,7 +160,7 @@ export function matmulTraffic(m: number, k: number, n: number, cacheBytes: numbe
   };
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 13 (line 523)
+// modules/18_acceleration/acceleration_dev.ts, cell 13 (line 524)
 /** Best bytes/s of `triad(passes)` over three arrays of `elements` floats (12 bytes per element). */
 export function bestTriadBandwidth(triad: (passes: number) => void, elements: number, passes: number, repeats: number): number {
   let best = 0;
@@ -184,7 +185,7 @@ export function l1TriadBandwidth(elements = 2048, passes = 2000, repeats = 5): n
   return bestTriadBandwidth(triad, elements, passes, repeats);
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 16 (line 629)
+// modules/18_acceleration/acceleration_dev.ts, cell 16 (line 630)
 /** Cache-blocked i-k-j: out += A @ B, on tile × tile blocks of B copied into a contiguous workspace. */
 export function matmulBlocked(a: MatrixView, b: MatrixView, out: Float32Array, outOffset: number, tile = 64, workspace?: Float32Array): void {
   if (!Number.isInteger(tile) || tile < 1) throw new Error(`matmulBlocked: tile must be a positive integer, got ${tile}`);
@@ -216,7 +217,7 @@ export function matmulBlocked(a: MatrixView, b: MatrixView, out: Float32Array, o
   }
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 19 (line 857)
+// modules/18_acceleration/acceleration_dev.ts, cell 19 (line 858)
 /** The cache-blocked loop's traffic for [m, k] @ [k, n], tiles of `tile`, a cache of `cacheBytes`. */
 export function blockedTraffic(m: number, k: number, n: number, tile: number, cacheBytes: number): MatmulTraffic {
   for (const [name, value] of [["m", m], ["k", k], ["n", n]] as const) {
@@ -246,7 +247,7 @@ export function blockedTraffic(m: number, k: number, n: number, tile: number, ca
   };
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 22 (line 1064)
+// modules/18_acceleration/acceleration_dev.ts, cell 22 (line 1065)
 /** Packs the rows of `src` into zero-padded panels of `width` rows, depth-major; returns floats written. */
 export function packPanels(src: MatrixView, width: number, dest: Float32Array, destOffset: number): number {
   if (!Number.isInteger(width) || width < 1) throw new Error(`packPanels: width must be a positive integer, got ${width}`);
@@ -272,7 +273,7 @@ export function packPanels(src: MatrixView, width: number, dest: Float32Array, d
   return size;
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 25 (line 1230)
+// modules/18_acceleration/acceleration_dev.ts, cell 25 (line 1231)
 /** c[4×4 block at cOffset, row stride ldc] += packed A panel × packed B panel over kc steps. */
 export function microKernel4x4(
   pa: Float32Array,
@@ -308,7 +309,7 @@ export function microKernel4x4(
   c[row] += c30; c[row + 1] += c31; c[row + 2] += c32; c[row + 3] += c33;
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 28 (line 1410)
+// modules/18_acceleration/acceleration_dev.ts, cell 28 (line 1411)
 /** Register-blocked matmul: packed 4-row panels of A and 4-column panels of B, 4×4 micro-kernel. */
 export function matmulRegisterBlocked(a: MatrixView, b: MatrixView, out: Float32Array, outOffset: number): void {
   const m = a.rows;
@@ -338,7 +339,7 @@ export function matmulRegisterBlocked(a: MatrixView, b: MatrixView, out: Float32
   }
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 33 (line 1574)
+// modules/18_acceleration/acceleration_dev.ts, cell 33 (line 1575)
 /** Rows of A per SIMD micro-kernel tile, columns of B per tile, and depth per band (see the WAT). */
 export const SIMD_TILE = { rows: 4, cols: 8, depthBand: 256 } as const;
 
@@ -876,6 +877,95 @@ export const SIMD_GEMM_WAT = `
       (local.set $r (i32.add (local.get $r) (i32.const 1)))
       (br $rowLoop))))
 
+  ;; out (row-major, $rows x $n) += bias in every row: linear's bias (module 12).
+  (func (export "addRows") (param $out i32) (param $bias i32) (param $rows i32) (param $n i32)
+    (local $r i32) (local $j i32) (local $vecBytes i32) (local $rowBytes i32)
+    (local.set $rowBytes (i32.shl (local.get $n) (i32.const 2)))
+    (local.set $vecBytes (i32.shl (i32.and (local.get $n) (i32.const -4)) (i32.const 2)))
+    (block $rowsDone (loop $rowLoop
+      (br_if $rowsDone (i32.ge_u (local.get $r) (local.get $rows)))
+      (local.set $j (i32.const 0))
+      (block $vecDone (loop $vecLoop
+        (br_if $vecDone (i32.ge_u (local.get $j) (local.get $vecBytes)))
+        (v128.store (i32.add (local.get $out) (local.get $j))
+          (f32x4.add (v128.load (i32.add (local.get $out) (local.get $j))) (v128.load (i32.add (local.get $bias) (local.get $j)))))
+        (local.set $j (i32.add (local.get $j) (i32.const 16)))
+        (br $vecLoop)))
+      (block $restDone (loop $restLoop
+        (br_if $restDone (i32.ge_u (local.get $j) (local.get $rowBytes)))
+        (f32.store (i32.add (local.get $out) (local.get $j))
+          (f32.add (f32.load (i32.add (local.get $out) (local.get $j))) (f32.load (i32.add (local.get $bias) (local.get $j)))))
+        (local.set $j (i32.add (local.get $j) (i32.const 4)))
+        (br $restLoop)))
+      (local.set $out (i32.add (local.get $out) (local.get $rowBytes)))
+      (local.set $r (i32.add (local.get $r) (i32.const 1)))
+      (br $rowLoop))))
+
+  ;; sums[j] (float64, the caller zeroes them) += g[r, j] over the $rows rows of $n floats:
+  ;; linear's bias gradient, two columns per f64x2 instruction.
+  (func (export "sumRows") (param $g i32) (param $sums i32) (param $rows i32) (param $n i32)
+    (local $r i32) (local $j i32) (local $pairs i32) (local $at i32)
+    (local.set $pairs (i32.and (local.get $n) (i32.const -2)))
+    (block $rowsDone (loop $rowLoop
+      (br_if $rowsDone (i32.ge_u (local.get $r) (local.get $rows)))
+      (local.set $j (i32.const 0))
+      (block $pairsDone (loop $pairLoop
+        (br_if $pairsDone (i32.ge_u (local.get $j) (local.get $pairs)))
+        (local.set $at (i32.add (local.get $sums) (i32.shl (local.get $j) (i32.const 3))))
+        (v128.store (local.get $at) (f64x2.add (v128.load (local.get $at))
+          (f64x2.promote_low_f32x4 (v128.load64_zero (i32.add (local.get $g) (i32.shl (local.get $j) (i32.const 2)))))))
+        (local.set $j (i32.add (local.get $j) (i32.const 2)))
+        (br $pairLoop)))
+      (if (i32.lt_u (local.get $j) (local.get $n)) (then
+        (local.set $at (i32.add (local.get $sums) (i32.shl (local.get $j) (i32.const 3))))
+        (f64.store (local.get $at) (f64.add (f64.load (local.get $at))
+          (f64.promote_f32 (f32.load (i32.add (local.get $g) (i32.shl (local.get $j) (i32.const 2)))))))))
+      (local.set $g (i32.add (local.get $g) (i32.shl (local.get $n) (i32.const 2))))
+      (local.set $r (i32.add (local.get $r) (i32.const 1)))
+      (br $rowLoop))))
+
+  ;; out[i] = a[i] b[i] for $n floats rounded up to a multiple of 4: GELU's rule (g times the slope).
+  (func (export "mulArrays") (param $a i32) (param $b i32) (param $out i32) (param $n i32)
+    (local $end i32)
+    (local.set $end (i32.add (local.get $a) (i32.shl (local.get $n) (i32.const 2))))
+    (block $done (loop $step
+      (br_if $done (i32.ge_u (local.get $a) (local.get $end)))
+      (v128.store (local.get $out) (f32x4.mul (v128.load (local.get $a)) (v128.load (local.get $b))))
+      (local.set $a (i32.add (local.get $a) (i32.const 16)))
+      (local.set $b (i32.add (local.get $b) (i32.const 16)))
+      (local.set $out (i32.add (local.get $out) (i32.const 16)))
+      (br $step))))
+
+  ;; Module 12's masked-softmax rule over rows of $c floats ($c a multiple of 4):
+  ;; dx = y (g - sum(g y)), row by row.
+  (func (export "softmaxBackward") (param $y i32) (param $g i32) (param $dx i32) (param $rows i32) (param $c i32)
+    (local $r i32) (local $j i32) (local $rowBytes i32) (local $acc v128) (local $dot v128)
+    (local.set $rowBytes (i32.shl (local.get $c) (i32.const 2)))
+    (block $rowsDone (loop $rowLoop
+      (br_if $rowsDone (i32.ge_u (local.get $r) (local.get $rows)))
+      (local.set $acc (v128.const i32x4 0 0 0 0))
+      (local.set $j (i32.const 0))
+      (block $d1 (loop $l1
+        (br_if $d1 (i32.ge_u (local.get $j) (local.get $rowBytes)))
+        (local.set $acc (f32x4.add (local.get $acc)
+          (f32x4.mul (v128.load (i32.add (local.get $g) (local.get $j))) (v128.load (i32.add (local.get $y) (local.get $j))))))
+        (local.set $j (i32.add (local.get $j) (i32.const 16)))
+        (br $l1)))
+      (local.set $dot (f32x4.splat (call $sum4 (local.get $acc))))
+      (local.set $j (i32.const 0))
+      (block $d2 (loop $l2
+        (br_if $d2 (i32.ge_u (local.get $j) (local.get $rowBytes)))
+        (v128.store (i32.add (local.get $dx) (local.get $j))
+          (f32x4.mul (v128.load (i32.add (local.get $y) (local.get $j)))
+                     (f32x4.sub (v128.load (i32.add (local.get $g) (local.get $j))) (local.get $dot))))
+        (local.set $j (i32.add (local.get $j) (i32.const 16)))
+        (br $l2)))
+      (local.set $y (i32.add (local.get $y) (local.get $rowBytes)))
+      (local.set $g (i32.add (local.get $g) (local.get $rowBytes)))
+      (local.set $dx (i32.add (local.get $dx) (local.get $rowBytes)))
+      (local.set $r (i32.add (local.get $r) (i32.const 1)))
+      (br $rowLoop))))
+
   ;; The SIMD bandwidth ceiling: the triad a[i] = b[i] + s*c[i] over $n floats (a multiple of 4),
   ;; four lanes per instruction, repeated $passes times (small arrays: the L1 cache's bandwidth).
   (func (export "triad") (param $a i32) (param $b i32) (param $c i32) (param $n i32) (param $s f32) (param $passes i32)
@@ -931,7 +1021,7 @@ export const SIMD_GEMM_WAT = `
 )
 `;
 
-// modules/18_acceleration/acceleration_dev.ts, cell 35 (line 2201)
+// modules/18_acceleration/acceleration_dev.ts, cell 35 (line 2291)
 /** out[m×n, row-major at outOffset] += the valid part of tile-major, zero-padded `tiles`. */
 export function addTiles(
   tiles: Float32Array,
@@ -958,7 +1048,7 @@ export function addTiles(
   }
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 38 (line 2382)
+// modules/18_acceleration/acceleration_dev.ts, cell 38 (line 2472)
 /** The parts of the WebAssembly API the kernel uses (the kit's TypeScript lib has no DOM types). */
 export interface WebAssemblyApi {
   validate(bytes: Uint8Array): boolean;
@@ -983,6 +1073,10 @@ export interface SimdKernel {
   gelu(x: number, out: number, slope: number, n: number): void;
   layerNorm(x: number, w: number, b: number, out: number, xhat: number, rstd: number, rows: number, c: number, eps: number): void;
   layerNormBackward(g: number, w: number, xhat: number, rstd: number, dx: number, dw: number, db: number, rows: number, c: number): void;
+  addRows(out: number, bias: number, rows: number, n: number): void;
+  sumRows(g: number, sums: number, rows: number, n: number): void;
+  mulArrays(a: number, b: number, out: number, n: number): void;
+  softmaxBackward(y: number, g: number, dx: number, rows: number, c: number): void;
 }
 
 export type SimdLoad = { kernel: SimdKernel; reason?: undefined } | { kernel: null; reason: string };
@@ -1144,7 +1238,7 @@ export function measureCacheRoofs(
   };
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 47 (line 2814)
+// modules/18_acceleration/acceleration_dev.ts, cell 47 (line 2908)
 /** t with its last two axes swapped: the same buffer, strides exchanged, nothing copied. */
 export function transposedLastTwo(t: StridedTensor): StridedTensor {
   const rank = t.shape.length;
@@ -1173,7 +1267,7 @@ export function matmulBackwardWith(kernel: MatmulKernel2d): BackwardRule {
   };
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 49 (line 2860)
+// modules/18_acceleration/acceleration_dev.ts, cell 49 (line 2954)
 /** Module 09's im2col on the kernel's `windows` (module 09's own past SIMD_MAX_BYTES). */
 export function im2colSimd(kernel: SimdKernel, x: RawTensor, g: ConvGeometry): RawTensor {
   checkShapeIs(x, [g.batch, g.channels, g.height, g.width], "im2col");
@@ -1217,7 +1311,7 @@ export function maxPool2dSimd(kernel: SimdKernel, x: RawTensor, g: ConvGeometry)
   return { out: { data: out, shape: [g.batch, g.channels, g.outHeight, g.outWidth] }, argmax };
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 53 (line 2962)
+// modules/18_acceleration/acceleration_dev.ts, cell 53 (line 3056)
 /** n rounded up to whole f32x4 vectors: the kernels read and write 4 floats at a time. */
 export function vectorFloats(n: number): number {
   return 4 * Math.ceil(n / 4);
@@ -1273,6 +1367,58 @@ export function layerNormBackwardSimd(kernel: SimdKernel): BackwardRule {
   };
 }
 
+/** fusedGelu's rule (module 13) on the kernel's `mulArrays`: g times the saved slope. */
+export function fusedGeluBackwardSimd(kernel: SimdKernel): BackwardRule {
+  return (g, node) => {
+    const slope = (node.args.saved ?? [])[0];
+    const n = vectorFloats(g.size);
+    if (slope === undefined || slope.size !== g.size || 4 * 3 * n > SIMD_MAX_BYTES) return fusedGeluBackward(g, node);
+    const memory = simdMemory(kernel, 3 * n);
+    memory.set(g.data, 0);
+    memory.set(slope.data, n);
+    kernel.mulArrays(0, 4 * n, 8 * n, g.size);
+    return [new Tensor(memory.slice(2 * n, 2 * n + g.size), g.shape)];
+  };
+}
+
+/** Module 12's masked-softmax rule on the kernel's `softmaxBackward` (module 12's where the rows are not a multiple of 4 long). */
+export function maskedSoftmaxBackwardSimd(kernel: SimdKernel): BackwardRule {
+  return (grad, node, output) => {
+    const c = output.ndim === 0 ? 0 : output.shape[output.ndim - 1];
+    const size = output.size;
+    if (c === 0 || c % 4 !== 0 || 4 * 3 * size > SIMD_MAX_BYTES) return maskedSoftmaxBackward(grad, node, output);
+    const memory = simdMemory(kernel, 3 * size);
+    memory.set(output.data, 0);
+    memory.set(grad.data, size);
+    kernel.softmaxBackward(0, 4 * size, 8 * size, size / c, c);
+    return [new Tensor(memory.slice(2 * size, 3 * size), output.shape)];
+  };
+}
+
+/** Module 12's linear's bias added to every row, on the kernel's `addRows`, in place. */
+export function addBiasSimd(kernel: SimdKernel, rows: Float32Array, bias: Float32Array): boolean {
+  const n = bias.length;
+  if (n === 0 || rows.length % n !== 0 || 4 * (rows.length + n) > SIMD_MAX_BYTES) return false;
+  const memory = simdMemory(kernel, rows.length + n);
+  memory.set(bias, 0);
+  memory.set(rows, n);
+  kernel.addRows(4 * n, 0, rows.length / n, n);
+  rows.set(memory.subarray(n, n + rows.length));
+  return true;
+}
+
+/** Column sums of g's rows of n (linear's bias gradient) on the kernel's `sumRows`, in float64 as module 12's loop. */
+export function sumBiasSimd(kernel: SimdKernel, g: Float32Array, n: number): Float32Array | null {
+  // g, then n float64 sums, 8-byte aligned
+  const sumsAt = 2 * Math.ceil(g.length / 2);
+  if (n === 0 || g.length % n !== 0 || 4 * (sumsAt + 2 * n) > SIMD_MAX_BYTES) return null;
+  const memory = simdMemory(kernel, sumsAt + 2 * n);
+  memory.set(g, 0);
+  memory.fill(0, sumsAt, sumsAt + 2 * n);
+  kernel.sumRows(0, 4 * sumsAt, g.length / n, n);
+  return Float32Array.from(new Float64Array(memory.buffer, 4 * sumsAt, n));
+}
+
 /**
  * Module 04's CrossEntropyLoss of logits [N, C] and integer labels [N], its exponentials on the
  * kernel's `expArray`; recorded as module 04 records it (labels and log-probabilities saved).
@@ -1309,7 +1455,7 @@ export function crossEntropySimd(kernel: SimdKernel, logits: Tensor, labels: Ten
   return recordLoss(new Tensor(total / n), "crossEntropy", logits, () => [labels, new Tensor(logp, [n, c])]);
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 54 (line 3055)
+// modules/18_acceleration/acceleration_dev.ts, cell 54 (line 3201)
 /** Which kernel enableAcceleration installed, and why not the SIMD one if it did not. */
 export interface AccelerationStatus {
   backend: "wasm-simd" | "typescript";
@@ -1346,7 +1492,13 @@ export async function enableAcceleration(
   transformerKernelSlot.gelu = simd ? (x) => geluSimd(simd, x) : null;
   transformerKernelSlot.layerNorm = simd ? (x, w, b, eps) => layerNormSimd(simd, x, w, b, eps) : null;
   transformerKernelSlot.crossEntropy = simd ? (logits, labels) => crossEntropySimd(simd, logits, labels) : null;
-  registerRules({ layerNorm: simd ? layerNormBackwardSimd(simd) : layerNormBackward });
+  linearKernelSlot.addBias = simd ? (rows, bias) => addBiasSimd(simd, rows, bias) : null;
+  linearKernelSlot.sumBias = simd ? (g, n) => sumBiasSimd(simd, g, n) : null;
+  registerRules({
+    layerNorm: simd ? layerNormBackwardSimd(simd) : layerNormBackward,
+    fusedGelu: simd ? fusedGeluBackwardSimd(simd) : fusedGeluBackward,
+    maskedSoftmax: simd ? maskedSoftmaxBackwardSimd(simd) : maskedSoftmaxBackward,
+  });
   if (simd) return { backend: "wasm-simd" };
   if (!accelerationState.announced.has(load.reason)) {
     accelerationState.announced.add(load.reason);
@@ -1355,7 +1507,7 @@ export async function enableAcceleration(
   return { backend: "typescript", reason: load.reason };
 }
 
-/** Puts back module 01's matmulKernel behind Tensor.matmul, module 06's matmul rule, module 09's window kernels, and module 13's row kernels and layer-norm rule. */
+/** Puts back module 01's matmulKernel behind Tensor.matmul, module 06's matmul rule, module 09's window kernels, and modules 12 and 13's row kernels and rules. */
 export function disableAcceleration(): void {
   setMatmulBackend(null);
   registerRules({ matmul: matmulBackward });
@@ -1365,5 +1517,7 @@ export function disableAcceleration(): void {
   transformerKernelSlot.gelu = null;
   transformerKernelSlot.layerNorm = null;
   transformerKernelSlot.crossEntropy = null;
-  registerRules({ layerNorm: layerNormBackward });
+  linearKernelSlot.addBias = null;
+  linearKernelSlot.sumBias = null;
+  registerRules({ layerNorm: layerNormBackward, fusedGelu: fusedGeluBackward, maskedSoftmax: maskedSoftmaxBackward });
 }

@@ -118,6 +118,17 @@ registerRules({
 });
 
 // modules/12_attention/attention_dev.ts, cell 23 (line 688)
+/**
+ * Faster kernels for linear's bias, installed by module 18's acceleration switch (empty here and
+ * after `disableAcceleration()`): `addBias(rows, bias)` adds `bias` to every row of `rows` in
+ * place and says whether it did; `sumBias(g, n)` returns the sums of the columns of g's rows of
+ * `n`, or null. Where they decline, the loops below run.
+ */
+export const linearKernelSlot: {
+  addBias: ((rows: Float32Array, bias: Float32Array) => boolean) | null;
+  sumBias: ((g: Float32Array, n: number) => Float32Array | null) | null;
+} = { addBias: null, sumBias: null };
+
 /** layer.forward(x) for rows x [N, in]: x @ weight + bias as one recorded operation, "linear". */
 export function linear(x: Tensor, layer: Linear): Tensor {
   if (x.ndim !== 2 || x.shape[1] !== layer.inFeatures) {
@@ -125,7 +136,7 @@ export function linear(x: Tensor, layer: Linear): Tensor {
   }
   const out = x.detach().matmul(layer.weight.detach()).data;
   const n = layer.outFeatures;
-  if (layer.bias !== null) {
+  if (layer.bias !== null && !linearKernelSlot.addBias?.(out, layer.bias.data)) {
     const bias = layer.bias.data;
     for (let start = 0; start < out.length; start += n) for (let j = 0; j < n; j++) out[start + j] += bias[j];
   }
@@ -140,9 +151,13 @@ registerRules({
     if (bias !== undefined && bias.requiresGrad) {
       const n = g.shape[1];
       const gd = g.data;
-      const sums = new Float64Array(n);
-      for (let start = 0; start < gd.length; start += n) for (let j = 0; j < n; j++) sums[j] += gd[start + j];
-      dbias = new Tensor(Float32Array.from(sums), bias.shape);
+      const summed = linearKernelSlot.sumBias?.(gd, n);
+      if (summed) dbias = new Tensor(summed, bias.shape);
+      else {
+        const sums = new Float64Array(n);
+        for (let start = 0; start < gd.length; start += n) for (let j = 0; j < n; j++) sums[j] += gd[start + j];
+        dbias = new Tensor(Float32Array.from(sums), bias.shape);
+      }
     }
     // dx and dW are the product's gradients: whatever matmul rule is installed computes them
     // (module 06's, or the one module 18's switch installs, which reads Wᵀ and xᵀ as views).
@@ -153,7 +168,7 @@ registerRules({
   },
 });
 
-// modules/12_attention/attention_dev.ts, cell 25 (line 757)
+// modules/12_attention/attention_dev.ts, cell 25 (line 772)
 /** What MultiHeadAttention needs from a key/value cache (module 17 provides one). */
 export interface LayerKVCache {
   /** Positions cached so far. */

@@ -132,17 +132,18 @@ export function fusedGelu(x: Tensor): Tensor {
   return Tensor.record(new Tensor(out, x.shape), "fusedGelu", [x], { saved: [new Tensor(slope, x.shape)] });
 }
 
-registerRules({
-  fusedGelu: (g, node) => {
-    const slope = (node.args.saved ?? [])[0];
-    const [gd, sd] = [g.data, slope.data];
-    const dx = new Float32Array(gd.length);
-    for (let i = 0; i < dx.length; i++) dx[i] = gd[i] * sd[i];
-    return [new Tensor(dx, g.shape)];
-  },
-});
+/** fusedGelu's rule: the incoming gradient times the saved slope. */
+export function fusedGeluBackward(g: Tensor, node: GradNode): (Tensor | null)[] {
+  const slope = (node.args.saved ?? [])[0];
+  const [gd, sd] = [g.data, slope.data];
+  const dx = new Float32Array(gd.length);
+  for (let i = 0; i < dx.length; i++) dx[i] = gd[i] * sd[i];
+  return [new Tensor(dx, g.shape)];
+}
 
-// modules/13_transformers/transformers_dev.ts, cell 15 (line 500)
+registerRules({ fusedGelu: fusedGeluBackward });
+
+// modules/13_transformers/transformers_dev.ts, cell 15 (line 501)
 /** Linear(C, 4C), GELU, Linear(4C, C), applied at every position. */
 export class MLP extends Layer {
   fc: Linear;
@@ -190,7 +191,7 @@ export class TransformerBlock extends Layer {
   }
 }
 
-// modules/13_transformers/transformers_dev.ts, cell 18 (line 748)
+// modules/13_transformers/transformers_dev.ts, cell 18 (line 749)
 /** How to pick the next token: temperature (0: greedy) and top-k. */
 export interface SamplingOptions {
   temperature?: number;
@@ -222,7 +223,7 @@ export function sampleNext(logits: ArrayLike<number>, options: SamplingOptions, 
   return kept[kept.length - 1];
 }
 
-// modules/13_transformers/transformers_dev.ts, cell 21 (line 890)
+// modules/13_transformers/transformers_dev.ts, cell 21 (line 891)
 /** What GPT's generation needs from a key/value cache for the whole model (module 17 provides one). */
 export interface ModelKVCache {
   /** Positions cached so far. */
@@ -255,7 +256,7 @@ export function gptForward(model: GPTModules, idx: Tensor, cache?: ModelKVCache)
   return linear(model.lnF.forward(x).reshape(b * t, c), model.lmHead).reshape(b, t, -1);
 }
 
-// modules/13_transformers/transformers_dev.ts, cell 22 (line 926)
+// modules/13_transformers/transformers_dev.ts, cell 22 (line 927)
 /** The size of a GPT. */
 export interface GPTConfig {
   vocabSize: number;
