@@ -3050,7 +3050,9 @@ function formatTensor(x: RawTensor, name = "Tensor"): string {
 // `Tensor.matmul` (and so every `Linear` layer) calls your `matmulKernel`, unless another
 // implementation of the same contract has been installed with `setMatmulBackend`. Module 18
 // installs its cache-blocked and WebAssembly SIMD kernels this way; `setMatmulBackend(null)`
-// puts yours back.
+// puts yours back. Module 18 can also put a WebAssembly kernel in `elementwiseBackendSlot` for
+// the four arithmetic operations and `exp` on large tensors; wherever it declines (and always
+// until then), your `elementwiseKernel` runs.
 
 // %% nbgrader={"grade": false, "grade_id": "matmul-backend", "locked": true, "schema_version": 3, "solution": false, "task": false}
 //| export
@@ -3066,6 +3068,15 @@ function setMatmulBackend(backend: MatmulBackend | null): MatmulBackend | null {
   matmulBackendSlot.current = backend;
   return previous;
 }
+
+/**
+ * Another kernel for `op` ("add", "sub", "mul", "div" of `a` and `b`, or "exp" of `a` with `b`
+ * null), with elementwiseKernel's broadcasting; it returns null for what it does not handle.
+ */
+type ElementwiseBackend = (op: string, a: RawTensor, b: RawTensor | null) => RawTensor | null;
+
+/** The installed element-wise backend, null for none (module 18's switch sets it). */
+const elementwiseBackendSlot: { current: ElementwiseBackend | null } = { current: null };
 
 // %% [markdown]
 // ### The class
@@ -3280,7 +3291,8 @@ class Tensor implements RawTensor {
     return new Tensor(result.data, result.shape);
   }
   private binary(name: string, other: Tensor | number, op: (x: number, y: number) => number): Tensor {
-    const out = Tensor.wrap(elementwiseKernel(this, Tensor.raw(other), op));
+    const raw = Tensor.raw(other);
+    const out = Tensor.wrap(elementwiseBackendSlot.current?.(name, this, raw) ?? elementwiseKernel(this, raw, op));
     const tracked = this.requiresGrad || (typeof other !== "number" && other.requiresGrad);
     if (!tracked) return out;
     return Tensor.record(out, name, [this, typeof other === "number" ? new Tensor(other) : other]);
@@ -3316,7 +3328,8 @@ class Tensor implements RawTensor {
     return Tensor.record(this.map((x) => -x), "neg", [this]);
   }
   exp(): Tensor {
-    return Tensor.record(this.map(Math.exp), "exp", [this]);
+    const fast = elementwiseBackendSlot.current?.("exp", this, null);
+    return Tensor.record(fast ? Tensor.wrap(fast) : this.map(Math.exp), "exp", [this]);
   }
   log(): Tensor {
     return Tensor.record(this.map(Math.log), "log", [this]);

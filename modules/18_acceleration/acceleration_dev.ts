@@ -59,6 +59,7 @@ import wabtInit from "wabt";
 import {
   broadcastShapes,
   computeStrides,
+  elementwiseBackendSlot,
   formatShape,
   setMatmulBackend,
   shapeSize,
@@ -2199,6 +2200,40 @@ const SIMD_GEMM_WAT = `
       (local.set $r (i32.add (local.get $r) (i32.const 1)))
       (br $rowLoop))))
 
+  ;; out = a (op) b for module 01's add (op 0), sub (1), mul (2) and div (3), $n floats of a
+  ;; (rounded up to a multiple of 4), b repeating every $period floats: 1 (a scalar, broadcast to
+  ;; every lane), or a multiple of 4 (b's shape a suffix of a's), or $n (the same shape).
+  (func $arith (param $op i32) (param $x v128) (param $y v128) (result v128)
+    (if (result v128) (i32.eqz (local.get $op)) (then (f32x4.add (local.get $x) (local.get $y)))
+      (else (if (result v128) (i32.eq (local.get $op) (i32.const 1)) (then (f32x4.sub (local.get $x) (local.get $y)))
+        (else (if (result v128) (i32.eq (local.get $op) (i32.const 2)) (then (f32x4.mul (local.get $x) (local.get $y)))
+          (else (f32x4.div (local.get $x) (local.get $y)))))))))
+  (func (export "binaryOp") (param $a i32) (param $b i32) (param $out i32) (param $n i32) (param $period i32) (param $op i32)
+    (local $end i32) (local $bv v128) (local $j i32) (local $rowBytes i32)
+    (local.set $end (i32.add (local.get $a) (i32.shl (local.get $n) (i32.const 2))))
+    (if (i32.eq (local.get $period) (i32.const 1)) (then
+      (local.set $bv (v128.load32_splat (local.get $b)))
+      (block $done (loop $step
+        (br_if $done (i32.ge_u (local.get $a) (local.get $end)))
+        (v128.store (local.get $out) (call $arith (local.get $op) (v128.load (local.get $a)) (local.get $bv)))
+        (local.set $a (i32.add (local.get $a) (i32.const 16)))
+        (local.set $out (i32.add (local.get $out) (i32.const 16)))
+        (br $step)))
+      (return)))
+    (local.set $rowBytes (i32.shl (local.get $period) (i32.const 2)))
+    (block $done (loop $row
+      (br_if $done (i32.ge_u (local.get $a) (local.get $end)))
+      (local.set $j (i32.const 0))
+      (block $rowDone (loop $step
+        (br_if $rowDone (i32.ge_u (local.get $j) (local.get $rowBytes)))
+        (v128.store (i32.add (local.get $out) (local.get $j))
+          (call $arith (local.get $op) (v128.load (i32.add (local.get $a) (local.get $j))) (v128.load (i32.add (local.get $b) (local.get $j)))))
+        (local.set $j (i32.add (local.get $j) (i32.const 16)))
+        (br $step)))
+      (local.set $a (i32.add (local.get $a) (local.get $rowBytes)))
+      (local.set $out (i32.add (local.get $out) (local.get $rowBytes)))
+      (br $row))))
+
   ;; The SIMD bandwidth ceiling: the triad a[i] = b[i] + s*c[i] over $n floats (a multiple of 4),
   ;; four lanes per instruction, repeated $passes times (small arrays: the L1 cache's bandwidth).
   (func (export "triad") (param $a i32) (param $b i32) (param $c i32) (param $n i32) (param $s f32) (param $passes i32)
@@ -2498,6 +2533,7 @@ interface SimdKernel {
   sumRows(g: number, sums: number, rows: number, n: number): void;
   mulArrays(a: number, b: number, out: number, n: number): void;
   softmaxBackward(y: number, g: number, dx: number, rows: number, c: number): void;
+  binaryOp(a: number, b: number, out: number, n: number, period: number, op: number): void;
 }
 
 type SimdLoad = { kernel: SimdKernel; reason?: undefined } | { kernel: null; reason: string };
@@ -3109,6 +3145,45 @@ function layerNormBackwardSimd(kernel: SimdKernel): BackwardRule {
   };
 }
 
+/** Module 01's element-wise operations the kernel's `binaryOp` does, by their codes there. */
+const BINARY_OPS: Readonly<Record<string, number>> = { add: 0, sub: 1, mul: 2, div: 3 };
+
+/** Below this many elements, module 01's loop costs about what the copies in and out would. */
+const ELEMENTWISE_MIN = 1024;
+
+/**
+ * Module 01's add, sub, mul, div (on the kernel's `binaryOp`) and exp (`expArray`) of a large
+ * `a`, with `b` a single number, a's shape, or a suffix of it (a bias row, a positional table); null
+ * for anything else, and module 01's elementwiseKernel runs. The four operations give the same
+ * bits as module 01's (a float32 result rounded once, either way); exp is within 2 ulps.
+ */
+function elementwiseSimd(kernel: SimdKernel, op: string, a: RawTensor, b: RawTensor | null): RawTensor | null {
+  const n = a.data.length;
+  if (n < ELEMENTWISE_MIN || n !== shapeSize(a.shape)) return null;
+  const room = vectorFloats(n);
+  if (op === "exp") {
+    if (b !== null || 4 * 2 * room > SIMD_MAX_BYTES) return null;
+    const memory = simdMemory(kernel, 2 * room);
+    memory.set(a.data, 0);
+    kernel.expArray(0, 4 * room, n);
+    return { data: memory.slice(room, room + n), shape: [...a.shape] };
+  }
+  const code = BINARY_OPS[op];
+  if (code === undefined || b === null || b.data.length !== shapeSize(b.shape)) return null;
+  // b repeats every `period` floats; the kernel walks it in whole vectors unless it is all of a
+  const period = b.data.length;
+  const lead = a.shape.length - b.shape.length;
+  if (lead < 0 || (period !== 1 && b.shape.some((d, i) => d !== a.shape[lead + i]))) return null;
+  if (period !== 1 && period !== n && period % 4 !== 0) return null;
+  const bRoom = vectorFloats(period);
+  if (4 * (2 * room + bRoom) > SIMD_MAX_BYTES) return null;
+  const memory = simdMemory(kernel, 2 * room + bRoom);
+  memory.set(a.data, 0);
+  memory.set(b.data, room);
+  kernel.binaryOp(0, 4 * room, 4 * (room + bRoom), n, period, code);
+  return { data: memory.slice(room + bRoom, room + bRoom + n), shape: [...a.shape] };
+}
+
 /** fusedGelu's rule (module 13) on the kernel's `mulArrays`: g times the saved slope. */
 function fusedGeluBackwardSimd(kernel: SimdKernel): BackwardRule {
   return (g, node) => {
@@ -3235,6 +3310,7 @@ async function enableAcceleration(
   transformerKernelSlot.gelu = simd ? (x) => geluSimd(simd, x) : null;
   transformerKernelSlot.layerNorm = simd ? (x, w, b, eps) => layerNormSimd(simd, x, w, b, eps) : null;
   transformerKernelSlot.crossEntropy = simd ? (logits, labels) => crossEntropySimd(simd, logits, labels) : null;
+  elementwiseBackendSlot.current = simd ? (op, a, b) => elementwiseSimd(simd, op, a, b) : null;
   linearKernelSlot.addBias = simd ? (rows, bias) => addBiasSimd(simd, rows, bias) : null;
   linearKernelSlot.sumBias = simd ? (g, n) => sumBiasSimd(simd, g, n) : null;
   registerRules({
@@ -3250,7 +3326,7 @@ async function enableAcceleration(
   return { backend: "typescript", reason: load.reason };
 }
 
-/** Puts back module 01's matmulKernel behind Tensor.matmul, module 06's matmul rule, module 09's window kernels, and modules 12 and 13's row kernels and rules. */
+/** Puts back module 01's kernels behind Tensor.matmul and the element-wise operations, module 06's matmul rule, module 09's window kernels, and modules 12 and 13's row kernels and rules. */
 function disableAcceleration(): void {
   setMatmulBackend(null);
   registerRules({ matmul: matmulBackward });
@@ -3260,6 +3336,7 @@ function disableAcceleration(): void {
   transformerKernelSlot.gelu = null;
   transformerKernelSlot.layerNorm = null;
   transformerKernelSlot.crossEntropy = null;
+  elementwiseBackendSlot.current = null;
   linearKernelSlot.addBias = null;
   linearKernelSlot.sumBias = null;
   registerRules({ layerNorm: layerNormBackward, fusedGelu: fusedGeluBackward, maskedSoftmax: maskedSoftmaxBackward });

@@ -6,7 +6,12 @@
 // hand back (null) to them.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { Rng, Tensor } from "../../tinytorch-ts/src/core/tensor";
+import {
+  Rng,
+  Tensor,
+  elementwiseBackendSlot,
+  elementwiseKernel,
+} from "../../tinytorch-ts/src/core/tensor";
 import { CrossEntropyLoss } from "../../tinytorch-ts/src/core/losses";
 import {
   linear,
@@ -27,6 +32,7 @@ import {
   type SimdKernel,
   addBiasSimd,
   crossEntropySimd,
+  elementwiseSimd,
   disableAcceleration,
   enableAcceleration,
   geluSimd,
@@ -370,6 +376,68 @@ test("a linear layer gives the same output and gradients through the switch's bi
   );
 });
 
+test("the WebAssembly add, sub, mul and div give module 01's bits, and decline what they do not handle", async () => {
+  const kernel = await simdKernel();
+  const rng = new Rng(19);
+  const special = [0, -0, Infinity, -Infinity, NaN, 1e-40, -3e-39, 3.4e38, -1, 1];
+  const sample = (shape: number[]): Tensor => {
+    const t = randomTensor(shape, rng, 100);
+    for (let i = 0; i < t.size; i += 7) t.data[i] = special[(i / 7) % special.length];
+    return t;
+  };
+  const fns: Record<string, (x: number, y: number) => number> = {
+    add: (x, y) => x + y,
+    sub: (x, y) => x - y,
+    mul: (x, y) => x * y,
+    div: (x, y) => x / y,
+  };
+  const cases: [number[], number[]][] = [
+    [
+      [3, 1000],
+      [3, 1000],
+    ],
+    [[1027], [1027]],
+    [
+      [32, 64, 128],
+      [64, 128],
+    ],
+    [[40, 36], [36]],
+    [[2048], []],
+    [[5, 300], [1]],
+  ];
+  for (const [aShape, bShape] of cases) {
+    const a = sample(aShape);
+    const b = sample(bShape);
+    for (const [op, fn] of Object.entries(fns)) {
+      const got = elementwiseSimd(kernel, op, a, b);
+      assert.ok(got !== null, `${op} [${aShape}] [${bShape}] handled`);
+      const want = elementwiseKernel(a, b, fn);
+      assert.equal(got.shape, want.shape);
+      // bit for bit, NaN for NaN
+      assertClose(got.data, want.data, `${op} [${aShape}] with [${bShape}]`, { rtol: 0, atol: 0 });
+    }
+  }
+  const a = sample([64, 30]);
+  const declined: [string, Tensor, Tensor | null][] = [
+    ["add", sample([10]), sample([10])], // too small to be worth the copies
+    ["add", a, sample([64, 1])], // broadcast along a middle axis
+    ["add", a, sample([30])], // a period that is not whole vectors
+    ["add", sample([30]), a], // a smaller than the result
+    ["pow", a, a],
+    ["exp", a, a],
+  ];
+  for (const [op, x, y] of declined)
+    assert.is(elementwiseSimd(kernel, op, x, y), null, `${op} [${x.shape}] [${y?.shape}]`);
+  const e = elementwiseSimd(kernel, "exp", a, null);
+  assert.ok(e !== null);
+  assertClose(
+    e.data,
+    Array.from(a.data, (v) => Math.fround(Math.exp(v))),
+    "exp",
+    { rtol: 3e-7, atol: 3e-45 },
+  );
+});
+
 test("the switch fills module 13's slot and layer-norm rule, and empties them", async () => {
   const status = await enableAcceleration();
   assert.is(status.backend, "wasm-simd");
@@ -397,6 +465,7 @@ test("the switch fills module 13's slot and layer-norm rule, and empties them", 
   disableAcceleration();
   assert.equal(transformerKernelSlot, { gelu: null, layerNorm: null, crossEntropy: null });
   assert.equal(linearKernelSlot, { addBias: null, sumBias: null });
+  assert.is(elementwiseBackendSlot.current, null);
   assert.is(getRule("layerNorm"), layerNormBackward);
   assert.is(getRule("fusedGelu"), fusedGeluBackward);
   assert.is(getRule("maskedSoftmax"), maskedSoftmaxBackward);

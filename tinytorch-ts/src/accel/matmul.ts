@@ -2,7 +2,7 @@
 // edit the module source and run `npm run build`.
 
 import wabtInit from "wabt";
-import { broadcastShapes, computeStrides, formatShape, setMatmulBackend, shapeSize, Tensor, type BackwardRule, type RawTensor } from "../core/tensor";
+import { broadcastShapes, computeStrides, elementwiseBackendSlot, formatShape, setMatmulBackend, shapeSize, Tensor, type BackwardRule, type RawTensor } from "../core/tensor";
 import { matmulBackward, registerRules } from "../core/autograd";
 import { checkShapeIs, col2im, im2col, maxPool2dKernel, windowKernelSlot, type ConvGeometry } from "../core/conv";
 import type { MachinePeaks } from "../perf/profiling";
@@ -10,7 +10,7 @@ import { recordLoss } from "../core/losses";
 import { linearKernelSlot, maskedSoftmaxBackward } from "../nn/attention";
 import { fusedGeluBackward, layerNormBackward, transformerKernelSlot } from "../nn/transformer";
 
-// modules/18_acceleration/acceleration_dev.ts, cell 6 (line 103)
+// modules/18_acceleration/acceleration_dev.ts, cell 6 (line 104)
 /** A 2-D matrix inside a flat buffer: element [i, j] is data[offset + i*rowStride + j*colStride]. */
 export interface MatrixView {
   readonly data: Float32Array;
@@ -125,7 +125,7 @@ export function matmulIkj(a: MatrixView, b: MatrixView, out: Float32Array, outOf
   }
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 10 (line 335)
+// modules/18_acceleration/acceleration_dev.ts, cell 10 (line 336)
 /** The i-k-j loop's traffic for [m, k] @ [k, n] with a cache of `cacheBytes` (see the lesson). */
 export interface MatmulTraffic {
   flops: number;
@@ -160,7 +160,7 @@ export function matmulTraffic(m: number, k: number, n: number, cacheBytes: numbe
   };
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 13 (line 524)
+// modules/18_acceleration/acceleration_dev.ts, cell 13 (line 525)
 /** Best bytes/s of `triad(passes)` over three arrays of `elements` floats (12 bytes per element). */
 export function bestTriadBandwidth(triad: (passes: number) => void, elements: number, passes: number, repeats: number): number {
   let best = 0;
@@ -185,7 +185,7 @@ export function l1TriadBandwidth(elements = 2048, passes = 2000, repeats = 5): n
   return bestTriadBandwidth(triad, elements, passes, repeats);
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 16 (line 630)
+// modules/18_acceleration/acceleration_dev.ts, cell 16 (line 631)
 /** Cache-blocked i-k-j: out += A @ B, on tile × tile blocks of B copied into a contiguous workspace. */
 export function matmulBlocked(a: MatrixView, b: MatrixView, out: Float32Array, outOffset: number, tile = 64, workspace?: Float32Array): void {
   if (!Number.isInteger(tile) || tile < 1) throw new Error(`matmulBlocked: tile must be a positive integer, got ${tile}`);
@@ -217,7 +217,7 @@ export function matmulBlocked(a: MatrixView, b: MatrixView, out: Float32Array, o
   }
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 19 (line 858)
+// modules/18_acceleration/acceleration_dev.ts, cell 19 (line 859)
 /** The cache-blocked loop's traffic for [m, k] @ [k, n], tiles of `tile`, a cache of `cacheBytes`. */
 export function blockedTraffic(m: number, k: number, n: number, tile: number, cacheBytes: number): MatmulTraffic {
   for (const [name, value] of [["m", m], ["k", k], ["n", n]] as const) {
@@ -247,7 +247,7 @@ export function blockedTraffic(m: number, k: number, n: number, tile: number, ca
   };
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 22 (line 1065)
+// modules/18_acceleration/acceleration_dev.ts, cell 22 (line 1066)
 /** Packs the rows of `src` into zero-padded panels of `width` rows, depth-major; returns floats written. */
 export function packPanels(src: MatrixView, width: number, dest: Float32Array, destOffset: number): number {
   if (!Number.isInteger(width) || width < 1) throw new Error(`packPanels: width must be a positive integer, got ${width}`);
@@ -273,7 +273,7 @@ export function packPanels(src: MatrixView, width: number, dest: Float32Array, d
   return size;
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 25 (line 1231)
+// modules/18_acceleration/acceleration_dev.ts, cell 25 (line 1232)
 /** c[4×4 block at cOffset, row stride ldc] += packed A panel × packed B panel over kc steps. */
 export function microKernel4x4(
   pa: Float32Array,
@@ -309,7 +309,7 @@ export function microKernel4x4(
   c[row] += c30; c[row + 1] += c31; c[row + 2] += c32; c[row + 3] += c33;
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 28 (line 1411)
+// modules/18_acceleration/acceleration_dev.ts, cell 28 (line 1412)
 /** Register-blocked matmul: packed 4-row panels of A and 4-column panels of B, 4×4 micro-kernel. */
 export function matmulRegisterBlocked(a: MatrixView, b: MatrixView, out: Float32Array, outOffset: number): void {
   const m = a.rows;
@@ -339,7 +339,7 @@ export function matmulRegisterBlocked(a: MatrixView, b: MatrixView, out: Float32
   }
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 33 (line 1575)
+// modules/18_acceleration/acceleration_dev.ts, cell 33 (line 1576)
 /** Rows of A per SIMD micro-kernel tile, columns of B per tile, and depth per band (see the WAT). */
 export const SIMD_TILE = { rows: 4, cols: 8, depthBand: 256 } as const;
 
@@ -966,6 +966,40 @@ export const SIMD_GEMM_WAT = `
       (local.set $r (i32.add (local.get $r) (i32.const 1)))
       (br $rowLoop))))
 
+  ;; out = a (op) b for module 01's add (op 0), sub (1), mul (2) and div (3), $n floats of a
+  ;; (rounded up to a multiple of 4), b repeating every $period floats: 1 (a scalar, broadcast to
+  ;; every lane), or a multiple of 4 (b's shape a suffix of a's), or $n (the same shape).
+  (func $arith (param $op i32) (param $x v128) (param $y v128) (result v128)
+    (if (result v128) (i32.eqz (local.get $op)) (then (f32x4.add (local.get $x) (local.get $y)))
+      (else (if (result v128) (i32.eq (local.get $op) (i32.const 1)) (then (f32x4.sub (local.get $x) (local.get $y)))
+        (else (if (result v128) (i32.eq (local.get $op) (i32.const 2)) (then (f32x4.mul (local.get $x) (local.get $y)))
+          (else (f32x4.div (local.get $x) (local.get $y)))))))))
+  (func (export "binaryOp") (param $a i32) (param $b i32) (param $out i32) (param $n i32) (param $period i32) (param $op i32)
+    (local $end i32) (local $bv v128) (local $j i32) (local $rowBytes i32)
+    (local.set $end (i32.add (local.get $a) (i32.shl (local.get $n) (i32.const 2))))
+    (if (i32.eq (local.get $period) (i32.const 1)) (then
+      (local.set $bv (v128.load32_splat (local.get $b)))
+      (block $done (loop $step
+        (br_if $done (i32.ge_u (local.get $a) (local.get $end)))
+        (v128.store (local.get $out) (call $arith (local.get $op) (v128.load (local.get $a)) (local.get $bv)))
+        (local.set $a (i32.add (local.get $a) (i32.const 16)))
+        (local.set $out (i32.add (local.get $out) (i32.const 16)))
+        (br $step)))
+      (return)))
+    (local.set $rowBytes (i32.shl (local.get $period) (i32.const 2)))
+    (block $done (loop $row
+      (br_if $done (i32.ge_u (local.get $a) (local.get $end)))
+      (local.set $j (i32.const 0))
+      (block $rowDone (loop $step
+        (br_if $rowDone (i32.ge_u (local.get $j) (local.get $rowBytes)))
+        (v128.store (i32.add (local.get $out) (local.get $j))
+          (call $arith (local.get $op) (v128.load (i32.add (local.get $a) (local.get $j))) (v128.load (i32.add (local.get $b) (local.get $j)))))
+        (local.set $j (i32.add (local.get $j) (i32.const 16)))
+        (br $step)))
+      (local.set $a (i32.add (local.get $a) (local.get $rowBytes)))
+      (local.set $out (i32.add (local.get $out) (local.get $rowBytes)))
+      (br $row))))
+
   ;; The SIMD bandwidth ceiling: the triad a[i] = b[i] + s*c[i] over $n floats (a multiple of 4),
   ;; four lanes per instruction, repeated $passes times (small arrays: the L1 cache's bandwidth).
   (func (export "triad") (param $a i32) (param $b i32) (param $c i32) (param $n i32) (param $s f32) (param $passes i32)
@@ -1021,7 +1055,7 @@ export const SIMD_GEMM_WAT = `
 )
 `;
 
-// modules/18_acceleration/acceleration_dev.ts, cell 35 (line 2291)
+// modules/18_acceleration/acceleration_dev.ts, cell 35 (line 2326)
 /** out[m×n, row-major at outOffset] += the valid part of tile-major, zero-padded `tiles`. */
 export function addTiles(
   tiles: Float32Array,
@@ -1048,7 +1082,7 @@ export function addTiles(
   }
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 38 (line 2472)
+// modules/18_acceleration/acceleration_dev.ts, cell 38 (line 2507)
 /** The parts of the WebAssembly API the kernel uses (the kit's TypeScript lib has no DOM types). */
 export interface WebAssemblyApi {
   validate(bytes: Uint8Array): boolean;
@@ -1077,6 +1111,7 @@ export interface SimdKernel {
   sumRows(g: number, sums: number, rows: number, n: number): void;
   mulArrays(a: number, b: number, out: number, n: number): void;
   softmaxBackward(y: number, g: number, dx: number, rows: number, c: number): void;
+  binaryOp(a: number, b: number, out: number, n: number, period: number, op: number): void;
 }
 
 export type SimdLoad = { kernel: SimdKernel; reason?: undefined } | { kernel: null; reason: string };
@@ -1238,7 +1273,7 @@ export function measureCacheRoofs(
   };
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 47 (line 2908)
+// modules/18_acceleration/acceleration_dev.ts, cell 47 (line 2944)
 /** t with its last two axes swapped: the same buffer, strides exchanged, nothing copied. */
 export function transposedLastTwo(t: StridedTensor): StridedTensor {
   const rank = t.shape.length;
@@ -1267,7 +1302,7 @@ export function matmulBackwardWith(kernel: MatmulKernel2d): BackwardRule {
   };
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 49 (line 2954)
+// modules/18_acceleration/acceleration_dev.ts, cell 49 (line 2990)
 /** Module 09's im2col on the kernel's `windows` (module 09's own past SIMD_MAX_BYTES). */
 export function im2colSimd(kernel: SimdKernel, x: RawTensor, g: ConvGeometry): RawTensor {
   checkShapeIs(x, [g.batch, g.channels, g.height, g.width], "im2col");
@@ -1311,7 +1346,7 @@ export function maxPool2dSimd(kernel: SimdKernel, x: RawTensor, g: ConvGeometry)
   return { out: { data: out, shape: [g.batch, g.channels, g.outHeight, g.outWidth] }, argmax };
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 53 (line 3056)
+// modules/18_acceleration/acceleration_dev.ts, cell 53 (line 3092)
 /** n rounded up to whole f32x4 vectors: the kernels read and write 4 floats at a time. */
 export function vectorFloats(n: number): number {
   return 4 * Math.ceil(n / 4);
@@ -1365,6 +1400,45 @@ export function layerNormBackwardSimd(kernel: SimdKernel): BackwardRule {
     kernel.layerNormBackward(4 * g, 4 * w, 4 * xhatAt, 4 * rstdAt, 4 * dx, 4 * dw, 4 * db, rstd.size, c);
     return [new Tensor(memory.slice(dx, dx + size), x.shape), new Tensor(memory.slice(dw, dw + c), weight.shape), new Tensor(memory.slice(db, db + c), weight.shape)];
   };
+}
+
+/** Module 01's element-wise operations the kernel's `binaryOp` does, by their codes there. */
+export const BINARY_OPS: Readonly<Record<string, number>> = { add: 0, sub: 1, mul: 2, div: 3 };
+
+/** Below this many elements, module 01's loop costs about what the copies in and out would. */
+export const ELEMENTWISE_MIN = 1024;
+
+/**
+ * Module 01's add, sub, mul, div (on the kernel's `binaryOp`) and exp (`expArray`) of a large
+ * `a`, with `b` a single number, a's shape, or a suffix of it (a bias row, a positional table); null
+ * for anything else, and module 01's elementwiseKernel runs. The four operations give the same
+ * bits as module 01's (a float32 result rounded once, either way); exp is within 2 ulps.
+ */
+export function elementwiseSimd(kernel: SimdKernel, op: string, a: RawTensor, b: RawTensor | null): RawTensor | null {
+  const n = a.data.length;
+  if (n < ELEMENTWISE_MIN || n !== shapeSize(a.shape)) return null;
+  const room = vectorFloats(n);
+  if (op === "exp") {
+    if (b !== null || 4 * 2 * room > SIMD_MAX_BYTES) return null;
+    const memory = simdMemory(kernel, 2 * room);
+    memory.set(a.data, 0);
+    kernel.expArray(0, 4 * room, n);
+    return { data: memory.slice(room, room + n), shape: [...a.shape] };
+  }
+  const code = BINARY_OPS[op];
+  if (code === undefined || b === null || b.data.length !== shapeSize(b.shape)) return null;
+  // b repeats every `period` floats; the kernel walks it in whole vectors unless it is all of a
+  const period = b.data.length;
+  const lead = a.shape.length - b.shape.length;
+  if (lead < 0 || (period !== 1 && b.shape.some((d, i) => d !== a.shape[lead + i]))) return null;
+  if (period !== 1 && period !== n && period % 4 !== 0) return null;
+  const bRoom = vectorFloats(period);
+  if (4 * (2 * room + bRoom) > SIMD_MAX_BYTES) return null;
+  const memory = simdMemory(kernel, 2 * room + bRoom);
+  memory.set(a.data, 0);
+  memory.set(b.data, room);
+  kernel.binaryOp(0, 4 * room, 4 * (room + bRoom), n, period, code);
+  return { data: memory.slice(room + bRoom, room + bRoom + n), shape: [...a.shape] };
 }
 
 /** fusedGelu's rule (module 13) on the kernel's `mulArrays`: g times the saved slope. */
@@ -1455,7 +1529,7 @@ export function crossEntropySimd(kernel: SimdKernel, logits: Tensor, labels: Ten
   return recordLoss(new Tensor(total / n), "crossEntropy", logits, () => [labels, new Tensor(logp, [n, c])]);
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 54 (line 3201)
+// modules/18_acceleration/acceleration_dev.ts, cell 54 (line 3276)
 /** Which kernel enableAcceleration installed, and why not the SIMD one if it did not. */
 export interface AccelerationStatus {
   backend: "wasm-simd" | "typescript";
@@ -1492,6 +1566,7 @@ export async function enableAcceleration(
   transformerKernelSlot.gelu = simd ? (x) => geluSimd(simd, x) : null;
   transformerKernelSlot.layerNorm = simd ? (x, w, b, eps) => layerNormSimd(simd, x, w, b, eps) : null;
   transformerKernelSlot.crossEntropy = simd ? (logits, labels) => crossEntropySimd(simd, logits, labels) : null;
+  elementwiseBackendSlot.current = simd ? (op, a, b) => elementwiseSimd(simd, op, a, b) : null;
   linearKernelSlot.addBias = simd ? (rows, bias) => addBiasSimd(simd, rows, bias) : null;
   linearKernelSlot.sumBias = simd ? (g, n) => sumBiasSimd(simd, g, n) : null;
   registerRules({
@@ -1507,7 +1582,7 @@ export async function enableAcceleration(
   return { backend: "typescript", reason: load.reason };
 }
 
-/** Puts back module 01's matmulKernel behind Tensor.matmul, module 06's matmul rule, module 09's window kernels, and modules 12 and 13's row kernels and rules. */
+/** Puts back module 01's kernels behind Tensor.matmul and the element-wise operations, module 06's matmul rule, module 09's window kernels, and modules 12 and 13's row kernels and rules. */
 export function disableAcceleration(): void {
   setMatmulBackend(null);
   registerRules({ matmul: matmulBackward });
@@ -1517,6 +1592,7 @@ export function disableAcceleration(): void {
   transformerKernelSlot.gelu = null;
   transformerKernelSlot.layerNorm = null;
   transformerKernelSlot.crossEntropy = null;
+  elementwiseBackendSlot.current = null;
   linearKernelSlot.addBias = null;
   linearKernelSlot.sumBias = null;
   registerRules({ layerNorm: layerNormBackward, fusedGelu: fusedGeluBackward, maskedSoftmax: maskedSoftmaxBackward });

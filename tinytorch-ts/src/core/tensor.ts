@@ -598,7 +598,7 @@ export function formatTensor(x: RawTensor, name = "Tensor"): string {
   return `${prefix}${render(0, 0, " ".repeat(prefix.length))})`;
 }
 
-// modules/01_tensor/tensor_dev.ts, cell 53 (line 3056)
+// modules/01_tensor/tensor_dev.ts, cell 53 (line 3058)
 /** numpy's matmul on raw tensors: the contract of matmulKernel, for alternative kernels. */
 export type MatmulBackend = (a: RawTensor, b: RawTensor) => RawTensor;
 
@@ -612,7 +612,16 @@ export function setMatmulBackend(backend: MatmulBackend | null): MatmulBackend |
   return previous;
 }
 
-// modules/01_tensor/tensor_dev.ts, cell 55 (line 3125)
+/**
+ * Another kernel for `op` ("add", "sub", "mul", "div" of `a` and `b`, or "exp" of `a` with `b`
+ * null), with elementwiseKernel's broadcasting; it returns null for what it does not handle.
+ */
+export type ElementwiseBackend = (op: string, a: RawTensor, b: RawTensor | null) => RawTensor | null;
+
+/** The installed element-wise backend, null for none (module 18's switch sets it). */
+export const elementwiseBackendSlot: { current: ElementwiseBackend | null } = { current: null };
+
+// modules/01_tensor/tensor_dev.ts, cell 55 (line 3136)
 /** One selection per axis in `Tensor.slice`: an index, `null` (all), or [start, stop, step]. */
 export type SliceSpec = number | null | readonly [(number | null)?, (number | null)?, (number | null)?];
 
@@ -770,7 +779,8 @@ export class Tensor implements RawTensor {
     return new Tensor(result.data, result.shape);
   }
   private binary(name: string, other: Tensor | number, op: (x: number, y: number) => number): Tensor {
-    const out = Tensor.wrap(elementwiseKernel(this, Tensor.raw(other), op));
+    const raw = Tensor.raw(other);
+    const out = Tensor.wrap(elementwiseBackendSlot.current?.(name, this, raw) ?? elementwiseKernel(this, raw, op));
     const tracked = this.requiresGrad || (typeof other !== "number" && other.requiresGrad);
     if (!tracked) return out;
     return Tensor.record(out, name, [this, typeof other === "number" ? new Tensor(other) : other]);
@@ -806,7 +816,8 @@ export class Tensor implements RawTensor {
     return Tensor.record(this.map((x) => -x), "neg", [this]);
   }
   exp(): Tensor {
-    return Tensor.record(this.map(Math.exp), "exp", [this]);
+    const fast = elementwiseBackendSlot.current?.("exp", this, null);
+    return Tensor.record(fast ? Tensor.wrap(fast) : this.map(Math.exp), "exp", [this]);
   }
   log(): Tensor {
     return Tensor.record(this.map(Math.log), "log", [this]);
@@ -1037,7 +1048,7 @@ export class Tensor implements RawTensor {
   }
 }
 
-// modules/01_tensor/tensor_dev.ts, cell 57 (line 3555)
+// modules/01_tensor/tensor_dev.ts, cell 57 (line 3568)
 export function zeros(shape: readonly number[]): Tensor {
   return Tensor.zeros(shape);
 }
