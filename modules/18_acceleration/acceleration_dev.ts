@@ -115,6 +115,15 @@ interface MatrixView {
 /** A 2-D kernel: out[outOffset + i*n + j] += (A @ B)[i, j] for A [m, k] and B [k, n]. */
 type MatmulKernel2d = (a: MatrixView, b: MatrixView, out: Float32Array, outOffset: number) => void;
 
+/**
+ * A kernel with a second entry for a block of out known to hold zeros (a new matrix), which may
+ * write the product instead of adding it (module 18's SIMD kernel skips copying the zeros in).
+ */
+interface MatmulKernelPair {
+  readonly add: MatmulKernel2d;
+  readonly write: MatmulKernel2d;
+}
+
 /** A tensor that may carry its own strides and offset (a view); RawTensor is row-major from 0. */
 interface StridedTensor extends RawTensor {
   readonly strides?: readonly number[];
@@ -139,8 +148,9 @@ function transposeView(v: MatrixView): MatrixView {
  * `summedTo` (a batch shape the broadcast batch reduces to: axes missing from it, or 1 in it,
  * are summed) adds every product into its target's matrix instead of a matrix of its own: the
  * kernel's `+=` does the sum, with no [batch, m, n] intermediate (the backward pass uses it).
+ * Given a pair, products that are not summed go to its `write` entry.
  */
-function matmulWithKernel(a: StridedTensor, b: StridedTensor, kernel: MatmulKernel2d, summedTo?: readonly number[]): RawTensor {
+function matmulWithKernel(a: StridedTensor, b: StridedTensor, kernel: MatmulKernel2d | MatmulKernelPair, summedTo?: readonly number[]): RawTensor {
   const describe = `${formatShape(a.shape)} and ${formatShape(b.shape)}`;
   if (a.shape.length === 0 || b.shape.length === 0) {
     throw new Error(`matmul: operands must have at least 1 dimension, got shapes ${describe}`);
@@ -176,6 +186,8 @@ function matmulWithKernel(a: StridedTensor, b: StridedTensor, kernel: MatmulKern
   const targetStrides = computeStrides(target);
   const out = new Float32Array(shapeSize(target) * m * n);
   const count = shapeSize(batch);
+  // Unless products are summed, each one is the only writer of its block of the new `out`.
+  const product = typeof kernel === "function" ? kernel : shapeSize(target) === count ? kernel.write : kernel.add;
   for (let t = 0; t < count; t++) {
     let rest = t;
     let aOffset = a.offset ?? 0;
@@ -193,7 +205,7 @@ function matmulWithKernel(a: StridedTensor, b: StridedTensor, kernel: MatmulKern
     }
     const aView = { data: a.data, offset: aOffset, rows: m, cols: k, rowStride: aStrides[aStrides.length - 2], colStride: aStrides[aStrides.length - 1] };
     const bView = { data: b.data, offset: bOffset, rows: k, cols: n, rowStride: bStrides[bStrides.length - 2], colStride: bStrides[bStrides.length - 1] };
-    kernel(aView, bView, out, outMatrix * m * n);
+    product(aView, bView, out, outMatrix * m * n);
   }
   const shape = [...target];
   if (!aVector) shape.push(m);
@@ -1582,20 +1594,23 @@ const SIMD_GEMM_WAT = `
 (module
   (memory (export "memory") 1)
 
-  ;; C tile (4 rows x 8 columns, row-major, 128 bytes at $c) += A panel x B panel over $kc steps.
+  ;; C tile (4 rows x 8 columns, row-major, 128 bytes at $c) += A panel x B panel over $kc steps
+  ;; (with $first set, C tile = the product: the tile's old contents are not read).
   ;; A panel: 4 floats per step (one per row); B panel: 8 floats per step (one per column).
-  (func $micro (param $a i32) (param $b i32) (param $c i32) (param $kc i32)
+  (func $micro (param $a i32) (param $b i32) (param $c i32) (param $kc i32) (param $first i32)
     (local $c00 v128) (local $c01 v128) (local $c10 v128) (local $c11 v128)
     (local $c20 v128) (local $c21 v128) (local $c30 v128) (local $c31 v128)
     (local $b0 v128) (local $b1 v128) (local $av v128) (local $end i32)
-    (local.set $c00 (v128.load offset=0 (local.get $c)))
-    (local.set $c01 (v128.load offset=16 (local.get $c)))
-    (local.set $c10 (v128.load offset=32 (local.get $c)))
-    (local.set $c11 (v128.load offset=48 (local.get $c)))
-    (local.set $c20 (v128.load offset=64 (local.get $c)))
-    (local.set $c21 (v128.load offset=80 (local.get $c)))
-    (local.set $c30 (v128.load offset=96 (local.get $c)))
-    (local.set $c31 (v128.load offset=112 (local.get $c)))
+    ;; locals start at zero, which is the first band's starting point
+    (if (i32.eqz (local.get $first)) (then
+      (local.set $c00 (v128.load offset=0 (local.get $c)))
+      (local.set $c01 (v128.load offset=16 (local.get $c)))
+      (local.set $c10 (v128.load offset=32 (local.get $c)))
+      (local.set $c11 (v128.load offset=48 (local.get $c)))
+      (local.set $c20 (v128.load offset=64 (local.get $c)))
+      (local.set $c21 (v128.load offset=80 (local.get $c)))
+      (local.set $c30 (v128.load offset=96 (local.get $c)))
+      (local.set $c31 (v128.load offset=112 (local.get $c)))))
     (local.set $end (i32.add (local.get $a) (i32.shl (local.get $kc) (i32.const 4))))
     (block $done
       (br_if $done (i32.ge_u (local.get $a) (local.get $end)))
@@ -1656,7 +1671,8 @@ const SIMD_GEMM_WAT = `
                 (i32.shl (i32.add (i32.mul (local.get $jr) (local.get $k)) (local.get $pc)) (i32.const 5)))
               (i32.add (local.get $c)
                 (i32.shl (i32.add (i32.mul (local.get $ir) (local.get $nPanels)) (local.get $jr)) (i32.const 7)))
-              (local.get $kcur))
+              (local.get $kcur)
+              (i32.eqz (local.get $pc)))
             (local.set $ir (i32.add (local.get $ir) (i32.const 1)))
             (br $irLoop)))
           (local.set $jr (i32.add (local.get $jr) (i32.const 1)))
@@ -1767,10 +1783,14 @@ const SIMD_GEMM_WAT = `
       (br $panelLoop))))
 
   ;; out (row-major, $m x $n at $dst, $n floats per row) += the valid part of the 4x8 C tiles at
-  ;; $tiles: the WebAssembly twin of your addTiles, two vector adds per tile row.
-  (func (export "addTiles") (param $tiles i32) (param $dst i32) (param $m i32) (param $n i32)
+  ;; $tiles: the WebAssembly twin of your addTiles, two vector adds per tile row. With
+  ;; $overwrite set, out's old contents count as zeros (a new matrix need not be copied in).
+  (func (export "addTiles") (param $tiles i32) (param $dst i32) (param $m i32) (param $n i32) (param $overwrite i32)
     (local $i i32) (local $from i32) (local $full i32) (local $rowEnd i32) (local $end i32)
-    (local $tileRowBytes i32)
+    (local $tileRowBytes i32) (local $keep v128) (local $keepOne i32)
+    ;; all ones (keep out's values) or all zeros (ignore them), ANDed with what is read
+    (local.set $keepOne (i32.eqz (local.get $overwrite)))
+    (local.set $keep (i32x4.splat (i32.sub (i32.const 0) (local.get $keepOne))))
     ;; bytes of one row of tiles: (tiles per row) x 128
     (local.set $tileRowBytes (i32.shl (i32.shr_u (i32.add (local.get $n) (i32.const 7)) (i32.const 3)) (i32.const 7)))
     (block $rowsDone (loop $rowLoop
@@ -1783,15 +1803,16 @@ const SIMD_GEMM_WAT = `
       (block $fullDone (loop $fullLoop
         (br_if $fullDone (i32.ge_u (local.get $dst) (local.get $full)))
         (v128.store offset=0 (local.get $dst)
-          (f32x4.add (v128.load offset=0 (local.get $dst)) (v128.load offset=0 (local.get $from))))
+          (f32x4.add (v128.and (v128.load offset=0 (local.get $dst)) (local.get $keep)) (v128.load offset=0 (local.get $from))))
         (v128.store offset=16 (local.get $dst)
-          (f32x4.add (v128.load offset=16 (local.get $dst)) (v128.load offset=16 (local.get $from))))
+          (f32x4.add (v128.and (v128.load offset=16 (local.get $dst)) (local.get $keep)) (v128.load offset=16 (local.get $from))))
         (local.set $dst (i32.add (local.get $dst) (i32.const 32)))
         (local.set $from (i32.add (local.get $from) (i32.const 128)))
         (br $fullLoop)))
       (block $restDone (loop $restLoop
         (br_if $restDone (i32.ge_u (local.get $dst) (local.get $rowEnd)))
-        (f32.store (local.get $dst) (f32.add (f32.load (local.get $dst)) (f32.load (local.get $from))))
+        (f32.store (local.get $dst)
+          (f32.add (select (f32.load (local.get $dst)) (f32.const 0) (local.get $keepOne)) (f32.load (local.get $from))))
         (local.set $dst (i32.add (local.get $dst) (i32.const 4)))
         (local.set $from (i32.add (local.get $from) (i32.const 4)))
         (br $restLoop)))
@@ -2501,7 +2522,11 @@ function addTiles(
 // yours with two vector adds per tile row, and `matmulSimd` copies `out` in, lets it add, and
 // copies `out` back (one memcpy each way). The demo below checks the twins against each other
 // and times them. The lesson generalises: once the inner loop is fast, the time moves to the data
-// movement around it, and only a profile of the whole call shows it.
+// movement around it, and only a profile of the whole call shows it. Two later cuts came from the
+// same profile, on the transformer of milestone 05: the micro-kernel's first depth band starts
+// its sums at zero instead of loading the tiles (so nothing zeroes C), and a product written
+// into a new matrix (`matmulWithKernel` knows which: those it does not sum) skips copying the
+// zeros in: `addTiles`'s fifth argument, `overwrite`, treats out's old contents as zeros.
 
 // %% nbgrader={"grade": false, "grade_id": "simd-plumbing", "locked": true, "schema_version": 3, "solution": false, "task": false}
 //| export
@@ -2520,7 +2545,7 @@ interface SimdKernel {
   packB(src: number, dest: number, k: number, ldb: number, nPanels: number): void;
   packAT(src: number, dest: number, k: number, lda: number, mPanels: number): void;
   packBT(src: number, dest: number, k: number, ldb: number, nPanels: number): void;
-  addTiles(tiles: number, dest: number, m: number, n: number): void;
+  addTiles(tiles: number, dest: number, m: number, n: number, overwrite?: number): void;
   peak(steps: number): number;
   triad(a: number, b: number, c: number, n: number, s: number, passes: number): void;
   windows(x: number, cols: number, planes: number, height: number, width: number, kernel: number, stride: number, padding: number, outHeight: number, outWidth: number, scatter: number): void;
@@ -2595,7 +2620,7 @@ function simdMemory(kernel: SimdKernel, floats: number): Float32Array {
 }
 
 /** The WebAssembly SIMD matmul (a MatmulKernel2d once `kernel` is bound); TypeScript beyond 1 GiB. */
-function matmulSimd(kernel: SimdKernel, a: MatrixView, b: MatrixView, out: Float32Array, outOffset: number): void {
+function matmulSimd(kernel: SimdKernel, a: MatrixView, b: MatrixView, out: Float32Array, outOffset: number, fresh = false): void {
   const m = a.rows;
   const k = a.cols;
   const n = b.cols;
@@ -2645,12 +2670,13 @@ function matmulSimd(kernel: SimdKernel, a: MatrixView, b: MatrixView, out: Float
   } else {
     packPanels(transposeView(b), cols, memory, aFloats);
   }
-  memory.fill(0, aFloats + bFloats, raw);
+  // No zeroing of C: the first depth band writes the tiles, the later ones add to them.
   kernel.gemm(0, 4 * aFloats, 4 * (aFloats + bFloats), mPanels, nPanels, k, depthBand);
   // out += the tiles, in WebAssembly: out's m×n block is contiguous, so it goes in and comes
   // back with one memcpy each (your addTiles does the same in TypeScript, ten times slower).
-  memory.set(out.subarray(outOffset, outOffset + m * n), raw);
-  kernel.addTiles(4 * (aFloats + bFloats), 4 * raw, m, n);
+  // A fresh block is all zeros: it need not go in, the tiles are written over whatever is there.
+  if (!fresh) memory.set(out.subarray(outOffset, outOffset + m * n), raw);
+  kernel.addTiles(4 * (aFloats + bFloats), 4 * raw, m, n, fresh ? 1 : 0);
   out.set(memory.subarray(raw, raw + m * n), outOffset);
 }
 
@@ -2953,7 +2979,7 @@ function transposedLastTwo(t: StridedTensor): StridedTensor {
 }
 
 /** Module 06's matmul rule on `kernel`: transposes as views, broadcast operands summed by the kernel. */
-function matmulBackwardWith(kernel: MatmulKernel2d): BackwardRule {
+function matmulBackwardWith(kernel: MatmulKernel2d | MatmulKernelPair): BackwardRule {
   return (grad, node) => {
     const [a, b] = node.inputs;
     const k = a.shape[a.ndim - 1];
@@ -3301,7 +3327,9 @@ async function enableAcceleration(
   else if (options.webAssembly !== undefined) load = await loadSimdKernel(api);
   else load = await (accelerationState.simd ??= loadSimdKernel(api));
   const simd = load.kernel;
-  const kernel: MatmulKernel2d = simd ? (x, y, out, offset) => matmulSimd(simd, x, y, out, offset) : matmulRegisterBlocked;
+  const kernel: MatmulKernel2d | MatmulKernelPair = simd
+    ? { add: (x, y, out, offset) => matmulSimd(simd, x, y, out, offset), write: (x, y, out, offset) => matmulSimd(simd, x, y, out, offset, true) }
+    : matmulRegisterBlocked;
   setMatmulBackend((a, b) => matmulWithKernel(a, b, kernel));
   registerRules({ matmul: matmulBackwardWith(kernel) });
   windowKernelSlot.im2col = simd ? (x, g) => im2colSimd(simd, x, g) : null;

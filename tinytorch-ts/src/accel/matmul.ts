@@ -24,6 +24,15 @@ export interface MatrixView {
 /** A 2-D kernel: out[outOffset + i*n + j] += (A @ B)[i, j] for A [m, k] and B [k, n]. */
 export type MatmulKernel2d = (a: MatrixView, b: MatrixView, out: Float32Array, outOffset: number) => void;
 
+/**
+ * A kernel with a second entry for a block of out known to hold zeros (a new matrix), which may
+ * write the product instead of adding it (module 18's SIMD kernel skips copying the zeros in).
+ */
+export interface MatmulKernelPair {
+  readonly add: MatmulKernel2d;
+  readonly write: MatmulKernel2d;
+}
+
 /** A tensor that may carry its own strides and offset (a view); RawTensor is row-major from 0. */
 export interface StridedTensor extends RawTensor {
   readonly strides?: readonly number[];
@@ -48,8 +57,9 @@ export function transposeView(v: MatrixView): MatrixView {
  * `summedTo` (a batch shape the broadcast batch reduces to: axes missing from it, or 1 in it,
  * are summed) adds every product into its target's matrix instead of a matrix of its own: the
  * kernel's `+=` does the sum, with no [batch, m, n] intermediate (the backward pass uses it).
+ * Given a pair, products that are not summed go to its `write` entry.
  */
-export function matmulWithKernel(a: StridedTensor, b: StridedTensor, kernel: MatmulKernel2d, summedTo?: readonly number[]): RawTensor {
+export function matmulWithKernel(a: StridedTensor, b: StridedTensor, kernel: MatmulKernel2d | MatmulKernelPair, summedTo?: readonly number[]): RawTensor {
   const describe = `${formatShape(a.shape)} and ${formatShape(b.shape)}`;
   if (a.shape.length === 0 || b.shape.length === 0) {
     throw new Error(`matmul: operands must have at least 1 dimension, got shapes ${describe}`);
@@ -85,6 +95,8 @@ export function matmulWithKernel(a: StridedTensor, b: StridedTensor, kernel: Mat
   const targetStrides = computeStrides(target);
   const out = new Float32Array(shapeSize(target) * m * n);
   const count = shapeSize(batch);
+  // Unless products are summed, each one is the only writer of its block of the new `out`.
+  const product = typeof kernel === "function" ? kernel : shapeSize(target) === count ? kernel.write : kernel.add;
   for (let t = 0; t < count; t++) {
     let rest = t;
     let aOffset = a.offset ?? 0;
@@ -102,7 +114,7 @@ export function matmulWithKernel(a: StridedTensor, b: StridedTensor, kernel: Mat
     }
     const aView = { data: a.data, offset: aOffset, rows: m, cols: k, rowStride: aStrides[aStrides.length - 2], colStride: aStrides[aStrides.length - 1] };
     const bView = { data: b.data, offset: bOffset, rows: k, cols: n, rowStride: bStrides[bStrides.length - 2], colStride: bStrides[bStrides.length - 1] };
-    kernel(aView, bView, out, outMatrix * m * n);
+    product(aView, bView, out, outMatrix * m * n);
   }
   const shape = [...target];
   if (!aVector) shape.push(m);
@@ -125,7 +137,7 @@ export function matmulIkj(a: MatrixView, b: MatrixView, out: Float32Array, outOf
   }
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 10 (line 336)
+// modules/18_acceleration/acceleration_dev.ts, cell 10 (line 348)
 /** The i-k-j loop's traffic for [m, k] @ [k, n] with a cache of `cacheBytes` (see the lesson). */
 export interface MatmulTraffic {
   flops: number;
@@ -160,7 +172,7 @@ export function matmulTraffic(m: number, k: number, n: number, cacheBytes: numbe
   };
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 13 (line 525)
+// modules/18_acceleration/acceleration_dev.ts, cell 13 (line 537)
 /** Best bytes/s of `triad(passes)` over three arrays of `elements` floats (12 bytes per element). */
 export function bestTriadBandwidth(triad: (passes: number) => void, elements: number, passes: number, repeats: number): number {
   let best = 0;
@@ -185,7 +197,7 @@ export function l1TriadBandwidth(elements = 2048, passes = 2000, repeats = 5): n
   return bestTriadBandwidth(triad, elements, passes, repeats);
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 16 (line 631)
+// modules/18_acceleration/acceleration_dev.ts, cell 16 (line 643)
 /** Cache-blocked i-k-j: out += A @ B, on tile × tile blocks of B copied into a contiguous workspace. */
 export function matmulBlocked(a: MatrixView, b: MatrixView, out: Float32Array, outOffset: number, tile = 64, workspace?: Float32Array): void {
   if (!Number.isInteger(tile) || tile < 1) throw new Error(`matmulBlocked: tile must be a positive integer, got ${tile}`);
@@ -217,7 +229,7 @@ export function matmulBlocked(a: MatrixView, b: MatrixView, out: Float32Array, o
   }
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 19 (line 859)
+// modules/18_acceleration/acceleration_dev.ts, cell 19 (line 871)
 /** The cache-blocked loop's traffic for [m, k] @ [k, n], tiles of `tile`, a cache of `cacheBytes`. */
 export function blockedTraffic(m: number, k: number, n: number, tile: number, cacheBytes: number): MatmulTraffic {
   for (const [name, value] of [["m", m], ["k", k], ["n", n]] as const) {
@@ -247,7 +259,7 @@ export function blockedTraffic(m: number, k: number, n: number, tile: number, ca
   };
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 22 (line 1066)
+// modules/18_acceleration/acceleration_dev.ts, cell 22 (line 1078)
 /** Packs the rows of `src` into zero-padded panels of `width` rows, depth-major; returns floats written. */
 export function packPanels(src: MatrixView, width: number, dest: Float32Array, destOffset: number): number {
   if (!Number.isInteger(width) || width < 1) throw new Error(`packPanels: width must be a positive integer, got ${width}`);
@@ -273,7 +285,7 @@ export function packPanels(src: MatrixView, width: number, dest: Float32Array, d
   return size;
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 25 (line 1232)
+// modules/18_acceleration/acceleration_dev.ts, cell 25 (line 1244)
 /** c[4×4 block at cOffset, row stride ldc] += packed A panel × packed B panel over kc steps. */
 export function microKernel4x4(
   pa: Float32Array,
@@ -309,7 +321,7 @@ export function microKernel4x4(
   c[row] += c30; c[row + 1] += c31; c[row + 2] += c32; c[row + 3] += c33;
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 28 (line 1412)
+// modules/18_acceleration/acceleration_dev.ts, cell 28 (line 1424)
 /** Register-blocked matmul: packed 4-row panels of A and 4-column panels of B, 4×4 micro-kernel. */
 export function matmulRegisterBlocked(a: MatrixView, b: MatrixView, out: Float32Array, outOffset: number): void {
   const m = a.rows;
@@ -339,7 +351,7 @@ export function matmulRegisterBlocked(a: MatrixView, b: MatrixView, out: Float32
   }
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 33 (line 1576)
+// modules/18_acceleration/acceleration_dev.ts, cell 33 (line 1588)
 /** Rows of A per SIMD micro-kernel tile, columns of B per tile, and depth per band (see the WAT). */
 export const SIMD_TILE = { rows: 4, cols: 8, depthBand: 256 } as const;
 
@@ -348,20 +360,23 @@ export const SIMD_GEMM_WAT = `
 (module
   (memory (export "memory") 1)
 
-  ;; C tile (4 rows x 8 columns, row-major, 128 bytes at $c) += A panel x B panel over $kc steps.
+  ;; C tile (4 rows x 8 columns, row-major, 128 bytes at $c) += A panel x B panel over $kc steps
+  ;; (with $first set, C tile = the product: the tile's old contents are not read).
   ;; A panel: 4 floats per step (one per row); B panel: 8 floats per step (one per column).
-  (func $micro (param $a i32) (param $b i32) (param $c i32) (param $kc i32)
+  (func $micro (param $a i32) (param $b i32) (param $c i32) (param $kc i32) (param $first i32)
     (local $c00 v128) (local $c01 v128) (local $c10 v128) (local $c11 v128)
     (local $c20 v128) (local $c21 v128) (local $c30 v128) (local $c31 v128)
     (local $b0 v128) (local $b1 v128) (local $av v128) (local $end i32)
-    (local.set $c00 (v128.load offset=0 (local.get $c)))
-    (local.set $c01 (v128.load offset=16 (local.get $c)))
-    (local.set $c10 (v128.load offset=32 (local.get $c)))
-    (local.set $c11 (v128.load offset=48 (local.get $c)))
-    (local.set $c20 (v128.load offset=64 (local.get $c)))
-    (local.set $c21 (v128.load offset=80 (local.get $c)))
-    (local.set $c30 (v128.load offset=96 (local.get $c)))
-    (local.set $c31 (v128.load offset=112 (local.get $c)))
+    ;; locals start at zero, which is the first band's starting point
+    (if (i32.eqz (local.get $first)) (then
+      (local.set $c00 (v128.load offset=0 (local.get $c)))
+      (local.set $c01 (v128.load offset=16 (local.get $c)))
+      (local.set $c10 (v128.load offset=32 (local.get $c)))
+      (local.set $c11 (v128.load offset=48 (local.get $c)))
+      (local.set $c20 (v128.load offset=64 (local.get $c)))
+      (local.set $c21 (v128.load offset=80 (local.get $c)))
+      (local.set $c30 (v128.load offset=96 (local.get $c)))
+      (local.set $c31 (v128.load offset=112 (local.get $c)))))
     (local.set $end (i32.add (local.get $a) (i32.shl (local.get $kc) (i32.const 4))))
     (block $done
       (br_if $done (i32.ge_u (local.get $a) (local.get $end)))
@@ -422,7 +437,8 @@ export const SIMD_GEMM_WAT = `
                 (i32.shl (i32.add (i32.mul (local.get $jr) (local.get $k)) (local.get $pc)) (i32.const 5)))
               (i32.add (local.get $c)
                 (i32.shl (i32.add (i32.mul (local.get $ir) (local.get $nPanels)) (local.get $jr)) (i32.const 7)))
-              (local.get $kcur))
+              (local.get $kcur)
+              (i32.eqz (local.get $pc)))
             (local.set $ir (i32.add (local.get $ir) (i32.const 1)))
             (br $irLoop)))
           (local.set $jr (i32.add (local.get $jr) (i32.const 1)))
@@ -533,10 +549,14 @@ export const SIMD_GEMM_WAT = `
       (br $panelLoop))))
 
   ;; out (row-major, $m x $n at $dst, $n floats per row) += the valid part of the 4x8 C tiles at
-  ;; $tiles: the WebAssembly twin of your addTiles, two vector adds per tile row.
-  (func (export "addTiles") (param $tiles i32) (param $dst i32) (param $m i32) (param $n i32)
+  ;; $tiles: the WebAssembly twin of your addTiles, two vector adds per tile row. With
+  ;; $overwrite set, out's old contents count as zeros (a new matrix need not be copied in).
+  (func (export "addTiles") (param $tiles i32) (param $dst i32) (param $m i32) (param $n i32) (param $overwrite i32)
     (local $i i32) (local $from i32) (local $full i32) (local $rowEnd i32) (local $end i32)
-    (local $tileRowBytes i32)
+    (local $tileRowBytes i32) (local $keep v128) (local $keepOne i32)
+    ;; all ones (keep out's values) or all zeros (ignore them), ANDed with what is read
+    (local.set $keepOne (i32.eqz (local.get $overwrite)))
+    (local.set $keep (i32x4.splat (i32.sub (i32.const 0) (local.get $keepOne))))
     ;; bytes of one row of tiles: (tiles per row) x 128
     (local.set $tileRowBytes (i32.shl (i32.shr_u (i32.add (local.get $n) (i32.const 7)) (i32.const 3)) (i32.const 7)))
     (block $rowsDone (loop $rowLoop
@@ -549,15 +569,16 @@ export const SIMD_GEMM_WAT = `
       (block $fullDone (loop $fullLoop
         (br_if $fullDone (i32.ge_u (local.get $dst) (local.get $full)))
         (v128.store offset=0 (local.get $dst)
-          (f32x4.add (v128.load offset=0 (local.get $dst)) (v128.load offset=0 (local.get $from))))
+          (f32x4.add (v128.and (v128.load offset=0 (local.get $dst)) (local.get $keep)) (v128.load offset=0 (local.get $from))))
         (v128.store offset=16 (local.get $dst)
-          (f32x4.add (v128.load offset=16 (local.get $dst)) (v128.load offset=16 (local.get $from))))
+          (f32x4.add (v128.and (v128.load offset=16 (local.get $dst)) (local.get $keep)) (v128.load offset=16 (local.get $from))))
         (local.set $dst (i32.add (local.get $dst) (i32.const 32)))
         (local.set $from (i32.add (local.get $from) (i32.const 128)))
         (br $fullLoop)))
       (block $restDone (loop $restLoop
         (br_if $restDone (i32.ge_u (local.get $dst) (local.get $rowEnd)))
-        (f32.store (local.get $dst) (f32.add (f32.load (local.get $dst)) (f32.load (local.get $from))))
+        (f32.store (local.get $dst)
+          (f32.add (select (f32.load (local.get $dst)) (f32.const 0) (local.get $keepOne)) (f32.load (local.get $from))))
         (local.set $dst (i32.add (local.get $dst) (i32.const 4)))
         (local.set $from (i32.add (local.get $from) (i32.const 4)))
         (br $restLoop)))
@@ -1055,7 +1076,7 @@ export const SIMD_GEMM_WAT = `
 )
 `;
 
-// modules/18_acceleration/acceleration_dev.ts, cell 35 (line 2326)
+// modules/18_acceleration/acceleration_dev.ts, cell 35 (line 2347)
 /** out[m×n, row-major at outOffset] += the valid part of tile-major, zero-padded `tiles`. */
 export function addTiles(
   tiles: Float32Array,
@@ -1082,7 +1103,7 @@ export function addTiles(
   }
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 38 (line 2507)
+// modules/18_acceleration/acceleration_dev.ts, cell 38 (line 2532)
 /** The parts of the WebAssembly API the kernel uses (the kit's TypeScript lib has no DOM types). */
 export interface WebAssemblyApi {
   validate(bytes: Uint8Array): boolean;
@@ -1098,7 +1119,7 @@ export interface SimdKernel {
   packB(src: number, dest: number, k: number, ldb: number, nPanels: number): void;
   packAT(src: number, dest: number, k: number, lda: number, mPanels: number): void;
   packBT(src: number, dest: number, k: number, ldb: number, nPanels: number): void;
-  addTiles(tiles: number, dest: number, m: number, n: number): void;
+  addTiles(tiles: number, dest: number, m: number, n: number, overwrite?: number): void;
   peak(steps: number): number;
   triad(a: number, b: number, c: number, n: number, s: number, passes: number): void;
   windows(x: number, cols: number, planes: number, height: number, width: number, kernel: number, stride: number, padding: number, outHeight: number, outWidth: number, scatter: number): void;
@@ -1173,7 +1194,7 @@ export function simdMemory(kernel: SimdKernel, floats: number): Float32Array {
 }
 
 /** The WebAssembly SIMD matmul (a MatmulKernel2d once `kernel` is bound); TypeScript beyond 1 GiB. */
-export function matmulSimd(kernel: SimdKernel, a: MatrixView, b: MatrixView, out: Float32Array, outOffset: number): void {
+export function matmulSimd(kernel: SimdKernel, a: MatrixView, b: MatrixView, out: Float32Array, outOffset: number, fresh = false): void {
   const m = a.rows;
   const k = a.cols;
   const n = b.cols;
@@ -1223,12 +1244,13 @@ export function matmulSimd(kernel: SimdKernel, a: MatrixView, b: MatrixView, out
   } else {
     packPanels(transposeView(b), cols, memory, aFloats);
   }
-  memory.fill(0, aFloats + bFloats, raw);
+  // No zeroing of C: the first depth band writes the tiles, the later ones add to them.
   kernel.gemm(0, 4 * aFloats, 4 * (aFloats + bFloats), mPanels, nPanels, k, depthBand);
   // out += the tiles, in WebAssembly: out's m×n block is contiguous, so it goes in and comes
   // back with one memcpy each (your addTiles does the same in TypeScript, ten times slower).
-  memory.set(out.subarray(outOffset, outOffset + m * n), raw);
-  kernel.addTiles(4 * (aFloats + bFloats), 4 * raw, m, n);
+  // A fresh block is all zeros: it need not go in, the tiles are written over whatever is there.
+  if (!fresh) memory.set(out.subarray(outOffset, outOffset + m * n), raw);
+  kernel.addTiles(4 * (aFloats + bFloats), 4 * raw, m, n, fresh ? 1 : 0);
   out.set(memory.subarray(raw, raw + m * n), outOffset);
 }
 
@@ -1273,7 +1295,7 @@ export function measureCacheRoofs(
   };
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 47 (line 2944)
+// modules/18_acceleration/acceleration_dev.ts, cell 47 (line 2970)
 /** t with its last two axes swapped: the same buffer, strides exchanged, nothing copied. */
 export function transposedLastTwo(t: StridedTensor): StridedTensor {
   const rank = t.shape.length;
@@ -1285,7 +1307,7 @@ export function transposedLastTwo(t: StridedTensor): StridedTensor {
 }
 
 /** Module 06's matmul rule on `kernel`: transposes as views, broadcast operands summed by the kernel. */
-export function matmulBackwardWith(kernel: MatmulKernel2d): BackwardRule {
+export function matmulBackwardWith(kernel: MatmulKernel2d | MatmulKernelPair): BackwardRule {
   return (grad, node) => {
     const [a, b] = node.inputs;
     const k = a.shape[a.ndim - 1];
@@ -1302,7 +1324,7 @@ export function matmulBackwardWith(kernel: MatmulKernel2d): BackwardRule {
   };
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 49 (line 2990)
+// modules/18_acceleration/acceleration_dev.ts, cell 49 (line 3016)
 /** Module 09's im2col on the kernel's `windows` (module 09's own past SIMD_MAX_BYTES). */
 export function im2colSimd(kernel: SimdKernel, x: RawTensor, g: ConvGeometry): RawTensor {
   checkShapeIs(x, [g.batch, g.channels, g.height, g.width], "im2col");
@@ -1346,7 +1368,7 @@ export function maxPool2dSimd(kernel: SimdKernel, x: RawTensor, g: ConvGeometry)
   return { out: { data: out, shape: [g.batch, g.channels, g.outHeight, g.outWidth] }, argmax };
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 53 (line 3092)
+// modules/18_acceleration/acceleration_dev.ts, cell 53 (line 3118)
 /** n rounded up to whole f32x4 vectors: the kernels read and write 4 floats at a time. */
 export function vectorFloats(n: number): number {
   return 4 * Math.ceil(n / 4);
@@ -1529,7 +1551,7 @@ export function crossEntropySimd(kernel: SimdKernel, logits: Tensor, labels: Ten
   return recordLoss(new Tensor(total / n), "crossEntropy", logits, () => [labels, new Tensor(logp, [n, c])]);
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 54 (line 3276)
+// modules/18_acceleration/acceleration_dev.ts, cell 54 (line 3302)
 /** Which kernel enableAcceleration installed, and why not the SIMD one if it did not. */
 export interface AccelerationStatus {
   backend: "wasm-simd" | "typescript";
@@ -1557,7 +1579,9 @@ export async function enableAcceleration(
   else if (options.webAssembly !== undefined) load = await loadSimdKernel(api);
   else load = await (accelerationState.simd ??= loadSimdKernel(api));
   const simd = load.kernel;
-  const kernel: MatmulKernel2d = simd ? (x, y, out, offset) => matmulSimd(simd, x, y, out, offset) : matmulRegisterBlocked;
+  const kernel: MatmulKernel2d | MatmulKernelPair = simd
+    ? { add: (x, y, out, offset) => matmulSimd(simd, x, y, out, offset), write: (x, y, out, offset) => matmulSimd(simd, x, y, out, offset, true) }
+    : matmulRegisterBlocked;
   setMatmulBackend((a, b) => matmulWithKernel(a, b, kernel));
   registerRules({ matmul: matmulBackwardWith(kernel) });
   windowKernelSlot.im2col = simd ? (x, g) => im2colSimd(simd, x, g) : null;
