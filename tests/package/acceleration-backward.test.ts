@@ -73,6 +73,30 @@ test("matmulWithKernel's summedTo adds every batch entry into its target's matri
   assert.throws(() => matmulWithKernel(a, b, matmulRegisterBlocked, [2]), /does not sum to \[2\]/);
 });
 
+test("given a kernel pair, matmulWithKernel writes the products it does not sum and adds the rest", () => {
+  const rng = new Rng(2);
+  const a = randomTensor([4, 3, 2, 5], rng);
+  const b = randomTensor([3, 5, 6], rng);
+  const calls = { add: 0, write: 0 };
+  const pair = {
+    add: ((x, y, out, offset) => {
+      calls.add++;
+      matmulRegisterBlocked(x, y, out, offset);
+    }) as MatmulKernel2d,
+    write: ((x, y, out, offset) => {
+      calls.write++;
+      // a write entry may assume zeros: prove it by checking them
+      for (let i = 0; i < x.rows * y.cols; i++) assert.is(out[offset + i], 0, "a fresh block");
+      matmulRegisterBlocked(x, y, out, offset);
+    }) as MatmulKernel2d,
+  };
+  const plain = matmulWithKernel(a, b, matmulRegisterBlocked);
+  assertClose(matmulWithKernel(a, b, pair).data, plain.data, "no summing");
+  assert.equal(calls, { add: 0, write: 12 });
+  matmulWithKernel(a, b, pair, [3]);
+  assert.equal(calls, { add: 12, write: 12 }, "summed over the leading axis: every product adds");
+});
+
 /** dA and dB for the output gradient g from module 06's rule on module 01's kernel. */
 function plainGradients(a: Tensor, b: Tensor, g: Tensor): Tensor[] {
   const plainA = new Tensor(Float32Array.from(a.data), a.shape).setRequiresGrad();

@@ -176,7 +176,26 @@ test("the WebAssembly SIMD kernel agrees with float64, and its memory grows on d
     memory.set(start, tiles.length);
     simd.addTiles(0, 4 * tiles.length, m, n);
     assert.equal(Array.from(memory.subarray(tiles.length)), Array.from(want), `addTiles ${m}×${n}`);
+    // overwrite: whatever out held counts as zeros (NaN included), and -0 tiles stay -0 as 0 + -0
+    memory.subarray(tiles.length).fill(NaN);
+    simd.addTiles(0, 4 * tiles.length, m, n, 1);
+    const written = new Float32Array(m * n);
+    addTiles(tiles, 4, 8, m, n, written, 0);
+    assert.equal(
+      Array.from(memory.subarray(tiles.length)),
+      Array.from(written),
+      `addTiles ${m}×${n}, overwrite`,
+    );
   }
+  // A product written into a new matrix: garbage left in the kernel's memory changes nothing.
+  new Float32Array(simd.memory.buffer).fill(NaN);
+  const fresh = new Float32Array(9 * 11);
+  matmulSimd(simd, randomView(9, 300, 7), randomView(300, 11, 8), fresh, 0, true);
+  assertClose(
+    fresh,
+    expected64(randomView(9, 300, 7), randomView(300, 11, 8)),
+    "wasm-simd, fresh out, depth over two bands",
+  );
   const roofs = measureCacheRoofs(1e9, simd, { elements: 1000, passes: 10, repeats: 1 });
   assert.is(roofs.scalar.peakFlopsPerSecond, 1e9);
   assert.ok(roofs.scalar.bandwidthBytesPerSecond > 0);
