@@ -76,6 +76,9 @@ import { fusedGeluBackward, layerNormBackward, transformerKernelSlot } from "tin
 
 // %%
 import { Linear } from "tinytorch-ts/core/layers";
+import { CrossEntropyLoss } from "tinytorch-ts/core/losses";
+import { elementwiseKernel } from "tinytorch-ts/core/tensor";
+import { LayerNorm, fusedGelu, layerNorm } from "tinytorch-ts/nn/transformer";
 import { Conv2d, convGeometry } from "tinytorch-ts/core/conv";
 import { measureMachinePeaks, rooflinePlacement, rooflineChartSpec } from "tinytorch-ts/perf/profiling";
 import { assert, assertEqual, assertClose, assertPrediction, assertThrows, assertShape, check, passed, demo, testRandom } from "tinytorch-ts/support/testing";
@@ -3095,24 +3098,40 @@ await demo("im2col, col2im and max pooling in WebAssembly", async () => {
 });
 
 // %% [markdown]
-// ### The transformer's row operations, in WebAssembly
+// ### The rest of a training step, in WebAssembly
 //
-// Milestone 05's GPT spends its GEMM time in the same kernel, and with the products fast, the
-// rest of a training step showed up in the profile: GELU over `[B·T, 4C]` numbers, five layer
-// norms each way, and the cross-entropy over the vocabulary. What they share is
-// `Math.exp`: V8 computes it by calling a C function, about 15 ns a call on the course's
-// machine, and one step needs about 1.3 million of them. WebAssembly has no `exp` instruction,
-// so the WAT has its own, `$exp`: Cephes's recipe, `eˣ = 2ⁿ · eʳ` with `n = round(x·log₂e)`,
-// `eʳ` by a polynomial of degree 6 on `|r| ≤ ln2/2`, and `2ⁿ` written straight into a float's
-// exponent bits; four at a time, about one unit in the last place.
+// With the products on this kernel, milestone 05's GPT still took about 410 ms per training step
+// on the course's machine, and a profile showed where the rest went (milliseconds per step):
+// GELU 62 (both passes), module 01's element-wise operations 30 (a callback per element), layer
+// norm 36 (both passes), the cross-entropy's forward pass 31, `linear`'s bias about 16 (timed
+// alone), the masked softmax's rule 5. Much of
+// it is `Math.exp`: V8 computes it by calling a C function, about 15 ns a call here, and a step
+// needs over a million of them. WebAssembly has no `exp` instruction, so the WAT has its own,
+// `$exp`: Cephes's recipe, `eˣ = 2ⁿ · eʳ` with `n = round(x·log₂e)`, `eʳ` by a polynomial of
+// degree 6 on `|r| ≤ ln2/2`, and `2ⁿ` written straight into a float's exponent bits; four at a
+// time, within 2 units in the last place (tested down to the subnormal results).
 //
-// The switch puts three kernels in module 13's `transformerKernelSlot`: `gelu` (module 13's
-// `fusedGelu`, the same formula), `layerNorm` with its rule, and `crossEntropy` (module 04's
-// loss: the row maxima and sums stay in TypeScript, the exponentials go to `expArray`). Each
-// records what module 13's or module 04's function records (the same op, the same saved
-// tensors), so the backward rules of modules 06 and 13 work on either; each returns null for
-// an input it does not handle (a row length that is not a multiple of 4 for layer norm), and
-// then the module's own function runs.
+// The switch fills the slots those modules left for it, and puts back their own code when it is
+// switched off:
+//
+// - module 01's `elementwiseBackendSlot`: `add`, `sub`, `mul`, `div` (with a single number, a
+//   tensor of the same shape, or one whose shape ends the other's: a bias row, a positional
+//   table) and `exp`, from 1024 elements on. The arithmetic gives the same bits as your
+//   `elementwiseKernel` (a float32 operation rounded once, either way);
+// - module 12's `linearKernelSlot`: the bias added to every row, and its gradient summed over
+//   the rows in float64 (two columns per `f64x2` instruction), as module 12's loop does;
+// - module 13's `transformerKernelSlot`: `gelu` (module 13's `fusedGelu`, the same formula),
+//   `layerNorm`, and `crossEntropy` (module 04's loss: row maxima and sums in TypeScript, the
+//   exponentials in `expArray`);
+// - the backward rules of layer norm, fused GELU and the masked softmax.
+//
+// Each records what the module's own function records (the same op, the same saved tensors), so
+// either rule can follow either forward, and each returns null for an input it does not handle
+// (a row length that is not a multiple of 4 for layer norm, a broadcast along a middle axis),
+// and then the module's own code runs. What stays yours: the masked softmax's forward pass,
+// `splitHeads` and `mergeHeads`, Adam's update. Your attention calls them by name, and a switch
+// cannot reach inside your functions; after these kernels, your softmax's `Math.exp` calls are
+// the largest share of a step outside the products.
 
 // %% nbgrader={"grade": false, "grade_id": "transformer-kernels", "locked": true, "schema_version": 3, "solution": false, "task": false}
 //| export
@@ -3297,6 +3316,40 @@ function crossEntropySimd(kernel: SimdKernel, logits: Tensor, labels: Tensor): T
   }
   return recordLoss(new Tensor(total / n), "crossEntropy", logits, () => [labels, new Tensor(logp, [n, c])]);
 }
+
+// %% [markdown]
+// The kernels against the modules' own code, on milestone 05's shapes (batch 32 × context 64
+// = 2048 positions, width 128, MLP width 512, 81 characters):
+
+// %%
+await demo("a transformer step's row operations in WebAssembly", async () => {
+  const load = await loadSimdKernel();
+  if (!load.kernel) {
+    console.log(`SIMD kernel unavailable: ${load.reason}`);
+    return;
+  }
+  const simd = load.kernel;
+  const best = (fn: () => unknown): string => {
+    let fastest = Infinity;
+    for (let r = 0; r < 7; r++) {
+      const t0 = performance.now();
+      fn();
+      fastest = Math.min(fastest, performance.now() - t0);
+    }
+    return `${fastest.toFixed(2)} ms`;
+  };
+  const hidden = Tensor.randn([2048, 512], 1);
+  const rows = Tensor.randn([2048, 128], 2);
+  const logits = Tensor.randn([2048, 81], 3);
+  const labels = new Tensor(Float32Array.from({ length: 2048 }, (_, i) => (i * 7) % 81));
+  const norm = new LayerNorm(128);
+  assertClose(geluSimd(simd, hidden)?.data ?? [], fusedGelu(hidden).data, { rtol: 1e-5, atol: 1e-6 }, "the same GELU");
+  assertClose(crossEntropySimd(simd, logits, labels)?.item() ?? NaN, new CrossEntropyLoss().forward(logits, labels).item(), { rtol: 1e-6 }, "the same loss");
+  console.log(`GELU of [2048, 512]: ${best(() => fusedGelu(hidden))} in TypeScript, ${best(() => geluSimd(simd, hidden))} in WebAssembly`);
+  console.log(`layer norm of [2048, 128]: ${best(() => layerNorm(rows, norm.weight, norm.bias))} in TypeScript, ${best(() => layerNormSimd(simd, rows, norm.weight, norm.bias, 1e-5))} in WebAssembly`);
+  console.log(`cross-entropy of [2048, 81]: ${best(() => new CrossEntropyLoss().forward(logits, labels))} in TypeScript, ${best(() => crossEntropySimd(simd, logits, labels))} in WebAssembly`);
+  console.log(`a residual add of two [2048, 128]: ${best(() => elementwiseKernel(rows, rows, (p, q) => p + q))} in TypeScript, ${best(() => elementwiseSimd(simd, "add", rows, rows))} in WebAssembly`);
+});
 
 // %% nbgrader={"grade": false, "grade_id": "acceleration-switch", "locked": true, "schema_version": 3, "solution": false, "task": false}
 //| export
