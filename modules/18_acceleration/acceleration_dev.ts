@@ -40,7 +40,9 @@
 // 5. **Two threads** over `SharedArrayBuffer`: a demonstration, with its limits.
 // 6. **Putting it to work**: one switch makes `Tensor.matmul`, and so every `Linear` layer, use
 //    the fast kernel; where WebAssembly SIMD is missing it falls back to your TypeScript kernel
-//    and says so once.
+//    and says so once. With the products fast, the rest of a training step shows in the
+//    profile, and the switch also moves the convolution's window copies and the transformer's
+//    row operations (GELU, layer norm, the loss's exponentials) into WebAssembly.
 //
 // You write the TypeScript: the traffic models of the i-k-j and blocked loops, the blocked
 // kernel, the packing, the micro-kernel and the unpacking of results. The SIMD micro-kernel is given in WebAssembly text; you read it,
@@ -3924,6 +3926,11 @@ await testModule();
 //   duplicated packing, shared bandwidth, start-up costs and a busy machine.
 // - **One switch** (`enableAcceleration`) puts the fastest available kernel behind
 //   `Tensor.matmul` and every `Linear`, and falls back, saying why, where SIMD is missing.
+// - **Then the rest of the step.** With the products at the machine's SIMD ceiling, a transformer
+//   step's time went to `Math.exp` (a C call per number), callbacks per element and copies. The
+//   switch fills slots the earlier modules left for it (element-wise arithmetic, `linear`'s
+//   bias, GELU, layer norm, the loss) and replaces three backward rules; what it cannot reach is
+//   your own code that calls your own functions by name.
 //
 // `npm run bench:accel` measures every step side by side with TensorFlow.js's CPU and WASM
 // backends, and places each on this machine's roofline.

@@ -10,7 +10,7 @@ import { recordLoss } from "../core/losses";
 import { linearKernelSlot, maskedSoftmaxBackward } from "../nn/attention";
 import { fusedGeluBackward, layerNormBackward, transformerKernelSlot } from "../nn/transformer";
 
-// modules/18_acceleration/acceleration_dev.ts, cell 6 (line 107)
+// modules/18_acceleration/acceleration_dev.ts, cell 6 (line 109)
 /** A 2-D matrix inside a flat buffer: element [i, j] is data[offset + i*rowStride + j*colStride]. */
 export interface MatrixView {
   readonly data: Float32Array;
@@ -137,7 +137,7 @@ export function matmulIkj(a: MatrixView, b: MatrixView, out: Float32Array, outOf
   }
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 10 (line 351)
+// modules/18_acceleration/acceleration_dev.ts, cell 10 (line 353)
 /** The i-k-j loop's traffic for [m, k] @ [k, n] with a cache of `cacheBytes` (see the lesson). */
 export interface MatmulTraffic {
   flops: number;
@@ -172,7 +172,7 @@ export function matmulTraffic(m: number, k: number, n: number, cacheBytes: numbe
   };
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 13 (line 540)
+// modules/18_acceleration/acceleration_dev.ts, cell 13 (line 542)
 /** Best bytes/s of `triad(passes)` over three arrays of `elements` floats (12 bytes per element). */
 export function bestTriadBandwidth(triad: (passes: number) => void, elements: number, passes: number, repeats: number): number {
   let best = 0;
@@ -197,7 +197,7 @@ export function l1TriadBandwidth(elements = 2048, passes = 2000, repeats = 5): n
   return bestTriadBandwidth(triad, elements, passes, repeats);
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 16 (line 646)
+// modules/18_acceleration/acceleration_dev.ts, cell 16 (line 648)
 /** Cache-blocked i-k-j: out += A @ B, on tile × tile blocks of B copied into a contiguous workspace. */
 export function matmulBlocked(a: MatrixView, b: MatrixView, out: Float32Array, outOffset: number, tile = 64, workspace?: Float32Array): void {
   if (!Number.isInteger(tile) || tile < 1) throw new Error(`matmulBlocked: tile must be a positive integer, got ${tile}`);
@@ -229,7 +229,7 @@ export function matmulBlocked(a: MatrixView, b: MatrixView, out: Float32Array, o
   }
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 19 (line 874)
+// modules/18_acceleration/acceleration_dev.ts, cell 19 (line 876)
 /** The cache-blocked loop's traffic for [m, k] @ [k, n], tiles of `tile`, a cache of `cacheBytes`. */
 export function blockedTraffic(m: number, k: number, n: number, tile: number, cacheBytes: number): MatmulTraffic {
   for (const [name, value] of [["m", m], ["k", k], ["n", n]] as const) {
@@ -259,7 +259,7 @@ export function blockedTraffic(m: number, k: number, n: number, tile: number, ca
   };
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 22 (line 1081)
+// modules/18_acceleration/acceleration_dev.ts, cell 22 (line 1083)
 /** Packs the rows of `src` into zero-padded panels of `width` rows, depth-major; returns floats written. */
 export function packPanels(src: MatrixView, width: number, dest: Float32Array, destOffset: number): number {
   if (!Number.isInteger(width) || width < 1) throw new Error(`packPanels: width must be a positive integer, got ${width}`);
@@ -285,7 +285,7 @@ export function packPanels(src: MatrixView, width: number, dest: Float32Array, d
   return size;
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 25 (line 1247)
+// modules/18_acceleration/acceleration_dev.ts, cell 25 (line 1249)
 /** c[4×4 block at cOffset, row stride ldc] += packed A panel × packed B panel over kc steps. */
 export function microKernel4x4(
   pa: Float32Array,
@@ -321,7 +321,7 @@ export function microKernel4x4(
   c[row] += c30; c[row + 1] += c31; c[row + 2] += c32; c[row + 3] += c33;
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 28 (line 1427)
+// modules/18_acceleration/acceleration_dev.ts, cell 28 (line 1429)
 /** Register-blocked matmul: packed 4-row panels of A and 4-column panels of B, 4×4 micro-kernel. */
 export function matmulRegisterBlocked(a: MatrixView, b: MatrixView, out: Float32Array, outOffset: number): void {
   const m = a.rows;
@@ -351,7 +351,7 @@ export function matmulRegisterBlocked(a: MatrixView, b: MatrixView, out: Float32
   }
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 33 (line 1591)
+// modules/18_acceleration/acceleration_dev.ts, cell 33 (line 1593)
 /** Rows of A per SIMD micro-kernel tile, columns of B per tile, and depth per band (see the WAT). */
 export const SIMD_TILE = { rows: 4, cols: 8, depthBand: 256 } as const;
 
@@ -1076,7 +1076,7 @@ export const SIMD_GEMM_WAT = `
 )
 `;
 
-// modules/18_acceleration/acceleration_dev.ts, cell 35 (line 2350)
+// modules/18_acceleration/acceleration_dev.ts, cell 35 (line 2352)
 /** out[m×n, row-major at outOffset] += the valid part of tile-major, zero-padded `tiles`. */
 export function addTiles(
   tiles: Float32Array,
@@ -1103,7 +1103,7 @@ export function addTiles(
   }
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 38 (line 2535)
+// modules/18_acceleration/acceleration_dev.ts, cell 38 (line 2537)
 /** The parts of the WebAssembly API the kernel uses (the kit's TypeScript lib has no DOM types). */
 export interface WebAssemblyApi {
   validate(bytes: Uint8Array): boolean;
@@ -1295,7 +1295,7 @@ export function measureCacheRoofs(
   };
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 47 (line 2973)
+// modules/18_acceleration/acceleration_dev.ts, cell 47 (line 2975)
 /** t with its last two axes swapped: the same buffer, strides exchanged, nothing copied. */
 export function transposedLastTwo(t: StridedTensor): StridedTensor {
   const rank = t.shape.length;
@@ -1324,7 +1324,7 @@ export function matmulBackwardWith(kernel: MatmulKernel2d | MatmulKernelPair): B
   };
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 49 (line 3019)
+// modules/18_acceleration/acceleration_dev.ts, cell 49 (line 3021)
 /** Module 09's im2col on the kernel's `windows` (module 09's own past SIMD_MAX_BYTES). */
 export function im2colSimd(kernel: SimdKernel, x: RawTensor, g: ConvGeometry): RawTensor {
   checkShapeIs(x, [g.batch, g.channels, g.height, g.width], "im2col");
@@ -1368,7 +1368,7 @@ export function maxPool2dSimd(kernel: SimdKernel, x: RawTensor, g: ConvGeometry)
   return { out: { data: out, shape: [g.batch, g.channels, g.outHeight, g.outWidth] }, argmax };
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 53 (line 3137)
+// modules/18_acceleration/acceleration_dev.ts, cell 53 (line 3139)
 /** n rounded up to whole f32x4 vectors: the kernels read and write 4 floats at a time. */
 export function vectorFloats(n: number): number {
   return 4 * Math.ceil(n / 4);
@@ -1551,7 +1551,7 @@ export function crossEntropySimd(kernel: SimdKernel, logits: Tensor, labels: Ten
   return recordLoss(new Tensor(total / n), "crossEntropy", logits, () => [labels, new Tensor(logp, [n, c])]);
 }
 
-// modules/18_acceleration/acceleration_dev.ts, cell 56 (line 3355)
+// modules/18_acceleration/acceleration_dev.ts, cell 56 (line 3357)
 /** Which kernel enableAcceleration installed, and why not the SIMD one if it did not. */
 export interface AccelerationStatus {
   backend: "wasm-simd" | "typescript";
