@@ -3467,7 +3467,6 @@ await demo("the digits MLP, accelerated", async () => {
   const { trainEpoch } = await import("tinytorch-ts/training");
   const { Sequential } = await import("tinytorch-ts/core/layers");
   const { ReLU } = await import("tinytorch-ts/core/activations");
-  const { CrossEntropyLoss } = await import("tinytorch-ts/core/losses");
   const { train } = loadDigits();
   try {
     for (const accelerated of [false, true]) {
